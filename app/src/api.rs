@@ -1,0 +1,99 @@
+//! Typed calls to the server's `/api/v1`. Same-origin `fetch`, so the session cookie
+//! goes along by itself.
+
+use gloo_net::http::{Request, Response};
+use linli_domain::place::CommunityLayer;
+use linli_domain::{ErrorBody, SessionInfo, SignIn};
+use serde::de::DeserializeOwned;
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The server answered with an error status and body.
+    Refused {
+        status: u16,
+        body: Option<ErrorBody>,
+    },
+    /// No answer: network down, server stopped, or an unreadable body.
+    Network(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Refused { status, .. } => Some(*status),
+            ApiError::Network(_) => None,
+        }
+    }
+}
+
+async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    if response.ok() {
+        response
+            .json::<T>()
+            .await
+            .map_err(|e| ApiError::Network(e.to_string()))
+    } else {
+        Err(ApiError::Refused {
+            status: response.status(),
+            body: response.json::<ErrorBody>().await.ok(),
+        })
+    }
+}
+
+fn network(e: gloo_net::Error) -> ApiError {
+    ApiError::Network(e.to_string())
+}
+
+/// `POST /api/v1/session`.
+pub async fn sign_in(username: &str, password: &str) -> Result<SessionInfo, ApiError> {
+    let body = SignIn {
+        username: username.into(),
+        password: password.into(),
+    };
+    let response = Request::post("/api/v1/session")
+        .json(&body)
+        .map_err(network)?
+        .send()
+        .await
+        .map_err(network)?;
+    read(response).await
+}
+
+/// `GET /api/v1/session`: `None` when not signed in.
+pub async fn current_session() -> Result<Option<SessionInfo>, ApiError> {
+    let response = Request::get("/api/v1/session")
+        .send()
+        .await
+        .map_err(network)?;
+    match read(response).await {
+        Ok(info) => Ok(Some(info)),
+        Err(ApiError::Refused { status: 401, .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `DELETE /api/v1/session`.
+pub async fn sign_out() -> Result<(), ApiError> {
+    let response = Request::delete("/api/v1/session")
+        .send()
+        .await
+        .map_err(network)?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(ApiError::Refused {
+            status: response.status(),
+            body: None,
+        })
+    }
+}
+
+/// `GET /api/v1/layers/communities`.
+pub async fn communities() -> Result<CommunityLayer, ApiError> {
+    let response = Request::get("/api/v1/layers/communities")
+        .send()
+        .await
+        .map_err(network)?;
+    read(response).await
+}

@@ -1,0 +1,114 @@
+//! `/login`: username and password. On success the user goes back where they were
+//! sent from (`?next=`), else to their role's face.
+
+use crate::api::{self, ApiError};
+use crate::i18n::{use_language, Msg};
+use crate::session::{use_session, SessionState};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use linli_domain::Face;
+
+/// Where to go after signing in: `next` if it is one of the app's faces, else `home`.
+pub fn destination(next: Option<&str>, home: Face) -> &'static str {
+    [Face::Command, Face::Field, Face::Public]
+        .into_iter()
+        .map(Face::path)
+        .find(|path| Some(*path) == next)
+        .unwrap_or(home.path())
+}
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let lang = use_language();
+    let session = use_session();
+    let navigate = use_navigate();
+    let query = use_query_map();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<Msg>);
+    let busy = RwSignal::new(false);
+
+    // Signed in (now or already): go on.
+    Effect::new(move |_| {
+        if let SessionState::SignedIn(info) = session.0.get() {
+            let next = query.with_untracked(|q| q.get("next"));
+            navigate(
+                destination(next.as_deref(), info.role.home_face()),
+                Default::default(),
+            );
+        }
+    });
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let (name, pass) = (username.get_untracked(), password.get_untracked());
+        spawn_local(async move {
+            match api::sign_in(name.trim(), &pass).await {
+                Ok(info) => session.0.set(SessionState::SignedIn(info)),
+                Err(e) => {
+                    password.set(String::new());
+                    error.set(Some(match e {
+                        ApiError::Refused { status: 429, .. } => Msg::TooManyAttempts,
+                        ApiError::Refused {
+                            status: 401 | 422, ..
+                        } => Msg::WrongCredentials,
+                        _ => Msg::NetworkError,
+                    }));
+                }
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <main class="login theme-light">
+            <form class="card" on:submit=submit>
+                <h1>{move || lang.t(Msg::AppName)} " · " {move || lang.t(Msg::Subdistrict)}</h1>
+                <label>
+                    {move || lang.t(Msg::Username)}
+                    <input name="username" autocomplete="username" required
+                        prop:value=move || username.get()
+                        on:input=move |ev| username.set(event_target_value(&ev))/>
+                </label>
+                <label>
+                    {move || lang.t(Msg::Password)}
+                    <input name="password" type="password" autocomplete="current-password" required
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))/>
+                </label>
+                <p class="error" role="alert" data-test="login-error">
+                    {move || error.get().map(|m| lang.t(m))}
+                </p>
+                <button type="submit" data-test="sign-in" disabled=move || busy.get()>
+                    {move || lang.t(if busy.get() { Msg::SigningIn } else { Msg::SignIn })}
+                </button>
+                <button type="button" class="link" on:click=move |_| lang.switch()>
+                    {move || lang.t(Msg::LanguageSwitch)}
+                </button>
+            </form>
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_be_one_of_the_faces() {
+        assert_eq!(destination(Some("/field"), Face::Command), "/field");
+        assert_eq!(
+            destination(Some("https://evil.example"), Face::Command),
+            "/command"
+        );
+        assert_eq!(destination(Some("//evil.example"), Face::Field), "/field");
+        assert_eq!(destination(None, Face::Field), "/field");
+    }
+}

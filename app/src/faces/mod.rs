@@ -1,0 +1,116 @@
+//! The app's pages. Each face is a route; the staff faces are wrapped in [`StaffOnly`],
+//! which sends signed-out users to `/login` and back afterwards.
+
+pub mod command;
+pub mod field;
+pub mod login;
+pub mod public;
+
+use crate::i18n::{use_language, Msg};
+use crate::session::{use_session, SessionState};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
+use linli_domain::{Face, Role};
+
+fn replace() -> NavigateOptions {
+    NavigateOptions {
+        replace: true,
+        ..Default::default()
+    }
+}
+
+/// `/`: signed-in users go to their face, everyone else to the public page.
+#[component]
+pub fn Landing() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    Effect::new(move |_| match session.0.get() {
+        SessionState::Loading => {}
+        SessionState::SignedOut => navigate(Face::Public.path(), replace()),
+        SessionState::SignedIn(info) => navigate(info.role.home_face().path(), replace()),
+    });
+    let lang = use_language();
+    view! { <p class="centred">{move || lang.t(Msg::Loading)}</p> }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    let lang = use_language();
+    view! {
+        <main class="centred">
+            <h1>{move || lang.t(Msg::NotFound)}</h1>
+            <a href="/">{move || lang.t(Msg::BackHome)}</a>
+        </main>
+    }
+}
+
+/// Shows `children` to signed-in staff only; sends others to `/login?next=<face>`.
+#[component]
+pub fn StaffOnly(face: Face, children: ChildrenFn) -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if session.0.get() == SessionState::SignedOut {
+            navigate(&format!("/login?next={}", face.path()), replace());
+        }
+    });
+    move || match session.0.get() {
+        SessionState::SignedIn(_) => Some(children()),
+        _ => None,
+    }
+}
+
+/// The bar on top of every face: app and place, the face's name, the user, the
+/// language switch and sign-in or sign-out.
+#[component]
+pub fn Header(face: Face) -> impl IntoView {
+    let lang = use_language();
+    let session = use_session();
+    let face_name = move || {
+        lang.t(match face {
+            Face::Command => Msg::CommandFace,
+            Face::Field => Msg::FieldFace,
+            Face::Public => Msg::PublicFace,
+        })
+    };
+    let role_name = move |role: Role| {
+        lang.t(match role {
+            Role::Commander => Msg::RoleCommander,
+            Role::GridWorker => Msg::RoleGridWorker,
+            Role::Viewer => Msg::RoleViewer,
+        })
+    };
+    let user = move || {
+        session.user().map(|info| {
+            view! {
+                <span class="user" data-test="user">
+                    <strong>{info.username.to_string()}</strong>
+                    " · "
+                    {role_name(info.role)}
+                </span>
+                <button class="link" data-test="sign-out" on:click=move |_| session.sign_out()>
+                    {move || lang.t(Msg::SignOut)}
+                </button>
+            }
+        })
+    };
+    let sign_in_link = move || {
+        (session.user().is_none()).then(|| {
+            view! { <a class="link" href="/login">{move || lang.t(Msg::StaffSignIn)}</a> }
+        })
+    };
+    view! {
+        <header class="bar">
+            <span class="brand">{move || lang.t(Msg::AppName)}</span>
+            <span class="place">{move || lang.t(Msg::Subdistrict)}</span>
+            <span class="face-name" data-test="face">{face_name}</span>
+            <span class="spacer"></span>
+            {user}
+            {sign_in_link}
+            <button class="link" data-test="language" on:click=move |_| lang.switch()>
+                {move || lang.t(Msg::LanguageSwitch)}
+            </button>
+        </header>
+    }
+}

@@ -1,0 +1,186 @@
+//! Chinese (zh-CN) and English. Every string the user sees is a [`Msg`]; [`tr`] gives
+//! it in a language. The language follows the browser at first, and the header's switch
+//! changes it (remembered in `localStorage`).
+
+use leptos::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language a browser language tag asks for: Chinese for `zh…`, else English.
+    pub fn from_tag(tag: &str) -> Lang {
+        if tag.to_ascii_lowercase().starts_with("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+/// Everything the app says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Msg {
+    AppName,
+    Subdistrict,
+    CommandFace,
+    FieldFace,
+    PublicFace,
+    SignIn,
+    SignOut,
+    Username,
+    Password,
+    SigningIn,
+    WrongCredentials,
+    TooManyAttempts,
+    NetworkError,
+    LanguageSwitch,
+    RoleCommander,
+    RoleGridWorker,
+    RoleViewer,
+    NotFound,
+    BackHome,
+    MapLoading,
+    MapFailed,
+    Communities,
+    PublicIntro,
+    StaffSignIn,
+    Loading,
+}
+
+/// `msg` in `lang`.
+pub fn tr(lang: Lang, msg: Msg) -> &'static str {
+    use Msg::*;
+    match (lang, msg) {
+        (Lang::Zh, AppName) => "邻里",
+        (Lang::En, AppName) => "Linli",
+        (Lang::Zh, Subdistrict) => "同安街道",
+        (Lang::En, Subdistrict) => "Tong'an Subdistrict",
+        (Lang::Zh, CommandFace) => "指挥中心",
+        (Lang::En, CommandFace) => "Command centre",
+        (Lang::Zh, FieldFace) => "网格员",
+        (Lang::En, FieldFace) => "Field",
+        (Lang::Zh, PublicFace) => "公开信息",
+        (Lang::En, PublicFace) => "Public status",
+        (Lang::Zh, SignIn) => "登录",
+        (Lang::En, SignIn) => "Sign in",
+        (Lang::Zh, SignOut) => "退出",
+        (Lang::En, SignOut) => "Sign out",
+        (Lang::Zh, Username) => "用户名",
+        (Lang::En, Username) => "Username",
+        (Lang::Zh, Password) => "密码",
+        (Lang::En, Password) => "Password",
+        (Lang::Zh, SigningIn) => "正在登录…",
+        (Lang::En, SigningIn) => "Signing in…",
+        (Lang::Zh, WrongCredentials) => "用户名或密码错误",
+        (Lang::En, WrongCredentials) => "Wrong username or password",
+        (Lang::Zh, TooManyAttempts) => "尝试次数过多，请稍后再试",
+        (Lang::En, TooManyAttempts) => "Too many attempts; please try again later",
+        (Lang::Zh, NetworkError) => "无法连接服务器",
+        (Lang::En, NetworkError) => "Cannot reach the server",
+        (Lang::Zh, LanguageSwitch) => "English",
+        (Lang::En, LanguageSwitch) => "中文",
+        (Lang::Zh, RoleCommander) => "指挥员",
+        (Lang::En, RoleCommander) => "Commander",
+        (Lang::Zh, RoleGridWorker) => "网格员",
+        (Lang::En, RoleGridWorker) => "Grid worker",
+        (Lang::Zh, RoleViewer) => "查看员",
+        (Lang::En, RoleViewer) => "Viewer",
+        (Lang::Zh, NotFound) => "页面不存在",
+        (Lang::En, NotFound) => "Page not found",
+        (Lang::Zh, BackHome) => "返回首页",
+        (Lang::En, BackHome) => "Back to the start",
+        (Lang::Zh, MapLoading) => "地图加载中…",
+        (Lang::En, MapLoading) => "Loading the map…",
+        (Lang::Zh, MapFailed) => "地图数据加载失败",
+        (Lang::En, MapFailed) => "The map data could not be loaded",
+        (Lang::Zh, Communities) => "社区",
+        (Lang::En, Communities) => "Communities",
+        (Lang::Zh, PublicIntro) => "同安街道各社区的公开服务信息",
+        (Lang::En, PublicIntro) => "Public service information of Tong'an's communities",
+        (Lang::Zh, StaffSignIn) => "工作人员登录",
+        (Lang::En, StaffSignIn) => "Staff sign-in",
+        (Lang::Zh, Loading) => "加载中…",
+        (Lang::En, Loading) => "Loading…",
+    }
+}
+
+const STORAGE_KEY: &str = "linli.lang";
+
+/// The current language, shared through context.
+#[derive(Debug, Clone, Copy)]
+pub struct Language(pub RwSignal<Lang>);
+
+impl Language {
+    /// A reactive translation: `move || lang.t(Msg::SignIn)`.
+    pub fn t(self, msg: Msg) -> &'static str {
+        tr(self.0.get(), msg)
+    }
+
+    pub fn switch(self) {
+        let next = self.0.get_untracked().other();
+        self.0.set(next);
+        if let Some(storage) = window().local_storage().ok().flatten() {
+            let _ = storage.set_item(STORAGE_KEY, next.code());
+        }
+    }
+}
+
+/// Chooses the language (saved choice, else the browser's) and keeps `<html lang>` in step.
+pub fn provide_language() {
+    let saved = window()
+        .local_storage()
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+    let tag = saved.unwrap_or_else(|| window().navigator().language().unwrap_or_default());
+    let lang = RwSignal::new(Lang::from_tag(&tag));
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", lang.get().code());
+        }
+    });
+    provide_context(Language(lang));
+}
+
+pub fn use_language() -> Language {
+    expect_context::<Language>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_tags_choose_the_language() {
+        assert_eq!(Lang::from_tag("zh-CN"), Lang::Zh);
+        assert_eq!(Lang::from_tag("zh-Hans-CN"), Lang::Zh);
+        assert_eq!(Lang::from_tag("ZH"), Lang::Zh);
+        assert_eq!(Lang::from_tag("en-GB"), Lang::En);
+        assert_eq!(Lang::from_tag(""), Lang::En);
+    }
+
+    #[test]
+    fn the_switch_names_the_other_language_in_its_own_words() {
+        assert_eq!(tr(Lang::Zh, Msg::LanguageSwitch), "English");
+        assert_eq!(tr(Lang::En, Msg::LanguageSwitch), "中文");
+    }
+}

@@ -1,0 +1,37 @@
+//! The Linli browser app: one map, three faces.
+//!
+//! - [`faces`]: the routes: `/login`, `/command` (street office wall screen), `/field`
+//!   (grid worker tablet), `/public` (status page, no sign-in), and the header they share.
+//! - [`map`]: the canvas map engine. Projection, viewport and layers are pure Rust and
+//!   tested natively; `map::canvas` is the only module that touches the 2D context.
+//! - [`api`]: typed calls to the server's `/api/v1`.
+//! - [`session`]: who is signed in, shared through context.
+//! - [`i18n`]: Chinese (zh-CN) and English strings; follows the browser, with a switch.
+
+pub mod api;
+pub mod faces;
+pub mod i18n;
+pub mod map;
+pub mod session;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The whole app: shared state, then the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    i18n::provide_language();
+    session::provide_session();
+    view! {
+        <Router>
+            <Routes fallback=faces::NotFound>
+                <Route path=path!("/") view=faces::Landing/>
+                <Route path=path!("/login") view=faces::login::Login/>
+                <Route path=path!("/command") view=faces::command::Command/>
+                <Route path=path!("/field") view=faces::field::Field/>
+                <Route path=path!("/public") view=faces::public::Public/>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,58 @@
+//! Bodies of the `/api/v1` endpoints that both sides use, and the error body every
+//! refusal carries: `{"error":{"code":"…","message":"…"}}`.
+
+use crate::{CommunityId, Role, Username};
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/session`: sign in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+}
+
+/// `GET /api/v1/session` and the answer to a sign-in: who the caller is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    pub username: Username,
+    pub role: Role,
+    /// The communities a grid worker is bound to; empty for other roles.
+    pub communities: Vec<CommunityId>,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// A stable machine-readable `code` and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// One of `bad_request`, `unauthorized`, `forbidden`, `not_found`,
+    /// `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `unprocessable`, `rate_limited`, `unavailable`, `internal`.
+    pub code: String,
+    pub message: String,
+}
+
+/// One row of the append-only event log, as `GET /api/v1/events` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventRecord {
+    /// Strictly increasing; later the SSE event id.
+    pub id: i64,
+    /// When it was recorded, RFC 3339 UTC.
+    pub at: String,
+    /// Who made the change: `user:<name>` or `system:<part>`.
+    pub actor: String,
+    /// What happened, e.g. `user.created`, `community.saved`.
+    pub kind: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: serde_json::Value,
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs, idempotently, every tool the build and the tests need, at pinned versions.
+# Called by `make run`, `make test` and `make bench`; safe to run again (it only installs
+# what is missing or of the wrong version). Needs network access to the package
+# registries only (crates.io, Debian, npm).
+#
+#   scripts/setup-tools.sh build   # what `make run` needs: wasm target, trunk, wasm-bindgen, wasm-opt
+#   scripts/setup-tools.sh test    # plus Chromium, chromedriver, a CJK font, PostgreSQL, Mosquitto
+set -euo pipefail
+
+TRUNK_VERSION=0.21.14
+WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=132.0.0
+here="$(cd "$(dirname "$0")/.." && pwd)"
+tools="$here/tools"
+mode="${1:-build}"
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+apt_install() {
+  say "installing Debian packages: $*"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "$@" >/dev/null \
+    || { $SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+
+# --- Rust target -----------------------------------------------------------------------
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# --- trunk (0.22 needs a newer rustc than this machine has) ----------------------------
+if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION\$"; then
+  say "installing trunk $TRUNK_VERSION (takes ~6 minutes once)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+# --- wasm-bindgen-cli: must equal the wasm-bindgen in Cargo.lock -----------------------
+# Installed without --locked: its own lock file wants a crate version the index lacks.
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes ~2 minutes once)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# --- wasm-opt from npm binaryen (Debian's older binaryen breaks the Wasm silently) ------
+if [ ! -x "$tools/node_modules/.bin/wasm-opt" ] \
+   || ! grep -q "\"version\": \"$BINARYEN_VERSION\"" "$tools/node_modules/binaryen/package.json" 2>/dev/null; then
+  say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into tools/"
+  command -v npm >/dev/null || apt_install nodejs npm
+  (cd "$tools" && npm install --no-audit --no-fund --silent)
+fi
+
+[ "$mode" = test ] || exit 0
+
+
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+exit 0

@@ -1,0 +1,117 @@
+//! Access levels and their enforcement: the one place that decides who may call what.
+//!
+//! Every route is declared in `http::router` under one [`Access`] level; routes above
+//! [`Access::Anyone`] get the [`enforce`] middleware, which resolves the session cookie
+//! to a [`Caller`] (or refuses with `401`/`403`) before the handler runs. Handlers that
+//! need to know who calls take a [`Caller`] argument. Finer rules inside a resource
+//! (a grid worker's own communities) use the caller's role and communities.
+
+use super::token::{token_from_headers, token_hash};
+use crate::clock::now_ms;
+use crate::error::AppError;
+use crate::http::AppState;
+use crate::store::UserRecord;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::Response;
+use linli_domain::{Role, SessionInfo};
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No sign-in needed: public pages, health, sign-in itself.
+    Anyone,
+    /// Any signed-in user: commander, grid worker or viewer.
+    SignedIn,
+    /// Street office command only.
+    Commander,
+}
+
+impl Access {
+    /// A sentence for the API description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Access::Anyone => "Access: anyone, no sign-in needed.",
+            Access::SignedIn => "Access: any signed-in user (session cookie).",
+            Access::Commander => "Access: signed-in commanders only (session cookie).",
+        }
+    }
+
+    /// Whether a signed-in user of `role` may call an endpoint of this level.
+    pub fn admits(self, role: Role) -> bool {
+        match self {
+            Access::Anyone | Access::SignedIn => true,
+            Access::Commander => role == Role::Commander,
+        }
+    }
+}
+
+/// The signed-in user behind a request, with the session it came with.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: UserRecord,
+    pub token_hash: String,
+}
+
+impl Caller {
+    pub fn session_info(&self) -> SessionInfo {
+        SessionInfo {
+            username: self.user.username.clone(),
+            role: self.user.role,
+            communities: self.user.communities.clone(),
+        }
+    }
+}
+
+/// Resolves the session cookie of a request, if it carries a valid one.
+pub async fn caller_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Caller>, AppError> {
+    let Some(token) = token_from_headers(headers) else {
+        return Ok(None);
+    };
+    let hash = token_hash(&token);
+    let user = state.store.session_user(&hash, now_ms()).await?;
+    Ok(user.map(|user| Caller {
+        user,
+        token_hash: hash,
+    }))
+}
+
+/// The middleware behind every route above [`Access::Anyone`].
+pub async fn enforce(
+    State(state): State<AppState>,
+    access: Access,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let caller = caller_from_headers(&state, request.headers())
+        .await?
+        .ok_or_else(AppError::not_signed_in)?;
+    if !access.admits(caller.user.role) {
+        return Err(AppError::Forbidden(format!(
+            "a {} may not do this; {}",
+            caller.user.role,
+            access.describe().to_lowercase()
+        )));
+    }
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // Only present behind `enforce`; a handler on a public route that asks for a
+        // caller therefore refuses rather than guessing.
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(AppError::not_signed_in)
+    }
+}

@@ -1,0 +1,12 @@
+//! Who is calling and what they may do.
+//!
+//! - [`password`]: Argon2id hashing and verification.
+//! - [`token`]: session tokens and the session cookie.
+//! - [`rate_limit`]: failed sign-ins limited per account and per address.
+//! - [`access`]: the access level every route declares and the one middleware that
+//!   enforces it, putting the [`access::Caller`] into the request.
+
+pub mod access;
+pub mod password;
+pub mod rate_limit;
+pub mod token;

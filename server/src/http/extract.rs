@@ -1,0 +1,47 @@
+//! Extractors that refuse bad input with the JSON error body instead of axum's plain
+//! text: [`ApiJson`] for bodies, [`ApiQuery`] for query strings.
+
+use crate::error::AppError;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// A JSON request body (or response); malformed, oversized or mistyped bodies become
+/// `400`, `413`, `415` or `422` with a message that says what was wrong.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Query-string parameters; bad ones become `400` naming the parameter.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        let message = rejection.body_text();
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::PayloadTooLarge(format!("the request body is too large: {message}"))
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType(
+                "send the body as JSON with `Content-Type: application/json`".into(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY => AppError::Unprocessable(message),
+            _ => AppError::BadRequest(message),
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        AppError::BadRequest(rejection.body_text())
+    }
+}

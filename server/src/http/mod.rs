@@ -1,0 +1,192 @@
+//! The HTTP service: every route, who may call it, and the layers around them.
+//!
+//! [`router`] is the one table of routes. API routes are grouped by their
+//! [`Access`] level; each group above `Anyone` gets the `enforce` middleware, and the
+//! generated OpenAPI document states each operation's access, so the description, the
+//! routes and their protection come from the same place and cannot drift apart.
+
+pub mod events;
+pub mod extract;
+pub mod layers;
+pub mod ops;
+pub mod session;
+
+use crate::auth::access::{enforce, Access};
+use crate::auth::rate_limit::SignInLimiter;
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::store::DynStore;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Largest request body the API reads (sign-in, case notes, …). Ingest has its own.
+pub const API_BODY_LIMIT: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub limiter: Arc<SignInLimiter>,
+    pub metrics: Arc<Metrics>,
+    /// Mark the session cookie `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+/// The routes of `/api/v1`, each under its access level, and their OpenAPI document.
+fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
+    let anyone = OpenApiRouter::new()
+        .routes(routes!(session::sign_in, session::sign_out))
+        .routes(routes!(layers::communities));
+    let signed_in = OpenApiRouter::new().routes(routes!(session::who_am_i));
+    let commander = OpenApiRouter::new().routes(routes!(events::list));
+
+    let (router, mut openapi) = guard(state, Access::Anyone, anyone)
+        .merge(guard(state, Access::SignedIn, signed_in))
+        .merge(guard(state, Access::Commander, commander))
+        .split_for_parts();
+    describe(&mut openapi);
+    let document = Arc::new(openapi.clone());
+    let router = router
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
+    (router, openapi)
+}
+
+/// Puts a group of routes behind `access`, and says so in their API description.
+fn guard(
+    state: &AppState,
+    access: Access,
+    routes: OpenApiRouter<AppState>,
+) -> OpenApiRouter<AppState> {
+    let mut routes = if access == Access::Anyone {
+        routes
+    } else {
+        routes.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            move |state, request, next| enforce(state, access, request, next),
+        ))
+    };
+    for item in routes.get_openapi_mut().paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let text = operation.description.take().unwrap_or_default();
+            operation.description = Some(format!("{text}\n\n{}", access.describe()).trim().into());
+            if access != Access::Anyone {
+                operation.security = Some(vec![SecurityRequirement::new(
+                    "session_cookie",
+                    Vec::<String>::new(),
+                )]);
+            }
+        }
+    }
+    routes
+}
+
+/// Title, version and the session cookie scheme of the API description.
+fn describe(openapi: &mut OpenApi) {
+    openapi.info.title = "Linli API".into();
+    openapi.info.version = env!("CARGO_PKG_VERSION").into();
+    openapi.info.description = Some(
+        "The situational-awareness API of a street office: places, elder homes, alerts, \
+         cases and patrols. Errors are `{\"error\":{\"code\":…,\"message\":…}}`."
+            .into(),
+    );
+    openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "session_cookie",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+            crate::auth::token::COOKIE_NAME,
+        ))),
+    );
+}
+
+/// The whole service: operations endpoints, the API, and the app's static files (with
+/// the single-page fallback to `index.html`) when `static_dir` is given.
+pub fn router(state: AppState, static_dir: Option<PathBuf>) -> (Router, OpenApi) {
+    let (api, openapi) = api(&state);
+    let mut app = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .nest("/api/v1", api)
+        .route("/api", any(api_not_found))
+        .route("/api/{*rest}", any(api_not_found));
+    app = match static_dir {
+        Some(dir) => {
+            let index = ServeFile::new(dir.join("index.html"));
+            app.fallback_service(ServeDir::new(dir).fallback(index))
+        }
+        None => app.fallback(api_not_found),
+    };
+    let app = app
+        .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    (app, openapi)
+}
+
+async fn api_not_found() -> AppError {
+    AppError::NotFound("there is no such endpoint; see /api/v1/openapi.json".into())
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed(
+        "this endpoint does not take that method; see /api/v1/openapi.json".into(),
+    )
+}
+
+/// Counts every request by method, matched route and status, with its latency.
+async fn track_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "static".to_string());
+    let response = next.run(request).await;
+    state.metrics.record_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response.into_response()
+}

@@ -1,0 +1,31 @@
+//! Operations endpoints outside the versioned API: `/healthz` (the process answers),
+//! `/readyz` (and its database answers), `/metrics` (Prometheus text).
+
+use super::AppState;
+use crate::error::AppError;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+pub async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+    state.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        AppError::Unavailable("the database does not answer".into())
+    })?;
+    Ok(axum::Json(json!({"status": "ready"})))
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}

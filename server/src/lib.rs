@@ -1,0 +1,32 @@
+//! The Linli server, a guided tour.
+//!
+//! Sensors in elder homes report readings, grid workers and the command centre act on
+//! alerts and cases, and every change is pushed to the maps in the browsers. This crate
+//! is the server side of that loop; the binary `linli` (see `main.rs`) is a thin shell
+//! around [`cli::main`].
+//!
+//! - [`cli`]: the `linli` command line (`serve`, `user add`) and its typed settings.
+//! - [`startup`]: [`startup::Application`] opens the store, seeds the demo, binds the
+//!   port and assembles the HTTP service; tests build it on port 0.
+//! - [`store`]: the [`store::Store`] trait, the only way handlers reach data, with its
+//!   SQLite implementation and migrations. Every change writes an event-log row in the
+//!   same transaction.
+//! - [`auth`]: passwords (Argon2id), session tokens, the sign-in rate limiter and the
+//!   access levels every route declares.
+//! - [`http`]: the routes, one module per resource, the generated OpenAPI document, and
+//!   the static app with its single-page fallback.
+//! - [`error`]: [`error::AppError`], the one error type of the HTTP layer, turned into
+//!   the JSON error body; internals are logged, never sent.
+//! - [`metrics`]: request counters and latency histograms in Prometheus text format.
+//! - [`demo`]: the deterministic demo subdistrict (Tong'an) and its accounts.
+//! - [`clock`]: the current time, read in one place.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod startup;
+pub mod store;

@@ -1,0 +1,128 @@
+//! [`Application`]: everything `linli serve` runs, built from typed [`Settings`].
+//!
+//! `build` opens and migrates the store, seeds the demo when asked, binds the port
+//! (port 0 picks a free one: tests use that) and assembles the HTTP service; `run`
+//! serves until Ctrl-C or SIGTERM, finishing requests in flight.
+
+use crate::auth::rate_limit::{Policy, SignInLimiter};
+use crate::clock::now_ms;
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::store::{self, DatabaseUrl, DynStore};
+use anyhow::Context as _;
+use axum::Router;
+use linli_domain::{Role, Username};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Settings of `linli serve`, already checked for form by the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub database_url: DatabaseUrl,
+    /// Load the demo subdistrict and accounts into the database where missing.
+    pub demo: bool,
+    /// The built app (trunk's `dist/`); `None` serves the API only.
+    pub static_dir: Option<PathBuf>,
+    pub secure_cookies: bool,
+    pub sign_in_policy: Policy,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: DynStore,
+    /// The demo accounts, when the demo was loaded.
+    pub demo_accounts: Vec<(Username, Role)>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if let Some(dir) = &settings.static_dir {
+            anyhow::ensure!(
+                dir.join("index.html").is_file(),
+                "the static folder `{}` has no index.html: build the app first (`make run` \
+                 does, or `trunk build --release`), or pass --static-dir with the folder of the built app",
+                dir.display()
+            );
+        }
+        let store = store::open(&settings.database_url).await?;
+        let demo_accounts = if settings.demo {
+            crate::demo::seed(store.as_ref(), now_ms())
+                .await
+                .context("cannot load the demo subdistrict")?
+        } else {
+            Vec::new()
+        };
+        let listener = TcpListener::bind(settings.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let state = AppState {
+            store: store.clone(),
+            limiter: Arc::new(SignInLimiter::new(settings.sign_in_policy)),
+            metrics: Arc::new(Metrics::default()),
+            secure_cookies: settings.secure_cookies,
+        };
+        let (router, _) = http::router(state, settings.static_dir);
+        Ok(Self {
+            listener,
+            router,
+            store,
+            demo_accounts,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn store(&self) -> DynStore {
+        self.store.clone()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

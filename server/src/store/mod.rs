@@ -1,0 +1,170 @@
+//! The [`Store`] trait: the only way the rest of the server reaches data.
+//!
+//! Handlers and the command line see this trait and its plain record types, never SQL.
+//! Implementations live in submodules (`sqlite` now; a PostgreSQL one can follow
+//! without touching handlers). Every method that changes data takes a [`Change`] (who
+//! and when) and writes one event-log row per change in the same transaction, so the
+//! log is complete and ordered: its id is what browsers will resume from.
+
+pub mod sqlite;
+
+use crate::clock::Millis;
+use async_trait::async_trait;
+use linli_domain::api::EventRecord;
+use linli_domain::place::Geometry;
+use linli_domain::{CommunityId, Role, Username};
+use std::sync::Arc;
+
+/// A store shared by every request.
+pub type DynStore = Arc<dyn Store>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing to create exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// The change refers to something that does not exist or breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed; the cause is for the log, not for users.
+    #[error("database error: {0:#}")]
+    Backend(anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Who makes a change, as the event log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in user.
+    User(Username),
+    /// A part of the system acting on its own: `demo`, `cli`, later `rules`, `ingest`.
+    System(&'static str),
+}
+
+impl Actor {
+    /// The form stored in the log: `user:<name>` or `system:<part>`.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User(name) => format!("user:{name}"),
+            Actor::System(part) => format!("system:{part}"),
+        }
+    }
+}
+
+/// Who makes a change and when: what every event-log row records.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub actor: Actor,
+    pub at: Millis,
+}
+
+impl Change {
+    pub fn new(actor: Actor, at: Millis) -> Self {
+        Self { actor, at }
+    }
+}
+
+/// A user account as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: Username,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub role: Role,
+    pub communities: Vec<CommunityId>,
+}
+
+/// A user account to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub password_hash: String,
+    pub role: Role,
+    pub communities: Vec<CommunityId>,
+}
+
+/// A community (社区) with its boundary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Community {
+    pub id: CommunityId,
+    pub name: String,
+    pub name_en: String,
+    pub geometry: Geometry,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates an account; `Conflict` if the name is taken, `Invalid` if a community
+    /// does not exist.
+    async fn create_user(&self, change: &Change, user: NewUser) -> StoreResult<UserRecord>;
+    async fn user_by_name(&self, username: &Username) -> StoreResult<Option<UserRecord>>;
+
+    /// Stores a session by the hash of its token.
+    async fn create_session(
+        &self,
+        change: &Change,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: Millis,
+    ) -> StoreResult<()>;
+    /// The user of a session that has not expired at `now`.
+    async fn session_user(&self, token_hash: &str, now: Millis) -> StoreResult<Option<UserRecord>>;
+    /// Ends a session; ending one that does not exist is not an error.
+    async fn delete_session(&self, change: &Change, token_hash: &str) -> StoreResult<()>;
+
+    /// Adds or replaces communities, all or none.
+    async fn save_communities(&self, change: &Change, communities: &[Community])
+        -> StoreResult<()>;
+    async fn communities(&self) -> StoreResult<Vec<Community>>;
+
+    /// Event-log rows with an id greater than `after`, oldest first, at most `limit`.
+    async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRecord>>;
+}
+
+/// Opens the store a database URL names, creating and migrating it as needed.
+pub async fn open(url: &DatabaseUrl) -> anyhow::Result<DynStore> {
+    match url {
+        DatabaseUrl::Sqlite(url) => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        DatabaseUrl::Postgres(_) => anyhow::bail!(
+            "PostgreSQL is not supported yet in this version of Linli; use a sqlite:// URL"
+        ),
+    }
+}
+
+/// A database URL, checked for a scheme Linli knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        if url.starts_with("sqlite:") {
+            Ok(DatabaseUrl::Sqlite(url.to_string()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else {
+            Err(format!(
+                "`{url}` is not a database URL Linli knows: use sqlite://PATH (e.g. sqlite://data/linli.db) or postgres://USER@HOST/DB"
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(u) | DatabaseUrl::Postgres(u) => f.write_str(u),
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! The end-to-end test harness: real processes, no stand-ins.
+//!
+//! - [`LinliServer`] runs the real `linli serve` binary on a free port with its own
+//!   temporary SQLite database, and the built app from `dist/`.
+//! - [`Browser`] starts Debian's `chromedriver` and drives headless Chromium through
+//!   the W3C WebDriver protocol (a small client over reqwest: sessions, navigation,
+//!   scripts, elements, screenshots).
+//!
+//! The binary and the app must be built first (`make test` does both); missing pieces
+//! fail the test with the command that builds them, never skip.
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use base64::Engine as _;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lies in the workspace")
+        .to_path_buf()
+}
+
+/// Where screenshots and other test artefacts go: `target/e2e/`.
+pub fn artefacts() -> PathBuf {
+    let dir = workspace().join("target").join("e2e");
+    std::fs::create_dir_all(&dir).expect("can create target/e2e");
+    dir
+}
+
+/// The `linli` binary under test: `$LINLI_BIN`, else `target/debug/linli`.
+pub fn linli_binary() -> Result<PathBuf> {
+    let path = std::env::var_os("LINLI_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/debug/linli"));
+    if !path.is_file() {
+        bail!(
+            "{} is missing: run `cargo build -p linli-server` (or `make test`)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The built app: `$LINLI_DIST`, else `dist/`.
+pub fn dist_dir() -> Result<PathBuf> {
+    let dir = std::env::var_os("LINLI_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("dist"));
+    if !dir.join("index.html").is_file() {
+        bail!(
+            "{} has no built app: run `trunk build --release` (or `make test`)",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// A running `linli serve --demo`, stopped when dropped.
+pub struct LinliServer {
+    pub base_url: String,
+    child: Child,
+    _data: tempfile::TempDir,
+}
+
+impl LinliServer {
+    /// Starts the demo server on a free port with a fresh database.
+    pub async fn start_demo() -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        let database = format!("sqlite://{}", data.path().join("linli.db").display());
+        let mut child = Command::new(linli_binary()?)
+            .args([
+                "serve",
+                "--demo",
+                "--addr",
+                "127.0.0.1:0",
+                "--database-url",
+                &database,
+            ])
+            .arg("--static-dir")
+            .arg(dist_dir()?)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("cannot start linli")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base_url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("linli: listening on ") {
+                    return Ok(url.trim().to_string());
+                }
+            }
+            Err(anyhow!("linli exited before it listened"))
+        })
+        .await
+        .context("linli did not start within 60 s")??;
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Self {
+            base_url,
+            child,
+            _data: data,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+impl Drop for LinliServer {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Headless Chromium driven through chromedriver. Closed when dropped.
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// A found element.
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium window of `width`×`height` CSS pixels
+    /// whose preferred language is `language` (e.g. `zh-CN`).
+    pub async fn start(width: u32, height: u32, language: &str) -> Result<Self> {
+        let port = free_port()?;
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context(
+                "cannot start chromedriver: install Debian's chromium-driver (`make test` does)",
+            )?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            if started.elapsed() > Duration::from_secs(20) {
+                bail!("chromedriver did not answer on port {port}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir()?;
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                    format!("--window-size={width},{height}"),
+                    format!("--lang={language}"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": {"intl.accept_languages": language},
+            }
+        }}});
+        let answer: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let session = answer["value"]["sessionId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("chromedriver refused the session: {answer}"))?
+            .to_string();
+        let browser = Self {
+            http,
+            session: format!("{base}/session/{session}"),
+            driver,
+            _profile: profile,
+        };
+        // --window-size sets the outer window; make the page itself the asked size.
+        let (outer_w, outer_h): (f64, f64) = serde_json::from_value(
+            browser
+                .script("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]", json!([]))
+                .await?,
+        )?;
+        browser
+            .command(
+                "POST",
+                "/window/rect",
+                json!({"width": f64::from(width) + outer_w, "height": f64::from(height) + outer_h}),
+            )
+            .await?;
+        Ok(browser)
+    }
+
+    async fn command(&self, method: &str, path: &str, body: Value) -> Result<Value> {
+        let url = format!("{}{path}", self.session);
+        let request = match method {
+            "GET" => self.http.get(url),
+            "DELETE" => self.http.delete(url),
+            _ => self.http.post(url).json(&body),
+        };
+        let answer: Value = request.send().await?.json().await?;
+        if let Some(error) = answer["value"]["error"].as_str() {
+            bail!(
+                "webdriver {method} {path}: {error}: {}",
+                answer["value"]["message"]
+            );
+        }
+        Ok(answer["value"].clone())
+    }
+
+    pub async fn goto(&self, url: &str) -> Result<()> {
+        self.command("POST", "/url", json!({"url": url}))
+            .await
+            .map(drop)
+    }
+
+    pub async fn current_url(&self) -> Result<String> {
+        Ok(self
+            .command("GET", "/url", Value::Null)
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Runs `body` as a function with `args` and returns what it returns.
+    pub async fn script(&self, body: &str, args: Value) -> Result<Value> {
+        self.command(
+            "POST",
+            "/execute/sync",
+            json!({"script": body, "args": args}),
+        )
+        .await
+    }
+
+    /// Polls the script `body` until it returns something other than null, false or
+    /// undefined, and returns that; fails after `timeout` with `what`.
+    pub async fn wait_for(&self, what: &str, body: &str, timeout: Duration) -> Result<Value> {
+        let started = Instant::now();
+        loop {
+            let value = self.script(body, json!([])).await?;
+            if !(value.is_null() || value == Value::Bool(false)) {
+                return Ok(value);
+            }
+            if started.elapsed() > timeout {
+                let url = self.current_url().await.unwrap_or_default();
+                bail!("timed out after {timeout:?} waiting for {what} (at {url})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the page's path is `path`.
+    pub async fn wait_for_path(&self, path: &str) -> Result<()> {
+        let script = format!("return location.pathname === {}", json!(path));
+        self.wait_for(
+            &format!("the path {path}"),
+            &script,
+            Duration::from_secs(15),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn find(&self, css: &str) -> Result<Element> {
+        let started = Instant::now();
+        loop {
+            match self
+                .command(
+                    "POST",
+                    "/element",
+                    json!({"using": "css selector", "value": css}),
+                )
+                .await
+            {
+                Ok(found) => {
+                    let id = found[ELEMENT_KEY]
+                        .as_str()
+                        .ok_or_else(|| anyhow!("odd element answer {found}"))?;
+                    return Ok(Element(id.to_string()));
+                }
+                Err(e) if started.elapsed() > Duration::from_secs(15) => {
+                    return Err(e.context(format!("no element matches `{css}`")))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    pub async fn type_into(&self, element: &Element, text: &str) -> Result<()> {
+        self.command(
+            "POST",
+            &format!("/element/{}/value", element.0),
+            json!({"text": text}),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn click(&self, element: &Element) -> Result<()> {
+        self.command("POST", &format!("/element/{}/click", element.0), json!({}))
+            .await
+            .map(drop)
+    }
+
+    pub async fn text(&self, element: &Element) -> Result<String> {
+        Ok(self
+            .command("GET", &format!("/element/{}/text", element.0), Value::Null)
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// Saves a PNG screenshot of the page to `target/e2e/<name>.png` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let encoded = self.command("GET", "/screenshot", Value::Null).await?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())
+            .context("screenshot is not base64")?;
+        let path = artefacts().join(format!("{name}.png"));
+        std::fs::write(&path, png)?;
+        Ok(path)
+    }
+
+    /// Signs in through the login form (the page must be showing it).
+    pub async fn sign_in(&self, username: &str, password: &str) -> Result<()> {
+        let name = self.find("input[name=username]").await?;
+        self.type_into(&name, username).await?;
+        let pass = self.find("input[name=password]").await?;
+        self.type_into(&pass, password).await?;
+        let button = self.find("[data-test=sign-in]").await?;
+        self.click(&button).await
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Ask chromedriver to close Chromium; killing the driver alone can leave it running.
+        let session = self.session.clone();
+        let http = self.http.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = rt {
+                let _ = rt.block_on(http.delete(session).timeout(Duration::from_secs(10)).send());
+            }
+        })
+        .join();
+        let _ = self.driver.start_kill();
+    }
+}

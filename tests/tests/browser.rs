@@ -1,0 +1,128 @@
+//! The app in a real browser: the real `linli serve --demo` and headless Chromium.
+//! Screenshots go to `target/e2e/`.
+
+use linli_tests::{Browser, LinliServer};
+use serde_json::json;
+use std::time::Duration;
+
+/// Waits until the map canvas has drawn the seven demo communities, then measures it:
+/// how much of the canvas differs from its background colour, how many colours it
+/// uses, and the colour of its top-left corner (outside the district).
+const MAP_PIXELS: &str = r#"
+    const canvas = document.querySelector('canvas#map');
+    if (!canvas || canvas.getAttribute('data-communities') !== '7') return null;
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const corner = [data[0], data[1], data[2]];
+    let sampled = 0, differing = 0;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4 * 7) {
+        sampled++;
+        const d = Math.abs(data[i] - corner[0]) + Math.abs(data[i + 1] - corner[1]) + Math.abs(data[i + 2] - corner[2]);
+        if (d > 12) differing++;
+        colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    }
+    return { width, height, corner, share: differing / sampled, colours: colours.size };
+"#;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn a_signed_out_commander_is_sent_to_login_then_lands_on_the_drawn_command_map() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+
+    browser.goto(&server.url("/command")).await?;
+    browser.wait_for_path("/login").await?;
+    assert!(browser.current_url().await?.ends_with("/login?next=/command"));
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+
+    let pixels = browser.wait_for("the map to draw", MAP_PIXELS, WAIT).await?;
+    browser.screenshot("command-zh").await?;
+    // The canvas backs the full page below the header at device resolution.
+    assert_eq!(pixels["width"], json!(1600), "{pixels}");
+    assert!(pixels["height"].as_u64().unwrap() > 900, "{pixels}");
+    // Dark theme background (#0e1621) outside the district...
+    assert_eq!(pixels["corner"], json!([14, 22, 33]), "{pixels}");
+    // ...and the district's seven tinted communities with borders and names over most of it.
+    assert!(pixels["share"].as_f64().unwrap() > 0.3, "too little drawn: {pixels}");
+    assert!(pixels["colours"].as_u64().unwrap() >= 8, "too few colours: {pixels}");
+
+    let user = browser.find("[data-test=user]").await?;
+    assert!(browser.text(&user).await?.contains("demo-commander"));
+    let face = browser.find("[data-test=face]").await?;
+    assert_eq!(browser.text(&face).await?, "指挥中心");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_on_the_page_and_the_user_stays_on_login() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1280, 800, "en-GB").await?;
+    browser.goto(&server.url("/login")).await?;
+    browser.sign_in("demo-commander", "not-the-password").await?;
+    let message = browser
+        .wait_for(
+            "the error message",
+            "const e = document.querySelector('[data-test=login-error]'); return e && e.textContent || null",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(message, json!("Wrong username or password"));
+    assert!(browser.current_url().await?.ends_with("/login"));
+    browser.screenshot("login-refused-en").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_grid_worker_lands_on_the_field_face_and_can_sign_out() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1280, 800, "zh-CN").await?;
+    browser.goto(&server.url("/")).await?;
+    // Signed out, `/` leads to the public page; its sign-in link leads to the form.
+    browser.wait_for_path("/public").await?;
+    browser.goto(&server.url("/login")).await?;
+    browser.sign_in("demo-grid-xingfuli", "demo").await?;
+    browser.wait_for_path("/field").await?;
+    let pixels = browser.wait_for("the field map", MAP_PIXELS, WAIT).await?;
+    // Light theme background (#f2f0eb).
+    assert_eq!(pixels["corner"], json!([242, 240, 235]), "{pixels}");
+    browser.screenshot("field-zh").await?;
+
+    let sign_out = browser.find("[data-test=sign-out]").await?;
+    browser.click(&sign_out).await?;
+    browser.wait_for_path("/login").await?;
+    // The session is gone on the server too: the staff face sends us back.
+    browser.goto(&server.url("/field")).await?;
+    browser.wait_for_path("/login").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_words() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(412, 915, "zh-CN").await?;
+    browser.goto(&server.url("/public")).await?;
+    browser.wait_for("the public map", MAP_PIXELS, WAIT).await?;
+    let face = browser.find("[data-test=face]").await?;
+    assert_eq!(browser.text(&face).await?, "公开信息");
+    let lang = browser.script("return document.documentElement.lang", json!([])).await?;
+    assert_eq!(lang, json!("zh-CN"));
+    browser.screenshot("public-phone-zh").await?;
+
+    let switch = browser.find("[data-test=language]").await?;
+    browser.click(&switch).await?;
+    let face = browser.find("[data-test=face]").await?;
+    browser
+        .wait_for("English", "return document.documentElement.lang === 'en'", WAIT)
+        .await?;
+    assert_eq!(browser.text(&face).await?, "Public status");
+    // The choice is remembered across a reload.
+    browser.goto(&server.url("/public")).await?;
+    browser.wait_for("the public map", MAP_PIXELS, WAIT).await?;
+    let face = browser.find("[data-test=face]").await?;
+    assert_eq!(browser.text(&face).await?, "Public status");
+    browser.screenshot("public-phone-en").await?;
+    Ok(())
+}
