@@ -1,0 +1,39 @@
+# Linli entry points. See README.md; the commands are part of ../shared/docs/CONTRACT.md.
+#   make run    build everything and start the demo on http://127.0.0.1:8080
+#   make test   lint, build, and run every test (unit, API, CLI, browser)
+#   make bench  the measurements of ../shared/docs/TARGETS.md that exist so far
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export TRUNK_SKIP_VERSION_CHECK := true
+
+.PHONY: run test bench tools tools-test app server lint
+
+## Pinned tools (idempotent): wasm target, trunk, wasm-bindgen-cli, wasm-opt; for
+## tests also Chromium, chromedriver and a CJK font.
+tools:
+	scripts/setup-tools.sh build
+tools-test:
+	scripts/setup-tools.sh test
+
+## The browser app, into dist/.
+app: tools
+	cargo fetch --locked
+	trunk build --release
+
+run: app
+	cargo build --release --locked -p linli-server
+	./target/release/linli serve --demo
+
+lint: tools
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy -p linli-app --target wasm32-unknown-unknown --locked -- -D warnings
+
+test: tools-test lint app
+	cargo build --locked -p linli-server
+	cargo test --workspace --locked
+
+bench: tools-test app
+	cargo build --release --locked -p linli-server
+	cargo run --release --locked -p linli-tests --bin bench

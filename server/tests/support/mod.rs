@@ -1,0 +1,117 @@
+//! Test harness for the server's API tests: the real [`Application`] on port 0 with a
+//! temporary SQLite database, and a reqwest client with a cookie jar.
+
+#![allow(dead_code)]
+
+use linli_domain::{CommunityId, Role, Username};
+use linli_server::auth::password;
+use linli_server::auth::rate_limit::Policy;
+use linli_server::clock::now_ms;
+use linli_server::startup::{Application, Settings};
+use linli_server::store::{Actor, Change, DynStore, NewUser};
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub base: String,
+    pub store: DynStore,
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Policy::default(), true).await
+}
+
+/// Starts the server; with `demo` it loads the demo communities and accounts.
+pub async fn spawn_app_with(policy: Policy, demo: bool) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("linli.db").display());
+    let app = Application::build(Settings {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: database_url.parse().unwrap(),
+        demo,
+        static_dir: None,
+        secure_cookies: false,
+        sign_in_policy: policy,
+    })
+    .await
+    .expect("the application builds");
+    let base = format!("http://{}", app.local_addr());
+    let store = app.store();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base,
+        store,
+        database_url,
+        _dir: dir,
+        stop: Some(stop),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client that keeps cookies, like a browser.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).build().unwrap()
+    }
+
+    pub async fn add_user(&self, name: &str, pass: &str, role: Role, communities: &[&str]) {
+        self.store
+            .create_user(
+                &Change::new(Actor::System("test"), now_ms()),
+                NewUser {
+                    username: Username::parse(name).unwrap(),
+                    password_hash: password::hash(pass).unwrap(),
+                    role,
+                    communities: communities.iter().map(|c| CommunityId::parse(*c).unwrap()).collect(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    pub async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+        client
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A signed-in client for a demo account.
+    pub async fn signed_in(&self, username: &str) -> reqwest::Client {
+        let client = self.browser();
+        let response = self.sign_in(&client, username, "demo").await;
+        assert_eq!(response.status(), 200, "{username} could not sign in");
+        client
+    }
+}
+
+/// Asserts a response is the JSON error body with `status` and `code`; returns the message.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> String {
+    assert_eq!(response.status(), status, "status of {}", response.url());
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(content_type.starts_with("application/json"), "content type {content_type}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "body {body}");
+    let message = body["error"]["message"].as_str().expect("a message").to_string();
+    assert!(!message.is_empty());
+    assert_eq!(body.as_object().unwrap().len(), 1, "only `error` in {body}");
+    message
+}
