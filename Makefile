@@ -36,4 +36,4 @@ test: tools-test lint app
 
 bench: tools-test app
 	cargo build --release --locked -p linli-server
-	cargo run --release --locked -p linli-tests --bin bench
+	LINLI_BIN=$(CURDIR)/target/release/linli cargo run --release --locked -p linli-tests --bin bench

@@ -7,8 +7,8 @@ mod support;
 use linli_domain::Role;
 use linli_server::auth::rate_limit::Policy;
 use serde_json::{json, Value};
-use support::{assert_error, spawn_app, spawn_app_with};
 use std::time::Duration;
+use support::{assert_error, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn signing_in_sets_a_strict_http_only_cookie_and_says_who_signed_in() {
@@ -16,15 +16,31 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_says_who_signed_in() {
     let client = app.browser();
     let response = app.sign_in(&client, "demo-grid-xingfuli", "demo").await;
     assert_eq!(response.status(), 200);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.starts_with("linli_session="), "{cookie}");
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
-        assert!(cookie.contains(attribute), "{attribute} missing in {cookie}");
+        assert!(
+            cookie.contains(attribute),
+            "{attribute} missing in {cookie}"
+        );
     }
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"username": "demo-grid-xingfuli", "role": "grid-worker", "communities": ["xingfuli"]}));
+    assert_eq!(
+        body,
+        json!({"username": "demo-grid-xingfuli", "role": "grid-worker", "communities": ["xingfuli"]})
+    );
 
-    let me: Value = client.get(app.url("/api/v1/session")).send().await.unwrap().json().await.unwrap();
+    let me: Value = client
+        .get(app.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["username"], "demo-grid-xingfuli");
 }
 
@@ -33,32 +49,85 @@ async fn signing_out_ends_the_session_on_the_server() {
     let app = spawn_app().await;
     let client = app.signed_in("demo-commander").await;
     // Keep the cookie to replay it after sign-out, as a thief would.
-    let stolen = app.sign_in(&reqwest::Client::new(), "demo-commander", "demo").await;
-    let stolen_cookie = stolen.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let stolen = app
+        .sign_in(&reqwest::Client::new(), "demo-commander", "demo")
+        .await;
+    let stolen_cookie = stolen.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
 
-    let response = client.delete(app.url("/api/v1/session")).send().await.unwrap();
+    let response = client
+        .delete(app.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 204);
-    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
-    assert_error(client.get(app.url("/api/v1/session")).send().await.unwrap(), 401, "unauthorized").await;
+    assert!(response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_error(
+        client.get(app.url("/api/v1/session")).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 
     // The other session is separate and still valid until it is signed out too.
     let plain = reqwest::Client::new();
-    let with_cookie = || plain.get(app.url("/api/v1/session")).header("cookie", &stolen_cookie);
+    let with_cookie = || {
+        plain
+            .get(app.url("/api/v1/session"))
+            .header("cookie", &stolen_cookie)
+    };
     assert_eq!(with_cookie().send().await.unwrap().status(), 200);
-    let out = plain.delete(app.url("/api/v1/session")).header("cookie", &stolen_cookie).send().await.unwrap();
+    let out = plain
+        .delete(app.url("/api/v1/session"))
+        .header("cookie", &stolen_cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 204);
     assert_error(with_cookie().send().await.unwrap(), 401, "unauthorized").await;
     // Signing out without a session is fine.
-    assert_eq!(plain.delete(app.url("/api/v1/session")).send().await.unwrap().status(), 204);
+    assert_eq!(
+        plain
+            .delete(app.url("/api/v1/session"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     let app = spawn_app().await;
     let client = app.browser();
-    let wrong = assert_error(app.sign_in(&client, "demo-commander", "guess").await, 401, "unauthorized").await;
-    let unknown = assert_error(app.sign_in(&client, "nobody", "guess").await, 401, "unauthorized").await;
-    let malformed = assert_error(app.sign_in(&client, "Robert'); DROP TABLE users;--", "x").await, 401, "unauthorized").await;
+    let wrong = assert_error(
+        app.sign_in(&client, "demo-commander", "guess").await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let unknown = assert_error(
+        app.sign_in(&client, "nobody", "guess").await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let malformed = assert_error(
+        app.sign_in(&client, "Robert'); DROP TABLE users;--", "x")
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, malformed);
     let refused = app.sign_in(&client, "demo-commander", "guess").await;
@@ -69,8 +138,18 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
 async fn forged_and_empty_session_cookies_are_refused() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();
-    for cookie in ["linli_session=forged", "linli_session=", "other=1", "linli_session=a; linli_session=b"] {
-        let response = client.get(app.url("/api/v1/session")).header("cookie", cookie).send().await.unwrap();
+    for cookie in [
+        "linli_session=forged",
+        "linli_session=",
+        "other=1",
+        "linli_session=a; linli_session=b",
+    ] {
+        let response = client
+            .get(app.url("/api/v1/session"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
         assert_error(response, 401, "unauthorized").await;
     }
 }
@@ -80,30 +159,69 @@ async fn failed_sign_ins_lock_the_account_even_for_the_right_password() {
     let app = spawn_app().await;
     let client = app.browser();
     for _ in 0..5 {
-        assert_error(app.sign_in(&client, "demo-commander", "wrong").await, 401, "unauthorized").await;
+        assert_error(
+            app.sign_in(&client, "demo-commander", "wrong").await,
+            401,
+            "unauthorized",
+        )
+        .await;
     }
     let locked = app.sign_in(&client, "demo-commander", "demo").await;
-    let retry_after: u64 = locked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=900).contains(&retry_after), "retry after {retry_after}");
+    let retry_after: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=900).contains(&retry_after),
+        "retry after {retry_after}"
+    );
     let message = assert_error(locked, 429, "rate_limited").await;
     assert!(message.contains("try again"), "{message}");
     // Case does not dodge the lock.
-    assert_error(app.sign_in(&client, "DEMO-COMMANDER", "demo").await, 429, "rate_limited").await;
+    assert_error(
+        app.sign_in(&client, "DEMO-COMMANDER", "demo").await,
+        429,
+        "rate_limited",
+    )
+    .await;
     // Other accounts are not affected (5 failures are below the address limit).
-    assert_eq!(app.sign_in(&client, "demo-viewer", "demo").await.status(), 200);
+    assert_eq!(
+        app.sign_in(&client, "demo-viewer", "demo").await.status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn failed_sign_ins_lock_the_address_across_accounts_until_the_window_passes() {
-    let policy = Policy { window: Duration::from_secs(2), per_account: 100, per_address: 4 };
+    let policy = Policy {
+        window: Duration::from_secs(2),
+        per_account: 100,
+        per_address: 4,
+    };
     let app = spawn_app_with(policy, true).await;
     let client = app.browser();
     for i in 0..4 {
-        assert_error(app.sign_in(&client, &format!("guess-{i}"), "x").await, 401, "unauthorized").await;
+        assert_error(
+            app.sign_in(&client, &format!("guess-{i}"), "x").await,
+            401,
+            "unauthorized",
+        )
+        .await;
     }
-    assert_error(app.sign_in(&client, "demo-commander", "demo").await, 429, "rate_limited").await;
+    assert_error(
+        app.sign_in(&client, "demo-commander", "demo").await,
+        429,
+        "rate_limited",
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(app.sign_in(&client, "demo-commander", "demo").await.status(), 200);
+    assert_eq!(
+        app.sign_in(&client, "demo-commander", "demo")
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -112,27 +230,59 @@ async fn each_endpoint_admits_only_its_access_level() {
     let anonymous = reqwest::Client::new();
     let events = app.url("/api/v1/events");
 
-    let message = assert_error(anonymous.get(&events).send().await.unwrap(), 401, "unauthorized").await;
+    let message = assert_error(
+        anonymous.get(&events).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
     assert!(message.contains("sign in"), "{message}");
-    assert_error(anonymous.get(app.url("/api/v1/session")).send().await.unwrap(), 401, "unauthorized").await;
+    assert_error(
+        anonymous
+            .get(app.url("/api/v1/session"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 
     for refused in ["demo-grid-weigang", "demo-viewer"] {
         let client = app.signed_in(refused).await;
-        let message = assert_error(client.get(&events).send().await.unwrap(), 403, "forbidden").await;
+        let message =
+            assert_error(client.get(&events).send().await.unwrap(), 403, "forbidden").await;
         assert!(message.contains("commanders only"), "{message}");
-        assert_eq!(client.get(app.url("/api/v1/session")).send().await.unwrap().status(), 200);
+        assert_eq!(
+            client
+                .get(app.url("/api/v1/session"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
 
     let commander = app.signed_in("demo-commander").await;
     assert_eq!(commander.get(&events).send().await.unwrap().status(), 200);
     // Public data needs no session.
-    assert_eq!(anonymous.get(app.url("/api/v1/layers/communities")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        anonymous
+            .get(app.url("/api/v1/layers/communities"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn the_event_log_records_every_change_with_increasing_ids_and_its_author() {
     let app = spawn_app().await;
-    app.add_user("wang-lan", "long-password", Role::GridWorker, &["xingfuli"]).await;
+    app.add_user("wang-lan", "long-password", Role::GridWorker, &["xingfuli"])
+        .await;
     let commander = app.signed_in("demo-commander").await;
     let events: Vec<Value> = commander
         .get(app.url("/api/v1/events?limit=1000"))
@@ -147,7 +297,10 @@ async fn the_event_log_records_every_change_with_increasing_ids_and_its_author()
     let kinds = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
     assert_eq!(kinds("community.saved"), 7);
     assert_eq!(kinds("user.created"), 10, "9 demo accounts and wang-lan");
-    let created = events.iter().find(|e| e["data"]["username"] == "wang-lan").unwrap();
+    let created = events
+        .iter()
+        .find(|e| e["data"]["username"] == "wang-lan")
+        .unwrap();
     assert_eq!(created["actor"], "system:test");
     assert_eq!(created["data"]["communities"], json!(["xingfuli"]));
     let signed_in = events.last().unwrap();
@@ -165,7 +318,12 @@ async fn the_event_log_records_every_change_with_increasing_ids_and_its_author()
         .json()
         .await
         .unwrap();
-    assert_eq!(page.iter().map(|e| e["id"].as_i64().unwrap()).collect::<Vec<_>>(), ids[ids.len() - 2..]);
+    assert_eq!(
+        page.iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        ids[ids.len() - 2..]
+    );
 }
 
 #[tokio::test]
@@ -174,56 +332,167 @@ async fn bad_bodies_get_a_clear_json_error_and_change_nothing() {
     let client = reqwest::Client::new();
     let session = app.url("/api/v1/session");
     let post = |body: &'static str, content_type: &'static str| {
-        client.post(&session).header("content-type", content_type).body(body).send()
+        client
+            .post(&session)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
     };
     // Broken JSON, a missing field, a wrong type, an unknown field, not JSON at all.
-    let broken = assert_error(post("{\"username\": ", "application/json").await.unwrap(), 400, "bad_request").await;
-    assert!(broken.contains("EOF") || broken.contains("parse"), "{broken}");
-    let missing = assert_error(post("{\"username\": \"x\"}", "application/json").await.unwrap(), 422, "unprocessable").await;
+    let broken = assert_error(
+        post("{\"username\": ", "application/json").await.unwrap(),
+        400,
+        "bad_request",
+    )
+    .await;
+    assert!(
+        broken.contains("EOF") || broken.contains("parse"),
+        "{broken}"
+    );
+    let missing = assert_error(
+        post("{\"username\": \"x\"}", "application/json")
+            .await
+            .unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
     assert!(missing.contains("password"), "{missing}");
-    assert_error(post("{\"username\": 1, \"password\": \"x\"}", "application/json").await.unwrap(), 422, "unprocessable").await;
-    let unknown = assert_error(post("{\"username\": \"x\", \"password\": \"y\", \"admin\": true}", "application/json").await.unwrap(), 422, "unprocessable").await;
+    assert_error(
+        post("{\"username\": 1, \"password\": \"x\"}", "application/json")
+            .await
+            .unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
+    let unknown = assert_error(
+        post(
+            "{\"username\": \"x\", \"password\": \"y\", \"admin\": true}",
+            "application/json",
+        )
+        .await
+        .unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
     assert!(unknown.contains("admin"), "{unknown}");
-    assert_error(post("username=x&password=y", "application/x-www-form-urlencoded").await.unwrap(), 415, "unsupported_media_type").await;
+    assert_error(
+        post("username=x&password=y", "application/x-www-form-urlencoded")
+            .await
+            .unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
 
     // A body over the limit, and a password too long to be worth hashing.
-    let huge = format!("{{\"username\": \"x\", \"password\": \"{}\"}}", "a".repeat(100_000));
-    let response = client.post(&session).header("content-type", "application/json").body(huge).send().await.unwrap();
+    let huge = format!(
+        "{{\"username\": \"x\", \"password\": \"{}\"}}",
+        "a".repeat(100_000)
+    );
+    let response = client
+        .post(&session)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_error(response, 413, "payload_too_large").await;
     let long = json!({"username": "demo-commander", "password": "a".repeat(2000)});
-    assert_error(client.post(&session).json(&long).send().await.unwrap(), 422, "unprocessable").await;
+    assert_error(
+        client.post(&session).json(&long).send().await.unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
 
     // None of that signed anybody in or counted as a guess at a password.
-    assert_eq!(app.sign_in(&client, "demo-commander", "demo").await.status(), 200);
+    assert_eq!(
+        app.sign_in(&client, "demo-commander", "demo")
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn bad_queries_unknown_paths_and_wrong_methods_get_json_errors() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
-    for query in ["limit=0", "limit=5000", "after=-1", "limit=ten", "after=1&colour=red"] {
-        let response = commander.get(app.url(&format!("/api/v1/events?{query}"))).send().await.unwrap();
+    for query in [
+        "limit=0",
+        "limit=5000",
+        "after=-1",
+        "limit=ten",
+        "after=1&colour=red",
+    ] {
+        let response = commander
+            .get(app.url(&format!("/api/v1/events?{query}")))
+            .send()
+            .await
+            .unwrap();
         assert_error(response, 400, "bad_request").await;
     }
     let client = reqwest::Client::new();
-    for path in ["/api/v1/nothing-here", "/api/v2/session", "/api", "/no-app-here"] {
-        assert_error(client.get(app.url(path)).send().await.unwrap(), 404, "not_found").await;
+    for path in [
+        "/api/v1/nothing-here",
+        "/api/v2/session",
+        "/api",
+        "/no-app-here",
+    ] {
+        assert_error(
+            client.get(app.url(path)).send().await.unwrap(),
+            404,
+            "not_found",
+        )
+        .await;
     }
-    assert_error(client.put(app.url("/api/v1/session")).send().await.unwrap(), 405, "method_not_allowed").await;
-    assert_error(client.post(app.url("/api/v1/layers/communities")).send().await.unwrap(), 405, "method_not_allowed").await;
+    assert_error(
+        client.put(app.url("/api/v1/session")).send().await.unwrap(),
+        405,
+        "method_not_allowed",
+    )
+    .await;
+    assert_error(
+        client
+            .post(app.url("/api/v1/layers/communities"))
+            .send()
+            .await
+            .unwrap(),
+        405,
+        "method_not_allowed",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn the_communities_layer_is_public_geojson() {
     let app = spawn_app().await;
-    let response = reqwest::Client::new().get(app.url("/api/v1/layers/communities")).send().await.unwrap();
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/layers/communities"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let layer: Value = response.json().await.unwrap();
     assert_eq!(layer["type"], "FeatureCollection");
     let features = layer["features"].as_array().unwrap();
     let mut ids: Vec<&str> = features.iter().map(|f| f["id"].as_str().unwrap()).collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["fenlukou", "weigang", "wulimiao", "xiaogeying", "xingfuli", "zhougudui", "zhugang"]);
+    assert_eq!(
+        ids,
+        [
+            "fenlukou",
+            "weigang",
+            "wulimiao",
+            "xiaogeying",
+            "xingfuli",
+            "zhougudui",
+            "zhugang"
+        ]
+    );
     let xingfuli = features.iter().find(|f| f["id"] == "xingfuli").unwrap();
     assert_eq!(xingfuli["properties"]["name"], "幸福里");
     assert_eq!(xingfuli["geometry"]["type"], "Polygon");
@@ -231,7 +500,10 @@ async fn the_communities_layer_is_public_geojson() {
     assert_eq!(ring.first(), ring.last(), "closed ring");
     let lon = ring[0][0].as_f64().unwrap();
     let lat = ring[0][1].as_f64().unwrap();
-    assert!((117.28..117.33).contains(&lon) && (31.83..31.86).contains(&lat), "{lon},{lat}");
+    assert!(
+        (117.28..117.33).contains(&lon) && (31.83..31.86).contains(&lat),
+        "{lon},{lat}"
+    );
 }
 
 #[tokio::test]
@@ -250,50 +522,112 @@ async fn responses_are_compressed_for_clients_that_accept_gzip() {
 async fn operations_endpoints_report_health_readiness_and_metrics() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();
-    let health: Value = client.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    let health: Value = client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
-    let ready: Value = client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let ready: Value = client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["status"], "ready");
 
     app.sign_in(&client, "demo-commander", "wrong").await;
     let metrics = client.get(app.url("/metrics")).send().await.unwrap();
-    assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(metrics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     let text = metrics.text().await.unwrap();
-    assert!(text.contains("linli_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"), "{text}");
-    assert!(text.contains("linli_http_requests_total{method=\"POST\",route=\"/api/v1/session\",status=\"401\"} 1"), "{text}");
-    assert!(text.contains("linli_sign_ins_total{outcome=\"refused\"} 1"), "{text}");
+    assert!(
+        text.contains(
+            "linli_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "linli_http_requests_total{method=\"POST\",route=\"/api/v1/session\",status=\"401\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("linli_sign_ins_total{outcome=\"refused\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("# TYPE linli_http_request_duration_seconds histogram"));
 }
 
 #[tokio::test]
 async fn the_openapi_document_lists_every_route_with_its_access() {
     let app = spawn_app().await;
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
     let mut listed: Vec<String> = paths
         .iter()
-        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| format!("{} {path}", m.to_uppercase())))
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| format!("{} {path}", m.to_uppercase()))
+        })
         .collect();
     listed.sort();
     assert_eq!(
         listed,
-        ["DELETE /session", "GET /events", "GET /layers/communities", "GET /session", "POST /session"]
+        [
+            "DELETE /session",
+            "GET /events",
+            "GET /layers/communities",
+            "GET /session",
+            "POST /session"
+        ]
     );
-    let access = |method: &str, path: &str| doc["paths"][path][method]["description"].as_str().unwrap().to_string();
+    let access = |method: &str, path: &str| {
+        doc["paths"][path][method]["description"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     assert!(access("get", "/events").contains("commanders only"));
     assert!(access("get", "/session").contains("any signed-in user"));
     assert!(access("post", "/session").contains("anyone"));
-    assert_eq!(doc["paths"]["/events"]["get"]["security"], json!([{"session_cookie": []}]));
+    assert_eq!(
+        doc["paths"]["/events"]["get"]["security"],
+        json!([{"session_cookie": []}])
+    );
     assert!(doc["paths"]["/session"]["post"].get("security").is_none());
-    assert_eq!(doc["components"]["securitySchemes"]["session_cookie"]["in"], "cookie");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["session_cookie"]["in"],
+        "cookie"
+    );
 
     // Every documented operation exists: none answers 404 or 405.
     let client = reqwest::Client::new();
     for entry in &listed {
         let (method, path) = entry.split_once(' ').unwrap();
         let url = app.url(&format!("/api/v1{path}"));
-        let status = client.request(method.parse().unwrap(), url).send().await.unwrap().status();
+        let status = client
+            .request(method.parse().unwrap(), url)
+            .send()
+            .await
+            .unwrap()
+            .status();
         assert!(status != 404 && status != 405, "{entry} answered {status}");
     }
 }
@@ -316,13 +650,27 @@ async fn the_demo_loads_once_however_often_the_server_starts() {
     .unwrap();
     assert_eq!(again.demo_accounts.len(), 9);
     assert_eq!(again.store().communities().await.unwrap().len(), 7);
-    assert_eq!(again.store().events_after(0, 1000).await.unwrap().len(), events_before);
+    assert_eq!(
+        again.store().events_after(0, 1000).await.unwrap().len(),
+        events_before
+    );
 }
 
 #[tokio::test]
 async fn without_the_demo_the_map_starts_empty_and_nobody_can_sign_in() {
     let app = spawn_app_with(Policy::default(), false).await;
-    let layer: Value = reqwest::get(app.url("/api/v1/layers/communities")).await.unwrap().json().await.unwrap();
+    let layer: Value = reqwest::get(app.url("/api/v1/layers/communities"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(layer["features"], json!([]));
-    assert_error(app.sign_in(&reqwest::Client::new(), "demo-commander", "demo").await, 401, "unauthorized").await;
+    assert_error(
+        app.sign_in(&reqwest::Client::new(), "demo-commander", "demo")
+            .await,
+        401,
+        "unauthorized",
+    )
+    .await;
 }

@@ -15,7 +15,12 @@ fn linli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -31,7 +36,11 @@ fn db(dir: &tempfile::TempDir) -> String {
 fn an_unparsable_address_is_refused_by_flag_and_by_environment() {
     let out = linli(&["serve", "--addr", "localhost:eighty"], &[], "");
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("invalid value 'localhost:eighty' for '--addr"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid value 'localhost:eighty' for '--addr"),
+        "{}",
+        stderr(&out)
+    );
     let out = linli(&["serve"], &[("LINLI_ADDR", "999.1.1.1:80")], "");
     assert!(!out.status.success());
     assert!(stderr(&out).contains("999.1.1.1:80"), "{}", stderr(&out));
@@ -39,10 +48,17 @@ fn an_unparsable_address_is_refused_by_flag_and_by_environment() {
 
 #[test]
 fn an_unknown_database_url_is_refused_with_the_forms_that_work() {
-    let out = linli(&["serve", "--database-url", "mysql://root@localhost/linli"], &[], "");
+    let out = linli(
+        &["serve", "--database-url", "mysql://root@localhost/linli"],
+        &[],
+        "",
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("is not a database URL Linli knows") && err.contains("sqlite://"), "{err}");
+    assert!(
+        err.contains("is not a database URL Linli knows") && err.contains("sqlite://"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -51,10 +67,24 @@ fn an_unreachable_database_is_named_in_the_error() {
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "not a folder").unwrap();
     let url = format!("sqlite://{}/linli.db", blocker.display());
-    let out = linli(&["serve", "--no-static", "--addr", "127.0.0.1:0", "--database-url", &url], &[], "");
+    let out = linli(
+        &[
+            "serve",
+            "--no-static",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+        ],
+        &[],
+        "",
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("linli: error:") && err.contains(&blocker.display().to_string()), "{err}");
+    assert!(
+        err.contains("linli: error:") && err.contains(&blocker.display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -62,13 +92,24 @@ fn a_missing_app_folder_is_refused_with_how_to_build_it() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-dist");
     let out = linli(
-        &["serve", "--addr", "127.0.0.1:0", "--database-url", &db(&dir), "--static-dir", missing.to_str().unwrap()],
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database-url",
+            &db(&dir),
+            "--static-dir",
+            missing.to_str().unwrap(),
+        ],
         &[],
         "",
     );
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("has no index.html") && err.contains("trunk build"), "{err}");
+    assert!(
+        err.contains("has no index.html") && err.contains("trunk build"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -81,25 +122,60 @@ fn user_add_creates_an_account_once_and_refuses_bad_ones() {
         all.extend_from_slice(&["--database-url", &url]);
         linli(&all, &[], password)
     };
-    let out = add(&["chen-commander", "--role", "commander"], "a-long-password\n");
+    let out = add(
+        &["chen-commander", "--role", "commander"],
+        "a-long-password\n",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("created commander `chen-commander`"));
 
     let again = add(&["chen-commander", "--role", "viewer"], "a-long-password\n");
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("exists already"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("exists already"),
+        "{}",
+        stderr(&again)
+    );
 
     let cases: [(&[&str], &str, &str); 6] = [
-        (&["li", "--role", "admin"], "a-long-password\n", "use commander, grid-worker or viewer"),
-        (&["li", "--role", "grid-worker"], "a-long-password\n", "needs at least one --community"),
-        (&["li", "--role", "viewer", "--community", "xingfuli"], "a-long-password\n", "only grid workers"),
-        (&["li", "--role", "grid-worker", "--community", "atlantis"], "a-long-password\n", "no community `atlantis`"),
-        (&["li", "--role", "viewer"], "short\n", "at least 8 characters"),
-        (&["Li Ming", "--role", "viewer"], "a-long-password\n", "username `Li Ming` is not valid"),
+        (
+            &["li", "--role", "admin"],
+            "a-long-password\n",
+            "use commander, grid-worker or viewer",
+        ),
+        (
+            &["li", "--role", "grid-worker"],
+            "a-long-password\n",
+            "needs at least one --community",
+        ),
+        (
+            &["li", "--role", "viewer", "--community", "xingfuli"],
+            "a-long-password\n",
+            "only grid workers",
+        ),
+        (
+            &["li", "--role", "grid-worker", "--community", "atlantis"],
+            "a-long-password\n",
+            "no community `atlantis`",
+        ),
+        (
+            &["li", "--role", "viewer"],
+            "short\n",
+            "at least 8 characters",
+        ),
+        (
+            &["Li Ming", "--role", "viewer"],
+            "a-long-password\n",
+            "username `Li Ming` is not valid",
+        ),
     ];
     for (args, password, expected) in cases {
         let out = add(args, password);
         assert!(!out.status.success(), "{args:?} succeeded");
-        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }

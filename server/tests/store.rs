@@ -8,7 +8,10 @@ use linli_server::store::{Actor, Change, Community, NewUser, Store, StoreError};
 
 async fn open() -> (SqliteStore, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("nested/folder/linli.db").display());
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("nested/folder/linli.db").display()
+    );
     (SqliteStore::open(&url).await.unwrap(), url, dir)
 }
 
@@ -21,7 +24,12 @@ fn community(id: &str) -> Community {
         id: CommunityId::parse(id).unwrap(),
         name: "幸福里".into(),
         name_en: "Xingfuli".into(),
-        geometry: Geometry::Polygon(vec![vec![[117.3, 31.8], [117.4, 31.8], [117.4, 31.9], [117.3, 31.8]]]),
+        geometry: Geometry::Polygon(vec![vec![
+            [117.3, 31.8],
+            [117.4, 31.8],
+            [117.4, 31.9],
+            [117.3, 31.8],
+        ]]),
     }
 }
 
@@ -30,16 +38,24 @@ fn worker(name: &str, communities: &[&str]) -> NewUser {
         username: Username::parse(name).unwrap(),
         password_hash: "$argon2id$placeholder".into(),
         role: Role::GridWorker,
-        communities: communities.iter().map(|c| CommunityId::parse(*c).unwrap()).collect(),
+        communities: communities
+            .iter()
+            .map(|c| CommunityId::parse(*c).unwrap())
+            .collect(),
     }
 }
 
 #[tokio::test]
 async fn the_database_refuses_to_rewrite_or_delete_the_event_log() {
     let (store, url, _dir) = open().await;
-    store.save_communities(&change(), &[community("xingfuli")]).await.unwrap();
+    store
+        .save_communities(&change(), &[community("xingfuli")])
+        .await
+        .unwrap();
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let update = sqlx::query("UPDATE events SET actor = 'user:mallory'").execute(&pool).await;
+    let update = sqlx::query("UPDATE events SET actor = 'user:mallory'")
+        .execute(&pool)
+        .await;
     assert!(update.unwrap_err().to_string().contains("append-only"));
     let delete = sqlx::query("DELETE FROM events").execute(&pool).await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
@@ -49,17 +65,36 @@ async fn the_database_refuses_to_rewrite_or_delete_the_event_log() {
 #[tokio::test]
 async fn a_refused_account_leaves_neither_a_user_nor_an_event() {
     let (store, _url, _dir) = open().await;
-    store.save_communities(&change(), &[community("xingfuli")]).await.unwrap();
+    store
+        .save_communities(&change(), &[community("xingfuli")])
+        .await
+        .unwrap();
     let before = store.events_after(0, 100).await.unwrap().len();
 
     // The second community does not exist: the whole account is refused.
-    let err = store.create_user(&change(), worker("li-ming", &["xingfuli", "atlantis"])).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Invalid(m) if m.contains("atlantis")), "{err}");
-    assert!(store.user_by_name(&Username::parse("li-ming").unwrap()).await.unwrap().is_none());
+    let err = store
+        .create_user(&change(), worker("li-ming", &["xingfuli", "atlantis"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("atlantis")),
+        "{err}"
+    );
+    assert!(store
+        .user_by_name(&Username::parse("li-ming").unwrap())
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(store.events_after(0, 100).await.unwrap().len(), before);
 
-    store.create_user(&change(), worker("li-ming", &["xingfuli"])).await.unwrap();
-    let err = store.create_user(&change(), worker("li-ming", &["xingfuli"])).await.unwrap_err();
+    store
+        .create_user(&change(), worker("li-ming", &["xingfuli"]))
+        .await
+        .unwrap();
+    let err = store
+        .create_user(&change(), worker("li-ming", &["xingfuli"]))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
     assert_eq!(store.events_after(0, 100).await.unwrap().len(), before + 1);
 }
@@ -67,27 +102,72 @@ async fn a_refused_account_leaves_neither_a_user_nor_an_event() {
 #[tokio::test]
 async fn sessions_expire_and_end() {
     let (store, _url, _dir) = open().await;
-    store.save_communities(&change(), &[community("xingfuli")]).await.unwrap();
-    let user = store.create_user(&change(), worker("zhao-lei", &["xingfuli"])).await.unwrap();
-    store.create_session(&change(), user.id, "hash-1", 5_000).await.unwrap();
+    store
+        .save_communities(&change(), &[community("xingfuli")])
+        .await
+        .unwrap();
+    let user = store
+        .create_user(&change(), worker("zhao-lei", &["xingfuli"]))
+        .await
+        .unwrap();
+    store
+        .create_session(&change(), user.id, "hash-1", 5_000)
+        .await
+        .unwrap();
     let found = store.session_user("hash-1", 4_999).await.unwrap().unwrap();
-    assert_eq!(found.communities, vec![CommunityId::parse("xingfuli").unwrap()]);
-    assert!(store.session_user("hash-1", 5_000).await.unwrap().is_none(), "expired");
-    assert!(store.session_user("hash-2", 1_000).await.unwrap().is_none(), "unknown");
+    assert_eq!(
+        found.communities,
+        vec![CommunityId::parse("xingfuli").unwrap()]
+    );
+    assert!(
+        store.session_user("hash-1", 5_000).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(
+        store.session_user("hash-2", 1_000).await.unwrap().is_none(),
+        "unknown"
+    );
 
-    store.create_session(&change(), user.id, "hash-3", 9_000).await.unwrap();
+    store
+        .create_session(&change(), user.id, "hash-3", 9_000)
+        .await
+        .unwrap();
     store.delete_session(&change(), "hash-3").await.unwrap();
-    assert!(store.session_user("hash-3", 1_000).await.unwrap().is_none(), "ended");
-    let kinds: Vec<String> = store.events_after(0, 100).await.unwrap().into_iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, ["community.saved", "user.created", "session.opened", "session.opened", "session.closed"]);
+    assert!(
+        store.session_user("hash-3", 1_000).await.unwrap().is_none(),
+        "ended"
+    );
+    let kinds: Vec<String> = store
+        .events_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "community.saved",
+            "user.created",
+            "session.opened",
+            "session.opened",
+            "session.closed"
+        ]
+    );
 }
 
 #[tokio::test]
 async fn saving_a_community_again_replaces_it() {
     let (store, _url, _dir) = open().await;
-    store.save_communities(&change(), &[community("xingfuli")]).await.unwrap();
+    store
+        .save_communities(&change(), &[community("xingfuli")])
+        .await
+        .unwrap();
     let mut renamed = community("xingfuli");
     renamed.name_en = "Xingfu Li".into();
-    store.save_communities(&change(), &[renamed.clone()]).await.unwrap();
+    store
+        .save_communities(&change(), &[renamed.clone()])
+        .await
+        .unwrap();
     assert_eq!(store.communities().await.unwrap(), vec![renamed]);
 }

@@ -28,17 +28,23 @@ const MAP_PIXELS: &str = r#"
 const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test]
-async fn a_signed_out_commander_is_sent_to_login_then_lands_on_the_drawn_command_map() -> anyhow::Result<()> {
+async fn a_signed_out_commander_is_sent_to_login_then_lands_on_the_drawn_command_map(
+) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let browser = Browser::start(1600, 1000, "zh-CN").await?;
 
     browser.goto(&server.url("/command")).await?;
     browser.wait_for_path("/login").await?;
-    assert!(browser.current_url().await?.ends_with("/login?next=/command"));
+    assert!(browser
+        .current_url()
+        .await?
+        .ends_with("/login?next=/command"));
     browser.sign_in("demo-commander", "demo").await?;
     browser.wait_for_path("/command").await?;
 
-    let pixels = browser.wait_for("the map to draw", MAP_PIXELS, WAIT).await?;
+    let pixels = browser
+        .wait_for("the map to draw", MAP_PIXELS, WAIT)
+        .await?;
     browser.screenshot("command-zh").await?;
     // The canvas backs the full page below the header at device resolution.
     assert_eq!(pixels["width"], json!(1600), "{pixels}");
@@ -46,8 +52,14 @@ async fn a_signed_out_commander_is_sent_to_login_then_lands_on_the_drawn_command
     // Dark theme background (#0e1621) outside the district...
     assert_eq!(pixels["corner"], json!([14, 22, 33]), "{pixels}");
     // ...and the district's seven tinted communities with borders and names over most of it.
-    assert!(pixels["share"].as_f64().unwrap() > 0.3, "too little drawn: {pixels}");
-    assert!(pixels["colours"].as_u64().unwrap() >= 8, "too few colours: {pixels}");
+    assert!(
+        pixels["share"].as_f64().unwrap() > 0.3,
+        "too little drawn: {pixels}"
+    );
+    assert!(
+        pixels["colours"].as_u64().unwrap() >= 8,
+        "too few colours: {pixels}"
+    );
 
     let user = browser.find("[data-test=user]").await?;
     assert!(browser.text(&user).await?.contains("demo-commander"));
@@ -57,11 +69,14 @@ async fn a_signed_out_commander_is_sent_to_login_then_lands_on_the_drawn_command
 }
 
 #[tokio::test]
-async fn a_wrong_password_is_refused_on_the_page_and_the_user_stays_on_login() -> anyhow::Result<()> {
+async fn a_wrong_password_is_refused_on_the_page_and_the_user_stays_on_login() -> anyhow::Result<()>
+{
     let server = LinliServer::start_demo().await?;
     let browser = Browser::start(1280, 800, "en-GB").await?;
     browser.goto(&server.url("/login")).await?;
-    browser.sign_in("demo-commander", "not-the-password").await?;
+    browser
+        .sign_in("demo-commander", "not-the-password")
+        .await?;
     let message = browser
         .wait_for(
             "the error message",
@@ -100,14 +115,17 @@ async fn a_grid_worker_lands_on_the_field_face_and_can_sign_out() -> anyhow::Res
 }
 
 #[tokio::test]
-async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_words() -> anyhow::Result<()> {
+async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_words(
+) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let browser = Browser::start(412, 915, "zh-CN").await?;
     browser.goto(&server.url("/public")).await?;
     browser.wait_for("the public map", MAP_PIXELS, WAIT).await?;
     let face = browser.find("[data-test=face]").await?;
     assert_eq!(browser.text(&face).await?, "公开信息");
-    let lang = browser.script("return document.documentElement.lang", json!([])).await?;
+    let lang = browser
+        .script("return document.documentElement.lang", json!([]))
+        .await?;
     assert_eq!(lang, json!("zh-CN"));
     browser.screenshot("public-phone-zh").await?;
 
@@ -115,7 +133,11 @@ async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_wo
     browser.click(&switch).await?;
     let face = browser.find("[data-test=face]").await?;
     browser
-        .wait_for("English", "return document.documentElement.lang === 'en'", WAIT)
+        .wait_for(
+            "English",
+            "return document.documentElement.lang === 'en'",
+            WAIT,
+        )
         .await?;
     assert_eq!(browser.text(&face).await?, "Public status");
     // The choice is remembered across a reload.

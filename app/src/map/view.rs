@@ -83,7 +83,11 @@ pub fn MapView(theme: Theme) -> impl IntoView {
             })
             .unwrap_or_default();
             canvas::replay(&ctx, width, height, palette.background, &commands);
+            // For tests and `make bench`: what was drawn, and when (ms since navigation).
             let _ = canvas.set_attribute("data-communities", &communities.len().to_string());
+            if let Some(performance) = window().performance() {
+                let _ = canvas.set_attribute("data-drawn-ms", &format!("{:.1}", performance.now()));
+            }
         });
     });
 

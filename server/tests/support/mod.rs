@@ -67,7 +67,10 @@ impl TestApp {
 
     /// A client that keeps cookies, like a browser.
     pub fn browser(&self) -> reqwest::Client {
-        reqwest::Client::builder().cookie_store(true).build().unwrap()
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap()
     }
 
     pub async fn add_user(&self, name: &str, pass: &str, role: Role, communities: &[&str]) {
@@ -78,14 +81,22 @@ impl TestApp {
                     username: Username::parse(name).unwrap(),
                     password_hash: password::hash(pass).unwrap(),
                     role,
-                    communities: communities.iter().map(|c| CommunityId::parse(*c).unwrap()).collect(),
+                    communities: communities
+                        .iter()
+                        .map(|c| CommunityId::parse(*c).unwrap())
+                        .collect(),
                 },
             )
             .await
             .unwrap();
     }
 
-    pub async fn sign_in(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
         client
             .post(self.url("/api/v1/session"))
             .json(&json!({"username": username, "password": password}))
@@ -106,11 +117,20 @@ impl TestApp {
 /// Asserts a response is the JSON error body with `status` and `code`; returns the message.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> String {
     assert_eq!(response.status(), status, "status of {}", response.url());
-    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("application/json"), "content type {content_type}");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content type {content_type}"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "body {body}");
-    let message = body["error"]["message"].as_str().expect("a message").to_string();
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("a message")
+        .to_string();
     assert!(!message.is_empty());
     assert_eq!(body.as_object().unwrap().len(), 1, "only `error` in {body}");
     message
