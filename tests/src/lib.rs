@@ -362,15 +362,22 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Ask chromedriver to close Chromium; killing the driver alone can leave it running.
+        // Ask chromedriver to close Chromium (killing the driver alone leaves Chromium
+        // running). Drop cannot await, so this runs on a runtime of its own, with a
+        // client of its own: pooled connections belong to the runtime that made them.
         let session = self.session.clone();
-        let http = self.http.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build();
             if let Ok(rt) = rt {
-                let _ = rt.block_on(http.delete(session).timeout(Duration::from_secs(10)).send());
+                let _ = rt.block_on(async move {
+                    reqwest::Client::new()
+                        .delete(session)
+                        .timeout(Duration::from_secs(10))
+                        .send()
+                        .await
+                });
             }
         })
         .join();
