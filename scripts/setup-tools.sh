@@ -9,9 +9,14 @@
 set -euo pipefail
 
 TRUNK_VERSION=0.21.14
-WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
 here="$(cd "$(dirname "$0")/.." && pwd)"
+# wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock (pinned by app/Cargo.toml).
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$here/Cargo.lock")"
+if ! grep -q "^wasm_bindgen = \"$WASM_BINDGEN_VERSION\"" "$here/Trunk.toml"; then
+  echo "setup: Trunk.toml's wasm_bindgen differs from Cargo.lock's wasm-bindgen $WASM_BINDGEN_VERSION" >&2
+  exit 1
+fi
 tools="$here/tools"
 mode="${1:-build}"
 

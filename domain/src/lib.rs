@@ -7,11 +7,13 @@
 //!
 //! - [`access`]: roles, the faces of the app, and who may see which community.
 //! - [`api`]: request and response bodies of `/api/v1`, and the JSON error body.
+//! - [`geometry`]: plane geometry (areas, centres, containment, distances) for both sides.
 //! - [`ids`]: validated identifiers.
 //! - [`place`]: the subdistrict's communities as they appear in the layers API.
 
 pub mod access;
 pub mod api;
+pub mod geometry;
 pub mod ids;
 pub mod place;
 

@@ -4,6 +4,11 @@
 use crate::CommunityId;
 use serde::{Deserialize, Serialize};
 
+/// Properties of an imported or generated feature, kept as they came (GeoJSON's
+/// `properties` object). Linli reads conventional keys such as `name`, `community`,
+/// `compound`, `levels`, `class`.
+pub type Properties = serde_json::Map<String, serde_json::Value>;
+
 /// A position, `[longitude, latitude]` in degrees, as GeoJSON orders it.
 pub type Position = [f64; 2];
 
@@ -63,6 +68,36 @@ pub struct CommunityProperties {
 
 /// `GET /api/v1/layers/communities`.
 pub type CommunityLayer = FeatureCollection<CommunityProperties>;
+
+/// The base-map layers of `GET /api/v1/layers/{layer}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LayerName {
+    Communities,
+    Grids,
+    Buildings,
+    Roads,
+}
+
+impl LayerName {
+    pub const ALL: [LayerName; 4] = [LayerName::Communities, LayerName::Grids, LayerName::Buildings, LayerName::Roads];
+
+    /// The name in URLs, the command line and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayerName::Communities => "communities",
+            LayerName::Grids => "grids",
+            LayerName::Buildings => "buildings",
+            LayerName::Roads => "roads",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<LayerName> {
+        LayerName::ALL.into_iter().find(|l| l.as_str() == value)
+    }
+}
+
+/// `GET /api/v1/layers/{grids|buildings|roads}`.
+pub type Layer = FeatureCollection<Properties>;
 
 #[cfg(test)]
 mod tests {

@@ -63,6 +63,7 @@ impl Application {
             store: store.clone(),
             limiter: Arc::new(SignInLimiter::new(settings.sign_in_policy)),
             metrics: Arc::new(Metrics::default()),
+            layers: Arc::default(),
             secure_cookies: settings.secure_cookies,
         };
         let (router, _) = http::router(state, settings.static_dir);

@@ -296,6 +296,7 @@ async fn the_event_log_records_every_change_with_increasing_ids_and_its_author()
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     let kinds = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
     assert_eq!(kinds("community.saved"), 7);
+    assert_eq!(kinds("layer.saved"), 3, "grids, roads and buildings, one event each");
     assert_eq!(kinds("user.created"), 10, "9 demo accounts and wang-lan");
     let created = events
         .iter()
@@ -507,6 +508,47 @@ async fn the_communities_layer_is_public_geojson() {
 }
 
 #[tokio::test]
+async fn every_base_layer_is_public_geojson_revalidated_by_etag() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    for (layer, geometry, at_least) in [("grids", "Polygon", 21), ("roads", "LineString", 200), ("buildings", "Polygon", 2700)] {
+        let response = client.get(app.url(&format!("/api/v1/layers/{layer}"))).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{layer}");
+        assert_eq!(response.headers()["content-type"], "application/geo+json");
+        let etag = response.headers()["etag"].to_str().unwrap().to_string();
+        assert!(etag.starts_with(&format!("\"{layer}-")), "{etag}");
+        let body: Value = response.json().await.unwrap();
+        let features = body["features"].as_array().unwrap();
+        assert!(features.len() >= at_least, "{layer}: {}", features.len());
+        assert!(features.iter().all(|f| f["geometry"]["type"] == geometry), "{layer}");
+        assert!(features.iter().all(|f| f["properties"]["id"] == f["id"]), "{layer}");
+
+        let again = client
+            .get(app.url(&format!("/api/v1/layers/{layer}")))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{layer}");
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+        let stale = client
+            .get(app.url(&format!("/api/v1/layers/{layer}")))
+            .header("if-none-match", "\"buildings-0\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 200, "{layer}");
+    }
+    let buildings: Value = client.get(app.url("/api/v1/layers/buildings")).send().await.unwrap().json().await.unwrap();
+    let first = &buildings["features"][0]["properties"];
+    for key in ["name", "compound", "levels", "community", "use"] {
+        assert!(!first[key].is_null(), "building property {key} missing: {first}");
+    }
+    let message = assert_error(client.get(app.url("/api/v1/layers/sewers")).send().await.unwrap(), 404, "not_found").await;
+    assert!(message.contains("communities, grids, buildings and roads"), "{message}");
+}
+
+#[tokio::test]
 async fn responses_are_compressed_for_clients_that_accept_gzip() {
     let app = spawn_app().await;
     let response = reqwest::Client::new()
@@ -621,7 +663,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
     let client = reqwest::Client::new();
     for entry in &listed {
         let (method, path) = entry.split_once(' ').unwrap();
-        let url = app.url(&format!("/api/v1{path}"));
+        let url = app.url(&format!("/api/v1{}", path.replace("{layer}", "buildings")));
         let status = client
             .request(method.parse().unwrap(), url)
             .send()

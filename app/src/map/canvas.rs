@@ -1,6 +1,7 @@
 //! Replays draw commands on a Canvas 2D context: the only code that draws.
 
 use super::draw::DrawCommand;
+use super::projection::Screen;
 use web_sys::{CanvasRenderingContext2d, CanvasWindingRule, HtmlCanvasElement};
 
 /// Sizes the canvas backing store for the device pixel ratio (sharp on high-DPI
@@ -31,33 +32,31 @@ pub fn prepare(
     Some(ctx)
 }
 
+fn trace(ctx: &CanvasRenderingContext2d, points: &[Screen], close: bool) {
+    let mut points = points.iter();
+    if let Some(first) = points.next() {
+        ctx.move_to(first.x, first.y);
+        for p in points {
+            ctx.line_to(p.x, p.y);
+        }
+        if close {
+            ctx.close_path();
+        }
+    }
+}
+
 /// Clears to `background` and draws `commands` in order.
-pub fn replay(
-    ctx: &CanvasRenderingContext2d,
-    width: f64,
-    height: f64,
-    background: &str,
-    commands: &[DrawCommand],
-) {
+pub fn replay(ctx: &CanvasRenderingContext2d, width: f64, height: f64, background: &str, commands: &[DrawCommand]) {
     ctx.set_fill_style_str(background);
     ctx.fill_rect(0.0, 0.0, width, height);
+    ctx.set_line_join("round");
+    ctx.set_line_cap("round");
     for command in commands {
         match command {
-            DrawCommand::Polygon {
-                rings,
-                fill,
-                stroke,
-            } => {
+            DrawCommand::Polygons { rings, fill, stroke } => {
                 ctx.begin_path();
                 for ring in rings {
-                    let mut points = ring.iter();
-                    if let Some(first) = points.next() {
-                        ctx.move_to(first.x, first.y);
-                        for p in points {
-                            ctx.line_to(p.x, p.y);
-                        }
-                        ctx.close_path();
-                    }
+                    trace(ctx, ring, true);
                 }
                 if let Some(fill) = fill {
                     ctx.set_fill_style_str(fill);
@@ -66,23 +65,24 @@ pub fn replay(
                 if let Some(stroke) = stroke {
                     ctx.set_stroke_style_str(stroke.colour);
                     ctx.set_line_width(stroke.width);
-                    ctx.set_line_join("round");
                     ctx.stroke();
                 }
             }
-            DrawCommand::Label {
-                at,
-                text,
-                size_px,
-                colour,
-                halo,
-            } => {
+            DrawCommand::Lines { lines, stroke } => {
+                ctx.begin_path();
+                for line in lines {
+                    trace(ctx, line, false);
+                }
+                ctx.set_stroke_style_str(stroke.colour);
+                ctx.set_line_width(stroke.width);
+                ctx.stroke();
+            }
+            DrawCommand::Label { at, text, size_px, colour, halo } => {
                 ctx.set_font(&format!(
                     "600 {size_px:.0}px system-ui, 'Noto Sans CJK SC', 'Noto Sans SC', sans-serif"
                 ));
                 ctx.set_text_align("center");
                 ctx.set_text_baseline("middle");
-                ctx.set_line_join("round");
                 ctx.set_line_width(4.0);
                 ctx.set_stroke_style_str(halo);
                 let _ = ctx.stroke_text(text, at.x, at.y);

@@ -1,5 +1,6 @@
 //! Draw commands: what layers produce and backends replay. Screen-space CSS pixels,
-//! colours as CSS strings.
+//! colours as CSS strings. One command may carry many shapes of one style, so a layer
+//! of thousands of buildings is one fill and one stroke.
 
 use super::projection::Screen;
 
@@ -11,12 +12,15 @@ pub struct Stroke {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DrawCommand {
-    /// Closed rings filled with the even-odd rule (so holes stay empty), then stroked.
-    Polygon {
+    /// Closed rings filled together with the even-odd rule (so holes stay empty), then
+    /// stroked.
+    Polygons {
         rings: Vec<Vec<Screen>>,
         fill: Option<&'static str>,
         stroke: Option<Stroke>,
     },
+    /// Open polylines, stroked with round joins and caps.
+    Lines { lines: Vec<Vec<Screen>>, stroke: Stroke },
     /// A label centred on `at`, with a halo so it reads on any background.
     Label {
         at: Screen,

@@ -1,175 +1,325 @@
-//! Layers: projected features plus a viewport in, draw commands out.
+//! Layers: projected features plus a viewport in, draw commands out; and hit testing,
+//! which answers "what is under this pixel" from the same projected features.
 
 use super::draw::{DrawCommand, Stroke};
-use super::projection::{project, World};
+use super::projection::{project, Screen, World};
 use super::theme::Palette;
 use super::viewport::{Bounds, Viewport};
-use linli_domain::place::{CommunityLayer, Geometry};
+use linli_domain::geometry::{distance_to_line, point_in_polygon, ring_area, ring_centroid, Xy};
+use linli_domain::place::{Geometry, Layer, Properties};
 
-/// A community projected to world metres, ready to draw at any viewport.
+/// A polygon feature projected to world metres, ready to draw at any viewport.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProjectedCommunity {
-    pub name: String,
-    pub name_en: String,
+pub struct Area {
+    pub id: String,
     /// Polygons, each a list of rings (outer first).
     pub polygons: Vec<Vec<Vec<World>>>,
     pub bounds: Bounds,
-    /// Where the name goes: the area-weighted centre of the largest outer ring.
+    /// Where a name goes: the centre of the largest outer ring.
     pub label_at: World,
+    pub properties: Properties,
 }
 
-/// Projects the communities layer once, when it arrives.
-pub fn project_communities(layer: &CommunityLayer) -> Vec<ProjectedCommunity> {
+/// A line feature projected to world metres.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub id: String,
+    pub parts: Vec<Vec<World>>,
+    pub bounds: Bounds,
+    pub properties: Properties,
+}
+
+/// Everything the map draws, projected once when it arrives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MapData {
+    pub communities: Vec<Area>,
+    pub grids: Vec<Area>,
+    pub roads: Vec<Line>,
+    pub buildings: Vec<Area>,
+}
+
+impl MapData {
+    /// The box around all communities (the district), else around everything.
+    pub fn extent(&self) -> Option<Bounds> {
+        let corners = |b: &Bounds| [b.min, b.max];
+        Bounds::around(self.communities.iter().flat_map(|a| corners(&a.bounds))).or_else(|| {
+            Bounds::around(
+                self.buildings
+                    .iter()
+                    .map(|a| a.bounds)
+                    .chain(self.roads.iter().map(|l| l.bounds))
+                    .flat_map(|b| corners(&b)),
+            )
+        })
+    }
+}
+
+fn xy(w: World) -> Xy {
+    [w.x, w.y]
+}
+
+fn project_ring(ring: &[[f64; 2]]) -> Vec<World> {
+    ring.iter().map(|&p| project(p.into())).collect()
+}
+
+/// Projects the polygons of a layer; other geometries are skipped.
+pub fn project_areas(layer: &Layer) -> Vec<Area> {
     layer
         .features
         .iter()
         .filter_map(|feature| {
             let polygons: Vec<Vec<Vec<World>>> = match &feature.geometry {
-                Geometry::Polygon(rings) => vec![project_rings(rings)],
-                Geometry::MultiPolygon(polys) => polys.iter().map(|r| project_rings(r)).collect(),
+                Geometry::Polygon(rings) => vec![rings.iter().map(|r| project_ring(r)).collect()],
+                Geometry::MultiPolygon(polys) => {
+                    polys.iter().map(|rings| rings.iter().map(|r| project_ring(r)).collect()).collect()
+                }
                 _ => return None,
             };
             let bounds = Bounds::around(polygons.iter().flatten().flatten().copied())?;
-            let largest = polygons
+            let outer: Vec<Vec<Xy>> = polygons
                 .iter()
                 .filter_map(|p| p.first())
-                .max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
-            Some(ProjectedCommunity {
-                name: feature.properties.name.clone(),
-                name_en: feature.properties.name_en.clone(),
-                label_at: ring_centroid(largest).unwrap_or(bounds.centre()),
-                polygons,
-                bounds,
-            })
+                .map(|ring| ring.iter().map(|&w| xy(w)).collect())
+                .collect();
+            let largest = outer.iter().max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
+            let label_at = ring_centroid(largest).map(|[x, y]| World { x, y }).unwrap_or(bounds.centre());
+            Some(Area { id: feature.id.clone(), polygons, bounds, label_at, properties: feature.properties.clone() })
         })
         .collect()
 }
 
-fn project_rings(rings: &[Vec<[f64; 2]>]) -> Vec<Vec<World>> {
-    rings
+/// Projects the lines of a layer; other geometries are skipped.
+pub fn project_lines(layer: &Layer) -> Vec<Line> {
+    layer
+        .features
         .iter()
-        .map(|ring| ring.iter().map(|&p| project(p.into())).collect())
+        .filter_map(|feature| {
+            let parts: Vec<Vec<World>> = match &feature.geometry {
+                Geometry::LineString(line) => vec![project_ring(line)],
+                Geometry::MultiLineString(lines) => lines.iter().map(|l| project_ring(l)).collect(),
+                _ => return None,
+            };
+            let bounds = Bounds::around(parts.iter().flatten().copied())?;
+            Some(Line { id: feature.id.clone(), parts, bounds, properties: feature.properties.clone() })
+        })
         .collect()
 }
 
-/// Signed area (shoelace), positive for counter-clockwise rings. Computed relative to
-/// the first vertex: Web Mercator values are ~10⁷ m, and their products would cancel.
-fn ring_area(ring: &[World]) -> f64 {
-    let Some(&o) = ring.first() else { return 0.0 };
-    ring.windows(2)
-        .map(|w| (w[0].x - o.x) * (w[1].y - o.y) - (w[1].x - o.x) * (w[0].y - o.y))
-        .sum::<f64>()
-        / 2.0
+fn overlaps(a: &Bounds, b: &Bounds) -> bool {
+    a.min.x <= b.max.x && a.max.x >= b.min.x && a.min.y <= b.max.y && a.max.y >= b.min.y
 }
 
-fn ring_centroid(ring: &[World]) -> Option<World> {
-    let &o = ring.first()?;
-    let area = ring_area(ring);
-    if area.abs() < f64::EPSILON {
-        return None;
-    }
-    let (mut cx, mut cy) = (0.0, 0.0);
-    for w in ring.windows(2) {
-        let (a, b) = ((w[0].x - o.x, w[0].y - o.y), (w[1].x - o.x, w[1].y - o.y));
-        let cross = a.0 * b.1 - b.0 * a.1;
-        cx += (a.0 + b.0) * cross;
-        cy += (a.1 + b.1) * cross;
-    }
-    Some(World {
-        x: o.x + cx / (6.0 * area),
-        y: o.y + cy / (6.0 * area),
-    })
+fn to_screen(ring: &[World], viewport: &Viewport) -> Vec<Screen> {
+    ring.iter().map(|&w| viewport.to_screen(w)).collect()
 }
 
-/// Community boundaries, tinted, with their names in the chosen language.
-pub fn communities(
-    items: &[ProjectedCommunity],
-    viewport: &Viewport,
-    palette: &Palette,
-    chinese_names: bool,
-) -> Vec<DrawCommand> {
+/// The text of a property, if it is a string.
+pub fn text<'a>(properties: &'a Properties, key: &str) -> Option<&'a str> {
+    properties.get(key).and_then(|v| v.as_str())
+}
+
+/// Everything, in drawing order: community tints, roads, buildings, grid and community
+/// borders, then names on top.
+pub fn draw_all(data: &MapData, viewport: &Viewport, palette: &Palette, chinese: bool) -> Vec<DrawCommand> {
     let visible = viewport.visible();
-    let mut fills = Vec::new();
-    let mut labels = Vec::new();
-    for (i, c) in items.iter().enumerate() {
-        let b = c.bounds;
-        if b.max.x < visible.min.x
-            || b.min.x > visible.max.x
-            || b.max.y < visible.min.y
-            || b.min.y > visible.max.y
-        {
-            continue;
-        }
-        for polygon in &c.polygons {
-            fills.push(DrawCommand::Polygon {
-                rings: polygon
-                    .iter()
-                    .map(|ring| ring.iter().map(|&w| viewport.to_screen(w)).collect())
-                    .collect(),
+    let mut commands = Vec::new();
+    for (i, c) in data.communities.iter().enumerate() {
+        if overlaps(&c.bounds, &visible) {
+            commands.push(DrawCommand::Polygons {
+                rings: c.polygons.iter().flatten().map(|r| to_screen(r, viewport)).collect(),
                 fill: Some(palette.community_fills[i % palette.community_fills.len()]),
-                stroke: Some(Stroke {
-                    colour: palette.community_border,
-                    width: 2.0,
-                }),
+                stroke: None,
             });
         }
-        // Names scale with the community's size on screen, within readable limits.
-        let size_px = (b.width().min(b.height()) / viewport.resolution / 8.0).clamp(11.0, 28.0);
-        labels.push(DrawCommand::Label {
-            at: viewport.to_screen(c.label_at),
-            text: if chinese_names {
-                c.name.clone()
-            } else {
-                c.name_en.clone()
-            },
-            size_px,
-            colour: palette.label,
-            halo: palette.label_halo,
-        });
     }
-    // Labels last, so no fill covers a name.
-    fills.extend(labels);
-    fills
+    commands.extend(roads(&data.roads, viewport, palette));
+    commands.extend(buildings(&data.buildings, viewport, palette));
+    let borders = |items: &[Area], colour, width| {
+        let rings: Vec<Vec<Screen>> = items
+            .iter()
+            .filter(|a| overlaps(&a.bounds, &visible))
+            .flat_map(|a| a.polygons.iter().flatten().map(|r| to_screen(r, viewport)))
+            .collect();
+        (!rings.is_empty()).then_some(DrawCommand::Polygons { rings, fill: None, stroke: Some(Stroke { colour, width }) })
+    };
+    commands.extend(borders(&data.grids, palette.grid_border, 1.0));
+    commands.extend(borders(&data.communities, palette.community_border, 2.0));
+    commands.extend(community_names(&data.communities, viewport, palette, chinese));
+    commands
+}
+
+/// Streets as lines as wide as they are on the ground, at least a pixel.
+pub fn roads(items: &[Line], viewport: &Viewport, palette: &Palette) -> Vec<DrawCommand> {
+    let visible = viewport.visible();
+    let mut out = Vec::new();
+    for (class, colour, default_width_m) in [("secondary", palette.secondary_road, 16.0), ("primary", palette.primary_road, 24.0)] {
+        let mut width_m = default_width_m;
+        let lines: Vec<Vec<Screen>> = items
+            .iter()
+            .filter(|l| overlaps(&l.bounds, &visible))
+            .filter(|l| (text(&l.properties, "class") == Some("primary")) == (class == "primary"))
+            .flat_map(|l| {
+                width_m = l.properties.get("width_m").and_then(|v| v.as_f64()).unwrap_or(default_width_m);
+                l.parts.iter().map(|p| to_screen(p, viewport))
+            })
+            .collect();
+        if !lines.is_empty() {
+            let width = (width_m / viewport.resolution).clamp(1.0, 60.0);
+            out.push(DrawCommand::Lines { lines, stroke: Stroke { colour, width } });
+        }
+    }
+    out
+}
+
+/// Building footprints, residential and commercial in their own colours; outlined only
+/// when they are large enough on screen for an outline to help.
+pub fn buildings(items: &[Area], viewport: &Viewport, palette: &Palette) -> Vec<DrawCommand> {
+    let visible = viewport.visible();
+    let outline = (viewport.resolution < 1.5).then_some(Stroke { colour: palette.building_border, width: 1.0 });
+    let mut out = Vec::new();
+    for (commercial, fill) in [(false, palette.building_fill), (true, palette.commercial_fill)] {
+        let rings: Vec<Vec<Screen>> = items
+            .iter()
+            .filter(|a| (text(&a.properties, "use") == Some("commercial")) == commercial)
+            .filter(|a| overlaps(&a.bounds, &visible))
+            .flat_map(|a| a.polygons.iter().flatten().map(|r| to_screen(r, viewport)))
+            .collect();
+        if !rings.is_empty() {
+            out.push(DrawCommand::Polygons { rings, fill: Some(fill), stroke: outline.clone() });
+        }
+    }
+    out
+}
+
+/// Community names in the chosen language, sized with the community on screen.
+pub fn community_names(items: &[Area], viewport: &Viewport, palette: &Palette, chinese: bool) -> Vec<DrawCommand> {
+    let visible = viewport.visible();
+    items
+        .iter()
+        .filter(|c| overlaps(&c.bounds, &visible))
+        .map(|c| {
+            let b = c.bounds;
+            let size_px = (b.width().min(b.height()) / viewport.resolution / 8.0).clamp(11.0, 28.0);
+            let name = text(&c.properties, if chinese { "name" } else { "name_en" }).unwrap_or(&c.id);
+            DrawCommand::Label {
+                at: viewport.to_screen(c.label_at),
+                text: name.to_string(),
+                size_px,
+                colour: palette.label,
+                halo: palette.label_halo,
+            }
+        })
+        .collect()
+}
+
+/// What a click or tap found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Hit {
+    Building(Area),
+    Road(Line),
+    Community(Area),
+}
+
+/// How close to a road a tap must be, in CSS pixels: a finger is not a mouse pointer.
+pub const ROAD_TOLERANCE_PX: f64 = 8.0;
+
+/// The feature under `at`: a building first, then a road within
+/// [`ROAD_TOLERANCE_PX`], then the community.
+pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen) -> Option<Hit> {
+    let p = viewport.to_world(at);
+    let inside = |a: &&Area| {
+        a.bounds.min.x <= p.x
+            && p.x <= a.bounds.max.x
+            && a.bounds.min.y <= p.y
+            && p.y <= a.bounds.max.y
+            && a.polygons.iter().any(|poly| {
+                let rings: Vec<Vec<Xy>> = poly.iter().map(|r| r.iter().map(|&w| xy(w)).collect()).collect();
+                point_in_polygon(xy(p), &rings)
+            })
+    };
+    if let Some(b) = data.buildings.iter().find(inside) {
+        return Some(Hit::Building(b.clone()));
+    }
+    let tolerance = ROAD_TOLERANCE_PX * viewport.resolution;
+    let nearest_road = data
+        .roads
+        .iter()
+        .filter(|l| {
+            l.bounds.min.x - tolerance <= p.x
+                && p.x <= l.bounds.max.x + tolerance
+                && l.bounds.min.y - tolerance <= p.y
+                && p.y <= l.bounds.max.y + tolerance
+        })
+        .map(|l| {
+            let d = l
+                .parts
+                .iter()
+                .map(|part| distance_to_line(xy(p), &part.iter().map(|&w| xy(w)).collect::<Vec<_>>()))
+                .fold(f64::INFINITY, f64::min);
+            (d, l)
+        })
+        .filter(|(d, _)| *d <= tolerance)
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((_, road)) = nearest_road {
+        return Some(Hit::Road(road.clone()));
+    }
+    data.communities.iter().find(inside).map(|c| Hit::Community(c.clone()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::map::theme::Theme;
-    use linli_domain::place::{CommunityProperties, Feature, FeatureCollection};
-    use linli_domain::CommunityId;
+    use linli_domain::place::{Feature, FeatureCollection};
+    use serde_json::json;
 
-    fn square(id: &str, lon: f64) -> Feature<CommunityProperties> {
-        let ring = vec![
-            [lon, 31.84],
-            [lon + 0.01, 31.84],
-            [lon + 0.01, 31.85],
-            [lon, 31.85],
-            [lon, 31.84],
-        ];
-        Feature {
-            id: id.into(),
-            geometry: Geometry::Polygon(vec![ring]),
-            properties: CommunityProperties {
-                id: CommunityId::parse(id).unwrap(),
-                name: format!("{id}-zh"),
-                name_en: format!("{id}-en"),
-            },
+    fn props(value: serde_json::Value) -> Properties {
+        value.as_object().unwrap().clone()
+    }
+
+    fn square(id: &str, lon: f64, lat: f64, size: f64, extra: serde_json::Value) -> Feature<Properties> {
+        let ring = vec![[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]];
+        let mut properties = props(json!({"id": id, "name": format!("{id}-zh"), "name_en": format!("{id}-en")}));
+        properties.extend(props(extra));
+        Feature { id: id.into(), geometry: Geometry::Polygon(vec![ring]), properties }
+    }
+
+    fn road(id: &str, from: [f64; 2], to: [f64; 2]) -> Feature<Properties> {
+        Feature { id: id.into(), geometry: Geometry::LineString(vec![from, to]), properties: props(json!({"class": "primary"})) }
+    }
+
+    fn data() -> MapData {
+        MapData {
+            communities: project_areas(&FeatureCollection {
+                features: vec![square("a", 117.30, 31.84, 0.01, json!({})), square("b", 117.31, 31.84, 0.01, json!({}))],
+            }),
+            grids: vec![],
+            roads: project_lines(&FeatureCollection { features: vec![road("r1", [117.30, 31.845], [117.32, 31.845])] }),
+            buildings: project_areas(&FeatureCollection {
+                features: vec![square("house", 117.302, 31.846, 0.0005, json!({"use": "residential"}))],
+            }),
         }
     }
 
+    fn view(data: &MapData) -> Viewport {
+        Viewport::fit(data.extent().unwrap(), 800.0, 400.0, 20.0)
+    }
+
     #[test]
-    fn draws_each_visible_community_and_its_name_on_top() {
-        let layer = FeatureCollection {
-            features: vec![square("a", 117.30), square("b", 117.31)],
-        };
-        let items = project_communities(&layer);
-        let all = Bounds::around(items.iter().flat_map(|c| [c.bounds.min, c.bounds.max])).unwrap();
-        let view = Viewport::fit(all, 800.0, 600.0, 20.0);
-        let commands = communities(&items, &view, &Theme::Light.palette(), true);
-        assert_eq!(commands.len(), 4);
-        assert!(matches!(commands[0], DrawCommand::Polygon { .. }));
-        match &commands[3] {
+    fn draws_tints_roads_buildings_borders_then_names() {
+        let data = data();
+        let commands = draw_all(&data, &view(&data), &Theme::Light.palette(), true);
+        let kinds: Vec<&str> = commands
+            .iter()
+            .map(|c| match c {
+                DrawCommand::Polygons { fill: Some(_), .. } => "fill",
+                DrawCommand::Polygons { fill: None, .. } => "border",
+                DrawCommand::Lines { .. } => "road",
+                DrawCommand::Label { .. } => "label",
+            })
+            .collect();
+        assert_eq!(kinds, ["fill", "fill", "road", "fill", "border", "label", "label"]);
+        match &commands[6] {
             DrawCommand::Label { text, at, .. } => {
                 assert_eq!(text, "b-zh");
                 assert!(at.x > 400.0, "b lies east, right of the middle: {at:?}");
@@ -179,22 +329,38 @@ mod tests {
     }
 
     #[test]
-    fn skips_communities_outside_the_view() {
-        let layer = FeatureCollection {
-            features: vec![square("a", 117.30), square("far", 120.0)],
-        };
-        let items = project_communities(&layer);
-        let view = Viewport::fit(items[0].bounds, 800.0, 600.0, 20.0);
-        let commands = communities(&items, &view, &Theme::Dark.palette(), false);
-        assert_eq!(commands.len(), 2, "one fill and one label");
+    fn culls_what_lies_outside_the_view() {
+        let data = data();
+        let only_a = Viewport::fit(data.communities[0].bounds, 800.0, 400.0, 20.0).zoomed_at(4.0, Screen { x: 100.0, y: 300.0 });
+        let commands = draw_all(&data, &only_a, &Theme::Dark.palette(), false);
+        let labels: Vec<&str> = commands
+            .iter()
+            .filter_map(|c| match c {
+                DrawCommand::Label { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(labels, ["a-en"]);
     }
 
     #[test]
-    fn the_label_sits_inside_its_square() {
-        let items = project_communities(&FeatureCollection {
-            features: vec![square("a", 117.30)],
-        });
-        let (c, b) = (items[0].label_at, items[0].bounds);
+    fn hit_testing_finds_the_building_then_the_road_then_the_community() {
+        let data = data();
+        let v = view(&data);
+        let house = v.to_screen(data.buildings[0].label_at);
+        assert!(matches!(hit_test(&data, &v, house), Some(Hit::Building(b)) if b.id == "house"));
+        let on_road = v.to_screen(project([117.315, 31.845].into()));
+        let near_road = Screen { x: on_road.x, y: on_road.y + ROAD_TOLERANCE_PX - 1.0 };
+        assert!(matches!(hit_test(&data, &v, near_road), Some(Hit::Road(r)) if r.id == "r1"));
+        let off_road = Screen { x: on_road.x, y: on_road.y + ROAD_TOLERANCE_PX + 20.0 };
+        assert!(matches!(hit_test(&data, &v, off_road), Some(Hit::Community(c)) if c.id == "b"));
+        assert_eq!(hit_test(&data, &v, Screen { x: 1.0, y: 1.0 }), None);
+    }
+
+    #[test]
+    fn the_label_sits_at_the_centre_of_a_square() {
+        let data = data();
+        let (c, b) = (data.communities[0].label_at, data.communities[0].bounds);
         assert!((c.x - b.centre().x).abs() < 1e-6 && (c.y - b.centre().y).abs() < 1e-6);
     }
 }

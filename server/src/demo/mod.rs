@@ -6,13 +6,18 @@
 //! southern one, with shared, slightly irregular borders (neighbours share every border
 //! vertex exactly, so the tiling has no gaps or overlaps).
 
+pub mod district;
+
 use crate::auth::password;
 use crate::store::{Actor, Change, Community, NewUser, Store};
-use linli_domain::place::{Geometry, Position};
+use linli_domain::geometry::Xy;
+use linli_domain::place::{Geometry, LayerName, Position};
 use linli_domain::{CommunityId, Role, Username};
 
 /// Centre of the demo subdistrict, `[lon, lat]`.
 pub const CENTRE: Position = [117.305, 31.845];
+/// The seed of everything random in the demo.
+pub const SEED: u64 = 2025;
 /// The demo accounts' password.
 pub const DEMO_PASSWORD: &str = "demo";
 
@@ -56,7 +61,7 @@ impl SplitMix {
 }
 
 /// Turns metres east/north of [`CENTRE`] into `[lon, lat]`, rounded to 7 decimals (1 cm).
-fn to_lon_lat(x_m: f64, y_m: f64) -> Position {
+pub fn to_lon_lat(x_m: f64, y_m: f64) -> Position {
     let metres_per_degree_lat = 111_320.0;
     let metres_per_degree_lon = metres_per_degree_lat * CENTRE[1].to_radians().cos();
     let round = |v: f64| (v * 1e7).round() / 1e7;
@@ -66,8 +71,9 @@ fn to_lon_lat(x_m: f64, y_m: f64) -> Position {
     ]
 }
 
-/// The seven community boundaries, in the order of [`COMMUNITIES`].
-pub fn community_boundaries(seed: u64) -> Vec<Geometry> {
+/// The seven community boundaries as closed rings in metres east/north of [`CENTRE`],
+/// counter-clockwise, in the order of [`COMMUNITIES`].
+pub fn community_rings(seed: u64) -> Vec<Vec<Xy>> {
     let mut rng = SplitMix::new(seed);
     let (w, h) = (WIDTH_M, HEIGHT_M);
     let mut jitter = |amount: f64| rng.signed_unit() * amount;
@@ -158,16 +164,21 @@ pub fn community_boundaries(seed: u64) -> Vec<Geometry> {
     boundaries
 }
 
+/// A ring in metres as a GeoJSON polygon in lon/lat.
+pub fn polygon_lon_lat(ring: &[Xy]) -> Geometry {
+    Geometry::Polygon(vec![ring.iter().map(|p| to_lon_lat(p[0], p[1])).collect()])
+}
+
 /// The demo communities, ready to store.
 pub fn communities() -> Vec<Community> {
     COMMUNITIES
         .iter()
-        .zip(community_boundaries(2025))
-        .map(|(&(id, name, name_en), geometry)| Community {
+        .zip(community_rings(SEED))
+        .map(|(&(id, name, name_en), ring)| Community {
             id: CommunityId::parse(id).expect("demo ids are valid"),
             name: name.into(),
             name_en: name_en.into(),
-            geometry,
+            geometry: polygon_lon_lat(&ring),
         })
         .collect()
 }
@@ -200,6 +211,16 @@ pub async fn seed(
     if store.communities().await?.is_empty() {
         store.save_communities(&change, &communities()).await?;
     }
+    if store.layer_version(LayerName::Buildings).await? == 0 {
+        let map = district::base_map(SEED);
+        for (layer, features) in [
+            (LayerName::Grids, &map.grids),
+            (LayerName::Roads, &map.roads),
+            (LayerName::Buildings, &map.buildings),
+        ] {
+            store.save_features(&change, layer, features, false).await?;
+        }
+    }
     let mut seeded = Vec::new();
     for (username, role, own) in accounts() {
         if store.user_by_name(&username).await?.is_none() {
@@ -228,9 +249,9 @@ mod tests {
     use std::collections::HashMap;
 
     fn rings() -> Vec<Vec<Position>> {
-        community_boundaries(2025)
+        communities()
             .into_iter()
-            .map(|g| match g {
+            .map(|c| match c.geometry {
                 Geometry::Polygon(mut rings) => rings.remove(0),
                 other => panic!("not a polygon: {other:?}"),
             })

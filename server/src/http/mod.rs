@@ -43,6 +43,8 @@ pub struct AppState {
     pub store: DynStore,
     pub limiter: Arc<SignInLimiter>,
     pub metrics: Arc<Metrics>,
+    /// Serialised base-map layers, per version.
+    pub layers: Arc<layers::LayerCache>,
     /// Mark the session cookie `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -51,7 +53,7 @@ pub struct AppState {
 fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
     let anyone = OpenApiRouter::new()
         .routes(routes!(session::sign_in, session::sign_out))
-        .routes(routes!(layers::communities));
+        .routes(routes!(layers::layer));
     let signed_in = OpenApiRouter::new().routes(routes!(session::who_am_i));
     let commander = OpenApiRouter::new().routes(routes!(events::list));
 

@@ -11,7 +11,7 @@ pub mod sqlite;
 use crate::clock::Millis;
 use async_trait::async_trait;
 use linli_domain::api::EventRecord;
-use linli_domain::place::Geometry;
+use linli_domain::place::{Feature, Geometry, LayerName, Properties};
 use linli_domain::{CommunityId, Role, Username};
 use std::sync::Arc;
 
@@ -123,6 +123,21 @@ pub trait Store: Send + Sync + 'static {
     async fn save_communities(&self, change: &Change, communities: &[Community])
         -> StoreResult<()>;
     async fn communities(&self) -> StoreResult<Vec<Community>>;
+
+    /// Adds features to a base-map layer (grids, buildings or roads), replacing those
+    /// with the same id, or replacing the whole layer when `replace_layer`; all or
+    /// nothing, recorded as one event. Returns the layer's new version.
+    async fn save_features(
+        &self,
+        change: &Change,
+        layer: LayerName,
+        features: &[Feature<Properties>],
+        replace_layer: bool,
+    ) -> StoreResult<i64>;
+    /// All features of a base-map layer, ordered by id.
+    async fn features(&self, layer: LayerName) -> StoreResult<Vec<Feature<Properties>>>;
+    /// The layer's version (0 while it was never changed).
+    async fn layer_version(&self, layer: LayerName) -> StoreResult<i64>;
 
     /// Event-log rows with an id greater than `after`, oldest first, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRecord>>;

@@ -8,6 +8,7 @@ use crate::clock::{rfc3339, Millis};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use linli_domain::api::EventRecord;
+use linli_domain::place::{Feature, LayerName, Properties};
 use linli_domain::{CommunityId, Role, Username};
 use serde_json::json;
 use sqlx::sqlite::{
@@ -77,6 +78,19 @@ async fn append_event(
         .await?
         .last_insert_rowid();
     Ok(id)
+}
+
+/// Records that `layer` changed with the event `event_id`.
+async fn bump_layer(conn: &mut SqliteConnection, layer: LayerName, event_id: i64) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO layer_versions (layer, version) VALUES (?, ?) \
+         ON CONFLICT (layer) DO UPDATE SET version = excluded.version",
+    )
+    .bind(layer.as_str())
+    .bind(event_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 fn parse_role(value: &str) -> StoreResult<Role> {
@@ -267,13 +281,14 @@ impl Store for SqliteStore {
             .bind(geometry)
             .execute(&mut *tx)
             .await?;
-            append_event(
+            let event = append_event(
                 &mut tx,
                 change,
                 "community.saved",
                 json!({"id": c.id, "name": c.name, "name_en": c.name_en}),
             )
             .await?;
+            bump_layer(&mut tx, LayerName::Communities, event).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -315,5 +330,73 @@ impl Store for SqliteStore {
             })
         })
         .collect()
+    }
+
+    async fn save_features(
+        &self,
+        change: &Change,
+        layer: LayerName,
+        features: &[Feature<Properties>],
+        replace_layer: bool,
+    ) -> StoreResult<i64> {
+        if layer == LayerName::Communities {
+            return Err(StoreError::Invalid("communities are saved as communities".into()));
+        }
+        let mut tx = self.pool.begin().await?;
+        if replace_layer {
+            sqlx::query("DELETE FROM features WHERE layer = ?")
+                .bind(layer.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for feature in features {
+            let community = feature.properties.get("community").and_then(|v| v.as_str());
+            sqlx::query(
+                "INSERT INTO features (layer, id, community, properties, geometry) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (layer, id) DO UPDATE SET community = excluded.community, \
+                 properties = excluded.properties, geometry = excluded.geometry",
+            )
+            .bind(layer.as_str())
+            .bind(&feature.id)
+            .bind(community)
+            .bind(serde_json::Value::Object(feature.properties.clone()).to_string())
+            .bind(serde_json::to_string(&feature.geometry).map_err(|e| StoreError::Invalid(e.to_string()))?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let event = append_event(
+            &mut tx,
+            change,
+            "layer.saved",
+            json!({"layer": layer.as_str(), "features": features.len(), "replaced_layer": replace_layer}),
+        )
+        .await?;
+        bump_layer(&mut tx, layer, event).await?;
+        tx.commit().await?;
+        Ok(event)
+    }
+
+    async fn features(&self, layer: LayerName) -> StoreResult<Vec<Feature<Properties>>> {
+        sqlx::query("SELECT id, properties, geometry FROM features WHERE layer = ? ORDER BY id")
+            .bind(layer.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(Feature {
+                    id: row.try_get("id")?,
+                    properties: serde_json::from_str(&row.try_get::<String, _>("properties")?).map_err(corrupt)?,
+                    geometry: serde_json::from_str(&row.try_get::<String, _>("geometry")?).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn layer_version(&self, layer: LayerName) -> StoreResult<i64> {
+        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM layer_versions WHERE layer = ?")
+            .bind(layer.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(version.unwrap_or(0))
     }
 }
