@@ -2,7 +2,7 @@
 //! goes along by itself.
 
 use gloo_net::http::{Request, Response};
-use linli_domain::place::CommunityLayer;
+use linli_domain::place::{Layer, LayerName};
 use linli_domain::{ErrorBody, SessionInfo, SignIn};
 use serde::de::DeserializeOwned;
 
@@ -89,9 +89,9 @@ pub async fn sign_out() -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/v1/layers/communities`.
-pub async fn communities() -> Result<CommunityLayer, ApiError> {
-    let response = Request::get("/api/v1/layers/communities")
+/// `GET /api/v1/layers/{layer}`: the browser revalidates it by ETag.
+pub async fn layer(layer: LayerName) -> Result<Layer, ApiError> {
+    let response = Request::get(&format!("/api/v1/layers/{}", layer.as_str()))
         .send()
         .await
         .map_err(network)?;

@@ -64,6 +64,16 @@ pub enum Msg {
     PublicIntro,
     StaffSignIn,
     Loading,
+    MapLabel,
+    ZoomIn,
+    ZoomOut,
+    FitDistrict,
+    Close,
+    Building,
+    Road,
+    Community,
+    Compound,
+    Levels,
 }
 
 /// `msg` in `lang`.
@@ -120,6 +130,28 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, StaffSignIn) => "Staff sign-in",
         (Lang::Zh, Loading) => "加载中…",
         (Lang::En, Loading) => "Loading…",
+        (Lang::Zh, MapLabel) => "街道地图：拖动平移，滚轮或双指缩放，方向键移动",
+        (Lang::En, MapLabel) => {
+            "Map of the subdistrict: drag to pan, wheel or pinch to zoom, arrow keys to move"
+        }
+        (Lang::Zh, ZoomIn) => "放大",
+        (Lang::En, ZoomIn) => "Zoom in",
+        (Lang::Zh, ZoomOut) => "缩小",
+        (Lang::En, ZoomOut) => "Zoom out",
+        (Lang::Zh, FitDistrict) => "显示全街道",
+        (Lang::En, FitDistrict) => "Show the whole subdistrict",
+        (Lang::Zh, Close) => "关闭",
+        (Lang::En, Close) => "Close",
+        (Lang::Zh, Building) => "楼栋",
+        (Lang::En, Building) => "Building",
+        (Lang::Zh, Road) => "道路",
+        (Lang::En, Road) => "Road",
+        (Lang::Zh, Community) => "社区",
+        (Lang::En, Community) => "Community",
+        (Lang::Zh, Compound) => "小区",
+        (Lang::En, Compound) => "Compound",
+        (Lang::Zh, Levels) => "层数",
+        (Lang::En, Levels) => "Floors",
     }
 }
 

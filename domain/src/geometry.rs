@@ -46,7 +46,9 @@ pub fn point_in_ring(p: Xy, ring: &[Xy]) -> bool {
     let mut j = n.wrapping_sub(1);
     for i in 0..n {
         let (a, b) = (ring[i], ring[j]);
-        if (a[1] > p[1]) != (b[1] > p[1]) && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0] {
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
+        {
             inside = !inside;
         }
         j = i;
@@ -57,7 +59,9 @@ pub fn point_in_ring(p: Xy, ring: &[Xy]) -> bool {
 /// Whether `p` lies inside a polygon: inside its outer ring and in none of its holes.
 pub fn point_in_polygon(p: Xy, rings: &[Vec<Xy>]) -> bool {
     match rings.split_first() {
-        Some((outer, holes)) => point_in_ring(p, outer) && !holes.iter().any(|h| point_in_ring(p, h)),
+        Some((outer, holes)) => {
+            point_in_ring(p, outer) && !holes.iter().any(|h| point_in_ring(p, h))
+        }
         None => false,
     }
 }
@@ -89,13 +93,19 @@ pub fn distance_to_line(p: Xy, line: &[Xy]) -> f64 {
 
 /// Whether segments `a1`–`a2` and `b1`–`b2` cross or touch.
 pub fn segments_intersect(a1: Xy, a2: Xy, b1: Xy, b2: Xy) -> bool {
-    let orient = |p: Xy, q: Xy, r: Xy| (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]);
+    let orient =
+        |p: Xy, q: Xy, r: Xy| (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]);
     let on_segment = |p: Xy, q: Xy, r: Xy| {
-        r[0] >= p[0].min(q[0]) && r[0] <= p[0].max(q[0]) && r[1] >= p[1].min(q[1]) && r[1] <= p[1].max(q[1])
+        r[0] >= p[0].min(q[0])
+            && r[0] <= p[0].max(q[0])
+            && r[1] >= p[1].min(q[1])
+            && r[1] <= p[1].max(q[1])
     };
     let (d1, d2) = (orient(b1, b2, a1), orient(b1, b2, a2));
     let (d3, d4) = (orient(a1, a2, b1), orient(a1, a2, b2));
-    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0)) && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0)) {
+    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
+        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
+    {
         return true;
     }
     (d1 == 0.0 && on_segment(b1, b2, a1))
@@ -122,7 +132,10 @@ mod tests {
 
     #[test]
     fn large_coordinates_keep_their_precision() {
-        let far: Vec<Xy> = SQUARE.iter().map(|p| [p[0] + 1.3e7, p[1] + 3.7e6]).collect();
+        let far: Vec<Xy> = SQUARE
+            .iter()
+            .map(|p| [p[0] + 1.3e7, p[1] + 3.7e6])
+            .collect();
         let c = ring_centroid(&far).unwrap();
         assert!((c[0] - (1.3e7 + 2.0)).abs() < 1e-6 && (c[1] - (3.7e6 + 2.0)).abs() < 1e-6);
     }
@@ -141,15 +154,36 @@ mod tests {
     fn distances_to_segments_and_lines() {
         assert!((distance_to_segment([2.0, 3.0], [0.0, 0.0], [4.0, 0.0]) - 3.0).abs() < 1e-12);
         assert!((distance_to_segment([7.0, 4.0], [0.0, 0.0], [4.0, 0.0]) - 5.0).abs() < 1e-12);
-        assert!((distance_to_line([5.0, 5.0], &SQUARE) - 1.0).abs() < 1e-12);
+        assert!((distance_to_line([5.0, 2.0], &SQUARE) - 1.0).abs() < 1e-12);
+        assert!((distance_to_line([5.0, 5.0], &SQUARE) - 2f64.sqrt()).abs() < 1e-12);
         assert_eq!(distance_to_line([0.0, 0.0], &[]), f64::INFINITY);
     }
 
     #[test]
     fn crossing_touching_and_apart_segments() {
-        assert!(segments_intersect([0.0, 0.0], [2.0, 2.0], [0.0, 2.0], [2.0, 0.0]));
-        assert!(segments_intersect([0.0, 0.0], [2.0, 0.0], [2.0, 0.0], [3.0, 1.0]));
-        assert!(!segments_intersect([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]));
-        assert!(!segments_intersect([0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]));
+        assert!(segments_intersect(
+            [0.0, 0.0],
+            [2.0, 2.0],
+            [0.0, 2.0],
+            [2.0, 0.0]
+        ));
+        assert!(segments_intersect(
+            [0.0, 0.0],
+            [2.0, 0.0],
+            [2.0, 0.0],
+            [3.0, 1.0]
+        ));
+        assert!(!segments_intersect(
+            [0.0, 0.0],
+            [1.0, 0.0],
+            [0.0, 1.0],
+            [1.0, 1.0]
+        ));
+        assert!(!segments_intersect(
+            [0.0, 0.0],
+            [1.0, 1.0],
+            [2.0, 2.0],
+            [3.0, 3.0]
+        ));
     }
 }

@@ -79,7 +79,12 @@ pub enum LayerName {
 }
 
 impl LayerName {
-    pub const ALL: [LayerName; 4] = [LayerName::Communities, LayerName::Grids, LayerName::Buildings, LayerName::Roads];
+    pub const ALL: [LayerName; 4] = [
+        LayerName::Communities,
+        LayerName::Grids,
+        LayerName::Buildings,
+        LayerName::Roads,
+    ];
 
     /// The name in URLs, the command line and the database.
     pub fn as_str(self) -> &'static str {

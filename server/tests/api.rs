@@ -296,7 +296,11 @@ async fn the_event_log_records_every_change_with_increasing_ids_and_its_author()
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     let kinds = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
     assert_eq!(kinds("community.saved"), 7);
-    assert_eq!(kinds("layer.saved"), 3, "grids, roads and buildings, one event each");
+    assert_eq!(
+        kinds("layer.saved"),
+        3,
+        "grids, roads and buildings, one event each"
+    );
     assert_eq!(kinds("user.created"), 10, "9 demo accounts and wang-lan");
     let created = events
         .iter()
@@ -511,8 +515,16 @@ async fn the_communities_layer_is_public_geojson() {
 async fn every_base_layer_is_public_geojson_revalidated_by_etag() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();
-    for (layer, geometry, at_least) in [("grids", "Polygon", 21), ("roads", "LineString", 200), ("buildings", "Polygon", 2700)] {
-        let response = client.get(app.url(&format!("/api/v1/layers/{layer}"))).send().await.unwrap();
+    for (layer, geometry, at_least) in [
+        ("grids", "Polygon", 21),
+        ("roads", "LineString", 200),
+        ("buildings", "Polygon", 2700),
+    ] {
+        let response = client
+            .get(app.url(&format!("/api/v1/layers/{layer}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{layer}");
         assert_eq!(response.headers()["content-type"], "application/geo+json");
         let etag = response.headers()["etag"].to_str().unwrap().to_string();
@@ -520,8 +532,14 @@ async fn every_base_layer_is_public_geojson_revalidated_by_etag() {
         let body: Value = response.json().await.unwrap();
         let features = body["features"].as_array().unwrap();
         assert!(features.len() >= at_least, "{layer}: {}", features.len());
-        assert!(features.iter().all(|f| f["geometry"]["type"] == geometry), "{layer}");
-        assert!(features.iter().all(|f| f["properties"]["id"] == f["id"]), "{layer}");
+        assert!(
+            features.iter().all(|f| f["geometry"]["type"] == geometry),
+            "{layer}"
+        );
+        assert!(
+            features.iter().all(|f| f["properties"]["id"] == f["id"]),
+            "{layer}"
+        );
 
         let again = client
             .get(app.url(&format!("/api/v1/layers/{layer}")))
@@ -539,13 +557,35 @@ async fn every_base_layer_is_public_geojson_revalidated_by_etag() {
             .unwrap();
         assert_eq!(stale.status(), 200, "{layer}");
     }
-    let buildings: Value = client.get(app.url("/api/v1/layers/buildings")).send().await.unwrap().json().await.unwrap();
+    let buildings: Value = client
+        .get(app.url("/api/v1/layers/buildings"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let first = &buildings["features"][0]["properties"];
     for key in ["name", "compound", "levels", "community", "use"] {
-        assert!(!first[key].is_null(), "building property {key} missing: {first}");
+        assert!(
+            !first[key].is_null(),
+            "building property {key} missing: {first}"
+        );
     }
-    let message = assert_error(client.get(app.url("/api/v1/layers/sewers")).send().await.unwrap(), 404, "not_found").await;
-    assert!(message.contains("communities, grids, buildings and roads"), "{message}");
+    let message = assert_error(
+        client
+            .get(app.url("/api/v1/layers/sewers"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    assert!(
+        message.contains("communities, grids, buildings and roads"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -635,7 +675,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
         [
             "DELETE /session",
             "GET /events",
-            "GET /layers/communities",
+            "GET /layers/{layer}",
             "GET /session",
             "POST /session"
         ]

@@ -201,20 +201,22 @@ impl Browser {
             driver,
             _profile: profile,
         };
-        // --window-size sets the outer window; make the page itself the asked size.
-        let (outer_w, outer_h): (f64, f64) = serde_json::from_value(
-            browser
-                .script("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]", json!([]))
-                .await?,
-        )?;
-        browser
-            .command(
-                "POST",
-                "/window/rect",
-                json!({"width": f64::from(width) + outer_w, "height": f64::from(height) + outer_h}),
-            )
-            .await?;
+        browser.set_size(width, height).await?;
         Ok(browser)
+    }
+
+    /// Makes the page (not the outer window) `width`×`height` CSS pixels.
+    pub async fn set_size(&self, width: u32, height: u32) -> Result<()> {
+        let (outer_w, outer_h): (f64, f64) = serde_json::from_value(
+            self.script(
+                "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+                json!([]),
+            )
+            .await?,
+        )?;
+        let size =
+            json!({"width": f64::from(width) + outer_w, "height": f64::from(height) + outer_h});
+        self.command("POST", "/window/rect", size).await.map(drop)
     }
 
     async fn command(&self, method: &str, path: &str, body: Value) -> Result<Value> {
@@ -336,6 +338,42 @@ impl Browser {
             .as_str()
             .unwrap_or_default()
             .to_string())
+    }
+
+    /// Performs W3C WebDriver input actions (real pointer, key and wheel events).
+    pub async fn actions(&self, sources: Value) -> Result<()> {
+        self.command("POST", "/actions", json!({"actions": sources}))
+            .await
+            .map(drop)
+    }
+
+    /// Drags the mouse from `from` to `to` (page CSS pixels) over `ms` milliseconds.
+    pub async fn drag(&self, from: (f64, f64), to: (f64, f64), ms: u64) -> Result<()> {
+        self.actions(json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "duration": 0, "x": from.0 as i64, "y": from.1 as i64, "origin": "viewport"},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerMove", "duration": ms, "x": to.0 as i64, "y": to.1 as i64, "origin": "viewport"},
+            {"type": "pointerUp", "button": 0},
+        ]}]))
+        .await
+    }
+
+    /// Clicks the mouse at `at` (page CSS pixels).
+    pub async fn click_at(&self, at: (f64, f64)) -> Result<()> {
+        self.actions(json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "duration": 0, "x": at.0 as i64, "y": at.1 as i64, "origin": "viewport"},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerUp", "button": 0},
+        ]}]))
+        .await
+    }
+
+    /// Turns the mouse wheel at `at` by `delta_y` pixels (negative zooms in on a map).
+    pub async fn wheel(&self, at: (f64, f64), delta_y: i64) -> Result<()> {
+        self.actions(json!([{"type": "wheel", "id": "wheel", "actions": [
+            {"type": "scroll", "x": at.0 as i64, "y": at.1 as i64, "deltaX": 0, "deltaY": delta_y, "duration": 0, "origin": "viewport"},
+        ]}]))
+        .await
     }
 
     /// Saves a PNG screenshot of the page to `target/e2e/<name>.png` and returns its path.

@@ -5,12 +5,14 @@ use linli_tests::{Browser, LinliServer};
 use serde_json::json;
 use std::time::Duration;
 
-/// Waits until the map canvas has drawn the seven demo communities, then measures it:
+/// Waits until the map canvas has drawn the seven demo communities and the buildings,
+/// with every layer loaded (no status line left), then measures it:
 /// how much of the canvas differs from its background colour, how many colours it
 /// uses, and the colour of its top-left corner (outside the district).
 const MAP_PIXELS: &str = r#"
     const canvas = document.querySelector('canvas#map');
     if (!canvas || canvas.getAttribute('data-communities') !== '7') return null;
+    if (Number(canvas.getAttribute('data-buildings')) < 2700 || document.querySelector('.map-status')) return null;
     const { width, height } = canvas;
     const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
     const corner = [data[0], data[1], data[2]];

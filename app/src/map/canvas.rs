@@ -46,14 +46,24 @@ fn trace(ctx: &CanvasRenderingContext2d, points: &[Screen], close: bool) {
 }
 
 /// Clears to `background` and draws `commands` in order.
-pub fn replay(ctx: &CanvasRenderingContext2d, width: f64, height: f64, background: &str, commands: &[DrawCommand]) {
+pub fn replay(
+    ctx: &CanvasRenderingContext2d,
+    width: f64,
+    height: f64,
+    background: &str,
+    commands: &[DrawCommand],
+) {
     ctx.set_fill_style_str(background);
     ctx.fill_rect(0.0, 0.0, width, height);
     ctx.set_line_join("round");
     ctx.set_line_cap("round");
     for command in commands {
         match command {
-            DrawCommand::Polygons { rings, fill, stroke } => {
+            DrawCommand::Polygons {
+                rings,
+                fill,
+                stroke,
+            } => {
                 ctx.begin_path();
                 for ring in rings {
                     trace(ctx, ring, true);
@@ -77,7 +87,13 @@ pub fn replay(ctx: &CanvasRenderingContext2d, width: f64, height: f64, backgroun
                 ctx.set_line_width(stroke.width);
                 ctx.stroke();
             }
-            DrawCommand::Label { at, text, size_px, colour, halo } => {
+            DrawCommand::Label {
+                at,
+                text,
+                size_px,
+                colour,
+                halo,
+            } => {
                 ctx.set_font(&format!(
                     "600 {size_px:.0}px system-ui, 'Noto Sans CJK SC', 'Noto Sans SC', sans-serif"
                 ));

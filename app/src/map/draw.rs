@@ -20,7 +20,10 @@ pub enum DrawCommand {
         stroke: Option<Stroke>,
     },
     /// Open polylines, stroked with round joins and caps.
-    Lines { lines: Vec<Vec<Screen>>, stroke: Stroke },
+    Lines {
+        lines: Vec<Vec<Screen>>,
+        stroke: Stroke,
+    },
     /// A label centred on `at`, with a halo so it reads on any background.
     Label {
         at: Screen,

@@ -70,9 +70,10 @@ pub fn project_areas(layer: &Layer) -> Vec<Area> {
         .filter_map(|feature| {
             let polygons: Vec<Vec<Vec<World>>> = match &feature.geometry {
                 Geometry::Polygon(rings) => vec![rings.iter().map(|r| project_ring(r)).collect()],
-                Geometry::MultiPolygon(polys) => {
-                    polys.iter().map(|rings| rings.iter().map(|r| project_ring(r)).collect()).collect()
-                }
+                Geometry::MultiPolygon(polys) => polys
+                    .iter()
+                    .map(|rings| rings.iter().map(|r| project_ring(r)).collect())
+                    .collect(),
                 _ => return None,
             };
             let bounds = Bounds::around(polygons.iter().flatten().flatten().copied())?;
@@ -81,9 +82,19 @@ pub fn project_areas(layer: &Layer) -> Vec<Area> {
                 .filter_map(|p| p.first())
                 .map(|ring| ring.iter().map(|&w| xy(w)).collect())
                 .collect();
-            let largest = outer.iter().max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
-            let label_at = ring_centroid(largest).map(|[x, y]| World { x, y }).unwrap_or(bounds.centre());
-            Some(Area { id: feature.id.clone(), polygons, bounds, label_at, properties: feature.properties.clone() })
+            let largest = outer
+                .iter()
+                .max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
+            let label_at = ring_centroid(largest)
+                .map(|[x, y]| World { x, y })
+                .unwrap_or(bounds.centre());
+            Some(Area {
+                id: feature.id.clone(),
+                polygons,
+                bounds,
+                label_at,
+                properties: feature.properties.clone(),
+            })
         })
         .collect()
 }
@@ -100,7 +111,12 @@ pub fn project_lines(layer: &Layer) -> Vec<Line> {
                 _ => return None,
             };
             let bounds = Bounds::around(parts.iter().flatten().copied())?;
-            Some(Line { id: feature.id.clone(), parts, bounds, properties: feature.properties.clone() })
+            Some(Line {
+                id: feature.id.clone(),
+                parts,
+                bounds,
+                properties: feature.properties.clone(),
+            })
         })
         .collect()
 }
@@ -120,13 +136,23 @@ pub fn text<'a>(properties: &'a Properties, key: &str) -> Option<&'a str> {
 
 /// Everything, in drawing order: community tints, roads, buildings, grid and community
 /// borders, then names on top.
-pub fn draw_all(data: &MapData, viewport: &Viewport, palette: &Palette, chinese: bool) -> Vec<DrawCommand> {
+pub fn draw_all(
+    data: &MapData,
+    viewport: &Viewport,
+    palette: &Palette,
+    chinese: bool,
+) -> Vec<DrawCommand> {
     let visible = viewport.visible();
     let mut commands = Vec::new();
     for (i, c) in data.communities.iter().enumerate() {
         if overlaps(&c.bounds, &visible) {
             commands.push(DrawCommand::Polygons {
-                rings: c.polygons.iter().flatten().map(|r| to_screen(r, viewport)).collect(),
+                rings: c
+                    .polygons
+                    .iter()
+                    .flatten()
+                    .map(|r| to_screen(r, viewport))
+                    .collect(),
                 fill: Some(palette.community_fills[i % palette.community_fills.len()]),
                 stroke: None,
             });
@@ -140,11 +166,20 @@ pub fn draw_all(data: &MapData, viewport: &Viewport, palette: &Palette, chinese:
             .filter(|a| overlaps(&a.bounds, &visible))
             .flat_map(|a| a.polygons.iter().flatten().map(|r| to_screen(r, viewport)))
             .collect();
-        (!rings.is_empty()).then_some(DrawCommand::Polygons { rings, fill: None, stroke: Some(Stroke { colour, width }) })
+        (!rings.is_empty()).then_some(DrawCommand::Polygons {
+            rings,
+            fill: None,
+            stroke: Some(Stroke { colour, width }),
+        })
     };
     commands.extend(borders(&data.grids, palette.grid_border, 1.0));
     commands.extend(borders(&data.communities, palette.community_border, 2.0));
-    commands.extend(community_names(&data.communities, viewport, palette, chinese));
+    commands.extend(community_names(
+        &data.communities,
+        viewport,
+        palette,
+        chinese,
+    ));
     commands
 }
 
@@ -152,20 +187,30 @@ pub fn draw_all(data: &MapData, viewport: &Viewport, palette: &Palette, chinese:
 pub fn roads(items: &[Line], viewport: &Viewport, palette: &Palette) -> Vec<DrawCommand> {
     let visible = viewport.visible();
     let mut out = Vec::new();
-    for (class, colour, default_width_m) in [("secondary", palette.secondary_road, 16.0), ("primary", palette.primary_road, 24.0)] {
+    for (class, colour, default_width_m) in [
+        ("secondary", palette.secondary_road, 16.0),
+        ("primary", palette.primary_road, 24.0),
+    ] {
         let mut width_m = default_width_m;
         let lines: Vec<Vec<Screen>> = items
             .iter()
             .filter(|l| overlaps(&l.bounds, &visible))
             .filter(|l| (text(&l.properties, "class") == Some("primary")) == (class == "primary"))
             .flat_map(|l| {
-                width_m = l.properties.get("width_m").and_then(|v| v.as_f64()).unwrap_or(default_width_m);
+                width_m = l
+                    .properties
+                    .get("width_m")
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(default_width_m);
                 l.parts.iter().map(|p| to_screen(p, viewport))
             })
             .collect();
         if !lines.is_empty() {
             let width = (width_m / viewport.resolution).clamp(1.0, 60.0);
-            out.push(DrawCommand::Lines { lines, stroke: Stroke { colour, width } });
+            out.push(DrawCommand::Lines {
+                lines,
+                stroke: Stroke { colour, width },
+            });
         }
     }
     out
@@ -175,9 +220,15 @@ pub fn roads(items: &[Line], viewport: &Viewport, palette: &Palette) -> Vec<Draw
 /// when they are large enough on screen for an outline to help.
 pub fn buildings(items: &[Area], viewport: &Viewport, palette: &Palette) -> Vec<DrawCommand> {
     let visible = viewport.visible();
-    let outline = (viewport.resolution < 1.5).then_some(Stroke { colour: palette.building_border, width: 1.0 });
+    let outline = (viewport.resolution < 1.5).then_some(Stroke {
+        colour: palette.building_border,
+        width: 1.0,
+    });
     let mut out = Vec::new();
-    for (commercial, fill) in [(false, palette.building_fill), (true, palette.commercial_fill)] {
+    for (commercial, fill) in [
+        (false, palette.building_fill),
+        (true, palette.commercial_fill),
+    ] {
         let rings: Vec<Vec<Screen>> = items
             .iter()
             .filter(|a| (text(&a.properties, "use") == Some("commercial")) == commercial)
@@ -185,14 +236,23 @@ pub fn buildings(items: &[Area], viewport: &Viewport, palette: &Palette) -> Vec<
             .flat_map(|a| a.polygons.iter().flatten().map(|r| to_screen(r, viewport)))
             .collect();
         if !rings.is_empty() {
-            out.push(DrawCommand::Polygons { rings, fill: Some(fill), stroke: outline.clone() });
+            out.push(DrawCommand::Polygons {
+                rings,
+                fill: Some(fill),
+                stroke: outline.clone(),
+            });
         }
     }
     out
 }
 
 /// Community names in the chosen language, sized with the community on screen.
-pub fn community_names(items: &[Area], viewport: &Viewport, palette: &Palette, chinese: bool) -> Vec<DrawCommand> {
+pub fn community_names(
+    items: &[Area],
+    viewport: &Viewport,
+    palette: &Palette,
+    chinese: bool,
+) -> Vec<DrawCommand> {
     let visible = viewport.visible();
     items
         .iter()
@@ -200,7 +260,8 @@ pub fn community_names(items: &[Area], viewport: &Viewport, palette: &Palette, c
         .map(|c| {
             let b = c.bounds;
             let size_px = (b.width().min(b.height()) / viewport.resolution / 8.0).clamp(11.0, 28.0);
-            let name = text(&c.properties, if chinese { "name" } else { "name_en" }).unwrap_or(&c.id);
+            let name =
+                text(&c.properties, if chinese { "name" } else { "name_en" }).unwrap_or(&c.id);
             DrawCommand::Label {
                 at: viewport.to_screen(c.label_at),
                 text: name.to_string(),
@@ -233,7 +294,10 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen) -> Option<Hit> 
             && a.bounds.min.y <= p.y
             && p.y <= a.bounds.max.y
             && a.polygons.iter().any(|poly| {
-                let rings: Vec<Vec<Xy>> = poly.iter().map(|r| r.iter().map(|&w| xy(w)).collect()).collect();
+                let rings: Vec<Vec<Xy>> = poly
+                    .iter()
+                    .map(|r| r.iter().map(|&w| xy(w)).collect())
+                    .collect();
                 point_in_polygon(xy(p), &rings)
             })
     };
@@ -254,7 +318,9 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen) -> Option<Hit> 
             let d = l
                 .parts
                 .iter()
-                .map(|part| distance_to_line(xy(p), &part.iter().map(|&w| xy(w)).collect::<Vec<_>>()))
+                .map(|part| {
+                    distance_to_line(xy(p), &part.iter().map(|&w| xy(w)).collect::<Vec<_>>())
+                })
                 .fold(f64::INFINITY, f64::min);
             (d, l)
         })
@@ -263,7 +329,10 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen) -> Option<Hit> 
     if let Some((_, road)) = nearest_road {
         return Some(Hit::Road(road.clone()));
     }
-    data.communities.iter().find(inside).map(|c| Hit::Community(c.clone()))
+    data.communities
+        .iter()
+        .find(inside)
+        .map(|c| Hit::Community(c.clone()))
 }
 
 #[cfg(test)]
@@ -277,26 +346,58 @@ mod tests {
         value.as_object().unwrap().clone()
     }
 
-    fn square(id: &str, lon: f64, lat: f64, size: f64, extra: serde_json::Value) -> Feature<Properties> {
-        let ring = vec![[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]];
-        let mut properties = props(json!({"id": id, "name": format!("{id}-zh"), "name_en": format!("{id}-en")}));
+    fn square(
+        id: &str,
+        lon: f64,
+        lat: f64,
+        size: f64,
+        extra: serde_json::Value,
+    ) -> Feature<Properties> {
+        let ring = vec![
+            [lon, lat],
+            [lon + size, lat],
+            [lon + size, lat + size],
+            [lon, lat + size],
+            [lon, lat],
+        ];
+        let mut properties =
+            props(json!({"id": id, "name": format!("{id}-zh"), "name_en": format!("{id}-en")}));
         properties.extend(props(extra));
-        Feature { id: id.into(), geometry: Geometry::Polygon(vec![ring]), properties }
+        Feature {
+            id: id.into(),
+            geometry: Geometry::Polygon(vec![ring]),
+            properties,
+        }
     }
 
     fn road(id: &str, from: [f64; 2], to: [f64; 2]) -> Feature<Properties> {
-        Feature { id: id.into(), geometry: Geometry::LineString(vec![from, to]), properties: props(json!({"class": "primary"})) }
+        Feature {
+            id: id.into(),
+            geometry: Geometry::LineString(vec![from, to]),
+            properties: props(json!({"class": "primary"})),
+        }
     }
 
     fn data() -> MapData {
         MapData {
             communities: project_areas(&FeatureCollection {
-                features: vec![square("a", 117.30, 31.84, 0.01, json!({})), square("b", 117.31, 31.84, 0.01, json!({}))],
+                features: vec![
+                    square("a", 117.30, 31.84, 0.01, json!({})),
+                    square("b", 117.31, 31.84, 0.01, json!({})),
+                ],
             }),
             grids: vec![],
-            roads: project_lines(&FeatureCollection { features: vec![road("r1", [117.30, 31.845], [117.32, 31.845])] }),
+            roads: project_lines(&FeatureCollection {
+                features: vec![road("r1", [117.30, 31.845], [117.32, 31.845])],
+            }),
             buildings: project_areas(&FeatureCollection {
-                features: vec![square("house", 117.302, 31.846, 0.0005, json!({"use": "residential"}))],
+                features: vec![square(
+                    "house",
+                    117.302,
+                    31.846,
+                    0.0005,
+                    json!({"use": "residential"}),
+                )],
             }),
         }
     }
@@ -318,7 +419,10 @@ mod tests {
                 DrawCommand::Label { .. } => "label",
             })
             .collect();
-        assert_eq!(kinds, ["fill", "fill", "road", "fill", "border", "label", "label"]);
+        assert_eq!(
+            kinds,
+            ["fill", "fill", "road", "fill", "border", "label", "label"]
+        );
         match &commands[6] {
             DrawCommand::Label { text, at, .. } => {
                 assert_eq!(text, "b-zh");
@@ -331,7 +435,8 @@ mod tests {
     #[test]
     fn culls_what_lies_outside_the_view() {
         let data = data();
-        let only_a = Viewport::fit(data.communities[0].bounds, 800.0, 400.0, 20.0).zoomed_at(4.0, Screen { x: 100.0, y: 300.0 });
+        let only_a = Viewport::fit(data.communities[0].bounds, 800.0, 400.0, 20.0)
+            .zoomed_at(4.0, Screen { x: 100.0, y: 300.0 });
         let commands = draw_all(&data, &only_a, &Theme::Dark.palette(), false);
         let labels: Vec<&str> = commands
             .iter()
@@ -350,9 +455,15 @@ mod tests {
         let house = v.to_screen(data.buildings[0].label_at);
         assert!(matches!(hit_test(&data, &v, house), Some(Hit::Building(b)) if b.id == "house"));
         let on_road = v.to_screen(project([117.315, 31.845].into()));
-        let near_road = Screen { x: on_road.x, y: on_road.y + ROAD_TOLERANCE_PX - 1.0 };
+        let near_road = Screen {
+            x: on_road.x,
+            y: on_road.y + ROAD_TOLERANCE_PX - 1.0,
+        };
         assert!(matches!(hit_test(&data, &v, near_road), Some(Hit::Road(r)) if r.id == "r1"));
-        let off_road = Screen { x: on_road.x, y: on_road.y + ROAD_TOLERANCE_PX + 20.0 };
+        let off_road = Screen {
+            x: on_road.x,
+            y: on_road.y + ROAD_TOLERANCE_PX + 20.0,
+        };
         assert!(matches!(hit_test(&data, &v, off_road), Some(Hit::Community(c)) if c.id == "b"));
         assert_eq!(hit_test(&data, &v, Screen { x: 1.0, y: 1.0 }), None);
     }

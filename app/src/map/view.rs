@@ -1,24 +1,49 @@
-//! [`MapView`]: the map component. Fetches the layers, keeps the canvas the size of its
-//! container, and redraws when the data, the size or the language changes.
+//! [`MapView`]: the map component. Loads the layers, keeps the canvas the size of its
+//! container, turns mouse, touch and keys into new viewports, redraws at most once per
+//! animation frame, and shows the details of what was clicked or tapped.
 
 use super::canvas;
-use super::layers::{self, ProjectedCommunity};
+use super::layers::{self, text, Area, Hit, MapData};
+use super::projection::Screen;
 use super::theme::Theme;
-use super::viewport::{Bounds, Viewport};
+use super::viewport::Viewport;
 use crate::api;
 use crate::i18n::{use_language, Lang, Msg};
+use leptos::ev::{KeyboardEvent, PointerEvent, WheelEvent};
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use linli_domain::place::LayerName;
+use std::collections::HashMap;
 
 /// Free space around the district when the map fits it, CSS pixels.
 const FIT_PADDING_PX: f64 = 24.0;
+/// Zoom limits, metres per CSS pixel: from a doorway to a whole city.
+const MIN_RESOLUTION: f64 = 0.05;
+const MAX_RESOLUTION: f64 = 60.0;
+/// A press that moves less than this is a click or tap, not a drag.
+const CLICK_SLOP_PX: f64 = 6.0;
+/// How far the arrow keys move the map.
+const KEY_PAN_PX: f64 = 80.0;
 
-#[derive(Debug, Clone, PartialEq)]
-enum Layers {
-    Loading,
-    Ready(Vec<ProjectedCommunity>),
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Loading {
+    Busy,
+    Done,
     Failed,
+}
+
+/// Pointers currently pressed on the map, by pointer id, and where the press began.
+#[derive(Debug, Default)]
+struct Gesture {
+    pointers: HashMap<i32, Screen>,
+    start: Option<Screen>,
+    moved: f64,
+}
+
+fn zoom_limited(v: Viewport, factor: f64, at: Screen) -> Viewport {
+    let target = (v.resolution / factor).clamp(MIN_RESOLUTION, MAX_RESOLUTION);
+    v.zoomed_at(v.resolution / target, at)
 }
 
 #[component]
@@ -26,19 +51,47 @@ pub fn MapView(theme: Theme) -> impl IntoView {
     let lang = use_language();
     let container = NodeRef::<Div>::new();
     let canvas_ref = NodeRef::<Canvas>::new();
-    let layers = RwSignal::new(Layers::Loading);
+    let data = RwSignal::new(MapData::default());
+    let loading = RwSignal::new(Loading::Busy);
     let size = RwSignal::new((0.0_f64, 0.0_f64));
+    let viewport = RwSignal::new(None::<Viewport>);
+    let selected = RwSignal::new(None::<Hit>);
+    let gesture = StoredValue::new(Gesture::default());
 
+    // Communities first (small, and enough to fit the view), then the rest.
     spawn_local(async move {
-        match api::communities().await {
-            Ok(layer) => layers.set(Layers::Ready(layers::project_communities(&layer))),
-            Err(e) => {
-                leptos::logging::warn!("cannot load the communities layer: {e:?}");
-                layers.set(Layers::Failed);
+        for layer in [
+            LayerName::Communities,
+            LayerName::Roads,
+            LayerName::Grids,
+            LayerName::Buildings,
+        ] {
+            match api::layer(layer).await {
+                Ok(features) => data.update(|d| match layer {
+                    LayerName::Communities => d.communities = layers::project_areas(&features),
+                    LayerName::Grids => d.grids = layers::project_areas(&features),
+                    LayerName::Buildings => d.buildings = layers::project_areas(&features),
+                    LayerName::Roads => d.roads = layers::project_lines(&features),
+                }),
+                Err(e) => {
+                    leptos::logging::warn!("cannot load the {} layer: {e:?}", layer.as_str());
+                    loading.set(Loading::Failed);
+                    return;
+                }
             }
         }
+        loading.set(Loading::Done);
     });
 
+    let fit = move || {
+        let (w, h) = size.get_untracked();
+        let fitted = data
+            .with_untracked(|d| d.extent())
+            .map(|e| Viewport::fit(e, w, h, FIT_PADDING_PX));
+        if fitted.is_some() {
+            viewport.set(fitted);
+        }
+    };
     let measure = move || {
         if let Some(el) = container.get_untracked() {
             let rect = el.get_bounding_client_rect();
@@ -53,53 +106,275 @@ pub fn MapView(theme: Theme) -> impl IntoView {
     let resize = window_event_listener(leptos::ev::resize, move |_| measure());
     on_cleanup(move || resize.remove());
 
+    // The view follows the container's size; the first data fits the view.
     Effect::new(move |_| {
-        let (width, height) = size.get();
-        let chinese = lang.0.get() == Lang::Zh;
-        let Some(canvas) = canvas_ref.get() else {
+        let (w, h) = size.get();
+        let has_data = data.with(|d| d.extent().is_some());
+        match viewport.get_untracked() {
+            Some(v) if v.width != w || v.height != h => viewport.set(Some(v.with_size(w, h))),
+            None if has_data && w > 0.0 && h > 0.0 => fit(),
+            _ => {}
+        }
+    });
+
+    // Redraw once per animation frame with whatever is current then.
+    let frame_pending = StoredValue::new(false);
+    let draw = move || {
+        frame_pending.set_value(false);
+        let (Some(canvas), Some(v)) = (canvas_ref.get_untracked(), viewport.get_untracked()) else {
             return;
         };
-        if width < 1.0 || height < 1.0 {
-            return;
-        }
-        let Some(ctx) = canvas::prepare(&canvas, width, height, window().device_pixel_ratio())
+        let Some(ctx) = canvas::prepare(&canvas, v.width, v.height, window().device_pixel_ratio())
         else {
             return;
         };
         let palette = theme.palette();
-        layers.with(|state| {
-            let communities: &[ProjectedCommunity] = match state {
-                Layers::Ready(items) => items,
-                _ => &[],
-            };
-            let commands = Bounds::around(
-                communities
-                    .iter()
-                    .flat_map(|c| [c.bounds.min, c.bounds.max]),
-            )
-            .map(|all| {
-                let viewport = Viewport::fit(all, width, height, FIT_PADDING_PX);
-                layers::communities(communities, &viewport, &palette, chinese)
-            })
-            .unwrap_or_default();
-            canvas::replay(&ctx, width, height, palette.background, &commands);
+        let chinese = lang.0.get_untracked() == Lang::Zh;
+        data.with_untracked(|d| {
+            let commands = layers::draw_all(d, &v, &palette, chinese);
+            canvas::replay(&ctx, v.width, v.height, palette.background, &commands);
             // For tests and `make bench`: what was drawn, and when (ms since navigation).
-            let _ = canvas.set_attribute("data-communities", &communities.len().to_string());
+            let _ = canvas.set_attribute("data-communities", &d.communities.len().to_string());
+            let _ = canvas.set_attribute("data-buildings", &d.buildings.len().to_string());
+            let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);
+            let _ = canvas.set_attribute("data-view", &view);
             if let Some(performance) = window().performance() {
                 let _ = canvas.set_attribute("data-drawn-ms", &format!("{:.1}", performance.now()));
             }
         });
+    };
+    Effect::new(move |_| {
+        viewport.track();
+        data.track();
+        lang.0.track();
+        if !frame_pending.get_value() {
+            frame_pending.set_value(true);
+            request_animation_frame(draw);
+        }
     });
 
-    let status = move || match layers.get() {
-        Layers::Loading => Some(lang.t(Msg::MapLoading)),
-        Layers::Failed => Some(lang.t(Msg::MapFailed)),
-        Layers::Ready(_) => None,
+    let local = move |x: f64, y: f64| {
+        canvas_ref.get_untracked().map(|c| {
+            let r = c.get_bounding_client_rect();
+            Screen {
+                x: x - r.left(),
+                y: y - r.top(),
+            }
+        })
+    };
+    let change_view = move |f: &dyn Fn(Viewport) -> Viewport| viewport.update(|v| *v = v.map(f));
+
+    let on_pointer_down = move |ev: PointerEvent| {
+        let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
+            return;
+        };
+        if let Some(c) = canvas_ref.get_untracked() {
+            let _ = c.set_pointer_capture(ev.pointer_id());
+            let _ = c.focus();
+        }
+        gesture.update_value(|g| {
+            if g.pointers.is_empty() {
+                g.start = Some(at);
+                g.moved = 0.0;
+            }
+            g.pointers.insert(ev.pointer_id(), at);
+        });
+    };
+    let on_pointer_move = move |ev: PointerEvent| {
+        let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
+            return;
+        };
+        let mut next = None;
+        gesture.update_value(|g| {
+            let Some(&before) = g.pointers.get(&ev.pointer_id()) else {
+                return;
+            };
+            let others: Vec<Screen> = g
+                .pointers
+                .iter()
+                .filter(|(id, _)| **id != ev.pointer_id())
+                .map(|(_, p)| *p)
+                .collect();
+            g.pointers.insert(ev.pointer_id(), at);
+            g.moved += ((at.x - before.x).powi(2) + (at.y - before.y).powi(2)).sqrt();
+            next = Some(match others.as_slice() {
+                // One finger or the mouse: drag.
+                [] => (at.x - before.x, at.y - before.y, 1.0, at),
+                // Two fingers: the midpoint pans, the spread zooms around it.
+                [other, ..] => {
+                    let mid = |a: Screen| Screen {
+                        x: (a.x + other.x) / 2.0,
+                        y: (a.y + other.y) / 2.0,
+                    };
+                    let spread = |a: Screen| {
+                        ((a.x - other.x).powi(2) + (a.y - other.y).powi(2))
+                            .sqrt()
+                            .max(1.0)
+                    };
+                    let (m0, m1) = (mid(before), mid(at));
+                    (m1.x - m0.x, m1.y - m0.y, spread(at) / spread(before), m1)
+                }
+            });
+        });
+        if let Some((dx, dy, factor, around)) = next {
+            change_view(&|v| zoom_limited(v.panned_by(dx, dy), factor, around));
+        }
+    };
+    let on_pointer_up = move |ev: PointerEvent| {
+        let mut click = None;
+        gesture.update_value(|g| {
+            g.pointers.remove(&ev.pointer_id());
+            if g.pointers.is_empty() && g.moved < CLICK_SLOP_PX {
+                click = g.start;
+            }
+        });
+        if let (Some(at), Some(v)) = (click, viewport.get_untracked()) {
+            selected.set(data.with_untracked(|d| layers::hit_test(d, &v, at)));
+        }
+    };
+    let on_pointer_cancel = move |ev: PointerEvent| {
+        gesture.update_value(|g| {
+            g.pointers.remove(&ev.pointer_id());
+            g.moved = f64::INFINITY;
+        });
+    };
+    let on_wheel = move |ev: WheelEvent| {
+        ev.prevent_default();
+        let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
+            return;
+        };
+        // Lines and pages count as many pixels (Firefox sends lines).
+        let pixels = ev.delta_y() * [1.0, 16.0, 400.0][ev.delta_mode().min(2) as usize];
+        change_view(&|v| zoom_limited(v, (-pixels * 0.002).exp(), at));
+    };
+    let on_double_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) {
+            change_view(&|v| zoom_limited(v, 2.0, at));
+        }
+    };
+    let centre = move || {
+        viewport.get_untracked().map(|v| Screen {
+            x: v.width / 2.0,
+            y: v.height / 2.0,
+        })
+    };
+    let zoom_by = move |factor: f64| {
+        if let Some(c) = centre() {
+            change_view(&|v| zoom_limited(v, factor, c));
+        }
+    };
+    let on_key = move |ev: KeyboardEvent| {
+        let handled = match ev.key().as_str() {
+            "ArrowLeft" => Some((KEY_PAN_PX, 0.0)),
+            "ArrowRight" => Some((-KEY_PAN_PX, 0.0)),
+            "ArrowUp" => Some((0.0, KEY_PAN_PX)),
+            "ArrowDown" => Some((0.0, -KEY_PAN_PX)),
+            "+" | "=" => {
+                zoom_by(2.0);
+                None
+            }
+            "-" | "_" => {
+                zoom_by(0.5);
+                None
+            }
+            "0" => {
+                fit();
+                None
+            }
+            "Escape" => {
+                selected.set(None);
+                None
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        if let Some((dx, dy)) = handled {
+            change_view(&|v| v.panned_by(dx, dy));
+        }
+    };
+
+    let status = move || match loading.get() {
+        Loading::Busy => Some(lang.t(Msg::MapLoading)),
+        Loading::Failed => Some(lang.t(Msg::MapFailed)),
+        Loading::Done => None,
     };
     view! {
         <div class="map" node_ref=container>
-            <canvas id="map" node_ref=canvas_ref aria-label=move || lang.t(Msg::Communities)></canvas>
+            <canvas id="map" node_ref=canvas_ref tabindex="0" role="img"
+                aria-label=move || lang.t(Msg::MapLabel)
+                on:pointerdown=on_pointer_down
+                on:pointermove=on_pointer_move
+                on:pointerup=on_pointer_up
+                on:pointercancel=on_pointer_cancel
+                on:wheel=on_wheel
+                on:dblclick=on_double_click
+                on:keydown=on_key></canvas>
+            <div class="map-controls">
+                <button data-test="zoom-in" title=move || lang.t(Msg::ZoomIn) on:click=move |_| zoom_by(2.0)>"+"</button>
+                <button data-test="zoom-out" title=move || lang.t(Msg::ZoomOut) on:click=move |_| zoom_by(0.5)>"−"</button>
+                <button data-test="fit" title=move || lang.t(Msg::FitDistrict) on:click=move |_| fit()>"⤢"</button>
+            </div>
             {move || status().map(|text| view! { <p class="map-status">{text}</p> })}
+            {move || selected.get().map(|hit| view! { <FeaturePanel hit=hit communities=data.with_untracked(|d| d.communities.clone()) on_close=move || selected.set(None)/> })}
         </div>
+    }
+}
+
+/// Details of a clicked feature.
+#[component]
+fn FeaturePanel(
+    hit: Hit,
+    communities: Vec<Area>,
+    on_close: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = use_language();
+    let chinese = lang.0.get_untracked() == Lang::Zh;
+    // A community id as its name in the current language.
+    let community_name = |id: &str| {
+        communities
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| text(&c.properties, if chinese { "name" } else { "name_en" }))
+            .unwrap_or(id)
+            .to_string()
+    };
+    let (kind, title, rows): (Msg, String, Vec<(Msg, String)>) = match &hit {
+        Hit::Building(b) => {
+            let p = &b.properties;
+            let mut rows = Vec::new();
+            if let Some(compound) = text(p, "compound") {
+                rows.push((Msg::Compound, compound.to_string()));
+            }
+            if let Some(levels) = p.get("levels").and_then(|v| v.as_u64()) {
+                rows.push((Msg::Levels, levels.to_string()));
+            }
+            if let Some(community) = text(p, "community") {
+                rows.push((Msg::Community, community_name(community)));
+            }
+            (
+                Msg::Building,
+                text(p, "name").unwrap_or(&b.id).to_string(),
+                rows,
+            )
+        }
+        Hit::Road(r) => (
+            Msg::Road,
+            text(&r.properties, "name").unwrap_or(&r.id).to_string(),
+            vec![],
+        ),
+        Hit::Community(c) => (Msg::Community, community_name(&c.id), vec![]),
+    };
+    view! {
+        <aside class="feature-panel" data-test="feature-panel">
+            <button class="close" title=move || lang.t(Msg::Close) on:click=move |_| on_close()>"×"</button>
+            <p class="kind">{move || lang.t(kind)}</p>
+            <h2 data-test="feature-title">{title}</h2>
+            <dl>
+                {rows
+                    .into_iter()
+                    .map(|(label, value)| view! { <dt>{move || lang.t(label)}</dt><dd>{value}</dd> })
+                    .collect_view()}
+            </dl>
+        </aside>
     }
 }

@@ -131,12 +131,9 @@ pub fn community_rings(seed: u64) -> Vec<Vec<Xy>> {
         .collect();
 
     let ring = |points: Vec<(f64, f64)>| {
-        let mut ring: Vec<Position> = points
-            .into_iter()
-            .map(|(x, y)| to_lon_lat(x - w / 2.0, y))
-            .collect();
+        let mut ring: Vec<Xy> = points.into_iter().map(|(x, y)| [x - w / 2.0, y]).collect();
         ring.push(ring[0]);
-        Geometry::Polygon(vec![ring])
+        ring
     };
     let mut boundaries = Vec::with_capacity(7);
     // North cells, counter-clockwise: along the middle eastward, up the east border,

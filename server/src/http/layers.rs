@@ -24,7 +24,10 @@ pub struct LayerCache(Mutex<HashMap<LayerName, (i64, Bytes)>>);
 impl LayerCache {
     fn get(&self, layer: LayerName, version: i64) -> Option<Bytes> {
         let entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(&layer).filter(|(v, _)| *v == version).map(|(_, body)| body.clone())
+        entries
+            .get(&layer)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, body)| body.clone())
     }
 
     fn put(&self, layer: LayerName, version: i64, body: Bytes) {
@@ -44,12 +47,18 @@ async fn serialise(state: &AppState, layer: LayerName) -> ApiResult<Bytes> {
                 .map(|c| Feature {
                     id: c.id.to_string(),
                     geometry: c.geometry,
-                    properties: CommunityProperties { id: c.id, name: c.name, name_en: c.name_en },
+                    properties: CommunityProperties {
+                        id: c.id,
+                        name: c.name,
+                        name_en: c.name_en,
+                    },
                 })
                 .collect();
             serde_json::to_vec(&FeatureCollection { features })
         }
-        other => serde_json::to_vec(&FeatureCollection { features: state.store.features(other).await? }),
+        other => serde_json::to_vec(&FeatureCollection {
+            features: state.store.features(other).await?,
+        }),
     };
     Ok(Bytes::from(json.map_err(|e| AppError::Internal(e.into()))?))
 }
@@ -75,7 +84,10 @@ pub async fn layer(
     let version = state.store.layer_version(layer).await?;
     let etag = HeaderValue::from_str(&format!("\"{}-{version}\"", layer.as_str()))
         .map_err(|e| AppError::Internal(e.into()))?;
-    let cache_headers = [(header::ETAG, etag.clone()), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))];
+    let cache_headers = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
     let matches = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -95,7 +107,10 @@ pub async fn layer(
     };
     Ok((
         cache_headers,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/geo+json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/geo+json"),
+        )],
         body,
     )
         .into_response())

@@ -81,7 +81,11 @@ async fn append_event(
 }
 
 /// Records that `layer` changed with the event `event_id`.
-async fn bump_layer(conn: &mut SqliteConnection, layer: LayerName, event_id: i64) -> StoreResult<()> {
+async fn bump_layer(
+    conn: &mut SqliteConnection,
+    layer: LayerName,
+    event_id: i64,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO layer_versions (layer, version) VALUES (?, ?) \
          ON CONFLICT (layer) DO UPDATE SET version = excluded.version",
@@ -340,7 +344,9 @@ impl Store for SqliteStore {
         replace_layer: bool,
     ) -> StoreResult<i64> {
         if layer == LayerName::Communities {
-            return Err(StoreError::Invalid("communities are saved as communities".into()));
+            return Err(StoreError::Invalid(
+                "communities are saved as communities".into(),
+            ));
         }
         let mut tx = self.pool.begin().await?;
         if replace_layer {
@@ -385,18 +391,21 @@ impl Store for SqliteStore {
             .map(|row| {
                 Ok(Feature {
                     id: row.try_get("id")?,
-                    properties: serde_json::from_str(&row.try_get::<String, _>("properties")?).map_err(corrupt)?,
-                    geometry: serde_json::from_str(&row.try_get::<String, _>("geometry")?).map_err(corrupt)?,
+                    properties: serde_json::from_str(&row.try_get::<String, _>("properties")?)
+                        .map_err(corrupt)?,
+                    geometry: serde_json::from_str(&row.try_get::<String, _>("geometry")?)
+                        .map_err(corrupt)?,
                 })
             })
             .collect()
     }
 
     async fn layer_version(&self, layer: LayerName) -> StoreResult<i64> {
-        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM layer_versions WHERE layer = ?")
-            .bind(layer.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM layer_versions WHERE layer = ?")
+                .bind(layer.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(version.unwrap_or(0))
     }
 }

@@ -1,0 +1,256 @@
+//! The map in a real browser: it draws the demo district, follows real mouse drags,
+//! wheel turns, buttons and keys, and a click on a building opens its details.
+//! The app reports its view on the canvas (`data-view`: centre in Web Mercator metres
+//! and metres per pixel), so the test can check the maths, not just that "something"
+//! moved.
+
+use linli_tests::{Browser, LinliServer};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+const EARTH_RADIUS_M: f64 = 6_378_137.0;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct View {
+    x: f64,
+    y: f64,
+    resolution: f64,
+}
+
+/// Waits for the map with every layer drawn, and returns its view.
+async fn loaded_view(browser: &Browser) -> anyhow::Result<View> {
+    browser
+        .wait_for(
+            "the whole map",
+            "const c = document.querySelector('canvas#map'); \
+             return c && Number(c.getAttribute('data-buildings')) > 2700 && !document.querySelector('.map-status')",
+            WAIT,
+        )
+        .await?;
+    current_view(browser).await
+}
+
+async fn current_view(browser: &Browser) -> anyhow::Result<View> {
+    let text = browser
+        .script(
+            "return document.querySelector('canvas#map').getAttribute('data-view')",
+            json!([]),
+        )
+        .await?;
+    let parts: Vec<f64> = text
+        .as_str()
+        .unwrap_or_default()
+        .split(',')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    Ok(View {
+        x: parts[0],
+        y: parts[1],
+        resolution: parts[2],
+    })
+}
+
+/// Waits until the view differs from `before` (the redraw happens on the next frame).
+async fn changed_view(browser: &Browser, before: View) -> anyhow::Result<View> {
+    for _ in 0..100 {
+        let now = current_view(browser).await?;
+        if now != before {
+            return Ok(now);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the view did not change from {before:?}")
+}
+
+fn mercator(lon: f64, lat: f64) -> (f64, f64) {
+    let x = EARTH_RADIUS_M * lon.to_radians();
+    let y = EARTH_RADIUS_M
+        * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0)
+            .tan()
+            .ln();
+    (x, y)
+}
+
+/// The page position of a world point, given the canvas's page rectangle.
+fn on_page(view: View, canvas: (f64, f64, f64, f64), world: (f64, f64)) -> (f64, f64) {
+    let (left, top, width, height) = canvas;
+    (
+        left + width / 2.0 + (world.0 - view.x) / view.resolution,
+        top + height / 2.0 - (world.1 - view.y) / view.resolution,
+    )
+}
+
+fn close(a: f64, b: f64, tolerance: f64) -> bool {
+    (a - b).abs() <= tolerance
+}
+
+#[tokio::test]
+async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    // A building from the article's compound, with its centre in world metres.
+    let layer: Value = reqwest::get(server.url("/api/v1/layers/buildings"))
+        .await?
+        .json()
+        .await?;
+    let building = layer["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["compound"] == "信发小区")
+        .expect("the demo has 信发小区")
+        .clone();
+    let ring = building["geometry"]["coordinates"][0].as_array().unwrap();
+    let (min, max) = ring.iter().fold(
+        ((f64::MAX, f64::MAX), (f64::MIN, f64::MIN)),
+        |(lo, hi), p| {
+            let (x, y) = mercator(p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+            ((lo.0.min(x), lo.1.min(y)), (hi.0.max(x), hi.1.max(y)))
+        },
+    );
+    // A point well inside the footprint (its bounding box's centre, nudged towards the
+    // lower-left corner, which every footprint here keeps).
+    let target = (min.0 + (max.0 - min.0) * 0.3, min.1 + (max.1 - min.1) * 0.3);
+
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    let fitted = loaded_view(&browser).await?;
+    browser.screenshot("map-fitted").await?;
+    let rect = browser.script("const r = document.querySelector('canvas#map').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]", json!([])).await?;
+    let canvas: (f64, f64, f64, f64) = serde_json::from_value(rect)?;
+
+    // Wheel: zooms in around the pointer, keeping the building under it.
+    let at = on_page(fitted, canvas, target);
+    browser.wheel(at, -500).await?;
+    let zoomed = changed_view(&browser, fitted).await?;
+    assert!(
+        close(
+            zoomed.resolution,
+            fitted.resolution / std::f64::consts::E,
+            fitted.resolution * 0.01
+        ),
+        "{zoomed:?}"
+    );
+    let still = on_page(zoomed, canvas, target);
+    assert!(
+        close(still.0, at.0, 1.5) && close(still.1, at.1, 1.5),
+        "{at:?} moved to {still:?}"
+    );
+    let mut view = zoomed;
+    for _ in 0..2 {
+        browser.wheel(at, -500).await?;
+        view = changed_view(&browser, view).await?;
+    }
+    assert!(view.resolution < 0.5, "close enough to see doors: {view:?}");
+
+    // The building is drawn where the maths says, in the building colour (#55657c).
+    let pixel = browser
+        .script(
+            "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
+             const k = window.devicePixelRatio; \
+             return Array.from(c.getContext('2d').getImageData(Math.round((arguments[0] - r.left) * k), Math.round((arguments[1] - r.top) * k), 1, 1).data).slice(0, 3)",
+            json!([at.0, at.1]),
+        )
+        .await?;
+    assert_eq!(pixel, json!([85, 101, 124]), "pixel under the building");
+
+    // Click: the building's panel.
+    browser.click_at(at).await?;
+    let panel = browser.find("[data-test=feature-panel]").await?;
+    let title = browser.find("[data-test=feature-title]").await?;
+    assert_eq!(
+        browser.text(&title).await?,
+        building["properties"]["name"].as_str().unwrap()
+    );
+    let details = browser.text(&panel).await?;
+    assert!(details.contains("信发小区"), "{details}");
+    let community = building["properties"]["community"].as_str().unwrap();
+    assert!(
+        !details.contains(community),
+        "the community shows by name, not id: {details}"
+    );
+    browser.screenshot("map-building-panel").await?;
+
+    // Drag: the map follows the mouse exactly.
+    let before = current_view(&browser).await?;
+    browser.drag((700.0, 500.0), (900.0, 600.0), 300).await?;
+    let dragged = changed_view(&browser, before).await?;
+    assert!(
+        close(
+            dragged.x,
+            before.x - 200.0 * before.resolution,
+            2.0 * before.resolution
+        ),
+        "{before:?} → {dragged:?}"
+    );
+    assert!(
+        close(
+            dragged.y,
+            before.y + 100.0 * before.resolution,
+            2.0 * before.resolution
+        ),
+        "{before:?} → {dragged:?}"
+    );
+    assert!(close(dragged.resolution, before.resolution, 1e-9));
+
+    // Keys on the focused map: an arrow pans, `0` fits the district again.
+    let before = current_view(&browser).await?;
+    browser
+        .actions(json!([{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": "\u{E012}"}, {"type": "keyUp", "value": "\u{E012}"},
+        ]}]))
+        .await?;
+    let panned = changed_view(&browser, before).await?;
+    assert!(
+        close(
+            panned.x,
+            before.x - 80.0 * before.resolution,
+            0.5 * before.resolution
+        ),
+        "{panned:?}"
+    );
+    browser
+        .actions(json!([{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": "0"}, {"type": "keyUp", "value": "0"},
+        ]}]))
+        .await?;
+    let refitted = changed_view(&browser, panned).await?;
+    assert!(
+        close(refitted.resolution, fitted.resolution, 1e-6) && close(refitted.x, fitted.x, 0.01),
+        "{refitted:?}"
+    );
+
+    // Buttons: zoom out doubles the metres per pixel.
+    let zoom_out = browser.find("[data-test=zoom-out]").await?;
+    browser.click(&zoom_out).await?;
+    let out = changed_view(&browser, refitted).await?;
+    assert!(
+        close(out.resolution, refitted.resolution * 2.0, 1e-6),
+        "{out:?}"
+    );
+    browser.screenshot("map-zoomed-out").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_map_redraws_to_the_new_size_when_the_window_changes() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1280, 800, "en-GB").await?;
+    browser.goto(&server.url("/public")).await?;
+    loaded_view(&browser).await?;
+    browser.set_size(800, 1280).await?;
+    let size = browser
+        .wait_for(
+            "the canvas to follow the window",
+            "const c = document.querySelector('canvas#map'); const k = window.devicePixelRatio; \
+             return c.width === Math.round(c.getBoundingClientRect().width * k) && c.getBoundingClientRect().width <= 800 \
+                 && c.getBoundingClientRect().height > 1000 && [c.width, c.height]",
+            WAIT,
+        )
+        .await?;
+    assert!(size[1].as_u64().unwrap() > 1000, "{size}");
+    browser.screenshot("public-tablet-portrait-en").await?;
+    Ok(())
+}
