@@ -56,3 +56,16 @@ pub struct EventRecord {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
 }
+
+/// `GET /api/v1/snapshot`: everything a face needs at load for the caller's role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Snapshot {
+    /// The id of the newest event this snapshot includes.
+    pub last_event_id: i64,
+    pub homes: Vec<crate::care::Home>,
+    pub cases: Vec<crate::cases::CaseSummary>,
+    /// GeoJSON FeatureCollection of patrol routes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub routes: crate::patrol::RouteLayer,
+}

@@ -7,14 +7,20 @@
 //!
 //! - [`access`]: roles, the faces of the app, and who may see which community.
 //! - [`api`]: request and response bodies of `/api/v1`, and the JSON error body.
+//! - [`care`]: elder homes and their sensors (staff only: personal data).
+//! - [`cases`]: residents' problems and the stages of the article's case loop.
 //! - [`geometry`]: plane geometry (areas, centres, containment, distances) for both sides.
 //! - [`ids`]: validated identifiers.
-//! - [`place`]: the subdistrict's communities as they appear in the layers API.
+//! - [`patrol`]: patrol routes and checkpoints.
+//! - [`place`]: the base map as the layers API serves it (GeoJSON).
 
 pub mod access;
 pub mod api;
+pub mod care;
+pub mod cases;
 pub mod geometry;
 pub mod ids;
+pub mod patrol;
 pub mod place;
 
 pub use access::{Face, Role};

@@ -16,7 +16,8 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
-use linli_domain::{Role, SessionInfo};
+use linli_domain::access::may_see_community;
+use linli_domain::{CommunityId, Role, SessionInfo};
 
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,24 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The communities whose homes, alerts and cases the caller may see: `None` for
+    /// all (commanders and viewers), a grid worker's own list otherwise.
+    pub fn community_scope(&self) -> Option<Vec<CommunityId>> {
+        match self.user.role {
+            Role::Commander | Role::Viewer => None,
+            Role::GridWorker => Some(self.user.communities.clone()),
+        }
+    }
+
+    /// Refuses with `403` when the caller may not see `community`.
+    pub fn check_community(&self, community: &CommunityId) -> Result<(), AppError> {
+        if may_see_community(self.user.role, &self.user.communities, community) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("you may only see your own communities, not `{community}`")))
+        }
+    }
+
     pub fn session_info(&self) -> SessionInfo {
         SessionInfo {
             username: self.user.username.clone(),

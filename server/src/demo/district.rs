@@ -103,6 +103,10 @@ pub struct BaseMap {
     pub grids: Vec<Feature<Properties>>,
     pub roads: Vec<Feature<Properties>>,
     pub buildings: Vec<Feature<Properties>>,
+    /// Centre lines of the north-south streets (metres east) and east-west streets
+    /// (metres north), west to east and south to north, with their names.
+    pub street_xs: Vec<(f64, &'static str)>,
+    pub street_ys: Vec<(f64, &'static str)>,
 }
 
 /// A street line: position across, its class and its half width.
@@ -194,14 +198,15 @@ fn footprint(r: Rect, notch: Option<(f64, f64)>) -> Vec<Xy> {
 /// A building before it is turned into a feature.
 struct Planned {
     ring: Vec<Xy>,
-    compound: String,
+    /// Index into the compounds; `None` for the commercial block.
+    compound: Option<usize>,
     number: usize,
     levels: u32,
     usage: &'static str,
 }
 
 /// Packs slab rows or point towers into a compound rectangle.
-fn residential(compound: Rect, name: &str, rng: &mut SplitMix) -> Vec<Planned> {
+fn residential(compound: Rect, index: usize, rng: &mut SplitMix) -> Vec<Planned> {
     let towers = rng.next_u64() % 10 < 3;
     let (length, depth, row_gap, col_gap, levels) = if towers {
         (
@@ -250,7 +255,7 @@ fn residential(compound: Rect, name: &str, rng: &mut SplitMix) -> Vec<Planned> {
                 .then(|| (0.55 + 0.2 * rng.signed_unit().abs(), 0.5));
             out.push(Planned {
                 ring: footprint(r, notch),
-                compound: name.to_string(),
+                compound: Some(index),
                 number: out.len() + 1,
                 levels: compound_levels,
                 usage: "residential",
@@ -266,7 +271,7 @@ fn commercial(block: Rect) -> Vec<Planned> {
     let mut add = |r: Rect, levels: u32| {
         out.push(Planned {
             ring: r.ring(),
-            compound: COMMERCIAL_BLOCK.to_string(),
+            compound: None,
             number: out.len() + 1,
             levels,
             usage: "commercial",
@@ -317,6 +322,56 @@ fn commercial(block: Rect) -> Vec<Planned> {
         x += 26.0;
     }
     out
+}
+
+/// Compounds the journeys name, and the community each must lie in.
+const PLACED_COMPOUNDS: [(&str, &str); 8] = [
+    ("电信小区", "weigang"),
+    ("卫岗新村", "weigang"),
+    ("幸福里小区", "xingfuli"),
+    ("五里新村", "wulimiao"),
+    ("周谷堆小区", "zhougudui"),
+    ("分路口小区", "fenlukou"),
+    ("小葛郢新村", "xiaogeying"),
+    ("朱岗花园", "zhugang"),
+];
+
+/// Names for the compounds: those of [`PLACED_COMPOUNDS`] go to a compound of at least
+/// twelve buildings in their community, the others follow [`COMPOUND_NAMES`] in order
+/// (with 二期, 三期… once the list is used up).
+fn compound_names(compounds: &[Rect], planned: &[Planned], communities: &[Vec<Xy>]) -> Vec<String> {
+    let mut names: Vec<Option<String>> = vec![None; compounds.len()];
+    let size = |c: usize| planned.iter().filter(|b| b.compound == Some(c)).count();
+    for (name, community) in PLACED_COMPOUNDS {
+        let wanted = COMMUNITIES.iter().position(|c| c.0 == community);
+        let chosen = (0..compounds.len())
+            .find(|&c| names[c].is_none() && size(c) >= 12 && community_of(compounds[c].centre(), communities) == wanted);
+        if let Some(c) = chosen {
+            names[c] = Some(name.to_string());
+        }
+    }
+    let placed: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+    let mut rest = COMPOUND_NAMES
+        .iter()
+        .filter(|n| !placed.contains(n))
+        .copied()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .cycle()
+        .enumerate();
+    let free = COMPOUND_NAMES.len() - placed.len();
+    names
+        .into_iter()
+        .map(|name| {
+            name.unwrap_or_else(|| {
+                let (n, name) = rest.next().expect("cycle never ends");
+                match n / free {
+                    0 => name.to_string(),
+                    round => format!("{name}{}期", ["", "二", "三", "四", "五"][round.min(4)]),
+                }
+            })
+        })
+        .collect()
 }
 
 /// Sutherland–Hodgman: the part of a (closed) ring with `lo <= x <= hi`.
@@ -403,15 +458,8 @@ pub fn base_map(seed: u64) -> BaseMap {
             dist(a, b).total_cmp(&dist(c, d))
         })
         .expect("the grid has blocks");
-    let mut names = COMPOUND_NAMES.iter().cycle().enumerate();
-    let mut next_name = || {
-        let (n, name) = names.next().expect("cycle never ends");
-        match n / COMPOUND_NAMES.len() {
-            0 => name.to_string(),
-            round => format!("{name}{}期", ["", "二", "三", "四", "五"][round.min(4)]),
-        }
-    };
     let mut planned = Vec::new();
+    let mut compounds: Vec<Rect> = Vec::new();
     for i in 0..X_LINES - 1 {
         for j in 0..Y_LINES - 1 {
             let block = Rect {
@@ -424,23 +472,19 @@ pub fn base_map(seed: u64) -> BaseMap {
                 planned.extend(commercial(block));
                 continue;
             }
-            if block.width() > 220.0 {
+            let parts = if block.width() > 220.0 {
                 let split = block.x0 + block.width() * (0.5 + 0.1 * rng.signed_unit());
-                let west = Rect {
-                    x1: split - LANE / 2.0,
-                    ..block
-                };
-                let east = Rect {
-                    x0: split + LANE / 2.0,
-                    ..block
-                };
-                planned.extend(residential(west, &next_name(), &mut rng));
-                planned.extend(residential(east, &next_name(), &mut rng));
+                vec![Rect { x1: split - LANE / 2.0, ..block }, Rect { x0: split + LANE / 2.0, ..block }]
             } else {
-                planned.extend(residential(block, &next_name(), &mut rng));
+                vec![block]
+            };
+            for part in parts {
+                compounds.push(part);
+                planned.extend(residential(part, compounds.len() - 1, &mut rng));
             }
         }
     }
+    let names = compound_names(&compounds, &planned, &communities);
     let buildings = planned
         .into_iter()
         .filter_map(|b| {
@@ -451,16 +495,17 @@ pub fn base_map(seed: u64) -> BaseMap {
         .enumerate()
         .map(|(n, (b, community))| {
             let id = format!("b{:04}", n + 1);
+            let compound = b.compound.map_or(COMMERCIAL_BLOCK, |c| names[c].as_str());
             let name = if b.usage == "commercial" {
-                format!("{} {}号楼", b.compound, b.number)
+                format!("{compound} {}号楼", b.number)
             } else {
-                format!("{} {}栋", b.compound, b.number)
+                format!("{compound} {}栋", b.number)
             };
             Feature {
                 id: id.clone(),
                 geometry: polygon_lon_lat(&b.ring),
                 properties: properties(json!({
-                    "id": id, "name": name, "compound": b.compound, "number": b.number,
+                    "id": id, "name": name, "compound": compound, "number": b.number,
                     "levels": b.levels, "use": b.usage, "community": community,
                 })),
             }
@@ -500,6 +545,8 @@ pub fn base_map(seed: u64) -> BaseMap {
         grids,
         roads,
         buildings,
+        street_xs: xs.iter().zip(NORTH_SOUTH_NAMES).map(|(s, n)| (s.at, n)).collect(),
+        street_ys: ys.iter().zip(EAST_WEST_NAMES).map(|(s, n)| (s.at, n)).collect(),
     }
 }
 

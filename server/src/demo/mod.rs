@@ -7,6 +7,7 @@
 //! vertex exactly, so the tiling has no gaps or overlaps).
 
 pub mod district;
+pub mod life;
 
 use crate::auth::password;
 use crate::store::{Actor, Change, Community, NewUser, Store};
@@ -69,6 +70,13 @@ pub fn to_lon_lat(x_m: f64, y_m: f64) -> Position {
         round(CENTRE[0] + x_m / metres_per_degree_lon),
         round(CENTRE[1] + y_m / metres_per_degree_lat),
     ]
+}
+
+/// Turns `[lon, lat]` back into metres east/north of [`CENTRE`].
+pub fn to_metres(p: Position) -> Xy {
+    let metres_per_degree_lat = 111_320.0;
+    let metres_per_degree_lon = metres_per_degree_lat * CENTRE[1].to_radians().cos();
+    [(p[0] - CENTRE[0]) * metres_per_degree_lon, (p[1] - CENTRE[1]) * metres_per_degree_lat]
 }
 
 /// The seven community boundaries as closed rings in metres east/north of [`CENTRE`],
@@ -216,6 +224,11 @@ pub async fn seed(
             (LayerName::Buildings, &map.buildings),
         ] {
             store.save_features(&change, layer, features, false).await?;
+        }
+        store.save_homes(&change, &life::homes(&map, SEED, at)).await?;
+        store.save_routes(&change, &life::routes(&map)).await?;
+        for case in life::cases(&map, SEED, at) {
+            store.insert_case(&change, &case).await?;
         }
     }
     let mut seeded = Vec::new();

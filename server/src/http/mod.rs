@@ -5,11 +5,15 @@
 //! generated OpenAPI document states each operation's access, so the description, the
 //! routes and their protection come from the same place and cannot drift apart.
 
+pub mod cases;
 pub mod events;
 pub mod extract;
+pub mod homes;
 pub mod layers;
 pub mod ops;
+pub mod patrols;
 pub mod session;
+pub mod snapshot;
 
 use crate::auth::access::{enforce, Access};
 use crate::auth::rate_limit::SignInLimiter;
@@ -54,7 +58,12 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
     let anyone = OpenApiRouter::new()
         .routes(routes!(session::sign_in, session::sign_out))
         .routes(routes!(layers::layer));
-    let signed_in = OpenApiRouter::new().routes(routes!(session::who_am_i));
+    let signed_in = OpenApiRouter::new()
+        .routes(routes!(session::who_am_i))
+        .routes(routes!(homes::list))
+        .routes(routes!(cases::list))
+        .routes(routes!(patrols::routes))
+        .routes(routes!(snapshot::snapshot));
     let commander = OpenApiRouter::new().routes(routes!(events::list));
 
     let (router, mut openapi) = guard(state, Access::Anyone, anyone)

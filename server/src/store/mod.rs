@@ -11,6 +11,9 @@ pub mod sqlite;
 use crate::clock::Millis;
 use async_trait::async_trait;
 use linli_domain::api::EventRecord;
+use linli_domain::care::Home;
+use linli_domain::cases::{CaseStage, CaseSummary};
+use linli_domain::patrol::RouteProperties;
 use linli_domain::place::{Feature, Geometry, LayerName, Properties};
 use linli_domain::{CommunityId, Role, Username};
 use std::sync::Arc;
@@ -87,6 +90,15 @@ pub struct NewUser {
     pub communities: Vec<CommunityId>,
 }
 
+/// Which cases to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only these communities (a grid worker's), when given.
+    pub communities: Option<Vec<CommunityId>>,
+    pub community: Option<CommunityId>,
+    pub stage: Option<CaseStage>,
+}
+
 /// A community (社区) with its boundary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Community {
@@ -138,6 +150,24 @@ pub trait Store: Send + Sync + 'static {
     async fn features(&self, layer: LayerName) -> StoreResult<Vec<Feature<Properties>>>;
     /// The layer's version (0 while it was never changed).
     async fn layer_version(&self, layer: LayerName) -> StoreResult<i64>;
+
+    /// Adds or replaces homes (by id) with all their sensors, as one event.
+    async fn save_homes(&self, change: &Change, homes: &[Home]) -> StoreResult<()>;
+    /// Homes, of the given communities only when `communities` is `Some`.
+    async fn homes(&self, communities: Option<&[CommunityId]>) -> StoreResult<Vec<Home>>;
+
+    /// Adds or replaces patrol routes (by id), as one event.
+    async fn save_routes(&self, change: &Change, routes: &[Feature<RouteProperties>]) -> StoreResult<()>;
+    async fn routes(&self) -> StoreResult<Vec<Feature<RouteProperties>>>;
+
+    /// Records a case as given (the demo's history; the case workflow of later issues
+    /// creates cases through its own transitions). The id is assigned by the store.
+    async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary>;
+    /// Cases matching the filter, newest first.
+    async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>>;
+
+    /// The id of the newest event-log row (0 when empty).
+    async fn last_event_id(&self) -> StoreResult<i64>;
 
     /// Event-log rows with an id greater than `after`, oldest first, at most `limit`.
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRecord>>;

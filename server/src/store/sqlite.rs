@@ -3,7 +3,11 @@
 //! The only module with SQLite SQL in it. Migrations in `migrations/sqlite/` are
 //! embedded in the binary and run when the store opens.
 
-use super::{Change, Community, NewUser, Store, StoreError, StoreResult, UserRecord};
+use super::{CaseFilter, Change, Community, NewUser, Store, StoreError, StoreResult, UserRecord};
+use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
+use linli_domain::cases::{CaseCategory, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary};
+use linli_domain::patrol::{Checkpoint, RouteProperties};
+use linli_domain::place::Geometry;
 use crate::clock::{rfc3339, Millis};
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -100,6 +104,54 @@ async fn bump_layer(
 fn parse_role(value: &str) -> StoreResult<Role> {
     Role::parse(value)
         .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("unknown role `{value}` in database")))
+}
+
+/// Parses a stored name with `parse`, or reports a corrupt row.
+fn named<T>(value: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    parse(value).ok_or_else(|| corrupt(format!("unknown value `{value}`")))
+}
+
+fn care_level_name(level: CareLevel) -> &'static str {
+    match level {
+        CareLevel::Independent => "independent",
+        CareLevel::Attention => "attention",
+        CareLevel::Intensive => "intensive",
+    }
+}
+
+fn parse_care_level(value: &str) -> Option<CareLevel> {
+    [CareLevel::Independent, CareLevel::Attention, CareLevel::Intensive]
+        .into_iter()
+        .find(|l| care_level_name(*l) == value)
+}
+
+/// Parses an RFC 3339 time the store wrote (via `rfc3339`) back to milliseconds.
+fn millis(value: &str) -> StoreResult<Millis> {
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as Millis)
+        .map_err(|e| StoreError::Invalid(format!("`{value}` is not an RFC 3339 time: {e}")))
+}
+
+fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
+    Ok(CaseSummary {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        category: named(&row.try_get::<String, _>("category")?, CaseCategory::parse)?,
+        stage: named(&row.try_get::<String, _>("stage")?, CaseStage::parse)?,
+        priority: named(&row.try_get::<String, _>("priority")?, CasePriority::parse)?,
+        source: named(&row.try_get::<String, _>("source")?, CaseSource::parse)?,
+        community: CommunityId::parse(row.try_get::<String, _>("community")?).map_err(corrupt)?,
+        grid: row.try_get("grid")?,
+        position: [row.try_get("lon")?, row.try_get("lat")?],
+        building: row.try_get("building")?,
+        opened_at: rfc3339(row.try_get("opened_ms")?),
+        updated_at: rfc3339(row.try_get("updated_ms")?),
+        closed_at: row.try_get::<Option<i64>, _>("closed_ms")?.map(rfc3339),
+        outcome: row
+            .try_get::<Option<String>, _>("outcome")?
+            .map(|o| named(&o, CaseOutcome::parse))
+            .transpose()?,
+    })
 }
 
 fn corrupt(err: impl std::fmt::Display) -> StoreError {
@@ -407,5 +459,234 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(version.unwrap_or(0))
+    }
+
+    async fn save_homes(&self, change: &Change, homes: &[Home]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for home in homes {
+            sqlx::query("DELETE FROM homes WHERE id = ?").bind(&home.id).execute(&mut *tx).await?;
+            let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
+                .bind(home.community.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                return Err(StoreError::Invalid(format!("home `{}`: there is no community `{}`", home.id, home.community)));
+            }
+            sqlx::query(
+                "INSERT INTO homes (id, building, community, grid, unit, floor, room, resident, age_band, \
+                 living_alone, care_level, phone, contact, lon, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&home.id)
+            .bind(&home.building)
+            .bind(home.community.as_str())
+            .bind(&home.grid)
+            .bind(i64::from(home.unit))
+            .bind(i64::from(home.floor))
+            .bind(&home.room)
+            .bind(&home.resident)
+            .bind(&home.age_band)
+            .bind(home.living_alone)
+            .bind(care_level_name(home.care_level))
+            .bind(&home.phone)
+            .bind(&home.contact)
+            .bind(home.position[0])
+            .bind(home.position[1])
+            .execute(&mut *tx)
+            .await?;
+            for sensor in &home.sensors {
+                let last_seen = sensor.last_seen.as_deref().map(millis).transpose()?;
+                let inserted = sqlx::query(
+                    "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&sensor.id)
+                .bind(&home.id)
+                .bind(sensor.kind.as_str())
+                .bind(sensor.health.as_str())
+                .bind(sensor.battery_pct.map(i64::from))
+                .bind(last_seen)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(StoreError::Conflict(format!("sensor `{}` belongs to another home", sensor.id)))
+                    }
+                    other => other?,
+                };
+            }
+        }
+        append_event(&mut tx, change, "homes.saved", json!({"homes": homes.len()})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn homes(&self, communities: Option<&[CommunityId]>) -> StoreResult<Vec<Home>> {
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT id, building, community, grid, unit, floor, room, resident, age_band, living_alone, \
+             care_level, phone, contact, lon, lat FROM homes",
+        );
+        if let Some(ids) = communities {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            query.push(" WHERE community IN (");
+            let mut list = query.separated(", ");
+            for id in ids {
+                list.push_bind(id.as_str());
+            }
+            query.push(")");
+        }
+        query.push(" ORDER BY id");
+        let rows = query.build().fetch_all(&self.pool).await?;
+        let mut sensors: std::collections::HashMap<String, Vec<Sensor>> = std::collections::HashMap::new();
+        for row in sqlx::query("SELECT id, home, kind, health, battery_pct, last_seen_ms FROM sensors ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            sensors.entry(row.try_get("home")?).or_default().push(Sensor {
+                id: row.try_get("id")?,
+                kind: named(&row.try_get::<String, _>("kind")?, SensorKind::parse)?,
+                health: named(&row.try_get::<String, _>("health")?, Health::parse)?,
+                battery_pct: row.try_get::<Option<i64>, _>("battery_pct")?.map(|b| b.clamp(0, 100) as u8),
+                last_seen: row.try_get::<Option<i64>, _>("last_seen_ms")?.map(rfc3339),
+            });
+        }
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(Home {
+                    sensors: sensors.remove(&id).unwrap_or_default(),
+                    id,
+                    building: row.try_get("building")?,
+                    community: CommunityId::parse(row.try_get::<String, _>("community")?).map_err(corrupt)?,
+                    grid: row.try_get("grid")?,
+                    unit: row.try_get::<i64, _>("unit")?.clamp(0, i64::from(u16::MAX)) as u16,
+                    floor: row.try_get::<i64, _>("floor")?.clamp(i64::from(i16::MIN), i64::from(i16::MAX)) as i16,
+                    room: row.try_get("room")?,
+                    resident: row.try_get("resident")?,
+                    age_band: row.try_get("age_band")?,
+                    living_alone: row.try_get("living_alone")?,
+                    care_level: named(&row.try_get::<String, _>("care_level")?, parse_care_level)?,
+                    phone: row.try_get("phone")?,
+                    contact: row.try_get("contact")?,
+                    position: [row.try_get("lon")?, row.try_get("lat")?],
+                })
+            })
+            .collect()
+    }
+
+    async fn save_routes(&self, change: &Change, routes: &[Feature<RouteProperties>]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for route in routes {
+            let Geometry::LineString(path) = &route.geometry else {
+                return Err(StoreError::Invalid(format!("route `{}` is not a LineString", route.id)));
+            };
+            let p = &route.properties;
+            sqlx::query(
+                "INSERT INTO patrol_routes (id, name, community, schedule, path, checkpoints) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, community = excluded.community, \
+                 schedule = excluded.schedule, path = excluded.path, checkpoints = excluded.checkpoints",
+            )
+            .bind(&route.id)
+            .bind(&p.name)
+            .bind(&p.community)
+            .bind(&p.schedule)
+            .bind(serde_json::to_string(path).map_err(corrupt)?)
+            .bind(serde_json::to_string(&p.checkpoints).map_err(corrupt)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        append_event(&mut tx, change, "routes.saved", json!({"routes": routes.len()})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn routes(&self) -> StoreResult<Vec<Feature<RouteProperties>>> {
+        sqlx::query("SELECT id, name, community, schedule, path, checkpoints FROM patrol_routes ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                let checkpoints: Vec<Checkpoint> =
+                    serde_json::from_str(&row.try_get::<String, _>("checkpoints")?).map_err(corrupt)?;
+                Ok(Feature {
+                    geometry: Geometry::LineString(serde_json::from_str(&row.try_get::<String, _>("path")?).map_err(corrupt)?),
+                    properties: RouteProperties {
+                        id: id.clone(),
+                        name: row.try_get("name")?,
+                        community: row.try_get("community")?,
+                        schedule: row.try_get("schedule")?,
+                        checkpoints,
+                    },
+                    id,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary> {
+        let mut tx = self.pool.begin().await?;
+        let id = sqlx::query(
+            "INSERT INTO cases (title, category, stage, priority, source, community, grid, lon, lat, building, \
+             opened_ms, updated_ms, closed_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&case.title)
+        .bind(case.category.as_str())
+        .bind(case.stage.as_str())
+        .bind(case.priority.as_str())
+        .bind(case.source.as_str())
+        .bind(case.community.as_str())
+        .bind(&case.grid)
+        .bind(case.position[0])
+        .bind(case.position[1])
+        .bind(&case.building)
+        .bind(millis(&case.opened_at)?)
+        .bind(millis(&case.updated_at)?)
+        .bind(case.closed_at.as_deref().map(millis).transpose()?)
+        .bind(case.outcome.map(CaseOutcome::as_str))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                StoreError::Invalid(format!("there is no community `{}`", case.community))
+            }
+            other => other.into(),
+        })?
+        .last_insert_rowid();
+        let stored = CaseSummary { id, ..case.clone() };
+        append_event(&mut tx, change, "case.created", serde_json::to_value(&stored).map_err(corrupt)?).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>> {
+        let mut query = sqlx::QueryBuilder::new(
+            "SELECT id, title, category, stage, priority, source, community, grid, lon, lat, building, \
+             opened_ms, updated_ms, closed_ms, outcome FROM cases WHERE 1 = 1",
+        );
+        if let Some(ids) = &filter.communities {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            query.push(" AND community IN (");
+            let mut list = query.separated(", ");
+            for id in ids {
+                list.push_bind(id.as_str());
+            }
+            query.push(")");
+        }
+        if let Some(community) = &filter.community {
+            query.push(" AND community = ").push_bind(community.as_str());
+        }
+        if let Some(stage) = filter.stage {
+            query.push(" AND stage = ").push_bind(stage.as_str());
+        }
+        query.push(" ORDER BY opened_ms DESC, id DESC");
+        query.build().fetch_all(&self.pool).await?.iter().map(case_from_row).collect()
+    }
+
+    async fn last_event_id(&self) -> StoreResult<i64> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events").fetch_one(&self.pool).await?;
+        Ok(id.unwrap_or(0))
     }
 }

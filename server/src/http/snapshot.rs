@@ -1,0 +1,31 @@
+//! `/api/v1/snapshot`: everything a face needs at load, for the caller's role, with
+//! the id of the last event it includes (the live stream resumes after it).
+
+use super::AppState;
+use crate::auth::access::Caller;
+use crate::error::ApiResult;
+use crate::store::CaseFilter;
+use axum::extract::State;
+use axum::Json;
+use linli_domain::api::Snapshot;
+use linli_domain::place::FeatureCollection;
+use linli_domain::ErrorBody;
+
+/// Homes, cases and patrol routes the caller may see.
+#[utoipa::path(get, path = "/snapshot", tag = "snapshot",
+    responses(
+        (status = 200, description = "The caller's view of the district", body = Snapshot),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Snapshot>> {
+    // The event id first: everything read after it is at least that new, so resuming
+    // the stream from it can repeat a change but never miss one.
+    let last_event_id = state.store.last_event_id().await?;
+    let scope = caller.community_scope();
+    Ok(Json(Snapshot {
+        last_event_id,
+        homes: state.store.homes(scope.as_deref()).await?,
+        cases: state.store.cases(&CaseFilter { communities: scope, ..Default::default() }).await?,
+        routes: FeatureCollection { features: state.store.routes().await? },
+    }))
+}
