@@ -2,6 +2,7 @@
 //! goes along by itself.
 
 use gloo_net::http::{Request, Response};
+use linli_domain::api::Snapshot;
 use linli_domain::place::{Layer, LayerName};
 use linli_domain::{ErrorBody, SessionInfo, SignIn};
 use serde::de::DeserializeOwned;
@@ -92,6 +93,15 @@ pub async fn sign_out() -> Result<(), ApiError> {
 /// `GET /api/v1/layers/{layer}`: the browser revalidates it by ETag.
 pub async fn layer(layer: LayerName) -> Result<Layer, ApiError> {
     let response = Request::get(&format!("/api/v1/layers/{}", layer.as_str()))
+        .send()
+        .await
+        .map_err(network)?;
+    read(response).await
+}
+
+/// `GET /api/v1/snapshot`: homes, cases and routes the signed-in user may see.
+pub async fn snapshot() -> Result<Snapshot, ApiError> {
+    let response = Request::get("/api/v1/snapshot")
         .send()
         .await
         .map_err(network)?;

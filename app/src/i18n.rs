@@ -74,6 +74,33 @@ pub enum Msg {
     Community,
     Compound,
     Levels,
+    Layers,
+    Grids,
+    Roads,
+    Buildings,
+    Homes,
+    Cases,
+    Routes,
+    Resident,
+    Age,
+    LivesAlone,
+    Yes,
+    No,
+    Care,
+    Address,
+    Phone,
+    Contact,
+    Sensors,
+    Battery,
+    Case,
+    Stage,
+    Priority,
+    Opened,
+    Route,
+    Schedule,
+    Checkpoint,
+    HomeHealth,
+    CasePriorityLegend,
 }
 
 /// `msg` in `lang`.
@@ -152,6 +179,151 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, Compound) => "Compound",
         (Lang::Zh, Levels) => "层数",
         (Lang::En, Levels) => "Floors",
+        (Lang::Zh, Layers) => "图层",
+        (Lang::En, Layers) => "Layers",
+        (Lang::Zh, Grids) => "网格",
+        (Lang::En, Grids) => "Grids",
+        (Lang::Zh, Roads) => "道路",
+        (Lang::En, Roads) => "Roads",
+        (Lang::Zh, Buildings) => "楼栋",
+        (Lang::En, Buildings) => "Buildings",
+        (Lang::Zh, Homes) => "独居老人家庭",
+        (Lang::En, Homes) => "Elder homes",
+        (Lang::Zh, Cases) => "事件",
+        (Lang::En, Cases) => "Cases",
+        (Lang::Zh, Routes) => "巡查路线",
+        (Lang::En, Routes) => "Patrol routes",
+        (Lang::Zh, Resident) => "住户",
+        (Lang::En, Resident) => "Resident",
+        (Lang::Zh, Age) => "年龄",
+        (Lang::En, Age) => "Age",
+        (Lang::Zh, LivesAlone) => "独居",
+        (Lang::En, LivesAlone) => "Lives alone",
+        (Lang::Zh, Yes) => "是",
+        (Lang::En, Yes) => "yes",
+        (Lang::Zh, No) => "否",
+        (Lang::En, No) => "no",
+        (Lang::Zh, Care) => "照护等级",
+        (Lang::En, Care) => "Care",
+        (Lang::Zh, Address) => "住址",
+        (Lang::En, Address) => "Address",
+        (Lang::Zh, Phone) => "电话",
+        (Lang::En, Phone) => "Phone",
+        (Lang::Zh, Contact) => "联系人",
+        (Lang::En, Contact) => "Contact",
+        (Lang::Zh, Sensors) => "传感器",
+        (Lang::En, Sensors) => "Sensors",
+        (Lang::Zh, Battery) => "电量",
+        (Lang::En, Battery) => "battery",
+        (Lang::Zh, Case) => "事件",
+        (Lang::En, Case) => "Case",
+        (Lang::Zh, Stage) => "阶段",
+        (Lang::En, Stage) => "Stage",
+        (Lang::Zh, Priority) => "优先级",
+        (Lang::En, Priority) => "Priority",
+        (Lang::Zh, Opened) => "上报时间",
+        (Lang::En, Opened) => "Reported",
+        (Lang::Zh, Route) => "巡查路线",
+        (Lang::En, Route) => "Patrol route",
+        (Lang::Zh, Schedule) => "时间",
+        (Lang::En, Schedule) => "Schedule",
+        (Lang::Zh, Checkpoint) => "巡查点",
+        (Lang::En, Checkpoint) => "Checkpoint",
+        (Lang::Zh, HomeHealth) => "家庭传感器状态",
+        (Lang::En, HomeHealth) => "Home sensors",
+        (Lang::Zh, CasePriorityLegend) => "事件优先级",
+        (Lang::En, CasePriorityLegend) => "Case priority",
+    }
+}
+
+/// Names of the domain's enumerations in each language.
+pub mod names {
+    use super::Lang;
+    use linli_domain::care::{CareLevel, Health, SensorKind};
+    use linli_domain::cases::{CaseCategory, CasePriority, CaseStage};
+
+    pub fn health(lang: Lang, h: Health) -> &'static str {
+        match (lang, h) {
+            (Lang::Zh, Health::Ok) => "正常",
+            (Lang::En, Health::Ok) => "OK",
+            (Lang::Zh, Health::Warning) => "需关注",
+            (Lang::En, Health::Warning) => "Needs a look",
+            (Lang::Zh, Health::Offline) => "离线",
+            (Lang::En, Health::Offline) => "Offline",
+            (Lang::Zh, Health::Alarm) => "报警",
+            (Lang::En, Health::Alarm) => "Alarm",
+        }
+    }
+
+    pub fn sensor(lang: Lang, k: SensorKind) -> &'static str {
+        match (lang, k) {
+            (Lang::Zh, SensorKind::Water) => "智能水表",
+            (Lang::En, SensorKind::Water) => "Water meter",
+            (Lang::Zh, SensorKind::Gas) => "燃气报警器",
+            (Lang::En, SensorKind::Gas) => "Gas detector",
+            (Lang::Zh, SensorKind::Smoke) => "烟感报警器",
+            (Lang::En, SensorKind::Smoke) => "Smoke detector",
+        }
+    }
+
+    pub fn care(lang: Lang, c: CareLevel) -> &'static str {
+        match (lang, c) {
+            (Lang::Zh, CareLevel::Independent) => "自理",
+            (Lang::En, CareLevel::Independent) => "Independent",
+            (Lang::Zh, CareLevel::Attention) => "定期探访",
+            (Lang::En, CareLevel::Attention) => "Regular visits",
+            (Lang::Zh, CareLevel::Intensive) => "每日照看",
+            (Lang::En, CareLevel::Intensive) => "Daily checks",
+        }
+    }
+
+    pub fn category(lang: Lang, c: CaseCategory) -> &'static str {
+        match (lang, c) {
+            (Lang::Zh, CaseCategory::Environment) => "环境卫生",
+            (Lang::En, CaseCategory::Environment) => "Environment and sanitation",
+            (Lang::Zh, CaseCategory::FacilitySafety) => "设施安全",
+            (Lang::En, CaseCategory::FacilitySafety) => "Facility safety",
+            (Lang::Zh, CaseCategory::ElderCare) => "养老服务",
+            (Lang::En, CaseCategory::ElderCare) => "Elder care",
+            (Lang::Zh, CaseCategory::Dispute) => "矛盾调解",
+            (Lang::En, CaseCategory::Dispute) => "Dispute mediation",
+            (Lang::Zh, CaseCategory::StreetOrder) => "街面秩序",
+            (Lang::En, CaseCategory::StreetOrder) => "Street and commercial order",
+            (Lang::Zh, CaseCategory::Infrastructure) => "基础设施",
+            (Lang::En, CaseCategory::Infrastructure) => "Infrastructure",
+            (Lang::Zh, CaseCategory::Other) => "其他",
+            (Lang::En, CaseCategory::Other) => "Other",
+        }
+    }
+
+    pub fn stage(lang: Lang, s: CaseStage) -> &'static str {
+        match (lang, s) {
+            (Lang::Zh, CaseStage::Reported) => "主动走访",
+            (Lang::En, CaseStage::Reported) => "Reported",
+            (Lang::Zh, CaseStage::Identified) => "精准识别",
+            (Lang::En, CaseStage::Identified) => "Identified",
+            (Lang::Zh, CaseStage::Negotiating) => "柔性协商",
+            (Lang::En, CaseStage::Negotiating) => "Negotiating",
+            (Lang::Zh, CaseStage::JointHandling) => "联动处置",
+            (Lang::En, CaseStage::JointHandling) => "Joint handling",
+            (Lang::Zh, CaseStage::Consolidating) => "长效巩固",
+            (Lang::En, CaseStage::Consolidating) => "Consolidating",
+            (Lang::Zh, CaseStage::Closed) => "已办结",
+            (Lang::En, CaseStage::Closed) => "Closed",
+        }
+    }
+
+    pub fn priority(lang: Lang, p: CasePriority) -> &'static str {
+        match (lang, p) {
+            (Lang::Zh, CasePriority::Low) => "低",
+            (Lang::En, CasePriority::Low) => "Low",
+            (Lang::Zh, CasePriority::Normal) => "一般",
+            (Lang::En, CasePriority::Normal) => "Normal",
+            (Lang::Zh, CasePriority::High) => "高",
+            (Lang::En, CasePriority::High) => "High",
+            (Lang::Zh, CasePriority::Urgent) => "紧急",
+            (Lang::En, CasePriority::Urgent) => "Urgent",
+        }
     }
 }
 

@@ -125,7 +125,11 @@ pub struct Home {
 impl Home {
     /// The worst health of the home's sensors (`Ok` without sensors).
     pub fn health(&self) -> Health {
-        self.sensors.iter().map(|s| s.health).max().unwrap_or(Health::Ok)
+        self.sensors
+            .iter()
+            .map(|s| s.health)
+            .max()
+            .unwrap_or(Health::Ok)
     }
 }
 
@@ -135,10 +139,17 @@ mod tests {
 
     #[test]
     fn the_worst_sensor_is_the_home_health() {
-        assert!(Health::Alarm > Health::Offline && Health::Offline > Health::Warning && Health::Warning > Health::Ok);
+        assert!(
+            Health::Alarm > Health::Offline
+                && Health::Offline > Health::Warning
+                && Health::Warning > Health::Ok
+        );
         for h in Health::ALL {
             assert_eq!(Health::parse(h.as_str()), Some(h));
-            assert_eq!(serde_json::to_string(&h).unwrap(), format!("\"{}\"", h.as_str()));
+            assert_eq!(
+                serde_json::to_string(&h).unwrap(),
+                format!("\"{}\"", h.as_str())
+            );
         }
     }
 }

@@ -122,9 +122,15 @@ mod tests {
     fn names_round_trip() {
         for c in CaseCategory::ALL {
             assert_eq!(CaseCategory::parse(c.as_str()), Some(*c));
-            assert_eq!(serde_json::to_string(c).unwrap(), format!("\"{}\"", c.as_str()));
+            assert_eq!(
+                serde_json::to_string(c).unwrap(),
+                format!("\"{}\"", c.as_str())
+            );
         }
-        assert_eq!(CaseStage::parse("joint-handling"), Some(CaseStage::JointHandling));
+        assert_eq!(
+            CaseStage::parse("joint-handling"),
+            Some(CaseStage::JointHandling)
+        );
         assert_eq!(CaseStage::parse("done"), None);
     }
 }

@@ -765,8 +765,18 @@ async fn without_the_demo_the_map_starts_empty_and_nobody_can_sign_in() {
 async fn homes_cases_routes_and_snapshot_are_for_staff_only() {
     let app = spawn_app().await;
     let anonymous = reqwest::Client::new();
-    for path in ["/api/v1/homes", "/api/v1/cases", "/api/v1/patrols/routes", "/api/v1/snapshot"] {
-        assert_error(anonymous.get(app.url(path)).send().await.unwrap(), 401, "unauthorized").await;
+    for path in [
+        "/api/v1/homes",
+        "/api/v1/cases",
+        "/api/v1/patrols/routes",
+        "/api/v1/snapshot",
+    ] {
+        assert_error(
+            anonymous.get(app.url(path)).send().await.unwrap(),
+            401,
+            "unauthorized",
+        )
+        .await;
     }
 }
 
@@ -775,33 +785,72 @@ async fn a_grid_worker_sees_only_their_communitys_homes_and_cases() {
     let app = spawn_app().await;
     let get = |client: reqwest::Client, path: &'static str| {
         let url = app.url(path);
-        async move { client.get(url).send().await.unwrap().json::<Vec<Value>>().await.unwrap() }
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Vec<Value>>()
+                .await
+                .unwrap()
+        }
     };
     let all_homes = get(app.signed_in("demo-commander").await, "/api/v1/homes").await;
     assert_eq!(all_homes.len(), 600);
     let home = &all_homes[0];
-    for key in ["resident", "room", "phone", "contact", "position", "sensors", "grid", "building"] {
+    for key in [
+        "resident", "room", "phone", "contact", "position", "sensors", "grid", "building",
+    ] {
         assert!(home.get(key).is_some(), "home lacks {key}: {home}");
     }
-    assert_eq!(get(app.signed_in("demo-viewer").await, "/api/v1/homes").await.len(), 600);
+    assert_eq!(
+        get(app.signed_in("demo-viewer").await, "/api/v1/homes")
+            .await
+            .len(),
+        600
+    );
 
     let worker = app.signed_in("demo-grid-xingfuli").await;
     let own = get(worker.clone(), "/api/v1/homes").await;
     assert!(!own.is_empty() && own.len() < 600);
     assert!(own.iter().all(|h| h["community"] == "xingfuli"));
-    assert_eq!(own.len(), all_homes.iter().filter(|h| h["community"] == "xingfuli").count());
+    assert_eq!(
+        own.len(),
+        all_homes
+            .iter()
+            .filter(|h| h["community"] == "xingfuli")
+            .count()
+    );
 
     let all_cases = get(app.signed_in("demo-commander").await, "/api/v1/cases").await;
     assert_eq!(all_cases.len(), 40);
     let own_cases = get(worker.clone(), "/api/v1/cases").await;
     assert!(own_cases.iter().all(|c| c["community"] == "xingfuli"));
-    assert_eq!(own_cases.len(), all_cases.iter().filter(|c| c["community"] == "xingfuli").count());
+    assert_eq!(
+        own_cases.len(),
+        all_cases
+            .iter()
+            .filter(|c| c["community"] == "xingfuli")
+            .count()
+    );
 
-    let refused = worker.get(app.url("/api/v1/cases?community=weigang")).send().await.unwrap();
+    let refused = worker
+        .get(app.url("/api/v1/cases?community=weigang"))
+        .send()
+        .await
+        .unwrap();
     let message = assert_error(refused, 403, "forbidden").await;
     assert!(message.contains("weigang"), "{message}");
 
-    let snapshot: Value = worker.get(app.url("/api/v1/snapshot")).send().await.unwrap().json().await.unwrap();
+    let snapshot: Value = worker
+        .get(app.url("/api/v1/snapshot"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(snapshot["last_event_id"].as_i64().unwrap() > 0);
     assert_eq!(snapshot["homes"].as_array().unwrap().len(), own.len());
     assert_eq!(snapshot["cases"].as_array().unwrap().len(), own_cases.len());
@@ -812,14 +861,37 @@ async fn a_grid_worker_sees_only_their_communitys_homes_and_cases() {
 async fn cases_filter_by_stage_and_community_and_refuse_unknown_values() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
-    let closed: Vec<Value> = commander.get(app.url("/api/v1/cases?stage=closed")).send().await.unwrap().json().await.unwrap();
+    let closed: Vec<Value> = commander
+        .get(app.url("/api/v1/cases?stage=closed"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(!closed.is_empty());
-    assert!(closed.iter().all(|c| c["stage"] == "closed" && !c["outcome"].is_null()));
-    let weigang: Vec<Value> = commander.get(app.url("/api/v1/cases?community=weigang")).send().await.unwrap().json().await.unwrap();
+    assert!(closed
+        .iter()
+        .all(|c| c["stage"] == "closed" && !c["outcome"].is_null()));
+    let weigang: Vec<Value> = commander
+        .get(app.url("/api/v1/cases?community=weigang"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(weigang.iter().all(|c| c["community"] == "weigang"));
-    assert!(weigang.iter().any(|c| c["title"] == "小区绿地被围成菜地"), "the article's green-space case is in 卫岗");
+    assert!(
+        weigang.iter().any(|c| c["title"] == "小区绿地被围成菜地"),
+        "the article's green-space case is in 卫岗"
+    );
     for query in ["stage=done", "community=Wei Gang", "colour=red"] {
-        let response = commander.get(app.url(&format!("/api/v1/cases?{query}"))).send().await.unwrap();
+        let response = commander
+            .get(app.url(&format!("/api/v1/cases?{query}")))
+            .send()
+            .await
+            .unwrap();
         assert_error(response, 400, "bad_request").await;
     }
 }
@@ -827,10 +899,33 @@ async fn cases_filter_by_stage_and_community_and_refuse_unknown_values() {
 #[tokio::test]
 async fn patrol_routes_are_geojson_loops_with_ordered_checkpoints() {
     let app = spawn_app().await;
-    let routes: Value = app.signed_in("demo-grid-weigang").await.get(app.url("/api/v1/patrols/routes")).send().await.unwrap().json().await.unwrap();
+    let routes: Value = app
+        .signed_in("demo-grid-weigang")
+        .await
+        .get(app.url("/api/v1/patrols/routes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let features = routes["features"].as_array().unwrap();
     assert_eq!(features.len(), 6);
-    let yinghai = features.iter().find(|f| f["properties"]["name"].as_str().unwrap().contains("绿地赢海")).unwrap();
+    let yinghai = features
+        .iter()
+        .find(|f| {
+            f["properties"]["name"]
+                .as_str()
+                .unwrap()
+                .contains("绿地赢海")
+        })
+        .unwrap();
     assert_eq!(yinghai["geometry"]["type"], "LineString");
-    assert_eq!(yinghai["properties"]["checkpoints"].as_array().unwrap().len(), 12);
+    assert_eq!(
+        yinghai["properties"]["checkpoints"]
+            .as_array()
+            .unwrap()
+            .len(),
+        12
+    );
 }

@@ -88,7 +88,26 @@ fn close(a: f64, b: f64, tolerance: f64) -> bool {
 #[tokio::test]
 async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
-    // A building from the article's compound, with its centre in world metres.
+    // A building from the article's compound with no home or case marker on it.
+    let staff = reqwest::Client::builder().cookie_store(true).build()?;
+    staff
+        .post(server.url("/api/v1/session"))
+        .json(&json!({"username": "demo-commander", "password": "demo"}))
+        .send()
+        .await?;
+    let snapshot: Value = staff
+        .get(server.url("/api/v1/snapshot"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let marked: Vec<&Value> = snapshot["homes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(snapshot["cases"].as_array().unwrap())
+        .map(|item| &item["building"])
+        .collect();
     let layer: Value = reqwest::get(server.url("/api/v1/layers/buildings"))
         .await?
         .json()
@@ -97,8 +116,8 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["properties"]["compound"] == "信发小区")
-        .expect("the demo has 信发小区")
+        .find(|f| f["properties"]["compound"] == "信发小区" && !marked.contains(&&f["id"]))
+        .expect("the demo has 信发小区 with an unmarked building")
         .clone();
     let ring = building["geometry"]["coordinates"][0].as_array().unwrap();
     let (min, max) = ring.iter().fold(
@@ -252,5 +271,126 @@ async fn the_map_redraws_to_the_new_size_when_the_window_changes() -> anyhow::Re
         .await?;
     assert!(size[1].as_u64().unwrap() > 1000, "{size}");
     browser.screenshot("public-tablet-portrait-en").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_them(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let staff = reqwest::Client::builder().cookie_store(true).build()?;
+    staff
+        .post(server.url("/api/v1/session"))
+        .json(&json!({"username": "demo-grid-xingfuli", "password": "demo"}))
+        .send()
+        .await?;
+    let homes: Vec<Value> = staff
+        .get(server.url("/api/v1/homes"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    // A home whose water meter is fine, so its marker is green (#3fb37f).
+    let home = homes
+        .iter()
+        .find(|h| {
+            h["sensors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["health"] == "ok")
+        })
+        .expect("most homes are fine");
+    let position = home["position"].as_array().unwrap();
+    let world = mercator(position[0].as_f64().unwrap(), position[1].as_f64().unwrap());
+
+    let browser = Browser::start(1280, 800, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/field")).await?;
+    browser.sign_in("demo-grid-xingfuli", "demo").await?;
+    browser.wait_for_path("/field").await?;
+    let fitted = loaded_view(&browser).await?;
+    let count = browser
+        .wait_for(
+            "the homes",
+            "return document.querySelector('canvas#map').getAttribute('data-homes')",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(
+        count,
+        json!(homes.len().to_string()),
+        "a grid worker's map holds their homes only"
+    );
+    browser.screenshot("field-homes-clustered").await?;
+
+    let rect = browser
+        .script("const r = document.querySelector('canvas#map').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]", json!([]))
+        .await?;
+    let canvas: (f64, f64, f64, f64) = serde_json::from_value(rect)?;
+    let at = on_page(fitted, canvas, world);
+    let mut view = fitted;
+    while view.resolution > 0.6 {
+        browser.wheel(at, -500).await?;
+        view = changed_view(&browser, view).await?;
+    }
+    let pixel = browser
+        .script(
+            "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
+             const k = window.devicePixelRatio; \
+             return Array.from(c.getContext('2d').getImageData(Math.round((arguments[0] - r.left) * k), Math.round((arguments[1] - r.top) * k), 1, 1).data).slice(0, 3)",
+            json!([at.0, at.1]),
+        )
+        .await?;
+    // Within a few levels: the marker's anti-aliased edge reaches the centre pixel.
+    let green = [63, 179, 127];
+    let near = pixel
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(green)
+        .all(|(p, g)| (p.as_i64().unwrap() - g).abs() <= 4);
+    assert!(near, "a green home marker where the home is, found {pixel}");
+    browser.click_at(at).await?;
+    let title = browser.find("[data-test=feature-title]").await?;
+    assert_eq!(
+        browser.text(&title).await?,
+        home["resident"].as_str().unwrap()
+    );
+    let panel = browser
+        .text(&browser.find("[data-test=feature-panel]").await?)
+        .await?;
+    assert!(panel.contains("智能水表"), "{panel}");
+    browser.screenshot("field-home-panel").await?;
+
+    // The public page draws the map without ever asking for homes or the snapshot.
+    let public = Browser::start(412, 915, "zh-CN").await?;
+    public.goto(&server.url("/public")).await?;
+    loaded_view(&public).await?;
+    let requested = public
+        .script(
+            "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)",
+            json!([]),
+        )
+        .await?;
+    let paths: Vec<&str> = requested
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    assert!(paths.contains(&"/api/v1/layers/buildings"), "{paths:?}");
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.contains("homes") || p.contains("snapshot")),
+        "{paths:?}"
+    );
+    let homes_drawn = public
+        .script(
+            "return document.querySelector('canvas#map').getAttribute('data-homes')",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(homes_drawn, json!("0"));
     Ok(())
 }

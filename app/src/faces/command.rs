@@ -12,7 +12,7 @@ pub fn Command() -> impl IntoView {
         <StaffOnly face=Face::Command>
             <div class="face face-command theme-dark">
                 <Header face=Face::Command/>
-                <MapView theme=Theme::Dark/>
+                <MapView theme=Theme::Dark staff=true/>
             </div>
         </StaffOnly>
     }

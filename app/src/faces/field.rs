@@ -12,7 +12,7 @@ pub fn Field() -> impl IntoView {
         <StaffOnly face=Face::Field>
             <div class="face face-field theme-light">
                 <Header face=Face::Field/>
-                <MapView theme=Theme::Light/>
+                <MapView theme=Theme::Light staff=true/>
             </div>
         </StaffOnly>
     }

@@ -78,6 +78,27 @@ pub fn replay(
                     ctx.stroke();
                 }
             }
+            DrawCommand::Circles {
+                centres,
+                radius,
+                fill,
+                stroke,
+            } => {
+                ctx.begin_path();
+                for c in centres {
+                    ctx.move_to(c.x + radius, c.y);
+                    let _ = ctx.arc(c.x, c.y, *radius, 0.0, std::f64::consts::TAU);
+                }
+                if let Some(fill) = fill {
+                    ctx.set_fill_style_str(fill);
+                    ctx.fill();
+                }
+                if let Some(stroke) = stroke {
+                    ctx.set_stroke_style_str(stroke.colour);
+                    ctx.set_line_width(stroke.width);
+                    ctx.stroke();
+                }
+            }
             DrawCommand::Lines { lines, stroke } => {
                 ctx.begin_path();
                 for line in lines {

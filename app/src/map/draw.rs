@@ -19,6 +19,13 @@ pub enum DrawCommand {
         fill: Option<&'static str>,
         stroke: Option<Stroke>,
     },
+    /// Circles of one size and style.
+    Circles {
+        centres: Vec<Screen>,
+        radius: f64,
+        fill: Option<&'static str>,
+        stroke: Option<Stroke>,
+    },
     /// Open polylines, stroked with round joins and caps.
     Lines {
         lines: Vec<Vec<Screen>>,

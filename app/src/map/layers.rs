@@ -134,6 +134,24 @@ pub fn text<'a>(properties: &'a Properties, key: &str) -> Option<&'a str> {
     properties.get(key).and_then(|v| v.as_str())
 }
 
+/// Which base layers are shown (communities always are: they are the frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaseShown {
+    pub grids: bool,
+    pub roads: bool,
+    pub buildings: bool,
+}
+
+impl Default for BaseShown {
+    fn default() -> Self {
+        BaseShown {
+            grids: true,
+            roads: true,
+            buildings: true,
+        }
+    }
+}
+
 /// Everything, in drawing order: community tints, roads, buildings, grid and community
 /// borders, then names on top.
 pub fn draw_all(
@@ -141,6 +159,7 @@ pub fn draw_all(
     viewport: &Viewport,
     palette: &Palette,
     chinese: bool,
+    shown: BaseShown,
 ) -> Vec<DrawCommand> {
     let visible = viewport.visible();
     let mut commands = Vec::new();
@@ -158,8 +177,12 @@ pub fn draw_all(
             });
         }
     }
-    commands.extend(roads(&data.roads, viewport, palette));
-    commands.extend(buildings(&data.buildings, viewport, palette));
+    if shown.roads {
+        commands.extend(roads(&data.roads, viewport, palette));
+    }
+    if shown.buildings {
+        commands.extend(buildings(&data.buildings, viewport, palette));
+    }
     let borders = |items: &[Area], colour, width| {
         let rings: Vec<Vec<Screen>> = items
             .iter()
@@ -172,7 +195,9 @@ pub fn draw_all(
             stroke: Some(Stroke { colour, width }),
         })
     };
-    commands.extend(borders(&data.grids, palette.grid_border, 1.0));
+    if shown.grids {
+        commands.extend(borders(&data.grids, palette.grid_border, 1.0));
+    }
     commands.extend(borders(&data.communities, palette.community_border, 2.0));
     commands.extend(community_names(
         &data.communities,
@@ -276,6 +301,10 @@ pub fn community_names(
 /// What a click or tap found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hit {
+    Home(linli_domain::care::Home),
+    Case(linli_domain::cases::CaseSummary),
+    /// A route and the index of one of its checkpoints.
+    Checkpoint(linli_domain::patrol::RouteProperties, usize),
     Building(Area),
     Road(Line),
     Community(Area),
@@ -284,9 +313,9 @@ pub enum Hit {
 /// How close to a road a tap must be, in CSS pixels: a finger is not a mouse pointer.
 pub const ROAD_TOLERANCE_PX: f64 = 8.0;
 
-/// The feature under `at`: a building first, then a road within
-/// [`ROAD_TOLERANCE_PX`], then the community.
-pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen) -> Option<Hit> {
+/// The base-map feature under `at`: a building first, then a road within
+/// [`ROAD_TOLERANCE_PX`], then the community. Hidden layers are not hit.
+pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen, shown: BaseShown) -> Option<Hit> {
     let p = viewport.to_world(at);
     let inside = |a: &&Area| {
         a.bounds.min.x <= p.x
@@ -301,13 +330,19 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen) -> Option<Hit> 
                 point_in_polygon(xy(p), &rings)
             })
     };
-    if let Some(b) = data.buildings.iter().find(inside) {
+    if let Some(b) = data
+        .buildings
+        .iter()
+        .filter(|_| shown.buildings)
+        .find(inside)
+    {
         return Some(Hit::Building(b.clone()));
     }
     let tolerance = ROAD_TOLERANCE_PX * viewport.resolution;
     let nearest_road = data
         .roads
         .iter()
+        .filter(|_| shown.roads)
         .filter(|l| {
             l.bounds.min.x - tolerance <= p.x
                 && p.x <= l.bounds.max.x + tolerance
@@ -409,7 +444,13 @@ mod tests {
     #[test]
     fn draws_tints_roads_buildings_borders_then_names() {
         let data = data();
-        let commands = draw_all(&data, &view(&data), &Theme::Light.palette(), true);
+        let commands = draw_all(
+            &data,
+            &view(&data),
+            &Theme::Light.palette(),
+            true,
+            BaseShown::default(),
+        );
         let kinds: Vec<&str> = commands
             .iter()
             .map(|c| match c {
@@ -417,6 +458,7 @@ mod tests {
                 DrawCommand::Polygons { fill: None, .. } => "border",
                 DrawCommand::Lines { .. } => "road",
                 DrawCommand::Label { .. } => "label",
+                DrawCommand::Circles { .. } => "marker",
             })
             .collect();
         assert_eq!(
@@ -437,7 +479,13 @@ mod tests {
         let data = data();
         let only_a = Viewport::fit(data.communities[0].bounds, 800.0, 400.0, 20.0)
             .zoomed_at(4.0, Screen { x: 100.0, y: 300.0 });
-        let commands = draw_all(&data, &only_a, &Theme::Dark.palette(), false);
+        let commands = draw_all(
+            &data,
+            &only_a,
+            &Theme::Dark.palette(),
+            false,
+            BaseShown::default(),
+        );
         let labels: Vec<&str> = commands
             .iter()
             .filter_map(|c| match c {
@@ -453,19 +501,28 @@ mod tests {
         let data = data();
         let v = view(&data);
         let house = v.to_screen(data.buildings[0].label_at);
-        assert!(matches!(hit_test(&data, &v, house), Some(Hit::Building(b)) if b.id == "house"));
+        assert!(
+            matches!(hit_test(&data, &v, house, BaseShown::default()), Some(Hit::Building(b)) if b.id == "house")
+        );
         let on_road = v.to_screen(project([117.315, 31.845].into()));
         let near_road = Screen {
             x: on_road.x,
             y: on_road.y + ROAD_TOLERANCE_PX - 1.0,
         };
-        assert!(matches!(hit_test(&data, &v, near_road), Some(Hit::Road(r)) if r.id == "r1"));
+        assert!(
+            matches!(hit_test(&data, &v, near_road, BaseShown::default()), Some(Hit::Road(r)) if r.id == "r1")
+        );
         let off_road = Screen {
             x: on_road.x,
             y: on_road.y + ROAD_TOLERANCE_PX + 20.0,
         };
-        assert!(matches!(hit_test(&data, &v, off_road), Some(Hit::Community(c)) if c.id == "b"));
-        assert_eq!(hit_test(&data, &v, Screen { x: 1.0, y: 1.0 }), None);
+        assert!(
+            matches!(hit_test(&data, &v, off_road, BaseShown::default()), Some(Hit::Community(c)) if c.id == "b")
+        );
+        assert_eq!(
+            hit_test(&data, &v, Screen { x: 1.0, y: 1.0 }, BaseShown::default()),
+            None
+        );
     }
 
     #[test]

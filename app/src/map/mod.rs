@@ -5,12 +5,16 @@
 //! pixels; [`layers`] turn projected features plus a viewport into a list of
 //! [`draw::DrawCommand`]s in screen space; [`canvas`] replays that list on a
 //! `<canvas>`, the only module that talks to the browser's 2D context (a WebGL backend
-//! could replay the same list). Everything but `canvas` and [`view`] is plain Rust,
+//! could replay the same list). [`markers`] adds the operational layers (homes, cases,
+//! routes) with [`cluster`]ing. Everything but `canvas` and [`view`] is plain Rust,
 //! tested natively.
 
 pub mod canvas;
+pub mod cluster;
 pub mod draw;
 pub mod layers;
+pub mod markers;
+pub mod panels;
 pub mod projection;
 pub mod theme;
 pub mod view;

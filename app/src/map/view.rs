@@ -1,9 +1,12 @@
 //! [`MapView`]: the map component. Loads the layers, keeps the canvas the size of its
 //! container, turns mouse, touch and keys into new viewports, redraws at most once per
-//! animation frame, and shows the details of what was clicked or tapped.
+//! animation frame, and opens the details of what was clicked or tapped (see
+//! [`super::panels`]).
 
 use super::canvas;
-use super::layers::{self, text, Area, Hit, MapData};
+use super::layers::{self, BaseShown, Hit, MapData};
+use super::markers::{self, MarkerKind, Operations, Shown};
+use super::panels::{FeaturePanel, LayerPanel};
 use super::projection::Screen;
 use super::theme::Theme;
 use super::viewport::Viewport;
@@ -46,8 +49,10 @@ fn zoom_limited(v: Viewport, factor: f64, at: Screen) -> Viewport {
     v.zoomed_at(v.resolution / target, at)
 }
 
+/// The map. With `staff`, it also loads the caller's snapshot: elder homes, open cases
+/// and patrol routes (never on the public page).
 #[component]
-pub fn MapView(theme: Theme) -> impl IntoView {
+pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
     let lang = use_language();
     let container = NodeRef::<Div>::new();
     let canvas_ref = NodeRef::<Canvas>::new();
@@ -56,6 +61,9 @@ pub fn MapView(theme: Theme) -> impl IntoView {
     let size = RwSignal::new((0.0_f64, 0.0_f64));
     let viewport = RwSignal::new(None::<Viewport>);
     let selected = RwSignal::new(None::<Hit>);
+    let ops = RwSignal::new(Operations::default());
+    let base_shown = RwSignal::new(BaseShown::default());
+    let shown = RwSignal::new(Shown::default());
     let gesture = StoredValue::new(Gesture::default());
 
     // Communities first (small, and enough to fit the view), then the rest.
@@ -75,6 +83,16 @@ pub fn MapView(theme: Theme) -> impl IntoView {
                 }),
                 Err(e) => {
                     leptos::logging::warn!("cannot load the {} layer: {e:?}", layer.as_str());
+                    loading.set(Loading::Failed);
+                    return;
+                }
+            }
+        }
+        if staff {
+            match api::snapshot().await {
+                Ok(snapshot) => ops.set(Operations::from_snapshot(&snapshot)),
+                Err(e) => {
+                    leptos::logging::warn!("cannot load the snapshot: {e:?}");
                     loading.set(Loading::Failed);
                     return;
                 }
@@ -130,8 +148,13 @@ pub fn MapView(theme: Theme) -> impl IntoView {
         };
         let palette = theme.palette();
         let chinese = lang.0.get_untracked() == Lang::Zh;
+        let (base, marks) = (base_shown.get_untracked(), shown.get_untracked());
         data.with_untracked(|d| {
-            let commands = layers::draw_all(d, &v, &palette, chinese);
+            let mut commands = layers::draw_all(d, &v, &palette, chinese, base);
+            ops.with_untracked(|o| {
+                commands.extend(markers::draw(o, &v, marks, palette.label_halo));
+                let _ = canvas.set_attribute("data-homes", &o.homes.len().to_string());
+            });
             canvas::replay(&ctx, v.width, v.height, palette.background, &commands);
             // For tests and `make bench`: what was drawn, and when (ms since navigation).
             let _ = canvas.set_attribute("data-communities", &d.communities.len().to_string());
@@ -146,6 +169,9 @@ pub fn MapView(theme: Theme) -> impl IntoView {
     Effect::new(move |_| {
         viewport.track();
         data.track();
+        ops.track();
+        base_shown.track();
+        shown.track();
         lang.0.track();
         if !frame_pending.get_value() {
             frame_pending.set_value(true);
@@ -220,6 +246,27 @@ pub fn MapView(theme: Theme) -> impl IntoView {
             change_view(&|v| zoom_limited(v.panned_by(dx, dy), factor, around));
         }
     };
+    // A click or tap: a cluster zooms in, a marker or feature opens its details.
+    let open_at = move |at: Screen, v: Viewport| {
+        let found = ops.with_untracked(|o| {
+            let marker = markers::marker_at(o, &v, shown.get_untracked(), at)?;
+            Some(match marker.kind {
+                MarkerKind::HomeCluster { .. } | MarkerKind::CaseCluster { .. } => Err(marker.at),
+                MarkerKind::Home(i) => Ok(Hit::Home(o.homes[i].item.clone())),
+                MarkerKind::Case(i) => Ok(Hit::Case(o.cases[i].item.clone())),
+                MarkerKind::Checkpoint(r, c) => {
+                    Ok(Hit::Checkpoint(o.routes[r].properties.clone(), c))
+                }
+            })
+        });
+        match found {
+            Some(Err(cluster)) => change_view(&|v| zoom_limited(v, 3.0, cluster)),
+            Some(Ok(hit)) => selected.set(Some(hit)),
+            None => selected.set(
+                data.with_untracked(|d| layers::hit_test(d, &v, at, base_shown.get_untracked())),
+            ),
+        }
+    };
     let on_pointer_up = move |ev: PointerEvent| {
         let mut click = None;
         gesture.update_value(|g| {
@@ -229,7 +276,7 @@ pub fn MapView(theme: Theme) -> impl IntoView {
             }
         });
         if let (Some(at), Some(v)) = (click, viewport.get_untracked()) {
-            selected.set(data.with_untracked(|d| layers::hit_test(d, &v, at)));
+            open_at(at, v);
         }
     };
     let on_pointer_cancel = move |ev: PointerEvent| {
@@ -309,6 +356,7 @@ pub fn MapView(theme: Theme) -> impl IntoView {
                 on:wheel=on_wheel
                 on:dblclick=on_double_click
                 on:keydown=on_key></canvas>
+            <LayerPanel base_shown=base_shown shown=shown staff=staff/>
             <div class="map-controls">
                 <button data-test="zoom-in" title=move || lang.t(Msg::ZoomIn) on:click=move |_| zoom_by(2.0)>"+"</button>
                 <button data-test="zoom-out" title=move || lang.t(Msg::ZoomOut) on:click=move |_| zoom_by(0.5)>"−"</button>
@@ -317,64 +365,5 @@ pub fn MapView(theme: Theme) -> impl IntoView {
             {move || status().map(|text| view! { <p class="map-status">{text}</p> })}
             {move || selected.get().map(|hit| view! { <FeaturePanel hit=hit communities=data.with_untracked(|d| d.communities.clone()) on_close=move || selected.set(None)/> })}
         </div>
-    }
-}
-
-/// Details of a clicked feature.
-#[component]
-fn FeaturePanel(
-    hit: Hit,
-    communities: Vec<Area>,
-    on_close: impl Fn() + Send + Sync + 'static,
-) -> impl IntoView {
-    let lang = use_language();
-    let chinese = lang.0.get_untracked() == Lang::Zh;
-    // A community id as its name in the current language.
-    let community_name = |id: &str| {
-        communities
-            .iter()
-            .find(|c| c.id == id)
-            .and_then(|c| text(&c.properties, if chinese { "name" } else { "name_en" }))
-            .unwrap_or(id)
-            .to_string()
-    };
-    let (kind, title, rows): (Msg, String, Vec<(Msg, String)>) = match &hit {
-        Hit::Building(b) => {
-            let p = &b.properties;
-            let mut rows = Vec::new();
-            if let Some(compound) = text(p, "compound") {
-                rows.push((Msg::Compound, compound.to_string()));
-            }
-            if let Some(levels) = p.get("levels").and_then(|v| v.as_u64()) {
-                rows.push((Msg::Levels, levels.to_string()));
-            }
-            if let Some(community) = text(p, "community") {
-                rows.push((Msg::Community, community_name(community)));
-            }
-            (
-                Msg::Building,
-                text(p, "name").unwrap_or(&b.id).to_string(),
-                rows,
-            )
-        }
-        Hit::Road(r) => (
-            Msg::Road,
-            text(&r.properties, "name").unwrap_or(&r.id).to_string(),
-            vec![],
-        ),
-        Hit::Community(c) => (Msg::Community, community_name(&c.id), vec![]),
-    };
-    view! {
-        <aside class="feature-panel" data-test="feature-panel">
-            <button class="close" title=move || lang.t(Msg::Close) on:click=move |_| on_close()>"×"</button>
-            <p class="kind">{move || lang.t(kind)}</p>
-            <h2 data-test="feature-title">{title}</h2>
-            <dl>
-                {rows
-                    .into_iter()
-                    .map(|(label, value)| view! { <dt>{move || lang.t(label)}</dt><dd>{value}</dd> })
-                    .collect_view()}
-            </dl>
-        </aside>
     }
 }

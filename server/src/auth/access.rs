@@ -71,7 +71,9 @@ impl Caller {
         if may_see_community(self.user.role, &self.user.communities, community) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("you may only see your own communities, not `{community}`")))
+            Err(AppError::Forbidden(format!(
+                "you may only see your own communities, not `{community}`"
+            )))
         }
     }
 

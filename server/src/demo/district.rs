@@ -344,8 +344,11 @@ fn compound_names(compounds: &[Rect], planned: &[Planned], communities: &[Vec<Xy
     let size = |c: usize| planned.iter().filter(|b| b.compound == Some(c)).count();
     for (name, community) in PLACED_COMPOUNDS {
         let wanted = COMMUNITIES.iter().position(|c| c.0 == community);
-        let chosen = (0..compounds.len())
-            .find(|&c| names[c].is_none() && size(c) >= 12 && community_of(compounds[c].centre(), communities) == wanted);
+        let chosen = (0..compounds.len()).find(|&c| {
+            names[c].is_none()
+                && size(c) >= 12
+                && community_of(compounds[c].centre(), communities) == wanted
+        });
         if let Some(c) = chosen {
             names[c] = Some(name.to_string());
         }
@@ -474,7 +477,16 @@ pub fn base_map(seed: u64) -> BaseMap {
             }
             let parts = if block.width() > 220.0 {
                 let split = block.x0 + block.width() * (0.5 + 0.1 * rng.signed_unit());
-                vec![Rect { x1: split - LANE / 2.0, ..block }, Rect { x0: split + LANE / 2.0, ..block }]
+                vec![
+                    Rect {
+                        x1: split - LANE / 2.0,
+                        ..block
+                    },
+                    Rect {
+                        x0: split + LANE / 2.0,
+                        ..block
+                    },
+                ]
             } else {
                 vec![block]
             };
@@ -545,8 +557,16 @@ pub fn base_map(seed: u64) -> BaseMap {
         grids,
         roads,
         buildings,
-        street_xs: xs.iter().zip(NORTH_SOUTH_NAMES).map(|(s, n)| (s.at, n)).collect(),
-        street_ys: ys.iter().zip(EAST_WEST_NAMES).map(|(s, n)| (s.at, n)).collect(),
+        street_xs: xs
+            .iter()
+            .zip(NORTH_SOUTH_NAMES)
+            .map(|(s, n)| (s.at, n))
+            .collect(),
+        street_ys: ys
+            .iter()
+            .zip(EAST_WEST_NAMES)
+            .map(|(s, n)| (s.at, n))
+            .collect(),
     }
 }
 

@@ -5,8 +5,10 @@
 use super::district::BaseMap;
 use super::{to_lon_lat, SplitMix, COMMUNITIES};
 use crate::clock::{rfc3339, Millis};
-use linli_domain::cases::{CaseCategory, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary};
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
+use linli_domain::cases::{
+    CaseCategory, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary,
+};
 use linli_domain::geometry::{point_in_polygon, Xy};
 use linli_domain::patrol::{Checkpoint, RouteProperties};
 use linli_domain::place::{Feature, Geometry, Position, Properties};
@@ -17,11 +19,12 @@ pub const HOMES: usize = 600;
 const DAY_MS: Millis = 24 * 3600 * 1000;
 
 const SURNAMES: [&str; 20] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高", "林", "罗",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "高", "林", "罗",
 ];
 const GIVEN_NAMES: [&str; 20] = [
-    "秀英", "桂英", "秀兰", "玉兰", "桂兰", "凤英", "淑珍", "玉珍", "翠兰", "兰英", "德明", "建国", "国华", "志强",
-    "永福", "长生", "金生", "光明", "文华", "玉林",
+    "秀英", "桂英", "秀兰", "玉兰", "桂兰", "凤英", "淑珍", "玉珍", "翠兰", "兰英", "德明", "建国",
+    "国华", "志强", "永福", "长生", "金生", "光明", "文华", "玉林",
 ];
 const RELATIONS: [&str; 4] = ["女儿", "儿子", "侄女", "邻居"];
 const YOUNGER_NAMES: [&str; 8] = ["敏", "伟", "静", "磊", "婷", "军", "芳", "强"];
@@ -31,7 +34,11 @@ fn pick<'a, T>(rng: &mut SplitMix, items: &'a [T]) -> &'a T {
 }
 
 fn phone(rng: &mut SplitMix) -> String {
-    format!("1{}{:08}", pick(rng, &["38", "39", "58", "86", "77"]), rng.next_u64() % 100_000_000)
+    format!(
+        "1{}{:08}",
+        pick(rng, &["38", "39", "58", "86", "77"]),
+        rng.next_u64() % 100_000_000
+    )
 }
 
 fn outer_ring(geometry: &Geometry) -> Option<&Vec<Position>> {
@@ -43,9 +50,15 @@ fn outer_ring(geometry: &Geometry) -> Option<&Vec<Position>> {
 }
 
 fn bbox(ring: &[Position]) -> [f64; 4] {
-    ring.iter().fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
-        [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])]
-    })
+    ring.iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
+            [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ]
+        })
 }
 
 fn text<'a>(p: &'a Properties, key: &str) -> Option<&'a str> {
@@ -70,12 +83,20 @@ pub fn homes(map: &BaseMap, seed: u64, now: Millis) -> Vec<Home> {
         .buildings
         .iter()
         .filter(|b| text(&b.properties, "use") == Some("residential"))
-        .filter(|b| b.properties.get("levels").and_then(|v| v.as_u64()).unwrap_or(99) <= 7)
+        .filter(|b| {
+            b.properties
+                .get("levels")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(99)
+                <= 7
+        })
         .collect();
     let stride = (candidates.len() / HOMES).max(1);
     let mut homes = Vec::with_capacity(HOMES);
     for (n, building) in candidates.iter().step_by(stride).take(HOMES).enumerate() {
-        let Some(ring) = outer_ring(&building.geometry) else { continue };
+        let Some(ring) = outer_ring(&building.geometry) else {
+            continue;
+        };
         let b = bbox(ring);
         let units = 2 + (rng.next_u64() % 3) as u16;
         let unit = 1 + (rng.next_u64() % u64::from(units)) as u16;
@@ -85,10 +106,15 @@ pub fn homes(map: &BaseMap, seed: u64, now: Millis) -> Vec<Home> {
             b[0] + (b[2] - b[0]) * (f64::from(unit) - 0.5) / f64::from(units),
             b[1] + (b[3] - b[1]) * 0.3,
         ];
-        let position = [(position[0] * 1e7).round() / 1e7, (position[1] * 1e7).round() / 1e7];
+        let position = [
+            (position[0] * 1e7).round() / 1e7,
+            (position[1] * 1e7).round() / 1e7,
+        ];
         // The home's grid and community are where the home is (a building may straddle
         // a community border).
-        let Some((grid, community)) = grid_of(position, &map.grids) else { continue };
+        let Some((grid, community)) = grid_of(position, &map.grids) else {
+            continue;
+        };
         let surname = *pick(&mut rng, &SURNAMES);
         let number = n + 1;
         let mut sensors = vec![sensor(&mut rng, SensorKind::Water, number, now)];
@@ -116,7 +142,15 @@ pub fn homes(map: &BaseMap, seed: u64, now: Millis) -> Vec<Home> {
             }
             .to_string(),
             living_alone: rng.next_u64() % 100 < 80,
-            care_level: *pick(&mut rng, &[CareLevel::Independent, CareLevel::Independent, CareLevel::Attention, CareLevel::Intensive]),
+            care_level: *pick(
+                &mut rng,
+                &[
+                    CareLevel::Independent,
+                    CareLevel::Independent,
+                    CareLevel::Attention,
+                    CareLevel::Intensive,
+                ],
+            ),
             phone: (rng.next_u64() % 100 < 70).then(|| phone(&mut rng)),
             contact: Some(format!(
                 "{} {}{} {}",
@@ -139,19 +173,43 @@ fn sensor(rng: &mut SplitMix, kind: SensorKind, home: usize, now: Millis) -> Sen
         SensorKind::Smoke => "sm",
     };
     // About one sensor in seventy needs a battery, one in a hundred is offline.
-    let battery = if rng.next_u64() % 1000 < 15 { 8 + (rng.next_u64() % 12) as u8 } else { 25 + (rng.next_u64() % 76) as u8 };
-    let (health, last_seen) = if rng.next_u64() % 100 < 1 {
-        (Health::Offline, now - DAY_MS / 2 - (rng.next_u64() % 3_600_000) as Millis)
+    let battery = if rng.next_u64() % 1000 < 15 {
+        8 + (rng.next_u64() % 12) as u8
     } else {
-        let health = if battery < 20 { Health::Warning } else { Health::Ok };
+        25 + (rng.next_u64() % 76) as u8
+    };
+    let (health, last_seen) = if rng.next_u64() % 100 < 1 {
+        (
+            Health::Offline,
+            now - DAY_MS / 2 - (rng.next_u64() % 3_600_000) as Millis,
+        )
+    } else {
+        let health = if battery < 20 {
+            Health::Warning
+        } else {
+            Health::Ok
+        };
         (health, now - (rng.next_u64() % 900_000) as Millis)
     };
-    Sensor { id: format!("{prefix}-{home:06}"), kind, health, battery_pct: Some(battery), last_seen: Some(rfc3339(last_seen)) }
+    Sensor {
+        id: format!("{prefix}-{home:06}"),
+        kind,
+        health,
+        battery_pct: Some(battery),
+        last_seen: Some(rfc3339(last_seen)),
+    }
 }
 
 /// A route as a loop around the streets of blocks `west..=east` × `south..=north`
 /// (street line indices), with a checkpoint at each corner and along each side.
-fn route(map: &BaseMap, id: &str, name: &str, community: Option<&str>, schedule: &str, lines: [usize; 4]) -> Feature<RouteProperties> {
+fn route(
+    map: &BaseMap,
+    id: &str,
+    name: &str,
+    community: Option<&str>,
+    schedule: &str,
+    lines: [usize; 4],
+) -> Feature<RouteProperties> {
     let [west, east, south, north] = lines;
     let (xs, ys) = (&map.street_xs, &map.street_ys);
     let corners = [(west, south), (east, south), (east, north), (west, north)];
@@ -167,7 +225,10 @@ fn route(map: &BaseMap, id: &str, name: &str, community: Option<&str>, schedule:
         let steps = a.0.abs_diff(b.0).max(a.1.abs_diff(b.1));
         for s in 1..steps {
             let t = s as f64 / steps as f64;
-            let p = [start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t];
+            let p = [
+                start[0] + (end[0] - start[0]) * t,
+                start[1] + (end[1] - start[1]) * t,
+            ];
             path.push(p);
             let street = if a.0 == b.0 { xs[a.0].1 } else { ys[a.1].1 };
             checkpoints.push((p, format!("{street}{}号点", checkpoints.len() + 1)));
@@ -185,7 +246,11 @@ fn route(map: &BaseMap, id: &str, name: &str, community: Option<&str>, schedule:
             checkpoints: checkpoints
                 .into_iter()
                 .enumerate()
-                .map(|(i, (p, name))| Checkpoint { id: format!("{id}-cp{}", i + 1), name, position: to_lon_lat(p[0], p[1]) })
+                .map(|(i, (p, name))| Checkpoint {
+                    id: format!("{id}-cp{}", i + 1),
+                    name,
+                    position: to_lon_lat(p[0], p[1]),
+                })
                 .collect(),
         },
     }
@@ -193,12 +258,19 @@ fn route(map: &BaseMap, id: &str, name: &str, community: Option<&str>, schedule:
 
 /// The street line just west/south of a point, so a loop from it encloses the point.
 fn line_before(lines: &[(f64, &str)], at: f64) -> usize {
-    lines.iter().rposition(|(l, _)| *l <= at).unwrap_or(0).min(lines.len() - 2)
+    lines
+        .iter()
+        .rposition(|(l, _)| *l <= at)
+        .unwrap_or(0)
+        .min(lines.len() - 2)
 }
 
 /// The middle of the first building of a compound, in metres from the centre.
 fn compound_centre(map: &BaseMap, compound: &str) -> Option<Xy> {
-    let building = map.buildings.iter().find(|b| text(&b.properties, "compound") == Some(compound))?;
+    let building = map
+        .buildings
+        .iter()
+        .find(|b| text(&b.properties, "compound") == Some(compound))?;
     let b = bbox(outer_ring(&building.geometry)?);
     let lon_lat = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
     Some(super::to_metres(lon_lat))
@@ -209,9 +281,16 @@ fn compound_centre(map: &BaseMap, compound: &str) -> Option<Xy> {
 pub fn routes(map: &BaseMap) -> Vec<Feature<RouteProperties>> {
     let around = |compound: &str, wide: usize, high: usize| {
         let c = compound_centre(map, compound).unwrap_or([0.0, 0.0]);
-        let (i, j) = (line_before(&map.street_xs, c[0]), line_before(&map.street_ys, c[1]));
-        let i = i.saturating_sub(wide / 2).min(map.street_xs.len() - 1 - wide);
-        let j = j.saturating_sub(high / 2).min(map.street_ys.len() - 1 - high);
+        let (i, j) = (
+            line_before(&map.street_xs, c[0]),
+            line_before(&map.street_ys, c[1]),
+        );
+        let i = i
+            .saturating_sub(wide / 2)
+            .min(map.street_xs.len() - 1 - wide);
+        let j = j
+            .saturating_sub(high / 2)
+            .min(map.street_ys.len() - 1 - high);
         [i, i + wide, j, j + high]
     };
     let community_of = |compound: &str| {
@@ -222,18 +301,67 @@ pub fn routes(map: &BaseMap) -> Vec<Feature<RouteProperties>> {
             .map(str::to_string)
     };
     let plans: [(&str, &str, &str, &str, usize, usize); 6] = [
-        ("route-yinghai", "绿地赢海夜间联合巡查", "绿地赢海", "每日 19:00", 3, 3),
-        ("route-dianxin", "电信小区绿地巡查", "电信小区", "每周一、四 09:00", 1, 1),
-        ("route-xinfa", "信发小区安全巡查", "信发小区", "每日 08:30", 2, 1),
-        ("route-zhuguang", "珠光南苑环境巡查", "珠光南苑", "每周三 15:00", 1, 2),
-        ("route-market", "周谷堆小区秩序巡查", "周谷堆小区", "每日 10:00", 2, 2),
-        ("route-bikes", "分路口共享单车巡查", "分路口小区", "每日 17:30", 2, 1),
+        (
+            "route-yinghai",
+            "绿地赢海夜间联合巡查",
+            "绿地赢海",
+            "每日 19:00",
+            3,
+            3,
+        ),
+        (
+            "route-dianxin",
+            "电信小区绿地巡查",
+            "电信小区",
+            "每周一、四 09:00",
+            1,
+            1,
+        ),
+        (
+            "route-xinfa",
+            "信发小区安全巡查",
+            "信发小区",
+            "每日 08:30",
+            2,
+            1,
+        ),
+        (
+            "route-zhuguang",
+            "珠光南苑环境巡查",
+            "珠光南苑",
+            "每周三 15:00",
+            1,
+            2,
+        ),
+        (
+            "route-market",
+            "周谷堆小区秩序巡查",
+            "周谷堆小区",
+            "每日 10:00",
+            2,
+            2,
+        ),
+        (
+            "route-bikes",
+            "分路口共享单车巡查",
+            "分路口小区",
+            "每日 17:30",
+            2,
+            1,
+        ),
     ];
     plans
         .iter()
         .map(|&(id, name, compound, schedule, wide, high)| {
             let community = community_of(compound);
-            route(map, id, name, community.as_deref(), schedule, around(compound, wide, high))
+            route(
+                map,
+                id,
+                name,
+                community.as_deref(),
+                schedule,
+                around(compound, wide, high),
+            )
         })
         .collect()
 }
@@ -244,10 +372,18 @@ const CASE_TEMPLATES: [(CaseCategory, &str, &str); 20] = [
     (CaseCategory::Environment, "卫生死角垃圾堆积", "卫岗新村"),
     (CaseCategory::Environment, "楼道杂物堆放", "信发小区"),
     (CaseCategory::Environment, "垃圾分类点满溢", "曙光新村"),
-    (CaseCategory::Infrastructure, "自来水主管爆裂，停水", "珠光南苑"),
+    (
+        CaseCategory::Infrastructure,
+        "自来水主管爆裂，停水",
+        "珠光南苑",
+    ),
     (CaseCategory::Infrastructure, "雨污管道错接", "红星小区"),
     (CaseCategory::Infrastructure, "商业街路面坑洼", "绿地赢海"),
-    (CaseCategory::Infrastructure, "地铁施工后道路未恢复", "南园小区"),
+    (
+        CaseCategory::Infrastructure,
+        "地铁施工后道路未恢复",
+        "南园小区",
+    ),
     (CaseCategory::Infrastructure, "路灯不亮", "望湖花园"),
     (CaseCategory::StreetOrder, "共享单车乱停放", "分路口小区"),
     (CaseCategory::StreetOrder, "外卖骑手无处停车", "绿地赢海"),
@@ -266,31 +402,77 @@ const CASE_TEMPLATES: [(CaseCategory, &str, &str); 20] = [
 /// closed with an outcome, the newer one at some open stage.
 pub fn cases(map: &BaseMap, seed: u64, now: Millis) -> Vec<CaseSummary> {
     let mut rng = SplitMix::new(seed ^ 0xCA5E);
-    let open_stages = [CaseStage::Reported, CaseStage::Identified, CaseStage::Negotiating, CaseStage::JointHandling, CaseStage::Consolidating];
-    let outcomes = [CaseOutcome::Solved, CaseOutcome::Solved, CaseOutcome::SolvedWithFollowUp, CaseOutcome::Transferred, CaseOutcome::NotSolvable];
-    let sources = [CaseSource::GridVisit, CaseSource::ResidentReport, CaseSource::Hotline, CaseSource::Patrol];
+    let open_stages = [
+        CaseStage::Reported,
+        CaseStage::Identified,
+        CaseStage::Negotiating,
+        CaseStage::JointHandling,
+        CaseStage::Consolidating,
+    ];
+    let outcomes = [
+        CaseOutcome::Solved,
+        CaseOutcome::Solved,
+        CaseOutcome::SolvedWithFollowUp,
+        CaseOutcome::Transferred,
+        CaseOutcome::NotSolvable,
+    ];
+    let sources = [
+        CaseSource::GridVisit,
+        CaseSource::ResidentReport,
+        CaseSource::Hotline,
+        CaseSource::Patrol,
+    ];
     let mut out = Vec::new();
     for round in 0..2 {
         for (category, title, compound) in CASE_TEMPLATES {
-            let buildings: Vec<&Feature<Properties>> =
-                map.buildings.iter().filter(|b| text(&b.properties, "compound") == Some(compound)).collect();
-            let Some(building) = buildings.get((rng.next_u64() % buildings.len().max(1) as u64) as usize) else { continue };
-            let Some(ring) = outer_ring(&building.geometry) else { continue };
+            let buildings: Vec<&Feature<Properties>> = map
+                .buildings
+                .iter()
+                .filter(|b| text(&b.properties, "compound") == Some(compound))
+                .collect();
+            let Some(building) =
+                buildings.get((rng.next_u64() % buildings.len().max(1) as u64) as usize)
+            else {
+                continue;
+            };
+            let Some(ring) = outer_ring(&building.geometry) else {
+                continue;
+            };
             let b = bbox(ring);
             // Just outside the building's south side: the spot, not anybody's home.
             let position = [(b[0] + b[2]) / 2.0, b[1] - 0.00004];
-            let Some((grid, community)) = grid_of(position, &map.grids) else { continue };
+            let Some((grid, community)) = grid_of(position, &map.grids) else {
+                continue;
+            };
             let closed = round == 0 && rng.next_u64() % 100 < 75;
-            let opened = now - (if round == 0 { 25 + rng.next_u64() % 35 } else { rng.next_u64() % 20 }) as Millis * DAY_MS
+            let opened = now
+                - (if round == 0 {
+                    25 + rng.next_u64() % 35
+                } else {
+                    rng.next_u64() % 20
+                }) as Millis
+                    * DAY_MS
                 - (rng.next_u64() % DAY_MS as u64) as Millis;
             let updated = opened + ((now - opened) as f64 * 0.6) as Millis;
-            let stage = if closed { CaseStage::Closed } else { *pick(&mut rng, &open_stages) };
+            let stage = if closed {
+                CaseStage::Closed
+            } else {
+                *pick(&mut rng, &open_stages)
+            };
             out.push(CaseSummary {
                 id: 0,
                 title: title.into(),
                 category,
                 stage,
-                priority: *pick(&mut rng, &[CasePriority::Normal, CasePriority::Normal, CasePriority::High, CasePriority::Low]),
+                priority: *pick(
+                    &mut rng,
+                    &[
+                        CasePriority::Normal,
+                        CasePriority::Normal,
+                        CasePriority::High,
+                        CasePriority::Low,
+                    ],
+                ),
                 source: *pick(&mut rng, &sources),
                 grid: Some(grid),
                 community,
@@ -326,17 +508,37 @@ mod tests {
         let homes = homes(&map, SEED, NOW);
         assert_eq!(homes.len(), HOMES);
         for home in &homes {
-            let building = map.buildings.iter().find(|b| b.id == home.building).expect("building exists");
-            assert!(point_in_ring(home.position, outer_ring(&building.geometry).unwrap()), "{} outside {}", home.id, home.building);
+            let building = map
+                .buildings
+                .iter()
+                .find(|b| b.id == home.building)
+                .expect("building exists");
+            assert!(
+                point_in_ring(home.position, outer_ring(&building.geometry).unwrap()),
+                "{} outside {}",
+                home.id,
+                home.building
+            );
             assert_eq!(home.sensors[0].kind, SensorKind::Water);
-            assert!(home.grid.as_deref().is_some_and(|g| g.starts_with(home.community.as_str())), "{home:?}");
+            assert!(
+                home.grid
+                    .as_deref()
+                    .is_some_and(|g| g.starts_with(home.community.as_str())),
+                "{home:?}"
+            );
         }
-        let gas = homes.iter().filter(|h| h.sensors.iter().any(|s| s.kind == SensorKind::Gas)).count();
+        let gas = homes
+            .iter()
+            .filter(|h| h.sensors.iter().any(|s| s.kind == SensorKind::Gas))
+            .count();
         assert!(gas > HOMES * 3 / 4, "gas on most: {gas}");
         let ill = homes.iter().filter(|h| h.health() != Health::Ok).count();
         assert!(ill > 5 && ill < HOMES / 5, "a few homes need a look: {ill}");
         for id in community_ids() {
-            assert!(homes.iter().any(|h| h.community.as_str() == id), "no homes in {id}");
+            assert!(
+                homes.iter().any(|h| h.community.as_str() == id),
+                "no homes in {id}"
+            );
         }
     }
 
@@ -346,7 +548,9 @@ mod tests {
         let routes = routes(&map);
         assert_eq!(routes.len(), 6);
         for r in &routes {
-            let Geometry::LineString(path) = &r.geometry else { panic!() };
+            let Geometry::LineString(path) = &r.geometry else {
+                panic!()
+            };
             assert_eq!(path.first(), path.last(), "{} is a loop", r.id);
             assert!(r.properties.checkpoints.len() >= 4, "{}", r.id);
         }
@@ -360,12 +564,23 @@ mod tests {
         let cases = cases(&map, SEED, NOW);
         assert_eq!(cases.len(), 40);
         for category in CaseCategory::ALL {
-            assert!(cases.iter().any(|c| c.category == *category), "{category:?}");
+            assert!(
+                cases.iter().any(|c| c.category == *category),
+                "{category:?}"
+            );
         }
-        let closed: Vec<_> = cases.iter().filter(|c| c.stage == CaseStage::Closed).collect();
+        let closed: Vec<_> = cases
+            .iter()
+            .filter(|c| c.stage == CaseStage::Closed)
+            .collect();
         assert!((5..=20).contains(&closed.len()), "{}", closed.len());
-        assert!(closed.iter().all(|c| c.outcome.is_some() && c.closed_at.is_some()));
-        assert!(cases.iter().filter(|c| c.stage != CaseStage::Closed).all(|c| c.outcome.is_none()));
+        assert!(closed
+            .iter()
+            .all(|c| c.outcome.is_some() && c.closed_at.is_some()));
+        assert!(cases
+            .iter()
+            .filter(|c| c.stage != CaseStage::Closed)
+            .all(|c| c.outcome.is_none()));
         assert_eq!(cases, super::cases(&map, SEED, NOW), "deterministic");
     }
 }

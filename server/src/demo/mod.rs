@@ -76,7 +76,10 @@ pub fn to_lon_lat(x_m: f64, y_m: f64) -> Position {
 pub fn to_metres(p: Position) -> Xy {
     let metres_per_degree_lat = 111_320.0;
     let metres_per_degree_lon = metres_per_degree_lat * CENTRE[1].to_radians().cos();
-    [(p[0] - CENTRE[0]) * metres_per_degree_lon, (p[1] - CENTRE[1]) * metres_per_degree_lat]
+    [
+        (p[0] - CENTRE[0]) * metres_per_degree_lon,
+        (p[1] - CENTRE[1]) * metres_per_degree_lat,
+    ]
 }
 
 /// The seven community boundaries as closed rings in metres east/north of [`CENTRE`],
@@ -225,7 +228,9 @@ pub async fn seed(
         ] {
             store.save_features(&change, layer, features, false).await?;
         }
-        store.save_homes(&change, &life::homes(&map, SEED, at)).await?;
+        store
+            .save_homes(&change, &life::homes(&map, SEED, at))
+            .await?;
         store.save_routes(&change, &life::routes(&map)).await?;
         for case in life::cases(&map, SEED, at) {
             store.insert_case(&change, &case).await?;

@@ -40,7 +40,10 @@ pub async fn list(
         .map(|s| {
             CaseStage::parse(&s).ok_or_else(|| {
                 let known: Vec<&str> = CaseStage::ALL.iter().map(|s| s.as_str()).collect();
-                AppError::BadRequest(format!("unknown stage `{s}`; use one of {}", known.join(", ")))
+                AppError::BadRequest(format!(
+                    "unknown stage `{s}`; use one of {}",
+                    known.join(", ")
+                ))
             })
         })
         .transpose()?;
@@ -51,6 +54,10 @@ pub async fn list(
     if let Some(community) = &community {
         caller.check_community(community)?;
     }
-    let filter = CaseFilter { communities: caller.community_scope(), community, stage };
+    let filter = CaseFilter {
+        communities: caller.community_scope(),
+        community,
+        stage,
+    };
     Ok(Json(state.store.cases(&filter).await?))
 }

@@ -16,5 +16,10 @@ use linli_domain::ErrorBody;
         (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Home>>> {
-    Ok(Json(state.store.homes(caller.community_scope().as_deref()).await?))
+    Ok(Json(
+        state
+            .store
+            .homes(caller.community_scope().as_deref())
+            .await?,
+    ))
 }

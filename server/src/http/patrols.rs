@@ -16,5 +16,7 @@ use linli_domain::ErrorBody;
         (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
 pub async fn routes(State(state): State<AppState>) -> ApiResult<Json<RouteLayer>> {
-    Ok(Json(FeatureCollection { features: state.store.routes().await? }))
+    Ok(Json(FeatureCollection {
+        features: state.store.routes().await?,
+    }))
 }

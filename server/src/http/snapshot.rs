@@ -25,7 +25,15 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
     Ok(Json(Snapshot {
         last_event_id,
         homes: state.store.homes(scope.as_deref()).await?,
-        cases: state.store.cases(&CaseFilter { communities: scope, ..Default::default() }).await?,
-        routes: FeatureCollection { features: state.store.routes().await? },
+        cases: state
+            .store
+            .cases(&CaseFilter {
+                communities: scope,
+                ..Default::default()
+            })
+            .await?,
+        routes: FeatureCollection {
+            features: state.store.routes().await?,
+        },
     }))
 }

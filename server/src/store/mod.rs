@@ -157,7 +157,11 @@ pub trait Store: Send + Sync + 'static {
     async fn homes(&self, communities: Option<&[CommunityId]>) -> StoreResult<Vec<Home>>;
 
     /// Adds or replaces patrol routes (by id), as one event.
-    async fn save_routes(&self, change: &Change, routes: &[Feature<RouteProperties>]) -> StoreResult<()>;
+    async fn save_routes(
+        &self,
+        change: &Change,
+        routes: &[Feature<RouteProperties>],
+    ) -> StoreResult<()>;
     async fn routes(&self) -> StoreResult<Vec<Feature<RouteProperties>>>;
 
     /// Records a case as given (the demo's history; the case workflow of later issues

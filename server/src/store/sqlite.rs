@@ -4,14 +4,16 @@
 //! embedded in the binary and run when the store opens.
 
 use super::{CaseFilter, Change, Community, NewUser, Store, StoreError, StoreResult, UserRecord};
-use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
-use linli_domain::cases::{CaseCategory, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary};
-use linli_domain::patrol::{Checkpoint, RouteProperties};
-use linli_domain::place::Geometry;
 use crate::clock::{rfc3339, Millis};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use linli_domain::api::EventRecord;
+use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
+use linli_domain::cases::{
+    CaseCategory, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary,
+};
+use linli_domain::patrol::{Checkpoint, RouteProperties};
+use linli_domain::place::Geometry;
 use linli_domain::place::{Feature, LayerName, Properties};
 use linli_domain::{CommunityId, Role, Username};
 use serde_json::json;
@@ -120,9 +122,13 @@ fn care_level_name(level: CareLevel) -> &'static str {
 }
 
 fn parse_care_level(value: &str) -> Option<CareLevel> {
-    [CareLevel::Independent, CareLevel::Attention, CareLevel::Intensive]
-        .into_iter()
-        .find(|l| care_level_name(*l) == value)
+    [
+        CareLevel::Independent,
+        CareLevel::Attention,
+        CareLevel::Intensive,
+    ]
+    .into_iter()
+    .find(|l| care_level_name(*l) == value)
 }
 
 /// Parses an RFC 3339 time the store wrote (via `rfc3339`) back to milliseconds.
@@ -464,13 +470,19 @@ impl Store for SqliteStore {
     async fn save_homes(&self, change: &Change, homes: &[Home]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for home in homes {
-            sqlx::query("DELETE FROM homes WHERE id = ?").bind(&home.id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM homes WHERE id = ?")
+                .bind(&home.id)
+                .execute(&mut *tx)
+                .await?;
             let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
                 .bind(home.community.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
             if known.is_none() {
-                return Err(StoreError::Invalid(format!("home `{}`: there is no community `{}`", home.id, home.community)));
+                return Err(StoreError::Invalid(format!(
+                    "home `{}`: there is no community `{}`",
+                    home.id, home.community
+                )));
             }
             sqlx::query(
                 "INSERT INTO homes (id, building, community, grid, unit, floor, room, resident, age_band, \
@@ -508,13 +520,22 @@ impl Store for SqliteStore {
                 .await;
                 match inserted {
                     Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(StoreError::Conflict(format!("sensor `{}` belongs to another home", sensor.id)))
+                        return Err(StoreError::Conflict(format!(
+                            "sensor `{}` belongs to another home",
+                            sensor.id
+                        )))
                     }
                     other => other?,
                 };
             }
         }
-        append_event(&mut tx, change, "homes.saved", json!({"homes": homes.len()})).await?;
+        append_event(
+            &mut tx,
+            change,
+            "homes.saved",
+            json!({"homes": homes.len()}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -537,18 +558,26 @@ impl Store for SqliteStore {
         }
         query.push(" ORDER BY id");
         let rows = query.build().fetch_all(&self.pool).await?;
-        let mut sensors: std::collections::HashMap<String, Vec<Sensor>> = std::collections::HashMap::new();
-        for row in sqlx::query("SELECT id, home, kind, health, battery_pct, last_seen_ms FROM sensors ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
+        let mut sensors: std::collections::HashMap<String, Vec<Sensor>> =
+            std::collections::HashMap::new();
+        for row in sqlx::query(
+            "SELECT id, home, kind, health, battery_pct, last_seen_ms FROM sensors ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
         {
-            sensors.entry(row.try_get("home")?).or_default().push(Sensor {
-                id: row.try_get("id")?,
-                kind: named(&row.try_get::<String, _>("kind")?, SensorKind::parse)?,
-                health: named(&row.try_get::<String, _>("health")?, Health::parse)?,
-                battery_pct: row.try_get::<Option<i64>, _>("battery_pct")?.map(|b| b.clamp(0, 100) as u8),
-                last_seen: row.try_get::<Option<i64>, _>("last_seen_ms")?.map(rfc3339),
-            });
+            sensors
+                .entry(row.try_get("home")?)
+                .or_default()
+                .push(Sensor {
+                    id: row.try_get("id")?,
+                    kind: named(&row.try_get::<String, _>("kind")?, SensorKind::parse)?,
+                    health: named(&row.try_get::<String, _>("health")?, Health::parse)?,
+                    battery_pct: row
+                        .try_get::<Option<i64>, _>("battery_pct")?
+                        .map(|b| b.clamp(0, 100) as u8),
+                    last_seen: row.try_get::<Option<i64>, _>("last_seen_ms")?.map(rfc3339),
+                });
         }
         rows.iter()
             .map(|row| {
@@ -557,10 +586,14 @@ impl Store for SqliteStore {
                     sensors: sensors.remove(&id).unwrap_or_default(),
                     id,
                     building: row.try_get("building")?,
-                    community: CommunityId::parse(row.try_get::<String, _>("community")?).map_err(corrupt)?,
+                    community: CommunityId::parse(row.try_get::<String, _>("community")?)
+                        .map_err(corrupt)?,
                     grid: row.try_get("grid")?,
                     unit: row.try_get::<i64, _>("unit")?.clamp(0, i64::from(u16::MAX)) as u16,
-                    floor: row.try_get::<i64, _>("floor")?.clamp(i64::from(i16::MIN), i64::from(i16::MAX)) as i16,
+                    floor: row
+                        .try_get::<i64, _>("floor")?
+                        .clamp(i64::from(i16::MIN), i64::from(i16::MAX))
+                        as i16,
                     room: row.try_get("room")?,
                     resident: row.try_get("resident")?,
                     age_band: row.try_get("age_band")?,
@@ -574,11 +607,18 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn save_routes(&self, change: &Change, routes: &[Feature<RouteProperties>]) -> StoreResult<()> {
+    async fn save_routes(
+        &self,
+        change: &Change,
+        routes: &[Feature<RouteProperties>],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for route in routes {
             let Geometry::LineString(path) = &route.geometry else {
-                return Err(StoreError::Invalid(format!("route `{}` is not a LineString", route.id)));
+                return Err(StoreError::Invalid(format!(
+                    "route `{}` is not a LineString",
+                    route.id
+                )));
             };
             let p = &route.properties;
             sqlx::query(
@@ -595,7 +635,13 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        append_event(&mut tx, change, "routes.saved", json!({"routes": routes.len()})).await?;
+        append_event(
+            &mut tx,
+            change,
+            "routes.saved",
+            json!({"routes": routes.len()}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -654,7 +700,13 @@ impl Store for SqliteStore {
         })?
         .last_insert_rowid();
         let stored = CaseSummary { id, ..case.clone() };
-        append_event(&mut tx, change, "case.created", serde_json::to_value(&stored).map_err(corrupt)?).await?;
+        append_event(
+            &mut tx,
+            change,
+            "case.created",
+            serde_json::to_value(&stored).map_err(corrupt)?,
+        )
+        .await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -676,17 +728,27 @@ impl Store for SqliteStore {
             query.push(")");
         }
         if let Some(community) = &filter.community {
-            query.push(" AND community = ").push_bind(community.as_str());
+            query
+                .push(" AND community = ")
+                .push_bind(community.as_str());
         }
         if let Some(stage) = filter.stage {
             query.push(" AND stage = ").push_bind(stage.as_str());
         }
         query.push(" ORDER BY opened_ms DESC, id DESC");
-        query.build().fetch_all(&self.pool).await?.iter().map(case_from_row).collect()
+        query
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(case_from_row)
+            .collect()
     }
 
     async fn last_event_id(&self) -> StoreResult<i64> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events").fetch_one(&self.pool).await?;
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(id.unwrap_or(0))
     }
 }

@@ -1,0 +1,511 @@
+//! The operational layers drawn over the base map: elder homes coloured by their
+//! sensors' health, open cases by priority with a glyph for their category, and patrol
+//! routes with their checkpoints. Homes and cases cluster when the map is zoomed out.
+//!
+//! [`markers`] computes what stands where on screen; drawing and hit testing both use
+//! it, so what a tap finds is exactly what is drawn.
+
+use super::cluster::cluster;
+use super::draw::{DrawCommand, Stroke};
+use super::projection::{project, Screen, World};
+use super::viewport::{Bounds, Viewport};
+use linli_domain::api::Snapshot;
+use linli_domain::care::{Health, Home};
+use linli_domain::cases::{CaseCategory, CasePriority, CaseStage, CaseSummary};
+use linli_domain::patrol::RouteProperties;
+use linli_domain::place::Geometry;
+
+/// Above this many metres per pixel, homes and cases are clustered.
+pub const CLUSTER_ABOVE_RESOLUTION: f64 = 1.2;
+const CLUSTER_CELL_PX: f64 = 44.0;
+const HOME_RADIUS_PX: f64 = 5.0;
+const CASE_RADIUS_PX: f64 = 11.0;
+/// A finger needs some slack around a marker.
+const TAP_SLACK_PX: f64 = 6.0;
+const ROUTE_COLOURS: [&str; 3] = ["#b67cff", "#2ec4b6", "#ff8fab"];
+
+/// Something placed at a world point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed<T> {
+    pub at: World,
+    pub item: T,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub line: Vec<World>,
+    pub bounds: Bounds,
+    pub checkpoints: Vec<World>,
+    pub properties: RouteProperties,
+}
+
+/// The operational data of the caller's snapshot, projected.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Operations {
+    pub homes: Vec<Placed<Home>>,
+    /// Open cases only: closed ones belong to lists and reports, not the live map.
+    pub cases: Vec<Placed<CaseSummary>>,
+    pub routes: Vec<Route>,
+}
+
+impl Operations {
+    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
+        let place = |p: [f64; 2]| project(p.into());
+        Operations {
+            homes: snapshot
+                .homes
+                .iter()
+                .map(|h| Placed {
+                    at: place(h.position),
+                    item: h.clone(),
+                })
+                .collect(),
+            cases: snapshot
+                .cases
+                .iter()
+                .filter(|c| c.stage != CaseStage::Closed)
+                .map(|c| Placed {
+                    at: place(c.position),
+                    item: c.clone(),
+                })
+                .collect(),
+            routes: snapshot
+                .routes
+                .features
+                .iter()
+                .filter_map(|f| {
+                    let Geometry::LineString(line) = &f.geometry else {
+                        return None;
+                    };
+                    let line: Vec<World> = line.iter().map(|&p| place(p)).collect();
+                    Some(Route {
+                        bounds: Bounds::around(line.iter().copied())?,
+                        line,
+                        checkpoints: f
+                            .properties
+                            .checkpoints
+                            .iter()
+                            .map(|c| place(c.position))
+                            .collect(),
+                        properties: f.properties.clone(),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Which operational layers are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    pub homes: bool,
+    pub cases: bool,
+    pub routes: bool,
+}
+
+impl Default for Shown {
+    fn default() -> Self {
+        Shown {
+            homes: true,
+            cases: true,
+            routes: true,
+        }
+    }
+}
+
+pub fn health_severity(h: Health) -> u8 {
+    match h {
+        Health::Ok => 0,
+        Health::Warning => 1,
+        Health::Offline => 2,
+        Health::Alarm => 3,
+    }
+}
+
+pub fn health_colour(severity: u8) -> &'static str {
+    ["#3fb37f", "#f2b33d", "#8a96a8", "#ff4d4f"][severity.min(3) as usize]
+}
+
+pub fn priority_severity(p: CasePriority) -> u8 {
+    match p {
+        CasePriority::Low => 0,
+        CasePriority::Normal => 1,
+        CasePriority::High => 2,
+        CasePriority::Urgent => 3,
+    }
+}
+
+pub fn priority_colour(severity: u8) -> &'static str {
+    ["#7f8ea3", "#4f8cff", "#ff9f40", "#ff4d4f"][severity.min(3) as usize]
+}
+
+/// One character that says a case's category on its marker.
+pub fn category_glyph(c: CaseCategory) -> &'static str {
+    match c {
+        CaseCategory::Environment => "环",
+        CaseCategory::FacilitySafety => "安",
+        CaseCategory::ElderCare => "老",
+        CaseCategory::Dispute => "调",
+        CaseCategory::StreetOrder => "序",
+        CaseCategory::Infrastructure => "修",
+        CaseCategory::Other => "他",
+    }
+}
+
+/// What a marker stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MarkerKind {
+    /// Index into `Operations::homes`.
+    Home(usize),
+    /// Index into `Operations::cases`.
+    Case(usize),
+    HomeCluster {
+        count: usize,
+        worst: u8,
+    },
+    CaseCluster {
+        count: usize,
+        worst: u8,
+    },
+    /// Route index and checkpoint index.
+    Checkpoint(usize, usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Marker {
+    pub at: Screen,
+    pub radius: f64,
+    pub kind: MarkerKind,
+}
+
+fn on_screen(p: Screen, v: &Viewport, margin: f64) -> bool {
+    p.x >= -margin && p.y >= -margin && p.x <= v.width + margin && p.y <= v.height + margin
+}
+
+/// The markers on screen, bottom to top: checkpoints, homes, cases.
+pub fn markers(ops: &Operations, v: &Viewport, shown: Shown) -> Vec<Marker> {
+    let mut out = Vec::new();
+    if shown.routes {
+        for (r, route) in ops.routes.iter().enumerate() {
+            for (c, &at) in route.checkpoints.iter().enumerate() {
+                let at = v.to_screen(at);
+                if on_screen(at, v, 10.0) {
+                    out.push(Marker {
+                        at,
+                        radius: 4.5,
+                        kind: MarkerKind::Checkpoint(r, c),
+                    });
+                }
+            }
+        }
+    }
+    let clustered = v.resolution > CLUSTER_ABOVE_RESOLUTION;
+    if shown.homes {
+        let points = ops
+            .homes
+            .iter()
+            .map(|h| (v.to_screen(h.at), health_severity(h.item.health())));
+        out.extend(place(
+            points,
+            v,
+            clustered,
+            HOME_RADIUS_PX,
+            MarkerKind::Home,
+            |count, worst| MarkerKind::HomeCluster { count, worst },
+        ));
+    }
+    if shown.cases {
+        let points = ops
+            .cases
+            .iter()
+            .map(|c| (v.to_screen(c.at), priority_severity(c.item.priority)));
+        out.extend(place(
+            points,
+            v,
+            clustered,
+            CASE_RADIUS_PX,
+            MarkerKind::Case,
+            |count, worst| MarkerKind::CaseCluster { count, worst },
+        ));
+    }
+    out
+}
+
+/// Individual markers, or clusters when `clustered` (a cluster of one is shown as
+/// the point itself).
+fn place(
+    points: impl Iterator<Item = (Screen, u8)>,
+    v: &Viewport,
+    clustered: bool,
+    radius: f64,
+    single: fn(usize) -> MarkerKind,
+    group: fn(usize, u8) -> MarkerKind,
+) -> Vec<Marker> {
+    let visible: Vec<(usize, Screen, u8)> = points
+        .enumerate()
+        .filter(|(_, (p, _))| on_screen(*p, v, 20.0))
+        .map(|(i, (p, s))| (i, p, s))
+        .collect();
+    if !clustered {
+        return visible
+            .into_iter()
+            .map(|(i, at, _)| Marker {
+                at,
+                radius,
+                kind: single(i),
+            })
+            .collect();
+    }
+    cluster(visible.iter().map(|(_, p, s)| (*p, *s)), CLUSTER_CELL_PX)
+        .into_iter()
+        .map(|c| {
+            if c.count == 1 {
+                Marker {
+                    at: c.at,
+                    radius,
+                    kind: single(visible[c.example].0),
+                }
+            } else {
+                let radius = (radius + 2.5 * (c.count as f64).log2()).min(26.0);
+                Marker {
+                    at: c.at,
+                    radius,
+                    kind: group(c.count, c.worst),
+                }
+            }
+        })
+        .collect()
+}
+
+/// Routes and markers as draw commands.
+pub fn draw(ops: &Operations, v: &Viewport, shown: Shown, halo: &'static str) -> Vec<DrawCommand> {
+    let visible = v.visible();
+    let mut out = Vec::new();
+    if shown.routes {
+        for (r, route) in ops.routes.iter().enumerate() {
+            let b = route.bounds;
+            if b.max.x < visible.min.x
+                || b.min.x > visible.max.x
+                || b.max.y < visible.min.y
+                || b.min.y > visible.max.y
+            {
+                continue;
+            }
+            let colour = ROUTE_COLOURS[r % ROUTE_COLOURS.len()];
+            out.push(DrawCommand::Lines {
+                lines: vec![route.line.iter().map(|&w| v.to_screen(w)).collect()],
+                stroke: Stroke { colour, width: 3.0 },
+            });
+        }
+    }
+    for m in markers(ops, v, shown) {
+        match m.kind {
+            MarkerKind::Checkpoint(r, _) => out.push(DrawCommand::Circles {
+                centres: vec![m.at],
+                radius: m.radius,
+                fill: Some("#ffffff"),
+                stroke: Some(Stroke {
+                    colour: ROUTE_COLOURS[r % ROUTE_COLOURS.len()],
+                    width: 2.5,
+                }),
+            }),
+            MarkerKind::Home(i) => out.push(DrawCommand::Circles {
+                centres: vec![m.at],
+                radius: m.radius,
+                fill: Some(health_colour(health_severity(ops.homes[i].item.health()))),
+                stroke: Some(Stroke {
+                    colour: halo,
+                    width: 1.5,
+                }),
+            }),
+            MarkerKind::Case(i) => {
+                let case = &ops.cases[i].item;
+                out.push(DrawCommand::Circles {
+                    centres: vec![m.at],
+                    radius: m.radius,
+                    fill: Some(priority_colour(priority_severity(case.priority))),
+                    stroke: Some(Stroke {
+                        colour: "#ffffff",
+                        width: 2.0,
+                    }),
+                });
+                out.push(label(m.at, category_glyph(case.category), 12.0));
+            }
+            MarkerKind::HomeCluster { count, worst } | MarkerKind::CaseCluster { count, worst } => {
+                let fill = if matches!(m.kind, MarkerKind::HomeCluster { .. }) {
+                    health_colour(worst)
+                } else {
+                    priority_colour(worst)
+                };
+                out.push(DrawCommand::Circles {
+                    centres: vec![m.at],
+                    radius: m.radius,
+                    fill: Some(fill),
+                    stroke: Some(Stroke {
+                        colour: "#ffffff",
+                        width: 2.0,
+                    }),
+                });
+                out.push(label(m.at, &count.to_string(), 12.0));
+            }
+        }
+    }
+    out
+}
+
+fn label(at: Screen, text: &str, size_px: f64) -> DrawCommand {
+    DrawCommand::Label {
+        at,
+        text: text.to_string(),
+        size_px,
+        colour: "#ffffff",
+        halo: "rgba(0,0,0,0.45)",
+    }
+}
+
+/// The topmost marker under `at`, with some slack for fingers.
+pub fn marker_at(ops: &Operations, v: &Viewport, shown: Shown, at: Screen) -> Option<Marker> {
+    markers(ops, v, shown).into_iter().rev().find(|m| {
+        let reach = m.radius + TAP_SLACK_PX;
+        (m.at.x - at.x).powi(2) + (m.at.y - at.y).powi(2) <= reach * reach
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linli_domain::care::{CareLevel, Sensor, SensorKind};
+    use linli_domain::cases::{CaseSource, CaseStage};
+    use linli_domain::place::FeatureCollection;
+    use linli_domain::CommunityId;
+
+    fn home(id: &str, lon: f64, health: Health) -> Home {
+        Home {
+            id: id.into(),
+            building: "b1".into(),
+            community: CommunityId::parse("xingfuli").unwrap(),
+            grid: None,
+            unit: 1,
+            floor: 1,
+            room: "101".into(),
+            resident: "王秀英".into(),
+            age_band: "80-89".into(),
+            living_alone: true,
+            care_level: CareLevel::Attention,
+            phone: None,
+            contact: None,
+            position: [lon, 31.845],
+            sensors: vec![Sensor {
+                id: format!("wm-{id}"),
+                kind: SensorKind::Water,
+                health,
+                battery_pct: None,
+                last_seen: None,
+            }],
+        }
+    }
+
+    fn case(id: i64, lon: f64, stage: CaseStage) -> CaseSummary {
+        CaseSummary {
+            id,
+            title: "共享单车乱停放".into(),
+            category: CaseCategory::StreetOrder,
+            stage,
+            priority: CasePriority::High,
+            source: CaseSource::Patrol,
+            community: CommunityId::parse("xingfuli").unwrap(),
+            grid: None,
+            position: [lon, 31.846],
+            building: None,
+            opened_at: "2026-11-01T00:00:00.000Z".into(),
+            updated_at: "2026-11-01T00:00:00.000Z".into(),
+            closed_at: None,
+            outcome: None,
+        }
+    }
+
+    fn ops() -> Operations {
+        Operations::from_snapshot(&Snapshot {
+            last_event_id: 1,
+            homes: vec![
+                home("a", 117.3000, Health::Ok),
+                home("b", 117.3001, Health::Offline),
+                home("c", 117.3200, Health::Warning),
+            ],
+            cases: vec![
+                case(1, 117.310, CaseStage::Reported),
+                case(2, 117.311, CaseStage::Closed),
+            ],
+            routes: FeatureCollection { features: vec![] },
+        })
+    }
+
+    fn view(lon: f64, resolution: f64) -> Viewport {
+        Viewport {
+            centre: project([lon, 31.845].into()),
+            resolution,
+            width: 1600.0,
+            height: 1000.0,
+        }
+    }
+
+    #[test]
+    fn closed_cases_stay_off_the_map() {
+        assert_eq!(ops().cases.len(), 1);
+    }
+
+    #[test]
+    fn zoomed_out_near_homes_cluster_with_their_worst_health() {
+        let m = markers(&ops(), &view(117.31, 2.5), Shown::default());
+        let clusters: Vec<_> = m
+            .iter()
+            .filter(|m| matches!(m.kind, MarkerKind::HomeCluster { .. }))
+            .collect();
+        assert_eq!(clusters.len(), 1, "{m:?}");
+        assert_eq!(
+            clusters[0].kind,
+            MarkerKind::HomeCluster { count: 2, worst: 2 }
+        );
+        assert!(
+            m.iter().any(|m| m.kind == MarkerKind::Home(2)),
+            "the far home stands alone"
+        );
+    }
+
+    #[test]
+    fn zoomed_in_every_home_has_its_own_marker_and_a_tap_finds_it() {
+        let ops = ops();
+        let v = view(117.30005, 0.5);
+        let m = markers(&ops, &v, Shown::default());
+        let homes: Vec<_> = m
+            .iter()
+            .filter(|m| matches!(m.kind, MarkerKind::Home(_)))
+            .collect();
+        assert_eq!(
+            homes.len(),
+            2,
+            "home c and the case are off screen at this zoom: {m:?}"
+        );
+        let b = v.to_screen(ops.homes[1].at);
+        let tap = Screen {
+            x: b.x + HOME_RADIUS_PX + 2.0,
+            y: b.y,
+        };
+        assert_eq!(
+            marker_at(&ops, &v, Shown::default(), tap).map(|m| m.kind),
+            Some(MarkerKind::Home(1))
+        );
+        assert_eq!(
+            marker_at(
+                &ops,
+                &v,
+                Shown {
+                    homes: false,
+                    ..Shown::default()
+                },
+                tap
+            ),
+            None
+        );
+    }
+}

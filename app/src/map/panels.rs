@@ -1,0 +1,220 @@
+//! Panels over the map: the details of what was clicked or tapped, and the layer
+//! toggles with the legend of the markers' colours.
+
+use super::layers::{text, Area, BaseShown, Hit};
+use super::markers::{self, Shown};
+use crate::i18n::{names, tr, use_language, Lang, Msg};
+use leptos::prelude::*;
+use linli_domain::care::{Health, Home};
+use linli_domain::cases::{CasePriority, CaseSummary};
+use linli_domain::patrol::RouteProperties;
+
+/// The rows of a home's details: personal data, shown to staff only.
+fn home_rows(lang: Lang, h: &Home, community: String) -> Vec<(Msg, String)> {
+    let mut rows = vec![
+        (Msg::Age, h.age_band.clone()),
+        (
+            Msg::LivesAlone,
+            tr(lang, if h.living_alone { Msg::Yes } else { Msg::No }).to_string(),
+        ),
+        (Msg::Care, names::care(lang, h.care_level).to_string()),
+        (
+            Msg::Address,
+            format!("{} · {}-{}", h.building, h.unit, h.room),
+        ),
+        (Msg::Community, community),
+    ];
+    rows.extend(h.phone.iter().map(|p| (Msg::Phone, p.clone())));
+    rows.extend(h.contact.iter().map(|c| (Msg::Contact, c.clone())));
+    for s in &h.sensors {
+        let battery = s
+            .battery_pct
+            .map(|b| format!(" · {} {b}%", tr(lang, Msg::Battery)))
+            .unwrap_or_default();
+        rows.push((
+            Msg::Sensors,
+            format!(
+                "{}: {}{battery}",
+                names::sensor(lang, s.kind),
+                names::health(lang, s.health)
+            ),
+        ));
+    }
+    rows
+}
+
+fn case_rows(lang: Lang, c: &CaseSummary, community: String) -> Vec<(Msg, String)> {
+    vec![
+        (Msg::Case, names::category(lang, c.category).to_string()),
+        (Msg::Stage, names::stage(lang, c.stage).to_string()),
+        (Msg::Priority, names::priority(lang, c.priority).to_string()),
+        (Msg::Opened, c.opened_at.chars().take(10).collect()),
+        (Msg::Community, community),
+    ]
+}
+
+fn checkpoint_rows(route: &RouteProperties, index: usize) -> Vec<(Msg, String)> {
+    vec![
+        (Msg::Route, route.name.clone()),
+        (Msg::Schedule, route.schedule.clone()),
+        (
+            Msg::Checkpoint,
+            format!("{} / {}", index + 1, route.checkpoints.len()),
+        ),
+    ]
+}
+
+/// Details of a clicked feature.
+#[component]
+pub fn FeaturePanel(
+    hit: Hit,
+    communities: Vec<Area>,
+    on_close: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = use_language();
+    let l = lang.0.get_untracked();
+    // A community id as its name in the current language.
+    let community_name = |id: &str| {
+        communities
+            .iter()
+            .find(|c| c.id == id)
+            .and_then(|c| {
+                text(
+                    &c.properties,
+                    if l == Lang::Zh { "name" } else { "name_en" },
+                )
+            })
+            .unwrap_or(id)
+            .to_string()
+    };
+    let (kind, title, rows): (Msg, String, Vec<(Msg, String)>) = match &hit {
+        Hit::Home(h) => (
+            Msg::Resident,
+            h.resident.clone(),
+            home_rows(l, h, community_name(h.community.as_str())),
+        ),
+        Hit::Case(c) => (
+            Msg::Case,
+            c.title.clone(),
+            case_rows(l, c, community_name(c.community.as_str())),
+        ),
+        Hit::Checkpoint(route, index) => {
+            let name = route
+                .checkpoints
+                .get(*index)
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            (Msg::Checkpoint, name, checkpoint_rows(route, *index))
+        }
+        Hit::Building(b) => {
+            let p = &b.properties;
+            let mut rows = Vec::new();
+            rows.extend(text(p, "compound").map(|c| (Msg::Compound, c.to_string())));
+            rows.extend(
+                p.get("levels")
+                    .and_then(|v| v.as_u64())
+                    .map(|n| (Msg::Levels, n.to_string())),
+            );
+            rows.extend(text(p, "community").map(|c| (Msg::Community, community_name(c))));
+            (
+                Msg::Building,
+                text(p, "name").unwrap_or(&b.id).to_string(),
+                rows,
+            )
+        }
+        Hit::Road(r) => (
+            Msg::Road,
+            text(&r.properties, "name").unwrap_or(&r.id).to_string(),
+            vec![],
+        ),
+        Hit::Community(c) => (Msg::Community, community_name(&c.id), vec![]),
+    };
+    view! {
+        <aside class="feature-panel" data-test="feature-panel">
+            <button class="close" title=move || lang.t(Msg::Close) on:click=move |_| on_close()>"×"</button>
+            <p class="kind">{move || lang.t(kind)}</p>
+            <h2 data-test="feature-title">{title}</h2>
+            <dl>
+                {rows
+                    .into_iter()
+                    .map(|(label, value)| view! { <dt>{move || lang.t(label)}</dt><dd>{value}</dd> })
+                    .collect_view()}
+            </dl>
+        </aside>
+    }
+}
+
+/// Layer toggles, and for staff the legend of home and case colours.
+#[component]
+pub fn LayerPanel(
+    base_shown: RwSignal<BaseShown>,
+    shown: RwSignal<Shown>,
+    staff: bool,
+) -> impl IntoView {
+    let lang = use_language();
+    let toggle = move |msg: Msg,
+                       test: &'static str,
+                       get: fn(BaseShown, Shown) -> bool,
+                       set: fn(&mut BaseShown, &mut Shown, bool)| {
+        view! {
+            <label class="toggle">
+                <input type="checkbox" data-test=test
+                    prop:checked=move || get(base_shown.get(), shown.get())
+                    on:change=move |ev| {
+                        let (mut b, mut s) = (base_shown.get_untracked(), shown.get_untracked());
+                        set(&mut b, &mut s, event_target_checked(&ev));
+                        base_shown.set(b);
+                        shown.set(s);
+                    }/>
+                {move || lang.t(msg)}
+            </label>
+        }
+    };
+    let swatches = |items: Vec<(&'static str, &'static str)>| {
+        items
+            .into_iter()
+            .map(|(colour, name)| view! { <li><span class="swatch" style=format!("background:{colour}")></span>{name}</li> })
+            .collect_view()
+    };
+    let legend = move || {
+        let l = lang.0.get();
+        let health = Health::ALL
+            .iter()
+            .map(|h| {
+                (
+                    markers::health_colour(markers::health_severity(*h)),
+                    names::health(l, *h),
+                )
+            })
+            .collect();
+        let priority = CasePriority::ALL
+            .iter()
+            .map(|p| {
+                (
+                    markers::priority_colour(markers::priority_severity(*p)),
+                    names::priority(l, *p),
+                )
+            })
+            .collect();
+        view! {
+            <p class="legend-title">{tr(l, Msg::HomeHealth)}</p>
+            <ul class="legend">{swatches(health)}</ul>
+            <p class="legend-title">{tr(l, Msg::CasePriorityLegend)}</p>
+            <ul class="legend">{swatches(priority)}</ul>
+        }
+    };
+    view! {
+        <details class="layer-panel" data-test="layers">
+            <summary>{move || lang.t(Msg::Layers)}</summary>
+            {toggle(Msg::Grids, "layer-grids", |b, _| b.grids, |b, _, on| b.grids = on)}
+            {toggle(Msg::Roads, "layer-roads", |b, _| b.roads, |b, _, on| b.roads = on)}
+            {toggle(Msg::Buildings, "layer-buildings", |b, _| b.buildings, |b, _, on| b.buildings = on)}
+            {staff.then(|| view! {
+                {toggle(Msg::Homes, "layer-homes", |_, s| s.homes, |_, s, on| s.homes = on)}
+                {toggle(Msg::Cases, "layer-cases", |_, s| s.cases, |_, s, on| s.cases = on)}
+                {toggle(Msg::Routes, "layer-routes", |_, s| s.routes, |_, s, on| s.routes = on)}
+                {legend}
+            })}
+        </details>
+    }
+}
