@@ -2,7 +2,7 @@
 //! goes along by itself.
 
 use gloo_net::http::{Request, Response};
-use linli_domain::api::Snapshot;
+use linli_domain::api::{PublicStatus, Snapshot};
 use linli_domain::place::{Layer, LayerName};
 use linli_domain::{ErrorBody, SessionInfo, SignIn};
 use serde::de::DeserializeOwned;
@@ -102,6 +102,15 @@ pub async fn layer(layer: LayerName) -> Result<Layer, ApiError> {
 /// `GET /api/v1/snapshot`: homes, cases and routes the signed-in user may see.
 pub async fn snapshot() -> Result<Snapshot, ApiError> {
     let response = Request::get("/api/v1/snapshot")
+        .send()
+        .await
+        .map_err(network)?;
+    read(response).await
+}
+
+/// `GET /api/v1/public/status`: aggregates anybody may see.
+pub async fn public_status() -> Result<PublicStatus, ApiError> {
+    let response = Request::get("/api/v1/public/status")
         .send()
         .await
         .map_err(network)?;

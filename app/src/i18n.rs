@@ -101,6 +101,8 @@ pub enum Msg {
     Checkpoint,
     HomeHealth,
     CasePriorityLegend,
+    OpenCases,
+    SolvedThisMonth,
 }
 
 /// `msg` in `lang`.
@@ -233,6 +235,10 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, HomeHealth) => "Home sensors",
         (Lang::Zh, CasePriorityLegend) => "事件优先级",
         (Lang::En, CasePriorityLegend) => "Case priority",
+        (Lang::Zh, OpenCases) => "办理中事件",
+        (Lang::En, OpenCases) => "Open cases",
+        (Lang::Zh, SolvedThisMonth) => "本月已解决",
+        (Lang::En, SolvedThisMonth) => "Solved this month",
     }
 }
 

@@ -69,3 +69,28 @@ pub struct Snapshot {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub routes: crate::patrol::RouteLayer,
 }
+
+/// `GET /api/v1/public/status`: what anybody may see. Aggregates only: no person, room
+/// or home position is ever part of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PublicStatus {
+    pub communities: Vec<CommunityStatus>,
+}
+
+/// One community's public figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommunityStatus {
+    pub id: CommunityId,
+    pub name: String,
+    pub name_en: String,
+    /// Cases not closed yet.
+    pub open_cases: u32,
+    /// Cases closed as solved (with or without follow-up) since the 1st of this month,
+    /// China time.
+    pub solved_this_month: u32,
+    /// Monitored elder homes, only when there are at least 5 (smaller groups are not
+    /// published, so nobody can be singled out).
+    pub homes_monitored: Option<u32>,
+}

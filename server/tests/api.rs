@@ -679,6 +679,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /homes",
             "GET /layers/{layer}",
             "GET /patrols/routes",
+            "GET /public/status",
             "GET /session",
             "GET /snapshot",
             "POST /session"
@@ -928,4 +929,73 @@ async fn patrol_routes_are_geojson_loops_with_ordered_checkpoints() {
             .len(),
         12
     );
+}
+
+#[tokio::test]
+async fn the_public_status_has_aggregates_and_no_personal_data() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let homes: Vec<Value> = commander
+        .get(app.url("/api/v1/homes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cases: Vec<Value> = commander
+        .get(app.url("/api/v1/cases"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/public/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let status: Value = serde_json::from_str(&text).unwrap();
+    let communities = status["communities"].as_array().unwrap();
+    assert_eq!(communities.len(), 7);
+    let open_total: u64 = communities
+        .iter()
+        .map(|c| c["open_cases"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        open_total as usize,
+        cases.iter().filter(|c| c["stage"] != "closed").count()
+    );
+    for c in communities {
+        let monitored = c["homes_monitored"].as_u64().unwrap();
+        assert!(monitored >= 5);
+        assert_eq!(
+            monitored as usize,
+            homes.iter().filter(|h| h["community"] == c["id"]).count()
+        );
+    }
+    // Nothing that names or places a person: no resident, phone, room or home position.
+    for home in &homes {
+        for key in ["resident", "phone", "room"] {
+            let value = home[key].as_str().unwrap_or_default();
+            assert!(
+                value.is_empty() || !text.contains(value),
+                "public status leaks {key} {value}"
+            );
+        }
+        let lon = format!("{}", home["position"][0]);
+        assert!(!text.contains(&lon), "public status leaks a home position");
+    }
+    for key in [
+        "resident", "phone", "room", "position", "contact", "sensors",
+    ] {
+        assert!(
+            !text.contains(&format!("\"{key}\"")),
+            "public status has a `{key}` field"
+        );
+    }
 }

@@ -129,6 +129,20 @@ async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_wo
         .script("return document.documentElement.lang", json!([]))
         .await?;
     assert_eq!(lang, json!("zh-CN"));
+    let rows = browser
+        .wait_for(
+            "the community figures",
+            "const rows = document.querySelectorAll('[data-test=community-status]'); return rows.length === 7 && rows[0].textContent",
+            WAIT,
+        )
+        .await?;
+    assert!(
+        rows.as_str()
+            .unwrap()
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "Chinese names: {rows}"
+    );
     browser.screenshot("public-phone-zh").await?;
 
     let switch = browser.find("[data-test=language]").await?;

@@ -265,11 +265,16 @@ async fn the_map_redraws_to_the_new_size_when_the_window_changes() -> anyhow::Re
             "the canvas to follow the window",
             "const c = document.querySelector('canvas#map'); const k = window.devicePixelRatio; \
              return c.width === Math.round(c.getBoundingClientRect().width * k) && c.getBoundingClientRect().width <= 800 \
-                 && c.getBoundingClientRect().height > 1000 && [c.width, c.height]",
+                 && c.height === Math.round(c.getBoundingClientRect().height * k) \
+                 && c.getBoundingClientRect().height > 700 && [c.width, c.height]",
             WAIT,
         )
         .await?;
-    assert!(size[1].as_u64().unwrap() > 1000, "{size}");
+    // Portrait: the map is now taller than wide (the figures table sits below it).
+    assert!(
+        size[1].as_u64().unwrap() > size[0].as_u64().unwrap(),
+        "{size}"
+    );
     browser.screenshot("public-tablet-portrait-en").await?;
     Ok(())
 }

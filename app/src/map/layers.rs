@@ -152,13 +152,12 @@ impl Default for BaseShown {
     }
 }
 
-/// Everything, in drawing order: community tints, roads, buildings, grid and community
-/// borders, then names on top.
+/// The base map in drawing order: community tints, roads, buildings, grid and community
+/// borders. Community names ([`community_names`]) go on top of everything, markers too.
 pub fn draw_all(
     data: &MapData,
     viewport: &Viewport,
     palette: &Palette,
-    chinese: bool,
     shown: BaseShown,
 ) -> Vec<DrawCommand> {
     let visible = viewport.visible();
@@ -199,12 +198,6 @@ pub fn draw_all(
         commands.extend(borders(&data.grids, palette.grid_border, 1.0));
     }
     commands.extend(borders(&data.communities, palette.community_border, 2.0));
-    commands.extend(community_names(
-        &data.communities,
-        viewport,
-        palette,
-        chinese,
-    ));
     commands
 }
 
@@ -241,6 +234,9 @@ pub fn roads(items: &[Line], viewport: &Viewport, palette: &Palette) -> Vec<Draw
     out
 }
 
+/// Footprints smaller than this on screen are drawn as their bounding box.
+pub const SIMPLIFY_BELOW_PX: f64 = 4.0;
+
 /// Building footprints, residential and commercial in their own colours; outlined only
 /// when they are large enough on screen for an outline to help.
 pub fn buildings(items: &[Area], viewport: &Viewport, palette: &Palette) -> Vec<DrawCommand> {
@@ -258,7 +254,28 @@ pub fn buildings(items: &[Area], viewport: &Viewport, palette: &Palette) -> Vec<
             .iter()
             .filter(|a| (text(&a.properties, "use") == Some("commercial")) == commercial)
             .filter(|a| overlaps(&a.bounds, &visible))
-            .flat_map(|a| a.polygons.iter().flatten().map(|r| to_screen(r, viewport)))
+            .flat_map(|a| -> Vec<Vec<Screen>> {
+                // Level of detail: a footprint a few pixels wide is drawn as its box.
+                if a.bounds.width().max(a.bounds.height()) / viewport.resolution < SIMPLIFY_BELOW_PX
+                {
+                    let (lo, hi) = (
+                        viewport.to_screen(a.bounds.min),
+                        viewport.to_screen(a.bounds.max),
+                    );
+                    vec![vec![
+                        lo,
+                        Screen { x: hi.x, y: lo.y },
+                        hi,
+                        Screen { x: lo.x, y: hi.y },
+                    ]]
+                } else {
+                    a.polygons
+                        .iter()
+                        .flatten()
+                        .map(|r| to_screen(r, viewport))
+                        .collect()
+                }
+            })
             .collect();
         if !rings.is_empty() {
             out.push(DrawCommand::Polygons {
@@ -301,7 +318,8 @@ pub fn community_names(
 /// What a click or tap found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hit {
-    Home(linli_domain::care::Home),
+    /// A home and the name of its building, when the buildings layer knows it.
+    Home(linli_domain::care::Home, Option<String>),
     Case(linli_domain::cases::CaseSummary),
     /// A route and the index of one of its checkpoints.
     Checkpoint(linli_domain::patrol::RouteProperties, usize),
@@ -444,13 +462,9 @@ mod tests {
     #[test]
     fn draws_tints_roads_buildings_borders_then_names() {
         let data = data();
-        let commands = draw_all(
-            &data,
-            &view(&data),
-            &Theme::Light.palette(),
-            true,
-            BaseShown::default(),
-        );
+        let (v, palette) = (view(&data), Theme::Light.palette());
+        let mut commands = draw_all(&data, &v, &palette, BaseShown::default());
+        commands.extend(community_names(&data.communities, &v, &palette, true));
         let kinds: Vec<&str> = commands
             .iter()
             .map(|c| match c {
@@ -472,6 +486,17 @@ mod tests {
             }
             other => panic!("expected a label, got {other:?}"),
         }
+        let hidden = draw_all(
+            &data,
+            &v,
+            &palette,
+            BaseShown {
+                roads: false,
+                buildings: false,
+                grids: false,
+            },
+        );
+        assert_eq!(hidden.len(), 3, "two tints and the borders: {hidden:?}");
     }
 
     #[test]
@@ -479,14 +504,8 @@ mod tests {
         let data = data();
         let only_a = Viewport::fit(data.communities[0].bounds, 800.0, 400.0, 20.0)
             .zoomed_at(4.0, Screen { x: 100.0, y: 300.0 });
-        let commands = draw_all(
-            &data,
-            &only_a,
-            &Theme::Dark.palette(),
-            false,
-            BaseShown::default(),
-        );
-        let labels: Vec<&str> = commands
+        let names = community_names(&data.communities, &only_a, &Theme::Dark.palette(), false);
+        let labels: Vec<&str> = names
             .iter()
             .filter_map(|c| match c {
                 DrawCommand::Label { text, .. } => Some(text.as_str()),
@@ -494,6 +513,20 @@ mod tests {
             })
             .collect();
         assert_eq!(labels, ["a-en"]);
+    }
+
+    #[test]
+    fn small_footprints_are_drawn_as_boxes() {
+        let data = data();
+        let far = Viewport::fit(data.extent().unwrap(), 100.0, 50.0, 0.0);
+        let near = Viewport::fit(data.buildings[0].bounds, 800.0, 400.0, 20.0);
+        let rings = |v: &Viewport| match &buildings(&data.buildings, v, &Theme::Light.palette())[0]
+        {
+            DrawCommand::Polygons { rings, .. } => rings.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(rings(&far)[0].len(), 4, "a box");
+        assert_eq!(rings(&near)[0].len(), 5, "the closed footprint ring");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use linli_domain::place::Geometry;
 
 /// Above this many metres per pixel, homes and cases are clustered.
 pub const CLUSTER_ABOVE_RESOLUTION: f64 = 1.2;
-const CLUSTER_CELL_PX: f64 = 44.0;
+const CLUSTER_CELL_PX: f64 = 56.0;
 const HOME_RADIUS_PX: f64 = 5.0;
 const CASE_RADIUS_PX: f64 = 11.0;
 /// A finger needs some slack around a marker.

@@ -10,7 +10,7 @@ use linli_domain::cases::{CasePriority, CaseSummary};
 use linli_domain::patrol::RouteProperties;
 
 /// The rows of a home's details: personal data, shown to staff only.
-fn home_rows(lang: Lang, h: &Home, community: String) -> Vec<(Msg, String)> {
+fn home_rows(lang: Lang, h: &Home, building: &str, community: String) -> Vec<(Msg, String)> {
     let mut rows = vec![
         (Msg::Age, h.age_band.clone()),
         (
@@ -20,7 +20,10 @@ fn home_rows(lang: Lang, h: &Home, community: String) -> Vec<(Msg, String)> {
         (Msg::Care, names::care(lang, h.care_level).to_string()),
         (
             Msg::Address,
-            format!("{} · {}-{}", h.building, h.unit, h.room),
+            match lang {
+                Lang::Zh => format!("{building} {}单元{}室", h.unit, h.room),
+                Lang::En => format!("{building}, unit {}, room {}", h.unit, h.room),
+            },
         ),
         (Msg::Community, community),
     ];
@@ -88,11 +91,11 @@ pub fn FeaturePanel(
             .to_string()
     };
     let (kind, title, rows): (Msg, String, Vec<(Msg, String)>) = match &hit {
-        Hit::Home(h) => (
-            Msg::Resident,
-            h.resident.clone(),
-            home_rows(l, h, community_name(h.community.as_str())),
-        ),
+        Hit::Home(h, building) => {
+            let building = building.as_deref().unwrap_or(&h.building);
+            let rows = home_rows(l, h, building, community_name(h.community.as_str()));
+            (Msg::Resident, h.resident.clone(), rows)
+        }
         Hit::Case(c) => (
             Msg::Case,
             c.title.clone(),

@@ -4,7 +4,7 @@
 //! [`super::panels`]).
 
 use super::canvas;
-use super::layers::{self, BaseShown, Hit, MapData};
+use super::layers::{self, text, BaseShown, Hit, MapData};
 use super::markers::{self, MarkerKind, Operations, Shown};
 use super::panels::{FeaturePanel, LayerPanel};
 use super::projection::Screen;
@@ -150,11 +150,17 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
         let chinese = lang.0.get_untracked() == Lang::Zh;
         let (base, marks) = (base_shown.get_untracked(), shown.get_untracked());
         data.with_untracked(|d| {
-            let mut commands = layers::draw_all(d, &v, &palette, chinese, base);
+            let mut commands = layers::draw_all(d, &v, &palette, base);
             ops.with_untracked(|o| {
                 commands.extend(markers::draw(o, &v, marks, palette.label_halo));
                 let _ = canvas.set_attribute("data-homes", &o.homes.len().to_string());
             });
+            commands.extend(layers::community_names(
+                &d.communities,
+                &v,
+                &palette,
+                chinese,
+            ));
             canvas::replay(&ctx, v.width, v.height, palette.background, &commands);
             // For tests and `make bench`: what was drawn, and when (ms since navigation).
             let _ = canvas.set_attribute("data-communities", &d.communities.len().to_string());
@@ -252,7 +258,17 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             let marker = markers::marker_at(o, &v, shown.get_untracked(), at)?;
             Some(match marker.kind {
                 MarkerKind::HomeCluster { .. } | MarkerKind::CaseCluster { .. } => Err(marker.at),
-                MarkerKind::Home(i) => Ok(Hit::Home(o.homes[i].item.clone())),
+                MarkerKind::Home(i) => {
+                    let home = o.homes[i].item.clone();
+                    let building = data.with_untracked(|d| {
+                        d.buildings
+                            .iter()
+                            .find(|b| b.id == home.building)
+                            .and_then(|b| text(&b.properties, "name"))
+                            .map(str::to_string)
+                    });
+                    Ok(Hit::Home(home, building))
+                }
                 MarkerKind::Case(i) => Ok(Hit::Case(o.cases[i].item.clone())),
                 MarkerKind::Checkpoint(r, c) => {
                     Ok(Hit::Checkpoint(o.routes[r].properties.clone(), c))

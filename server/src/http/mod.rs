@@ -12,6 +12,7 @@ pub mod homes;
 pub mod layers;
 pub mod ops;
 pub mod patrols;
+pub mod public;
 pub mod session;
 pub mod snapshot;
 
@@ -57,7 +58,8 @@ pub struct AppState {
 fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
     let anyone = OpenApiRouter::new()
         .routes(routes!(session::sign_in, session::sign_out))
-        .routes(routes!(layers::layer));
+        .routes(routes!(layers::layer))
+        .routes(routes!(public::status));
     let signed_in = OpenApiRouter::new()
         .routes(routes!(session::who_am_i))
         .routes(routes!(homes::list))

@@ -177,6 +177,13 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRecord>>;
 }
 
+/// Parses an RFC 3339 time (as the API and `clock::rfc3339` write it) to milliseconds.
+pub fn parse_rfc3339(value: &str) -> Option<Millis> {
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as Millis)
+}
+
 /// Opens the store a database URL names, creating and migrating it as needed.
 pub async fn open(url: &DatabaseUrl) -> anyhow::Result<DynStore> {
     match url {

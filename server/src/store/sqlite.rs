@@ -131,11 +131,9 @@ fn parse_care_level(value: &str) -> Option<CareLevel> {
     .find(|l| care_level_name(*l) == value)
 }
 
-/// Parses an RFC 3339 time the store wrote (via `rfc3339`) back to milliseconds.
 fn millis(value: &str) -> StoreResult<Millis> {
-    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as Millis)
-        .map_err(|e| StoreError::Invalid(format!("`{value}` is not an RFC 3339 time: {e}")))
+    super::parse_rfc3339(value)
+        .ok_or_else(|| StoreError::Invalid(format!("`{value}` is not an RFC 3339 time")))
 }
 
 fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
