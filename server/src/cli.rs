@@ -1,19 +1,23 @@
-//! The `linli` command line: `serve` and `user add`, with every `serve` flag also
-//! readable from the environment (see CONTRACT.md). Values are parsed into typed
+//! The `linli` command line: `serve`, `user add` and `import`, with every `serve` flag
+//! also readable from the environment (see CONTRACT.md). Values are parsed into typed
 //! settings here, so a bad address or URL is refused with a clear message before
 //! anything starts.
 
 use crate::auth::password;
 use crate::clock::now_ms;
+use crate::import;
 use crate::startup::{Application, Settings};
 use crate::store::{self, Actor, Change, DatabaseUrl, NewUser};
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use linli_domain::place::LayerName;
 use linli_domain::{CommunityId, Role, Username};
-use std::io::{BufRead as _, IsTerminal as _};
+use std::io::{BufRead as _, IsTerminal as _, Read as _};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +37,27 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import a base-map layer from a GeoJSON file (RFC 7946, WGS84 lon/lat).
+    ///
+    /// The whole file is checked first: if any feature is invalid, each problem is
+    /// listed (feature index, id, what is wrong) and nothing changes. Otherwise the
+    /// features are added to the layer in one transaction, replacing stored features
+    /// with the same id (the feature's `id`, else `properties.id`).
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The layer: buildings, roads, grids or communities.
+    #[arg(value_parser = parse_import_layer)]
+    layer: LayerName,
+    /// A GeoJSON FeatureCollection (or a single Feature).
+    file: PathBuf,
+    /// Empty the layer first, so it holds exactly the file's features afterwards.
+    #[arg(long)]
+    replace: bool,
+    #[command(flatten)]
+    database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +104,16 @@ enum UserCommand {
     },
 }
 
+fn parse_import_layer(value: &str) -> Result<LayerName, String> {
+    match LayerName::parse(value) {
+        Some(layer) if import::LAYERS.contains(&layer) => Ok(layer),
+        _ if value == "homes" => {
+            Err("homes are imported from CSV, which this version of Linli cannot do yet".into())
+        }
+        _ => Err("use buildings, roads, grids or communities".into()),
+    }
+}
+
 fn parse_role(value: &str) -> Result<Role, String> {
     Role::parse(value).ok_or_else(|| "use commander, grid-worker or viewer".to_string())
 }
@@ -122,6 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             communities,
             database,
         }) => add_user(name, role, communities, database.database_url).await,
+        Command::Import(args) => import_layer(args).await,
     }
 }
 
@@ -200,5 +236,134 @@ fn read_password() -> anyhow::Result<String> {
             .read_line(&mut line)
             .context("cannot read the password from standard input")?;
         Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+/// `linli import`: read, check, store; a progress bar on standard error when it is a
+/// terminal. On any problem, lists them all and changes nothing.
+async fn import_layer(args: ImportArgs) -> anyhow::Result<()> {
+    let layer = args.layer;
+    let file = args.file.display().to_string();
+    let progress = Progress::new(std::io::stderr().is_terminal());
+
+    let bytes = progress.read(&args.file)?;
+    progress.spinner("parsing JSON");
+    let parsed = import::geojson::parse(layer, &bytes, &mut progress.checking());
+    drop(bytes);
+    let import = match parsed {
+        Ok(import) => import,
+        Err(problems) => {
+            progress.clear();
+            for line in problems.lines() {
+                eprintln!("{line}");
+            }
+            anyhow::bail!(
+                "nothing was imported: {file} has {} problem{}",
+                problems.total(),
+                if problems.total() == 1 { "" } else { "s" }
+            );
+        }
+    };
+
+    let store = store::open(&args.database.database_url).await?;
+    let storing = progress.storing(import.len());
+    let stored = import::save(
+        store.as_ref(),
+        layer,
+        &import,
+        args.replace,
+        now_ms(),
+        &storing,
+    )
+    .await;
+    progress.clear();
+    let version = stored.with_context(|| format!("nothing was imported from {file}"))?;
+    println!(
+        "imported {} {} from {file}{} (layer version {version})",
+        import.len(),
+        layer.as_str(),
+        if args.replace {
+            ", replacing the layer"
+        } else {
+            ""
+        },
+    );
+    Ok(())
+}
+
+/// The import's progress on standard error: bytes read, a spinner while the JSON is
+/// parsed, then features checked and features written. Hidden (draws nothing) when
+/// standard error is not a terminal.
+struct Progress(ProgressBar);
+
+impl Progress {
+    fn new(on_terminal: bool) -> Self {
+        Self(if on_terminal {
+            ProgressBar::new(0)
+        } else {
+            ProgressBar::hidden()
+        })
+    }
+
+    fn style(&self, template: &str) {
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            self.0.set_style(style.progress_chars("=> "));
+        }
+    }
+
+    /// Reads the whole file, counting bytes.
+    fn read(&self, path: &Path) -> anyhow::Result<Vec<u8>> {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+        self.0.set_length(length);
+        self.0.set_position(0);
+        self.style("{msg:<12} [{bar:40}] {bytes}/{total_bytes}");
+        self.0.set_message("reading");
+        let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
+        self.0
+            .wrap_read(file)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(bytes)
+    }
+
+    /// A spinner with a message, for steps without a count.
+    fn spinner(&self, message: &str) {
+        self.style("{msg:<12} {spinner} {elapsed}");
+        self.0.set_message(message.to_string());
+        self.0.enable_steady_tick(Duration::from_millis(100));
+    }
+
+    /// A callback that shows the number of features checked; its first call turns the
+    /// spinner into a bar, the number of features being known by then.
+    fn checking(&self) -> impl FnMut(usize, usize) + '_ {
+        let mut started = false;
+        move |checked, total| {
+            if !started {
+                started = true;
+                self.features("checking", total);
+            }
+            self.0.set_position(checked as u64);
+        }
+    }
+
+    /// A callback that shows the number of features written.
+    fn storing(&self, total: usize) -> impl Fn(usize) + Sync + '_ {
+        self.features("storing", total);
+        |written| self.0.set_position(written as u64)
+    }
+
+    /// A bar of `total` features.
+    fn features(&self, message: &'static str, total: usize) {
+        self.0.disable_steady_tick();
+        self.0.set_position(0);
+        self.0.set_length(total as u64);
+        self.style("{msg:<12} [{bar:40}] {pos}/{len} features");
+        self.0.set_message(message);
+    }
+
+    fn clear(&self) {
+        self.0.finish_and_clear();
     }
 }

@@ -5,7 +5,7 @@
 //! is the server side of that loop; the binary `linli` (see `main.rs`) is a thin shell
 //! around [`cli::main`].
 //!
-//! - [`cli`]: the `linli` command line (`serve`, `user add`) and its typed settings.
+//! - [`cli`]: the `linli` command line (`serve`, `user add`, `import`) and its typed settings.
 //! - [`startup`]: [`startup::Application`] opens the store, seeds the demo, binds the
 //!   port and assembles the HTTP service; tests build it on port 0.
 //! - [`store`]: the [`store::Store`] trait, the only way handlers reach data, with its
@@ -19,6 +19,8 @@
 //!   the JSON error body; internals are logged, never sent.
 //! - [`metrics`]: request counters and latency histograms in Prometheus text format.
 //! - [`demo`]: the deterministic demo subdistrict (Tong'an) and its accounts.
+//! - [`import`]: `linli import`, base-map layers from GeoJSON files, checked whole
+//!   before one transaction stores them.
 //! - [`clock`]: the current time, read in one place.
 
 pub mod auth;
@@ -27,6 +29,7 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod startup;
 pub mod store;

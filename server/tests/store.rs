@@ -1,7 +1,7 @@
 //! The SQLite store through the `Store` trait, on a temporary database file: the
 //! event log is append-only and complete, and a refused change leaves nothing behind.
 
-use linli_domain::place::Geometry;
+use linli_domain::place::{Geometry, LayerName};
 use linli_domain::{CommunityId, Role, Username};
 use linli_server::store::sqlite::SqliteStore;
 use linli_server::store::{Actor, Change, Community, NewUser, Store, StoreError};
@@ -170,4 +170,61 @@ async fn saving_a_community_again_replaces_it() {
         .await
         .unwrap();
     assert_eq!(store.communities().await.unwrap(), vec![renamed]);
+}
+
+#[tokio::test]
+async fn replacing_communities_drops_the_others_unless_a_user_is_bound_to_one() {
+    let (store, _url, _dir) = open().await;
+    let all = [
+        community("xingfuli"),
+        community("zhugang"),
+        community("weigang"),
+    ];
+    store.save_communities(&change(), &all).await.unwrap();
+    store
+        .create_user(&change(), worker("li-ming", &["zhugang"]))
+        .await
+        .unwrap();
+    let events = store.events_after(0, 100).await.unwrap().len();
+    let version = store.layer_version(LayerName::Communities).await.unwrap();
+
+    // zhugang would go, but li-ming is bound to it: nothing changes at all.
+    let err = store
+        .replace_communities(&change(), &[community("xingfuli")])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("zhugang") && m.contains("li-ming")),
+        "{err}"
+    );
+    assert_eq!(store.communities().await.unwrap().len(), 3);
+    assert_eq!(store.events_after(0, 100).await.unwrap().len(), events);
+    assert_eq!(
+        store.layer_version(LayerName::Communities).await.unwrap(),
+        version
+    );
+
+    // weigang has nobody: it goes, with an event, and the layer's version moves on.
+    let mut renamed = community("xingfuli");
+    renamed.name_en = "Xingfu Li".into();
+    store
+        .replace_communities(&change(), &[renamed.clone(), community("zhugang")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.communities().await.unwrap(),
+        vec![renamed, community("zhugang")]
+    );
+    let kinds: Vec<String> = store
+        .events_after(events as i64, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["community.deleted", "community.saved", "community.saved"]
+    );
+    assert!(store.layer_version(LayerName::Communities).await.unwrap() > version);
 }

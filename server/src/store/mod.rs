@@ -134,6 +134,14 @@ pub trait Store: Send + Sync + 'static {
     /// Adds or replaces communities, all or none.
     async fn save_communities(&self, change: &Change, communities: &[Community])
         -> StoreResult<()>;
+    /// Makes the stored communities exactly `communities`: adds or replaces those given
+    /// and deletes the others, all or none. `Invalid` (nothing changed) when a user is
+    /// bound to a community that would be deleted.
+    async fn replace_communities(
+        &self,
+        change: &Change,
+        communities: &[Community],
+    ) -> StoreResult<()>;
     async fn communities(&self) -> StoreResult<Vec<Community>>;
 
     /// Adds features to a base-map layer (grids, buildings or roads), replacing those
@@ -145,6 +153,19 @@ pub trait Store: Send + Sync + 'static {
         layer: LayerName,
         features: &[Feature<Properties>],
         replace_layer: bool,
+    ) -> StoreResult<i64> {
+        self.save_features_reporting(change, layer, features, replace_layer, &|_| {})
+            .await
+    }
+    /// [`Store::save_features`], calling `progress` with the number of features
+    /// written so far (for `linli import`'s progress bar).
+    async fn save_features_reporting(
+        &self,
+        change: &Change,
+        layer: LayerName,
+        features: &[Feature<Properties>],
+        replace_layer: bool,
+        progress: &(dyn Fn(usize) + Sync),
     ) -> StoreResult<i64>;
     /// All features of a base-map layer, ordered by id.
     async fn features(&self, layer: LayerName) -> StoreResult<Vec<Feature<Properties>>>;

@@ -103,6 +103,35 @@ async fn bump_layer(
     Ok(())
 }
 
+/// Adds or replaces one community inside the caller's transaction, with its event.
+async fn upsert_community(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    c: &Community,
+) -> StoreResult<()> {
+    let geometry = serde_json::to_string(&c.geometry)
+        .map_err(|e| StoreError::Invalid(format!("community `{}`: {e}", c.id)))?;
+    sqlx::query(
+        "INSERT INTO communities (id, name, name_en, geometry) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+         name_en = excluded.name_en, geometry = excluded.geometry",
+    )
+    .bind(c.id.as_str())
+    .bind(&c.name)
+    .bind(&c.name_en)
+    .bind(geometry)
+    .execute(&mut *conn)
+    .await?;
+    let event = append_event(
+        conn,
+        change,
+        "community.saved",
+        json!({"id": c.id, "name": c.name, "name_en": c.name_en}),
+    )
+    .await?;
+    bump_layer(conn, LayerName::Communities, event).await
+}
+
 fn parse_role(value: &str) -> StoreResult<Role> {
     Role::parse(value)
         .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("unknown role `{value}` in database")))
@@ -328,27 +357,56 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for c in communities {
-            let geometry = serde_json::to_string(&c.geometry)
-                .map_err(|e| StoreError::Invalid(format!("community `{}`: {e}", c.id)))?;
-            sqlx::query(
-                "INSERT INTO communities (id, name, name_en, geometry) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-                 name_en = excluded.name_en, geometry = excluded.geometry",
-            )
-            .bind(c.id.as_str())
-            .bind(&c.name)
-            .bind(&c.name_en)
-            .bind(geometry)
-            .execute(&mut *tx)
+            upsert_community(&mut tx, change, c).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replace_communities(
+        &self,
+        change: &Change,
+        communities: &[Community],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let kept: std::collections::HashSet<&str> =
+            communities.iter().map(|c| c.id.as_str()).collect();
+        let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM communities ORDER BY id")
+            .fetch_all(&mut *tx)
             .await?;
-            let event = append_event(
-                &mut tx,
-                change,
-                "community.saved",
-                json!({"id": c.id, "name": c.name, "name_en": c.name_en}),
+        let dropped: Vec<String> = stored
+            .into_iter()
+            .filter(|id| !kept.contains(id.as_str()))
+            .collect();
+        for id in &dropped {
+            let users: Vec<String> = sqlx::query_scalar(
+                "SELECT u.username FROM user_communities uc JOIN users u ON u.id = uc.user_id \
+                 WHERE uc.community_id = ? ORDER BY u.username",
             )
+            .bind(id)
+            .fetch_all(&mut *tx)
             .await?;
+            if !users.is_empty() {
+                let who = match users.as_slice() {
+                    [one] => format!("a user is bound to it: {one}"),
+                    many => format!("users are bound to it: {}", many.join(", ")),
+                };
+                return Err(StoreError::Invalid(format!(
+                    "community `{id}` would be deleted, but {who}"
+                )));
+            }
+        }
+        for id in &dropped {
+            sqlx::query("DELETE FROM communities WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let event =
+                append_event(&mut tx, change, "community.deleted", json!({"id": id})).await?;
             bump_layer(&mut tx, LayerName::Communities, event).await?;
+        }
+        for c in communities {
+            upsert_community(&mut tx, change, c).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -392,12 +450,13 @@ impl Store for SqliteStore {
         .collect()
     }
 
-    async fn save_features(
+    async fn save_features_reporting(
         &self,
         change: &Change,
         layer: LayerName,
         features: &[Feature<Properties>],
         replace_layer: bool,
+        progress: &(dyn Fn(usize) + Sync),
     ) -> StoreResult<i64> {
         if layer == LayerName::Communities {
             return Err(StoreError::Invalid(
@@ -411,7 +470,7 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for feature in features {
+        for (written, feature) in features.iter().enumerate() {
             let community = feature.properties.get("community").and_then(|v| v.as_str());
             sqlx::query(
                 "INSERT INTO features (layer, id, community, properties, geometry) VALUES (?, ?, ?, ?, ?) \
@@ -425,6 +484,7 @@ impl Store for SqliteStore {
             .bind(serde_json::to_string(&feature.geometry).map_err(|e| StoreError::Invalid(e.to_string()))?)
             .execute(&mut *tx)
             .await?;
+            progress(written + 1);
         }
         let event = append_event(
             &mut tx,
