@@ -7,6 +7,9 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export TRUNK_SKIP_VERSION_CHECK := true
 
+# The browser workload of TARGETS.md (deterministic: same arguments, same bytes).
+WORKLOAD ?= ../shared/bench/gen_district.py
+
 .PHONY: run test bench tools tools-test app server lint
 
 ## Pinned tools (idempotent): wasm target, trunk, wasm-bindgen-cli, wasm-opt; for
@@ -37,3 +40,6 @@ test: tools-test lint app
 bench: tools-test app
 	cargo build --release --locked -p linli-server
 	LINLI_BIN=$(CURDIR)/target/release/linli cargo run --release --locked -p linli-tests --bin bench
+	test -f target/bench/district-100k/buildings.geojson \
+	  || python3 $(WORKLOAD) 100000 20000 target/bench/district-100k
+	cargo run --release --locked -p linli-app --example draw_list -- target/bench/demo target/bench/district-100k

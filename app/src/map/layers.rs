@@ -2,6 +2,7 @@
 //! which answers "what is under this pixel" from the same projected features.
 
 use super::draw::{DrawCommand, Stroke};
+use super::index::{Bounded, Indexed};
 use super::projection::{project, Screen, World};
 use super::theme::Palette;
 use super::viewport::{Bounds, Viewport};
@@ -34,8 +35,20 @@ pub struct Line {
 pub struct MapData {
     pub communities: Vec<Area>,
     pub grids: Vec<Area>,
-    pub roads: Vec<Line>,
-    pub buildings: Vec<Area>,
+    pub roads: Indexed<Line>,
+    pub buildings: Indexed<Area>,
+}
+
+impl Bounded for Area {
+    fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+}
+
+impl Bounded for Line {
+    fn bounds(&self) -> Bounds {
+        self.bounds
+    }
 }
 
 impl MapData {
@@ -202,7 +215,7 @@ pub fn draw_all(
 }
 
 /// Streets as lines as wide as they are on the ground, at least a pixel.
-pub fn roads(items: &[Line], viewport: &Viewport, palette: &Palette) -> Vec<DrawCommand> {
+pub fn roads(items: &Indexed<Line>, viewport: &Viewport, palette: &Palette) -> Vec<DrawCommand> {
     let visible = viewport.visible();
     let mut out = Vec::new();
     for (class, colour, default_width_m) in [
@@ -211,8 +224,7 @@ pub fn roads(items: &[Line], viewport: &Viewport, palette: &Palette) -> Vec<Draw
     ] {
         let mut width_m = default_width_m;
         let lines: Vec<Vec<Screen>> = items
-            .iter()
-            .filter(|l| overlaps(&l.bounds, &visible))
+            .within(visible)
             .filter(|l| (text(&l.properties, "class") == Some("primary")) == (class == "primary"))
             .flat_map(|l| {
                 width_m = l
@@ -239,7 +251,11 @@ pub const SIMPLIFY_BELOW_PX: f64 = 4.0;
 
 /// Building footprints, residential and commercial in their own colours; outlined only
 /// when they are large enough on screen for an outline to help.
-pub fn buildings(items: &[Area], viewport: &Viewport, palette: &Palette) -> Vec<DrawCommand> {
+pub fn buildings(
+    items: &Indexed<Area>,
+    viewport: &Viewport,
+    palette: &Palette,
+) -> Vec<DrawCommand> {
     let visible = viewport.visible();
     let outline = (viewport.resolution < 1.5).then_some(Stroke {
         colour: palette.building_border,
@@ -251,9 +267,8 @@ pub fn buildings(items: &[Area], viewport: &Viewport, palette: &Palette) -> Vec<
         (true, palette.commercial_fill),
     ] {
         let rings: Vec<Vec<Screen>> = items
-            .iter()
+            .within(visible)
             .filter(|a| (text(&a.properties, "use") == Some("commercial")) == commercial)
-            .filter(|a| overlaps(&a.bounds, &visible))
             .flat_map(|a| -> Vec<Vec<Screen>> {
                 // Level of detail: a footprint a few pixels wide is drawn as its box.
                 if a.bounds.width().max(a.bounds.height()) / viewport.resolution < SIMPLIFY_BELOW_PX
@@ -348,25 +363,30 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen, shown: BaseShow
                 point_in_polygon(xy(p), &rings)
             })
     };
+    let point = Bounds { min: p, max: p };
     if let Some(b) = data
         .buildings
-        .iter()
+        .within(point)
         .filter(|_| shown.buildings)
         .find(inside)
     {
         return Some(Hit::Building(b.clone()));
     }
     let tolerance = ROAD_TOLERANCE_PX * viewport.resolution;
+    let near = Bounds {
+        min: World {
+            x: p.x - tolerance,
+            y: p.y - tolerance,
+        },
+        max: World {
+            x: p.x + tolerance,
+            y: p.y + tolerance,
+        },
+    };
     let nearest_road = data
         .roads
-        .iter()
+        .within(near)
         .filter(|_| shown.roads)
-        .filter(|l| {
-            l.bounds.min.x - tolerance <= p.x
-                && p.x <= l.bounds.max.x + tolerance
-                && l.bounds.min.y - tolerance <= p.y
-                && p.y <= l.bounds.max.y + tolerance
-        })
         .map(|l| {
             let d = l
                 .parts
@@ -440,10 +460,10 @@ mod tests {
                 ],
             }),
             grids: vec![],
-            roads: project_lines(&FeatureCollection {
+            roads: Indexed::new(project_lines(&FeatureCollection {
                 features: vec![road("r1", [117.30, 31.845], [117.32, 31.845])],
-            }),
-            buildings: project_areas(&FeatureCollection {
+            })),
+            buildings: Indexed::new(project_areas(&FeatureCollection {
                 features: vec![square(
                     "house",
                     117.302,
@@ -451,7 +471,7 @@ mod tests {
                     0.0005,
                     json!({"use": "residential"}),
                 )],
-            }),
+            })),
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod canvas;
 pub mod cluster;
 pub mod draw;
+pub mod index;
 pub mod layers;
 pub mod markers;
 pub mod panels;

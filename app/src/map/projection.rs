@@ -15,7 +15,7 @@ pub struct LonLat {
 }
 
 /// A point in Web Mercator metres; `y` grows northwards.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct World {
     pub x: f64,
     pub y: f64,

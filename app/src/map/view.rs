@@ -4,6 +4,7 @@
 //! [`super::panels`]).
 
 use super::canvas;
+use super::index::Indexed;
 use super::layers::{self, text, BaseShown, Hit, MapData};
 use super::markers::{self, MarkerKind, Operations, Shown};
 use super::panels::{FeaturePanel, LayerPanel};
@@ -78,8 +79,10 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                 Ok(features) => data.update(|d| match layer {
                     LayerName::Communities => d.communities = layers::project_areas(&features),
                     LayerName::Grids => d.grids = layers::project_areas(&features),
-                    LayerName::Buildings => d.buildings = layers::project_areas(&features),
-                    LayerName::Roads => d.roads = layers::project_lines(&features),
+                    LayerName::Buildings => {
+                        d.buildings = Indexed::new(layers::project_areas(&features))
+                    }
+                    LayerName::Roads => d.roads = Indexed::new(layers::project_lines(&features)),
                 }),
                 Err(e) => {
                     leptos::logging::warn!("cannot load the {} layer: {e:?}", layer.as_str());
