@@ -67,42 +67,50 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
     let shown = RwSignal::new(Shown::default());
     let gesture = StoredValue::new(Gesture::default());
 
-    // Communities first (small, and enough to fit the view), then the rest.
-    spawn_local(async move {
-        for layer in [
-            LayerName::Communities,
-            LayerName::Roads,
-            LayerName::Grids,
-            LayerName::Buildings,
-        ] {
-            match api::layer(layer).await {
-                Ok(features) => data.update(|d| match layer {
+    // Every layer is asked for at once; each is drawn as soon as it arrives (the
+    // small communities layer first fits the view). The map is complete when the
+    // last one is in.
+    let outstanding = StoredValue::new(if staff { 5 } else { 4 });
+    let arrived = move |what: &str, result: Result<(), api::ApiError>| match result {
+        Ok(()) => {
+            outstanding.update_value(|n| *n -= 1);
+            if outstanding.get_value() == 0 && loading.get_untracked() == Loading::Busy {
+                loading.set(Loading::Done);
+            }
+        }
+        Err(e) => {
+            leptos::logging::warn!("cannot load {what}: {e:?}");
+            loading.set(Loading::Failed);
+        }
+    };
+    for layer in [
+        LayerName::Communities,
+        LayerName::Roads,
+        LayerName::Grids,
+        LayerName::Buildings,
+    ] {
+        spawn_local(async move {
+            let result = api::layer(layer).await.map(|features| {
+                data.update(|d| match layer {
                     LayerName::Communities => d.communities = layers::project_areas(&features),
                     LayerName::Grids => d.grids = layers::project_areas(&features),
                     LayerName::Buildings => {
                         d.buildings = Indexed::new(layers::project_areas(&features))
                     }
                     LayerName::Roads => d.roads = Indexed::new(layers::project_lines(&features)),
-                }),
-                Err(e) => {
-                    leptos::logging::warn!("cannot load the {} layer: {e:?}", layer.as_str());
-                    loading.set(Loading::Failed);
-                    return;
-                }
-            }
-        }
-        if staff {
-            match api::snapshot().await {
-                Ok(snapshot) => ops.set(Operations::from_snapshot(&snapshot)),
-                Err(e) => {
-                    leptos::logging::warn!("cannot load the snapshot: {e:?}");
-                    loading.set(Loading::Failed);
-                    return;
-                }
-            }
-        }
-        loading.set(Loading::Done);
-    });
+                })
+            });
+            arrived(layer.as_str(), result);
+        });
+    }
+    if staff {
+        spawn_local(async move {
+            let result = api::snapshot()
+                .await
+                .map(|snapshot| ops.set(Operations::from_snapshot(&snapshot)));
+            arrived("the snapshot", result);
+        });
+    }
 
     let fit = move || {
         let (w, h) = size.get_untracked();
