@@ -37,23 +37,25 @@ enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
-    /// Import a base-map layer from a GeoJSON file (RFC 7946, WGS84 lon/lat).
+    /// Import a base-map layer from a GeoJSON file (RFC 7946, WGS84 lon/lat), or the
+    /// monitored elder homes with their sensors from a CSV file (see README.md).
     ///
-    /// The whole file is checked first: if any feature is invalid, each problem is
-    /// listed (feature index, id, what is wrong) and nothing changes. Otherwise the
-    /// features are added to the layer in one transaction, replacing stored features
-    /// with the same id (the feature's `id`, else `properties.id`).
+    /// The whole file is checked first: if any feature or row is invalid, each problem
+    /// is listed (feature index or row number, id, what is wrong) and nothing changes.
+    /// Otherwise everything is stored in one transaction, replacing stored features or
+    /// homes with the same id (a feature's `id`, else `properties.id`; a home's `id`).
     Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
 struct ImportArgs {
-    /// The layer: buildings, roads, grids or communities.
-    #[arg(value_parser = parse_import_layer)]
-    layer: LayerName,
-    /// A GeoJSON FeatureCollection (or a single Feature).
+    /// What to import: buildings, roads, grids or communities (GeoJSON), or homes (CSV).
+    #[arg(value_parser = parse_import_target)]
+    what: ImportTarget,
+    /// A GeoJSON FeatureCollection (or a single Feature), or a CSV file of homes.
     file: PathBuf,
-    /// Empty the layer first, so it holds exactly the file's features afterwards.
+    /// Empty the layer first, so it holds exactly the file's features afterwards; for
+    /// homes, remove every stored home and its sensors first.
     #[arg(long)]
     replace: bool,
     #[command(flatten)]
@@ -104,13 +106,20 @@ enum UserCommand {
     },
 }
 
-fn parse_import_layer(value: &str) -> Result<LayerName, String> {
+/// What `linli import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImportTarget {
+    /// A base-map layer, from GeoJSON.
+    Layer(LayerName),
+    /// Elder homes with their sensors, from CSV.
+    Homes,
+}
+
+fn parse_import_target(value: &str) -> Result<ImportTarget, String> {
     match LayerName::parse(value) {
-        Some(layer) if import::LAYERS.contains(&layer) => Ok(layer),
-        _ if value == "homes" => {
-            Err("homes are imported from CSV, which this version of Linli cannot do yet".into())
-        }
-        _ => Err("use buildings, roads, grids or communities".into()),
+        Some(layer) if import::LAYERS.contains(&layer) => Ok(ImportTarget::Layer(layer)),
+        _ if value == "homes" => Ok(ImportTarget::Homes),
+        _ => Err("use buildings, roads, grids, communities or homes".into()),
     }
 }
 
@@ -157,7 +166,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             communities,
             database,
         }) => add_user(name, role, communities, database.database_url).await,
-        Command::Import(args) => import_layer(args).await,
+        Command::Import(args) => match args.what {
+            ImportTarget::Layer(layer) => import_layer(layer, args).await,
+            ImportTarget::Homes => import_homes(args).await,
+        },
     }
 }
 
@@ -241,10 +253,9 @@ fn read_password() -> anyhow::Result<String> {
 
 /// `linli import`: read, check, store; a progress bar on standard error when it is a
 /// terminal. On any problem, lists them all and changes nothing.
-async fn import_layer(args: ImportArgs) -> anyhow::Result<()> {
-    let layer = args.layer;
+async fn import_layer(layer: LayerName, args: ImportArgs) -> anyhow::Result<()> {
     let file = args.file.display().to_string();
-    let progress = Progress::new(std::io::stderr().is_terminal());
+    let progress = Progress::new(std::io::stderr().is_terminal(), "features");
 
     let bytes = progress.read(&args.file)?;
     progress.spinner("parsing JSON");
@@ -254,14 +265,7 @@ async fn import_layer(args: ImportArgs) -> anyhow::Result<()> {
         Ok(import) => import,
         Err(problems) => {
             progress.clear();
-            for line in problems.lines() {
-                eprintln!("{line}");
-            }
-            anyhow::bail!(
-                "nothing was imported: {file} has {} problem{}",
-                problems.total(),
-                if problems.total() == 1 { "" } else { "s" }
-            );
+            return Err(refused(&file, &problems));
         }
     };
 
@@ -291,23 +295,94 @@ async fn import_layer(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The import's progress on standard error: bytes read, a spinner while the JSON is
-/// parsed, then features checked and features written. Hidden (draws nothing) when
-/// standard error is not a terminal.
-struct Progress(ProgressBar);
+/// `linli import homes`: read, load what rows are checked against, check, store; a
+/// progress bar on standard error when it is a terminal. On any problem, lists them all
+/// and changes nothing.
+async fn import_homes(args: ImportArgs) -> anyhow::Result<()> {
+    let file = args.file.display().to_string();
+    let progress = Progress::new(std::io::stderr().is_terminal(), "homes");
+
+    let bytes = progress.read(&args.file)?;
+    progress.spinner("loading");
+    let loaded = async {
+        let store = store::open(&args.database.database_url).await?;
+        let context = import::homes::Context::load(store.as_ref(), args.replace)
+            .await
+            .context("cannot read the stored buildings, communities and homes")?;
+        anyhow::Ok((store, context))
+    }
+    .await;
+    let (store, context) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            progress.clear();
+            return Err(e);
+        }
+    };
+    let parsed = import::homes::parse(&bytes, &context, &mut progress.checking());
+    drop(bytes);
+    drop(context);
+    let homes = match parsed {
+        Ok(homes) => homes,
+        Err(problems) => {
+            progress.clear();
+            return Err(refused(&file, &problems));
+        }
+    };
+
+    let storing = progress.storing(homes.len());
+    let stored =
+        import::homes::save(store.as_ref(), &homes, args.replace, now_ms(), &storing).await;
+    progress.clear();
+    let done = stored.with_context(|| format!("nothing was imported from {file}"))?;
+    let what = if args.replace {
+        format!("replacing all homes ({} removed)", done.removed)
+    } else {
+        format!("{} new, {} replaced by id", done.added, done.replaced)
+    };
+    println!(
+        "imported {} home{} from {file}: {what}",
+        homes.len(),
+        if homes.len() == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+/// Prints every problem of a refused file on standard error, and returns the error
+/// that ends the command.
+fn refused(file: &str, problems: &import::Problems) -> anyhow::Error {
+    for line in problems.lines() {
+        eprintln!("{line}");
+    }
+    anyhow::anyhow!(
+        "nothing was imported: {file} has {} problem{}",
+        problems.total(),
+        if problems.total() == 1 { "" } else { "s" }
+    )
+}
+
+/// The import's progress on standard error: bytes read, a spinner while the file is
+/// parsed (or the store read), then items (features or homes) checked and written.
+/// Hidden (draws nothing) when standard error is not a terminal.
+struct Progress {
+    bar: ProgressBar,
+    /// What is counted: `features` or `homes`.
+    unit: &'static str,
+}
 
 impl Progress {
-    fn new(on_terminal: bool) -> Self {
-        Self(if on_terminal {
+    fn new(on_terminal: bool, unit: &'static str) -> Self {
+        let bar = if on_terminal {
             ProgressBar::new(0)
         } else {
             ProgressBar::hidden()
-        })
+        };
+        Self { bar, unit }
     }
 
     fn style(&self, template: &str) {
         if let Ok(style) = ProgressStyle::with_template(template) {
-            self.0.set_style(style.progress_chars("=> "));
+            self.bar.set_style(style.progress_chars("=> "));
         }
     }
 
@@ -316,12 +391,12 @@ impl Progress {
         let file =
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let length = file.metadata().map(|m| m.len()).unwrap_or(0);
-        self.0.set_length(length);
-        self.0.set_position(0);
+        self.bar.set_length(length);
+        self.bar.set_position(0);
         self.style("{msg:<12} [{bar:40}] {bytes}/{total_bytes}");
-        self.0.set_message("reading");
+        self.bar.set_message("reading");
         let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
-        self.0
+        self.bar
             .wrap_read(file)
             .read_to_end(&mut bytes)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -331,39 +406,42 @@ impl Progress {
     /// A spinner with a message, for steps without a count.
     fn spinner(&self, message: &str) {
         self.style("{msg:<12} {spinner} {elapsed}");
-        self.0.set_message(message.to_string());
-        self.0.enable_steady_tick(Duration::from_millis(100));
+        self.bar.set_message(message.to_string());
+        self.bar.enable_steady_tick(Duration::from_millis(100));
     }
 
-    /// A callback that shows the number of features checked; its first call turns the
-    /// spinner into a bar, the number of features being known by then.
+    /// A callback that shows the number of items checked; its first call turns the
+    /// spinner into a bar, the number of items being known by then.
     fn checking(&self) -> impl FnMut(usize, usize) + '_ {
         let mut started = false;
         move |checked, total| {
             if !started {
                 started = true;
-                self.features("checking", total);
+                self.items("checking", total);
             }
-            self.0.set_position(checked as u64);
+            self.bar.set_position(checked as u64);
         }
     }
 
-    /// A callback that shows the number of features written.
+    /// A callback that shows the number of items written.
     fn storing(&self, total: usize) -> impl Fn(usize) + Sync + '_ {
-        self.features("storing", total);
-        |written| self.0.set_position(written as u64)
+        self.items("storing", total);
+        |written| self.bar.set_position(written as u64)
     }
 
-    /// A bar of `total` features.
-    fn features(&self, message: &'static str, total: usize) {
-        self.0.disable_steady_tick();
-        self.0.set_position(0);
-        self.0.set_length(total as u64);
-        self.style("{msg:<12} [{bar:40}] {pos}/{len} features");
-        self.0.set_message(message);
+    /// A bar of `total` items.
+    fn items(&self, message: &'static str, total: usize) {
+        self.bar.disable_steady_tick();
+        self.bar.set_position(0);
+        self.bar.set_length(total as u64);
+        self.style(&format!(
+            "{{msg:<12}} [{{bar:40}}] {{pos}}/{{len}} {}",
+            self.unit
+        ));
+        self.bar.set_message(message);
     }
 
     fn clear(&self) {
-        self.0.finish_and_clear();
+        self.bar.finish_and_clear();
     }
 }

@@ -19,8 +19,8 @@
 //!   the JSON error body; internals are logged, never sent.
 //! - [`metrics`]: request counters and latency histograms in Prometheus text format.
 //! - [`demo`]: the deterministic demo subdistrict (Tong'an) and its accounts.
-//! - [`import`]: `linli import`, base-map layers from GeoJSON files, checked whole
-//!   before one transaction stores them.
+//! - [`import`]: `linli import`, base-map layers from GeoJSON files and elder homes
+//!   from CSV files, checked whole before one transaction stores them.
 //! - [`clock`]: the current time, read in one place.
 
 pub mod auth;

@@ -1,8 +1,10 @@
-//! `linli import` end to end: the real binary on the GeoJSON files of
+//! `linli import` end to end: the real binary on the GeoJSON and CSV files of
 //! `tests/fixtures/import/` (hand-written ones and real `osmium export` output) against a
-//! temporary SQLite database. Good files land in their layer, replacing by id; every
-//! bad file is refused naming the feature, and leaves the database exactly as it was.
+//! temporary SQLite database. Good files land in their layer (or among the homes),
+//! replacing by id; every bad file is refused naming the feature or row, and leaves the
+//! database exactly as it was.
 
+use linli_domain::care::{CareLevel, Health, Home, SensorKind};
 use linli_domain::place::{Feature, Geometry, LayerName, Properties};
 use linli_server::store::sqlite::SqliteStore;
 use linli_server::store::{Community, Store};
@@ -90,6 +92,19 @@ impl Db {
         self.store().await.communities().await.unwrap()
     }
 
+    async fn homes(&self) -> Vec<Home> {
+        self.store().await.homes(None).await.unwrap()
+    }
+
+    /// A database with the communities and buildings homes are checked against.
+    fn with_base_map() -> Self {
+        let db = Self::new();
+        db.import_ok("communities", "communities.geojson", &[]);
+        db.import_ok("buildings", "buildings.geojson", &[]);
+        db.import_ok("buildings", "buildings.osm.geojson", &[]);
+        db
+    }
+
     /// Everything an import could change: every layer with its version, and the
     /// length of the event log.
     async fn snapshot(&self) -> Snapshot {
@@ -106,6 +121,7 @@ impl Db {
             layers,
             communities: store.communities().await.unwrap(),
             communities_version: store.layer_version(LayerName::Communities).await.unwrap(),
+            homes: store.homes(None).await.unwrap(),
             events: store.events_after(0, u32::MAX).await.unwrap().len(),
         }
     }
@@ -116,6 +132,7 @@ struct Snapshot {
     layers: Vec<(LayerName, i64, Vec<Feature<Properties>>)>,
     communities: Vec<Community>,
     communities_version: i64,
+    homes: Vec<Home>,
     events: usize,
 }
 
@@ -488,16 +505,6 @@ async fn communities_import_and_replace_is_refused_while_a_user_is_bound_to_a_dr
 fn an_unknown_layer_or_a_missing_file_is_refused() {
     let db = Db::new();
     let out = linli(
-        &["import", "homes", "homes.csv", "--database-url", &db.url],
-        "",
-    );
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("homes are imported from CSV"),
-        "{}",
-        stderr(&out)
-    );
-    let out = linli(
         &[
             "import",
             "parks",
@@ -508,15 +515,309 @@ fn an_unknown_layer_or_a_missing_file_is_refused() {
         "",
     );
     assert!(
-        stderr(&out).contains("use buildings, roads, grids or communities"),
+        stderr(&out).contains("use buildings, roads, grids, communities or homes"),
         "{}",
         stderr(&out)
     );
-    let out = db.import("buildings", "no-such-file.geojson", &[]);
+    for (what, file) in [
+        ("buildings", "no-such-file.geojson"),
+        ("homes", "no-such-file.csv"),
+    ] {
+        let out = db.import(what, file, &[]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("cannot open") && stderr(&out).contains(file),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+fn home<'a>(homes: &'a [Home], id: &str) -> &'a Home {
+    homes
+        .iter()
+        .find(|h| h.id == id)
+        .unwrap_or_else(|| panic!("no home {id}"))
+}
+
+fn home_ids(homes: &[Home]) -> Vec<&str> {
+    homes.iter().map(|h| h.id.as_str()).collect()
+}
+
+fn sensor_ids(home: &Home) -> Vec<&str> {
+    home.sensors.iter().map(|s| s.id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_spreadsheets_csv_of_homes_imports_with_sensors_quoting_and_building_centres() {
+    let db = Db::with_base_map();
+    let printed = db.import_ok("homes", "homes.csv", &[]);
+    assert!(
+        printed.starts_with("imported 4 homes from ")
+            && printed.ends_with("homes.csv: 4 new, 0 replaced by id\n"),
+        "{printed}"
+    );
+    let homes = db.homes().await;
+    assert_eq!(home_ids(&homes), vec!["h0001", "h0002", "h0003", "h0004"]);
+
+    let first = home(&homes, "h0001");
+    assert_eq!(first.building, "way/101");
+    assert_eq!(first.community.as_str(), "xingfuli");
+    assert_eq!(first.grid.as_deref(), Some("xingfuli-1"));
+    assert_eq!(
+        (first.unit, first.floor, first.room.as_str()),
+        (2, 3, "302")
+    );
+    assert_eq!(first.resident, "王秀英");
+    assert_eq!(first.age_band, "80-89");
+    assert!(first.living_alone);
+    assert_eq!(first.care_level, CareLevel::Attention);
+    assert_eq!(first.phone.as_deref(), Some("13812345678"));
+    assert_eq!(first.contact.as_deref(), Some("女儿 王敏, 13987654321"));
+    assert_eq!(first.position, [117.3003, 31.8463]);
+    assert_eq!(
+        sensor_ids(first),
+        vec!["gs-000001", "sm-000001", "wm-000001"]
+    );
+    for sensor in &first.sensors {
+        assert_eq!(
+            (
+                sensor.health,
+                sensor.battery_pct,
+                sensor.last_seen.as_deref()
+            ),
+            (Health::Ok, None, None),
+            "a new sensor is ok, without battery, never seen"
+        );
+    }
+
+    // Without lon and lat: the centre of building 17; 否 is no; no phone.
+    let second = home(&homes, "h0002");
+    assert_eq!(second.position, [117.301, 31.8463]);
+    assert!(!second.living_alone);
+    assert_eq!(second.phone, None);
+    assert_eq!(second.sensors[0].kind, SensorKind::Water);
+
+    // Doubled quotes, and a contact over two lines of the file.
+    let third = home(&homes, "h0003");
+    assert_eq!(third.resident, "陈\"阿婆\"桂兰");
+    assert_eq!(
+        third.contact.as_deref(),
+        Some("儿子 陈伟 13900001111\r\n晚上打: 13900002222")
+    );
+    assert_eq!(third.phone.as_deref(), Some("0551-6512 3456"));
+
+    let fourth = home(&homes, "h0004");
+    assert_eq!(
+        (fourth.building.as_str(), fourth.grid.as_deref()),
+        ("a920000012", None)
+    );
+
+    let events = db.store().await.events_after(0, u32::MAX).await.unwrap();
+    let imported: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "homes.imported")
+        .collect();
+    assert_eq!(imported.len(), 1, "one event for the whole file");
+    assert_eq!(imported[0].actor, "system:import");
+    assert_eq!(imported[0].data["homes"], 4);
+}
+
+#[tokio::test]
+async fn importing_homes_again_replaces_those_with_the_same_id_and_their_sensors() {
+    let db = Db::with_base_map();
+    db.import_ok("homes", "homes.csv", &[]);
+    let before = db.homes().await;
+    let printed = db.import_ok("homes", "homes-update.csv", &[]);
+    assert!(
+        printed.starts_with("imported 2 homes from ")
+            && printed.ends_with(": 1 new, 1 replaced by id\n"),
+        "{printed}"
+    );
+    let after = db.homes().await;
+    assert_eq!(
+        home_ids(&after),
+        vec!["h0001", "h0002", "h0003", "h0004", "h0005"]
+    );
+    let updated = home(&after, "h0002");
+    assert_eq!((updated.floor, updated.room.as_str()), (2, "201"));
+    assert_eq!(updated.age_band, "80-89");
+    assert_eq!(updated.position, [117.3009, 31.8462]);
+    assert_eq!(sensor_ids(updated), vec!["gs-000002", "wm-000002"]);
+    for id in ["h0001", "h0003", "h0004"] {
+        assert_eq!(home(&after, id), home(&before, id), "{id} stays as it was");
+    }
+    // Centre of way/101, no phone or contact.
+    let added = home(&after, "h0005");
+    assert_eq!(added.position, [117.3003, 31.8463]);
+    assert_eq!(
+        (added.phone.as_deref(), added.contact.as_deref()),
+        (None, None)
+    );
+}
+
+#[tokio::test]
+async fn replace_removes_every_home_and_sensor_first() {
+    let db = Db::with_base_map();
+    db.import_ok("homes", "homes.csv", &[]);
+    db.import_ok("homes", "homes-update.csv", &[]);
+
+    // Without --replace the file is refused: its first home takes h0001's water meter.
+    let out = db.import("homes", "homes-replace.csv", &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("cannot open") && stderr(&out).contains("no-such-file.geojson"),
+        stderr(&out).contains(
+            r#"row 2 (id "h0100"): sensor `wm-000001` belongs to stored home `h0001`, which this file does not replace"#
+        ),
         "{}",
         stderr(&out)
     );
+
+    let printed = db.import_ok("homes", "homes-replace.csv", &["--replace"]);
+    assert!(
+        printed.starts_with("imported 2 homes from ")
+            && printed.ends_with(": replacing all homes (5 removed)\n"),
+        "{printed}"
+    );
+    let homes = db.homes().await;
+    assert_eq!(home_ids(&homes), vec!["h0100", "h0101"]);
+    assert_eq!(sensor_ids(&homes[0]), vec!["wm-000001"]);
+    assert_eq!(sensor_ids(&homes[1]), vec!["gs-000101", "sm-000101"]);
+    assert_eq!(homes[1].community.as_str(), "weigang");
+    assert_eq!(homes[1].grid, None);
+    let events = db.store().await.events_after(0, u32::MAX).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.kind, "homes.imported");
+    assert_eq!(
+        (&last.data["removed"], &last.data["replaced_all"]),
+        (&serde_json::json!(5), &serde_json::json!(true))
+    );
+}
+
+#[tokio::test]
+async fn every_bad_homes_file_is_refused_naming_the_row_and_nothing_changes() {
+    let db = Db::with_base_map();
+    db.import_ok("homes", "homes.csv", &[]);
+    let before = db.snapshot().await;
+    assert_eq!(before.homes.len(), 4);
+
+    let cases = [
+        (
+            "bad-homes-column.csv",
+            "row 1: unknown column `age` (column 9); the columns are id, building,",
+        ),
+        (
+            "bad-homes-no-sensors-column.csv",
+            "row 1: the required column `sensors` is missing",
+        ),
+        (
+            "bad-homes-fields.csv",
+            r#"row 3 (id "h0092"): has 15 fields, but the header names 16 columns"#,
+        ),
+        (
+            "bad-homes-quote.csv",
+            "row 3: field 13 opens a quote on line 3 that is never closed",
+        ),
+        (
+            "bad-homes-duplicate-id.csv",
+            r#"row 4 (id "h0091"): the same id as row 2"#,
+        ),
+        (
+            "bad-homes-duplicate-sensor.csv",
+            r#"row 3 (id "h0092"): sensor `gs-000091` is also in row 2 (id "h0091")"#,
+        ),
+        (
+            "bad-homes-sensor-taken.csv",
+            r#"row 3 (id "h0092"): sensor `wm-000001` belongs to stored home `h0001`, which this file does not replace"#,
+        ),
+        (
+            "bad-homes-sensors.csv",
+            r#"row 3 (id "h0092"): sensor `heat:ht-000092`: kind `heat` is not water, gas or smoke"#,
+        ),
+        (
+            "bad-homes-no-sensor.csv",
+            r#"row 3 (id "h0092"): sensors is empty: a home needs at least one"#,
+        ),
+        (
+            "bad-homes-building.csv",
+            r#"row 3 (id "h0092"): building `way/999` is not in the stored buildings layer"#,
+        ),
+        (
+            "bad-homes-community.csv",
+            r#"row 3 (id "h0092"): community `fenlukou` is not stored"#,
+        ),
+        (
+            "bad-homes-outside.csv",
+            r#"row 3 (id "h0092"): lon/lat 117.301, 31.8462 is outside building `way/101`"#,
+        ),
+        (
+            "bad-homes-courtyard.csv",
+            r#"row 3 (id "h0092"): lon/lat 117.302, 31.8466 is outside building `lvdi-yinghai`"#,
+        ),
+        (
+            "bad-homes-latitude.csv",
+            r#"row 3 (id "h0092"): lat 117.3002 is outside [-90, 90] (lon and lat swapped?)"#,
+        ),
+        (
+            "bad-homes-age-band.csv",
+            r#"row 3 (id "h0092"): age_band `80岁` is not one of 60-64, 65-69, 70-79, 80-89, 90+"#,
+        ),
+        (
+            "bad-homes-living-alone.csv",
+            r#"row 3 (id "h0092"): living_alone `独居` is not yes or no"#,
+        ),
+        (
+            "bad-homes-care-level.csv",
+            r#"row 3 (id "h0092"): care_level `high` is not independent, attention or intensive"#,
+        ),
+        (
+            "bad-homes-empty.csv",
+            "the file has a header but no homes: nothing to import",
+        ),
+        (
+            "bad-homes-gbk.csv",
+            "the file is not UTF-8 text: line 2 holds bytes that are not UTF-8",
+        ),
+    ];
+    for (file, expected) in cases {
+        // With and without --replace: a refused file never empties the homes either.
+        // (With --replace the stored sensors all go, so none is taken.)
+        for extra in [&[][..], &["--replace"][..]] {
+            if file == "bad-homes-sensor-taken.csv" && !extra.is_empty() {
+                continue;
+            }
+            let out = db.import("homes", file, extra);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{file} {extra:?}: {err}");
+            assert!(err.contains(expected), "{file}: `{expected}` not in\n{err}");
+            assert!(
+                err.lines()
+                    .last()
+                    .unwrap_or_default()
+                    .starts_with("linli: error: nothing was imported: ")
+                    && err.contains(file),
+                "{err}"
+            );
+            assert_eq!(stdout(&out), "", "{file}");
+            assert_eq!(
+                db.snapshot().await,
+                before,
+                "{file} {extra:?} changed the database"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn homes_need_the_buildings_and_communities_stored_first() {
+    let db = Db::new();
+    let out = db.import("homes", "homes.csv", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(r#"row 2 (id "h0001"): building `way/101` is not in the stored buildings layer (import it first with `linli import buildings`)"#)
+            && err.contains(r#"row 2 (id "h0001"): community `xingfuli` is not stored (import it first with `linli import communities`)"#),
+        "{err}"
+    );
+    assert!(db.homes().await.is_empty());
 }

@@ -1,10 +1,11 @@
 //! The SQLite store through the `Store` trait, on a temporary database file: the
 //! event log is append-only and complete, and a refused change leaves nothing behind.
 
+use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::place::{Geometry, LayerName};
 use linli_domain::{CommunityId, Role, Username};
 use linli_server::store::sqlite::SqliteStore;
-use linli_server::store::{Actor, Change, Community, NewUser, Store, StoreError};
+use linli_server::store::{Actor, Change, Community, HomesImported, NewUser, Store, StoreError};
 
 async fn open() -> (SqliteStore, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -227,4 +228,142 @@ async fn replacing_communities_drops_the_others_unless_a_user_is_bound_to_one() 
         ["community.deleted", "community.saved", "community.saved"]
     );
     assert!(store.layer_version(LayerName::Communities).await.unwrap() > version);
+}
+
+/// A home in xingfuli with water meters of the given device ids.
+fn home(id: &str, sensors: &[&str]) -> Home {
+    Home {
+        id: id.into(),
+        building: "way/101".into(),
+        community: CommunityId::parse("xingfuli").unwrap(),
+        grid: None,
+        unit: 1,
+        floor: 2,
+        room: "201".into(),
+        resident: "王秀英".into(),
+        age_band: "80-89".into(),
+        living_alone: true,
+        care_level: CareLevel::Attention,
+        phone: None,
+        contact: None,
+        position: [117.3003, 31.8463],
+        sensors: sensors
+            .iter()
+            .map(|s| Sensor {
+                id: s.to_string(),
+                kind: SensorKind::Water,
+                health: Health::Ok,
+                battery_pct: None,
+                last_seen: None,
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn importing_homes_replaces_by_id_in_any_order_or_all_of_them() {
+    let (store, _url, _dir) = open().await;
+    store
+        .save_communities(&change(), &[community("xingfuli")])
+        .await
+        .unwrap();
+    let first = [home("a", &["s1"]), home("b", &["s2"])];
+    let done = store
+        .import_homes(&change(), &first, false, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        done,
+        HomesImported {
+            added: 2,
+            replaced: 0,
+            removed: 0
+        }
+    );
+
+    // `c` takes a's sensor before `a`, listed later, gives it up: fine in one change.
+    let second = [home("c", &["s1"]), home("a", &["s3"])];
+    let written = std::sync::Mutex::new(Vec::new());
+    let done = store
+        .import_homes(&change(), &second, false, &|n| {
+            written.lock().unwrap().push(n)
+        })
+        .await
+        .unwrap();
+    assert_eq!((done.added, done.replaced, done.removed), (1, 1, 0));
+    assert_eq!(*written.lock().unwrap(), [1, 2]);
+    let homes = store.homes(None).await.unwrap();
+    assert_eq!(
+        homes,
+        vec![home("a", &["s3"]), home("b", &["s2"]), home("c", &["s1"])]
+    );
+
+    let done = store
+        .import_homes(&change(), &[home("d", &["s2"])], true, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((done.added, done.replaced, done.removed), (1, 0, 3));
+    assert_eq!(store.homes(None).await.unwrap(), vec![home("d", &["s2"])]);
+    let kinds: Vec<String> = store
+        .events_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "community.saved",
+            "homes.imported",
+            "homes.imported",
+            "homes.imported"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_import_taking_a_sensor_of_a_home_that_stays_changes_nothing() {
+    let (store, _url, _dir) = open().await;
+    store
+        .save_communities(&change(), &[community("xingfuli")])
+        .await
+        .unwrap();
+    store
+        .import_homes(&change(), &[home("a", &["s1"])], false, &|_| {})
+        .await
+        .unwrap();
+    let events = store.events_after(0, 100).await.unwrap().len();
+
+    let err = store
+        .import_homes(
+            &change(),
+            &[home("b", &["s2"]), home("c", &["s1"])],
+            false,
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m == "home `c`: sensor `s1` belongs to home `a`"),
+        "{err}"
+    );
+    assert_eq!(store.homes(None).await.unwrap(), vec![home("a", &["s1"])]);
+    assert_eq!(store.events_after(0, 100).await.unwrap().len(), events);
+
+    let mut elsewhere = home("b", &["s2"]);
+    elsewhere.community = CommunityId::parse("atlantis").unwrap();
+    let err = store
+        .import_homes(&change(), &[elsewhere], true, &|_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("atlantis")),
+        "{err}"
+    );
+    assert_eq!(
+        store.homes(None).await.unwrap(),
+        vec![home("a", &["s1"])],
+        "a refused --replace removes nothing"
+    );
 }

@@ -11,7 +11,7 @@
 //! are kept as they came (`null` becomes an empty object); a third number in a position
 //! (altitude) is dropped. What is refused is listed by the tests at the end.
 
-use super::{Import, Problem, Problems};
+use super::{Import, Place, Problem, Problems};
 use crate::store::Community;
 use linli_domain::place::{Feature, Geometry, LayerName, Position, Properties, Ring};
 use linli_domain::CommunityId;
@@ -53,11 +53,7 @@ pub fn parse(
             }
         }
         for message in messages {
-            problems.push(Problem {
-                feature: Some(index),
-                id: id.clone(),
-                message,
-            });
+            problems.push(Problem::at(Place::Feature(index), id.as_deref(), message));
         }
         progress(index + 1, total);
     }

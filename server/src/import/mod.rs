@@ -1,12 +1,21 @@
-//! `linli import`: base-map layers from GeoJSON files, all or nothing.
+//! `linli import`: base-map layers from GeoJSON files and elder homes from CSV files,
+//! all or nothing.
 //!
 //! [`geojson::parse`] reads and checks a whole file without touching the store; only a
 //! file without a single problem becomes an [`Import`], which [`save`] writes in one
 //! transaction. Features are added to their layer, replacing stored ones with the same
 //! id, or, with `replace`, replace the whole layer. Problems name the feature by its
 //! index in the file and its id, e.g. `feature 12 (id "way/99"): ring 0 is not closed`.
+//!
+//! Homes go the same way: [`homes::parse`] reads a CSV file (through the small RFC 4180
+//! reader of [`csv`]) and checks every row against the stored buildings, communities and
+//! sensors, and [`homes::save`] stores the homes in one transaction. Their problems name
+//! the row as a spreadsheet numbers it (the header is row 1) and the home's id, e.g.
+//! `row 7 (id "h0042"): care_level `high` is not independent, attention or intensive`.
 
+pub mod csv;
 pub mod geojson;
+pub mod homes;
 
 use crate::clock::Millis;
 use crate::store::{Actor, Change, Community, Store, StoreResult};
@@ -49,12 +58,30 @@ impl Import {
     }
 }
 
-/// One thing wrong with a file: about the file as a whole, or about one feature.
+/// Where in a file a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A GeoJSON feature by its index in the file (0-based).
+    Feature(usize),
+    /// A CSV row as a spreadsheet numbers it: the header is row 1.
+    Row(usize),
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Feature(index) => write!(f, "feature {index}"),
+            Place::Row(row) => write!(f, "row {row}"),
+        }
+    }
+}
+
+/// One thing wrong with a file: about the file as a whole, or about one feature or row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// The feature's index in the file (0-based), if the problem is about a feature.
-    pub feature: Option<usize>,
-    /// The feature's id, when it could be read.
+    /// The feature or row, if the problem is about one.
+    pub at: Option<Place>,
+    /// The feature's or home's id, when it could be read.
     pub id: Option<String>,
     pub message: String,
 }
@@ -63,8 +90,17 @@ impl Problem {
     /// A problem of the whole file.
     pub fn file(message: impl Into<String>) -> Self {
         Self {
-            feature: None,
+            at: None,
             id: None,
+            message: message.into(),
+        }
+    }
+
+    /// A problem of one feature or row, with its id when it could be read.
+    pub fn at(place: Place, id: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            at: Some(place),
+            id: id.map(str::to_string),
             message: message.into(),
         }
     }
@@ -72,9 +108,9 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.feature, &self.id) {
-            (Some(index), Some(id)) => write!(f, "feature {index} (id {id:?}): {}", self.message),
-            (Some(index), None) => write!(f, "feature {index}: {}", self.message),
+        match (self.at, &self.id) {
+            (Some(place), Some(id)) => write!(f, "{place} (id {id:?}): {}", self.message),
+            (Some(place), None) => write!(f, "{place}: {}", self.message),
             (None, _) => f.write_str(&self.message),
         }
     }
@@ -170,34 +206,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn problems_name_the_feature_by_index_and_id() {
-        let with_id = Problem {
-            feature: Some(12),
-            id: Some("way/99".into()),
-            message: "ring 0 is not closed".into(),
-        };
+    fn problems_name_the_feature_or_row_and_the_id() {
+        let with_id = Problem::at(Place::Feature(12), Some("way/99"), "ring 0 is not closed");
         assert_eq!(
             with_id.to_string(),
             r#"feature 12 (id "way/99"): ring 0 is not closed"#
         );
-        let without = Problem {
-            feature: Some(3),
-            id: None,
-            message: "has no geometry".into(),
-        };
+        let without = Problem::at(Place::Feature(3), None, "has no geometry");
         assert_eq!(without.to_string(), "feature 3: has no geometry");
         assert_eq!(Problem::file("empty").to_string(), "empty");
+        let row = Problem::at(Place::Row(7), Some("h0042"), "unit is empty");
+        assert_eq!(row.to_string(), r#"row 7 (id "h0042"): unit is empty"#);
+        assert_eq!(
+            Problem::at(Place::Row(1), None, "unknown column `x`").to_string(),
+            "row 1: unknown column `x`"
+        );
     }
 
     #[test]
     fn problems_beyond_the_limit_are_counted() {
         let mut problems = Problems::default();
         for i in 0..MAX_LISTED + 1 {
-            problems.push(Problem {
-                feature: Some(i),
-                id: None,
-                message: "x".into(),
-            });
+            problems.push(Problem::at(Place::Feature(i), None, "x"));
         }
         assert_eq!(problems.total(), MAX_LISTED + 1);
         assert_eq!(problems.lines().last().unwrap(), "and 1 more problem");

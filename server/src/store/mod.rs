@@ -108,6 +108,17 @@ pub struct Community {
     pub geometry: Geometry,
 }
 
+/// What [`Store::import_homes`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HomesImported {
+    /// Homes whose id was not stored (every home, with `replace_all`).
+    pub added: usize,
+    /// Stored homes replaced by a home with the same id.
+    pub replaced: usize,
+    /// Stored homes removed first, with `replace_all`.
+    pub removed: usize,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
@@ -174,6 +185,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds or replaces homes (by id) with all their sensors, as one event.
     async fn save_homes(&self, change: &Change, homes: &[Home]) -> StoreResult<()>;
+    /// `linli import homes`: adds homes with their sensors, replacing stored homes with
+    /// the same id (and their sensors), or, with `replace_all`, removing every stored
+    /// home and sensor first; all or nothing, recorded as one `homes.imported` event.
+    /// `Conflict` (nothing changed) when a sensor belongs to a stored home that stays,
+    /// `Invalid` when a community does not exist. Calls `progress` with the number of
+    /// homes written so far.
+    async fn import_homes(
+        &self,
+        change: &Change,
+        homes: &[Home],
+        replace_all: bool,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> StoreResult<HomesImported>;
     /// Homes, of the given communities only when `communities` is `Some`.
     async fn homes(&self, communities: Option<&[CommunityId]>) -> StoreResult<Vec<Home>>;
 

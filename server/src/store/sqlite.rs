@@ -3,7 +3,10 @@
 //! The only module with SQLite SQL in it. Migrations in `migrations/sqlite/` are
 //! embedded in the binary and run when the store opens.
 
-use super::{CaseFilter, Change, Community, NewUser, Store, StoreError, StoreResult, UserRecord};
+use super::{
+    CaseFilter, Change, Community, HomesImported, NewUser, Store, StoreError, StoreResult,
+    UserRecord,
+};
 use crate::clock::{rfc3339, Millis};
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -130,6 +133,98 @@ async fn upsert_community(
     )
     .await?;
     bump_layer(conn, LayerName::Communities, event).await
+}
+
+/// Deletes a home and its sensors inside the caller's transaction; whether it existed.
+async fn delete_home(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {
+    sqlx::query("DELETE FROM sensors WHERE home = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let deleted = sqlx::query("DELETE FROM homes WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+/// Inserts a home with its sensors inside the caller's transaction. `Invalid` when its
+/// community does not exist, `Conflict` when one of its sensors belongs to another home.
+async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()> {
+    let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
+        .bind(home.community.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if known.is_none() {
+        return Err(StoreError::Invalid(format!(
+            "home `{}`: there is no community `{}`",
+            home.id, home.community
+        )));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO homes (id, building, community, grid, unit, floor, room, resident, age_band, \
+         living_alone, care_level, phone, contact, lon, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&home.id)
+    .bind(&home.building)
+    .bind(home.community.as_str())
+    .bind(&home.grid)
+    .bind(i64::from(home.unit))
+    .bind(i64::from(home.floor))
+    .bind(&home.room)
+    .bind(&home.resident)
+    .bind(&home.age_band)
+    .bind(home.living_alone)
+    .bind(care_level_name(home.care_level))
+    .bind(&home.phone)
+    .bind(&home.contact)
+    .bind(home.position[0])
+    .bind(home.position[1])
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(StoreError::Conflict(format!(
+                "home `{}` is twice in the same change",
+                home.id
+            )))
+        }
+        other => other?,
+    };
+    for sensor in &home.sensors {
+        let last_seen = sensor.last_seen.as_deref().map(millis).transpose()?;
+        let inserted = sqlx::query(
+            "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&sensor.id)
+        .bind(&home.id)
+        .bind(sensor.kind.as_str())
+        .bind(sensor.health.as_str())
+        .bind(sensor.battery_pct.map(i64::from))
+        .bind(last_seen)
+        .execute(&mut *conn)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                let owner: Option<String> =
+                    sqlx::query_scalar("SELECT home FROM sensors WHERE id = ?")
+                        .bind(&sensor.id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                let owner = match owner {
+                    Some(owner) if owner == home.id => "this home already".to_string(),
+                    Some(owner) => format!("home `{owner}`"),
+                    None => "another home".to_string(),
+                };
+                return Err(StoreError::Conflict(format!(
+                    "home `{}`: sensor `{}` belongs to {owner}",
+                    home.id, sensor.id
+                )));
+            }
+            other => other?,
+        };
+    }
+    Ok(())
 }
 
 fn parse_role(value: &str) -> StoreResult<Role> {
@@ -528,64 +623,8 @@ impl Store for SqliteStore {
     async fn save_homes(&self, change: &Change, homes: &[Home]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for home in homes {
-            sqlx::query("DELETE FROM homes WHERE id = ?")
-                .bind(&home.id)
-                .execute(&mut *tx)
-                .await?;
-            let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
-                .bind(home.community.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if known.is_none() {
-                return Err(StoreError::Invalid(format!(
-                    "home `{}`: there is no community `{}`",
-                    home.id, home.community
-                )));
-            }
-            sqlx::query(
-                "INSERT INTO homes (id, building, community, grid, unit, floor, room, resident, age_band, \
-                 living_alone, care_level, phone, contact, lon, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&home.id)
-            .bind(&home.building)
-            .bind(home.community.as_str())
-            .bind(&home.grid)
-            .bind(i64::from(home.unit))
-            .bind(i64::from(home.floor))
-            .bind(&home.room)
-            .bind(&home.resident)
-            .bind(&home.age_band)
-            .bind(home.living_alone)
-            .bind(care_level_name(home.care_level))
-            .bind(&home.phone)
-            .bind(&home.contact)
-            .bind(home.position[0])
-            .bind(home.position[1])
-            .execute(&mut *tx)
-            .await?;
-            for sensor in &home.sensors {
-                let last_seen = sensor.last_seen.as_deref().map(millis).transpose()?;
-                let inserted = sqlx::query(
-                    "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&sensor.id)
-                .bind(&home.id)
-                .bind(sensor.kind.as_str())
-                .bind(sensor.health.as_str())
-                .bind(sensor.battery_pct.map(i64::from))
-                .bind(last_seen)
-                .execute(&mut *tx)
-                .await;
-                match inserted {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(StoreError::Conflict(format!(
-                            "sensor `{}` belongs to another home",
-                            sensor.id
-                        )))
-                    }
-                    other => other?,
-                };
-            }
+            delete_home(&mut tx, &home.id).await?;
+            insert_home(&mut tx, home).await?;
         }
         append_event(
             &mut tx,
@@ -596,6 +635,55 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn import_homes(
+        &self,
+        change: &Change,
+        homes: &[Home],
+        replace_all: bool,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> StoreResult<HomesImported> {
+        let mut tx = self.pool.begin().await?;
+        let mut done = HomesImported::default();
+        if replace_all {
+            sqlx::query("DELETE FROM sensors").execute(&mut *tx).await?;
+            done.removed = usize::try_from(
+                sqlx::query("DELETE FROM homes")
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+            )
+            .unwrap_or(usize::MAX);
+        } else {
+            // Every replaced home goes before any is written, so a sensor may move
+            // between homes of the file whatever their order.
+            for home in homes {
+                if delete_home(&mut tx, &home.id).await? {
+                    done.replaced += 1;
+                }
+            }
+        }
+        done.added = homes.len() - done.replaced;
+        for (written, home) in homes.iter().enumerate() {
+            insert_home(&mut tx, home).await?;
+            progress(written + 1);
+        }
+        append_event(
+            &mut tx,
+            change,
+            "homes.imported",
+            json!({
+                "homes": homes.len(),
+                "added": done.added,
+                "replaced": done.replaced,
+                "removed": done.removed,
+                "replaced_all": replace_all,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     async fn homes(&self, communities: Option<&[CommunityId]>) -> StoreResult<Vec<Home>> {
