@@ -66,6 +66,20 @@ pub fn point_in_polygon(p: Xy, rings: &[Vec<Xy>]) -> bool {
     }
 }
 
+/// The box around `points` as `[min x, min y, max x, max y]` (inverted for none).
+pub fn bbox(points: &[Xy]) -> [f64; 4] {
+    points
+        .iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
+            [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ]
+        })
+}
+
 /// Distance from `p` to the segment `a`–`b`.
 pub fn distance_to_segment(p: Xy, a: Xy, b: Xy) -> f64 {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);

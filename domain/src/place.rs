@@ -27,6 +27,15 @@ pub enum Geometry {
 }
 
 impl Geometry {
+    /// The outer ring of a Polygon, or of a MultiPolygon's first polygon.
+    pub fn outer_ring(&self) -> Option<&Ring> {
+        match self {
+            Geometry::Polygon(rings) => rings.first(),
+            Geometry::MultiPolygon(polys) => polys.first().and_then(|p| p.first()),
+            _ => None,
+        }
+    }
+
     /// Every position of the geometry, in order.
     pub fn positions(&self) -> Box<dyn Iterator<Item = Position> + '_> {
         match self {

@@ -580,25 +580,10 @@ fn properties(value: serde_json::Value) -> Properties {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linli_domain::geometry::{ring_area, segments_intersect};
+    use linli_domain::geometry::{bbox, ring_area, segments_intersect};
 
     fn outer_ring(g: &Geometry) -> Vec<Xy> {
-        match g {
-            Geometry::Polygon(rings) => rings[0].clone(),
-            other => panic!("not a polygon: {other:?}"),
-        }
-    }
-
-    fn bbox(ring: &[Xy]) -> [f64; 4] {
-        ring.iter()
-            .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
-                [
-                    b[0].min(p[0]),
-                    b[1].min(p[1]),
-                    b[2].max(p[0]),
-                    b[3].max(p[1]),
-                ]
-            })
+        g.outer_ring().expect("a polygon").clone()
     }
 
     #[test]

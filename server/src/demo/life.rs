@@ -9,7 +9,7 @@ use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::cases::{
     CaseCategory, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary,
 };
-use linli_domain::geometry::{point_in_polygon, Xy};
+use linli_domain::geometry::{bbox, point_in_polygon, Xy};
 use linli_domain::patrol::{Checkpoint, RouteProperties};
 use linli_domain::place::{Feature, Geometry, Position, Properties};
 use linli_domain::CommunityId;
@@ -39,26 +39,6 @@ fn phone(rng: &mut SplitMix) -> String {
         pick(rng, &["38", "39", "58", "86", "77"]),
         rng.next_u64() % 100_000_000
     )
-}
-
-fn outer_ring(geometry: &Geometry) -> Option<&Vec<Position>> {
-    match geometry {
-        Geometry::Polygon(rings) => rings.first(),
-        Geometry::MultiPolygon(polys) => polys.first().and_then(|p| p.first()),
-        _ => None,
-    }
-}
-
-fn bbox(ring: &[Position]) -> [f64; 4] {
-    ring.iter()
-        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
-            [
-                b[0].min(p[0]),
-                b[1].min(p[1]),
-                b[2].max(p[0]),
-                b[3].max(p[1]),
-            ]
-        })
 }
 
 fn text<'a>(p: &'a Properties, key: &str) -> Option<&'a str> {
@@ -94,7 +74,7 @@ pub fn homes(map: &BaseMap, seed: u64, now: Millis) -> Vec<Home> {
     let stride = (candidates.len() / HOMES).max(1);
     let mut homes = Vec::with_capacity(HOMES);
     for (n, building) in candidates.iter().step_by(stride).take(HOMES).enumerate() {
-        let Some(ring) = outer_ring(&building.geometry) else {
+        let Some(ring) = building.geometry.outer_ring() else {
             continue;
         };
         let b = bbox(ring);
@@ -271,7 +251,7 @@ fn compound_centre(map: &BaseMap, compound: &str) -> Option<Xy> {
         .buildings
         .iter()
         .find(|b| text(&b.properties, "compound") == Some(compound))?;
-    let b = bbox(outer_ring(&building.geometry)?);
+    let b = bbox(building.geometry.outer_ring()?);
     let lon_lat = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
     Some(super::to_metres(lon_lat))
 }
@@ -435,7 +415,7 @@ pub fn cases(map: &BaseMap, seed: u64, now: Millis) -> Vec<CaseSummary> {
             else {
                 continue;
             };
-            let Some(ring) = outer_ring(&building.geometry) else {
+            let Some(ring) = building.geometry.outer_ring() else {
                 continue;
             };
             let b = bbox(ring);
@@ -514,7 +494,7 @@ mod tests {
                 .find(|b| b.id == home.building)
                 .expect("building exists");
             assert!(
-                point_in_ring(home.position, outer_ring(&building.geometry).unwrap()),
+                point_in_ring(home.position, building.geometry.outer_ring().unwrap()),
                 "{} outside {}",
                 home.id,
                 home.building

@@ -90,26 +90,22 @@ pub fn community_rings(seed: u64) -> Vec<Vec<Xy>> {
     let mut jitter = |amount: f64| rng.signed_unit() * amount;
 
     // Column borders of each row, as fractions of the width, jittered inside.
-    let north_cols: Vec<f64> = [0.0, 0.25, 0.5, 0.75, 1.0]
-        .iter()
-        .map(|&f| {
-            if f > 0.0 && f < 1.0 {
-                f + jitter(0.04)
-            } else {
-                f
-            }
-        })
-        .collect();
-    let south_cols: Vec<f64> = [0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]
-        .iter()
-        .map(|&f| {
-            if f > 0.0 && f < 1.0 {
-                f + jitter(0.04)
-            } else {
-                f
-            }
-        })
-        .collect();
+    let mut columns = |fractions: &[f64]| -> Vec<f64> {
+        let last = fractions.len() - 1;
+        fractions
+            .iter()
+            .enumerate()
+            .map(|(k, &f)| {
+                if k == 0 || k == last {
+                    f
+                } else {
+                    f + jitter(0.04)
+                }
+            })
+            .collect()
+    };
+    let north_cols = columns(&[0.0, 0.25, 0.5, 0.75, 1.0]);
+    let south_cols = columns(&[0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
 
     // The middle border runs through every column border of both rows.
     let mut mid_xs: Vec<f64> = north_cols.iter().chain(&south_cols).copied().collect();
