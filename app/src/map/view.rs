@@ -213,7 +213,10 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
         };
         if let Some(c) = canvas_ref.get_untracked() {
             let _ = c.set_pointer_capture(ev.pointer_id());
-            let _ = c.focus();
+            // Focus for the arrow keys, without scrolling the page under the finger.
+            let options = web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = c.focus_with_options(&options);
         }
         gesture.update_value(|g| {
             if g.pointers.is_empty() {
