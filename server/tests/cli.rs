@@ -1,27 +1,12 @@
 //! The `linli` binary's command line: bad settings are refused with a clear message
 //! before anything starts, and `user add` creates accounts or says why not.
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+mod support;
+
+use std::process::Output;
 
 fn linli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_linli"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("LINLI_ADDR")
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    support::run_linli(args, env, stdin)
 }
 
 fn stderr(out: &Output) -> String {

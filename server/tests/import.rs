@@ -3,30 +3,16 @@
 //! temporary SQLite database. Good files land in their layer (or among the homes),
 //! replacing by id; every bad file is refused naming the feature or row, and leaves the
 //! database exactly as it was.
+mod support;
 
 use linli_domain::care::{CareLevel, Health, Home, SensorKind};
 use linli_domain::place::{Feature, Geometry, LayerName, Properties};
 use linli_server::store::sqlite::SqliteStore;
 use linli_server::store::{Community, Store};
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn linli(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_linli"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    support::run_linli(args, &[], stdin)
 }
 
 fn fixture(name: &str) -> String {

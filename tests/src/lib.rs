@@ -114,6 +114,22 @@ impl LinliServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
+
+    /// An HTTP client signed in as a demo account (password `demo`).
+    pub async fn signed_in(&self, username: &str) -> Result<reqwest::Client> {
+        let client = reqwest::Client::builder().cookie_store(true).build()?;
+        let answer = client
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"username": username, "password": "demo"}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            answer.status().is_success(),
+            "{username} could not sign in: {}",
+            answer.status()
+        );
+        Ok(client)
+    }
 }
 
 impl Drop for LinliServer {

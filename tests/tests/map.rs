@@ -63,6 +63,26 @@ async fn changed_view(browser: &Browser, before: View) -> anyhow::Result<View> {
     anyhow::bail!("the view did not change from {before:?}")
 }
 
+/// The map canvas's page rectangle: left, top, width, height.
+async fn canvas_rect(browser: &Browser) -> anyhow::Result<(f64, f64, f64, f64)> {
+    let rect = browser
+        .script("const r = document.querySelector('canvas#map').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]", json!([]))
+        .await?;
+    Ok(serde_json::from_value(rect)?)
+}
+
+/// The RGB of the map canvas's device pixel under page point `at`.
+async fn pixel_at(browser: &Browser, at: (f64, f64)) -> anyhow::Result<Value> {
+    browser
+        .script(
+            "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
+             const k = window.devicePixelRatio; \
+             return Array.from(c.getContext('2d').getImageData(Math.round((arguments[0] - r.left) * k), Math.round((arguments[1] - r.top) * k), 1, 1).data).slice(0, 3)",
+            json!([at.0, at.1]),
+        )
+        .await
+}
+
 fn mercator(lon: f64, lat: f64) -> (f64, f64) {
     let x = EARTH_RADIUS_M * lon.to_radians();
     let y = EARTH_RADIUS_M
@@ -89,12 +109,7 @@ fn close(a: f64, b: f64, tolerance: f64) -> bool {
 async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     // A building from the article's compound with no home or case marker on it.
-    let staff = reqwest::Client::builder().cookie_store(true).build()?;
-    staff
-        .post(server.url("/api/v1/session"))
-        .json(&json!({"username": "demo-commander", "password": "demo"}))
-        .send()
-        .await?;
+    let staff = server.signed_in("demo-commander").await?;
     let snapshot: Value = staff
         .get(server.url("/api/v1/snapshot"))
         .send()
@@ -137,8 +152,7 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
     browser.wait_for_path("/command").await?;
     let fitted = loaded_view(&browser).await?;
     browser.screenshot("map-fitted").await?;
-    let rect = browser.script("const r = document.querySelector('canvas#map').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]", json!([])).await?;
-    let canvas: (f64, f64, f64, f64) = serde_json::from_value(rect)?;
+    let canvas = canvas_rect(&browser).await?;
 
     // Wheel: zooms in around the pointer, keeping the building under it.
     let at = on_page(fitted, canvas, target);
@@ -165,14 +179,7 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
     assert!(view.resolution < 0.5, "close enough to see doors: {view:?}");
 
     // The building is drawn where the maths says, in the building colour (#55657c).
-    let pixel = browser
-        .script(
-            "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
-             const k = window.devicePixelRatio; \
-             return Array.from(c.getContext('2d').getImageData(Math.round((arguments[0] - r.left) * k), Math.round((arguments[1] - r.top) * k), 1, 1).data).slice(0, 3)",
-            json!([at.0, at.1]),
-        )
-        .await?;
+    let pixel = pixel_at(&browser, at).await?;
     assert_eq!(pixel, json!([85, 101, 124]), "pixel under the building");
 
     // Click: the building's panel.
@@ -283,12 +290,7 @@ async fn the_map_redraws_to_the_new_size_when_the_window_changes() -> anyhow::Re
 async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_them(
 ) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
-    let staff = reqwest::Client::builder().cookie_store(true).build()?;
-    staff
-        .post(server.url("/api/v1/session"))
-        .json(&json!({"username": "demo-grid-xingfuli", "password": "demo"}))
-        .send()
-        .await?;
+    let staff = server.signed_in("demo-grid-xingfuli").await?;
     let homes: Vec<Value> = staff
         .get(server.url("/api/v1/homes"))
         .send()
@@ -328,24 +330,14 @@ async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_the
     );
     browser.screenshot("field-homes-clustered").await?;
 
-    let rect = browser
-        .script("const r = document.querySelector('canvas#map').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]", json!([]))
-        .await?;
-    let canvas: (f64, f64, f64, f64) = serde_json::from_value(rect)?;
+    let canvas = canvas_rect(&browser).await?;
     let at = on_page(fitted, canvas, world);
     let mut view = fitted;
     while view.resolution > 0.6 {
         browser.wheel(at, -500).await?;
         view = changed_view(&browser, view).await?;
     }
-    let pixel = browser
-        .script(
-            "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
-             const k = window.devicePixelRatio; \
-             return Array.from(c.getContext('2d').getImageData(Math.round((arguments[0] - r.left) * k), Math.round((arguments[1] - r.top) * k), 1, 1).data).slice(0, 3)",
-            json!([at.0, at.1]),
-        )
-        .await?;
+    let pixel = pixel_at(&browser, at).await?;
     // Within a few levels: the marker's anti-aliased edge reaches the centre pixel.
     let green = [63, 179, 127];
     let near = pixel
@@ -406,10 +398,7 @@ async fn two_fingers_pinch_the_map_around_their_midpoint() -> anyhow::Result<()>
     let browser = Browser::start(1280, 800, "zh-CN").await?;
     browser.goto(&server.url("/public")).await?;
     let before = loaded_view(&browser).await?;
-    let rect = browser
-        .script("const r = document.querySelector('canvas#map').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]", json!([]))
-        .await?;
-    let canvas: (f64, f64, f64, f64) = serde_json::from_value(rect)?;
+    let canvas = canvas_rect(&browser).await?;
     let mid = (canvas.0 + canvas.2 / 2.0, canvas.1 + canvas.3 / 2.0);
     // The fingers start 100 px apart and end 300 px apart, around the same midpoint.
     let finger = |id: &str, from: f64, to: f64| {

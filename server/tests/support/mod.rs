@@ -1,5 +1,6 @@
-//! Test harness for the server's API tests: the real [`Application`] on port 0 with a
-//! temporary SQLite database, and a reqwest client with a cookie jar.
+//! Test harness for the server's tests: the real [`Application`] on port 0 with a
+//! temporary SQLite database and a reqwest client with a cookie jar, and [`run_linli`]
+//! for running the `linli` binary itself.
 
 #![allow(dead_code)]
 
@@ -134,4 +135,24 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert!(!message.is_empty());
     assert_eq!(body.as_object().unwrap().len(), 1, "only `error` in {body}");
     message
+}
+
+/// Runs the `linli` binary with `args`, the environment's database and address settings
+/// removed and `env` added, and `stdin` written to its standard input.
+pub fn run_linli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_linli"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("LINLI_ADDR")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The process may exit before reading (e.g. on a bad flag): a closed pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
 }
