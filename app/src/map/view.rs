@@ -19,6 +19,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::place::LayerName;
 use std::collections::HashMap;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast as _;
 
 /// Free space around the district when the map fits it, CSS pixels.
 const FIT_PADDING_PX: f64 = 24.0;
@@ -127,13 +129,20 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             size.set((rect.width(), rect.height()));
         }
     };
+    // The container can change size without the window doing so (a panel or table
+    // appearing beside the map), so watch the container itself.
     Effect::new(move |_| {
-        if container.get().is_some() {
-            measure();
+        let Some(el) = container.get() else { return };
+        measure();
+        // One small closure per mounted map, kept for the page's life; the observer
+        // is disconnected when the map goes, so it is never called after that.
+        let callback = Closure::<dyn Fn()>::new(measure);
+        if let Ok(watch) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) {
+            watch.observe(&el);
+            on_cleanup(move || watch.disconnect());
         }
+        callback.forget();
     });
-    let resize = window_event_listener(leptos::ev::resize, move |_| measure());
-    on_cleanup(move || resize.remove());
 
     // The view follows the container's size; the first data fits the view.
     Effect::new(move |_| {
