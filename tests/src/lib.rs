@@ -366,9 +366,9 @@ impl Browser {
     /// Drags the mouse from `from` to `to` (page CSS pixels) over `ms` milliseconds.
     pub async fn drag(&self, from: (f64, f64), to: (f64, f64), ms: u64) -> Result<()> {
         self.actions(json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
-            {"type": "pointerMove", "duration": 0, "x": from.0 as i64, "y": from.1 as i64, "origin": "viewport"},
+            {"type": "pointerMove", "duration": 0, "x": from.0.round() as i64, "y": from.1.round() as i64, "origin": "viewport"},
             {"type": "pointerDown", "button": 0},
-            {"type": "pointerMove", "duration": ms, "x": to.0 as i64, "y": to.1 as i64, "origin": "viewport"},
+            {"type": "pointerMove", "duration": ms, "x": to.0.round() as i64, "y": to.1.round() as i64, "origin": "viewport"},
             {"type": "pointerUp", "button": 0},
         ]}]))
         .await
@@ -377,7 +377,7 @@ impl Browser {
     /// Clicks the mouse at `at` (page CSS pixels).
     pub async fn click_at(&self, at: (f64, f64)) -> Result<()> {
         self.actions(json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
-            {"type": "pointerMove", "duration": 0, "x": at.0 as i64, "y": at.1 as i64, "origin": "viewport"},
+            {"type": "pointerMove", "duration": 0, "x": at.0.round() as i64, "y": at.1.round() as i64, "origin": "viewport"},
             {"type": "pointerDown", "button": 0},
             {"type": "pointerUp", "button": 0},
         ]}]))
@@ -387,7 +387,7 @@ impl Browser {
     /// Turns the mouse wheel at `at` by `delta_y` pixels (negative zooms in on a map).
     pub async fn wheel(&self, at: (f64, f64), delta_y: i64) -> Result<()> {
         self.actions(json!([{"type": "wheel", "id": "wheel", "actions": [
-            {"type": "scroll", "x": at.0 as i64, "y": at.1 as i64, "deltaX": 0, "deltaY": delta_y, "duration": 0, "origin": "viewport"},
+            {"type": "scroll", "x": at.0.round() as i64, "y": at.1.round() as i64, "deltaX": 0, "deltaY": delta_y, "duration": 0, "origin": "viewport"},
         ]}]))
         .await
     }

@@ -155,7 +155,13 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
     let canvas = canvas_rect(&browser).await?;
 
     // Wheel: zooms in around the pointer, keeping the building under it.
+    // Pointers sit on whole pixels: aim at the one nearest the building point.
     let at = on_page(fitted, canvas, target);
+    let at = (at.0.round(), at.1.round());
+    let target = (
+        fitted.x + (at.0 - canvas.0 - canvas.2 / 2.0) * fitted.resolution,
+        fitted.y - (at.1 - canvas.1 - canvas.3 / 2.0) * fitted.resolution,
+    );
     browser.wheel(at, -500).await?;
     let zoomed = changed_view(&browser, fitted).await?;
     assert!(
@@ -331,12 +337,13 @@ async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_the
     browser.screenshot("field-homes-clustered").await?;
 
     let canvas = canvas_rect(&browser).await?;
-    let at = on_page(fitted, canvas, world);
     let mut view = fitted;
     while view.resolution > 0.6 {
-        browser.wheel(at, -500).await?;
+        browser.wheel(on_page(view, canvas, world), -500).await?;
         view = changed_view(&browser, view).await?;
     }
+    // Where the home is now (the wheel turned on whole pixels, so it drifted a little).
+    let at = on_page(view, canvas, world);
     let pixel = pixel_at(&browser, at).await?;
     // Within a few levels: the marker's anti-aliased edge reaches the centre pixel.
     let green = [63, 179, 127];
