@@ -3,7 +3,7 @@
 //! kinds. Deterministic from a seed; times are counted back from the moment of seeding.
 
 use super::district::BaseMap;
-use super::{to_lon_lat, SplitMix, COMMUNITIES};
+use super::{to_lon_lat, SplitMix};
 use crate::clock::{rfc3339, Millis};
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::cases::{
@@ -469,15 +469,10 @@ pub fn cases(map: &BaseMap, seed: u64, now: Millis) -> Vec<CaseSummary> {
     out
 }
 
-/// The seven community ids, for checks.
-pub fn community_ids() -> Vec<&'static str> {
-    COMMUNITIES.iter().map(|c| c.0).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::{district::base_map, SEED};
+    use crate::demo::{district::base_map, COMMUNITIES, SEED};
     use linli_domain::geometry::point_in_ring;
 
     const NOW: Millis = 1_795_677_300_000;
@@ -514,7 +509,7 @@ mod tests {
         assert!(gas > HOMES * 3 / 4, "gas on most: {gas}");
         let ill = homes.iter().filter(|h| h.health() != Health::Ok).count();
         assert!(ill > 5 && ill < HOMES / 5, "a few homes need a look: {ill}");
-        for id in community_ids() {
+        for (id, _, _) in COMMUNITIES {
             assert!(
                 homes.iter().any(|h| h.community.as_str() == id),
                 "no homes in {id}"
