@@ -37,9 +37,10 @@ test: tools-test lint app
 	cargo build --locked -p linli-server
 	cargo test --workspace --locked
 
-bench: tools-test app
+bench: app
+	scripts/setup-tools.sh bench
 	cargo build --release --locked -p linli-server
-	LINLI_BIN=$(CURDIR)/target/release/linli cargo run --release --locked -p linli-tests --bin bench
 	test -f target/bench/district-100k/buildings.geojson \
 	  || python3 $(WORKLOAD) 100000 20000 target/bench/district-100k
+	LINLI_BIN=$(CURDIR)/target/release/linli cargo run --release --locked -p linli-tests --bin bench -- target/bench/district-100k
 	cargo run --release --locked -p linli-app --example draw_list -- target/bench/demo target/bench/district-100k

@@ -5,11 +5,13 @@
 # registries only (crates.io, Debian, npm).
 #
 #   scripts/setup-tools.sh build   # what `make run` needs: wasm target, trunk, wasm-bindgen, wasm-opt
-#   scripts/setup-tools.sh test    # plus Chromium, chromedriver, a CJK font, PostgreSQL, Mosquitto
+#   scripts/setup-tools.sh test    # plus Chromium, chromedriver and a CJK font
+#   scripts/setup-tools.sh bench   # plus Leaflet, the peer measured side by side
 set -euo pipefail
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
+LEAFLET_VERSION=1.9.4
 here="$(cd "$(dirname "$0")/.." && pwd)"
 # wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock (pinned by app/Cargo.toml).
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$here/Cargo.lock")"
@@ -48,14 +50,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\$"; th
 fi
 
 # --- wasm-opt from npm binaryen (Debian's older binaryen breaks the Wasm silently) ------
-if [ ! -x "$tools/node_modules/.bin/wasm-opt" ] \
-   || ! grep -q "\"version\": \"$BINARYEN_VERSION\"" "$tools/node_modules/binaryen/package.json" 2>/dev/null; then
-  say "installing wasm-opt (npm binaryen@$BINARYEN_VERSION) into tools/"
+npm_has() { grep -q "\"version\": \"$2\"" "$tools/node_modules/$1/package.json" 2>/dev/null; }
+npm_tools() {
+  say "installing $1 from npm into tools/"
   command -v npm >/dev/null || apt_install nodejs npm
   (cd "$tools" && npm install --no-audit --no-fund --silent)
+}
+if [ ! -x "$tools/node_modules/.bin/wasm-opt" ] || ! npm_has binaryen "$BINARYEN_VERSION"; then
+  npm_tools "wasm-opt (binaryen@$BINARYEN_VERSION)"
 fi
 
-[ "$mode" = test ] || exit 0
+[ "$mode" = test ] || [ "$mode" = bench ] || exit 0
 
 
 missing=()
@@ -63,4 +68,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 fc-list : family 2>/dev/null | grep -i "noto sans cjk" >/dev/null || missing+=(fonts-noto-cjk)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+
+[ "$mode" = bench ] || exit 0
+npm_has leaflet "$LEAFLET_VERSION" || npm_tools "leaflet@$LEAFLET_VERSION"
 exit 0

@@ -55,8 +55,8 @@ fn main() {
         let roads = read_layer(&dir.join("roads.geojson"));
         let parsed = started.elapsed();
         let data = MapData {
-            buildings: Indexed::new(layers::project_areas(&buildings)),
-            roads: Indexed::new(layers::project_lines(&roads)),
+            buildings: Indexed::new(layers::project_areas(buildings)),
+            roads: Indexed::new(layers::project_lines(roads)),
             ..MapData::default()
         };
         let prepared = started.elapsed() - parsed;

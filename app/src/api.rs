@@ -3,7 +3,10 @@
 
 use gloo_net::http::{Request, Response};
 use linli_domain::api::{PublicStatus, Snapshot};
-use linli_domain::place::{Layer, LayerName};
+use linli_domain::place::{FeatureCollection, LayerName};
+
+/// A layer whose properties are still JSON text (see `map::layers::RawProperties`).
+pub type RawLayer = FeatureCollection<Box<serde_json::value::RawValue>>;
 use linli_domain::{ErrorBody, SessionInfo, SignIn};
 use serde::de::DeserializeOwned;
 
@@ -90,13 +93,18 @@ pub async fn sign_out() -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/v1/layers/{layer}`: the browser revalidates it by ETag.
-pub async fn layer(layer: LayerName) -> Result<Layer, ApiError> {
-    let response = Request::get(&format!("/api/v1/layers/{}", layer.as_str()))
+/// `GET /api/v1/layers/{layer}?format=compact`: the layer in its compact binary form
+/// (a tenth of the GeoJSON's parse time); the browser revalidates it by ETag.
+pub async fn layer(layer: LayerName) -> Result<RawLayer, ApiError> {
+    let response = Request::get(&format!("/api/v1/layers/{}?format=compact", layer.as_str()))
         .send()
         .await
         .map_err(network)?;
-    read(response).await
+    if !response.ok() {
+        return read(response).await;
+    }
+    let bytes = response.binary().await.map_err(network)?;
+    linli_domain::compact::decode_as(&bytes).map_err(|e| ApiError::Network(e.to_string()))
 }
 
 /// `GET /api/v1/snapshot`: homes, cases and routes the signed-in user may see.

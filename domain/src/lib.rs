@@ -7,6 +7,7 @@
 //!
 //! - [`access`]: roles, the faces of the app, and who may see which community.
 //! - [`api`]: request and response bodies of `/api/v1`, and the JSON error body.
+//! - [`compact`]: the compact binary form of a layer, for the app.
 //! - [`care`]: elder homes and their sensors (staff only: personal data).
 //! - [`cases`]: residents' problems and the stages of the article's case loop.
 //! - [`geometry`]: plane geometry (areas, centres, containment, distances) for both sides.
@@ -18,6 +19,7 @@ pub mod access;
 pub mod api;
 pub mod care;
 pub mod cases;
+pub mod compact;
 pub mod geometry;
 pub mod ids;
 pub mod patrol;

@@ -589,6 +589,71 @@ async fn every_base_layer_is_public_geojson_revalidated_by_etag() {
 }
 
 #[tokio::test]
+async fn the_compact_form_of_a_layer_holds_the_same_features_in_fewer_bytes() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    for layer in ["communities", "grids", "roads", "buildings"] {
+        let geojson = client
+            .get(app.url(&format!("/api/v1/layers/{layer}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let response = client
+            .get(app.url(&format!("/api/v1/layers/{layer}?format=compact")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{layer}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/vnd.linli.layer"
+        );
+        let etag = response.headers()["etag"].to_str().unwrap().to_string();
+        assert!(etag.ends_with("-compact\""), "{etag}");
+        let compact = response.bytes().await.unwrap();
+        assert!(
+            compact.len() * 2 < geojson.len(),
+            "{layer}: compact {} B, GeoJSON {} B",
+            compact.len(),
+            geojson.len()
+        );
+        let decoded = linli_domain::compact::decode(&compact).unwrap();
+        let expected: linli_domain::place::Layer = serde_json::from_slice(&geojson).unwrap();
+        assert_eq!(decoded.features.len(), expected.features.len(), "{layer}");
+        for (a, b) in decoded.features.iter().zip(&expected.features) {
+            assert_eq!((&a.id, &a.properties), (&b.id, &b.properties));
+            for (p, q) in a.geometry.positions().zip(b.geometry.positions()) {
+                assert!((p[0] - q[0]).abs() < 1e-7 && (p[1] - q[1]).abs() < 1e-7);
+            }
+        }
+        let again = client
+            .get(app.url(&format!("/api/v1/layers/{layer}?format=compact")))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{layer}");
+    }
+    // Unknown formats and parameters are refused, naming what was wrong.
+    for query in ["format=shapefile", "format=", "fromat=compact"] {
+        let message = assert_error(
+            client
+                .get(app.url(&format!("/api/v1/layers/roads?{query}")))
+                .send()
+                .await
+                .unwrap(),
+            400,
+            "bad_request",
+        )
+        .await;
+        assert!(message.contains("format"), "{query}: {message}");
+    }
+}
+
+#[tokio::test]
 async fn responses_are_compressed_for_clients_that_accept_gzip() {
     let app = spawn_app().await;
     let response = reqwest::Client::new()
@@ -598,6 +663,38 @@ async fn responses_are_compressed_for_clients_that_accept_gzip() {
         .await
         .unwrap();
     assert_eq!(response.headers()["content-encoding"], "gzip");
+    // Layers are kept compressed: the gzipped body unpacks to the plain one, once.
+    let client = reqwest::Client::new();
+    for (query, accept) in [("", "gzip, br"), ("?format=compact", "deflate;q=0.5, gzip")] {
+        let url = app.url(&format!("/api/v1/layers/buildings{query}"));
+        let plain = client.get(&url).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none());
+        let plain = plain.bytes().await.unwrap();
+        let packed = client
+            .get(&url)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(packed.headers()["content-encoding"], "gzip", "{query}");
+        assert_eq!(packed.headers()["vary"], "accept-encoding");
+        let packed = packed.bytes().await.unwrap();
+        assert!(packed.len() * 2 < plain.len(), "{query}");
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&packed[..]),
+            &mut unpacked,
+        )
+        .unwrap();
+        assert_eq!(unpacked, plain, "{query}");
+    }
+    let refused = client
+        .get(app.url("/api/v1/layers/roads"))
+        .header("accept-encoding", "gzip;q=0")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ pub fn dist_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// A running `linli serve --demo`, stopped when dropped.
+/// A running `linli serve` (the demo, or imported data), stopped when dropped.
 pub struct LinliServer {
     pub base_url: String,
     child: Child,
@@ -72,15 +72,44 @@ impl LinliServer {
     /// Starts the demo server on a free port with a fresh database.
     pub async fn start_demo() -> Result<Self> {
         let data = tempfile::tempdir()?;
-        let database = format!("sqlite://{}", data.path().join("linli.db").display());
+        Self::serve(data, true).await
+    }
+
+    /// Starts a server whose fresh database holds only `imports`, each a layer
+    /// (`buildings`, `roads`, …) and a GeoJSON file loaded with `linli import` first.
+    pub async fn start_imported(imports: &[(&str, &Path)]) -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        for (layer, file) in imports {
+            let status = Command::new(linli_binary()?)
+                .args(["import", layer])
+                .arg(file)
+                .arg("--database-url")
+                .arg(Self::database(&data))
+                .stdout(Stdio::null())
+                .status()
+                .await?;
+            anyhow::ensure!(
+                status.success(),
+                "linli import {layer} {} failed",
+                file.display()
+            );
+        }
+        Self::serve(data, false).await
+    }
+
+    fn database(data: &tempfile::TempDir) -> String {
+        format!("sqlite://{}", data.path().join("linli.db").display())
+    }
+
+    async fn serve(data: tempfile::TempDir, demo: bool) -> Result<Self> {
         let mut child = Command::new(linli_binary()?)
+            .arg("serve")
+            .args(demo.then_some("--demo"))
             .args([
-                "serve",
-                "--demo",
                 "--addr",
                 "127.0.0.1:0",
                 "--database-url",
-                &database,
+                &Self::database(&data),
             ])
             .arg("--static-dir")
             .arg(dist_dir()?)
@@ -193,6 +222,7 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                    "--enable-precise-memory-info",
                     format!("--window-size={width},{height}"),
                     format!("--lang={language}"),
                     format!("--user-data-dir={}", profile.path().display()),
@@ -272,6 +302,17 @@ impl Browser {
         self.command(
             "POST",
             "/execute/sync",
+            json!({"script": body, "args": args}),
+        )
+        .await
+    }
+
+    /// Runs an asynchronous script: it gets a callback as its last argument and
+    /// answers by calling it (the session's script timeout applies, 30 s by default).
+    pub async fn execute_async(&self, body: &str, args: Value) -> Result<Value> {
+        self.command(
+            "POST",
+            "/execute/async",
             json!({"script": body, "args": args}),
         )
         .await

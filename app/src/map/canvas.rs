@@ -1,7 +1,12 @@
-//! Replays draw commands on a Canvas 2D context: the only code that draws.
+//! Replays draw commands on a Canvas 2D context, and keeps the base map's tiles as
+//! bitmaps between frames ([`TileCache`]): the only code that draws.
 
 use super::draw::DrawCommand;
 use super::projection::Screen;
+use super::tiles::{self, TileKey, TILE_MARGIN_PX, TILE_PX};
+use super::viewport::Viewport;
+use std::collections::{BTreeSet, HashMap};
+use wasm_bindgen::JsCast as _;
 use web_sys::{CanvasRenderingContext2d, CanvasWindingRule, HtmlCanvasElement};
 
 /// Sizes the canvas backing store for the device pixel ratio (sharp on high-DPI
@@ -20,7 +25,6 @@ pub fn prepare(
         canvas.set_width(w);
         canvas.set_height(h);
     }
-    use wasm_bindgen::JsCast as _;
     let ctx = canvas
         .get_context("2d")
         .ok()
@@ -45,16 +49,14 @@ fn trace(ctx: &CanvasRenderingContext2d, points: &[Screen], close: bool) {
     }
 }
 
-/// Clears to `background` and draws `commands` in order.
-pub fn replay(
-    ctx: &CanvasRenderingContext2d,
-    width: f64,
-    height: f64,
-    background: &str,
-    commands: &[DrawCommand],
-) {
-    ctx.set_fill_style_str(background);
+/// Fills the whole canvas with `colour`.
+pub fn clear(ctx: &CanvasRenderingContext2d, width: f64, height: f64, colour: &str) {
+    ctx.set_fill_style_str(colour);
     ctx.fill_rect(0.0, 0.0, width, height);
+}
+
+/// Draws `commands` in order.
+pub fn replay(ctx: &CanvasRenderingContext2d, commands: &[DrawCommand]) {
     ctx.set_line_join("round");
     ctx.set_line_cap("round");
     for command in commands {
@@ -65,7 +67,7 @@ pub fn replay(
                 stroke,
             } => {
                 ctx.begin_path();
-                for ring in rings {
+                for ring in rings.iter() {
                     trace(ctx, ring, true);
                 }
                 if let Some(fill) = fill {
@@ -76,6 +78,12 @@ pub fn replay(
                     ctx.set_stroke_style_str(stroke.colour);
                     ctx.set_line_width(stroke.width);
                     ctx.stroke();
+                }
+            }
+            DrawCommand::Rects { rects, fill } => {
+                ctx.set_fill_style_str(fill);
+                for &[x, y, w, h] in rects {
+                    ctx.fill_rect(x, y, w, h);
                 }
             }
             DrawCommand::Circles {
@@ -101,7 +109,7 @@ pub fn replay(
             }
             DrawCommand::Lines { lines, stroke } => {
                 ctx.begin_path();
-                for line in lines {
+                for line in lines.iter() {
                     trace(ctx, line, false);
                 }
                 ctx.set_stroke_style_str(stroke.colour);
@@ -127,5 +135,157 @@ pub fn replay(
                 let _ = ctx.fill_text(text, at.x, at.y);
             }
         }
+    }
+}
+
+/// How long one frame may spend drawing missing tiles before it shows what it has
+/// (stand-ins from other levels where tiles are missing) and leaves the rest to the
+/// next frames. At least one tile is drawn per frame, so the map always completes.
+const TILE_BUDGET_MS: f64 = 8.0;
+/// How many levels up or down to look for a stand-in for a missing tile.
+const STAND_IN_LEVELS: u8 = 4;
+/// Tiles kept beyond those on screen, for panning back and zooming out.
+const SPARE_TILES: usize = 96;
+
+/// The base map's tiles drawn so far, as bitmaps at the device's pixel ratio.
+#[derive(Default)]
+pub struct TileCache {
+    tiles: HashMap<TileKey, (HtmlCanvasElement, u64)>,
+    /// What the bitmaps show (data, visible layers, pixel ratio): when it changes,
+    /// every tile is stale.
+    content: u64,
+    frame: u64,
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+impl TileCache {
+    /// Drops every tile when what they show has changed.
+    pub fn show(&mut self, content: u64) {
+        if content != self.content {
+            self.tiles.clear();
+            self.content = content;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tiles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tiles.is_empty()
+    }
+
+    fn render(
+        &mut self,
+        key: TileKey,
+        pixel_ratio: f64,
+        background: &str,
+        commands: &[DrawCommand],
+    ) {
+        let side = TILE_PX + 2.0 * TILE_MARGIN_PX;
+        let Some(canvas) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.create_element("canvas").ok())
+            .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
+        else {
+            return;
+        };
+        if let Some(ctx) = prepare(&canvas, side, side, pixel_ratio) {
+            clear(&ctx, side, side, background);
+            replay(&ctx, commands);
+            self.tiles.insert(key, (canvas, self.frame));
+        }
+    }
+
+    /// Draws the base map for `viewport` on `ctx` from tiles, first drawing missing
+    /// ones with `draw_tile` (the draw list for a tile's viewport) for as long as
+    /// the frame's budget lasts. Returns whether every tile was sharp and present;
+    /// if not, call again next frame. While `loading` (more layers on their way, which
+    /// will make today's tiles stale), the budget holds even where the map is blank.
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_base(
+        &mut self,
+        ctx: &CanvasRenderingContext2d,
+        viewport: &Viewport,
+        pixel_ratio: f64,
+        loading: bool,
+        background: &str,
+        mut draw_tile: impl FnMut(&Viewport) -> Vec<DrawCommand>,
+    ) -> bool {
+        self.frame += 1;
+        let needed = tiles::covering(viewport);
+        let started = now_ms();
+        let mut drawn = 0;
+        for key in &needed {
+            if self.tiles.contains_key(key) {
+                continue;
+            }
+            // Over budget, a tile waits for a later frame if something can stand in
+            // for it meanwhile; with nothing to show, it is drawn now.
+            let covered = self.stand_in(key).is_some()
+                || key.children().iter().any(|c| self.tiles.contains_key(c));
+            if drawn > 0 && now_ms() - started > TILE_BUDGET_MS && (covered || loading) {
+                continue;
+            }
+            self.render(*key, pixel_ratio, background, &draw_tile(&key.viewport()));
+            drawn += 1;
+        }
+        // Stand-ins for missing tiles first (a blurry parent, or sharper children
+        // after zooming out), then the proper tiles over them.
+        let mut stand_ins = BTreeSet::new();
+        let mut complete = true;
+        for key in &needed {
+            if self.tiles.contains_key(key) {
+                continue;
+            }
+            complete = false;
+            stand_ins.extend(self.stand_in(key));
+            stand_ins.extend(
+                key.children()
+                    .into_iter()
+                    .filter(|c| self.tiles.contains_key(c)),
+            );
+        }
+        for key in stand_ins.iter().chain(needed.iter().rev()) {
+            if let Some((canvas, used)) = self.tiles.get_mut(key) {
+                *used = self.frame;
+                let p = key.placement(viewport, pixel_ratio);
+                let (margin, side) = (TILE_MARGIN_PX * pixel_ratio, TILE_PX * pixel_ratio);
+                let _ = ctx
+                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                        canvas, margin, margin, side, side, p.at.x, p.at.y, p.width, p.height,
+                    );
+            }
+        }
+        self.evict(needed.len() + SPARE_TILES);
+        complete
+    }
+
+    /// The nearest drawn tile of a level above that covers `key`.
+    fn stand_in(&self, key: &TileKey) -> Option<TileKey> {
+        std::iter::successors(key.parent(), TileKey::parent)
+            .take(usize::from(STAND_IN_LEVELS))
+            .find(|a| self.tiles.contains_key(a))
+    }
+
+    /// Keeps the `keep` most recently used tiles.
+    fn evict(&mut self, keep: usize) {
+        if self.tiles.len() <= keep {
+            return;
+        }
+        let mut ages: Vec<u64> = self.tiles.values().map(|(_, used)| *used).collect();
+        ages.sort_unstable_by(|a, b| b.cmp(a));
+        let cutoff = ages[keep - 1];
+        let mut over = self.tiles.len() - keep;
+        self.tiles.retain(|_, (_, used)| {
+            let drop = *used < cutoff && over > 0;
+            over -= usize::from(drop);
+            !drop
+        });
     }
 }

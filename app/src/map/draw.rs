@@ -4,6 +4,49 @@
 
 use super::projection::Screen;
 
+/// Many polylines or rings in one flat list of points (one allocation, not one per
+/// shape: a frame of 100,000 buildings would otherwise make 100,000 vectors).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shapes {
+    points: Vec<Screen>,
+    /// Where each shape ends in `points`.
+    ends: Vec<usize>,
+}
+
+impl Shapes {
+    /// Adds one shape; an empty one is skipped.
+    pub fn push(&mut self, shape: impl IntoIterator<Item = Screen>) {
+        self.points.extend(shape);
+        if self.ends.last().copied().unwrap_or(0) < self.points.len() {
+            self.ends.push(self.points.len());
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The shapes in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &[Screen]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.points[a..b])
+    }
+}
+
+impl<S: IntoIterator<Item = Screen>> FromIterator<S> for Shapes {
+    fn from_iter<I: IntoIterator<Item = S>>(shapes: I) -> Self {
+        let mut out = Shapes::default();
+        for shape in shapes {
+            out.push(shape);
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stroke {
     pub colour: &'static str,
@@ -15,9 +58,16 @@ pub enum DrawCommand {
     /// Closed rings filled together with the even-odd rule (so holes stay empty), then
     /// stroked.
     Polygons {
-        rings: Vec<Vec<Screen>>,
+        rings: Shapes,
         fill: Option<&'static str>,
         stroke: Option<Stroke>,
+    },
+    /// Axis-aligned rectangles `[x, y, width, height]`, filled: the cheap stand-in for
+    /// shapes only a few pixels wide (a canvas fills thousands of rectangles far faster
+    /// than one path of thousands of rings).
+    Rects {
+        rects: Vec<[f64; 4]>,
+        fill: &'static str,
     },
     /// Circles of one size and style.
     Circles {
@@ -27,10 +77,7 @@ pub enum DrawCommand {
         stroke: Option<Stroke>,
     },
     /// Open polylines, stroked with round joins and caps.
-    Lines {
-        lines: Vec<Vec<Screen>>,
-        stroke: Stroke,
-    },
+    Lines { lines: Shapes, stroke: Stroke },
     /// A label centred on `at`, with a halo so it reads on any background.
     Label {
         at: Screen,
@@ -39,4 +86,21 @@ pub enum DrawCommand {
         colour: &'static str,
         halo: &'static str,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_keep_their_points_apart_and_skip_empty_ones() {
+        let p = |x: f64| Screen { x, y: -x };
+        let shapes: Shapes = [vec![p(1.0), p(2.0)], vec![], vec![p(3.0)]]
+            .into_iter()
+            .collect();
+        assert_eq!(shapes.len(), 2);
+        let back: Vec<Vec<Screen>> = shapes.iter().map(<[Screen]>::to_vec).collect();
+        assert_eq!(back, [vec![p(1.0), p(2.0)], vec![p(3.0)]]);
+        assert!(Shapes::default().is_empty());
+    }
 }

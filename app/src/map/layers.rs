@@ -1,13 +1,61 @@
 //! Layers: projected features plus a viewport in, draw commands out; and hit testing,
 //! which answers "what is under this pixel" from the same projected features.
 
-use super::draw::{DrawCommand, Stroke};
+use super::draw::{DrawCommand, Shapes, Stroke};
 use super::index::{Bounded, Indexed};
 use super::projection::{project, Screen, World};
 use super::theme::Palette;
 use super::viewport::{Bounds, Viewport};
 use linli_domain::geometry::{distance_to_line, point_in_polygon, ring_area, ring_centroid, Xy};
-use linli_domain::place::{Geometry, Layer, Properties};
+use linli_domain::place::{FeatureCollection, Geometry, Properties};
+
+/// A feature's properties as the JSON text that came with it, read in full only when
+/// someone opens the feature (parsing 100,000 buildings' properties up front would
+/// cost more than all the rest of loading them). What drawing needs is read once
+/// into [`Area`] and [`Line`] fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawProperties(Box<str>);
+
+impl RawProperties {
+    /// All properties, parsed.
+    pub fn parse(&self) -> Properties {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+
+    /// The text of one property, if it is a string.
+    pub fn text(&self, key: &str) -> Option<String> {
+        text(&self.parse(), key).map(str::to_string)
+    }
+
+    fn glimpse(&self) -> Glimpse<'_> {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<Box<serde_json::value::RawValue>> for RawProperties {
+    fn from(raw: Box<serde_json::value::RawValue>) -> Self {
+        RawProperties(raw.get().into())
+    }
+}
+
+impl From<Properties> for RawProperties {
+    fn from(properties: Properties) -> Self {
+        RawProperties(serde_json::Value::Object(properties).to_string().into())
+    }
+}
+
+/// The few properties that drawing uses, read without building the whole object.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Glimpse<'a> {
+    #[serde(rename = "use", borrow)]
+    usage: Option<std::borrow::Cow<'a, str>>,
+    name: Option<String>,
+    name_en: Option<String>,
+    #[serde(borrow)]
+    class: Option<std::borrow::Cow<'a, str>>,
+    width_m: Option<f64>,
+}
 
 /// A polygon feature projected to world metres, ready to draw at any viewport.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +66,12 @@ pub struct Area {
     pub bounds: Bounds,
     /// Where a name goes: the centre of the largest outer ring.
     pub label_at: World,
-    pub properties: Properties,
+    /// `properties.name` and `name_en`.
+    pub name: Option<String>,
+    pub name_en: Option<String>,
+    /// Drawn in the commercial colour (`properties.use` is `commercial`).
+    pub commercial: bool,
+    pub properties: RawProperties,
 }
 
 /// A line feature projected to world metres.
@@ -27,7 +80,11 @@ pub struct Line {
     pub id: String,
     pub parts: Vec<Vec<World>>,
     pub bounds: Bounds,
-    pub properties: Properties,
+    /// A main road (`properties.class` is `primary`), else a side street.
+    pub primary: bool,
+    /// `properties.width_m`: how wide it is on the ground.
+    pub width_m: Option<f64>,
+    pub properties: RawProperties,
 }
 
 /// Everything the map draws, projected once when it arrives.
@@ -71,64 +128,72 @@ fn xy(w: World) -> Xy {
     [w.x, w.y]
 }
 
-fn project_ring(ring: &[[f64; 2]]) -> Vec<World> {
-    ring.iter().map(|&p| project(p.into())).collect()
+/// Projects in place: a ring of positions becomes a ring of world points in the same
+/// allocation.
+fn project_ring(ring: Vec<[f64; 2]>) -> Vec<World> {
+    ring.into_iter().map(|p| project(p.into())).collect()
 }
 
-/// Projects the polygons of a layer; other geometries are skipped.
-pub fn project_areas(layer: &Layer) -> Vec<Area> {
+/// Projects the polygons of a layer, consuming it; other geometries are skipped.
+pub fn project_areas<P: Into<RawProperties>>(layer: FeatureCollection<P>) -> Vec<Area> {
     layer
         .features
-        .iter()
+        .into_iter()
         .filter_map(|feature| {
-            let polygons: Vec<Vec<Vec<World>>> = match &feature.geometry {
-                Geometry::Polygon(rings) => vec![rings.iter().map(|r| project_ring(r)).collect()],
+            let polygons: Vec<Vec<Vec<World>>> = match feature.geometry {
+                Geometry::Polygon(rings) => vec![rings.into_iter().map(project_ring).collect()],
                 Geometry::MultiPolygon(polys) => polys
-                    .iter()
-                    .map(|rings| rings.iter().map(|r| project_ring(r)).collect())
+                    .into_iter()
+                    .map(|rings| rings.into_iter().map(project_ring).collect())
                     .collect(),
                 _ => return None,
             };
             let bounds = Bounds::around(polygons.iter().flatten().flatten().copied())?;
-            let outer: Vec<Vec<Xy>> = polygons
+            let largest = polygons
                 .iter()
                 .filter_map(|p| p.first())
-                .map(|ring| ring.iter().map(|&w| xy(w)).collect())
-                .collect();
-            let largest = outer
-                .iter()
+                .map(|ring| ring.iter().map(|&w| xy(w)).collect::<Vec<Xy>>())
                 .max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
-            let label_at = ring_centroid(largest)
+            let label_at = ring_centroid(&largest)
                 .map(|[x, y]| World { x, y })
                 .unwrap_or(bounds.centre());
+            let properties: RawProperties = feature.properties.into();
+            let glimpse = properties.glimpse();
             Some(Area {
-                id: feature.id.clone(),
+                id: feature.id,
                 polygons,
                 bounds,
                 label_at,
-                properties: feature.properties.clone(),
+                name: glimpse.name,
+                name_en: glimpse.name_en,
+                commercial: glimpse.usage.as_deref() == Some("commercial"),
+                properties,
             })
         })
         .collect()
 }
 
-/// Projects the lines of a layer; other geometries are skipped.
-pub fn project_lines(layer: &Layer) -> Vec<Line> {
+/// Projects the lines of a layer, consuming it; other geometries are skipped.
+pub fn project_lines<P: Into<RawProperties>>(layer: FeatureCollection<P>) -> Vec<Line> {
     layer
         .features
-        .iter()
+        .into_iter()
         .filter_map(|feature| {
-            let parts: Vec<Vec<World>> = match &feature.geometry {
+            let parts: Vec<Vec<World>> = match feature.geometry {
                 Geometry::LineString(line) => vec![project_ring(line)],
-                Geometry::MultiLineString(lines) => lines.iter().map(|l| project_ring(l)).collect(),
+                Geometry::MultiLineString(lines) => lines.into_iter().map(project_ring).collect(),
                 _ => return None,
             };
             let bounds = Bounds::around(parts.iter().flatten().copied())?;
+            let properties: RawProperties = feature.properties.into();
+            let glimpse = properties.glimpse();
             Some(Line {
-                id: feature.id.clone(),
+                id: feature.id,
                 parts,
                 bounds,
-                properties: feature.properties.clone(),
+                primary: glimpse.class.as_deref() == Some("primary"),
+                width_m: glimpse.width_m,
+                properties,
             })
         })
         .collect()
@@ -138,8 +203,8 @@ fn overlaps(a: &Bounds, b: &Bounds) -> bool {
     a.min.x <= b.max.x && a.max.x >= b.min.x && a.min.y <= b.max.y && a.max.y >= b.min.y
 }
 
-fn to_screen(ring: &[World], viewport: &Viewport) -> Vec<Screen> {
-    ring.iter().map(|&w| viewport.to_screen(w)).collect()
+fn to_screen<'a>(ring: &'a [World], viewport: &'a Viewport) -> impl Iterator<Item = Screen> + 'a {
+    ring.iter().map(|&w| viewport.to_screen(w))
 }
 
 /// The text of a property, if it is a string.
@@ -148,7 +213,7 @@ pub fn text<'a>(properties: &'a Properties, key: &str) -> Option<&'a str> {
 }
 
 /// Which base layers are shown (communities always are: they are the frame).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BaseShown {
     pub grids: bool,
     pub roads: bool,
@@ -196,7 +261,7 @@ pub fn draw_all(
         commands.extend(buildings(&data.buildings, viewport, palette));
     }
     let borders = |items: &[Area], colour, width| {
-        let rings: Vec<Vec<Screen>> = items
+        let rings: Shapes = items
             .iter()
             .filter(|a| overlaps(&a.bounds, &visible))
             .flat_map(|a| a.polygons.iter().flatten().map(|r| to_screen(r, viewport)))
@@ -223,15 +288,11 @@ pub fn roads(items: &Indexed<Line>, viewport: &Viewport, palette: &Palette) -> V
         ("primary", palette.primary_road, 24.0),
     ] {
         let mut width_m = default_width_m;
-        let lines: Vec<Vec<Screen>> = items
+        let lines: Shapes = items
             .within(visible)
-            .filter(|l| (text(&l.properties, "class") == Some("primary")) == (class == "primary"))
+            .filter(|l| l.primary == (class == "primary"))
             .flat_map(|l| {
-                width_m = l
-                    .properties
-                    .get("width_m")
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(default_width_m);
+                width_m = l.width_m.unwrap_or(default_width_m);
                 l.parts.iter().map(|p| to_screen(p, viewport))
             })
             .collect();
@@ -248,6 +309,8 @@ pub fn roads(items: &Indexed<Line>, viewport: &Viewport, palette: &Palette) -> V
 
 /// Footprints smaller than this on screen are drawn as their bounding box.
 pub const SIMPLIFY_BELOW_PX: f64 = 4.0;
+/// At most about this many rings go into one path.
+const RINGS_PER_PATH: usize = 512;
 
 /// Building footprints, residential and commercial in their own colours; outlined only
 /// when they are large enough on screen for an outline to help.
@@ -266,32 +329,34 @@ pub fn buildings(
         (false, palette.building_fill),
         (true, palette.commercial_fill),
     ] {
-        let rings: Vec<Vec<Screen>> = items
-            .within(visible)
-            .filter(|a| (text(&a.properties, "use") == Some("commercial")) == commercial)
-            .flat_map(|a| -> Vec<Vec<Screen>> {
-                // Level of detail: a footprint a few pixels wide is drawn as its box.
-                if a.bounds.width().max(a.bounds.height()) / viewport.resolution < SIMPLIFY_BELOW_PX
-                {
-                    let (lo, hi) = (
-                        viewport.to_screen(a.bounds.min),
-                        viewport.to_screen(a.bounds.max),
-                    );
-                    vec![vec![
-                        lo,
-                        Screen { x: hi.x, y: lo.y },
-                        hi,
-                        Screen { x: lo.x, y: hi.y },
-                    ]]
-                } else {
-                    a.polygons
-                        .iter()
-                        .flatten()
-                        .map(|r| to_screen(r, viewport))
-                        .collect()
+        let mut rings = Shapes::default();
+        let mut boxes = Vec::new();
+        for a in items.within(visible).filter(|a| a.commercial == commercial) {
+            // Level of detail: a footprint a few pixels wide is drawn as its box.
+            if a.bounds.width().max(a.bounds.height()) / viewport.resolution < SIMPLIFY_BELOW_PX {
+                let (lo, hi) = (
+                    viewport.to_screen(a.bounds.min),
+                    viewport.to_screen(a.bounds.max),
+                );
+                boxes.push([lo.x, hi.y, hi.x - lo.x, lo.y - hi.y]);
+            } else {
+                for ring in a.polygons.iter().flatten() {
+                    rings.push(to_screen(ring, viewport));
                 }
-            })
-            .collect();
+                // Paths of moderate size: a canvas fills many small paths faster than
+                // one huge one (split between features, so holes stay with theirs).
+                if rings.len() >= RINGS_PER_PATH {
+                    out.push(DrawCommand::Polygons {
+                        rings: std::mem::take(&mut rings),
+                        fill: Some(fill),
+                        stroke: outline.clone(),
+                    });
+                }
+            }
+        }
+        if !boxes.is_empty() {
+            out.push(DrawCommand::Rects { rects: boxes, fill });
+        }
         if !rings.is_empty() {
             out.push(DrawCommand::Polygons {
                 rings,
@@ -317,8 +382,8 @@ pub fn community_names(
         .map(|c| {
             let b = c.bounds;
             let size_px = (b.width().min(b.height()) / viewport.resolution / 8.0).clamp(11.0, 28.0);
-            let name =
-                text(&c.properties, if chinese { "name" } else { "name_en" }).unwrap_or(&c.id);
+            let name = if chinese { &c.name } else { &c.name_en };
+            let name = name.as_deref().unwrap_or(&c.id);
             DrawCommand::Label {
                 at: viewport.to_screen(c.label_at),
                 text: name.to_string(),
@@ -453,17 +518,17 @@ mod tests {
 
     fn data() -> MapData {
         MapData {
-            communities: project_areas(&FeatureCollection {
+            communities: project_areas(FeatureCollection {
                 features: vec![
                     square("a", 117.30, 31.84, 0.01, json!({})),
                     square("b", 117.31, 31.84, 0.01, json!({})),
                 ],
             }),
             grids: vec![],
-            roads: Indexed::new(project_lines(&FeatureCollection {
+            roads: Indexed::new(project_lines(FeatureCollection {
                 features: vec![road("r1", [117.30, 31.845], [117.32, 31.845])],
             })),
-            buildings: Indexed::new(project_areas(&FeatureCollection {
+            buildings: Indexed::new(project_areas(FeatureCollection {
                 features: vec![square(
                     "house",
                     117.302,
@@ -493,6 +558,7 @@ mod tests {
                 DrawCommand::Lines { .. } => "road",
                 DrawCommand::Label { .. } => "label",
                 DrawCommand::Circles { .. } => "marker",
+                DrawCommand::Rects { .. } => "box",
             })
             .collect();
         assert_eq!(
@@ -540,13 +606,19 @@ mod tests {
         let data = data();
         let far = Viewport::fit(data.extent().unwrap(), 100.0, 50.0, 0.0);
         let near = Viewport::fit(data.buildings[0].bounds, 800.0, 400.0, 20.0);
-        let rings = |v: &Viewport| match &buildings(&data.buildings, v, &Theme::Light.palette())[0]
-        {
-            DrawCommand::Polygons { rings, .. } => rings.clone(),
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(rings(&far)[0].len(), 4, "a box");
-        assert_eq!(rings(&near)[0].len(), 5, "the closed footprint ring");
+        let palette = Theme::Light.palette();
+        match &buildings(&data.buildings, &far, &palette)[..] {
+            [DrawCommand::Rects { rects, .. }] => assert_eq!(rects.len(), 1, "one box"),
+            other => panic!("expected one box, got {other:?}"),
+        }
+        match &buildings(&data.buildings, &near, &palette)[..] {
+            [DrawCommand::Polygons { rings, .. }] => {
+                let rings: Vec<&[Screen]> = rings.iter().collect();
+                assert_eq!(rings.len(), 1);
+                assert_eq!(rings[0].len(), 5, "the closed footprint ring");
+            }
+            other => panic!("expected the footprint, got {other:?}"),
+        }
     }
 
     #[test]

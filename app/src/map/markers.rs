@@ -293,7 +293,9 @@ pub fn draw(ops: &Operations, v: &Viewport, shown: Shown, halo: &'static str) ->
             }
             let colour = ROUTE_COLOURS[r % ROUTE_COLOURS.len()];
             out.push(DrawCommand::Lines {
-                lines: vec![route.line.iter().map(|&w| v.to_screen(w)).collect()],
+                lines: [route.line.iter().map(|&w| v.to_screen(w))]
+                    .into_iter()
+                    .collect(),
                 stroke: Stroke { colour, width: 3.0 },
             });
         }

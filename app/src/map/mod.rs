@@ -5,7 +5,8 @@
 //! pixels; [`layers`] turn projected features plus a viewport into a list of
 //! [`draw::DrawCommand`]s in screen space; [`canvas`] replays that list on a
 //! `<canvas>`, the only module that talks to the browser's 2D context (a WebGL backend
-//! could replay the same list). [`markers`] adds the operational layers (homes, cases,
+//! could replay the same list). The base layers are drawn per [`tiles`] tile into
+//! bitmaps kept between frames, so panning and zooming mostly copy bitmaps. [`markers`] adds the operational layers (homes, cases,
 //! routes) with [`cluster`]ing. Everything but `canvas` and [`view`] is plain Rust,
 //! tested natively.
 
@@ -18,6 +19,7 @@ pub mod markers;
 pub mod panels;
 pub mod projection;
 pub mod theme;
+pub mod tiles;
 pub mod view;
 pub mod viewport;
 

@@ -82,13 +82,13 @@ pub fn FeaturePanel(
             .iter()
             .find(|c| c.id == id)
             .and_then(|c| {
-                text(
-                    &c.properties,
-                    if l == Lang::Zh { "name" } else { "name_en" },
-                )
+                if l == Lang::Zh {
+                    c.name.clone()
+                } else {
+                    c.name_en.clone()
+                }
             })
-            .unwrap_or(id)
-            .to_string()
+            .unwrap_or_else(|| id.to_string())
     };
     let (kind, title, rows): (Msg, String, Vec<(Msg, String)>) = match &hit {
         Hit::Home(h, building) => {
@@ -110,7 +110,7 @@ pub fn FeaturePanel(
             (Msg::Checkpoint, name, checkpoint_rows(route, *index))
         }
         Hit::Building(b) => {
-            let p = &b.properties;
+            let p = &b.properties.parse();
             let mut rows = Vec::new();
             rows.extend(text(p, "compound").map(|c| (Msg::Compound, c.to_string())));
             rows.extend(
@@ -127,7 +127,7 @@ pub fn FeaturePanel(
         }
         Hit::Road(r) => (
             Msg::Road,
-            text(&r.properties, "name").unwrap_or(&r.id).to_string(),
+            r.properties.text("name").unwrap_or_else(|| r.id.clone()),
             vec![],
         ),
         Hit::Community(c) => (Msg::Community, community_name(&c.id), vec![]),

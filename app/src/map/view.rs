@@ -3,9 +3,9 @@
 //! animation frame, and opens the details of what was clicked or tapped (see
 //! [`super::panels`]).
 
-use super::canvas;
+use super::canvas::{self, TileCache};
 use super::index::Indexed;
-use super::layers::{self, text, BaseShown, Hit, MapData};
+use super::layers::{self, BaseShown, Hit, MapData};
 use super::markers::{self, MarkerKind, Operations, Shown};
 use super::panels::{FeaturePanel, LayerPanel};
 use super::projection::Screen;
@@ -47,6 +47,12 @@ struct Gesture {
     moved: f64,
 }
 
+/// One number for everything the base tiles depend on.
+fn content_stamp(content: impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher as _, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(content)
+}
+
 fn zoom_limited(v: Viewport, factor: f64, at: Screen) -> Viewport {
     let target = (v.resolution / factor).clamp(MIN_RESOLUTION, MAX_RESOLUTION);
     v.zoomed_at(v.resolution / target, at)
@@ -68,6 +74,8 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
     let base_shown = RwSignal::new(BaseShown::default());
     let shown = RwSignal::new(Shown::default());
     let gesture = StoredValue::new(Gesture::default());
+    // Bumped whenever a layer arrives: the base tiles depend on it.
+    let data_version = StoredValue::new(0_u64);
 
     // Every layer is asked for at once; each is drawn as soon as it arrives (the
     // small communities layer first fits the view). The map is complete when the
@@ -93,13 +101,14 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
     ] {
         spawn_local(async move {
             let result = api::layer(layer).await.map(|features| {
+                data_version.update_value(|n| *n += 1);
                 data.update(|d| match layer {
-                    LayerName::Communities => d.communities = layers::project_areas(&features),
-                    LayerName::Grids => d.grids = layers::project_areas(&features),
+                    LayerName::Communities => d.communities = layers::project_areas(features),
+                    LayerName::Grids => d.grids = layers::project_areas(features),
                     LayerName::Buildings => {
-                        d.buildings = Indexed::new(layers::project_areas(&features))
+                        d.buildings = Indexed::new(layers::project_areas(features))
                     }
-                    LayerName::Roads => d.roads = Indexed::new(layers::project_lines(&features)),
+                    LayerName::Roads => d.roads = Indexed::new(layers::project_lines(features)),
                 })
             });
             arrived(layer.as_str(), result);
@@ -155,25 +164,37 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
         }
     });
 
-    // Redraw once per animation frame with whatever is current then.
+    // Redraw once per animation frame with whatever is current then. The base map
+    // comes from tiles kept between frames; when some are still missing, the frame
+    // shows stand-ins and asks for another frame.
+    let tile_cache = StoredValue::new_local(TileCache::default());
     let frame_pending = StoredValue::new(false);
+    let unfinished = RwSignal::new(0_u64);
     let draw = move || {
         frame_pending.set_value(false);
         let (Some(canvas), Some(v)) = (canvas_ref.get_untracked(), viewport.get_untracked()) else {
             return;
         };
-        let Some(ctx) = canvas::prepare(&canvas, v.width, v.height, window().device_pixel_ratio())
-        else {
+        let pixel_ratio = window().device_pixel_ratio();
+        let Some(ctx) = canvas::prepare(&canvas, v.width, v.height, pixel_ratio) else {
             return;
         };
         let palette = theme.palette();
         let chinese = lang.0.get_untracked() == Lang::Zh;
         let (base, marks) = (base_shown.get_untracked(), shown.get_untracked());
-        data.with_untracked(|d| {
-            let mut commands = layers::draw_all(d, &v, &palette, base);
-            ops.with_untracked(|o| {
-                commands.extend(markers::draw(o, &v, marks, palette.label_halo));
+        canvas::clear(&ctx, v.width, v.height, palette.background);
+        let complete = data.with_untracked(|d| {
+            let complete = tile_cache.try_update_value(|tiles| {
+                let content = (data_version.get_value(), base, pixel_ratio.to_bits());
+                tiles.show(content_stamp(content));
+                let loading = loading.get_untracked() == Loading::Busy;
+                tiles.draw_base(&ctx, &v, pixel_ratio, loading, palette.background, |tile| {
+                    layers::draw_all(d, tile, &palette, base)
+                })
+            });
+            let mut commands = ops.with_untracked(|o| {
                 let _ = canvas.set_attribute("data-homes", &o.homes.len().to_string());
+                markers::draw(o, &v, marks, palette.label_halo)
             });
             commands.extend(layers::community_names(
                 &d.communities,
@@ -181,16 +202,32 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                 &palette,
                 chinese,
             ));
-            canvas::replay(&ctx, v.width, v.height, palette.background, &commands);
+            canvas::replay(&ctx, &commands);
             // For tests and `make bench`: what was drawn, and when (ms since navigation).
             let _ = canvas.set_attribute("data-communities", &d.communities.len().to_string());
             let _ = canvas.set_attribute("data-buildings", &d.buildings.len().to_string());
             let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);
             let _ = canvas.set_attribute("data-view", &view);
+            complete
+        });
+        if complete == Some(true) {
             if let Some(performance) = window().performance() {
                 let _ = canvas.set_attribute("data-drawn-ms", &format!("{:.1}", performance.now()));
             }
-        });
+            let wasm_bytes = wasm_bindgen::memory()
+                .dyn_into::<js_sys::WebAssembly::Memory>()
+                .map(|m| {
+                    m.buffer()
+                        .unchecked_into::<js_sys::ArrayBuffer>()
+                        .byte_length()
+                });
+            if let Ok(bytes) = wasm_bytes {
+                let _ = canvas.set_attribute("data-wasm-bytes", &bytes.to_string());
+            }
+        } else {
+            let _ = canvas.remove_attribute("data-drawn-ms");
+            unfinished.update(|n| *n += 1);
+        }
     };
     Effect::new(move |_| {
         viewport.track();
@@ -199,6 +236,7 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
         base_shown.track();
         shown.track();
         lang.0.track();
+        unfinished.track();
         if !frame_pending.get_value() {
             frame_pending.set_value(true);
             request_animation_frame(draw);
@@ -287,8 +325,7 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                         d.buildings
                             .iter()
                             .find(|b| b.id == home.building)
-                            .and_then(|b| text(&b.properties, "name"))
-                            .map(str::to_string)
+                            .and_then(|b| b.name.clone())
                     });
                     Ok(Hit::Home(home, building))
                 }

@@ -1,28 +1,84 @@
 //! `/api/v1/layers/{layer}`: the base map as GeoJSON FeatureCollections (RFC 7946,
-//! WGS84 lon/lat): communities, grids, buildings and roads.
+//! WGS84 lon/lat): communities, grids, buildings and roads; with `?format=compact`, the
+//! same features in the app's compact binary form ([`linli_domain::compact`]).
 //!
 //! Each answer carries an ETag made of the layer's version (the id of the event that
 //! last changed it); a browser that has the current version gets `304 Not Modified`.
-//! The serialised body of each layer is kept in memory per version, so thousands of
-//! buildings are turned into JSON once per change, not once per request.
+//! The serialised body of each layer is kept in memory per version, plain and gzipped,
+//! so thousands of buildings are encoded and compressed once per change, not once per
+//! request (compressing 100,000 buildings takes longer than sending them).
 
+use super::extract::ApiQuery;
 use super::AppState;
 use crate::error::{ApiResult, AppError};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use linli_domain::compact;
 use linli_domain::place::{CommunityProperties, Feature, FeatureCollection, LayerName};
 use linli_domain::ErrorBody;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use utoipa::{IntoParams, ToSchema};
 
-/// Serialised layers by name, each with the version it was made from.
+/// How a layer is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// GeoJSON FeatureCollection (RFC 7946).
+    #[default]
+    Geojson,
+    /// The compact binary form the app reads (`application/vnd.linli.layer`).
+    Compact,
+}
+
+impl Format {
+    fn media_type(self) -> &'static str {
+        match self {
+            Format::Geojson => "application/geo+json",
+            Format::Compact => compact::MEDIA_TYPE,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LayerQuery {
+    /// `geojson` (the default) or `compact`.
+    #[serde(default)]
+    format: Format,
+}
+
+/// A serialised layer, as is and gzipped.
+#[derive(Debug, Clone)]
+struct Body {
+    plain: Bytes,
+    gzip: Bytes,
+}
+
+impl Body {
+    fn new(plain: Vec<u8>) -> std::io::Result<Body> {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(plain.len() / 3),
+            flate2::Compression::fast(),
+        );
+        encoder.write_all(&plain)?;
+        Ok(Body {
+            gzip: encoder.finish()?.into(),
+            plain: plain.into(),
+        })
+    }
+}
+
+/// Serialised layers by name and format, each with the version it was made from.
 #[derive(Debug, Default)]
-pub struct LayerCache(Mutex<HashMap<LayerName, (i64, Bytes)>>);
+pub struct LayerCache(Mutex<HashMap<(LayerName, Format), (i64, Body)>>);
 
 impl LayerCache {
-    fn get(&self, layer: LayerName, version: i64) -> Option<Bytes> {
+    fn get(&self, layer: (LayerName, Format), version: i64) -> Option<Body> {
         let entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(&layer)
@@ -30,14 +86,24 @@ impl LayerCache {
             .map(|(_, body)| body.clone())
     }
 
-    fn put(&self, layer: LayerName, version: i64, body: Bytes) {
+    fn put(&self, layer: (LayerName, Format), version: i64, body: Body) {
         let mut entries = self.0.lock().unwrap_or_else(|p| p.into_inner());
         entries.insert(layer, (version, body));
     }
 }
 
-async fn serialise(state: &AppState, layer: LayerName) -> ApiResult<Bytes> {
-    let json = match layer {
+fn encode<P: Serialize>(
+    collection: &FeatureCollection<P>,
+    format: Format,
+) -> Result<Vec<u8>, serde_json::Error> {
+    match format {
+        Format::Geojson => serde_json::to_vec(collection),
+        Format::Compact => compact::encode(collection),
+    }
+}
+
+async fn serialise(state: &AppState, layer: LayerName, format: Format) -> ApiResult<Body> {
+    let bytes = match layer {
         LayerName::Communities => {
             let features = state
                 .store
@@ -54,26 +120,35 @@ async fn serialise(state: &AppState, layer: LayerName) -> ApiResult<Bytes> {
                     },
                 })
                 .collect();
-            serde_json::to_vec(&FeatureCollection { features })
+            encode(&FeatureCollection { features }, format)
         }
-        other => serde_json::to_vec(&FeatureCollection {
-            features: state.store.features(other).await?,
-        }),
+        other => encode(
+            &FeatureCollection {
+                features: state.store.features(other).await?,
+            },
+            format,
+        ),
     };
-    Ok(Bytes::from(json.map_err(|e| AppError::Internal(e.into()))?))
+    let plain = bytes.map_err(|e| AppError::Internal(e.into()))?;
+    // Compressing megabytes takes a while: off the async threads.
+    tokio::task::spawn_blocking(move || Body::new(plain))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// A base-map layer.
 #[utoipa::path(get, path = "/layers/{layer}", tag = "layers",
-    params(("layer" = String, Path, description = "`communities`, `grids`, `buildings` or `roads`")),
+    params(("layer" = String, Path, description = "`communities`, `grids`, `buildings` or `roads`"), LayerQuery),
     responses(
-        (status = 200, description = "GeoJSON FeatureCollection (RFC 7946); properties as stored or imported", content_type = "application/geo+json", body = Object),
+        (status = 200, description = "GeoJSON FeatureCollection (RFC 7946); properties as stored or imported. With `format=compact`, the same in the binary form of `linli_domain::compact` (`application/vnd.linli.layer`)", content_type = "application/geo+json", body = Object),
         (status = 304, description = "The layer has not changed since the ETag in If-None-Match"),
         (status = 404, description = "No such layer", body = ErrorBody),
     ))]
 pub async fn layer(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    ApiQuery(LayerQuery { format }): ApiQuery<LayerQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let layer = LayerName::parse(&name).ok_or_else(|| {
@@ -82,11 +157,16 @@ pub async fn layer(
         ))
     })?;
     let version = state.store.layer_version(layer).await?;
-    let etag = HeaderValue::from_str(&format!("\"{}-{version}\"", layer.as_str()))
+    let suffix = match format {
+        Format::Geojson => "",
+        Format::Compact => "-compact",
+    };
+    let etag = HeaderValue::from_str(&format!("\"{}-{version}{suffix}\"", layer.as_str()))
         .map_err(|e| AppError::Internal(e.into()))?;
     let cache_headers = [
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
     ];
     let matches = headers
         .get_all(header::IF_NONE_MATCH)
@@ -97,21 +177,33 @@ pub async fn layer(
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, cache_headers).into_response());
     }
-    let body = match state.layers.get(layer, version) {
+    let body = match state.layers.get((layer, format), version) {
         Some(body) => body,
         None => {
-            let body = serialise(&state, layer).await?;
-            state.layers.put(layer, version, body.clone());
+            let body = serialise(&state, layer, format).await?;
+            state.layers.put((layer, format), version, body.clone());
             body
         }
     };
-    Ok((
-        cache_headers,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/geo+json"),
-        )],
-        body,
-    )
-        .into_response())
+    let gzip = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            parts.next() == Some("gzip") && !parts.any(|q| q == "q=0" || q == "q=0.0")
+        });
+    let content_type = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    )];
+    // A response that already has a Content-Encoding is left alone by the server's
+    // compression layer.
+    Ok(if gzip {
+        let encoding = [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))];
+        (cache_headers, content_type, encoding, body.gzip).into_response()
+    } else {
+        (cache_headers, content_type, body.plain).into_response()
+    })
 }

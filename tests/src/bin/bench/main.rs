@@ -5,9 +5,13 @@
 //! - Load to a complete map, demo district: from navigation start to the canvas having
 //!   drawn every layer (`data-drawn-ms`, set by the app right after drawing), on
 //!   `/public` at 1600×1000, each run in a fresh browser profile; median and worst.
+//! - Frame times while panning and zooming the 100,000-building workload whose
+//!   directory is the first argument, beside Leaflet (see [`frames`]).
 //! - It also saves the demo's buildings and roads to `target/bench/demo/` for the
 //!   native draw-list measurement (`app/examples/draw_list.rs`), which `make bench`
 //!   runs next.
+
+mod frames;
 
 use anyhow::Result;
 use linli_tests::{dist_dir, Browser, LinliServer};
@@ -71,7 +75,7 @@ async fn load_to_map() -> Result<()> {
             .wait_for(
                 "the map",
                 "const c = document.querySelector('canvas#map'); \
-                 return c && Number(c.getAttribute('data-buildings')) > 0 && !document.querySelector('.map-status') && Number(c.getAttribute('data-drawn-ms'))",
+                 return c && Number(c.getAttribute('data-buildings')) > 0 && !document.querySelector('.map-status') && Number(c.getAttribute('data-drawn-ms')) || null",
                 Duration::from_secs(30),
             )
             .await?;
@@ -89,5 +93,9 @@ async fn load_to_map() -> Result<()> {
 #[tokio::main]
 async fn main() -> Result<()> {
     transfer_sizes()?;
-    load_to_map().await
+    load_to_map().await?;
+    match std::env::args().nth(1) {
+        Some(workload) => frames::compare(workload.into()).await,
+        None => Ok(()),
+    }
 }
