@@ -141,7 +141,7 @@ pub fn replay(ctx: &CanvasRenderingContext2d, commands: &[DrawCommand]) {
 /// How long one frame may spend drawing missing tiles before it shows what it has
 /// (stand-ins from other levels where tiles are missing) and leaves the rest to the
 /// next frames. At least one tile is drawn per frame, so the map always completes.
-const TILE_BUDGET_MS: f64 = 8.0;
+const TILE_BUDGET_MS: f64 = 4.0;
 /// How many levels up or down to look for a stand-in for a missing tile.
 const STAND_IN_LEVELS: u8 = 4;
 /// Tiles kept beyond those on screen, for panning back and zooming out.
@@ -206,7 +206,7 @@ impl TileCache {
     /// ones with `draw_tile` (the draw list for a tile's viewport) for as long as
     /// the frame's budget lasts. Returns whether every tile was sharp and present;
     /// if not, call again next frame. While `loading` (more layers on their way, which
-    /// will make today's tiles stale), the budget holds even where the map is blank.
+    /// will make today's tiles stale), the budget holds even when the map is blank.
     #[allow(clippy::too_many_arguments)]
     pub fn draw_base(
         &mut self,
@@ -221,16 +221,20 @@ impl TileCache {
         let needed = tiles::covering(viewport);
         let started = now_ms();
         let mut drawn = 0;
+        // Over budget, missing tiles wait for later frames (showing stand-ins or the
+        // background meanwhile), unless the map would be blank: then it is drawn whole
+        // at once, which is quicker than in slices.
+        let shows_something = needed.iter().any(|k| {
+            self.tiles.contains_key(k)
+                || self.stand_in(k).is_some()
+                || k.children().iter().any(|c| self.tiles.contains_key(c))
+        });
         for key in &needed {
             if self.tiles.contains_key(key) {
                 continue;
             }
-            // Over budget, a tile waits for a later frame if something can stand in
-            // for it meanwhile; with nothing to show, it is drawn now.
-            let covered = self.stand_in(key).is_some()
-                || key.children().iter().any(|c| self.tiles.contains_key(c));
-            if drawn > 0 && now_ms() - started > TILE_BUDGET_MS && (covered || loading) {
-                continue;
+            if drawn > 0 && now_ms() - started > TILE_BUDGET_MS && (shows_something || loading) {
+                break;
             }
             self.render(*key, pixel_ratio, background, &draw_tile(&key.viewport()));
             drawn += 1;
