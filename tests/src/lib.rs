@@ -299,23 +299,19 @@ impl Browser {
 
     /// Runs `body` as a function with `args` and returns what it returns.
     pub async fn script(&self, body: &str, args: Value) -> Result<Value> {
-        self.command(
-            "POST",
-            "/execute/sync",
-            json!({"script": body, "args": args}),
-        )
-        .await
+        self.execute("sync", body, args).await
+    }
+
+    async fn execute(&self, mode: &str, body: &str, args: Value) -> Result<Value> {
+        let path = format!("/execute/{mode}");
+        self.command("POST", &path, json!({"script": body, "args": args}))
+            .await
     }
 
     /// Runs an asynchronous script: it gets a callback as its last argument and
     /// answers by calling it (the session's script timeout applies, 30 s by default).
     pub async fn execute_async(&self, body: &str, args: Value) -> Result<Value> {
-        self.command(
-            "POST",
-            "/execute/async",
-            json!({"script": body, "args": args}),
-        )
-        .await
+        self.execute("async", body, args).await
     }
 
     /// Polls the script `body` until it returns something other than null, false or

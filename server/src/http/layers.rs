@@ -137,6 +137,16 @@ async fn serialise(state: &AppState, layer: LayerName, format: Format) -> ApiRes
         .map_err(|e| AppError::Internal(e.into()))
 }
 
+/// The items of a comma-separated list header, over all its lines, trimmed.
+fn list_items(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+}
+
 /// A base-map layer.
 #[utoipa::path(get, path = "/layers/{layer}", tag = "layers",
     params(("layer" = String, Path, description = "`communities`, `grids`, `buildings` or `roads`"), LayerQuery),
@@ -168,12 +178,8 @@ pub async fn layer(
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         (header::VARY, HeaderValue::from_static("accept-encoding")),
     ];
-    let matches = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| tag.trim() == etag.to_str().unwrap_or_default() || tag.trim() == "*");
+    let matches = list_items(&headers, header::IF_NONE_MATCH)
+        .any(|tag| tag == etag.to_str().unwrap_or_default() || tag == "*");
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, cache_headers).into_response());
     }
@@ -185,15 +191,10 @@ pub async fn layer(
             body
         }
     };
-    let gzip = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            parts.next() == Some("gzip") && !parts.any(|q| q == "q=0" || q == "q=0.0")
-        });
+    let gzip = list_items(&headers, header::ACCEPT_ENCODING).any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        parts.next() == Some("gzip") && !parts.any(|q| q == "q=0" || q == "q=0.0")
+    });
     let content_type = [(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.media_type()),
