@@ -151,10 +151,23 @@ const SPARE_TILES: usize = 96;
 #[derive(Default)]
 pub struct TileCache {
     tiles: HashMap<TileKey, (HtmlCanvasElement, u64)>,
+    /// The whole view drawn in one pass, and the view it shows: what a blank map shows
+    /// first (one pass over the features is quicker than dozens of tiles), and a
+    /// stand-in under missing tiles afterwards.
+    snapshot: Option<(HtmlCanvasElement, Viewport)>,
     /// What the bitmaps show (data, visible layers, pixel ratio): when it changes,
     /// every tile is stale.
     content: u64,
     frame: u64,
+}
+
+/// What [`TileCache::draw_base`] managed in one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BaseDrawn {
+    /// The base map on screen is sharp and whole.
+    pub complete: bool,
+    /// Tiles are still missing: draw another frame.
+    pub more: bool,
 }
 
 fn now_ms() -> f64 {
@@ -163,11 +176,31 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// A new canvas of `viewport`'s size with `commands` drawn on `background`.
+fn paint(
+    viewport: &Viewport,
+    pixel_ratio: f64,
+    background: &str,
+    commands: &[DrawCommand],
+) -> Option<HtmlCanvasElement> {
+    let canvas = web_sys::window()?
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .dyn_into::<HtmlCanvasElement>()
+        .ok()?;
+    let ctx = prepare(&canvas, viewport.width, viewport.height, pixel_ratio)?;
+    clear(&ctx, viewport.width, viewport.height, background);
+    replay(&ctx, commands);
+    Some(canvas)
+}
+
 impl TileCache {
-    /// Drops every tile when what they show has changed.
+    /// Drops every bitmap when what they show has changed.
     pub fn show(&mut self, content: u64) {
         if content != self.content {
             self.tiles.clear();
+            self.snapshot = None;
             self.content = content;
         }
     }
@@ -180,80 +213,78 @@ impl TileCache {
         self.tiles.is_empty()
     }
 
-    fn render(
-        &mut self,
-        key: TileKey,
-        pixel_ratio: f64,
-        background: &str,
-        commands: &[DrawCommand],
-    ) {
-        let side = TILE_PX + 2.0 * TILE_MARGIN_PX;
-        let Some(canvas) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.create_element("canvas").ok())
-            .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())
-        else {
-            return;
-        };
-        if let Some(ctx) = prepare(&canvas, side, side, pixel_ratio) {
-            clear(&ctx, side, side, background);
-            replay(&ctx, commands);
-            self.tiles.insert(key, (canvas, self.frame));
-        }
-    }
-
     /// Draws the base map for `viewport` on `ctx` from tiles, first drawing missing
-    /// ones with `draw_tile` (the draw list for a tile's viewport) for as long as
-    /// the frame's budget lasts. Returns whether every tile was sharp and present;
-    /// if not, call again next frame. While `loading` (more layers on their way, which
-    /// will make today's tiles stale), the budget holds even when the map is blank.
-    #[allow(clippy::too_many_arguments)]
+    /// ones with `draw_list` (the draw list for a viewport) for as long as the
+    /// frame's budget lasts, with stand-ins where they are still missing. A map that
+    /// would be blank is drawn whole in one pass instead, and its tiles follow in
+    /// later frames.
     pub fn draw_base(
         &mut self,
         ctx: &CanvasRenderingContext2d,
         viewport: &Viewport,
         pixel_ratio: f64,
-        loading: bool,
         background: &str,
-        mut draw_tile: impl FnMut(&Viewport) -> Vec<DrawCommand>,
-    ) -> bool {
+        mut draw_list: impl FnMut(&Viewport) -> Vec<DrawCommand>,
+    ) -> BaseDrawn {
         self.frame += 1;
         let needed = tiles::covering(viewport);
+        let present = |cache: &Self, k: &TileKey| cache.tiles.contains_key(k);
+        let shows_something = self.snapshot.is_some()
+            || needed.iter().any(|k| {
+                present(self, k)
+                    || self.stand_in(k).is_some()
+                    || k.children().iter().any(|c| present(self, c))
+            });
+        if !shows_something {
+            self.snapshot = paint(viewport, pixel_ratio, background, &draw_list(viewport))
+                .map(|canvas| (canvas, *viewport));
+        }
+        let snapshot_is_view = matches!(&self.snapshot, Some((_, v)) if v == viewport);
+        // Missing tiles, nearest the middle first, until the budget is spent; at
+        // least one per frame unless the snapshot already shows this very view.
         let started = now_ms();
         let mut drawn = 0;
-        // Over budget, missing tiles wait for later frames (showing stand-ins or the
-        // background meanwhile), unless the map would be blank: then it is drawn whole
-        // at once, which is quicker than in slices.
-        let shows_something = needed.iter().any(|k| {
-            self.tiles.contains_key(k)
-                || self.stand_in(k).is_some()
-                || k.children().iter().any(|c| self.tiles.contains_key(c))
-        });
         for key in &needed {
-            if self.tiles.contains_key(key) {
+            if present(self, key) {
                 continue;
             }
-            if drawn > 0 && now_ms() - started > TILE_BUDGET_MS && (shows_something || loading) {
+            if (drawn > 0 || snapshot_is_view) && now_ms() - started > TILE_BUDGET_MS {
                 break;
             }
-            self.render(*key, pixel_ratio, background, &draw_tile(&key.viewport()));
+            if let Some(canvas) = paint(
+                &key.viewport(),
+                pixel_ratio,
+                background,
+                &draw_list(&key.viewport()),
+            ) {
+                self.tiles.insert(*key, (canvas, self.frame));
+            }
             drawn += 1;
         }
-        // Stand-ins for missing tiles first (a blurry parent, or sharper children
-        // after zooming out), then the proper tiles over them.
-        let mut stand_ins = BTreeSet::new();
-        let mut complete = true;
-        for key in &needed {
-            if self.tiles.contains_key(key) {
-                continue;
+        let missing: Vec<&TileKey> = needed.iter().filter(|k| !present(self, k)).collect();
+        // Under missing tiles: the snapshot, then a blurry parent or sharper children.
+        if !missing.is_empty() {
+            if let Some((canvas, shown)) = &self.snapshot {
+                let at = viewport.to_screen(shown.to_world(Screen { x: 0.0, y: 0.0 }));
+                let scale = shown.resolution / viewport.resolution;
+                let _ = ctx
+                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                        canvas,
+                        0.0,
+                        0.0,
+                        f64::from(canvas.width()),
+                        f64::from(canvas.height()),
+                        at.x,
+                        at.y,
+                        shown.width * scale,
+                        shown.height * scale,
+                    );
             }
-            complete = false;
+        }
+        let mut stand_ins = BTreeSet::new();
+        for key in &missing {
             stand_ins.extend(self.stand_in(key));
-            stand_ins.extend(
-                key.children()
-                    .into_iter()
-                    .filter(|c| self.tiles.contains_key(c)),
-            );
+            stand_ins.extend(key.children().into_iter().filter(|c| present(self, c)));
         }
         for key in stand_ins.iter().chain(needed.iter().rev()) {
             if let Some((canvas, used)) = self.tiles.get_mut(key) {
@@ -267,7 +298,10 @@ impl TileCache {
             }
         }
         self.evict(needed.len() + SPARE_TILES);
-        complete
+        BaseDrawn {
+            complete: missing.is_empty() || snapshot_is_view,
+            more: !missing.is_empty(),
+        }
     }
 
     /// The nearest drawn tile of a level above that covers `key`.

@@ -170,6 +170,7 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
     let tile_cache = StoredValue::new_local(TileCache::default());
     let frame_pending = StoredValue::new(false);
     let unfinished = RwSignal::new(0_u64);
+    let completed = StoredValue::new(None::<(Viewport, u64)>);
     let draw = move || {
         frame_pending.set_value(false);
         let (Some(canvas), Some(v)) = (canvas_ref.get_untracked(), viewport.get_untracked()) else {
@@ -183,13 +184,12 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
         let chinese = lang.0.get_untracked() == Lang::Zh;
         let (base, marks) = (base_shown.get_untracked(), shown.get_untracked());
         canvas::clear(&ctx, v.width, v.height, palette.background);
-        let complete = data.with_untracked(|d| {
-            let complete = tile_cache.try_update_value(|tiles| {
-                let content = (data_version.get_value(), base, pixel_ratio.to_bits());
-                tiles.show(content_stamp(content));
-                let loading = loading.get_untracked() == Loading::Busy;
-                tiles.draw_base(&ctx, &v, pixel_ratio, loading, palette.background, |tile| {
-                    layers::draw_all(d, tile, &palette, base)
+        let content = content_stamp((data_version.get_value(), base, pixel_ratio.to_bits()));
+        let base_drawn = data.with_untracked(|d| {
+            let base_drawn = tile_cache.try_update_value(|tiles| {
+                tiles.show(content);
+                tiles.draw_base(&ctx, &v, pixel_ratio, palette.background, |view| {
+                    layers::draw_all(d, view, &palette, base)
                 })
             });
             let mut commands = ops.with_untracked(|o| {
@@ -208,9 +208,17 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             let _ = canvas.set_attribute("data-buildings", &d.buildings.len().to_string());
             let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);
             let _ = canvas.set_attribute("data-view", &view);
-            complete
+            base_drawn
         });
-        if complete == Some(true) {
+        let Some(base_drawn) = base_drawn else { return };
+        if base_drawn.more {
+            unfinished.update(|n| *n += 1);
+        }
+        // The moment this view of this content first stood complete (later frames
+        // that only fill in tiles behind an identical picture do not count).
+        let first_complete = base_drawn.complete && completed.get_value() != Some((v, content));
+        completed.set_value(base_drawn.complete.then_some((v, content)));
+        if first_complete {
             if let Some(performance) = window().performance() {
                 let _ = canvas.set_attribute("data-drawn-ms", &format!("{:.1}", performance.now()));
             }
@@ -224,9 +232,8 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             if let Ok(bytes) = wasm_bytes {
                 let _ = canvas.set_attribute("data-wasm-bytes", &bytes.to_string());
             }
-        } else {
+        } else if !base_drawn.complete {
             let _ = canvas.remove_attribute("data-drawn-ms");
-            unfinished.update(|n| *n += 1);
         }
     };
     Effect::new(move |_| {
