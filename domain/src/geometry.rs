@@ -5,15 +5,17 @@
 /// A point `[x, y]`.
 pub type Xy = [f64; 2];
 
-/// Signed area by the shoelace formula; positive for counter-clockwise rings. Computed
+/// Signed area by the shoelace formula; positive for counter-clockwise rings; for any
+/// point type that converts to `[x, y]` (so callers need not copy their rings). Computed
 /// relative to the first vertex so large coordinates (Web Mercator metres) keep their
 /// precision. Works for closed and open rings alike.
-pub fn ring_area(ring: &[Xy]) -> f64 {
+pub fn ring_area<P: Copy + Into<Xy>>(ring: &[P]) -> f64 {
     let Some(&o) = ring.first() else { return 0.0 };
+    let o: Xy = o.into();
     let n = ring.len();
     (0..n)
         .map(|i| {
-            let (a, b) = (ring[i], ring[(i + 1) % n]);
+            let (a, b): (Xy, Xy) = (ring[i].into(), ring[(i + 1) % n].into());
             (a[0] - o[0]) * (b[1] - o[1]) - (b[0] - o[0]) * (a[1] - o[1])
         })
         .sum::<f64>()
@@ -21,8 +23,8 @@ pub fn ring_area(ring: &[Xy]) -> f64 {
 }
 
 /// The area-weighted centre of a ring; `None` for a degenerate one.
-pub fn ring_centroid(ring: &[Xy]) -> Option<Xy> {
-    let &o = ring.first()?;
+pub fn ring_centroid<P: Copy + Into<Xy>>(ring: &[P]) -> Option<Xy> {
+    let o: Xy = (*ring.first()?).into();
     let area = ring_area(ring);
     if area.abs() < 1e-12 {
         return None;
@@ -30,8 +32,9 @@ pub fn ring_centroid(ring: &[Xy]) -> Option<Xy> {
     let n = ring.len();
     let (mut cx, mut cy) = (0.0, 0.0);
     for i in 0..n {
-        let a = [ring[i][0] - o[0], ring[i][1] - o[1]];
-        let b = [ring[(i + 1) % n][0] - o[0], ring[(i + 1) % n][1] - o[1]];
+        let (p, q): (Xy, Xy) = (ring[i].into(), ring[(i + 1) % n].into());
+        let a = [p[0] - o[0], p[1] - o[1]];
+        let b = [q[0] - o[0], q[1] - o[1]];
         let cross = a[0] * b[1] - b[0] * a[1];
         cx += (a[0] + b[0]) * cross;
         cy += (a[1] + b[1]) * cross;

@@ -124,10 +124,6 @@ impl MapData {
     }
 }
 
-fn xy(w: World) -> Xy {
-    [w.x, w.y]
-}
-
 /// Projects in place: a ring of positions becomes a ring of world points in the same
 /// allocation.
 fn project_ring(ring: Vec<[f64; 2]>) -> Vec<World> {
@@ -152,9 +148,8 @@ pub fn project_areas<P: Into<RawProperties>>(layer: FeatureCollection<P>) -> Vec
             let largest = polygons
                 .iter()
                 .filter_map(|p| p.first())
-                .map(|ring| ring.iter().map(|&w| xy(w)).collect::<Vec<Xy>>())
                 .max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
-            let label_at = ring_centroid(&largest)
+            let label_at = ring_centroid(largest)
                 .map(|[x, y]| World { x, y })
                 .unwrap_or(bounds.centre());
             let properties: RawProperties = feature.properties.into();
@@ -423,9 +418,9 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen, shown: BaseShow
             && a.polygons.iter().any(|poly| {
                 let rings: Vec<Vec<Xy>> = poly
                     .iter()
-                    .map(|r| r.iter().map(|&w| xy(w)).collect())
+                    .map(|r| r.iter().map(|&w| Xy::from(w)).collect())
                     .collect();
-                point_in_polygon(xy(p), &rings)
+                point_in_polygon(Xy::from(p), &rings)
             })
     };
     let point = Bounds { min: p, max: p };
@@ -457,7 +452,10 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen, shown: BaseShow
                 .parts
                 .iter()
                 .map(|part| {
-                    distance_to_line(xy(p), &part.iter().map(|&w| xy(w)).collect::<Vec<_>>())
+                    distance_to_line(
+                        Xy::from(p),
+                        &part.iter().map(|&w| Xy::from(w)).collect::<Vec<_>>(),
+                    )
                 })
                 .fold(f64::INFINITY, f64::min);
             (d, l)

@@ -34,6 +34,12 @@ impl From<[f64; 2]> for LonLat {
     }
 }
 
+impl From<World> for [f64; 2] {
+    fn from(w: World) -> Self {
+        [w.x, w.y]
+    }
+}
+
 /// Projects to Web Mercator; latitudes are clamped to [`MAX_LATITUDE`].
 pub fn project(p: LonLat) -> World {
     let lat = p.lat.clamp(-MAX_LATITUDE, MAX_LATITUDE).to_radians();
