@@ -141,7 +141,7 @@ pub fn replay(ctx: &CanvasRenderingContext2d, commands: &[DrawCommand]) {
 /// How long one frame may spend drawing missing tiles before it shows what it has
 /// (stand-ins from other levels where tiles are missing) and leaves the rest to the
 /// next frames. At least one tile is drawn per frame, so the map always completes.
-const TILE_BUDGET_MS: f64 = 4.0;
+const TILE_BUDGET_MS: f64 = 3.0;
 /// How many levels up or down to look for a stand-in for a missing tile.
 const STAND_IN_LEVELS: u8 = 4;
 /// Tiles kept beyond those on screen, for panning back and zooming out.
@@ -262,8 +262,23 @@ impl TileCache {
             drawn += 1;
         }
         let missing: Vec<&TileKey> = needed.iter().filter(|k| !present(self, k)).collect();
-        // Under missing tiles: the snapshot, then a blurry parent or sharper children.
-        if !missing.is_empty() {
+        let mut stand_ins = BTreeSet::new();
+        let mut uncovered = false;
+        for key in &missing {
+            let parent = self.stand_in(key);
+            let children: Vec<TileKey> = key
+                .children()
+                .into_iter()
+                .filter(|c| present(self, c))
+                .collect();
+            uncovered |= parent.is_none() && children.len() < 4;
+            stand_ins.extend(parent);
+            stand_ins.extend(children);
+        }
+        // Under missing tiles: the snapshot where other tiles cannot stand in (copying
+        // a whole screen costs a few milliseconds), then a blurry parent or sharper
+        // children.
+        if uncovered {
             if let Some((canvas, shown)) = &self.snapshot {
                 let at = viewport.to_screen(shown.to_world(Screen { x: 0.0, y: 0.0 }));
                 let scale = shown.resolution / viewport.resolution;
@@ -280,11 +295,6 @@ impl TileCache {
                         shown.height * scale,
                     );
             }
-        }
-        let mut stand_ins = BTreeSet::new();
-        for key in &missing {
-            stand_ins.extend(self.stand_in(key));
-            stand_ins.extend(key.children().into_iter().filter(|c| present(self, c)));
         }
         for key in stand_ins.iter().chain(needed.iter().rev()) {
             if let Some((canvas, used)) = self.tiles.get_mut(key) {
