@@ -19,10 +19,11 @@ tools:
 tools-test:
 	scripts/setup-tools.sh test
 
-## The browser app, into dist/.
+## The browser app, into dist/, each asset also gzipped beside it for the server.
 app: tools
 	cargo fetch --locked
 	trunk build --release
+	gzip -9 -k -f dist/*.wasm dist/*.js dist/*.css
 
 run: app
 	cargo build --release --locked -p linli-server

@@ -164,3 +164,43 @@ async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_wo
     browser.screenshot("public-phone-en").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_app_is_sent_gzipped_from_the_files_make_app_wrote() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let client = reqwest::Client::new();
+    for entry in std::fs::read_dir(linli_tests::dist_dir()?)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        if !(name.ends_with(".wasm") || name.ends_with(".js")) {
+            continue;
+        }
+        let packed = std::fs::read(path.with_file_name(format!("{name}.gz")))
+            .map_err(|e| anyhow::anyhow!("{name}.gz: {e} (run `make app`)"))?;
+        let response = client
+            .get(server.url(&format!("/{name}")))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await?;
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(response.headers()["content-encoding"], "gzip", "{name}");
+        assert_eq!(
+            response.bytes().await?.to_vec(),
+            packed,
+            "{name}: the file on disk"
+        );
+        // A client that takes no gzip gets the plain file.
+        let plain = client.get(server.url(&format!("/{name}"))).send().await?;
+        assert!(plain.headers().get("content-encoding").is_none(), "{name}");
+        assert_eq!(
+            plain.bytes().await?.to_vec(),
+            std::fs::read(&path)?,
+            "{name}"
+        );
+    }
+    Ok(())
+}

@@ -159,7 +159,10 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> (Router, OpenApi)
     app = match static_dir {
         Some(dir) => {
             let index = ServeFile::new(dir.join("index.html"));
-            app.fallback_service(ServeDir::new(dir).fallback(index))
+            // `make app` writes a `.gz` beside each asset: sent as is, not compressed
+            // again per request (the Wasm is most of a first visit's bytes).
+            let assets = ServeDir::new(dir).precompressed_gzip();
+            app.fallback_service(assets.fallback(index))
         }
         None => app.fallback(api_not_found),
     };
