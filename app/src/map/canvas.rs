@@ -205,14 +205,6 @@ impl TileCache {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.tiles.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tiles.is_empty()
-    }
-
     /// Draws the base map for `viewport` on `ctx` from tiles, first drawing missing
     /// ones with `draw_list` (the draw list for a viewport) for as long as the
     /// frame's budget lasts, with stand-ins where they are still missing. A map that
