@@ -21,6 +21,8 @@
 //! - [`demo`]: the deterministic demo subdistrict (Tong'an) and its accounts.
 //! - [`import`]: `linli import`, base-map layers from GeoJSON files and elder homes
 //!   from CSV files, checked whole before one transaction stores them.
+//! - [`ingest`]: sensor readings coming in; so far the one parser for JSON batches,
+//!   SenML and MQTT payloads.
 //! - [`clock`]: the current time, read in one place.
 
 pub mod auth;
@@ -30,6 +32,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod import;
+pub mod ingest;
 pub mod metrics;
 pub mod startup;
 pub mod store;
