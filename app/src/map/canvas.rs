@@ -140,9 +140,11 @@ pub fn replay(ctx: &CanvasRenderingContext2d, commands: &[DrawCommand]) {
 
 /// How long one frame may spend drawing missing tiles before it shows what it has
 /// (stand-ins from other levels where tiles are missing) and leaves the rest to the
-/// next frames. At least one tile is drawn per frame, so the map always completes.
+/// next frames. At least one tile is drawn per frame (unless a picture of this very
+/// view already stands in), so the map always completes.
 const TILE_BUDGET_MS: f64 = 3.0;
-/// How many levels up or down to look for a stand-in for a missing tile.
+/// How many levels up to look for a stand-in for a missing tile (children, one level
+/// down, stand in too).
 const STAND_IN_LEVELS: u8 = 4;
 /// Tiles kept beyond those on screen, for panning back and zooming out.
 const SPARE_TILES: usize = 96;
@@ -243,12 +245,9 @@ impl TileCache {
             if (drawn > 0 || snapshot_is_view) && now_ms() - started > TILE_BUDGET_MS {
                 break;
             }
-            if let Some(canvas) = paint(
-                &key.viewport(),
-                pixel_ratio,
-                background,
-                &draw_list(&key.viewport()),
-            ) {
+            let tile_view = key.viewport();
+            if let Some(canvas) = paint(&tile_view, pixel_ratio, background, &draw_list(&tile_view))
+            {
                 self.tiles.insert(*key, (canvas, self.frame));
             }
             drawn += 1;

@@ -10,9 +10,8 @@ use linli_domain::geometry::{distance_to_line, point_in_polygon, ring_area, ring
 use linli_domain::place::{FeatureCollection, Geometry, Properties};
 
 /// A feature's properties as the JSON text that came with it, read in full only when
-/// someone opens the feature (parsing 100,000 buildings' properties up front would
-/// cost more than all the rest of loading them). What drawing needs is read once
-/// into [`Area`] and [`Line`] fields.
+/// someone opens the feature (100,000 buildings need not become 100,000 parsed maps in
+/// memory). What drawing needs is read once into [`Area`] and [`Line`] fields.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawProperties(Box<str>);
 
