@@ -6,6 +6,7 @@
 //! validate"): the server and the app both go through the same constructors.
 //!
 //! - [`access`]: roles, the faces of the app, and who may see which community.
+//! - [`alerts`]: alerts raised by the sensor rules and their lifecycle.
 //! - [`api`]: request and response bodies of `/api/v1`, and the JSON error body.
 //! - [`compact`]: the compact binary form of a layer, for the app.
 //! - [`care`]: elder homes and their sensors (staff only: personal data).
@@ -15,7 +16,33 @@
 //! - [`patrol`]: patrol routes and checkpoints.
 //! - [`place`]: the base map as the layers API serves it (GeoJSON).
 
+/// A fieldless enum with a fixed text name per variant: serde uses the name, `as_str`
+/// and `parse` convert, `ALL` lists the variants in order.
+macro_rules! named_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(value: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == value)
+            }
+        }
+    };
+}
+
 pub mod access;
+pub mod alerts;
 pub mod api;
 pub mod care;
 pub mod cases;

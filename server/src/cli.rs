@@ -3,7 +3,7 @@
 //! settings here, so a bad address or URL is refused with a clear message before
 //! anything starts.
 
-use crate::auth::password;
+use crate::auth::{password, token};
 use crate::clock::now_ms;
 use crate::import;
 use crate::startup::{Application, Settings};
@@ -11,6 +11,7 @@ use crate::store::{self, Actor, Change, DatabaseUrl, NewUser};
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use linli_domain::care::SensorKind;
 use linli_domain::place::LayerName;
 use linli_domain::{CommunityId, Role, Username};
 use std::io::{BufRead as _, IsTerminal as _, Read as _};
@@ -45,6 +46,47 @@ enum Command {
     /// Otherwise everything is stored in one transaction, replacing stored features or
     /// homes with the same id (a feature's `id`, else `properties.id`; a home's `id`).
     Import(ImportArgs),
+    /// Manage sensors: `device add` gives a sensor its id and token.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Manage gateways: a gateway token sends for many devices.
+    #[command(subcommand)]
+    Gateway(GatewayCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Add a sensor to a home. Prints `device: <id>` and `token: <token>`; the token is
+    /// shown this once (only its hash is kept) and goes into the device's settings.
+    Add {
+        /// The home (its id, as in the homes CSV).
+        #[arg(long)]
+        home: String,
+        /// What it measures: water, gas or smoke.
+        #[arg(long, value_parser = parse_sensor_kind)]
+        kind: SensorKind,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GatewayCommand {
+    /// Add a gateway that sends readings for the devices of some communities (all when
+    /// no --community is given). Prints `gateway: <id>` and `token: <token>`, once.
+    Add {
+        /// A name for it: 1–64 of a–z, 0–9, `-`.
+        id: String,
+        /// A community whose devices it sends for (repeat for several).
+        #[arg(long = "community")]
+        communities: Vec<CommunityId>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn parse_sensor_kind(value: &str) -> Result<SensorKind, String> {
+    SensorKind::parse(value).ok_or_else(|| "use water, gas or smoke".to_string())
 }
 
 #[derive(Debug, Args)]
@@ -170,7 +212,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ImportTarget::Layer(layer) => import_layer(layer, args).await,
             ImportTarget::Homes => import_homes(args).await,
         },
+        Command::Device(DeviceCommand::Add {
+            home,
+            kind,
+            database,
+        }) => add_device(&home, kind, database.database_url).await,
+        Command::Gateway(GatewayCommand::Add {
+            id,
+            communities,
+            database,
+        }) => add_gateway(&id, communities, database.database_url).await,
     }
+}
+
+async fn add_device(home: &str, kind: SensorKind, url: DatabaseUrl) -> anyhow::Result<()> {
+    let store = store::open(&url).await?;
+    let token = token::new_token();
+    let change = Change::new(Actor::System("cli"), now_ms());
+    let id = store
+        .add_device(&change, home, kind, &token::token_hash(&token))
+        .await?;
+    println!("device: {id}");
+    println!("token: {token}");
+    Ok(())
+}
+
+async fn add_gateway(
+    id: &str,
+    communities: Vec<CommunityId>,
+    url: DatabaseUrl,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        crate::ingest::parse::valid_device_id(id),
+        "`{id}` is not a gateway name: use 1–64 of a–z, 0–9 and -"
+    );
+    let store = store::open(&url).await?;
+    let token = token::new_token();
+    let change = Change::new(Actor::System("cli"), now_ms());
+    store
+        .add_gateway(&change, id, &communities, &token::token_hash(&token))
+        .await?;
+    println!("gateway: {id}");
+    println!("token: {token}");
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

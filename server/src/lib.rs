@@ -21,18 +21,27 @@
 //! - [`demo`]: the deterministic demo subdistrict (Tong'an) and its accounts.
 //! - [`import`]: `linli import`, base-map layers from GeoJSON files and elder homes
 //!   from CSV files, checked whole before one transaction stores them.
-//! - [`ingest`]: sensor readings coming in; so far the one parser for JSON batches,
-//!   SenML and MQTT payloads.
+//! - [`ingest`]: sensor readings coming in: the one parser for JSON batches, SenML and
+//!   MQTT payloads.
+//! - [`engine`]: the rules engine, the one writer of readings and alerts: group commits
+//!   readings with the alerts they cause, runs the time-based rules, keeps a checkpoint.
+//! - [`alerts`]: the alert book: signals and people's actions become alert changes.
+//! - [`live`]: the event log as it grows, handed to the live streams.
+//! - [`rules`]: the sensor rules, pure functions of a home's state, a reading or the time.
 //! - [`clock`]: the current time, read in one place.
 
+pub mod alerts;
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod live;
 pub mod metrics;
+pub mod rules;
 pub mod startup;
 pub mod store;

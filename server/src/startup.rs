@@ -59,7 +59,21 @@ impl Application {
         let listener = TcpListener::bind(settings.addr)
             .await
             .with_context(|| format!("cannot listen on {}", settings.addr))?;
+        let live = crate::live::Live::start(store.clone())
+            .await
+            .context("cannot read the event log")?;
+        let engine = crate::engine::start(
+            store.clone(),
+            live.clone(),
+            crate::rules::Thresholds::default(),
+            now_ms,
+        )
+        .await
+        .context("cannot load the rules' state")?;
         let state = AppState {
+            engine,
+            live,
+            credentials: Arc::default(),
             store: store.clone(),
             limiter: Arc::new(SignInLimiter::new(settings.sign_in_policy)),
             metrics: Arc::new(Metrics::default()),

@@ -771,6 +771,8 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
         listed,
         [
             "DELETE /session",
+            "GET /alerts",
+            "GET /alerts/{id}",
             "GET /cases",
             "GET /events",
             "GET /homes",
@@ -779,6 +781,11 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /public/status",
             "GET /session",
             "GET /snapshot",
+            "GET /stream",
+            "POST /alerts/{id}/ack",
+            "POST /alerts/{id}/escalate",
+            "POST /alerts/{id}/resolve",
+            "POST /ingest",
             "POST /session"
         ]
     );
@@ -791,6 +798,11 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
     assert!(access("get", "/events").contains("commanders only"));
     assert!(access("get", "/session").contains("any signed-in user"));
     assert!(access("post", "/session").contains("anyone"));
+    assert!(access("post", "/ingest").contains("Bearer"));
+    assert_eq!(
+        doc["paths"]["/ingest"]["post"]["security"],
+        json!([{"device_token": []}])
+    );
     assert_eq!(
         doc["paths"]["/events"]["get"]["security"],
         json!([{"session_cookie": []}])
@@ -805,7 +817,8 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
     let client = reqwest::Client::new();
     for entry in &listed {
         let (method, path) = entry.split_once(' ').unwrap();
-        let url = app.url(&format!("/api/v1{}", path.replace("{layer}", "buildings")));
+        let path = path.replace("{layer}", "buildings").replace("{id}", "1");
+        let url = app.url(&format!("/api/v1{path}"));
         let status = client
             .request(method.parse().unwrap(), url)
             .send()

@@ -28,6 +28,9 @@ pub enum Access {
     SignedIn,
     /// Street office command only.
     Commander,
+    /// Sensors and gateways, with a Bearer token from `linli device add` or
+    /// `linli gateway add` (checked by the handler itself, not by a session).
+    DeviceToken,
 }
 
 impl Access {
@@ -37,6 +40,9 @@ impl Access {
             Access::Anyone => "Access: anyone, no sign-in needed.",
             Access::SignedIn => "Access: any signed-in user (session cookie).",
             Access::Commander => "Access: signed-in commanders only (session cookie).",
+            Access::DeviceToken => {
+                "Access: devices and gateways (`Authorization: Bearer <token>`), no session."
+            }
         }
     }
 
@@ -45,6 +51,7 @@ impl Access {
         match self {
             Access::Anyone | Access::SignedIn => true,
             Access::Commander => role == Role::Commander,
+            Access::DeviceToken => false,
         }
     }
 }

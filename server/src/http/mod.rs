@@ -5,16 +5,19 @@
 //! generated OpenAPI document states each operation's access, so the description, the
 //! routes and their protection come from the same place and cannot drift apart.
 
+pub mod alerts;
 pub mod cases;
 pub mod events;
 pub mod extract;
 pub mod homes;
+pub mod ingest;
 pub mod layers;
 pub mod ops;
 pub mod patrols;
 pub mod public;
 pub mod session;
 pub mod snapshot;
+pub mod stream;
 
 use crate::auth::access::{enforce, Access};
 use crate::auth::rate_limit::SignInLimiter;
@@ -52,6 +55,12 @@ pub struct AppState {
     pub layers: Arc<layers::LayerCache>,
     /// Mark the session cookie `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
+    /// The rules engine: readings in, alert actions.
+    pub engine: crate::engine::EngineHandle,
+    /// The event log as it grows, for the live stream.
+    pub live: Arc<crate::live::Live>,
+    /// Device and gateway tokens already looked up.
+    pub credentials: Arc<ingest::Credentials>,
 }
 
 /// The routes of `/api/v1`, each under its access level, and their OpenAPI document.
@@ -60,17 +69,27 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
         .routes(routes!(session::sign_in, session::sign_out))
         .routes(routes!(layers::layer))
         .routes(routes!(public::status));
+    let devices = OpenApiRouter::new()
+        .routes(routes!(ingest::ingest))
+        .layer(DefaultBodyLimit::max(ingest::INGEST_BODY_LIMIT));
     let signed_in = OpenApiRouter::new()
         .routes(routes!(session::who_am_i))
         .routes(routes!(homes::list))
         .routes(routes!(cases::list))
         .routes(routes!(patrols::routes))
-        .routes(routes!(snapshot::snapshot));
+        .routes(routes!(snapshot::snapshot))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::get_one))
+        .routes(routes!(alerts::acknowledge))
+        .routes(routes!(alerts::resolve))
+        .routes(routes!(alerts::escalate))
+        .routes(routes!(stream::stream));
     let commander = OpenApiRouter::new().routes(routes!(events::list));
 
     let (router, mut openapi) = guard(state, Access::Anyone, anyone)
         .merge(guard(state, Access::SignedIn, signed_in))
         .merge(guard(state, Access::Commander, commander))
+        .merge(guard(state, Access::DeviceToken, devices))
         .split_for_parts();
     describe(&mut openapi);
     let document = Arc::new(openapi.clone());
@@ -94,7 +113,7 @@ fn guard(
     access: Access,
     routes: OpenApiRouter<AppState>,
 ) -> OpenApiRouter<AppState> {
-    let mut routes = if access == Access::Anyone {
+    let mut routes = if matches!(access, Access::Anyone | Access::DeviceToken) {
         routes
     } else {
         routes.route_layer(middleware::from_fn_with_state(
@@ -115,11 +134,14 @@ fn guard(
         {
             let text = operation.description.take().unwrap_or_default();
             operation.description = Some(format!("{text}\n\n{}", access.describe()).trim().into());
-            if access != Access::Anyone {
-                operation.security = Some(vec![SecurityRequirement::new(
-                    "session_cookie",
-                    Vec::<String>::new(),
-                )]);
+            let scheme = match access {
+                Access::Anyone => None,
+                Access::DeviceToken => Some("device_token"),
+                Access::SignedIn | Access::Commander => Some("session_cookie"),
+            };
+            if let Some(scheme) = scheme {
+                operation.security =
+                    Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
             }
         }
     }
@@ -137,6 +159,12 @@ fn describe(openapi: &mut OpenApi) {
     );
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "device_token",
+        SecurityScheme::Http(utoipa::openapi::security::Http::new(
+            utoipa::openapi::security::HttpAuthScheme::Bearer,
+        )),
+    );
     components.add_security_scheme(
         "session_cookie",
         SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(

@@ -66,6 +66,20 @@ impl Metric {
         Metric::ALL.into_iter().find(|m| m.as_str() == name)
     }
 
+    /// The number the store keeps: the index in [`Metric::ALL`].
+    pub fn code(self) -> i64 {
+        Metric::ALL
+            .iter()
+            .position(|m| *m == self)
+            .unwrap_or_default() as i64
+    }
+
+    pub fn from_code(code: i64) -> Option<Metric> {
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| Metric::ALL.get(i).copied())
+    }
+
     /// Why `value` cannot be a reading of this metric, if it cannot.
     fn check(self, value: f64) -> Result<(), String> {
         if !value.is_finite() {
@@ -232,6 +246,9 @@ fn json_records(records: Vec<Value>, now: Millis) -> Result<Vec<Reading>, Reject
         .map(|(i, record)| {
             let r: JsonReading =
                 serde_json::from_value(record).or_else(|e| refuse(Some(i), e.to_string()))?;
+            if i64::try_from(r.seq).is_err() {
+                return refuse(Some(i), format!("`seq` must be below 2^63, not {}", r.seq));
+            }
             let Some(at) = crate::store::parse_rfc3339(&r.ts) else {
                 return refuse(Some(i), format!("`ts` is not an RFC 3339 time: `{}`", r.ts));
             };
@@ -491,6 +508,13 @@ mod tests {
                 ),
                 Some(1),
                 "invalid value",
+            ),
+            (
+                with_bad(
+                    json!({"device": "wm-1", "seq": u64::MAX, "ts": "2026-11-26T07:00:00Z", "metric": "water_total_l", "value": 1}),
+                ),
+                Some(1),
+                "below 2^63",
             ),
             (
                 with_bad(one(

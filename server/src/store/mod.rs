@@ -9,9 +9,11 @@
 pub mod sqlite;
 
 use crate::clock::Millis;
+use crate::ingest::parse::Reading;
 use async_trait::async_trait;
+use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::EventRecord;
-use linli_domain::care::Home;
+use linli_domain::care::{Health, Home, SensorKind};
 use linli_domain::cases::{CaseStage, CaseSummary};
 use linli_domain::patrol::RouteProperties;
 use linli_domain::place::{Feature, Geometry, LayerName, Properties};
@@ -119,6 +121,93 @@ pub struct HomesImported {
     pub removed: usize,
 }
 
+/// Who may send readings, as a token proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A device, for its own readings only.
+    Device(String),
+    /// A gateway, for the devices of homes in its communities (all when empty).
+    Gateway {
+        id: String,
+        communities: Vec<CommunityId>,
+    },
+}
+
+/// A sensor as the rules engine knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub id: String,
+    pub home: String,
+    pub kind: SensorKind,
+    /// Whether its token was revoked (its readings are refused).
+    pub revoked: bool,
+}
+
+/// An alert as stored, with the times the engine compares in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    pub alert: Alert,
+    pub raised_ms: Millis,
+    pub updated_ms: Millis,
+    pub resolved_ms: Option<Millis>,
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub state: Option<AlertState>,
+    /// Only these communities (a grid worker's), when given.
+    pub communities: Option<Vec<CommunityId>>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// A change the rules engine makes, committed with the readings that caused it.
+#[derive(Debug, Clone)]
+pub enum EngineWrite {
+    /// Insert or update an alert (the engine assigns ids), with its event when `event`
+    /// is given (`alert.raised`, `alert.updated`); with `open_case`, a case is created
+    /// first and linked both ways.
+    Alert {
+        alert: StoredAlert,
+        event: Option<&'static str>,
+        actor: Actor,
+        open_case: Option<CaseSummary>,
+    },
+    /// A sensor's health changed: stored, with a `sensor.status` event.
+    SensorStatus {
+        device: String,
+        home: String,
+        community: CommunityId,
+        health: Health,
+        battery_pct: Option<u8>,
+        last_seen: Option<Millis>,
+    },
+}
+
+/// What [`Store::commit_readings`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Committed {
+    /// Per reading given: whether it was new (`false`: a duplicate).
+    pub inserted: Vec<bool>,
+    /// The id of the last reading stored (0 when none).
+    pub last_reading_id: i64,
+    /// (alert id, case id) of each case opened.
+    pub cases: Vec<(i64, i64)>,
+}
+
+/// The engine's decision, made inside the transaction once the store knows which
+/// readings were new: the writes to commit with them.
+pub type Decide<'a> = dyn FnMut(&[bool]) -> Vec<EngineWrite> + Send + 'a;
+
+/// What a sensor showed last, saved with the rules' checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SensorSeen {
+    pub device: String,
+    pub battery_pct: Option<u8>,
+    pub last_seen: Millis,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
@@ -214,6 +303,58 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary>;
     /// Cases matching the filter, newest first.
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>>;
+
+    /// Adds a sensor to a home with a new device id (`wm-`, `gd-` or `sd-` and a
+    /// number) and the hash of its token; `NotFound` when the home does not exist.
+    async fn add_device(
+        &self,
+        change: &Change,
+        home: &str,
+        kind: SensorKind,
+        token_hash: &str,
+    ) -> StoreResult<String>;
+    /// Adds a gateway; `Conflict` when the id is taken, `Invalid` for an unknown community.
+    async fn add_gateway(
+        &self,
+        change: &Change,
+        id: &str,
+        communities: &[CommunityId],
+        token_hash: &str,
+    ) -> StoreResult<()>;
+    /// What a token (by its hash) may send for, unless revoked.
+    async fn credential(&self, token_hash: &str) -> StoreResult<Option<Credential>>;
+    /// Every sensor, with whether its token was revoked.
+    async fn devices(&self) -> StoreResult<Vec<DeviceRecord>>;
+
+    /// Stores the new ones among `readings`, then asks `decide` (given which were new)
+    /// what else to write, and commits all of it in one transaction: nothing is
+    /// acknowledged to a sensor that is not durable, and no alert is lost or doubled.
+    async fn commit_readings(
+        &self,
+        at: Millis,
+        readings: &[Reading],
+        decide: &mut Decide<'_>,
+    ) -> StoreResult<Committed>;
+    /// Readings stored after `after` (by reading id), oldest first, at most `limit`.
+    async fn readings_after(&self, after: i64, limit: u32) -> StoreResult<Vec<(i64, Reading)>>;
+    /// The rules' checkpoint: the last reading it includes and the homes' state (JSON).
+    async fn rule_state(&self) -> StoreResult<Option<(i64, String)>>;
+    /// Saves the rules' checkpoint and what sensors showed last.
+    async fn save_rule_state(
+        &self,
+        at: Millis,
+        reading_id: i64,
+        homes: &str,
+        sensors: &[SensorSeen],
+    ) -> StoreResult<()>;
+
+    /// Alerts not resolved, and those resolved at or after `resolved_since`.
+    async fn engine_alerts(&self, resolved_since: Millis) -> StoreResult<Vec<StoredAlert>>;
+    /// The highest alert id (0 when none).
+    async fn max_alert_id(&self) -> StoreResult<i64>;
+    /// Alerts matching the filter, newest first.
+    async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>>;
+    async fn alert(&self, id: i64) -> StoreResult<Option<Alert>>;
 
     /// The id of the newest event-log row (0 when empty).
     async fn last_event_id(&self) -> StoreResult<i64>;

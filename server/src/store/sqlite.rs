@@ -4,12 +4,14 @@
 //! embedded in the binary and run when the store opens.
 
 use super::{
-    CaseFilter, Change, Community, HomesImported, NewUser, Store, StoreError, StoreResult,
-    UserRecord,
+    AlertFilter, CaseFilter, Change, Committed, Community, Credential, Decide, DeviceRecord,
+    HomesImported, NewUser, SensorSeen, Store, StoreError, StoreResult, StoredAlert, UserRecord,
 };
 use crate::clock::{rfc3339, Millis};
+use crate::ingest::parse::Reading;
 use anyhow::Context as _;
 use async_trait::async_trait;
+use linli_domain::alerts::Alert;
 use linli_domain::api::EventRecord;
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::cases::{
@@ -27,6 +29,8 @@ use sqlx::sqlite::{
 use sqlx::Row as _;
 use std::str::FromStr as _;
 use std::time::Duration;
+
+mod sensors;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -225,6 +229,50 @@ async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()
         };
     }
     Ok(())
+}
+
+/// Inserts a case with its `case.created` event inside the caller's transaction.
+async fn insert_case(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    case: &CaseSummary,
+) -> StoreResult<CaseSummary> {
+    let id = sqlx::query(
+        "INSERT INTO cases (title, category, stage, priority, source, community, grid, lon, lat, building, \
+         opened_ms, updated_ms, closed_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&case.title)
+    .bind(case.category.as_str())
+    .bind(case.stage.as_str())
+    .bind(case.priority.as_str())
+    .bind(case.source.as_str())
+    .bind(case.community.as_str())
+    .bind(&case.grid)
+    .bind(case.position[0])
+    .bind(case.position[1])
+    .bind(&case.building)
+    .bind(millis(&case.opened_at)?)
+    .bind(millis(&case.updated_at)?)
+    .bind(case.closed_at.as_deref().map(millis).transpose()?)
+    .bind(case.outcome.map(CaseOutcome::as_str))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+            StoreError::Invalid(format!("there is no community `{}`", case.community))
+        }
+        other => other.into(),
+    })?
+    .last_insert_rowid();
+    let stored = CaseSummary { id, ..case.clone() };
+    append_event(
+        conn,
+        change,
+        "case.created",
+        serde_json::to_value(&stored).map_err(corrupt)?,
+    )
+    .await?;
+    Ok(stored)
 }
 
 fn parse_role(value: &str) -> StoreResult<Role> {
@@ -818,41 +866,7 @@ impl Store for SqliteStore {
 
     async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary> {
         let mut tx = self.pool.begin().await?;
-        let id = sqlx::query(
-            "INSERT INTO cases (title, category, stage, priority, source, community, grid, lon, lat, building, \
-             opened_ms, updated_ms, closed_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&case.title)
-        .bind(case.category.as_str())
-        .bind(case.stage.as_str())
-        .bind(case.priority.as_str())
-        .bind(case.source.as_str())
-        .bind(case.community.as_str())
-        .bind(&case.grid)
-        .bind(case.position[0])
-        .bind(case.position[1])
-        .bind(&case.building)
-        .bind(millis(&case.opened_at)?)
-        .bind(millis(&case.updated_at)?)
-        .bind(case.closed_at.as_deref().map(millis).transpose()?)
-        .bind(case.outcome.map(CaseOutcome::as_str))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-                StoreError::Invalid(format!("there is no community `{}`", case.community))
-            }
-            other => other.into(),
-        })?
-        .last_insert_rowid();
-        let stored = CaseSummary { id, ..case.clone() };
-        append_event(
-            &mut tx,
-            change,
-            "case.created",
-            serde_json::to_value(&stored).map_err(corrupt)?,
-        )
-        .await?;
+        let stored = insert_case(&mut tx, change, case).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -889,6 +903,79 @@ impl Store for SqliteStore {
             .iter()
             .map(case_from_row)
             .collect()
+    }
+
+    async fn add_device(
+        &self,
+        change: &Change,
+        home: &str,
+        kind: SensorKind,
+        token_hash: &str,
+    ) -> StoreResult<String> {
+        self.add_device_sql(change, home, kind, token_hash).await
+    }
+
+    async fn add_gateway(
+        &self,
+        change: &Change,
+        id: &str,
+        communities: &[CommunityId],
+        token_hash: &str,
+    ) -> StoreResult<()> {
+        self.add_gateway_sql(change, id, communities, token_hash)
+            .await
+    }
+
+    async fn credential(&self, token_hash: &str) -> StoreResult<Option<Credential>> {
+        self.credential_sql(token_hash).await
+    }
+
+    async fn devices(&self) -> StoreResult<Vec<DeviceRecord>> {
+        self.devices_sql().await
+    }
+
+    async fn commit_readings(
+        &self,
+        at: Millis,
+        readings: &[Reading],
+        decide: &mut Decide<'_>,
+    ) -> StoreResult<Committed> {
+        self.commit_readings_sql(at, readings, decide).await
+    }
+
+    async fn readings_after(&self, after: i64, limit: u32) -> StoreResult<Vec<(i64, Reading)>> {
+        self.readings_after_sql(after, limit).await
+    }
+
+    async fn rule_state(&self) -> StoreResult<Option<(i64, String)>> {
+        self.rule_state_sql().await
+    }
+
+    async fn save_rule_state(
+        &self,
+        at: Millis,
+        reading_id: i64,
+        homes: &str,
+        sensors: &[SensorSeen],
+    ) -> StoreResult<()> {
+        self.save_rule_state_sql(at, reading_id, homes, sensors)
+            .await
+    }
+
+    async fn engine_alerts(&self, resolved_since: Millis) -> StoreResult<Vec<StoredAlert>> {
+        self.engine_alerts_sql(resolved_since).await
+    }
+
+    async fn max_alert_id(&self) -> StoreResult<i64> {
+        self.max_alert_id_sql().await
+    }
+
+    async fn alerts(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
+        self.alerts_sql(filter).await
+    }
+
+    async fn alert(&self, id: i64) -> StoreResult<Option<Alert>> {
+        self.alert_sql(id).await
     }
 
     async fn last_event_id(&self) -> StoreResult<i64> {

@@ -1,0 +1,730 @@
+//! The rules engine: one task that owns what the rules remember of every home and the
+//! [`AlertBook`], and the only writer of readings and alerts.
+//!
+//! Everything that changes them arrives as a [`Command`] on one channel: readings (from
+//! the HTTP endpoint, MQTT or the built-in simulator) and people's actions on alerts.
+//! Waiting readings are taken together and committed in one transaction (group commit)
+//! with every alert they cause: a reading is acknowledged only once it and its
+//! consequences are durable, and after a crash nothing is half there. A timer runs the
+//! time-based rules.
+//!
+//! What the rules remember is saved as a checkpoint every minute; on start the engine
+//! loads it and replays the readings stored after it (quietly: their alerts were
+//! committed with them), so learned water patterns survive restarts.
+
+use crate::alerts::{ActError, AlertBook, HomePlace, Request};
+use crate::clock::Millis;
+use crate::ingest::parse::Reading;
+use crate::live::Live;
+use crate::rules::{self, HomeState, Signal, Thresholds};
+use crate::store::{Actor, DynStore, EngineWrite, SensorSeen, StoreError};
+use linli_domain::alerts::{Alert, AlertKind, Refusal};
+use linli_domain::care::{Health, SensorKind};
+use linli_domain::CommunityId;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Readings taken into one transaction at most.
+const GROUP_MAX_READINGS: usize = 50_000;
+/// How often the time-based rules run.
+const TICK: Duration = Duration::from_secs(5);
+/// How often the rules' state is saved.
+const CHECKPOINT_MS: Millis = 60_000;
+/// How often homes and devices are read again (imports, new devices, revocations).
+const RESYNC_MS: Millis = 30_000;
+/// Cleared alerts younger than this are loaded, so that they can reopen.
+const REOPEN_LOOK_BACK_MS: Millis = 2 * 3_600_000;
+/// Readings replayed per store query on start.
+const REPLAY_PAGE: u32 = 20_000;
+
+/// Who sent readings, which decides the devices they may be for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A device token: its own readings only.
+    Device(String),
+    /// A gateway token: devices of homes in these communities (all when empty).
+    Gateway(Vec<CommunityId>),
+    /// MQTT (the topic's device was checked against the payload) and the built-in
+    /// simulator: any device Linli knows.
+    Trusted,
+}
+
+/// What an accepted batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Accepted {
+    pub accepted: usize,
+    pub duplicates: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IngestError {
+    #[error("record {index}: there is no device `{device}`; add it with `linli device add`")]
+    UnknownDevice { index: usize, device: String },
+    #[error("record {index}: device `{device}` is revoked")]
+    Revoked { index: usize, device: String },
+    #[error("record {index}: this token may not send readings of device `{device}`")]
+    NotYours { index: usize, device: String },
+    #[error("the readings could not be stored; send them again")]
+    Unavailable,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineActError {
+    #[error("{0}")]
+    Act(#[from] ActError),
+    #[error("this alert is outside your communities")]
+    Forbidden,
+    #[error("the change could not be stored; try again")]
+    Unavailable,
+}
+
+enum Command {
+    Ingest {
+        source: Source,
+        readings: Vec<Reading>,
+        reply: oneshot::Sender<Result<Accepted, IngestError>>,
+    },
+    Act {
+        alert: i64,
+        request: Request,
+        by: Actor,
+        /// The caller's communities, when limited to some.
+        scope: Option<Vec<CommunityId>>,
+        reply: oneshot::Sender<Result<Alert, EngineActError>>,
+    },
+}
+
+/// Readings waiting for the group commit, with where to send the answer.
+type Waiting = (
+    Source,
+    Vec<Reading>,
+    oneshot::Sender<Result<Accepted, IngestError>>,
+);
+
+/// A handle to the engine, cheap to clone.
+#[derive(Clone)]
+pub struct EngineHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl EngineHandle {
+    /// Sends readings and waits until they are durable (or refused).
+    pub async fn ingest(
+        &self,
+        source: Source,
+        readings: Vec<Reading>,
+    ) -> Result<Accepted, IngestError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Ingest {
+            source,
+            readings,
+            reply,
+        };
+        if self.commands.send(command).await.is_err() {
+            return Err(IngestError::Unavailable);
+        }
+        answer.await.unwrap_or(Err(IngestError::Unavailable))
+    }
+
+    /// A person acts on an alert.
+    pub async fn act(
+        &self,
+        alert: i64,
+        request: Request,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+    ) -> Result<Alert, EngineActError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Act {
+            alert,
+            request,
+            by,
+            scope,
+            reply,
+        };
+        if self.commands.send(command).await.is_err() {
+            return Err(EngineActError::Unavailable);
+        }
+        answer.await.unwrap_or(Err(EngineActError::Unavailable))
+    }
+}
+
+struct Device {
+    home: String,
+    revoked: bool,
+}
+
+struct HomeEntry {
+    place: HomePlace,
+    state: HomeState,
+}
+
+struct Engine {
+    store: DynStore,
+    live: Arc<Live>,
+    clock: fn() -> Millis,
+    thresholds: Thresholds,
+    devices: HashMap<String, Device>,
+    homes: HashMap<String, HomeEntry>,
+    book: AlertBook,
+    /// The health last written per device.
+    health: HashMap<String, Health>,
+    last_reading_id: i64,
+    /// Devices heard from since the last checkpoint.
+    heard: BTreeSet<String>,
+    last_checkpoint: Millis,
+    last_resync: Millis,
+    /// Unknown device ids recently looked for, and when.
+    unknown_checked: HashMap<String, Millis>,
+}
+
+/// Loads the engine's state from the store and starts its task.
+pub async fn start(
+    store: DynStore,
+    live: Arc<Live>,
+    thresholds: Thresholds,
+    clock: fn() -> Millis,
+) -> Result<EngineHandle, StoreError> {
+    let now = clock();
+    let mut engine = Engine {
+        store,
+        live,
+        clock,
+        thresholds,
+        devices: HashMap::new(),
+        homes: HashMap::new(),
+        book: AlertBook::default(),
+        health: HashMap::new(),
+        last_reading_id: 0,
+        heard: BTreeSet::new(),
+        last_checkpoint: now,
+        last_resync: now,
+        unknown_checked: HashMap::new(),
+    };
+    engine.load().await?;
+    let (commands, receiver) = mpsc::channel(1024);
+    tokio::spawn(engine.run(receiver));
+    Ok(EngineHandle { commands })
+}
+
+impl Engine {
+    /// Reads everything again from the store: homes and devices, the checkpoint and
+    /// the readings after it, and the alerts.
+    async fn load(&mut self) -> Result<(), StoreError> {
+        let now = (self.clock)();
+        self.homes.clear();
+        self.sync_homes().await?;
+        let (mut after, saved) = self.store.rule_state().await?.unwrap_or((0, "{}".into()));
+        let saved: HashMap<String, HomeState> = serde_json::from_str(&saved).unwrap_or_else(|e| {
+            tracing::warn!("the rules' checkpoint is unreadable ({e}); starting from empty state");
+            HashMap::new()
+        });
+        for (id, state) in saved {
+            if let Some(home) = self.homes.get_mut(&id) {
+                let devices = std::mem::take(&mut home.state.devices);
+                home.state = state;
+                // Devices as stored now: keep what was remembered of those still there.
+                let mut remembered = std::mem::take(&mut home.state.devices);
+                home.state.devices = devices
+                    .into_iter()
+                    .map(|(id, fresh)| {
+                        let state = remembered.remove(&id).filter(|d| d.kind == fresh.kind);
+                        (id, state.unwrap_or(fresh))
+                    })
+                    .collect();
+            }
+        }
+        let mut ignored = Vec::new();
+        loop {
+            let page = self.store.readings_after(after, REPLAY_PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            for (_, reading) in &page {
+                if let Some(home) = self
+                    .devices
+                    .get(&reading.device)
+                    .and_then(|d| self.homes.get_mut(&d.home))
+                {
+                    rules::on_reading(&mut home.state, reading, &self.thresholds, &mut ignored);
+                    ignored.clear();
+                }
+            }
+        }
+        self.last_reading_id = after;
+        self.book = AlertBook::new(
+            self.store.engine_alerts(now - REOPEN_LOOK_BACK_MS).await?,
+            self.store.max_alert_id().await?,
+        );
+        self.health.clear();
+        let homes: Vec<String> = self.homes.keys().cloned().collect();
+        for home in homes {
+            for (device, health, _) in self.device_health(&home) {
+                self.health.insert(device, health);
+            }
+        }
+        self.last_resync = now;
+        Ok(())
+    }
+
+    /// Brings homes and devices up to date with the store, keeping what the rules
+    /// remember of those that stay.
+    async fn sync_homes(&mut self) -> Result<(), StoreError> {
+        let homes = self.store.homes(None).await?;
+        let devices = self.store.devices().await?;
+        let mut old = std::mem::take(&mut self.homes);
+        for home in homes {
+            let mut entry = old.remove(&home.id).unwrap_or_else(|| HomeEntry {
+                place: HomePlace {
+                    id: home.id.clone(),
+                    community: home.community.clone(),
+                    building: home.building.clone(),
+                    grid: home.grid.clone(),
+                    position: home.position,
+                },
+                state: HomeState::default(),
+            });
+            entry.place.community = home.community;
+            entry.place.building = home.building;
+            entry.place.grid = home.grid;
+            entry.place.position = home.position;
+            entry
+                .state
+                .devices
+                .retain(|id, _| devices.iter().any(|d| &d.id == id && d.home == home.id));
+            self.homes.insert(home.id, entry);
+        }
+        self.devices.clear();
+        for d in devices {
+            if let Some(home) = self.homes.get_mut(&d.home) {
+                home.state
+                    .devices
+                    .entry(d.id.clone())
+                    .or_insert_with(|| rules::DeviceState::new(d.kind));
+            }
+            self.devices.insert(
+                d.id,
+                Device {
+                    home: d.home,
+                    revoked: d.revoked,
+                },
+            );
+        }
+        self.last_resync = (self.clock)();
+        Ok(())
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => {
+                    let Some(command) = command else { break };
+                    let mut group = vec![command];
+                    let mut readings = 0;
+                    while readings < GROUP_MAX_READINGS {
+                        match commands.try_recv() {
+                            Ok(command) => {
+                                if let Command::Ingest { readings: r, .. } = &command {
+                                    readings += r.len();
+                                }
+                                group.push(command);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.handle(group).await;
+                }
+                _ = tick.tick() => self.tick().await,
+            }
+        }
+        self.checkpoint().await;
+    }
+
+    async fn handle(&mut self, group: Vec<Command>) {
+        let mut batches = Vec::new();
+        for command in group {
+            match command {
+                Command::Ingest {
+                    source,
+                    readings,
+                    reply,
+                } => batches.push((source, readings, reply)),
+                Command::Act {
+                    alert,
+                    request,
+                    by,
+                    scope,
+                    reply,
+                } => {
+                    let result = self.act(alert, request, by, scope).await;
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        if !batches.is_empty() {
+            self.ingest(batches).await;
+        }
+    }
+
+    /// Checks who may send what; an unknown device makes the engine look again once.
+    async fn authorize(
+        &mut self,
+        source: &Source,
+        readings: &[Reading],
+    ) -> Result<(), IngestError> {
+        // A device added since the last read (by `linli device add` in another
+        // process): read homes and devices again, at most once a second per unknown id.
+        let now = (self.clock)();
+        let unknown: Vec<String> = readings
+            .iter()
+            .filter(|r| !self.devices.contains_key(&r.device))
+            .map(|r| r.device.clone())
+            .collect();
+        self.unknown_checked.retain(|_, at| now - *at < 1_000);
+        if unknown
+            .iter()
+            .any(|d| !self.unknown_checked.contains_key(d))
+        {
+            if let Err(e) = self.sync_homes().await {
+                tracing::error!("cannot read devices: {e}");
+            }
+            if self.unknown_checked.len() < 10_000 {
+                self.unknown_checked
+                    .extend(unknown.into_iter().map(|d| (d, now)));
+            }
+        }
+        for (index, r) in readings.iter().enumerate() {
+            let device = || r.device.clone();
+            let Some(known) = self.devices.get(&r.device) else {
+                return Err(IngestError::UnknownDevice {
+                    index,
+                    device: device(),
+                });
+            };
+            if known.revoked {
+                return Err(IngestError::Revoked {
+                    index,
+                    device: device(),
+                });
+            }
+            let allowed = match source {
+                Source::Trusted => true,
+                Source::Device(id) => *id == r.device,
+                Source::Gateway(communities) => {
+                    communities.is_empty()
+                        || self
+                            .homes
+                            .get(&known.home)
+                            .is_some_and(|h| communities.contains(&h.place.community))
+                }
+            };
+            if !allowed {
+                return Err(IngestError::NotYours {
+                    index,
+                    device: device(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn ingest(&mut self, batches: Vec<Waiting>) {
+        let mut all = Vec::new();
+        let mut waiting = Vec::new();
+        for (source, readings, reply) in batches {
+            match self.authorize(&source, &readings).await {
+                Ok(()) => {
+                    waiting.push((all.len()..all.len() + readings.len(), reply));
+                    all.extend(readings);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        }
+        if all.is_empty() {
+            return;
+        }
+        let now = (self.clock)();
+        let store = self.store.clone();
+        let mut decide = |inserted: &[bool]| self.decide(&all, inserted, now);
+        let committed = store.commit_readings(now, &all, &mut decide).await;
+        match committed {
+            Ok(committed) => {
+                self.last_reading_id = self.last_reading_id.max(committed.last_reading_id);
+                for (range, reply) in waiting {
+                    let accepted = committed.inserted[range.clone()]
+                        .iter()
+                        .filter(|n| **n)
+                        .count();
+                    let _ = reply.send(Ok(Accepted {
+                        accepted,
+                        duplicates: range.len() - accepted,
+                    }));
+                }
+                self.committed(&committed.cases);
+            }
+            Err(e) => {
+                tracing::error!("cannot store readings: {e}");
+                for (_, reply) in waiting {
+                    let _ = reply.send(Err(IngestError::Unavailable));
+                }
+                self.recover().await;
+            }
+        }
+    }
+
+    /// The rules' verdict on the new readings among `all`: alert and health changes.
+    fn decide(&mut self, all: &[Reading], inserted: &[bool], now: Millis) -> Vec<EngineWrite> {
+        let mut writes = Vec::new();
+        let mut signals = Vec::new();
+        let mut touched = BTreeSet::new();
+        for (reading, _) in all.iter().zip(inserted).filter(|(_, new)| **new) {
+            let Some(device) = self.devices.get(&reading.device) else {
+                continue;
+            };
+            let Some(home) = self.homes.get_mut(&device.home) else {
+                continue;
+            };
+            rules::on_reading(&mut home.state, reading, &self.thresholds, &mut signals);
+            for signal in signals.drain(..) {
+                self.book
+                    .on_signal(&home.place, signal, now, &self.thresholds, &mut writes);
+            }
+            touched.insert(device.home.clone());
+            self.heard.insert(reading.device.clone());
+        }
+        for home in touched {
+            self.health_writes(&home, &mut writes);
+        }
+        writes
+    }
+
+    /// Each device of a home with its health and battery, from the rules' state and
+    /// the active alerts.
+    fn device_health(&self, home: &str) -> Vec<(String, Health, Option<u8>)> {
+        let Some(entry) = self.homes.get(home) else {
+            return Vec::new();
+        };
+        entry
+            .state
+            .devices
+            .iter()
+            .map(|(id, d)| {
+                // An active alert this device raised.
+                let raised_by_it = |kind| {
+                    self.book
+                        .active_of(home, kind)
+                        .is_some_and(|a| a.device.as_deref() == Some(id.as_str()))
+                };
+                let alarm = match d.kind {
+                    SensorKind::Water => [
+                        AlertKind::NoWaterUse,
+                        AlertKind::ContinuousFlow,
+                        AlertKind::UnusualWaterUse,
+                    ]
+                    .into_iter()
+                    .any(raised_by_it),
+                    SensorKind::Gas => raised_by_it(AlertKind::Gas),
+                    SensorKind::Smoke => raised_by_it(AlertKind::Smoke),
+                };
+                let health = if alarm || d.gas_present || d.smoke_present {
+                    Health::Alarm
+                } else if d.offline {
+                    Health::Offline
+                } else if d.battery_low || d.tampered {
+                    Health::Warning
+                } else {
+                    Health::Ok
+                };
+                let battery = d.battery_pct.map(|b| b.clamp(0.0, 100.0).round() as u8);
+                (id.clone(), health, battery)
+            })
+            .collect()
+    }
+
+    /// `sensor.status` writes for the devices of `home` whose health changed.
+    fn health_writes(&mut self, home: &str, writes: &mut Vec<EngineWrite>) {
+        let Some(community) = self.homes.get(home).map(|h| h.place.community.clone()) else {
+            return;
+        };
+        for (device, health, battery_pct) in self.device_health(home) {
+            if self.health.get(&device) == Some(&health) {
+                continue;
+            }
+            let last_seen = self
+                .homes
+                .get(home)
+                .and_then(|h| h.state.devices.get(&device))
+                .and_then(|d| d.last_at);
+            // A device never heard from keeps the health it was stored with.
+            if last_seen.is_none() {
+                continue;
+            }
+            self.health.insert(device.clone(), health);
+            writes.push(EngineWrite::SensorStatus {
+                device,
+                home: home.to_string(),
+                community: community.clone(),
+                health,
+                battery_pct,
+                last_seen,
+            });
+        }
+    }
+
+    /// After a commit: link opened cases and wake the live stream.
+    fn committed(&mut self, cases: &[(i64, i64)]) {
+        for (alert, case) in cases {
+            self.book.link_case(*alert, *case);
+        }
+        self.live.wake();
+    }
+
+    /// After a failed commit the engine's memory may be ahead of the store: read it all
+    /// again (and keep trying on later ticks if the store is still away).
+    async fn recover(&mut self) {
+        if let Err(e) = self.load().await {
+            tracing::error!("cannot reload the rules' state: {e}");
+            self.last_resync = 0;
+        }
+    }
+
+    async fn act(
+        &mut self,
+        alert: i64,
+        request: Request,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+    ) -> Result<Alert, EngineActError> {
+        let now = (self.clock)();
+        let Some(current) = self.book.get(alert) else {
+            // Not active: resolved already, or no such alert.
+            return match self.store.alert(alert).await {
+                Ok(Some(a)) if scope.as_ref().is_some_and(|s| !s.contains(&a.community)) => {
+                    Err(EngineActError::Forbidden)
+                }
+                Ok(Some(_)) => Err(ActError::Refused(Refusal::AlreadyResolved).into()),
+                Ok(None) => Err(ActError::NotFound(alert).into()),
+                Err(_) => Err(EngineActError::Unavailable),
+            };
+        };
+        if scope
+            .as_ref()
+            .is_some_and(|s| !s.contains(&current.community))
+        {
+            return Err(EngineActError::Forbidden);
+        }
+        let home_id = current.home.clone();
+        let place = self.homes.get(&home_id).map(|h| h.place.clone());
+        let mut writes = Vec::new();
+        let mut changed = self
+            .book
+            .act(alert, request, by, now, place.as_ref(), &mut writes)?;
+        self.health_writes(&home_id, &mut writes);
+        let store = self.store.clone();
+        let mut writes = Some(writes);
+        let mut decide = |_: &[bool]| writes.take().unwrap_or_default();
+        match store.commit_readings(now, &[], &mut decide).await {
+            Ok(committed) => {
+                if let Some((_, case)) = committed.cases.first() {
+                    changed.case_id = Some(*case);
+                }
+                self.committed(&committed.cases);
+                Ok(changed)
+            }
+            Err(e) => {
+                tracing::error!("cannot store an alert change: {e}");
+                self.recover().await;
+                Err(EngineActError::Unavailable)
+            }
+        }
+    }
+
+    /// The time-based rules, unacknowledged critical alerts, and the housekeeping:
+    /// reading homes and devices again, saving the checkpoint.
+    async fn tick(&mut self) {
+        let now = (self.clock)();
+        if now - self.last_resync > RESYNC_MS {
+            if self.last_resync == 0 {
+                self.recover().await;
+            } else if let Err(e) = self.sync_homes().await {
+                tracing::error!("cannot read homes and devices: {e}");
+            }
+        }
+        let mut writes = Vec::new();
+        let mut signals: Vec<Signal> = Vec::new();
+        let mut touched = Vec::new();
+        for (id, home) in &mut self.homes {
+            rules::on_tick(&mut home.state, now, &self.thresholds, &mut signals);
+            if !signals.is_empty() {
+                touched.push(id.clone());
+            }
+            for signal in signals.drain(..) {
+                self.book
+                    .on_signal(&home.place, signal, now, &self.thresholds, &mut writes);
+            }
+        }
+        let thresholds = self.thresholds.clone();
+        self.book.on_tick(now, |_| thresholds.clone(), &mut writes);
+        for home in touched {
+            self.health_writes(&home, &mut writes);
+        }
+        if !writes.is_empty() {
+            let store = self.store.clone();
+            let mut writes = Some(writes);
+            let mut decide = |_: &[bool]| writes.take().unwrap_or_default();
+            match store.commit_readings(now, &[], &mut decide).await {
+                Ok(committed) => self.committed(&committed.cases),
+                Err(e) => {
+                    tracing::error!("cannot store what the time-based rules found: {e}");
+                    self.recover().await;
+                }
+            }
+        }
+        if now - self.last_checkpoint >= CHECKPOINT_MS {
+            self.checkpoint().await;
+        }
+    }
+
+    /// Saves what the rules remember, and what each device showed last.
+    async fn checkpoint(&mut self) {
+        let now = (self.clock)();
+        let states: HashMap<&String, &HomeState> =
+            self.homes.iter().map(|(id, h)| (id, &h.state)).collect();
+        let json = match serde_json::to_string(&states) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::error!("cannot write the rules' checkpoint: {e}");
+                return;
+            }
+        };
+        let seen: Vec<SensorSeen> = self
+            .heard
+            .iter()
+            .filter_map(|id| {
+                let device = self.devices.get(id)?;
+                let state = self.homes.get(&device.home)?.state.devices.get(id)?;
+                Some(SensorSeen {
+                    device: id.clone(),
+                    battery_pct: state.battery_pct.map(|b| b.clamp(0.0, 100.0).round() as u8),
+                    last_seen: state.last_at?,
+                })
+            })
+            .collect();
+        match self
+            .store
+            .save_rule_state(now, self.last_reading_id, &json, &seen)
+            .await
+        {
+            Ok(()) => {
+                self.heard.clear();
+                self.last_checkpoint = now;
+            }
+            Err(e) => tracing::error!("cannot save the rules' checkpoint: {e}"),
+        }
+    }
+}

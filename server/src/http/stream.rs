@@ -1,0 +1,155 @@
+//! `GET /api/v1/stream`: the live stream of changes (Server-Sent Events).
+//!
+//! Each event carries its event-log id. A client that reconnects with `Last-Event-ID`
+//! (browsers do it by themselves), or first connects with `?last_event_id=` (the id its
+//! snapshot gave), gets exactly the events it missed, then the new ones; when it missed
+//! too many, one `resync` event tells it to load a fresh snapshot. Each client is fed by
+//! its own task through a small queue, so a slow client only delays itself.
+
+use super::extract::ApiQuery;
+use super::AppState;
+use crate::auth::access::Caller;
+use crate::error::{ApiResult, AppError};
+use crate::live::{CatchUp, Live, LiveEvent};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use linli_domain::ErrorBody;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+/// Events queued per client before its feeder waits (and, if it waits too long, its
+/// broadcast receiver lags and it catches up from the log).
+const CLIENT_QUEUE: usize = 256;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// Resume after this event id (the `Last-Event-ID` header wins when both are sent).
+    pub last_event_id: Option<i64>,
+}
+
+fn resume_point(headers: &HeaderMap, query: &StreamQuery) -> ApiResult<Option<i64>> {
+    let header = headers
+        .get("last-event-id")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .filter(|id| *id >= 0)
+                .ok_or_else(|| {
+                    AppError::BadRequest(
+                        "Last-Event-ID must be an event id (a whole number ≥ 0)".into(),
+                    )
+                })
+        })
+        .transpose()?;
+    match header.or(query.last_event_id) {
+        Some(id) if id < 0 => Err(AppError::BadRequest(
+            "last_event_id must not be negative".into(),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn sse(event: &LiveEvent) -> Event {
+    Event::default()
+        .id(event.id.to_string())
+        .event(&event.kind)
+        .data(&event.data)
+}
+
+fn resync(last_id: i64) -> Event {
+    Event::default()
+        .id(last_id.to_string())
+        .event("resync")
+        .data(format!("{{\"last_event_id\":{last_id}}}"))
+}
+
+/// Changes as they happen: `alert.raised`, `alert.updated`, `case.created`,
+/// `case.updated`, `sensor.status`, `patrol.position`, and `resync`.
+#[utoipa::path(get, path = "/stream", tag = "stream", params(StreamQuery),
+    responses(
+        (status = 200, description = "text/event-stream; each event has `id:`, `event:` and JSON `data:`", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Bad Last-Event-ID", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<StreamQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let resume = resume_point(&headers, &query)?;
+    let scope = caller.community_scope();
+    let (sender, receiver) = mpsc::channel(CLIENT_QUEUE);
+    tokio::spawn(feed(Arc::clone(&state.live), resume, scope, sender));
+    let events = futures_util::StreamExt::map(ReceiverStream::new(receiver), Ok);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Whether a client limited to `scope` may see the event.
+fn visible(event: &LiveEvent, scope: &Option<Vec<linli_domain::CommunityId>>) -> bool {
+    match (scope, &event.community) {
+        (None, _) => true,
+        (Some(communities), Some(c)) => communities.iter().any(|id| id.as_str() == c),
+        (Some(_), None) => false,
+    }
+}
+
+/// Feeds one client: what it missed, then what happens, until it goes away.
+async fn feed(
+    live: Arc<Live>,
+    resume: Option<i64>,
+    scope: Option<Vec<linli_domain::CommunityId>>,
+    client: mpsc::Sender<Event>,
+) {
+    let mut subscription = live.subscribe();
+    // The newest event id this client has had (or was told to start after).
+    let mut sent = resume.unwrap_or(subscription.last_id);
+    loop {
+        match live.missed(sent, subscription.last_id).await {
+            CatchUp::Events(events) => {
+                for event in events.iter().filter(|e| visible(e, &scope)) {
+                    if client.send(sse(event)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            CatchUp::TooOld => {
+                if client.send(resync(subscription.last_id)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        sent = sent.max(subscription.last_id);
+        loop {
+            let received = tokio::select! {
+                received = subscription.receiver.recv() => received,
+                () = client.closed() => return,
+            };
+            match received {
+                Ok(event) => {
+                    if event.id <= sent {
+                        continue;
+                    }
+                    sent = event.id;
+                    if visible(&event, &scope) && client.send(sse(&event)).await.is_err() {
+                        return;
+                    }
+                }
+                // Fell behind: catch up from memory or the log, then go on.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    subscription = live.subscribe();
+                    break;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,505 @@
+//! The SQLite side of sensors: device and gateway credentials, readings committed in
+//! groups with the alerts they cause, the rules' checkpoint, and alerts.
+//!
+//! `commit_readings` is the ingest path's one transaction: a multi-row insert that
+//! skips duplicates and returns the keys of the rows it stored, the engine's decision
+//! given those, and the alerts, cases and events that decision wrote.
+
+use super::{append_event, corrupt, insert_case, named, SqliteStore};
+use crate::clock::Millis;
+use crate::ingest::parse::{Identity, Metric, Reading};
+use crate::store::{
+    AlertFilter, Change, Committed, Credential, Decide, DeviceRecord, EngineWrite, SensorSeen,
+    StoreError, StoreResult, StoredAlert,
+};
+use linli_domain::alerts::Alert;
+use linli_domain::care::SensorKind;
+use linli_domain::CommunityId;
+use serde_json::json;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Row as _, Sqlite};
+use std::collections::HashMap;
+
+/// Rows per insert statement: 5 values each, well under SQLite's 32,766 variables.
+const ROWS_PER_INSERT: usize = 2_000;
+
+/// What identifies a stored reading: (device, seq) or (device, metric, time).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ReadingKey {
+    Seq(String, i64),
+    MetricAt(String, i64, Millis),
+}
+
+fn key_of(reading: &Reading) -> ReadingKey {
+    match reading.identity {
+        Identity::Seq(seq) => ReadingKey::Seq(reading.device.clone(), seq as i64),
+        Identity::MetricAt => {
+            ReadingKey::MetricAt(reading.device.clone(), reading.metric.code(), reading.at)
+        }
+    }
+}
+
+fn device_prefix(kind: SensorKind) -> &'static str {
+    match kind {
+        SensorKind::Water => "wm-",
+        SensorKind::Gas => "gd-",
+        SensorKind::Smoke => "sd-",
+    }
+}
+
+fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<StoredAlert> {
+    Ok(StoredAlert {
+        alert: serde_json::from_str(&row.try_get::<String, _>("data")?).map_err(corrupt)?,
+        raised_ms: row.try_get("raised_ms")?,
+        updated_ms: row.try_get("updated_ms")?,
+        resolved_ms: row.try_get("resolved_ms")?,
+    })
+}
+
+/// Inserts the readings not stored yet; per reading, whether it was new.
+async fn insert_readings(
+    conn: &mut SqliteConnection,
+    readings: &[Reading],
+) -> StoreResult<Vec<bool>> {
+    let mut new: HashMap<ReadingKey, usize> = HashMap::new();
+    for chunk in readings.chunks(ROWS_PER_INSERT) {
+        let mut query: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO readings (device, seq, at_ms, metric, value) ");
+        query.push_values(chunk, |mut row, r| {
+            let seq = match r.identity {
+                Identity::Seq(seq) => Some(seq as i64),
+                Identity::MetricAt => None,
+            };
+            row.push_bind(&r.device)
+                .push_bind(seq)
+                .push_bind(r.at)
+                .push_bind(r.metric.code())
+                .push_bind(r.value);
+        });
+        query.push(" ON CONFLICT DO NOTHING RETURNING device, seq, metric, at_ms");
+        for row in query.build().fetch_all(&mut *conn).await? {
+            let device: String = row.try_get("device")?;
+            let key = match row.try_get::<Option<i64>, _>("seq")? {
+                Some(seq) => ReadingKey::Seq(device, seq),
+                None => ReadingKey::MetricAt(device, row.try_get("metric")?, row.try_get("at_ms")?),
+            };
+            *new.entry(key).or_default() += 1;
+        }
+    }
+    // A reading twice in one batch is stored once: the first is new, the others not.
+    Ok(readings
+        .iter()
+        .map(|r| match new.get_mut(&key_of(r)) {
+            Some(count) if *count > 0 => {
+                *count -= 1;
+                true
+            }
+            _ => false,
+        })
+        .collect())
+}
+
+/// Writes one engine decision inside the caller's transaction.
+async fn apply_write(
+    conn: &mut SqliteConnection,
+    at: Millis,
+    write: EngineWrite,
+    committed: &mut Committed,
+) -> StoreResult<()> {
+    match write {
+        EngineWrite::Alert {
+            mut alert,
+            event,
+            actor,
+            open_case,
+        } => {
+            let change = Change::new(actor, at);
+            if let Some(case) = open_case {
+                let case = insert_case(conn, &change, &case).await?;
+                alert.alert.case_id = Some(case.id);
+                committed.cases.push((alert.alert.id, case.id));
+            }
+            let a = &alert.alert;
+            let data = serde_json::to_string(a).map_err(corrupt)?;
+            sqlx::query(
+                "INSERT INTO alerts (id, home, community, kind, severity, state, raised_ms, updated_ms, resolved_ms, data) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+                 state = excluded.state, severity = excluded.severity, updated_ms = excluded.updated_ms, \
+                 resolved_ms = excluded.resolved_ms, data = excluded.data",
+            )
+            .bind(a.id)
+            .bind(&a.home)
+            .bind(a.community.as_str())
+            .bind(a.kind.as_str())
+            .bind(a.severity.as_str())
+            .bind(a.state.as_str())
+            .bind(alert.raised_ms)
+            .bind(alert.updated_ms)
+            .bind(alert.resolved_ms)
+            .bind(&data)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
+                    "home `{}` already has an active `{}` alert",
+                    a.home,
+                    a.kind.as_str()
+                )),
+                other => other.into(),
+            })?;
+            if let Some(kind) = event {
+                append_event(
+                    conn,
+                    &change,
+                    kind,
+                    serde_json::to_value(a).map_err(corrupt)?,
+                )
+                .await?;
+            }
+        }
+        EngineWrite::SensorStatus {
+            device,
+            home,
+            community,
+            health,
+            battery_pct,
+            last_seen,
+        } => {
+            sqlx::query(
+                "UPDATE sensors SET health = ?, battery_pct = COALESCE(?, battery_pct), \
+                 last_seen_ms = COALESCE(?, last_seen_ms) WHERE id = ?",
+            )
+            .bind(health.as_str())
+            .bind(battery_pct.map(i64::from))
+            .bind(last_seen)
+            .bind(&device)
+            .execute(&mut *conn)
+            .await?;
+            let change = Change::new(crate::store::Actor::System("rules"), at);
+            append_event(
+                conn,
+                &change,
+                "sensor.status",
+                json!({
+                    "device": device, "home": home, "community": community,
+                    "health": health, "battery_pct": battery_pct,
+                    "last_seen": last_seen.map(crate::clock::rfc3339),
+                }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(super) async fn add_device_sql(
+        &self,
+        change: &Change,
+        home: &str,
+        kind: SensorKind,
+        token_hash: &str,
+    ) -> StoreResult<String> {
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT 1 FROM homes WHERE id = ?")
+            .bind(home)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("there is no home `{home}`")));
+        }
+        let prefix = device_prefix(kind);
+        let numbers: Vec<String> = sqlx::query_scalar(
+            "SELECT substr(id, 4) FROM sensors WHERE id LIKE ? || '%' \
+             UNION SELECT substr(device, 4) FROM device_tokens WHERE device LIKE ? || '%'",
+        )
+        .bind(prefix)
+        .bind(prefix)
+        .fetch_all(&mut *tx)
+        .await?;
+        let next = numbers
+            .iter()
+            .filter_map(|n| n.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let id = format!("{prefix}{next:06}");
+        sqlx::query(
+            "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES (?, ?, ?, 'ok', NULL, NULL)",
+        )
+        .bind(&id)
+        .bind(home)
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO device_tokens (device, token_hash, created_ms) VALUES (?, ?, ?)")
+            .bind(&id)
+            .bind(token_hash)
+            .bind(change.at)
+            .execute(&mut *tx)
+            .await?;
+        append_event(
+            &mut tx,
+            change,
+            "device.added",
+            json!({"device": id, "home": home, "kind": kind}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(super) async fn add_gateway_sql(
+        &self,
+        change: &Change,
+        id: &str,
+        communities: &[CommunityId],
+        token_hash: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for community in communities {
+            let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
+                .bind(community.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                return Err(StoreError::Invalid(format!(
+                    "there is no community `{community}`"
+                )));
+            }
+        }
+        let list = serde_json::to_string(communities).map_err(corrupt)?;
+        let inserted = sqlx::query(
+            "INSERT INTO gateways (id, token_hash, communities, created_ms) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(token_hash)
+        .bind(&list)
+        .bind(change.at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::Conflict(format!(
+                    "there is a gateway `{id}` already"
+                )))
+            }
+            other => other?,
+        };
+        append_event(
+            &mut tx,
+            change,
+            "gateway.added",
+            json!({"gateway": id, "communities": communities}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn credential_sql(&self, token_hash: &str) -> StoreResult<Option<Credential>> {
+        let device: Option<String> = sqlx::query_scalar(
+            "SELECT device FROM device_tokens WHERE token_hash = ? AND revoked_ms IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(device) = device {
+            return Ok(Some(Credential::Device(device)));
+        }
+        let gateway = sqlx::query(
+            "SELECT id, communities FROM gateways WHERE token_hash = ? AND revoked_ms IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        gateway
+            .map(|row| {
+                Ok(Credential::Gateway {
+                    id: row.try_get("id")?,
+                    communities: serde_json::from_str(&row.try_get::<String, _>("communities")?)
+                        .map_err(corrupt)?,
+                })
+            })
+            .transpose()
+    }
+
+    pub(super) async fn devices_sql(&self) -> StoreResult<Vec<DeviceRecord>> {
+        sqlx::query(
+            "SELECT s.id, s.home, s.kind, t.revoked_ms IS NOT NULL AS revoked \
+             FROM sensors s LEFT JOIN device_tokens t ON t.device = s.id ORDER BY s.id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(DeviceRecord {
+                id: row.try_get("id")?,
+                home: row.try_get("home")?,
+                kind: named(&row.try_get::<String, _>("kind")?, SensorKind::parse)?,
+                revoked: row.try_get("revoked")?,
+            })
+        })
+        .collect()
+    }
+
+    pub(super) async fn commit_readings_sql(
+        &self,
+        at: Millis,
+        readings: &[Reading],
+        decide: &mut Decide<'_>,
+    ) -> StoreResult<Committed> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = insert_readings(&mut tx, readings).await?;
+        let last_reading_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM readings")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut committed = Committed {
+            last_reading_id: last_reading_id.unwrap_or(0),
+            ..Committed::default()
+        };
+        for write in decide(&inserted) {
+            apply_write(&mut tx, at, write, &mut committed).await?;
+        }
+        tx.commit().await?;
+        committed.inserted = inserted;
+        Ok(committed)
+    }
+
+    pub(super) async fn readings_after_sql(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(i64, Reading)>> {
+        sqlx::query(
+            "SELECT id, device, seq, at_ms, metric, value FROM readings WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let code: i64 = row.try_get("metric")?;
+            let metric = Metric::from_code(code)
+                .ok_or_else(|| corrupt(format!("unknown metric code {code}")))?;
+            Ok((
+                row.try_get("id")?,
+                Reading {
+                    device: row.try_get("device")?,
+                    identity: match row.try_get::<Option<i64>, _>("seq")? {
+                        Some(seq) => Identity::Seq(seq as u64),
+                        None => Identity::MetricAt,
+                    },
+                    at: row.try_get("at_ms")?,
+                    metric,
+                    value: row.try_get("value")?,
+                },
+            ))
+        })
+        .collect()
+    }
+
+    pub(super) async fn rule_state_sql(&self) -> StoreResult<Option<(i64, String)>> {
+        sqlx::query("SELECT reading_id, homes FROM rule_state WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| Ok((row.try_get("reading_id")?, row.try_get("homes")?)))
+            .transpose()
+    }
+
+    pub(super) async fn save_rule_state_sql(
+        &self,
+        at: Millis,
+        reading_id: i64,
+        homes: &str,
+        sensors: &[SensorSeen],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO rule_state (id, reading_id, saved_ms, homes) VALUES (1, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET reading_id = excluded.reading_id, \
+             saved_ms = excluded.saved_ms, homes = excluded.homes",
+        )
+        .bind(reading_id)
+        .bind(at)
+        .bind(homes)
+        .execute(&mut *tx)
+        .await?;
+        for seen in sensors {
+            sqlx::query(
+                "UPDATE sensors SET battery_pct = COALESCE(?, battery_pct), last_seen_ms = ? WHERE id = ?",
+            )
+            .bind(seen.battery_pct.map(i64::from))
+            .bind(seen.last_seen)
+            .bind(&seen.device)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn engine_alerts_sql(
+        &self,
+        resolved_since: Millis,
+    ) -> StoreResult<Vec<StoredAlert>> {
+        sqlx::query(
+            "SELECT raised_ms, updated_ms, resolved_ms, data FROM alerts \
+             WHERE state != 'resolved' OR resolved_ms >= ? ORDER BY id",
+        )
+        .bind(resolved_since)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(alert_from_row)
+        .collect()
+    }
+
+    pub(super) async fn max_alert_id_sql(&self) -> StoreResult<i64> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM alerts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id.unwrap_or(0))
+    }
+
+    pub(super) async fn alerts_sql(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT raised_ms, updated_ms, resolved_ms, data FROM alerts WHERE 1 = 1",
+        );
+        if let Some(ids) = &filter.communities {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            query.push(" AND community IN (");
+            let mut list = query.separated(", ");
+            for id in ids {
+                list.push_bind(id.as_str());
+            }
+            query.push(")");
+        }
+        if let Some(state) = filter.state {
+            query.push(" AND state = ").push_bind(state.as_str());
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        query
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| alert_from_row(row).map(|a| a.alert))
+            .collect()
+    }
+
+    pub(super) async fn alert_sql(&self, id: i64) -> StoreResult<Option<Alert>> {
+        sqlx::query("SELECT raised_ms, updated_ms, resolved_ms, data FROM alerts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(|row| alert_from_row(row).map(|a| a.alert))
+            .transpose()
+    }
+}

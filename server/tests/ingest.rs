@@ -1,0 +1,609 @@
+//! Ingest, alerts and the live stream through the real HTTP service and SQLite store:
+//! device tokens, durable and idempotent batches, bad input refused whole, a gas
+//! reading's critical alert taken through its life, and the stream resuming with
+//! exactly the missed events.
+
+mod support;
+
+use linli_domain::care::SensorKind;
+use linli_domain::CommunityId;
+use linli_server::auth::token::{new_token, token_hash};
+use linli_server::clock::{now_ms, rfc3339};
+use linli_server::store::{Actor, Change, Community};
+use serde_json::{json, Value};
+use support::{assert_error, spawn_app, TestApp};
+
+/// A new sensor on a demo home of `community`: (device id, token, home id).
+async fn new_device(app: &TestApp, community: &str, kind: SensorKind) -> (String, String, String) {
+    let community = CommunityId::parse(community).unwrap();
+    let homes = app.store.homes(Some(&[community])).await.unwrap();
+    let home = homes[0].id.clone();
+    let token = new_token();
+    let change = Change::new(Actor::System("test"), now_ms());
+    let device = app
+        .store
+        .add_device(&change, &home, kind, &token_hash(&token))
+        .await
+        .unwrap();
+    (device, token, home)
+}
+
+fn reading(device: &str, seq: u64, metric: &str, value: f64) -> Value {
+    json!({"device": device, "seq": seq, "ts": rfc3339(now_ms() - 1_000),
+           "metric": metric, "value": value})
+}
+
+async fn post(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/v1/ingest"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn stored_readings(app: &TestApp) -> usize {
+    app.store.readings_after(0, 100_000).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn ingest_needs_a_token_for_the_devices_it_sends() {
+    let app = spawn_app().await;
+    let (gas, gas_token, _) = new_device(&app, "wulimiao", SensorKind::Gas).await;
+    let (water, _, _) = new_device(&app, "xingfuli", SensorKind::Water).await;
+    let batch = json!({"readings": [reading(&gas, 1, "heartbeat", 1.0)]});
+    let client = reqwest::Client::new();
+    let url = app.url("/api/v1/ingest");
+
+    // No token, a token Linli never issued, a session instead of a token.
+    assert_error(
+        client.post(&url).json(&batch).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_error(post(&app, &new_token(), &batch).await, 401, "unauthorized").await;
+    let commander = app.signed_in("demo-commander").await;
+    assert_error(
+        commander.post(&url).json(&batch).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+
+    // A device token sending another device's readings.
+    let theirs = json!({"readings": [reading(&gas, 2, "heartbeat", 1.0), reading(&water, 1, "heartbeat", 1.0)]});
+    let message = assert_error(post(&app, &gas_token, &theirs).await, 403, "forbidden").await;
+    assert!(
+        message.contains("record 1") && message.contains(&water),
+        "{message}"
+    );
+
+    // A gateway for 五里庙 only, sending for a device there, elsewhere, and unknown.
+    let gateway_token = new_token();
+    app.store
+        .add_gateway(
+            &Change::new(Actor::System("test"), now_ms()),
+            "gw-wulimiao",
+            &[CommunityId::parse("wulimiao").unwrap()],
+            &token_hash(&gateway_token),
+        )
+        .await
+        .unwrap();
+    let response = post(&app, &gateway_token, &batch).await;
+    assert_eq!(response.status(), 202);
+    assert_error(post(&app, &gateway_token, &theirs).await, 403, "forbidden").await;
+    let unknown = json!({"readings": [reading("wm-999999", 1, "heartbeat", 1.0)]});
+    let message = assert_error(
+        post(&app, &gateway_token, &unknown).await,
+        422,
+        "unprocessable",
+    )
+    .await;
+    assert!(message.contains("wm-999999"), "{message}");
+
+    // Neither JSON nor SenML; a body above the limit.
+    let text = client
+        .post(&url)
+        .bearer_auth(&gas_token)
+        .header("content-type", "text/plain")
+        .body(batch.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_error(text, 415, "unsupported_media_type").await;
+    let huge = client
+        .post(&url)
+        .bearer_auth(&gas_token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 5 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_error(huge, 413, "payload_too_large").await;
+    assert_eq!(
+        stored_readings(&app).await,
+        1,
+        "only the gateway's good batch"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_once_and_a_bad_batch_not_at_all() {
+    let app = spawn_app().await;
+    let (water, token, _) = new_device(&app, "xingfuli", SensorKind::Water).await;
+    let batch = json!({"readings": [
+        reading(&water, 1, "water_total_l", 100.0),
+        reading(&water, 2, "water_total_l", 110.0),
+        reading(&water, 3, "battery_pct", 80.0),
+        reading(&water, 3, "battery_pct", 80.0),
+    ]});
+    let response = post(&app, &token, &batch).await;
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"accepted": 3, "duplicates": 1}));
+    // Sent again (a device that did not hear the answer): nothing new.
+    let body: Value = post(&app, &token, &batch).await.json().await.unwrap();
+    assert_eq!(body, json!({"accepted": 0, "duplicates": 4}));
+    assert_eq!(stored_readings(&app).await, 3);
+
+    // SenML, identified by (device, metric, time).
+    let senml = json!([
+        {"bn": format!("urn:linli:device:{water}:"), "bt": (now_ms() / 1000) as f64 - 60.0,
+         "n": "water_total_l", "v": 120.0},
+        {"n": "water_flow_lpm", "t": 1, "v": 0.0},
+    ]);
+    let send_senml = || async {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/ingest"))
+            .bearer_auth(&token)
+            .header("content-type", "application/senml+json")
+            .body(senml.to_string())
+            .send()
+            .await
+            .unwrap()
+    };
+    let body: Value = send_senml().await.json().await.unwrap();
+    assert_eq!(body, json!({"accepted": 2, "duplicates": 0}));
+    let body: Value = send_senml().await.json().await.unwrap();
+    assert_eq!(body, json!({"accepted": 0, "duplicates": 2}));
+
+    // Bad batches, each with good readings before the bad one: refused whole.
+    let good = reading(&water, 10, "water_total_l", 130.0);
+    let bad_records = [
+        (reading(&water, 11, "water_total_l", -5.0), "between"),
+        (reading(&water, 11, "gas_lel_pct", 120.0), "between"),
+        (reading(&water, 11, "smoke_alarm", 0.5), "0 or 1"),
+        (reading(&water, 11, "pressure", 1.0), "unknown metric"),
+        (
+            json!({"device": water, "seq": 11, "ts": rfc3339(now_ms() + 3_600_000), "metric": "heartbeat", "value": 1}),
+            "future",
+        ),
+        (
+            json!({"device": water, "seq": 11, "ts": "2020-01-01T00:00:00Z", "metric": "heartbeat", "value": 1}),
+            "year old",
+        ),
+        (
+            json!({"device": water, "seq": 11, "metric": "heartbeat", "value": 1}),
+            "missing field",
+        ),
+    ];
+    for (bad, expected) in bad_records {
+        let response = post(&app, &token, &json!({"readings": [good.clone(), bad]})).await;
+        let message = assert_error(response, 400, "bad_request").await;
+        assert!(
+            message.contains("record 1") && message.contains(expected),
+            "{message}"
+        );
+    }
+    assert_error(
+        post(&app, &token, &json!({"readings": []})).await,
+        400,
+        "bad_request",
+    )
+    .await;
+    assert_error(
+        post(&app, &token, &json!([1, 2, 3])).await,
+        400,
+        "bad_request",
+    )
+    .await;
+    assert_eq!(stored_readings(&app).await, 5, "nothing of a bad batch");
+}
+
+/// Reads a stream until `count` events arrived: (id, event, data) each.
+async fn read_events(response: &mut reqwest::Response, count: usize) -> Vec<(i64, String, Value)> {
+    let mut text = String::new();
+    let mut events = Vec::new();
+    while events.len() < count {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), response.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}:")))
+                    .map(|v| v.trim().to_string())
+            };
+            if let (Some(id), Some(event), Some(data)) =
+                (field("id"), field("event"), field("data"))
+            {
+                events.push((
+                    id.parse().unwrap(),
+                    event,
+                    serde_json::from_str(&data).unwrap(),
+                ));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_life() {
+    let app = spawn_app().await;
+    let (gas, token, home) = new_device(&app, "wulimiao", SensorKind::Gas).await;
+    let commander = app.signed_in("demo-commander").await;
+    let mut stream = commander
+        .get(app.url("/api/v1/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+
+    let leak = json!({"readings": [reading(&gas, 1, "gas_lel_pct", 45.0), reading(&gas, 2, "gas_lel_pct", 50.0)]});
+    assert_eq!(post(&app, &token, &leak).await.status(), 202);
+    let events = read_events(&mut stream, 2).await;
+    let raised = events
+        .iter()
+        .find(|e| e.1 == "alert.raised")
+        .expect("alert.raised");
+    let status = events
+        .iter()
+        .find(|e| e.1 == "sensor.status")
+        .expect("sensor.status");
+    assert_eq!(status.2["device"], gas.as_str());
+    assert_eq!(status.2["health"], "alarm");
+    let alert = &raised.2;
+    assert_eq!(alert["home"], home.as_str());
+    assert_eq!(alert["kind"], "gas");
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["state"], "open");
+    let id = alert["id"].as_i64().unwrap();
+
+    let open: Vec<Value> = commander
+        .get(app.url("/api/v1/alerts?state=open"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["id"], id);
+    assert_eq!(open[0]["occurrences"], 2, "one alert for both readings");
+
+    let act = |who: &reqwest::Client, what: &str, body: Value| {
+        who.post(app.url(&format!("/api/v1/alerts/{id}/{what}")))
+            .json(&body)
+            .send()
+    };
+    // Another community's grid worker, and a viewer, may not act on it.
+    let stranger = app.signed_in("demo-grid-xingfuli").await;
+    assert_error(
+        act(&stranger, "ack", json!({})).await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        stranger
+            .get(app.url(&format!("/api/v1/alerts/{id}")))
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    let viewer = app.signed_in("demo-viewer").await;
+    assert_error(
+        act(&viewer, "ack", json!({})).await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let worker = app.signed_in("demo-grid-wulimiao").await;
+    let acked: Value = act(&worker, "ack", json!({}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(acked["state"], "acknowledged");
+    assert_eq!(acked["acknowledged"]["by"], "user:demo-grid-wulimiao");
+    assert_error(
+        act(&worker, "ack", json!({})).await.unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+
+    let escalated: Value = act(
+        &commander,
+        "escalate",
+        json!({"note": "gas utility called"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let case_id = escalated["case_id"].as_i64().expect("a linked case");
+    let cases: Vec<Value> = commander
+        .get(app.url("/api/v1/cases"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case = cases
+        .iter()
+        .find(|c| c["id"] == case_id)
+        .expect("the case is listed");
+    assert_eq!(case["category"], "facility-safety");
+    assert_eq!(case["source"], "sensor-alert");
+    assert_eq!(case["priority"], "urgent");
+    assert_error(
+        act(&commander, "escalate", json!({})).await.unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+
+    // Bad resolutions: unknown outcome, the system's own outcome, an endless note.
+    for bad in [
+        json!({"outcome": "fine"}),
+        json!({"outcome": "cleared"}),
+        json!({"outcome": "handled", "note": "x".repeat(2_001)}),
+        json!({"outcome": "handled", "extra": 1}),
+    ] {
+        assert_error(
+            act(&worker, "resolve", bad).await.unwrap(),
+            422,
+            "unprocessable",
+        )
+        .await;
+    }
+    let resolved: Value = act(
+        &worker,
+        "resolve",
+        json!({"outcome": "handled", "note": "valve shut"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(resolved["state"], "resolved");
+    assert_eq!(resolved["resolved"]["note"], "valve shut");
+    assert_eq!(resolved["case_id"], case_id);
+    assert_error(
+        act(&worker, "resolve", json!({"outcome": "safe"}))
+            .await
+            .unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+    assert_error(
+        commander
+            .post(app.url("/api/v1/alerts/999999/ack"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Each step reached the stream, in order, with who did it.
+    let steps = read_events(&mut stream, 4).await;
+    let kinds: Vec<&str> = steps.iter().map(|e| e.1.as_str()).collect();
+    assert!(kinds.contains(&"case.created"), "{kinds:?}");
+    let states: Vec<String> = steps
+        .iter()
+        .filter(|e| e.1 == "alert.updated")
+        .map(|e| e.2["state"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(states, ["acknowledged", "acknowledged", "resolved"]);
+    assert!(steps.windows(2).all(|w| w[0].0 < w[1].0), "ids increase");
+}
+
+#[tokio::test]
+async fn the_stream_resumes_with_exactly_the_missed_events_or_asks_for_a_resync() {
+    let app = spawn_app().await;
+    let (smoke, token, _) = new_device(&app, "zhugang", SensorKind::Smoke).await;
+    let commander = app.signed_in("demo-commander").await;
+    let stream_from = |after: Option<i64>| {
+        let mut request = commander.get(app.url("/api/v1/stream"));
+        if let Some(id) = after {
+            request = request.header("last-event-id", id.to_string());
+        }
+        request.send()
+    };
+    let mut first = stream_from(None).await.unwrap();
+    // Alarm on and off five times: each time raises or updates the one alert.
+    let mut seq = 0;
+    let mut send = |value: f64| {
+        seq += 1;
+        let body = json!({"readings": [reading(&smoke, seq, "smoke_alarm", value)]});
+        let token = token.clone();
+        let app = &app;
+        async move { assert_eq!(post(app, &token, &body).await.status(), 202) }
+    };
+    send(1.0).await;
+    let seen = read_events(&mut first, 2).await;
+    let last_seen = seen.last().unwrap().0;
+    drop(first);
+    // While disconnected: the alarm stops, and the alert is acknowledged.
+    send(0.0).await;
+    let alerts: Vec<Value> = commander
+        .get(app.url("/api/v1/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = alerts[0]["id"].as_i64().unwrap();
+    commander
+        .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
+        .send()
+        .await
+        .unwrap();
+    let log: Vec<Value> = commander
+        .get(app.url(&format!("/api/v1/events?after={last_seen}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let missed: Vec<i64> = log
+        .iter()
+        .filter(|e| linli_server::live::STREAM_KINDS.contains(&e["kind"].as_str().unwrap()))
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    // The alert marked cleared (a critical one waits for a person), then acknowledged.
+    assert_eq!(missed.len(), 2, "{log:?}");
+    let mut resumed = stream_from(Some(last_seen)).await.unwrap();
+    let again = read_events(&mut resumed, missed.len()).await;
+    assert_eq!(again.iter().map(|e| e.0).collect::<Vec<_>>(), missed);
+    // And then the new ones, none twice.
+    send(1.0).await;
+    let next = read_events(&mut resumed, 1).await;
+    assert!(next[0].0 > *missed.last().unwrap());
+
+    // Too far behind: more than 10,000 log rows since the id sent.
+    let many: Vec<Community> = (0..10_001)
+        .map(|i| Community {
+            id: CommunityId::parse(format!("filler{i}")).unwrap(),
+            name: format!("填充{i}"),
+            name_en: format!("Filler {i}"),
+            geometry: serde_json::from_value(
+                json!({"type": "Point", "coordinates": [117.3, 31.8]}),
+            )
+            .unwrap(),
+        })
+        .collect();
+    app.store
+        .save_communities(&Change::new(Actor::System("test"), now_ms()), &many)
+        .await
+        .unwrap();
+    // Something streamed after them, so that the stream has passed them for sure.
+    commander
+        .post(app.url(&format!("/api/v1/alerts/{id}/resolve")))
+        .json(&json!({"outcome": "false-alarm"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read_events(&mut resumed, 1).await[0].1, "alert.updated");
+    let mut behind = stream_from(Some(0)).await.unwrap();
+    let told = read_events(&mut behind, 1).await;
+    assert_eq!(told[0].1, "resync");
+    assert!(told[0].2["last_event_id"].as_i64().unwrap() > 10_001);
+    assert_error(stream_from(Some(-1)).await.unwrap(), 400, "bad_request").await;
+}
+
+#[tokio::test]
+async fn linli_device_add_prints_a_token_the_running_server_accepts() {
+    let app = spawn_app().await;
+    let home = app.store.homes(None).await.unwrap()[0].id.clone();
+    let db = app.database_url.clone();
+    let out = support::run_linli(
+        &[
+            "device",
+            "add",
+            "--home",
+            &home,
+            "--kind",
+            "gas",
+            "--database-url",
+            &db,
+        ],
+        &[],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let field = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no `{name}:` in {printed}"))
+            .to_string()
+    };
+    let (device, token) = (field("device"), field("token"));
+    assert!(device.starts_with("gd-"), "{device}");
+    let batch = json!({"readings": [reading(&device, 1, "heartbeat", 1.0)]});
+    assert_eq!(post(&app, &token, &batch).await.status(), 202);
+
+    let out = support::run_linli(
+        &["gateway", "add", "gw-all", "--database-url", &db],
+        &[],
+        "",
+    );
+    assert!(out.status.success());
+    let gateway_token = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("token: ").map(str::to_string))
+        .unwrap();
+    let batch = json!({"readings": [reading(&device, 2, "heartbeat", 1.0)]});
+    assert_eq!(post(&app, &gateway_token, &batch).await.status(), 202);
+
+    // Refused: a home that does not exist, a kind Linli has no rules for, a second
+    // gateway of the same name, a gateway for a community that does not exist.
+    let refusals: [(&[&str], &str); 4] = [
+        (
+            &["device", "add", "--home", "nowhere", "--kind", "gas"],
+            "no home `nowhere`",
+        ),
+        (
+            &["device", "add", "--home", &home, "--kind", "radon"],
+            "water, gas or smoke",
+        ),
+        (&["gateway", "add", "gw-all"], "already"),
+        (
+            &["gateway", "add", "gw-2", "--community", "atlantis"],
+            "no community `atlantis`",
+        ),
+    ];
+    for (args, expected) in refusals {
+        let mut args = args.to_vec();
+        args.extend(["--database-url", &db]);
+        let out = support::run_linli(&args, &[], "");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(expected),
+            "{args:?}: {err}"
+        );
+    }
+}
