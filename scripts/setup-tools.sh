@@ -5,7 +5,7 @@
 # registries only (crates.io, Debian, npm).
 #
 #   scripts/setup-tools.sh build   # what `make run` needs: wasm target, trunk, wasm-bindgen, wasm-opt
-#   scripts/setup-tools.sh test    # plus Chromium, chromedriver and a CJK font
+#   scripts/setup-tools.sh test    # plus Chromium, chromedriver, a CJK font and Mosquitto
 #   scripts/setup-tools.sh bench   # plus Leaflet, the peer measured side by side
 set -euo pipefail
 
@@ -67,6 +67,8 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 fc-list : family 2>/dev/null | grep -i "noto sans cjk" >/dev/null || missing+=(fonts-noto-cjk)
+# The MQTT tests start their own broker on a free port: they need the program only.
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 [ "$mode" = bench ] || exit 0

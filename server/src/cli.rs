@@ -130,6 +130,10 @@ struct ServeArgs {
     /// Mark the session cookie Secure (set this when Linli is served over HTTPS).
     #[arg(long, env = "LINLI_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Take sensor readings from this MQTT broker too (mqtt://HOST:PORT), from the
+    /// topics linli/sensors/<device>/up.
+    #[arg(long, env = "LINLI_MQTT_URL")]
+    mqtt_url: Option<crate::mqtt::MqttUrl>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,6 +269,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         static_dir: (!args.no_static).then_some(args.static_dir),
         secure_cookies: args.secure_cookies,
         sign_in_policy: Default::default(),
+        mqtt_url: args.mqtt_url,
     };
     let app = Application::build(settings).await?;
     let base = format!("http://{}", app.local_addr());

@@ -25,6 +25,8 @@
 //!   MQTT payloads.
 //! - [`engine`]: the rules engine, the one writer of readings and alerts: group commits
 //!   readings with the alerts they cause, runs the time-based rules, keeps a checkpoint.
+//! - [`mqtt`]: readings through an MQTT broker (shared subscription, QoS 1, acknowledged
+//!   once stored).
 //! - [`alerts`]: the alert book: signals and people's actions become alert changes.
 //! - [`live`]: the event log as it grows, handed to the live streams.
 //! - [`rules`]: the sensor rules, pure functions of a home's state, a reading or the time.
@@ -42,6 +44,7 @@ pub mod import;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
+pub mod mqtt;
 pub mod rules;
 pub mod startup;
 pub mod store;

@@ -28,6 +28,8 @@ pub struct Settings {
     pub static_dir: Option<PathBuf>,
     pub secure_cookies: bool,
     pub sign_in_policy: Policy,
+    /// The MQTT broker to take readings from, if any.
+    pub mqtt_url: Option<crate::mqtt::MqttUrl>,
 }
 
 pub struct Application {
@@ -70,13 +72,19 @@ impl Application {
         )
         .await
         .context("cannot load the rules' state")?;
+        let metrics = Arc::new(Metrics::default());
+        let mqtt = settings
+            .mqtt_url
+            .as_ref()
+            .map(|url| crate::mqtt::start(url, engine.clone(), metrics.clone()));
         let state = AppState {
             engine,
             live,
             credentials: Arc::default(),
+            mqtt,
             store: store.clone(),
             limiter: Arc::new(SignInLimiter::new(settings.sign_in_policy)),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             layers: Arc::default(),
             secure_cookies: settings.secure_cookies,
         };

@@ -61,6 +61,8 @@ pub struct AppState {
     pub live: Arc<crate::live::Live>,
     /// Device and gateway tokens already looked up.
     pub credentials: Arc<ingest::Credentials>,
+    /// The MQTT connections, when readings come from a broker too.
+    pub mqtt: Option<Arc<crate::mqtt::MqttStatus>>,
 }
 
 /// The routes of `/api/v1`, each under its access level, and their OpenAPI document.

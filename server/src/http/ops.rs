@@ -1,5 +1,5 @@
 //! Operations endpoints outside the versioned API: `/healthz` (the process answers),
-//! `/readyz` (and its database answers), `/metrics` (Prometheus text).
+//! `/readyz` (its database answers, and its MQTT broker when it has one), `/metrics` (Prometheus text).
 
 use super::AppState;
 use crate::error::AppError;
@@ -17,7 +17,15 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
         tracing::warn!(error = %e, "readiness check failed");
         AppError::Unavailable("the database does not answer".into())
     })?;
-    Ok(axum::Json(json!({"status": "ready"})))
+    let mqtt = state.mqtt.as_ref().map(|m| m.subscribed());
+    if mqtt == Some(0) {
+        return Err(AppError::Unavailable(
+            "not subscribed to the MQTT broker (yet)".into(),
+        ));
+    }
+    Ok(axum::Json(
+        json!({"status": "ready", "mqtt_connections": mqtt}),
+    ))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -177,6 +177,10 @@ pub struct DeviceState {
     pub kind: SensorKind,
     /// The time of its newest reading.
     pub last_at: Option<Millis>,
+    /// The time of its newest reading of each metric (by name): an older one arriving
+    /// later is late.
+    #[serde(default)]
+    pub metric_at: BTreeMap<String, Millis>,
     pub battery_pct: Option<f64>,
     pub battery_low: bool,
     pub tampered: bool,
@@ -190,6 +194,7 @@ impl DeviceState {
         Self {
             kind,
             last_at: None,
+            metric_at: BTreeMap::new(),
             battery_pct: None,
             battery_low: false,
             tampered: false,
@@ -216,9 +221,9 @@ fn local_clock(t: &Thresholds, at: Millis) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
-/// What one reading shows. A reading older than the device's newest one (late, or out
-/// of order) is kept by the store but changes nothing here: newer readings already
-/// told the rules more.
+/// What one reading shows. A reading older than the device's newest one of the same
+/// metric (late, or out of order) is kept by the store but changes nothing here: newer
+/// readings already told the rules more. Only a late gas or smoke alarm is still raised.
 pub fn on_reading(state: &mut HomeState, reading: &Reading, t: &Thresholds, out: &mut Vec<Signal>) {
     let from = out.len();
     device_reading(state, reading, t, out);
@@ -246,16 +251,46 @@ fn device_reading(state: &mut HomeState, reading: &Reading, t: &Thresholds, out:
     let Some(device) = state.devices.get_mut(&reading.device) else {
         return;
     };
-    if device.last_at.is_some_and(|last| reading.at < last) {
+    let id = Some(reading.device.as_str());
+    let value = reading.value;
+    let metric = reading.metric.as_str();
+    if device
+        .metric_at
+        .get(metric)
+        .is_some_and(|last| reading.at < *last)
+    {
+        // Late: a newer reading of this metric already told more. Only an alarm is
+        // still worth raising (a gas spike is news even when it has passed).
+        let alarm = match reading.metric {
+            Metric::GasLelPct => value >= t.gas_alarm_pct,
+            Metric::SmokeAlarm => value >= 1.0,
+            _ => false,
+        };
+        if alarm {
+            let kind = if reading.metric == Metric::GasLelPct {
+                AlertKind::Gas
+            } else {
+                AlertKind::Smoke
+            };
+            let detail = format!(
+                "{} reported late: {value:.0} at {}",
+                metric,
+                local_clock(t, reading.at)
+            );
+            out.push(Signal::raise(kind, id, Some(value), detail));
+        }
         return;
     }
-    device.last_at = Some(reading.at);
-    let id = Some(reading.device.as_str());
+    device.metric_at.insert(metric.to_string(), reading.at);
+    device.last_at = Some(
+        device
+            .last_at
+            .map_or(reading.at, |last| last.max(reading.at)),
+    );
     if device.offline {
         device.offline = false;
         out.push(Signal::clear(AlertKind::Offline, id));
     }
-    let value = reading.value;
     match reading.metric {
         Metric::Heartbeat => {}
         Metric::BatteryPct => {

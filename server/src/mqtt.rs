@@ -1,0 +1,271 @@
+//! MQTT ingest: readings published to `linli/sensors/{device_id}/up` (QoS 1) through a
+//! broker such as Mosquitto.
+//!
+//! Linli subscribes with a shared subscription (`$share/linli/…`), over a few
+//! connections, so that the broker spreads messages over them and over several server
+//! instances. Each message goes through the same parser and rules engine as the HTTP
+//! endpoint, and is acknowledged to the broker (PUBACK, in the order received, as MQTT
+//! asks) only once its readings are committed. Sessions are persistent, so what arrives
+//! while Linli restarts waits at the broker; a lost connection is retried with back-off
+//! up to a few seconds, and unacknowledged messages come again (and count as duplicates
+//! if they were stored).
+//!
+//! A message that can never be stored (not a reading, a topic and a payload naming
+//! different devices, an unknown device) is logged, counted and acknowledged, so that it
+//! does not come back forever.
+
+use crate::clock::now_ms;
+use crate::engine::{EngineHandle, IngestError, Source};
+use crate::ingest::parse::{parse, Encoding, Rejection};
+use crate::metrics::Metrics;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What Linli subscribes to.
+pub const SUBSCRIPTION: &str = "$share/linli/linli/sensors/+/up";
+/// Connections sharing the subscription.
+const CONNECTIONS: usize = 4;
+/// Messages being stored per connection before Linli stops reading more.
+const PENDING: usize = 2_048;
+/// The longest wait between reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Largest message accepted (a batch of 10,000 readings fits).
+const MAX_MESSAGE: usize = 4 * 1024 * 1024;
+
+/// A broker address: `mqtt://host:port` (port 1883 when left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttUrl {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::str::FromStr for MqttUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("`{url}` is not an MQTT URL: use mqtt://HOST:PORT, e.g. mqtt://127.0.0.1:1883")
+        };
+        let rest = url.strip_prefix("mqtt://").ok_or_else(bad)?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().map_err(|_| bad())?),
+            None => (rest, 1883),
+        };
+        if host.is_empty() || host.contains('/') || port == 0 {
+            return Err(bad());
+        }
+        Ok(MqttUrl {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for MqttUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "mqtt://{}:{}", self.host, self.port)
+    }
+}
+
+/// How many connections are subscribed right now (for `/readyz`).
+#[derive(Debug, Default)]
+pub struct MqttStatus {
+    subscribed: [std::sync::atomic::AtomicBool; CONNECTIONS],
+}
+
+impl MqttStatus {
+    pub fn subscribed(&self) -> usize {
+        self.subscribed
+            .iter()
+            .filter(|s| s.load(Ordering::SeqCst))
+            .count()
+    }
+}
+
+/// Starts the subscribing connections; they run until the process ends.
+pub fn start(url: &MqttUrl, engine: EngineHandle, metrics: Arc<Metrics>) -> Arc<MqttStatus> {
+    let status = Arc::new(MqttStatus::default());
+    for n in 0..CONNECTIONS {
+        tokio::spawn(consume(
+            url.clone(),
+            n,
+            engine.clone(),
+            metrics.clone(),
+            status.clone(),
+        ));
+    }
+    status
+}
+
+/// The device a topic names: `linli/sensors/{device}/up`.
+fn topic_device(topic: &str) -> Option<&str> {
+    topic
+        .strip_prefix("linli/sensors/")?
+        .strip_suffix("/up")
+        .filter(|d| !d.contains('/'))
+}
+
+/// Checks a message: its readings, all of the topic's device.
+fn readings_of(publish: &Publish) -> Result<Vec<crate::ingest::parse::Reading>, Rejection> {
+    let refuse = |problem: String| Rejection {
+        record: None,
+        problem,
+    };
+    let device = topic_device(&publish.topic).ok_or_else(|| {
+        refuse(format!(
+            "`{}` is not linli/sensors/<device>/up",
+            publish.topic
+        ))
+    })?;
+    let first = publish.payload.iter().find(|b| !b.is_ascii_whitespace());
+    let encoding = if first == Some(&b'[') {
+        Encoding::SenMl
+    } else {
+        Encoding::Json
+    };
+    let readings = parse(&publish.payload, encoding, now_ms())?;
+    if let Some((i, other)) = readings
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.device != device)
+    {
+        return Err(Rejection {
+            record: Some(i),
+            problem: format!(
+                "the reading is of device `{}` but was published on the topic of `{device}`",
+                other.device
+            ),
+        });
+    }
+    Ok(readings)
+}
+
+/// Stores one message's readings, waiting for the store as long as it takes; whether
+/// they were stored (`false`: refused for good, acknowledge and forget).
+async fn store(publish: &Publish, engine: &EngineHandle, metrics: &Metrics) -> bool {
+    let readings = match readings_of(publish) {
+        Ok(readings) => readings,
+        Err(rejection) => {
+            tracing::warn!(topic = %publish.topic, "MQTT message refused: {rejection}");
+            metrics.count("linli_mqtt_messages_total", "refused");
+            return false;
+        }
+    };
+    let mut wait = Duration::from_millis(50);
+    loop {
+        match engine.ingest(Source::Trusted, readings.clone()).await {
+            Ok(_) => {
+                metrics.count("linli_mqtt_messages_total", "stored");
+                return true;
+            }
+            Err(IngestError::Unavailable) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MAX_BACKOFF);
+            }
+            Err(refused) => {
+                tracing::warn!(topic = %publish.topic, "MQTT message refused: {refused}");
+                metrics.count("linli_mqtt_messages_total", "refused");
+                return false;
+            }
+        }
+    }
+}
+
+async fn consume(
+    url: MqttUrl,
+    n: usize,
+    engine: EngineHandle,
+    metrics: Arc<Metrics>,
+    status: Arc<MqttStatus>,
+) {
+    let mut options = MqttOptions::new(format!("linli-ingest-{n}"), url.host.clone(), url.port);
+    options
+        .set_keep_alive(Duration::from_secs(15))
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_max_packet_size(MAX_MESSAGE, MAX_MESSAGE);
+    let (client, mut events) = AsyncClient::new(options, PENDING);
+    // The connection a pending acknowledgement belongs to: after a reconnect the broker
+    // sends unacknowledged messages again, and old packet ids mean nothing.
+    let connection = Arc::new(AtomicU64::new(0));
+    let (pending, mut acks) =
+        mpsc::channel::<(u64, Publish, tokio::task::JoinHandle<bool>)>(PENDING);
+    let acker = {
+        let (client, connection) = (client.clone(), connection.clone());
+        async move {
+            while let Some((generation, publish, stored)) = acks.recv().await {
+                let _ = stored.await;
+                if generation == connection.load(Ordering::SeqCst) {
+                    let _ = client.ack(&publish).await;
+                }
+            }
+        }
+    };
+    tokio::spawn(acker);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match events.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                let generation = connection.fetch_add(1, Ordering::SeqCst) + 1;
+                tracing::info!("MQTT connection {n} to {url} up (#{generation})");
+                backoff = Duration::from_millis(100);
+                let client = client.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = client.subscribe(SUBSCRIPTION, QoS::AtLeastOnce).await {
+                        tracing::error!("cannot subscribe to {SUBSCRIPTION}: {e}");
+                    }
+                });
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                let (engine, metrics) = (engine.clone(), metrics.clone());
+                let message = publish.clone();
+                let stored = tokio::spawn(async move { store(&message, &engine, &metrics).await });
+                let generation = connection.load(Ordering::SeqCst);
+                if pending.send((generation, publish, stored)).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Event::Incoming(Packet::SubAck(_))) => {
+                status.subscribed[n].store(true, Ordering::SeqCst);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                status.subscribed[n].store(false, Ordering::SeqCst);
+                tracing::warn!("MQTT connection {n} to {url}: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_topics() {
+        let url: MqttUrl = "mqtt://127.0.0.1:18830".parse().unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("127.0.0.1", 18830));
+        assert_eq!("mqtt://broker".parse::<MqttUrl>().unwrap().port, 1883);
+        for bad in [
+            "tcp://x:1",
+            "mqtt://",
+            "mqtt://x:port",
+            "mqtt://x:0",
+            "mqtt://a/b:1",
+        ] {
+            assert!(bad.parse::<MqttUrl>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            topic_device("linli/sensors/gd-000001/up"),
+            Some("gd-000001")
+        );
+        assert_eq!(topic_device("linli/sensors/a/b/up"), None);
+        assert_eq!(topic_device("linli/other/gd-1/up"), None);
+    }
+}
