@@ -52,6 +52,9 @@ enum Command {
     /// Manage gateways: a gateway token sends for many devices.
     #[command(subcommand)]
     Gateway(GatewayCommand),
+    /// Play the homes' sensors over the real protocols (HTTP or MQTT): daily water use
+    /// and, now and then, each kind of anomaly. Also a load generator.
+    Simulate(SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +137,40 @@ struct ServeArgs {
     /// topics linli/sensors/<device>/up.
     #[arg(long, env = "LINLI_MQTT_URL")]
     mqtt_url: Option<crate::mqtt::MqttUrl>,
+    /// Run the sensor simulator inside the server: every device reports about once a
+    /// minute, and an anomaly comes up every 90 seconds.
+    #[arg(long, env = "LINLI_SIMULATE")]
+    simulate: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["url", "mqtt_url"]))]
+struct SimulateArgs {
+    /// Send HTTP batches to this server (http://HOST:PORT).
+    #[arg(long)]
+    url: Option<String>,
+    /// Publish one MQTT message per reading to this broker (mqtt://HOST:PORT).
+    #[arg(long)]
+    mqtt_url: Option<crate::mqtt::MqttUrl>,
+    /// Play the devices of this many homes (all when left out).
+    #[arg(long)]
+    homes: Option<usize>,
+    /// Readings per second in all; as fast as they are taken when left out.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Stop after this many seconds and print what was sent (runs until Ctrl-C when
+    /// left out).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// A gateway token for --url; without one, a gateway is added to the database.
+    #[arg(long, env = "LINLI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// One anomaly every this many seconds (none when 0).
+    #[arg(long, default_value_t = 90.0)]
+    anomaly_every: f64,
+    /// The database to read the devices from.
+    #[command(flatten)]
+    database: DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,7 +263,117 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             communities,
             database,
         }) => add_gateway(&id, communities, database.database_url).await,
+        Command::Simulate(args) => simulate(args).await,
     }
+}
+
+async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    use crate::simulate::{run, SimDevice, Simulator, Sink};
+    anyhow::ensure!(
+        args.rate.is_none_or(|r| r > 0.0 && r.is_finite()),
+        "--rate must be a positive number of readings per second"
+    );
+    anyhow::ensure!(
+        args.duration.is_none_or(|d| d > 0.0 && d.is_finite()),
+        "--duration must be a positive number of seconds"
+    );
+    anyhow::ensure!(
+        args.anomaly_every >= 0.0 && args.anomaly_every.is_finite(),
+        "--anomaly-every must be 0 or more seconds"
+    );
+    let store = store::open(&args.database.database_url).await?;
+    let mut devices: Vec<SimDevice> = store
+        .devices()
+        .await?
+        .into_iter()
+        .filter(|d| !d.revoked)
+        .map(|d| SimDevice {
+            id: d.id,
+            home: d.home,
+            kind: d.kind,
+        })
+        .collect();
+    if let Some(homes) = args.homes {
+        let mut chosen = std::collections::BTreeSet::new();
+        devices.retain(|d| {
+            if chosen.len() < homes {
+                chosen.insert(d.home.clone());
+            }
+            chosen.contains(&d.home)
+        });
+    }
+    anyhow::ensure!(
+        !devices.is_empty(),
+        "the database has no devices to play; import homes or run `linli device add`"
+    );
+    let sink = match (&args.url, &args.mqtt_url) {
+        (Some(url), _) => {
+            let token = match args.token {
+                Some(token) => token,
+                None => {
+                    let token = token::new_token();
+                    let id = format!("simulator-{:08x}", rand::random::<u32>());
+                    let change = Change::new(Actor::System("cli"), now_ms());
+                    store
+                        .add_gateway(&change, &id, &[], &token::token_hash(&token))
+                        .await?;
+                    eprintln!("simulate: added gateway `{id}` for all communities");
+                    token
+                }
+            };
+            Sink::Http {
+                client: reqwest::Client::new(),
+                url: format!("{}/api/v1/ingest", url.trim_end_matches('/')),
+                token,
+            }
+        }
+        (None, Some(mqtt)) => {
+            let id = format!("linli-simulator-{:08x}", rand::random::<u32>());
+            let mut options = rumqttc::MqttOptions::new(id, mqtt.host.clone(), mqtt.port);
+            options
+                .set_keep_alive(Duration::from_secs(15))
+                .set_inflight(1_000);
+            let (client, mut events) = rumqttc::AsyncClient::new(options, 10_000);
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = events.poll().await {
+                        eprintln!("simulate: MQTT: {e}");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            });
+            Sink::Mqtt(client)
+        }
+        (None, None) => anyhow::bail!("give --url or --mqtt-url"),
+    };
+    let anomaly_every = (args.anomaly_every > 0.0).then(|| (args.anomaly_every * 1000.0) as i64);
+    eprintln!(
+        "simulate: {} devices, {}",
+        devices.len(),
+        args.rate
+            .map_or("as fast as they are taken".to_string(), |r| format!(
+                "{r} readings/s"
+            ))
+    );
+    let simulator = Simulator::new(devices, now_ms() as u64, anomaly_every, now_ms());
+    let started = std::time::Instant::now();
+    let tally = run(
+        simulator,
+        sink,
+        args.rate,
+        args.duration.map(Duration::from_secs_f64),
+    )
+    .await;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "sent {} readings in {seconds:.1} s ({:.0}/s): {} accepted, {} duplicates, {} failed",
+        tally.sent,
+        tally.sent as f64 / seconds,
+        tally.accepted,
+        tally.duplicates,
+        tally.failed
+    );
+    Ok(())
 }
 
 async fn add_device(home: &str, kind: SensorKind, url: DatabaseUrl) -> anyhow::Result<()> {
@@ -270,6 +417,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         secure_cookies: args.secure_cookies,
         sign_in_policy: Default::default(),
         mqtt_url: args.mqtt_url,
+        simulate: args.simulate,
     };
     let app = Application::build(settings).await?;
     let base = format!("http://{}", app.local_addr());

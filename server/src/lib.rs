@@ -30,6 +30,8 @@
 //! - [`alerts`]: the alert book: signals and people's actions become alert changes.
 //! - [`live`]: the event log as it grows, handed to the live streams.
 //! - [`rules`]: the sensor rules, pure functions of a home's state, a reading or the time.
+//! - [`simulate`]: the sensor simulator (`serve --simulate`, `linli simulate`), also the
+//!   load generator of `make bench`.
 //! - [`clock`]: the current time, read in one place.
 
 pub mod alerts;
@@ -46,5 +48,6 @@ pub mod live;
 pub mod metrics;
 pub mod mqtt;
 pub mod rules;
+pub mod simulate;
 pub mod startup;
 pub mod store;

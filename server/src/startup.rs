@@ -30,6 +30,8 @@ pub struct Settings {
     pub sign_in_policy: Policy,
     /// The MQTT broker to take readings from, if any.
     pub mqtt_url: Option<crate::mqtt::MqttUrl>,
+    /// Run the sensor simulator inside the server, for every device.
+    pub simulate: bool,
 }
 
 pub struct Application {
@@ -77,6 +79,7 @@ impl Application {
             .mqtt_url
             .as_ref()
             .map(|url| crate::mqtt::start(url, engine.clone(), metrics.clone()));
+        let engine_for_simulator = engine.clone();
         let state = AppState {
             engine,
             live,
@@ -88,6 +91,9 @@ impl Application {
             layers: Arc::default(),
             secure_cookies: settings.secure_cookies,
         };
+        if settings.simulate {
+            start_simulator(&store, engine_for_simulator).await?;
+        }
         let (router, _) = http::router(state, settings.static_dir);
         Ok(Self {
             listener,
@@ -126,6 +132,33 @@ impl Application {
         .with_graceful_shutdown(stop)
         .await
     }
+}
+
+/// Every known device reports about once a minute, with an anomaly every 90 seconds.
+async fn start_simulator(
+    store: &DynStore,
+    engine: crate::engine::EngineHandle,
+) -> anyhow::Result<()> {
+    use crate::simulate::{run, SimDevice, Simulator, Sink};
+    let devices: Vec<SimDevice> = store
+        .devices()
+        .await?
+        .into_iter()
+        .filter(|d| !d.revoked)
+        .map(|d| SimDevice {
+            id: d.id,
+            home: d.home,
+            kind: d.kind,
+        })
+        .collect();
+    let rate = devices.len() as f64 / 60.0;
+    tracing::info!(
+        devices = devices.len(),
+        "sensor simulator on: {rate:.0} readings/s"
+    );
+    let simulator = Simulator::new(devices, now_ms() as u64, Some(90_000), now_ms());
+    tokio::spawn(run(simulator, Sink::Engine(engine), Some(rate), None));
+    Ok(())
 }
 
 async fn shutdown_signal() {

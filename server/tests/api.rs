@@ -843,6 +843,7 @@ async fn the_demo_loads_once_however_often_the_server_starts() {
         secure_cookies: false,
         sign_in_policy: Policy::default(),
         mqtt_url: None,
+        simulate: false,
     })
     .await
     .unwrap();

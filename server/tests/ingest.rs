@@ -607,3 +607,71 @@ async fn linli_device_add_prints_a_token_the_running_server_accepts() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_simulators_speak_the_real_protocol_and_the_demo_comes_alive() {
+    // The external simulator over HTTP, with a gateway it adds for itself.
+    let app = spawn_app().await;
+    let db = app.database_url.clone();
+    let base = app.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        support::run_linli(
+            &[
+                "simulate",
+                "--url",
+                &base,
+                "--homes",
+                "20",
+                "--rate",
+                "400",
+                "--duration",
+                "2",
+                "--anomaly-every",
+                "0.5",
+                "--database-url",
+                &db,
+            ],
+            &[],
+            "",
+        )
+    })
+    .await
+    .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains(" 0 failed"), "{printed}");
+    let stored = stored_readings(&app).await;
+    assert!(stored > 300, "{stored} readings stored; {printed}");
+    assert!(printed.contains(&format!("{stored} accepted")), "{printed}");
+    // Bad settings are refused before anything is sent.
+    let out = support::run_linli(&["simulate", "--homes", "2"], &[], "");
+    assert!(!out.status.success());
+    let out = support::run_linli(
+        &[
+            "simulate",
+            "--url",
+            "http://127.0.0.1:9",
+            "--rate",
+            "0",
+            "--database-url",
+            &app.database_url,
+        ],
+        &[],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--rate"));
+
+    // `serve --simulate`: readings flow in without anybody sending them.
+    let alive = support::spawn_app_simulating().await;
+    for _ in 0..100 {
+        if stored_readings(&alive).await > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the built-in simulator stored nothing within 10 s");
+}

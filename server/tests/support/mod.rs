@@ -34,13 +34,24 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the server; with `demo` it loads the demo communities and accounts.
 pub async fn spawn_app_with(policy: Policy, demo: bool) -> TestApp {
-    spawn_app_full(policy, demo, None).await
+    spawn_app_full(policy, demo, None, false).await
+}
+
+/// Starts the demo server with its built-in sensor simulator.
+pub async fn spawn_app_simulating() -> TestApp {
+    spawn_app_full(Policy::default(), true, None, true).await
 }
 
 /// Starts the demo server taking readings from an MQTT broker too, once it is
 /// subscribed (`/readyz` says so).
 pub async fn spawn_app_with_mqtt(broker: &Broker) -> TestApp {
-    let app = spawn_app_full(Policy::default(), true, Some(broker.url().parse().unwrap())).await;
+    let app = spawn_app_full(
+        Policy::default(),
+        true,
+        Some(broker.url().parse().unwrap()),
+        false,
+    )
+    .await;
     for _ in 0..200 {
         let ready = reqwest::get(app.url("/readyz")).await.unwrap();
         if ready.status() == 200 {
@@ -55,6 +66,7 @@ async fn spawn_app_full(
     policy: Policy,
     demo: bool,
     mqtt_url: Option<linli_server::mqtt::MqttUrl>,
+    simulate: bool,
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("linli.db").display());
@@ -66,6 +78,7 @@ async fn spawn_app_full(
         secure_cookies: false,
         sign_in_policy: policy,
         mqtt_url,
+        simulate,
     })
     .await
     .expect("the application builds");
