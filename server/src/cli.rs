@@ -346,7 +346,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }
         (None, None) => anyhow::bail!("give --url or --mqtt-url"),
     };
-    let anomaly_every = (args.anomaly_every > 0.0).then(|| (args.anomaly_every * 1000.0) as i64);
+    let anomaly_every = (args.anomaly_every > 0.0).then_some((args.anomaly_every * 1000.0) as i64);
     eprintln!(
         "simulate: {} devices, {}",
         devices.len(),

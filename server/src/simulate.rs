@@ -255,7 +255,7 @@ impl Simulator {
                 (Metric::SmokeAlarm, if smoke { 1.0 } else { 0.0 })
             }
             SensorKind::Water if self.episode(home, Anomaly::WaterRunning) => {
-                if reports % 2 == 0 {
+                if reports.is_multiple_of(2) {
                     (Metric::WaterFlowLpm, 4.5)
                 } else {
                     let from = last_at.unwrap_or(now);
