@@ -27,7 +27,7 @@ app: tools
 
 run: app
 	cargo build --release --locked -p linli-server
-	./target/release/linli serve --demo
+	./target/release/linli serve --demo --simulate
 
 lint: tools
 	cargo fmt --all -- --check

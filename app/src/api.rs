@@ -125,3 +125,18 @@ pub async fn public_status() -> Result<PublicStatus, ApiError> {
         .map_err(network)?;
     read(response).await
 }
+
+/// `POST /api/v1/alerts/{id}/{action}` with a JSON body: the alert as it now stands.
+pub async fn alert_action(
+    id: i64,
+    action: &str,
+    body: &serde_json::Value,
+) -> Result<linli_domain::alerts::Alert, ApiError> {
+    let response = Request::post(&format!("/api/v1/alerts/{id}/{action}"))
+        .json(body)
+        .map_err(network)?
+        .send()
+        .await
+        .map_err(network)?;
+    read(response).await
+}

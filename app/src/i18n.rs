@@ -103,6 +103,25 @@ pub enum Msg {
     CasePriorityLegend,
     OpenCases,
     SolvedThisMonth,
+    Alerts,
+    NoAlerts,
+    Acknowledge,
+    Resolve,
+    Escalate,
+    Outcome,
+    Note,
+    Cancel,
+    LiveConnected,
+    LiveReconnecting,
+    Mute,
+    Unmute,
+    AllAlerts,
+    OpenOnly,
+    AcknowledgedBy,
+    EscalatedBy,
+    NewCritical,
+    Occurrences,
+    ActionFailed,
 }
 
 /// `msg` in `lang`.
@@ -239,12 +258,230 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, OpenCases) => "Open cases",
         (Lang::Zh, SolvedThisMonth) => "本月已解决",
         (Lang::En, SolvedThisMonth) => "Solved this month",
+        (Lang::Zh, Alerts) => "告警",
+        (Lang::En, Alerts) => "Alerts",
+        (Lang::Zh, NoAlerts) => "暂无告警",
+        (Lang::En, NoAlerts) => "No alerts",
+        (Lang::Zh, Acknowledge) => "确认接单",
+        (Lang::En, Acknowledge) => "Acknowledge",
+        (Lang::Zh, Resolve) => "办结",
+        (Lang::En, Resolve) => "Resolve",
+        (Lang::Zh, Escalate) => "升级为事件",
+        (Lang::En, Escalate) => "Escalate to case",
+        (Lang::Zh, Outcome) => "处置结果",
+        (Lang::En, Outcome) => "Outcome",
+        (Lang::Zh, Note) => "备注",
+        (Lang::En, Note) => "Note",
+        (Lang::Zh, Cancel) => "取消",
+        (Lang::En, Cancel) => "Cancel",
+        (Lang::Zh, LiveConnected) => "实时",
+        (Lang::En, LiveConnected) => "Live",
+        (Lang::Zh, LiveReconnecting) => "正在重新连接…",
+        (Lang::En, LiveReconnecting) => "Reconnecting…",
+        (Lang::Zh, Mute) => "静音",
+        (Lang::En, Mute) => "Mute",
+        (Lang::Zh, Unmute) => "取消静音",
+        (Lang::En, Unmute) => "Sound on",
+        (Lang::Zh, AllAlerts) => "全部",
+        (Lang::En, AllAlerts) => "All",
+        (Lang::Zh, OpenOnly) => "待确认",
+        (Lang::En, OpenOnly) => "Unacknowledged",
+        (Lang::Zh, AcknowledgedBy) => "已确认",
+        (Lang::En, AcknowledgedBy) => "Acknowledged by",
+        (Lang::Zh, EscalatedBy) => "已升级",
+        (Lang::En, EscalatedBy) => "Escalated by",
+        (Lang::Zh, NewCritical) => "紧急告警",
+        (Lang::En, NewCritical) => "Critical alert",
+        (Lang::Zh, Occurrences) => "次数",
+        (Lang::En, Occurrences) => "Times seen",
+        (Lang::Zh, ActionFailed) => "操作未成功，请重试",
+        (Lang::En, ActionFailed) => "The change did not go through; try again",
     }
 }
 
 /// Names of the domain's enumerations in each language.
 pub mod names {
     use super::Lang;
+    use linli_domain::alerts::{AlertKind, AlertOutcome, AlertState, Severity};
+
+    pub fn alert_kind(lang: Lang, k: AlertKind) -> &'static str {
+        let zh = lang == Lang::Zh;
+        match k {
+            AlertKind::NoWaterUse => {
+                if zh {
+                    "用水异常：长时间未用水"
+                } else {
+                    "No water use"
+                }
+            }
+            AlertKind::ContinuousFlow => {
+                if zh {
+                    "持续流水"
+                } else {
+                    "Water running"
+                }
+            }
+            AlertKind::UnusualWaterUse => {
+                if zh {
+                    "用水量异常偏高"
+                } else {
+                    "Unusual water use"
+                }
+            }
+            AlertKind::Gas => {
+                if zh {
+                    "燃气泄漏"
+                } else {
+                    "Gas leak"
+                }
+            }
+            AlertKind::Smoke => {
+                if zh {
+                    "烟雾报警"
+                } else {
+                    "Smoke"
+                }
+            }
+            AlertKind::Offline => {
+                if zh {
+                    "设备离线"
+                } else {
+                    "Device offline"
+                }
+            }
+            AlertKind::LowBattery => {
+                if zh {
+                    "电量低"
+                } else {
+                    "Low battery"
+                }
+            }
+            AlertKind::Tamper => {
+                if zh {
+                    "设备被拆动"
+                } else {
+                    "Tampering"
+                }
+            }
+            AlertKind::MissedCheckIn => {
+                if zh {
+                    "未晨安打卡"
+                } else {
+                    "Missed check-in"
+                }
+            }
+        }
+    }
+
+    pub fn severity(lang: Lang, s: Severity) -> &'static str {
+        let zh = lang == Lang::Zh;
+        match s {
+            Severity::Info => {
+                if zh {
+                    "提示"
+                } else {
+                    "Info"
+                }
+            }
+            Severity::Warning => {
+                if zh {
+                    "警告"
+                } else {
+                    "Warning"
+                }
+            }
+            Severity::Critical => {
+                if zh {
+                    "紧急"
+                } else {
+                    "Critical"
+                }
+            }
+        }
+    }
+
+    pub fn alert_state(lang: Lang, s: AlertState) -> &'static str {
+        let zh = lang == Lang::Zh;
+        match s {
+            AlertState::Open => {
+                if zh {
+                    "待确认"
+                } else {
+                    "Open"
+                }
+            }
+            AlertState::Acknowledged => {
+                if zh {
+                    "处置中"
+                } else {
+                    "Acknowledged"
+                }
+            }
+            AlertState::Resolved => {
+                if zh {
+                    "已办结"
+                } else {
+                    "Resolved"
+                }
+            }
+        }
+    }
+
+    pub fn outcome(lang: Lang, o: AlertOutcome) -> &'static str {
+        let zh = lang == Lang::Zh;
+        match o {
+            AlertOutcome::Safe => {
+                if zh {
+                    "平安，在家"
+                } else {
+                    "Safe at home"
+                }
+            }
+            AlertOutcome::SafeAway => {
+                if zh {
+                    "平安，外出"
+                } else {
+                    "Safe, away from home"
+                }
+            }
+            AlertOutcome::Handled => {
+                if zh {
+                    "已现场处置"
+                } else {
+                    "Handled on site"
+                }
+            }
+            AlertOutcome::Hospital => {
+                if zh {
+                    "已送医"
+                } else {
+                    "Taken to hospital"
+                }
+            }
+            AlertOutcome::DeviceFault => {
+                if zh {
+                    "设备故障"
+                } else {
+                    "Device fault"
+                }
+            }
+            AlertOutcome::FalseAlarm => {
+                if zh {
+                    "误报"
+                } else {
+                    "False alarm"
+                }
+            }
+            AlertOutcome::Cleared => {
+                if zh {
+                    "已自动恢复"
+                } else {
+                    "Cleared by itself"
+                }
+            }
+        }
+    }
+
     use linli_domain::care::{CareLevel, Health, SensorKind};
     use linli_domain::cases::{CaseCategory, CasePriority, CaseStage};
 

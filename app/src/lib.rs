@@ -5,12 +5,14 @@
 //! - [`map`]: the canvas map engine. Projection, viewport and layers are pure Rust and
 //!   tested natively; `map::canvas` is the only module that touches the 2D context.
 //! - [`api`]: typed calls to the server's `/api/v1`.
+//! - [`live`]: the staff faces' snapshot kept current by the server's event stream.
 //! - [`session`]: who is signed in, shared through context.
 //! - [`i18n`]: Chinese (zh-CN) and English strings; follows the browser, with a switch.
 
 pub mod api;
 pub mod faces;
 pub mod i18n;
+pub mod live;
 pub mod map;
 pub mod session;
 

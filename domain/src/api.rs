@@ -64,6 +64,8 @@ pub struct Snapshot {
     /// The id of the newest event this snapshot includes.
     pub last_event_id: i64,
     pub homes: Vec<crate::care::Home>,
+    /// Alerts not resolved yet.
+    pub alerts: Vec<crate::alerts::Alert>,
     pub cases: Vec<crate::cases::CaseSummary>,
     /// GeoJSON FeatureCollection of patrol routes.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]

@@ -5,9 +5,14 @@
 //! - [`Browser`] starts Debian's `chromedriver` and drives headless Chromium through
 //!   the W3C WebDriver protocol (a small client over reqwest: sessions, navigation,
 //!   scripts, elements, screenshots).
+//! - [`Broker`] runs a private Mosquitto on a free port.
 //!
 //! The binary and the app must be built first (`make test` does both); missing pieces
 //! fail the test with the command that builds them, never skip.
+
+mod broker;
+
+pub use broker::Broker;
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use base64::Engine as _;
@@ -71,8 +76,29 @@ pub struct LinliServer {
 impl LinliServer {
     /// Starts the demo server on a free port with a fresh database.
     pub async fn start_demo() -> Result<Self> {
+        Self::start_demo_with(&[]).await
+    }
+
+    /// The demo server with more `linli serve` flags (e.g. `--mqtt-url`).
+    pub async fn start_demo_with(flags: &[&str]) -> Result<Self> {
         let data = tempfile::tempdir()?;
-        Self::serve(data, true).await
+        Self::serve(data, true, flags).await
+    }
+
+    /// Runs `linli` with `args` against this server's database; its standard output.
+    pub async fn linli(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new(linli_binary()?)
+            .args(args)
+            .arg("--database-url")
+            .arg(Self::database(&self._data))
+            .output()
+            .await?;
+        anyhow::ensure!(
+            out.status.success(),
+            "linli {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?)
     }
 
     /// Starts a server whose fresh database holds only `imports`, each a layer
@@ -94,17 +120,18 @@ impl LinliServer {
                 file.display()
             );
         }
-        Self::serve(data, false).await
+        Self::serve(data, false, &[]).await
     }
 
     fn database(data: &tempfile::TempDir) -> String {
         format!("sqlite://{}", data.path().join("linli.db").display())
     }
 
-    async fn serve(data: tempfile::TempDir, demo: bool) -> Result<Self> {
+    async fn serve(data: tempfile::TempDir, demo: bool, flags: &[&str]) -> Result<Self> {
         let mut child = Command::new(linli_binary()?)
             .arg("serve")
             .args(demo.then_some("--demo"))
+            .args(flags)
             .args([
                 "--addr",
                 "127.0.0.1:0",

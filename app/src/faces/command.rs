@@ -1,7 +1,10 @@
-//! `/command`: the street office's wall screen. For now the full-bleed map of the
-//! subdistrict; KPI panels, charts and the alert ticker arrive with later issues.
+//! `/command`: the street office's wall screen: the full-bleed map with the live alerts
+//! beside it, and a banner and sound for every new critical alert (the map flies to
+//! it). KPI panels, charts and the ticker arrive with later issues.
 
+use super::alerts::{AlertPanel, CriticalBanner};
 use super::{Header, StaffOnly};
+use crate::live::provide_live;
 use crate::map::{MapView, Theme};
 use leptos::prelude::*;
 use linli_domain::Face;
@@ -10,10 +13,22 @@ use linli_domain::Face;
 pub fn Command() -> impl IntoView {
     view! {
         <StaffOnly face=Face::Command>
-            <div class="face face-command theme-dark">
-                <Header face=Face::Command/>
-                <MapView theme=Theme::Dark staff=true/>
-            </div>
+            <CommandScreen/>
         </StaffOnly>
+    }
+}
+
+#[component]
+fn CommandScreen() -> impl IntoView {
+    provide_live();
+    view! {
+        <div class="face face-command theme-dark">
+            <Header face=Face::Command/>
+            <CriticalBanner/>
+            <div class="face-body">
+                <MapView theme=Theme::Dark staff=true/>
+                <AlertPanel/>
+            </div>
+        </div>
     }
 }

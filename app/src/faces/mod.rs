@@ -1,6 +1,7 @@
 //! The app's pages. Each face is a route; the staff faces are wrapped in [`StaffOnly`],
 //! which sends signed-out users to `/login` and back afterwards.
 
+pub mod alerts;
 pub mod command;
 pub mod field;
 pub mod login;

@@ -9,6 +9,7 @@ use super::cluster::cluster;
 use super::draw::{DrawCommand, Stroke};
 use super::projection::{project, Screen, World};
 use super::viewport::{Bounds, Viewport};
+use linli_domain::alerts::{Alert, AlertState, Severity};
 use linli_domain::api::Snapshot;
 use linli_domain::care::{Health, Home};
 use linli_domain::cases::{CaseCategory, CasePriority, CaseStage, CaseSummary};
@@ -46,6 +47,8 @@ pub struct Operations {
     /// Open cases only: closed ones belong to lists and reports, not the live map.
     pub cases: Vec<Placed<CaseSummary>>,
     pub routes: Vec<Route>,
+    /// Alerts not resolved, drawn as rings around their homes.
+    pub alerts: Vec<Placed<Alert>>,
 }
 
 impl Operations {
@@ -58,6 +61,14 @@ impl Operations {
                 .map(|h| Placed {
                     at: place(h.position),
                     item: h.clone(),
+                })
+                .collect(),
+            alerts: snapshot
+                .alerts
+                .iter()
+                .map(|a| Placed {
+                    at: place(a.position),
+                    item: a.clone(),
                 })
                 .collect(),
             cases: snapshot
@@ -355,6 +366,58 @@ pub fn draw(ops: &Operations, v: &Viewport, shown: Shown, halo: &'static str) ->
     out
 }
 
+/// One pulse of an open alert's ring, milliseconds.
+pub const PULSE_MS: f64 = 1_200.0;
+
+/// Colour and base radius of an alert's ring by severity: critical ones are big and red.
+fn ring_style(severity: Severity) -> (&'static str, f64, f64) {
+    match severity {
+        Severity::Critical => ("#ff1f3d", 16.0, 4.0),
+        Severity::Warning => ("#ff9f1c", 12.0, 3.0),
+        Severity::Info => ("#4ea8ff", 9.0, 2.0),
+    }
+}
+
+/// Rings around homes with alerts, worst on top. Open alerts pulse (`pulse` runs from 0
+/// to 1 over [`PULSE_MS`]); acknowledged ones hold still.
+pub fn alert_rings(ops: &Operations, v: &Viewport, pulse: f64) -> Vec<DrawCommand> {
+    let mut alerts: Vec<&Placed<Alert>> = ops
+        .alerts
+        .iter()
+        .filter(|a| on_screen(v.to_screen(a.at), v, 40.0))
+        .collect();
+    alerts.sort_by_key(|a| a.item.severity);
+    let mut out = Vec::new();
+    for a in alerts {
+        let at = v.to_screen(a.at);
+        let (colour, radius, width) = ring_style(a.item.severity);
+        if a.item.state == AlertState::Open {
+            // A wave going out and fading, over a steady ring.
+            let alpha = 1.0 - pulse;
+            out.push(DrawCommand::Circles {
+                centres: vec![at],
+                radius: radius + pulse * radius * 1.5,
+                fill: None,
+                stroke: Some(Stroke {
+                    colour: if alpha > 0.5 {
+                        colour
+                    } else {
+                        "rgba(255,255,255,0.35)"
+                    },
+                    width: width * alpha.max(0.3),
+                }),
+            });
+        }
+        out.push(DrawCommand::Circles {
+            centres: vec![at],
+            radius,
+            fill: None,
+            stroke: Some(Stroke { colour, width }),
+        });
+    }
+    out
+}
+
 fn label(at: Screen, text: &str, size_px: f64) -> DrawCommand {
     DrawCommand::Label {
         at,
@@ -434,6 +497,7 @@ mod tests {
                 home("b", 117.3001, Health::Offline),
                 home("c", 117.3200, Health::Warning),
             ],
+            alerts: vec![],
             cases: vec![
                 case(1, 117.310, CaseStage::Reported),
                 case(2, 117.311, CaseStage::Closed),

@@ -13,6 +13,7 @@ use super::theme::Theme;
 use super::viewport::Viewport;
 use crate::api;
 use crate::i18n::{use_language, Lang, Msg};
+use crate::live::use_live;
 use leptos::ev::{KeyboardEvent, PointerEvent, WheelEvent};
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
@@ -29,6 +30,8 @@ const MIN_RESOLUTION: f64 = 0.05;
 const MAX_RESOLUTION: f64 = 60.0;
 /// A press that moves less than this is a click or tap, not a drag.
 const CLICK_SLOP_PX: f64 = 6.0;
+/// How close the map comes when it flies to an alert, metres per CSS pixel.
+const FOCUS_RESOLUTION: f64 = 1.0;
 /// How far the arrow keys move the map.
 const KEY_PAN_PX: f64 = 80.0;
 
@@ -51,6 +54,19 @@ struct Gesture {
 fn content_stamp(content: impl std::hash::Hash) -> u64 {
     use std::hash::{BuildHasher as _, BuildHasherDefault};
     BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(content)
+}
+
+/// Centres the view on `target`, close enough to see the building (never farther out).
+fn change_view_to(viewport: RwSignal<Option<Viewport>>, target: super::projection::World) {
+    viewport.update(|v| {
+        if let Some(v) = v {
+            let closer = v.resolution.min(FOCUS_RESOLUTION);
+            let mut next = *v;
+            next.centre = target;
+            next.resolution = closer;
+            *v = next;
+        }
+    });
 }
 
 fn zoom_limited(v: Viewport, factor: f64, at: Screen) -> Viewport {
@@ -114,12 +130,26 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             arrived(layer.as_str(), result);
         });
     }
-    if staff {
-        spawn_local(async move {
-            let result = api::snapshot()
-                .await
-                .map(|snapshot| ops.set(Operations::from_snapshot(&snapshot)));
-            arrived("the snapshot", result);
+    // Staff maps draw the face's live view of homes, alerts, cases and routes.
+    let live = if staff { use_live() } else { None };
+    if let Some(live) = live {
+        let counted = StoredValue::new(false);
+        Effect::new(move |_| {
+            if live.failed.get() {
+                arrived(
+                    "the snapshot",
+                    Err(api::ApiError::Network("snapshot".into())),
+                );
+            }
+            live.snapshot.with(|s| {
+                if let Some(s) = s {
+                    ops.set(Operations::from_snapshot(s));
+                    if !counted.get_value() {
+                        counted.set_value(true);
+                        arrived("the snapshot", Ok(()));
+                    }
+                }
+            });
         });
     }
 
@@ -138,6 +168,16 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             size.set((rect.width(), rect.height()));
         }
     };
+    // Fly to where the face points: a clicked alert, a new critical one.
+    if let Some(live) = live {
+        Effect::new(move |_| {
+            let Some(position) = live.focus.get() else {
+                return;
+            };
+            let target = super::projection::project(position.into());
+            change_view_to(viewport, target);
+        });
+    }
     // The container can change size without the window doing so (a panel or table
     // appearing beside the map), so watch the container itself.
     Effect::new(move |_| {
@@ -192,9 +232,20 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                     layers::draw_all(d, view, &palette, base)
                 })
             });
-            let mut commands = ops.with_untracked(|o| {
+            let pulse = window()
+                .performance()
+                .map_or(0.0, |p| (p.now() / markers::PULSE_MS).fract());
+            let (mut commands, pulsing) = ops.with_untracked(|o| {
                 let _ = canvas.set_attribute("data-homes", &o.homes.len().to_string());
-                markers::draw(o, &v, marks, palette.label_halo)
+                let _ = canvas.set_attribute("data-alerts", &o.alerts.len().to_string());
+                let mut commands = markers::draw(o, &v, marks, palette.label_halo);
+                commands.extend(markers::alert_rings(o, &v, pulse));
+                (
+                    commands,
+                    o.alerts
+                        .iter()
+                        .any(|a| a.item.state == linli_domain::alerts::AlertState::Open),
+                )
             });
             commands.extend(layers::community_names(
                 &d.communities,
@@ -208,10 +259,14 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             let _ = canvas.set_attribute("data-buildings", &d.buildings.len().to_string());
             let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);
             let _ = canvas.set_attribute("data-view", &view);
-            base_drawn
+            base_drawn.map(|b| (b, pulsing))
         });
-        let Some(base_drawn) = base_drawn else { return };
-        if base_drawn.more {
+        let Some((base_drawn, pulsing)) = base_drawn else {
+            return;
+        };
+        // Open alerts pulse: keep drawing (the base comes from the tiles, so a frame
+        // costs little).
+        if base_drawn.more || pulsing {
             unfinished.update(|n| *n += 1);
         }
         // The moment this view of this content first stood complete (later frames

@@ -4,14 +4,15 @@
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::error::ApiResult;
-use crate::store::CaseFilter;
+use crate::store::{AlertFilter, CaseFilter};
 use axum::extract::State;
 use axum::Json;
+use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::Snapshot;
 use linli_domain::place::FeatureCollection;
 use linli_domain::ErrorBody;
 
-/// Homes, cases and patrol routes the caller may see.
+/// Homes, active alerts, cases and patrol routes the caller may see.
 #[utoipa::path(get, path = "/snapshot", tag = "snapshot",
     responses(
         (status = 200, description = "The caller's view of the district", body = Snapshot),
@@ -25,6 +26,7 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
     Ok(Json(Snapshot {
         last_event_id,
         homes: state.store.homes(scope.as_deref()).await?,
+        alerts: active_alerts(&state, scope.clone()).await?,
         cases: state
             .store
             .cases(&CaseFilter {
@@ -36,4 +38,22 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
             features: state.store.routes().await?,
         },
     }))
+}
+
+/// Open and acknowledged alerts, newest first.
+async fn active_alerts(
+    state: &AppState,
+    communities: Option<Vec<linli_domain::CommunityId>>,
+) -> ApiResult<Vec<Alert>> {
+    let mut alerts = Vec::new();
+    for alert_state in [AlertState::Open, AlertState::Acknowledged] {
+        let filter = AlertFilter {
+            state: Some(alert_state),
+            communities: communities.clone(),
+            limit: 10_000,
+        };
+        alerts.extend(state.store.alerts(&filter).await?);
+    }
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
+    Ok(alerts)
 }

@@ -10,6 +10,7 @@ use linli_server::auth::rate_limit::Policy;
 use linli_server::clock::now_ms;
 use linli_server::startup::{Application, Settings};
 use linli_server::store::{Actor, Change, DynStore, NewUser};
+pub use linli_tests::Broker;
 use serde_json::{json, Value};
 
 pub struct TestApp {
@@ -191,89 +192,4 @@ pub fn run_linli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> std::proce
     // The process may exit before reading (e.g. on a bad flag): a closed pipe is fine.
     let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     child.wait_with_output().unwrap()
-}
-
-/// A private Mosquitto on a free port, with its own configuration (no persistence, big
-/// in-flight window), stopped when dropped. Never the machine's shared broker.
-pub struct Broker {
-    pub port: u16,
-    dir: tempfile::TempDir,
-    child: Option<std::process::Child>,
-}
-
-fn mosquitto_program() -> &'static str {
-    if std::path::Path::new("/usr/sbin/mosquitto").exists() {
-        "/usr/sbin/mosquitto"
-    } else {
-        "mosquitto"
-    }
-}
-
-impl Broker {
-    pub fn start() -> Broker {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_inflight_messages 1000\nmax_queued_messages 1000000\n"
-            ),
-        )
-        .unwrap();
-        let mut broker = Broker {
-            port,
-            dir,
-            child: None,
-        };
-        broker.run();
-        broker
-    }
-
-    fn run(&mut self) {
-        let child = std::process::Command::new(mosquitto_program())
-            .arg("-c")
-            .arg(self.dir.path().join("mosquitto.conf"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("mosquitto runs (scripts/setup-tools.sh test installs it)");
-        self.child = Some(child);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "mosquitto did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
-    }
-
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stops the broker and starts it again on the same port.
-    pub fn restart(&mut self) {
-        self.stop();
-        self.run();
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }

@@ -1,0 +1,295 @@
+//! The alert list the staff faces put beside the map, and what goes with it: the live
+//! connection's indicator and, on the command screen, the critical-alert banner with its
+//! sound (and a mute switch, remembered in `localStorage`).
+//!
+//! The list shows the face's active alerts, worst and newest first, filtered by
+//! severity and by "unacknowledged only". A row flies the map to the home; its buttons
+//! acknowledge, resolve (with an outcome and a note) or escalate into a case. Viewers
+//! read only.
+
+use crate::api;
+use crate::i18n::{names, use_language, Msg};
+use crate::live::{apply, use_live, Connection, Live};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::alerts::{Alert, AlertOutcome, AlertState, Severity};
+use linli_domain::Role;
+use serde_json::json;
+
+const MUTE_KEY: &str = "linli.mute";
+
+/// What a person can choose when resolving (`cleared` is the system's own).
+const OUTCOMES: [AlertOutcome; 6] = [
+    AlertOutcome::Safe,
+    AlertOutcome::SafeAway,
+    AlertOutcome::Handled,
+    AlertOutcome::Hospital,
+    AlertOutcome::DeviceFault,
+    AlertOutcome::FalseAlarm,
+];
+
+/// Sends an action and shows its result at once (the stream confirms it to everyone).
+fn act(
+    live: Live,
+    error: RwSignal<Option<u16>>,
+    id: i64,
+    action: &'static str,
+    body: serde_json::Value,
+) {
+    spawn_local(async move {
+        match api::alert_action(id, action, &body).await {
+            Ok(alert) => {
+                error.set(None);
+                let data = serde_json::to_string(&alert).unwrap_or_default();
+                live.snapshot.update(|s| {
+                    if let Some(s) = s {
+                        apply(s, "alert.updated", &data);
+                    }
+                });
+            }
+            Err(e) => error.set(Some(e.status().unwrap_or(0))),
+        }
+    });
+}
+
+/// "王秀英 · 302" for an alert's home, when the snapshot has it.
+fn who(live: Live, alert: &Alert) -> String {
+    live.snapshot.with_untracked(|s| {
+        s.as_ref()
+            .and_then(|s| s.homes.iter().find(|h| h.id == alert.home))
+            .map(|h| format!("{} · {}", h.resident, h.room))
+            .unwrap_or_else(|| alert.home.clone())
+    })
+}
+
+fn clock(rfc3339: &str) -> String {
+    // Shown in China time: the string is UTC, `…THH:MM:SS.mmmZ`.
+    let hour: i64 = rfc3339
+        .get(11..13)
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(0);
+    let minute = rfc3339.get(14..16).unwrap_or("00");
+    format!("{:02}:{minute}", (hour + 8) % 24)
+}
+
+#[component]
+fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
+    let lang = use_language();
+    let resolving = RwSignal::new(false);
+    let outcome = RwSignal::new(AlertOutcome::Safe);
+    let note = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<u16>);
+    let id = alert.id;
+    let open = alert.state == AlertState::Open;
+    let escalated = alert.escalated.is_some();
+    let position = alert.position;
+    let kind = alert.kind;
+    let severity = alert.severity;
+    let state = alert.state;
+    let home = who(live, &alert);
+    let time = clock(&alert.raised_at);
+    let detail = alert.detail.clone();
+    let acknowledged = alert
+        .acknowledged
+        .as_ref()
+        .map(|s| s.by.trim_start_matches("user:").to_string());
+    let case = alert.case_id;
+    view! {
+        <li class=format!("alert-row severity-{} state-{}", severity.as_str(), state.as_str())
+            data-test="alert-row" data-alert-id=id.to_string() data-kind=kind.as_str() data-state=state.as_str()>
+            <button class="alert-summary" on:click=move |_| live.focus.set(Some(position))>
+                <span class="severity">{move || names::severity(lang.0.get(), severity)}</span>
+                <strong>{move || names::alert_kind(lang.0.get(), kind)}</strong>
+                <span class="when">{time}</span>
+                <span class="who">{home}</span>
+                <span class="detail">{detail}</span>
+                <span class="state">
+                    {move || names::alert_state(lang.0.get(), state)}
+                    {acknowledged.clone().map(|by| format!(" · {by}"))}
+                    {escalated.then(|| view! { " · " {move || lang.t(Msg::EscalatedBy)} })}
+                    {case.map(|c| format!(" · #{c}"))}
+                </span>
+            </button>
+            {can_act.then(|| view! {
+                <div class="alert-actions">
+                    {open.then(|| view! {
+                        <button data-test="ack" on:click=move |_| act(live, error, id, "ack", json!({}))>
+                            {move || lang.t(Msg::Acknowledge)}
+                        </button>
+                    })}
+                    <button data-test="resolve" on:click=move |_| resolving.update(|r| *r = !*r)>
+                        {move || lang.t(Msg::Resolve)}
+                    </button>
+                    {(!escalated).then(|| view! {
+                        <button data-test="escalate" on:click=move |_| act(live, error, id, "escalate", json!({}))>
+                            {move || lang.t(Msg::Escalate)}
+                        </button>
+                    })}
+                </div>
+            })}
+            {move || resolving.get().then(|| view! {
+                <div class="resolve-form">
+                    <label>{move || lang.t(Msg::Outcome)}
+                        <select data-test="outcome" on:change=move |ev| {
+                            if let Some(o) = AlertOutcome::parse(&event_target_value(&ev)) { outcome.set(o) }
+                        }>
+                            {OUTCOMES.iter().map(|o| view! {
+                                <option value=o.as_str()>{move || names::outcome(lang.0.get(), *o)}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>{move || lang.t(Msg::Note)}
+                        <textarea data-test="note" maxlength="2000" rows="2"
+                            on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <button data-test="confirm-resolve" on:click=move |_| {
+                        let body = json!({"outcome": outcome.get_untracked().as_str(), "note": note.get_untracked()});
+                        act(live, error, id, "resolve", body);
+                    }>{move || lang.t(Msg::Resolve)}</button>
+                    <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>
+                </div>
+            })}
+            {move || error.get().map(|_| view! { <p class="error">{move || lang.t(Msg::ActionFailed)}</p> })}
+        </li>
+    }
+}
+
+/// The face's active alerts with filters and actions.
+#[component]
+pub fn AlertPanel() -> impl IntoView {
+    let lang = use_language();
+    let session = use_session();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let severity_filter = RwSignal::new(None::<Severity>);
+    let open_only = RwSignal::new(false);
+    let can_act = move || session.user().is_some_and(|u| u.role != Role::Viewer);
+    let alerts = Memo::new(move |_| {
+        let mut list: Vec<Alert> = live
+            .snapshot
+            .with(|s| s.as_ref().map(|s| s.alerts.clone()).unwrap_or_default());
+        list.retain(|a| severity_filter.get().is_none_or(|f| a.severity == f));
+        if open_only.get() {
+            list.retain(|a| a.state == AlertState::Open);
+        }
+        list.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.id.cmp(&a.id)));
+        list
+    });
+    let filter_button = move |value: Option<Severity>| {
+        view! {
+            <button class:chosen=move || severity_filter.get() == value
+                data-test=format!("filter-{}", value.map_or("all", |s| s.as_str()))
+                on:click=move |_| severity_filter.set(value)>
+                {move || value.map_or(lang.t(Msg::AllAlerts), |s| names::severity(lang.0.get(), s))}
+            </button>
+        }
+    };
+    view! {
+        <aside class="alert-panel" data-test="alert-panel">
+            <header>
+                <h2>{move || lang.t(Msg::Alerts)} " " <span data-test="alert-count">{move || alerts.with(Vec::len)}</span></h2>
+                <ConnectionBadge live=live/>
+            </header>
+            <div class="filters">
+                {filter_button(None)}
+                {filter_button(Some(Severity::Critical))}
+                {filter_button(Some(Severity::Warning))}
+                {filter_button(Some(Severity::Info))}
+                <label class="toggle">
+                    <input type="checkbox" on:change=move |ev| open_only.set(event_target_checked(&ev))/>
+                    {move || lang.t(Msg::OpenOnly)}
+                </label>
+            </div>
+            <ul class="alert-list">
+                <For each=move || alerts.get() key=|a| (a.id, a.updated_at.clone(), a.state) let:alert>
+                    <AlertRow alert=alert live=live can_act=can_act()/>
+                </For>
+            </ul>
+            {move || alerts.with(Vec::is_empty).then(|| view! { <p class="empty">{move || lang.t(Msg::NoAlerts)}</p> })}
+        </aside>
+    }
+    .into_any()
+}
+
+#[component]
+fn ConnectionBadge(live: Live) -> impl IntoView {
+    let lang = use_language();
+    view! {
+        <span class=move || format!("live-badge {}", if live.connection.get() == Connection::Live { "live" } else { "down" })
+            data-test="live-badge">
+            {move || match live.connection.get() {
+                Connection::Live => lang.t(Msg::LiveConnected),
+                Connection::Connecting | Connection::Reconnecting => lang.t(Msg::LiveReconnecting),
+            }}
+        </span>
+    }
+}
+
+/// Two short tones, loud enough for a duty room.
+fn sound_alarm() {
+    let Ok(context) = web_sys::AudioContext::new() else {
+        return;
+    };
+    let (Ok(tone), Ok(gain)) = (context.create_oscillator(), context.create_gain()) else {
+        return;
+    };
+    tone.set_type(web_sys::OscillatorType::Square);
+    tone.frequency().set_value(880.0);
+    gain.gain().set_value(0.15);
+    let now = context.current_time();
+    let _ = gain.gain().set_value_at_time(0.0, now + 0.3);
+    let _ = gain.gain().set_value_at_time(0.15, now + 0.45);
+    let _ = tone.connect_with_audio_node(&gain);
+    let _ = gain.connect_with_audio_node(&context.destination());
+    let _ = tone.start();
+    let _ = tone.stop_with_when(now + 0.8);
+}
+
+/// The command screen's banner for a new critical alert, with its sound and a mute.
+#[component]
+pub fn CriticalBanner() -> impl IntoView {
+    let lang = use_language();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let storage = window().local_storage().ok().flatten();
+    let saved = storage
+        .as_ref()
+        .and_then(|s| s.get_item(MUTE_KEY).ok().flatten());
+    let muted = RwSignal::new(saved.as_deref() == Some("1"));
+    let shown = RwSignal::new(None::<Alert>);
+    Effect::new(move |_| {
+        if let Some(alert) = live.new_critical.get() {
+            if !muted.get_untracked() {
+                sound_alarm();
+            }
+            shown.set(Some(alert));
+        }
+    });
+    let toggle_mute = move |_| {
+        let next = !muted.get_untracked();
+        muted.set(next);
+        if let Some(s) = window().local_storage().ok().flatten() {
+            let _ = s.set_item(MUTE_KEY, if next { "1" } else { "0" });
+        }
+    };
+    view! {
+        <button class="mute link" data-test="mute" on:click=toggle_mute>
+            {move || if muted.get() { lang.t(Msg::Unmute) } else { lang.t(Msg::Mute) }}
+        </button>
+        {move || shown.get().map(|alert| {
+            let kind = alert.kind;
+            let home = who(live, &alert);
+            view! {
+                <div class="critical-banner" data-test="critical-banner" role="alert"
+                    on:click=move |_| shown.set(None)>
+                    <strong>{move || lang.t(Msg::NewCritical)}</strong>
+                    " · " {move || names::alert_kind(lang.0.get(), kind)} " · " {home}
+                </div>
+            }
+        })}
+    }
+    .into_any()
+}

@@ -1,0 +1,305 @@
+//! [`Live`]: the staff faces' view of the district as it changes: the snapshot loaded at
+//! start, kept current by the server's event stream (`/api/v1/stream`).
+//!
+//! The stream starts after the snapshot's last event. When the network drops, the
+//! browser reconnects by itself and sends the last event id it had, so the server
+//! replays exactly what was missed; when the server says `resync`, the snapshot is
+//! loaded again. [`apply`] (pure, tested natively) turns one event into a change of
+//! the snapshot.
+
+use crate::api;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::alerts::{Alert, AlertState, Severity};
+use linli_domain::api::Snapshot;
+use linli_domain::care::Health;
+use linli_domain::cases::CaseSummary;
+use linli_domain::place::Position;
+use serde::Deserialize;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast as _;
+
+/// The stream's state, for the indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+/// What an event did to the snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    Changed,
+    /// A critical alert was raised: the command screen sounds and flies to it.
+    NewCritical(Alert),
+    /// The client missed too much: load a fresh snapshot.
+    Resync,
+    Ignored,
+}
+
+#[derive(Deserialize)]
+struct SensorStatus {
+    device: String,
+    home: String,
+    health: Health,
+    battery_pct: Option<u8>,
+    last_seen: Option<String>,
+}
+
+/// Applies one stream event to the snapshot.
+pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
+    match kind {
+        "alert.raised" | "alert.updated" => {
+            let Ok(alert) = serde_json::from_str::<Alert>(data) else {
+                return Applied::Ignored;
+            };
+            snapshot.alerts.retain(|a| a.id != alert.id);
+            let critical = kind == "alert.raised" && alert.severity == Severity::Critical;
+            if alert.state != AlertState::Resolved {
+                snapshot.alerts.insert(0, alert.clone());
+            }
+            if critical {
+                Applied::NewCritical(alert)
+            } else {
+                Applied::Changed
+            }
+        }
+        "sensor.status" => {
+            let Ok(status) = serde_json::from_str::<SensorStatus>(data) else {
+                return Applied::Ignored;
+            };
+            let sensor = snapshot
+                .homes
+                .iter_mut()
+                .filter(|h| h.id == status.home)
+                .flat_map(|h| h.sensors.iter_mut())
+                .find(|s| s.id == status.device);
+            match sensor {
+                Some(sensor) => {
+                    sensor.health = status.health;
+                    sensor.battery_pct = status.battery_pct.or(sensor.battery_pct);
+                    sensor.last_seen = status.last_seen.or(sensor.last_seen.take());
+                    Applied::Changed
+                }
+                None => Applied::Ignored,
+            }
+        }
+        "case.created" | "case.updated" => {
+            let Ok(case) = serde_json::from_str::<CaseSummary>(data) else {
+                return Applied::Ignored;
+            };
+            snapshot.cases.retain(|c| c.id != case.id);
+            snapshot.cases.insert(0, case);
+            Applied::Changed
+        }
+        "resync" => Applied::Resync,
+        _ => Applied::Ignored,
+    }
+}
+
+/// Shared by a staff face and everything in it.
+#[derive(Debug, Clone, Copy)]
+pub struct Live {
+    pub snapshot: RwSignal<Option<Snapshot>>,
+    pub failed: RwSignal<bool>,
+    pub connection: RwSignal<Connection>,
+    /// The newest critical alert raised while the page was open.
+    pub new_critical: RwSignal<Option<Alert>>,
+    /// Where the map should go (a list row clicked, a critical alert raised).
+    pub focus: RwSignal<Option<Position>>,
+}
+
+/// The event kinds the stream sends (see CONTRACT.md).
+const KINDS: [&str; 7] = [
+    "alert.raised",
+    "alert.updated",
+    "case.created",
+    "case.updated",
+    "sensor.status",
+    "patrol.position",
+    "resync",
+];
+
+/// Loads the snapshot, follows the stream, and shares both with the face's children.
+pub fn provide_live() -> Live {
+    let live = Live {
+        snapshot: RwSignal::new(None),
+        failed: RwSignal::new(false),
+        connection: RwSignal::new(Connection::Connecting),
+        new_critical: RwSignal::new(None),
+        focus: RwSignal::new(None),
+    };
+    let source = StoredValue::new_local(None::<web_sys::EventSource>);
+    on_cleanup(move || {
+        if let Some(es) = source.get_value() {
+            es.close();
+        }
+    });
+    load(live, source);
+    provide_context(live);
+    live
+}
+
+pub fn use_live() -> Option<Live> {
+    use_context::<Live>()
+}
+
+/// Loads the snapshot, then (re)opens the stream after its last event.
+fn load(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStorage>) {
+    spawn_local(async move {
+        match api::snapshot().await {
+            Ok(snapshot) => {
+                let after = snapshot.last_event_id;
+                live.snapshot.set(Some(snapshot));
+                live.failed.set(false);
+                open(live, source, after);
+            }
+            Err(e) => {
+                leptos::logging::warn!("cannot load the snapshot: {e:?}");
+                live.failed.set(true);
+            }
+        }
+    });
+}
+
+fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStorage>, after: i64) {
+    if let Some(old) = source.get_value() {
+        old.close();
+    }
+    let Ok(es) = web_sys::EventSource::new(&format!("/api/v1/stream?last_event_id={after}")) else {
+        return;
+    };
+    let on_open = Closure::<dyn Fn()>::new(move || live.connection.set(Connection::Live));
+    es.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    on_open.forget();
+    let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+        live.connection.set(Connection::Reconnecting);
+        // The browser retries by itself unless the server refused outright (a session
+        // that ended, a server that went away): then start again from the snapshot.
+        let closed = source
+            .get_value()
+            .is_some_and(|es| es.ready_state() == web_sys::EventSource::CLOSED);
+        if closed {
+            set_timeout(
+                move || load(live, source),
+                std::time::Duration::from_secs(3),
+            );
+        }
+    });
+    es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    for kind in KINDS {
+        let on_event =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                live.connection.set(Connection::Live);
+                let data = ev.data().as_string().unwrap_or_default();
+                let mut applied = Applied::Ignored;
+                live.snapshot.update(|s| {
+                    if let Some(s) = s {
+                        applied = apply(s, kind, &data);
+                    }
+                });
+                match applied {
+                    Applied::NewCritical(alert) => {
+                        live.focus.set(Some(alert.position));
+                        live.new_critical.set(Some(alert));
+                    }
+                    Applied::Resync => load(live, source),
+                    Applied::Changed | Applied::Ignored => {}
+                }
+            });
+        let _ = es.add_event_listener_with_callback(kind, on_event.as_ref().unchecked_ref());
+        on_event.forget();
+    }
+    source.set_value(Some(es));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linli_domain::care::{CareLevel, Home, Sensor, SensorKind};
+    use linli_domain::place::FeatureCollection;
+    use linli_domain::CommunityId;
+    use serde_json::json;
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            last_event_id: 10,
+            homes: vec![Home {
+                id: "h1".into(),
+                building: "b1".into(),
+                community: CommunityId::parse("xingfuli").unwrap(),
+                grid: None,
+                unit: 1,
+                floor: 2,
+                room: "201".into(),
+                resident: "王秀英".into(),
+                age_band: "80-89".into(),
+                living_alone: true,
+                care_level: CareLevel::Attention,
+                phone: None,
+                contact: None,
+                position: [117.3, 31.8],
+                sensors: vec![Sensor {
+                    id: "gd-1".into(),
+                    kind: SensorKind::Gas,
+                    health: Health::Ok,
+                    battery_pct: Some(80),
+                    last_seen: None,
+                }],
+            }],
+            alerts: vec![],
+            cases: vec![],
+            routes: FeatureCollection { features: vec![] },
+        }
+    }
+
+    fn alert(state: &str, severity: &str) -> String {
+        json!({"id": 5, "home": "h1", "community": "xingfuli", "building": "b1",
+               "position": [117.3, 31.8], "kind": "gas", "severity": severity, "state": state,
+               "device": "gd-1", "detail": "gas", "value": 45.0, "occurrences": 1,
+               "cleared": false, "raised_at": "2026-11-27T02:13:00.000Z",
+               "updated_at": "2026-11-27T02:13:00.000Z", "acknowledged": null,
+               "escalated": null, "resolved": null, "case_id": null})
+        .to_string()
+    }
+
+    #[test]
+    fn alerts_arrive_change_and_leave_when_resolved() {
+        let mut s = snapshot();
+        let raised = apply(&mut s, "alert.raised", &alert("open", "critical"));
+        assert!(matches!(raised, Applied::NewCritical(a) if a.id == 5));
+        assert_eq!(
+            apply(&mut s, "alert.updated", &alert("acknowledged", "critical")),
+            Applied::Changed
+        );
+        assert_eq!(s.alerts.len(), 1);
+        assert_eq!(s.alerts[0].state, AlertState::Acknowledged);
+        apply(&mut s, "alert.updated", &alert("resolved", "critical"));
+        assert!(s.alerts.is_empty());
+        assert_eq!(
+            apply(&mut s, "alert.raised", &alert("open", "warning")),
+            Applied::Changed
+        );
+    }
+
+    #[test]
+    fn sensor_status_recolours_the_home_and_bad_events_are_ignored() {
+        let mut s = snapshot();
+        let status = json!({"device": "gd-1", "home": "h1", "community": "xingfuli",
+                            "health": "alarm", "battery_pct": null, "last_seen": null});
+        assert_eq!(
+            apply(&mut s, "sensor.status", &status.to_string()),
+            Applied::Changed
+        );
+        assert_eq!(s.homes[0].health(), Health::Alarm);
+        assert_eq!(s.homes[0].sensors[0].battery_pct, Some(80));
+        assert_eq!(
+            apply(&mut s, "sensor.status", "{not json"),
+            Applied::Ignored
+        );
+        assert_eq!(apply(&mut s, "patrol.position", "{}"), Applied::Ignored);
+        assert_eq!(apply(&mut s, "resync", "{}"), Applied::Resync);
+    }
+}
