@@ -28,8 +28,8 @@ use tokio::sync::mpsc;
 pub const SUBSCRIPTION: &str = "$share/linli/linli/sensors/+/up";
 /// Connections sharing the subscription.
 const CONNECTIONS: usize = 4;
-/// Messages being stored per connection before Linli stops reading more.
-const PENDING: usize = 2_048;
+/// Requests (acknowledgements, subscriptions) queued for a connection's event loop.
+const REQUESTS: usize = 4_096;
 /// The longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Largest message accepted (a batch of 10,000 readings fits).
@@ -188,12 +188,16 @@ async fn consume(
         .set_clean_session(false)
         .set_manual_acks(true)
         .set_max_packet_size(MAX_MESSAGE, MAX_MESSAGE);
-    let (client, mut events) = AsyncClient::new(options, PENDING);
+    let (client, mut events) = AsyncClient::new(options, REQUESTS);
     // The connection a pending acknowledgement belongs to: after a reconnect the broker
     // sends unacknowledged messages again, and old packet ids mean nothing.
     let connection = Arc::new(AtomicU64::new(0));
+    // Unbounded on purpose: the broker sends no more unacknowledged messages than its
+    // in-flight window, so this queue stays that small. A bounded one could deadlock:
+    // this loop waiting for room in it while the acker waits for the event loop (this
+    // loop) to take its acknowledgement.
     let (pending, mut acks) =
-        mpsc::channel::<(u64, Publish, tokio::task::JoinHandle<bool>)>(PENDING);
+        mpsc::unbounded_channel::<(u64, Publish, tokio::task::JoinHandle<bool>)>();
     let acker = {
         let (client, connection) = (client.clone(), connection.clone());
         async move {
@@ -225,7 +229,7 @@ async fn consume(
                 let message = publish.clone();
                 let stored = tokio::spawn(async move { store(&message, &engine, &metrics).await });
                 let generation = connection.load(Ordering::SeqCst);
-                if pending.send((generation, publish, stored)).await.is_err() {
+                if pending.send((generation, publish, stored)).is_err() {
                     return;
                 }
             }

@@ -85,6 +85,11 @@ impl LinliServer {
         Self::serve(data, true, flags).await
     }
 
+    /// The server's database URL (other `linli` processes may use it alongside).
+    pub fn database_url(&self) -> String {
+        Self::database(&self._data)
+    }
+
     /// Runs `linli` with `args` against this server's database; its standard output.
     pub async fn linli(&self, args: &[&str]) -> Result<String> {
         let out = Command::new(linli_binary()?)
@@ -171,6 +176,20 @@ impl LinliServer {
         format!("{}{path}", self.base_url)
     }
 
+    /// The server's resident memory, from /proc (Linux), in bytes.
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb * 1024)
+    }
+
     /// An HTTP client signed in as a demo account (password `demo`).
     pub async fn signed_in(&self, username: &str) -> Result<reqwest::Client> {
         let client = reqwest::Client::builder().cookie_store(true).build()?;
@@ -192,6 +211,34 @@ impl Drop for LinliServer {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
+}
+
+/// Now as RFC 3339 UTC with milliseconds, as sensors write their readings' times.
+pub fn now_rfc3339() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let (days, rest) = (
+        (ms / 1000).div_euclid(86_400),
+        (ms / 1000).rem_euclid(86_400),
+    );
+    // The civil date of a day number (days since 1970-01-01), after Howard Hinnant.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        ms % 1000
+    )
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released).

@@ -6,34 +6,9 @@
 use linli_tests::{Broker, Browser, LinliServer};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::{json, Value};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// RFC 3339 UTC of now, to the second.
-fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
 
 #[tokio::test]
 async fn a_gas_reading_over_mqtt_becomes_a_critical_alert_acknowledged_on_the_command_screen(
@@ -93,7 +68,7 @@ async fn a_gas_reading_over_mqtt_becomes_a_critical_alert_acknowledged_on_the_co
     options.set_keep_alive(Duration::from_secs(5));
     let (sensor, mut events) = AsyncClient::new(options, 10);
     tokio::spawn(async move { while events.poll().await.is_ok() {} });
-    let reading = json!({"device": device, "seq": 1, "ts": now_rfc3339(),
+    let reading = json!({"device": device, "seq": 1, "ts": linli_tests::now_rfc3339(),
                          "metric": "gas_lel_pct", "value": 45.0});
     sensor
         .publish(

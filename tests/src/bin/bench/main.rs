@@ -7,11 +7,15 @@
 //!   `/public` at 1600×1000, each run in a fresh browser profile; median and worst.
 //! - Frame times while panning and zooming the 100,000-building workload whose
 //!   directory is the first argument, beside Leaflet (see [`frames`]).
+//! - Server: ingest over HTTP and MQTT, reading-to-alert latency at an SSE client under
+//!   load, fan-out to 2,000 SSE clients and the server's memory (see [`live`]).
+//!   `LINLI_BENCH=server` measures only these.
 //! - It also saves the demo's buildings and roads to `target/bench/demo/` for the
 //!   native draw-list measurement (`app/examples/draw_list.rs`), which `make bench`
 //!   runs next.
 
 mod frames;
+mod live;
 
 use anyhow::Result;
 use linli_tests::{dist_dir, Browser, LinliServer};
@@ -92,6 +96,10 @@ async fn load_to_map() -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    live::measure().await?;
+    if std::env::var("LINLI_BENCH").as_deref() == Ok("server") {
+        return Ok(());
+    }
     transfer_sizes()?;
     load_to_map().await?;
     match std::env::args().nth(1) {
