@@ -576,6 +576,17 @@ impl Engine {
         }
     }
 
+    /// Commits changes that no reading brought (people's actions, the clock).
+    async fn commit_writes(
+        &self,
+        now: Millis,
+        writes: Vec<EngineWrite>,
+    ) -> Result<crate::store::Committed, StoreError> {
+        let mut writes = Some(writes);
+        let mut decide = |_: &[bool]| writes.take().unwrap_or_default();
+        self.store.commit_readings(now, &[], &mut decide).await
+    }
+
     /// After a commit: link opened cases and wake the live stream.
     fn committed(&mut self, cases: &[(i64, i64)]) {
         for (alert, case) in cases {
@@ -625,10 +636,7 @@ impl Engine {
             .book
             .act(alert, request, by, now, place.as_ref(), &mut writes)?;
         self.health_writes(&home_id, &mut writes);
-        let store = self.store.clone();
-        let mut writes = Some(writes);
-        let mut decide = |_: &[bool]| writes.take().unwrap_or_default();
-        match store.commit_readings(now, &[], &mut decide).await {
+        match self.commit_writes(now, writes).await {
             Ok(committed) => {
                 if let Some((_, case)) = committed.cases.first() {
                     changed.case_id = Some(*case);
@@ -674,10 +682,7 @@ impl Engine {
             self.health_writes(&home, &mut writes);
         }
         if !writes.is_empty() {
-            let store = self.store.clone();
-            let mut writes = Some(writes);
-            let mut decide = |_: &[bool]| writes.take().unwrap_or_default();
-            match store.commit_readings(now, &[], &mut decide).await {
+            match self.commit_writes(now, writes).await {
                 Ok(committed) => self.committed(&committed.cases),
                 Err(e) => {
                     tracing::error!("cannot store what the time-based rules found: {e}");
