@@ -275,6 +275,16 @@ async fn insert_case(
     Ok(stored)
 }
 
+/// Adds ` AND community IN (…)` for `ids` (not empty) to a query.
+fn and_community_in<'q>(query: &mut sqlx::QueryBuilder<'q, sqlx::Sqlite>, ids: &'q [CommunityId]) {
+    query.push(" AND community IN (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str());
+    }
+    query.push(")");
+}
+
 fn parse_role(value: &str) -> StoreResult<Role> {
     Role::parse(value)
         .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("unknown role `{value}` in database")))
@@ -880,12 +890,7 @@ impl Store for SqliteStore {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            query.push(" AND community IN (");
-            let mut list = query.separated(", ");
-            for id in ids {
-                list.push_bind(id.as_str());
-            }
-            query.push(")");
+            and_community_in(&mut query, ids);
         }
         if let Some(community) = &filter.community {
             query

@@ -5,7 +5,7 @@
 //! skips duplicates and returns the keys of the rows it stored, the engine's decision
 //! given those, and the alerts, cases and events that decision wrote.
 
-use super::{append_event, corrupt, insert_case, named, SqliteStore};
+use super::{and_community_in, append_event, corrupt, insert_case, named, SqliteStore};
 use crate::clock::Millis;
 use crate::ingest::parse::{Identity, Metric, Reading};
 use crate::store::{
@@ -471,12 +471,7 @@ impl SqliteStore {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            query.push(" AND community IN (");
-            let mut list = query.separated(", ");
-            for id in ids {
-                list.push_bind(id.as_str());
-            }
-            query.push(")");
+            and_community_in(&mut query, ids);
         }
         if let Some(state) = filter.state {
             query.push(" AND state = ").push_bind(state.as_str());
