@@ -11,27 +11,7 @@ use linli_server::auth::token::{new_token, token_hash};
 use linli_server::clock::{now_ms, rfc3339};
 use linli_server::store::{Actor, Change, Community};
 use serde_json::{json, Value};
-use support::{assert_error, spawn_app, TestApp};
-
-/// A new sensor on a demo home of `community`: (device id, token, home id).
-async fn new_device(app: &TestApp, community: &str, kind: SensorKind) -> (String, String, String) {
-    let community = CommunityId::parse(community).unwrap();
-    let homes = app.store.homes(Some(&[community])).await.unwrap();
-    let home = homes[0].id.clone();
-    let token = new_token();
-    let change = Change::new(Actor::System("test"), now_ms());
-    let device = app
-        .store
-        .add_device(&change, &home, kind, &token_hash(&token))
-        .await
-        .unwrap();
-    (device, token, home)
-}
-
-fn reading(device: &str, seq: u64, metric: &str, value: f64) -> Value {
-    json!({"device": device, "seq": seq, "ts": rfc3339(now_ms() - 1_000),
-           "metric": metric, "value": value})
-}
+use support::{assert_error, get_json, new_device, reading, spawn_app, TestApp};
 
 async fn post(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
     reqwest::Client::new()
@@ -50,8 +30,8 @@ async fn stored_readings(app: &TestApp) -> usize {
 #[tokio::test]
 async fn ingest_needs_a_token_for_the_devices_it_sends() {
     let app = spawn_app().await;
-    let (gas, gas_token, _) = new_device(&app, "wulimiao", SensorKind::Gas).await;
-    let (water, _, _) = new_device(&app, "xingfuli", SensorKind::Water).await;
+    let (gas, gas_token, _) = new_device(&app, Some("wulimiao"), SensorKind::Gas).await;
+    let (water, _, _) = new_device(&app, Some("xingfuli"), SensorKind::Water).await;
     let batch = json!({"readings": [reading(&gas, 1, "heartbeat", 1.0)]});
     let client = reqwest::Client::new();
     let url = app.url("/api/v1/ingest");
@@ -132,7 +112,7 @@ async fn ingest_needs_a_token_for_the_devices_it_sends() {
 #[tokio::test]
 async fn a_batch_is_stored_once_and_a_bad_batch_not_at_all() {
     let app = spawn_app().await;
-    let (water, token, _) = new_device(&app, "xingfuli", SensorKind::Water).await;
+    let (water, token, _) = new_device(&app, Some("xingfuli"), SensorKind::Water).await;
     let batch = json!({"readings": [
         reading(&water, 1, "water_total_l", 100.0),
         reading(&water, 2, "water_total_l", 110.0),
@@ -248,7 +228,7 @@ async fn read_events(response: &mut reqwest::Response, count: usize) -> Vec<(i64
 #[tokio::test]
 async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_life() {
     let app = spawn_app().await;
-    let (gas, token, home) = new_device(&app, "wulimiao", SensorKind::Gas).await;
+    let (gas, token, home) = new_device(&app, Some("wulimiao"), SensorKind::Gas).await;
     let commander = app.signed_in("demo-commander").await;
     let mut stream = commander
         .get(app.url("/api/v1/stream"))
@@ -281,14 +261,7 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
     assert_eq!(alert["state"], "open");
     let id = alert["id"].as_i64().unwrap();
 
-    let open: Vec<Value> = commander
-        .get(app.url("/api/v1/alerts?state=open"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let open: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
     assert_eq!(open.len(), 1);
     assert_eq!(open[0]["id"], id);
     assert_eq!(open[0]["occurrences"], 2, "one alert for both readings");
@@ -351,14 +324,7 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
     .await
     .unwrap();
     let case_id = escalated["case_id"].as_i64().expect("a linked case");
-    let cases: Vec<Value> = commander
-        .get(app.url("/api/v1/cases"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cases: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
     let case = cases
         .iter()
         .find(|c| c["id"] == case_id)
@@ -435,7 +401,7 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
 #[tokio::test]
 async fn the_stream_resumes_with_exactly_the_missed_events_or_asks_for_a_resync() {
     let app = spawn_app().await;
-    let (smoke, token, _) = new_device(&app, "zhugang", SensorKind::Smoke).await;
+    let (smoke, token, _) = new_device(&app, Some("zhugang"), SensorKind::Smoke).await;
     let commander = app.signed_in("demo-commander").await;
     let stream_from = |after: Option<i64>| {
         let mut request = commander.get(app.url("/api/v1/stream"));
@@ -460,28 +426,18 @@ async fn the_stream_resumes_with_exactly_the_missed_events_or_asks_for_a_resync(
     drop(first);
     // While disconnected: the alarm stops, and the alert is acknowledged.
     send(0.0).await;
-    let alerts: Vec<Value> = commander
-        .get(app.url("/api/v1/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts")).await;
     let id = alerts[0]["id"].as_i64().unwrap();
     commander
         .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
         .send()
         .await
         .unwrap();
-    let log: Vec<Value> = commander
-        .get(app.url(&format!("/api/v1/events?after={last_seen}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Vec<Value> = get_json(
+        &commander,
+        app.url(&format!("/api/v1/events?after={last_seen}")),
+    )
+    .await;
     let missed: Vec<i64> = log
         .iter()
         .filter(|e| linli_server::live::STREAM_KINDS.contains(&e["kind"].as_str().unwrap()))

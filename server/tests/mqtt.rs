@@ -5,13 +5,10 @@
 mod support;
 
 use linli_domain::care::SensorKind;
-use linli_server::auth::token::{new_token, token_hash};
-use linli_server::clock::{now_ms, rfc3339};
-use linli_server::store::{Actor, Change};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{spawn_app_with_mqtt, Broker, TestApp};
+use support::{get_json, new_device, reading, spawn_app_with_mqtt, Broker, TestApp};
 
 /// A sensor publishing to the broker (its event loop driven in the background).
 async fn publisher(broker: &Broker, name: &str) -> AsyncClient {
@@ -20,20 +17,6 @@ async fn publisher(broker: &Broker, name: &str) -> AsyncClient {
     let (client, mut events) = AsyncClient::new(options, 100);
     tokio::spawn(async move { while events.poll().await.is_ok() {} });
     client
-}
-
-async fn new_device(app: &TestApp, kind: SensorKind) -> String {
-    let home = app.store.homes(None).await.unwrap()[0].id.clone();
-    let change = Change::new(Actor::System("test"), now_ms());
-    app.store
-        .add_device(&change, &home, kind, &token_hash(&new_token()))
-        .await
-        .unwrap()
-}
-
-fn reading(device: &str, seq: u64, metric: &str, value: f64) -> Value {
-    json!({"device": device, "seq": seq, "ts": rfc3339(now_ms() - 1_000),
-           "metric": metric, "value": value})
 }
 
 async fn publish(client: &AsyncClient, device: &str, payload: String) {
@@ -63,7 +46,7 @@ async fn wait_for_readings(app: &TestApp, count: usize) {
 async fn a_gas_reading_published_over_mqtt_raises_a_critical_alert() {
     let broker = Broker::start();
     let app = spawn_app_with_mqtt(&broker).await;
-    let gas = new_device(&app, SensorKind::Gas).await;
+    let gas = new_device(&app, None, SensorKind::Gas).await.0;
     let sensor = publisher(&broker, "sensor-1").await;
     // Bad messages first: not JSON, another device's reading, an absurd value. They
     // are refused and acknowledged; the good one after them still gets through.
@@ -92,14 +75,7 @@ async fn a_gas_reading_published_over_mqtt_raises_a_critical_alert() {
     wait_for_readings(&app, 2).await;
 
     let commander = app.signed_in("demo-commander").await;
-    let alerts: Vec<Value> = commander
-        .get(app.url("/api/v1/alerts?state=open"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
     assert_eq!(
         alerts.len(),
         1,
@@ -141,7 +117,7 @@ async fn a_gas_reading_published_over_mqtt_raises_a_critical_alert() {
 async fn ingest_resumes_by_itself_after_the_broker_restarts() {
     let mut broker = Broker::start();
     let app = spawn_app_with_mqtt(&broker).await;
-    let water = new_device(&app, SensorKind::Water).await;
+    let water = new_device(&app, None, SensorKind::Water).await.0;
     let sensor = publisher(&broker, "meter-1").await;
     publish(
         &sensor,

@@ -152,6 +152,42 @@ impl TestApp {
     }
 }
 
+/// GETs `url` with `client` and reads the JSON answer (panics on failure: for tests).
+pub async fn get_json<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String) -> T {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// A sensor reading as the JSON batch and MQTT carry it, measured a second ago.
+pub fn reading(device: &str, seq: u64, metric: &str, value: f64) -> Value {
+    json!({"device": device, "seq": seq, "ts": linli_server::clock::rfc3339(now_ms() - 1_000),
+           "metric": metric, "value": value})
+}
+
+/// A new sensor, with its token, on the first demo home (of `community`, when given):
+/// (device id, token, home id).
+pub async fn new_device(
+    app: &TestApp,
+    community: Option<&str>,
+    kind: linli_domain::care::SensorKind,
+) -> (String, String, String) {
+    let communities = community.map(|c| vec![CommunityId::parse(c).unwrap()]);
+    let homes = app.store.homes(communities.as_deref()).await.unwrap();
+    let home = homes[0].id.clone();
+    let token = linli_server::auth::token::new_token();
+    let change = Change::new(Actor::System("test"), now_ms());
+    let device = app
+        .store
+        .add_device(
+            &change,
+            &home,
+            kind,
+            &linli_server::auth::token::token_hash(&token),
+        )
+        .await
+        .unwrap();
+    (device, token, home)
+}
+
 /// Asserts a response is the JSON error body with `status` and `code`; returns the message.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> String {
     assert_eq!(response.status(), status, "status of {}", response.url());
