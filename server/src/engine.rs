@@ -8,12 +8,17 @@
 //! consequences are durable, and after a crash nothing is half there. A timer runs the
 //! time-based rules.
 //!
-//! What the rules remember is saved as a checkpoint every minute; on start the engine
-//! loads it and replays the readings stored after it (quietly: their alerts were
-//! committed with them), so learned water patterns survive restarts.
+//! Repeats (a device sending a reading again) are told apart here, in memory
+//! ([`Seen`]), before anything is stored.
+//!
+//! What the rules remember, and which readings were seen, is saved as a checkpoint
+//! every minute; on start the engine loads it and replays the readings stored after it
+//! (quietly: their alerts were committed with them), so learned water patterns and the
+//! repeat check survive restarts and crashes.
 
 use crate::alerts::{ActError, AlertBook, HomePlace, Request};
 use crate::clock::Millis;
+use crate::ingest::dedup::{Seen, TooOld};
 use crate::ingest::parse::Reading;
 use crate::live::Live;
 use crate::rules::{self, HomeState, Signal, Thresholds};
@@ -66,6 +71,12 @@ pub enum IngestError {
     Revoked { index: usize, device: String },
     #[error("record {index}: this token may not send readings of device `{device}`")]
     NotYours { index: usize, device: String },
+    #[error("record {index}: device `{device}` already sent {newest}; a reading this far behind cannot be told from a repeat")]
+    TooOld {
+        index: usize,
+        device: String,
+        newest: u64,
+    },
     #[error("the readings could not be stored; send them again")]
     Unavailable,
 }
@@ -169,6 +180,8 @@ struct Engine {
     devices: HashMap<String, Device>,
     homes: HashMap<String, HomeEntry>,
     book: AlertBook,
+    /// Which readings each device sent, to tell repeats.
+    seen: Seen,
     /// The health last written per device.
     health: HashMap<String, Health>,
     last_reading_id: i64,
@@ -196,6 +209,7 @@ pub async fn start(
         devices: HashMap::new(),
         homes: HashMap::new(),
         book: AlertBook::default(),
+        seen: Seen::default(),
         health: HashMap::new(),
         last_reading_id: 0,
         heard: BTreeSet::new(),
@@ -217,11 +231,9 @@ impl Engine {
         self.homes.clear();
         self.sync_homes().await?;
         let (mut after, saved) = self.store.rule_state().await?.unwrap_or((0, "{}".into()));
-        let saved: HashMap<String, HomeState> = serde_json::from_str(&saved).unwrap_or_else(|e| {
-            tracing::warn!("the rules' checkpoint is unreadable ({e}); starting from empty state");
-            HashMap::new()
-        });
-        for (id, state) in saved {
+        let saved = Checkpoint::read(&saved);
+        self.seen = saved.seen;
+        for (id, state) in saved.homes {
             if let Some(home) = self.homes.get_mut(&id) {
                 let devices = std::mem::take(&mut home.state.devices);
                 home.state = state;
@@ -242,6 +254,7 @@ impl Engine {
             let Some((last, _)) = page.last() else { break };
             after = *last;
             for (_, reading) in &page {
+                self.seen.remember(reading);
                 if let Some(home) = self
                     .devices
                     .get(&reading.device)
@@ -435,35 +448,41 @@ impl Engine {
         let mut all = Vec::new();
         let mut waiting = Vec::new();
         for (source, readings, reply) in batches {
-            match self.authorize(&source, &readings).await {
-                Ok(()) => {
-                    waiting.push((all.len()..all.len() + readings.len(), reply));
-                    all.extend(readings);
+            let admitted = match self.authorize(&source, &readings).await {
+                Ok(()) => self.seen.admit_batch(&readings).map_err(|TooOld { index, newest }| {
+                    IngestError::TooOld {
+                        index,
+                        device: readings[index].device.clone(),
+                        newest,
+                    }
+                }),
+                Err(e) => Err(e),
+            };
+            match admitted {
+                Ok(new) => {
+                    let accepted = new.iter().filter(|n| **n).count();
+                    let answer = Accepted {
+                        accepted,
+                        duplicates: readings.len() - accepted,
+                    };
+                    waiting.push((answer, reply));
+                    all.extend(readings.into_iter().zip(new).filter_map(|(r, n)| n.then_some(r)));
                 }
                 Err(e) => {
                     let _ = reply.send(Err(e));
                 }
             }
         }
-        if all.is_empty() {
+        if waiting.is_empty() {
             return;
         }
         let now = (self.clock)();
-        let store = self.store.clone();
-        let mut decide = |inserted: &[bool]| self.decide(&all, inserted, now);
-        let committed = store.commit_readings(now, &all, &mut decide).await;
-        match committed {
+        let writes = self.decide(&all, now);
+        match self.store.commit_readings(now, &all, writes).await {
             Ok(committed) => {
                 self.last_reading_id = self.last_reading_id.max(committed.last_reading_id);
-                for (range, reply) in waiting {
-                    let accepted = committed.inserted[range.clone()]
-                        .iter()
-                        .filter(|n| **n)
-                        .count();
-                    let _ = reply.send(Ok(Accepted {
-                        accepted,
-                        duplicates: range.len() - accepted,
-                    }));
+                for (answer, reply) in waiting {
+                    let _ = reply.send(Ok(answer));
                 }
                 self.committed(&committed.cases);
             }
@@ -477,12 +496,12 @@ impl Engine {
         }
     }
 
-    /// The rules' verdict on the new readings among `all`: alert and health changes.
-    fn decide(&mut self, all: &[Reading], inserted: &[bool], now: Millis) -> Vec<EngineWrite> {
+    /// The rules' verdict on new readings: alert and health changes.
+    fn decide(&mut self, readings: &[Reading], now: Millis) -> Vec<EngineWrite> {
         let mut writes = Vec::new();
         let mut signals = Vec::new();
         let mut touched = BTreeSet::new();
-        for (reading, _) in all.iter().zip(inserted).filter(|(_, new)| **new) {
+        for reading in readings {
             let Some(device) = self.devices.get(&reading.device) else {
                 continue;
             };
@@ -582,9 +601,7 @@ impl Engine {
         now: Millis,
         writes: Vec<EngineWrite>,
     ) -> Result<crate::store::Committed, StoreError> {
-        let mut writes = Some(writes);
-        let mut decide = |_: &[bool]| writes.take().unwrap_or_default();
-        self.store.commit_readings(now, &[], &mut decide).await
+        self.store.commit_readings(now, &[], writes).await
     }
 
     /// After a commit: link opened cases and wake the live stream.
@@ -698,9 +715,15 @@ impl Engine {
     /// Saves what the rules remember, and what each device showed last.
     async fn checkpoint(&mut self) {
         let now = (self.clock)();
-        let states: HashMap<&String, &HomeState> =
-            self.homes.iter().map(|(id, h)| (id, &h.state)).collect();
-        let json = match serde_json::to_string(&states) {
+        let checkpoint = Checkpoint {
+            homes: self
+                .homes
+                .iter()
+                .map(|(id, h)| (id.clone(), h.state.clone()))
+                .collect(),
+            seen: self.seen.clone(),
+        };
+        let json = match serde_json::to_string(&checkpoint) {
             Ok(json) => json,
             Err(e) => {
                 tracing::error!("cannot write the rules' checkpoint: {e}");
@@ -731,5 +754,30 @@ impl Engine {
             }
             Err(e) => tracing::error!("cannot save the rules' checkpoint: {e}"),
         }
+    }
+}
+
+/// What the engine saves every minute: the rules' state of every home and which
+/// readings were seen.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Checkpoint {
+    homes: HashMap<String, HomeState>,
+    #[serde(default)]
+    seen: Seen,
+}
+
+impl Checkpoint {
+    /// Reads a saved checkpoint; one from before repeats were told in memory is only
+    /// the homes' state (its readings were checked by the store's unique index).
+    fn read(json: &str) -> Checkpoint {
+        serde_json::from_str(json)
+            .or_else(|_| serde_json::from_str(json).map(|homes| Checkpoint {
+                homes,
+                seen: Seen::default(),
+            }))
+            .unwrap_or_else(|e| {
+                tracing::warn!("the rules' checkpoint is unreadable ({e}); starting from empty state");
+                Checkpoint::default()
+            })
     }
 }

@@ -84,7 +84,9 @@ fn encoding(headers: &HeaderMap) -> ApiResult<Encoding> {
 impl From<IngestError> for AppError {
     fn from(err: IngestError) -> Self {
         match err {
-            IngestError::UnknownDevice { .. } => AppError::Unprocessable(err.to_string()),
+            IngestError::UnknownDevice { .. } | IngestError::TooOld { .. } => {
+                AppError::Unprocessable(err.to_string())
+            }
             IngestError::Revoked { .. } | IngestError::NotYours { .. } => {
                 AppError::Forbidden(err.to_string())
             }

@@ -188,17 +188,11 @@ pub enum EngineWrite {
 /// What [`Store::commit_readings`] did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Committed {
-    /// Per reading given: whether it was new (`false`: a duplicate).
-    pub inserted: Vec<bool>,
     /// The id of the last reading stored (0 when none).
     pub last_reading_id: i64,
     /// (alert id, case id) of each case opened.
     pub cases: Vec<(i64, i64)>,
 }
-
-/// The engine's decision, made inside the transaction once the store knows which
-/// readings were new: the writes to commit with them.
-pub type Decide<'a> = dyn FnMut(&[bool]) -> Vec<EngineWrite> + Send + 'a;
 
 /// What a sensor showed last, saved with the rules' checkpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -326,14 +320,15 @@ pub trait Store: Send + Sync + 'static {
     /// Every sensor, with whether its token was revoked.
     async fn devices(&self) -> StoreResult<Vec<DeviceRecord>>;
 
-    /// Stores the new ones among `readings`, then asks `decide` (given which were new)
-    /// what else to write, and commits all of it in one transaction: nothing is
-    /// acknowledged to a sensor that is not durable, and no alert is lost or doubled.
+    /// Stores `readings` (new ones: the engine told repeats apart, see
+    /// `ingest::dedup`) and the engine's `writes` they caused, in one transaction:
+    /// nothing is acknowledged to a sensor that is not durable, and no alert is lost
+    /// or doubled. The engine is the only writer of readings.
     async fn commit_readings(
         &self,
         at: Millis,
         readings: &[Reading],
-        decide: &mut Decide<'_>,
+        writes: Vec<EngineWrite>,
     ) -> StoreResult<Committed>;
     /// Readings stored after `after` (by reading id), oldest first, at most `limit`.
     async fn readings_after(&self, after: i64, limit: u32) -> StoreResult<Vec<(i64, Reading)>>;

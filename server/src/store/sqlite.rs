@@ -4,7 +4,7 @@
 //! embedded in the binary and run when the store opens.
 
 use super::{
-    AlertFilter, CaseFilter, Change, Committed, Community, Credential, Decide, DeviceRecord,
+    AlertFilter, CaseFilter, Change, Committed, Community, Credential, DeviceRecord, EngineWrite,
     HomesImported, NewUser, SensorSeen, Store, StoreError, StoreResult, StoredAlert, UserRecord,
 };
 use crate::clock::{rfc3339, Millis};
@@ -943,9 +943,9 @@ impl Store for SqliteStore {
         &self,
         at: Millis,
         readings: &[Reading],
-        decide: &mut Decide<'_>,
+        writes: Vec<EngineWrite>,
     ) -> StoreResult<Committed> {
-        self.commit_readings_sql(at, readings, decide).await
+        self.commit_readings_sql(at, readings, writes).await
     }
 
     async fn readings_after(&self, after: i64, limit: u32) -> StoreResult<Vec<(i64, Reading)>> {

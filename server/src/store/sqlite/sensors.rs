@@ -1,15 +1,14 @@
 //! The SQLite side of sensors: device and gateway credentials, readings committed in
 //! groups with the alerts they cause, the rules' checkpoint, and alerts.
 //!
-//! `commit_readings` is the ingest path's one transaction: a multi-row insert that
-//! skips duplicates and returns the keys of the rows it stored, the engine's decision
-//! given those, and the alerts, cases and events that decision wrote.
+//! `commit_readings` is the ingest path's one transaction: the new readings appended
+//! by multi-row inserts, with the alerts, cases and events the engine decided on.
 
 use super::{and_community_in, append_event, corrupt, insert_case, named, SqliteStore};
 use crate::clock::Millis;
 use crate::ingest::parse::{Identity, Metric, Reading};
 use crate::store::{
-    AlertFilter, Change, Committed, Credential, Decide, DeviceRecord, EngineWrite, SensorSeen,
+    AlertFilter, Change, Committed, Credential, DeviceRecord, EngineWrite, SensorSeen,
     StoreError, StoreResult, StoredAlert,
 };
 use linli_domain::alerts::Alert;
@@ -18,26 +17,9 @@ use linli_domain::CommunityId;
 use serde_json::json;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
-use std::collections::HashMap;
 
 /// Rows per insert statement: 5 values each, well under SQLite's 32,766 variables.
 const ROWS_PER_INSERT: usize = 2_000;
-
-/// What identifies a stored reading: (device, seq) or (device, metric, time).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum ReadingKey {
-    Seq(String, i64),
-    MetricAt(String, i64, Millis),
-}
-
-fn key_of(reading: &Reading) -> ReadingKey {
-    match reading.identity {
-        Identity::Seq(seq) => ReadingKey::Seq(reading.device.clone(), seq as i64),
-        Identity::MetricAt => {
-            ReadingKey::MetricAt(reading.device.clone(), reading.metric.code(), reading.at)
-        }
-    }
-}
 
 fn device_prefix(kind: SensorKind) -> &'static str {
     match kind {
@@ -56,12 +38,10 @@ fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<StoredAlert> {
     })
 }
 
-/// Inserts the readings not stored yet; per reading, whether it was new.
-async fn insert_readings(
-    conn: &mut SqliteConnection,
-    readings: &[Reading],
-) -> StoreResult<Vec<bool>> {
-    let mut new: HashMap<ReadingKey, usize> = HashMap::new();
+/// Appends readings (the engine told repeats apart already, so there is no unique
+/// index to keep up to date: an index over every reading would cost a random page
+/// write per reading).
+async fn insert_readings(conn: &mut SqliteConnection, readings: &[Reading]) -> StoreResult<()> {
     for chunk in readings.chunks(ROWS_PER_INSERT) {
         let mut query: QueryBuilder<Sqlite> =
             QueryBuilder::new("INSERT INTO readings (device, seq, at_ms, metric, value) ");
@@ -76,27 +56,9 @@ async fn insert_readings(
                 .push_bind(r.metric.code())
                 .push_bind(r.value);
         });
-        query.push(" ON CONFLICT DO NOTHING RETURNING device, seq, metric, at_ms");
-        for row in query.build().fetch_all(&mut *conn).await? {
-            let device: String = row.try_get("device")?;
-            let key = match row.try_get::<Option<i64>, _>("seq")? {
-                Some(seq) => ReadingKey::Seq(device, seq),
-                None => ReadingKey::MetricAt(device, row.try_get("metric")?, row.try_get("at_ms")?),
-            };
-            *new.entry(key).or_default() += 1;
-        }
+        query.build().execute(&mut *conn).await?;
     }
-    // A reading twice in one batch is stored once: the first is new, the others not.
-    Ok(readings
-        .iter()
-        .map(|r| match new.get_mut(&key_of(r)) {
-            Some(count) if *count > 0 => {
-                *count -= 1;
-                true
-            }
-            _ => false,
-        })
-        .collect())
+    Ok(())
 }
 
 /// Writes one engine decision inside the caller's transaction.
@@ -347,10 +309,10 @@ impl SqliteStore {
         &self,
         at: Millis,
         readings: &[Reading],
-        decide: &mut Decide<'_>,
+        writes: Vec<EngineWrite>,
     ) -> StoreResult<Committed> {
         let mut tx = self.pool.begin().await?;
-        let inserted = insert_readings(&mut tx, readings).await?;
+        insert_readings(&mut tx, readings).await?;
         let last_reading_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM readings")
             .fetch_one(&mut *tx)
             .await?;
@@ -358,11 +320,10 @@ impl SqliteStore {
             last_reading_id: last_reading_id.unwrap_or(0),
             ..Committed::default()
         };
-        for write in decide(&inserted) {
+        for write in writes {
             apply_write(&mut tx, at, write, &mut committed).await?;
         }
         tx.commit().await?;
-        committed.inserted = inserted;
         Ok(committed)
     }
 
