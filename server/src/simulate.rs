@@ -82,8 +82,9 @@ pub struct Simulator {
     next_device: usize,
     anomaly_every: Option<Millis>,
     next_anomaly: Millis,
-    /// Makes sequence numbers unique when several readings share a millisecond.
-    counter: u64,
+    /// Every device counts its readings up from here, like a real device's counter;
+    /// from the start time, so that a later run's numbers follow an earlier run's.
+    first_seq: u64,
     utc_offset_ms: Millis,
 }
 
@@ -134,7 +135,7 @@ impl Simulator {
             next_device: 0,
             anomaly_every,
             next_anomaly: now + anomaly_every.unwrap_or(0),
-            counter: 0,
+            first_seq: (now.max(0) as u64) * 1_000,
             utc_offset_ms: 8 * HOUR_MS,
         }
     }
@@ -210,9 +211,8 @@ impl Simulator {
                 silent_skips += 1;
                 continue;
             }
+            let seq = self.first_seq + self.state[index].reports;
             let (metric, value) = self.measure(index, &device, now);
-            self.counter = (self.counter + 1) % 1_000;
-            let seq = (now as u64) * 1_000 + self.counter;
             out.push(Reading {
                 device: device.id,
                 identity: Identity::Seq(seq),
