@@ -21,7 +21,7 @@ use crate::clock::Millis;
 use crate::ingest::dedup::{Seen, TooOld};
 use crate::ingest::parse::Reading;
 use crate::live::Live;
-use crate::rules::{self, HomeState, Signal, Thresholds};
+use crate::rules::{self, HomeState, Overrides, Signal, Thresholds};
 use crate::store::{Actor, DynStore, EngineWrite, SensorSeen, StoreError};
 use linli_domain::alerts::{Alert, AlertKind, Refusal};
 use linli_domain::care::{Health, SensorKind};
@@ -85,8 +85,12 @@ pub enum IngestError {
 pub enum EngineActError {
     #[error("{0}")]
     Act(#[from] ActError),
-    #[error("this alert is outside your communities")]
+    #[error("this is outside your communities")]
     Forbidden,
+    #[error("there is no home `{0}`")]
+    NoHome(String),
+    #[error("{0}")]
+    Invalid(String),
     #[error("the change could not be stored; try again")]
     Unavailable,
 }
@@ -105,6 +109,41 @@ enum Command {
         scope: Option<Vec<CommunityId>>,
         reply: oneshot::Sender<Result<Alert, EngineActError>>,
     },
+    /// The thresholds of the district (`home` is `None`) or of a home.
+    Thresholds {
+        home: Option<String>,
+        scope: Option<Vec<CommunityId>>,
+        reply: oneshot::Sender<Result<ThresholdsView, EngineActError>>,
+    },
+    SetThresholds {
+        home: Option<String>,
+        overrides: Overrides,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+        reply: oneshot::Sender<Result<ThresholdsView, EngineActError>>,
+    },
+    CheckIn {
+        home: String,
+        at: Millis,
+        note: String,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+        reply: oneshot::Sender<Result<(), EngineActError>>,
+    },
+}
+
+/// Thresholds as they apply, and what the office changed of them at that level.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ThresholdsView {
+    /// The home, or none for the district.
+    pub home: Option<String>,
+    /// What the rules apply (`rules::Thresholds`).
+    #[schema(value_type = Object)]
+    pub effective: Thresholds,
+    /// The fields changed at this level (over the defaults for the district, over the
+    /// district's for a home).
+    #[schema(value_type = Object)]
+    pub overrides: Overrides,
 }
 
 /// Readings waiting for the group commit, with where to send the answer.
@@ -160,6 +199,66 @@ impl EngineHandle {
         }
         answer.await.unwrap_or(Err(EngineActError::Unavailable))
     }
+
+    /// Sends `command` (made with the reply channel) and waits for the answer.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, EngineActError>>) -> Command,
+    ) -> Result<T, EngineActError> {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(command(reply)).await.is_err() {
+            return Err(EngineActError::Unavailable);
+        }
+        answer.await.unwrap_or(Err(EngineActError::Unavailable))
+    }
+
+    /// The thresholds of the district (`home` is `None`) or of a home.
+    pub async fn thresholds(
+        &self,
+        home: Option<String>,
+        scope: Option<Vec<CommunityId>>,
+    ) -> Result<ThresholdsView, EngineActError> {
+        self.ask(|reply| Command::Thresholds { home, scope, reply })
+            .await
+    }
+
+    /// Replaces what the office changed of the thresholds at one level.
+    pub async fn set_thresholds(
+        &self,
+        home: Option<String>,
+        overrides: Overrides,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+    ) -> Result<ThresholdsView, EngineActError> {
+        self.ask(|reply| Command::SetThresholds {
+            home,
+            overrides,
+            by,
+            scope,
+            reply,
+        })
+        .await
+    }
+
+    /// Records a home's morning check-in made at `at`.
+    pub async fn check_in(
+        &self,
+        home: String,
+        at: Millis,
+        note: String,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+    ) -> Result<(), EngineActError> {
+        self.ask(|reply| Command::CheckIn {
+            home,
+            at,
+            note,
+            by,
+            scope,
+            reply,
+        })
+        .await
+    }
 }
 
 struct Device {
@@ -170,13 +269,20 @@ struct Device {
 struct HomeEntry {
     place: HomePlace,
     state: HomeState,
+    /// The home's own thresholds, when the office changed some.
+    thresholds: Option<Thresholds>,
 }
 
 struct Engine {
     store: DynStore,
     live: Arc<Live>,
     clock: fn() -> Millis,
-    thresholds: Thresholds,
+    /// The built-in defaults, …
+    defaults: Thresholds,
+    /// … what the office changed of them for the district and for homes, …
+    overrides: HashMap<Option<String>, Overrides>,
+    /// … and the district's thresholds that result (homes' are in their entry).
+    district: Thresholds,
     devices: HashMap<String, Device>,
     homes: HashMap<String, HomeEntry>,
     book: AlertBook,
@@ -205,7 +311,9 @@ pub async fn start(
         store,
         live,
         clock,
-        thresholds,
+        district: thresholds.clone(),
+        defaults: thresholds,
+        overrides: HashMap::new(),
         devices: HashMap::new(),
         homes: HashMap::new(),
         book: AlertBook::default(),
@@ -230,6 +338,13 @@ impl Engine {
         let now = (self.clock)();
         self.homes.clear();
         self.sync_homes().await?;
+        self.overrides = self
+            .store
+            .threshold_overrides()
+            .await?
+            .into_iter()
+            .collect();
+        self.apply_thresholds();
         let (mut after, saved) = self.store.rule_state().await?.unwrap_or((0, "{}".into()));
         let saved = Checkpoint::read(&saved);
         self.seen = saved.seen;
@@ -260,12 +375,21 @@ impl Engine {
                     .get(&reading.device)
                     .and_then(|d| self.homes.get_mut(&d.home))
                 {
-                    rules::on_reading(&mut home.state, reading, &self.thresholds, &mut ignored);
+                    let t = home.thresholds.as_ref().unwrap_or(&self.district);
+                    rules::on_reading(&mut home.state, reading, t, &mut ignored);
                     ignored.clear();
                 }
             }
         }
         self.last_reading_id = after;
+        // Check-ins are not in the checkpoint: today's are read again.
+        for (home, at) in self.store.check_ins_since(now - rules::DAY_MS).await? {
+            if let Some(home) = self.homes.get_mut(&home) {
+                let t = home.thresholds.as_ref().unwrap_or(&self.district);
+                rules::on_check_in(&mut home.state, at, t, &mut ignored);
+                ignored.clear();
+            }
+        }
         self.book = AlertBook::new(
             self.store.engine_alerts(now - REOPEN_LOOK_BACK_MS).await?,
             self.store.max_alert_id().await?,
@@ -297,6 +421,7 @@ impl Engine {
                     position: home.position,
                 },
                 state: HomeState::default(),
+                thresholds: None,
             });
             entry.place.community = home.community;
             entry.place.building = home.building;
@@ -325,7 +450,74 @@ impl Engine {
             );
         }
         self.last_resync = (self.clock)();
+        self.apply_thresholds();
         Ok(())
+    }
+
+    /// The thresholds `overrides` would give the district and each home with some of
+    /// its own, or the first that makes no sense.
+    fn thresholds_from(
+        &self,
+        overrides: &HashMap<Option<String>, Overrides>,
+    ) -> Result<(Thresholds, HashMap<String, Thresholds>), String> {
+        let district = match overrides.get(&None) {
+            Some(o) => self
+                .defaults
+                .with(o)
+                .map_err(|e| format!("district: {e}"))?,
+            None => self.defaults.clone(),
+        };
+        let mut homes = HashMap::new();
+        for (home, o) in overrides {
+            if let Some(home) = home {
+                let t = district
+                    .with(o)
+                    .map_err(|e| format!("home `{home}`: {e}"))?;
+                homes.insert(home.clone(), t);
+            }
+        }
+        Ok((district, homes))
+    }
+
+    /// Works out the thresholds of the district and of every home from the overrides.
+    fn apply_thresholds(&mut self) {
+        let (district, mut homes) = self.thresholds_from(&self.overrides).unwrap_or_else(|e| {
+            tracing::error!("stored thresholds make no sense ({e}); using the defaults");
+            (self.defaults.clone(), HashMap::new())
+        });
+        self.district = district;
+        for (id, home) in &mut self.homes {
+            home.thresholds = homes.remove(id);
+        }
+    }
+
+    fn thresholds_view(&self, home: Option<String>) -> ThresholdsView {
+        let effective = home
+            .as_ref()
+            .and_then(|h| self.homes.get(h))
+            .and_then(|h| h.thresholds.clone())
+            .unwrap_or_else(|| self.district.clone());
+        ThresholdsView {
+            overrides: self.overrides.get(&home).cloned().unwrap_or_default(),
+            home,
+            effective,
+        }
+    }
+
+    /// The community of `home`, when the caller may act on it.
+    fn home_in_scope(
+        &self,
+        home: &str,
+        scope: &Option<Vec<CommunityId>>,
+    ) -> Result<CommunityId, EngineActError> {
+        let entry = self
+            .homes
+            .get(home)
+            .ok_or_else(|| EngineActError::NoHome(home.to_string()))?;
+        match scope {
+            Some(s) if !s.contains(&entry.place.community) => Err(EngineActError::Forbidden),
+            _ => Ok(entry.place.community.clone()),
+        }
     }
 
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
@@ -373,6 +565,34 @@ impl Engine {
                     reply,
                 } => {
                     let result = self.act(alert, request, by, scope).await;
+                    let _ = reply.send(result);
+                }
+                Command::Thresholds { home, scope, reply } => {
+                    let result = match &home {
+                        Some(h) => self.home_in_scope(h, &scope).map(|_| ()),
+                        None => Ok(()),
+                    };
+                    let _ = reply.send(result.map(|()| self.thresholds_view(home)));
+                }
+                Command::SetThresholds {
+                    home,
+                    overrides,
+                    by,
+                    scope,
+                    reply,
+                } => {
+                    let result = self.set_thresholds(home, overrides, by, scope).await;
+                    let _ = reply.send(result);
+                }
+                Command::CheckIn {
+                    home,
+                    at,
+                    note,
+                    by,
+                    scope,
+                    reply,
+                } => {
+                    let result = self.check_in(home, at, note, by, scope).await;
                     let _ = reply.send(result);
                 }
             }
@@ -449,13 +669,14 @@ impl Engine {
         let mut waiting = Vec::new();
         for (source, readings, reply) in batches {
             let admitted = match self.authorize(&source, &readings).await {
-                Ok(()) => self.seen.admit_batch(&readings).map_err(|TooOld { index, newest }| {
-                    IngestError::TooOld {
+                Ok(()) => self
+                    .seen
+                    .admit_batch(&readings)
+                    .map_err(|TooOld { index, newest }| IngestError::TooOld {
                         index,
                         device: readings[index].device.clone(),
                         newest,
-                    }
-                }),
+                    }),
                 Err(e) => Err(e),
             };
             match admitted {
@@ -466,7 +687,12 @@ impl Engine {
                         duplicates: readings.len() - accepted,
                     };
                     waiting.push((answer, reply));
-                    all.extend(readings.into_iter().zip(new).filter_map(|(r, n)| n.then_some(r)));
+                    all.extend(
+                        readings
+                            .into_iter()
+                            .zip(new)
+                            .filter_map(|(r, n)| n.then_some(r)),
+                    );
                 }
                 Err(e) => {
                     let _ = reply.send(Err(e));
@@ -508,10 +734,11 @@ impl Engine {
             let Some(home) = self.homes.get_mut(&device.home) else {
                 continue;
             };
-            rules::on_reading(&mut home.state, reading, &self.thresholds, &mut signals);
+            let t = home.thresholds.as_ref().unwrap_or(&self.district);
+            rules::on_reading(&mut home.state, reading, t, &mut signals);
             for signal in signals.drain(..) {
                 self.book
-                    .on_signal(&home.place, signal, now, &self.thresholds, &mut writes);
+                    .on_signal(&home.place, signal, now, t, &mut writes);
             }
             touched.insert(device.home.clone());
             self.heard.insert(reading.device.clone());
@@ -621,6 +848,89 @@ impl Engine {
         }
     }
 
+    async fn set_thresholds(
+        &mut self,
+        home: Option<String>,
+        overrides: Overrides,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+    ) -> Result<ThresholdsView, EngineActError> {
+        if let Some(h) = &home {
+            self.home_in_scope(h, &scope)?;
+        }
+        let mut changed = self.overrides.clone();
+        changed.insert(home.clone(), overrides.clone());
+        let (district, homes) = self
+            .thresholds_from(&changed)
+            .map_err(EngineActError::Invalid)?;
+        // Stored as the rules read them (`15` becomes `15.0`).
+        let level = home
+            .as_ref()
+            .and_then(|h| homes.get(h))
+            .unwrap_or(&district);
+        let Ok(serde_json::Value::Object(read)) = serde_json::to_value(level) else {
+            return Err(EngineActError::Unavailable);
+        };
+        let overrides: Overrides = overrides
+            .keys()
+            .filter_map(|k| Some((k.clone(), read.get(k)?.clone())))
+            .collect();
+        changed.insert(home.clone(), overrides.clone());
+        let now = (self.clock)();
+        let write = EngineWrite::Thresholds {
+            home: home.clone(),
+            overrides,
+            actor: by,
+        };
+        if let Err(e) = self.commit_writes(now, vec![write]).await {
+            tracing::error!("cannot store thresholds: {e}");
+            return Err(EngineActError::Unavailable);
+        }
+        self.overrides = changed;
+        self.apply_thresholds();
+        self.live.wake();
+        Ok(self.thresholds_view(home))
+    }
+
+    async fn check_in(
+        &mut self,
+        home: String,
+        at: Millis,
+        note: String,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+    ) -> Result<(), EngineActError> {
+        let community = self.home_in_scope(&home, &scope)?;
+        let now = (self.clock)();
+        let mut writes = vec![EngineWrite::CheckIn {
+            home: home.clone(),
+            community,
+            at,
+            note,
+            actor: by,
+        }];
+        let mut signals = Vec::new();
+        if let Some(entry) = self.homes.get_mut(&home) {
+            let t = entry.thresholds.as_ref().unwrap_or(&self.district);
+            rules::on_check_in(&mut entry.state, at, t, &mut signals);
+            for signal in signals {
+                self.book
+                    .on_signal(&entry.place, signal, now, t, &mut writes);
+            }
+        }
+        match self.commit_writes(now, writes).await {
+            Ok(committed) => {
+                self.committed(&committed.cases);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!("cannot store a check-in: {e}");
+                self.recover().await;
+                Err(EngineActError::Unavailable)
+            }
+        }
+    }
+
     async fn act(
         &mut self,
         alert: i64,
@@ -684,17 +994,24 @@ impl Engine {
         let mut signals: Vec<Signal> = Vec::new();
         let mut touched = Vec::new();
         for (id, home) in &mut self.homes {
-            rules::on_tick(&mut home.state, now, &self.thresholds, &mut signals);
+            let t = home.thresholds.as_ref().unwrap_or(&self.district);
+            rules::on_tick(&mut home.state, now, t, &mut signals);
             if !signals.is_empty() {
                 touched.push(id.clone());
             }
             for signal in signals.drain(..) {
                 self.book
-                    .on_signal(&home.place, signal, now, &self.thresholds, &mut writes);
+                    .on_signal(&home.place, signal, now, t, &mut writes);
             }
         }
-        let thresholds = self.thresholds.clone();
-        self.book.on_tick(now, |_| thresholds.clone(), &mut writes);
+        let (homes, district) = (&self.homes, &self.district);
+        let thresholds_of = |home: &str| {
+            homes
+                .get(home)
+                .and_then(|h| h.thresholds.clone())
+                .unwrap_or_else(|| district.clone())
+        };
+        self.book.on_tick(now, thresholds_of, &mut writes);
         for home in touched {
             self.health_writes(&home, &mut writes);
         }
@@ -771,12 +1088,16 @@ impl Checkpoint {
     /// the homes' state (its readings were checked by the store's unique index).
     fn read(json: &str) -> Checkpoint {
         serde_json::from_str(json)
-            .or_else(|_| serde_json::from_str(json).map(|homes| Checkpoint {
-                homes,
-                seen: Seen::default(),
-            }))
+            .or_else(|_| {
+                serde_json::from_str(json).map(|homes| Checkpoint {
+                    homes,
+                    seen: Seen::default(),
+                })
+            })
             .unwrap_or_else(|e| {
-                tracing::warn!("the rules' checkpoint is unreadable ({e}); starting from empty state");
+                tracing::warn!(
+                    "the rules' checkpoint is unreadable ({e}); starting from empty state"
+                );
                 Checkpoint::default()
             })
     }

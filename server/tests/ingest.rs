@@ -193,11 +193,15 @@ async fn a_batch_is_stored_once_and_a_bad_batch_not_at_all() {
 
     // Far out of order: more than 512 behind the device's newest, with an older time
     // (so not a counter that started again), cannot be told from a repeat.
-    let body: Value = post(&app, &token, &json!({"readings": [reading(&water, 1_000, "heartbeat", 1.0)]}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = post(
+        &app,
+        &token,
+        &json!({"readings": [reading(&water, 1_000, "heartbeat", 1.0)]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(body, json!({"accepted": 1, "duplicates": 0}));
     let behind = json!({"device": water, "seq": 7, "ts": rfc3339(now_ms() - 60_000),
                         "metric": "heartbeat", "value": 1});
@@ -212,7 +216,11 @@ async fn a_batch_is_stored_once_and_a_bad_batch_not_at_all() {
         message.contains("record 1") && message.contains("already sent 1001"),
         "{message}"
     );
-    assert_eq!(stored_readings(&app).await, 6, "nothing of the refused batch");
+    assert_eq!(
+        stored_readings(&app).await,
+        6,
+        "nothing of the refused batch"
+    );
 }
 
 /// Reads a stream until `count` events arrived: (id, event, data) each.

@@ -113,20 +113,26 @@ async fn act(
         ));
     }
     let by = Actor::User(caller.user.username.clone());
-    match state
-        .engine
-        .act(id, request, by, caller.community_scope())
-        .await
-    {
-        Ok(alert) => Ok(Json(alert)),
-        Err(EngineActError::Act(ActError::NotFound(_))) => {
-            Err(AppError::NotFound(format!("there is no alert {id}")))
+    Ok(Json(
+        state
+            .engine
+            .act(id, request, by, caller.community_scope())
+            .await?,
+    ))
+}
+
+impl From<EngineActError> for AppError {
+    fn from(err: EngineActError) -> Self {
+        let message = err.to_string();
+        match err {
+            EngineActError::Act(ActError::NotFound(_)) | EngineActError::NoHome(_) => {
+                AppError::NotFound(message)
+            }
+            EngineActError::Act(ActError::Refused(_)) => AppError::Conflict(message),
+            EngineActError::Forbidden => AppError::Forbidden(message),
+            EngineActError::Invalid(_) => AppError::Unprocessable(message),
+            EngineActError::Unavailable => AppError::Unavailable(message),
         }
-        Err(e @ EngineActError::Act(ActError::Refused(_))) => {
-            Err(AppError::Conflict(e.to_string()))
-        }
-        Err(e @ EngineActError::Forbidden) => Err(AppError::Forbidden(e.to_string())),
-        Err(e @ EngineActError::Unavailable) => Err(AppError::Unavailable(e.to_string())),
     }
 }
 

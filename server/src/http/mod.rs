@@ -6,6 +6,7 @@
 //! routes and their protection come from the same place and cannot drift apart.
 
 pub mod alerts;
+pub mod care;
 pub mod cases;
 pub mod events;
 pub mod extract;
@@ -85,6 +86,9 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
         .routes(routes!(alerts::acknowledge))
         .routes(routes!(alerts::resolve))
         .routes(routes!(alerts::escalate))
+        .routes(routes!(care::district, care::set_district))
+        .routes(routes!(care::home, care::set_home))
+        .routes(routes!(care::check_in))
         .routes(routes!(stream::stream));
     let commander = OpenApiRouter::new().routes(routes!(events::list));
 

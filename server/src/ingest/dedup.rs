@@ -50,7 +50,9 @@ pub enum Verdict {
     New,
     Repeat,
     /// Too far behind the newest to tell; the newest sequence number, or time.
-    TooOld { newest: u64 },
+    TooOld {
+        newest: u64,
+    },
 }
 
 impl DeviceSeen {
@@ -75,7 +77,8 @@ impl DeviceSeen {
             let carry = if bits == 0 {
                 0
             } else {
-                i.checked_sub(words + 1).map_or(0, |j| old[j] >> (64 - bits))
+                i.checked_sub(words + 1)
+                    .map_or(0, |j| old[j] >> (64 - bits))
             };
             self.seqs[i] = (low << bits) | carry;
         }
@@ -266,7 +269,12 @@ mod tests {
     #[test]
     fn repeats_within_a_batch_count_once_and_devices_are_apart() {
         let mut seen = Seen::default();
-        let batch = [seq("a", 1, 0), seq("a", 1, 0), seq("b", 1, 0), seq("a", 2, 0)];
+        let batch = [
+            seq("a", 1, 0),
+            seq("a", 1, 0),
+            seq("b", 1, 0),
+            seq("a", 2, 0),
+        ];
         assert_eq!(seen.admit_batch(&batch).unwrap(), [true, false, true, true]);
         assert_eq!(seen.admit_batch(&batch).unwrap(), [false; 4]);
     }
@@ -323,7 +331,10 @@ mod tests {
             })
         );
         // Between kept times: new.
-        assert_eq!(seen.admit_batch(&[gas(1_000), gas(500)]).unwrap(), [true, true]);
+        assert_eq!(
+            seen.admit_batch(&[gas(1_000), gas(500)]).unwrap(),
+            [true, true]
+        );
     }
 
     #[test]

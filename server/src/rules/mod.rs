@@ -90,7 +90,26 @@ impl Default for Thresholds {
     }
 }
 
+/// Some thresholds changed from what applies above them: a JSON object of
+/// [`Thresholds`] fields (the district's, over the defaults; a home's, over the
+/// district's).
+pub type Overrides = serde_json::Map<String, serde_json::Value>;
+
 impl Thresholds {
+    /// These thresholds with `overrides` applied, or why that makes no sense (an
+    /// unknown field, a wrong type, a value out of range).
+    pub fn with(&self, overrides: &Overrides) -> Result<Thresholds, String> {
+        let mut fields = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => return Err("thresholds are not an object".into()),
+        };
+        fields.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let merged: Thresholds =
+            serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| e.to_string())?;
+        merged.check()?;
+        Ok(merged)
+    }
+
     /// Why these thresholds make no sense, if they do not.
     pub fn check(&self) -> Result<(), String> {
         let positive = [

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::ingest::parse::Identity;
+use serde_json::json;
 
 const STEP_MS: Millis = 15 * MINUTE_MS;
 /// 2026-11-02T00:00 local (UTC+8): a local midnight.
@@ -368,5 +369,35 @@ fn thresholds_are_checked() {
     ];
     for t in bad {
         assert!(t.check().is_err(), "{t:?}");
+    }
+}
+
+#[test]
+fn overrides_change_only_the_fields_they_name_and_must_make_sense() {
+    let overrides = |json: serde_json::Value| json.as_object().unwrap().clone();
+    let district = Thresholds::default()
+        .with(&overrides(
+            json!({"check_in_required": true, "gas_alarm_pct": 15.0}),
+        ))
+        .unwrap();
+    assert!(district.check_in_required);
+    assert_eq!(district.gas_alarm_pct, 15.0);
+    assert_eq!(
+        district.battery_low_pct,
+        Thresholds::default().battery_low_pct
+    );
+    // A home over the district: its own change and the district's.
+    let home = district
+        .with(&overrides(json!({"check_in_by_minute": 600})))
+        .unwrap();
+    assert_eq!((home.check_in_by_minute, home.gas_alarm_pct), (600, 15.0));
+    for (bad, says) in [
+        (json!({"gas_alarm_pct": 5.0}), "gas_clear_pct"),
+        (json!({"no_such_threshold": 1}), "unknown field"),
+        (json!({"offline_after_ms": "soon"}), "invalid type"),
+        (json!({"check_in_by_minute": -1}), "invalid value"),
+    ] {
+        let error = district.with(&overrides(bad.clone())).unwrap_err();
+        assert!(error.contains(says), "{bad}: {error}");
     }
 }

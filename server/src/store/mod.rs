@@ -174,6 +174,21 @@ pub enum EngineWrite {
         actor: Actor,
         open_case: Option<CaseSummary>,
     },
+    /// The district's thresholds (`home` is `None`) or a home's changed from what
+    /// applies above them: stored, with a `thresholds.changed` event.
+    Thresholds {
+        home: Option<String>,
+        overrides: crate::rules::Overrides,
+        actor: Actor,
+    },
+    /// Someone recorded a home's morning check-in: stored, with a `home.check_in` event.
+    CheckIn {
+        home: String,
+        community: CommunityId,
+        at: Millis,
+        note: String,
+        actor: Actor,
+    },
     /// A sensor's health changed: stored, with a `sensor.status` event.
     SensorStatus {
         device: String,
@@ -342,6 +357,14 @@ pub trait Store: Send + Sync + 'static {
         homes: &str,
         sensors: &[SensorSeen],
     ) -> StoreResult<()>;
+
+    /// The thresholds changed by the office: (`None` for the district or the home, the
+    /// overrides).
+    async fn threshold_overrides(
+        &self,
+    ) -> StoreResult<Vec<(Option<String>, crate::rules::Overrides)>>;
+    /// Check-ins made at or after `since`: (home, when).
+    async fn check_ins_since(&self, since: Millis) -> StoreResult<Vec<(String, Millis)>>;
 
     /// Alerts not resolved, and those resolved at or after `resolved_since`.
     async fn engine_alerts(&self, resolved_since: Millis) -> StoreResult<Vec<StoredAlert>>;

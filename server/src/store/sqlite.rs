@@ -967,6 +967,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn threshold_overrides(
+        &self,
+    ) -> StoreResult<Vec<(Option<String>, crate::rules::Overrides)>> {
+        self.threshold_overrides_sql().await
+    }
+
+    async fn check_ins_since(&self, since: Millis) -> StoreResult<Vec<(String, Millis)>> {
+        self.check_ins_since_sql(since).await
+    }
+
     async fn engine_alerts(&self, resolved_since: Millis) -> StoreResult<Vec<StoredAlert>> {
         self.engine_alerts_sql(resolved_since).await
     }

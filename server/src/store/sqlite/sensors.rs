@@ -8,8 +8,8 @@ use super::{and_community_in, append_event, corrupt, insert_case, named, SqliteS
 use crate::clock::Millis;
 use crate::ingest::parse::{Identity, Metric, Reading};
 use crate::store::{
-    AlertFilter, Change, Committed, Credential, DeviceRecord, EngineWrite, SensorSeen,
-    StoreError, StoreResult, StoredAlert,
+    AlertFilter, Change, Committed, Credential, DeviceRecord, EngineWrite, SensorSeen, StoreError,
+    StoreResult, StoredAlert,
 };
 use linli_domain::alerts::Alert;
 use linli_domain::care::SensorKind;
@@ -118,6 +118,59 @@ async fn apply_write(
                 )
                 .await?;
             }
+        }
+        EngineWrite::Thresholds {
+            home,
+            overrides,
+            actor,
+        } => {
+            let change = Change::new(actor, at);
+            sqlx::query(
+                "INSERT INTO threshold_overrides (home, overrides, updated_ms, updated_by) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (home) DO UPDATE SET \
+                 overrides = excluded.overrides, updated_ms = excluded.updated_ms, \
+                 updated_by = excluded.updated_by",
+            )
+            .bind(home.as_deref().unwrap_or(""))
+            .bind(serde_json::Value::Object(overrides.clone()).to_string())
+            .bind(at)
+            .bind(change.actor.label())
+            .execute(&mut *conn)
+            .await?;
+            append_event(
+                conn,
+                &change,
+                "thresholds.changed",
+                json!({"home": home, "overrides": overrides}),
+            )
+            .await?;
+        }
+        EngineWrite::CheckIn {
+            home,
+            community,
+            at: checked_at,
+            note,
+            actor,
+        } => {
+            let change = Change::new(actor, at);
+            sqlx::query(
+                "INSERT INTO check_ins (home, at_ms, by_actor, note, recorded_ms) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&home)
+            .bind(checked_at)
+            .bind(change.actor.label())
+            .bind(&note)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+            append_event(
+                conn,
+                &change,
+                "home.check_in",
+                json!({"home": home, "community": community,
+                       "at": crate::clock::rfc3339(checked_at), "note": note}),
+            )
+            .await?;
         }
         EngineWrite::SensorStatus {
             device,
@@ -399,6 +452,37 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(super) async fn threshold_overrides_sql(
+        &self,
+    ) -> StoreResult<Vec<(Option<String>, crate::rules::Overrides)>> {
+        sqlx::query("SELECT home, overrides FROM threshold_overrides ORDER BY home")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let home: String = row.try_get("home")?;
+                let overrides: String = row.try_get("overrides")?;
+                Ok((
+                    (!home.is_empty()).then_some(home),
+                    serde_json::from_str(&overrides).map_err(corrupt)?,
+                ))
+            })
+            .collect()
+    }
+
+    pub(super) async fn check_ins_since_sql(
+        &self,
+        since: Millis,
+    ) -> StoreResult<Vec<(String, Millis)>> {
+        sqlx::query("SELECT home, at_ms FROM check_ins WHERE at_ms >= ? ORDER BY at_ms")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("home")?, row.try_get("at_ms")?)))
+            .collect()
     }
 
     pub(super) async fn engine_alerts_sql(

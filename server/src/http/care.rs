@@ -1,0 +1,193 @@
+//! The office's settings for the rules and the morning check-in (晨安), through the
+//! rules engine, which applies them at once:
+//! - `GET/PUT /api/v1/thresholds`: the district's thresholds (changing them:
+//!   commanders);
+//! - `GET/PUT /api/v1/homes/{id}/thresholds`: one home's (a grid worker for the homes
+//!   of their communities, a commander for any);
+//! - `POST /api/v1/homes/{id}/check-ins`: staff or a volunteer saw the elder this
+//!   morning; it clears a missed check-in alert.
+
+use super::extract::ApiJson;
+use super::AppState;
+use crate::auth::access::Caller;
+use crate::clock::{now_ms, Millis};
+use crate::engine::ThresholdsView;
+use crate::error::{ApiResult, AppError};
+use crate::ingest::parse::FUTURE_TOLERANCE_MS;
+use crate::rules::{Overrides, DAY_MS};
+use crate::store::Actor;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use linli_domain::{ErrorBody, Role};
+use serde::{Deserialize, Serialize};
+
+/// Longest note on a check-in.
+const MAX_NOTE_CHARS: usize = 2_000;
+
+fn may_change(caller: &Caller, what: &str) -> ApiResult<Actor> {
+    if caller.user.role == Role::Viewer {
+        return Err(AppError::Forbidden(format!(
+            "viewers may read but not {what}"
+        )));
+    }
+    Ok(Actor::User(caller.user.username.clone()))
+}
+
+/// The district's thresholds: what applies, and what the office changed of the
+/// defaults.
+#[utoipa::path(get, path = "/thresholds", tag = "care",
+    responses(
+        (status = 200, description = "The district's thresholds", body = ThresholdsView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ))]
+pub async fn district(State(state): State<AppState>) -> ApiResult<Json<ThresholdsView>> {
+    Ok(Json(state.engine.thresholds(None, None).await?))
+}
+
+/// Replaces what the office changed of the default thresholds, e.g.
+/// `{"check_in_required": true, "check_in_by_minute": 570}`; `{}` goes back to the
+/// defaults. Commanders only.
+#[utoipa::path(put, path = "/thresholds", tag = "care",
+    request_body(content = Object, description = "Fields of the thresholds to change"),
+    responses(
+        (status = 200, description = "The district's thresholds, changed", body = ThresholdsView),
+        (status = 403, description = "Not a commander", body = ErrorBody),
+        (status = 422, description = "An unknown field or a value that makes no sense", body = ErrorBody),
+    ))]
+pub async fn set_district(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(overrides): ApiJson<Overrides>,
+) -> ApiResult<Json<ThresholdsView>> {
+    if caller.user.role != Role::Commander {
+        return Err(AppError::Forbidden(
+            "only commanders change the district's thresholds".into(),
+        ));
+    }
+    let by = Actor::User(caller.user.username.clone());
+    Ok(Json(
+        state
+            .engine
+            .set_thresholds(None, overrides, by, None)
+            .await?,
+    ))
+}
+
+/// One home's thresholds: what applies, and what was changed of the district's.
+#[utoipa::path(get, path = "/homes/{id}/thresholds", tag = "care",
+    params(("id" = String, Path, description = "Home id")),
+    responses(
+        (status = 200, description = "The home's thresholds", body = ThresholdsView),
+        (status = 403, description = "Outside the caller's communities", body = ErrorBody),
+        (status = 404, description = "No such home", body = ErrorBody),
+    ))]
+pub async fn home(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ThresholdsView>> {
+    Ok(Json(
+        state
+            .engine
+            .thresholds(Some(id), caller.community_scope())
+            .await?,
+    ))
+}
+
+/// Replaces what was changed of the district's thresholds for one home, e.g. an elder
+/// who gets up late: `{"check_in_by_minute": 660}`.
+#[utoipa::path(put, path = "/homes/{id}/thresholds", tag = "care",
+    params(("id" = String, Path, description = "Home id")),
+    request_body(content = Object, description = "Fields of the thresholds to change"),
+    responses(
+        (status = 200, description = "The home's thresholds, changed", body = ThresholdsView),
+        (status = 403, description = "A viewer, or outside the caller's communities", body = ErrorBody),
+        (status = 404, description = "No such home", body = ErrorBody),
+        (status = 422, description = "An unknown field or a value that makes no sense", body = ErrorBody),
+    ))]
+pub async fn set_home(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(overrides): ApiJson<Overrides>,
+) -> ApiResult<Json<ThresholdsView>> {
+    let by = may_change(&caller, "change thresholds")?;
+    Ok(Json(
+        state
+            .engine
+            .set_thresholds(Some(id), overrides, by, caller.community_scope())
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCheckIn {
+    /// When the elder was seen (RFC 3339); now when left out. Today or yesterday.
+    pub at: Option<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckIn {
+    pub home: String,
+    pub at: String,
+    pub by: String,
+    pub note: String,
+}
+
+fn check_in_time(at: Option<&str>, now: Millis) -> ApiResult<Millis> {
+    let Some(at) = at else { return Ok(now) };
+    let at = crate::store::parse_rfc3339(at)
+        .ok_or_else(|| AppError::Unprocessable(format!("`at` is not an RFC 3339 time: `{at}`")))?;
+    if at > now + FUTURE_TOLERANCE_MS {
+        return Err(AppError::Unprocessable("`at` lies in the future".into()));
+    }
+    if at < now - DAY_MS {
+        return Err(AppError::Unprocessable(
+            "`at` lies more than a day back; a check-in is recorded the day it is made".into(),
+        ));
+    }
+    Ok(at)
+}
+
+/// Records the morning check-in of a home (晨安日历): someone saw or spoke to the elder.
+#[utoipa::path(post, path = "/homes/{id}/check-ins", tag = "care",
+    params(("id" = String, Path, description = "Home id")),
+    request_body = NewCheckIn,
+    responses(
+        (status = 201, description = "Recorded", body = CheckIn),
+        (status = 403, description = "A viewer, or outside the caller's communities", body = ErrorBody),
+        (status = 404, description = "No such home", body = ErrorBody),
+        (status = 422, description = "A bad time or note", body = ErrorBody),
+    ))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewCheckIn>,
+) -> ApiResult<(StatusCode, Json<CheckIn>)> {
+    let by = may_change(&caller, "record check-ins")?;
+    let at = check_in_time(body.at.as_deref(), now_ms())?;
+    if body.note.chars().count() > MAX_NOTE_CHARS {
+        return Err(AppError::Unprocessable(format!(
+            "a note may be at most {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    let note = body.note.trim().to_string();
+    state
+        .engine
+        .check_in(id.clone(), at, note.clone(), by, caller.community_scope())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CheckIn {
+            home: id,
+            at: crate::clock::rfc3339(at),
+            by: caller.user.username.to_string(),
+            note,
+        }),
+    ))
+}
