@@ -71,6 +71,8 @@ pub struct LinliServer {
     pub base_url: String,
     child: Child,
     _data: tempfile::TempDir,
+    demo: bool,
+    flags: Vec<String>,
 }
 
 impl LinliServer {
@@ -133,16 +135,44 @@ impl LinliServer {
     }
 
     async fn serve(data: tempfile::TempDir, demo: bool, flags: &[&str]) -> Result<Self> {
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        let (child, base_url) = Self::launch(&data, demo, &flags, "127.0.0.1:0").await?;
+        Ok(Self {
+            base_url,
+            child,
+            _data: data,
+            demo,
+            flags,
+        })
+    }
+
+    /// Kills the server with SIGKILL (no chance to finish anything) and starts it
+    /// again on the same address and database.
+    pub async fn kill_and_restart(&mut self) -> Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        let addr = self
+            .base_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let (child, base_url) = Self::launch(&self._data, self.demo, &self.flags, &addr).await?;
+        self.child = child;
+        self.base_url = base_url;
+        Ok(())
+    }
+
+    async fn launch(
+        data: &tempfile::TempDir,
+        demo: bool,
+        flags: &[String],
+        addr: &str,
+    ) -> Result<(Child, String)> {
         let mut child = Command::new(linli_binary()?)
             .arg("serve")
             .args(demo.then_some("--demo"))
             .args(flags)
-            .args([
-                "--addr",
-                "127.0.0.1:0",
-                "--database-url",
-                &Self::database(&data),
-            ])
+            .args(["--addr", addr, "--database-url", &Self::database(data)])
             .arg("--static-dir")
             .arg(dist_dir()?)
             .env("RUST_LOG", "warn")
@@ -165,11 +195,7 @@ impl LinliServer {
         .context("linli did not start within 60 s")??;
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Self {
-            base_url,
-            child,
-            _data: data,
-        })
+        Ok((child, base_url))
     }
 
     pub fn url(&self, path: &str) -> String {
