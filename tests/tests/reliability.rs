@@ -74,13 +74,12 @@ async fn kill_9_during_sustained_ingest_loses_and_doubles_nothing() -> Result<()
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter_map(|s| {
-                        (s["kind"] == kind).then(|| {
-                            (
-                                s["id"].as_str().unwrap().to_string(),
-                                h["id"].as_str().unwrap().to_string(),
-                            )
-                        })
+                    .filter(|s| s["kind"] == kind)
+                    .map(|s| {
+                        (
+                            s["id"].as_str().unwrap().to_string(),
+                            h["id"].as_str().unwrap().to_string(),
+                        )
                     })
             })
             .collect()
