@@ -776,17 +776,22 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /cases",
             "GET /events",
             "GET /homes",
+            "GET /homes/{id}/thresholds",
             "GET /layers/{layer}",
             "GET /patrols/routes",
             "GET /public/status",
             "GET /session",
             "GET /snapshot",
             "GET /stream",
+            "GET /thresholds",
             "POST /alerts/{id}/ack",
             "POST /alerts/{id}/escalate",
             "POST /alerts/{id}/resolve",
+            "POST /homes/{id}/check-ins",
             "POST /ingest",
-            "POST /session"
+            "POST /session",
+            "PUT /homes/{id}/thresholds",
+            "PUT /thresholds"
         ]
     );
     let access = |method: &str, path: &str| {
