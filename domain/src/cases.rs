@@ -67,6 +67,174 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// Who handles a case, or helps: the parties the article's joint handling brings
+    /// together.
+    Party {
+        CommunityCommittee = "community-committee",
+        PropertyManagement = "property-management",
+        CityManagement = "city-management",
+        MarketRegulation = "market-regulation",
+        Utilities = "utilities",
+        Police = "police",
+        MediationGroup = "mediation-group",
+    }
+);
+
+/// What someone does to a case (`POST /api/v1/cases/{id}/events`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CaseStep {
+    /// Move to another open stage.
+    Advance {
+        to: CaseStage,
+        #[serde(default)]
+        note: String,
+    },
+    /// Close with what came of it.
+    Close {
+        outcome: CaseOutcome,
+        #[serde(default)]
+        note: String,
+    },
+    /// The problem is back: a closed case opens again at `identified`.
+    Reopen {
+        #[serde(default)]
+        note: String,
+    },
+    /// Who handles it, and who helps.
+    Assign {
+        responsible: Party,
+        #[serde(default)]
+        cooperating: Vec<Party>,
+        #[serde(default)]
+        note: String,
+    },
+    /// A note on the timeline; the stage stays.
+    Note { note: String },
+}
+
+/// Why a step is not allowed where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepRefusal {
+    /// That stage does not follow from this one.
+    NotNext {
+        from: CaseStage,
+        to: CaseStage,
+    },
+    /// `closed` is reached with `close`, which says how it ended.
+    CloseWithOutcome,
+    /// Solved only once it was handled: from joint handling or consolidation.
+    NotHandledYet(CaseStage),
+    AlreadyClosed,
+    NotClosed,
+}
+
+impl std::fmt::Display for StepRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepRefusal::NotNext { from, to } => {
+                let next: Vec<&str> = from.next_stages().iter().map(|s| s.as_str()).collect();
+                write!(
+                    f,
+                    "a case at `{}` cannot move to `{}`; it can move to: {}",
+                    from.as_str(),
+                    to.as_str(),
+                    next.join(", ")
+                )
+            }
+            StepRefusal::CloseWithOutcome => {
+                write!(f, "close a case with `close` and its outcome")
+            }
+            StepRefusal::NotHandledYet(stage) => write!(
+                f,
+                "a case at `{}` was not handled yet: it can close only as not-solvable, duplicate or transferred",
+                stage.as_str()
+            ),
+            StepRefusal::AlreadyClosed => write!(f, "the case is closed; reopen it first"),
+            StepRefusal::NotClosed => write!(f, "only a closed case can be reopened"),
+        }
+    }
+}
+
+impl CaseStage {
+    /// The open stages a case at this stage may move to: on along the loop, straight to
+    /// joint handling when there is nothing to negotiate (a broken main), and back one
+    /// step when handling stalls or the problem returns during consolidation.
+    pub fn next_stages(self) -> &'static [CaseStage] {
+        use CaseStage::*;
+        match self {
+            Reported => &[Identified],
+            Identified => &[Negotiating, JointHandling],
+            Negotiating => &[JointHandling, Identified],
+            JointHandling => &[Consolidating, Negotiating],
+            Consolidating => &[JointHandling],
+            Closed => &[],
+        }
+    }
+
+    /// Where a case at this stage stands after `step`, or why it cannot be taken.
+    pub fn after(self, step: &CaseStep) -> Result<CaseStage, StepRefusal> {
+        use CaseStage::*;
+        match step {
+            CaseStep::Reopen { .. } if self == Closed => Ok(Identified),
+            CaseStep::Reopen { .. } => Err(StepRefusal::NotClosed),
+            _ if self == Closed => Err(StepRefusal::AlreadyClosed),
+            CaseStep::Advance { to: Closed, .. } => Err(StepRefusal::CloseWithOutcome),
+            CaseStep::Advance { to, .. } if self.next_stages().contains(to) => Ok(*to),
+            CaseStep::Advance { to, .. } => Err(StepRefusal::NotNext {
+                from: self,
+                to: *to,
+            }),
+            CaseStep::Close { outcome, .. } => match outcome {
+                CaseOutcome::Solved | CaseOutcome::SolvedWithFollowUp
+                    if !matches!(self, JointHandling | Consolidating) =>
+                {
+                    Err(StepRefusal::NotHandledYet(self))
+                }
+                _ => Ok(Closed),
+            },
+            CaseStep::Assign { .. } | CaseStep::Note { .. } => Ok(self),
+        }
+    }
+}
+
+impl CaseStep {
+    pub fn note(&self) -> &str {
+        match self {
+            CaseStep::Advance { note, .. }
+            | CaseStep::Close { note, .. }
+            | CaseStep::Reopen { note }
+            | CaseStep::Assign { note, .. }
+            | CaseStep::Note { note } => note,
+        }
+    }
+}
+
+/// How long a case may take from its report, in hours: by priority (urgent 4 h, high a
+/// day, normal three days, low a week), longer where the work is slow by nature
+/// (mediation and infrastructure take twice as long), shorter where people are at risk
+/// (facility safety and elder care, half).
+pub fn due_hours(category: CaseCategory, priority: CasePriority) -> i64 {
+    let base = match priority {
+        CasePriority::Urgent => 4,
+        CasePriority::High => 24,
+        CasePriority::Normal => 72,
+        CasePriority::Low => 168,
+    };
+    match category {
+        CaseCategory::Dispute | CaseCategory::Infrastructure => base * 2,
+        CaseCategory::FacilitySafety | CaseCategory::ElderCare => (base / 2).max(2),
+        CaseCategory::Environment | CaseCategory::StreetOrder | CaseCategory::Other => base,
+    }
+}
+
+/// Whether a case is overdue at `now_ms`: still open after its due time.
+pub fn is_overdue(stage: CaseStage, due_ms: i64, now_ms: i64) -> bool {
+    stage != CaseStage::Closed && now_ms > due_ms
+}
+
 /// A case as lists and the map show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -109,5 +277,168 @@ mod tests {
             Some(CaseStage::JointHandling)
         );
         assert_eq!(CaseStage::parse("done"), None);
+    }
+
+    fn advance(to: CaseStage) -> CaseStep {
+        CaseStep::Advance {
+            to,
+            note: String::new(),
+        }
+    }
+
+    fn close(outcome: CaseOutcome) -> CaseStep {
+        CaseStep::Close {
+            outcome,
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn every_stage_change_is_allowed_or_refused_as_the_loop_says() {
+        use CaseStage::*;
+        let allowed = [
+            (Reported, Identified),
+            (Identified, Negotiating),
+            (Identified, JointHandling),
+            (Negotiating, JointHandling),
+            (Negotiating, Identified),
+            (JointHandling, Consolidating),
+            (JointHandling, Negotiating),
+            (Consolidating, JointHandling),
+        ];
+        for from in CaseStage::ALL {
+            for to in CaseStage::ALL {
+                let result = from.after(&advance(*to));
+                if allowed.contains(&(*from, *to)) {
+                    assert_eq!(result, Ok(*to), "{from:?} → {to:?}");
+                } else {
+                    assert!(result.is_err(), "{from:?} → {to:?} must be refused");
+                }
+            }
+        }
+        assert_eq!(
+            Reported.after(&advance(Closed)),
+            Err(StepRefusal::CloseWithOutcome)
+        );
+        assert_eq!(
+            Closed.after(&advance(Identified)),
+            Err(StepRefusal::AlreadyClosed)
+        );
+        let refusal = Reported.after(&advance(Consolidating)).unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "a case at `reported` cannot move to `consolidating`; it can move to: identified"
+        );
+    }
+
+    #[test]
+    fn a_case_is_solved_only_once_handled_but_may_end_otherwise_at_any_open_stage() {
+        use CaseStage::*;
+        for from in CaseStage::ALL {
+            for outcome in CaseOutcome::ALL {
+                let result = from.after(&close(*outcome));
+                let handled = matches!(from, JointHandling | Consolidating);
+                let solved = matches!(
+                    outcome,
+                    CaseOutcome::Solved | CaseOutcome::SolvedWithFollowUp
+                );
+                let expected = if *from == Closed {
+                    Err(StepRefusal::AlreadyClosed)
+                } else if solved && !handled {
+                    Err(StepRefusal::NotHandledYet(*from))
+                } else {
+                    Ok(Closed)
+                };
+                assert_eq!(result, expected, "{from:?} closed as {outcome:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_closed_case_reopens_and_notes_keep_the_stage() {
+        let reopen = CaseStep::Reopen {
+            note: "the rubbish is back".into(),
+        };
+        for from in CaseStage::ALL {
+            let expected = if *from == CaseStage::Closed {
+                Ok(CaseStage::Identified)
+            } else {
+                Err(StepRefusal::NotClosed)
+            };
+            assert_eq!(from.after(&reopen), expected);
+            let note = CaseStep::Note {
+                note: "called".into(),
+            };
+            let assign = CaseStep::Assign {
+                responsible: Party::PropertyManagement,
+                cooperating: vec![Party::CityManagement],
+                note: String::new(),
+            };
+            for step in [note, assign] {
+                let expected = if *from == CaseStage::Closed {
+                    Err(StepRefusal::AlreadyClosed)
+                } else {
+                    Ok(*from)
+                };
+                assert_eq!(from.after(&step), expected, "{step:?} at {from:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn steps_read_from_json_and_refuse_what_they_do_not_know() {
+        let step: CaseStep = serde_json::from_str(
+            r#"{"action": "advance", "to": "joint-handling", "note": "物业、城管到场"}"#,
+        )
+        .unwrap();
+        assert_eq!(step.note(), "物业、城管到场");
+        let close: CaseStep =
+            serde_json::from_str(r#"{"action": "close", "outcome": "solved-with-follow-up"}"#)
+                .unwrap();
+        assert_eq!(close, super::tests::close(CaseOutcome::SolvedWithFollowUp));
+        for bad in [
+            r#"{"action": "advance"}"#,
+            r#"{"action": "close", "outcome": "done"}"#,
+            r#"{"action": "teleport"}"#,
+            r#"{"action": "note", "note": "x", "extra": 1}"#,
+            r#"{"to": "identified"}"#,
+        ] {
+            assert!(serde_json::from_str::<CaseStep>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn due_times_follow_priority_and_category_and_open_cases_go_overdue() {
+        assert_eq!(
+            due_hours(CaseCategory::Environment, CasePriority::Normal),
+            72
+        );
+        assert_eq!(due_hours(CaseCategory::Dispute, CasePriority::Normal), 144);
+        assert_eq!(due_hours(CaseCategory::ElderCare, CasePriority::Urgent), 2);
+        assert_eq!(
+            due_hours(CaseCategory::FacilitySafety, CasePriority::High),
+            12
+        );
+        assert_eq!(
+            due_hours(CaseCategory::Infrastructure, CasePriority::Low),
+            336
+        );
+        for category in CaseCategory::ALL {
+            let mut last = 0;
+            for priority in [
+                CasePriority::Urgent,
+                CasePriority::High,
+                CasePriority::Normal,
+                CasePriority::Low,
+            ] {
+                let hours = due_hours(*category, priority);
+                assert!(hours > last, "{category:?}: lower priority, later due");
+                last = hours;
+            }
+        }
+        let due = 1_000;
+        assert!(!is_overdue(CaseStage::JointHandling, due, 1_000));
+        assert!(is_overdue(CaseStage::JointHandling, due, 1_001));
+        assert!(!is_overdue(CaseStage::Closed, due, 5_000));
     }
 }
