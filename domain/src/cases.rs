@@ -257,6 +257,87 @@ pub struct CaseSummary {
     pub updated_at: String,
     pub closed_at: Option<String>,
     pub outcome: Option<CaseOutcome>,
+    #[serde(flatten)]
+    pub handling: CaseHandling,
+}
+
+/// Who handles a case and by when.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseHandling {
+    /// RFC 3339: when it should be closed, from its category and priority
+    /// ([`due_hours`]); empty when not known.
+    #[serde(default)]
+    pub due_at: String,
+    /// Still open after its due time (as of when this was read).
+    #[serde(default)]
+    pub overdue: bool,
+    #[serde(default)]
+    pub responsible: Option<Party>,
+    #[serde(default)]
+    pub cooperating: Vec<Party>,
+    /// The alert the case was escalated from.
+    #[serde(default)]
+    pub alert_id: Option<i64>,
+    /// How often it was closed and came back.
+    #[serde(default)]
+    pub reopened: u32,
+}
+
+/// One step on a case's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseEvent {
+    /// RFC 3339.
+    pub at: String,
+    /// `user:<name>` or `system:<part>`.
+    pub by: String,
+    pub step: CaseStep,
+    /// The stage after the step.
+    pub stage: CaseStage,
+}
+
+/// A case with its description and its whole timeline (`GET /api/v1/cases/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Case {
+    #[serde(flatten)]
+    pub summary: CaseSummary,
+    pub description: String,
+    /// Oldest first; the report itself is the first entry.
+    pub timeline: Vec<CaseEvent>,
+    /// The steps allowed now, for the panel's buttons.
+    pub next_stages: Vec<CaseStage>,
+}
+
+/// A new case (`POST /api/v1/cases`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewCase {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: CaseCategory,
+    #[serde(default = "normal_priority")]
+    pub priority: CasePriority,
+    pub source: CaseSource,
+    pub community: CommunityId,
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// `[lon, lat]` of the spot.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    pub position: Position,
+    #[serde(default)]
+    pub building: Option<String>,
+    #[serde(default)]
+    pub responsible: Option<Party>,
+    #[serde(default)]
+    pub cooperating: Vec<Party>,
+}
+
+fn normal_priority() -> CasePriority {
+    CasePriority::Normal
 }
 
 #[cfg(test)]

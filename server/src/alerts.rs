@@ -21,7 +21,9 @@ use crate::store::{Actor, EngineWrite, StoredAlert};
 use linli_domain::alerts::{
     Alert, AlertAction, AlertKind, AlertOutcome, AlertState, Refusal, Resolution, Severity, Stamp,
 };
-use linli_domain::cases::{CaseCategory, CasePriority, CaseSource, CaseStage, CaseSummary};
+use linli_domain::cases::{
+    CaseCategory, CaseHandling, CasePriority, CaseSource, CaseStage, CaseSummary,
+};
 use linli_domain::place::Position;
 use linli_domain::CommunityId;
 use std::collections::HashMap;
@@ -377,6 +379,10 @@ fn case_for(alert: &Alert, home: Option<&HomePlace>, note: &str, now: Millis) ->
         building: Some(alert.building.clone()),
         opened_at: rfc3339(now),
         updated_at: rfc3339(now),
+        handling: CaseHandling {
+            alert_id: Some(alert.id),
+            ..CaseHandling::default()
+        },
         closed_at: None,
         outcome: None,
     }

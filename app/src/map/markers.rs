@@ -486,6 +486,7 @@ mod tests {
             updated_at: "2026-11-01T00:00:00.000Z".into(),
             closed_at: None,
             outcome: None,
+            handling: Default::default(),
         }
     }
 

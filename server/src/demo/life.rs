@@ -7,7 +7,7 @@ use super::{to_lon_lat, SplitMix};
 use crate::clock::{rfc3339, Millis};
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::cases::{
-    CaseCategory, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary,
+    CaseCategory, CaseHandling, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary,
 };
 use linli_domain::geometry::{bbox, point_in_polygon, Xy};
 use linli_domain::patrol::{Checkpoint, RouteProperties};
@@ -462,6 +462,7 @@ pub fn cases(map: &BaseMap, seed: u64, now: Millis) -> Vec<CaseSummary> {
                 updated_at: rfc3339(updated),
                 closed_at: closed.then(|| rfc3339(updated)),
                 outcome: closed.then(|| *pick(&mut rng, &outcomes)),
+                handling: CaseHandling::default(),
             });
         }
     }

@@ -1,16 +1,22 @@
-//! `/api/v1/cases`: residents' problems and where they stand. Staff only; a grid
-//! worker sees only their own communities' cases.
+//! `/api/v1/cases`: residents' problems and where they stand, through the article's
+//! loop. Staff only; a grid worker sees and changes only their own communities' cases,
+//! a viewer only reads. Which steps are allowed is `linli_domain::cases`'s to say.
 
-use super::extract::ApiQuery;
+use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::auth::access::Caller;
+use crate::clock::now_ms;
 use crate::error::{ApiResult, AppError};
-use crate::store::CaseFilter;
-use axum::extract::State;
+use crate::store::{Actor, CaseFilter, Change};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
-use linli_domain::cases::{CaseStage, CaseSummary};
-use linli_domain::{CommunityId, ErrorBody};
+use linli_domain::cases::{Case, CaseStage, CaseStep, CaseSummary, NewCase};
+use linli_domain::{CommunityId, ErrorBody, Role};
 use serde::Deserialize;
+
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_TEXT_CHARS: usize = 4_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -60,4 +66,118 @@ pub async fn list(
         stage,
     };
     Ok(Json(state.store.cases(&filter).await?))
+}
+
+/// Who is changing a case: not a viewer.
+fn changer(caller: &Caller) -> ApiResult<Change> {
+    if caller.user.role == Role::Viewer {
+        return Err(AppError::Forbidden(
+            "viewers may read cases but not change them".into(),
+        ));
+    }
+    Ok(Change::new(
+        Actor::User(caller.user.username.clone()),
+        now_ms(),
+    ))
+}
+
+fn check_text(what: &str, text: &str, max: usize) -> ApiResult<()> {
+    if text.chars().count() > max {
+        return Err(AppError::Unprocessable(format!(
+            "{what} may be at most {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Opens a case at `reported`, with its due time from category and priority.
+#[utoipa::path(post, path = "/cases", tag = "cases", request_body = NewCase,
+    responses(
+        (status = 201, description = "The new case with its timeline", body = Case),
+        (status = 403, description = "A viewer, or another community than the grid worker's", body = ErrorBody),
+        (status = 422, description = "A missing or bad field, or an unknown community", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewCase>,
+) -> ApiResult<(StatusCode, Json<Case>)> {
+    let change = changer(&caller)?;
+    caller.check_community(&new.community)?;
+    let mut new = new;
+    new.title = new.title.trim().to_string();
+    if new.title.is_empty() {
+        return Err(AppError::Unprocessable("a case needs a title".into()));
+    }
+    check_text("the title", &new.title, MAX_TITLE_CHARS)?;
+    check_text("the description", &new.description, MAX_TEXT_CHARS)?;
+    let [lon, lat] = new.position;
+    if !(lon.is_finite()
+        && lat.is_finite()
+        && (-180.0..=180.0).contains(&lon)
+        && (-90.0..=90.0).contains(&lat))
+    {
+        return Err(AppError::Unprocessable(format!(
+            "position must be [longitude, latitude] in degrees, not [{lon}, {lat}]"
+        )));
+    }
+    let case = state.store.create_case(&change, &new).await?;
+    state.live.wake();
+    Ok((StatusCode::CREATED, Json(case)))
+}
+
+async fn visible(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Case> {
+    let case = state
+        .store
+        .case(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no case {id}")))?;
+    caller.check_community(&case.summary.community)?;
+    Ok(case)
+}
+
+/// One case with its timeline and the stages it may move to.
+#[utoipa::path(get, path = "/cases/{id}", tag = "cases",
+    params(("id" = i64, Path, description = "Case id")),
+    responses(
+        (status = 200, description = "The case", body = Case),
+        (status = 403, description = "Outside the caller's communities", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+    ))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Case>> {
+    Ok(Json(visible(&state, &caller, id).await?))
+}
+
+/// A step on a case: `{"action": "advance", "to": "identified"}`, `close` with an
+/// `outcome`, `reopen`, `assign` (`responsible`, `cooperating`) or `note`; each may
+/// carry a `note`.
+#[utoipa::path(post, path = "/cases/{id}/events", tag = "cases",
+    params(("id" = i64, Path, description = "Case id")),
+    request_body = CaseStep,
+    responses(
+        (status = 200, description = "The case after the step", body = Case),
+        (status = 403, description = "A viewer, or outside the caller's communities", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "Not allowed where the case stands; the message says what is", body = ErrorBody),
+        (status = 422, description = "A bad step", body = ErrorBody),
+    ))]
+pub async fn step(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(step): ApiJson<CaseStep>,
+) -> ApiResult<Json<Case>> {
+    let change = changer(&caller)?;
+    check_text("a note", step.note(), MAX_TEXT_CHARS)?;
+    if matches!(&step, CaseStep::Note { note } if note.trim().is_empty()) {
+        return Err(AppError::Unprocessable("a note needs some text".into()));
+    }
+    visible(&state, &caller, id).await?;
+    let case = state.store.step_case(&change, id, &step).await?;
+    state.live.wake();
+    Ok(Json(case))
 }

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::EventRecord;
 use linli_domain::care::{Health, Home, SensorKind};
-use linli_domain::cases::{CaseStage, CaseSummary};
+use linli_domain::cases::{Case, CaseStage, CaseStep, CaseSummary, NewCase};
 use linli_domain::patrol::RouteProperties;
 use linli_domain::place::{Feature, Geometry, LayerName, Properties};
 use linli_domain::{CommunityId, Role, Username};
@@ -312,6 +312,14 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary>;
     /// Cases matching the filter, newest first.
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>>;
+    /// Opens a case at `reported`, with a `case.created` event; `Invalid` for an
+    /// unknown community.
+    async fn create_case(&self, change: &Change, new: &NewCase) -> StoreResult<Case>;
+    /// A case with its timeline.
+    async fn case(&self, id: i64) -> StoreResult<Option<Case>>;
+    /// Takes a step on a case, with a `case.updated` event; `Conflict` with the reason
+    /// when the step is not allowed where the case stands, `NotFound` for no such case.
+    async fn step_case(&self, change: &Change, id: i64, step: &CaseStep) -> StoreResult<Case>;
 
     /// Adds a sensor to a home with a new device id (`wm-`, `gd-` or `sd-` and a
     /// number) and the hash of its token; `NotFound` when the home does not exist.

@@ -15,8 +15,10 @@ use linli_domain::alerts::Alert;
 use linli_domain::api::EventRecord;
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::cases::{
-    CaseCategory, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary,
+    due_hours, is_overdue, CaseCategory, CaseHandling, CaseOutcome, CasePriority, CaseSource,
+    CaseStage, CaseSummary, Party,
 };
+use linli_domain::cases::{Case, CaseStep, NewCase};
 use linli_domain::patrol::{Checkpoint, RouteProperties};
 use linli_domain::place::Geometry;
 use linli_domain::place::{Feature, LayerName, Properties};
@@ -30,6 +32,7 @@ use sqlx::Row as _;
 use std::str::FromStr as _;
 use std::time::Duration;
 
+mod cases;
 mod sensors;
 
 pub struct SqliteStore {
@@ -239,7 +242,8 @@ async fn insert_case(
 ) -> StoreResult<CaseSummary> {
     let id = sqlx::query(
         "INSERT INTO cases (title, category, stage, priority, source, community, grid, lon, lat, building, \
-         opened_ms, updated_ms, closed_ms, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, alert_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&case.title)
     .bind(case.category.as_str())
@@ -255,6 +259,10 @@ async fn insert_case(
     .bind(millis(&case.updated_at)?)
     .bind(case.closed_at.as_deref().map(millis).transpose()?)
     .bind(case.outcome.map(CaseOutcome::as_str))
+    .bind(due_ms(case)?)
+    .bind(case.handling.responsible.map(Party::as_str))
+    .bind(serde_json::to_string(&case.handling.cooperating).map_err(corrupt)?)
+    .bind(case.handling.alert_id)
     .execute(&mut *conn)
     .await
     .map_err(|e| match e {
@@ -264,7 +272,8 @@ async fn insert_case(
         other => other.into(),
     })?
     .last_insert_rowid();
-    let stored = CaseSummary { id, ..case.clone() };
+    let mut stored = CaseSummary { id, ..case.clone() };
+    stored.handling.due_at = rfc3339(due_ms(case)?);
     append_event(
         conn,
         change,
@@ -318,19 +327,53 @@ fn millis(value: &str) -> StoreResult<Millis> {
         .ok_or_else(|| StoreError::Invalid(format!("`{value}` is not an RFC 3339 time")))
 }
 
+/// When `case` is due: as given, or from its category and priority.
+fn due_ms(case: &CaseSummary) -> StoreResult<Millis> {
+    if !case.handling.due_at.is_empty() {
+        return millis(&case.handling.due_at);
+    }
+    Ok(millis(&case.opened_at)? + due_hours(case.category, case.priority) * 3_600_000)
+}
+
+/// The columns [`case_from_row`] reads.
+const CASE_COLUMNS: &str =
+    "id, title, category, stage, priority, source, community, grid, lon, lat, \
+     building, opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, \
+     alert_id, reopened";
+
 fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
+    let category = named(&row.try_get::<String, _>("category")?, CaseCategory::parse)?;
+    let priority = named(&row.try_get::<String, _>("priority")?, CasePriority::parse)?;
+    let stage = named(&row.try_get::<String, _>("stage")?, CaseStage::parse)?;
+    let opened: Millis = row.try_get("opened_ms")?;
+    let due = row
+        .try_get::<Option<i64>, _>("due_ms")?
+        .unwrap_or(opened + due_hours(category, priority) * 3_600_000);
+    let handling = CaseHandling {
+        due_at: rfc3339(due),
+        overdue: is_overdue(stage, due, crate::clock::now_ms()),
+        responsible: row
+            .try_get::<Option<String>, _>("responsible")?
+            .map(|p| named(&p, Party::parse))
+            .transpose()?,
+        cooperating: serde_json::from_str(&row.try_get::<String, _>("cooperating")?)
+            .map_err(corrupt)?,
+        alert_id: row.try_get("alert_id")?,
+        reopened: row.try_get::<i64, _>("reopened")? as u32,
+    };
     Ok(CaseSummary {
+        handling,
         id: row.try_get("id")?,
         title: row.try_get("title")?,
-        category: named(&row.try_get::<String, _>("category")?, CaseCategory::parse)?,
-        stage: named(&row.try_get::<String, _>("stage")?, CaseStage::parse)?,
-        priority: named(&row.try_get::<String, _>("priority")?, CasePriority::parse)?,
+        category,
+        stage,
+        priority,
         source: named(&row.try_get::<String, _>("source")?, CaseSource::parse)?,
         community: CommunityId::parse(row.try_get::<String, _>("community")?).map_err(corrupt)?,
         grid: row.try_get("grid")?,
         position: [row.try_get("lon")?, row.try_get("lat")?],
         building: row.try_get("building")?,
-        opened_at: rfc3339(row.try_get("opened_ms")?),
+        opened_at: rfc3339(opened),
         updated_at: rfc3339(row.try_get("updated_ms")?),
         closed_at: row.try_get::<Option<i64>, _>("closed_ms")?.map(rfc3339),
         outcome: row
@@ -881,11 +924,21 @@ impl Store for SqliteStore {
         Ok(stored)
     }
 
+    async fn create_case(&self, change: &Change, new: &NewCase) -> StoreResult<Case> {
+        self.create_case_sql(change, new).await
+    }
+
+    async fn case(&self, id: i64) -> StoreResult<Option<Case>> {
+        self.case_sql(id).await
+    }
+
+    async fn step_case(&self, change: &Change, id: i64, step: &CaseStep) -> StoreResult<Case> {
+        self.step_case_sql(change, id, step).await
+    }
+
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>> {
-        let mut query = sqlx::QueryBuilder::new(
-            "SELECT id, title, category, stage, priority, source, community, grid, lon, lat, building, \
-             opened_ms, updated_ms, closed_ms, outcome FROM cases WHERE 1 = 1",
-        );
+        let mut query =
+            sqlx::QueryBuilder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
         if let Some(ids) = &filter.communities {
             if ids.is_empty() {
                 return Ok(Vec::new());

@@ -1,0 +1,228 @@
+//! The case workflow through the API: a grid worker reports a problem, takes it through
+//! the article's loop to its close and reopens it when it comes back; every refused step
+//! and bad body answers with a reason and changes nothing; the timeline and the stream
+//! show each step.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::*;
+
+fn new_case() -> Value {
+    json!({"title": "绿地被开垦成菜地", "description": "3号楼北侧公共绿地被个别居民开垦种菜",
+           "category": "environment", "source": "grid-visit", "community": "wulimiao",
+           "position": [117.305, 31.845]})
+}
+
+#[tokio::test]
+async fn a_case_goes_through_the_loop_and_comes_back() {
+    let app = spawn_app().await;
+    let grid = app.signed_in("demo-grid-wulimiao").await;
+    let response = grid
+        .post(app.url("/api/v1/cases"))
+        .json(&new_case())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let case: Value = response.json().await.unwrap();
+    let id = case["id"].as_i64().unwrap();
+    assert_eq!(case["stage"], "reported");
+    assert_eq!(case["priority"], "normal");
+    assert_eq!(case["overdue"], false);
+    assert_eq!(case["next_stages"], json!(["identified"]));
+    assert_eq!(case["timeline"].as_array().unwrap().len(), 1);
+    // Due three days after it was opened (environment, normal priority).
+    let opened = linli_server::store::parse_rfc3339(case["opened_at"].as_str().unwrap()).unwrap();
+    let due = linli_server::store::parse_rfc3339(case["due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(due - opened, 72 * 3_600_000);
+
+    let step = |body: Value| {
+        grid.post(app.url(&format!("/api/v1/cases/{id}/events")))
+            .json(&body)
+            .send()
+    };
+    // Not allowed yet: skipping ahead, closing as solved before any handling.
+    let refused = step(json!({"action": "advance", "to": "consolidating"}))
+        .await
+        .unwrap();
+    let message = assert_error(refused, 409, "conflict").await;
+    assert!(message.contains("it can move to: identified"), "{message}");
+    let refused = step(json!({"action": "close", "outcome": "solved"}))
+        .await
+        .unwrap();
+    assert_error(refused, 409, "conflict").await;
+    for bad in [
+        json!({"action": "advance", "to": "done"}),
+        json!({"action": "fly"}),
+        json!({"action": "note", "note": "   "}),
+        json!({"action": "note", "note": "x".repeat(4_001)}),
+        json!({"action": "assign", "responsible": "the-mayor"}),
+    ] {
+        assert_error(step(bad.clone()).await.unwrap(), 422, "unprocessable").await;
+    }
+    let unchanged: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{id}"))).await;
+    assert_eq!(unchanged["stage"], "reported");
+    assert_eq!(
+        unchanged["timeline"].as_array().unwrap().len(),
+        1,
+        "nothing of the refused steps"
+    );
+
+    for body in [
+        json!({"action": "advance", "to": "identified", "note": "核实：约40平方米"}),
+        json!({"action": "assign", "responsible": "community-committee", "cooperating": ["property-management"]}),
+        json!({"action": "advance", "to": "negotiating", "note": "入户沟通"}),
+        json!({"action": "advance", "to": "joint-handling"}),
+        json!({"action": "advance", "to": "consolidating", "note": "补植绿化"}),
+        json!({"action": "close", "outcome": "solved-with-follow-up", "note": "每月回访"}),
+    ] {
+        let response = step(body.clone()).await.unwrap();
+        assert_eq!(response.status(), 200, "{body}");
+    }
+    let closed: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{id}"))).await;
+    assert_eq!(closed["stage"], "closed");
+    assert_eq!(closed["outcome"], "solved-with-follow-up");
+    assert_eq!(closed["responsible"], "community-committee");
+    assert_eq!(closed["cooperating"], json!(["property-management"]));
+    assert!(closed["closed_at"].is_string());
+    let stages: Vec<&str> = closed["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "reported",
+            "identified",
+            "identified",
+            "negotiating",
+            "joint-handling",
+            "consolidating",
+            "closed"
+        ]
+    );
+    assert_eq!(closed["timeline"][1]["by"], "user:demo-grid-wulimiao");
+    assert_eq!(closed["timeline"][1]["step"]["note"], "核实：约40平方米");
+
+    // The plots are back: the case reopens and counts it.
+    let closed_again = step(json!({"action": "advance", "to": "identified"}))
+        .await
+        .unwrap();
+    assert_error(closed_again, 409, "conflict").await;
+    let reopened: Value = step(json!({"action": "reopen", "note": "又有人种菜"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reopened["stage"], "identified");
+    assert_eq!(reopened["reopened"], 1);
+    assert!(reopened["outcome"].is_null() && reopened["closed_at"].is_null());
+
+    // Each change is in the event log the stream follows.
+    let commander = app.signed_in("demo-commander").await;
+    let events: Vec<Value> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    let updates = events
+        .iter()
+        .filter(|e| e["kind"] == "case.updated" && e["data"]["id"] == id)
+        .count();
+    assert_eq!(updates, 7);
+}
+
+#[tokio::test]
+async fn only_the_right_people_open_and_change_cases_and_bad_cases_are_refused() {
+    let app = spawn_app().await;
+    let grid = app.signed_in("demo-grid-wulimiao").await;
+    let create =
+        |who: &reqwest::Client, body: Value| who.post(app.url("/api/v1/cases")).json(&body).send();
+    let mut bad_cases = Vec::new();
+    for (field, value) in [
+        ("title", json!("  ")),
+        ("title", json!("x".repeat(201))),
+        ("category", json!("noise")),
+        ("source", json!("rumour")),
+        ("priority", json!("whenever")),
+        ("position", json!([200.0, 31.8])),
+        ("position", json!([117.3])),
+        ("community", json!("Not An Id")),
+        ("unexpected", json!(1)),
+    ] {
+        let mut body = new_case();
+        body[field] = value;
+        bad_cases.push(body);
+    }
+    let mut no_title = new_case();
+    no_title.as_object_mut().unwrap().remove("title");
+    bad_cases.push(no_title);
+    for body in bad_cases {
+        let response = create(&grid, body.clone()).await.unwrap();
+        assert_eq!(response.status(), 422, "{body}");
+    }
+    // A community that does not exist, or not the grid worker's.
+    let commander = app.signed_in("demo-commander").await;
+    let mut nowhere = new_case();
+    nowhere["community"] = json!("nowhere");
+    assert_error(
+        create(&commander, nowhere).await.unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
+    let other = app.signed_in("demo-grid-xingfuli").await;
+    assert_error(create(&other, new_case()).await.unwrap(), 403, "forbidden").await;
+    let viewer = app.signed_in("demo-viewer").await;
+    assert_error(create(&viewer, new_case()).await.unwrap(), 403, "forbidden").await;
+    let before: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+
+    let case: Value = create(&grid, new_case())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = case["id"].as_i64().unwrap();
+    let after: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "only the good case was stored"
+    );
+    let step_url = app.url(&format!("/api/v1/cases/{id}/events"));
+    let advance = json!({"action": "advance", "to": "identified"});
+    for (who, status) in [(&other, 403), (&viewer, 403)] {
+        let response = who
+            .post(step_url.clone())
+            .json(&advance)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status);
+    }
+    let response = other
+        .get(app.url(&format!("/api/v1/cases/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let missing = commander
+        .post(app.url("/api/v1/cases/999999/events"))
+        .json(&advance)
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "not_found").await;
+    let response = commander
+        .post(step_url)
+        .json(&advance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "a commander acts in every community"
+    );
+}
