@@ -92,11 +92,13 @@ pub enum CaseStep {
         #[serde(default)]
         note: String,
     },
-    /// Close with what came of it.
+    /// Close with what came of it; a duplicate names the case it repeats.
     Close {
         outcome: CaseOutcome,
         #[serde(default)]
         note: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duplicate_of: Option<i64>,
     },
     /// The problem is back: a closed case opens again at `identified`.
     Reopen {
@@ -282,6 +284,9 @@ pub struct CaseHandling {
     /// How often it was closed and came back.
     #[serde(default)]
     pub reopened: u32,
+    /// A case solved at the same spot before: the problem came back.
+    #[serde(default)]
+    pub recurs: Option<i64>,
 }
 
 /// One step on a case's timeline.
@@ -308,6 +313,56 @@ pub struct Case {
     pub timeline: Vec<CaseEvent>,
     /// The steps allowed now, for the panel's buttons.
     pub next_stages: Vec<CaseStage>,
+    /// Open cases of the same kind at the same spot, reported shortly before: offered
+    /// for merging (close this one as a `duplicate` of one of them). Only while the
+    /// case is at `reported`.
+    pub possible_duplicates: Vec<i64>,
+}
+
+/// Reports this close together, of the same category, are about the same spot.
+pub const SAME_SPOT_METRES: f64 = 100.0;
+/// An open case reported this many days before a new report may be the same problem.
+pub const DUPLICATE_WINDOW_DAYS: i64 = 30;
+/// A case solved this many days before a new report at its spot: the problem came back.
+pub const RECURRENCE_WINDOW_DAYS: i64 = 365;
+
+/// What an earlier case at the spot is to a new report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Related {
+    /// Still open: perhaps the same problem, reported again.
+    PossibleDuplicate,
+    /// Solved: the problem came back.
+    Recurs,
+}
+
+/// What `earlier` is to a report of `category` at `position` at `now_ms`
+/// (`earlier_opened_ms` and `earlier_closed_ms` are the earlier case's times).
+pub fn related(
+    category: CaseCategory,
+    position: Position,
+    now_ms: i64,
+    earlier: &CaseSummary,
+    earlier_opened_ms: i64,
+    earlier_closed_ms: Option<i64>,
+) -> Option<Related> {
+    const DAY_MS: i64 = 86_400_000;
+    if earlier.category != category
+        || crate::geometry::metres_between(earlier.position, position) > SAME_SPOT_METRES
+    {
+        return None;
+    }
+    match (earlier.stage, earlier.outcome, earlier_closed_ms) {
+        (
+            CaseStage::Closed,
+            Some(CaseOutcome::Solved | CaseOutcome::SolvedWithFollowUp),
+            Some(closed),
+        ) if now_ms - closed <= RECURRENCE_WINDOW_DAYS * DAY_MS => Some(Related::Recurs),
+        (CaseStage::Closed, _, _) => None,
+        _ if now_ms - earlier_opened_ms <= DUPLICATE_WINDOW_DAYS * DAY_MS => {
+            Some(Related::PossibleDuplicate)
+        }
+        _ => None,
+    }
 }
 
 /// A new case (`POST /api/v1/cases`).
@@ -371,6 +426,7 @@ mod tests {
         CaseStep::Close {
             outcome,
             note: String::new(),
+            duplicate_of: None,
         }
     }
 
@@ -521,5 +577,75 @@ mod tests {
         assert!(!is_overdue(CaseStage::JointHandling, due, 1_000));
         assert!(is_overdue(CaseStage::JointHandling, due, 1_001));
         assert!(!is_overdue(CaseStage::Closed, due, 5_000));
+    }
+
+    #[test]
+    fn an_earlier_case_at_the_spot_is_a_possible_duplicate_or_a_recurrence() {
+        const DAY: i64 = 86_400_000;
+        let now = 400 * DAY;
+        let spot = [117.305, 31.845];
+        // About 55 m east, and about 220 m north.
+        let (near, far) = ([117.305_58, 31.845], [117.305, 31.847]);
+        let earlier = |stage, outcome, position| CaseSummary {
+            id: 1,
+            title: "垃圾堆放".into(),
+            category: CaseCategory::Environment,
+            stage,
+            priority: CasePriority::Normal,
+            source: CaseSource::Patrol,
+            community: crate::CommunityId::parse("xingfuli").unwrap(),
+            grid: None,
+            position,
+            building: None,
+            opened_at: String::new(),
+            updated_at: String::new(),
+            closed_at: None,
+            outcome,
+            handling: CaseHandling::default(),
+        };
+        let env = CaseCategory::Environment;
+        let open = earlier(CaseStage::Identified, None, near);
+        assert_eq!(
+            related(env, spot, now, &open, now - 10 * DAY, None),
+            Some(Related::PossibleDuplicate)
+        );
+        assert_eq!(
+            related(env, spot, now, &open, now - 40 * DAY, None),
+            None,
+            "too long ago"
+        );
+        assert_eq!(
+            related(CaseCategory::Dispute, spot, now, &open, now - DAY, None),
+            None,
+            "another kind of problem"
+        );
+        let away = earlier(CaseStage::Identified, None, far);
+        assert_eq!(
+            related(env, spot, now, &away, now - DAY, None),
+            None,
+            "another spot"
+        );
+        let solved = earlier(CaseStage::Closed, Some(CaseOutcome::Solved), near);
+        assert_eq!(
+            related(
+                env,
+                spot,
+                now,
+                &solved,
+                now - 100 * DAY,
+                Some(now - 90 * DAY)
+            ),
+            Some(Related::Recurs)
+        );
+        assert_eq!(
+            related(env, spot, now, &solved, 0, Some(now - 366 * DAY)),
+            None,
+            "solved more than a year ago"
+        );
+        let transferred = earlier(CaseStage::Closed, Some(CaseOutcome::Transferred), near);
+        assert_eq!(
+            related(env, spot, now, &transferred, now - DAY, Some(now)),
+            None
+        );
     }
 }

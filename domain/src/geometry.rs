@@ -83,6 +83,16 @@ pub fn bbox(points: &[Xy]) -> [f64; 4] {
         })
 }
 
+/// Metres between two `[lon, lat]` points (equirectangular: within a fraction of a
+/// per cent over a subdistrict, the distances cases and patrols compare).
+pub fn metres_between(a: Xy, b: Xy) -> f64 {
+    const EARTH_RADIUS_M: f64 = 6_371_008.8;
+    let mean_lat = ((a[1] + b[1]) / 2.0).to_radians();
+    let dx = (b[0] - a[0]).to_radians() * mean_lat.cos();
+    let dy = (b[1] - a[1]).to_radians();
+    EARTH_RADIUS_M * (dx * dx + dy * dy).sqrt()
+}
+
 /// Distance from `p` to the segment `a`–`b`.
 pub fn distance_to_segment(p: Xy, a: Xy, b: Xy) -> f64 {
     let (dx, dy) = (b[0] - a[0], b[1] - a[1]);

@@ -226,3 +226,154 @@ async fn only_the_right_people_open_and_change_cases_and_bad_cases_are_refused()
         "a commander acts in every community"
     );
 }
+
+async fn create_case(app: &TestApp, client: &reqwest::Client, body: Value) -> Value {
+    let response = client
+        .post(app.url("/api/v1/cases"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_report_at_the_spot_of_an_open_case_is_offered_for_merging_and_a_solved_spot_that_comes_back_recurs(
+) {
+    let app = spawn_app().await;
+    let grid = app.signed_in("demo-grid-wulimiao").await;
+    let create = |body: Value| create_case(&app, &grid, body);
+    let step = |id: i64, body: Value| {
+        grid.post(app.url(&format!("/api/v1/cases/{id}/events")))
+            .json(&body)
+            .send()
+    };
+    let first = create(new_case()).await;
+    let first_id = first["id"].as_i64().unwrap();
+    assert_eq!(first["possible_duplicates"], json!([]));
+    assert!(first["recurs"].is_null());
+    // About 30 m away, the same kind of problem; and another kind at the same spot.
+    let mut again = new_case();
+    again["position"] = json!([117.3053, 31.845]);
+    let second = create(again.clone()).await;
+    let second_id = second["id"].as_i64().unwrap();
+    assert_eq!(second["possible_duplicates"], json!([first_id]));
+    let mut other_kind = new_case();
+    other_kind["category"] = json!("street-order");
+    assert_eq!(create(other_kind).await["possible_duplicates"], json!([]));
+
+    // Merging: only as `duplicate`, only into another open case.
+    for (body, status) in [
+        (
+            json!({"action": "close", "outcome": "solved", "duplicate_of": first_id}),
+            422,
+        ),
+        (
+            json!({"action": "close", "outcome": "duplicate", "duplicate_of": second_id}),
+            422,
+        ),
+        (
+            json!({"action": "close", "outcome": "duplicate", "duplicate_of": 999_999}),
+            422,
+        ),
+    ] {
+        let response = step(second_id, body.clone()).await.unwrap();
+        assert_eq!(response.status(), status, "{body}");
+    }
+    let merged: Value = step(
+        second_id,
+        json!({"action": "close", "outcome": "duplicate", "duplicate_of": first_id}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(merged["outcome"], "duplicate");
+    let original: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{first_id}"))).await;
+    let last = original["timeline"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last["step"]["note"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("case {second_id}")),
+        "{last}"
+    );
+
+    // The first case is solved; a new report there is a recurrence.
+    for body in [
+        json!({"action": "advance", "to": "identified"}),
+        json!({"action": "advance", "to": "joint-handling"}),
+        json!({"action": "close", "outcome": "solved"}),
+    ] {
+        assert_eq!(step(first_id, body).await.unwrap().status(), 200);
+    }
+    let back = create(again).await;
+    assert_eq!(back["recurs"], first_id);
+    assert_eq!(
+        back["possible_duplicates"],
+        json!([]),
+        "the spot's cases are closed"
+    );
+}
+
+#[tokio::test]
+async fn closing_the_case_an_alert_was_escalated_into_resolves_the_alert() {
+    let app = spawn_app().await;
+    let (gas, token, home) =
+        new_device(&app, Some("wulimiao"), linli_domain::care::SensorKind::Gas).await;
+    let leak = json!({"readings": [reading(&gas, 1, "gas_lel_pct", 45.0)]});
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .json(&leak)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let grid = app.signed_in("demo-grid-wulimiao").await;
+    let alerts: Vec<Value> = get_json(&grid, app.url("/api/v1/alerts?state=open")).await;
+    let alert = alerts.iter().find(|a| a["home"] == home.as_str()).unwrap();
+    let alert_id = alert["id"].as_i64().unwrap();
+    let escalated: Value = grid
+        .post(app.url(&format!("/api/v1/alerts/{alert_id}/escalate")))
+        .json(&json!({"note": "上门查看"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case_id = escalated["case_id"].as_i64().unwrap();
+    let case: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
+    assert_eq!(case["alert_id"], alert_id);
+    assert_eq!(case["category"], "facility-safety");
+    assert_eq!(case["priority"], "urgent");
+    for body in [
+        json!({"action": "advance", "to": "identified"}),
+        json!({"action": "advance", "to": "joint-handling", "note": "燃气公司关阀"}),
+        json!({"action": "close", "outcome": "solved", "note": "更换软管"}),
+    ] {
+        let response = grid
+            .post(app.url(&format!("/api/v1/cases/{case_id}/events")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{body}");
+    }
+    let resolved: Value = get_json(&grid, app.url(&format!("/api/v1/alerts/{alert_id}"))).await;
+    assert_eq!(resolved["state"], "resolved");
+    assert_eq!(resolved["resolved"]["outcome"], "handled");
+    assert_eq!(resolved["resolved"]["by"], "user:demo-grid-wulimiao");
+    assert!(resolved["resolved"]["note"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("case {case_id} closed (solved)")));
+}

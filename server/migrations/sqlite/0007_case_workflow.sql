@@ -8,6 +8,9 @@ ALTER TABLE cases ADD COLUMN responsible TEXT;
 ALTER TABLE cases ADD COLUMN cooperating TEXT NOT NULL DEFAULT '[]';   -- JSON array of parties
 ALTER TABLE cases ADD COLUMN alert_id INTEGER;
 ALTER TABLE cases ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;
+-- A case solved at the same spot before this one was reported: the problem came back.
+ALTER TABLE cases ADD COLUMN recurs INTEGER;
+CREATE INDEX cases_by_category ON cases (category, lat);
 
 -- The timeline: each step (JSON `domain::cases::CaseStep`) with the stage after it.
 CREATE TABLE case_events (

@@ -4,14 +4,17 @@
 
 use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
+use crate::alerts::{ActError, Request};
 use crate::auth::access::Caller;
 use crate::clock::now_ms;
+use crate::engine::EngineActError;
 use crate::error::{ApiResult, AppError};
 use crate::store::{Actor, CaseFilter, Change};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use linli_domain::cases::{Case, CaseStage, CaseStep, CaseSummary, NewCase};
+use linli_domain::alerts::AlertOutcome;
+use linli_domain::cases::{Case, CaseOutcome, CaseStage, CaseStep, CaseSummary, NewCase};
 use linli_domain::{CommunityId, ErrorBody, Role};
 use serde::Deserialize;
 
@@ -176,8 +179,51 @@ pub async fn step(
     if matches!(&step, CaseStep::Note { note } if note.trim().is_empty()) {
         return Err(AppError::Unprocessable("a note needs some text".into()));
     }
+    if let CaseStep::Close {
+        outcome,
+        duplicate_of: Some(_),
+        ..
+    } = &step
+    {
+        if *outcome != CaseOutcome::Duplicate {
+            return Err(AppError::Unprocessable(
+                "duplicate_of goes with the outcome `duplicate`".into(),
+            ));
+        }
+    }
     visible(&state, &caller, id).await?;
     let case = state.store.step_case(&change, id, &step).await?;
     state.live.wake();
+    if let (CaseStep::Close { outcome, note, .. }, Some(alert)) =
+        (&step, case.summary.handling.alert_id)
+    {
+        resolve_alert(&state, &caller, alert, id, *outcome, note).await;
+    }
     Ok(Json(case))
+}
+
+/// A case opened from an alert was closed: the alert is resolved with it, unless the
+/// case went elsewhere (a duplicate, transferred) or the alert was resolved already.
+async fn resolve_alert(
+    state: &AppState,
+    caller: &Caller,
+    alert: i64,
+    case: i64,
+    outcome: CaseOutcome,
+    note: &str,
+) {
+    if matches!(outcome, CaseOutcome::Duplicate | CaseOutcome::Transferred) {
+        return;
+    }
+    let request = Request::Resolve {
+        outcome: AlertOutcome::Handled,
+        note: format!("case {case} closed ({}) {note}", outcome.as_str())
+            .trim()
+            .to_string(),
+    };
+    let by = Actor::User(caller.user.username.clone());
+    match state.engine.act(alert, request, by, None).await {
+        Ok(_) | Err(EngineActError::Act(ActError::Refused(_))) => {}
+        Err(e) => tracing::warn!("case {case} closed, but its alert {alert} was not resolved: {e}"),
+    }
 }

@@ -242,8 +242,8 @@ async fn insert_case(
 ) -> StoreResult<CaseSummary> {
     let id = sqlx::query(
         "INSERT INTO cases (title, category, stage, priority, source, community, grid, lon, lat, building, \
-         opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, alert_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, alert_id, recurs) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&case.title)
     .bind(case.category.as_str())
@@ -263,6 +263,7 @@ async fn insert_case(
     .bind(case.handling.responsible.map(Party::as_str))
     .bind(serde_json::to_string(&case.handling.cooperating).map_err(corrupt)?)
     .bind(case.handling.alert_id)
+    .bind(case.handling.recurs)
     .execute(&mut *conn)
     .await
     .map_err(|e| match e {
@@ -322,7 +323,7 @@ fn parse_care_level(value: &str) -> Option<CareLevel> {
     .find(|l| care_level_name(*l) == value)
 }
 
-fn millis(value: &str) -> StoreResult<Millis> {
+pub(super) fn millis(value: &str) -> StoreResult<Millis> {
     super::parse_rfc3339(value)
         .ok_or_else(|| StoreError::Invalid(format!("`{value}` is not an RFC 3339 time")))
 }
@@ -339,7 +340,7 @@ fn due_ms(case: &CaseSummary) -> StoreResult<Millis> {
 const CASE_COLUMNS: &str =
     "id, title, category, stage, priority, source, community, grid, lon, lat, \
      building, opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, \
-     alert_id, reopened";
+     alert_id, reopened, recurs";
 
 fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
     let category = named(&row.try_get::<String, _>("category")?, CaseCategory::parse)?;
@@ -360,6 +361,7 @@ fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
             .map_err(corrupt)?,
         alert_id: row.try_get("alert_id")?,
         reopened: row.try_get::<i64, _>("reopened")? as u32,
+        recurs: row.try_get("recurs")?,
     };
     Ok(CaseSummary {
         handling,

@@ -1,14 +1,59 @@
 //! The SQLite side of the case workflow: a new case with the first entry of its
 //! timeline, a case with its timeline, and a step (stage change, closing, reopening,
 //! assignment, note) applied in one transaction with its `case.updated` event. Which
-//! steps are allowed is decided by `linli_domain::cases` (`CaseStage::after`).
+//! steps are allowed is decided by `linli_domain::cases` (`CaseStage::after`), and
+//! which earlier cases a report repeats by `linli_domain::cases::related`.
 
-use super::{append_event, case_from_row, corrupt, insert_case, named, SqliteStore, CASE_COLUMNS};
-use crate::clock::rfc3339;
+use super::{
+    append_event, case_from_row, corrupt, insert_case, millis, named, SqliteStore, CASE_COLUMNS,
+};
+use crate::clock::{rfc3339, Millis};
 use crate::store::{Change, StoreError, StoreResult};
 use linli_domain::cases::{
-    Case, CaseEvent, CaseHandling, CaseStage, CaseStep, CaseSummary, NewCase,
+    related, Case, CaseEvent, CaseHandling, CaseOutcome, CaseStage, CaseStep, CaseSummary, NewCase,
+    Related, SAME_SPOT_METRES,
 };
+
+/// Earlier cases at the spot of a report of `case` made at `at`: the open ones it may
+/// repeat, and the newest solved one it shows to have come back.
+async fn related_cases(
+    conn: &mut SqliteConnection,
+    case: &CaseSummary,
+    at: Millis,
+) -> StoreResult<(Vec<i64>, Option<i64>)> {
+    // A box a little larger than the spot radius, then the exact test.
+    let lat_margin = SAME_SPOT_METRES * 1.5 / 111_000.0;
+    let lon_margin = lat_margin / case.position[1].to_radians().cos().max(0.1);
+    let rows = sqlx::query(&format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE category = ? AND id != ? AND opened_ms <= ? \
+         AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? ORDER BY id"
+    ))
+    .bind(case.category.as_str())
+    .bind(case.id)
+    .bind(at)
+    .bind(case.position[1] - lat_margin)
+    .bind(case.position[1] + lat_margin)
+    .bind(case.position[0] - lon_margin)
+    .bind(case.position[0] + lon_margin)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (mut duplicates, mut recurs) = (Vec::new(), None);
+    let mut newest_solved = Millis::MIN;
+    for row in &rows {
+        let earlier = case_from_row(row)?;
+        let opened = millis(&earlier.opened_at)?;
+        let closed = earlier.closed_at.as_deref().map(millis).transpose()?;
+        match related(case.category, case.position, at, &earlier, opened, closed) {
+            Some(Related::PossibleDuplicate) => duplicates.push(earlier.id),
+            Some(Related::Recurs) if closed.unwrap_or_default() > newest_solved => {
+                newest_solved = closed.unwrap_or_default();
+                recurs = Some(earlier.id);
+            }
+            _ => {}
+        }
+    }
+    Ok((duplicates, recurs))
+}
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Row as _;
 
@@ -66,12 +111,63 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
         })
     })
     .collect::<StoreResult<Vec<_>>>()?;
+    let possible_duplicates = if summary.stage == CaseStage::Reported {
+        related_cases(conn, &summary, millis(&summary.opened_at)?)
+            .await?
+            .0
+    } else {
+        Vec::new()
+    };
     Ok(Some(Case {
         next_stages: summary.stage.next_stages().to_vec(),
         summary,
         description,
         timeline,
+        possible_duplicates,
     }))
+}
+
+/// Records on `original` that case `id` was closed as its duplicate.
+async fn merge_into(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    id: i64,
+    outcome: CaseOutcome,
+    original: i64,
+) -> StoreResult<()> {
+    if outcome != CaseOutcome::Duplicate {
+        return Err(StoreError::Invalid(
+            "duplicate_of goes with the outcome `duplicate`".into(),
+        ));
+    }
+    if original == id {
+        return Err(StoreError::Invalid("a case cannot duplicate itself".into()));
+    }
+    let target = summary(conn, original)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("there is no case {original}")))?;
+    if target.stage == CaseStage::Closed {
+        return Err(StoreError::Conflict(format!(
+            "case {original} is closed; reopen it, or close this one otherwise"
+        )));
+    }
+    let note = CaseStep::Note {
+        note: format!("case {id} reported the same and was merged into this one"),
+    };
+    record_step(conn, change, original, &note, target.stage).await?;
+    sqlx::query("UPDATE cases SET updated_ms = ? WHERE id = ?")
+        .bind(change.at)
+        .bind(original)
+        .execute(&mut *conn)
+        .await?;
+    append_event(
+        conn,
+        change,
+        "case.updated",
+        serde_json::to_value(&target).map_err(corrupt)?,
+    )
+    .await?;
+    Ok(())
 }
 
 impl SqliteStore {
@@ -81,7 +177,7 @@ impl SqliteStore {
         new: &NewCase,
     ) -> StoreResult<Case> {
         let at = rfc3339(change.at);
-        let summary = CaseSummary {
+        let mut summary = CaseSummary {
             id: 0,
             title: new.title.clone(),
             category: new.category,
@@ -103,6 +199,7 @@ impl SqliteStore {
             },
         };
         let mut tx = self.pool.begin().await?;
+        summary.handling.recurs = related_cases(&mut tx, &summary, change.at).await?.1;
         let stored = insert_case(&mut tx, change, &summary).await?;
         sqlx::query("UPDATE cases SET description = ? WHERE id = ?")
             .bind(&new.description)
@@ -139,6 +236,14 @@ impl SqliteStore {
             .stage
             .after(step)
             .map_err(|refusal| StoreError::Conflict(refusal.to_string()))?;
+        if let CaseStep::Close {
+            outcome,
+            duplicate_of: Some(original),
+            ..
+        } = step
+        {
+            merge_into(&mut tx, change, id, *outcome, *original).await?;
+        }
         let update = match step {
             CaseStep::Close { outcome, .. } => sqlx::query(
                 "UPDATE cases SET stage = ?, outcome = ?, closed_ms = ?, updated_ms = ? WHERE id = ?",
