@@ -8,7 +8,7 @@ use linli_domain::Role;
 use linli_server::auth::rate_limit::Policy;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{assert_error, spawn_app, spawn_app_with};
+use support::{assert_error, get_json, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn signing_in_sets_a_strict_http_only_cookie_and_says_who_signed_in() {
@@ -1007,7 +1007,36 @@ async fn cases_filter_by_stage_and_community_and_refuse_unknown_values() {
         weigang.iter().any(|c| c["title"] == "小区绿地被围成菜地"),
         "the article's green-space case is in 卫岗"
     );
-    for query in ["stage=done", "community=Wei Gang", "colour=red"] {
+    let cases = |query: &'static str| {
+        let commander = commander.clone();
+        let url = app.url(&format!("/api/v1/cases?{query}"));
+        async move { get_json::<Vec<Value>>(&commander, url).await }
+    };
+    let environment = cases("category=environment").await;
+    assert!(!environment.is_empty());
+    assert!(environment.iter().all(|c| c["category"] == "environment"));
+    let overdue = cases("overdue=true").await;
+    assert!(
+        !overdue.is_empty(),
+        "the demo has cases open past their due time"
+    );
+    assert!(overdue
+        .iter()
+        .all(|c| c["overdue"] == true && c["stage"] != "closed"));
+    let in_time = cases("overdue=false").await;
+    assert!(in_time.iter().all(|c| c["overdue"] == false));
+    assert_eq!(
+        overdue.len() + in_time.len(),
+        cases("").await.len(),
+        "every case is one or the other"
+    );
+    for query in [
+        "stage=done",
+        "community=Wei Gang",
+        "colour=red",
+        "category=noise",
+        "overdue=maybe",
+    ] {
         let response = commander
             .get(app.url(&format!("/api/v1/cases?{query}")))
             .send()

@@ -14,7 +14,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::alerts::AlertOutcome;
-use linli_domain::cases::{Case, CaseOutcome, CaseStage, CaseStep, CaseSummary, NewCase};
+use linli_domain::cases::{
+    Case, CaseCategory, CaseOutcome, CaseStage, CaseStep, CaseSummary, NewCase,
+};
 use linli_domain::{CommunityId, ErrorBody, Role};
 use serde::Deserialize;
 
@@ -29,6 +31,32 @@ pub struct CasesQuery {
     pub stage: Option<String>,
     /// Only this community's cases.
     pub community: Option<String>,
+    /// Only cases of this category: environment, facility-safety, elder-care, dispute,
+    /// street-order, infrastructure or other.
+    pub category: Option<String>,
+    /// `true`: only cases still open after their due time; `false`: only the others.
+    pub overdue: Option<bool>,
+}
+
+/// A named value of a query parameter, or `400` listing the known ones.
+fn parse_named<T: Copy>(
+    what: &str,
+    value: Option<String>,
+    parse: fn(&str) -> Option<T>,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> ApiResult<Option<T>> {
+    value
+        .map(|v| {
+            parse(&v).ok_or_else(|| {
+                let known: Vec<&str> = all.iter().map(|k| name(*k)).collect();
+                AppError::BadRequest(format!(
+                    "unknown {what} `{v}`; use one of {}",
+                    known.join(", ")
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// Cases, newest first.
@@ -44,18 +72,20 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<CasesQuery>,
 ) -> ApiResult<Json<Vec<CaseSummary>>> {
-    let stage = query
-        .stage
-        .map(|s| {
-            CaseStage::parse(&s).ok_or_else(|| {
-                let known: Vec<&str> = CaseStage::ALL.iter().map(|s| s.as_str()).collect();
-                AppError::BadRequest(format!(
-                    "unknown stage `{s}`; use one of {}",
-                    known.join(", ")
-                ))
-            })
-        })
-        .transpose()?;
+    let stage = parse_named(
+        "stage",
+        query.stage,
+        CaseStage::parse,
+        CaseStage::ALL,
+        CaseStage::as_str,
+    )?;
+    let category = parse_named(
+        "category",
+        query.category,
+        CaseCategory::parse,
+        CaseCategory::ALL,
+        CaseCategory::as_str,
+    )?;
     let community = query
         .community
         .map(|c| CommunityId::parse(c).map_err(|e| AppError::BadRequest(e.to_string())))
@@ -67,6 +97,8 @@ pub async fn list(
         communities: caller.community_scope(),
         community,
         stage,
+        category,
+        overdue: query.overdue,
     };
     Ok(Json(state.store.cases(&filter).await?))
 }

@@ -99,6 +99,9 @@ pub struct CaseFilter {
     pub communities: Option<Vec<CommunityId>>,
     pub community: Option<CommunityId>,
     pub stage: Option<CaseStage>,
+    pub category: Option<linli_domain::cases::CaseCategory>,
+    /// Only cases overdue now (`true`) or not (`false`).
+    pub overdue: Option<bool>,
 }
 
 /// A community (社区) with its boundary.

@@ -955,14 +955,24 @@ impl Store for SqliteStore {
         if let Some(stage) = filter.stage {
             query.push(" AND stage = ").push_bind(stage.as_str());
         }
+        if let Some(category) = filter.category {
+            query.push(" AND category = ").push_bind(category.as_str());
+        }
         query.push(" ORDER BY opened_ms DESC, id DESC");
-        query
+        let cases = query
             .build()
             .fetch_all(&self.pool)
             .await?
             .iter()
             .map(case_from_row)
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(match filter.overdue {
+            Some(overdue) => cases
+                .into_iter()
+                .filter(|c| c.handling.overdue == overdue)
+                .collect(),
+            None => cases,
+        })
     }
 
     async fn add_device(
