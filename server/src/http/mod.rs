@@ -13,6 +13,7 @@ pub mod extract;
 pub mod homes;
 pub mod ingest;
 pub mod layers;
+pub mod open311;
 pub mod ops;
 pub mod patrols;
 pub mod public;
@@ -189,6 +190,8 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> (Router, OpenApi)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/open311/v2/services.json", get(open311::services))
+        .route("/open311/v2/requests.json", get(open311::requests))
         .nest("/api/v1", api)
         .route("/api", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found));

@@ -1,0 +1,255 @@
+//! Open311 GeoReport v2 (<http://wiki.open311.org/GeoReport_v2/>), read-only and public:
+//! `GET /open311/v2/services.json` (one service per case category) and
+//! `GET /open311/v2/requests.json` (cases, newest first).
+//!
+//! No sign-in, so nothing personal (CONTRACT.md, privacy rule): a request carries its
+//! category, stage and times, the community as its address and the responsible party,
+//! but never the case's title, description or notes (staff write names and rooms into
+//! them). Where a case concerns a home (elder care, or opened from a sensor alert) its
+//! position is rounded to a 0.005° grid (about 500 m by 480 m here), a point shared by
+//! every home around, so it does not point at the home.
+
+use super::AppState;
+use crate::error::{ApiResult, AppError};
+use crate::store::CaseFilter;
+use axum::extract::{Query, State};
+use axum::Json;
+use linli_domain::cases::{CaseCategory, CaseSource, CaseStage, CaseSummary};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Positions of cases that concern a home are rounded to this many degrees.
+pub const HOME_ROUNDING_DEG: f64 = 0.005;
+/// Requests in one answer at most (GeoReport v2 allows the server to cap it).
+const MAX_REQUESTS: usize = 1_000;
+
+#[derive(Debug, Serialize)]
+pub struct Service {
+    service_code: &'static str,
+    service_name: &'static str,
+    description: &'static str,
+    metadata: bool,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    keywords: &'static str,
+    group: &'static str,
+}
+
+fn service_of(category: CaseCategory) -> (&'static str, &'static str, &'static str) {
+    // (name, description, group)
+    match category {
+        CaseCategory::Environment => (
+            "Environment and sanitation 环境卫生",
+            "Neglected spots, rubbish, green space taken over",
+            "environment",
+        ),
+        CaseCategory::FacilitySafety => (
+            "Facility safety 设施安全",
+            "Gas, fire safety, lifts and shared facilities",
+            "safety",
+        ),
+        CaseCategory::ElderCare => (
+            "Elder care 养老关爱",
+            "Welfare of elders living alone",
+            "care",
+        ),
+        CaseCategory::Dispute => (
+            "Dispute mediation 矛盾调解",
+            "Neighbours, rents and shops",
+            "mediation",
+        ),
+        CaseCategory::StreetOrder => (
+            "Street and commercial order 街面秩序",
+            "Parking, stalls and deliveries",
+            "order",
+        ),
+        CaseCategory::Infrastructure => (
+            "Infrastructure 基础设施",
+            "Water mains, sewers, roads and lighting",
+            "infrastructure",
+        ),
+        CaseCategory::Other => ("Other 其他", "Anything else", "other"),
+    }
+}
+
+/// The services: one per case category.
+pub async fn services() -> Json<Vec<Service>> {
+    Json(
+        CaseCategory::ALL
+            .iter()
+            .map(|c| {
+                let (name, description, group) = service_of(*c);
+                Service {
+                    service_code: c.as_str(),
+                    service_name: name,
+                    description,
+                    metadata: false,
+                    kind: "realtime",
+                    keywords: c.as_str(),
+                    group,
+                }
+            })
+            .collect(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestsQuery {
+    service_code: Option<String>,
+    /// `open` or `closed`.
+    status: Option<String>,
+    /// RFC 3339: requests made at or after.
+    start_date: Option<String>,
+    /// RFC 3339: requests made at or before.
+    end_date: Option<String>,
+    /// Accepted and ignored: Linli serves one jurisdiction.
+    jurisdiction_id: Option<String>,
+}
+
+/// One request, with exactly the GeoReport v2 fields.
+#[derive(Debug, Serialize)]
+pub struct ServiceRequest {
+    service_request_id: String,
+    status: &'static str,
+    status_notes: String,
+    service_name: &'static str,
+    service_code: &'static str,
+    description: String,
+    agency_responsible: String,
+    service_notice: String,
+    requested_datetime: String,
+    updated_datetime: String,
+    expected_datetime: String,
+    address: String,
+    address_id: String,
+    zipcode: String,
+    lat: f64,
+    long: f64,
+    media_url: String,
+}
+
+/// Whether a case is about one home (and so its position must not be shown exactly).
+pub fn concerns_a_home(case: &CaseSummary) -> bool {
+    case.category == CaseCategory::ElderCare
+        || case.source == CaseSource::SensorAlert
+        || case.handling.alert_id.is_some()
+}
+
+fn public_position(case: &CaseSummary) -> (f64, f64) {
+    let [lon, lat] = case.position;
+    if concerns_a_home(case) {
+        let round = |v: f64| (v / HOME_ROUNDING_DEG).round() * HOME_ROUNDING_DEG;
+        // Whole multiples, printed without binary noise.
+        let tidy = |v: f64| (round(v) * 1e6).round() / 1e6;
+        (tidy(lat), tidy(lon))
+    } else {
+        ((lat * 1e5).round() / 1e5, (lon * 1e5).round() / 1e5)
+    }
+}
+
+fn request_of(case: &CaseSummary, communities: &HashMap<String, String>) -> ServiceRequest {
+    let (name, _, _) = service_of(case.category);
+    let (lat, long) = public_position(case);
+    ServiceRequest {
+        service_request_id: case.id.to_string(),
+        status: if case.stage == CaseStage::Closed {
+            "closed"
+        } else {
+            "open"
+        },
+        status_notes: match case.outcome {
+            Some(outcome) => format!("closed: {}", outcome.as_str()),
+            None => format!("stage: {}", case.stage.as_str()),
+        },
+        service_name: name,
+        service_code: case.category.as_str(),
+        description: name.to_string(),
+        agency_responsible: case
+            .handling
+            .responsible
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+        service_notice: String::new(),
+        requested_datetime: case.opened_at.clone(),
+        updated_datetime: case.updated_at.clone(),
+        expected_datetime: case.handling.due_at.clone(),
+        address: communities
+            .get(case.community.as_str())
+            .cloned()
+            .unwrap_or_default(),
+        address_id: String::new(),
+        zipcode: String::new(),
+        lat,
+        long,
+        media_url: String::new(),
+    }
+}
+
+fn time(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
+    value
+        .map(|v| {
+            crate::store::parse_rfc3339(v).ok_or_else(|| {
+                AppError::BadRequest(format!("{name} is not an RFC 3339 time: `{v}`"))
+            })
+        })
+        .transpose()
+}
+
+/// Cases as service requests, newest first (at most 1,000).
+pub async fn requests(
+    State(state): State<AppState>,
+    query: Result<Query<RequestsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Vec<ServiceRequest>>> {
+    let Query(query) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let category = query
+        .service_code
+        .as_deref()
+        .map(|c| {
+            CaseCategory::parse(c).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "unknown service_code `{c}`; see /open311/v2/services.json"
+                ))
+            })
+        })
+        .transpose()?;
+    let closed = match query.status.as_deref() {
+        None => None,
+        Some("open") => Some(false),
+        Some("closed") => Some(true),
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "status is `open` or `closed`, not `{other}`"
+            )))
+        }
+    };
+    let start = time("start_date", query.start_date.as_deref())?;
+    let end = time("end_date", query.end_date.as_deref())?;
+    let _ = query.jurisdiction_id;
+    let communities: HashMap<String, String> = state
+        .store
+        .communities()
+        .await?
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect();
+    let filter = CaseFilter {
+        category,
+        ..CaseFilter::default()
+    };
+    let mut out = Vec::new();
+    for case in state.store.cases(&filter).await? {
+        let opened = crate::store::parse_rfc3339(&case.opened_at).unwrap_or_default();
+        if closed.is_some_and(|c| c != (case.stage == CaseStage::Closed))
+            || start.is_some_and(|s| opened < s)
+            || end.is_some_and(|e| opened > e)
+        {
+            continue;
+        }
+        out.push(request_of(&case, &communities));
+        if out.len() == MAX_REQUESTS {
+            break;
+        }
+    }
+    Ok(Json(out))
+}
