@@ -55,6 +55,21 @@ enum Command {
     /// Play the homes' sensors over the real protocols (HTTP or MQTT): daily water use
     /// and, now and then, each kind of anomaly. Also a load generator.
     Simulate(SimulateArgs),
+    /// Write data out for the office's reports, to standard output.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// Every case, newest first: `--format csv` (one row per case) or `geojson` (one
+    /// point per case).
+    Cases {
+        #[arg(long, value_parser = ["csv", "geojson"])]
+        format: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +279,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
         }) => add_gateway(&id, communities, database.database_url).await,
         Command::Simulate(args) => simulate(args).await,
+        Command::Export(ExportCommand::Cases { format, database }) => {
+            export_cases(&format, database.database_url).await
+        }
     }
 }
 
@@ -385,6 +403,18 @@ async fn add_device(home: &str, kind: SensorKind, url: DatabaseUrl) -> anyhow::R
         .await?;
     println!("device: {id}");
     println!("token: {token}");
+    Ok(())
+}
+
+async fn export_cases(format: &str, url: DatabaseUrl) -> anyhow::Result<()> {
+    let store = store::open(&url).await?;
+    let cases = store.cases(&crate::store::CaseFilter::default()).await?;
+    let out = match format {
+        "csv" => crate::export::csv(&cases),
+        _ => crate::export::geojson(&cases).to_string(),
+    };
+    use std::io::Write as _;
+    std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(())
 }
 

@@ -41,6 +41,7 @@ pub mod clock;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;
