@@ -770,6 +770,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
     assert_eq!(
         listed,
         [
+            "DELETE /patrols/units/{id}/run",
             "DELETE /session",
             "GET /alerts",
             "GET /alerts/{id}",
@@ -780,6 +781,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /homes/{id}/thresholds",
             "GET /layers/{layer}",
             "GET /patrols/routes",
+            "GET /patrols/units",
             "GET /public/status",
             "GET /session",
             "GET /snapshot",
@@ -792,6 +794,8 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "POST /cases/{id}/events",
             "POST /homes/{id}/check-ins",
             "POST /ingest",
+            "POST /patrols/units/{id}/position",
+            "POST /patrols/units/{id}/run",
             "POST /session",
             "PUT /homes/{id}/thresholds",
             "PUT /thresholds"

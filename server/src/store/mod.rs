@@ -309,6 +309,31 @@ pub trait Store: Send + Sync + 'static {
         routes: &[Feature<RouteProperties>],
     ) -> StoreResult<()>;
     async fn routes(&self) -> StoreResult<Vec<Feature<RouteProperties>>>;
+    /// A unit sets out on a route; `Conflict` when it is out already, `Invalid` for an
+    /// unknown route.
+    async fn start_run(
+        &self,
+        change: &Change,
+        unit: &str,
+        route: &str,
+    ) -> StoreResult<linli_domain::patrol::PatrolRun>;
+    /// Ends the unit's run; `Conflict` when it is not out.
+    async fn end_run(
+        &self,
+        change: &Change,
+        unit: &str,
+    ) -> StoreResult<linli_domain::patrol::PatrolRun>;
+    /// Records where the unit is on its run, with a `patrol.position` event; `Conflict`
+    /// when it is not out.
+    async fn record_position(
+        &self,
+        change: &Change,
+        unit: &str,
+        position: linli_domain::place::Position,
+        at: Millis,
+    ) -> StoreResult<linli_domain::patrol::PatrolRun>;
+    /// Each unit's latest run (under way or ended).
+    async fn units(&self) -> StoreResult<Vec<linli_domain::patrol::PatrolRun>>;
 
     /// Records a case as given (the demo's history; the case workflow of later issues
     /// creates cases through its own transitions). The id is assigned by the store.

@@ -33,6 +33,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 mod cases;
+mod patrols;
 mod sensors;
 
 pub struct SqliteStore {
@@ -924,6 +925,37 @@ impl Store for SqliteStore {
         let stored = insert_case(&mut tx, change, case).await?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    async fn start_run(
+        &self,
+        change: &Change,
+        unit: &str,
+        route: &str,
+    ) -> StoreResult<linli_domain::patrol::PatrolRun> {
+        self.start_run_sql(change, unit, route).await
+    }
+
+    async fn end_run(
+        &self,
+        change: &Change,
+        unit: &str,
+    ) -> StoreResult<linli_domain::patrol::PatrolRun> {
+        self.end_run_sql(change, unit).await
+    }
+
+    async fn record_position(
+        &self,
+        change: &Change,
+        unit: &str,
+        position: linli_domain::place::Position,
+        at: Millis,
+    ) -> StoreResult<linli_domain::patrol::PatrolRun> {
+        self.record_position_sql(change, unit, position, at).await
+    }
+
+    async fn units(&self) -> StoreResult<Vec<linli_domain::patrol::PatrolRun>> {
+        self.units_sql().await
     }
 
     async fn create_case(&self, change: &Change, new: &NewCase) -> StoreResult<Case> {

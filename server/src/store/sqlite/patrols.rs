@@ -1,0 +1,210 @@
+//! The SQLite side of patrol runs: starting and ending a unit's run on a route, and
+//! each position it posts, which covers checkpoints and may stray from the route
+//! (`linli_domain::patrol`), stored with a `patrol.position` event for the maps.
+
+use super::{append_event, corrupt, SqliteStore};
+use crate::clock::{now_ms, rfc3339, Millis};
+use crate::store::{Change, StoreError, StoreResult};
+use linli_domain::patrol::{
+    is_off_route, newly_covered, Checkpoint, Covered, PatrolRun, SILENT_AFTER_MS,
+};
+use linli_domain::place::Position;
+use serde_json::json;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::Row as _;
+
+const RUN_COLUMNS: &str = "r.id, r.unit, r.route, p.community, r.started_ms, r.ended_ms, \
+     r.covered, p.checkpoints, r.positions, r.off_route_positions, r.lon, r.lat, r.last_ms, \
+     r.off_route";
+
+fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
+    let checkpoints: Vec<Checkpoint> =
+        serde_json::from_str(&row.try_get::<String, _>("checkpoints")?).map_err(corrupt)?;
+    let ended: Option<Millis> = row.try_get("ended_ms")?;
+    let started: Millis = row.try_get("started_ms")?;
+    let last: Option<Millis> = row.try_get("last_ms")?;
+    let position = match (
+        row.try_get::<Option<f64>, _>("lon")?,
+        row.try_get::<Option<f64>, _>("lat")?,
+    ) {
+        (Some(lon), Some(lat)) => Some([lon, lat]),
+        _ => None,
+    };
+    Ok(PatrolRun {
+        id: row.try_get("id")?,
+        unit: row.try_get("unit")?,
+        route: row.try_get("route")?,
+        community: row.try_get("community")?,
+        started_at: rfc3339(started),
+        ended_at: ended.map(rfc3339),
+        covered: serde_json::from_str(&row.try_get::<String, _>("covered")?).map_err(corrupt)?,
+        checkpoints: checkpoints.len(),
+        positions: row.try_get::<i64, _>("positions")? as u32,
+        off_route_positions: row.try_get::<i64, _>("off_route_positions")? as u32,
+        position,
+        last_seen: last.map(rfc3339),
+        off_route: row.try_get("off_route")?,
+        silent: ended.is_none() && now_ms() - last.unwrap_or(started) > SILENT_AFTER_MS,
+    })
+}
+
+async fn open_run(conn: &mut SqliteConnection, unit: &str) -> StoreResult<Option<PatrolRun>> {
+    sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM patrol_runs r JOIN patrol_routes p ON p.id = r.route \
+         WHERE r.unit = ? AND r.ended_ms IS NULL"
+    ))
+    .bind(unit)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(run_from_row)
+    .transpose()
+}
+
+async fn run_by_id(conn: &mut SqliteConnection, id: i64) -> StoreResult<PatrolRun> {
+    let row = sqlx::query(&format!(
+        "SELECT {RUN_COLUMNS} FROM patrol_runs r JOIN patrol_routes p ON p.id = r.route WHERE r.id = ?"
+    ))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    run_from_row(&row)
+}
+
+fn no_run(unit: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "unit `{unit}` is not out on a run; start one with POST /api/v1/patrols/units/{unit}/run"
+    ))
+}
+
+impl SqliteStore {
+    pub(super) async fn start_run_sql(
+        &self,
+        change: &Change,
+        unit: &str,
+        route: &str,
+    ) -> StoreResult<PatrolRun> {
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM patrol_routes WHERE id = ?")
+                .bind(route)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(StoreError::Invalid(format!(
+                "there is no patrol route `{route}`"
+            )));
+        }
+        if open_run(&mut tx, unit).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "unit `{unit}` is already out on a run; end it first"
+            )));
+        }
+        let id = sqlx::query(
+            "INSERT INTO patrol_runs (unit, route, started_ms, started_by) VALUES (?, ?, ?, ?)",
+        )
+        .bind(unit)
+        .bind(route)
+        .bind(change.at)
+        .bind(change.actor.label())
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        let run = run_by_id(&mut tx, id).await?;
+        append_event(
+            &mut tx,
+            change,
+            "patrol.run",
+            serde_json::to_value(&run).map_err(corrupt)?,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    pub(super) async fn end_run_sql(&self, change: &Change, unit: &str) -> StoreResult<PatrolRun> {
+        let mut tx = self.pool.begin().await?;
+        let run = open_run(&mut tx, unit).await?.ok_or_else(|| no_run(unit))?;
+        sqlx::query("UPDATE patrol_runs SET ended_ms = ? WHERE id = ?")
+            .bind(change.at)
+            .bind(run.id)
+            .execute(&mut *tx)
+            .await?;
+        let run = run_by_id(&mut tx, run.id).await?;
+        append_event(
+            &mut tx,
+            change,
+            "patrol.run",
+            serde_json::to_value(&run).map_err(corrupt)?,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    pub(super) async fn record_position_sql(
+        &self,
+        change: &Change,
+        unit: &str,
+        position: Position,
+        at: Millis,
+    ) -> StoreResult<PatrolRun> {
+        let mut tx = self.pool.begin().await?;
+        let run = open_run(&mut tx, unit).await?.ok_or_else(|| no_run(unit))?;
+        let row = sqlx::query("SELECT path, checkpoints FROM patrol_routes WHERE id = ?")
+            .bind(&run.route)
+            .fetch_one(&mut *tx)
+            .await?;
+        let path: Vec<Position> =
+            serde_json::from_str(&row.try_get::<String, _>("path")?).map_err(corrupt)?;
+        let checkpoints: Vec<Checkpoint> =
+            serde_json::from_str(&row.try_get::<String, _>("checkpoints")?).map_err(corrupt)?;
+        let mut covered = run.covered.clone();
+        for checkpoint in newly_covered(&checkpoints, &covered, position) {
+            covered.push(Covered {
+                checkpoint: checkpoint.id.clone(),
+                at: rfc3339(at),
+            });
+        }
+        let off_route = is_off_route(&path, position);
+        sqlx::query(
+            "UPDATE patrol_runs SET covered = ?, positions = positions + 1, \
+             off_route_positions = off_route_positions + ?, lon = ?, lat = ?, last_ms = ?, \
+             off_route = ? WHERE id = ?",
+        )
+        .bind(serde_json::to_string(&covered).map_err(corrupt)?)
+        .bind(i64::from(off_route))
+        .bind(position[0])
+        .bind(position[1])
+        .bind(at)
+        .bind(off_route)
+        .bind(run.id)
+        .execute(&mut *tx)
+        .await?;
+        let run = run_by_id(&mut tx, run.id).await?;
+        append_event(
+            &mut tx,
+            change,
+            "patrol.position",
+            json!({"unit": unit, "run": run.id, "route": run.route, "community": run.community,
+                   "position": position, "at": rfc3339(at), "off_route": off_route,
+                   "covered": run.covered.iter().map(|c| &c.checkpoint).collect::<Vec<_>>()}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    /// Each unit's latest run.
+    pub(super) async fn units_sql(&self) -> StoreResult<Vec<PatrolRun>> {
+        sqlx::query(&format!(
+            "SELECT {RUN_COLUMNS} FROM patrol_runs r JOIN patrol_routes p ON p.id = r.route \
+             WHERE r.id IN (SELECT MAX(id) FROM patrol_runs GROUP BY unit) ORDER BY r.unit"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(run_from_row)
+        .collect()
+    }
+}

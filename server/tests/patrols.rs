@@ -1,0 +1,215 @@
+//! Patrol runs through the API: a grid worker's unit sets out on a demo route, walks
+//! past its checkpoints with one detour, and comes back; the run records what it
+//! covered and when, and the detour; each position is a `patrol.position` event for the
+//! maps. Bad positions, times, units and people are refused and change nothing.
+
+mod support;
+
+use linli_server::clock::{now_ms, rfc3339};
+use serde_json::{json, Value};
+use support::*;
+
+#[tokio::test]
+async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let routes: Value = get_json(&commander, app.url("/api/v1/patrols/routes")).await;
+    let route = routes["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["properties"]["community"].is_string())
+        .expect("a community's route")
+        .clone();
+    let route_id = route["properties"]["id"].as_str().unwrap();
+    let community = route["properties"]["community"].as_str().unwrap();
+    let checkpoints = route["properties"]["checkpoints"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(checkpoints.len() >= 2);
+    let grid = app.signed_in(&format!("demo-grid-{community}")).await;
+    let other = if community == "xingfuli" {
+        "demo-grid-wulimiao"
+    } else {
+        "demo-grid-xingfuli"
+    };
+    let other = app.signed_in(other).await;
+    let viewer = app.signed_in("demo-viewer").await;
+    let unit_url = |what: &str| app.url(&format!("/api/v1/patrols/units/team-1/{what}"));
+    let post = |who: &reqwest::Client, what: &str, body: Value| {
+        who.post(unit_url(what)).json(&body).send()
+    };
+
+    // Not out yet: positions are refused.
+    let first = checkpoints[0]["position"].clone();
+    assert_error(
+        post(&grid, "position", json!({"position": first}))
+            .await
+            .unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+    // Who may start it, and with what.
+    assert_error(
+        post(&viewer, "run", json!({"route": route_id}))
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        post(&other, "run", json!({"route": route_id}))
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        post(&grid, "run", json!({"route": "no-such-route"}))
+            .await
+            .unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
+    assert_error(
+        post(&grid, "run", json!({"route": route_id, "speed": 3}))
+            .await
+            .unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
+    let bad_unit = grid
+        .post(app.url("/api/v1/patrols/units/Team%201/run"))
+        .json(&json!({"route": route_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(bad_unit, 400, "bad_request").await;
+
+    let started = post(&grid, "run", json!({"route": route_id}))
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 201);
+    let run: Value = started.json().await.unwrap();
+    assert_eq!(run["covered"], json!([]));
+    assert_eq!(run["checkpoints"], checkpoints.len());
+    assert_error(
+        post(&grid, "run", json!({"route": route_id}))
+            .await
+            .unwrap(),
+        409,
+        "conflict",
+    )
+    .await;
+
+    // Bad positions change nothing.
+    for body in [
+        json!({"position": [190.0, 31.8]}),
+        json!({"position": [117.3]}),
+        json!({"position": first, "at": rfc3339(now_ms() + 3_600_000)}),
+        json!({"position": first, "at": rfc3339(now_ms() - 2 * 3_600_000)}),
+        json!({"position": first, "at": "now"}),
+    ] {
+        assert_error(
+            post(&grid, "position", body.clone()).await.unwrap(),
+            422,
+            "unprocessable",
+        )
+        .await;
+    }
+    for who in [&viewer, &other] {
+        assert_error(
+            post(who, "position", json!({"position": first}))
+                .await
+                .unwrap(),
+            403,
+            "forbidden",
+        )
+        .await;
+    }
+
+    // The walk: every checkpoint but the last, with a detour 300 m north in between.
+    let walk: Vec<Value> = checkpoints[..checkpoints.len() - 1]
+        .iter()
+        .map(|c| c["position"].clone())
+        .collect();
+    let mut last: Value = Value::Null;
+    for (i, position) in walk.iter().enumerate() {
+        last = post(&grid, "position", json!({"position": position}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(last["off_route"], false, "at checkpoint {i}");
+        if i == 0 {
+            let detour = [
+                position[0].as_f64().unwrap(),
+                position[1].as_f64().unwrap() + 0.0027,
+            ];
+            let away: Value = post(&grid, "position", json!({"position": detour}))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(away["off_route"], true);
+        }
+    }
+    let covered: Vec<&str> = last["covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["checkpoint"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = checkpoints[..checkpoints.len() - 1]
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(covered, expected, "each checkpoint passed, once, in order");
+    assert_eq!(last["positions"], walk.len() + 1);
+    assert_eq!(last["off_route_positions"], 1);
+
+    let units: Vec<Value> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
+    let ours = units.iter().find(|u| u["unit"] == "team-1").unwrap();
+    assert_eq!(ours["silent"], false);
+    assert!(ours["ended_at"].is_null());
+    let theirs: Vec<Value> = get_json(&other, app.url("/api/v1/patrols/units")).await;
+    assert!(
+        theirs.iter().all(|u| u["unit"] != "team-1"),
+        "another community's patrol"
+    );
+
+    let events: Vec<Value> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    let positions = events
+        .iter()
+        .filter(|e| e["kind"] == "patrol.position" && e["data"]["unit"] == "team-1")
+        .count();
+    assert_eq!(
+        positions,
+        walk.len() + 1,
+        "one event per position, none for refused ones"
+    );
+
+    let ended: Value = grid
+        .delete(unit_url("run"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ended["ended_at"].is_string());
+    assert_eq!(
+        ended["covered"].as_array().unwrap().len(),
+        checkpoints.len() - 1
+    );
+    let again = grid.delete(unit_url("run")).send().await.unwrap();
+    assert_error(again, 409, "conflict").await;
+}
