@@ -186,18 +186,14 @@ impl EngineHandle {
         by: Actor,
         scope: Option<Vec<CommunityId>>,
     ) -> Result<Alert, EngineActError> {
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Act {
+        self.ask(|reply| Command::Act {
             alert,
             request,
             by,
             scope,
             reply,
-        };
-        if self.commands.send(command).await.is_err() {
-            return Err(EngineActError::Unavailable);
-        }
-        answer.await.unwrap_or(Err(EngineActError::Unavailable))
+        })
+        .await
     }
 
     /// Sends `command` (made with the reply channel) and waits for the answer.

@@ -84,6 +84,17 @@ impl Caller {
         }
     }
 
+    /// The caller as the author of a change, or `403` for a viewer, who only reads
+    /// (`what`: what they tried, e.g. "act on alerts").
+    pub fn author(&self, what: &str) -> Result<crate::store::Actor, AppError> {
+        if self.user.role == Role::Viewer {
+            return Err(AppError::Forbidden(format!(
+                "viewers may look but not {what}"
+            )));
+        }
+        Ok(crate::store::Actor::User(self.user.username.clone()))
+    }
+
     pub fn session_info(&self) -> SessionInfo {
         SessionInfo {
             username: self.user.username.clone(),

@@ -8,12 +8,12 @@ use crate::alerts::{ActError, Request};
 use crate::auth::access::Caller;
 use crate::engine::EngineActError;
 use crate::error::{ApiResult, AppError};
-use crate::store::{Actor, AlertFilter};
+use crate::store::AlertFilter;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
 use linli_domain::alerts::{Alert, AlertOutcome, AlertState, EscalateAlert, ResolveAlert};
-use linli_domain::{ErrorBody, Role};
+use linli_domain::ErrorBody;
 use serde::Deserialize;
 
 /// Longest note on a resolution or escalation.
@@ -107,12 +107,7 @@ async fn act(
     id: i64,
     request: Request,
 ) -> ApiResult<Json<Alert>> {
-    if caller.user.role == Role::Viewer {
-        return Err(AppError::Forbidden(
-            "viewers may read alerts but not act on them".into(),
-        ));
-    }
-    let by = Actor::User(caller.user.username.clone());
+    let by = caller.author("act on alerts")?;
     Ok(Json(
         state
             .engine

@@ -45,3 +45,15 @@ impl From<QueryRejection> for AppError {
         AppError::BadRequest(rejection.body_text())
     }
 }
+
+/// Refuses with `422` a position that is not `[longitude, latitude]` in degrees.
+pub fn check_position(position: linli_domain::place::Position) -> Result<(), AppError> {
+    let [lon, lat] = position;
+    if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) {
+        Ok(())
+    } else {
+        Err(AppError::Unprocessable(format!(
+            "position must be [longitude, latitude] in degrees, not [{lon}, {lat}]"
+        )))
+    }
+}

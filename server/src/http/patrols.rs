@@ -3,19 +3,19 @@
 //! server tracks the checkpoints covered, straying from the route and silence
 //! (`linli_domain::patrol`).
 
-use super::extract::ApiJson;
+use super::extract::{check_position, ApiJson};
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::clock::{now_ms, Millis};
 use crate::error::{ApiResult, AppError};
 use crate::ingest::parse::FUTURE_TOLERANCE_MS;
-use crate::store::{Actor, Change};
+use crate::store::Change;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::patrol::{PatrolRun, RouteLayer, StartRun, UnitPosition};
 use linli_domain::place::FeatureCollection;
-use linli_domain::{ErrorBody, Role};
+use linli_domain::ErrorBody;
 
 /// Patrol routes as a GeoJSON FeatureCollection of LineStrings; checkpoints in walking
 /// order in each route's properties.
@@ -35,11 +35,7 @@ const POSITION_LATE_MS: Millis = 3_600_000;
 
 /// Who may move `unit`, as a change; checks the route's community for grid workers.
 fn mover(caller: &Caller, unit: &str, community: Option<&str>) -> ApiResult<Change> {
-    if caller.user.role == Role::Viewer {
-        return Err(AppError::Forbidden(
-            "viewers may watch patrols but not report them".into(),
-        ));
-    }
+    let actor = caller.author("report patrols")?;
     if !crate::ingest::parse::valid_device_id(unit) {
         return Err(AppError::BadRequest(format!(
             "`{unit}` is not a unit id: use 1–64 of a–z, 0–9 and -"
@@ -52,10 +48,7 @@ fn mover(caller: &Caller, unit: &str, community: Option<&str>) -> ApiResult<Chan
             ));
         }
     }
-    Ok(Change::new(
-        Actor::User(caller.user.username.clone()),
-        now_ms(),
-    ))
+    Ok(Change::new(actor, now_ms()))
 }
 
 /// The community of the run `unit` is out on, if any.
@@ -155,16 +148,7 @@ pub async fn position(
 ) -> ApiResult<Json<PatrolRun>> {
     let community = run_community(&state, &unit).await?;
     let change = mover(&caller, &unit, community.as_deref())?;
-    let [lon, lat] = body.position;
-    if !(lon.is_finite()
-        && lat.is_finite()
-        && (-180.0..=180.0).contains(&lon)
-        && (-90.0..=90.0).contains(&lat))
-    {
-        return Err(AppError::Unprocessable(format!(
-            "position must be [longitude, latitude] in degrees, not [{lon}, {lat}]"
-        )));
-    }
+    check_position(body.position)?;
     let at = match body.at.as_deref() {
         None => change.at,
         Some(text) => crate::store::parse_rfc3339(text).ok_or_else(|| {
