@@ -140,3 +140,26 @@ pub async fn alert_action(
         .map_err(network)?;
     read(response).await
 }
+
+/// `GET /api/v1/cases/{id}`: the case with its timeline.
+pub async fn case(id: i64) -> Result<linli_domain::cases::Case, ApiError> {
+    let response = Request::get(&format!("/api/v1/cases/{id}"))
+        .send()
+        .await
+        .map_err(network)?;
+    read(response).await
+}
+
+/// `POST /api/v1/cases/{id}/events`: one step; the case as it now stands.
+pub async fn case_step(
+    id: i64,
+    step: &linli_domain::cases::CaseStep,
+) -> Result<linli_domain::cases::Case, ApiError> {
+    let response = Request::post(&format!("/api/v1/cases/{id}/events"))
+        .json(step)
+        .map_err(network)?
+        .send()
+        .await
+        .map_err(network)?;
+    read(response).await
+}

@@ -122,6 +122,13 @@ pub enum Msg {
     NewCritical,
     Occurrences,
     ActionFailed,
+    Due,
+    Overdue,
+    Timeline,
+    MoveTo,
+    CloseCase,
+    Reopen,
+    AddNote,
 }
 
 /// `msg` in `lang`.
@@ -240,6 +247,20 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, Case) => "Case",
         (Lang::Zh, Stage) => "阶段",
         (Lang::En, Stage) => "Stage",
+        (Lang::Zh, Due) => "办结时限",
+        (Lang::En, Due) => "Due",
+        (Lang::Zh, Overdue) => "已超期",
+        (Lang::En, Overdue) => "Overdue",
+        (Lang::Zh, Timeline) => "处置过程",
+        (Lang::En, Timeline) => "Timeline",
+        (Lang::Zh, MoveTo) => "推进到",
+        (Lang::En, MoveTo) => "Move to",
+        (Lang::Zh, CloseCase) => "办结",
+        (Lang::En, CloseCase) => "Close",
+        (Lang::Zh, Reopen) => "重新打开",
+        (Lang::En, Reopen) => "Reopen",
+        (Lang::Zh, AddNote) => "添加备注",
+        (Lang::En, AddNote) => "Add note",
         (Lang::Zh, Priority) => "优先级",
         (Lang::En, Priority) => "Priority",
         (Lang::Zh, Opened) => "上报时间",
@@ -424,6 +445,22 @@ pub mod names {
                     "Resolved"
                 }
             }
+        }
+    }
+
+    pub fn case_outcome(lang: Lang, o: linli_domain::cases::CaseOutcome) -> &'static str {
+        use linli_domain::cases::CaseOutcome::*;
+        match (lang, o) {
+            (Lang::Zh, Solved) => "已解决",
+            (Lang::En, Solved) => "Solved",
+            (Lang::Zh, SolvedWithFollowUp) => "已解决，持续回访",
+            (Lang::En, SolvedWithFollowUp) => "Solved, follow-up",
+            (Lang::Zh, NotSolvable) => "无法解决",
+            (Lang::En, NotSolvable) => "Not solvable",
+            (Lang::Zh, Duplicate) => "重复上报",
+            (Lang::En, Duplicate) => "Duplicate",
+            (Lang::Zh, Transferred) => "已移交",
+            (Lang::En, Transferred) => "Transferred",
         }
     }
 

@@ -447,3 +447,121 @@ async fn two_fingers_pinch_the_map_around_their_midpoint() -> anyhow::Result<()>
     browser.screenshot("public-pinched").await?;
     Ok(())
 }
+
+/// Waits for the case panel to show the case at `stage`.
+async fn case_at_stage(browser: &Browser, stage: &str) -> anyhow::Result<()> {
+    browser
+        .wait_for(
+            &format!("the case panel at `{stage}`"),
+            &format!(
+                "const s = document.querySelector('[data-test=case-stage]'); \
+                 return s && s.getAttribute('data-stage') === '{stage}' ? true : null"
+            ),
+            WAIT,
+        )
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_clerk_takes_a_case_through_its_stages_on_the_map() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let staff = server.signed_in("demo-commander").await?;
+    // A new report at a building with no other marker on it.
+    let snapshot: Value = staff
+        .get(server.url("/api/v1/snapshot"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let marked: Vec<&Value> = snapshot["homes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(snapshot["cases"].as_array().unwrap())
+        .map(|item| &item["building"])
+        .collect();
+    let layer: Value = reqwest::get(server.url("/api/v1/layers/buildings"))
+        .await?
+        .json()
+        .await?;
+    let building = layer["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["community"] == "wulimiao" && !marked.contains(&&f["id"]))
+        .expect("an unmarked building in 五里庙")
+        .clone();
+    let corner = &building["geometry"]["coordinates"][0][0];
+    let spot = [
+        corner[0].as_f64().unwrap() + 0.00003,
+        corner[1].as_f64().unwrap() + 0.00003,
+    ];
+    let created: Value = staff
+        .post(server.url("/api/v1/cases"))
+        .json(
+            &json!({"title": "楼道堆放杂物", "category": "environment", "source": "patrol",
+                      "community": "wulimiao", "position": spot, "building": building["id"]}),
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = created["id"].as_i64().unwrap();
+
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    let mut view = loaded_view(&browser).await?;
+    let canvas = canvas_rect(&browser).await?;
+    let target = mercator(spot[0], spot[1]);
+    // Zoom in around the spot until markers stand alone.
+    for _ in 0..5 {
+        let at = on_page(view, canvas, target);
+        browser.wheel((at.0.round(), at.1.round()), -500).await?;
+        view = changed_view(&browser, view).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    view = current_view(&browser).await?;
+    browser.click_at(on_page(view, canvas, target)).await?;
+    case_at_stage(&browser, "reported").await?;
+    browser.screenshot("case-panel-reported").await?;
+
+    for (button, stage) in [
+        ("case-to-identified", "identified"),
+        ("case-to-joint-handling", "joint-handling"),
+        ("case-to-consolidating", "consolidating"),
+    ] {
+        let element = browser.find(&format!("[data-test={button}]")).await?;
+        browser.click(&element).await?;
+        case_at_stage(&browser, stage).await?;
+    }
+    let note = browser.find("[data-test=case-note]").await?;
+    browser.type_into(&note, "已清理，物业每周巡查").await?;
+    let close = browser.find("[data-test=case-close]").await?;
+    browser.click(&close).await?;
+    case_at_stage(&browser, "closed").await?;
+    browser.screenshot("case-panel-closed").await?;
+
+    let on_server: Value = staff
+        .get(server.url(&format!("/api/v1/cases/{id}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(on_server["stage"], "closed");
+    assert_eq!(on_server["outcome"], "solved");
+    let timeline = on_server["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 5, "the report and four steps");
+    assert_eq!(timeline[4]["by"], "user:demo-commander");
+    assert_eq!(timeline[4]["step"]["note"], "已清理，物业每周巡查");
+    let shown = browser
+        .script(
+            "return document.querySelector('[data-test=case-timeline]').children.length",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(shown, 5, "the panel shows the whole timeline");
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! which sends signed-out users to `/login` and back afterwards.
 
 pub mod alerts;
+pub mod case_panel;
 pub mod command;
 pub mod field;
 pub mod login;

@@ -3,6 +3,7 @@
 
 use super::layers::{text, Area, BaseShown, Hit};
 use super::markers::{self, Shown};
+use crate::faces::case_panel::CaseDetails;
 use crate::i18n::{names, tr, use_language, Lang, Msg};
 use leptos::prelude::*;
 use linli_domain::care::{Health, Home};
@@ -49,7 +50,6 @@ fn home_rows(lang: Lang, h: &Home, building: &str, community: String) -> Vec<(Ms
 fn case_rows(lang: Lang, c: &CaseSummary, community: String) -> Vec<(Msg, String)> {
     vec![
         (Msg::Case, names::category(lang, c.category).to_string()),
-        (Msg::Stage, names::stage(lang, c.stage).to_string()),
         (Msg::Priority, names::priority(lang, c.priority).to_string()),
         (Msg::Opened, c.opened_at.chars().take(10).collect()),
         (Msg::Community, community),
@@ -89,6 +89,10 @@ pub fn FeaturePanel(
                 }
             })
             .unwrap_or_else(|| id.to_string())
+    };
+    let case_id = match &hit {
+        Hit::Case(c) => Some(c.id),
+        _ => None,
     };
     let (kind, title, rows): (Msg, String, Vec<(Msg, String)>) = match &hit {
         Hit::Home(h, building) => {
@@ -143,6 +147,7 @@ pub fn FeaturePanel(
                     .map(|(label, value)| view! { <dt>{move || lang.t(label)}</dt><dd>{value}</dd> })
                     .collect_view()}
             </dl>
+            {case_id.map(|id| view! { <CaseDetails id=id/> })}
         </aside>
     }
 }

@@ -207,7 +207,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         let report = CaseStep::Note {
-            note: format!("reported ({})", new.source.as_str()),
+            note: String::new(),
         };
         record_step(&mut tx, change, stored.id, &report, CaseStage::Reported).await?;
         let case = full_case(&mut tx, stored.id)

@@ -1,0 +1,134 @@
+//! A case's details under the map's feature panel, for staff: when it is due, its
+//! timeline (who did what, when), and for those who may act, buttons for the stages it
+//! can move to, closing with an outcome, reopening and adding a note. Each button sends
+//! one step (`POST /api/v1/cases/{id}/events`) and shows the case as the server then
+//! has it; the stream moves its marker on every map.
+
+use crate::api;
+use crate::i18n::{names, use_language, Msg};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::cases::{Case, CaseOutcome, CaseStage, CaseStep};
+use linli_domain::Role;
+
+/// "11-30 09:15" in China time from an RFC 3339 UTC time.
+fn when(rfc3339: &str) -> String {
+    let hour: i64 = rfc3339
+        .get(11..13)
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(0);
+    // Past midnight in China time is still the UTC date here: good enough for a list.
+    format!(
+        "{} {:02}:{}",
+        rfc3339.get(5..10).unwrap_or(""),
+        (hour + 8) % 24,
+        rfc3339.get(14..16).unwrap_or("00")
+    )
+}
+
+#[component]
+pub fn CaseDetails(id: i64) -> impl IntoView {
+    let lang = use_language();
+    let can_act = use_session().user().is_some_and(|u| u.role != Role::Viewer);
+    let case = RwSignal::new(None::<Case>);
+    let error = RwSignal::new(None::<String>);
+    let note = RwSignal::new(String::new());
+    let outcome = RwSignal::new(CaseOutcome::Solved);
+    let show = move |result: Result<Case, api::ApiError>| match result {
+        Ok(c) => {
+            case.set(Some(c));
+            error.set(None);
+        }
+        Err(api::ApiError::Refused {
+            body: Some(body), ..
+        }) => error.set(Some(body.error.message)),
+        Err(e) => error.set(Some(format!("{e:?}"))),
+    };
+    spawn_local(async move { show(api::case(id).await) });
+    let send = move |step: CaseStep| {
+        spawn_local(async move {
+            let result = api::case_step(id, &step).await;
+            if result.is_ok() {
+                note.set(String::new());
+            }
+            show(result);
+        })
+    };
+    let text = move || note.get_untracked().trim().to_string();
+    view! {
+        <section class="case-details" data-test="case-details">
+            {move || case.get().map(|c| {
+                let l = lang.0.get();
+                let s = &c.summary;
+                let stage = s.stage;
+                view! {
+                    <p data-test="case-stage" data-stage=stage.as_str()>
+                        {move || lang.t(Msg::Stage)}" "{names::stage(l, stage)}
+                        {s.outcome.map(|o| format!(" · {}", names::case_outcome(l, o)))}
+                    </p>
+                    <p class=if s.handling.overdue { "due overdue" } else { "due" }>
+                        {move || lang.t(Msg::Due)}" "{when(&s.handling.due_at)}
+                        {s.handling.overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
+                    </p>
+                    <h3>{move || lang.t(Msg::Timeline)}</h3>
+                    <ol class="timeline" data-test="case-timeline">
+                        {c.timeline.iter().map(|e| {
+                            let what = match &e.step {
+                                CaseStep::Close { outcome, .. } => names::case_outcome(l, *outcome).to_string(),
+                                _ => names::stage(l, e.stage).to_string(),
+                            };
+                            let note = e.step.note().to_string();
+                            view! {
+                                <li>
+                                    <span class="when">{when(&e.at)}</span>" "
+                                    <span class="who">{e.by.trim_start_matches("user:").to_string()}</span>" · "
+                                    {what}
+                                    {(!note.is_empty()).then(|| view! { <q>{note}</q> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                    {can_act.then(|| view! {
+                        <div class="case-actions">
+                            <input type="text" data-test="case-note" placeholder=move || lang.t(Msg::Note)
+                                prop:value=move || note.get()
+                                on:input=move |ev| note.set(event_target_value(&ev))/>
+                            {c.next_stages.iter().map(|to| {
+                                let to = *to;
+                                view! {
+                                    <button data-test=format!("case-to-{}", to.as_str())
+                                        on:click=move |_| send(CaseStep::Advance { to, note: text() })>
+                                        {move || lang.t(Msg::MoveTo)}" "{move || names::stage(lang.0.get(), to)}
+                                    </button>
+                                }
+                            }).collect_view()}
+                            {(stage != CaseStage::Closed).then(|| view! {
+                                <select data-test="case-outcome"
+                                    on:change=move |ev| if let Some(o) = CaseOutcome::parse(&event_target_value(&ev)) { outcome.set(o) }>
+                                    {CaseOutcome::ALL.iter().map(|o| view! {
+                                        <option value=o.as_str()>{move || names::case_outcome(lang.0.get(), *o)}</option>
+                                    }).collect_view()}
+                                </select>
+                                <button data-test="case-close"
+                                    on:click=move |_| send(CaseStep::Close { outcome: outcome.get_untracked(), note: text(), duplicate_of: None })>
+                                    {move || lang.t(Msg::CloseCase)}
+                                </button>
+                            })}
+                            {(stage == CaseStage::Closed).then(|| view! {
+                                <button data-test="case-reopen" on:click=move |_| send(CaseStep::Reopen { note: text() })>
+                                    {move || lang.t(Msg::Reopen)}
+                                </button>
+                            })}
+                            <button data-test="case-add-note"
+                                on:click=move |_| if !text().is_empty() { send(CaseStep::Note { note: text() }) }>
+                                {move || lang.t(Msg::AddNote)}
+                            </button>
+                        </div>
+                    })}
+                }
+            })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+    }
+}
