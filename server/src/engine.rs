@@ -1028,13 +1028,9 @@ impl Engine {
     /// Saves what the rules remember, and what each device showed last.
     async fn checkpoint(&mut self) {
         let now = (self.clock)();
-        let checkpoint = Checkpoint {
-            homes: self
-                .homes
-                .iter()
-                .map(|(id, h)| (id.clone(), h.state.clone()))
-                .collect(),
-            seen: self.seen.clone(),
+        let checkpoint = SavedCheckpoint {
+            homes: self.homes.iter().map(|(id, h)| (id, &h.state)).collect(),
+            seen: &self.seen,
         };
         let json = match serde_json::to_string(&checkpoint) {
             Ok(json) => json,
@@ -1071,12 +1067,19 @@ impl Engine {
 }
 
 /// What the engine saves every minute: the rules' state of every home and which
-/// readings were seen.
-#[derive(Default, serde::Serialize, serde::Deserialize)]
+/// readings were seen ([`SavedCheckpoint`] writes it without copying).
+#[derive(Default, serde::Deserialize)]
 struct Checkpoint {
     homes: HashMap<String, HomeState>,
     #[serde(default)]
     seen: Seen,
+}
+
+/// A [`Checkpoint`] being written, borrowed from the engine.
+#[derive(serde::Serialize)]
+struct SavedCheckpoint<'a> {
+    homes: HashMap<&'a String, &'a HomeState>,
+    seen: &'a Seen,
 }
 
 impl Checkpoint {
