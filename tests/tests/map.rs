@@ -101,14 +101,12 @@ fn on_page(view: View, canvas: (f64, f64, f64, f64), world: (f64, f64)) -> (f64,
     )
 }
 
-fn close(a: f64, b: f64, tolerance: f64) -> bool {
-    (a - b).abs() <= tolerance
-}
-
-#[tokio::test]
-async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()> {
-    let server = LinliServer::start_demo().await?;
-    // A building from the article's compound with no home or case marker on it.
+/// A demo building whose `property` is `value` with no home or case marker on it.
+async fn unmarked_building(
+    server: &LinliServer,
+    property: &str,
+    value: &str,
+) -> anyhow::Result<Value> {
     let staff = server.signed_in("demo-commander").await?;
     let snapshot: Value = staff
         .get(server.url("/api/v1/snapshot"))
@@ -127,13 +125,24 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
         .await?
         .json()
         .await?;
-    let building = layer["features"]
+    layer["features"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["properties"]["compound"] == "信发小区" && !marked.contains(&&f["id"]))
-        .expect("the demo has 信发小区 with an unmarked building")
-        .clone();
+        .find(|f| f["properties"][property] == value && !marked.contains(&&f["id"]))
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no unmarked building with {property} {value}"))
+}
+
+fn close(a: f64, b: f64, tolerance: f64) -> bool {
+    (a - b).abs() <= tolerance
+}
+
+#[tokio::test]
+async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    // A building from the article's compound with no home or case marker on it.
+    let building = unmarked_building(&server, "compound", "信发小区").await?;
     let ring = building["geometry"]["coordinates"][0].as_array().unwrap();
     let (min, max) = ring.iter().fold(
         ((f64::MAX, f64::MAX), (f64::MIN, f64::MIN)),
@@ -468,30 +477,7 @@ async fn a_clerk_takes_a_case_through_its_stages_on_the_map() -> anyhow::Result<
     let server = LinliServer::start_demo().await?;
     let staff = server.signed_in("demo-commander").await?;
     // A new report at a building with no other marker on it.
-    let snapshot: Value = staff
-        .get(server.url("/api/v1/snapshot"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let marked: Vec<&Value> = snapshot["homes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(snapshot["cases"].as_array().unwrap())
-        .map(|item| &item["building"])
-        .collect();
-    let layer: Value = reqwest::get(server.url("/api/v1/layers/buildings"))
-        .await?
-        .json()
-        .await?;
-    let building = layer["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["properties"]["community"] == "wulimiao" && !marked.contains(&&f["id"]))
-        .expect("an unmarked building in 五里庙")
-        .clone();
+    let building = unmarked_building(&server, "community", "wulimiao").await?;
     let corner = &building["geometry"]["coordinates"][0][0];
     let spot = [
         corner[0].as_f64().unwrap() + 0.00003,
