@@ -71,6 +71,23 @@ async fn run_by_id(conn: &mut SqliteConnection, id: i64) -> StoreResult<PatrolRu
     run_from_row(&row)
 }
 
+/// A run as it now stands, after it started or ended, with its `patrol.run` event.
+async fn run_changed(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    id: i64,
+) -> StoreResult<PatrolRun> {
+    let run = run_by_id(conn, id).await?;
+    append_event(
+        conn,
+        change,
+        "patrol.run",
+        serde_json::to_value(&run).map_err(corrupt)?,
+    )
+    .await?;
+    Ok(run)
+}
+
 fn no_run(unit: &str) -> StoreError {
     StoreError::Conflict(format!(
         "unit `{unit}` is not out on a run; start one with POST /api/v1/patrols/units/{unit}/run"
@@ -110,14 +127,7 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
-        let run = run_by_id(&mut tx, id).await?;
-        append_event(
-            &mut tx,
-            change,
-            "patrol.run",
-            serde_json::to_value(&run).map_err(corrupt)?,
-        )
-        .await?;
+        let run = run_changed(&mut tx, change, id).await?;
         tx.commit().await?;
         Ok(run)
     }
@@ -130,14 +140,7 @@ impl SqliteStore {
             .bind(run.id)
             .execute(&mut *tx)
             .await?;
-        let run = run_by_id(&mut tx, run.id).await?;
-        append_event(
-            &mut tx,
-            change,
-            "patrol.run",
-            serde_json::to_value(&run).map_err(corrupt)?,
-        )
-        .await?;
+        let run = run_changed(&mut tx, change, run.id).await?;
         tx.commit().await?;
         Ok(run)
     }
