@@ -70,6 +70,9 @@ pub struct Snapshot {
     /// GeoJSON FeatureCollection of patrol routes.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub routes: crate::patrol::RouteLayer,
+    /// Each patrol unit's latest run (out now, or back with its coverage).
+    #[serde(default)]
+    pub units: Vec<crate::patrol::PatrolRun>,
 }
 
 /// `GET /api/v1/public/status`: what anybody may see. Aggregates only: no person, room

@@ -17,13 +17,14 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
 /// The kinds of event the stream carries (CONTRACT.md).
-pub const STREAM_KINDS: [&str; 6] = [
+pub const STREAM_KINDS: [&str; 7] = [
     "alert.raised",
     "alert.updated",
     "case.created",
     "case.updated",
     "sensor.status",
     "patrol.position",
+    "patrol.run",
 ];
 /// Events kept in memory for resuming streams.
 const KEPT: usize = 8_192;

@@ -196,6 +196,28 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
         walk.len() + 1,
         "one event per position, none for refused ones"
     );
+    // Maps get the whole run with each position, and the run in their snapshot.
+    let newest = events
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "patrol.position")
+        .unwrap();
+    assert_eq!(newest["data"], *ours);
+    assert!(events
+        .iter()
+        .any(|e| e["kind"] == "patrol.run" && e["data"]["unit"] == "team-1"));
+    let snapshot: Value = get_json(&grid, app.url("/api/v1/snapshot")).await;
+    let in_snapshot = snapshot["units"].as_array().unwrap();
+    assert_eq!(
+        in_snapshot.iter().filter(|u| u["unit"] == "team-1").count(),
+        1
+    );
+    let theirs: Value = get_json(&other, app.url("/api/v1/snapshot")).await;
+    assert!(theirs["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["unit"] != "team-1"));
 
     let ended: Value = grid
         .delete(unit_url("run"))
@@ -212,4 +234,71 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
     );
     let again = grid.delete(unit_url("run")).send().await.unwrap();
     assert_error(again, 409, "conflict").await;
+}
+
+#[tokio::test]
+async fn a_unit_unheard_for_five_minutes_is_silent_and_a_late_position_does_not_move_it_back() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let routes: Value = get_json(&commander, app.url("/api/v1/patrols/routes")).await;
+    let route = &routes["features"][0]["properties"];
+    let checkpoints = route["checkpoints"].as_array().unwrap();
+    let unit_url = |what: &str| app.url(&format!("/api/v1/patrols/units/team-2/{what}"));
+    let post = |what: &str, body: Value| commander.post(unit_url(what)).json(&body).send();
+    let unit = |units: Vec<Value>| units.into_iter().find(|u| u["unit"] == "team-2").unwrap();
+    assert_eq!(
+        post("run", json!({"route": route["id"]}))
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let units = get_json(&commander, app.url("/api/v1/patrols/units")).await;
+    assert_eq!(unit(units)["silent"], false, "just set out");
+
+    // Its newest position is six minutes old: silent.
+    let six_minutes_ago = rfc3339(now_ms() - 6 * 60_000);
+    let moved = post(
+        "position",
+        json!({"position": checkpoints[1]["position"], "at": six_minutes_ago}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved.status(), 200);
+    let units = get_json(&commander, app.url("/api/v1/patrols/units")).await;
+    let silent = unit(units);
+    assert_eq!(silent["silent"], true);
+    assert_eq!(silent["position"], checkpoints[1]["position"]);
+
+    // A position older still (sent late from a tablet that was offline) covers its
+    // checkpoint, in time order, but the unit stays where it was last seen.
+    let ten_minutes_ago = rfc3339(now_ms() - 10 * 60_000);
+    let late: Value = post(
+        "position",
+        json!({"position": checkpoints[0]["position"], "at": ten_minutes_ago}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(late["position"], checkpoints[1]["position"]);
+    assert_eq!(late["last_seen"], silent["last_seen"]);
+    assert_eq!(late["positions"], 2);
+    let covered: Vec<&Value> = late["covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["checkpoint"])
+        .collect();
+    assert_eq!(covered, [&checkpoints[0]["id"], &checkpoints[1]["id"]]);
+
+    // A fresh position: heard again.
+    let fresh: Value = post("position", json!({"position": checkpoints[1]["position"]}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fresh["silent"], false);
 }

@@ -73,16 +73,21 @@ pub async fn units(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<Vec<PatrolRun>>> {
+    Ok(Json(visible_units(&state, &caller).await?))
+}
+
+/// Each unit's latest run that `caller` may see: a grid worker sees their communities'
+/// patrols and the district's own.
+pub async fn visible_units(state: &AppState, caller: &Caller) -> ApiResult<Vec<PatrolRun>> {
     let scope = caller.community_scope();
     let runs = state.store.units().await?;
-    Ok(Json(
-        runs.into_iter()
-            .filter(|r| match (&scope, &r.community) {
-                (Some(scope), Some(c)) => scope.iter().any(|s| s.as_str() == c),
-                _ => true,
-            })
-            .collect(),
-    ))
+    Ok(runs
+        .into_iter()
+        .filter(|r| match (&scope, &r.community) {
+            (Some(scope), Some(c)) => scope.iter().any(|s| s.as_str() == c),
+            _ => true,
+        })
+        .collect())
 }
 
 /// A unit sets out on a route (the field tablet's "start patrol").
@@ -108,6 +113,7 @@ pub async fn start_run(
         .and_then(|r| r.properties.community.clone());
     let change = mover(&caller, &unit, community.as_deref())?;
     let run = state.store.start_run(&change, &unit, &body.route).await?;
+    state.live.wake();
     Ok((StatusCode::CREATED, Json(run)))
 }
 
@@ -126,7 +132,9 @@ pub async fn end_run(
 ) -> ApiResult<Json<PatrolRun>> {
     let community = run_community(&state, &unit).await?;
     let change = mover(&caller, &unit, community.as_deref())?;
-    Ok(Json(state.store.end_run(&change, &unit).await?))
+    let run = state.store.end_run(&change, &unit).await?;
+    state.live.wake();
+    Ok(Json(run))
 }
 
 /// Where the unit is now (from the field tablet's geolocation, every few seconds while

@@ -12,7 +12,7 @@ use linli_domain::api::Snapshot;
 use linli_domain::place::FeatureCollection;
 use linli_domain::ErrorBody;
 
-/// Homes, active alerts, cases and patrol routes the caller may see.
+/// Homes, active alerts, cases, patrol routes and units the caller may see.
 #[utoipa::path(get, path = "/snapshot", tag = "snapshot",
     responses(
         (status = 200, description = "The caller's view of the district", body = Snapshot),
@@ -37,6 +37,7 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
         routes: FeatureCollection {
             features: state.store.routes().await?,
         },
+        units: super::patrols::visible_units(&state, &caller).await?,
     }))
 }
 

@@ -152,7 +152,8 @@ async fn merge_into(
         )));
     }
     let note = CaseStep::Note {
-        note: format!("case {id} reported the same and was merged into this one"),
+        // Said in both languages: the timeline shows notes as they were written.
+        note: format!("#{id} 重复上报，已合并 · case {id} reported the same, merged here"),
     };
     record_step(conn, change, original, &note, target.stage).await?;
     sqlx::query("UPDATE cases SET updated_ms = ? WHERE id = ?")

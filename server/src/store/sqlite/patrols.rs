@@ -4,12 +4,11 @@
 
 use super::{append_event, corrupt, SqliteStore};
 use crate::clock::{now_ms, rfc3339, Millis};
-use crate::store::{Change, StoreError, StoreResult};
+use crate::store::{parse_rfc3339, Change, StoreError, StoreResult};
 use linli_domain::patrol::{
     is_off_route, newly_covered, Checkpoint, Covered, PatrolRun, SILENT_AFTER_MS,
 };
 use linli_domain::place::Position;
-use serde_json::json;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row as _;
 
@@ -169,7 +168,15 @@ impl SqliteStore {
                 at: rfc3339(at),
             });
         }
+        // A late position (queued on a tablet offline) still counts, in time order,
+        // but does not move the unit back to where it was.
+        covered.sort_by(|a, b| a.at.cmp(&b.at));
         let off_route = is_off_route(&path, position);
+        let last = run.last_seen.as_deref().and_then(parse_rfc3339);
+        let (shown, shown_at, shown_off_route) = match (last, run.position) {
+            (Some(last), Some(newer)) if last > at => (newer, last, run.off_route),
+            _ => (position, at, off_route),
+        };
         sqlx::query(
             "UPDATE patrol_runs SET covered = ?, positions = positions + 1, \
              off_route_positions = off_route_positions + ?, lon = ?, lat = ?, last_ms = ?, \
@@ -177,10 +184,10 @@ impl SqliteStore {
         )
         .bind(serde_json::to_string(&covered).map_err(corrupt)?)
         .bind(i64::from(off_route))
-        .bind(position[0])
-        .bind(position[1])
-        .bind(at)
-        .bind(off_route)
+        .bind(shown[0])
+        .bind(shown[1])
+        .bind(shown_at)
+        .bind(shown_off_route)
         .bind(run.id)
         .execute(&mut *tx)
         .await?;
@@ -189,9 +196,7 @@ impl SqliteStore {
             &mut tx,
             change,
             "patrol.position",
-            json!({"unit": unit, "run": run.id, "route": run.route, "community": run.community,
-                   "position": position, "at": rfc3339(at), "off_route": off_route,
-                   "covered": run.covered.iter().map(|c| &c.checkpoint).collect::<Vec<_>>()}),
+            serde_json::to_value(&run).map_err(corrupt)?,
         )
         .await?;
         tx.commit().await?;
