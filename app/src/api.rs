@@ -7,8 +7,11 @@ use linli_domain::place::{FeatureCollection, LayerName};
 
 /// A layer whose properties are still JSON text (see `map::layers::RawProperties`).
 pub type RawLayer = FeatureCollection<Box<serde_json::value::RawValue>>;
+use linli_domain::alerts::Alert;
+use linli_domain::cases::{Case, CaseStep, NewCase};
 use linli_domain::{ErrorBody, SessionInfo, SignIn};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,13 +58,7 @@ pub async fn sign_in(username: &str, password: &str) -> Result<SessionInfo, ApiE
         username: username.into(),
         password: password.into(),
     };
-    let response = Request::post("/api/v1/session")
-        .json(&body)
-        .map_err(network)?
-        .send()
-        .await
-        .map_err(network)?;
-    read(response).await
+    post("/api/v1/session", &body).await
 }
 
 /// `GET /api/v1/session`: `None` when not signed in.
@@ -108,22 +105,25 @@ pub async fn layer(layer: LayerName) -> Result<RawLayer, ApiError> {
     linli_domain::compact::decode_as(&bytes).map_err(|e| ApiError::Network(e.to_string()))
 }
 
-/// `GET /api/v1/snapshot`: homes, cases and routes the signed-in user may see.
+/// `GET` a JSON answer.
+async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    read(Request::get(url).send().await.map_err(network)?).await
+}
+
+/// `POST` a JSON body, read a JSON answer.
+async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiError> {
+    let request = Request::post(url).json(body).map_err(network)?;
+    read(request.send().await.map_err(network)?).await
+}
+
+/// `GET /api/v1/snapshot`: homes, cases, routes and patrol units the signed-in user may see.
 pub async fn snapshot() -> Result<Snapshot, ApiError> {
-    let response = Request::get("/api/v1/snapshot")
-        .send()
-        .await
-        .map_err(network)?;
-    read(response).await
+    get("/api/v1/snapshot").await
 }
 
 /// `GET /api/v1/public/status`: aggregates anybody may see.
 pub async fn public_status() -> Result<PublicStatus, ApiError> {
-    let response = Request::get("/api/v1/public/status")
-        .send()
-        .await
-        .map_err(network)?;
-    read(response).await
+    get("/api/v1/public/status").await
 }
 
 /// `POST /api/v1/alerts/{id}/{action}` with a JSON body: the alert as it now stands.
@@ -131,35 +131,21 @@ pub async fn alert_action(
     id: i64,
     action: &str,
     body: &serde_json::Value,
-) -> Result<linli_domain::alerts::Alert, ApiError> {
-    let response = Request::post(&format!("/api/v1/alerts/{id}/{action}"))
-        .json(body)
-        .map_err(network)?
-        .send()
-        .await
-        .map_err(network)?;
-    read(response).await
+) -> Result<Alert, ApiError> {
+    post(&format!("/api/v1/alerts/{id}/{action}"), body).await
+}
+
+/// `POST /api/v1/cases`: a new report; the case with what is related to it.
+pub async fn create_case(new: &NewCase) -> Result<Case, ApiError> {
+    post("/api/v1/cases", new).await
 }
 
 /// `GET /api/v1/cases/{id}`: the case with its timeline.
-pub async fn case(id: i64) -> Result<linli_domain::cases::Case, ApiError> {
-    let response = Request::get(&format!("/api/v1/cases/{id}"))
-        .send()
-        .await
-        .map_err(network)?;
-    read(response).await
+pub async fn case(id: i64) -> Result<Case, ApiError> {
+    get(&format!("/api/v1/cases/{id}")).await
 }
 
 /// `POST /api/v1/cases/{id}/events`: one step; the case as it now stands.
-pub async fn case_step(
-    id: i64,
-    step: &linli_domain::cases::CaseStep,
-) -> Result<linli_domain::cases::Case, ApiError> {
-    let response = Request::post(&format!("/api/v1/cases/{id}/events"))
-        .json(step)
-        .map_err(network)?
-        .send()
-        .await
-        .map_err(network)?;
-    read(response).await
+pub async fn case_step(id: i64, step: &CaseStep) -> Result<Case, ApiError> {
+    post(&format!("/api/v1/cases/{id}/events"), step).await
 }

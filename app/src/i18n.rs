@@ -129,6 +129,39 @@ pub enum Msg {
     CloseCase,
     Reopen,
     AddNote,
+    PatrolUnit,
+    Patrols,
+    NoPatrols,
+    Passed,
+    PatrolState,
+    OnRoute,
+    OffRoute,
+    Silent,
+    RunEnded,
+    Started,
+    Coverage,
+    OffRoutePositions,
+    LastSeen,
+    NewCase,
+    NewCaseHint,
+    Title,
+    Category,
+    Source,
+    Responsible,
+    NotAssigned,
+    Description,
+    Report,
+    NoCommunityHere,
+    TitleRequired,
+    PossibleDuplicates,
+    MergeAsDuplicate,
+    Recurs,
+    AllStages,
+    AllCategories,
+    AllCommunities,
+    OverdueOnly,
+    NoCases,
+    ShowClosed,
 }
 
 /// `msg` in `lang`.
@@ -317,6 +350,74 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, Occurrences) => "Times seen",
         (Lang::Zh, ActionFailed) => "操作未成功，请重试",
         (Lang::En, ActionFailed) => "The change did not go through; try again",
+        (Lang::Zh, PatrolUnit) => "巡查队",
+        (Lang::En, PatrolUnit) => "Patrol unit",
+        (Lang::Zh, Patrols) => "巡查",
+        (Lang::En, Patrols) => "Patrols",
+        (Lang::Zh, NoPatrols) => "暂无巡查记录",
+        (Lang::En, NoPatrols) => "No patrol runs yet",
+        (Lang::Zh, Passed) => "到达时间",
+        (Lang::En, Passed) => "Passed at",
+        (Lang::Zh, PatrolState) => "状态",
+        (Lang::En, PatrolState) => "State",
+        (Lang::Zh, OnRoute) => "巡查中",
+        (Lang::En, OnRoute) => "On the route",
+        (Lang::Zh, OffRoute) => "偏离路线",
+        (Lang::En, OffRoute) => "Off the route",
+        (Lang::Zh, Silent) => "失联（5分钟无定位）",
+        (Lang::En, Silent) => "Silent: no position for 5 minutes",
+        (Lang::Zh, RunEnded) => "已收队",
+        (Lang::En, RunEnded) => "Back, run ended",
+        (Lang::Zh, Started) => "出发时间",
+        (Lang::En, Started) => "Set out",
+        (Lang::Zh, Coverage) => "已巡查点位",
+        (Lang::En, Coverage) => "Checkpoints passed",
+        (Lang::Zh, OffRoutePositions) => "偏离路线定位",
+        (Lang::En, OffRoutePositions) => "Positions off the route",
+        (Lang::Zh, LastSeen) => "最后定位",
+        (Lang::En, LastSeen) => "Last position",
+        (Lang::Zh, NewCase) => "新建事件",
+        (Lang::En, NewCase) => "New case",
+        (Lang::Zh, NewCaseHint) => "在地图上右键或长按即可在该处上报事件",
+        (Lang::En, NewCaseHint) => "Right-click or long-press the map to report a case there",
+        (Lang::Zh, Title) => "标题",
+        (Lang::En, Title) => "Title",
+        (Lang::Zh, Category) => "类别",
+        (Lang::En, Category) => "Category",
+        (Lang::Zh, Source) => "来源",
+        (Lang::En, Source) => "Source",
+        (Lang::Zh, Responsible) => "责任单位",
+        (Lang::En, Responsible) => "Responsible",
+        (Lang::Zh, NotAssigned) => "暂不指定",
+        (Lang::En, NotAssigned) => "Not assigned yet",
+        (Lang::Zh, Description) => "情况描述",
+        (Lang::En, Description) => "Description",
+        (Lang::Zh, Report) => "上报",
+        (Lang::En, Report) => "Report",
+        (Lang::Zh, NoCommunityHere) => "此处不在任何社区范围内",
+        (Lang::En, NoCommunityHere) => "This spot lies in no community",
+        (Lang::Zh, TitleRequired) => "请填写标题",
+        (Lang::En, TitleRequired) => "Please give a title",
+        (Lang::Zh, PossibleDuplicates) => "附近已有同类未办结事件，可能重复：",
+        (Lang::En, PossibleDuplicates) => {
+            "Open cases of the same kind nearby, perhaps the same problem:"
+        }
+        (Lang::Zh, MergeAsDuplicate) => "合并为重复上报",
+        (Lang::En, MergeAsDuplicate) => "Merge as a duplicate",
+        (Lang::Zh, Recurs) => "此处曾解决过同类问题，问题复发：",
+        (Lang::En, Recurs) => "Solved here before; the problem came back:",
+        (Lang::Zh, AllStages) => "全部阶段",
+        (Lang::En, AllStages) => "All stages",
+        (Lang::Zh, AllCategories) => "全部类别",
+        (Lang::En, AllCategories) => "All categories",
+        (Lang::Zh, AllCommunities) => "全部社区",
+        (Lang::En, AllCommunities) => "All communities",
+        (Lang::Zh, OverdueOnly) => "仅超期",
+        (Lang::En, OverdueOnly) => "Overdue only",
+        (Lang::Zh, NoCases) => "没有符合条件的事件",
+        (Lang::En, NoCases) => "No cases match",
+        (Lang::Zh, ShowClosed) => "含已办结",
+        (Lang::En, ShowClosed) => "Include closed",
     }
 }
 
@@ -593,6 +694,42 @@ pub mod names {
         }
     }
 
+    pub fn source(lang: Lang, s: linli_domain::cases::CaseSource) -> &'static str {
+        use linli_domain::cases::CaseSource::*;
+        match (lang, s) {
+            (Lang::Zh, GridVisit) => "网格员走访",
+            (Lang::En, GridVisit) => "Grid worker's visit",
+            (Lang::Zh, ResidentReport) => "居民反映",
+            (Lang::En, ResidentReport) => "Resident's report",
+            (Lang::Zh, Hotline) => "热线",
+            (Lang::En, Hotline) => "Hotline",
+            (Lang::Zh, SensorAlert) => "设备告警",
+            (Lang::En, SensorAlert) => "Sensor alert",
+            (Lang::Zh, Patrol) => "联合巡查",
+            (Lang::En, Patrol) => "Patrol",
+        }
+    }
+
+    pub fn party(lang: Lang, p: linli_domain::cases::Party) -> &'static str {
+        use linli_domain::cases::Party::*;
+        match (lang, p) {
+            (Lang::Zh, CommunityCommittee) => "社区居委会",
+            (Lang::En, CommunityCommittee) => "Community committee",
+            (Lang::Zh, PropertyManagement) => "物业公司",
+            (Lang::En, PropertyManagement) => "Property management",
+            (Lang::Zh, CityManagement) => "城管",
+            (Lang::En, CityManagement) => "City management",
+            (Lang::Zh, MarketRegulation) => "市场监管",
+            (Lang::En, MarketRegulation) => "Market regulation",
+            (Lang::Zh, Utilities) => "水电气公司",
+            (Lang::En, Utilities) => "Utilities",
+            (Lang::Zh, Police) => "派出所",
+            (Lang::En, Police) => "Police",
+            (Lang::Zh, MediationGroup) => "调解组",
+            (Lang::En, MediationGroup) => "Mediation group",
+        }
+    }
+
     pub fn priority(lang: Lang, p: CasePriority) -> &'static str {
         match (lang, p) {
             (Lang::Zh, CasePriority::Low) => "低",
@@ -605,6 +742,29 @@ pub mod names {
             (Lang::En, CasePriority::Urgent) => "Urgent",
         }
     }
+}
+
+/// "09:15" in China time from an RFC 3339 UTC time (`…THH:MM:SS.mmmZ`).
+pub fn china_clock(rfc3339: &str) -> String {
+    let hour: i64 = rfc3339
+        .get(11..13)
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(0);
+    format!(
+        "{:02}:{}",
+        (hour + 8) % 24,
+        rfc3339.get(14..16).unwrap_or("00")
+    )
+}
+
+/// "11-30 09:15" in China time. Past midnight in China time it still shows the UTC
+/// date: good enough for lists and timelines.
+pub fn china_date_time(rfc3339: &str) -> String {
+    format!(
+        "{} {}",
+        rfc3339.get(5..10).unwrap_or(""),
+        china_clock(rfc3339)
+    )
 }
 
 const STORAGE_KEY: &str = "linli.lang";
@@ -660,6 +820,12 @@ mod tests {
         assert_eq!(Lang::from_tag("ZH"), Lang::Zh);
         assert_eq!(Lang::from_tag("en-GB"), Lang::En);
         assert_eq!(Lang::from_tag(""), Lang::En);
+    }
+
+    #[test]
+    fn times_are_shown_in_china_time() {
+        assert_eq!(china_clock("2026-11-27T18:13:00.000Z"), "02:13");
+        assert_eq!(china_date_time("2026-11-27T02:05:00.000Z"), "11-27 10:05");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use linli_domain::alerts::{Alert, AlertState, Severity};
 use linli_domain::api::Snapshot;
 use linli_domain::care::Health;
 use linli_domain::cases::CaseSummary;
+use linli_domain::patrol::{PatrolRun, SILENT_AFTER_MS};
 use linli_domain::place::Position;
 use serde::Deserialize;
 use wasm_bindgen::closure::Closure;
@@ -93,10 +94,47 @@ pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
             snapshot.cases.insert(0, case);
             Applied::Changed
         }
+        "patrol.position" | "patrol.run" => {
+            let Ok(run) = serde_json::from_str::<PatrolRun>(data) else {
+                return Applied::Ignored;
+            };
+            // Positions can arrive after the next run started: never go back to an older run.
+            if snapshot
+                .units
+                .iter()
+                .any(|u| u.unit == run.unit && u.id > run.id)
+            {
+                return Applied::Ignored;
+            }
+            snapshot.units.retain(|u| u.unit != run.unit);
+            snapshot.units.push(run);
+            Applied::Changed
+        }
         "resync" => Applied::Resync,
         _ => Applied::Ignored,
     }
 }
+
+/// Flags the units out on a run that were last heard of more than
+/// [`SILENT_AFTER_MS`] before `now_ms` (the server flags them only when asked, and a
+/// silent unit sends nothing). `millis` reads an RFC 3339 time. Whether any changed.
+pub fn mark_silent(units: &mut [PatrolRun], now_ms: f64, millis: impl Fn(&str) -> f64) -> bool {
+    let mut changed = false;
+    for run in units
+        .iter_mut()
+        .filter(|r| r.ended_at.is_none() && !r.silent)
+    {
+        let heard = millis(run.last_seen.as_deref().unwrap_or(&run.started_at));
+        if now_ms - heard > SILENT_AFTER_MS as f64 {
+            run.silent = true;
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// How often the face looks for units gone silent.
+const SILENCE_CHECK: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Shared by a staff face and everything in it.
 #[derive(Debug, Clone, Copy)]
@@ -108,16 +146,32 @@ pub struct Live {
     pub new_critical: RwSignal<Option<Alert>>,
     /// Where the map should go (a list row clicked, a critical alert raised).
     pub focus: RwSignal<Option<Position>>,
+    /// The case whose details the map should open (a list row, a case just created).
+    pub open_case: RwSignal<Option<i64>>,
+}
+
+impl Live {
+    /// Shows the result of the user's own change at once, as if the stream had sent
+    /// it (the stream's copy, when it comes, changes nothing more).
+    pub fn show_change(self, kind: &str, item: &impl serde::Serialize) {
+        let data = serde_json::to_string(item).unwrap_or_default();
+        self.snapshot.update(|s| {
+            if let Some(s) = s {
+                apply(s, kind, &data);
+            }
+        });
+    }
 }
 
 /// The event kinds the stream sends (see CONTRACT.md).
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "alert.raised",
     "alert.updated",
     "case.created",
     "case.updated",
     "sensor.status",
     "patrol.position",
+    "patrol.run",
     "resync",
 ];
 
@@ -129,6 +183,7 @@ pub fn provide_live() -> Live {
         connection: RwSignal::new(Connection::Connecting),
         new_critical: RwSignal::new(None),
         focus: RwSignal::new(None),
+        open_case: RwSignal::new(None),
     };
     let source = StoredValue::new_local(None::<web_sys::EventSource>);
     on_cleanup(move || {
@@ -137,6 +192,18 @@ pub fn provide_live() -> Live {
         }
     });
     load(live, source);
+    if let Ok(timer) = set_interval_with_handle(
+        move || {
+            let now = js_sys::Date::now();
+            live.snapshot.maybe_update(|s| {
+                s.as_mut()
+                    .is_some_and(|s| mark_silent(&mut s.units, now, js_sys::Date::parse))
+            });
+        },
+        SILENCE_CHECK,
+    ) {
+        on_cleanup(move || timer.clear());
+    }
     provide_context(live);
     live
 }
@@ -252,6 +319,7 @@ mod tests {
             alerts: vec![],
             cases: vec![],
             routes: FeatureCollection { features: vec![] },
+            units: vec![],
         }
     }
 
@@ -301,5 +369,73 @@ mod tests {
         );
         assert_eq!(apply(&mut s, "patrol.position", "{}"), Applied::Ignored);
         assert_eq!(apply(&mut s, "resync", "{}"), Applied::Resync);
+    }
+
+    fn run(id: i64, covered: usize, ended: bool) -> String {
+        let covered: Vec<_> = (0..covered)
+            .map(|i| json!({"checkpoint": format!("cp-{i}"), "at": "2026-11-27T11:00:00.000Z"}))
+            .collect();
+        json!({"id": id, "unit": "team-1", "route": "r1", "community": "xingfuli",
+               "started_at": "2026-11-27T11:00:00.000Z",
+               "ended_at": ended.then_some("2026-11-27T12:00:00.000Z"),
+               "covered": covered, "checkpoints": 3, "positions": covered.len(),
+               "off_route_positions": 0, "position": [117.3, 31.8],
+               "last_seen": "2026-11-27T11:10:00.000Z", "off_route": false, "silent": false})
+        .to_string()
+    }
+
+    #[test]
+    fn units_unheard_of_for_five_minutes_are_flagged_silent() {
+        let mut s = snapshot();
+        apply(&mut s, "patrol.position", &run(1, 1, false));
+        // `last_seen` is 11:10; the stand-in clock reads only that.
+        let at_11_10 = |t: &str| {
+            assert_eq!(t, "2026-11-27T11:10:00.000Z");
+            1_000_000.0
+        };
+        assert!(!mark_silent(
+            &mut s.units,
+            1_000_000.0 + 299_000.0,
+            at_11_10
+        ));
+        assert!(!s.units[0].silent);
+        assert!(mark_silent(&mut s.units, 1_000_000.0 + 301_000.0, at_11_10));
+        assert!(s.units[0].silent);
+        assert!(
+            !mark_silent(&mut s.units, 1_000_000.0 + 400_000.0, at_11_10),
+            "once"
+        );
+        apply(&mut s, "patrol.run", &run(1, 1, true));
+        assert!(
+            !mark_silent(&mut s.units, 9e12, at_11_10),
+            "a run that ended is not silent"
+        );
+    }
+
+    #[test]
+    fn patrol_units_follow_their_latest_run() {
+        let mut s = snapshot();
+        assert_eq!(
+            apply(&mut s, "patrol.run", &run(1, 0, false)),
+            Applied::Changed
+        );
+        assert_eq!(
+            apply(&mut s, "patrol.position", &run(1, 2, false)),
+            Applied::Changed
+        );
+        assert_eq!(s.units.len(), 1);
+        assert_eq!(s.units[0].covered.len(), 2);
+        assert_eq!(
+            apply(&mut s, "patrol.run", &run(2, 0, false)),
+            Applied::Changed
+        );
+        assert_eq!(
+            apply(&mut s, "patrol.position", &run(1, 3, true)),
+            Applied::Ignored,
+            "a late position of the earlier run"
+        );
+        assert_eq!(s.units.len(), 1);
+        assert_eq!((s.units[0].id, s.units[0].covered.len()), (2, 0));
+        assert_eq!(apply(&mut s, "patrol.run", "{\"id\": 3}"), Applied::Ignored);
     }
 }

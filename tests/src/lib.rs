@@ -521,6 +521,31 @@ impl Browser {
         .await
     }
 
+    /// Presses and releases the right mouse button at `at` (page CSS pixels).
+    pub async fn context_click_at(&self, at: (f64, f64)) -> Result<()> {
+        self.actions(json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "duration": 0, "x": at.0.round() as i64, "y": at.1.round() as i64, "origin": "viewport"},
+            {"type": "pointerDown", "button": 2},
+            {"type": "pointerUp", "button": 2},
+        ]}]))
+        .await
+    }
+
+    /// Chooses the option with `value` in the `<select>` matching `css`, as a user does
+    /// (the page hears a `change` event).
+    pub async fn choose(&self, css: &str, value: &str) -> Result<()> {
+        self.find(&format!("{css} option[value='{value}']")).await?;
+        let chosen = self
+            .script(
+                "const s = document.querySelector(arguments[0]); s.value = arguments[1]; \
+                 s.dispatchEvent(new Event('change', {bubbles: true})); return s.value",
+                json!([css, value]),
+            )
+            .await?;
+        anyhow::ensure!(chosen == value, "`{css}` did not take `{value}`");
+        Ok(())
+    }
+
     /// Turns the mouse wheel at `at` by `delta_y` pixels (negative zooms in on a map).
     pub async fn wheel(&self, at: (f64, f64), delta_y: i64) -> Result<()> {
         self.actions(json!([{"type": "wheel", "id": "wheel", "actions": [

@@ -1,5 +1,7 @@
 //! The map in a real browser: it draws the demo district, follows real mouse drags,
-//! wheel turns, buttons and keys, and a click on a building opens its details.
+//! wheel turns, buttons and keys, and a click on a building opens its details. Staff
+//! report cases by right-clicking the map and take them through their stages, and the
+//! command screen follows a patrol unit along its route.
 //! The app reports its view on the canvas (`data-view`: centre in Web Mercator metres
 //! and metres per pixel), so the test can check the maths, not just that "something"
 //! moved.
@@ -472,66 +474,190 @@ async fn case_at_stage(browser: &Browser, stage: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn a_clerk_takes_a_case_through_its_stages_on_the_map() -> anyhow::Result<()> {
-    let server = LinliServer::start_demo().await?;
-    let staff = server.signed_in("demo-commander").await?;
-    // A new report at a building with no other marker on it.
-    let building = unmarked_building(&server, "community", "wulimiao").await?;
-    let corner = &building["geometry"]["coordinates"][0][0];
-    let spot = [
-        corner[0].as_f64().unwrap() + 0.00003,
-        corner[1].as_f64().unwrap() + 0.00003,
-    ];
-    let created: Value = staff
-        .post(server.url("/api/v1/cases"))
-        .json(
-            &json!({"title": "楼道堆放杂物", "category": "environment", "source": "patrol",
-                      "community": "wulimiao", "position": spot, "building": building["id"]}),
+/// Zooms in around `spot` ([lon, lat]) with `steps` wheel turns; the view after.
+async fn zoom_to(browser: &Browser, spot: [f64; 2], steps: usize) -> anyhow::Result<View> {
+    let mut view = current_view(browser).await?;
+    let canvas = canvas_rect(browser).await?;
+    let target = mercator(spot[0], spot[1]);
+    for _ in 0..steps {
+        let at = on_page(view, canvas, target);
+        browser.wheel((at.0.round(), at.1.round()), -500).await?;
+        view = changed_view(browser, view).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    current_view(browser).await
+}
+
+/// The page point of `spot` ([lon, lat]) on the map as it is now.
+async fn spot_on_page(browser: &Browser, spot: [f64; 2]) -> anyhow::Result<(f64, f64)> {
+    let view = current_view(browser).await?;
+    let canvas = canvas_rect(browser).await?;
+    Ok(on_page(view, canvas, mercator(spot[0], spot[1])))
+}
+
+/// Reports a case at page point `at` through the map's right-click form.
+async fn report_on_map(
+    browser: &Browser,
+    at: (f64, f64),
+    title: &str,
+    priority: &str,
+) -> anyhow::Result<String> {
+    browser.context_click_at(at).await?;
+    browser.find("[data-test=new-case]").await?;
+    let place = browser
+        .text(&browser.find("[data-test=new-case-community]").await?)
+        .await?;
+    browser
+        .type_into(&browser.find("[data-test=new-case-title]").await?, title)
+        .await?;
+    browser
+        .choose("[data-test=new-case-category]", "environment")
+        .await?;
+    browser
+        .choose("[data-test=new-case-priority]", priority)
+        .await?;
+    browser
+        .choose("[data-test=new-case-responsible]", "property-management")
+        .await?;
+    browser.screenshot("case-new-form").await?;
+    browser
+        .click(&browser.find("[data-test=new-case-submit]").await?)
+        .await?;
+    browser
+        .wait_for(
+            "the form to go",
+            "return document.querySelector('[data-test=new-case]') ? null : true",
+            WAIT,
         )
+        .await?;
+    Ok(place)
+}
+
+/// The case titled `title` as the server has it.
+async fn case_titled(
+    staff: &reqwest::Client,
+    server: &LinliServer,
+    title: &str,
+) -> anyhow::Result<Value> {
+    let cases: Vec<Value> = staff
+        .get(server.url("/api/v1/cases?community=wulimiao"))
         .send()
         .await?
         .json()
         .await?;
-    let id = created["id"].as_i64().unwrap();
+    let id = cases
+        .iter()
+        .find(|c| c["title"] == title)
+        .ok_or_else(|| anyhow::anyhow!("no case `{title}` on the server"))?["id"]
+        .as_i64()
+        .unwrap();
+    Ok(staff
+        .get(server.url(&format!("/api/v1/cases/{id}")))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
+async fn click_test(browser: &Browser, test: &str) -> anyhow::Result<()> {
+    let element = browser.find(&format!("[data-test={test}]")).await?;
+    browser.click(&element).await
+}
+
+#[tokio::test]
+async fn a_clerk_reports_a_case_on_the_map_merges_a_duplicate_and_takes_it_to_closed(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let staff = server.signed_in("demo-commander").await?;
+    // A spot inside a building with no other marker on it.
+    let building = unmarked_building(&server, "community", "wulimiao").await?;
+    let ring = building["geometry"]["coordinates"][0].as_array().unwrap();
+    let corners = &ring[..ring.len() - 1];
+    let mean = |axis: usize| {
+        corners
+            .iter()
+            .map(|c| c[axis].as_f64().unwrap())
+            .sum::<f64>()
+            / corners.len() as f64
+    };
+    let spot = [mean(0), mean(1)];
 
     let browser = Browser::start(1600, 1000, "zh-CN").await?;
     browser.goto(&server.url("/login?next=/command")).await?;
     browser.sign_in("demo-commander", "demo").await?;
     browser.wait_for_path("/command").await?;
-    let mut view = loaded_view(&browser).await?;
-    let canvas = canvas_rect(&browser).await?;
-    let target = mercator(spot[0], spot[1]);
-    // Zoom in around the spot until markers stand alone.
-    for _ in 0..5 {
-        let at = on_page(view, canvas, target);
-        browser.wheel((at.0.round(), at.1.round()), -500).await?;
-        view = changed_view(&browser, view).await?;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    view = current_view(&browser).await?;
-    browser.click_at(on_page(view, canvas, target)).await?;
+    loaded_view(&browser).await?;
+    zoom_to(&browser, spot, 5).await?;
+
+    // Right-click the spot: the form knows the community; the case opens once reported.
+    let at = spot_on_page(&browser, spot).await?;
+    let place = report_on_map(&browser, at, "楼道堆放杂物", "high").await?;
+    assert!(
+        place.contains("五里庙"),
+        "the form names the spot's community: {place}"
+    );
     case_at_stage(&browser, "reported").await?;
     browser.screenshot("case-panel-reported").await?;
+    let first = case_titled(&staff, &server, "楼道堆放杂物").await?;
+    let first_id = first["id"].as_i64().unwrap();
+    assert_eq!(first["community"], "wulimiao");
+    assert_eq!(first["building"], building["id"]);
+    assert_eq!(first["priority"], "high");
+    assert_eq!(first["category"], "environment");
+    assert_eq!(first["responsible"], "property-management");
+    assert_eq!(first["source"], "resident-report");
+    for (axis, expected) in spot.iter().enumerate() {
+        let got = first["position"][axis].as_f64().unwrap();
+        assert!(
+            close(got, *expected, 0.00002),
+            "placed where clicked: {got} vs {expected}"
+        );
+    }
 
+    // The same problem reported again a few metres away: offered as a duplicate, merged.
+    let again = (at.0 + 4.0, at.1 + 4.0);
+    report_on_map(&browser, again, "楼道又堆满杂物", "normal").await?;
+    case_at_stage(&browser, "reported").await?;
+    browser
+        .find(&format!(
+            "[data-test=case-duplicates] [data-test=case-merge-{first_id}]"
+        ))
+        .await?;
+    browser.screenshot("case-duplicate-offered").await?;
+    click_test(&browser, &format!("case-merge-{first_id}")).await?;
+    case_at_stage(&browser, "closed").await?;
+    let second = case_titled(&staff, &server, "楼道又堆满杂物").await?;
+    assert_eq!(second["outcome"], "duplicate");
+
+    // The case list opens the first case; the clerk takes it through its stages.
+    click_test(&browser, "tab-cases").await?;
+    let row = browser
+        .find(&format!(
+            "[data-test=case-row][data-case-id='{first_id}'] button"
+        ))
+        .await?;
+    browser.click(&row).await?;
+    case_at_stage(&browser, "reported").await?;
+    let title = browser
+        .text(&browser.find("[data-test=feature-title]").await?)
+        .await?;
+    assert_eq!(title, "楼道堆放杂物");
     for (button, stage) in [
         ("case-to-identified", "identified"),
         ("case-to-joint-handling", "joint-handling"),
         ("case-to-consolidating", "consolidating"),
     ] {
-        let element = browser.find(&format!("[data-test={button}]")).await?;
-        browser.click(&element).await?;
+        click_test(&browser, button).await?;
         case_at_stage(&browser, stage).await?;
     }
     let note = browser.find("[data-test=case-note]").await?;
     browser.type_into(&note, "已清理，物业每周巡查").await?;
-    let close = browser.find("[data-test=case-close]").await?;
-    browser.click(&close).await?;
+    click_test(&browser, "case-close").await?;
     case_at_stage(&browser, "closed").await?;
     browser.screenshot("case-panel-closed").await?;
 
     let on_server: Value = staff
-        .get(server.url(&format!("/api/v1/cases/{id}")))
+        .get(server.url(&format!("/api/v1/cases/{first_id}")))
         .send()
         .await?
         .json()
@@ -539,15 +665,168 @@ async fn a_clerk_takes_a_case_through_its_stages_on_the_map() -> anyhow::Result<
     assert_eq!(on_server["stage"], "closed");
     assert_eq!(on_server["outcome"], "solved");
     let timeline = on_server["timeline"].as_array().unwrap();
-    assert_eq!(timeline.len(), 5, "the report and four steps");
-    assert_eq!(timeline[4]["by"], "user:demo-commander");
-    assert_eq!(timeline[4]["step"]["note"], "已清理，物业每周巡查");
+    assert_eq!(
+        timeline.len(),
+        6,
+        "the report, the duplicate's note and four steps: {timeline:?}"
+    );
+    assert_eq!(timeline[5]["by"], "user:demo-commander");
+    assert_eq!(timeline[5]["step"]["note"], "已清理，物业每周巡查");
     let shown = browser
         .script(
             "return document.querySelector('[data-test=case-timeline]').children.length",
             json!([]),
         )
         .await?;
-    assert_eq!(shown, 5, "the panel shows the whole timeline");
+    assert_eq!(shown, 6, "the panel shows the whole timeline");
+
+    // Closed cases leave the list unless asked for.
+    let row_css = format!("[data-test=case-row][data-case-id='{first_id}']");
+    browser
+        .wait_for(
+            "the closed case to leave the list",
+            &format!("return document.querySelector(\"{row_css}\") ? null : true"),
+            WAIT,
+        )
+        .await?;
+    click_test(&browser, "case-filter-closed").await?;
+    browser
+        .wait_for(
+            "the closed case in the list",
+            &format!("const r = document.querySelector(\"{row_css}\"); return r && r.dataset.stage === 'closed' ? true : null"),
+            WAIT,
+        )
+        .await?;
+    // "Overdue only" shows exactly the cases the server says are overdue.
+    click_test(&browser, "case-filter-overdue").await?;
+    let overdue: Vec<Value> = staff
+        .get(server.url("/api/v1/cases?overdue=true"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let mut expected: Vec<i64> = overdue.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    expected.sort();
+    let shown = browser
+        .wait_for(
+            "the overdue cases",
+            &format!(
+                "const ids = Array.from(document.querySelectorAll('[data-test=case-row]')).map(r => Number(r.dataset.caseId)).sort((a, b) => a - b); \
+                 return JSON.stringify(ids) === '{}' ? ids : null",
+                serde_json::to_string(&expected)?
+            ),
+            WAIT,
+        )
+        .await?;
+    browser.screenshot("case-list-overdue").await?;
+    assert_eq!(shown, json!(expected));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_command_screen_follows_a_patrol_unit_along_its_route() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let commander = server.signed_in("demo-commander").await?;
+    let routes: Value = commander
+        .get(server.url("/api/v1/patrols/routes"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let route = routes["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["properties"]["checkpoints"].as_array().unwrap().len() >= 3)
+        .expect("a route with checkpoints")
+        .clone();
+    let checkpoints = route["properties"]["checkpoints"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let at_checkpoint = |i: usize| -> [f64; 2] {
+        let p = &checkpoints[i]["position"];
+        [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]
+    };
+    let unit_url = |what: &str| server.url(&format!("/api/v1/patrols/units/team-7/{what}"));
+
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    loaded_view(&browser).await?;
+    click_test(&browser, "tab-patrols").await?;
+
+    // The unit sets out and passes two checkpoints; the screen follows through the stream.
+    let started = commander
+        .post(unit_url("run"))
+        .json(&json!({"route": route["properties"]["id"]}))
+        .send()
+        .await?;
+    assert_eq!(started.status(), 201);
+    for i in 0..2 {
+        let moved = commander
+            .post(unit_url("position"))
+            .json(&json!({"position": at_checkpoint(i)}))
+            .send()
+            .await?;
+        assert_eq!(moved.status(), 200);
+    }
+    let row = "[data-test=patrol-row][data-unit=team-7]";
+    let covered = |n: usize| {
+        format!("const r = document.querySelector('{row}'); return r && r.dataset.covered === '{n}' ? r.dataset.state : null")
+    };
+    let state = browser
+        .wait_for("two checkpoints passed", &covered(2), WAIT)
+        .await?;
+    assert_eq!(state, "OnRoute");
+
+    // Its marker stands at the second checkpoint; tapping it shows the run's coverage.
+    zoom_to(&browser, at_checkpoint(1), 4).await?;
+    browser
+        .click_at(spot_on_page(&browser, at_checkpoint(1)).await?)
+        .await?;
+    browser
+        .wait_for(
+            "the unit's panel",
+            "const t = document.querySelector('[data-test=feature-title]'); return t && t.textContent === 'team-7' ? true : null",
+            WAIT,
+        )
+        .await?;
+    let passed = browser
+        .script(
+            "return Array.from(document.querySelectorAll('[data-test=unit-checkpoint]')).map(c => c.dataset.passed === 'true')",
+            json!([]),
+        )
+        .await?;
+    let mut expected = vec![false; checkpoints.len()];
+    expected[0] = true;
+    expected[1] = true;
+    assert_eq!(passed, json!(expected));
+    browser.screenshot("patrol-unit").await?;
+
+    // One more checkpoint, then the unit comes back.
+    commander
+        .post(unit_url("position"))
+        .json(&json!({"position": at_checkpoint(2)}))
+        .send()
+        .await?
+        .error_for_status()?;
+    browser
+        .wait_for("a third checkpoint", &covered(3), WAIT)
+        .await?;
+    commander
+        .delete(unit_url("run"))
+        .send()
+        .await?
+        .error_for_status()?;
+    browser
+        .wait_for(
+            "the run to end",
+            &format!("const r = document.querySelector('{row}'); return r && r.dataset.state === 'RunEnded' ? true : null"),
+            WAIT,
+        )
+        .await?;
+    browser.screenshot("patrol-run-ended").await?;
     Ok(())
 }

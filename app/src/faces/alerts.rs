@@ -8,8 +8,8 @@
 //! read only.
 
 use crate::api;
-use crate::i18n::{names, use_language, Msg};
-use crate::live::{apply, use_live, Connection, Live};
+use crate::i18n::{china_clock, names, use_language, Msg};
+use crate::live::{use_live, Connection, Live};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -41,12 +41,7 @@ fn act(
         match api::alert_action(id, action, &body).await {
             Ok(alert) => {
                 error.set(None);
-                let data = serde_json::to_string(&alert).unwrap_or_default();
-                live.snapshot.update(|s| {
-                    if let Some(s) = s {
-                        apply(s, "alert.updated", &data);
-                    }
-                });
+                live.show_change("alert.updated", &alert);
             }
             Err(e) => error.set(Some(e.status().unwrap_or(0))),
         }
@@ -61,16 +56,6 @@ fn who(live: Live, alert: &Alert) -> String {
             .map(|h| format!("{} · {}", h.resident, h.room))
             .unwrap_or_else(|| alert.home.clone())
     })
-}
-
-fn clock(rfc3339: &str) -> String {
-    // Shown in China time: the string is UTC, `…THH:MM:SS.mmmZ`.
-    let hour: i64 = rfc3339
-        .get(11..13)
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(0);
-    let minute = rfc3339.get(14..16).unwrap_or("00");
-    format!("{:02}:{minute}", (hour + 8) % 24)
 }
 
 #[component]
@@ -88,7 +73,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let severity = alert.severity;
     let state = alert.state;
     let home = who(live, &alert);
-    let time = clock(&alert.raised_at);
+    let time = china_clock(&alert.raised_at);
     let detail = alert.detail.clone();
     let acknowledged = alert
         .acknowledged
@@ -187,7 +172,7 @@ pub fn AlertPanel() -> impl IntoView {
         }
     };
     view! {
-        <aside class="alert-panel" data-test="alert-panel">
+        <section class="list-panel alert-panel" data-test="alert-panel">
             <header>
                 <h2>{move || lang.t(Msg::Alerts)} " " <span data-test="alert-count">{move || alerts.with(Vec::len)}</span></h2>
                 <ConnectionBadge live=live/>
@@ -208,7 +193,7 @@ pub fn AlertPanel() -> impl IntoView {
                 </For>
             </ul>
             {move || alerts.with(Vec::is_empty).then(|| view! { <p class="empty">{move || lang.t(Msg::NoAlerts)}</p> })}
-        </aside>
+        </section>
     }
     .into_any()
 }

@@ -2,30 +2,18 @@
 //! timeline (who did what, when), and for those who may act, buttons for the stages it
 //! can move to, closing with an outcome, reopening and adding a note. Each button sends
 //! one step (`POST /api/v1/cases/{id}/events`) and shows the case as the server then
-//! has it; the stream moves its marker on every map.
+//! has it; the stream moves its marker on every map. A new report next to an open case
+//! of its kind offers to merge it as a duplicate; one at a spot solved before says the
+//! problem came back.
 
 use crate::api;
-use crate::i18n::{names, use_language, Msg};
+use crate::i18n::{china_date_time, names, tr, use_language, Msg};
+use crate::live::use_live;
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::cases::{Case, CaseOutcome, CaseStage, CaseStep};
 use linli_domain::Role;
-
-/// "11-30 09:15" in China time from an RFC 3339 UTC time.
-fn when(rfc3339: &str) -> String {
-    let hour: i64 = rfc3339
-        .get(11..13)
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(0);
-    // Past midnight in China time is still the UTC date here: good enough for a list.
-    format!(
-        "{} {:02}:{}",
-        rfc3339.get(5..10).unwrap_or(""),
-        (hour + 8) % 24,
-        rfc3339.get(14..16).unwrap_or("00")
-    )
-}
 
 #[component]
 pub fn CaseDetails(id: i64) -> impl IntoView {
@@ -45,17 +33,35 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         }) => error.set(Some(body.error.message)),
         Err(e) => error.set(Some(format!("{e:?}"))),
     };
+    let live = use_live();
     spawn_local(async move { show(api::case(id).await) });
     let send = move |step: CaseStep| {
         spawn_local(async move {
             let result = api::case_step(id, &step).await;
-            if result.is_ok() {
+            if let Ok(case) = &result {
                 note.set(String::new());
+                // The map moves the marker now; the stream confirms it to everyone.
+                if let Some(live) = live {
+                    live.show_change("case.updated", &case.summary);
+                }
             }
             show(result);
         })
     };
     let text = move || note.get_untracked().trim().to_string();
+    // "#12 楼道堆物" for a case the face knows.
+    let label = move |id: i64| {
+        let title = live.and_then(|live| {
+            live.snapshot.with_untracked(|s| {
+                s.as_ref()?
+                    .cases
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map(|c| c.title.clone())
+            })
+        });
+        format!("#{id} {}", title.unwrap_or_default())
+    };
     view! {
         <section class="case-details" data-test="case-details">
             {move || case.get().map(|c| {
@@ -68,20 +74,48 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                         {s.outcome.map(|o| format!(" · {}", names::case_outcome(l, o)))}
                     </p>
                     <p class=if s.handling.overdue { "due overdue" } else { "due" }>
-                        {move || lang.t(Msg::Due)}" "{when(&s.handling.due_at)}
+                        {move || lang.t(Msg::Due)}" "{china_date_time(&s.handling.due_at)}
                         {s.handling.overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
                     </p>
+                    {s.handling.recurs.map(|earlier| view! {
+                        <p class="recurs" data-test="case-recurs">{move || lang.t(Msg::Recurs)}" "{label(earlier)}</p>
+                    })}
+                    {(can_act && stage == CaseStage::Reported && !c.possible_duplicates.is_empty()).then(|| view! {
+                        <div class="duplicates" data-test="case-duplicates">
+                            <p>{move || lang.t(Msg::PossibleDuplicates)}</p>
+                            <ul>
+                                {c.possible_duplicates.iter().map(|&original| view! {
+                                    <li>
+                                        {label(original)}" "
+                                        <button data-test=format!("case-merge-{original}")
+                                            on:click=move |_| send(CaseStep::Close {
+                                                outcome: CaseOutcome::Duplicate,
+                                                note: text(),
+                                                duplicate_of: Some(original),
+                                            })>
+                                            {move || lang.t(Msg::MergeAsDuplicate)}
+                                        </button>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        </div>
+                    })}
                     <h3>{move || lang.t(Msg::Timeline)}</h3>
                     <ol class="timeline" data-test="case-timeline">
-                        {c.timeline.iter().map(|e| {
+                        {c.timeline.iter().enumerate().map(|(i, e)| {
                             let what = match &e.step {
-                                CaseStep::Close { outcome, .. } => names::case_outcome(l, *outcome).to_string(),
-                                _ => names::stage(l, e.stage).to_string(),
+                                // The first entry is the report itself.
+                                _ if i == 0 => names::source(l, s.source),
+                                CaseStep::Close { outcome, .. } => names::case_outcome(l, *outcome),
+                                CaseStep::Note { .. } => tr(l, Msg::Note),
+                                CaseStep::Reopen { .. } => tr(l, Msg::Reopen),
+                                CaseStep::Assign { responsible, .. } => names::party(l, *responsible),
+                                CaseStep::Advance { .. } => names::stage(l, e.stage),
                             };
                             let note = e.step.note().to_string();
                             view! {
                                 <li>
-                                    <span class="when">{when(&e.at)}</span>" "
+                                    <span class="when">{china_date_time(&e.at)}</span>" "
                                     <span class="who">{e.by.trim_start_matches("user:").to_string()}</span>" · "
                                     {what}
                                     {(!note.is_empty()).then(|| view! { <q>{note}</q> })}

@@ -1,8 +1,10 @@
-//! `/command`: the street office's wall screen: the full-bleed map with the live alerts
-//! beside it, and a banner and sound for every new critical alert (the map flies to
-//! it). KPI panels, charts and the ticker arrive with later issues.
+//! `/command`: the street office's wall screen: the full-bleed map with the live
+//! alerts, cases and patrols beside it, and a banner and sound for every new critical
+//! alert (the map flies to it). KPI panels, charts and the ticker arrive with later
+//! issues.
 
-use super::alerts::{AlertPanel, CriticalBanner};
+use super::alerts::CriticalBanner;
+use super::side_panel::SidePanel;
 use super::{Header, StaffOnly};
 use crate::live::provide_live;
 use crate::map::{MapView, Theme};
@@ -27,7 +29,7 @@ fn CommandScreen() -> impl IntoView {
             <CriticalBanner/>
             <div class="face-body">
                 <MapView theme=Theme::Dark staff=true/>
-                <AlertPanel/>
+                <SidePanel/>
             </div>
         </div>
     }

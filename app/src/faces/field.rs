@@ -1,8 +1,9 @@
-//! `/field`: the grid worker's tablet: the map and the worker's live alerts, with big
-//! buttons to acknowledge, resolve or escalate. Cases, check-ins and patrol runs arrive
-//! with later issues.
+//! `/field`: the grid worker's tablet: the map with the worker's live alerts, cases
+//! and patrols, with big buttons to acknowledge, resolve or escalate, and a long press
+//! on the map to report a case. Check-ins and starting patrol runs arrive with later
+//! issues.
 
-use super::alerts::AlertPanel;
+use super::side_panel::SidePanel;
 use super::{Header, StaffOnly};
 use crate::live::provide_live;
 use crate::map::{MapView, Theme};
@@ -26,7 +27,7 @@ fn FieldTablet() -> impl IntoView {
             <Header face=Face::Field/>
             <div class="face-body">
                 <MapView theme=Theme::Light staff=true/>
-                <AlertPanel/>
+                <SidePanel/>
             </div>
         </div>
     }

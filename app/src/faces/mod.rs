@@ -2,11 +2,15 @@
 //! which sends signed-out users to `/login` and back afterwards.
 
 pub mod alerts;
+pub mod case_list;
 pub mod case_panel;
 pub mod command;
 pub mod field;
 pub mod login;
+pub mod new_case;
+pub mod patrol_list;
 pub mod public;
+pub mod side_panel;
 
 use crate::i18n::{use_language, Msg};
 use crate::session::{use_session, SessionState};

@@ -395,11 +395,44 @@ pub enum Hit {
     /// A home and the name of its building, when the buildings layer knows it.
     Home(linli_domain::care::Home, Option<String>),
     Case(linli_domain::cases::CaseSummary),
-    /// A route and the index of one of its checkpoints.
-    Checkpoint(linli_domain::patrol::RouteProperties, usize),
+    /// A route, the index of one of its checkpoints, and when the run out on the route
+    /// passed it.
+    Checkpoint(linli_domain::patrol::RouteProperties, usize, Option<String>),
+    /// A patrol unit's run, with its route when the map knows it.
+    Unit(
+        linli_domain::patrol::PatrolRun,
+        Option<linli_domain::patrol::RouteProperties>,
+    ),
     Building(Area),
     Road(Line),
     Community(Area),
+}
+
+fn contains(area: &Area, p: World) -> bool {
+    let b = area.bounds;
+    b.min.x <= p.x
+        && p.x <= b.max.x
+        && b.min.y <= p.y
+        && p.y <= b.max.y
+        && area.polygons.iter().any(|poly| {
+            let rings: Vec<Vec<Xy>> = poly
+                .iter()
+                .map(|r| r.iter().map(|&w| Xy::from(w)).collect())
+                .collect();
+            point_in_polygon(Xy::from(p), &rings)
+        })
+}
+
+/// The building standing on world point `p`, if any.
+pub fn building_at(data: &MapData, p: World) -> Option<&Area> {
+    data.buildings
+        .within(Bounds { min: p, max: p })
+        .find(|b| contains(b, p))
+}
+
+/// The community whose area holds world point `p`, if any.
+pub fn community_at(data: &MapData, p: World) -> Option<&Area> {
+    data.communities.iter().find(|c| contains(c, p))
 }
 
 /// How close to a road a tap must be, in CSS pixels: a finger is not a mouse pointer.
@@ -409,26 +442,7 @@ pub const ROAD_TOLERANCE_PX: f64 = 8.0;
 /// [`ROAD_TOLERANCE_PX`], then the community. Hidden layers are not hit.
 pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen, shown: BaseShown) -> Option<Hit> {
     let p = viewport.to_world(at);
-    let inside = |a: &&Area| {
-        a.bounds.min.x <= p.x
-            && p.x <= a.bounds.max.x
-            && a.bounds.min.y <= p.y
-            && p.y <= a.bounds.max.y
-            && a.polygons.iter().any(|poly| {
-                let rings: Vec<Vec<Xy>> = poly
-                    .iter()
-                    .map(|r| r.iter().map(|&w| Xy::from(w)).collect())
-                    .collect();
-                point_in_polygon(Xy::from(p), &rings)
-            })
-    };
-    let point = Bounds { min: p, max: p };
-    if let Some(b) = data
-        .buildings
-        .within(point)
-        .filter(|_| shown.buildings)
-        .find(inside)
-    {
+    if let Some(b) = building_at(data, p).filter(|_| shown.buildings) {
         return Some(Hit::Building(b.clone()));
     }
     let tolerance = ROAD_TOLERANCE_PX * viewport.resolution;
@@ -464,10 +478,7 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen, shown: BaseShow
     if let Some((_, road)) = nearest_road {
         return Some(Hit::Road(road.clone()));
     }
-    data.communities
-        .iter()
-        .find(inside)
-        .map(|c| Hit::Community(c.clone()))
+    community_at(data, p).map(|c| Hit::Community(c.clone()))
 }
 
 #[cfg(test)]

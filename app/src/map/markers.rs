@@ -1,6 +1,8 @@
 //! The operational layers drawn over the base map: elder homes coloured by their
-//! sensors' health, open cases by priority with a glyph for their category, and patrol
-//! routes with their checkpoints. Homes and cases cluster when the map is zoomed out.
+//! sensors' health, open cases by priority with a glyph for their category (and a red
+//! badge when overdue), patrol routes with their checkpoints (green once the run out on
+//! the route has passed them) and the patrol units where they last were. Homes and
+//! cases cluster when the map is zoomed out.
 //!
 //! [`markers`] computes what stands where on screen; drawing and hit testing both use
 //! it, so what a tap finds is exactly what is drawn.
@@ -13,7 +15,7 @@ use linli_domain::alerts::{Alert, AlertState, Severity};
 use linli_domain::api::Snapshot;
 use linli_domain::care::{Health, Home};
 use linli_domain::cases::{CaseCategory, CasePriority, CaseStage, CaseSummary};
-use linli_domain::patrol::RouteProperties;
+use linli_domain::patrol::{PatrolRun, RouteProperties};
 use linli_domain::place::Geometry;
 
 /// Above this many metres per pixel, homes and cases are clustered.
@@ -21,6 +23,9 @@ pub const CLUSTER_ABOVE_RESOLUTION: f64 = 1.2;
 const CLUSTER_CELL_PX: f64 = 56.0;
 const HOME_RADIUS_PX: f64 = 5.0;
 const CASE_RADIUS_PX: f64 = 11.0;
+const UNIT_RADIUS_PX: f64 = 10.0;
+const COVERED_COLOUR: &str = "#3fb37f";
+const OVERDUE_COLOUR: &str = "#ff1f3d";
 /// A finger needs some slack around a marker.
 const TAP_SLACK_PX: f64 = 6.0;
 const ROUTE_COLOURS: [&str; 3] = ["#b67cff", "#2ec4b6", "#ff8fab"];
@@ -37,6 +42,8 @@ pub struct Route {
     pub line: Vec<World>,
     pub bounds: Bounds,
     pub checkpoints: Vec<World>,
+    /// Per checkpoint: passed by the run out on this route now.
+    pub covered: Vec<bool>,
     pub properties: RouteProperties,
 }
 
@@ -49,6 +56,8 @@ pub struct Operations {
     pub routes: Vec<Route>,
     /// Alerts not resolved, drawn as rings around their homes.
     pub alerts: Vec<Placed<Alert>>,
+    /// Units out on a run, where they last were.
+    pub units: Vec<Placed<PatrolRun>>,
 }
 
 impl Operations {
@@ -89,16 +98,33 @@ impl Operations {
                         return None;
                     };
                     let line: Vec<World> = line.iter().map(|&p| place(p)).collect();
+                    let run = snapshot
+                        .units
+                        .iter()
+                        .find(|u| u.route == f.properties.id && u.ended_at.is_none());
+                    let checkpoints = &f.properties.checkpoints;
                     Some(Route {
                         bounds: Bounds::around(line.iter().copied())?,
                         line,
-                        checkpoints: f
-                            .properties
-                            .checkpoints
+                        checkpoints: checkpoints.iter().map(|c| place(c.position)).collect(),
+                        covered: checkpoints
                             .iter()
-                            .map(|c| place(c.position))
+                            .map(|c| {
+                                run.is_some_and(|r| r.covered.iter().any(|d| d.checkpoint == c.id))
+                            })
                             .collect(),
                         properties: f.properties.clone(),
+                    })
+                })
+                .collect(),
+            units: snapshot
+                .units
+                .iter()
+                .filter(|u| u.ended_at.is_none())
+                .filter_map(|u| {
+                    Some(Placed {
+                        at: place(u.position?),
+                        item: u.clone(),
                     })
                 })
                 .collect(),
@@ -180,6 +206,8 @@ pub enum MarkerKind {
     },
     /// Route index and checkpoint index.
     Checkpoint(usize, usize),
+    /// Index into `Operations::units`.
+    Unit(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -193,7 +221,7 @@ fn on_screen(p: Screen, v: &Viewport, margin: f64) -> bool {
     p.x >= -margin && p.y >= -margin && p.x <= v.width + margin && p.y <= v.height + margin
 }
 
-/// The markers on screen, bottom to top: checkpoints, homes, cases.
+/// The markers on screen, bottom to top: checkpoints, homes, cases, patrol units.
 pub fn markers(ops: &Operations, v: &Viewport, shown: Shown) -> Vec<Marker> {
     let mut out = Vec::new();
     if shown.routes {
@@ -238,6 +266,18 @@ pub fn markers(ops: &Operations, v: &Viewport, shown: Shown) -> Vec<Marker> {
             MarkerKind::Case,
             |count, worst| MarkerKind::CaseCluster { count, worst },
         ));
+    }
+    if shown.routes {
+        for (i, unit) in ops.units.iter().enumerate() {
+            let at = v.to_screen(unit.at);
+            if on_screen(at, v, 20.0) {
+                out.push(Marker {
+                    at,
+                    radius: UNIT_RADIUS_PX,
+                    kind: MarkerKind::Unit(i),
+                });
+            }
+        }
     }
     out
 }
@@ -313,15 +353,32 @@ pub fn draw(ops: &Operations, v: &Viewport, shown: Shown, halo: &'static str) ->
     }
     for m in markers(ops, v, shown) {
         match m.kind {
-            MarkerKind::Checkpoint(r, _) => out.push(DrawCommand::Circles {
+            MarkerKind::Checkpoint(r, c) => out.push(DrawCommand::Circles {
                 centres: vec![m.at],
                 radius: m.radius,
-                fill: Some("#ffffff"),
+                fill: Some(if ops.routes[r].covered[c] {
+                    COVERED_COLOUR
+                } else {
+                    "#ffffff"
+                }),
                 stroke: Some(Stroke {
                     colour: ROUTE_COLOURS[r % ROUTE_COLOURS.len()],
                     width: 2.5,
                 }),
             }),
+            MarkerKind::Unit(i) => {
+                let run = &ops.units[i].item;
+                out.push(DrawCommand::Circles {
+                    centres: vec![m.at],
+                    radius: m.radius,
+                    fill: Some(unit_colour(run)),
+                    stroke: Some(Stroke {
+                        colour: if run.off_route { "#ff9f1c" } else { "#ffffff" },
+                        width: if run.off_route { 4.0 } else { 2.0 },
+                    }),
+                });
+                out.push(label(m.at, "巡", 11.0));
+            }
             MarkerKind::Home(i) => out.push(DrawCommand::Circles {
                 centres: vec![m.at],
                 radius: m.radius,
@@ -343,6 +400,23 @@ pub fn draw(ops: &Operations, v: &Viewport, shown: Shown, halo: &'static str) ->
                     }),
                 });
                 out.push(label(m.at, category_glyph(case.category), 12.0));
+                out.push(stage_arc(m.at, m.radius + 3.0, case.stage));
+                if case.handling.overdue {
+                    let badge = Screen {
+                        x: m.at.x + m.radius * 0.75,
+                        y: m.at.y - m.radius * 0.75,
+                    };
+                    out.push(DrawCommand::Circles {
+                        centres: vec![badge],
+                        radius: 5.5,
+                        fill: Some(OVERDUE_COLOUR),
+                        stroke: Some(Stroke {
+                            colour: "#ffffff",
+                            width: 1.5,
+                        }),
+                    });
+                    out.push(label(badge, "!", 9.0));
+                }
             }
             MarkerKind::HomeCluster { count, worst } | MarkerKind::CaseCluster { count, worst } => {
                 let fill = if matches!(m.kind, MarkerKind::HomeCluster { .. }) {
@@ -364,6 +438,37 @@ pub fn draw(ops: &Operations, v: &Viewport, shown: Shown, halo: &'static str) ->
         }
     }
     out
+}
+
+/// How far a case has come through the loop, as an arc around its marker clockwise
+/// from the top: a sixth at `reported`, five sixths at `consolidating`.
+pub fn stage_arc(at: Screen, radius: f64, stage: CaseStage) -> DrawCommand {
+    const SEGMENTS: usize = 36;
+    let done = CaseStage::ALL.iter().position(|s| *s == stage).unwrap_or(0) + 1;
+    let steps = SEGMENTS * done / CaseStage::ALL.len();
+    let point = |i: usize| {
+        let angle = std::f64::consts::TAU * i as f64 / SEGMENTS as f64;
+        Screen {
+            x: at.x + radius * angle.sin(),
+            y: at.y - radius * angle.cos(),
+        }
+    };
+    DrawCommand::Lines {
+        lines: [(0..=steps).map(point)].into_iter().collect(),
+        stroke: Stroke {
+            colour: "#ffd166",
+            width: 3.0,
+        },
+    }
+}
+
+/// A unit's fill: grey when it went silent, else the patrol blue.
+pub fn unit_colour(run: &PatrolRun) -> &'static str {
+    if run.silent {
+        "#8a96a8"
+    } else {
+        "#1f6feb"
+    }
 }
 
 /// One pulse of an open alert's ring, milliseconds.
@@ -504,6 +609,7 @@ mod tests {
                 case(2, 117.311, CaseStage::Closed),
             ],
             routes: FeatureCollection { features: vec![] },
+            units: vec![],
         })
     }
 
@@ -573,6 +679,111 @@ mod tests {
                 tap
             ),
             None
+        );
+    }
+
+    fn patrol(ended: bool) -> Operations {
+        use linli_domain::patrol::{Checkpoint, Covered};
+        use linli_domain::place::{Feature, Geometry};
+        let checkpoint = |id: &str, lon: f64| Checkpoint {
+            id: id.into(),
+            name: id.into(),
+            position: [lon, 31.845],
+        };
+        let route = Feature {
+            id: "r1".into(),
+            geometry: Geometry::LineString(vec![[117.300, 31.845], [117.302, 31.845]]),
+            properties: RouteProperties {
+                id: "r1".into(),
+                name: "绿地赢海".into(),
+                community: None,
+                schedule: "每日 19:00".into(),
+                checkpoints: vec![checkpoint("a", 117.300), checkpoint("b", 117.302)],
+            },
+        };
+        let run = PatrolRun {
+            id: 1,
+            unit: "team-1".into(),
+            route: "r1".into(),
+            community: None,
+            started_at: "2026-11-27T11:00:00.000Z".into(),
+            ended_at: ended.then(|| "2026-11-27T12:00:00.000Z".into()),
+            covered: vec![Covered {
+                checkpoint: "a".into(),
+                at: "2026-11-27T11:01:00.000Z".into(),
+            }],
+            checkpoints: 2,
+            positions: 2,
+            off_route_positions: 0,
+            position: Some([117.302, 31.845]),
+            last_seen: Some("2026-11-27T11:05:00.000Z".into()),
+            off_route: false,
+            silent: false,
+        };
+        Operations::from_snapshot(&Snapshot {
+            last_event_id: 1,
+            homes: vec![],
+            alerts: vec![],
+            cases: vec![],
+            routes: FeatureCollection {
+                features: vec![route],
+            },
+            units: vec![run],
+        })
+    }
+
+    #[test]
+    fn a_unit_out_on_its_route_marks_the_checkpoints_it_passed_and_stands_on_top() {
+        let ops = patrol(false);
+        assert_eq!(ops.routes[0].covered, [true, false]);
+        assert_eq!(ops.units.len(), 1);
+        let v = view(117.302, 0.5);
+        let at = v.to_screen(ops.units[0].at);
+        assert_eq!(
+            marker_at(&ops, &v, Shown::default(), at).map(|m| m.kind),
+            Some(MarkerKind::Unit(0)),
+            "the unit is drawn over the checkpoint it stands on"
+        );
+        let ended = patrol(true);
+        assert!(
+            ended.units.is_empty(),
+            "a unit back from its run leaves the map"
+        );
+        assert_eq!(ended.routes[0].covered, [false, false]);
+    }
+
+    #[test]
+    fn overdue_cases_carry_a_badge() {
+        let mut ops = ops();
+        let v = view(117.310, 0.5);
+        let badges = |ops: &Operations| {
+            draw(ops, &v, Shown::default(), "#000")
+                .into_iter()
+                .filter(|c| matches!(c, DrawCommand::Label { text, .. } if text == "!"))
+                .count()
+        };
+        assert_eq!(badges(&ops), 0);
+        ops.cases[0].item.handling.overdue = true;
+        assert_eq!(badges(&ops), 1);
+    }
+
+    #[test]
+    fn the_stage_arc_grows_through_the_loop() {
+        let at = Screen { x: 0.0, y: 0.0 };
+        let end = |stage| match stage_arc(at, 10.0, stage) {
+            DrawCommand::Lines { lines, .. } => {
+                let line: Vec<Screen> = lines.iter().next().unwrap().to_vec();
+                (line.len(), *line.last().unwrap())
+            }
+            _ => unreachable!(),
+        };
+        let (points, last) = end(CaseStage::Reported);
+        assert_eq!(points, 7, "a sixth of the circle");
+        assert!((last.x - 10.0 * (std::f64::consts::TAU / 6.0).sin()).abs() < 1e-9);
+        let (_, last) = end(CaseStage::Negotiating);
+        assert!(
+            last.y > 9.99 && last.x.abs() < 1e-9,
+            "half way round at the third stage: {last:?}"
         );
     }
 }

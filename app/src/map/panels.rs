@@ -4,11 +4,11 @@
 use super::layers::{text, Area, BaseShown, Hit};
 use super::markers::{self, Shown};
 use crate::faces::case_panel::CaseDetails;
-use crate::i18n::{names, tr, use_language, Lang, Msg};
+use crate::i18n::{china_clock, china_date_time, names, tr, use_language, Lang, Msg};
 use leptos::prelude::*;
 use linli_domain::care::{Health, Home};
 use linli_domain::cases::{CasePriority, CaseSummary};
-use linli_domain::patrol::RouteProperties;
+use linli_domain::patrol::{PatrolRun, RouteProperties};
 
 /// The rows of a home's details: personal data, shown to staff only.
 fn home_rows(lang: Lang, h: &Home, building: &str, community: String) -> Vec<(Msg, String)> {
@@ -56,15 +56,69 @@ fn case_rows(lang: Lang, c: &CaseSummary, community: String) -> Vec<(Msg, String
     ]
 }
 
-fn checkpoint_rows(route: &RouteProperties, index: usize) -> Vec<(Msg, String)> {
-    vec![
+fn checkpoint_rows(
+    route: &RouteProperties,
+    index: usize,
+    passed: Option<&str>,
+) -> Vec<(Msg, String)> {
+    let mut rows = vec![
         (Msg::Route, route.name.clone()),
         (Msg::Schedule, route.schedule.clone()),
         (
             Msg::Checkpoint,
             format!("{} / {}", index + 1, route.checkpoints.len()),
         ),
-    ]
+    ];
+    rows.extend(passed.map(|at| (Msg::Passed, china_date_time(at))));
+    rows
+}
+
+/// A patrol unit's run: where it goes, how far it got, and whether it strays or went
+/// silent.
+fn unit_rows(lang: Lang, run: &PatrolRun, route: Option<&RouteProperties>) -> Vec<(Msg, String)> {
+    let state = crate::faces::patrol_list::run_state(run);
+    let mut rows = vec![
+        (
+            Msg::Route,
+            route.map_or_else(|| run.route.clone(), |r| r.name.clone()),
+        ),
+        (Msg::PatrolState, tr(lang, state).to_string()),
+        (Msg::Started, china_date_time(&run.started_at)),
+        (
+            Msg::Coverage,
+            format!("{} / {}", run.covered.len(), run.checkpoints),
+        ),
+        (
+            Msg::OffRoutePositions,
+            format!("{} / {}", run.off_route_positions, run.positions),
+        ),
+    ];
+    rows.extend(
+        run.last_seen
+            .as_deref()
+            .map(|at| (Msg::LastSeen, china_date_time(at))),
+    );
+    rows
+}
+
+/// The route's checkpoints in walking order, each passed (with the time) or not yet.
+fn checklist(run: &PatrolRun, route: &RouteProperties) -> impl IntoView {
+    let items = route
+        .checkpoints
+        .iter()
+        .map(|c| {
+            let passed = run.covered.iter().find(|d| d.checkpoint == c.id);
+            let time = passed.map(|d| china_clock(&d.at)).unwrap_or_default();
+            view! {
+                <li class:passed=passed.is_some() data-test="unit-checkpoint"
+                    data-passed=passed.is_some().to_string()>
+                    <span class="tick">{if passed.is_some() { "✓" } else { "○" }}</span>
+                    " " {c.name.clone()} " " <span class="when">{time}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <ol class="checklist" data-test="unit-checkpoints">{items}</ol> }
 }
 
 /// Details of a clicked feature.
@@ -94,6 +148,10 @@ pub fn FeaturePanel(
         Hit::Case(c) => Some(c.id),
         _ => None,
     };
+    let checkpoints = match &hit {
+        Hit::Unit(run, Some(route)) => Some(checklist(run, route)),
+        _ => None,
+    };
     let (kind, title, rows): (Msg, String, Vec<(Msg, String)>) = match &hit {
         Hit::Home(h, building) => {
             let building = building.as_deref().unwrap_or(&h.building);
@@ -105,14 +163,23 @@ pub fn FeaturePanel(
             c.title.clone(),
             case_rows(l, c, community_name(c.community.as_str())),
         ),
-        Hit::Checkpoint(route, index) => {
+        Hit::Checkpoint(route, index, passed) => {
             let name = route
                 .checkpoints
                 .get(*index)
                 .map(|c| c.name.clone())
                 .unwrap_or_default();
-            (Msg::Checkpoint, name, checkpoint_rows(route, *index))
+            (
+                Msg::Checkpoint,
+                name,
+                checkpoint_rows(route, *index, passed.as_deref()),
+            )
         }
+        Hit::Unit(run, route) => (
+            Msg::PatrolUnit,
+            run.unit.clone(),
+            unit_rows(l, run, route.as_ref()),
+        ),
         Hit::Building(b) => {
             let p = &b.properties.parse();
             let mut rows = Vec::new();
@@ -147,6 +214,7 @@ pub fn FeaturePanel(
                     .map(|(label, value)| view! { <dt>{move || lang.t(label)}</dt><dd>{value}</dd> })
                     .collect_view()}
             </dl>
+            {checkpoints}
             {case_id.map(|id| view! { <CaseDetails id=id/> })}
         </aside>
     }

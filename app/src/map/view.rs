@@ -1,24 +1,28 @@
 //! [`MapView`]: the map component. Loads the layers, keeps the canvas the size of its
 //! container, turns mouse, touch and keys into new viewports, redraws at most once per
 //! animation frame, and opens the details of what was clicked or tapped (see
-//! [`super::panels`]).
+//! [`super::panels`]). Staff who may change things report a case by right-clicking
+//! or long-pressing the spot.
 
 use super::canvas::{self, TileCache};
 use super::index::Indexed;
 use super::layers::{self, BaseShown, Hit, MapData};
 use super::markers::{self, MarkerKind, Operations, Shown};
 use super::panels::{FeaturePanel, LayerPanel};
-use super::projection::Screen;
+use super::projection::{unproject, Screen};
 use super::theme::Theme;
 use super::viewport::Viewport;
 use crate::api;
+use crate::faces::new_case::{NewCaseForm, Spot};
 use crate::i18n::{use_language, Lang, Msg};
 use crate::live::use_live;
+use crate::session::use_session;
 use leptos::ev::{KeyboardEvent, PointerEvent, WheelEvent};
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::place::LayerName;
+use linli_domain::Role;
 use std::collections::HashMap;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast as _;
@@ -34,6 +38,8 @@ const CLICK_SLOP_PX: f64 = 6.0;
 const FOCUS_RESOLUTION: f64 = 1.0;
 /// How far the arrow keys move the map.
 const KEY_PAN_PX: f64 = 80.0;
+/// A finger held this long without moving asks to report a case there.
+const LONG_PRESS_MS: u64 = 600;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Loading {
@@ -48,6 +54,8 @@ struct Gesture {
     pointers: HashMap<i32, Screen>,
     start: Option<Screen>,
     moved: f64,
+    /// Counts presses, so a long-press timer knows whether its press still lasts.
+    presses: u32,
 }
 
 /// One number for everything the base tiles depend on.
@@ -90,6 +98,8 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
     let base_shown = RwSignal::new(BaseShown::default());
     let shown = RwSignal::new(Shown::default());
     let gesture = StoredValue::new(Gesture::default());
+    let creating = RwSignal::new(None::<Spot>);
+    let may_report = staff && use_session().user().is_some_and(|u| u.role != Role::Viewer);
     // Bumped whenever a layer arrives: the base tiles depend on it.
     let data_version = StoredValue::new(0_u64);
 
@@ -176,6 +186,23 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             };
             let target = super::projection::project(position.into());
             change_view_to(viewport, target);
+        });
+    }
+    // Open the case the face asks for (a list row, a case just reported).
+    if let Some(live) = live {
+        Effect::new(move |_| {
+            let Some(id) = live.open_case.get() else {
+                return;
+            };
+            let case = live.snapshot.with_untracked(|s| {
+                s.as_ref()
+                    .and_then(|s| s.cases.iter().find(|c| c.id == id).cloned())
+            });
+            if let Some(case) = case {
+                creating.set(None);
+                selected.set(Some(Hit::Case(case)));
+            }
+            live.open_case.set(None);
         });
     }
     // The container can change size without the window doing so (a panel or table
@@ -316,7 +343,43 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
     };
     let change_view = move |f: &dyn Fn(Viewport) -> Viewport| viewport.update(|v| *v = v.map(f));
 
+    // The spot under screen point `at`: where it is, and the community and building there.
+    let spot_at = move |at: Screen, v: Viewport| {
+        let world = v.to_world(at);
+        let lon_lat = unproject(world);
+        let round = |degrees: f64| (degrees * 1e6).round() / 1e6;
+        let chinese = lang.0.get_untracked() == Lang::Zh;
+        data.with_untracked(|d| Spot {
+            position: [round(lon_lat.lon), round(lon_lat.lat)],
+            community: layers::community_at(d, world).map(|c| {
+                let name = if chinese { &c.name } else { &c.name_en };
+                (c.id.clone(), name.clone().unwrap_or_else(|| c.id.clone()))
+            }),
+            building: layers::building_at(d, world)
+                .map(|b| (b.id.clone(), b.name.clone().unwrap_or_else(|| b.id.clone()))),
+        })
+    };
+    let start_report = move |at: Screen| {
+        if let Some(v) = viewport.get_untracked() {
+            selected.set(None);
+            creating.set(Some(spot_at(at, v)));
+        }
+    };
+    let on_context_menu = move |ev: leptos::ev::MouseEvent| {
+        if !may_report {
+            return;
+        }
+        ev.prevent_default();
+        if let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) {
+            start_report(at);
+        }
+    };
+
     let on_pointer_down = move |ev: PointerEvent| {
+        // Only the main button drags and clicks; the right one reports a case.
+        if ev.button() != 0 {
+            return;
+        }
         let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
             return;
         };
@@ -327,13 +390,35 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             options.set_prevent_scroll(true);
             let _ = c.focus_with_options(&options);
         }
+        let mut press = None;
         gesture.update_value(|g| {
             if g.pointers.is_empty() {
                 g.start = Some(at);
                 g.moved = 0.0;
+                g.presses = g.presses.wrapping_add(1);
+                press = Some(g.presses);
             }
             g.pointers.insert(ev.pointer_id(), at);
         });
+        // A finger held still on the map reports a case there (a mouse right-clicks).
+        if let (Some(press), true) = (press, may_report && ev.pointer_type() != "mouse") {
+            set_timeout(
+                move || {
+                    let mut held = None;
+                    gesture.update_value(|g| {
+                        if g.presses == press && g.pointers.len() == 1 && g.moved < CLICK_SLOP_PX {
+                            held = g.start;
+                            // The finger's lifting is not a tap.
+                            g.moved = f64::INFINITY;
+                        }
+                    });
+                    if let Some(at) = held {
+                        start_report(at);
+                    }
+                },
+                std::time::Duration::from_millis(LONG_PRESS_MS),
+            );
+        }
     };
     let on_pointer_move = move |ev: PointerEvent| {
         let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
@@ -393,7 +478,26 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                 }
                 MarkerKind::Case(i) => Ok(Hit::Case(o.cases[i].item.clone())),
                 MarkerKind::Checkpoint(r, c) => {
-                    Ok(Hit::Checkpoint(o.routes[r].properties.clone(), c))
+                    let route = &o.routes[r].properties;
+                    let passed = o
+                        .units
+                        .iter()
+                        .find(|u| u.item.route == route.id)
+                        .and_then(|u| {
+                            let id = &route.checkpoints.get(c)?.id;
+                            let covered = u.item.covered.iter().find(|d| &d.checkpoint == id)?;
+                            Some(covered.at.clone())
+                        });
+                    Ok(Hit::Checkpoint(route.clone(), c, passed))
+                }
+                MarkerKind::Unit(i) => {
+                    let run = o.units[i].item.clone();
+                    let route = o
+                        .routes
+                        .iter()
+                        .find(|r| r.properties.id == run.route)
+                        .map(|r| r.properties.clone());
+                    Ok(Hit::Unit(run, route))
                 }
             })
         });
@@ -408,8 +512,8 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
     let on_pointer_up = move |ev: PointerEvent| {
         let mut click = None;
         gesture.update_value(|g| {
-            g.pointers.remove(&ev.pointer_id());
-            if g.pointers.is_empty() && g.moved < CLICK_SLOP_PX {
+            let pressed = g.pointers.remove(&ev.pointer_id()).is_some();
+            if pressed && g.pointers.is_empty() && g.moved < CLICK_SLOP_PX {
                 click = g.start;
             }
         });
@@ -493,6 +597,7 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                 on:pointercancel=on_pointer_cancel
                 on:wheel=on_wheel
                 on:dblclick=on_double_click
+                on:contextmenu=on_context_menu
                 on:keydown=on_key></canvas>
             <LayerPanel base_shown=base_shown shown=shown staff=staff/>
             <div class="map-controls">
@@ -502,6 +607,7 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             </div>
             {move || status().map(|text| view! { <p class="map-status">{text}</p> })}
             {move || selected.get().map(|hit| view! { <FeaturePanel hit=hit communities=data.with_untracked(|d| d.communities.clone()) on_close=move || selected.set(None)/> })}
+            {move || creating.get().map(|spot| view! { <NewCaseForm spot=spot on_close=move || creating.set(None)/> })}
         </div>
     }
 }

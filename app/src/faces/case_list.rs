@@ -1,0 +1,366 @@
+//! The case list beside the map: the face's cases filtered by stage, category,
+//! community and "overdue only", the most pressing first (overdue, then priority, then
+//! the nearest due time). A row flies the map to the case and opens its details.
+//! Closed cases are left out unless asked for.
+
+use crate::api;
+use crate::i18n::{china_date_time, names, tr, use_language, Lang, Msg};
+use crate::live::{use_live, Live};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::cases::{CaseCategory, CaseStage, CaseSummary};
+use linli_domain::place::LayerName;
+use std::cmp::Reverse;
+
+/// What the list shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseFilter {
+    pub stage: Option<CaseStage>,
+    pub category: Option<CaseCategory>,
+    pub community: Option<String>,
+    pub overdue_only: bool,
+    pub include_closed: bool,
+}
+
+impl CaseFilter {
+    fn admits(&self, c: &CaseSummary) -> bool {
+        self.stage.is_none_or(|s| c.stage == s)
+            && self.category.is_none_or(|k| c.category == k)
+            && self
+                .community
+                .as_deref()
+                .is_none_or(|id| c.community.as_str() == id)
+            && (!self.overdue_only || c.handling.overdue)
+            && (self.include_closed
+                || self.stage == Some(CaseStage::Closed)
+                || c.stage != CaseStage::Closed)
+    }
+}
+
+/// The cases `filter` admits, the most pressing first.
+pub fn pressing_first(cases: &[CaseSummary], filter: &CaseFilter) -> Vec<CaseSummary> {
+    let mut list: Vec<CaseSummary> = cases.iter().filter(|c| filter.admits(c)).cloned().collect();
+    list.sort_by(|a, b| {
+        let key = |c: &CaseSummary| {
+            (
+                c.stage == CaseStage::Closed,
+                Reverse(c.handling.overdue),
+                Reverse(c.priority),
+            )
+        };
+        key(a)
+            .cmp(&key(b))
+            // RFC 3339 times in UTC sort as text.
+            .then_with(|| a.handling.due_at.cmp(&b.handling.due_at))
+            .then(b.id.cmp(&a.id))
+    });
+    list
+}
+
+/// A community's id with its names, for the filter.
+#[derive(Debug, Clone, PartialEq)]
+struct CommunityName {
+    id: String,
+    zh: String,
+    en: String,
+}
+
+impl CommunityName {
+    fn shown(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Zh => self.zh.clone(),
+            Lang::En => self.en.clone(),
+        }
+    }
+}
+
+#[component]
+fn CaseRow(
+    case: CaseSummary,
+    live: Live,
+    communities: RwSignal<Vec<CommunityName>>,
+) -> impl IntoView {
+    let lang = use_language();
+    let community_id = case.community.as_str().to_string();
+    // The names arrive after the list may have been drawn.
+    let community = move || {
+        communities.with(|list| {
+            list.iter()
+                .find(|c| c.id == community_id)
+                .map_or_else(|| community_id.clone(), |c| c.shown(lang.0.get()))
+        })
+    };
+    let (id, position, stage, category, priority) = (
+        case.id,
+        case.position,
+        case.stage,
+        case.category,
+        case.priority,
+    );
+    let overdue = case.handling.overdue;
+    view! {
+        <li class="case-row" class:overdue=overdue data-test="case-row" data-case-id=id.to_string()
+            data-stage=stage.as_str() data-overdue=overdue.to_string()>
+            <button class="case-summary" on:click=move |_| {
+                live.focus.set(Some(position));
+                live.open_case.set(Some(id));
+            }>
+                <strong class="title">{case.title.clone()}</strong>
+                <span class="id">"#"{id}</span>
+                <span class="meta">
+                    {move || names::category(lang.0.get(), category)}" · "
+                    {move || names::stage(lang.0.get(), stage)}" · "
+                    {move || names::priority(lang.0.get(), priority)}
+                </span>
+                <span class="meta">{community}</span>
+                <span class="due">
+                    {move || lang.t(Msg::Due)}" "{china_date_time(&case.handling.due_at)}
+                    {overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
+                </span>
+            </button>
+        </li>
+    }
+}
+
+/// The face's cases with filters.
+#[component]
+pub fn CaseList() -> impl IntoView {
+    let lang = use_language();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let filter = RwSignal::new(CaseFilter::default());
+    let communities = RwSignal::new(Vec::<CommunityName>::new());
+    spawn_local(async move {
+        if let Ok(layer) = api::layer(LayerName::Communities).await {
+            let names = layer
+                .features
+                .into_iter()
+                .map(|f| {
+                    let p: serde_json::Value =
+                        serde_json::from_str(f.properties.get()).unwrap_or_default();
+                    let text = |key: &str| p[key].as_str().unwrap_or(&f.id).to_string();
+                    CommunityName {
+                        zh: text("name"),
+                        en: text("name_en"),
+                        id: f.id.clone(),
+                    }
+                })
+                .collect();
+            communities.set(names);
+        }
+    });
+    let cases = Memo::new(move |_| {
+        live.snapshot.with(|s| {
+            s.as_ref()
+                .map(|s| pressing_first(&s.cases, &filter.get()))
+                .unwrap_or_default()
+        })
+    });
+    let select = move |test: &'static str,
+                       all: Msg,
+                       options: Vec<(String, String)>,
+                       set: fn(&mut CaseFilter, Option<String>)| {
+        view! {
+            <select data-test=test on:change=move |ev| {
+                let value = event_target_value(&ev);
+                filter.update(|f| set(f, (!value.is_empty()).then_some(value)));
+            }>
+                <option value="">{move || lang.t(all)}</option>
+                {options.into_iter().map(|(value, name)| view! { <option value=value>{name}</option> }).collect_view()}
+            </select>
+        }
+    };
+    let filters = move || {
+        let l = lang.0.get();
+        let stages = CaseStage::ALL
+            .iter()
+            .map(|s| (s.as_str().to_string(), names::stage(l, *s).to_string()))
+            .collect();
+        let categories = CaseCategory::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), names::category(l, *c).to_string()))
+            .collect();
+        let places = communities
+            .get()
+            .iter()
+            .map(|c| (c.id.clone(), c.shown(l)))
+            .collect();
+        view! {
+            {select("case-filter-stage", Msg::AllStages, stages, |f, v| f.stage = v.as_deref().and_then(CaseStage::parse))}
+            {select("case-filter-category", Msg::AllCategories, categories, |f, v| f.category = v.as_deref().and_then(CaseCategory::parse))}
+            {select("case-filter-community", Msg::AllCommunities, places, |f, v| f.community = v)}
+        }
+    };
+    view! {
+        <section class="list-panel case-list-panel" data-test="case-list">
+            <header>
+                <h2>{move || lang.t(Msg::Cases)} " " <span data-test="case-count">{move || cases.with(Vec::len)}</span></h2>
+            </header>
+            <p class="hint">{move || lang.t(Msg::NewCaseHint)}</p>
+            <div class="filters">
+                {filters}
+                <label class="toggle">
+                    <input type="checkbox" data-test="case-filter-overdue"
+                        on:change=move |ev| filter.update(|f| f.overdue_only = event_target_checked(&ev))/>
+                    {move || lang.t(Msg::OverdueOnly)}
+                </label>
+                <label class="toggle">
+                    <input type="checkbox" data-test="case-filter-closed"
+                        on:change=move |ev| filter.update(|f| f.include_closed = event_target_checked(&ev))/>
+                    {move || lang.t(Msg::ShowClosed)}
+                </label>
+            </div>
+            <ul class="item-list">
+                <For each=move || cases.get() key=|c| (c.id, c.updated_at.clone(), c.handling.overdue) let:case>
+                    <CaseRow case=case live=live communities=communities/>
+                </For>
+            </ul>
+            {move || cases.with(Vec::is_empty).then(|| view! { <p class="empty">{tr(lang.0.get(), Msg::NoCases)}</p> })}
+        </section>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linli_domain::cases::{CaseHandling, CasePriority, CaseSource};
+    use linli_domain::CommunityId;
+
+    fn case(
+        id: i64,
+        stage: CaseStage,
+        priority: CasePriority,
+        overdue: bool,
+        due: &str,
+    ) -> CaseSummary {
+        CaseSummary {
+            id,
+            title: format!("case {id}"),
+            category: if id % 2 == 0 {
+                CaseCategory::Environment
+            } else {
+                CaseCategory::StreetOrder
+            },
+            stage,
+            priority,
+            source: CaseSource::Patrol,
+            community: CommunityId::parse(if id < 5 { "xingfuli" } else { "wulimiao" }).unwrap(),
+            grid: None,
+            position: [117.3, 31.8],
+            building: None,
+            opened_at: "2026-11-01T00:00:00.000Z".into(),
+            updated_at: "2026-11-01T00:00:00.000Z".into(),
+            closed_at: None,
+            outcome: None,
+            handling: CaseHandling {
+                due_at: due.into(),
+                overdue,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn cases() -> Vec<CaseSummary> {
+        vec![
+            case(
+                1,
+                CaseStage::Reported,
+                CasePriority::Low,
+                false,
+                "2026-11-30T00:00:00.000Z",
+            ),
+            case(
+                2,
+                CaseStage::Identified,
+                CasePriority::Urgent,
+                false,
+                "2026-12-02T00:00:00.000Z",
+            ),
+            case(
+                3,
+                CaseStage::Negotiating,
+                CasePriority::Normal,
+                true,
+                "2026-11-20T00:00:00.000Z",
+            ),
+            case(
+                4,
+                CaseStage::Closed,
+                CasePriority::Urgent,
+                false,
+                "2026-11-10T00:00:00.000Z",
+            ),
+            case(
+                5,
+                CaseStage::Reported,
+                CasePriority::Urgent,
+                false,
+                "2026-12-01T00:00:00.000Z",
+            ),
+            case(
+                6,
+                CaseStage::Reported,
+                CasePriority::Low,
+                true,
+                "2026-11-25T00:00:00.000Z",
+            ),
+        ]
+    }
+
+    fn ids(list: Vec<CaseSummary>) -> Vec<i64> {
+        list.into_iter().map(|c| c.id).collect()
+    }
+
+    #[test]
+    fn overdue_first_then_priority_then_due_time_and_closed_left_out() {
+        assert_eq!(
+            ids(pressing_first(&cases(), &CaseFilter::default())),
+            [3, 6, 5, 2, 1]
+        );
+        let with_closed = CaseFilter {
+            include_closed: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(pressing_first(&cases(), &with_closed)),
+            [3, 6, 5, 2, 1, 4]
+        );
+    }
+
+    #[test]
+    fn filters_combine() {
+        let f = |filter: CaseFilter| ids(pressing_first(&cases(), &filter));
+        assert_eq!(
+            f(CaseFilter {
+                stage: Some(CaseStage::Reported),
+                ..Default::default()
+            }),
+            [6, 5, 1]
+        );
+        assert_eq!(
+            f(CaseFilter {
+                stage: Some(CaseStage::Closed),
+                ..Default::default()
+            }),
+            [4],
+            "asking for closed cases shows them"
+        );
+        assert_eq!(
+            f(CaseFilter {
+                category: Some(CaseCategory::Environment),
+                ..Default::default()
+            }),
+            [6, 2]
+        );
+        assert_eq!(
+            f(CaseFilter {
+                community: Some("wulimiao".into()),
+                overdue_only: true,
+                ..Default::default()
+            }),
+            [6]
+        );
+    }
+}

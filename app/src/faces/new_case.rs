@@ -1,0 +1,174 @@
+//! Reporting a case at a spot picked on the map (right-click, or a long press on a
+//! tablet): title, category, priority, source, who is to handle it and a description.
+//! The spot's community and building come from the map. The new case goes to the
+//! server (`POST /api/v1/cases`), lands on this map at once (the stream brings it to
+//! the others) and its details open, where a possible duplicate can be merged.
+
+use crate::api;
+use crate::i18n::{names, use_language, Msg};
+use crate::live::use_live;
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::cases::{CaseCategory, CasePriority, CaseSource, NewCase, Party};
+use linli_domain::place::Position;
+use linli_domain::{CommunityId, Role};
+
+/// Where a new case is to be: the point, and the community and building under it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spot {
+    pub position: Position,
+    /// The community's id and its name as shown.
+    pub community: Option<(String, String)>,
+    /// The building's id and its name as shown.
+    pub building: Option<(String, String)>,
+}
+
+/// A `<select>` of one of the domain's enumerations, named in the current language.
+fn choice<T: Copy + PartialEq + Send + Sync + 'static>(
+    test: &'static str,
+    all: &'static [T],
+    chosen: RwSignal<T>,
+    as_str: fn(T) -> &'static str,
+    name: fn(crate::i18n::Lang, T) -> &'static str,
+) -> impl IntoView {
+    let lang = use_language();
+    view! {
+        <select data-test=test on:change=move |ev| {
+            let value = event_target_value(&ev);
+            if let Some(v) = all.iter().find(|v| as_str(**v) == value) {
+                chosen.set(*v);
+            }
+        }>
+            {all.iter().map(|v| {
+                let v = *v;
+                view! {
+                    <option value=as_str(v) selected=move || chosen.get() == v>
+                        {move || name(lang.0.get(), v)}
+                    </option>
+                }
+            }).collect_view()}
+        </select>
+    }
+}
+
+#[component]
+pub fn NewCaseForm(
+    spot: Spot,
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = use_language();
+    let live = use_live();
+    let role = use_session().user().map(|u| u.role);
+    let title = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let category = RwSignal::new(CaseCategory::Environment);
+    let priority = RwSignal::new(CasePriority::Normal);
+    let source = RwSignal::new(if role == Some(Role::GridWorker) {
+        CaseSource::GridVisit
+    } else {
+        CaseSource::ResidentReport
+    });
+    // `None` is "not assigned yet": the first entry of the list below.
+    let responsible = RwSignal::new(None::<Party>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let community = spot.community.clone();
+    let building = spot.building.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(community) = spot
+            .community
+            .as_ref()
+            .and_then(|(id, _)| CommunityId::parse(id).ok())
+        else {
+            error.set(Some(lang.t(Msg::NoCommunityHere).to_string()));
+            return;
+        };
+        let text = title.get_untracked().trim().to_string();
+        if text.is_empty() {
+            error.set(Some(lang.t(Msg::TitleRequired).to_string()));
+            return;
+        }
+        let new = NewCase {
+            title: text,
+            description: description.get_untracked().trim().to_string(),
+            category: category.get_untracked(),
+            priority: priority.get_untracked(),
+            source: source.get_untracked(),
+            community,
+            grid: None,
+            position: spot.position,
+            building: spot.building.as_ref().map(|(id, _)| id.clone()),
+            responsible: responsible.get_untracked(),
+            cooperating: vec![],
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match api::create_case(&new).await {
+                Ok(case) => {
+                    if let Some(live) = live {
+                        live.show_change("case.created", &case.summary);
+                        live.open_case.set(Some(case.summary.id));
+                    }
+                    on_close();
+                }
+                Err(api::ApiError::Refused {
+                    body: Some(body), ..
+                }) => error.set(Some(body.error.message)),
+                Err(_) => error.set(Some(lang.t(Msg::ActionFailed).to_string())),
+            }
+            busy.set(false);
+        });
+    };
+    let parties = move || {
+        let l = lang.0.get();
+        std::iter::once(view! {
+            <option value="" selected=move || responsible.get().is_none()>{crate::i18n::tr(l, Msg::NotAssigned)}</option>
+        }.into_any())
+        .chain(Party::ALL.iter().map(|p| {
+            let p = *p;
+            view! {
+                <option value=p.as_str() selected=move || responsible.get() == Some(p)>{names::party(l, p)}</option>
+            }.into_any()
+        }))
+        .collect_view()
+    };
+    view! {
+        <form class="new-case" data-test="new-case" on:submit=submit>
+            <button type="button" class="close" title=move || lang.t(Msg::Close) on:click=move |_| on_close()>"×"</button>
+            <h2>{move || lang.t(Msg::NewCase)}</h2>
+            <p class="spot" data-test="new-case-community">
+                {community.map_or_else(|| lang.t(Msg::NoCommunityHere).to_string(), |(_, name)| name)}
+                {building.map(|(_, name)| format!(" · {name}"))}
+            </p>
+            <label>{move || lang.t(Msg::Title)}
+                <input type="text" data-test="new-case-title" maxlength="200" required
+                    on:input=move |ev| title.set(event_target_value(&ev))/>
+            </label>
+            <label>{move || lang.t(Msg::Category)}
+                {choice("new-case-category", CaseCategory::ALL, category, CaseCategory::as_str, names::category)}
+            </label>
+            <label>{move || lang.t(Msg::Priority)}
+                {choice("new-case-priority", CasePriority::ALL, priority, CasePriority::as_str, names::priority)}
+            </label>
+            <label>{move || lang.t(Msg::Source)}
+                {choice("new-case-source", CaseSource::ALL, source, CaseSource::as_str, names::source)}
+            </label>
+            <label>{move || lang.t(Msg::Responsible)}
+                <select data-test="new-case-responsible"
+                    on:change=move |ev| responsible.set(Party::parse(&event_target_value(&ev)))>
+                    {parties}
+                </select>
+            </label>
+            <label>{move || lang.t(Msg::Description)}
+                <textarea data-test="new-case-description" rows="3" maxlength="4000"
+                    on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+            </label>
+            <button type="submit" class="primary" data-test="new-case-submit" disabled=move || busy.get()>
+                {move || lang.t(Msg::Report)}
+            </button>
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-test="new-case-error">{e}</p> })}
+        </form>
+    }
+}

@@ -1,0 +1,85 @@
+//! The patrol list beside the map: each unit's latest run, out or back, with its route,
+//! how many checkpoints it has passed, and whether it strays or went silent. A row
+//! flies the map to where the unit last was.
+
+use crate::i18n::{china_clock, use_language, Msg};
+use crate::live::{use_live, Live};
+use leptos::prelude::*;
+use linli_domain::patrol::PatrolRun;
+
+/// What a run's row says of its state.
+pub fn run_state(run: &PatrolRun) -> Msg {
+    if run.ended_at.is_some() {
+        Msg::RunEnded
+    } else if run.silent {
+        Msg::Silent
+    } else if run.off_route {
+        Msg::OffRoute
+    } else {
+        Msg::OnRoute
+    }
+}
+
+#[component]
+fn PatrolRow(run: PatrolRun, route: String, live: Live) -> impl IntoView {
+    let lang = use_language();
+    let state = run_state(&run);
+    let position = run.position;
+    view! {
+        <li class="patrol-row" data-test="patrol-row" data-unit=run.unit.clone()
+            data-covered=run.covered.len().to_string() data-state=format!("{state:?}")>
+            <button class="case-summary" on:click=move |_| live.focus.set(position)>
+                <strong class="title">{run.unit.clone()}</strong>
+                <span class="id">{move || lang.t(state)}</span>
+                <span class="meta">{route}</span>
+                <span class="meta">
+                    {move || lang.t(Msg::Coverage)}" "{run.covered.len()}" / "{run.checkpoints}
+                    {run.last_seen.as_deref().map(|at| format!(" · {}", china_clock(at)))}
+                </span>
+            </button>
+        </li>
+    }
+}
+
+#[component]
+pub fn PatrolList() -> impl IntoView {
+    let lang = use_language();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    // Out first, then by unit.
+    let runs = Memo::new(move |_| {
+        live.snapshot.with(|s| {
+            let Some(s) = s else { return vec![] };
+            let mut runs: Vec<(PatrolRun, String)> = s
+                .units
+                .iter()
+                .map(|run| {
+                    let route = s
+                        .routes
+                        .features
+                        .iter()
+                        .find(|r| r.properties.id == run.route)
+                        .map_or_else(|| run.route.clone(), |r| r.properties.name.clone());
+                    (run.clone(), route)
+                })
+                .collect();
+            runs.sort_by(|a, b| {
+                (a.0.ended_at.is_some(), &a.0.unit).cmp(&(b.0.ended_at.is_some(), &b.0.unit))
+            });
+            runs
+        })
+    });
+    view! {
+        <section class="list-panel" data-test="patrol-list">
+            <header><h2>{move || lang.t(Msg::Patrols)}</h2></header>
+            <ul class="item-list">
+                <For each=move || runs.get() key=|(r, _)| (r.id, r.positions, r.ended_at.clone(), r.silent) let:item>
+                    <PatrolRow run=item.0 route=item.1 live=live/>
+                </For>
+            </ul>
+            {move || runs.with(Vec::is_empty).then(|| view! { <p class="empty">{move || lang.t(Msg::NoPatrols)}</p> })}
+        </section>
+    }
+    .into_any()
+}

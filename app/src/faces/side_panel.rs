@@ -1,0 +1,68 @@
+//! The panel beside the map on the staff faces: tabs for the live alerts, the cases
+//! and the patrols, each with the number it holds.
+
+use super::alerts::AlertPanel;
+use super::case_list::CaseList;
+use super::patrol_list::PatrolList;
+use crate::i18n::{use_language, Msg};
+use crate::live::use_live;
+use leptos::prelude::*;
+use linli_domain::cases::CaseStage;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Alerts,
+    Cases,
+    Patrols,
+}
+
+#[component]
+pub fn SidePanel() -> impl IntoView {
+    let lang = use_language();
+    let tab = RwSignal::new(Tab::Alerts);
+    let live = use_live();
+    // Active alerts, open cases, units out.
+    let counts = move || {
+        live.and_then(|live| {
+            live.snapshot.with(|s| {
+                s.as_ref().map(|s| {
+                    (
+                        s.alerts.len(),
+                        s.cases
+                            .iter()
+                            .filter(|c| c.stage != CaseStage::Closed)
+                            .count(),
+                        s.units.iter().filter(|u| u.ended_at.is_none()).count(),
+                    )
+                })
+            })
+        })
+        .unwrap_or_default()
+    };
+    let button = move |which: Tab,
+                       label: Msg,
+                       test: &'static str,
+                       count: fn((usize, usize, usize)) -> usize| {
+        view! {
+            <button role="tab" data-test=test class:chosen=move || tab.get() == which
+                aria-selected=move || (tab.get() == which).to_string()
+                on:click=move |_| tab.set(which)>
+                {move || lang.t(label)} " " <span class="count">{move || count(counts())}</span>
+            </button>
+        }
+    };
+    view! {
+        <aside class="side-panel" data-test="side-panel">
+            <nav class="tabs" role="tablist">
+                {button(Tab::Alerts, Msg::Alerts, "tab-alerts", |c| c.0)}
+                {button(Tab::Cases, Msg::Cases, "tab-cases", |c| c.1)}
+                {button(Tab::Patrols, Msg::Patrols, "tab-patrols", |c| c.2)}
+            </nav>
+            {move || match tab.get() {
+                Tab::Alerts => view! { <AlertPanel/> }.into_any(),
+                Tab::Cases => view! { <CaseList/> }.into_any(),
+                Tab::Patrols => view! { <PatrolList/> }.into_any(),
+            }}
+        </aside>
+    }
+}
