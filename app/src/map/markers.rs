@@ -462,6 +462,27 @@ pub fn stage_arc(at: Screen, radius: f64, stage: CaseStage) -> DrawCommand {
     }
 }
 
+/// Where a case is being reported: a ring with a dot, until the form closes.
+pub fn pin(at: Screen) -> [DrawCommand; 2] {
+    [
+        DrawCommand::Circles {
+            centres: vec![at],
+            radius: 9.0,
+            fill: None,
+            stroke: Some(Stroke {
+                colour: "#ffd166",
+                width: 4.0,
+            }),
+        },
+        DrawCommand::Circles {
+            centres: vec![at],
+            radius: 3.0,
+            fill: Some("#ffd166"),
+            stroke: None,
+        },
+    ]
+}
+
 /// A unit's fill: grey when it went silent, else the patrol blue.
 pub fn unit_colour(run: &PatrolRun) -> &'static str {
     if run.silent {

@@ -38,6 +38,8 @@ const CLICK_SLOP_PX: f64 = 6.0;
 const FOCUS_RESOLUTION: f64 = 1.0;
 /// How far the arrow keys move the map.
 const KEY_PAN_PX: f64 = 80.0;
+/// The new-case form's width with its margin (`.new-case` in style.css), CSS pixels.
+const FORM_WIDTH_PX: f64 = 416.0;
 /// A finger held this long without moving asks to report a case there.
 const LONG_PRESS_MS: u64 = 600;
 
@@ -56,6 +58,8 @@ struct Gesture {
     moved: f64,
     /// Counts presses, so a long-press timer knows whether its press still lasts.
     presses: u32,
+    /// The press still down turned into a long press: its lifting must not click.
+    long_pressed: bool,
 }
 
 /// One number for everything the base tiles depend on.
@@ -274,6 +278,10 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                         .any(|a| a.item.state == linli_domain::alerts::AlertState::Open),
                 )
             });
+            if let Some(spot) = creating.get_untracked() {
+                let at = v.to_screen(super::projection::project(spot.position.into()));
+                commands.extend(markers::pin(at));
+            }
             commands.extend(layers::community_names(
                 &d.communities,
                 &v,
@@ -326,6 +334,7 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
         shown.track();
         lang.0.track();
         unfinished.track();
+        creating.track();
         if !frame_pending.get_value() {
             frame_pending.set_value(true);
             request_animation_frame(draw);
@@ -363,6 +372,10 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
         if let Some(v) = viewport.get_untracked() {
             selected.set(None);
             creating.set(Some(spot_at(at, v)));
+            // On a wide map, slide the spot out from under the form.
+            if v.width > 2.0 * FORM_WIDTH_PX && at.x < FORM_WIDTH_PX {
+                change_view(&|v| v.panned_by((v.width + FORM_WIDTH_PX) / 2.0 - at.x, 0.0));
+            }
         }
     };
     let on_context_menu = move |ev: leptos::ev::MouseEvent| {
@@ -410,6 +423,7 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                             held = g.start;
                             // The finger's lifting is not a tap.
                             g.moved = f64::INFINITY;
+                            g.long_pressed = true;
                         }
                     });
                     if let Some(at) = held {
@@ -527,6 +541,15 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
             g.moved = f64::INFINITY;
         });
     };
+    // The browser turns a lifted finger into a click where it lifts, which after a long
+    // press would land on the form that just opened under it.
+    let on_touch_end = move |ev: leptos::ev::TouchEvent| {
+        let mut long_pressed = false;
+        gesture.update_value(|g| long_pressed = std::mem::take(&mut g.long_pressed));
+        if long_pressed {
+            ev.prevent_default();
+        }
+    };
     let on_wheel = move |ev: WheelEvent| {
         ev.prevent_default();
         let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
@@ -598,6 +621,7 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                 on:wheel=on_wheel
                 on:dblclick=on_double_click
                 on:contextmenu=on_context_menu
+                on:touchend=on_touch_end
                 on:keydown=on_key></canvas>
             <LayerPanel base_shown=base_shown shown=shown staff=staff/>
             <div class="map-controls">
