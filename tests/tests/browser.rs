@@ -206,3 +206,84 @@ async fn the_app_is_sent_gzipped_from_the_files_make_app_wrote() -> anyhow::Resu
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn markup_in_user_text_stays_text_under_the_content_security_policy() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let page = reqwest::get(server.url("/")).await?;
+    let policy = page.headers()["content-security-policy"]
+        .to_str()?
+        .to_string();
+    assert!(
+        policy.contains("'sha256-") && policy.contains("frame-ancestors 'none'"),
+        "the app's loader is allowed by its hash, framing is not: {policy}"
+    );
+    let scripts = policy
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap_or_default();
+    assert!(
+        !scripts.contains("'unsafe-inline'") && !scripts.contains("'unsafe-eval'"),
+        "no inline or eval'd script may run: {scripts}"
+    );
+
+    // A report whose title and note carry markup that would run if it were parsed.
+    let clerk = server.signed_in("demo-commander").await?;
+    let title = r#"<img src=x onerror="window.hacked='title'">楼道堆物"#;
+    let note = "<script>window.hacked='note'</script><b>已处理</b>";
+    let case: serde_json::Value = clerk
+        .post(server.url("/api/v1/cases"))
+        .json(
+            &json!({"title": title, "category": "environment", "source": "hotline",
+                      "community": "wulimiao", "position": [117.305, 31.845]}),
+        )
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = case["id"].as_i64().unwrap();
+    clerk
+        .post(server.url(&format!("/api/v1/cases/{id}/events")))
+        .json(&json!({"action": "note", "note": note}))
+        .send()
+        .await?
+        .error_for_status()?;
+
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    let tab = browser.find("[data-test=tab-cases]").await?;
+    browser.click(&tab).await?;
+    let row = browser
+        .find(&format!("[data-test=case-row][data-case-id='{id}'] button"))
+        .await?;
+    browser.click(&row).await?;
+    let shown = browser
+        .wait_for(
+            "the case panel with its timeline",
+            "const t = document.querySelector('[data-test=case-timeline]'); \
+             return t && t.children.length === 2 ? document.querySelector('[data-test=feature-title]').textContent : null",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(shown, json!(title), "the title is shown as written");
+    browser.screenshot("xss-inert").await?;
+    let inert = browser
+        .script(
+            "return { hacked: window.hacked === undefined ? null : window.hacked, \
+                      images: document.querySelectorAll('[data-test=feature-panel] img, [data-test=case-list] img').length, \
+                      bold: document.querySelectorAll('[data-test=case-timeline] b').length, \
+                      note: document.querySelector('[data-test=case-timeline]').textContent.includes(arguments[0]), \
+                      app: typeof window.wasmBindings }",
+            json!([note]),
+        )
+        .await?;
+    assert_eq!(
+        inert,
+        json!({"hacked": null, "images": 0, "bold": 0, "note": true, "app": "object"}),
+        "no markup from user text became elements or ran"
+    );
+    Ok(())
+}
