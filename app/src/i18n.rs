@@ -162,6 +162,11 @@ pub enum Msg {
     OverdueOnly,
     NoCases,
     ShowClosed,
+    ReportedThisMonth,
+    AverageDaysToSolve,
+    EldersVisited,
+    AsOf,
+    AreasLegend,
 }
 
 /// `msg` in `lang`.
@@ -418,6 +423,18 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, NoCases) => "No cases match",
         (Lang::Zh, ShowClosed) => "含已办结",
         (Lang::En, ShowClosed) => "Include closed",
+        (Lang::Zh, ReportedThisMonth) => "本月上报",
+        (Lang::En, ReportedThisMonth) => "Reported this month",
+        (Lang::Zh, AverageDaysToSolve) => "平均办结天数",
+        (Lang::En, AverageDaysToSolve) => "Average days to solve",
+        (Lang::Zh, EldersVisited) => "本月探访老人",
+        (Lang::En, EldersVisited) => "Elders visited this month",
+        (Lang::Zh, AsOf) => "数据更新于",
+        (Lang::En, AsOf) => "Figures as of",
+        (Lang::Zh, AreasLegend) => "地图圆圈：各片区（约500米）办理中和本月已解决的事件数",
+        (Lang::En, AreasLegend) => {
+            "Circles on the map: open cases and cases solved this month per area of about 500 m"
+        }
     }
 }
 

@@ -81,6 +81,23 @@ pub struct Snapshot {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicStatus {
     pub communities: Vec<CommunityStatus>,
+    /// Where cases are, coarsely: counts per cell of a 0.005° grid (about 500 m).
+    #[serde(default)]
+    pub areas: Vec<AreaStatus>,
+    /// When these figures were worked out, RFC 3339.
+    #[serde(default)]
+    pub as_of: String,
+}
+
+/// The cases in one cell of the public map's coarse grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AreaStatus {
+    /// The cell's centre, `[lon, lat]`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    pub centre: [f64; 2],
+    pub open_cases: u32,
+    pub solved_this_month: u32,
 }
 
 /// One community's public figures.
@@ -95,7 +112,18 @@ pub struct CommunityStatus {
     /// Cases closed as solved (with or without follow-up) since the 1st of this month,
     /// China time.
     pub solved_this_month: u32,
+    /// Cases reported since the 1st of this month, China time.
+    #[serde(default)]
+    pub reported_this_month: u32,
+    /// Mean days from report to close of the cases solved this month, to a tenth;
+    /// none when nothing was solved.
+    #[serde(default)]
+    pub average_days_to_solve: Option<f64>,
     /// Monitored elder homes, only when there are at least 5 (smaller groups are not
     /// published, so nobody can be singled out).
     pub homes_monitored: Option<u32>,
+    /// Elders someone checked on this month (a morning check-in recorded), published
+    /// with `homes_monitored` only.
+    #[serde(default)]
+    pub elders_visited_this_month: Option<u32>,
 }

@@ -89,6 +89,7 @@ impl Application {
             limiter: Arc::new(SignInLimiter::new(settings.sign_in_policy)),
             metrics,
             layers: Arc::default(),
+            public: Arc::default(),
             secure_cookies: settings.secure_cookies,
         };
         if settings.simulate {

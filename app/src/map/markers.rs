@@ -462,6 +462,30 @@ pub fn stage_arc(at: Screen, radius: f64, stage: CaseStage) -> DrawCommand {
     }
 }
 
+/// The public map's cells of cases: a circle per cell, growing with its cases, with
+/// their number.
+pub fn area_circles(areas: &[linli_domain::api::AreaStatus], v: &Viewport) -> Vec<DrawCommand> {
+    let mut out = Vec::new();
+    for area in areas {
+        let total = area.open_cases + area.solved_this_month;
+        let at = v.to_screen(project(area.centre.into()));
+        if total == 0 || !on_screen(at, v, 40.0) {
+            continue;
+        }
+        out.push(DrawCommand::Circles {
+            centres: vec![at],
+            radius: (10.0 + 5.0 * f64::from(total).sqrt()).min(36.0),
+            fill: Some("rgba(79, 140, 255, 0.35)"),
+            stroke: Some(Stroke {
+                colour: "#2f5fc4",
+                width: 2.0,
+            }),
+        });
+        out.push(label(at, &total.to_string(), 12.0));
+    }
+    out
+}
+
 /// Where a case is being reported: a ring with a dot, until the form closes.
 pub fn pin(at: Screen) -> [DrawCommand; 2] {
     [

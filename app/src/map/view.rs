@@ -21,6 +21,7 @@ use leptos::ev::{KeyboardEvent, PointerEvent, WheelEvent};
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use linli_domain::api::AreaStatus;
 use linli_domain::place::LayerName;
 use linli_domain::Role;
 use std::collections::HashMap;
@@ -89,7 +90,13 @@ fn zoom_limited(v: Viewport, factor: f64, at: Screen) -> Viewport {
 /// The map. With `staff`, it also loads the caller's snapshot: elder homes, open cases
 /// and patrol routes (never on the public page).
 #[component]
-pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
+pub fn MapView(
+    theme: Theme,
+    #[prop(optional)] staff: bool,
+    /// The public page's coarse cells of cases, drawn as circles.
+    #[prop(optional)]
+    public_areas: Option<RwSignal<Vec<AreaStatus>>>,
+) -> impl IntoView {
     let lang = use_language();
     let container = NodeRef::<Div>::new();
     let canvas_ref = NodeRef::<Canvas>::new();
@@ -278,6 +285,9 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
                         .any(|a| a.item.state == linli_domain::alerts::AlertState::Open),
                 )
             });
+            if let Some(areas) = public_areas {
+                areas.with_untracked(|a| commands.extend(markers::area_circles(a, &v)));
+            }
             if let Some(spot) = creating.get_untracked() {
                 let at = v.to_screen(super::projection::project(spot.position.into()));
                 commands.extend(markers::pin(at));
@@ -335,6 +345,9 @@ pub fn MapView(theme: Theme, #[prop(optional)] staff: bool) -> impl IntoView {
         lang.0.track();
         unfinished.track();
         creating.track();
+        if let Some(areas) = public_areas {
+            areas.track();
+        }
         if !frame_pending.get_value() {
             frame_pending.set_value(true);
             request_animation_frame(draw);

@@ -17,6 +17,7 @@ pub mod open311;
 pub mod ops;
 pub mod patrols;
 pub mod public;
+pub mod security;
 pub mod session;
 pub mod snapshot;
 pub mod stream;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Serialised base-map layers, per version.
     pub layers: Arc<layers::LayerCache>,
+    /// The public figures, worked out at most every half minute.
+    pub public: Arc<public::PublicCache>,
     /// Mark the session cookie `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
     /// The rules engine: readings in, alert actions.
@@ -189,6 +192,7 @@ fn describe(openapi: &mut OpenApi) {
 /// the single-page fallback to `index.html`) when `static_dir` is given.
 pub fn router(state: AppState, static_dir: Option<PathBuf>) -> (Router, OpenApi) {
     let (api, openapi) = api(&state);
+    let policy: Arc<str> = security::content_security_policy(static_dir.as_deref()).into();
     let mut app = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -209,6 +213,8 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> (Router, OpenApi)
         None => app.fallback(api_not_found),
     };
     let app = app
+        .layer(middleware::from_fn(security::same_origin_writes))
+        .layer(middleware::from_fn_with_state(policy, security::headers))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

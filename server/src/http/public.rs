@@ -1,17 +1,47 @@
-//! `/api/v1/public/status`: the public page's figures. No sign-in; aggregates only,
-//! and groups of fewer than [`MIN_GROUP`] homes are not published.
+//! `/api/v1/public/status`: the public page's figures. No sign-in; aggregates only:
+//! per community, and per cell of a coarse grid for the map. Figures about elder
+//! homes are published only for communities with at least [`MIN_GROUP`] of them.
+//!
+//! The figures are worked out at most once per [`FRESH_FOR`] whatever the crowd of
+//! readers, and carry an `ETag` and a short `max-age`, so browsers and proxies ask
+//! again only when they may have changed (`304 Not Modified` otherwise).
 
+use super::open311::HOME_ROUNDING_DEG;
 use super::AppState;
-use crate::clock::{now_ms, Millis};
+use crate::clock::{now_ms, rfc3339, Millis};
 use crate::error::ApiResult;
 use crate::store::CaseFilter;
+use crate::store::Community;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::Json;
-use linli_domain::api::{CommunityStatus, PublicStatus};
-use linli_domain::cases::{CaseOutcome, CaseStage};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use linli_domain::api::{AreaStatus, CommunityStatus, PublicStatus};
+use linli_domain::care::Home;
+use linli_domain::cases::{CaseOutcome, CaseStage, CaseSummary};
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 /// The smallest group of homes a public figure may describe.
 pub const MIN_GROUP: u32 = 5;
+
+/// How long worked-out figures are served before they are worked out again, and how
+/// long browsers may keep them.
+pub const FRESH_FOR: Duration = Duration::from_secs(30);
+
+/// The latest figures, as sent.
+#[derive(Default)]
+pub struct PublicCache {
+    latest: tokio::sync::Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    made: Instant,
+    body: Bytes,
+    etag: HeaderValue,
+}
 
 /// China Standard Time, UTC+8, the street office's clock.
 const CHINA_OFFSET_MS: Millis = 8 * 3600 * 1000;
@@ -31,52 +61,224 @@ pub fn month_start(now: Millis) -> Millis {
     (first.unix_timestamp_nanos() / 1_000_000) as Millis - CHINA_OFFSET_MS
 }
 
-/// Per-community public figures.
-#[utoipa::path(get, path = "/public/status", tag = "public",
-    responses((status = 200, description = "Aggregates per community; no personal data", body = PublicStatus)))]
-pub async fn status(State(state): State<AppState>) -> ApiResult<Json<PublicStatus>> {
-    let since = month_start(now_ms());
-    let cases = state.store.cases(&CaseFilter::default()).await?;
-    let homes = state.store.homes(None).await?;
-    let communities = state
-        .store
-        .communities()
-        .await?
+/// Whether a case was closed as solved (with or without follow-up) at or after `since`.
+fn solved_since(case: &CaseSummary, since: Millis) -> Option<Millis> {
+    if !matches!(
+        case.outcome,
+        Some(CaseOutcome::Solved | CaseOutcome::SolvedWithFollowUp)
+    ) {
+        return None;
+    }
+    let closed = crate::store::parse_rfc3339(case.closed_at.as_deref()?)?;
+    (closed >= since).then_some(closed)
+}
+
+fn opened(case: &CaseSummary) -> Millis {
+    crate::store::parse_rfc3339(&case.opened_at).unwrap_or(0)
+}
+
+/// The public figures at `now` from everything stored. `visited` holds the homes with a
+/// check-in this month.
+pub fn figures(
+    now: Millis,
+    communities: Vec<Community>,
+    cases: &[CaseSummary],
+    homes: &[Home],
+    visited: &std::collections::HashSet<String>,
+) -> PublicStatus {
+    const DAY_MS: f64 = 86_400_000.0;
+    let since = month_start(now);
+    let communities = communities
         .into_iter()
         .map(|c| {
-            let own = cases.iter().filter(|k| k.community == c.id);
-            let open_cases = own.clone().filter(|k| k.stage != CaseStage::Closed).count() as u32;
-            let solved_this_month = own
-                .filter(|k| {
-                    matches!(
-                        k.outcome,
-                        Some(CaseOutcome::Solved | CaseOutcome::SolvedWithFollowUp)
-                    )
-                })
-                .filter(|k| {
-                    k.closed_at
-                        .as_deref()
-                        .and_then(crate::store::parse_rfc3339)
-                        .is_some_and(|t| t >= since)
-                })
-                .count() as u32;
-            let monitored = homes.iter().filter(|h| h.community == c.id).count() as u32;
+            let own: Vec<&CaseSummary> = cases.iter().filter(|k| k.community == c.id).collect();
+            let solve_days: Vec<f64> = own
+                .iter()
+                .filter_map(|k| Some((solved_since(k, since)? - opened(k)) as f64 / DAY_MS))
+                .collect();
+            let own_homes: Vec<&Home> = homes.iter().filter(|h| h.community == c.id).collect();
+            let published = own_homes.len() as u32 >= MIN_GROUP;
             CommunityStatus {
                 id: c.id,
                 name: c.name,
                 name_en: c.name_en,
-                open_cases,
-                solved_this_month,
-                homes_monitored: (monitored >= MIN_GROUP).then_some(monitored),
+                open_cases: own.iter().filter(|k| k.stage != CaseStage::Closed).count() as u32,
+                solved_this_month: solve_days.len() as u32,
+                reported_this_month: own.iter().filter(|k| opened(k) >= since).count() as u32,
+                average_days_to_solve: (!solve_days.is_empty()).then(|| {
+                    let mean = solve_days.iter().sum::<f64>() / solve_days.len() as f64;
+                    (mean * 10.0).round() / 10.0
+                }),
+                homes_monitored: published.then_some(own_homes.len() as u32),
+                elders_visited_this_month: published
+                    .then(|| own_homes.iter().filter(|h| visited.contains(&h.id)).count() as u32),
             }
         })
         .collect();
-    Ok(Json(PublicStatus { communities }))
+    // Cells keyed by their integer grid coordinates, so the same cell adds up.
+    let mut cells: BTreeMap<(i64, i64), AreaStatus> = BTreeMap::new();
+    for case in cases {
+        let open = case.stage != CaseStage::Closed;
+        let solved = solved_since(case, since).is_some();
+        if !open && !solved {
+            continue;
+        }
+        let key = (
+            (case.position[0] / HOME_ROUNDING_DEG).floor() as i64,
+            (case.position[1] / HOME_ROUNDING_DEG).floor() as i64,
+        );
+        let cell = cells.entry(key).or_insert_with(|| AreaStatus {
+            centre: [
+                ((key.0 as f64 + 0.5) * HOME_ROUNDING_DEG * 1e4).round() / 1e4,
+                ((key.1 as f64 + 0.5) * HOME_ROUNDING_DEG * 1e4).round() / 1e4,
+            ],
+            open_cases: 0,
+            solved_this_month: 0,
+        });
+        cell.open_cases += u32::from(open);
+        cell.solved_this_month += u32::from(solved);
+    }
+    PublicStatus {
+        communities,
+        areas: cells.into_values().collect(),
+        as_of: rfc3339(now),
+    }
+}
+
+async fn work_out(state: &AppState) -> ApiResult<Cached> {
+    let now = now_ms();
+    let cases = state.store.cases(&CaseFilter::default()).await?;
+    let homes = state.store.homes(None).await?;
+    let visited = state
+        .store
+        .check_ins_since(month_start(now))
+        .await?
+        .into_iter()
+        .map(|(home, _)| home)
+        .collect();
+    let status = figures(
+        now,
+        state.store.communities().await?,
+        &cases,
+        &homes,
+        &visited,
+    );
+    let body = Bytes::from(serde_json::to_vec(&status).map_err(anyhow::Error::from)?);
+    let digest = Sha256::digest(&body);
+    let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12]);
+    Ok(Cached {
+        made: Instant::now(),
+        etag: HeaderValue::from_str(&format!("\"{tag}\"")).map_err(anyhow::Error::from)?,
+        body,
+    })
+}
+
+/// Per-community public figures and the coarse map of cases.
+#[utoipa::path(get, path = "/public/status", tag = "public",
+    responses(
+        (status = 200, description = "Aggregates per community and per coarse cell; no personal data. Cacheable: `ETag`, `Cache-Control: public, max-age=30`", body = PublicStatus),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+    ))]
+pub async fn status(State(state): State<AppState>, request: HeaderMap) -> ApiResult<Response> {
+    // One reader works the figures out; the others wait for them.
+    let mut latest = state.public.latest.lock().await;
+    if latest
+        .as_ref()
+        .is_none_or(|c| c.made.elapsed() >= FRESH_FOR)
+    {
+        *latest = Some(work_out(&state).await?);
+    }
+    let Some(cached) = latest.as_ref() else {
+        unreachable!("worked out just above");
+    };
+    let cache_control = HeaderValue::from_str(&format!("public, max-age={}", FRESH_FOR.as_secs()))
+        .map_err(anyhow::Error::from)?;
+    let headers = [
+        (header::ETAG, cached.etag.clone()),
+        (header::CACHE_CONTROL, cache_control),
+    ];
+    let unchanged = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == cached.etag));
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+    }
+    let json = HeaderValue::from_static("application/json");
+    Ok((headers, [(header::CONTENT_TYPE, json)], cached.body.clone()).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use linli_domain::care::CareLevel;
+    use linli_domain::place::Geometry;
+    use linli_domain::CommunityId;
+
+    fn community(id: &str) -> Community {
+        Community {
+            id: CommunityId::parse(id).unwrap(),
+            name: id.into(),
+            name_en: id.into(),
+            geometry: Geometry::Polygon(vec![]),
+        }
+    }
+
+    fn home(id: usize, community: &str) -> Home {
+        Home {
+            id: format!("{community}-{id}"),
+            building: "b1".into(),
+            community: CommunityId::parse(community).unwrap(),
+            grid: None,
+            unit: 1,
+            floor: 1,
+            room: "101".into(),
+            resident: "王秀英".into(),
+            age_band: "80-89".into(),
+            living_alone: true,
+            care_level: CareLevel::Attention,
+            phone: None,
+            contact: None,
+            position: [117.3, 31.8],
+            sensors: vec![],
+        }
+    }
+
+    #[test]
+    fn figures_about_homes_are_published_only_for_groups_of_five() {
+        let homes: Vec<Home> = (0..5)
+            .map(|i| home(i, "xingfuli"))
+            .chain((0..4).map(|i| home(i, "wulimiao")))
+            .collect();
+        let visited = [
+            "xingfuli-0".to_string(),
+            "xingfuli-3".into(),
+            "wulimiao-1".into(),
+        ]
+        .into_iter()
+        .collect();
+        let status = figures(
+            1_795_677_300_000,
+            vec![community("xingfuli"), community("wulimiao")],
+            &[],
+            &homes,
+            &visited,
+        );
+        let [big, small] = &status.communities[..] else {
+            panic!("two communities")
+        };
+        assert_eq!(
+            (big.homes_monitored, big.elders_visited_this_month),
+            (Some(5), Some(2))
+        );
+        assert_eq!(
+            (small.homes_monitored, small.elders_visited_this_month),
+            (None, None),
+            "four homes are too few to publish anything about them"
+        );
+        assert_eq!(big.average_days_to_solve, None, "nothing solved");
+        assert!(status.areas.is_empty());
+    }
 
     #[test]
     fn the_month_starts_at_midnight_china_time() {
