@@ -127,3 +127,29 @@ pub struct CommunityStatus {
     #[serde(default)]
     pub elders_visited_this_month: Option<u32>,
 }
+
+/// `GET /api/v1/stats`: how the district has been doing, for the command screen's
+/// charts (within the caller's communities).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Activity {
+    /// When these were worked out, RFC 3339.
+    pub as_of: String,
+    /// Alerts raised in each of the last 24 hours, oldest first; the last is the hour
+    /// now under way.
+    pub alerts_per_hour: Vec<u32>,
+    /// Alerts resolved and cases closed since midnight, China time.
+    pub alerts_resolved_today: u32,
+    pub cases_closed_today: u32,
+    /// Alerts raised in the last 7 days: the median minutes until a person
+    /// acknowledged them (those nobody acknowledged are left out), and how many there were.
+    pub median_minutes_to_acknowledge: Option<f64>,
+    pub alerts_last_7_days: u32,
+    /// Cases closed in the last 30 days: by their due time, or after it.
+    pub closed_on_time: u32,
+    pub closed_late: u32,
+    /// Of the same cases, the median hours from report to close, and the median hours
+    /// they were given (from category and priority).
+    pub median_hours_to_close: Option<f64>,
+    pub median_hours_allowed: Option<f64>,
+}

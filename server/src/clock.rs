@@ -22,6 +22,30 @@ pub fn rfc3339(ms: Millis) -> String {
         .unwrap_or_else(|| format!("invalid-timestamp-{ms}"))
 }
 
+/// China Standard Time, UTC+8, the street office's clock.
+const CHINA_OFFSET_MS: Millis = 8 * 3600 * 1000;
+
+/// The first moment of the month containing `now`, China time, in UTC milliseconds.
+pub fn month_start(now: Millis) -> Millis {
+    let local = time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(now + CHINA_OFFSET_MS) * 1_000_000,
+    )
+    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let first = local
+        .date()
+        .replace_day(1)
+        .unwrap_or(local.date())
+        .midnight()
+        .assume_utc();
+    (first.unix_timestamp_nanos() / 1_000_000) as Millis - CHINA_OFFSET_MS
+}
+
+/// The first moment of the day containing `now`, China time, in UTC milliseconds.
+pub fn day_start(now: Millis) -> Millis {
+    const DAY_MS: Millis = 24 * 3600 * 1000;
+    (now + CHINA_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - CHINA_OFFSET_MS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +54,42 @@ mod tests {
     fn formats_milliseconds_as_rfc3339_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_795_677_300_250), "2026-11-26T07:15:00.250Z");
+    }
+    #[test]
+    fn the_month_starts_at_midnight_china_time() {
+        // 2026-11-26T07:15Z is 15:15 in Hefei; the month began 2026-11-01T00:00+08:00,
+        // which is 2026-10-31T16:00Z.
+        assert_eq!(
+            rfc3339(month_start(1_795_677_300_000)),
+            "2026-10-31T16:00:00.000Z"
+        );
+        // 2026-10-31T20:00Z is already 1 November in Hefei.
+        assert_eq!(
+            rfc3339(month_start(1_793_476_800_000)),
+            "2026-10-31T16:00:00.000Z"
+        );
+        // One minute before that midnight it is still October there.
+        assert_eq!(
+            rfc3339(month_start(1_793_462_340_000)),
+            "2026-09-30T16:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn the_day_starts_at_midnight_china_time() {
+        // 2026-11-26T07:15Z is 15:15 in Hefei; that day began at 2026-11-25T16:00Z.
+        assert_eq!(
+            rfc3339(day_start(1_795_677_300_000)),
+            "2026-11-25T16:00:00.000Z"
+        );
+        // 2026-11-25T16:00Z itself is the first moment of the 26th there.
+        assert_eq!(
+            rfc3339(day_start(1_795_622_400_000)),
+            "2026-11-25T16:00:00.000Z"
+        );
+        assert_eq!(
+            rfc3339(day_start(1_795_622_399_999)),
+            "2026-11-24T16:00:00.000Z"
+        );
     }
 }

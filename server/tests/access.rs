@@ -105,6 +105,7 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         row("GET", "/api/v1/session", None, [401, 200, 200, 200, 200]),
         row("GET", "/api/v1/homes", None, [401, 200, 200, 200, 200]),
         row("GET", "/api/v1/snapshot", None, [401, 200, 200, 200, 200]),
+        row("GET", "/api/v1/stats", None, [401, 200, 200, 200, 200]),
         row("GET", "/api/v1/stream", None, [401, 200, 200, 200, 200]),
         row("GET", "/api/v1/events", None, [401, 403, 403, 403, 200]),
         row("GET", "/api/v1/thresholds", None, [401, 200, 200, 200, 200]),
@@ -271,6 +272,21 @@ async fn every_endpoint_answers_each_role_as_it_may() {
     assert!(cases.iter().all(|c| c["community"] == other));
     let alerts: Vec<Value> = get_json(theirs, app.url("/api/v1/alerts")).await;
     assert!(alerts.iter().all(|a| a["community"] == other));
+    // The gas alert counts in the district's and its community's figures, not another's.
+    let raised = |stats: Value| stats["alerts_last_7_days"].as_u64().unwrap();
+    let mine = raised(get_json(&callers[2], app.url("/api/v1/stats")).await);
+    let district = raised(get_json(&commander, app.url("/api/v1/stats")).await);
+    let elsewhere = raised(get_json(theirs, app.url("/api/v1/stats")).await);
+    assert!(
+        mine >= 1 && district >= mine + elsewhere,
+        "{mine} {district} {elsewhere}"
+    );
+    let stats: Value = get_json(&commander, app.url("/api/v1/stats")).await;
+    assert_eq!(stats["alerts_per_hour"].as_array().unwrap().len(), 24);
+    assert!(
+        stats["alerts_per_hour"][23].as_u64().unwrap() >= 1,
+        "the gas alert, this hour"
+    );
 }
 
 /// The id of the alert the engine raised for `home`, once it is there.

@@ -785,6 +785,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /public/status",
             "GET /session",
             "GET /snapshot",
+            "GET /stats",
             "GET /stream",
             "GET /thresholds",
             "POST /alerts/{id}/ack",

@@ -62,6 +62,7 @@ pub async fn list(
         state: alert_state,
         communities: caller.community_scope(),
         limit,
+        ..Default::default()
     };
     Ok(Json(state.store.alerts(&filter).await?))
 }

@@ -20,6 +20,7 @@ pub mod public;
 pub mod security;
 pub mod session;
 pub mod snapshot;
+pub mod stats;
 pub mod stream;
 
 use crate::auth::access::{enforce, Access};
@@ -90,6 +91,7 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
         .routes(routes!(patrols::start_run, patrols::end_run))
         .routes(routes!(patrols::position))
         .routes(routes!(snapshot::snapshot))
+        .routes(routes!(stats::stats))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get_one))
         .routes(routes!(alerts::acknowledge))

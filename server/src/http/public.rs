@@ -8,7 +8,7 @@
 
 use super::open311::HOME_ROUNDING_DEG;
 use super::AppState;
-use crate::clock::{now_ms, rfc3339, Millis};
+use crate::clock::{month_start, now_ms, rfc3339, Millis};
 use crate::error::ApiResult;
 use crate::store::CaseFilter;
 use crate::store::Community;
@@ -41,24 +41,6 @@ struct Cached {
     made: Instant,
     body: Bytes,
     etag: HeaderValue,
-}
-
-/// China Standard Time, UTC+8, the street office's clock.
-const CHINA_OFFSET_MS: Millis = 8 * 3600 * 1000;
-
-/// The first moment of the month containing `now`, China time, in UTC milliseconds.
-pub fn month_start(now: Millis) -> Millis {
-    let local = time::OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(now + CHINA_OFFSET_MS) * 1_000_000,
-    )
-    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let first = local
-        .date()
-        .replace_day(1)
-        .unwrap_or(local.date())
-        .midnight()
-        .assume_utc();
-    (first.unix_timestamp_nanos() / 1_000_000) as Millis - CHINA_OFFSET_MS
 }
 
 /// Whether a case was closed as solved (with or without follow-up) at or after `since`.
@@ -278,25 +260,5 @@ mod tests {
         );
         assert_eq!(big.average_days_to_solve, None, "nothing solved");
         assert!(status.areas.is_empty());
-    }
-
-    #[test]
-    fn the_month_starts_at_midnight_china_time() {
-        // 2026-11-26T07:15Z is 15:15 in Hefei; the month began 2026-11-01T00:00+08:00,
-        // which is 2026-10-31T16:00Z.
-        assert_eq!(
-            crate::clock::rfc3339(month_start(1_795_677_300_000)),
-            "2026-10-31T16:00:00.000Z"
-        );
-        // 2026-10-31T20:00Z is already 1 November in Hefei.
-        assert_eq!(
-            crate::clock::rfc3339(month_start(1_793_476_800_000)),
-            "2026-10-31T16:00:00.000Z"
-        );
-        // One minute before that midnight it is still October there.
-        assert_eq!(
-            crate::clock::rfc3339(month_start(1_793_462_340_000)),
-            "2026-09-30T16:00:00.000Z"
-        );
     }
 }

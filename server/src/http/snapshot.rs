@@ -52,6 +52,7 @@ async fn active_alerts(
             state: Some(alert_state),
             communities: communities.clone(),
             limit: 10_000,
+            ..Default::default()
         };
         alerts.extend(state.store.alerts(&filter).await?);
     }

@@ -161,6 +161,8 @@ pub struct AlertFilter {
     pub state: Option<AlertState>,
     /// Only these communities (a grid worker's), when given.
     pub communities: Option<Vec<CommunityId>>,
+    /// Only alerts changed (raised, acted on or resolved) at or after this time.
+    pub changed_since: Option<Millis>,
     /// At most this many, newest first.
     pub limit: u32,
 }

@@ -521,6 +521,9 @@ impl SqliteStore {
         if let Some(state) = filter.state {
             query.push(" AND state = ").push_bind(state.as_str());
         }
+        if let Some(since) = filter.changed_since {
+            query.push(" AND updated_ms >= ").push_bind(since);
+        }
         query
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(filter.limit));
