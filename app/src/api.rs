@@ -121,6 +121,11 @@ pub async fn snapshot() -> Result<Snapshot, ApiError> {
     get("/api/v1/snapshot").await
 }
 
+/// `GET /api/v1/stats`: the command screen's charts.
+pub async fn stats() -> Result<linli_domain::api::Activity, ApiError> {
+    get("/api/v1/stats").await
+}
+
 /// `GET /api/v1/public/status`: aggregates anybody may see.
 pub async fn public_status() -> Result<PublicStatus, ApiError> {
     get("/api/v1/public/status").await

@@ -167,6 +167,19 @@ pub enum Msg {
     EldersVisited,
     AsOf,
     AreasLegend,
+    HomesMonitored,
+    SensorsOnline,
+    CriticalAlerts,
+    OtherAlerts,
+    PatrolsOut,
+    ResolvedToday,
+    Charts,
+    AlertsPerHour,
+    CasesByCommunity,
+    Timeliness,
+    MinutesToAcknowledge,
+    ClosedOnTime,
+    HoursToClose,
 }
 
 /// `msg` in `lang`.
@@ -435,6 +448,32 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, AreasLegend) => {
             "Circles on the map: open cases and cases solved this month per area of about 500 m"
         }
+        (Lang::Zh, HomesMonitored) => "监护老人户",
+        (Lang::En, HomesMonitored) => "Homes monitored",
+        (Lang::Zh, SensorsOnline) => "设备在线",
+        (Lang::En, SensorsOnline) => "Sensors online",
+        (Lang::Zh, CriticalAlerts) => "紧急告警",
+        (Lang::En, CriticalAlerts) => "Critical alerts",
+        (Lang::Zh, OtherAlerts) => "警告 · 提示",
+        (Lang::En, OtherAlerts) => "Warnings · info",
+        (Lang::Zh, PatrolsOut) => "在岗巡查队",
+        (Lang::En, PatrolsOut) => "Patrols out",
+        (Lang::Zh, ResolvedToday) => "今日办结",
+        (Lang::En, ResolvedToday) => "Resolved today",
+        (Lang::Zh, Charts) => "态势图表",
+        (Lang::En, Charts) => "Charts",
+        (Lang::Zh, AlertsPerHour) => "近24小时每小时告警",
+        (Lang::En, AlertsPerHour) => "Alerts per hour, last 24 hours",
+        (Lang::Zh, CasesByCommunity) => "各社区办理中事件（按阶段）",
+        (Lang::En, CasesByCommunity) => "Open cases by community and stage",
+        (Lang::Zh, Timeliness) => "响应与办结时效",
+        (Lang::En, Timeliness) => "Response and resolution",
+        (Lang::Zh, MinutesToAcknowledge) => "告警确认用时中位数（分钟，近7天）",
+        (Lang::En, MinutesToAcknowledge) => "Median minutes to acknowledge (7 days)",
+        (Lang::Zh, ClosedOnTime) => "按期办结（近30天）",
+        (Lang::En, ClosedOnTime) => "Closed by the due time (30 days)",
+        (Lang::Zh, HoursToClose) => "办结用时 / 时限中位数（小时）",
+        (Lang::En, HoursToClose) => "Median hours to close / allowed",
     }
 }
 

@@ -136,6 +136,49 @@ pub fn mark_silent(units: &mut [PatrolRun], now_ms: f64, millis: impl Fn(&str) -
 /// How often the face looks for units gone silent.
 const SILENCE_CHECK: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// A community's id with its names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommunityName {
+    pub id: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl CommunityName {
+    pub fn shown(&self, lang: crate::i18n::Lang) -> String {
+        match lang {
+            crate::i18n::Lang::Zh => self.zh.clone(),
+            crate::i18n::Lang::En => self.en.clone(),
+        }
+    }
+}
+
+/// The communities' names from the communities layer (the map has them drawn, lists
+/// and charts need them as text).
+fn load_community_names(into: RwSignal<Vec<CommunityName>>) {
+    spawn_local(async move {
+        match api::layer(linli_domain::place::LayerName::Communities).await {
+            Ok(layer) => into.set(
+                layer
+                    .features
+                    .into_iter()
+                    .map(|f| {
+                        let p: serde_json::Value =
+                            serde_json::from_str(f.properties.get()).unwrap_or_default();
+                        let text = |key: &str| p[key].as_str().unwrap_or(&f.id).to_string();
+                        CommunityName {
+                            zh: text("name"),
+                            en: text("name_en"),
+                            id: f.id.clone(),
+                        }
+                    })
+                    .collect(),
+            ),
+            Err(e) => leptos::logging::warn!("cannot load the community names: {e:?}"),
+        }
+    });
+}
+
 /// Shared by a staff face and everything in it.
 #[derive(Debug, Clone, Copy)]
 pub struct Live {
@@ -148,9 +191,22 @@ pub struct Live {
     pub focus: RwSignal<Option<Position>>,
     /// The case whose details the map should open (a list row, a case just created).
     pub open_case: RwSignal<Option<i64>>,
+    /// What the map shows (the command screen's KPI tiles choose).
+    pub map_focus: RwSignal<crate::map::markers::MapFocus>,
+    /// The communities' names, once loaded.
+    pub communities: RwSignal<Vec<CommunityName>>,
 }
 
 impl Live {
+    /// A community's name in `lang` (its id until the names are loaded); reactive.
+    pub fn community_name(self, id: &str, lang: crate::i18n::Lang) -> String {
+        self.communities.with(|list| {
+            list.iter()
+                .find(|c| c.id == id)
+                .map_or_else(|| id.to_string(), |c| c.shown(lang))
+        })
+    }
+
     /// Shows the result of the user's own change at once, as if the stream had sent
     /// it (the stream's copy, when it comes, changes nothing more).
     pub fn show_change(self, kind: &str, item: &impl serde::Serialize) {
@@ -184,6 +240,8 @@ pub fn provide_live() -> Live {
         new_critical: RwSignal::new(None),
         focus: RwSignal::new(None),
         open_case: RwSignal::new(None),
+        map_focus: RwSignal::new(Default::default()),
+        communities: RwSignal::new(Vec::new()),
     };
     let source = StoredValue::new_local(None::<web_sys::EventSource>);
     on_cleanup(move || {
@@ -192,6 +250,7 @@ pub fn provide_live() -> Live {
         }
     });
     load(live, source);
+    load_community_names(live.communities);
     if let Ok(timer) = set_interval_with_handle(
         move || {
             let now = js_sys::Date::now();

@@ -287,3 +287,109 @@ async fn markup_in_user_text_stays_text_under_the_content_security_policy() -> a
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_command_screen_shows_kpis_and_charts_and_a_tile_filters_the_map() -> anyhow::Result<()>
+{
+    let server = LinliServer::start_demo().await?;
+    let clerk = server.signed_in("demo-commander").await?;
+    let get = |path: &str| {
+        let request = clerk.get(server.url(path));
+        async move { request.send().await?.json::<serde_json::Value>().await }
+    };
+    let homes = get("/api/v1/homes").await?.as_array().unwrap().len();
+    let cases = get("/api/v1/cases").await?;
+    let open = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["stage"] != "closed")
+        .count();
+    let overdue = get("/api/v1/cases?overdue=true")
+        .await?
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        overdue > 0 && overdue < open,
+        "the demo has some overdue cases"
+    );
+
+    let browser = Browser::start(1920, 1080, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    let tile = |test: &str| {
+        format!("return document.querySelector('[data-test={test}] .value')?.textContent ?? null")
+    };
+    browser
+        .wait_for(
+            "the map with every home and case",
+            &format!(
+                "const c = document.querySelector('canvas#map'); \
+                 return c && c.dataset.homes === '{homes}' && c.dataset.cases === '{open}' ? true : null"
+            ),
+            WAIT,
+        )
+        .await?;
+    assert_eq!(
+        browser.script(&tile("kpi-homes"), json!([])).await?,
+        json!(homes.to_string())
+    );
+    assert_eq!(
+        browser.script(&tile("kpi-cases"), json!([])).await?,
+        json!(open.to_string())
+    );
+    assert_eq!(
+        browser.script(&tile("kpi-overdue"), json!([])).await?,
+        json!(overdue.to_string())
+    );
+    let bars = browser
+        .wait_for(
+            "the alerts-per-hour chart",
+            "const c = document.querySelector('[data-test=chart-alerts-per-hour]'); \
+             return c ? c.querySelectorAll('rect').length : null",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(bars, 24);
+    let stacked = browser
+        .script(
+            "return Array.from(document.querySelectorAll('[data-test=chart-community] .segment')).reduce((n, s) => n + Number(s.textContent), 0)",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        stacked,
+        json!(open),
+        "every open case is in the community chart"
+    );
+    browser.screenshot("command-1080p").await?;
+
+    // A click on "overdue" shows only the overdue cases; a second click shows all again.
+    let overdue_tile = browser.find("[data-test=kpi-overdue]").await?;
+    browser.click(&overdue_tile).await?;
+    browser
+        .wait_for(
+            "only overdue cases on the map",
+            &format!(
+                "const c = document.querySelector('canvas#map'); \
+                 return c.dataset.homes === '0' && c.dataset.cases === '{overdue}' ? true : null"
+            ),
+            WAIT,
+        )
+        .await?;
+    browser.screenshot("command-overdue-only").await?;
+    browser.click(&overdue_tile).await?;
+    browser
+        .wait_for(
+            "everything back on the map",
+            &format!("return document.querySelector('canvas#map').dataset.homes === '{homes}' ? true : null"),
+            WAIT,
+        )
+        .await?;
+    browser.set_size(3840, 2160).await?;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    browser.screenshot("command-4k").await?;
+    Ok(())
+}

@@ -3,13 +3,10 @@
 //! the nearest due time). A row flies the map to the case and opens its details.
 //! Closed cases are left out unless asked for.
 
-use crate::api;
-use crate::i18n::{china_date_time, names, tr, use_language, Lang, Msg};
+use crate::i18n::{china_date_time, names, tr, use_language, Msg};
 use crate::live::{use_live, Live};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::cases::{CaseCategory, CaseStage, CaseSummary};
-use linli_domain::place::LayerName;
 use std::cmp::Reverse;
 
 /// What the list shows.
@@ -57,39 +54,12 @@ pub fn pressing_first(cases: &[CaseSummary], filter: &CaseFilter) -> Vec<CaseSum
     list
 }
 
-/// A community's id with its names, for the filter.
-#[derive(Debug, Clone, PartialEq)]
-struct CommunityName {
-    id: String,
-    zh: String,
-    en: String,
-}
-
-impl CommunityName {
-    fn shown(&self, lang: Lang) -> String {
-        match lang {
-            Lang::Zh => self.zh.clone(),
-            Lang::En => self.en.clone(),
-        }
-    }
-}
-
 #[component]
-fn CaseRow(
-    case: CaseSummary,
-    live: Live,
-    communities: RwSignal<Vec<CommunityName>>,
-) -> impl IntoView {
+fn CaseRow(case: CaseSummary, live: Live) -> impl IntoView {
     let lang = use_language();
     let community_id = case.community.as_str().to_string();
     // The names arrive after the list may have been drawn.
-    let community = move || {
-        communities.with(|list| {
-            list.iter()
-                .find(|c| c.id == community_id)
-                .map_or_else(|| community_id.clone(), |c| c.shown(lang.0.get()))
-        })
-    };
+    let community = move || live.community_name(&community_id, lang.0.get());
     let (id, position, stage, category, priority) = (
         case.id,
         case.position,
@@ -130,26 +100,7 @@ pub fn CaseList() -> impl IntoView {
         return ().into_any();
     };
     let filter = RwSignal::new(CaseFilter::default());
-    let communities = RwSignal::new(Vec::<CommunityName>::new());
-    spawn_local(async move {
-        if let Ok(layer) = api::layer(LayerName::Communities).await {
-            let names = layer
-                .features
-                .into_iter()
-                .map(|f| {
-                    let p: serde_json::Value =
-                        serde_json::from_str(f.properties.get()).unwrap_or_default();
-                    let text = |key: &str| p[key].as_str().unwrap_or(&f.id).to_string();
-                    CommunityName {
-                        zh: text("name"),
-                        en: text("name_en"),
-                        id: f.id.clone(),
-                    }
-                })
-                .collect();
-            communities.set(names);
-        }
-    });
+    let communities = live.communities;
     let cases = Memo::new(move |_| {
         live.snapshot.with(|s| {
             s.as_ref()
@@ -213,7 +164,7 @@ pub fn CaseList() -> impl IntoView {
             </div>
             <ul class="item-list">
                 <For each=move || cases.get() key=|c| (c.id, c.updated_at.clone(), c.handling.overdue) let:case>
-                    <CaseRow case=case live=live communities=communities/>
+                    <CaseRow case=case live=live/>
                 </For>
             </ul>
             {move || cases.with(Vec::is_empty).then(|| view! { <p class="empty">{tr(lang.0.get(), Msg::NoCases)}</p> })}

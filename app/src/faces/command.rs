@@ -1,9 +1,10 @@
-//! `/command`: the street office's wall screen: the full-bleed map with the live
-//! alerts, cases and patrols beside it, and a banner and sound for every new critical
-//! alert (the map flies to it). KPI panels, charts and the ticker arrive with later
-//! issues.
+//! `/command`: the street office's wall screen: KPI tiles over the map (a click shows
+//! only that on the map), charts under it, the live alerts, cases and patrols beside
+//! it, a ticker of the newest alerts, and a banner and sound for every new critical
+//! alert (the map flies to it).
 
 use super::alerts::CriticalBanner;
+use super::dashboard::{follow_activity, AlertTicker, Charts, KpiBar};
 use super::side_panel::SidePanel;
 use super::{Header, StaffOnly};
 use crate::live::provide_live;
@@ -23,14 +24,20 @@ pub fn Command() -> impl IntoView {
 #[component]
 fn CommandScreen() -> impl IntoView {
     provide_live();
+    let activity = follow_activity();
     view! {
         <div class="face face-command theme-dark">
             <Header face=Face::Command/>
             <CriticalBanner/>
+            <KpiBar activity=activity/>
             <div class="face-body">
-                <MapView theme=Theme::Dark staff=true/>
+                <div class="map-column">
+                    <MapView theme=Theme::Dark staff=true/>
+                    <Charts activity=activity/>
+                </div>
                 <SidePanel/>
             </div>
+            <AlertTicker/>
         </div>
     }
 }

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod case_list;
 pub mod case_panel;
 pub mod command;
+pub mod dashboard;
 pub mod field;
 pub mod login;
 pub mod new_case;

@@ -132,6 +132,77 @@ impl Operations {
     }
 }
 
+/// What the command screen asked the map to show (a KPI tile clicked).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MapFocus {
+    #[default]
+    Everything,
+    /// Homes with an open critical alert.
+    CriticalAlerts,
+    /// Homes with any active alert.
+    ActiveAlerts,
+    /// Homes with a sensor offline.
+    OfflineSensors,
+    OpenCases,
+    OverdueCases,
+    /// Patrol units out, on their routes.
+    PatrolsOut,
+}
+
+impl Operations {
+    /// Only what `focus` asks for (routes stay as the frame of reference).
+    pub fn focused(mut self, focus: MapFocus) -> Self {
+        let keep_homes = |ops: &mut Operations, keep: &dyn Fn(&Home, &[Placed<Alert>]) -> bool| {
+            let alerts = std::mem::take(&mut ops.alerts);
+            ops.homes.retain(|h| keep(&h.item, &alerts));
+            ops.alerts = alerts
+                .into_iter()
+                .filter(|a| ops.homes.iter().any(|h| h.item.id == a.item.home))
+                .collect();
+        };
+        let (homes, cases, units) = match focus {
+            MapFocus::Everything => return self,
+            MapFocus::CriticalAlerts | MapFocus::ActiveAlerts | MapFocus::OfflineSensors => {
+                (true, false, false)
+            }
+            MapFocus::OpenCases | MapFocus::OverdueCases => (false, true, false),
+            MapFocus::PatrolsOut => (false, false, true),
+        };
+        match focus {
+            MapFocus::CriticalAlerts => {
+                self.alerts
+                    .retain(|a| a.item.severity == Severity::Critical);
+                keep_homes(&mut self, &|h, alerts| {
+                    alerts.iter().any(|a| a.item.home == h.id)
+                });
+            }
+            MapFocus::ActiveAlerts => {
+                keep_homes(&mut self, &|h, alerts| {
+                    alerts.iter().any(|a| a.item.home == h.id)
+                });
+            }
+            MapFocus::OfflineSensors => {
+                keep_homes(&mut self, &|h, _| {
+                    h.sensors.iter().any(|s| s.health == Health::Offline)
+                });
+            }
+            MapFocus::OverdueCases => self.cases.retain(|c| c.item.handling.overdue),
+            _ => {}
+        }
+        if !homes {
+            self.homes.clear();
+            self.alerts.clear();
+        }
+        if !cases {
+            self.cases.clear();
+        }
+        if !units {
+            self.units.clear();
+        }
+        self
+    }
+}
+
 /// Which operational layers are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shown {
@@ -829,6 +900,34 @@ mod tests {
         assert!(
             last.y > 9.99 && last.x.abs() < 1e-9,
             "half way round at the third stage: {last:?}"
+        );
+    }
+
+    #[test]
+    fn a_focus_keeps_only_what_it_names() {
+        let mut snapshot = Snapshot {
+            last_event_id: 1,
+            homes: vec![
+                home("a", 117.3000, Health::Ok),
+                home("b", 117.3001, Health::Offline),
+            ],
+            alerts: vec![],
+            cases: vec![case(1, 117.310, CaseStage::Reported)],
+            routes: FeatureCollection { features: vec![] },
+            units: vec![],
+        };
+        snapshot.cases[0].handling.overdue = true;
+        let focus = |f| Operations::from_snapshot(&snapshot).focused(f);
+        let offline = focus(MapFocus::OfflineSensors);
+        assert_eq!(offline.homes.len(), 1);
+        assert_eq!(offline.homes[0].item.id, "b");
+        assert!(offline.cases.is_empty());
+        assert!(focus(MapFocus::ActiveAlerts).homes.is_empty(), "no alerts");
+        let overdue = focus(MapFocus::OverdueCases);
+        assert_eq!((overdue.homes.len(), overdue.cases.len()), (0, 1));
+        assert_eq!(
+            focus(MapFocus::Everything),
+            Operations::from_snapshot(&snapshot)
         );
     }
 }

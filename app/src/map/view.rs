@@ -164,7 +164,7 @@ pub fn MapView(
             }
             live.snapshot.with(|s| {
                 if let Some(s) = s {
-                    ops.set(Operations::from_snapshot(s));
+                    ops.set(Operations::from_snapshot(s).focused(live.map_focus.get()));
                     if !counted.get_value() {
                         counted.set_value(true);
                         arrived("the snapshot", Ok(()));
@@ -276,6 +276,7 @@ pub fn MapView(
             let (mut commands, pulsing) = ops.with_untracked(|o| {
                 let _ = canvas.set_attribute("data-homes", &o.homes.len().to_string());
                 let _ = canvas.set_attribute("data-alerts", &o.alerts.len().to_string());
+                let _ = canvas.set_attribute("data-cases", &o.cases.len().to_string());
                 let mut commands = markers::draw(o, &v, marks, palette.label_halo);
                 commands.extend(markers::alert_rings(o, &v, pulse));
                 (

@@ -1,0 +1,397 @@
+//! The command screen's figures around the map: a row of KPI tiles (a click shows
+//! only that on the map), charts a clerk can read across the room (alerts per hour
+//! over the last day, open cases by community and stage, how fast alerts are taken on
+//! and whether cases close in time) and a ticker of the newest alerts.
+//!
+//! The tiles and the case chart come from the live snapshot, so they move with the
+//! stream; the rest from `GET /api/v1/stats`, asked again every minute.
+
+use crate::api;
+use crate::i18n::{china_clock, names, use_language, Lang, Msg};
+use crate::live::{use_live, Live};
+use crate::map::markers::MapFocus;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::alerts::Severity;
+use linli_domain::api::{Activity, Snapshot};
+use linli_domain::care::Health;
+use linli_domain::cases::CaseStage;
+
+/// How often the charts' figures are asked for again.
+const STATS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The figures of the KPI tiles.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Kpis {
+    pub homes: usize,
+    pub sensors: usize,
+    pub sensors_online: usize,
+    pub sensors_offline: usize,
+    pub critical_alerts: usize,
+    pub warning_alerts: usize,
+    pub info_alerts: usize,
+    pub open_cases: usize,
+    pub overdue_cases: usize,
+    pub patrols_out: usize,
+}
+
+impl Kpis {
+    pub fn of(s: &Snapshot) -> Kpis {
+        let sensors = s.homes.iter().flat_map(|h| &h.sensors);
+        let alerts = |severity| s.alerts.iter().filter(|a| a.severity == severity).count();
+        let open = s.cases.iter().filter(|c| c.stage != CaseStage::Closed);
+        Kpis {
+            homes: s.homes.len(),
+            sensors: sensors.clone().count(),
+            sensors_online: sensors
+                .clone()
+                .filter(|x| x.health != Health::Offline)
+                .count(),
+            sensors_offline: sensors.filter(|x| x.health == Health::Offline).count(),
+            critical_alerts: alerts(Severity::Critical),
+            warning_alerts: alerts(Severity::Warning),
+            info_alerts: alerts(Severity::Info),
+            open_cases: open.clone().count(),
+            overdue_cases: open.filter(|c| c.handling.overdue).count(),
+            patrols_out: s.units.iter().filter(|u| u.ended_at.is_none()).count(),
+        }
+    }
+}
+
+/// Open cases per community and stage: (community, counts in the order of
+/// [`CaseStage::ALL`] without `closed`), the busiest community first.
+pub fn cases_by_community(s: &Snapshot) -> Vec<(String, Vec<usize>)> {
+    let open_stages = &CaseStage::ALL[..CaseStage::ALL.len() - 1];
+    let mut rows: Vec<(String, Vec<usize>)> = Vec::new();
+    for case in s.cases.iter().filter(|c| c.stage != CaseStage::Closed) {
+        let community = case.community.as_str();
+        let index = match rows.iter().position(|(c, _)| c == community) {
+            Some(i) => i,
+            None => {
+                rows.push((community.to_string(), vec![0; open_stages.len()]));
+                rows.len() - 1
+            }
+        };
+        if let Some(stage) = open_stages.iter().position(|st| *st == case.stage) {
+            rows[index].1[stage] += 1;
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.1.iter()
+            .sum::<usize>()
+            .cmp(&a.1.iter().sum())
+            .then(a.0.cmp(&b.0))
+    });
+    rows
+}
+
+/// One colour per open stage, from reported (pale) to consolidating (deep).
+const STAGE_COLOURS: [&str; 5] = ["#9ec5ff", "#6fa8ff", "#ffb454", "#ff7a59", "#3fb37f"];
+
+#[component]
+fn Tile(
+    live: Live,
+    focus: MapFocus,
+    label: Msg,
+    test: &'static str,
+    value: Signal<String>,
+    #[prop(optional)] alarm: bool,
+) -> impl IntoView {
+    let lang = use_language();
+    view! {
+        <button class="kpi" class:alarm=alarm data-test=test
+            class:chosen=move || live.map_focus.get() == focus && focus != MapFocus::Everything
+            on:click=move |_| live.map_focus.update(|f| *f = if *f == focus { MapFocus::Everything } else { focus })>
+            <span class="value">{value}</span>
+            <span class="label">{move || lang.t(label)}</span>
+        </button>
+    }
+}
+
+/// The row of KPI tiles over the map.
+#[component]
+pub fn KpiBar(activity: RwSignal<Option<Activity>>) -> impl IntoView {
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let kpis = Memo::new(move |_| {
+        live.snapshot
+            .with(|s| s.as_ref().map(Kpis::of).unwrap_or_default())
+    });
+    let figure = move |f: fn(&Kpis) -> String| Signal::derive(move || kpis.with(f));
+    let resolved_today = Signal::derive(move || {
+        activity.with(|a| {
+            a.as_ref().map_or_else(
+                || "…".to_string(),
+                |a| (a.alerts_resolved_today + a.cases_closed_today).to_string(),
+            )
+        })
+    });
+    let critical = move || kpis.with(|k| k.critical_alerts > 0);
+    view! {
+        <div class="kpi-bar" data-test="kpis">
+            <Tile live=live focus=MapFocus::Everything label=Msg::HomesMonitored test="kpi-homes" value=figure(|k| k.homes.to_string())/>
+            <Tile live=live focus=MapFocus::OfflineSensors label=Msg::SensorsOnline test="kpi-sensors"
+                value=figure(|k| format!("{} / {}", k.sensors_online, k.sensors))/>
+            {move || view! {
+                <Tile live=live focus=MapFocus::CriticalAlerts label=Msg::CriticalAlerts test="kpi-critical"
+                    alarm=critical() value=figure(|k| k.critical_alerts.to_string())/>
+            }}
+            <Tile live=live focus=MapFocus::ActiveAlerts label=Msg::OtherAlerts test="kpi-alerts"
+                value=figure(|k| format!("{} · {}", k.warning_alerts, k.info_alerts))/>
+            <Tile live=live focus=MapFocus::OpenCases label=Msg::OpenCases test="kpi-cases" value=figure(|k| k.open_cases.to_string())/>
+            <Tile live=live focus=MapFocus::OverdueCases label=Msg::Overdue test="kpi-overdue" value=figure(|k| k.overdue_cases.to_string())/>
+            <Tile live=live focus=MapFocus::PatrolsOut label=Msg::PatrolsOut test="kpi-patrols" value=figure(|k| k.patrols_out.to_string())/>
+            <Tile live=live focus=MapFocus::Everything label=Msg::ResolvedToday test="kpi-resolved" value=resolved_today/>
+        </div>
+    }
+    .into_any()
+}
+
+/// Asks for `/api/v1/stats` now and every minute while the face is open.
+pub fn follow_activity() -> RwSignal<Option<Activity>> {
+    let activity = RwSignal::new(None);
+    let load = move || {
+        spawn_local(async move {
+            match api::stats().await {
+                Ok(a) => activity.set(Some(a)),
+                Err(e) => leptos::logging::warn!("cannot load the figures: {e:?}"),
+            }
+        })
+    };
+    load();
+    if let Ok(timer) = set_interval_with_handle(load, STATS_EVERY) {
+        on_cleanup(move || timer.clear());
+    }
+    activity
+}
+
+/// Vertical bars, one per value, scaled to the largest; `labels` under some of them.
+fn bars(values: &[u32], labels: &[(usize, String)], test: &'static str) -> impl IntoView {
+    const WIDTH: f64 = 480.0;
+    const HEIGHT: f64 = 120.0;
+    let top = values.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let step = WIDTH / values.len().max(1) as f64;
+    let rects = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let h = f64::from(*v) / top * (HEIGHT - 16.0);
+            view! {
+                <rect x=format!("{:.1}", i as f64 * step + 1.0) y=format!("{:.1}", HEIGHT - 16.0 - h)
+                    width=format!("{:.1}", step - 2.0) height=format!("{h:.1}") class="bar"
+                    data-value=v.to_string()><title>{v.to_string()}</title></rect>
+            }
+        })
+        .collect_view();
+    let texts = labels
+        .iter()
+        .map(|(i, text)| {
+            view! { <text x=format!("{:.1}", *i as f64 * step + step / 2.0) y=HEIGHT - 2.0 class="axis">{text.clone()}</text> }
+        })
+        .collect_view();
+    view! {
+        <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") class="chart" data-test=test role="img">
+            {rects}{texts}
+        </svg>
+    }
+}
+
+/// The charts panel over the bottom of the map.
+#[component]
+pub fn Charts(activity: RwSignal<Option<Activity>>) -> impl IntoView {
+    let lang = use_language();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let hourly = move || {
+        activity.get().map(|a| {
+            // Every sixth hour labelled with its China-time hour.
+            let labels = (0..a.alerts_per_hour.len())
+                .filter(|i| i % 6 == 5)
+                .map(|i| {
+                    let hours_ago = (a.alerts_per_hour.len() - 1 - i) as i64;
+                    let hour: i64 = china_clock(&a.as_of)[..2].parse().unwrap_or(0);
+                    (i, format!("{:02}", (hour - hours_ago).rem_euclid(24)))
+                })
+                .collect::<Vec<_>>();
+            bars(&a.alerts_per_hour, &labels, "chart-alerts-per-hour")
+        })
+    };
+    let by_community = move || {
+        let l = lang.0.get();
+        live.snapshot.with(|s| {
+            let rows = s.as_ref().map(cases_by_community).unwrap_or_default();
+            let top = rows.iter().map(|(_, c)| c.iter().sum::<usize>()).max().unwrap_or(1).max(1);
+            rows.into_iter()
+                .map(|(community, counts)| {
+                    let segments = counts
+                        .iter()
+                        .zip(STAGE_COLOURS)
+                        .filter(|(n, _)| **n > 0)
+                        .map(|(n, colour)| {
+                            let width = format!("width:{:.1}%;background:{colour}", *n as f64 / top as f64 * 100.0);
+                            view! { <span class="segment" style=width title=n.to_string()>{n.to_string()}</span> }
+                        })
+                        .collect_view();
+                    let name = live.community_name(&community, l);
+                    view! {
+                        <li data-test="chart-community" data-community=community>
+                            <span class="name">{name}</span>
+                            <span class="stack">{segments}</span>
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let legend = move || {
+        let l = lang.0.get();
+        CaseStage::ALL[..5]
+            .iter()
+            .zip(STAGE_COLOURS)
+            .map(|(stage, colour)| view! { <li><span class="swatch" style=format!("background:{colour}")></span>{names::stage(l, *stage)}</li> })
+            .collect_view()
+    };
+    let timeliness = move || {
+        activity.get().map(|a| {
+            let minutes = a
+                .median_minutes_to_acknowledge
+                .map_or_else(|| "—".to_string(), |m| format!("{m:.1}"));
+            let closed = a.closed_on_time + a.closed_late;
+            let on_time = if closed == 0 { 0.0 } else { f64::from(a.closed_on_time) / f64::from(closed) * 100.0 };
+            let hours = |h: Option<f64>| h.map_or_else(|| "—".to_string(), |h| format!("{h:.1}"));
+            view! {
+                <dl class="timeliness" data-test="chart-timeliness">
+                    <dt>{move || lang.t(Msg::MinutesToAcknowledge)}</dt><dd data-test="minutes-to-ack">{minutes}</dd>
+                    <dt>{move || lang.t(Msg::ClosedOnTime)}</dt>
+                    <dd>
+                        <span class="ratio"><span class="on-time" style=format!("width:{on_time:.0}%")></span></span>
+                        {format!(" {} / {closed}", a.closed_on_time)}
+                    </dd>
+                    <dt>{move || lang.t(Msg::HoursToClose)}</dt>
+                    <dd>{hours(a.median_hours_to_close)}" / "{hours(a.median_hours_allowed)}</dd>
+                </dl>
+            }
+        })
+    };
+    view! {
+        <details class="charts" data-test="charts" open>
+            <summary>{move || lang.t(Msg::Charts)}</summary>
+            <div class="chart-row">
+                <figure>
+                    <figcaption>{move || lang.t(Msg::AlertsPerHour)}</figcaption>
+                    {hourly}
+                </figure>
+                <figure>
+                    <figcaption>{move || lang.t(Msg::CasesByCommunity)}</figcaption>
+                    <ul class="stacks">{by_community}</ul>
+                    <ul class="legend inline">{legend}</ul>
+                </figure>
+                <figure>
+                    <figcaption>{move || lang.t(Msg::Timeliness)}</figcaption>
+                    {timeliness}
+                </figure>
+            </div>
+        </details>
+    }
+    .into_any()
+}
+
+/// The newest alerts running along the bottom of the screen.
+#[component]
+pub fn AlertTicker() -> impl IntoView {
+    let lang = use_language();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let items = move || {
+        let l: Lang = lang.0.get();
+        live.snapshot.with(|s| {
+            let mut alerts: Vec<_> = s.as_ref().map(|s| s.alerts.clone()).unwrap_or_default();
+            alerts.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
+            alerts
+                .into_iter()
+                .take(12)
+                .map(|a| {
+                    view! {
+                        <span class=format!("tick severity-{}", a.severity.as_str())>
+                            {china_clock(&a.raised_at)}" "{names::alert_kind(l, a.kind)}" · "{live.community_name(a.community.as_str(), l)}
+                        </span>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <div class="ticker" data-test="ticker" aria-live="off">
+            <div class="ticker-run">{items}</div>
+        </div>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linli_domain::cases::{CaseCategory, CasePriority, CaseSource, CaseSummary};
+    use linli_domain::place::FeatureCollection;
+    use linli_domain::CommunityId;
+
+    fn case(id: i64, community: &str, stage: CaseStage, overdue: bool) -> CaseSummary {
+        CaseSummary {
+            id,
+            title: "t".into(),
+            category: CaseCategory::Environment,
+            stage,
+            priority: CasePriority::Normal,
+            source: CaseSource::Hotline,
+            community: CommunityId::parse(community).unwrap(),
+            grid: None,
+            position: [117.3, 31.8],
+            building: None,
+            opened_at: String::new(),
+            updated_at: String::new(),
+            closed_at: None,
+            outcome: None,
+            handling: linli_domain::cases::CaseHandling {
+                overdue,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            last_event_id: 0,
+            homes: vec![],
+            alerts: vec![],
+            cases: vec![
+                case(1, "wulimiao", CaseStage::Reported, true),
+                case(2, "wulimiao", CaseStage::JointHandling, false),
+                case(3, "xingfuli", CaseStage::Reported, false),
+                case(4, "xingfuli", CaseStage::Closed, true),
+            ],
+            routes: FeatureCollection { features: vec![] },
+            units: vec![],
+        }
+    }
+
+    #[test]
+    fn tiles_count_open_and_overdue_cases_only() {
+        let k = Kpis::of(&snapshot());
+        assert_eq!((k.open_cases, k.overdue_cases), (3, 1));
+        assert_eq!((k.homes, k.sensors, k.patrols_out), (0, 0, 0));
+    }
+
+    #[test]
+    fn open_cases_stack_by_stage_per_community_busiest_first() {
+        assert_eq!(
+            cases_by_community(&snapshot()),
+            [
+                ("wulimiao".to_string(), vec![1, 0, 0, 1, 0]),
+                ("xingfuli".to_string(), vec![1, 0, 0, 0, 0]),
+            ]
+        );
+    }
+}
