@@ -116,6 +116,11 @@ async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<
     read(request.send().await.map_err(network)?).await
 }
 
+/// `POST` a JSON body, read the JSON answer as it is (the outbox's changes).
+pub async fn post_json(url: &str, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    post(url, body).await
+}
+
 /// `GET /api/v1/snapshot`: homes, cases, routes and patrol units the signed-in user may see.
 pub async fn snapshot() -> Result<Snapshot, ApiError> {
     get("/api/v1/snapshot").await

@@ -180,6 +180,10 @@ pub enum Msg {
     MinutesToAcknowledge,
     ClosedOnTime,
     HoursToClose,
+    QueuedOffline,
+    WaitingToSend,
+    ConflictsTitle,
+    Dismiss,
 }
 
 /// `msg` in `lang`.
@@ -474,6 +478,14 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, ClosedOnTime) => "Closed by the due time (30 days)",
         (Lang::Zh, HoursToClose) => "办结用时 / 时限中位数（小时）",
         (Lang::En, HoursToClose) => "Median hours to close / allowed",
+        (Lang::Zh, QueuedOffline) => "网络中断，已保存，联网后自动发送",
+        (Lang::En, QueuedOffline) => "Offline: kept, and sent when the network returns",
+        (Lang::Zh, WaitingToSend) => "待同步",
+        (Lang::En, WaitingToSend) => "Waiting to send",
+        (Lang::Zh, ConflictsTitle) => "以下操作未能完成：",
+        (Lang::En, ConflictsTitle) => "These changes could not be made:",
+        (Lang::Zh, Dismiss) => "知道了",
+        (Lang::En, Dismiss) => "Dismiss",
     }
 }
 

@@ -6,6 +6,7 @@
 //!   tested natively; `map::canvas` is the only module that touches the 2D context.
 //! - [`api`]: typed calls to the server's `/api/v1`.
 //! - [`live`]: the staff faces' snapshot kept current by the server's event stream.
+//! - [`outbox`]: changes made offline, kept and sent when the network returns.
 //! - [`session`]: who is signed in, shared through context.
 //! - [`i18n`]: Chinese (zh-CN) and English strings; follows the browser, with a switch.
 
@@ -14,6 +15,7 @@ pub mod faces;
 pub mod i18n;
 pub mod live;
 pub mod map;
+pub mod outbox;
 pub mod session;
 
 use leptos::prelude::*;

@@ -251,6 +251,8 @@ pub fn provide_live() -> Live {
     });
     load(live, source);
     load_community_names(live.communities);
+    provide_context(live);
+    crate::outbox::Outbox::provide(live);
     if let Ok(timer) = set_interval_with_handle(
         move || {
             let now = js_sys::Date::now();
@@ -263,7 +265,6 @@ pub fn provide_live() -> Live {
     ) {
         on_cleanup(move || timer.clear());
     }
-    provide_context(live);
     live
 }
 

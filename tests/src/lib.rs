@@ -521,6 +521,20 @@ impl Browser {
         .await
     }
 
+    /// Cuts the page off the network (`true`) or gives it back, as a tablet losing its
+    /// signal would: requests fail and the page is told it is offline.
+    pub async fn set_offline(&self, offline: bool) -> Result<()> {
+        let conditions = json!({"offline": offline, "latency": 0,
+                                "download_throughput": -1, "upload_throughput": -1});
+        self.command(
+            "POST",
+            "/chromium/network_conditions",
+            json!({"network_conditions": conditions}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Presses and releases the right mouse button at `at` (page CSS pixels).
     pub async fn context_click_at(&self, at: (f64, f64)) -> Result<()> {
         self.actions(json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [

@@ -1,7 +1,9 @@
 //! Journey 2 end to end: a gas detector reports 45 % LEL over MQTT, through a real
 //! Mosquitto, to the real `linli serve`; the command screen in headless Chromium shows
 //! the critical alert (list row, banner, ring on the map), and acknowledging it there
-//! changes it on the server. Screenshots go to `target/e2e/`.
+//! changes it on the server. And a tablet that loses its network keeps its changes,
+//! sends them when it is back, and shows what the server refused. Screenshots go to
+//! `target/e2e/`.
 
 use linli_tests::{Broker, Browser, LinliServer};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
@@ -131,5 +133,162 @@ async fn a_gas_reading_over_mqtt_becomes_a_critical_alert_acknowledged_on_the_co
         )
         .await?;
     browser.screenshot("command-alert-acknowledged").await?;
+    Ok(())
+}
+
+/// Waits until the server has alert `id` in `state`; returns it.
+async fn alert_on_server(
+    client: &reqwest::Client,
+    server: &LinliServer,
+    id: i64,
+    state: &str,
+) -> anyhow::Result<Value> {
+    let mut alert = Value::Null;
+    for _ in 0..300 {
+        alert = client
+            .get(server.url(&format!("/api/v1/alerts/{id}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if alert["state"] == state {
+            return Ok(alert);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("alert {id} is not {state} on the server: {alert}")
+}
+
+#[tokio::test]
+async fn a_tablet_offline_keeps_its_changes_sends_them_when_back_and_shows_conflicts(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let commander = server.signed_in("demo-commander").await?;
+    let worker = server.signed_in("demo-grid-xingfuli").await?;
+    let homes: Vec<Value> = worker
+        .get(server.url("/api/v1/homes"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let home = homes[0]["id"].as_str().unwrap().to_string();
+    let added = server
+        .linli(&["device", "add", "--home", &home, "--kind", "gas"])
+        .await?;
+    let field = |name: &str| {
+        added
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(str::to_string)
+            .expect("device and token lines")
+    };
+    let (device, token) = (field("device"), field("token"));
+    reqwest::Client::new()
+        .post(server.url("/api/v1/ingest"))
+        .bearer_auth(token)
+        .json(
+            &json!({"readings": [{"device": device, "seq": 1, "ts": linli_tests::now_rfc3339(),
+                                    "metric": "gas_lel_pct", "value": 45.0}]}),
+        )
+        .send()
+        .await?
+        .error_for_status()?;
+
+    let browser = Browser::start(1280, 800, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/field")).await?;
+    browser.sign_in("demo-grid-xingfuli", "demo").await?;
+    browser.wait_for_path("/field").await?;
+    let id: i64 = browser
+        .wait_for(
+            "the gas alert on the tablet",
+            "const row = document.querySelector('[data-test=alert-row][data-kind=gas][data-state=open]'); \
+             return row ? row.getAttribute('data-alert-id') : null",
+            WAIT,
+        )
+        .await?
+        .as_str()
+        .unwrap()
+        .parse()?;
+
+    // The signal drops; the worker acknowledges anyway.
+    browser.set_offline(true).await?;
+    let ack = browser
+        .find(&format!("[data-alert-id='{id}'] [data-test=ack]"))
+        .await?;
+    browser.click(&ack).await?;
+    browser
+        .find(&format!("[data-alert-id='{id}'] [data-test=queued]"))
+        .await?;
+    let waiting = browser.find("[data-test=outbox-waiting]").await?;
+    assert!(browser.text(&waiting).await?.contains('1'));
+    browser.screenshot("field-offline-queued").await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let still: Value = commander
+        .get(server.url(&format!("/api/v1/alerts/{id}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        still["state"], "open",
+        "nothing reached the server while offline"
+    );
+
+    // Back online: the acknowledgement goes through, as the worker's.
+    browser.set_offline(false).await?;
+    let acknowledged = alert_on_server(&commander, &server, id, "acknowledged").await?;
+    assert_eq!(
+        acknowledged["acknowledged"]["by"],
+        "user:demo-grid-xingfuli"
+    );
+    browser
+        .wait_for(
+            "the outbox to empty and the row to show it acknowledged",
+            &format!(
+                "const row = document.querySelector(\"[data-alert-id='{id}']\"); \
+                 return !document.querySelector('[data-test=outbox-waiting]') && row && row.dataset.state === 'acknowledged' ? true : null"
+            ),
+            WAIT,
+        )
+        .await?;
+
+    // Offline again, the worker resolves it while the office resolves it too: the
+    // worker's change comes back refused and is shown, not lost.
+    browser.set_offline(true).await?;
+    let resolve = browser
+        .find(&format!("[data-alert-id='{id}'] [data-test=resolve]"))
+        .await?;
+    browser.click(&resolve).await?;
+    let confirm = browser
+        .find(&format!(
+            "[data-alert-id='{id}'] [data-test=confirm-resolve]"
+        ))
+        .await?;
+    browser.click(&confirm).await?;
+    browser.find("[data-test=outbox-waiting]").await?;
+    commander
+        .post(server.url(&format!("/api/v1/alerts/{id}/resolve")))
+        .json(&json!({"outcome": "handled", "note": "指挥中心已处置"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    browser.set_offline(false).await?;
+    let conflict = browser
+        .wait_for(
+            "the refused change shown",
+            "const c = document.querySelector('[data-test=outbox-conflicts]'); return c ? c.textContent : null",
+            WAIT,
+        )
+        .await?;
+    assert!(
+        conflict.as_str().unwrap().contains(&format!("#{id}")),
+        "{conflict}"
+    );
+    browser.screenshot("field-conflict-shown").await?;
+    let resolved = alert_on_server(&commander, &server, id, "resolved").await?;
+    assert_eq!(
+        resolved["resolved"]["outcome"], "handled",
+        "the office's stands"
+    );
     Ok(())
 }

@@ -7,9 +7,9 @@
 //! acknowledge, resolve (with an outcome and a note) or escalate into a case. Viewers
 //! read only.
 
-use crate::api;
 use crate::i18n::{china_clock, names, use_language, Msg};
 use crate::live::{use_live, Connection, Live};
+use crate::outbox::{self, use_outbox, Outbox, Pending, Sent};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -29,22 +29,37 @@ const OUTCOMES: [AlertOutcome; 6] = [
     AlertOutcome::FalseAlarm,
 ];
 
-/// Sends an action and shows its result at once (the stream confirms it to everyone).
+/// What became of the row's last action.
+#[derive(Debug, Clone, PartialEq)]
+enum ActionResult {
+    Failed(String),
+    /// Kept in the outbox until the network returns.
+    Queued,
+}
+
+/// Sends an action (or keeps it while offline) and shows its result at once (the
+/// stream confirms it to everyone).
 fn act(
+    outbox: Option<Outbox>,
     live: Live,
-    error: RwSignal<Option<u16>>,
+    result: RwSignal<Option<ActionResult>>,
     id: i64,
     action: &'static str,
+    label: String,
     body: serde_json::Value,
 ) {
+    let pending = Pending {
+        label: format!("{label} #{id}"),
+        url: format!("/api/v1/alerts/{id}/{action}"),
+        body,
+        event: Some("alert.updated".into()),
+    };
     spawn_local(async move {
-        match api::alert_action(id, action, &body).await {
-            Ok(alert) => {
-                error.set(None);
-                live.show_change("alert.updated", &alert);
-            }
-            Err(e) => error.set(Some(e.status().unwrap_or(0))),
-        }
+        result.set(match outbox::send(outbox, live, pending).await {
+            Ok(Sent::Done(_)) => None,
+            Ok(Sent::Queued) => Some(ActionResult::Queued),
+            Err(e) => Some(ActionResult::Failed(outbox::refusal_message(&e))),
+        });
     });
 }
 
@@ -64,7 +79,8 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let resolving = RwSignal::new(false);
     let outcome = RwSignal::new(AlertOutcome::Safe);
     let note = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<u16>);
+    let result = RwSignal::new(None::<ActionResult>);
+    let outbox = use_outbox();
     let id = alert.id;
     let open = alert.state == AlertState::Open;
     let escalated = alert.escalated.is_some();
@@ -99,7 +115,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
             {can_act.then(|| view! {
                 <div class="alert-actions">
                     {open.then(|| view! {
-                        <button data-test="ack" on:click=move |_| act(live, error, id, "ack", json!({}))>
+                        <button data-test="ack" on:click=move |_| act(outbox, live, result, id, "ack", lang.t(Msg::Acknowledge).into(), json!({}))>
                             {move || lang.t(Msg::Acknowledge)}
                         </button>
                     })}
@@ -107,7 +123,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                         {move || lang.t(Msg::Resolve)}
                     </button>
                     {(!escalated).then(|| view! {
-                        <button data-test="escalate" on:click=move |_| act(live, error, id, "escalate", json!({}))>
+                        <button data-test="escalate" on:click=move |_| act(outbox, live, result, id, "escalate", lang.t(Msg::Escalate).into(), json!({}))>
                             {move || lang.t(Msg::Escalate)}
                         </button>
                     })}
@@ -130,12 +146,15 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                     </label>
                     <button data-test="confirm-resolve" on:click=move |_| {
                         let body = json!({"outcome": outcome.get_untracked().as_str(), "note": note.get_untracked()});
-                        act(live, error, id, "resolve", body);
+                        act(outbox, live, result, id, "resolve", lang.t(Msg::Resolve).into(), body);
                     }>{move || lang.t(Msg::Resolve)}</button>
                     <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>
                 </div>
             })}
-            {move || error.get().map(|_| view! { <p class="error">{move || lang.t(Msg::ActionFailed)}</p> })}
+            {move || result.get().map(|o| match o {
+                ActionResult::Queued => view! { <p class="queued" data-test="queued">{move || lang.t(Msg::QueuedOffline)}</p> }.into_any(),
+                ActionResult::Failed(why) => view! { <p class="error">{move || lang.t(Msg::ActionFailed)}" "{why.clone()}</p> }.into_any(),
+            })}
         </li>
     }
 }

@@ -1,11 +1,13 @@
-//! The panel beside the map on the staff faces: tabs for the live alerts, the cases
-//! and the patrols, each with the number it holds.
+//! The panel beside the map on the staff faces: what waits in the outbox and what the
+//! server refused of it, then tabs for the live alerts, the cases and the patrols,
+//! each with the number it holds.
 
 use super::alerts::AlertPanel;
 use super::case_list::CaseList;
 use super::patrol_list::PatrolList;
 use crate::i18n::{use_language, Msg};
 use crate::live::use_live;
+use crate::outbox::use_outbox;
 use leptos::prelude::*;
 use linli_domain::cases::CaseStage;
 
@@ -51,8 +53,27 @@ pub fn SidePanel() -> impl IntoView {
             </button>
         }
     };
+    let outbox = use_outbox();
+    let waiting = move || outbox.map_or(0, |o| o.pending.with(Vec::len));
+    let conflicts = move || outbox.map(|o| o.conflicts.get()).unwrap_or_default();
     view! {
         <aside class="side-panel" data-test="side-panel">
+            {move || (waiting() > 0).then(|| view! {
+                <p class="outbox-waiting" data-test="outbox-waiting" role="status">
+                    {move || lang.t(Msg::WaitingToSend)}" "{waiting}
+                </p>
+            })}
+            {move || (!conflicts().is_empty()).then(|| view! {
+                <div class="outbox-conflicts" data-test="outbox-conflicts" role="alert">
+                    <p>{move || lang.t(Msg::ConflictsTitle)}</p>
+                    <ul>
+                        {conflicts().into_iter().map(|c| view! { <li><strong>{c.label}</strong>" · "{c.message}</li> }).collect_view()}
+                    </ul>
+                    <button on:click=move |_| if let Some(o) = outbox { o.dismiss_conflicts() }>
+                        {move || lang.t(Msg::Dismiss)}
+                    </button>
+                </div>
+            })}
             <nav class="tabs" role="tablist">
                 {button(Tab::Alerts, Msg::Alerts, "tab-alerts", |c| c.0)}
                 {button(Tab::Cases, Msg::Cases, "tab-cases", |c| c.1)}

@@ -1,0 +1,182 @@
+//! The outbox: changes made on a tablet that lost its network are kept (in
+//! `localStorage`, so a reload keeps them too) and sent, in order, when the network
+//! comes back. What the server then refuses (an alert somebody else resolved in the
+//! meantime) is kept as a conflict for the user to read, not dropped.
+//!
+//! [`send`] is how the staff faces change things: it sends at once when it can, and
+//! queues the change when the network is down. [`Outbox::flush`] runs when the browser
+//! says it is online again, and every few seconds while something waits.
+
+use crate::api::{self, ApiError};
+use crate::live::Live;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
+
+const PENDING_KEY: &str = "linli.outbox";
+const CONFLICTS_KEY: &str = "linli.conflicts";
+/// How often a non-empty outbox tries again, besides the browser's `online` event.
+const RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One change waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    /// What it is, for people: "确认告警 #12".
+    pub label: String,
+    pub url: String,
+    pub body: serde_json::Value,
+    /// The stream event the server's answer amounts to (`alert.updated`, …), shown at
+    /// once when it arrives.
+    pub event: Option<String>,
+}
+
+/// A queued change the server refused once it could be sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub label: String,
+    pub message: String,
+}
+
+/// What [`send`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent {
+    /// The server took it; its answer.
+    Done(serde_json::Value),
+    /// No network: kept, to be sent later.
+    Queued,
+}
+
+/// The queue and the conflicts, shared by a face.
+#[derive(Debug, Clone, Copy)]
+pub struct Outbox {
+    pub pending: RwSignal<Vec<Pending>>,
+    pub conflicts: RwSignal<Vec<Conflict>>,
+    flushing: StoredValue<bool>,
+}
+
+fn stored<T: serde::de::DeserializeOwned>(key: &str) -> Vec<T> {
+    window()
+        .local_storage()
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_item(key).ok().flatten())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn store<T: Serialize>(key: &str, items: &[T]) {
+    if let (Some(storage), Ok(text)) = (
+        window().local_storage().ok().flatten(),
+        serde_json::to_string(items),
+    ) {
+        let _ = storage.set_item(key, &text);
+    }
+}
+
+/// The message of a refusal, for people.
+pub fn refusal_message(e: &ApiError) -> String {
+    match e {
+        ApiError::Refused {
+            body: Some(body), ..
+        } => body.error.message.clone(),
+        ApiError::Refused { status, .. } => format!("HTTP {status}"),
+        ApiError::Network(text) => text.clone(),
+    }
+}
+
+impl Outbox {
+    /// Loads what an earlier page left, keeps it saved, and sends it when it can.
+    pub fn provide(live: Live) -> Outbox {
+        let outbox = Outbox {
+            pending: RwSignal::new(stored(PENDING_KEY)),
+            conflicts: RwSignal::new(stored(CONFLICTS_KEY)),
+            flushing: StoredValue::new(false),
+        };
+        Effect::new(move |_| outbox.pending.with(|p| store(PENDING_KEY, p)));
+        Effect::new(move |_| outbox.conflicts.with(|c| store(CONFLICTS_KEY, c)));
+        let online = window_event_listener(leptos::ev::online, move |_| outbox.flush(live));
+        on_cleanup(move || online.remove());
+        if let Ok(timer) = set_interval_with_handle(
+            move || {
+                if !outbox.pending.with_untracked(Vec::is_empty) {
+                    outbox.flush(live);
+                }
+            },
+            RETRY_EVERY,
+        ) {
+            on_cleanup(move || timer.clear());
+        }
+        outbox.flush(live);
+        provide_context(outbox);
+        outbox
+    }
+
+    /// Sends the queue in order until it is empty or the network fails again.
+    pub fn flush(self, live: Live) {
+        if self.flushing.get_value() || self.pending.with_untracked(Vec::is_empty) {
+            return;
+        }
+        self.flushing.set_value(true);
+        spawn_local(async move {
+            while let Some(first) = self.pending.with_untracked(|p| p.first().cloned()) {
+                match api::post_json(&first.url, &first.body).await {
+                    Err(ApiError::Network(_)) => break,
+                    result => {
+                        self.pending.update(|p| {
+                            p.remove(0);
+                        });
+                        match result {
+                            Ok(answer) => show(live, first.event.as_deref(), &answer),
+                            Err(e) => self.conflicts.update(|c| {
+                                c.push(Conflict {
+                                    label: first.label.clone(),
+                                    message: refusal_message(&e),
+                                })
+                            }),
+                        }
+                    }
+                }
+            }
+            self.flushing.set_value(false);
+        });
+    }
+
+    pub fn dismiss_conflicts(self) {
+        self.conflicts.set(Vec::new());
+    }
+}
+
+fn show(live: Live, event: Option<&str>, answer: &serde_json::Value) {
+    if let Some(kind) = event {
+        live.show_change(kind, answer);
+    }
+}
+
+pub fn use_outbox() -> Option<Outbox> {
+    use_context::<Outbox>()
+}
+
+/// Sends a change now, or queues it in `outbox` when the network is down (or other
+/// changes are already waiting, so that they keep their order). A refusal is returned
+/// as is. (`outbox` is taken from the face's context before the task starts.)
+pub async fn send(outbox: Option<Outbox>, live: Live, pending: Pending) -> Result<Sent, ApiError> {
+    let waiting = outbox.is_some_and(|o| !o.pending.with_untracked(Vec::is_empty));
+    if !waiting {
+        match api::post_json(&pending.url, &pending.body).await {
+            Ok(answer) => {
+                show(live, pending.event.as_deref(), &answer);
+                return Ok(Sent::Done(answer));
+            }
+            Err(ApiError::Network(e)) if outbox.is_none() => return Err(ApiError::Network(e)),
+            Err(ApiError::Network(_)) => {}
+            Err(refused) => return Err(refused),
+        }
+    }
+    match outbox {
+        Some(outbox) => {
+            outbox.pending.update(|p| p.push(pending));
+            Ok(Sent::Queued)
+        }
+        None => Err(ApiError::Network("no outbox".into())),
+    }
+}
