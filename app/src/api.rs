@@ -121,6 +121,12 @@ pub async fn post_json(url: &str, body: &serde_json::Value) -> Result<serde_json
     post(url, body).await
 }
 
+/// `DELETE /api/v1/patrols/units/{unit}/run`: the unit is back; the run with its coverage.
+pub async fn end_run(unit: &str) -> Result<linli_domain::patrol::PatrolRun, ApiError> {
+    let url = format!("/api/v1/patrols/units/{unit}/run");
+    read(Request::delete(&url).send().await.map_err(network)?).await
+}
+
 /// `GET /api/v1/snapshot`: homes, cases, routes and patrol units the signed-in user may see.
 pub async fn snapshot() -> Result<Snapshot, ApiError> {
     get("/api/v1/snapshot").await

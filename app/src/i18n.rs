@@ -184,6 +184,11 @@ pub enum Msg {
     WaitingToSend,
     ConflictsTitle,
     Dismiss,
+    RecordCheckIn,
+    CheckedIn,
+    StartPatrol,
+    EndPatrol,
+    SharingPosition,
 }
 
 /// `msg` in `lang`.
@@ -486,6 +491,16 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, ConflictsTitle) => "These changes could not be made:",
         (Lang::Zh, Dismiss) => "知道了",
         (Lang::En, Dismiss) => "Dismiss",
+        (Lang::Zh, RecordCheckIn) => "记录晨安打卡",
+        (Lang::En, RecordCheckIn) => "Record the morning check-in",
+        (Lang::Zh, CheckedIn) => "已记录今日晨安",
+        (Lang::En, CheckedIn) => "Checked in for today",
+        (Lang::Zh, StartPatrol) => "开始巡查（共享位置）",
+        (Lang::En, StartPatrol) => "Start the patrol (shares position)",
+        (Lang::Zh, EndPatrol) => "结束巡查",
+        (Lang::En, EndPatrol) => "End the patrol",
+        (Lang::Zh, SharingPosition) => "巡查中，正在共享位置",
+        (Lang::En, SharingPosition) => "On patrol, sharing position",
     }
 }
 

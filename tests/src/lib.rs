@@ -535,6 +535,31 @@ impl Browser {
         .map(drop)
     }
 
+    /// Runs a Chrome DevTools Protocol command (`Browser.grantPermissions`, …).
+    pub async fn cdp(&self, command: &str, params: Value) -> Result<Value> {
+        self.command(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": command, "params": params}),
+        )
+        .await
+    }
+
+    /// Lets the page read the device's position and says it is at `[lon, lat]`.
+    pub async fn set_position(&self, position: [f64; 2]) -> Result<()> {
+        self.cdp(
+            "Browser.grantPermissions",
+            json!({"permissions": ["geolocation"]}),
+        )
+        .await?;
+        self.cdp(
+            "Emulation.setGeolocationOverride",
+            json!({"longitude": position[0], "latitude": position[1], "accuracy": 5}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Presses and releases the right mouse button at `at` (page CSS pixels).
     pub async fn context_click_at(&self, at: (f64, f64)) -> Result<()> {
         self.actions(json!([{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [

@@ -377,6 +377,22 @@ async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_the
         .await?;
     assert!(panel.contains("智能水表"), "{panel}");
     browser.screenshot("field-home-panel").await?;
+    // The worker records this morning's check-in from the panel.
+    let check_in = browser.find("[data-test=check-in]").await?;
+    browser.click(&check_in).await?;
+    browser.find("[data-test=checked-in]").await?;
+    let commander = server.signed_in("demo-commander").await?;
+    let events: Vec<Value> = commander
+        .get(server.url("/api/v1/events?limit=1000"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let checked = events
+        .iter()
+        .find(|e| e["kind"] == "home.check_in" && e["data"]["home"] == home["id"])
+        .expect("the check-in is in the event log");
+    assert_eq!(checked["actor"], "user:demo-grid-xingfuli");
 
     // The public page draws the map without ever asking for homes or the snapshot.
     let public = Browser::start(412, 915, "zh-CN").await?;
@@ -903,5 +919,94 @@ async fn a_grid_worker_long_presses_the_tablet_map_to_report_a_case() -> anyhow:
         "a grid worker's report is a visit"
     );
     assert_eq!(case["building"], building["id"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let commander = server.signed_in("demo-commander").await?;
+    let routes: Value = commander
+        .get(server.url("/api/v1/patrols/routes"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let route = routes["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["properties"]["community"].is_string())
+        .expect("a community's route")["properties"]
+        .clone();
+    let community = route["community"].as_str().unwrap();
+    let worker = format!("demo-grid-{community}");
+    let at = |i: usize| -> [f64; 2] {
+        let p = &route["checkpoints"][i]["position"];
+        [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]
+    };
+    let run_on_server = || async {
+        let units: Vec<Value> = commander
+            .get(server.url("/api/v1/patrols/units"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::Ok(units.into_iter().find(|u| u["unit"] == worker.as_str()))
+    };
+
+    let browser = Browser::start(800, 1280, "zh-CN").await?;
+    browser.set_position(at(0)).await?;
+    browser.goto(&server.url("/login?next=/field")).await?;
+    browser.sign_in(&worker, "demo").await?;
+    browser.wait_for_path("/field").await?;
+    loaded_view(&browser).await?;
+    click_test(&browser, "tab-patrols").await?;
+    browser
+        .choose("[data-test=patrol-route]", route["id"].as_str().unwrap())
+        .await?;
+    click_test(&browser, "patrol-start").await?;
+    browser.find("[data-test=patrol-sharing]").await?;
+    browser.screenshot("field-patrol-sharing").await?;
+
+    // The tablet stands at the first checkpoint, then walks to the second.
+    let mut run = Value::Null;
+    for _ in 0..100 {
+        run = run_on_server().await?.unwrap_or_default();
+        if run["covered"].as_array().is_some_and(|c| c.len() == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(run["route"], route["id"], "{run}");
+    assert_eq!(
+        run["covered"][0]["checkpoint"], route["checkpoints"][0]["id"],
+        "{run}"
+    );
+    browser.set_position(at(1)).await?;
+    for _ in 0..200 {
+        run = run_on_server().await?.unwrap_or_default();
+        if run["covered"].as_array().is_some_and(|c| c.len() == 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        run["covered"][1]["checkpoint"], route["checkpoints"][1]["id"],
+        "{run}"
+    );
+    browser
+        .wait_for(
+            "the tablet to show two checkpoints passed",
+            "const p = document.querySelector('[data-test=patrol-sharing]'); return p && p.textContent.includes('2 / ') ? true : null",
+            WAIT,
+        )
+        .await?;
+
+    click_test(&browser, "patrol-end").await?;
+    browser.find("[data-test=patrol-start]").await?;
+    let ended = run_on_server().await?.unwrap_or_default();
+    assert!(ended["ended_at"].is_string(), "{ended}");
     Ok(())
 }

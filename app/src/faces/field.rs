@@ -27,7 +27,7 @@ fn FieldTablet() -> impl IntoView {
             <Header face=Face::Field/>
             <div class="face-body">
                 <MapView theme=Theme::Light staff=true/>
-                <SidePanel/>
+                <SidePanel field=true/>
             </div>
         </div>
     }

@@ -4,11 +4,13 @@
 pub mod alerts;
 pub mod case_list;
 pub mod case_panel;
+pub mod check_in;
 pub mod command;
 pub mod dashboard;
 pub mod field;
 pub mod login;
 pub mod new_case;
+pub mod patrol_control;
 pub mod patrol_list;
 pub mod public;
 pub mod side_panel;

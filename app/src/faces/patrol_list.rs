@@ -2,6 +2,7 @@
 //! how many checkpoints it has passed, and whether it strays or went silent. A row
 //! flies the map to where the unit last was.
 
+use super::patrol_control::PatrolControl;
 use crate::i18n::{china_clock, use_language, Msg};
 use crate::live::{use_live, Live};
 use leptos::prelude::*;
@@ -41,8 +42,9 @@ fn PatrolRow(run: PatrolRun, route: String, live: Live) -> impl IntoView {
     }
 }
 
+/// With `control`, the tablet's own patrol can be started and ended here.
 #[component]
-pub fn PatrolList() -> impl IntoView {
+pub fn PatrolList(#[prop(optional)] control: bool) -> impl IntoView {
     let lang = use_language();
     let Some(live) = use_live() else {
         return ().into_any();
@@ -73,6 +75,7 @@ pub fn PatrolList() -> impl IntoView {
     view! {
         <section class="list-panel" data-test="patrol-list">
             <header><h2>{move || lang.t(Msg::Patrols)}</h2></header>
+            {control.then(|| view! { <PatrolControl/> })}
             <ul class="item-list">
                 <For each=move || runs.get() key=|(r, _)| (r.id, r.positions, r.ended_at.clone(), r.silent) let:item>
                     <PatrolRow run=item.0 route=item.1 live=live/>

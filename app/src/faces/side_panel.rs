@@ -18,8 +18,9 @@ enum Tab {
     Patrols,
 }
 
+/// `field`: the tablet's panel, where the worker's own patrol is started.
 #[component]
-pub fn SidePanel() -> impl IntoView {
+pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
     let lang = use_language();
     let tab = RwSignal::new(Tab::Alerts);
     let live = use_live();
@@ -82,7 +83,7 @@ pub fn SidePanel() -> impl IntoView {
             {move || match tab.get() {
                 Tab::Alerts => view! { <AlertPanel/> }.into_any(),
                 Tab::Cases => view! { <CaseList/> }.into_any(),
-                Tab::Patrols => view! { <PatrolList/> }.into_any(),
+                Tab::Patrols => view! { <PatrolList control=field/> }.into_any(),
             }}
         </aside>
     }

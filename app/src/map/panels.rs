@@ -4,6 +4,7 @@
 use super::layers::{text, Area, BaseShown, Hit};
 use super::markers::{self, Shown};
 use crate::faces::case_panel::CaseDetails;
+use crate::faces::check_in::CheckInButton;
 use crate::i18n::{china_clock, china_date_time, names, tr, use_language, Lang, Msg};
 use leptos::prelude::*;
 use linli_domain::care::{Health, Home};
@@ -148,6 +149,10 @@ pub fn FeaturePanel(
         Hit::Case(c) => Some(c.id),
         _ => None,
     };
+    let home_id = match &hit {
+        Hit::Home(h, _) => Some(h.id.clone()),
+        _ => None,
+    };
     let checkpoints = match &hit {
         Hit::Unit(run, Some(route)) => Some(checklist(run, route)),
         _ => None,
@@ -215,6 +220,7 @@ pub fn FeaturePanel(
                     .collect_view()}
             </dl>
             {checkpoints}
+            {home_id.map(|home| view! { <CheckInButton home=home/> })}
             {case_id.map(|id| view! { <CaseDetails id=id/> })}
         </aside>
     }

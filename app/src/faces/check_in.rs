@@ -1,0 +1,67 @@
+//! The morning check-in (晨安) button on an elder's home: the grid worker saw the elder
+//! today. It goes through the outbox, with the time it was pressed, so a check-in made
+//! in a stairwell with no signal still counts for that morning.
+
+use crate::i18n::{use_language, Msg};
+use crate::live::use_live;
+use crate::outbox::{self, use_outbox, Pending, Sent};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::Role;
+use serde_json::json;
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    Ready,
+    Sending,
+    Done,
+    Queued,
+    Failed(String),
+}
+
+#[component]
+pub fn CheckInButton(home: String) -> impl IntoView {
+    let lang = use_language();
+    let can_act = use_session().user().is_some_and(|u| u.role != Role::Viewer);
+    let (Some(live), true) = (use_live(), can_act) else {
+        return ().into_any();
+    };
+    let outbox = use_outbox();
+    let state = RwSignal::new(State::Ready);
+    let check_in = move |_| {
+        let at = js_sys::Date::new_0()
+            .to_iso_string()
+            .as_string()
+            .unwrap_or_default();
+        let pending = Pending {
+            label: format!("{} {home}", lang.t(Msg::RecordCheckIn)),
+            url: format!("/api/v1/homes/{home}/check-ins"),
+            body: json!({"at": at}),
+            event: None,
+        };
+        state.set(State::Sending);
+        spawn_local(async move {
+            state.set(match outbox::send(outbox, live, pending).await {
+                Ok(Sent::Done(_)) => State::Done,
+                Ok(Sent::Queued) => State::Queued,
+                Err(e) => State::Failed(outbox::refusal_message(&e)),
+            });
+        });
+    };
+    view! {
+        <div class="check-in">
+            <button class="primary" data-test="check-in" on:click=check_in
+                disabled=move || matches!(state.get(), State::Sending | State::Done)>
+                {move || lang.t(Msg::RecordCheckIn)}
+            </button>
+            {move || match state.get() {
+                State::Done => Some(view! { <p data-test="checked-in">{move || lang.t(Msg::CheckedIn)}</p> }.into_any()),
+                State::Queued => Some(view! { <p class="queued" data-test="queued">{move || lang.t(Msg::QueuedOffline)}</p> }.into_any()),
+                State::Failed(why) => Some(view! { <p class="error">{why}</p> }.into_any()),
+                State::Ready | State::Sending => None,
+            }}
+        </div>
+    }
+    .into_any()
+}
