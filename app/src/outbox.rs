@@ -180,3 +180,40 @@ pub async fn send(outbox: Option<Outbox>, live: Live, pending: Pending) -> Resul
         None => Err(ApiError::Network("no outbox".into())),
     }
 }
+
+/// What became of a change, as the control that made it shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    Done,
+    /// Kept in the outbox until the network returns.
+    Queued,
+    /// Refused, with the server's reason.
+    Refused(String),
+}
+
+/// [`send`], told the way a button shows it.
+pub async fn deliver(outbox: Option<Outbox>, live: Live, pending: Pending) -> Delivery {
+    match send(outbox, live, pending).await {
+        Ok(Sent::Done(_)) => Delivery::Done,
+        Ok(Sent::Queued) => Delivery::Queued,
+        Err(e) => Delivery::Refused(refusal_message(&e)),
+    }
+}
+
+/// What a control says after its change: nothing once done, "kept" while offline, the
+/// reason when refused.
+#[component]
+pub fn DeliveryNote(delivery: Delivery) -> impl IntoView {
+    let lang = crate::i18n::use_language();
+    match delivery {
+        Delivery::Done => ().into_any(),
+        Delivery::Queued => view! {
+            <p class="queued" data-test="queued">{move || lang.t(crate::i18n::Msg::QueuedOffline)}</p>
+        }
+        .into_any(),
+        Delivery::Refused(why) => view! {
+            <p class="error" role="alert">{move || lang.t(crate::i18n::Msg::ActionFailed)}" "{why}</p>
+        }
+        .into_any(),
+    }
+}

@@ -48,14 +48,7 @@ async fn every_endpoint_answers_each_role_as_it_may() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
     // A community with its own patrol route, and everything in it the rows act on.
-    let routes: Value = get_json(&commander, app.url("/api/v1/patrols/routes")).await;
-    let route = routes["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["properties"]["community"].is_string())
-        .expect("a community's route")["properties"]
-        .clone();
+    let route = community_route(&commander, &app).await;
     let community = route["community"].as_str().unwrap().to_string();
     let other = if community == "xingfuli" {
         "wulimiao"

@@ -13,20 +13,10 @@ use support::*;
 async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
-    let routes: Value = get_json(&commander, app.url("/api/v1/patrols/routes")).await;
-    let route = routes["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["properties"]["community"].is_string())
-        .expect("a community's route")
-        .clone();
-    let route_id = route["properties"]["id"].as_str().unwrap();
-    let community = route["properties"]["community"].as_str().unwrap();
-    let checkpoints = route["properties"]["checkpoints"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let route = community_route(&commander, &app).await;
+    let route_id = route["id"].as_str().unwrap();
+    let community = route["community"].as_str().unwrap();
+    let checkpoints = route["checkpoints"].as_array().unwrap().clone();
     assert!(checkpoints.len() >= 2);
     let grid = app.signed_in(&format!("demo-grid-{community}")).await;
     let other = if community == "xingfuli" {

@@ -417,6 +417,27 @@ async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_the
             .any(|p| p.contains("homes") || p.contains("snapshot")),
         "{paths:?}"
     );
+    // And what it received names nobody: no elder's name or phone in any answer.
+    let everyone: Vec<Value> = server
+        .signed_in("demo-commander")
+        .await?
+        .get(server.url("/api/v1/homes"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let answers = paths.iter().filter(|p| p.starts_with("/api/"));
+    for path in answers {
+        let body = reqwest::get(server.url(path)).await?.bytes().await?;
+        let text = String::from_utf8_lossy(&body);
+        for home in &everyone {
+            for key in ["resident", "phone", "contact"] {
+                if let Some(value) = home[key].as_str().filter(|v| !v.is_empty()) {
+                    assert!(!text.contains(value), "{path} carries a {key}: {value}");
+                }
+            }
+        }
+    }
     let homes_drawn = public
         .script(
             "return document.querySelector('canvas#map').getAttribute('data-homes')",
@@ -502,6 +523,28 @@ fn middle_of(building: &Value) -> [f64; 2] {
             / corners.len() as f64
     };
     [mean(0), mean(1)]
+}
+
+/// The properties of the first demo patrol route that `wanted` accepts.
+async fn demo_route(
+    server: &LinliServer,
+    wanted: impl Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
+    let staff = server.signed_in("demo-commander").await?;
+    let routes: Value = staff
+        .get(server.url("/api/v1/patrols/routes"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    routes["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["properties"])
+        .find(|r| wanted(r))
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no such demo route"))
 }
 
 /// Zooms in around `spot` ([lon, lat]) with `steps` wheel turns; the view after.
@@ -750,23 +793,8 @@ async fn a_clerk_reports_a_case_on_the_map_merges_a_duplicate_and_takes_it_to_cl
 async fn the_command_screen_follows_a_patrol_unit_along_its_route() -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let commander = server.signed_in("demo-commander").await?;
-    let routes: Value = commander
-        .get(server.url("/api/v1/patrols/routes"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let route = routes["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["properties"]["checkpoints"].as_array().unwrap().len() >= 3)
-        .expect("a route with checkpoints")
-        .clone();
-    let checkpoints = route["properties"]["checkpoints"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let route = demo_route(&server, |r| r["checkpoints"].as_array().unwrap().len() >= 3).await?;
+    let checkpoints = route["checkpoints"].as_array().unwrap().clone();
     let at_checkpoint = |i: usize| -> [f64; 2] {
         let p = &checkpoints[i]["position"];
         [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]
@@ -783,7 +811,7 @@ async fn the_command_screen_follows_a_patrol_unit_along_its_route() -> anyhow::R
     // The unit sets out and passes two checkpoints; the screen follows through the stream.
     let started = commander
         .post(unit_url("run"))
-        .json(&json!({"route": route["properties"]["id"]}))
+        .json(&json!({"route": route["id"]}))
         .send()
         .await?;
     assert_eq!(started.status(), 201);
@@ -927,19 +955,7 @@ async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
 ) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let commander = server.signed_in("demo-commander").await?;
-    let routes: Value = commander
-        .get(server.url("/api/v1/patrols/routes"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let route = routes["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["properties"]["community"].is_string())
-        .expect("a community's route")["properties"]
-        .clone();
+    let route = demo_route(&server, |r| r["community"].is_string()).await?;
     let community = route["community"].as_str().unwrap();
     let worker = format!("demo-grid-{community}");
     let at = |i: usize| -> [f64; 2] {

@@ -9,7 +9,7 @@
 
 use crate::i18n::{china_clock, names, use_language, Msg};
 use crate::live::{use_live, Connection, Live};
-use crate::outbox::{self, use_outbox, Outbox, Pending, Sent};
+use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Outbox, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -29,20 +29,12 @@ const OUTCOMES: [AlertOutcome; 6] = [
     AlertOutcome::FalseAlarm,
 ];
 
-/// What became of the row's last action.
-#[derive(Debug, Clone, PartialEq)]
-enum ActionResult {
-    Failed(String),
-    /// Kept in the outbox until the network returns.
-    Queued,
-}
-
 /// Sends an action (or keeps it while offline) and shows its result at once (the
 /// stream confirms it to everyone).
 fn act(
     outbox: Option<Outbox>,
     live: Live,
-    result: RwSignal<Option<ActionResult>>,
+    result: RwSignal<Option<Delivery>>,
     id: i64,
     action: &'static str,
     label: String,
@@ -55,11 +47,7 @@ fn act(
         event: Some("alert.updated".into()),
     };
     spawn_local(async move {
-        result.set(match outbox::send(outbox, live, pending).await {
-            Ok(Sent::Done(_)) => None,
-            Ok(Sent::Queued) => Some(ActionResult::Queued),
-            Err(e) => Some(ActionResult::Failed(outbox::refusal_message(&e))),
-        });
+        result.set(Some(outbox::deliver(outbox, live, pending).await));
     });
 }
 
@@ -79,7 +67,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let resolving = RwSignal::new(false);
     let outcome = RwSignal::new(AlertOutcome::Safe);
     let note = RwSignal::new(String::new());
-    let result = RwSignal::new(None::<ActionResult>);
+    let result = RwSignal::new(None::<Delivery>);
     let outbox = use_outbox();
     let id = alert.id;
     let open = alert.state == AlertState::Open;
@@ -151,10 +139,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                     <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>
                 </div>
             })}
-            {move || result.get().map(|o| match o {
-                ActionResult::Queued => view! { <p class="queued" data-test="queued">{move || lang.t(Msg::QueuedOffline)}</p> }.into_any(),
-                ActionResult::Failed(why) => view! { <p class="error">{move || lang.t(Msg::ActionFailed)}" "{why.clone()}</p> }.into_any(),
-            })}
+            {move || result.get().map(|d| view! { <DeliveryNote delivery=d/> })}
         </li>
     }
 }

@@ -4,21 +4,12 @@
 
 use crate::i18n::{use_language, Msg};
 use crate::live::use_live;
-use crate::outbox::{self, use_outbox, Pending, Sent};
+use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::Role;
 use serde_json::json;
-
-#[derive(Debug, Clone, PartialEq)]
-enum State {
-    Ready,
-    Sending,
-    Done,
-    Queued,
-    Failed(String),
-}
 
 #[component]
 pub fn CheckInButton(home: String) -> impl IntoView {
@@ -28,7 +19,8 @@ pub fn CheckInButton(home: String) -> impl IntoView {
         return ().into_any();
     };
     let outbox = use_outbox();
-    let state = RwSignal::new(State::Ready);
+    let sending = RwSignal::new(false);
+    let delivery = RwSignal::new(None::<Delivery>);
     let check_in = move |_| {
         let at = js_sys::Date::new_0()
             .to_iso_string()
@@ -40,26 +32,22 @@ pub fn CheckInButton(home: String) -> impl IntoView {
             body: json!({"at": at}),
             event: None,
         };
-        state.set(State::Sending);
+        sending.set(true);
         spawn_local(async move {
-            state.set(match outbox::send(outbox, live, pending).await {
-                Ok(Sent::Done(_)) => State::Done,
-                Ok(Sent::Queued) => State::Queued,
-                Err(e) => State::Failed(outbox::refusal_message(&e)),
-            });
+            delivery.set(Some(outbox::deliver(outbox, live, pending).await));
+            sending.set(false);
         });
     };
     view! {
         <div class="check-in">
             <button class="primary" data-test="check-in" on:click=check_in
-                disabled=move || matches!(state.get(), State::Sending | State::Done)>
+                disabled=move || sending.get() || delivery.get() == Some(Delivery::Done)>
                 {move || lang.t(Msg::RecordCheckIn)}
             </button>
-            {move || match state.get() {
-                State::Done => Some(view! { <p data-test="checked-in">{move || lang.t(Msg::CheckedIn)}</p> }.into_any()),
-                State::Queued => Some(view! { <p class="queued" data-test="queued">{move || lang.t(Msg::QueuedOffline)}</p> }.into_any()),
-                State::Failed(why) => Some(view! { <p class="error">{why}</p> }.into_any()),
-                State::Ready | State::Sending => None,
+            {move || match delivery.get() {
+                Some(Delivery::Done) => Some(view! { <p data-test="checked-in">{move || lang.t(Msg::CheckedIn)}</p> }.into_any()),
+                Some(other) => Some(view! { <DeliveryNote delivery=other/> }.into_any()),
+                None => None,
             }}
         </div>
     }

@@ -152,54 +152,47 @@ pub enum MapFocus {
 impl Operations {
     /// Only what `focus` asks for (routes stay as the frame of reference).
     pub fn focused(mut self, focus: MapFocus) -> Self {
-        let keep_homes = |ops: &mut Operations, keep: &dyn Fn(&Home, &[Placed<Alert>]) -> bool| {
+        // Homes (with the alerts on them) that `keep` accepts; nothing else.
+        let only_homes = |mut ops: Operations, keep: &dyn Fn(&Home, &[Placed<Alert>]) -> bool| {
             let alerts = std::mem::take(&mut ops.alerts);
             ops.homes.retain(|h| keep(&h.item, &alerts));
             ops.alerts = alerts
                 .into_iter()
                 .filter(|a| ops.homes.iter().any(|h| h.item.id == a.item.home))
                 .collect();
+            ops.cases.clear();
+            ops.units.clear();
+            ops
         };
-        let (homes, cases, units) = match focus {
-            MapFocus::Everything => return self,
-            MapFocus::CriticalAlerts | MapFocus::ActiveAlerts | MapFocus::OfflineSensors => {
-                (true, false, false)
-            }
-            MapFocus::OpenCases | MapFocus::OverdueCases => (false, true, false),
-            MapFocus::PatrolsOut => (false, false, true),
-        };
+        let alerted =
+            |h: &Home, alerts: &[Placed<Alert>]| alerts.iter().any(|a| a.item.home == h.id);
         match focus {
+            MapFocus::Everything => self,
             MapFocus::CriticalAlerts => {
                 self.alerts
                     .retain(|a| a.item.severity == Severity::Critical);
-                keep_homes(&mut self, &|h, alerts| {
-                    alerts.iter().any(|a| a.item.home == h.id)
-                });
+                only_homes(self, &alerted)
             }
-            MapFocus::ActiveAlerts => {
-                keep_homes(&mut self, &|h, alerts| {
-                    alerts.iter().any(|a| a.item.home == h.id)
-                });
+            MapFocus::ActiveAlerts => only_homes(self, &alerted),
+            MapFocus::OfflineSensors => only_homes(self, &|h, _| {
+                h.sensors.iter().any(|s| s.health == Health::Offline)
+            }),
+            MapFocus::OpenCases | MapFocus::OverdueCases => {
+                if focus == MapFocus::OverdueCases {
+                    self.cases.retain(|c| c.item.handling.overdue);
+                }
+                self.homes.clear();
+                self.alerts.clear();
+                self.units.clear();
+                self
             }
-            MapFocus::OfflineSensors => {
-                keep_homes(&mut self, &|h, _| {
-                    h.sensors.iter().any(|s| s.health == Health::Offline)
-                });
+            MapFocus::PatrolsOut => {
+                self.homes.clear();
+                self.alerts.clear();
+                self.cases.clear();
+                self
             }
-            MapFocus::OverdueCases => self.cases.retain(|c| c.item.handling.overdue),
-            _ => {}
         }
-        if !homes {
-            self.homes.clear();
-            self.alerts.clear();
-        }
-        if !cases {
-            self.cases.clear();
-        }
-        if !units {
-            self.units.clear();
-        }
-        self
     }
 }
 

@@ -188,6 +188,18 @@ pub async fn new_device(
     (device, token, home)
 }
 
+/// The properties of a demo patrol route that belongs to a community.
+pub async fn community_route(client: &reqwest::Client, app: &TestApp) -> Value {
+    let routes: Value = get_json(client, app.url("/api/v1/patrols/routes")).await;
+    routes["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["properties"].clone())
+        .find(|r| r["community"].is_string())
+        .expect("a community's route")
+}
+
 /// Asserts a response is the JSON error body with `status` and `code`; returns the message.
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> String {
     assert_eq!(response.status(), status, "status of {}", response.url());
