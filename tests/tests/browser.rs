@@ -393,3 +393,64 @@ async fn the_command_screen_shows_kpis_and_charts_and_a_tile_filters_the_map() -
     browser.screenshot("command-4k").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_viewer_sees_the_command_screen_but_can_change_nothing() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let clerk = server.signed_in("demo-commander").await?;
+    let cases: Vec<serde_json::Value> = clerk
+        .get(server.url("/api/v1/cases"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let open = cases
+        .iter()
+        .find(|c| c["stage"] != "closed")
+        .expect("an open case");
+    let id = open["id"].as_i64().unwrap();
+
+    let browser = Browser::start(1920, 1080, "zh-CN").await?;
+    browser.goto(&server.url("/login")).await?;
+    browser.sign_in("demo-viewer", "demo").await?;
+    // A viewer's face is the command screen, with everything on it.
+    browser.wait_for_path("/command").await?;
+    browser.wait_for("the map", MAP_PIXELS, WAIT).await?;
+    let role = browser
+        .text(&browser.find("[data-test=user]").await?)
+        .await?;
+    assert!(role.contains("查看员"), "{role}");
+    // The case opens, with its timeline, but without a single button to change it.
+    browser
+        .click(&browser.find("[data-test=tab-cases]").await?)
+        .await?;
+    let row = browser
+        .find(&format!("[data-test=case-row][data-case-id='{id}'] button"))
+        .await?;
+    browser.click(&row).await?;
+    browser.find("[data-test=case-timeline]").await?;
+    // Right-clicking the map offers no report form.
+    let centre = browser
+        .script(
+            "const r = document.querySelector('canvas#map').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]",
+            json!([]),
+        )
+        .await?;
+    let centre: (f64, f64) = serde_json::from_value(centre)?;
+    browser.context_click_at(centre).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let controls = browser
+        .script(
+            "return ['case-note', 'case-close', 'case-add-note', 'new-case', 'ack', 'resolve', 'check-in', 'patrol-start'] \
+               .filter(t => document.querySelector(`[data-test=${t}]`))",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        controls,
+        json!([]),
+        "a viewer gets no controls that change things"
+    );
+    browser.screenshot("command-viewer").await?;
+    Ok(())
+}
