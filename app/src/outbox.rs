@@ -175,6 +175,10 @@ pub async fn send(outbox: Option<Outbox>, live: Live, pending: Pending) -> Resul
     match outbox {
         Some(outbox) => {
             outbox.pending.update(|p| p.push(pending));
+            // Behind others that waited: the network may be back, so try now.
+            if waiting {
+                outbox.flush(live);
+            }
             Ok(Sent::Queued)
         }
         None => Err(ApiError::Network("no outbox".into())),
