@@ -2,13 +2,12 @@
 //! goes along by itself.
 
 use gloo_net::http::{Request, Response};
-use linli_domain::api::{PublicStatus, Snapshot};
+use linli_domain::api::{Notice, PublicStatus, Snapshot};
 use linli_domain::place::{FeatureCollection, LayerName};
 
 /// A layer whose properties are still JSON text (see `map::layers::RawProperties`).
 pub type RawLayer = FeatureCollection<Box<serde_json::value::RawValue>>;
-use linli_domain::alerts::Alert;
-use linli_domain::cases::{Case, CaseStep, NewCase};
+use linli_domain::cases::Case;
 use linli_domain::{ErrorBody, SessionInfo, SignIn};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -121,10 +120,29 @@ pub async fn post_json(url: &str, body: &serde_json::Value) -> Result<serde_json
     post(url, body).await
 }
 
+/// `DELETE`, read a JSON answer.
+async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    read(Request::delete(url).send().await.map_err(network)?).await
+}
+
 /// `DELETE /api/v1/patrols/units/{unit}/run`: the unit is back; the run with its coverage.
 pub async fn end_run(unit: &str) -> Result<linli_domain::patrol::PatrolRun, ApiError> {
-    let url = format!("/api/v1/patrols/units/{unit}/run");
-    read(Request::delete(&url).send().await.map_err(network)?).await
+    delete(&format!("/api/v1/patrols/units/{unit}/run")).await
+}
+
+/// `GET /api/v1/notices`: the public notices in force.
+pub async fn notices() -> Result<Vec<Notice>, ApiError> {
+    get("/api/v1/notices").await
+}
+
+/// `POST /api/v1/notices`: publishes `{title, body, until?}`.
+pub async fn publish_notice(notice: &serde_json::Value) -> Result<Notice, ApiError> {
+    post("/api/v1/notices", notice).await
+}
+
+/// `DELETE /api/v1/notices/{id}`: takes a notice off the public page.
+pub async fn withdraw_notice(id: i64) -> Result<Notice, ApiError> {
+    delete(&format!("/api/v1/notices/{id}")).await
 }
 
 /// `GET /api/v1/snapshot`: homes, cases, routes and patrol units the signed-in user may see.
@@ -142,26 +160,7 @@ pub async fn public_status() -> Result<PublicStatus, ApiError> {
     get("/api/v1/public/status").await
 }
 
-/// `POST /api/v1/alerts/{id}/{action}` with a JSON body: the alert as it now stands.
-pub async fn alert_action(
-    id: i64,
-    action: &str,
-    body: &serde_json::Value,
-) -> Result<Alert, ApiError> {
-    post(&format!("/api/v1/alerts/{id}/{action}"), body).await
-}
-
-/// `POST /api/v1/cases`: a new report; the case with what is related to it.
-pub async fn create_case(new: &NewCase) -> Result<Case, ApiError> {
-    post("/api/v1/cases", new).await
-}
-
 /// `GET /api/v1/cases/{id}`: the case with its timeline.
 pub async fn case(id: i64) -> Result<Case, ApiError> {
     get(&format!("/api/v1/cases/{id}")).await
-}
-
-/// `POST /api/v1/cases/{id}/events`: one step; the case as it now stands.
-pub async fn case_step(id: i64, step: &CaseStep) -> Result<Case, ApiError> {
-    post(&format!("/api/v1/cases/{id}/events"), step).await
 }

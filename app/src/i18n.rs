@@ -189,6 +189,30 @@ pub enum Msg {
     StartPatrol,
     EndPatrol,
     SharingPosition,
+    Navigate,
+    GoingTo,
+    WalkAbout,
+    MinutesOnFoot,
+    Arrived,
+    WaitingForPosition,
+    PositionUnavailable,
+    OpenInMapsApp,
+    StopGuiding,
+    Notices,
+    NoticeTitle,
+    NoticeText,
+    ShownFor,
+    Publish,
+    Withdraw,
+    NoNotices,
+    ElderNeedsMet,
+    AlertsAnswered,
+    RefusedSignIn,
+    RefusedForbidden,
+    RefusedNotFound,
+    RefusedConflict,
+    RefusedInvalid,
+    RefusedServer,
 }
 
 /// `msg` in `lang`.
@@ -501,6 +525,54 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, EndPatrol) => "End the patrol",
         (Lang::Zh, SharingPosition) => "巡查中，正在共享位置",
         (Lang::En, SharingPosition) => "On patrol, sharing position",
+        (Lang::Zh, Navigate) => "导航",
+        (Lang::En, Navigate) => "Navigate",
+        (Lang::Zh, GoingTo) => "前往",
+        (Lang::En, GoingTo) => "Going to",
+        (Lang::Zh, WalkAbout) => "步行约",
+        (Lang::En, WalkAbout) => "about",
+        (Lang::Zh, MinutesOnFoot) => "分钟",
+        (Lang::En, MinutesOnFoot) => "min on foot",
+        (Lang::Zh, Arrived) => "已到达",
+        (Lang::En, Arrived) => "You have arrived",
+        (Lang::Zh, WaitingForPosition) => "正在获取您的位置…",
+        (Lang::En, WaitingForPosition) => "Finding your position…",
+        (Lang::Zh, PositionUnavailable) => "无法获取位置（请允许定位）",
+        (Lang::En, PositionUnavailable) => "Position unavailable (allow location access)",
+        (Lang::Zh, OpenInMapsApp) => "用地图应用打开",
+        (Lang::En, OpenInMapsApp) => "Open in maps app",
+        (Lang::Zh, StopGuiding) => "结束导航",
+        (Lang::En, StopGuiding) => "Stop",
+        (Lang::Zh, Notices) => "通知公告",
+        (Lang::En, Notices) => "Notices",
+        (Lang::Zh, NoticeTitle) => "标题",
+        (Lang::En, NoticeTitle) => "Title",
+        (Lang::Zh, NoticeText) => "内容",
+        (Lang::En, NoticeText) => "Text",
+        (Lang::Zh, ShownFor) => "展示时长",
+        (Lang::En, ShownFor) => "Shown for",
+        (Lang::Zh, Publish) => "发布",
+        (Lang::En, Publish) => "Publish",
+        (Lang::Zh, Withdraw) => "撤下",
+        (Lang::En, Withdraw) => "Withdraw",
+        (Lang::Zh, NoNotices) => "暂无通知",
+        (Lang::En, NoNotices) => "No notices",
+        (Lang::Zh, ElderNeedsMet) => "为老服务（本月）",
+        (Lang::En, ElderNeedsMet) => "Errands and help for elders (month)",
+        (Lang::Zh, AlertsAnswered) => "处置告警（本月）",
+        (Lang::En, AlertsAnswered) => "Alerts answered (month)",
+        (Lang::Zh, RefusedSignIn) => "请重新登录",
+        (Lang::En, RefusedSignIn) => "Please sign in again",
+        (Lang::Zh, RefusedForbidden) => "无权进行此操作",
+        (Lang::En, RefusedForbidden) => "Not allowed for you",
+        (Lang::Zh, RefusedNotFound) => "对象不存在或已移除",
+        (Lang::En, RefusedNotFound) => "It no longer exists",
+        (Lang::Zh, RefusedConflict) => "已被他人处理或状态已变化",
+        (Lang::En, RefusedConflict) => "Someone else changed it meanwhile",
+        (Lang::Zh, RefusedInvalid) => "填写的内容有误",
+        (Lang::En, RefusedInvalid) => "Something entered is not valid",
+        (Lang::Zh, RefusedServer) => "服务器暂时出错，请稍后再试",
+        (Lang::En, RefusedServer) => "The server failed; try again later",
     }
 }
 
@@ -508,6 +580,34 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
 pub mod names {
     use super::Lang;
     use linli_domain::alerts::{AlertKind, AlertOutcome, AlertState, Severity};
+
+    /// What the rule saw, for people: the server's own sentence in English (it names
+    /// times and amounts), and in Chinese one made here from the kind and its value.
+    pub fn alert_detail(lang: Lang, k: AlertKind, value: Option<f64>, detail: &str) -> String {
+        if lang == Lang::En {
+            return detail.to_string();
+        }
+        match (k, value) {
+            (AlertKind::Gas, Some(v)) => format!("燃气浓度达爆炸下限的 {v:.0}%"),
+            (AlertKind::Gas, None) => "燃气探测器报警".into(),
+            (AlertKind::Smoke, _) => "烟感报警器正在报警".into(),
+            (AlertKind::ContinuousFlow, Some(v)) => {
+                format!("水流长时间未断（当前每分钟 {v:.1} 升）")
+            }
+            (AlertKind::ContinuousFlow, None) => "水流长时间未断".into(),
+            (AlertKind::UnusualWaterUse, Some(v)) => format!("今日已用水 {v:.0} 升，远超平日"),
+            (AlertKind::UnusualWaterUse, None) => "今日用水远超平日".into(),
+            (AlertKind::NoWaterUse, Some(v)) => {
+                format!("长时间未用水（平日这段时间约有 {v:.0} 小时会用水）")
+            }
+            (AlertKind::NoWaterUse, None) => "长时间未用水".into(),
+            (AlertKind::Offline, _) => "设备长时间没有信号".into(),
+            (AlertKind::LowBattery, Some(v)) => format!("电量仅剩 {v:.0}%"),
+            (AlertKind::LowBattery, None) => "电量低".into(),
+            (AlertKind::Tamper, _) => "设备外壳被打开或被移动".into(),
+            (AlertKind::MissedCheckIn, _) => "到时未记录晨安打卡".into(),
+        }
+    }
 
     pub fn alert_kind(lang: Lang, k: AlertKind) -> &'static str {
         let zh = lang == Lang::Zh;
@@ -827,27 +927,99 @@ pub mod names {
     }
 }
 
-/// "09:15" in China time from an RFC 3339 UTC time (`…THH:MM:SS.mmmZ`).
+/// China Standard Time, UTC+8 all year.
+const CHINA_OFFSET_MINUTES: i64 = 8 * 60;
+
+/// Days since 1970-01-01 of a calendar date (proleptic Gregorian).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The calendar date of a day counted from 1970-01-01: (year, month, day).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// An RFC 3339 time in China time: (year, month, day, hour, minute).
+fn china_time(rfc3339: &str) -> Option<(i64, i64, i64, i64, i64)> {
+    let number = |from: usize, to: usize| rfc3339.get(from..to)?.parse::<i64>().ok();
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute) = (number(11, 13)?, number(14, 16)?);
+    // After the seconds and their fraction: `Z` or `±hh:mm`.
+    let zone = rfc3339
+        .get(19..)?
+        .trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match zone.as_bytes().first()? {
+        b'Z' | b'z' => 0,
+        sign @ (b'+' | b'-') => {
+            let minutes =
+                zone.get(1..3)?.parse::<i64>().ok()? * 60 + zone.get(4..6)?.parse::<i64>().ok()?;
+            if *sign == b'-' {
+                -minutes
+            } else {
+                minutes
+            }
+        }
+        _ => return None,
+    };
+    let minutes = days_from_civil(year, month, day) * 1_440 + hour * 60 + minute - offset
+        + CHINA_OFFSET_MINUTES;
+    let (year, month, day) = civil_from_days(minutes.div_euclid(1_440));
+    let clock = minutes.rem_euclid(1_440);
+    Some((year, month, day, clock / 60, clock % 60))
+}
+
+/// "09:15": the clock time in China of an RFC 3339 time.
 pub fn china_clock(rfc3339: &str) -> String {
-    let hour: i64 = rfc3339
-        .get(11..13)
-        .and_then(|h| h.parse().ok())
-        .unwrap_or(0);
-    format!(
-        "{:02}:{}",
-        (hour + 8) % 24,
-        rfc3339.get(14..16).unwrap_or("00")
+    china_time(rfc3339).map_or_else(
+        || rfc3339.to_string(),
+        |(_, _, _, hour, minute)| format!("{hour:02}:{minute:02}"),
     )
 }
 
-/// "11-30 09:15" in China time. Past midnight in China time it still shows the UTC
-/// date: good enough for lists and timelines.
-pub fn china_date_time(rfc3339: &str) -> String {
-    format!(
-        "{} {}",
-        rfc3339.get(5..10).unwrap_or(""),
-        china_clock(rfc3339)
-    )
+/// The date and clock time in China of an RFC 3339 time, as each language writes
+/// them: "11月30日 09:15", "30 Nov 09:15".
+pub fn date_time(lang: Lang, rfc3339: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let Some((_, month, day, hour, minute)) = china_time(rfc3339) else {
+        return rfc3339.to_string();
+    };
+    match lang {
+        Lang::Zh => format!("{month}月{day}日 {hour:02}:{minute:02}"),
+        Lang::En => format!(
+            "{day} {} {hour:02}:{minute:02}",
+            MONTHS[(month - 1).clamp(0, 11) as usize]
+        ),
+    }
+}
+
+/// A count with its thousands grouped, as both languages write it: "20,000".
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 const STORAGE_KEY: &str = "linli.lang";
@@ -906,9 +1078,50 @@ mod tests {
     }
 
     #[test]
-    fn times_are_shown_in_china_time() {
+    fn times_are_shown_in_china_time_as_each_language_writes_them() {
         assert_eq!(china_clock("2026-11-27T18:13:00.000Z"), "02:13");
-        assert_eq!(china_date_time("2026-11-27T02:05:00.000Z"), "11-27 10:05");
+        assert_eq!(
+            date_time(Lang::Zh, "2026-11-27T02:05:00.000Z"),
+            "11月27日 10:05"
+        );
+        assert_eq!(date_time(Lang::En, "2026-11-27T02:05:00Z"), "27 Nov 10:05");
+        // Past midnight in China: the next day, the next month, the next year.
+        assert_eq!(
+            date_time(Lang::Zh, "2026-11-30T16:30:00.000Z"),
+            "12月1日 00:30"
+        );
+        assert_eq!(date_time(Lang::En, "2026-12-31T20:00:00Z"), "1 Jan 04:00");
+        assert_eq!(date_time(Lang::En, "2028-02-28T17:00:00Z"), "29 Feb 01:00");
+        // Other offsets are turned into China time too.
+        assert_eq!(china_clock("2026-11-27T10:05:30+08:00"), "10:05");
+        assert_eq!(china_clock("2026-11-27T01:05:00-01:00"), "10:05");
+        assert_eq!(date_time(Lang::Zh, "not a time"), "not a time");
+    }
+
+    #[test]
+    fn alert_details_are_told_in_chinese_from_their_kind_and_value() {
+        use linli_domain::alerts::AlertKind;
+        let english = "gas at 45 % of the lower explosive limit";
+        assert_eq!(
+            names::alert_detail(Lang::Zh, AlertKind::Gas, Some(45.0), english),
+            "燃气浓度达爆炸下限的 45%"
+        );
+        assert_eq!(
+            names::alert_detail(Lang::En, AlertKind::Gas, Some(45.0), english),
+            english
+        );
+        assert_eq!(
+            names::alert_detail(Lang::Zh, AlertKind::LowBattery, Some(9.4), "battery at 9 %"),
+            "电量仅剩 9%"
+        );
+    }
+
+    #[test]
+    fn counts_group_their_thousands() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(20_000), "20,000");
+        assert_eq!(count(1_234_567), "1,234,567");
     }
 
     #[test]

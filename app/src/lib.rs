@@ -7,11 +7,13 @@
 //! - [`api`]: typed calls to the server's `/api/v1`.
 //! - [`live`]: the staff faces' snapshot kept current by the server's event stream.
 //! - [`outbox`]: changes made offline, kept and sent when the network returns.
+//! - [`here`]: the tablet's own position and where its user is going.
 //! - [`session`]: who is signed in, shared through context.
 //! - [`i18n`]: Chinese (zh-CN) and English strings; follows the browser, with a switch.
 
 pub mod api;
 pub mod faces;
+pub mod here;
 pub mod i18n;
 pub mod live;
 pub mod map;

@@ -8,6 +8,7 @@
 //! says it is online again, and every few seconds while something waits.
 
 use crate::api::{self, ApiError};
+use crate::i18n::{tr, use_language, Lang, Language, Msg};
 use crate::live::Live;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -52,6 +53,8 @@ pub struct Outbox {
     pub pending: RwSignal<Vec<Pending>>,
     pub conflicts: RwSignal<Vec<Conflict>>,
     flushing: StoredValue<bool>,
+    /// The face's language, for the reasons of refusals.
+    lang: Language,
 }
 
 fn stored<T: serde::de::DeserializeOwned>(key: &str) -> Vec<T> {
@@ -73,14 +76,29 @@ fn store<T: Serialize>(key: &str, items: &[T]) {
     }
 }
 
-/// The message of a refusal, for people.
-pub fn refusal_message(e: &ApiError) -> String {
+/// Why a change did not go through, for people, in `lang`: what kind of refusal it
+/// was, then the server's own words (which name the detail, in English).
+pub fn refusal_message(lang: Lang, e: &ApiError) -> String {
     match e {
-        ApiError::Refused {
-            body: Some(body), ..
-        } => body.error.message.clone(),
-        ApiError::Refused { status, .. } => format!("HTTP {status}"),
-        ApiError::Network(text) => text.clone(),
+        ApiError::Refused { status, body } => {
+            let reason = tr(
+                lang,
+                match status {
+                    401 => Msg::RefusedSignIn,
+                    403 => Msg::RefusedForbidden,
+                    404 => Msg::RefusedNotFound,
+                    409 => Msg::RefusedConflict,
+                    400 | 413 | 415 | 422 => Msg::RefusedInvalid,
+                    429 => Msg::TooManyAttempts,
+                    _ => Msg::RefusedServer,
+                },
+            );
+            match body {
+                Some(body) => format!("{reason} ({})", body.error.message),
+                None => format!("{reason} (HTTP {status})"),
+            }
+        }
+        ApiError::Network(text) => format!("{} ({text})", tr(lang, Msg::NetworkError)),
     }
 }
 
@@ -91,6 +109,7 @@ impl Outbox {
             pending: RwSignal::new(stored(PENDING_KEY)),
             conflicts: RwSignal::new(stored(CONFLICTS_KEY)),
             flushing: StoredValue::new(false),
+            lang: use_language(),
         };
         Effect::new(move |_| outbox.pending.with(|p| store(PENDING_KEY, p)));
         Effect::new(move |_| outbox.conflicts.with(|c| store(CONFLICTS_KEY, c)));
@@ -130,7 +149,7 @@ impl Outbox {
                             Err(e) => self.conflicts.update(|c| {
                                 c.push(Conflict {
                                     label: first.label.clone(),
-                                    message: refusal_message(&e),
+                                    message: refusal_message(self.lang.0.get_untracked(), &e),
                                 })
                             }),
                         }
@@ -195,12 +214,17 @@ pub enum Delivery {
     Refused(String),
 }
 
+/// The language refusals are told in.
+fn lang(outbox: Option<Outbox>) -> Lang {
+    outbox.map_or(Lang::Zh, |o| o.lang.0.get_untracked())
+}
+
 /// [`send`], told the way a button shows it.
 pub async fn deliver(outbox: Option<Outbox>, live: Live, pending: Pending) -> Delivery {
     match send(outbox, live, pending).await {
         Ok(Sent::Done(_)) => Delivery::Done,
         Ok(Sent::Queued) => Delivery::Queued,
-        Err(e) => Delivery::Refused(refusal_message(&e)),
+        Err(e) => Delivery::Refused(refusal_message(lang(outbox), &e)),
     }
 }
 
@@ -219,5 +243,48 @@ pub fn DeliveryNote(delivery: Delivery) -> impl IntoView {
             <p class="error" role="alert">{move || lang.t(crate::i18n::Msg::ActionFailed)}" "{why}</p>
         }
         .into_any(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linli_domain::{ErrorBody, ErrorDetail};
+
+    fn refused(status: u16, message: &str) -> ApiError {
+        ApiError::Refused {
+            status,
+            body: Some(ErrorBody {
+                error: ErrorDetail {
+                    code: "conflict".into(),
+                    message: message.into(),
+                },
+            }),
+        }
+    }
+
+    #[test]
+    fn refusals_say_what_kind_they_are_in_the_users_language() {
+        let conflict = refused(409, "alert 12 is resolved already");
+        assert_eq!(
+            refusal_message(Lang::Zh, &conflict),
+            "已被他人处理或状态已变化 (alert 12 is resolved already)"
+        );
+        assert_eq!(
+            refusal_message(Lang::En, &conflict),
+            "Someone else changed it meanwhile (alert 12 is resolved already)"
+        );
+        let bare = ApiError::Refused {
+            status: 503,
+            body: None,
+        };
+        assert_eq!(
+            refusal_message(Lang::Zh, &bare),
+            "服务器暂时出错，请稍后再试 (HTTP 503)"
+        );
+        assert!(
+            refusal_message(Lang::En, &refused(422, "a title is needed"))
+                .starts_with("Something entered is not valid")
+        );
     }
 }

@@ -87,6 +87,23 @@ pub struct PublicStatus {
     /// When these figures were worked out, RFC 3339.
     #[serde(default)]
     pub as_of: String,
+    /// The street office's notices in force, newest first.
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+}
+
+/// A notice the street office publishes for residents (`POST /api/v1/notices`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notice {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    /// RFC 3339.
+    pub published_at: String,
+    /// When it stops being shown, RFC 3339; shown until withdrawn when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// The cases in one cell of the public map's coarse grid.
@@ -126,6 +143,14 @@ pub struct CommunityStatus {
     /// with `homes_monitored` only.
     #[serde(default)]
     pub elders_visited_this_month: Option<u32>,
+    /// Elder-care cases (errands run, repairs, help at home) solved this month,
+    /// published with `homes_monitored` only.
+    #[serde(default)]
+    pub elder_needs_met_this_month: Option<u32>,
+    /// Alerts of the community's homes that a person answered and closed this month
+    /// (not those the system cleared by itself), published with `homes_monitored` only.
+    #[serde(default)]
+    pub alerts_answered_this_month: Option<u32>,
 }
 
 /// `GET /api/v1/stats`: how the district has been doing, for the command screen's

@@ -80,6 +80,16 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         .unwrap();
     let case = case["id"].as_i64().unwrap();
     let checkpoint = route["checkpoints"][0]["position"].clone();
+    let notice: Value = commander
+        .post(app.url("/api/v1/notices"))
+        .json(&json!({"title": "停水通知", "body": "周三 9:00–12:00 停水"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let notice = notice["id"].as_i64().unwrap();
 
     let callers = [
         reqwest::Client::builder()
@@ -199,6 +209,19 @@ async fn every_endpoint_answers_each_role_as_it_may() {
             format!("{unit}/run"),
             None,
             [401, 403, SKIP, 403, 200],
+        ),
+        row("GET", "/api/v1/notices", None, [401, 200, 200, 200, 200]),
+        row(
+            "POST",
+            "/api/v1/notices",
+            Some(json!({"title": "社区义诊"})),
+            [401, 403, 403, 403, 201],
+        ),
+        row(
+            "DELETE",
+            format!("/api/v1/notices/{notice}"),
+            None,
+            [401, 403, 403, 403, 200],
         ),
         row(
             "POST",

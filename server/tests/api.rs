@@ -770,6 +770,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
     assert_eq!(
         listed,
         [
+            "DELETE /notices/{id}",
             "DELETE /patrols/units/{id}/run",
             "DELETE /session",
             "GET /alerts",
@@ -780,6 +781,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /homes",
             "GET /homes/{id}/thresholds",
             "GET /layers/{layer}",
+            "GET /notices",
             "GET /patrols/routes",
             "GET /patrols/units",
             "GET /public/status",
@@ -795,6 +797,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "POST /cases/{id}/events",
             "POST /homes/{id}/check-ins",
             "POST /ingest",
+            "POST /notices",
             "POST /patrols/units/{id}/position",
             "POST /patrols/units/{id}/run",
             "POST /session",
@@ -1268,4 +1271,76 @@ async fn the_public_figures_are_worked_out_once_and_revalidated_by_etag() {
             .unwrap();
         assert_eq!(response.headers()["etag"], etag.as_str());
     }
+
+    // A notice is different: the public sees it at once, and no longer once withdrawn.
+    let published = commander
+        .post(app.url("/api/v1/notices"))
+        .json(
+            &json!({"title": "停水通知", "body": "12月2日 9:00–12:00 五里庙片区停水",
+                      "until": "2099-01-01T00:00:00Z"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        published.status(),
+        422,
+        "an end more than a year ahead is refused"
+    );
+    let published = commander
+        .post(app.url("/api/v1/notices"))
+        .json(&json!({"title": "停水通知", "body": "12月2日 9:00–12:00 五里庙片区停水"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), 201);
+    let notice: Value = published.json().await.unwrap();
+    let shown = public
+        .get(app.url("/api/v1/public/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(shown.headers()["etag"], etag.as_str());
+    let shown: Value = shown.json().await.unwrap();
+    assert_eq!(shown["notices"], json!([notice]));
+    assert!(
+        !shown["notices"].to_string().contains("demo-commander"),
+        "who published it stays inside the office"
+    );
+    let withdrawn = commander
+        .delete(app.url(&format!("/api/v1/notices/{}", notice["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.status(), 200);
+    let again = commander
+        .delete(app.url(&format!("/api/v1/notices/{}", notice["id"])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404, "withdrawn already");
+    let shown: Value = get_json(&public, app.url("/api/v1/public/status")).await;
+    assert_eq!(shown["notices"], json!([]));
+    // Bad input changes nothing.
+    for bad in [
+        json!({"title": ""}),
+        json!({"title": "通知", "until": "next week"}),
+        json!({"title": "通知", "until": "2020-01-01T00:00:00Z"}),
+        json!({"title": "通知", "colour": "red"}),
+        json!({"body": "no title"}),
+    ] {
+        let response = commander
+            .post(app.url("/api/v1/notices"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status() == 422 || response.status() == 400,
+            "{bad}: {}",
+            response.status()
+        );
+    }
+    let listed: Vec<Value> = get_json(&commander, app.url("/api/v1/notices")).await;
+    assert!(listed.is_empty(), "{listed:?}");
 }

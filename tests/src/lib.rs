@@ -216,6 +216,33 @@ impl LinliServer {
         Some(kb * 1024)
     }
 
+    /// Fits a gas detector to `home` (with `linli device add`) and has it report 45 %
+    /// LEL over HTTP: a critical gas alert for the home.
+    pub async fn raise_gas_alarm(&self, home: &str) -> Result<()> {
+        let added = self
+            .linli(&["device", "add", "--home", home, "--kind", "gas"])
+            .await?;
+        let field = |name: &str| {
+            added
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .map(str::to_string)
+                .ok_or_else(|| anyhow::anyhow!("no {name} in `linli device add`'s output"))
+        };
+        let (device, token) = (field("device")?, field("token")?);
+        reqwest::Client::new()
+            .post(self.url("/api/v1/ingest"))
+            .bearer_auth(token)
+            .json(
+                &json!({"readings": [{"device": device, "seq": 1, "ts": now_rfc3339(),
+                                        "metric": "gas_lel_pct", "value": 45.0}]}),
+            )
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
     /// An HTTP client signed in as a demo account (password `demo`).
     pub async fn signed_in(&self, username: &str) -> Result<reqwest::Client> {
         let client = reqwest::Client::builder().cookie_store(true).build()?;

@@ -172,27 +172,7 @@ async fn a_tablet_offline_keeps_its_changes_sends_them_when_back_and_shows_confl
         .json()
         .await?;
     let home = homes[0]["id"].as_str().unwrap().to_string();
-    let added = server
-        .linli(&["device", "add", "--home", &home, "--kind", "gas"])
-        .await?;
-    let field = |name: &str| {
-        added
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-            .map(str::to_string)
-            .expect("device and token lines")
-    };
-    let (device, token) = (field("device"), field("token"));
-    reqwest::Client::new()
-        .post(server.url("/api/v1/ingest"))
-        .bearer_auth(token)
-        .json(
-            &json!({"readings": [{"device": device, "seq": 1, "ts": linli_tests::now_rfc3339(),
-                                    "metric": "gas_lel_pct", "value": 45.0}]}),
-        )
-        .send()
-        .await?
-        .error_for_status()?;
+    server.raise_gas_alarm(&home).await?;
 
     let browser = Browser::start(1280, 800, "zh-CN").await?;
     browser.goto(&server.url("/login?next=/field")).await?;

@@ -454,3 +454,99 @@ async fn a_viewer_sees_the_command_screen_but_can_change_nothing() -> anyhow::Re
     browser.screenshot("command-viewer").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_commander_publishes_a_notice_and_residents_read_it_on_their_phones() -> anyhow::Result<()>
+{
+    let server = LinliServer::start_demo().await?;
+    let office = Browser::start(1920, 1080, "zh-CN").await?;
+    office.goto(&server.url("/login?next=/command")).await?;
+    office.sign_in("demo-commander", "demo").await?;
+    office.wait_for_path("/command").await?;
+    let tab = office.find("[data-test=tab-notices]").await?;
+    office.click(&tab).await?;
+    let title = office.find("[data-test=notice-title]").await?;
+    office.type_into(&title, "停水通知").await?;
+    let body = office.find("[data-test=notice-body]").await?;
+    office
+        .type_into(&body, "12月2日 9:00–12:00 五里庙片区停水检修")
+        .await?;
+    office.choose("[data-test=notice-until]", "24").await?;
+    let publish = office.find("[data-test=notice-publish]").await?;
+    office.click(&publish).await?;
+    let listed = office
+        .wait_for(
+            "the notice in the office's list",
+            "const n = document.querySelector('[data-test=notice]'); return n ? n.textContent : null",
+            WAIT,
+        )
+        .await?;
+    let listed = listed.as_str().unwrap();
+    assert!(
+        listed.contains("停水通知") && listed.contains("月"),
+        "{listed}"
+    );
+    office.screenshot("command-notice").await?;
+
+    // A resident reads it at once, in English, with the service figures of the month.
+    let phone = Browser::start(412, 915, "en-GB").await?;
+    phone.goto(&server.url("/public")).await?;
+    let shown = phone
+        .wait_for(
+            "the notice on the public page",
+            "const n = document.querySelector('[data-test=public-notice]'); return n ? n.textContent : null",
+            WAIT,
+        )
+        .await?;
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("停水通知") && shown.contains("五里庙片区"),
+        "{shown}"
+    );
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    assert!(
+        months.iter().any(|m| shown.contains(m)),
+        "an English date: {shown}"
+    );
+    let cells = phone
+        .script(
+            "return [...document.querySelectorAll('[data-test=community-status]')].map(r => r.children.length)",
+            json!([]),
+        )
+        .await?;
+    assert!(
+        cells.as_array().unwrap().iter().all(|n| n == 8),
+        "community, open, reported, solved, days, visited, needs met, alerts answered: {cells}"
+    );
+    phone.screenshot("public-notice-phone").await?;
+
+    // Withdrawn, it is gone for the next reader.
+    let withdraw = office.find("[data-test=notice-withdraw]").await?;
+    office.click(&withdraw).await?;
+    office
+        .wait_for(
+            "the office's list to empty",
+            "return document.querySelector('[data-test=notice]') ? null : true",
+            WAIT,
+        )
+        .await?;
+    // (The first phone may keep its copy for the half minute the server allows.)
+    let next = Browser::start(412, 915, "en-GB").await?;
+    next.goto(&server.url("/public")).await?;
+    next.wait_for(
+        "the community figures",
+        "return document.querySelectorAll('[data-test=community-status]').length === 7 ? true : null",
+        WAIT,
+    )
+    .await?;
+    let left = next
+        .script(
+            "return document.querySelectorAll('[data-test=public-notice]').length",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(left, json!(0));
+    Ok(())
+}

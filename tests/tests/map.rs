@@ -1000,6 +1000,8 @@ async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
         run["covered"][0]["checkpoint"], route["checkpoints"][0]["id"],
         "{run}"
     );
+    // The worker looks at the alerts while walking on: the tablet keeps sharing.
+    click_test(&browser, "tab-alerts").await?;
     browser.set_position(at(1)).await?;
     for _ in 0..200 {
         run = run_on_server().await?.unwrap_or_default();
@@ -1012,6 +1014,7 @@ async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
         run["covered"][1]["checkpoint"], route["checkpoints"][1]["id"],
         "{run}"
     );
+    click_test(&browser, "tab-patrols").await?;
     browser
         .wait_for(
             "the tablet to show two checkpoints passed",
@@ -1024,5 +1027,166 @@ async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
     browser.find("[data-test=patrol-start]").await?;
     let ended = run_on_server().await?.unwrap_or_default();
     assert!(ended["ended_at"].is_string(), "{ended}");
+    Ok(())
+}
+
+/// Metres between two `[lon, lat]` points, worked out as the app does.
+fn metres_apart(a: [f64; 2], b: [f64; 2]) -> f64 {
+    let mean_lat = ((a[1] + b[1]) / 2.0).to_radians();
+    let dx = (b[0] - a[0]).to_radians() * mean_lat.cos();
+    let dy = (b[1] - a[1]).to_radians();
+    6_371_008.8 * (dx * dx + dy * dy).sqrt()
+}
+
+#[tokio::test]
+async fn the_tablet_puts_the_nearest_of_equal_alerts_first_and_guides_the_worker_there(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let worker = server.signed_in("demo-grid-xingfuli").await?;
+    let homes: Vec<Value> = worker
+        .get(server.url("/api/v1/homes"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let position = |h: &Value| {
+        [
+            h["position"][0].as_f64().unwrap(),
+            h["position"][1].as_f64().unwrap(),
+        ]
+    };
+    let near = &homes[0];
+    let far = homes
+        .iter()
+        .max_by(|a, b| {
+            metres_apart(position(near), position(a))
+                .total_cmp(&metres_apart(position(near), position(b)))
+        })
+        .unwrap();
+    let apart = metres_apart(position(near), position(far));
+    assert!(apart > 100.0, "the community's homes span {apart} m");
+    // The far home's alarm is the newer one: newest first alone would put it on top.
+    for home in [near, far] {
+        server.raise_gas_alarm(home["id"].as_str().unwrap()).await?;
+    }
+    let alerts: Vec<Value> = worker
+        .get(server.url("/api/v1/alerts"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let gas_alert_of = |home: &Value| {
+        alerts
+            .iter()
+            .find(|a| a["home"] == home["id"] && a["kind"] == "gas")
+            .map(|a| a["id"].to_string())
+            .expect("a gas alert for the home")
+    };
+    let (near_alert, far_alert) = (gas_alert_of(near), gas_alert_of(far));
+    let first_of = |first: &str, second: &str| {
+        format!(
+            "const ids = [...document.querySelectorAll('[data-test=alert-row]')].map(r => r.dataset.alertId); \
+             const a = ids.indexOf('{first}'), b = ids.indexOf('{second}'); \
+             return a >= 0 && b >= 0 && a < b ? ids : null"
+        )
+    };
+
+    let browser = Browser::start(1280, 800, "zh-CN").await?;
+    browser.set_position(position(near)).await?;
+    browser.goto(&server.url("/login?next=/field")).await?;
+    browser.sign_in("demo-grid-xingfuli", "demo").await?;
+    browser.wait_for_path("/field").await?;
+    loaded_view(&browser).await?;
+    browser
+        .wait_for(
+            "the nearer gas alert listed first",
+            &first_of(&near_alert, &far_alert),
+            WAIT,
+        )
+        .await?;
+    let here = browser
+        .find(&format!(
+            "[data-alert-id='{near_alert}'] [data-test=distance]"
+        ))
+        .await?;
+    assert_eq!(browser.text(&here).await?, "0 m");
+
+    // Navigate to the far one: the map shows the worker and the place together, and
+    // the bar says how far it is and how long the walk takes.
+    let before = current_view(&browser).await?;
+    let navigate = browser
+        .find(&format!(
+            "[data-alert-id='{far_alert}'] [data-test=navigate]"
+        ))
+        .await?;
+    browser.click(&navigate).await?;
+    changed_view(&browser, before).await?;
+    let canvas = canvas_rect(&browser).await?;
+    for spot in [position(near), position(far)] {
+        let (x, y) = spot_on_page(&browser, spot).await?;
+        assert!(
+            x > canvas.0 && x < canvas.0 + canvas.2 && y > canvas.1 && y < canvas.1 + canvas.3,
+            "{spot:?} at {x}, {y} is off the map {canvas:?}"
+        );
+    }
+    let shown: f64 = browser
+        .wait_for(
+            "the distance to the destination",
+            "const bar = document.querySelector('[data-test=navigation]'); \
+             return bar && bar.dataset.metres ? bar.dataset.metres : null",
+            WAIT,
+        )
+        .await?
+        .as_str()
+        .unwrap()
+        .parse()?;
+    assert!(
+        (shown - apart).abs() < 2.0,
+        "shown {shown} m, apart {apart} m"
+    );
+    let how_far = browser.find("[data-test=navigation-distance]").await?;
+    let text = browser.text(&how_far).await?;
+    assert!(text.contains("步行约") && text.contains("分钟"), "{text}");
+    let app_link: Value = browser
+        .script(
+            "return document.querySelector('[data-test=navigation-app]').getAttribute('href')",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        app_link.as_str().unwrap(),
+        format!(
+            "geo:{lat:.6},{lon:.6}?q={lat:.6},{lon:.6}",
+            lat = position(far)[1],
+            lon = position(far)[0]
+        )
+    );
+    browser.screenshot("field-navigation").await?;
+
+    // The worker walks there: the tablet says so, and the order turns round.
+    browser.set_position(position(far)).await?;
+    browser
+        .wait_for(
+            "the tablet to say the worker has arrived",
+            "const p = document.querySelector('[data-test=navigation-distance]'); \
+             return p && p.textContent.includes('已到达') ? true : null",
+            WAIT,
+        )
+        .await?;
+    browser
+        .wait_for(
+            "the gas alert now nearer listed first",
+            &first_of(&far_alert, &near_alert),
+            WAIT,
+        )
+        .await?;
+    click_test(&browser, "navigation-stop").await?;
+    browser
+        .wait_for(
+            "the navigation bar to go",
+            "return document.querySelector('[data-test=navigation]') ? null : true",
+            WAIT,
+        )
+        .await?;
     Ok(())
 }

@@ -2,11 +2,13 @@
 //! connection's indicator and, on the command screen, the critical-alert banner with its
 //! sound (and a mute switch, remembered in `localStorage`).
 //!
-//! The list shows the face's active alerts, worst and newest first, filtered by
-//! severity and by "unacknowledged only". A row flies the map to the home; its buttons
+//! The list shows the face's active alerts, worst first, then (on the tablet) nearest
+//! first, then newest, filtered by severity and by "unacknowledged only". A row flies the map to the home; its buttons
 //! acknowledge, resolve (with an outcome and a note) or escalate into a case. Viewers
 //! read only.
 
+use super::navigation::{DistanceFromHere, NavigateButton};
+use crate::here::{use_here, Here};
 use crate::i18n::{china_clock, names, use_language, Msg};
 use crate::live::{use_live, Connection, Live};
 use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Outbox, Pending};
@@ -14,6 +16,7 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::alerts::{Alert, AlertOutcome, AlertState, Severity};
+use linli_domain::geometry::metres_between;
 use linli_domain::Role;
 use serde_json::json;
 
@@ -51,6 +54,18 @@ fn act(
     });
 }
 
+/// Worst first; among alerts as bad, the nearest to `here` when the device knows where
+/// it is; then the newest.
+pub fn most_urgent_first(alerts: &mut [Alert], here: Option<[f64; 2]>) {
+    let metres = |a: &Alert| here.map_or(0.0, |h| metres_between(h, a.position));
+    alerts.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| metres(a).total_cmp(&metres(b)))
+            .then(b.id.cmp(&a.id))
+    });
+}
+
 /// "王秀英 · 302" for an alert's home, when the snapshot has it.
 fn who(live: Live, alert: &Alert) -> String {
     live.snapshot.with_untracked(|s| {
@@ -77,8 +92,9 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let severity = alert.severity;
     let state = alert.state;
     let home = who(live, &alert);
+    let destination = home.clone();
     let time = china_clock(&alert.raised_at);
-    let detail = alert.detail.clone();
+    let (detail, value) = (alert.detail.clone(), alert.value);
     let acknowledged = alert
         .acknowledged
         .as_ref()
@@ -92,7 +108,8 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                 <strong>{move || names::alert_kind(lang.0.get(), kind)}</strong>
                 <span class="when">{time}</span>
                 <span class="who">{home}</span>
-                <span class="detail">{detail}</span>
+                <span class="detail">{move || names::alert_detail(lang.0.get(), kind, value, &detail)}</span>
+                <DistanceFromHere position=position/>
                 <span class="state">
                     {move || names::alert_state(lang.0.get(), state)}
                     {acknowledged.clone().map(|by| format!(" · {by}"))}
@@ -100,6 +117,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                     {case.map(|c| format!(" · #{c}"))}
                 </span>
             </button>
+            <NavigateButton position=position label=destination/>
             {can_act.then(|| view! {
                 <div class="alert-actions">
                     {open.then(|| view! {
@@ -155,6 +173,7 @@ pub fn AlertPanel() -> impl IntoView {
     let severity_filter = RwSignal::new(None::<Severity>);
     let open_only = RwSignal::new(false);
     let can_act = move || session.user().is_some_and(|u| u.role != Role::Viewer);
+    let here = use_here();
     let alerts = Memo::new(move |_| {
         let mut list: Vec<Alert> = live
             .snapshot
@@ -163,7 +182,7 @@ pub fn AlertPanel() -> impl IntoView {
         if open_only.get() {
             list.retain(|a| a.state == AlertState::Open);
         }
-        list.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.id.cmp(&a.id)));
+        most_urgent_first(&mut list, here.and_then(Here::position));
         list
     });
     let filter_button = move |value: Option<Severity>| {

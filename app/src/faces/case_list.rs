@@ -1,12 +1,15 @@
 //! The case list beside the map: the face's cases filtered by stage, category,
-//! community and "overdue only", the most pressing first (overdue, then priority, then
-//! the nearest due time). A row flies the map to the case and opens its details.
+//! community and "overdue only", the most pressing first (overdue, then priority, then,
+//! on the tablet, the nearest, then the nearest due time). A row flies the map to the case and opens its details.
 //! Closed cases are left out unless asked for.
 
-use crate::i18n::{china_date_time, names, tr, use_language, Msg};
+use super::navigation::{DistanceFromHere, NavigateButton};
+use crate::here::{use_here, Here};
+use crate::i18n::{date_time, names, tr, use_language, Msg};
 use crate::live::{use_live, Live};
 use leptos::prelude::*;
 use linli_domain::cases::{CaseCategory, CaseStage, CaseSummary};
+use linli_domain::geometry::metres_between;
 use std::cmp::Reverse;
 
 /// What the list shows.
@@ -34,9 +37,15 @@ impl CaseFilter {
     }
 }
 
-/// The cases `filter` admits, the most pressing first.
-pub fn pressing_first(cases: &[CaseSummary], filter: &CaseFilter) -> Vec<CaseSummary> {
+/// The cases `filter` admits, the most pressing first; among equally pressing ones, the
+/// nearest to `here` when the device knows where it is.
+pub fn pressing_first(
+    cases: &[CaseSummary],
+    filter: &CaseFilter,
+    here: Option<[f64; 2]>,
+) -> Vec<CaseSummary> {
     let mut list: Vec<CaseSummary> = cases.iter().filter(|c| filter.admits(c)).cloned().collect();
+    let metres = |c: &CaseSummary| here.map_or(0.0, |h| metres_between(h, c.position));
     list.sort_by(|a, b| {
         let key = |c: &CaseSummary| {
             (
@@ -47,6 +56,7 @@ pub fn pressing_first(cases: &[CaseSummary], filter: &CaseFilter) -> Vec<CaseSum
         };
         key(a)
             .cmp(&key(b))
+            .then_with(|| metres(a).total_cmp(&metres(b)))
             // RFC 3339 times in UTC sort as text.
             .then_with(|| a.handling.due_at.cmp(&b.handling.due_at))
             .then(b.id.cmp(&a.id))
@@ -68,6 +78,8 @@ fn CaseRow(case: CaseSummary, live: Live) -> impl IntoView {
         case.priority,
     );
     let overdue = case.handling.overdue;
+    let title = case.title.clone();
+    let due_at = case.handling.due_at.clone();
     view! {
         <li class="case-row" class:overdue=overdue data-test="case-row" data-case-id=id.to_string()
             data-stage=stage.as_str() data-overdue=overdue.to_string()>
@@ -84,10 +96,12 @@ fn CaseRow(case: CaseSummary, live: Live) -> impl IntoView {
                 </span>
                 <span class="meta">{community}</span>
                 <span class="due">
-                    {move || lang.t(Msg::Due)}" "{china_date_time(&case.handling.due_at)}
+                    {move || lang.t(Msg::Due)}" "{move || date_time(lang.0.get(), &due_at)}
                     {overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
                 </span>
+                <DistanceFromHere position=position/>
             </button>
+            <NavigateButton position=position label=title/>
         </li>
     }
 }
@@ -101,10 +115,12 @@ pub fn CaseList() -> impl IntoView {
     };
     let filter = RwSignal::new(CaseFilter::default());
     let communities = live.communities;
+    let here_now = use_here();
     let cases = Memo::new(move |_| {
+        let here = here_now.and_then(Here::position);
         live.snapshot.with(|s| {
             s.as_ref()
-                .map(|s| pressing_first(&s.cases, &filter.get()))
+                .map(|s| pressing_first(&s.cases, &filter.get(), here))
                 .unwrap_or_default()
         })
     });
@@ -267,7 +283,7 @@ mod tests {
     #[test]
     fn overdue_first_then_priority_then_due_time_and_closed_left_out() {
         assert_eq!(
-            ids(pressing_first(&cases(), &CaseFilter::default())),
+            ids(pressing_first(&cases(), &CaseFilter::default(), None)),
             [3, 6, 5, 2, 1]
         );
         let with_closed = CaseFilter {
@@ -275,14 +291,32 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            ids(pressing_first(&cases(), &with_closed)),
+            ids(pressing_first(&cases(), &with_closed, None)),
             [3, 6, 5, 2, 1, 4]
         );
     }
 
     #[test]
+    fn among_equally_pressing_cases_the_nearest_comes_first() {
+        let mut list = cases();
+        // 5 and 2 are both urgent and not overdue: 5 is due sooner, but 2 is nearer.
+        list[1].position = [117.301, 31.8];
+        list[4].position = [117.31, 31.8];
+        let here = Some([117.3, 31.8]);
+        assert_eq!(
+            ids(pressing_first(&list, &CaseFilter::default(), here)),
+            [3, 6, 2, 5, 1]
+        );
+        assert_eq!(
+            ids(pressing_first(&list, &CaseFilter::default(), None)),
+            [3, 6, 5, 2, 1],
+            "without a position the due time decides"
+        );
+    }
+
+    #[test]
     fn filters_combine() {
-        let f = |filter: CaseFilter| ids(pressing_first(&cases(), &filter));
+        let f = |filter: CaseFilter| ids(pressing_first(&cases(), &filter, None));
         assert_eq!(
             f(CaseFilter {
                 stage: Some(CaseStage::Reported),

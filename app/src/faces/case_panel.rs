@@ -1,14 +1,16 @@
 //! A case's details under the map's feature panel, for staff: when it is due, its
 //! timeline (who did what, when), and for those who may act, buttons for the stages it
 //! can move to, closing with an outcome, reopening and adding a note. Each button sends
-//! one step (`POST /api/v1/cases/{id}/events`) and shows the case as the server then
+//! one step (`POST /api/v1/cases/{id}/events`, through the outbox, so a step taken
+//! without a network is kept and sent later) and shows the case as the server then
 //! has it; the stream moves its marker on every map. A new report next to an open case
 //! of its kind offers to merge it as a duplicate; one at a spot solved before says the
 //! problem came back.
 
 use crate::api;
-use crate::i18n::{china_date_time, names, tr, use_language, Msg};
+use crate::i18n::{date_time, names, tr, use_language, Msg};
 use crate::live::use_live;
+use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending, Sent};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -28,27 +30,11 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
             case.set(Some(c));
             error.set(None);
         }
-        Err(api::ApiError::Refused {
-            body: Some(body), ..
-        }) => error.set(Some(body.error.message)),
-        Err(e) => error.set(Some(format!("{e:?}"))),
+        Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
     };
     let live = use_live();
+    let outbox = use_outbox();
     spawn_local(async move { show(api::case(id).await) });
-    let send = move |step: CaseStep| {
-        spawn_local(async move {
-            let result = api::case_step(id, &step).await;
-            if let Ok(case) = &result {
-                note.set(String::new());
-                // The map moves the marker now; the stream confirms it to everyone.
-                if let Some(live) = live {
-                    live.show_change("case.updated", &case.summary);
-                }
-            }
-            show(result);
-        })
-    };
-    let text = move || note.get_untracked().trim().to_string();
     // "#12 楼道堆物" for a case the face knows.
     let label = move |id: i64| {
         let title = live.and_then(|live| {
@@ -62,6 +48,35 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         });
         format!("#{id} {}", title.unwrap_or_default())
     };
+    let queued = RwSignal::new(false);
+    // Through the outbox: a step taken without a network is kept and sent later.
+    let send = move |step: CaseStep| {
+        let Some(live) = live else { return };
+        let pending = Pending {
+            label: label(id),
+            url: format!("/api/v1/cases/{id}/events"),
+            body: serde_json::to_value(&step).unwrap_or_default(),
+            event: Some("case.updated".into()),
+        };
+        spawn_local(async move {
+            match outbox::send(outbox, live, pending).await {
+                Ok(Sent::Done(answer)) => {
+                    note.set(String::new());
+                    queued.set(false);
+                    show(
+                        serde_json::from_value(answer)
+                            .map_err(|e| api::ApiError::Network(e.to_string())),
+                    );
+                }
+                Ok(Sent::Queued) => {
+                    note.set(String::new());
+                    queued.set(true);
+                }
+                Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
+            }
+        })
+    };
+    let text = move || note.get_untracked().trim().to_string();
     view! {
         <section class="case-details" data-test="case-details">
             {move || case.get().map(|c| {
@@ -74,7 +89,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                         {s.outcome.map(|o| format!(" · {}", names::case_outcome(l, o)))}
                     </p>
                     <p class=if s.handling.overdue { "due overdue" } else { "due" }>
-                        {move || lang.t(Msg::Due)}" "{china_date_time(&s.handling.due_at)}
+                        {move || lang.t(Msg::Due)}" "{date_time(l, &s.handling.due_at)}
                         {s.handling.overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
                     </p>
                     {s.handling.recurs.map(|earlier| view! {
@@ -115,7 +130,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                             let note = e.step.note().to_string();
                             view! {
                                 <li>
-                                    <span class="when">{china_date_time(&e.at)}</span>" "
+                                    <span class="when">{date_time(l, &e.at)}</span>" "
                                     <span class="who">{e.by.trim_start_matches("user:").to_string()}</span>" · "
                                     {what}
                                     {(!note.is_empty()).then(|| view! { <q>{note}</q> })}
@@ -162,6 +177,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     })}
                 }
             })}
+            {move || queued.get().then(|| view! { <DeliveryNote delivery=Delivery::Queued/> })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }

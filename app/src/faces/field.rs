@@ -1,10 +1,14 @@
 //! `/field`: the grid worker's tablet: the map with the worker's live alerts, cases
-//! and patrols, with big buttons to acknowledge, resolve or escalate, and a long press
-//! on the map to report a case. Check-ins and starting patrol runs arrive with later
-//! issues.
+//! and patrols, the most urgent first and, among equally urgent ones, the nearest
+//! first; big buttons to acknowledge, resolve or escalate, to navigate to a place, to
+//! record a morning check-in and to go on patrol; a long press on the map reports a
+//! case. The tablet follows its own position (see `here.rs`) while this face is open.
 
+use super::navigation::NavigationBar;
+use super::patrol_control::share_while_on_patrol;
 use super::side_panel::SidePanel;
 use super::{Header, StaffOnly};
+use crate::here::Here;
 use crate::live::provide_live;
 use crate::map::{MapView, Theme};
 use leptos::prelude::*;
@@ -22,11 +26,16 @@ pub fn Field() -> impl IntoView {
 #[component]
 fn FieldTablet() -> impl IntoView {
     provide_live();
+    Here::provide();
+    share_while_on_patrol();
     view! {
         <div class="face face-field theme-light">
             <Header face=Face::Field/>
             <div class="face-body">
-                <MapView theme=Theme::Light staff=true/>
+                <div class="map-column">
+                    <NavigationBar/>
+                    <MapView theme=Theme::Light staff=true/>
+                </div>
                 <SidePanel field=true/>
             </div>
         </div>

@@ -1,12 +1,13 @@
 //! Reporting a case at a spot picked on the map (right-click, or a long press on a
 //! tablet): title, category, priority, source, who is to handle it and a description.
 //! The spot's community and building come from the map. The new case goes to the
-//! server (`POST /api/v1/cases`), lands on this map at once (the stream brings it to
-//! the others) and its details open, where a possible duplicate can be merged.
+//! server (`POST /api/v1/cases`, through the outbox: without a network it is kept and
+//! sent later), lands on this map at once (the stream brings it to the others) and its
+//! details open, where a possible duplicate can be merged.
 
-use crate::api;
 use crate::i18n::{names, use_language, Msg};
 use crate::live::use_live;
+use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending, Sent};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -73,6 +74,8 @@ pub fn NewCaseForm(
     let responsible = RwSignal::new(None::<Party>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let queued = RwSignal::new(false);
+    let outbox = use_outbox();
     let community = spot.community.clone();
     let building = spot.building.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -103,22 +106,31 @@ pub fn NewCaseForm(
             responsible: responsible.get_untracked(),
             cooperating: vec![],
         };
+        let Some(live) = live else { return };
+        let pending = Pending {
+            label: new.title.clone(),
+            url: "/api/v1/cases".into(),
+            body: serde_json::to_value(&new).unwrap_or_default(),
+            event: Some("case.created".into()),
+        };
         busy.set(true);
         spawn_local(async move {
-            match api::create_case(&new).await {
-                Ok(case) => {
-                    if let Some(live) = live {
-                        live.show_change("case.created", &case.summary);
-                        live.open_case.set(Some(case.summary.id));
+            match outbox::send(outbox, live, pending).await {
+                Ok(Sent::Done(answer)) => {
+                    if let Some(id) = answer.get("id").and_then(serde_json::Value::as_i64) {
+                        live.open_case.set(Some(id));
                     }
+                    busy.set(false);
                     on_close();
                 }
-                Err(api::ApiError::Refused {
-                    body: Some(body), ..
-                }) => error.set(Some(body.error.message)),
-                Err(_) => error.set(Some(lang.t(Msg::ActionFailed).to_string())),
+                // Kept until the network returns; the button stays off so that the
+                // report is not made twice.
+                Ok(Sent::Queued) => queued.set(true),
+                Err(e) => {
+                    error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e)));
+                    busy.set(false);
+                }
             }
-            busy.set(false);
         });
     };
     let parties = move || {
@@ -168,6 +180,7 @@ pub fn NewCaseForm(
             <button type="submit" class="primary" data-test="new-case-submit" disabled=move || busy.get()>
                 {move || lang.t(Msg::Report)}
             </button>
+            {move || queued.get().then(|| view! { <DeliveryNote delivery=Delivery::Queued/> })}
             {move || error.get().map(|e| view! { <p class="error" role="alert" data-test="new-case-error">{e}</p> })}
         </form>
     }

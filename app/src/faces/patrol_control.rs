@@ -1,21 +1,19 @@
 //! Setting out on a patrol from the tablet: choose one of your routes, start, and the
-//! tablet shares where it is (the browser's geolocation) while the run lasts: at most
-//! every [`SHARE_EVERY_MS`], through the outbox, so positions taken without a signal
-//! arrive later with their own times. Ending the run stops the sharing.
+//! tablet shares where it is (its [`Here`]) while the run lasts: at most every
+//! [`SHARE_EVERY_MS`], through the outbox, so positions taken without a signal arrive
+//! later with their own times. Ending the run stops the sharing.
 
 use crate::api;
-use crate::i18n::{use_language, Msg};
+use crate::here::{use_here, Fix, Here};
+use crate::i18n::{use_language, Lang, Msg};
 use crate::live::{use_live, Live};
 use crate::outbox::{self, use_outbox, Outbox, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use linli_domain::patrol::PatrolRun;
 use linli_domain::{Role, SessionInfo};
 use serde_json::json;
-use std::cell::RefCell;
-use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast as _;
 
 /// The least time between two positions sent.
 const SHARE_EVERY_MS: f64 = 10_000.0;
@@ -52,105 +50,104 @@ fn send_position(live: Live, outbox: Option<Outbox>, unit: &str, position: [f64;
     };
     spawn_local(async move {
         if let Err(e) = outbox::send(outbox, live, pending).await {
-            leptos::logging::warn!("position refused: {}", outbox::refusal_message(&e));
+            leptos::logging::warn!(
+                "position refused: {}",
+                outbox::refusal_message(Lang::En, &e)
+            );
         }
     });
-}
-
-/// Follows the device's position and sends it for `unit`, at most every
-/// [`SHARE_EVERY_MS`]: a position that comes sooner waits, and the newest waiting one
-/// goes when the time is up (so the last place the unit reached is never lost). The
-/// sharing, to stop it.
-fn share_position(live: Live, outbox: Option<Outbox>, unit: String) -> Option<Sharing> {
-    let geolocation = window().navigator().geolocation().ok()?;
-    // Plain shared state, not signals: this is called from an effect, whose reactive
-    // values go away each time it runs again.
-    let state = Rc::new(RefCell::new(ShareState {
-        last_sent: f64::NEG_INFINITY,
-        waiting: None,
-        planned: false,
-    }));
-    let send_waiting = {
-        let state = Rc::clone(&state);
-        move || {
-            let mut s = state.borrow_mut();
-            s.planned = false;
-            if let Some((position, at)) = s.waiting.take() {
-                s.last_sent = js_sys::Date::now();
-                send_position(live, outbox, &unit, position, at);
-            }
-        }
-    };
-    let on_position = Closure::<dyn Fn(web_sys::Position)>::new(move |p: web_sys::Position| {
-        let coords = p.coords();
-        let at = js_sys::Date::new_0()
-            .to_iso_string()
-            .as_string()
-            .unwrap_or_default();
-        let wait = {
-            let mut s = state.borrow_mut();
-            s.waiting = Some(([coords.longitude(), coords.latitude()], at));
-            let wait = s.last_sent + SHARE_EVERY_MS - js_sys::Date::now();
-            if wait > 0.0 && s.planned {
-                return;
-            }
-            s.planned = wait > 0.0;
-            wait
-        };
-        if wait <= 0.0 {
-            send_waiting();
-        } else {
-            let later = send_waiting.clone();
-            set_timeout(later, std::time::Duration::from_millis(wait as u64));
-        }
-    });
-    let callback: js_sys::Function = on_position
-        .as_ref()
-        .unchecked_ref::<js_sys::Function>()
-        .clone();
-    let watch = geolocation.watch_position(&callback).ok()?;
-    // A device standing still may report nothing: ask anyway, so that a unit busy at a
-    // checkpoint is not taken for a silent one.
-    let timer = set_interval_with_handle(
-        move || {
-            if let Ok(g) = window().navigator().geolocation() {
-                let _ = g.get_current_position(&callback);
-            }
-        },
-        std::time::Duration::from_millis(SHARE_EVERY_MS as u64),
-    )
-    .ok();
-    // Kept for the page's life: the watch and the timer, not the closure, are stopped
-    // when the run ends.
-    on_position.forget();
-    Some(Sharing { watch, timer })
 }
 
 /// What the sharing remembers between positions.
-struct ShareState {
+struct Throttle {
     last_sent: f64,
-    /// The newest position not sent yet, with its time.
-    waiting: Option<([f64; 2], String)>,
+    /// The newest position not sent yet.
+    waiting: Option<Fix>,
     /// A send is planned for when the interval is up.
     planned: bool,
 }
 
-/// Position sharing under way.
-#[derive(Debug, Clone, Copy)]
-struct Sharing {
-    watch: i32,
-    timer: Option<IntervalHandle>,
+/// While a run of `unit` is on, sends the device's positions (see [`Here`]) at most
+/// every [`SHARE_EVERY_MS`]: a position that comes sooner waits, and the newest waiting
+/// one goes when the time is up (so the last place the unit reached is never lost).
+fn share_positions(
+    live: Live,
+    outbox: Option<Outbox>,
+    here: Here,
+    unit: String,
+    on_run: Memo<bool>,
+) {
+    let throttle = StoredValue::new(Throttle {
+        last_sent: f64::NEG_INFINITY,
+        waiting: None,
+        planned: false,
+    });
+    let send_waiting = move || {
+        let fix = throttle
+            .try_update_value(|t| {
+                t.planned = false;
+                t.waiting.take()
+            })
+            .flatten();
+        if let Some(fix) = fix.filter(|_| on_run.get_untracked()) {
+            throttle.update_value(|t| t.last_sent = js_sys::Date::now());
+            send_position(live, outbox, &unit, fix.position, fix.at);
+        }
+    };
+    Effect::new(move |_| {
+        let (Some(fix), true) = (here.fix.get(), on_run.get()) else {
+            return;
+        };
+        let wait = throttle
+            .try_update_value(|t| {
+                t.waiting = Some(fix);
+                let wait = t.last_sent + SHARE_EVERY_MS - js_sys::Date::now();
+                if wait > 0.0 && t.planned {
+                    return None;
+                }
+                t.planned = wait > 0.0;
+                Some(wait)
+            })
+            .flatten();
+        match wait {
+            None => {}
+            Some(wait) if wait <= 0.0 => send_waiting.clone()(),
+            Some(wait) => set_timeout(
+                send_waiting.clone(),
+                std::time::Duration::from_millis(wait as u64),
+            ),
+        }
+    });
 }
 
-impl Sharing {
-    fn stop(self) {
-        if let Ok(g) = window().navigator().geolocation() {
-            g.clear_watch(self.watch);
-        }
-        if let Some(timer) = self.timer {
-            timer.clear();
-        }
+/// The run `unit` is out on, if any.
+fn open_run_of(live: Live, unit: String) -> Memo<Option<PatrolRun>> {
+    Memo::new(move |_| {
+        live.snapshot.with(|s| {
+            s.as_ref().and_then(|s| {
+                s.units
+                    .iter()
+                    .find(|u| u.unit == unit && u.ended_at.is_none())
+                    .cloned()
+            })
+        })
+    })
+}
+
+/// On the tablet: shares its position while a run of the signed-in worker is on,
+/// whoever started it and whatever tab is open.
+pub fn share_while_on_patrol() {
+    let (Some(live), Some(here), Some(user)) = (use_live(), use_here(), use_session().user())
+    else {
+        return;
+    };
+    if user.role == Role::Viewer {
+        return;
     }
+    let unit = user.username.to_string();
+    let my_run = open_run_of(live, unit.clone());
+    let on_run = Memo::new(move |_| my_run.with(Option::is_some));
+    share_positions(live, use_outbox(), here, unit, on_run);
 }
 
 #[component]
@@ -162,7 +159,6 @@ pub fn PatrolControl() -> impl IntoView {
     if user.role == Role::Viewer {
         return ().into_any();
     }
-    let outbox = use_outbox();
     let unit = user.username.to_string();
     let routes = {
         let user = user.clone();
@@ -170,40 +166,7 @@ pub fn PatrolControl() -> impl IntoView {
     };
     let chosen = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
-    let sharing = StoredValue::new(None::<Sharing>);
-    let my_run = {
-        let unit = unit.clone();
-        Memo::new(move |_| {
-            live.snapshot.with(|s| {
-                s.as_ref().and_then(|s| {
-                    s.units
-                        .iter()
-                        .find(|u| u.unit == unit && u.ended_at.is_none())
-                        .cloned()
-                })
-            })
-        })
-    };
-    // Share the position while a run of this unit is on, whoever started it.
-    {
-        let unit = unit.clone();
-        Effect::new(move |_| {
-            let out = my_run.with(Option::is_some);
-            match (out, sharing.get_value()) {
-                (true, None) => sharing.set_value(share_position(live, outbox, unit.clone())),
-                (false, Some(on)) => {
-                    on.stop();
-                    sharing.set_value(None);
-                }
-                _ => {}
-            }
-        });
-    }
-    on_cleanup(move || {
-        if let Some(on) = sharing.get_value() {
-            on.stop();
-        }
-    });
+    let my_run = open_run_of(live, unit.clone());
     let start = {
         let unit = unit.clone();
         move |_| {
@@ -221,7 +184,7 @@ pub fn PatrolControl() -> impl IntoView {
                         error.set(None);
                         live.show_change("patrol.run", &run);
                     }
-                    Err(e) => error.set(Some(outbox::refusal_message(&e))),
+                    Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
                 }
             });
         }
@@ -234,7 +197,7 @@ pub fn PatrolControl() -> impl IntoView {
                     error.set(None);
                     live.show_change("patrol.run", &run);
                 }
-                Err(e) => error.set(Some(outbox::refusal_message(&e))),
+                Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
             }
         });
     };

@@ -1,12 +1,15 @@
 //! `/public`: the public status page, no sign-in. The communities on the map with
 //! circles for the cases of each area of about 500 m (never an individual elder home),
 //! and per-community figures: open cases, reported and solved this month, the average
-//! days to solve, and for communities with enough homes, the elders visited. Everything
-//! here comes from public endpoints with aggregates only.
+//! days to solve, and for communities with enough homes, the service figures: elders
+//! visited, elder-care needs met (errands, repairs), alerts answered. The street
+//! office's notices come first. Everything here comes from public endpoints with
+//! aggregates only.
 
+use super::notices::PublicNotices;
 use super::Header;
 use crate::api;
-use crate::i18n::{china_date_time, use_language, Lang, Msg};
+use crate::i18n::{count, date_time, use_language, Lang, Msg};
 use crate::map::{MapView, Theme};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,6 +27,9 @@ pub fn Public() -> impl IntoView {
         }
     });
     let areas = RwSignal::new(Vec::new());
+    let notices = Signal::derive(move || {
+        status.with(|s| s.as_ref().map(|s| s.notices.clone()).unwrap_or_default())
+    });
     Effect::new(move |_| {
         if let Some(s) = status.get() {
             areas.set(s.areas);
@@ -32,7 +38,7 @@ pub fn Public() -> impl IntoView {
     let rows = move || {
         let l = lang.0.get();
         let chinese = l == Lang::Zh;
-        let count = |n: Option<u32>| n.map_or_else(|| "—".to_string(), |n| n.to_string());
+        let figure = |n: Option<u32>| n.map_or_else(|| "—".to_string(), |n| count(n.into()));
         status.get().map(|s| {
             s.communities
                 .into_iter()
@@ -43,18 +49,20 @@ pub fn Public() -> impl IntoView {
                     view! {
                         <tr data-test="community-status" data-community=c.id.as_str().to_string()>
                             <th scope="row">{if chinese { c.name } else { c.name_en }}</th>
-                            <td>{c.open_cases}</td>
-                            <td>{c.reported_this_month}</td>
-                            <td>{c.solved_this_month}</td>
+                            <td>{count(c.open_cases.into())}</td>
+                            <td>{count(c.reported_this_month.into())}</td>
+                            <td>{count(c.solved_this_month.into())}</td>
                             <td>{days}</td>
-                            <td>{count(c.elders_visited_this_month)}</td>
+                            <td>{figure(c.elders_visited_this_month)}</td>
+                            <td>{figure(c.elder_needs_met_this_month)}</td>
+                            <td>{figure(c.alerts_answered_this_month)}</td>
                         </tr>
                     }
                 })
                 .collect_view()
         })
     };
-    let as_of = move || status.get().map(|s| china_date_time(&s.as_of));
+    let as_of = move || status.get().map(|s| date_time(lang.0.get(), &s.as_of));
     view! {
         <div class="face face-public theme-light">
             <Header face=Face::Public/>
@@ -62,6 +70,7 @@ pub fn Public() -> impl IntoView {
             <div class="public-body">
                 <MapView theme=Theme::Light public_areas=areas/>
                 <section class="public-figures">
+                    <PublicNotices notices=notices/>
                     <table class="status-table">
                         <thead>
                             <tr>
@@ -71,6 +80,8 @@ pub fn Public() -> impl IntoView {
                                 <th scope="col">{move || lang.t(Msg::SolvedThisMonth)}</th>
                                 <th scope="col">{move || lang.t(Msg::AverageDaysToSolve)}</th>
                                 <th scope="col">{move || lang.t(Msg::EldersVisited)}</th>
+                                <th scope="col">{move || lang.t(Msg::ElderNeedsMet)}</th>
+                                <th scope="col">{move || lang.t(Msg::AlertsAnswered)}</th>
                             </tr>
                         </thead>
                         <tbody>{rows}</tbody>

@@ -1,9 +1,10 @@
 //! The panel beside the map on the staff faces: what waits in the outbox and what the
 //! server refused of it, then tabs for the live alerts, the cases and the patrols,
-//! each with the number it holds.
+//! each with the number it holds, and on the command screen the public notices.
 
 use super::alerts::AlertPanel;
 use super::case_list::CaseList;
+use super::notices::NoticeBoard;
 use super::patrol_list::PatrolList;
 use crate::i18n::{use_language, Msg};
 use crate::live::use_live;
@@ -16,6 +17,7 @@ enum Tab {
     Alerts,
     Cases,
     Patrols,
+    Notices,
 }
 
 /// `field`: the tablet's panel, where the worker's own patrol is started.
@@ -79,11 +81,19 @@ pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
                 {button(Tab::Alerts, Msg::Alerts, "tab-alerts", |c| c.0)}
                 {button(Tab::Cases, Msg::Cases, "tab-cases", |c| c.1)}
                 {button(Tab::Patrols, Msg::Patrols, "tab-patrols", |c| c.2)}
+                {(!field).then(|| view! {
+                    <button role="tab" data-test="tab-notices" class:chosen=move || tab.get() == Tab::Notices
+                        aria-selected=move || (tab.get() == Tab::Notices).to_string()
+                        on:click=move |_| tab.set(Tab::Notices)>
+                        {move || lang.t(Msg::Notices)}
+                    </button>
+                })}
             </nav>
             {move || match tab.get() {
                 Tab::Alerts => view! { <AlertPanel/> }.into_any(),
                 Tab::Cases => view! { <CaseList/> }.into_any(),
                 Tab::Patrols => view! { <PatrolList control=field/> }.into_any(),
+                Tab::Notices => view! { <NoticeBoard/> }.into_any(),
             }}
         </aside>
     }

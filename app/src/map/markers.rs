@@ -571,6 +571,44 @@ pub fn pin(at: Screen) -> [DrawCommand; 2] {
     ]
 }
 
+/// The tablet's own position (a blue dot with a white rim) and, while it guides the
+/// worker somewhere, the destination (a green ring) and a straight line between them.
+pub fn here_and_destination(here: Option<Screen>, destination: Option<Screen>) -> Vec<DrawCommand> {
+    let mut out = Vec::new();
+    if let (Some(from), Some(to)) = (here, destination) {
+        out.push(DrawCommand::Lines {
+            lines: std::iter::once([from, to]).collect(),
+            stroke: Stroke {
+                colour: "rgba(46, 160, 67, 0.8)",
+                width: 4.0,
+            },
+        });
+    }
+    if let Some(to) = destination {
+        out.push(DrawCommand::Circles {
+            centres: vec![to],
+            radius: 12.0,
+            fill: None,
+            stroke: Some(Stroke {
+                colour: "#2ea043",
+                width: 5.0,
+            }),
+        });
+    }
+    if let Some(at) = here {
+        out.push(DrawCommand::Circles {
+            centres: vec![at],
+            radius: 8.0,
+            fill: Some("#1a73e8"),
+            stroke: Some(Stroke {
+                colour: "#ffffff",
+                width: 3.0,
+            }),
+        });
+    }
+    out
+}
+
 /// A unit's fill: grey when it went silent, else the patrol blue.
 pub fn unit_colour(run: &PatrolRun) -> &'static str {
     if run.silent {

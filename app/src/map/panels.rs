@@ -5,7 +5,7 @@ use super::layers::{text, Area, BaseShown, Hit};
 use super::markers::{self, Shown};
 use crate::faces::case_panel::CaseDetails;
 use crate::faces::check_in::CheckInButton;
-use crate::i18n::{china_clock, china_date_time, names, tr, use_language, Lang, Msg};
+use crate::i18n::{china_clock, date_time, names, tr, use_language, Lang, Msg};
 use leptos::prelude::*;
 use linli_domain::care::{Health, Home};
 use linli_domain::cases::{CasePriority, CaseSummary};
@@ -52,12 +52,13 @@ fn case_rows(lang: Lang, c: &CaseSummary, community: String) -> Vec<(Msg, String
     vec![
         (Msg::Case, names::category(lang, c.category).to_string()),
         (Msg::Priority, names::priority(lang, c.priority).to_string()),
-        (Msg::Opened, c.opened_at.chars().take(10).collect()),
+        (Msg::Opened, date_time(lang, &c.opened_at)),
         (Msg::Community, community),
     ]
 }
 
 fn checkpoint_rows(
+    lang: Lang,
     route: &RouteProperties,
     index: usize,
     passed: Option<&str>,
@@ -70,7 +71,7 @@ fn checkpoint_rows(
             format!("{} / {}", index + 1, route.checkpoints.len()),
         ),
     ];
-    rows.extend(passed.map(|at| (Msg::Passed, china_date_time(at))));
+    rows.extend(passed.map(|at| (Msg::Passed, date_time(lang, at))));
     rows
 }
 
@@ -84,7 +85,7 @@ fn unit_rows(lang: Lang, run: &PatrolRun, route: Option<&RouteProperties>) -> Ve
             route.map_or_else(|| run.route.clone(), |r| r.name.clone()),
         ),
         (Msg::PatrolState, tr(lang, state).to_string()),
-        (Msg::Started, china_date_time(&run.started_at)),
+        (Msg::Started, date_time(lang, &run.started_at)),
         (
             Msg::Coverage,
             format!("{} / {}", run.covered.len(), run.checkpoints),
@@ -97,7 +98,7 @@ fn unit_rows(lang: Lang, run: &PatrolRun, route: Option<&RouteProperties>) -> Ve
     rows.extend(
         run.last_seen
             .as_deref()
-            .map(|at| (Msg::LastSeen, china_date_time(at))),
+            .map(|at| (Msg::LastSeen, date_time(lang, at))),
     );
     rows
 }
@@ -177,7 +178,7 @@ pub fn FeaturePanel(
             (
                 Msg::Checkpoint,
                 name,
-                checkpoint_rows(route, *index, passed.as_deref()),
+                checkpoint_rows(l, route, *index, passed.as_deref()),
             )
         }
         Hit::Unit(run, route) => (

@@ -11,7 +11,7 @@ use super::markers::{self, MarkerKind, Operations, Shown};
 use super::panels::{FeaturePanel, LayerPanel};
 use super::projection::{unproject, Screen};
 use super::theme::Theme;
-use super::viewport::Viewport;
+use super::viewport::{Bounds, Viewport};
 use crate::api;
 use crate::faces::new_case::{NewCaseForm, Spot};
 use crate::i18n::{use_language, Lang, Msg};
@@ -37,6 +37,10 @@ const MAX_RESOLUTION: f64 = 60.0;
 const CLICK_SLOP_PX: f64 = 6.0;
 /// How close the map comes when it flies to an alert, metres per CSS pixel.
 const FOCUS_RESOLUTION: f64 = 1.0;
+/// Room around the worker and their destination when the map shows both, and the
+/// height of the navigation bar over the map's top, CSS pixels.
+const NAVIGATION_PADDING_PX: f64 = 60.0;
+const NAVIGATION_BAR_PX: f64 = 120.0;
 /// How far the arrow keys move the map.
 const KEY_PAN_PX: f64 = 80.0;
 /// The new-case form's width with its margin (`.new-case` in style.css), CSS pixels.
@@ -110,6 +114,7 @@ pub fn MapView(
     let shown = RwSignal::new(Shown::default());
     let gesture = StoredValue::new(Gesture::default());
     let creating = RwSignal::new(None::<Spot>);
+    let here = crate::here::use_here();
     let may_report = staff && use_session().user().is_some_and(|u| u.role != Role::Viewer);
     // Bumped whenever a layer arrives: the base tiles depend on it.
     let data_version = StoredValue::new(0_u64);
@@ -197,6 +202,32 @@ pub fn MapView(
             };
             let target = super::projection::project(position.into());
             change_view_to(viewport, target);
+        });
+    }
+    // On the way somewhere: show the worker and the destination together (just the
+    // destination while the device does not know where it is).
+    if let Some(here) = here {
+        Effect::new(move |_| {
+            let Some(to) = here.destination.get() else {
+                return;
+            };
+            let target = super::projection::project(to.position.into());
+            let from = here.fix.with_untracked(|f| {
+                f.as_ref()
+                    .map(|f| super::projection::project(f.position.into()))
+            });
+            let (w, h) = size.get_untracked();
+            match from.and_then(|from| Bounds::around([from, target])) {
+                Some(both) => {
+                    // Fitted into the map below the bar, then made the map's size again.
+                    let mut fitted =
+                        Viewport::fit(both, w, h - NAVIGATION_BAR_PX, NAVIGATION_PADDING_PX);
+                    fitted.resolution = fitted.resolution.clamp(FOCUS_RESOLUTION, MAX_RESOLUTION);
+                    fitted.centre.y += NAVIGATION_BAR_PX / 2.0 * fitted.resolution;
+                    viewport.set(Some(fitted.with_size(w, h)));
+                }
+                None => change_view_to(viewport, target),
+            }
         });
     }
     // Open the case the face asks for (a list row, a case just reported).
@@ -289,9 +320,17 @@ pub fn MapView(
             if let Some(areas) = public_areas {
                 areas.with_untracked(|a| commands.extend(markers::area_circles(a, &v)));
             }
+            let on_screen = |p: [f64; 2]| v.to_screen(super::projection::project(p.into()));
             if let Some(spot) = creating.get_untracked() {
-                let at = v.to_screen(super::projection::project(spot.position.into()));
-                commands.extend(markers::pin(at));
+                commands.extend(markers::pin(on_screen(spot.position)));
+            }
+            if let Some(here) = here {
+                commands.extend(markers::here_and_destination(
+                    here.fix
+                        .with_untracked(|f| f.as_ref().map(|f| on_screen(f.position))),
+                    here.destination
+                        .with_untracked(|d| d.as_ref().map(|d| on_screen(d.position))),
+                ));
             }
             commands.extend(layers::community_names(
                 &d.communities,
@@ -346,6 +385,10 @@ pub fn MapView(
         lang.0.track();
         unfinished.track();
         creating.track();
+        if let Some(here) = here {
+            here.fix.track();
+            here.destination.track();
+        }
         if let Some(areas) = public_areas {
             areas.track();
         }

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod homes;
 pub mod ingest;
 pub mod layers;
+pub mod notices;
 pub mod open311;
 pub mod ops;
 pub mod patrols;
@@ -92,6 +93,8 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
         .routes(routes!(patrols::position))
         .routes(routes!(snapshot::snapshot))
         .routes(routes!(stats::stats))
+        .routes(routes!(notices::list, notices::publish))
+        .routes(routes!(notices::withdraw))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get_one))
         .routes(routes!(alerts::acknowledge))

@@ -10,16 +10,16 @@ use super::open311::HOME_ROUNDING_DEG;
 use super::AppState;
 use crate::clock::{month_start, now_ms, rfc3339, Millis};
 use crate::error::ApiResult;
-use crate::store::CaseFilter;
-use crate::store::Community;
+use crate::store::{AlertFilter, CaseFilter, Community};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use linli_domain::api::{AreaStatus, CommunityStatus, PublicStatus};
+use linli_domain::alerts::{Alert, AlertState};
+use linli_domain::api::{AreaStatus, CommunityStatus, Notice, PublicStatus};
 use linli_domain::care::Home;
-use linli_domain::cases::{CaseOutcome, CaseStage, CaseSummary};
+use linli_domain::cases::{CaseCategory, CaseOutcome, CaseStage, CaseSummary};
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -43,6 +43,14 @@ struct Cached {
     etag: HeaderValue,
 }
 
+impl PublicCache {
+    /// Drops the figures, so the next reader gets them worked out afresh (after a
+    /// change the public must see at once, such as a notice).
+    pub async fn forget(&self) {
+        *self.latest.lock().await = None;
+    }
+}
+
 /// Whether a case was closed as solved (with or without follow-up) at or after `since`.
 fn solved_since(case: &CaseSummary, since: Millis) -> Option<Millis> {
     if !matches!(
@@ -59,15 +67,37 @@ fn opened(case: &CaseSummary) -> Millis {
     crate::store::parse_rfc3339(&case.opened_at).unwrap_or(0)
 }
 
-/// The public figures at `now` from everything stored. `visited` holds the homes with a
-/// check-in this month.
-pub fn figures(
-    now: Millis,
-    communities: Vec<Community>,
-    cases: &[CaseSummary],
-    homes: &[Home],
-    visited: &std::collections::HashSet<String>,
-) -> PublicStatus {
+/// Whether a person (not the system) resolved `alert` at or after `since`.
+fn answered_since(alert: &Alert, since: Millis) -> bool {
+    alert.resolved.as_ref().is_some_and(|r| {
+        r.by.starts_with("user:")
+            && crate::store::parse_rfc3339(&r.at).is_some_and(|at| at >= since)
+    })
+}
+
+/// What the public figures are worked out from.
+pub struct Records<'a> {
+    pub communities: Vec<Community>,
+    pub cases: &'a [CaseSummary],
+    pub homes: &'a [Home],
+    /// The homes with a check-in this month.
+    pub visited: &'a std::collections::HashSet<String>,
+    /// Alerts changed this month.
+    pub alerts: &'a [Alert],
+    /// The notices in force.
+    pub notices: Vec<Notice>,
+}
+
+/// The public figures at `now` from everything stored.
+pub fn figures(now: Millis, records: Records<'_>) -> PublicStatus {
+    let Records {
+        communities,
+        cases,
+        homes,
+        visited,
+        alerts,
+        notices,
+    } = records;
     const DAY_MS: f64 = 86_400_000.0;
     let since = month_start(now);
     let communities = communities
@@ -80,6 +110,10 @@ pub fn figures(
                 .collect();
             let own_homes: Vec<&Home> = homes.iter().filter(|h| h.community == c.id).collect();
             let published = own_homes.len() as u32 >= MIN_GROUP;
+            let answered = alerts
+                .iter()
+                .filter(|a| a.community == c.id && answered_since(a, since))
+                .count() as u32;
             CommunityStatus {
                 id: c.id,
                 name: c.name,
@@ -94,6 +128,15 @@ pub fn figures(
                 homes_monitored: published.then_some(own_homes.len() as u32),
                 elders_visited_this_month: published
                     .then(|| own_homes.iter().filter(|h| visited.contains(&h.id)).count() as u32),
+                elder_needs_met_this_month: published.then(|| {
+                    own.iter()
+                        .filter(|k| {
+                            k.category == CaseCategory::ElderCare
+                                && solved_since(k, since).is_some()
+                        })
+                        .count() as u32
+                }),
+                alerts_answered_this_month: published.then_some(answered),
             }
         })
         .collect();
@@ -124,6 +167,7 @@ pub fn figures(
         communities,
         areas: cells.into_values().collect(),
         as_of: rfc3339(now),
+        notices,
     }
 }
 
@@ -138,13 +182,24 @@ async fn work_out(state: &AppState) -> ApiResult<Cached> {
         .into_iter()
         .map(|(home, _)| home)
         .collect();
-    let status = figures(
-        now,
-        state.store.communities().await?,
-        &cases,
-        &homes,
-        &visited,
-    );
+    let alerts = state
+        .store
+        .alerts(&AlertFilter {
+            state: Some(AlertState::Resolved),
+            changed_since: Some(month_start(now)),
+            communities: None,
+            limit: u32::MAX,
+        })
+        .await?;
+    let records = Records {
+        communities: state.store.communities().await?,
+        cases: &cases,
+        homes: &homes,
+        visited: &visited,
+        alerts: &alerts,
+        notices: state.store.notices(now).await?,
+    };
+    let status = figures(now, records);
     let body = Bytes::from(serde_json::to_vec(&status).map_err(anyhow::Error::from)?);
     let digest = Sha256::digest(&body);
     let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12]);
@@ -239,12 +294,52 @@ mod tests {
         ]
         .into_iter()
         .collect();
+        // 2026-11-27, China time; the month began on the 1st.
+        let now = 1_795_677_300_000;
+        let this_month = "2026-11-20T02:00:00.000Z";
+        let last_month = "2026-10-20T02:00:00.000Z";
+        let elder_care = |id: i64, community: &str, closed: &str| -> CaseSummary {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "title": "代购药品", "category": "elder-care", "stage": "closed",
+                "priority": "normal", "source": "grid-visit", "community": community, "grid": null,
+                "position": [117.3, 31.8], "building": null, "opened_at": last_month,
+                "updated_at": closed, "closed_at": closed, "outcome": "solved",
+                "due_at": closed, "overdue": false
+            }))
+            .unwrap()
+        };
+        let cases = [
+            elder_care(1, "xingfuli", this_month),
+            elder_care(2, "xingfuli", last_month),
+            elder_care(3, "wulimiao", this_month),
+        ];
+        let alert = |id: i64, community: &str, by: &str| -> Alert {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "home": format!("{community}-0"), "community": community,
+                "building": "b1", "position": [117.3, 31.8], "kind": "no-water-use",
+                "severity": "warning", "state": "resolved", "device": null, "detail": "",
+                "value": null, "occurrences": 1, "cleared": false, "raised_at": this_month,
+                "updated_at": this_month, "acknowledged": null, "escalated": null,
+                "resolved": {"by": by, "at": this_month, "outcome": "safe", "note": ""},
+                "case_id": null
+            }))
+            .unwrap()
+        };
+        let alerts = [
+            alert(1, "xingfuli", "user:demo-grid-xingfuli"),
+            alert(2, "xingfuli", "system:rules"),
+            alert(3, "wulimiao", "user:demo-grid-wulimiao"),
+        ];
         let status = figures(
-            1_795_677_300_000,
-            vec![community("xingfuli"), community("wulimiao")],
-            &[],
-            &homes,
-            &visited,
+            now,
+            Records {
+                communities: vec![community("xingfuli"), community("wulimiao")],
+                cases: &cases,
+                homes: &homes,
+                visited: &visited,
+                alerts: &alerts,
+                notices: vec![],
+            },
         );
         let [big, small] = &status.communities[..] else {
             panic!("two communities")
@@ -258,7 +353,20 @@ mod tests {
             (None, None),
             "four homes are too few to publish anything about them"
         );
-        assert_eq!(big.average_days_to_solve, None, "nothing solved");
-        assert!(status.areas.is_empty());
+        assert_eq!(
+            (
+                big.elder_needs_met_this_month,
+                big.alerts_answered_this_month
+            ),
+            (Some(1), Some(1)),
+            "last month's errand and the alert the system cleared do not count"
+        );
+        assert_eq!(
+            (
+                small.elder_needs_met_this_month,
+                small.alerts_answered_this_month
+            ),
+            (None, None)
+        );
     }
 }

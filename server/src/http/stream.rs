@@ -93,12 +93,14 @@ pub async fn stream(
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// Whether a client limited to `scope` may see the event.
+/// Whether a client limited to `scope` may see the event. Runs on district-wide
+/// routes (no community) are everyone's, as `GET /patrols/units` shows them; any other
+/// event without a community is not for a limited client.
 fn visible(event: &LiveEvent, scope: &Option<Vec<linli_domain::CommunityId>>) -> bool {
     match (scope, &event.community) {
         (None, _) => true,
         (Some(communities), Some(c)) => communities.iter().any(|id| id.as_str() == c),
-        (Some(_), None) => false,
+        (Some(_), None) => event.kind.starts_with("patrol."),
     }
 }
 
@@ -151,5 +153,32 @@ async fn feed(
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linli_domain::CommunityId;
+
+    fn event(kind: &str, community: Option<&str>) -> LiveEvent {
+        LiveEvent {
+            id: 1,
+            kind: kind.into(),
+            community: community.map(str::to_string),
+            data: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn a_grid_worker_sees_their_communities_and_the_district_wide_patrols() {
+        let mine = Some(vec![CommunityId::parse("xingfuli").unwrap()]);
+        assert!(visible(&event("alert.raised", Some("xingfuli")), &mine));
+        assert!(!visible(&event("alert.raised", Some("wulimiao")), &mine));
+        assert!(!visible(&event("patrol.run", Some("wulimiao")), &mine));
+        assert!(visible(&event("patrol.run", None), &mine));
+        assert!(visible(&event("patrol.position", None), &mine));
+        assert!(!visible(&event("case.updated", None), &mine));
+        assert!(visible(&event("case.updated", Some("wulimiao")), &None));
     }
 }

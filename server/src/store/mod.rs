@@ -12,7 +12,7 @@ use crate::clock::Millis;
 use crate::ingest::parse::Reading;
 use async_trait::async_trait;
 use linli_domain::alerts::{Alert, AlertState};
-use linli_domain::api::EventRecord;
+use linli_domain::api::{EventRecord, Notice};
 use linli_domain::care::{Health, Home, SensorKind};
 use linli_domain::cases::{Case, CaseStage, CaseStep, CaseSummary, NewCase};
 use linli_domain::patrol::RouteProperties;
@@ -153,6 +153,14 @@ pub struct StoredAlert {
     pub raised_ms: Millis,
     pub updated_ms: Millis,
     pub resolved_ms: Option<Millis>,
+}
+
+/// A notice to publish, checked by the handler.
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    pub title: String,
+    pub body: String,
+    pub until: Option<Millis>,
 }
 
 /// Which alerts to list.
@@ -350,6 +358,15 @@ pub trait Store: Send + Sync + 'static {
     /// Takes a step on a case, with a `case.updated` event; `Conflict` with the reason
     /// when the step is not allowed where the case stands, `NotFound` for no such case.
     async fn step_case(&self, change: &Change, id: i64, step: &CaseStep) -> StoreResult<Case>;
+
+    /// Publishes a notice for the public page, shown from now until `until` (when
+    /// given) or until withdrawn; with a `notice.published` event.
+    async fn publish_notice(&self, change: &Change, notice: &NewNotice) -> StoreResult<Notice>;
+    /// Withdraws a notice in force, with a `notice.withdrawn` event; `NotFound` when no
+    /// notice `id` is in force.
+    async fn withdraw_notice(&self, change: &Change, id: i64) -> StoreResult<Notice>;
+    /// The notices in force at `now`, newest first.
+    async fn notices(&self, now: Millis) -> StoreResult<Vec<Notice>>;
 
     /// Adds a sensor to a home with a new device id (`wm-`, `gd-` or `sd-` and a
     /// number) and the hash of its token; `NotFound` when the home does not exist.

@@ -5,14 +5,15 @@
 
 use super::{
     AlertFilter, CaseFilter, Change, Committed, Community, Credential, DeviceRecord, EngineWrite,
-    HomesImported, NewUser, SensorSeen, Store, StoreError, StoreResult, StoredAlert, UserRecord,
+    HomesImported, NewNotice, NewUser, SensorSeen, Store, StoreError, StoreResult, StoredAlert,
+    UserRecord,
 };
 use crate::clock::{rfc3339, Millis};
 use crate::ingest::parse::Reading;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use linli_domain::alerts::Alert;
-use linli_domain::api::EventRecord;
+use linli_domain::api::{EventRecord, Notice};
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::cases::{
     due_hours, is_overdue, CaseCategory, CaseHandling, CaseOutcome, CasePriority, CaseSource,
@@ -33,6 +34,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 mod cases;
+mod notices;
 mod patrols;
 mod sensors;
 
@@ -968,6 +970,18 @@ impl Store for SqliteStore {
 
     async fn step_case(&self, change: &Change, id: i64, step: &CaseStep) -> StoreResult<Case> {
         self.step_case_sql(change, id, step).await
+    }
+
+    async fn publish_notice(&self, change: &Change, notice: &NewNotice) -> StoreResult<Notice> {
+        self.publish_notice_sql(change, notice).await
+    }
+
+    async fn withdraw_notice(&self, change: &Change, id: i64) -> StoreResult<Notice> {
+        self.withdraw_notice_sql(change, id).await
+    }
+
+    async fn notices(&self, now: Millis) -> StoreResult<Vec<Notice>> {
+        self.notices_sql(now).await
     }
 
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>> {

@@ -1,0 +1,159 @@
+//! Public notices (a water cut, a clinic day). On the command screen a commander
+//! writes one (title, text, how long it stays up) and it is on the public page at once;
+//! the notices in force are listed there with a button to withdraw each, and other
+//! staff read them. The public page shows them with [`PublicNotices`].
+
+use crate::api;
+use crate::i18n::{date_time, use_language, Lang, Msg};
+use crate::outbox::refusal_message;
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::api::Notice;
+use linli_domain::Role;
+use serde_json::json;
+
+/// How long a new notice may stay up, in hours; 0 is until withdrawn.
+const SHOWN_FOR_HOURS: [u32; 5] = [24, 72, 168, 720, 0];
+const DEFAULT_HOURS: u32 = 72;
+
+fn shown_for(lang: Lang, hours: u32) -> String {
+    match (lang, hours) {
+        (Lang::Zh, 0) => "直到撤下".into(),
+        (Lang::En, 0) => "until withdrawn".into(),
+        (Lang::Zh, h) => format!("{} 天", h / 24),
+        (Lang::En, 24) => "1 day".into(),
+        (Lang::En, h) => format!("{} days", h / 24),
+    }
+}
+
+/// When a notice went up, and until when it stays.
+fn period(lang: Lang, notice: &Notice) -> String {
+    let from = date_time(lang, &notice.published_at);
+    match &notice.until {
+        Some(until) => format!("{from} – {}", date_time(lang, until)),
+        None => from,
+    }
+}
+
+/// The command screen's notices: publish (commanders), read, withdraw (commanders).
+#[component]
+pub fn NoticeBoard() -> impl IntoView {
+    let lang = use_language();
+    let is_commander = use_session()
+        .user()
+        .is_some_and(|u| u.role == Role::Commander);
+    let notices = RwSignal::new(Vec::<Notice>::new());
+    let error = RwSignal::new(None::<String>);
+    let title = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let hours = RwSignal::new(DEFAULT_HOURS);
+    let reload = move || {
+        spawn_local(async move {
+            match api::notices().await {
+                Ok(list) => notices.set(list),
+                Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
+            }
+        })
+    };
+    reload();
+    let publish = move || {
+        let mut notice = json!({"title": title.get_untracked(), "body": body.get_untracked()});
+        let h = hours.get_untracked();
+        if h > 0 {
+            let until =
+                js_sys::Date::new(&(js_sys::Date::now() + f64::from(h) * 3_600_000.0).into());
+            notice["until"] = json!(until.to_iso_string().as_string());
+        }
+        spawn_local(async move {
+            match api::publish_notice(&notice).await {
+                Ok(_) => {
+                    title.set(String::new());
+                    body.set(String::new());
+                    error.set(None);
+                    reload();
+                }
+                Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
+            }
+        });
+    };
+    let withdraw = move |id: i64| {
+        spawn_local(async move {
+            match api::withdraw_notice(id).await {
+                Ok(_) => reload(),
+                Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
+            }
+        });
+    };
+    view! {
+        <section class="list-panel notice-board" data-test="notice-board">
+            <header><h2>{move || lang.t(Msg::Notices)}</h2></header>
+            {is_commander.then(|| view! {
+                <form class="notice-form" on:submit=move |ev| { ev.prevent_default(); publish(); }>
+                    <label>{move || lang.t(Msg::NoticeTitle)}
+                        <input data-test="notice-title" maxlength="100" required prop:value=title
+                            on:input=move |ev| title.set(event_target_value(&ev))/>
+                    </label>
+                    <label>{move || lang.t(Msg::NoticeText)}
+                        <textarea data-test="notice-body" maxlength="2000" rows="3" prop:value=body
+                            on:input=move |ev| body.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <label>{move || lang.t(Msg::ShownFor)}
+                        <select data-test="notice-until" on:change=move |ev| {
+                            if let Ok(h) = event_target_value(&ev).parse() { hours.set(h) }
+                        }>
+                            {SHOWN_FOR_HOURS.iter().map(|h| view! {
+                                <option value=h.to_string() selected=*h == DEFAULT_HOURS>
+                                    {move || shown_for(lang.0.get(), *h)}
+                                </option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <button type="submit" class="primary" data-test="notice-publish">{move || lang.t(Msg::Publish)}</button>
+                </form>
+            })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ul class="notice-list">
+                <For each=move || notices.get() key=|n| n.id let:notice>
+                    <li class="notice" data-test="notice" data-notice-id=notice.id.to_string()>
+                        <strong>{notice.title.clone()}</strong>
+                        <p>{notice.body.clone()}</p>
+                        <span class="meta">{
+                            let notice = notice.clone();
+                            move || period(lang.0.get(), &notice)
+                        }</span>
+                        {is_commander.then(|| view! {
+                            <button data-test="notice-withdraw" on:click=move |_| withdraw(notice.id)>
+                                {move || lang.t(Msg::Withdraw)}
+                            </button>
+                        })}
+                    </li>
+                </For>
+            </ul>
+            {move || notices.with(Vec::is_empty).then(|| view! { <p class="empty">{move || lang.t(Msg::NoNotices)}</p> })}
+        </section>
+    }
+}
+
+/// The public page's notices, newest first.
+#[component]
+pub fn PublicNotices(notices: Signal<Vec<Notice>>) -> impl IntoView {
+    let lang = use_language();
+    move || {
+        let list = notices.get();
+        (!list.is_empty()).then(|| {
+            view! {
+                <section class="public-notices" data-test="public-notices">
+                    <h2>{move || lang.t(Msg::Notices)}</h2>
+                    {list.into_iter().map(|notice| view! {
+                        <article class="notice" data-test="public-notice">
+                            <h3>{notice.title.clone()}</h3>
+                            <p>{notice.body.clone()}</p>
+                            <p class="meta">{move || period(lang.0.get(), &notice)}</p>
+                        </article>
+                    }).collect_view()}
+                </section>
+            }
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! The SQL of public notices: publish, withdraw, and those in force.
+
+use super::{append_event, SqliteStore};
+use crate::clock::{rfc3339, Millis};
+use crate::store::{Change, NewNotice, StoreError, StoreResult};
+use linli_domain::api::Notice;
+use serde_json::json;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row as _;
+
+const COLUMNS: &str = "id, title, body, published_ms, until_ms";
+/// In force at `?` (bound twice): published, not withdrawn, not past its end.
+const IN_FORCE: &str =
+    "withdrawn_ms IS NULL AND published_ms <= ? AND (until_ms IS NULL OR until_ms > ?)";
+
+fn notice_from_row(row: &SqliteRow) -> StoreResult<Notice> {
+    Ok(Notice {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        body: row.try_get("body")?,
+        published_at: rfc3339(row.try_get("published_ms")?),
+        until: row.try_get::<Option<Millis>, _>("until_ms")?.map(rfc3339),
+    })
+}
+
+impl SqliteStore {
+    pub(super) async fn publish_notice_sql(
+        &self,
+        change: &Change,
+        new: &NewNotice,
+    ) -> StoreResult<Notice> {
+        let mut tx = self.pool.begin().await?;
+        let id = sqlx::query(
+            "INSERT INTO notices (title, body, published_ms, published_by, until_ms) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&new.title)
+        .bind(&new.body)
+        .bind(change.at)
+        .bind(change.actor.label())
+        .bind(new.until)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        let notice = Notice {
+            id,
+            title: new.title.clone(),
+            body: new.body.clone(),
+            published_at: rfc3339(change.at),
+            until: new.until.map(rfc3339),
+        };
+        append_event(&mut tx, change, "notice.published", json!(notice)).await?;
+        tx.commit().await?;
+        Ok(notice)
+    }
+
+    pub(super) async fn withdraw_notice_sql(
+        &self,
+        change: &Change,
+        id: i64,
+    ) -> StoreResult<Notice> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM notices WHERE id = ? AND {IN_FORCE}"
+        ))
+        .bind(id)
+        .bind(change.at)
+        .bind(change.at)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no notice {id} is in force")))?;
+        let notice = notice_from_row(&row)?;
+        sqlx::query("UPDATE notices SET withdrawn_ms = ? WHERE id = ?")
+            .bind(change.at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        append_event(&mut tx, change, "notice.withdrawn", json!({"id": id})).await?;
+        tx.commit().await?;
+        Ok(notice)
+    }
+
+    pub(super) async fn notices_sql(&self, now: Millis) -> StoreResult<Vec<Notice>> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM notices WHERE {IN_FORCE} ORDER BY published_ms DESC, id DESC"
+        ))
+        .bind(now)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(notice_from_row)
+        .collect()
+    }
+}
