@@ -21,8 +21,7 @@ const WALKING_M_PER_MIN: f64 = 75.0;
 pub struct Fix {
     /// `[lon, lat]`.
     pub position: [f64; 2],
-    /// When it was taken, ms since the epoch and as RFC 3339.
-    pub at_ms: f64,
+    /// When it was taken, RFC 3339.
     pub at: String,
 }
 
@@ -58,16 +57,20 @@ impl Here {
         };
         let on_position = Closure::<dyn Fn(web_sys::Position)>::new(move |p: web_sys::Position| {
             let coords = p.coords();
-            let now = js_sys::Date::new_0();
-            here.unavailable.set(false);
-            here.fix.set(Some(Fix {
+            let at = js_sys::Date::new_0()
+                .to_iso_string()
+                .as_string()
+                .unwrap_or_default();
+            // `try_`: an answer may still come after the face has gone.
+            here.unavailable.try_set(false);
+            here.fix.try_set(Some(Fix {
                 position: [coords.longitude(), coords.latitude()],
-                at_ms: now.get_time(),
-                at: now.to_iso_string().as_string().unwrap_or_default(),
+                at,
             }));
         });
-        let on_error =
-            Closure::<dyn Fn(wasm_bindgen::JsValue)>::new(move |_| here.unavailable.set(true));
+        let on_error = Closure::<dyn Fn(wasm_bindgen::JsValue)>::new(move |_| {
+            here.unavailable.try_set(true);
+        });
         let options = web_sys::PositionOptions::new();
         options.set_enable_high_accuracy(true);
         let (position_fn, error_fn): (js_sys::Function, js_sys::Function) = (

@@ -5,7 +5,8 @@
 //! browser reconnects by itself and sends the last event id it had, so the server
 //! replays exactly what was missed; when the server says `resync`, the snapshot is
 //! loaded again. [`apply`] (pure, tested natively) turns one event into a change of
-//! the snapshot.
+//! the snapshot; events are applied in batches of up to [`BATCH_EVERY`], so that a
+//! burst of alerts redraws lists and map once.
 
 use crate::api;
 use leptos::prelude::*;
@@ -17,6 +18,8 @@ use linli_domain::cases::CaseSummary;
 use linli_domain::patrol::{PatrolRun, SILENT_AFTER_MS};
 use linli_domain::place::Position;
 use serde::Deserialize;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast as _;
 
@@ -135,6 +138,8 @@ pub fn mark_silent(units: &mut [PatrolRun], now_ms: f64, millis: impl Fn(&str) -
 
 /// How often the face looks for units gone silent.
 const SILENCE_CHECK: std::time::Duration = std::time::Duration::from_secs(20);
+/// Stream events arriving within this time are applied together.
+const BATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A community's id with its names.
 #[derive(Debug, Clone, PartialEq)]
@@ -316,24 +321,44 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
     });
     es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
-    for kind in KINDS {
-        let on_event =
-            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                live.connection.set(Connection::Live);
-                let data = ev.data().as_string().unwrap_or_default();
-                let mut applied = Applied::Ignored;
-                live.snapshot.update(|s| {
-                    if let Some(s) = s {
-                        applied = apply(s, kind, &data);
-                    }
-                });
-                match applied {
+    // Events are applied in batches, at most every BATCH_EVERY: a burst of alerts
+    // recomputes the lists and the map once, not once per event.
+    let batch: Rc<RefCell<Vec<(&'static str, String)>>> = Rc::default();
+    let apply_batch = {
+        let batch = Rc::clone(&batch);
+        move || {
+            let events = std::mem::take(&mut *batch.borrow_mut());
+            let mut outcomes = Vec::with_capacity(events.len());
+            live.snapshot.update(|s| {
+                if let Some(s) = s {
+                    outcomes.extend(events.iter().map(|(kind, data)| apply(s, kind, data)));
+                }
+            });
+            for outcome in outcomes {
+                match outcome {
                     Applied::NewCritical(alert) => {
                         live.focus.set(Some(alert.position));
                         live.new_critical.set(Some(alert));
                     }
-                    Applied::Resync => load(live, source),
+                    Applied::Resync => return load(live, source),
                     Applied::Changed | Applied::Ignored => {}
+                }
+            }
+        }
+    };
+    for kind in KINDS {
+        let (batch, apply_batch) = (Rc::clone(&batch), apply_batch.clone());
+        let on_event =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                live.connection.set(Connection::Live);
+                let data = ev.data().as_string().unwrap_or_default();
+                let first = {
+                    let mut waiting = batch.borrow_mut();
+                    waiting.push((kind, data));
+                    waiting.len() == 1
+                };
+                if first {
+                    set_timeout(apply_batch.clone(), BATCH_EVERY);
                 }
             });
         let _ = es.add_event_listener_with_callback(kind, on_event.as_ref().unchecked_ref());

@@ -260,9 +260,10 @@ async fn a_tablet_offline_keeps_its_changes_sends_them_when_back_and_shows_confl
             WAIT,
         )
         .await?;
+    let conflict = conflict.as_str().unwrap();
     assert!(
-        conflict.as_str().unwrap().contains(&format!("#{id}")),
-        "{conflict}"
+        conflict.contains(&format!("#{id}")) && conflict.contains("已被他人处理"),
+        "the alert, and why in the worker's language: {conflict}"
     );
     browser.screenshot("field-conflict-shown").await?;
     let resolved = alert_on_server(&commander, &server, id, "resolved").await?;
@@ -270,5 +271,52 @@ async fn a_tablet_offline_keeps_its_changes_sends_them_when_back_and_shows_confl
         resolved["resolved"]["outcome"], "handled",
         "the office's stands"
     );
+
+    // A note on a case, written where there is no signal, reaches the case's timeline
+    // once the tablet is back.
+    let tab = browser.find("[data-test=tab-cases]").await?;
+    browser.click(&tab).await?;
+    browser.find("[data-test=case-row]").await?;
+    let case: i64 = browser
+        .script(
+            "return document.querySelector('[data-test=case-row]').dataset.caseId",
+            json!([]),
+        )
+        .await?
+        .as_str()
+        .unwrap()
+        .parse()?;
+    let open = browser.find("[data-test=case-row] .case-summary").await?;
+    browser.click(&open).await?;
+    let note = browser.find("[data-test=case-note]").await?;
+    browser.set_offline(true).await?;
+    browser.type_into(&note, "已上门查看，住户不在家").await?;
+    let add = browser.find("[data-test=case-add-note]").await?;
+    browser.click(&add).await?;
+    browser
+        .find("[data-test=case-details] [data-test=queued]")
+        .await?;
+    browser.set_offline(false).await?;
+    let mut timeline = Value::Null;
+    for _ in 0..200 {
+        let case: Value = commander
+            .get(server.url(&format!("/api/v1/cases/{case}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        timeline = case["timeline"].clone();
+        if timeline.to_string().contains("已上门查看") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let last = timeline
+        .as_array()
+        .and_then(|t| t.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["step"]["note"], "已上门查看，住户不在家", "{timeline}");
+    assert_eq!(last["by"], "user:demo-grid-xingfuli", "{timeline}");
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! stream; the rest from `GET /api/v1/stats`, asked again every minute.
 
 use crate::api;
-use crate::i18n::{china_clock, names, use_language, Lang, Msg};
+use crate::i18n::{china_clock, count, names, use_language, Lang, Msg};
 use crate::live::{use_live, Live};
 use crate::map::markers::MapFocus;
 use leptos::prelude::*;
@@ -123,25 +123,25 @@ pub fn KpiBar(activity: RwSignal<Option<Activity>>) -> impl IntoView {
         activity.with(|a| {
             a.as_ref().map_or_else(
                 || "…".to_string(),
-                |a| (a.alerts_resolved_today + a.cases_closed_today).to_string(),
+                |a| count(u64::from(a.alerts_resolved_today + a.cases_closed_today)),
             )
         })
     });
     let critical = move || kpis.with(|k| k.critical_alerts > 0);
     view! {
         <div class="kpi-bar" data-test="kpis">
-            <Tile live=live focus=MapFocus::Everything label=Msg::HomesMonitored test="kpi-homes" value=figure(|k| k.homes.to_string())/>
+            <Tile live=live focus=MapFocus::Everything label=Msg::HomesMonitored test="kpi-homes" value=figure(|k| count(k.homes as u64))/>
             <Tile live=live focus=MapFocus::OfflineSensors label=Msg::SensorsOnline test="kpi-sensors"
-                value=figure(|k| format!("{} / {}", k.sensors_online, k.sensors))/>
+                value=figure(|k| format!("{} / {}", count(k.sensors_online as u64), count(k.sensors as u64)))/>
             {move || view! {
                 <Tile live=live focus=MapFocus::CriticalAlerts label=Msg::CriticalAlerts test="kpi-critical"
-                    alarm=critical() value=figure(|k| k.critical_alerts.to_string())/>
+                    alarm=critical() value=figure(|k| count(k.critical_alerts as u64))/>
             }}
             <Tile live=live focus=MapFocus::ActiveAlerts label=Msg::OtherAlerts test="kpi-alerts"
-                value=figure(|k| format!("{} · {}", k.warning_alerts, k.info_alerts))/>
-            <Tile live=live focus=MapFocus::OpenCases label=Msg::OpenCases test="kpi-cases" value=figure(|k| k.open_cases.to_string())/>
-            <Tile live=live focus=MapFocus::OverdueCases label=Msg::Overdue test="kpi-overdue" value=figure(|k| k.overdue_cases.to_string())/>
-            <Tile live=live focus=MapFocus::PatrolsOut label=Msg::PatrolsOut test="kpi-patrols" value=figure(|k| k.patrols_out.to_string())/>
+                value=figure(|k| format!("{} · {}", count(k.warning_alerts as u64), count(k.info_alerts as u64)))/>
+            <Tile live=live focus=MapFocus::OpenCases label=Msg::OpenCases test="kpi-cases" value=figure(|k| count(k.open_cases as u64))/>
+            <Tile live=live focus=MapFocus::OverdueCases label=Msg::Overdue test="kpi-overdue" value=figure(|k| count(k.overdue_cases as u64))/>
+            <Tile live=live focus=MapFocus::PatrolsOut label=Msg::PatrolsOut test="kpi-patrols" value=figure(|k| count(k.patrols_out as u64))/>
             <Tile live=live focus=MapFocus::Everything label=Msg::ResolvedToday test="kpi-resolved" value=resolved_today/>
         </div>
     }

@@ -36,12 +36,12 @@ const STOP: &str = "window.__recording = false; const f = window.__frames; \
     return f.slice(1).map((t, i) => t - f[i]);";
 
 #[derive(Debug, Default, Clone)]
-struct Frames {
-    count: usize,
-    median: f64,
-    p95: f64,
-    worst: f64,
-    over_33: usize,
+pub struct Frames {
+    pub count: usize,
+    pub median: f64,
+    pub p95: f64,
+    pub worst: f64,
+    pub over_33: usize,
 }
 
 impl Frames {
@@ -83,7 +83,7 @@ struct Subject {
     heap: &'static str,
 }
 
-async fn frames_during(browser: &Browser, gesture: Value, settle: Duration) -> Result<Frames> {
+pub async fn frames_during(browser: &Browser, gesture: Value, settle: Duration) -> Result<Frames> {
     browser.script(RECORD, json!([])).await?;
     browser.actions(gesture).await?;
     tokio::time::sleep(settle).await;
@@ -91,7 +91,7 @@ async fn frames_during(browser: &Browser, gesture: Value, settle: Duration) -> R
     Ok(Frames::of(intervals))
 }
 
-fn circle_drag() -> Value {
+pub fn circle_drag() -> Value {
     let (cx, cy, r) = (f64::from(WIDTH) / 2.0, f64::from(HEIGHT) / 2.0, 150.0);
     let mut actions = vec![
         json!({"type": "pointerMove", "duration": 0, "x": (cx + r) as i64, "y": cy as i64, "origin": "viewport"}),

@@ -5,17 +5,23 @@
 //! - Load to a complete map, demo district: from navigation start to the canvas having
 //!   drawn every layer (`data-drawn-ms`, set by the app right after drawing), on
 //!   `/public` at 1600×1000, each run in a fresh browser profile; median and worst.
+//! - The command screen panned while 100 alert events/s arrive (see [`busy`]).
 //! - Frame times while panning and zooming the 100,000-building workload whose
 //!   directory is the first argument, beside Leaflet (see [`frames`]).
 //! - Server: ingest over HTTP and MQTT, reading-to-alert latency at an SSE client under
 //!   load, fan-out to 2,000 SSE clients and the server's memory (see [`live`]).
-//!   `LINLI_BENCH=server` measures only these.
+//! - The server at full size: memory with 20,000 homes and 60,000 sensors, and the
+//!   cached public status under a crowd of readers (see [`scale`]).
+//!   `LINLI_BENCH=server` measures only the server; `LINLI_BENCH=scale` only this, and
+//!   `LINLI_BENCH=busy` only the command screen under alerts.
 //! - It also saves the demo's buildings and roads to `target/bench/demo/` for the
 //!   native draw-list measurement (`app/examples/draw_list.rs`), which `make bench`
 //!   runs next.
 
+mod busy;
 mod frames;
 mod live;
+mod scale;
 
 use anyhow::Result;
 use linli_tests::{dist_dir, Browser, LinliServer};
@@ -96,12 +102,21 @@ async fn load_to_map() -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // `server`, `scale` or `busy` measure only that part; anything else, everything.
+    let only = std::env::var("LINLI_BENCH").unwrap_or_default();
+    match only.as_str() {
+        "scale" => return scale::measure().await,
+        "busy" => return busy::measure().await,
+        _ => {}
+    }
     live::measure().await?;
-    if std::env::var("LINLI_BENCH").as_deref() == Ok("server") {
+    scale::measure().await?;
+    if only == "server" {
         return Ok(());
     }
     transfer_sizes()?;
     load_to_map().await?;
+    busy::measure().await?;
     match std::env::args().nth(1) {
         Some(workload) => frames::compare(workload.into()).await,
         None => Ok(()),
