@@ -3,7 +3,9 @@
 use std::os::unix::process::CommandExt as _;
 
 /// mimalloc gives freed memory back to the system; glibc's allocator kept it (measured:
-/// 175 MB resident right after `serve --demo`, 16 MB once trimmed).
+/// 175 MB resident right after `serve --demo`, 16 MB once trimmed). With the crate's
+/// `override` feature SQLite's own allocations go to mimalloc too: with 20,000 homes
+/// and 60,000 sensors loaded, 80 MB resident instead of 166 MB (`make bench`, scale).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -61,7 +61,7 @@ fn pour(
             ticker.tick().await;
             let (device, token) = &devices[sent as usize % devices.len()];
             let round = sent / devices.len() as u64;
-            let value = if round % 2 == 0 { 45.0 } else { 0.0 };
+            let value = if round.is_multiple_of(2) { 45.0 } else { 0.0 };
             client
                 .post(&url)
                 .bearer_auth(token)
