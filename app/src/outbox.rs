@@ -43,8 +43,8 @@ pub struct Conflict {
 pub enum Sent {
     /// The server took it; its answer.
     Done(serde_json::Value),
-    /// No network: kept, to be sent later.
-    Queued,
+    /// No network (or others waiting before it): kept, to be sent later.
+    Queued(Pending),
 }
 
 /// The queue and the conflicts, shared by a face.
@@ -193,12 +193,12 @@ pub async fn send(outbox: Option<Outbox>, live: Live, pending: Pending) -> Resul
     }
     match outbox {
         Some(outbox) => {
-            outbox.pending.update(|p| p.push(pending));
+            outbox.pending.update(|p| p.push(pending.clone()));
             // Behind others that waited: the network may be back, so try now.
             if waiting {
                 outbox.flush(live);
             }
-            Ok(Sent::Queued)
+            Ok(Sent::Queued(pending))
         }
         None => Err(ApiError::Network("no outbox".into())),
     }
@@ -208,8 +208,8 @@ pub async fn send(outbox: Option<Outbox>, live: Live, pending: Pending) -> Resul
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
     Done,
-    /// Kept in the outbox until the network returns.
-    Queued,
+    /// Kept in the outbox until it can be sent.
+    Queued(Pending),
     /// Refused, with the server's reason.
     Refused(String),
 }
@@ -223,24 +223,32 @@ fn lang(outbox: Option<Outbox>) -> Lang {
 pub async fn deliver(outbox: Option<Outbox>, live: Live, pending: Pending) -> Delivery {
     match send(outbox, live, pending).await {
         Ok(Sent::Done(_)) => Delivery::Done,
-        Ok(Sent::Queued) => Delivery::Queued,
+        Ok(Sent::Queued(pending)) => Delivery::Queued(pending),
         Err(e) => Delivery::Refused(refusal_message(lang(outbox), &e)),
     }
 }
 
-/// What a control says after its change: nothing once done, "kept" while offline, the
-/// reason when refused.
+/// What a control says after its change: nothing once done, "kept" while the change
+/// waits in the outbox (it goes once it is sent; a refusal then is listed with the
+/// outbox's conflicts), the reason when refused at once.
 #[component]
 pub fn DeliveryNote(delivery: Delivery) -> impl IntoView {
     let lang = crate::i18n::use_language();
+    let outbox = use_outbox();
     match delivery {
         Delivery::Done => ().into_any(),
-        Delivery::Queued => view! {
-            <p class="queued" data-test="queued">{move || lang.t(crate::i18n::Msg::QueuedOffline)}</p>
+        Delivery::Queued(pending) => {
+            let waiting =
+                move || outbox.is_some_and(|o| o.pending.with(|list| list.contains(&pending)));
+            view! {
+                {move || waiting().then(|| view! {
+                    <p class="queued" data-test="queued">{move || lang.t(Msg::QueuedOffline)}</p>
+                })}
+            }
+            .into_any()
         }
-        .into_any(),
         Delivery::Refused(why) => view! {
-            <p class="error" role="alert">{move || lang.t(crate::i18n::Msg::ActionFailed)}" "{why}</p>
+            <p class="error" role="alert">{move || lang.t(Msg::ActionFailed)}" "{why}</p>
         }
         .into_any(),
     }

@@ -216,20 +216,38 @@ impl LinliServer {
         Some(kb * 1024)
     }
 
-    /// Fits a gas detector to `home` (with `linli device add`) and has it report 45 %
-    /// LEL over HTTP: a critical gas alert for the home.
-    pub async fn raise_gas_alarm(&self, home: &str) -> Result<()> {
+    /// The homes the demo account `username` may see (`GET /api/v1/homes`).
+    pub async fn homes(&self, username: &str) -> Result<Vec<Value>> {
+        let client = self.signed_in(username).await?;
+        Ok(client
+            .get(self.url("/api/v1/homes"))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Fits a sensor of `kind` (`water`, `gas`, `smoke`) to `home` with `linli device
+    /// add`: its device id and token.
+    pub async fn add_device(&self, home: &str, kind: &str) -> Result<(String, String)> {
         let added = self
-            .linli(&["device", "add", "--home", home, "--kind", "gas"])
+            .linli(&["device", "add", "--home", home, "--kind", kind])
             .await?;
         let field = |name: &str| {
             added
                 .lines()
                 .find_map(|l| l.strip_prefix(&format!("{name}: ")))
                 .map(str::to_string)
-                .ok_or_else(|| anyhow::anyhow!("no {name} in `linli device add`'s output"))
+                .ok_or_else(|| anyhow!("no {name} in `linli device add`'s output"))
         };
-        let (device, token) = (field("device")?, field("token")?);
+        Ok((field("device")?, field("token")?))
+    }
+
+    /// Fits a gas detector to `home` and has it report 45 % LEL over HTTP: a critical
+    /// gas alert for the home.
+    pub async fn raise_gas_alarm(&self, home: &str) -> Result<()> {
+        let (device, token) = self.add_device(home, "gas").await?;
         reqwest::Client::new()
             .post(self.url("/api/v1/ingest"))
             .bearer_auth(token)

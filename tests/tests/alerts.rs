@@ -24,31 +24,14 @@ async fn a_gas_reading_over_mqtt_becomes_a_critical_alert_acknowledged_on_the_co
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let homes: Vec<Value> = commander
-        .get(server.url("/api/v1/homes"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let homes = server.homes("demo-commander").await?;
     let home = homes
         .iter()
         .find(|h| h["community"] == "wulimiao")
         .expect("a home in 五里庙");
-    let added = server
-        .linli(&[
-            "device",
-            "add",
-            "--home",
-            home["id"].as_str().unwrap(),
-            "--kind",
-            "gas",
-        ])
+    let (device, _) = server
+        .add_device(home["id"].as_str().unwrap(), "gas")
         .await?;
-    let device = added
-        .lines()
-        .find_map(|l| l.strip_prefix("device: "))
-        .expect("a device id")
-        .to_string();
 
     let browser = Browser::start(1600, 1000, "zh-CN").await?;
     browser.goto(&server.url("/command")).await?;
@@ -164,13 +147,7 @@ async fn a_tablet_offline_keeps_its_changes_sends_them_when_back_and_shows_confl
 ) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let commander = server.signed_in("demo-commander").await?;
-    let worker = server.signed_in("demo-grid-xingfuli").await?;
-    let homes: Vec<Value> = worker
-        .get(server.url("/api/v1/homes"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let homes = server.homes("demo-grid-xingfuli").await?;
     let home = homes[0]["id"].as_str().unwrap().to_string();
     server.raise_gas_alarm(&home).await?;
 

@@ -1043,12 +1043,7 @@ async fn the_tablet_puts_the_nearest_of_equal_alerts_first_and_guides_the_worker
 ) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let worker = server.signed_in("demo-grid-xingfuli").await?;
-    let homes: Vec<Value> = worker
-        .get(server.url("/api/v1/homes"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let homes = server.homes("demo-grid-xingfuli").await?;
     let position = |h: &Value| {
         [
             h["position"][0].as_f64().unwrap(),

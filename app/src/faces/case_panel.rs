@@ -48,7 +48,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         });
         format!("#{id} {}", title.unwrap_or_default())
     };
-    let queued = RwSignal::new(false);
+    let queued = RwSignal::new(None::<Pending>);
     // Through the outbox: a step taken without a network is kept and sent later.
     let send = move |step: CaseStep| {
         let Some(live) = live else { return };
@@ -62,15 +62,15 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
             match outbox::send(outbox, live, pending).await {
                 Ok(Sent::Done(answer)) => {
                     note.set(String::new());
-                    queued.set(false);
+                    queued.set(None);
                     show(
                         serde_json::from_value(answer)
                             .map_err(|e| api::ApiError::Network(e.to_string())),
                     );
                 }
-                Ok(Sent::Queued) => {
+                Ok(Sent::Queued(pending)) => {
                     note.set(String::new());
-                    queued.set(true);
+                    queued.set(Some(pending));
                 }
                 Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
             }
@@ -177,7 +177,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     })}
                 }
             })}
-            {move || queued.get().then(|| view! { <DeliveryNote delivery=Delivery::Queued/> })}
+            {move || queued.get().map(|p| view! { <DeliveryNote delivery=Delivery::Queued(p)/> })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }

@@ -20,27 +20,10 @@ const RUNS: usize = 3;
 
 /// Gas detectors on the first demo homes: (device id, token).
 async fn detectors(server: &LinliServer) -> Result<Vec<(String, String)>> {
-    let commander = server.signed_in("demo-commander").await?;
-    let homes: Vec<Value> = commander
-        .get(server.url("/api/v1/homes"))
-        .send()
-        .await?
-        .json()
-        .await?;
     let mut out = Vec::with_capacity(DEVICES);
-    for home in homes.iter().take(DEVICES) {
+    for home in server.homes("demo-commander").await?.iter().take(DEVICES) {
         let home = home["id"].as_str().context("a home id")?;
-        let printed = server
-            .linli(&["device", "add", "--home", home, "--kind", "gas"])
-            .await?;
-        let field = |name: &str| {
-            printed
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .map(str::to_string)
-                .context("device add output")
-        };
-        out.push((field("device: ")?, field("token: ")?));
+        out.push(server.add_device(home, "gas").await?);
     }
     Ok(out)
 }

@@ -5,7 +5,7 @@
 
 use anyhow::{Context as _, Result};
 use linli_tests::{linli_binary, Broker, LinliServer};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::process::Command;
@@ -75,25 +75,9 @@ async fn mqtt_stored(server: &LinliServer) -> Result<f64> {
 
 /// A device token for probes: (device id, token).
 async fn probe_device(server: &LinliServer) -> Result<(String, String)> {
-    let commander = server.signed_in("demo-commander").await?;
-    let homes: Vec<Value> = commander
-        .get(server.url("/api/v1/homes"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let home = homes[0]["id"].as_str().context("a demo home")?.to_string();
-    let printed = server
-        .linli(&["device", "add", "--home", &home, "--kind", "gas"])
-        .await?;
-    let field = |name: &str| {
-        printed
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(str::to_string)
-            .context("device add output")
-    };
-    Ok((field("device: ")?, field("token: ")?))
+    let homes = server.homes("demo-commander").await?;
+    let home = homes[0]["id"].as_str().context("a demo home")?;
+    server.add_device(home, "gas").await
 }
 
 /// Alert events for `device` seen by SSE clients: (client, event id, when).

@@ -79,13 +79,7 @@ async fn crowd(server: &LinliServer, if_none_match: Option<&str>) -> Result<f64>
 
 pub async fn measure() -> Result<()> {
     let mut server = LinliServer::start_demo().await?;
-    let commander = server.signed_in("demo-commander").await?;
-    let templates: Vec<Value> = commander
-        .get(server.url("/api/v1/homes"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let templates = server.homes("demo-commander").await?;
     let file = tempfile::NamedTempFile::new()?;
     std::fs::write(file.path(), homes_csv(&templates)?)?;
     let started = Instant::now();
