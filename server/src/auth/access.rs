@@ -95,6 +95,15 @@ impl Caller {
         Ok(crate::store::Actor::User(self.user.username.clone()))
     }
 
+    /// The caller as the author of a change only commanders make, or `403` (`what`:
+    /// the change, e.g. "publish notices").
+    pub fn commander(&self, what: &str) -> Result<crate::store::Actor, AppError> {
+        if self.user.role != Role::Commander {
+            return Err(AppError::Forbidden(format!("only commanders {what}")));
+        }
+        Ok(crate::store::Actor::User(self.user.username.clone()))
+    }
+
     pub fn session_info(&self) -> SessionInfo {
         SessionInfo {
             username: self.user.username.clone(),

@@ -15,11 +15,10 @@ use crate::engine::ThresholdsView;
 use crate::error::{ApiResult, AppError};
 use crate::ingest::parse::FUTURE_TOLERANCE_MS;
 use crate::rules::{Overrides, DAY_MS};
-use crate::store::Actor;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use linli_domain::{ErrorBody, Role};
+use linli_domain::ErrorBody;
 use serde::{Deserialize, Serialize};
 
 /// Longest note on a check-in.
@@ -51,12 +50,7 @@ pub async fn set_district(
     caller: Caller,
     ApiJson(overrides): ApiJson<Overrides>,
 ) -> ApiResult<Json<ThresholdsView>> {
-    if caller.user.role != Role::Commander {
-        return Err(AppError::Forbidden(
-            "only commanders change the district's thresholds".into(),
-        ));
-    }
-    let by = Actor::User(caller.user.username.clone());
+    let by = caller.commander("change the district's thresholds")?;
     Ok(Json(
         state
             .engine

@@ -8,12 +8,12 @@ use super::AppState;
 use crate::auth::access::Caller;
 use crate::clock::{now_ms, Millis};
 use crate::error::{ApiResult, AppError};
-use crate::store::{Actor, Change, NewNotice};
+use crate::store::{Change, NewNotice};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::api::Notice;
-use linli_domain::{ErrorBody, Role};
+use linli_domain::ErrorBody;
 use serde::Deserialize;
 
 const MAX_TITLE_CHARS: usize = 100;
@@ -69,13 +69,6 @@ fn checked(request: NoticeRequest, now: Millis) -> ApiResult<NewNotice> {
     Ok(NewNotice { title, body, until })
 }
 
-fn commander(caller: &Caller, what: &str) -> ApiResult<Actor> {
-    if caller.user.role != Role::Commander {
-        return Err(AppError::Forbidden(format!("only commanders {what}")));
-    }
-    Ok(Actor::User(caller.user.username.clone()))
-}
-
 /// The notices in force, newest first.
 #[utoipa::path(get, path = "/notices", tag = "public",
     responses(
@@ -100,7 +93,7 @@ pub async fn publish(
     caller: Caller,
     ApiJson(request): ApiJson<NoticeRequest>,
 ) -> ApiResult<(StatusCode, Json<Notice>)> {
-    let actor = commander(&caller, "publish notices")?;
+    let actor = caller.commander("publish notices")?;
     let now = now_ms();
     let new = checked(request, now)?;
     let notice = state
@@ -124,7 +117,7 @@ pub async fn withdraw(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Notice>> {
-    let actor = commander(&caller, "withdraw notices")?;
+    let actor = caller.commander("withdraw notices")?;
     let notice = state
         .store
         .withdraw_notice(&Change::new(actor, now_ms()), id)
