@@ -179,12 +179,16 @@ pub fn MapView(
         });
     }
 
+    // The last view fitted to the whole district: while the map still shows it, a
+    // layer arriving or the map changing size fits it again.
+    let last_fit = StoredValue::new(None::<Viewport>);
     let fit = move || {
         let (w, h) = size.get_untracked();
         let fitted = data
             .with_untracked(|d| d.extent())
             .map(|e| Viewport::fit(e, w, h, FIT_PADDING_PX));
         if fitted.is_some() {
+            last_fit.set_value(fitted);
             viewport.set(fitted);
         }
     };
@@ -262,11 +266,15 @@ pub fn MapView(
         callback.forget();
     });
 
-    // The view follows the container's size; the first data fits the view.
+    // The view follows the container's size; the first data fits the view, and so
+    // does each later layer or size while nobody has moved the fitted view.
     Effect::new(move |_| {
         let (w, h) = size.get();
         let has_data = data.with(|d| d.extent().is_some());
-        match viewport.get_untracked() {
+        let current = viewport.get_untracked();
+        let still_fitted = current.is_some() && current == last_fit.get_value();
+        match current {
+            _ if still_fitted && has_data && w > 0.0 && h > 0.0 => fit(),
             Some(v) if v.width != w || v.height != h => viewport.set(Some(v.with_size(w, h))),
             None if has_data && w > 0.0 && h > 0.0 => fit(),
             _ => {}
