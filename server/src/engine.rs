@@ -18,8 +18,8 @@
 
 use crate::alerts::{ActError, AlertBook, HomePlace, Request};
 use crate::clock::Millis;
-use crate::ingest::dedup::{Seen, TooOld};
-use crate::ingest::parse::Reading;
+use crate::ingest::dedup::{Seen, Verdict};
+use crate::ingest::parse::{Reading, Refused};
 use crate::live::Live;
 use crate::rules::{self, HomeState, Overrides, Signal, Thresholds};
 use crate::store::{Actor, DynStore, EngineWrite, SensorSeen, StoreError};
@@ -56,27 +56,17 @@ pub enum Source {
     Trusted,
 }
 
-/// What an accepted batch did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// What became of a batch: readings stored, repeats skipped, and the records refused
+/// (by their index in the batch given to [`EngineHandle::ingest`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     pub accepted: usize,
     pub duplicates: usize,
+    pub refused: Vec<Refused>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum IngestError {
-    #[error("record {index}: there is no device `{device}`; add it with `linli device add`")]
-    UnknownDevice { index: usize, device: String },
-    #[error("record {index}: device `{device}` is revoked")]
-    Revoked { index: usize, device: String },
-    #[error("record {index}: this token may not send readings of device `{device}`")]
-    NotYours { index: usize, device: String },
-    #[error("record {index}: device `{device}` already sent {newest}; a reading this far behind cannot be told from a repeat")]
-    TooOld {
-        index: usize,
-        device: String,
-        newest: u64,
-    },
     #[error("the readings could not be stored; send them again")]
     Unavailable,
 }
@@ -291,8 +281,8 @@ struct Engine {
     heard: BTreeSet<String>,
     last_checkpoint: Millis,
     last_resync: Millis,
-    /// Unknown device ids recently looked for, and when.
-    unknown_checked: HashMap<String, Millis>,
+    /// When an unknown device id last made the engine read devices again.
+    unknown_looked_up: Millis,
 }
 
 /// Loads the engine's state from the store and starts its task.
@@ -319,7 +309,7 @@ pub async fn start(
         heard: BTreeSet::new(),
         last_checkpoint: now,
         last_resync: now,
-        unknown_checked: HashMap::new(),
+        unknown_looked_up: 0,
     };
     engine.load().await?;
     let (commands, receiver) = mpsc::channel(1024);
@@ -598,102 +588,91 @@ impl Engine {
         }
     }
 
-    /// Checks who may send what; an unknown device makes the engine look again once.
-    async fn authorize(
-        &mut self,
-        source: &Source,
-        readings: &[Reading],
-    ) -> Result<(), IngestError> {
-        // A device added since the last read (by `linli device add` in another
-        // process): read homes and devices again, at most once a second per unknown id.
+    /// Why `source` may not send each reading, if it may not. A device the engine does
+    /// not know makes it read homes and devices again (one added by `linli device add`
+    /// in another process), at most once a second whatever the ids.
+    async fn refusals(&mut self, source: &Source, readings: &[Reading]) -> Vec<Option<String>> {
         let now = (self.clock)();
-        let unknown: Vec<String> = readings
+        let unknown = readings
             .iter()
-            .filter(|r| !self.devices.contains_key(&r.device))
-            .map(|r| r.device.clone())
-            .collect();
-        self.unknown_checked.retain(|_, at| now - *at < 1_000);
-        if unknown
-            .iter()
-            .any(|d| !self.unknown_checked.contains_key(d))
-        {
+            .any(|r| !self.devices.contains_key(&r.device));
+        if unknown && now - self.unknown_looked_up >= 1_000 {
+            self.unknown_looked_up = now;
             if let Err(e) = self.sync_homes().await {
                 tracing::error!("cannot read devices: {e}");
             }
-            if self.unknown_checked.len() < 10_000 {
-                self.unknown_checked
-                    .extend(unknown.into_iter().map(|d| (d, now)));
-            }
         }
-        for (index, r) in readings.iter().enumerate() {
-            let device = || r.device.clone();
-            let Some(known) = self.devices.get(&r.device) else {
-                return Err(IngestError::UnknownDevice {
-                    index,
-                    device: device(),
-                });
-            };
-            if known.revoked {
-                return Err(IngestError::Revoked {
-                    index,
-                    device: device(),
-                });
-            }
-            let allowed = match source {
-                Source::Trusted => true,
-                Source::Device(id) => *id == r.device,
-                Source::Gateway(communities) => {
-                    communities.is_empty()
-                        || self
-                            .homes
-                            .get(&known.home)
-                            .is_some_and(|h| communities.contains(&h.place.community))
+        readings
+            .iter()
+            .map(|r| {
+                let Some(known) = self.devices.get(&r.device) else {
+                    return Some(format!(
+                        "there is no device `{}`; add it with `linli device add`",
+                        r.device
+                    ));
+                };
+                if known.revoked {
+                    return Some(format!("device `{}` is revoked", r.device));
                 }
-            };
-            if !allowed {
-                return Err(IngestError::NotYours {
+                let allowed = match source {
+                    Source::Trusted => true,
+                    Source::Device(id) => *id == r.device,
+                    Source::Gateway(communities) => {
+                        communities.is_empty()
+                            || self
+                                .homes
+                                .get(&known.home)
+                                .is_some_and(|h| communities.contains(&h.place.community))
+                    }
+                };
+                (!allowed)
+                    .then(|| format!("this token may not send readings of device `{}`", r.device))
+            })
+            .collect()
+    }
+
+    /// Decides on each reading of a batch: refused (who sent it may not, or it cannot
+    /// be told from a repeat), a repeat, or new. Returns the answer and the new ones.
+    async fn admit(&mut self, source: &Source, readings: Vec<Reading>) -> (Accepted, Vec<Reading>) {
+        let refusals = self.refusals(source, &readings).await;
+        let mut answer = Accepted::default();
+        let mut new = Vec::with_capacity(readings.len());
+        for (index, (reading, refusal)) in readings.into_iter().zip(refusals).enumerate() {
+            if let Some(reason) = refusal {
+                answer.refused.push(Refused { index, reason });
+                continue;
+            }
+            match self.seen.admit(&reading) {
+                Verdict::New => {
+                    answer.accepted += 1;
+                    new.push(reading);
+                }
+                Verdict::Repeat => answer.duplicates += 1,
+                Verdict::TooOld { newest } => answer.refused.push(Refused {
                     index,
-                    device: device(),
-                });
+                    reason: format!(
+                        "device `{}` already sent {newest}; a reading this far behind cannot be told from a repeat",
+                        reading.device
+                    ),
+                }),
             }
         }
-        Ok(())
+        (answer, new)
     }
 
     async fn ingest(&mut self, batches: Vec<Waiting>) {
         let mut all = Vec::new();
         let mut waiting = Vec::new();
         for (source, readings, reply) in batches {
-            let admitted = match self.authorize(&source, &readings).await {
-                Ok(()) => self
-                    .seen
-                    .admit_batch(&readings)
-                    .map_err(|TooOld { index, newest }| IngestError::TooOld {
-                        index,
-                        device: readings[index].device.clone(),
-                        newest,
-                    }),
-                Err(e) => Err(e),
-            };
-            match admitted {
-                Ok(new) => {
-                    let accepted = new.iter().filter(|n| **n).count();
-                    let answer = Accepted {
-                        accepted,
-                        duplicates: readings.len() - accepted,
-                    };
-                    waiting.push((answer, reply));
-                    all.extend(
-                        readings
-                            .into_iter()
-                            .zip(new)
-                            .filter_map(|(r, n)| n.then_some(r)),
-                    );
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                }
+            let (answer, new) = self.admit(&source, readings).await;
+            // A repeat is answered after the group's commit too: what it repeats may
+            // be in this very group.
+            if answer.accepted + answer.duplicates == 0 {
+                let _ = reply.send(Ok(answer));
+                continue;
             }
+            all.extend(new);
+            waiting.push((answer, reply));
         }
         if waiting.is_empty() {
             return;

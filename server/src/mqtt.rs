@@ -10,13 +10,15 @@
 //! up to a few seconds, and unacknowledged messages come again (and count as duplicates
 //! if they were stored).
 //!
-//! A message that can never be stored (not a reading, a topic and a payload naming
-//! different devices, an unknown device) is logged, counted and acknowledged, so that it
-//! does not come back forever.
+//! A message's readings are taken as sent by the device its topic names, as if with
+//! that device's token over HTTP: a reading of another device in the payload, or of an
+//! unknown or revoked device, is refused by its index while the others are stored. A
+//! message of which nothing can be stored is logged, counted and acknowledged, so that
+//! it does not come back forever.
 
 use crate::clock::now_ms;
 use crate::engine::{EngineHandle, IngestError, Source};
-use crate::ingest::parse::{parse, Encoding, Rejection};
+use crate::ingest::parse::{parse, Batch, Encoding};
 use crate::metrics::Metrics;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,67 +111,67 @@ fn topic_device(topic: &str) -> Option<&str> {
         .filter(|d| !d.contains('/'))
 }
 
-/// Checks a message: its readings, all of the topic's device.
-fn readings_of(publish: &Publish) -> Result<Vec<crate::ingest::parse::Reading>, Rejection> {
-    let refuse = |problem: String| Rejection {
-        record: None,
-        problem,
-    };
-    let device = topic_device(&publish.topic).ok_or_else(|| {
-        refuse(format!(
-            "`{}` is not linli/sensors/<device>/up",
-            publish.topic
-        ))
-    })?;
+/// Reads a message: the device its topic names and its readings, those of another
+/// device refused.
+fn readings_of(publish: &Publish) -> Result<(String, Batch), String> {
+    let device = topic_device(&publish.topic)
+        .ok_or_else(|| format!("`{}` is not linli/sensors/<device>/up", publish.topic))?;
     let first = publish.payload.iter().find(|b| !b.is_ascii_whitespace());
     let encoding = if first == Some(&b'[') {
         Encoding::SenMl
     } else {
         Encoding::Json
     };
-    let readings = parse(&publish.payload, encoding, now_ms())?;
-    if let Some((i, other)) = readings
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.device != device)
-    {
-        return Err(Rejection {
-            record: Some(i),
-            problem: format!(
+    let mut batch = parse(&publish.payload, encoding, now_ms()).map_err(|e| e.to_string())?;
+    batch.refuse_where(|r| {
+        (r.device != device).then(|| {
+            format!(
                 "the reading is of device `{}` but was published on the topic of `{device}`",
-                other.device
-            ),
-        });
-    }
-    Ok(readings)
+                r.device
+            )
+        })
+    });
+    Ok((device.to_string(), batch))
 }
 
 /// Stores one message's readings, waiting for the store as long as it takes; whether
-/// they were stored (`false`: refused for good, acknowledge and forget).
+/// any were stored (`false`: refused for good, acknowledge and forget).
 async fn store(publish: &Publish, engine: &EngineHandle, metrics: &Metrics) -> bool {
-    let readings = match readings_of(publish) {
-        Ok(readings) => readings,
-        Err(rejection) => {
-            tracing::warn!(topic = %publish.topic, "MQTT message refused: {rejection}");
-            metrics.count("linli_mqtt_messages_total", "refused");
-            return false;
-        }
+    let refused = |why: &dyn std::fmt::Display| {
+        tracing::warn!(topic = %publish.topic, "MQTT message refused: {why}");
+        metrics.count("linli_mqtt_messages_total", "refused");
+        false
     };
+    let (device, batch) = match readings_of(publish) {
+        Ok(read) => read,
+        Err(problem) => return refused(&problem),
+    };
+    for r in &batch.refused {
+        tracing::warn!(topic = %publish.topic, "MQTT record {} refused: {}", r.index, r.reason);
+    }
+    if batch.readings.is_empty() {
+        return refused(&"no record of it can be stored");
+    }
     let mut wait = Duration::from_millis(50);
     loop {
-        match engine.ingest(Source::Trusted, readings.clone()).await {
-            Ok(_) => {
+        match engine
+            .ingest(Source::Device(device.clone()), batch.readings.clone())
+            .await
+        {
+            Ok(answer) => {
+                for r in &answer.refused {
+                    let index = batch.indices[r.index];
+                    tracing::warn!(topic = %publish.topic, "MQTT record {index} refused: {}", r.reason);
+                }
+                if answer.accepted + answer.duplicates == 0 {
+                    return refused(&"no record of it can be stored");
+                }
                 metrics.count("linli_mqtt_messages_total", "stored");
                 return true;
             }
             Err(IngestError::Unavailable) => {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(MAX_BACKOFF);
-            }
-            Err(refused) => {
-                tracing::warn!(topic = %publish.topic, "MQTT message refused: {refused}");
-                metrics.count("linli_mqtt_messages_total", "refused");
-                return false;
             }
         }
     }

@@ -443,12 +443,16 @@ mod tests {
         for step in 0..200 {
             for r in sim.readings(start + step * 30_000, 30) {
                 let line = reading_json(&r).to_string();
-                crate::ingest::parse::parse(
+                let batch = crate::ingest::parse::parse(
                     line.as_bytes(),
                     crate::ingest::parse::Encoding::Json,
                     r.at,
                 )
-                .expect("the simulator speaks the protocol");
+                .unwrap();
+                assert!(
+                    batch.refused.is_empty(),
+                    "the simulator speaks the protocol"
+                );
                 let Identity::Seq(seq) = r.identity else {
                     panic!("seq")
                 };

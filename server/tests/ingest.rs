@@ -1,7 +1,8 @@
 //! Ingest, alerts and the live stream through the real HTTP service and SQLite store:
-//! device tokens, durable and idempotent batches, bad input refused whole, a gas
-//! reading's critical alert taken through its life, and the stream resuming with
-//! exactly the missed events.
+//! device tokens (checked before the body is read), durable and idempotent batches,
+//! bad records refused by index while the good ones beside them are stored, a device
+//! that one forged reading cannot blind, a gas reading's critical alert taken through
+//! its life, and the stream resuming with exactly the missed events.
 
 mod support;
 
@@ -25,6 +26,37 @@ async fn post(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
 
 async fn stored_readings(app: &TestApp) -> usize {
     app.store.readings_after(0, 100_000).await.unwrap().len()
+}
+
+/// The `refused` list of an answer: (index, reason) each.
+fn refused(body: &Value) -> Vec<(u64, String)> {
+    body["refused"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `refused` in {body}"))
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Posts a batch and reads a `202` answer.
+async fn post_accepted(app: &TestApp, token: &str, body: &Value) -> Value {
+    let response = post(app, token, body).await;
+    assert_eq!(response.status(), 202, "for {body}");
+    response.json().await.unwrap()
+}
+
+/// Open alerts of `kind` at `home`, as the commander sees them.
+async fn open_alerts(app: &TestApp, home: &str, kind: &str) -> Vec<Value> {
+    let commander = app.signed_in("demo-commander").await;
+    let open: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+    open.into_iter()
+        .filter(|a| a["home"] == home && a["kind"] == kind)
+        .collect()
 }
 
 #[tokio::test]
@@ -52,13 +84,33 @@ async fn ingest_needs_a_token_for_the_devices_it_sends() {
     )
     .await;
 
-    // A device token sending another device's readings.
+    // A device token sending its own reading and another device's: its own is stored,
+    // the other refused by index.
     let theirs = json!({"readings": [reading(&gas, 2, "heartbeat", 1.0), reading(&water, 1, "heartbeat", 1.0)]});
-    let message = assert_error(post(&app, &gas_token, &theirs).await, 403, "forbidden").await;
-    assert!(
-        message.contains("record 1") && message.contains(&water),
-        "{message}"
+    let body = post_accepted(&app, &gas_token, &theirs).await;
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+        (Some(1), Some(0))
     );
+    let list = refused(&body);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].0, 1);
+    assert!(
+        list[0].1.contains(&water) && list[0].1.contains("may not"),
+        "{list:?}"
+    );
+    // Only the other device's: nothing taken, 422 with the same list.
+    let only_theirs = json!({"readings": [reading(&water, 1, "heartbeat", 1.0)]});
+    let response = post(&app, &gas_token, &only_theirs).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unprocessable");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(&water),
+        "{body}"
+    );
+    assert_eq!(refused(&body).len(), 1);
+    assert_eq!(body["accepted"], 0);
 
     // A gateway for 五里庙 only, sending for a device there, elsewhere, and unknown.
     let gateway_token = new_token();
@@ -71,17 +123,22 @@ async fn ingest_needs_a_token_for_the_devices_it_sends() {
         )
         .await
         .unwrap();
-    let response = post(&app, &gateway_token, &batch).await;
-    assert_eq!(response.status(), 202);
-    assert_error(post(&app, &gateway_token, &theirs).await, 403, "forbidden").await;
+    let body = post_accepted(&app, &gateway_token, &batch).await;
+    assert_eq!(body["accepted"], 1);
+    let body = post_accepted(&app, &gateway_token, &theirs).await;
+    assert_eq!(
+        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(refused(&body)[0].0, 1);
     let unknown = json!({"readings": [reading("wm-999999", 1, "heartbeat", 1.0)]});
-    let message = assert_error(
-        post(&app, &gateway_token, &unknown).await,
-        422,
-        "unprocessable",
-    )
-    .await;
-    assert!(message.contains("wm-999999"), "{message}");
+    let response = post(&app, &gateway_token, &unknown).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        refused(&body)[0].1.contains("no device `wm-999999`"),
+        "{body}"
+    );
 
     // Neither JSON nor SenML; a body above the limit.
     let text = client
@@ -104,13 +161,37 @@ async fn ingest_needs_a_token_for_the_devices_it_sends() {
     assert_error(huge, 413, "payload_too_large").await;
     assert_eq!(
         stored_readings(&app).await,
-        1,
-        "only the gateway's good batch"
+        2,
+        "the gateway's heartbeat and the device's own"
     );
 }
 
+/// The token is looked at before the body: a caller without one is answered at once,
+/// without the server waiting for (or reading) the megabytes it announced.
 #[tokio::test]
-async fn a_batch_is_stored_once_and_a_bad_batch_not_at_all() {
+async fn the_token_is_checked_before_the_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let address = app.base.trim_start_matches("http://").to_string();
+    for authorization in ["", "Authorization: Bearer not-a-token\r\n"] {
+        let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\n{authorization}Content-Type: application/json\r\nContent-Length: 4000000\r\n\r\n{{\"readings\": ["
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 1024];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut answer))
+                .await
+                .expect("answered without the body")
+                .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_once_and_a_bad_record_alone_is_refused() {
     let app = spawn_app().await;
     let (water, token, _) = new_device(&app, Some("xingfuli"), SensorKind::Water).await;
     let batch = json!({"readings": [
@@ -119,13 +200,11 @@ async fn a_batch_is_stored_once_and_a_bad_batch_not_at_all() {
         reading(&water, 3, "battery_pct", 80.0),
         reading(&water, 3, "battery_pct", 80.0),
     ]});
-    let response = post(&app, &token, &batch).await;
-    assert_eq!(response.status(), 202);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"accepted": 3, "duplicates": 1}));
+    let body = post_accepted(&app, &token, &batch).await;
+    assert_eq!(body, json!({"accepted": 3, "duplicates": 1, "refused": []}));
     // Sent again (a device that did not hear the answer): nothing new.
-    let body: Value = post(&app, &token, &batch).await.json().await.unwrap();
-    assert_eq!(body, json!({"accepted": 0, "duplicates": 4}));
+    let body = post_accepted(&app, &token, &batch).await;
+    assert_eq!(body, json!({"accepted": 0, "duplicates": 4, "refused": []}));
     assert_eq!(stored_readings(&app).await, 3);
 
     // SenML, identified by (device, metric, time).
@@ -145,82 +224,156 @@ async fn a_batch_is_stored_once_and_a_bad_batch_not_at_all() {
             .unwrap()
     };
     let body: Value = send_senml().await.json().await.unwrap();
-    assert_eq!(body, json!({"accepted": 2, "duplicates": 0}));
+    assert_eq!(body, json!({"accepted": 2, "duplicates": 0, "refused": []}));
     let body: Value = send_senml().await.json().await.unwrap();
-    assert_eq!(body, json!({"accepted": 0, "duplicates": 2}));
+    assert_eq!(body, json!({"accepted": 0, "duplicates": 2, "refused": []}));
 
-    // Bad batches, each with good readings before the bad one: refused whole.
-    let good = reading(&water, 10, "water_total_l", 130.0);
+    // Bad records, each between two good readings: refused by index, the good ones
+    // stored.
     let bad_records = [
-        (reading(&water, 11, "water_total_l", -5.0), "between"),
-        (reading(&water, 11, "gas_lel_pct", 120.0), "between"),
-        (reading(&water, 11, "smoke_alarm", 0.5), "0 or 1"),
-        (reading(&water, 11, "pressure", 1.0), "unknown metric"),
+        (reading(&water, 0, "water_total_l", -5.0), "between"),
+        (reading(&water, 0, "gas_lel_pct", 120.0), "between"),
+        (reading(&water, 0, "smoke_alarm", 0.5), "0 or 1"),
+        (reading(&water, 0, "pressure", 1.0), "unknown metric"),
         (
-            json!({"device": water, "seq": 11, "ts": rfc3339(now_ms() + 3_600_000), "metric": "heartbeat", "value": 1}),
+            json!({"device": water, "seq": 0, "ts": rfc3339(now_ms() + 3_600_000), "metric": "heartbeat", "value": 1}),
             "future",
         ),
         (
-            json!({"device": water, "seq": 11, "ts": "2020-01-01T00:00:00Z", "metric": "heartbeat", "value": 1}),
+            json!({"device": water, "seq": 0, "ts": "2020-01-01T00:00:00Z", "metric": "heartbeat", "value": 1}),
             "year old",
         ),
         (
-            json!({"device": water, "seq": 11, "metric": "heartbeat", "value": 1}),
+            json!({"device": water, "seq": 0, "metric": "heartbeat", "value": 1}),
             "missing field",
         ),
+        (json!([1, 2]), "invalid type"),
+        (
+            json!({"device": "../../etc", "seq": 1, "ts": rfc3339(now_ms()), "metric": "heartbeat", "value": 1}),
+            "not a device id",
+        ),
     ];
+    let mut seq = 10;
     for (bad, expected) in bad_records {
-        let response = post(&app, &token, &json!({"readings": [good.clone(), bad]})).await;
-        let message = assert_error(response, 400, "bad_request").await;
+        let body = json!({"readings": [reading(&water, seq, "heartbeat", 1.0), bad, reading(&water, seq + 1, "heartbeat", 1.0)]});
+        seq += 2;
+        let answer = post_accepted(&app, &token, &body).await;
+        assert_eq!(answer["accepted"], 2, "{answer}");
+        let list = refused(&answer);
+        assert_eq!(list.len(), 1, "{answer}");
+        assert_eq!(list[0].0, 1);
         assert!(
-            message.contains("record 1") && message.contains(expected),
-            "{message}"
+            list[0].1.contains(expected),
+            "expected `{expected}` in {list:?}"
         );
     }
-    assert_error(
-        post(&app, &token, &json!({"readings": []})).await,
-        400,
-        "bad_request",
-    )
-    .await;
-    assert_error(
-        post(&app, &token, &json!([1, 2, 3])).await,
-        400,
-        "bad_request",
-    )
-    .await;
-    assert_eq!(stored_readings(&app).await, 5, "nothing of a bad batch");
-
-    // Far out of order: more than 512 behind the device's newest, with an older time
-    // (so not a counter that started again), cannot be told from a repeat.
-    let body: Value = post(
-        &app,
-        &token,
-        &json!({"readings": [reading(&water, 1_000, "heartbeat", 1.0)]}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(body, json!({"accepted": 1, "duplicates": 0}));
-    let behind = json!({"device": water, "seq": 7, "ts": rfc3339(now_ms() - 60_000),
-                        "metric": "heartbeat", "value": 1});
+    assert_eq!(stored_readings(&app).await, 5 + 18);
+    // Unreadable bodies are refused whole.
+    for unreadable in [
+        json!({"readings": []}),
+        json!([1, 2, 3]),
+        json!({"readings": 5}),
+    ] {
+        assert_error(post(&app, &token, &unreadable).await, 400, "bad_request").await;
+    }
+    // Every record bad: 422 with the list.
     let response = post(
         &app,
         &token,
-        &json!({"readings": [reading(&water, 1_001, "heartbeat", 1.0), behind]}),
+        &json!({"readings": [reading(&water, 99, "volts", 1.0), reading(&water, 100, "battery_pct", 150.0)]}),
     )
     .await;
-    let message = assert_error(response, 422, "unprocessable").await;
-    assert!(
-        message.contains("record 1") && message.contains("already sent 1001"),
-        "{message}"
-    );
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
     assert_eq!(
-        stored_readings(&app).await,
-        6,
-        "nothing of the refused batch"
+        refused(&body).iter().map(|r| r.0).collect::<Vec<_>>(),
+        [0, 1]
     );
+    assert_eq!(stored_readings(&app).await, 5 + 18);
+
+    // Far out of order: below the 512 highest numbers the device stored, with an
+    // older time (so not a counter that started again), cannot be told from a repeat;
+    // the good reading beside it is stored.
+    let many: Vec<Value> = (1_000..1_600)
+        .map(|s| reading(&water, s, "heartbeat", 1.0))
+        .collect();
+    assert_eq!(
+        post_accepted(&app, &token, &json!({"readings": many})).await["accepted"],
+        600
+    );
+    let behind = json!({"device": water, "seq": 7, "ts": rfc3339(now_ms() - 60_000),
+                        "metric": "heartbeat", "value": 1});
+    let body = post_accepted(
+        &app,
+        &token,
+        &json!({"readings": [reading(&water, 1_600, "heartbeat", 1.0), behind]}),
+    )
+    .await;
+    assert_eq!(body["accepted"], 1);
+    let list = refused(&body);
+    assert_eq!(list[0].0, 1);
+    assert!(list[0].1.contains("already sent 1600"), "{list:?}");
+}
+
+/// Issue 14's first attack: from a gas detector's own token, one reading with the
+/// largest `seq` and a time 4 minutes ahead. Before, every later genuine reading was
+/// refused for good; now the detector's next reading, a leak, raises its alarm.
+#[tokio::test]
+async fn one_forged_reading_cannot_blind_a_gas_detector() {
+    let app = spawn_app().await;
+    let (gas, token, home) = new_device(&app, Some("wulimiao"), SensorKind::Gas).await;
+    let genuine: Vec<Value> = (4_000..4_712)
+        .map(|s| reading(&gas, s, "gas_lel_pct", 0.0))
+        .collect();
+    post_accepted(&app, &token, &json!({"readings": genuine})).await;
+    let forged = json!({"device": gas, "seq": 9_223_372_036_854_775_807u64,
+        "ts": rfc3339(now_ms() + 4 * 60_000), "metric": "gas_lel_pct", "value": 0});
+    post_accepted(&app, &token, &json!({"readings": [forged]})).await;
+    let body = post_accepted(
+        &app,
+        &token,
+        &json!({"readings": [reading(&gas, 4_712, "gas_lel_pct", 90.0)]}),
+    )
+    .await;
+    assert_eq!(body["accepted"], 1, "{body}");
+    let alerts = open_alerts(&app, &home, "gas").await;
+    assert_eq!(alerts.len(), 1, "the leak raised its alarm");
+    assert_eq!(alerts[0]["severity"], "critical");
+}
+
+/// A gateway batch with broken records around a gas alarm: the alarm is stored and
+/// raised, the broken records are listed.
+#[tokio::test]
+async fn a_gas_alarm_beside_bad_records_is_stored_and_raised() {
+    let app = spawn_app().await;
+    let (gas, _, home) = new_device(&app, Some("wulimiao"), SensorKind::Gas).await;
+    let gateway_token = new_token();
+    app.store
+        .add_gateway(
+            &Change::new(Actor::System("test"), now_ms()),
+            "gw-all",
+            &[],
+            &token_hash(&gateway_token),
+        )
+        .await
+        .unwrap();
+    let body = post_accepted(
+        &app,
+        &gateway_token,
+        &json!({"readings": [
+            {"device": gas, "seq": "one"},
+            reading("wm-unknown-1", 1, "heartbeat", 1.0),
+            reading(&gas, 1, "gas_lel_pct", 90.0),
+            reading(&gas, 2, "gas_lel_pct", 900.0),
+        ]}),
+    )
+    .await;
+    assert_eq!(body["accepted"], 1, "{body}");
+    assert_eq!(
+        refused(&body).iter().map(|r| r.0).collect::<Vec<_>>(),
+        [0, 1, 3]
+    );
+    assert_eq!(open_alerts(&app, &home, "gas").await.len(), 1);
 }
 
 /// Reads a stream until `count` events arrived: (id, event, data) each.

@@ -162,7 +162,10 @@ async fn kill_9_during_sustained_ingest_loses_and_doubles_nothing() -> Result<()
     for body in sent.iter().rev().take(WRITERS * 2) {
         let answer = send_until_stored(&base, &token, body).await;
         let count = body["readings"].as_array().unwrap().len();
-        assert_eq!(answer, json!({"accepted": 0, "duplicates": count}));
+        assert_eq!(
+            answer,
+            json!({"accepted": 0, "duplicates": count, "refused": []})
+        );
     }
     let mut expected = HashSet::new();
     for body in &sent {

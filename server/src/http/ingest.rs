@@ -1,21 +1,22 @@
 //! `POST /api/v1/ingest`: sensor readings from devices and gateways, with a Bearer
-//! token instead of a session. The body is a JSON batch or SenML (CONTRACT.md); it is
-//! checked whole, then handed to the rules engine, and `202` is sent only once every
-//! reading of it is committed.
+//! token instead of a session. The token is checked before the body is read. The body
+//! is a JSON batch or SenML (CONTRACT.md); each record is checked on its own, the good
+//! ones go to the rules engine, and `202` is sent only once they are committed, with
+//! the refused records listed by index.
 
 use super::AppState;
 use crate::auth::token::token_hash;
 use crate::clock::now_ms;
 use crate::engine::{Accepted, IngestError, Source};
 use crate::error::{ApiResult, AppError};
-use crate::ingest::parse::{parse, Encoding};
+use crate::ingest::parse::{parse, Encoding, Refused};
 use crate::store::{Credential, DynStore};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use linli_domain::ErrorBody;
+use linli_domain::{ErrorBody, ErrorDetail};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -84,40 +85,44 @@ fn encoding(headers: &HeaderMap) -> ApiResult<Encoding> {
 impl From<IngestError> for AppError {
     fn from(err: IngestError) -> Self {
         match err {
-            IngestError::UnknownDevice { .. } | IngestError::TooOld { .. } => {
-                AppError::Unprocessable(err.to_string())
-            }
-            IngestError::Revoked { .. } | IngestError::NotYours { .. } => {
-                AppError::Forbidden(err.to_string())
-            }
             IngestError::Unavailable => AppError::Unavailable(err.to_string()),
         }
     }
+}
+
+/// The answer when no record of a batch could be taken: `422`, the error body, and the
+/// same counts and list of refused records as a `202`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct NothingAccepted {
+    error: ErrorDetail,
+    #[serde(flatten)]
+    answer: Accepted,
 }
 
 /// Stores a batch of readings.
 ///
 /// `Authorization: Bearer <device or gateway token>` (from `linli device add` or
 /// `linli gateway add`). A device token may send only its own readings, a gateway token
-/// only those of its communities' devices. Any invalid record refuses the whole batch,
-/// naming the record. Sending a batch again is harmless: repeats count as duplicates.
+/// only those of its communities' devices. Each record is checked on its own: one that
+/// is not valid, of a device this token may not send for, or too far behind its
+/// device's count to tell from a repeat is listed in `refused` by its index, and the
+/// others are stored. Sending a batch again is harmless: repeats count as duplicates.
 #[utoipa::path(post, path = "/ingest", tag = "ingest",
     request_body(content = Object, description = "`{\"readings\": [...]}` (application/json) or SenML (application/senml+json)"),
     responses(
-        (status = 202, description = "Durable: `{\"accepted\": N, \"duplicates\": M}`", body = Object),
-        (status = 400, description = "Not a valid batch; names the record and the problem", body = ErrorBody),
+        (status = 202, description = "Durable: what was stored, repeated and refused", body = Accepted),
+        (status = 400, description = "Not a batch of readings at all", body = ErrorBody),
         (status = 401, description = "No valid device or gateway token", body = ErrorBody),
-        (status = 403, description = "The token may not send for a device, or the device is revoked", body = ErrorBody),
         (status = 413, description = "Body above 4 MiB", body = ErrorBody),
         (status = 415, description = "Neither JSON nor SenML", body = ErrorBody),
-        (status = 422, description = "A device Linli does not know", body = ErrorBody),
+        (status = 422, description = "No record could be taken; each is listed with why", body = NothingAccepted),
         (status = 503, description = "Not stored; send again", body = ErrorBody),
     ))]
 pub async fn ingest(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<(StatusCode, Json<Accepted>)> {
+    body: Body,
+) -> ApiResult<Response> {
     let token = bearer(&headers).ok_or_else(|| {
         AppError::Unauthorized("send `Authorization: Bearer <device or gateway token>`".into())
     })?;
@@ -131,13 +136,29 @@ pub async fn ingest(
         }
     };
     let encoding = encoding(&headers)?;
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge(format!(
+    let too_large = || {
+        AppError::PayloadTooLarge(format!(
             "a batch body may be at most {} MiB",
             INGEST_BODY_LIMIT / 1024 / 1024
-        )),
-        _ => AppError::BadRequest(e.body_text()),
-    })?;
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > INGEST_BODY_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let body = axum::body::to_bytes(body, INGEST_BODY_LIMIT)
+        .await
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                too_large()
+            } else {
+                AppError::BadRequest(format!("the body could not be read: {e}"))
+            }
+        })?;
     let now = now_ms();
     let parsed = if body.len() <= PARSE_INLINE_MAX {
         parse(&body, encoding, now)
@@ -146,7 +167,45 @@ pub async fn ingest(
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("parser task failed: {e}")))?
     };
-    let readings = parsed.map_err(|r| AppError::BadRequest(r.to_string()))?;
-    let accepted = state.engine.ingest(source, readings).await?;
-    Ok((StatusCode::ACCEPTED, Json(accepted)))
+    let batch = parsed.map_err(|r| AppError::BadRequest(r.to_string()))?;
+    let mut answer = if batch.readings.is_empty() {
+        Accepted::default()
+    } else {
+        state.engine.ingest(source, batch.readings).await?
+    };
+    // The engine numbers the readings it was given; the caller numbers its records.
+    for refused in &mut answer.refused {
+        refused.index = batch.indices[refused.index];
+    }
+    answer.refused.extend(batch.refused);
+    answer.refused.sort_by_key(|r| r.index);
+    Ok(answer_response(answer))
+}
+
+/// `202` with the answer, or `422` when nothing was taken.
+fn answer_response(answer: Accepted) -> Response {
+    if answer.accepted + answer.duplicates > 0 {
+        return (StatusCode::ACCEPTED, Json(answer)).into_response();
+    }
+    let first: Vec<String> = answer
+        .refused
+        .iter()
+        .take(3)
+        .map(|Refused { index, reason }| format!("record {index}: {reason}"))
+        .collect();
+    let more = match answer.refused.len().saturating_sub(first.len()) {
+        0 => String::new(),
+        n => format!(" (and {n} more)"),
+    };
+    let body = NothingAccepted {
+        error: ErrorDetail {
+            code: "unprocessable".into(),
+            message: format!(
+                "no record of the batch was taken: {}{more}",
+                first.join("; ")
+            ),
+        },
+        answer,
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }

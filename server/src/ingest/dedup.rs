@@ -5,43 +5,157 @@
 //! seq); SenML records per (device, metric, time)). A unique index over every reading
 //! ever stored would say so, but keeping such an index up to date costs a random page
 //! write per reading, which caps ingest far below TARGETS.md. Devices count upwards, so
-//! the engine (the only writer of readings) remembers instead, per device, the newest
-//! sequence number and which of the [`SEQ_WINDOW`] before it arrived, and per SenML
-//! metric the last [`TIMES_KEPT`] times. This memory is saved with the rules'
-//! checkpoint and rebuilt by replaying the readings stored after it, so it is exact
-//! across restarts and crashes.
+//! the engine (the only writer of readings) remembers instead, per device, the highest
+//! [`SEQ_KEPT`] sequence numbers it stored (as spans of consecutive numbers: a device
+//! that counts one by one needs one span), and per SenML metric the last
+//! [`TIMES_KEPT`] times. This memory is saved with the rules' checkpoint and rebuilt by
+//! replaying the readings stored after it, so it is exact across restarts and crashes.
 //!
-//! What falls behind the window cannot be told from a repeat and is refused with the
-//! reason, except for a device whose counter started again (a reset or a replaced
-//! board): a small number with a newer time than anything before starts a new count.
+//! What it keeps is numbers *stored*, not the numbers below the highest: a window
+//! below the highest number let one reading with a huge `seq` (forged with a stolen
+//! token, or a device's corrupted counter) make every genuine reading after it look
+//! ancient, and blinded the device for good. Here such a reading takes one place of
+//! [`SEQ_KEPT`]; the device's genuine readings go on being new.
+//!
+//! A number below everything kept, once [`SEQ_KEPT`] are kept, cannot be told from a
+//! repeat. With an older time than the newest reading's it is refused with the reason;
+//! with a newer time the device's counter started again (a reset or a replaced board),
+//! and the memory starts again too, keeping the old numbers aside to tell their
+//! repeats. To refuse a device's genuine readings an attacker with its token must send
+//! more than [`SEQ_KEPT`] readings above them, and even then only until the clock
+//! passes the forged readings' times (at most 5 minutes ahead: the parser's limit).
 
 use super::parse::{Identity, Reading};
 use crate::clock::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Sequence numbers remembered below a device's newest.
-pub const SEQ_WINDOW: u64 = 512;
+/// Sequence numbers remembered per device: its highest stored.
+pub const SEQ_KEPT: u64 = 512;
 /// SenML times remembered per device and metric.
 pub const TIMES_KEPT: usize = 64;
-const WORDS: usize = (SEQ_WINDOW / 64) as usize;
+
+/// Some of one device's sequence numbers, as sorted, disjoint, non-adjacent spans.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+struct SeqSet {
+    /// `[first, last]`, inclusive.
+    spans: Vec<(u64, u64)>,
+    /// How many numbers the spans hold.
+    len: u64,
+    /// The newest time of the readings stored.
+    at: Millis,
+}
+
+impl SeqSet {
+    fn contains(&self, seq: u64) -> bool {
+        let after = self.spans.partition_point(|(first, _)| *first <= seq);
+        after > 0 && self.spans[after - 1].1 >= seq
+    }
+
+    fn lowest(&self) -> Option<u64> {
+        self.spans.first().map(|(first, _)| *first)
+    }
+
+    fn highest(&self) -> Option<u64> {
+        self.spans.last().map(|(_, last)| *last)
+    }
+
+    /// Adds `seq`, which it does not hold.
+    fn insert(&mut self, seq: u64, at: Millis) {
+        self.len += 1;
+        self.at = self.at.max(at);
+        let after = self.spans.partition_point(|(first, _)| *first <= seq);
+        let joins_before = after > 0 && self.spans[after - 1].1.checked_add(1) == Some(seq);
+        let joins_after =
+            after < self.spans.len() && seq.checked_add(1) == Some(self.spans[after].0);
+        match (joins_before, joins_after) {
+            (true, true) => {
+                self.spans[after - 1].1 = self.spans[after].1;
+                self.spans.remove(after);
+            }
+            (true, false) => self.spans[after - 1].1 = seq,
+            (false, true) => self.spans[after].0 = seq,
+            (false, false) => self.spans.insert(after, (seq, seq)),
+        }
+    }
+
+    fn forget_lowest(&mut self) {
+        if let Some((first, last)) = self.spans.first_mut() {
+            self.len = self.len.saturating_sub(1);
+            if first == last {
+                self.spans.remove(0);
+            } else {
+                *first += 1;
+            }
+        }
+    }
+
+    /// Reads the window checkpoints held before: the newest number `top` and bit `i`
+    /// of `bits` for `top - i`.
+    fn from_window(top: u64, at: Millis, bits: &[u64]) -> SeqSet {
+        let mut set = SeqSet::default();
+        for behind in (0..bits.len() as u64 * 64).rev() {
+            let stored = bits[(behind / 64) as usize] & (1 << (behind % 64)) != 0;
+            if let (true, Some(seq)) = (stored, top.checked_sub(behind)) {
+                set.insert(seq, at);
+            }
+        }
+        set
+    }
+}
 
 /// What the engine remembers of one device's readings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredDeviceSeen")]
 pub struct DeviceSeen {
-    /// The newest sequence number stored, and the time of the newest such reading.
+    /// The highest numbers stored since the counter last started again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    top: Option<(u64, Millis)>,
-    /// Bit `i` (word `i / 64`): sequence number `top - i` was stored.
-    #[serde(default, skip_serializing_if = "is_empty")]
-    seqs: [u64; WORDS],
+    seqs: Option<SeqSet>,
+    /// Those of before the counter started again, to tell their repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    earlier: Option<SeqSet>,
     /// Per metric code: the times of SenML records stored, oldest first.
     #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     times: HashMap<i64, Vec<Millis>>,
 }
 
-fn is_empty(bits: &[u64; WORDS]) -> bool {
-    bits.iter().all(|w| *w == 0)
+/// [`DeviceSeen`] as checkpoints hold it, also those written before [`SeqSet`]: the
+/// newest number `top` and a window `seqs` of 512 bits below it.
+#[derive(Deserialize)]
+struct StoredDeviceSeen {
+    #[serde(default)]
+    seqs: Option<serde_json::Value>,
+    #[serde(default)]
+    earlier: Option<SeqSet>,
+    #[serde(default)]
+    times: HashMap<i64, Vec<Millis>>,
+    #[serde(default)]
+    top: Option<(u64, Millis)>,
+}
+
+impl From<StoredDeviceSeen> for DeviceSeen {
+    fn from(stored: StoredDeviceSeen) -> DeviceSeen {
+        let seqs = match (stored.seqs, stored.top) {
+            (Some(window), Some((top, at))) => serde_json::from_value::<Vec<u64>>(window)
+                .ok()
+                .map(|bits| SeqSet::from_window(top, at, &bits)),
+            (Some(set), None) => serde_json::from_value::<SeqSet>(set).ok().map(|mut set| {
+                set.len = set
+                    .spans
+                    .iter()
+                    .map(|(a, b)| b.saturating_sub(*a) + 1)
+                    .sum();
+                set
+            }),
+            (None, Some((top, at))) => Some(SeqSet::from_window(top, at, &[1])),
+            (None, None) => None,
+        };
+        DeviceSeen {
+            seqs,
+            earlier: stored.earlier,
+            times: stored.times,
+        }
+    }
 }
 
 /// The verdict on one reading.
@@ -56,34 +170,6 @@ pub enum Verdict {
 }
 
 impl DeviceSeen {
-    fn seq_bit(&self, behind: u64) -> bool {
-        self.seqs[(behind / 64) as usize] & (1 << (behind % 64)) != 0
-    }
-
-    fn set_seq_bit(&mut self, behind: u64) {
-        self.seqs[(behind / 64) as usize] |= 1 << (behind % 64);
-    }
-
-    /// Moves the window up by `by` sequence numbers.
-    fn shift(&mut self, by: u64) {
-        if by >= SEQ_WINDOW {
-            self.seqs = [0; WORDS];
-            return;
-        }
-        let (words, bits) = ((by / 64) as usize, by % 64);
-        let old = self.seqs;
-        for i in 0..WORDS {
-            let low = i.checked_sub(words).map_or(0, |j| old[j]);
-            let carry = if bits == 0 {
-                0
-            } else {
-                i.checked_sub(words + 1)
-                    .map_or(0, |j| old[j] >> (64 - bits))
-            };
-            self.seqs[i] = (low << bits) | carry;
-        }
-    }
-
     /// Decides on `reading` and, when it is new, remembers it.
     pub fn admit(&mut self, reading: &Reading) -> Verdict {
         match reading.identity {
@@ -93,33 +179,35 @@ impl DeviceSeen {
     }
 
     fn admit_seq(&mut self, seq: u64, at: Millis) -> Verdict {
-        let Some((top, top_at)) = self.top else {
-            self.top = Some((seq, at));
-            self.set_seq_bit(0);
-            return Verdict::New;
-        };
-        if seq > top {
-            self.shift(seq - top);
-            self.top = Some((seq, at.max(top_at)));
-            self.set_seq_bit(0);
-            return Verdict::New;
+        let seqs = self.seqs.get_or_insert_with(SeqSet::default);
+        if seqs.contains(seq) {
+            return Verdict::Repeat;
         }
-        let behind = top - seq;
-        if behind < SEQ_WINDOW {
-            if self.seq_bit(behind) {
+        // A number of the count before a restart, with a time of back then.
+        if let Some(earlier) = &self.earlier {
+            if earlier.contains(seq) && at <= earlier.at {
                 return Verdict::Repeat;
             }
-            self.set_seq_bit(behind);
-            return Verdict::New;
         }
-        if at > top_at && seq < SEQ_WINDOW {
+        let full = seqs.len >= SEQ_KEPT;
+        if full && seqs.lowest().is_some_and(|lowest| seq < lowest) {
+            if at <= seqs.at {
+                return Verdict::TooOld {
+                    newest: seqs.highest().unwrap_or_default(),
+                };
+            }
             // The counter started again.
-            self.seqs = [0; WORDS];
-            self.top = Some((seq, at));
-            self.set_seq_bit(0);
+            self.earlier = self.seqs.take();
+            let mut fresh = SeqSet::default();
+            fresh.insert(seq, at);
+            self.seqs = Some(fresh);
             return Verdict::New;
         }
-        Verdict::TooOld { newest: top }
+        seqs.insert(seq, at);
+        if seqs.len > SEQ_KEPT {
+            seqs.forget_lowest();
+        }
+        Verdict::New
     }
 
     fn admit_time(&mut self, metric: i64, at: Millis) -> Verdict {
@@ -147,42 +235,23 @@ pub struct Seen {
     devices: HashMap<String, DeviceSeen>,
 }
 
-/// A reading of a batch that cannot be told from a repeat.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TooOld {
-    pub index: usize,
-    pub newest: u64,
-}
-
 impl Seen {
-    /// Decides on a whole batch: per reading, whether it is new (a reading twice in
-    /// the batch is new once). Nothing is remembered when one of them is too old.
-    pub fn admit_batch(&mut self, readings: &[Reading]) -> Result<Vec<bool>, TooOld> {
-        let mut touched: HashMap<&str, DeviceSeen> = HashMap::new();
-        let mut new = Vec::with_capacity(readings.len());
-        for (index, reading) in readings.iter().enumerate() {
-            let seen = touched.entry(&reading.device).or_insert_with(|| {
-                self.devices
-                    .get(&reading.device)
-                    .cloned()
-                    .unwrap_or_default()
-            });
-            match seen.admit(reading) {
-                Verdict::New => new.push(true),
-                Verdict::Repeat => new.push(false),
-                Verdict::TooOld { newest } => return Err(TooOld { index, newest }),
-            }
+    /// Decides on one reading of a device Linli knows and, when it is new, remembers
+    /// it (a reading twice in a batch is new once).
+    pub fn admit(&mut self, reading: &Reading) -> Verdict {
+        match self.devices.get_mut(&reading.device) {
+            Some(seen) => seen.admit(reading),
+            None => self
+                .devices
+                .entry(reading.device.clone())
+                .or_default()
+                .admit(reading),
         }
-        for (device, seen) in touched {
-            self.devices.insert(device.to_string(), seen);
-        }
-        Ok(new)
     }
 
     /// Remembers a reading read back from the store (replay after a checkpoint).
     pub fn remember(&mut self, reading: &Reading) {
-        let seen = self.devices.entry(reading.device.clone()).or_default();
-        seen.admit(reading);
+        self.admit(reading);
     }
 
     /// Forgets devices that no longer exist.
@@ -216,33 +285,44 @@ mod tests {
         }
     }
 
+    /// The verdicts on readings given one at a time.
+    fn verdicts(seen: &mut Seen, readings: &[Reading]) -> Vec<Verdict> {
+        readings.iter().map(|r| seen.admit(r)).collect()
+    }
+
+    fn new_or_not(seen: &mut Seen, readings: &[Reading]) -> Vec<bool> {
+        verdicts(seen, readings)
+            .into_iter()
+            .map(|v| match v {
+                Verdict::New => true,
+                Verdict::Repeat => false,
+                Verdict::TooOld { .. } => panic!("too old: {readings:?}"),
+            })
+            .collect()
+    }
+
     #[test]
     fn a_reading_is_new_once_in_any_order_within_the_window() {
         let mut seen = Seen::default();
-        let order = [5u64, 1, 3, 2, 4, 700, 600, 250, 600, 699];
-        let first: Vec<bool> = order
-            .iter()
-            .map(|s| seen.admit_batch(&[seq("d", *s, *s as Millis)]).unwrap()[0])
-            .collect();
-        // 1..=5 arrive before the window moves on; 250 is within 512 of 700; 600
-        // again is a repeat; 699 is new.
+        let order = [5u64, 1, 3, 2, 4, 300, 250, 300, 299];
+        let first = new_or_not(&mut seen, &order.map(|s| seq("d", s, s as Millis)));
         assert_eq!(
             first,
-            [true, true, true, true, true, true, true, true, false, true]
+            [true, true, true, true, true, true, true, false, true]
         );
-        for s in [1u64, 2, 3, 4, 5] {
-            // Now more than 512 behind 700: cannot be told, and the reset rule does
-            // not apply (older times).
-            assert_eq!(
-                seen.admit_batch(&[seq("d", s, s as Millis)]),
-                Err(TooOld {
-                    index: 0,
-                    newest: 700
-                })
-            );
+        for s in order {
+            assert_eq!(seen.admit(&seq("d", s, 0)), Verdict::Repeat, "seq {s}");
         }
-        for s in [700u64, 600, 250, 699] {
-            assert_eq!(seen.admit_batch(&[seq("d", s, 0)]).unwrap(), [false]);
+        // The device counts on to 1,100: 1 to 5 are now more than 512 behind, with
+        // older times: they cannot be told.
+        for s in 301..=1_100u64 {
+            seen.admit(&seq("d", s, s as Millis));
+        }
+        for s in [1u64, 2, 3, 4, 5] {
+            assert_eq!(
+                seen.admit(&seq("d", s, s as Millis)),
+                Verdict::TooOld { newest: 1_100 }
+            );
         }
     }
 
@@ -252,17 +332,17 @@ mod tests {
         let mut stored = Vec::new();
         // Every third number, then the others, in steps that cross words unevenly.
         for s in (1..1_500u64).step_by(3) {
-            assert_eq!(seen.admit_batch(&[seq("d", s, 0)]).unwrap(), [true]);
+            assert_eq!(seen.admit(&seq("d", s, 0)), Verdict::New);
             stored.push(s);
         }
         let top = *stored.last().unwrap();
-        for s in top.saturating_sub(SEQ_WINDOW - 1)..=top {
-            let expected = !stored.contains(&s);
-            assert_eq!(
-                seen.admit_batch(&[seq("d", s, 0)]).unwrap(),
-                [expected],
-                "seq {s}"
-            );
+        for s in top.saturating_sub(SEQ_KEPT - 1)..=top {
+            let expected = if stored.contains(&s) {
+                Verdict::Repeat
+            } else {
+                Verdict::New
+            };
+            assert_eq!(seen.admit(&seq("d", s, 0)), expected, "seq {s}");
         }
     }
 
@@ -275,37 +355,125 @@ mod tests {
             seq("b", 1, 0),
             seq("a", 2, 0),
         ];
-        assert_eq!(seen.admit_batch(&batch).unwrap(), [true, false, true, true]);
-        assert_eq!(seen.admit_batch(&batch).unwrap(), [false; 4]);
-    }
-
-    #[test]
-    fn a_batch_with_a_reading_too_old_is_not_remembered_at_all() {
-        let mut seen = Seen::default();
-        seen.admit_batch(&[seq("a", 1_000, 10)]).unwrap();
-        let batch = [seq("b", 1, 0), seq("a", 1_001, 11), seq("a", 10, 5)];
-        assert_eq!(
-            seen.admit_batch(&batch),
-            Err(TooOld {
-                index: 2,
-                newest: 1_001
-            })
-        );
-        // Nothing of it was remembered: all of it is new when sent right.
-        assert_eq!(
-            seen.admit_batch(&batch[..2]).unwrap(),
-            [true, true],
-            "the refused batch left nothing behind"
-        );
+        assert_eq!(new_or_not(&mut seen, &batch), [true, false, true, true]);
+        assert_eq!(new_or_not(&mut seen, &batch), [false; 4]);
     }
 
     #[test]
     fn a_counter_that_starts_again_with_newer_times_is_followed() {
         let mut seen = Seen::default();
-        seen.admit_batch(&[seq("a", 90_000, 1_000)]).unwrap();
-        assert_eq!(seen.admit_batch(&[seq("a", 1, 2_000)]).unwrap(), [true]);
-        assert_eq!(seen.admit_batch(&[seq("a", 2, 2_001)]).unwrap(), [true]);
-        assert_eq!(seen.admit_batch(&[seq("a", 1, 2_000)]).unwrap(), [false]);
+        for s in 89_000..=90_000u64 {
+            seen.admit(&seq("a", s, 1_000));
+        }
+        assert_eq!(
+            seen.admit(&seq("a", 5, 1_000)),
+            Verdict::TooOld { newest: 90_000 }
+        );
+        assert_eq!(seen.admit(&seq("a", 1, 2_000)), Verdict::New);
+        assert_eq!(seen.admit(&seq("a", 2, 2_001)), Verdict::New);
+        assert_eq!(seen.admit(&seq("a", 1, 2_000)), Verdict::Repeat);
+        // The old count is still known: its repeats stay repeats …
+        assert_eq!(seen.admit(&seq("a", 90_000, 1_000)), Verdict::Repeat);
+        // … but the new count passing the old numbers, later, is new.
+        assert_eq!(seen.admit(&seq("a", 89_999, 3_000)), Verdict::New);
+    }
+
+    /// The attack of issue 14: one reading with the largest `seq` there is and a time
+    /// just inside the accepted window made every later genuine reading "too old".
+    #[test]
+    fn one_forged_reading_with_a_huge_seq_blinds_nothing() {
+        let mut seen = Seen::default();
+        let now = 1_000_000_000;
+        for s in 4_000..=4_711u64 {
+            assert_eq!(seen.admit(&seq("gas", s, now - 1_000)), Verdict::New);
+        }
+        let forged = seq("gas", i64::MAX as u64, now + 4 * 60_000);
+        assert_eq!(seen.admit(&forged), Verdict::New);
+        // The detector goes on counting, minutes before the forged time: all new.
+        for s in 4_712..6_000u64 {
+            assert_eq!(seen.admit(&seq("gas", s, now + s as Millis)), Verdict::New);
+        }
+        assert_eq!(seen.admit(&seq("gas", 5_999, now)), Verdict::Repeat);
+        assert_eq!(seen.admit(&forged), Verdict::Repeat);
+        // The largest numbers do not overflow anything.
+        assert_eq!(seen.admit(&seq("gas", u64::MAX, now)), Verdict::New);
+        assert_eq!(seen.admit(&seq("gas", u64::MAX - 1, now)), Verdict::New);
+        assert_eq!(seen.admit(&seq("gas", u64::MAX, now)), Verdict::Repeat);
+        assert_eq!(seen.admit(&seq("gas", 6_000, now)), Verdict::New);
+    }
+
+    #[test]
+    fn hundreds_of_forged_readings_do_not_push_out_the_devices_own() {
+        let mut seen = Seen::default();
+        let now = 1_000_000_000;
+        for s in 1..=1_000u64 {
+            seen.admit(&seq("d", s, now));
+        }
+        for k in 0..(SEQ_KEPT - 10) {
+            seen.admit(&seq("d", 1_000_000 + k * 7, now + 299_000));
+        }
+        for s in 1_001..=2_000u64 {
+            assert_eq!(seen.admit(&seq("d", s, now + 1)), Verdict::New, "seq {s}");
+        }
+        assert!(seen.devices["d"].seqs.as_ref().unwrap().spans.len() <= SEQ_KEPT as usize);
+    }
+
+    /// Random forged readings (any seq, any time the parser lets through), a few
+    /// hundred in all, between the readings of a device: each genuine reading is new,
+    /// or a repeat only where a forged reading took its number first (the forger had
+    /// the device's token: one reading claims one number and no more).
+    #[test]
+    fn forged_readings_cost_at_most_the_numbers_they_take() {
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for trial in 0..50 {
+            let mut seen = Seen::default();
+            let now: Millis = 1_800_000_000_000;
+            let genuine_at = |s: u64| now - 3_600_000 + s as Millis * 1_000;
+            let mut taken = std::collections::HashSet::new();
+            for s in 1..=600u64 {
+                seen.admit(&seq("d", s, genuine_at(s)));
+            }
+            for s in 601..=3_600u64 {
+                if next() % 10 == 0 {
+                    let forged_seq = match next() % 4 {
+                        0 => next() >> 1,
+                        1 => s + next() % 2_000,
+                        2 => s.saturating_sub(next() % 5_000),
+                        _ => u64::MAX - next() % 3,
+                    };
+                    let at = now - 3_600_000 + (next() % 3_900_000) as Millis;
+                    if seen.admit(&seq("d", forged_seq, at)) == Verdict::New {
+                        taken.insert(forged_seq);
+                    }
+                }
+                let verdict = seen.admit(&seq("d", s, genuine_at(s)));
+                assert!(
+                    verdict == Verdict::New || (verdict == Verdict::Repeat && taken.contains(&s)),
+                    "trial {trial}, seq {s}: {verdict:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn spans_stay_few_sorted_and_exact() {
+        let mut set = SeqSet::default();
+        for s in [5u64, 7, 6, 1, 3, 2, 10, 4, 9, 8] {
+            assert!(!set.contains(s));
+            set.insert(s, 0);
+            assert!(set.contains(s));
+        }
+        assert_eq!(set.spans, [(1, 10)]);
+        assert_eq!(set.len, 10);
+        set.forget_lowest();
+        assert_eq!((set.spans.clone(), set.lowest()), (vec![(2, 10)], Some(2)));
+        assert!(!set.contains(1) && !set.contains(11) && !set.contains(0));
     }
 
     #[test]
@@ -314,41 +482,47 @@ mod tests {
         let gas = |at| senml("g", Metric::GasLelPct, at);
         let battery = |at| senml("g", Metric::BatteryPct, at);
         assert_eq!(
-            seen.admit_batch(&[gas(10), battery(10), gas(10), gas(5)])
-                .unwrap(),
+            new_or_not(&mut seen, &[gas(10), battery(10), gas(10), gas(5)]),
             [true, true, false, true]
         );
         for at in 100..100 + TIMES_KEPT as Millis {
-            assert_eq!(seen.admit_batch(&[gas(at)]).unwrap(), [true]);
+            assert_eq!(seen.admit(&gas(at)), Verdict::New);
         }
         // The oldest kept is now 100: 5 and 10 fell out, 150 is remembered.
-        assert_eq!(seen.admit_batch(&[gas(150)]).unwrap(), [false]);
+        assert_eq!(seen.admit(&gas(150)), Verdict::Repeat);
         assert_eq!(
-            seen.admit_batch(&[gas(10)]),
-            Err(TooOld {
-                index: 0,
+            seen.admit(&gas(10)),
+            Verdict::TooOld {
                 newest: 100 + TIMES_KEPT as u64 - 1
-            })
+            }
         );
         // Between kept times: new.
-        assert_eq!(
-            seen.admit_batch(&[gas(1_000), gas(500)]).unwrap(),
-            [true, true]
-        );
+        assert_eq!(new_or_not(&mut seen, &[gas(1_000), gas(500)]), [true, true]);
     }
 
     #[test]
     fn what_is_remembered_survives_a_checkpoint() {
         let mut seen = Seen::default();
-        seen.admit_batch(&[seq("a", 7, 1), senml("b", Metric::SmokeAlarm, 9)])
-            .unwrap();
+        let readings = [
+            seq("a", 7, 1),
+            seq("a", 9_000, 2),
+            senml("b", Metric::SmokeAlarm, 9),
+        ];
+        new_or_not(&mut seen, &readings);
         let json = serde_json::to_string(&seen).unwrap();
         let mut back: Seen = serde_json::from_str(&json).unwrap();
         assert_eq!(back, seen);
+        assert_eq!(new_or_not(&mut back, &readings), [false, false, false]);
+    }
+
+    #[test]
+    fn a_checkpoint_from_before_spans_is_read() {
+        // Device `a` had stored 7 and 5 (bits 0 and 2 below 7).
+        let old = r#"{"a": {"top": [7, 1], "seqs": [5, 0, 0, 0, 0, 0, 0, 0]}}"#;
+        let mut seen: Seen = serde_json::from_str(old).unwrap();
         assert_eq!(
-            back.admit_batch(&[seq("a", 7, 1), senml("b", Metric::SmokeAlarm, 9)])
-                .unwrap(),
-            [false, false]
+            verdicts(&mut seen, &[seq("a", 7, 1), seq("a", 5, 1), seq("a", 6, 1)]),
+            [Verdict::Repeat, Verdict::Repeat, Verdict::New]
         );
     }
 }
