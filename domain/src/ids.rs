@@ -23,8 +23,14 @@ fn check_slug(kind: &str, value: &str, max: usize) -> Result<(), InvalidId> {
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if value.is_empty() || value.len() > max || !ok_chars || value.starts_with('-') {
+        // Shown, not stored: at most a little more than a valid id, so that a huge
+        // value cannot fill a message or a log.
+        let mut shown: String = value.chars().take(max + 1).collect();
+        if shown.len() < value.len() {
+            shown.push('…');
+        }
         return Err(InvalidId(format!(
-            "{kind} `{value}` is not valid: use 1 to {max} lowercase letters, digits or '-', not starting with '-'"
+            "{kind} `{shown}` is not valid: use 1 to {max} lowercase letters, digits or '-', not starting with '-'"
         )));
     }
     Ok(())
@@ -39,6 +45,9 @@ macro_rules! slug_id {
         pub struct $name(String);
 
         impl $name {
+            /// The longest valid value, in characters (all ASCII).
+            pub const MAX_LEN: usize = $max;
+
             /// Validates `value` and wraps it.
             pub fn parse(value: impl Into<String>) -> Result<Self, InvalidId> {
                 let value = value.into();

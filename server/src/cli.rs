@@ -86,6 +86,13 @@ enum DeviceCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Revoke a sensor's token: its readings are refused from then on (a running
+    /// server notices within 30 seconds). The sensor and its history stay.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +105,12 @@ enum GatewayCommand {
         /// A community whose devices it sends for (repeat for several).
         #[arg(long = "community")]
         communities: Vec<CommunityId>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a gateway's token (a running server notices within 30 seconds).
+    Revoke {
+        id: String,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -156,6 +169,19 @@ struct ServeArgs {
     /// minute, and an anomaly comes up every 90 seconds.
     #[arg(long, env = "LINLI_SIMULATE")]
     simulate: bool,
+    /// A reverse proxy (address or block, e.g. 10.0.0.0/24) whose X-Forwarded-For
+    /// header names the client, for the sign-in limits and the log; repeat for several
+    /// (in the environment: separated by commas). Without it the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "LINLI_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<crate::auth::address::Cidr>,
+    /// Connections open at once; more are closed as they come.
+    #[arg(long, env = "LINLI_MAX_CONNECTIONS", default_value_t = 8192,
+          value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    max_connections: u32,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +225,24 @@ enum UserCommand {
         /// A community the grid worker is responsible for (repeat for several).
         #[arg(long = "community")]
         communities: Vec<CommunityId>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Set a new password (asked for as with `add`); the user's sessions end.
+    Passwd {
+        name: Username,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Disable an account: its sessions (and live streams) end and it cannot sign in.
+    Disable {
+        name: Username,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        name: Username,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -264,6 +308,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             communities,
             database,
         }) => add_user(name, role, communities, database.database_url).await,
+        Command::User(UserCommand::Passwd { name, database }) => {
+            set_password(name, database.database_url).await
+        }
+        Command::User(UserCommand::Disable { name, database }) => {
+            set_disabled(name, true, database.database_url).await
+        }
+        Command::User(UserCommand::Enable { name, database }) => {
+            set_disabled(name, false, database.database_url).await
+        }
+        Command::Device(DeviceCommand::Revoke { id, database }) => {
+            let store = store::open(&database.database_url).await?;
+            store.revoke_device(&cli_change(), &id).await?;
+            println!("revoked device `{id}`");
+            Ok(())
+        }
+        Command::Gateway(GatewayCommand::Revoke { id, database }) => {
+            let store = store::open(&database.database_url).await?;
+            store.revoke_gateway(&cli_change(), &id).await?;
+            println!("revoked gateway `{id}`");
+            Ok(())
+        }
         Command::Import(args) => match args.what {
             ImportTarget::Layer(layer) => import_layer(layer, args).await,
             ImportTarget::Homes => import_homes(args).await,
@@ -331,7 +396,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
                 None => {
                     let token = token::new_token();
                     let id = format!("simulator-{:08x}", rand::random::<u32>());
-                    let change = Change::new(Actor::System("cli"), now_ms());
+                    let change = cli_change();
                     store
                         .add_gateway(&change, &id, &[], &token::token_hash(&token))
                         .await?;
@@ -397,7 +462,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
 async fn add_device(home: &str, kind: SensorKind, url: DatabaseUrl) -> anyhow::Result<()> {
     let store = store::open(&url).await?;
     let token = token::new_token();
-    let change = Change::new(Actor::System("cli"), now_ms());
+    let change = cli_change();
     let id = store
         .add_device(&change, home, kind, &token::token_hash(&token))
         .await?;
@@ -429,7 +494,7 @@ async fn add_gateway(
     );
     let store = store::open(&url).await?;
     let token = token::new_token();
-    let change = Change::new(Actor::System("cli"), now_ms());
+    let change = cli_change();
     store
         .add_gateway(&change, id, &communities, &token::token_hash(&token))
         .await?;
@@ -448,6 +513,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sign_in_policy: Default::default(),
         mqtt_url: args.mqtt_url,
         simulate: args.simulate,
+        trusted_proxies: args.trusted_proxies,
+        limits: crate::listen::Limits {
+            max_connections: args.max_connections as usize,
+            ..Default::default()
+        },
     };
     let app = Application::build(settings).await?;
     let base = format!("http://{}", app.local_addr());
@@ -480,16 +550,11 @@ async fn add_user(
         }
         _ => {}
     }
-    let password = read_password()?;
-    anyhow::ensure!(
-        password.chars().count() >= 8,
-        "the password must have at least 8 characters"
-    );
+    let password_hash = new_password_hash()?;
     let store = store::open(&database_url).await?;
-    let password_hash = password::hash(&password)?;
     store
         .create_user(
-            &Change::new(Actor::System("cli"), now_ms()),
+            &cli_change(),
             NewUser {
                 username: username.clone(),
                 password_hash,
@@ -499,6 +564,52 @@ async fn add_user(
         )
         .await?;
     println!("created {role} `{username}`");
+    Ok(())
+}
+
+/// A change made from the command line, now.
+fn cli_change() -> Change {
+    Change::new(Actor::System("cli"), now_ms())
+}
+
+/// Reads a new password (see [`read_password`]), checks it and hashes it.
+fn new_password_hash() -> anyhow::Result<String> {
+    let password = read_password()?;
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "the password must have at least 8 characters"
+    );
+    anyhow::ensure!(
+        password.len() <= 1024,
+        "the password must be at most 1024 bytes"
+    );
+    password::hash(&password)
+}
+
+async fn set_password(username: Username, database_url: DatabaseUrl) -> anyhow::Result<()> {
+    let password_hash = new_password_hash()?;
+    let store = store::open(&database_url).await?;
+    store
+        .set_password(&cli_change(), &username, &password_hash)
+        .await?;
+    println!("new password for `{username}`; its sessions have ended");
+    Ok(())
+}
+
+async fn set_disabled(
+    username: Username,
+    disabled: bool,
+    database_url: DatabaseUrl,
+) -> anyhow::Result<()> {
+    let store = store::open(&database_url).await?;
+    store
+        .set_user_disabled(&cli_change(), &username, disabled)
+        .await?;
+    if disabled {
+        println!("disabled `{username}`; its sessions have ended");
+    } else {
+        println!("enabled `{username}`");
+    }
     Ok(())
 }
 

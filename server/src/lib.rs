@@ -8,6 +8,8 @@
 //! - [`cli`]: the `linli` command line (`serve`, `user add`, `import`) and its typed settings.
 //! - [`startup`]: [`startup::Application`] opens the store, seeds the demo, binds the
 //!   port and assembles the HTTP service; tests build it on port 0.
+//! - [`listen`]: the accept loop, with the connection cap, header and request time
+//!   limits, and a shutdown that ends live streams and does not wait forever.
 //! - [`store`]: the [`store::Store`] trait, the only way handlers reach data, with its
 //!   SQLite implementation and migrations. Every change writes an event-log row in the
 //!   same transaction.
@@ -45,6 +47,7 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod listen;
 pub mod live;
 pub mod metrics;
 pub mod mqtt;

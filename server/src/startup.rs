@@ -4,9 +4,11 @@
 //! (port 0 picks a free one: tests use that) and assembles the HTTP service; `run`
 //! serves until Ctrl-C or SIGTERM, finishing requests in flight.
 
+use crate::auth::address::TrustedProxies;
 use crate::auth::rate_limit::{Policy, SignInLimiter};
 use crate::clock::now_ms;
 use crate::http::{self, AppState};
+use crate::listen::{self, Limits};
 use crate::metrics::Metrics;
 use crate::store::{self, DatabaseUrl, DynStore};
 use anyhow::Context as _;
@@ -32,12 +34,20 @@ pub struct Settings {
     pub mqtt_url: Option<crate::mqtt::MqttUrl>,
     /// Run the sensor simulator inside the server, for every device.
     pub simulate: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<crate::auth::address::Cidr>,
+    /// Connection and time limits of the accept loop.
+    pub limits: Limits,
 }
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     store: DynStore,
+    limits: Limits,
+    /// Tells live streams the server is stopping.
+    stopping: tokio::sync::watch::Sender<bool>,
+    metrics: Arc<Metrics>,
     /// The demo accounts, when the demo was loaded.
     pub demo_accounts: Vec<(Username, Role)>,
 }
@@ -80,14 +90,18 @@ impl Application {
             .as_ref()
             .map(|url| crate::mqtt::start(url, engine.clone(), metrics.clone()));
         let engine_for_simulator = engine.clone();
+        let (stopping, shutdown) = listen::shutdown_signal();
         let state = AppState {
+            shutdown,
             engine,
             live,
             credentials: Arc::default(),
             mqtt,
             store: store.clone(),
             limiter: Arc::new(SignInLimiter::new(settings.sign_in_policy)),
-            metrics,
+            hashing: Arc::default(),
+            proxies: Arc::new(TrustedProxies(settings.trusted_proxies)),
+            metrics: metrics.clone(),
             layers: Arc::default(),
             public: Arc::default(),
             secure_cookies: settings.secure_cookies,
@@ -95,11 +109,14 @@ impl Application {
         if settings.simulate {
             start_simulator(&store, engine_for_simulator).await?;
         }
-        let (router, _) = http::router(state, settings.static_dir);
+        let (router, _) = http::router(state, settings.static_dir, settings.limits.request);
         Ok(Self {
             listener,
             router,
             store,
+            limits: settings.limits,
+            stopping,
+            metrics,
             demo_accounts,
         })
     }
@@ -120,17 +137,21 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes, then finishes the requests in flight.
+    /// Serves until `stop` completes, then ends live streams and finishes the requests
+    /// in flight, for [`Limits::shutdown_grace`] at most.
     pub async fn run_until(
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(
+        let metrics = self.metrics;
+        listen::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            self.limits,
+            self.stopping,
+            stop,
+            move || metrics.count("linli_connections_refused_total", "over_limit"),
         )
-        .with_graceful_shutdown(stop)
         .await
     }
 }

@@ -8,7 +8,7 @@ use linli_domain::Role;
 use linli_server::auth::rate_limit::Policy;
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{assert_error, get_json, spawn_app, spawn_app_with};
+use support::{assert_error, get_json, spawn_app, spawn_app_with, TestApp};
 
 #[tokio::test]
 async fn signing_in_sets_a_strict_http_only_cookie_and_says_who_signed_in() {
@@ -154,50 +154,133 @@ async fn forged_and_empty_session_cookies_are_refused() {
     }
 }
 
+/// Signs in as `username` from the client address `from` (the test server trusts
+/// 127.0.0.1 as a proxy, so `X-Forwarded-For` names the client).
+async fn sign_in_from(
+    app: &TestApp,
+    from: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/v1/session"))
+        .header("x-forwarded-for", from)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The guesser's address is locked out of the account, even with the right password;
+/// the owner, from another address, waits a few seconds at most.
 #[tokio::test]
-async fn failed_sign_ins_lock_the_account_even_for_the_right_password() {
+async fn failed_sign_ins_lock_the_guesser_out_and_only_slow_the_owner() {
     let app = spawn_app().await;
-    let client = app.browser();
     for _ in 0..5 {
         assert_error(
-            app.sign_in(&client, "demo-commander", "wrong").await,
+            sign_in_from(&app, "10.9.0.1", "demo-commander", "wrong").await,
             401,
             "unauthorized",
         )
         .await;
     }
-    let locked = app.sign_in(&client, "demo-commander", "demo").await;
-    let retry_after: u64 = locked.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(
-        (1..=900).contains(&retry_after),
-        "retry after {retry_after}"
-    );
+    let locked = sign_in_from(&app, "10.9.0.1", "demo-commander", "demo").await;
+    let wait = retry_after(&locked);
+    assert!((60..=900).contains(&wait), "retry after {wait}");
     let message = assert_error(locked, 429, "rate_limited").await;
     assert!(message.contains("try again"), "{message}");
     // Case does not dodge the lock.
     assert_error(
-        app.sign_in(&client, "DEMO-COMMANDER", "demo").await,
+        sign_in_from(&app, "10.9.0.1", "DEMO-COMMANDER", "demo").await,
         429,
         "rate_limited",
     )
     .await;
-    // Other accounts are not affected (5 failures are below the address limit).
+    // Other accounts from there are not affected (below the address limit).
     assert_eq!(
-        app.sign_in(&client, "demo-viewer", "demo").await.status(),
+        sign_in_from(&app, "10.9.0.1", "demo-viewer", "demo")
+            .await
+            .status(),
         200
     );
+    // The owner from elsewhere: in at once, or after a wait of at most 5 seconds.
+    let mut owner = sign_in_from(&app, "10.9.0.2", "demo-commander", "demo").await;
+    if owner.status() == 429 {
+        let wait = retry_after(&owner);
+        assert!(wait <= 5, "the owner waits {wait} s");
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+        owner = sign_in_from(&app, "10.9.0.2", "demo-commander", "demo").await;
+    }
+    assert_eq!(owner.status(), 200);
+}
+
+/// Issue 14: 60 concurrent wrong passwords for one account got 37 checks (the limit
+/// was checked before and recorded after the hash). Now each attempt is counted first.
+#[tokio::test]
+async fn concurrent_guesses_get_no_more_checks_than_the_limit() {
+    let app = spawn_app().await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..60 {
+        let url = app.url("/api/v1/session");
+        guesses.spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("x-forwarded-for", "10.9.1.1")
+                .json(&json!({"username": "demo-commander", "password": "wrong"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = guesses.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked, 5, "{statuses:?}");
+    assert_eq!(checked + limited, 60, "{statuses:?}");
+}
+
+/// Issue 14: 20 wrong passwords from one address locked every account for everyone
+/// behind it (behind a proxy, the whole office). With the proxy trusted, each client
+/// counts by its own address.
+#[tokio::test]
+async fn one_guesser_behind_the_office_proxy_locks_out_nobody_else() {
+    let app = spawn_app().await;
+    for i in 0..25 {
+        let status = sign_in_from(&app, "192.168.1.66", &format!("guess-{i}"), "x")
+            .await
+            .status();
+        assert_eq!(status, if i < 20 { 401 } else { 429 }, "attempt {i}");
+    }
+    for (from, who) in [
+        ("192.168.1.10", "demo-commander"),
+        ("192.168.1.11", "demo-grid-xingfuli"),
+    ] {
+        assert_eq!(
+            sign_in_from(&app, from, who, "demo").await.status(),
+            200,
+            "{who}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn failed_sign_ins_lock_the_address_across_accounts_until_the_window_passes() {
     let policy = Policy {
         window: Duration::from_secs(2),
-        per_account: 100,
+        per_pair: 100,
         per_address: 4,
+        per_account: 100,
+        account_spacing: Duration::from_secs(1),
     };
     let app = spawn_app_with(policy, true).await;
     let client = app.browser();
@@ -860,6 +943,8 @@ async fn the_demo_loads_once_however_often_the_server_starts() {
         sign_in_policy: Policy::default(),
         mqtt_url: None,
         simulate: false,
+        trusted_proxies: Vec::new(),
+        limits: Default::default(),
     })
     .await
     .unwrap();

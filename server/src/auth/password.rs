@@ -1,4 +1,5 @@
-//! Argon2id password hashes (PHC strings with their own salt and parameters).
+//! Argon2id password hashes (PHC strings with their own salt and parameters), and
+//! [`Hashing`], which bounds how many run at once.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
@@ -32,6 +33,68 @@ pub fn verify_against_nobody(password: &str) {
     let _ = verify(password, dummy);
 }
 
+/// How many password hashes may run at once, and wait: each Argon2id check takes about
+/// 19 MiB and a core for tens of milliseconds, so a flood of sign-ins must not start
+/// them all. Past the slots a few wait briefly; beyond that the answer is "busy" at
+/// once, instead of a queue that grows with the flood.
+#[derive(Debug)]
+pub struct Hashing {
+    slots: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+}
+
+/// No hashing slot came free in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// The longest a check waits for a slot.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Default for Hashing {
+    /// As many slots as cores, at most 4 (76 MiB of hashing at most).
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Hashing::new(cores.clamp(1, 4), 16)
+    }
+}
+
+impl Hashing {
+    pub fn new(slots: usize, max_waiting: usize) -> Self {
+        Hashing {
+            slots: tokio::sync::Semaphore::new(slots),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_waiting,
+        }
+    }
+
+    /// Runs `work` (a hash or a check) on a blocking thread once a slot is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        use std::sync::atomic::Ordering;
+        let permit = match self.slots.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(Busy);
+                }
+                let waited = tokio::time::timeout(HASH_WAIT, self.slots.acquire()).await;
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                match waited {
+                    Ok(Ok(permit)) => permit,
+                    _ => return Err(Busy),
+                }
+            }
+        };
+        let result = tokio::task::spawn_blocking(work).await;
+        drop(permit);
+        result.map_err(|_| Busy)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +106,38 @@ mod tests {
         assert!(verify("demo", &stored));
         assert!(!verify("Demo", &stored));
         assert!(!verify("demo", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_at_most_its_slots_and_turns_the_rest_away() {
+        let hashing = std::sync::Arc::new(Hashing::new(2, 3));
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (hashing, running, most) = (hashing.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    hashing
+                        .run(move || {
+                            use std::sync::atomic::Ordering::SeqCst;
+                            let now = running.fetch_add(1, SeqCst) + 1;
+                            most.fetch_max(now, SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            running.fetch_sub(1, SeqCst);
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut done = 0;
+        for task in tasks {
+            if task.await.unwrap().is_ok() {
+                done += 1;
+            }
+        }
+        assert!(most.load(std::sync::atomic::Ordering::SeqCst) <= 2);
+        // 2 at once and 3 waiting got through (more may, as slots free up early).
+        assert!((5..20).contains(&done), "{done} ran");
     }
 
     #[test]

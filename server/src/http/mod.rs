@@ -37,7 +37,7 @@ use axum::routing::{any, get};
 use axum::Router;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -55,6 +55,10 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 pub struct AppState {
     pub store: DynStore,
     pub limiter: Arc<SignInLimiter>,
+    /// Password hashes running at once.
+    pub hashing: Arc<crate::auth::password::Hashing>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub proxies: Arc<crate::auth::address::TrustedProxies>,
     pub metrics: Arc<Metrics>,
     /// Serialised base-map layers, per version.
     pub layers: Arc<layers::LayerCache>,
@@ -68,6 +72,8 @@ pub struct AppState {
     pub live: Arc<crate::live::Live>,
     /// Device and gateway tokens already looked up.
     pub credentials: Arc<ingest::Credentials>,
+    /// Says when the server stops (live streams end then).
+    pub shutdown: crate::listen::Shutdown,
     /// The MQTT connections, when readings come from a broker too.
     pub mqtt: Option<Arc<crate::mqtt::MqttStatus>>,
 }
@@ -194,7 +200,11 @@ fn describe(openapi: &mut OpenApi) {
 
 /// The whole service: operations endpoints, the API, and the app's static files (with
 /// the single-page fallback to `index.html`) when `static_dir` is given.
-pub fn router(state: AppState, static_dir: Option<PathBuf>) -> (Router, OpenApi) {
+pub fn router(
+    state: AppState,
+    static_dir: Option<PathBuf>,
+    request_limit: Duration,
+) -> (Router, OpenApi) {
     let (api, openapi) = api(&state);
     let policy: Arc<str> = security::content_security_policy(static_dir.as_deref()).into();
     let mut app = Router::new()
@@ -219,6 +229,7 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> (Router, OpenApi)
     let app = app
         .layer(middleware::from_fn(security::same_origin_writes))
         .layer(middleware::from_fn_with_state(policy, security::headers))
+        .layer(middleware::from_fn_with_state(request_limit, deadline))
         .layer(middleware::from_fn_with_state(state.clone(), track_metrics))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -228,6 +239,25 @@ pub fn router(state: AppState, static_dir: Option<PathBuf>) -> (Router, OpenApi)
         .layer(TraceLayer::new_for_http())
         .with_state(state);
     (app, openapi)
+}
+
+/// The path of the live stream, whose answer is meant to last.
+const STREAM_PATH: &str = "/api/v1/stream";
+
+/// Answers `408` to a request not answered within `limit` (the live stream excepted):
+/// a client trickling its body, or a handler stuck on a store, holds nothing for long.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    if request.uri().path() == STREAM_PATH {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::TimedOut(format!(
+            "the request was not complete within {} seconds",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 async fn api_not_found() -> AppError {

@@ -22,18 +22,25 @@ const WRONG_CREDENTIALS: &str = "wrong username or password";
 /// Sign in with a username and password.
 ///
 /// On success sets the HttpOnly, SameSite=Strict session cookie and returns who signed
-/// in. Failed attempts are limited per account and per address; past the limit the
-/// answer is `429` with `Retry-After`, even for the right password.
+/// in. Attempts are limited per account at an address, per address, and (only slowed)
+/// per account; past a limit the answer is `429` with `Retry-After`, even for the
+/// right password. When too many passwords are being checked at once the answer is
+/// `503` with `Retry-After`.
 #[utoipa::path(post, path = "/session", tag = "session", request_body = SignIn,
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = SessionInfo),
+        (status = 400, description = "Not JSON", body = ErrorBody),
         (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 403, description = "The account is disabled", body = ErrorBody),
+        (status = 415, description = "Not `application/json`", body = ErrorBody),
         (status = 422, description = "Malformed body", body = ErrorBody),
         (status = 429, description = "Too many failed attempts", body = ErrorBody),
+        (status = 503, description = "Too many sign-ins at once; try again shortly", body = ErrorBody),
     ))]
 pub async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<SignIn>,
 ) -> ApiResult<Response> {
     if body.password.len() > MAX_PASSWORD_BYTES {
@@ -41,44 +48,62 @@ pub async fn sign_in(
             "the password is longer than {MAX_PASSWORD_BYTES} bytes"
         )));
     }
-    let address = peer.ip();
-    if let Err(wait) = state.limiter.check(&body.username, address, Instant::now()) {
-        state.metrics.count("linli_sign_ins_total", "rate_limited");
-        return Err(AppError::RateLimited {
-            message: format!(
-                "too many failed sign-ins; try again in {} seconds",
-                wait.as_secs()
-            ),
-            retry_after_secs: wait.as_secs(),
-        });
-    }
+    // What is logged and counted of a username: never more than a name can be.
+    let claimed: String = body.username.chars().take(Username::MAX_LEN).collect();
+    let address = state.proxies.client(peer.ip(), &headers);
+    let attempt = match state.limiter.begin(&claimed, address, Instant::now()) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            state.metrics.count("linli_sign_ins_total", "rate_limited");
+            return Err(AppError::RateLimited {
+                message: format!(
+                    "too many failed sign-ins; try again in {} seconds",
+                    wait.as_secs()
+                ),
+                retry_after_secs: wait.as_secs(),
+            });
+        }
+    };
 
     let user = match Username::parse(body.username.as_str()) {
         Ok(name) => state.store.user_by_name(&name).await?,
         Err(_) => None,
     };
     let password = body.password;
-    let verified = tokio::task::spawn_blocking(move || match user {
-        Some(user) if password::verify(&password, &user.password_hash) => Some(user),
-        Some(_) => None,
-        None => {
-            password::verify_against_nobody(&password);
-            None
+    let checked = state
+        .hashing
+        .run(move || match user {
+            Some(user) if password::verify(&password, &user.password_hash) => Some(user),
+            Some(_) => None,
+            None => {
+                password::verify_against_nobody(&password);
+                None
+            }
+        })
+        .await;
+    let verified = match checked {
+        Ok(verified) => verified,
+        Err(password::Busy) => {
+            state.limiter.withdraw(attempt);
+            state.metrics.count("linli_sign_ins_total", "busy");
+            return Err(AppError::Busy(
+                "too many sign-ins at once; try again in a second".into(),
+            ));
         }
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+    };
 
     let Some(user) = verified else {
-        state
-            .limiter
-            .record_failure(&body.username, address, Instant::now());
         state.metrics.count("linli_sign_ins_total", "refused");
-        tracing::info!(username = %body.username, %address, "sign-in refused");
+        tracing::info!(username = %claimed, %address, "sign-in refused");
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
     };
 
-    state.limiter.record_success(&body.username);
+    state.limiter.succeeded(attempt);
+    if user.disabled {
+        return Err(AppError::Forbidden(
+            "this account is disabled; the street office can enable it again".into(),
+        ));
+    }
     let session_token = token::new_token();
     let now = now_ms();
     state

@@ -3,8 +3,14 @@
 //! Each event carries its event-log id. A client that reconnects with `Last-Event-ID`
 //! (browsers do it by themselves), or first connects with `?last_event_id=` (the id its
 //! snapshot gave), gets exactly the events it missed, then the new ones; when it missed
-//! too many, one `resync` event tells it to load a fresh snapshot. Each client is fed by
-//! its own task through a small queue, so a slow client only delays itself.
+//! too many, or names an id the log has not reached, one `resync` event tells it to load
+//! a fresh snapshot. Each client is fed by its own task through a small queue, so a
+//! slow client only delays itself.
+//!
+//! A stream lasts as long as what let it start: its session is looked at again every
+//! [`SESSION_CHECK`], and the stream ends once the session has (signed out, expired, the
+//! user disabled) or the user's role or communities changed; it also ends when the
+//! server stops.
 
 use super::extract::ApiQuery;
 use super::AppState;
@@ -26,6 +32,8 @@ use tokio_stream::wrappers::ReceiverStream;
 /// Events queued per client before its feeder waits (and, if it waits too long, its
 /// broadcast receiver lags and it catches up from the log).
 const CLIENT_QUEUE: usize = 256;
+/// How often a stream's session is looked at again.
+pub const SESSION_CHECK: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -86,11 +94,35 @@ pub async fn stream(
     ApiQuery(query): ApiQuery<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let resume = resume_point(&headers, &query)?;
-    let scope = caller.community_scope();
     let (sender, receiver) = mpsc::channel(CLIENT_QUEUE);
-    tokio::spawn(feed(Arc::clone(&state.live), resume, scope, sender));
+    let (live, shutdown) = (Arc::clone(&state.live), state.shutdown.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            () = feed(live, resume, caller.community_scope(), sender) => {}
+            () = session_ended(&state, &caller) => {}
+            () = async move { let mut shutdown = shutdown; shutdown.wait().await } => {}
+        }
+    });
     let events = futures_util::StreamExt::map(ReceiverStream::new(receiver), Ok);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Completes once the caller's session no longer stands as it did when the stream
+/// began (ended, or the user changed); a store that cannot answer ends it too, and the
+/// client reconnects.
+async fn session_ended(state: &AppState, caller: &Caller) {
+    let mut every = tokio::time::interval(SESSION_CHECK);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let now = crate::clock::now_ms();
+        match state.store.session_user(&caller.token_hash, now).await {
+            Ok(Some(user))
+                if user.role == caller.user.role && user.communities == caller.user.communities => {
+            }
+            _ => return,
+        }
+    }
 }
 
 /// Whether a client limited to `scope` may see the event. Runs on district-wide
@@ -114,6 +146,13 @@ async fn feed(
     let mut subscription = live.subscribe();
     // The newest event id this client has had (or was told to start after).
     let mut sent = resume.unwrap_or(subscription.last_id);
+    if sent > subscription.last_id {
+        // An id the log never reached (another server's, or made up): start afresh.
+        if client.send(resync(subscription.last_id)).await.is_err() {
+            return;
+        }
+        sent = subscription.last_id;
+    }
     loop {
         match live.missed(sent, subscription.last_id).await {
             CatchUp::Events(events) => {

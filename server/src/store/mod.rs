@@ -81,6 +81,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub role: Role,
     pub communities: Vec<CommunityId>,
+    /// Disabled accounts cannot sign in and have no sessions.
+    pub disabled: bool,
 }
 
 /// A user account to create.
@@ -252,6 +254,22 @@ pub trait Store: Send + Sync + 'static {
     async fn session_user(&self, token_hash: &str, now: Millis) -> StoreResult<Option<UserRecord>>;
     /// Ends a session; ending one that does not exist is not an error.
     async fn delete_session(&self, change: &Change, token_hash: &str) -> StoreResult<()>;
+    /// Sets a new password hash and ends every session of the user; `NotFound` for
+    /// an unknown user.
+    async fn set_password(
+        &self,
+        change: &Change,
+        username: &Username,
+        password_hash: &str,
+    ) -> StoreResult<()>;
+    /// Disables (ending every session) or enables an account; `NotFound` for an unknown
+    /// user. Doing what is done already changes nothing and logs nothing.
+    async fn set_user_disabled(
+        &self,
+        change: &Change,
+        username: &Username,
+        disabled: bool,
+    ) -> StoreResult<()>;
 
     /// Adds or replaces communities, all or none.
     async fn save_communities(&self, change: &Change, communities: &[Community])
@@ -385,6 +403,11 @@ pub trait Store: Send + Sync + 'static {
         communities: &[CommunityId],
         token_hash: &str,
     ) -> StoreResult<()>;
+    /// Revokes a device's token (the sensor stays, with its history); `NotFound` for
+    /// an unknown device, `Conflict` when it is revoked already.
+    async fn revoke_device(&self, change: &Change, id: &str) -> StoreResult<()>;
+    /// Revokes a gateway's token; `NotFound` / `Conflict` as for devices.
+    async fn revoke_gateway(&self, change: &Change, id: &str) -> StoreResult<()>;
     /// What a token (by its hash) may send for, unless revoked.
     async fn credential(&self, token_hash: &str) -> StoreResult<Option<Credential>>;
     /// Every sensor, with whether its token was revoked.

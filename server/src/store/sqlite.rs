@@ -412,9 +412,21 @@ impl SqliteStore {
             password_hash: row.try_get("password_hash")?,
             role: parse_role(&row.try_get::<String, _>("role")?)?,
             communities,
+            disabled: row.try_get::<Option<i64>, _>("disabled_ms")?.is_some(),
         }))
     }
 }
+
+/// Ends every session of a user; how many there were.
+async fn end_sessions(tx: &mut sqlx::SqliteConnection, user_id: i64) -> StoreResult<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected())
+}
+
+use sensors::Revocable;
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -474,15 +486,17 @@ impl Store for SqliteStore {
             password_hash: user.password_hash,
             role: user.role,
             communities: user.communities,
+            disabled: false,
         })
     }
 
     async fn user_by_name(&self, username: &Username) -> StoreResult<Option<UserRecord>> {
-        let row =
-            sqlx::query("SELECT id, username, password_hash, role FROM users WHERE username = ?")
-                .bind(username.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, role, disabled_ms FROM users WHERE username = ?",
+        )
+        .bind(username.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         self.user_record(row).await
     }
 
@@ -521,14 +535,86 @@ impl Store for SqliteStore {
 
     async fn session_user(&self, token_hash: &str, now: Millis) -> StoreResult<Option<UserRecord>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.password_hash, u.role FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_ms > ?",
+            "SELECT u.id, u.username, u.password_hash, u.role, u.disabled_ms FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ? AND s.expires_ms > ? AND u.disabled_ms IS NULL",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
         self.user_record(row).await
+    }
+
+    async fn set_password(
+        &self,
+        change: &Change,
+        username: &Username,
+        password_hash: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = ? WHERE username = ? RETURNING id",
+        )
+        .bind(password_hash)
+        .bind(username.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let id =
+            id.ok_or_else(|| StoreError::NotFound(format!("there is no user `{username}`")))?;
+        let ended = end_sessions(&mut tx, id).await?;
+        append_event(
+            &mut tx,
+            change,
+            "user.password_changed",
+            json!({"username": username, "sessions_ended": ended}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_user_disabled(
+        &self,
+        change: &Change,
+        username: &Username,
+        disabled: bool,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, disabled_ms FROM users WHERE username = ?")
+                .bind(username.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (id, was) =
+            row.ok_or_else(|| StoreError::NotFound(format!("there is no user `{username}`")))?;
+        if was.is_some() == disabled {
+            return Ok(());
+        }
+        sqlx::query("UPDATE users SET disabled_ms = ? WHERE id = ?")
+            .bind(disabled.then_some(change.at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let ended = if disabled {
+            end_sessions(&mut tx, id).await?
+        } else {
+            0
+        };
+        let kind = if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        append_event(
+            &mut tx,
+            change,
+            kind,
+            json!({"username": username, "sessions_ended": ended}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn delete_session(&self, change: &Change, token_hash: &str) -> StoreResult<()> {
@@ -1040,6 +1126,14 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.add_gateway_sql(change, id, communities, token_hash)
             .await
+    }
+
+    async fn revoke_device(&self, change: &Change, id: &str) -> StoreResult<()> {
+        self.revoke_sql(change, Revocable::Device, id).await
+    }
+
+    async fn revoke_gateway(&self, change: &Change, id: &str) -> StoreResult<()> {
+        self.revoke_sql(change, Revocable::Gateway, id).await
     }
 
     async fn credential(&self, token_hash: &str) -> StoreResult<Option<Credential>> {

@@ -33,14 +33,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Policy::default(), true).await
 }
 
+/// Starts the demo server with these connection and time limits.
+pub async fn spawn_app_limited(limits: linli_server::listen::Limits) -> TestApp {
+    spawn_app_full(Policy::default(), true, None, false, limits).await
+}
+
 /// Starts the server; with `demo` it loads the demo communities and accounts.
 pub async fn spawn_app_with(policy: Policy, demo: bool) -> TestApp {
-    spawn_app_full(policy, demo, None, false).await
+    spawn_app_full(policy, demo, None, false, Default::default()).await
 }
 
 /// Starts the demo server with its built-in sensor simulator.
 pub async fn spawn_app_simulating() -> TestApp {
-    spawn_app_full(Policy::default(), true, None, true).await
+    spawn_app_full(Policy::default(), true, None, true, Default::default()).await
 }
 
 /// Starts the demo server taking readings from an MQTT broker too, once it is
@@ -51,6 +56,7 @@ pub async fn spawn_app_with_mqtt(broker: &Broker) -> TestApp {
         true,
         Some(broker.url().parse().unwrap()),
         false,
+        Default::default(),
     )
     .await;
     for _ in 0..200 {
@@ -68,6 +74,7 @@ async fn spawn_app_full(
     demo: bool,
     mqtt_url: Option<linli_server::mqtt::MqttUrl>,
     simulate: bool,
+    limits: linli_server::listen::Limits,
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}", dir.path().join("linli.db").display());
@@ -80,6 +87,8 @@ async fn spawn_app_full(
         sign_in_policy: policy,
         mqtt_url,
         simulate,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        limits,
     })
     .await
     .expect("the application builds");

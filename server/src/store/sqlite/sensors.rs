@@ -5,6 +5,13 @@
 //! by multi-row inserts, with the alerts, cases and events the engine decided on.
 
 use super::{and_community_in, append_event, corrupt, insert_case, named, SqliteStore};
+
+/// What can be revoked: a device's token or a gateway's.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Revocable {
+    Device,
+    Gateway,
+}
 use crate::clock::Millis;
 use crate::ingest::parse::{Identity, Metric, Reading};
 use crate::store::{
@@ -262,6 +269,44 @@ impl SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Revokes the token of a device or a gateway, as an event in the log.
+    pub(super) async fn revoke_sql(
+        &self,
+        change: &Change,
+        what: Revocable,
+        id: &str,
+    ) -> StoreResult<()> {
+        let (table, key, name, kind) = match what {
+            Revocable::Device => ("device_tokens", "device", "device", "device.revoked"),
+            Revocable::Gateway => ("gateways", "id", "gateway", "gateway.revoked"),
+        };
+        let mut tx = self.pool.begin().await?;
+        let revoked: Option<Option<i64>> =
+            sqlx::query_scalar(&format!("SELECT revoked_ms FROM {table} WHERE {key} = ?"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match revoked {
+            None => return Err(StoreError::NotFound(format!("there is no {name} `{id}`"))),
+            Some(Some(_)) => {
+                return Err(StoreError::Conflict(format!(
+                    "{name} `{id}` is revoked already"
+                )))
+            }
+            Some(None) => {}
+        }
+        sqlx::query(&format!(
+            "UPDATE {table} SET revoked_ms = ? WHERE {key} = ? AND revoked_ms IS NULL"
+        ))
+        .bind(change.at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(&mut tx, change, kind, json!({ name: id })).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(super) async fn add_gateway_sql(
