@@ -58,6 +58,9 @@ enum Command {
     /// Write data out for the office's reports, to standard output.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Set up an MQTT broker for Linli's devices.
+    #[command(subcommand)]
+    Mqtt(MqttCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +88,8 @@ enum DeviceCommand {
         kind: SensorKind,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        broker: BrokerArgs,
     },
     /// Revoke a sensor's token: its readings are refused from then on (a running
     /// server notices within 30 seconds). The sensor and its history stay.
@@ -92,6 +97,8 @@ enum DeviceCommand {
         id: String,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        broker: BrokerArgs,
     },
 }
 
@@ -107,12 +114,16 @@ enum GatewayCommand {
         communities: Vec<CommunityId>,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        broker: BrokerArgs,
     },
     /// Revoke a gateway's token (a running server notices within 30 seconds).
     Revoke {
         id: String,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        broker: BrokerArgs,
     },
 }
 
@@ -140,6 +151,29 @@ struct DatabaseArgs {
     /// Where the data lives: sqlite://PATH (created if missing).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/linli.db")]
     database_url: DatabaseUrl,
+}
+
+/// The broker whose accounts follow devices and gateways (see `linli mqtt
+/// broker-config`); without it only the database changes.
+#[derive(Debug, Args)]
+struct BrokerArgs {
+    /// mqtt://linli:SECRET@HOST:PORT, as `linli mqtt broker-config` printed it.
+    #[arg(long = "mqtt-url", env = "LINLI_MQTT_URL", hide_env_values = true)]
+    mqtt_url: Option<crate::mqtt::MqttUrl>,
+}
+
+#[derive(Debug, Subcommand)]
+enum MqttCommand {
+    /// Write DIR/mosquitto.conf and the state of Mosquitto's dynamic-security plugin
+    /// for a broker that admits only Linli and registered devices and gateways; prints
+    /// `mqtt-url: …` with Linli's own credentials. Start it with
+    /// `mosquitto -c DIR/mosquitto.conf`.
+    BrokerConfig {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1883)]
+        port: u16,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -317,15 +351,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Enable { name, database }) => {
             set_disabled(name, false, database.database_url).await
         }
-        Command::Device(DeviceCommand::Revoke { id, database }) => {
+        Command::Device(DeviceCommand::Revoke {
+            id,
+            database,
+            broker,
+        }) => {
             let store = store::open(&database.database_url).await?;
             store.revoke_device(&cli_change(), &id).await?;
+            if let Some(url) = &broker.mqtt_url {
+                let mut dynsec = crate::dynsec::Dynsec::connect(url).await?;
+                dynsec.remove_device(&id).await?;
+            }
             println!("revoked device `{id}`");
             Ok(())
         }
-        Command::Gateway(GatewayCommand::Revoke { id, database }) => {
+        Command::Gateway(GatewayCommand::Revoke {
+            id,
+            database,
+            broker,
+        }) => {
             let store = store::open(&database.database_url).await?;
             store.revoke_gateway(&cli_change(), &id).await?;
+            if let Some(url) = &broker.mqtt_url {
+                let mut dynsec = crate::dynsec::Dynsec::connect(url).await?;
+                dynsec.remove_gateway(&id).await?;
+            }
             println!("revoked gateway `{id}`");
             Ok(())
         }
@@ -337,12 +387,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             home,
             kind,
             database,
-        }) => add_device(&home, kind, database.database_url).await,
+            broker,
+        }) => add_device(&home, kind, database.database_url, broker).await,
         Command::Gateway(GatewayCommand::Add {
             id,
             communities,
             database,
-        }) => add_gateway(&id, communities, database.database_url).await,
+            broker,
+        }) => add_gateway(&id, communities, database.database_url, broker).await,
+        Command::Mqtt(MqttCommand::BrokerConfig { dir, port }) => {
+            let url = crate::dynsec::broker_config(&dir, port)?;
+            let (user, secret) = url.credentials.clone().unwrap_or_default();
+            println!("wrote {}", dir.join("mosquitto.conf").display());
+            println!("mqtt-url: mqtt://{user}:{secret}@{}:{}", url.host, url.port);
+            Ok(())
+        }
         Command::Simulate(args) => simulate(args).await,
         Command::Export(ExportCommand::Cases { format, database }) => {
             export_cases(&format, database.database_url).await
@@ -412,7 +471,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }
         (None, Some(mqtt)) => {
             let id = format!("linli-simulator-{:08x}", rand::random::<u32>());
-            let mut options = rumqttc::MqttOptions::new(id, mqtt.host.clone(), mqtt.port);
+            let mut options = mqtt.options(id);
             options
                 .set_keep_alive(Duration::from_secs(15))
                 .set_inflight(1_000);
@@ -459,13 +518,48 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn add_device(home: &str, kind: SensorKind, url: DatabaseUrl) -> anyhow::Result<()> {
+async fn add_device(
+    home: &str,
+    kind: SensorKind,
+    url: DatabaseUrl,
+    broker: BrokerArgs,
+) -> anyhow::Result<()> {
     let store = store::open(&url).await?;
+    // Reach the broker first: a device it cannot take is not added at all.
+    let mut dynsec = match &broker.mqtt_url {
+        Some(url) => Some(crate::dynsec::Dynsec::connect(url).await?),
+        None => None,
+    };
     let token = token::new_token();
-    let change = cli_change();
     let id = store
-        .add_device(&change, home, kind, &token::token_hash(&token))
+        .add_device(&cli_change(), home, kind, &token::token_hash(&token))
         .await?;
+    if let Some(dynsec) = &mut dynsec {
+        let community = store
+            .homes(None)
+            .await?
+            .into_iter()
+            .find(|h| h.id == home)
+            .map(|h| h.community);
+        let gateways: Vec<String> = store
+            .gateways()
+            .await?
+            .into_iter()
+            .filter(|g| {
+                !g.revoked
+                    && (g.communities.is_empty()
+                        || community
+                            .as_ref()
+                            .is_some_and(|c| g.communities.contains(c)))
+            })
+            .map(|g| g.id)
+            .collect();
+        if let Err(e) = dynsec.add_device(&id, &token, &gateways).await {
+            // Not half there: without the broker's account the device is revoked.
+            store.revoke_device(&cli_change(), &id).await?;
+            return Err(e.context(format!("device `{id}` was not added")));
+        }
+    }
     println!("device: {id}");
     println!("token: {token}");
     Ok(())
@@ -487,17 +581,48 @@ async fn add_gateway(
     id: &str,
     communities: Vec<CommunityId>,
     url: DatabaseUrl,
+    broker: BrokerArgs,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
         crate::ingest::parse::valid_device_id(id),
         "`{id}` is not a gateway name: use 1–64 of a–z, 0–9 and -"
     );
     let store = store::open(&url).await?;
+    anyhow::ensure!(
+        !store.devices().await?.iter().any(|d| d.id == id),
+        "`{id}` is a device's id; give the gateway another name"
+    );
+    let mut dynsec = match &broker.mqtt_url {
+        Some(url) => Some(crate::dynsec::Dynsec::connect(url).await?),
+        None => None,
+    };
     let token = token::new_token();
-    let change = cli_change();
     store
-        .add_gateway(&change, id, &communities, &token::token_hash(&token))
+        .add_gateway(&cli_change(), id, &communities, &token::token_hash(&token))
         .await?;
+    if let Some(dynsec) = &mut dynsec {
+        let homes: std::collections::HashMap<String, CommunityId> = store
+            .homes(None)
+            .await?
+            .into_iter()
+            .map(|h| (h.id, h.community))
+            .collect();
+        let devices: Vec<String> = store
+            .devices()
+            .await?
+            .into_iter()
+            .filter(|d| {
+                !d.revoked
+                    && (communities.is_empty()
+                        || homes.get(&d.home).is_some_and(|c| communities.contains(c)))
+            })
+            .map(|d| d.id)
+            .collect();
+        if let Err(e) = dynsec.add_gateway(id, &token, &devices).await {
+            store.revoke_gateway(&cli_change(), id).await?;
+            return Err(e.context(format!("gateway `{id}` was not added")));
+        }
+    }
     println!("gateway: {id}");
     println!("token: {token}");
     Ok(())

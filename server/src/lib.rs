@@ -29,6 +29,8 @@
 //!   readings with the alerts they cause, runs the time-based rules, keeps a checkpoint.
 //! - [`mqtt`]: readings through an MQTT broker (shared subscription, QoS 1, acknowledged
 //!   once stored).
+//! - [`dynsec`]: the broker's accounts for devices and gateways (Mosquitto's
+//!   dynamic-security plugin), and `linli mqtt broker-config`.
 //! - [`alerts`]: the alert book: signals and people's actions become alert changes.
 //! - [`live`]: the event log as it grows, handed to the live streams.
 //! - [`rules`]: the sensor rules, pure functions of a home's state, a reading or the time.
@@ -41,6 +43,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod demo;
+pub mod dynsec;
 pub mod engine;
 pub mod error;
 pub mod export;

@@ -37,22 +37,63 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Largest message accepted (a batch of 10,000 readings fits).
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
-/// A broker address: `mqtt://host:port` (port 1883 when left out).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A broker address: `mqtt://[user:password@]host[:port]` (port 1883 when left out).
+/// The user and password (percent-encoded where they hold `:`, `@` or `/`) are the
+/// credentials Linli logs in with, e.g. those `linli mqtt broker-config` printed.
+#[derive(Clone, PartialEq, Eq)]
 pub struct MqttUrl {
     pub host: String,
     pub port: u16,
+    pub credentials: Option<(String, String)>,
+}
+
+/// Decodes `%XX` escapes; `None` when one is broken.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl std::str::FromStr for MqttUrl {
     type Err = String;
 
     fn from_str(url: &str) -> Result<Self, Self::Err> {
+        let shown = MqttUrl::hide_password(url);
         let bad = || {
-            format!("`{url}` is not an MQTT URL: use mqtt://HOST:PORT, e.g. mqtt://127.0.0.1:1883")
+            format!(
+                "`{shown}` is not an MQTT URL: use mqtt://HOST:PORT or mqtt://USER:PASSWORD@HOST:PORT, e.g. mqtt://127.0.0.1:1883"
+            )
         };
+        if url.starts_with("mqtts://") {
+            return Err(format!(
+                "`{shown}`: TLS to the broker (mqtts://) is not built yet; reach the broker over a \
+                 trusted network or a TLS tunnel (stunnel, a VPN) with mqtt://"
+            ));
+        }
         let rest = url.strip_prefix("mqtt://").ok_or_else(bad)?;
         let rest = rest.trim_end_matches('/');
+        let (credentials, rest) = match rest.rsplit_once('@') {
+            Some((userinfo, rest)) => {
+                let (user, password) = userinfo.split_once(':').ok_or_else(bad)?;
+                let user = percent_decode(user)
+                    .filter(|u| !u.is_empty())
+                    .ok_or_else(bad)?;
+                let password = percent_decode(password).ok_or_else(bad)?;
+                (Some((user, password)), rest)
+            }
+            None => (None, rest),
+        };
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => (host, port.parse().map_err(|_| bad())?),
             None => (rest, 1883),
@@ -63,13 +104,49 @@ impl std::str::FromStr for MqttUrl {
         Ok(MqttUrl {
             host: host.to_string(),
             port,
+            credentials,
         })
     }
 }
 
+impl MqttUrl {
+    /// `url` with the password, if any, replaced by `***` (for messages and logs).
+    fn hide_password(url: &str) -> String {
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &url[scheme + 3..at];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                    None => url.to_string(),
+                }
+            }
+            _ => url.to_string(),
+        }
+    }
+
+    /// Connection options for a client of this broker, logged in when the URL says so.
+    pub fn options(&self, client_id: impl Into<String>) -> MqttOptions {
+        let mut options = MqttOptions::new(client_id, self.host.clone(), self.port);
+        if let Some((user, password)) = &self.credentials {
+            options.set_credentials(user.clone(), password.clone());
+        }
+        options
+    }
+}
+
+/// Never shows the password.
 impl std::fmt::Display for MqttUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "mqtt://{}:{}", self.host, self.port)
+        match &self.credentials {
+            Some((user, _)) => write!(f, "mqtt://{user}:***@{}:{}", self.host, self.port),
+            None => write!(f, "mqtt://{}:{}", self.host, self.port),
+        }
+    }
+}
+
+impl std::fmt::Debug for MqttUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -184,7 +261,7 @@ async fn consume(
     metrics: Arc<Metrics>,
     status: Arc<MqttStatus>,
 ) {
-    let mut options = MqttOptions::new(format!("linli-ingest-{n}"), url.host.clone(), url.port);
+    let mut options = url.options(format!("linli-ingest-{n}"));
     options
         .set_keep_alive(Duration::from_secs(15))
         .set_clean_session(false)
@@ -264,9 +341,22 @@ mod tests {
             "mqtt://x:port",
             "mqtt://x:0",
             "mqtt://a/b:1",
+            "mqtt://user@host:1",
+            "mqtt://:pw@host:1",
+            "mqtt://u:%zz@host:1",
+            "mqtts://u:secret@host:8883",
         ] {
-            assert!(bad.parse::<MqttUrl>().is_err(), "{bad}");
+            let error = bad.parse::<MqttUrl>().unwrap_err();
+            assert!(!error.contains("secret"), "{error}");
         }
+        let with: MqttUrl = "mqtt://linli:p%40ss%3Aword@broker:1884".parse().unwrap();
+        assert_eq!(
+            with.credentials,
+            Some(("linli".to_string(), "p@ss:word".to_string()))
+        );
+        assert_eq!((with.host.as_str(), with.port), ("broker", 1884));
+        assert_eq!(with.to_string(), "mqtt://linli:***@broker:1884");
+        assert_eq!(format!("{with:?}"), "mqtt://linli:***@broker:1884");
         assert_eq!(
             topic_device("linli/sensors/gd-000001/up"),
             Some("gd-000001")

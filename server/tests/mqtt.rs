@@ -142,3 +142,187 @@ async fn ingest_resumes_by_itself_after_the_broker_restarts() {
     }
     panic!("no reading was stored within 30 s of the broker's restart");
 }
+
+/// A sensor logged in to the broker as `user`; `Err` when the broker refuses it.
+async fn logged_in(broker: &Broker, user: &str, password: &str) -> Result<AsyncClient, String> {
+    let mut options = MqttOptions::new(
+        format!("{user}-{}", rand_suffix()),
+        "127.0.0.1",
+        broker.port,
+    );
+    options.set_keep_alive(Duration::from_secs(5));
+    options.set_credentials(user, password);
+    let (client, mut events) = AsyncClient::new(options, 100);
+    let (connected, answer) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut connected = Some(connected);
+        loop {
+            match events.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
+                    if let Some(c) = connected.take() {
+                        let _ = c.send(Ok(()));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if let Some(c) = connected.take() {
+                        let _ = c.send(Err(e.to_string()));
+                    }
+                    return;
+                }
+            }
+        }
+    });
+    answer.await.unwrap().map(|()| client)
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+}
+
+/// `linli device add` / `gateway add` against the app's database and the broker:
+/// (id, token).
+fn register(app: &TestApp, broker: &Broker, what: &[&str]) -> (String, String) {
+    let mut args = what.to_vec();
+    args.extend(["--database-url", &app.database_url]);
+    let url = broker.url();
+    args.extend(["--mqtt-url", &url]);
+    let out = support::run_linli(&args, &[], "");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{what:?}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap()
+            .to_string()
+    };
+    let id = line(if what[0] == "device" {
+        "device: "
+    } else {
+        "gateway: "
+    });
+    (id, line("token: "))
+}
+
+async fn open_gas_alerts(app: &TestApp, home: &str) -> usize {
+    let commander = app.signed_in("demo-commander").await;
+    let alerts: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+    alerts
+        .iter()
+        .filter(|a| a["home"] == home && a["kind"] == "gas")
+        .count()
+}
+
+/// Issue 14: readings from the broker were trusted whoever published them, and Linli
+/// could not log in to a broker that requires credentials. With `linli mqtt
+/// broker-config`, only Linli and registered devices and gateways get in; a device
+/// publishes only on its own topic, a gateway only on its communities' devices'.
+#[tokio::test]
+async fn only_registered_devices_publish_and_only_on_their_own_topics() {
+    let broker = Broker::start_with_accounts(std::path::Path::new(env!("CARGO_BIN_EXE_linli")));
+    let app = spawn_app_with_mqtt(&broker).await;
+    let home_in = |community: &str| {
+        let app = &app;
+        let community = community.to_string();
+        async move {
+            let c = linli_domain::CommunityId::parse(community).unwrap();
+            app.store.homes(Some(&[c])).await.unwrap()[0].id.clone()
+        }
+    };
+    let (mine, theirs) = (home_in("wulimiao").await, home_in("xingfuli").await);
+    let (gas_a, token_a) = register(
+        &app,
+        &broker,
+        &["device", "add", "--home", &mine, "--kind", "gas"],
+    );
+    let (gas_b, token_b) = register(
+        &app,
+        &broker,
+        &["device", "add", "--home", &theirs, "--kind", "gas"],
+    );
+    let (gateway, gateway_token) = register(
+        &app,
+        &broker,
+        &["gateway", "add", "gw-wulimiao", "--community", "wulimiao"],
+    );
+
+    // Nobody, and a wrong password, are not let in.
+    let refused = logged_in(&broker, "", "").await;
+    assert!(refused.is_err(), "an anonymous client got in");
+    assert!(logged_in(&broker, &gas_a, "wrong").await.is_err());
+    assert!(logged_in(&broker, &gateway, &token_b).await.is_err());
+
+    // Device A, on B's topic: dropped by the broker, raises nothing. On its own topic,
+    // a batch with a broken record beside a leak: the leak is raised.
+    let a = logged_in(&broker, &gas_a, &token_a).await.unwrap();
+    publish(
+        &a,
+        &gas_b,
+        reading(&gas_b, 1, "gas_lel_pct", 90.0).to_string(),
+    )
+    .await;
+    let batch = json!({"readings": [{"device": gas_a, "seq": "x"}, reading(&gas_a, 1, "gas_lel_pct", 90.0)]});
+    publish(&a, &gas_a, batch.to_string()).await;
+    wait_for_readings(&app, 1).await;
+    assert_eq!(open_gas_alerts(&app, &mine).await, 1);
+
+    // The gateway, for a device of its community and for one elsewhere.
+    let g = logged_in(&broker, &gateway, &gateway_token).await.unwrap();
+    publish(
+        &g,
+        &gas_b,
+        reading(&gas_b, 2, "gas_lel_pct", 90.0).to_string(),
+    )
+    .await;
+    publish(&g, &gas_a, reading(&gas_a, 2, "heartbeat", 1.0).to_string()).await;
+    wait_for_readings(&app, 2).await;
+    // B's own, genuine reading: the only one of B's stored.
+    let b = logged_in(&broker, &gas_b, &token_b).await.unwrap();
+    publish(&b, &gas_b, reading(&gas_b, 3, "heartbeat", 1.0).to_string()).await;
+    wait_for_readings(&app, 3).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stored = app.store.readings_after(0, 100).await.unwrap();
+    let of_b: Vec<u64> = stored
+        .iter()
+        .filter(|(_, r)| r.device == gas_b)
+        .filter_map(|(_, r)| match r.identity {
+            linli_server::ingest::parse::Identity::Seq(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(of_b, [3], "only B's own reading of B");
+    assert_eq!(
+        open_gas_alerts(&app, &theirs).await,
+        0,
+        "no forged leak at B"
+    );
+
+    // Revoked: A cannot log in again.
+    let out = support::run_linli(
+        &[
+            "device",
+            "revoke",
+            &gas_a,
+            "--database-url",
+            &app.database_url,
+            "--mqtt-url",
+            &broker.url(),
+        ],
+        &[],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(logged_in(&broker, &gas_a, &token_a).await.is_err());
+}

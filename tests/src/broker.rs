@@ -6,6 +6,16 @@ pub struct Broker {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<std::process::Child>,
+    /// Linli's URL with its credentials, for a broker that admits only accounts.
+    admin_url: Option<String>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn mosquitto_program() -> &'static str {
@@ -17,12 +27,45 @@ fn mosquitto_program() -> &'static str {
 }
 
 impl Broker {
+    /// A broker set up by `linli mqtt broker-config` (the `linli` binary given): only
+    /// Linli and the devices and gateways registered with `--mqtt-url` may connect.
+    pub fn start_with_accounts(linli: &std::path::Path) -> Broker {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(linli)
+            .args([
+                "mqtt",
+                "broker-config",
+                "--port",
+                &port.to_string(),
+                "--dir",
+            ])
+            .arg(dir.path())
+            .output()
+            .expect("linli runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "broker-config failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let admin_url = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("mqtt-url: "))
+            .expect("an mqtt-url line")
+            .to_string();
+        let mut broker = Broker {
+            port,
+            dir,
+            child: None,
+            admin_url: Some(admin_url),
+        };
+        broker.run();
+        broker
+    }
+
     pub fn start() -> Broker {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("mosquitto.conf");
         std::fs::write(
@@ -37,6 +80,7 @@ impl Broker {
             port,
             dir,
             child: None,
+            admin_url: None,
         };
         broker.run();
         broker
@@ -61,8 +105,11 @@ impl Broker {
         }
     }
 
+    /// The URL Linli connects with (with its credentials, when the broker has accounts).
     pub fn url(&self) -> String {
-        format!("mqtt://127.0.0.1:{}", self.port)
+        self.admin_url
+            .clone()
+            .unwrap_or_else(|| format!("mqtt://127.0.0.1:{}", self.port))
     }
 
     pub fn stop(&mut self) {

@@ -202,6 +202,18 @@ impl LinliServer {
         format!("{}{path}", self.base_url)
     }
 
+    /// Sends SIGTERM and waits up to `limit` for the process to exit; whether it did
+    /// (it is killed otherwise).
+    pub async fn terminate_within(mut self, limit: Duration) -> Result<bool> {
+        let pid = self.child.id().context("the server exited already")?;
+        let status = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid} failed");
+        Ok(tokio::time::timeout(limit, self.child.wait()).await.is_ok())
+    }
+
     /// The server's resident memory, from /proc (Linux), in bytes.
     pub fn rss_bytes(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;

@@ -236,7 +236,9 @@ pub fn router(
             HeaderValue::from_static("no-cache"),
         ))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // 5xx are not logged per response here: internal errors log themselves (with a
+        // reference, `error.rs`), and a flood answered `503` must not flood the log.
+        .layer(TraceLayer::new_for_http().on_failure(()))
         .with_state(state);
     (app, openapi)
 }

@@ -148,6 +148,14 @@ pub struct DeviceRecord {
     pub revoked: bool,
 }
 
+/// A gateway: the communities it sends for (all when empty), and whether revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRecord {
+    pub id: String,
+    pub communities: Vec<CommunityId>,
+    pub revoked: bool,
+}
+
 /// An alert as stored, with the times the engine compares in milliseconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredAlert {
@@ -412,6 +420,8 @@ pub trait Store: Send + Sync + 'static {
     async fn credential(&self, token_hash: &str) -> StoreResult<Option<Credential>>;
     /// Every sensor, with whether its token was revoked.
     async fn devices(&self) -> StoreResult<Vec<DeviceRecord>>;
+    /// Every gateway.
+    async fn gateways(&self) -> StoreResult<Vec<GatewayRecord>>;
 
     /// Stores `readings` (new ones: the engine told repeats apart, see
     /// `ingest::dedup`) and the engine's `writes` they caused, in one transaction:

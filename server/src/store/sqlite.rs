@@ -5,8 +5,8 @@
 
 use super::{
     AlertFilter, CaseFilter, Change, Committed, Community, Credential, DeviceRecord, EngineWrite,
-    HomesImported, NewNotice, NewUser, SensorSeen, Store, StoreError, StoreResult, StoredAlert,
-    UserRecord,
+    GatewayRecord, HomesImported, NewNotice, NewUser, SensorSeen, Store, StoreError, StoreResult,
+    StoredAlert, UserRecord,
 };
 use crate::clock::{rfc3339, Millis};
 use crate::ingest::parse::Reading;
@@ -1126,6 +1126,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.add_gateway_sql(change, id, communities, token_hash)
             .await
+    }
+
+    async fn gateways(&self) -> StoreResult<Vec<GatewayRecord>> {
+        self.gateways_sql().await
     }
 
     async fn revoke_device(&self, change: &Change, id: &str) -> StoreResult<()> {

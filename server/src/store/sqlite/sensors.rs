@@ -15,8 +15,8 @@ pub(super) enum Revocable {
 use crate::clock::Millis;
 use crate::ingest::parse::{Identity, Metric, Reading};
 use crate::store::{
-    AlertFilter, Change, Committed, Credential, DeviceRecord, EngineWrite, SensorSeen, StoreError,
-    StoreResult, StoredAlert,
+    AlertFilter, Change, Committed, Credential, DeviceRecord, EngineWrite, GatewayRecord,
+    SensorSeen, StoreError, StoreResult, StoredAlert,
 };
 use linli_domain::alerts::Alert;
 use linli_domain::care::SensorKind;
@@ -397,6 +397,24 @@ impl SqliteStore {
                 id: row.try_get("id")?,
                 home: row.try_get("home")?,
                 kind: named(&row.try_get::<String, _>("kind")?, SensorKind::parse)?,
+                revoked: row.try_get("revoked")?,
+            })
+        })
+        .collect()
+    }
+
+    pub(super) async fn gateways_sql(&self) -> StoreResult<Vec<GatewayRecord>> {
+        sqlx::query(
+            "SELECT id, communities, revoked_ms IS NOT NULL AS revoked FROM gateways ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(GatewayRecord {
+                id: row.try_get("id")?,
+                communities: serde_json::from_str(&row.try_get::<String, _>("communities")?)
+                    .map_err(corrupt)?,
                 revoked: row.try_get("revoked")?,
             })
         })
