@@ -7,6 +7,10 @@
 //! The serialised body of each layer is kept in memory per version, plain and gzipped,
 //! so thousands of buildings are encoded and compressed once per change, not once per
 //! request (compressing 100,000 buildings takes longer than sending them).
+//!
+//! The layers are public, and an imported file may carry any property (an OSM export
+//! of a compound can name who lives where): only the properties of
+//! [`PUBLIC_PROPERTIES`] are sent; the store keeps the rest.
 
 use super::extract::ApiQuery;
 use super::AppState;
@@ -22,6 +26,33 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use utoipa::{IntoParams, ToSchema};
+
+/// The feature properties a layer's readers get: names, the community and compound, and
+/// what a building or road is. Anything else an import brought stays in the store.
+pub const PUBLIC_PROPERTIES: [&str; 22] = [
+    "id",
+    "name",
+    "name_en",
+    "name:zh",
+    "name:en",
+    "community",
+    "compound",
+    "number",
+    "levels",
+    "building:levels",
+    "height",
+    "use",
+    "building",
+    "amenity",
+    "class",
+    "highway",
+    "width_m",
+    "ref",
+    "oneway",
+    "lanes",
+    "bridge",
+    "tunnel",
+];
 
 /// How a layer is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, ToSchema)]
@@ -122,12 +153,15 @@ async fn serialise(state: &AppState, layer: LayerName, format: Format) -> ApiRes
                 .collect();
             encode(&FeatureCollection { features }, format)
         }
-        other => encode(
-            &FeatureCollection {
-                features: state.store.features(other).await?,
-            },
-            format,
-        ),
+        other => {
+            let mut features = state.store.features(other).await?;
+            for feature in &mut features {
+                feature
+                    .properties
+                    .retain(|key, _| PUBLIC_PROPERTIES.contains(&key.as_str()));
+            }
+            encode(&FeatureCollection { features }, format)
+        }
     };
     let plain = bytes.map_err(|e| AppError::Internal(e.into()))?;
     // Compressing megabytes takes a while: off the async threads.
@@ -151,7 +185,7 @@ fn list_items(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<It
 #[utoipa::path(get, path = "/layers/{layer}", tag = "layers",
     params(("layer" = String, Path, description = "`communities`, `grids`, `buildings` or `roads`"), LayerQuery),
     responses(
-        (status = 200, description = "GeoJSON FeatureCollection (RFC 7946); properties as stored or imported. With `format=compact`, the same in the binary form of `linli_domain::compact` (`application/vnd.linli.layer`)", content_type = "application/geo+json", body = Object),
+        (status = 200, description = "GeoJSON FeatureCollection (RFC 7946); of the properties imported, those of an allow-list (names, community, compound, levels, kind of building or road). With `format=compact`, the same in the binary form of `linli_domain::compact` (`application/vnd.linli.layer`)", content_type = "application/geo+json", body = Object),
         (status = 304, description = "The layer has not changed since the ETag in If-None-Match"),
         (status = 404, description = "No such layer", body = ErrorBody),
     ))]

@@ -2,24 +2,103 @@
 //! `GET /open311/v2/services.json` (one service per case category) and
 //! `GET /open311/v2/requests.json` (cases, newest first).
 //!
-//! No sign-in, so nothing personal (CONTRACT.md, privacy rule): a request carries its
-//! category, stage and times, the community as its address and the responsible party,
-//! but never the case's title, description or notes (staff write names and rooms into
-//! them). Where a case concerns a home (elder care, or opened from a sensor alert) its
-//! position is rounded to a 0.005° grid (about 500 m by 480 m here), a point shared by
-//! every home around, so it does not point at the home.
+//! No sign-in, so nothing personal (CONTRACT.md, privacy rule), the same as the public
+//! page: a request carries its category, stage and times, the community as its address
+//! and the responsible party, but never the case's title, description or notes (staff
+//! write names and rooms into them). A case tied to a home (about one: elder care or a
+//! sensor alert; or at a building with a monitored home, or within about 100 m of one,
+//! whatever its category) is placed at the centre of its cell of the public map's
+//! 0.005° grid (about 500 m by 550 m here), a point shared by every home around. Cases
+//! about a home of a community with fewer than [`MIN_GROUP`] monitored homes are left
+//! out altogether: there, even the count could point at someone.
 
+use super::public::MIN_GROUP;
 use super::AppState;
 use crate::error::{ApiResult, AppError};
 use crate::store::CaseFilter;
 use axum::extract::{Query, State};
 use axum::Json;
+use linli_domain::care::Home;
 use linli_domain::cases::{CaseCategory, CaseSource, CaseStage, CaseSummary};
+use linli_domain::place::Position;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-/// Positions of cases that concern a home are rounded to this many degrees.
+/// The public map's grid: cases tied to a home are shown per cell this many degrees wide.
 pub const HOME_ROUNDING_DEG: f64 = 0.005;
+/// "Near a home": within the same or a neighbouring cell this many degrees wide.
+const NEAR_DEG: f64 = 0.001;
+
+/// The public grid's cell of a position (integer coordinates).
+pub fn public_cell(position: Position) -> (i64, i64) {
+    (
+        (position[0] / HOME_ROUNDING_DEG).floor() as i64,
+        (position[1] / HOME_ROUNDING_DEG).floor() as i64,
+    )
+}
+
+/// The centre of a cell of the public grid, `[lon, lat]`, without binary noise.
+pub fn cell_centre(cell: (i64, i64)) -> Position {
+    let centre = |k: i64| ((k as f64 + 0.5) * HOME_ROUNDING_DEG * 1e4).round() / 1e4;
+    [centre(cell.0), centre(cell.1)]
+}
+
+/// Where the monitored homes are, to tell which cases are tied to one.
+struct HomesNearby {
+    per_community: HashMap<String, u32>,
+    buildings: HashSet<String>,
+    near_cells: HashSet<(i64, i64)>,
+}
+
+impl HomesNearby {
+    fn new(homes: &[Home]) -> HomesNearby {
+        let mut nearby = HomesNearby {
+            per_community: HashMap::new(),
+            buildings: HashSet::new(),
+            near_cells: HashSet::new(),
+        };
+        for home in homes {
+            *nearby
+                .per_community
+                .entry(home.community.to_string())
+                .or_default() += 1;
+            nearby.buildings.insert(home.building.clone());
+            let (x, y) = Self::cell(home.position);
+            for dx in -1..=1 {
+                for dy in -1..=1 {
+                    nearby.near_cells.insert((x + dx, y + dy));
+                }
+            }
+        }
+        nearby
+    }
+
+    fn cell(position: Position) -> (i64, i64) {
+        (
+            (position[0] / NEAR_DEG).floor() as i64,
+            (position[1] / NEAR_DEG).floor() as i64,
+        )
+    }
+
+    /// Whether the case is about a home, at a home's building, or near one.
+    fn tied(&self, case: &CaseSummary) -> bool {
+        concerns_a_home(case)
+            || case
+                .building
+                .as_ref()
+                .is_some_and(|b| self.buildings.contains(b))
+            || self.near_cells.contains(&Self::cell(case.position))
+    }
+
+    /// Whether the case may be published at all.
+    fn publishable(&self, case: &CaseSummary) -> bool {
+        !concerns_a_home(case)
+            || self
+                .per_community
+                .get(case.community.as_str())
+                .is_some_and(|n| *n >= MIN_GROUP)
+    }
+}
 /// Requests in one answer at most (GeoReport v2 allows the server to cap it).
 const MAX_REQUESTS: usize = 1_000;
 
@@ -136,21 +215,23 @@ pub fn concerns_a_home(case: &CaseSummary) -> bool {
         || case.handling.alert_id.is_some()
 }
 
-fn public_position(case: &CaseSummary) -> (f64, f64) {
-    let [lon, lat] = case.position;
-    if concerns_a_home(case) {
-        let round = |v: f64| (v / HOME_ROUNDING_DEG).round() * HOME_ROUNDING_DEG;
-        // Whole multiples, printed without binary noise.
-        let tidy = |v: f64| (round(v) * 1e6).round() / 1e6;
-        (tidy(lat), tidy(lon))
+/// `(lat, long)` as published: a cell's centre for a case tied to a home.
+fn public_position(case: &CaseSummary, homes: &HomesNearby) -> (f64, f64) {
+    let [lon, lat] = if homes.tied(case) {
+        cell_centre(public_cell(case.position))
     } else {
-        ((lat * 1e5).round() / 1e5, (lon * 1e5).round() / 1e5)
-    }
+        case.position.map(|v| (v * 1e5).round() / 1e5)
+    };
+    (lat, lon)
 }
 
-fn request_of(case: &CaseSummary, communities: &HashMap<String, String>) -> ServiceRequest {
+fn request_of(
+    case: &CaseSummary,
+    communities: &HashMap<String, String>,
+    homes: &HomesNearby,
+) -> ServiceRequest {
     let (name, _, _) = service_of(case.category);
-    let (lat, long) = public_position(case);
+    let (lat, long) = public_position(case, homes);
     ServiceRequest {
         service_request_id: case.id.to_string(),
         status: if case.stage == CaseStage::Closed {
@@ -237,8 +318,12 @@ pub async fn requests(
         category,
         ..CaseFilter::default()
     };
+    let homes = HomesNearby::new(&state.store.homes(None).await?);
     let mut out = Vec::new();
     for case in state.store.cases(&filter).await? {
+        if !homes.publishable(&case) {
+            continue;
+        }
         let opened = crate::store::parse_rfc3339(&case.opened_at).unwrap_or_default();
         if closed.is_some_and(|c| c != (case.stage == CaseStage::Closed))
             || start.is_some_and(|s| opened < s)
@@ -246,7 +331,7 @@ pub async fn requests(
         {
             continue;
         }
-        out.push(request_of(&case, &communities));
+        out.push(request_of(&case, &communities, &homes));
         if out.len() == MAX_REQUESTS {
             break;
         }

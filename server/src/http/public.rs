@@ -6,7 +6,7 @@
 //! readers, and carry an `ETag` and a short `max-age`, so browsers and proxies ask
 //! again only when they may have changed (`304 Not Modified` otherwise).
 
-use super::open311::HOME_ROUNDING_DEG;
+use super::open311::{cell_centre, public_cell};
 use super::AppState;
 use crate::clock::{month_start, now_ms, rfc3339, Millis};
 use crate::error::ApiResult;
@@ -148,15 +148,9 @@ pub fn figures(now: Millis, records: Records<'_>) -> PublicStatus {
         if !open && !solved {
             continue;
         }
-        let key = (
-            (case.position[0] / HOME_ROUNDING_DEG).floor() as i64,
-            (case.position[1] / HOME_ROUNDING_DEG).floor() as i64,
-        );
+        let key = public_cell(case.position);
         let cell = cells.entry(key).or_insert_with(|| AreaStatus {
-            centre: [
-                ((key.0 as f64 + 0.5) * HOME_ROUNDING_DEG * 1e4).round() / 1e4,
-                ((key.1 as f64 + 0.5) * HOME_ROUNDING_DEG * 1e4).round() / 1e4,
-            ],
+            centre: cell_centre(key),
             open_cases: 0,
             solved_this_month: 0,
         });
