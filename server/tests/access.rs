@@ -144,6 +144,32 @@ async fn every_endpoint_answers_each_role_as_it_may() {
             Some(json!({})),
             [401, 403, 200, 403, 200],
         ),
+        // Loosening a home's gas alarm: a commander's, with a reason (none here).
+        row(
+            "PUT",
+            format!("/api/v1/homes/{home}/thresholds"),
+            Some(json!({"gas_alarm_pct": 22})),
+            [401, 403, 403, 403, 422],
+        ),
+        row(
+            "PUT",
+            format!("/api/v1/homes/{home}/thresholds"),
+            Some(json!({"gas_alarm_pct": 22, "reason": "厨房误报"})),
+            [401, 403, 403, 403, SKIP],
+        ),
+        // Switching it off: nobody, whatever the reason.
+        row(
+            "PUT",
+            format!("/api/v1/homes/{home}/thresholds"),
+            Some(json!({"gas_alarm_pct": 100, "reason": "厨房误报"})),
+            [401, 403, 422, 403, 422],
+        ),
+        row(
+            "PUT",
+            "/api/v1/thresholds",
+            Some(json!({"offline_after_ms": 977_616_000_000_i64, "reason": "省电"})),
+            [401, 403, 403, 403, 422],
+        ),
         row(
             "POST",
             format!("/api/v1/homes/{home}/check-ins"),

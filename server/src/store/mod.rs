@@ -191,11 +191,14 @@ pub enum EngineWrite {
         open_case: Option<CaseSummary>,
     },
     /// The district's thresholds (`home` is `None`) or a home's changed from what
-    /// applies above them: stored, with a `thresholds.changed` event.
+    /// applies above them: stored, with a `thresholds.changed` event that carries the
+    /// reason given and the thresholds the change loosened.
     Thresholds {
         home: Option<String>,
         overrides: crate::rules::Overrides,
         actor: Actor,
+        reason: Option<String>,
+        loosened: Vec<&'static str>,
     },
     /// Someone recorded a home's morning check-in: stored, with a `home.check_in` event.
     CheckIn {

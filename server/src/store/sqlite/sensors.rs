@@ -123,6 +123,8 @@ async fn apply_write(
             home,
             overrides,
             actor,
+            reason,
+            loosened,
         } => {
             let change = Change::new(actor, at);
             sqlx::query(
@@ -141,7 +143,8 @@ async fn apply_write(
                 conn,
                 &change,
                 "thresholds.changed",
-                json!({"home": home, "overrides": overrides}),
+                json!({"home": home, "overrides": overrides, "reason": reason,
+                       "loosened": loosened}),
             )
             .await?;
         }
