@@ -77,6 +77,9 @@ pub enum EngineActError {
     Act(#[from] ActError),
     #[error("this is outside your communities")]
     Forbidden,
+    /// The caller may not make this change (the message says why).
+    #[error("{0}")]
+    NotAllowed(String),
     #[error("there is no home `{0}`")]
     NoHome(String),
     #[error("{0}")]
@@ -106,10 +109,7 @@ enum Command {
         reply: oneshot::Sender<Result<ThresholdsView, EngineActError>>,
     },
     SetThresholds {
-        home: Option<String>,
-        overrides: Overrides,
-        by: Actor,
-        scope: Option<Vec<CommunityId>>,
+        change: ThresholdChange,
         reply: oneshot::Sender<Result<ThresholdsView, EngineActError>>,
     },
     CheckIn {
@@ -120,6 +120,24 @@ enum Command {
         scope: Option<Vec<CommunityId>>,
         reply: oneshot::Sender<Result<(), EngineActError>>,
     },
+}
+
+/// A change of the thresholds at one level, as someone asks for it.
+#[derive(Debug, Clone)]
+pub struct ThresholdChange {
+    /// The home, or `None` for the district.
+    pub home: Option<String>,
+    /// What is to differ from what applies above (all of it: `{}` takes it back).
+    pub overrides: Overrides,
+    /// Why, in the asker's words: needed to loosen (see `rules::loosened`), recorded
+    /// with the change when given.
+    pub reason: Option<String>,
+    pub by: Actor,
+    /// The caller's communities, when limited to some.
+    pub scope: Option<Vec<CommunityId>>,
+    /// Whether the caller may loosen thresholds (commanders); others may only
+    /// tighten them.
+    pub may_loosen: bool,
 }
 
 /// Thresholds as they apply, and what the office changed of them at that level.
@@ -208,22 +226,15 @@ impl EngineHandle {
             .await
     }
 
-    /// Replaces what the office changed of the thresholds at one level.
+    /// Replaces what the office changed of the thresholds at one level: refused when
+    /// the result breaks a bound (`rules::LIMITS`), or loosens a threshold and the
+    /// caller may not, or gave no reason.
     pub async fn set_thresholds(
         &self,
-        home: Option<String>,
-        overrides: Overrides,
-        by: Actor,
-        scope: Option<Vec<CommunityId>>,
+        change: ThresholdChange,
     ) -> Result<ThresholdsView, EngineActError> {
-        self.ask(|reply| Command::SetThresholds {
-            home,
-            overrides,
-            by,
-            scope,
-            reply,
-        })
-        .await
+        self.ask(|reply| Command::SetThresholds { change, reply })
+            .await
     }
 
     /// Records a home's morning check-in made at `at`.
@@ -466,23 +477,47 @@ impl Engine {
     }
 
     /// Works out the thresholds of the district and of every home from the overrides.
+    /// Changes are checked before they are stored, but overrides stored before a bound
+    /// existed may break it: such a field is dropped (and logged), at that level only,
+    /// so that one home's senseless override neither applies nor takes the others'
+    /// with it.
     fn apply_thresholds(&mut self) {
-        let (district, mut homes) = self.thresholds_from(&self.overrides).unwrap_or_else(|e| {
-            tracing::error!("stored thresholds make no sense ({e}); using the defaults");
-            (self.defaults.clone(), HashMap::new())
-        });
+        let district_overrides = self.overrides.get(&None).cloned().unwrap_or_default();
+        let (district, kept, dropped) = self.defaults.with_sensible(&district_overrides);
+        if !dropped.is_empty() {
+            for refusal in &dropped {
+                tracing::error!("stored district threshold dropped: {refusal}");
+            }
+            self.overrides.insert(None, kept);
+        }
+        let mut homes = HashMap::new();
+        for (home, overrides) in &mut self.overrides {
+            let Some(home) = home else { continue };
+            let (t, kept, dropped) = district.with_sensible(overrides);
+            if !dropped.is_empty() {
+                for refusal in &dropped {
+                    tracing::error!("stored threshold of home `{home}` dropped: {refusal}");
+                }
+                *overrides = kept;
+            }
+            homes.insert(home.clone(), t);
+        }
         self.district = district;
         for (id, home) in &mut self.homes {
             home.thresholds = homes.remove(id);
         }
     }
 
-    fn thresholds_view(&self, home: Option<String>) -> ThresholdsView {
-        let effective = home
-            .as_ref()
-            .and_then(|h| self.homes.get(h))
+    /// The thresholds that apply to `home` (the district's when `None` or when it has
+    /// none of its own).
+    fn effective(&self, home: Option<&str>) -> Thresholds {
+        home.and_then(|h| self.homes.get(h))
             .and_then(|h| h.thresholds.clone())
-            .unwrap_or_else(|| self.district.clone());
+            .unwrap_or_else(|| self.district.clone())
+    }
+
+    fn thresholds_view(&self, home: Option<String>) -> ThresholdsView {
+        let effective = self.effective(home.as_deref());
         ThresholdsView {
             overrides: self.overrides.get(&home).cloned().unwrap_or_default(),
             home,
@@ -560,14 +595,8 @@ impl Engine {
                     };
                     let _ = reply.send(result.map(|()| self.thresholds_view(home)));
                 }
-                Command::SetThresholds {
-                    home,
-                    overrides,
-                    by,
-                    scope,
-                    reply,
-                } => {
-                    let result = self.set_thresholds(home, overrides, by, scope).await;
+                Command::SetThresholds { change, reply } => {
+                    let result = self.set_thresholds(change).await;
                     let _ = reply.send(result);
                 }
                 Command::CheckIn {
@@ -825,11 +854,16 @@ impl Engine {
 
     async fn set_thresholds(
         &mut self,
-        home: Option<String>,
-        overrides: Overrides,
-        by: Actor,
-        scope: Option<Vec<CommunityId>>,
+        change: ThresholdChange,
     ) -> Result<ThresholdsView, EngineActError> {
+        let ThresholdChange {
+            home,
+            overrides,
+            reason,
+            by,
+            scope,
+            may_loosen,
+        } = change;
         if let Some(h) = &home {
             self.home_in_scope(h, &scope)?;
         }
@@ -838,11 +872,28 @@ impl Engine {
         let (district, homes) = self
             .thresholds_from(&changed)
             .map_err(EngineActError::Invalid)?;
-        // Stored as the rules read them (`15` becomes `15.0`).
         let level = home
             .as_ref()
             .and_then(|h| homes.get(h))
             .unwrap_or(&district);
+        // Looser than what applies now, at this level (taking back a tighter override
+        // loosens too). Checked here, in the one task that changes thresholds, so
+        // that nothing can come between the comparison and the change.
+        let loosened = rules::loosened(&self.effective(home.as_deref()), level);
+        if !loosened.is_empty() {
+            let fields = loosened.join(", ");
+            if !may_loosen {
+                return Err(EngineActError::NotAllowed(format!(
+                    "only commanders may loosen thresholds, with a reason; this change loosens {fields}"
+                )));
+            }
+            if reason.is_none() {
+                return Err(EngineActError::Invalid(format!(
+                    "this change loosens {fields}: say why in `reason` (text of 1–500 characters)"
+                )));
+            }
+        }
+        // Stored as the rules read them (`15` becomes `15.0`).
         let Ok(serde_json::Value::Object(read)) = serde_json::to_value(level) else {
             return Err(EngineActError::Unavailable);
         };
@@ -856,6 +907,8 @@ impl Engine {
             home: home.clone(),
             overrides,
             actor: by,
+            reason,
+            loosened,
         };
         if let Err(e) = self.commit_writes(now, vec![write]).await {
             tracing::error!("cannot store thresholds: {e}");

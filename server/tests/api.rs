@@ -1068,7 +1068,28 @@ async fn a_grid_worker_sees_only_their_communitys_homes_and_cases() {
     assert!(snapshot["last_event_id"].as_i64().unwrap() > 0);
     assert_eq!(snapshot["homes"].as_array().unwrap().len(), own.len());
     assert_eq!(snapshot["cases"].as_array().unwrap().len(), own_cases.len());
-    assert_eq!(snapshot["routes"]["features"].as_array().unwrap().len(), 6);
+    // Routes: xingfuli's and the district-wide ones (no community), not the others'.
+    let all_routes: Value = get_json(
+        &app.signed_in("demo-commander").await,
+        app.url("/api/v1/patrols/routes"),
+    )
+    .await;
+    let theirs = |routes: &Value| -> Vec<Value> {
+        routes["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                let c = &r["properties"]["community"];
+                c.is_null() || c == "xingfuli"
+            })
+            .cloned()
+            .collect()
+    };
+    assert_eq!(all_routes["features"].as_array().unwrap().len(), 6);
+    let routes = snapshot["routes"]["features"].as_array().unwrap();
+    assert!(!routes.is_empty() && routes.len() < 6);
+    assert_eq!(*routes, theirs(&all_routes));
 }
 
 #[tokio::test]
@@ -1143,7 +1164,7 @@ async fn cases_filter_by_stage_and_community_and_refuse_unknown_values() {
 async fn patrol_routes_are_geojson_loops_with_ordered_checkpoints() {
     let app = spawn_app().await;
     let routes: Value = app
-        .signed_in("demo-grid-weigang")
+        .signed_in("demo-commander")
         .await
         .get(app.url("/api/v1/patrols/routes"))
         .send()

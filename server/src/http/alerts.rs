@@ -125,7 +125,9 @@ impl From<EngineActError> for AppError {
                 AppError::NotFound(message)
             }
             EngineActError::Act(ActError::Refused(_)) => AppError::Conflict(message),
-            EngineActError::Forbidden => AppError::Forbidden(message),
+            EngineActError::Forbidden | EngineActError::NotAllowed(_) => {
+                AppError::Forbidden(message)
+            }
             EngineActError::Invalid(_) => AppError::Unprocessable(message),
             EngineActError::Unavailable => AppError::Unavailable(message),
         }

@@ -4,6 +4,11 @@
 //!   commanders);
 //! - `GET/PUT /api/v1/homes/{id}/thresholds`: one home's (a grid worker for the homes
 //!   of their communities, a commander for any);
+//!
+//! Nobody sets a threshold beyond its hard bounds (`rules::LIMITS`, `422`). A grid
+//! worker may only tighten a home's thresholds (more alarms, sooner); a change that
+//! loosens any threshold, at either level, is a commander's and needs a `"reason"`
+//! beside the fields, which the `thresholds.changed` event records.
 //! - `POST /api/v1/homes/{id}/check-ins`: staff or a volunteer saw the elder this
 //!   morning; it clears a missed check-in alert.
 
@@ -11,7 +16,7 @@ use super::extract::ApiJson;
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::clock::{now_ms, Millis};
-use crate::engine::ThresholdsView;
+use crate::engine::{ThresholdChange, ThresholdsView};
 use crate::error::{ApiResult, AppError};
 use crate::ingest::parse::FUTURE_TOLERANCE_MS;
 use crate::rules::{Overrides, DAY_MS};
@@ -23,6 +28,33 @@ use serde::{Deserialize, Serialize};
 
 /// Longest note on a check-in.
 const MAX_NOTE_CHARS: usize = 2_000;
+/// Longest reason for a change of thresholds.
+const MAX_REASON_CHARS: usize = 500;
+
+/// Takes the optional `"reason"` out of a body of thresholds (it is not a threshold;
+/// every other key is one): text of 1–500 characters, trimmed.
+fn take_reason(body: &mut Overrides) -> ApiResult<Option<String>> {
+    match body.remove("reason") {
+        None => Ok(None),
+        Some(serde_json::Value::String(text)) => {
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(AppError::Unprocessable(
+                    "`reason` needs some text, or leave it out".into(),
+                ));
+            }
+            if text.chars().count() > MAX_REASON_CHARS {
+                return Err(AppError::Unprocessable(format!(
+                    "`reason` may be at most {MAX_REASON_CHARS} characters"
+                )));
+            }
+            Ok(Some(text.to_string()))
+        }
+        Some(other) => Err(AppError::Unprocessable(format!(
+            "`reason` must be text, not {other}"
+        ))),
+    }
+}
 
 /// The district's thresholds: what applies, and what the office changed of the
 /// defaults.
@@ -37,26 +69,31 @@ pub async fn district(State(state): State<AppState>) -> ApiResult<Json<Threshold
 
 /// Replaces what the office changed of the default thresholds, e.g.
 /// `{"check_in_required": true, "check_in_by_minute": 570}`; `{}` goes back to the
-/// defaults. Commanders only.
+/// defaults. Commanders only; a change that loosens a threshold needs a `"reason"`
+/// beside the fields. Every threshold has hard bounds nobody passes.
 #[utoipa::path(put, path = "/thresholds", tag = "care",
     request_body(content = Object, description = "Fields of the thresholds to change"),
     responses(
         (status = 200, description = "The district's thresholds, changed", body = ThresholdsView),
         (status = 403, description = "Not a commander", body = ErrorBody),
-        (status = 422, description = "An unknown field or a value that makes no sense", body = ErrorBody),
+        (status = 422, description = "An unknown field, a value beyond its bounds or that makes no sense, or a loosening without a reason", body = ErrorBody),
     ))]
 pub async fn set_district(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(overrides): ApiJson<Overrides>,
+    ApiJson(mut overrides): ApiJson<Overrides>,
 ) -> ApiResult<Json<ThresholdsView>> {
     let by = caller.commander("change the district's thresholds")?;
-    Ok(Json(
-        state
-            .engine
-            .set_thresholds(None, overrides, by, None)
-            .await?,
-    ))
+    let reason = take_reason(&mut overrides)?;
+    let change = ThresholdChange {
+        home: None,
+        overrides,
+        reason,
+        by,
+        scope: None,
+        may_loosen: true,
+    };
+    Ok(Json(state.engine.set_thresholds(change).await?))
 }
 
 /// One home's thresholds: what applies, and what was changed of the district's.
@@ -80,30 +117,36 @@ pub async fn home(
     ))
 }
 
-/// Replaces what was changed of the district's thresholds for one home, e.g. an elder
-/// who gets up late: `{"check_in_by_minute": 660}`.
+/// Replaces what was changed of the district's thresholds for one home, e.g. a home
+/// that needs its morning check-in: `{"check_in_required": true}`. Its grid worker may
+/// only tighten them; loosening (also taking back a tighter override) is for
+/// commanders, with a `"reason"` beside the fields.
 #[utoipa::path(put, path = "/homes/{id}/thresholds", tag = "care",
     params(("id" = String, Path, description = "Home id")),
     request_body(content = Object, description = "Fields of the thresholds to change"),
     responses(
         (status = 200, description = "The home's thresholds, changed", body = ThresholdsView),
-        (status = 403, description = "A viewer, or outside the caller's communities", body = ErrorBody),
+        (status = 403, description = "A viewer, outside the caller's communities, or a grid worker loosening a threshold", body = ErrorBody),
         (status = 404, description = "No such home", body = ErrorBody),
-        (status = 422, description = "An unknown field or a value that makes no sense", body = ErrorBody),
+        (status = 422, description = "An unknown field, a value beyond its bounds or that makes no sense, or a loosening without a reason", body = ErrorBody),
     ))]
 pub async fn set_home(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(overrides): ApiJson<Overrides>,
+    ApiJson(mut overrides): ApiJson<Overrides>,
 ) -> ApiResult<Json<ThresholdsView>> {
     let by = caller.author("change thresholds")?;
-    Ok(Json(
-        state
-            .engine
-            .set_thresholds(Some(id), overrides, by, caller.community_scope())
-            .await?,
-    ))
+    let reason = take_reason(&mut overrides)?;
+    let change = ThresholdChange {
+        home: Some(id),
+        overrides,
+        reason,
+        by,
+        scope: caller.community_scope(),
+        may_loosen: caller.commander("loosen thresholds").is_ok(),
+    };
+    Ok(Json(state.engine.set_thresholds(change).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]

@@ -1,6 +1,11 @@
 //! `/api/v1/cases`: residents' problems and where they stand, through the article's
 //! loop. Staff only; a grid worker sees and changes only their own communities' cases,
 //! a viewer only reads. Which steps are allowed is `linli_domain::cases`'s to say.
+//!
+//! Every case a request touches is checked, not only the one in the path: the case a
+//! duplicate merges into (`duplicate_of`) too. The cases a case names
+//! (`possible_duplicates`, `recurs`) are of its own community only, so whoever may see
+//! a case may open them.
 
 use super::extract::{check_position, ApiJson, ApiQuery};
 use super::AppState;
@@ -207,6 +212,17 @@ pub async fn step(
         }
     }
     visible(&state, &caller, id).await?;
+    if let CaseStep::Close {
+        duplicate_of: Some(original),
+        ..
+    } = &step
+    {
+        // Merging writes on the original's timeline: the caller must be allowed to see
+        // it (an unknown one is the store's `422`). Cases never change community.
+        if let Some(original) = state.store.case(*original).await? {
+            caller.check_community(&original.summary.community)?;
+        }
+    }
     let case = state.store.step_case(&change, id, &step).await?;
     state.live.wake();
     if let (CaseStep::Close { outcome, note, .. }, Some(alert)) =
@@ -219,6 +235,7 @@ pub async fn step(
 
 /// A case opened from an alert was closed: the alert is resolved with it, unless the
 /// case went elsewhere (a duplicate, transferred) or the alert was resolved already.
+/// The alert is a second object too: resolved only within the caller's communities.
 async fn resolve_alert(
     state: &AppState,
     caller: &Caller,
@@ -237,7 +254,11 @@ async fn resolve_alert(
             .to_string(),
     };
     let by = Actor::User(caller.user.username.clone());
-    match state.engine.act(alert, request, by, None).await {
+    match state
+        .engine
+        .act(alert, request, by, caller.community_scope())
+        .await
+    {
         Ok(_) | Err(EngineActError::Act(ActError::Refused(_))) => {}
         Err(e) => tracing::warn!("case {case} closed, but its alert {alert} was not resolved: {e}"),
     }

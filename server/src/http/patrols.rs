@@ -2,6 +2,11 @@
 //! them: a run starts and ends, positions come in from the field tablet, and the
 //! server tracks the checkpoints covered, straying from the route and silence
 //! (`linli_domain::patrol`).
+//!
+//! A grid worker sees and moves only the patrols of their communities' routes and of
+//! the district-wide routes (no community), which are everyone's: the route named in
+//! a body and the route of the run a unit is out on are both checked, by the store,
+//! in the transaction that changes the run.
 
 use super::extract::{check_position, ApiJson};
 use super::AppState;
@@ -15,51 +20,50 @@ use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::patrol::{PatrolRun, RouteLayer, StartRun, UnitPosition};
 use linli_domain::place::FeatureCollection;
-use linli_domain::ErrorBody;
+use linli_domain::{CommunityId, ErrorBody};
 
 /// Patrol routes as a GeoJSON FeatureCollection of LineStrings; checkpoints in walking
-/// order in each route's properties.
+/// order in each route's properties. A grid worker gets their communities' routes and
+/// the district-wide ones.
 #[utoipa::path(get, path = "/patrols/routes", tag = "patrols",
     responses(
         (status = 200, description = "GeoJSON FeatureCollection of routes", content_type = "application/geo+json", body = Object),
         (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
-pub async fn routes(State(state): State<AppState>) -> ApiResult<Json<RouteLayer>> {
-    Ok(Json(FeatureCollection {
-        features: state.store.routes().await?,
-    }))
+pub async fn routes(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<RouteLayer>> {
+    Ok(Json(visible_routes(&state, &caller).await?))
+}
+
+/// Whether a caller limited to `scope` may see a patrol of `community`: their own
+/// communities' and the district-wide ones (no community).
+fn in_scope(scope: &Option<Vec<CommunityId>>, community: Option<&str>) -> bool {
+    match (scope, community) {
+        (Some(scope), Some(c)) => scope.iter().any(|s| s.as_str() == c),
+        _ => true,
+    }
+}
+
+/// The patrol routes `caller` may see.
+pub async fn visible_routes(state: &AppState, caller: &Caller) -> ApiResult<RouteLayer> {
+    let scope = caller.community_scope();
+    let mut features = state.store.routes().await?;
+    features.retain(|r| in_scope(&scope, r.properties.community.as_deref()));
+    Ok(FeatureCollection { features })
 }
 
 /// Positions may arrive this late (a tablet that was offline sends its queue).
 const POSITION_LATE_MS: Millis = 3_600_000;
 
-/// Who may move `unit`, as a change; checks the route's community for grid workers.
-fn mover(caller: &Caller, unit: &str, community: Option<&str>) -> ApiResult<Change> {
+/// Who moves `unit`, as a change (viewers may not). Which runs they may move is the
+/// store's to check, with the caller's communities.
+fn mover(caller: &Caller, unit: &str) -> ApiResult<Change> {
     let actor = caller.author("report patrols")?;
     if !crate::ingest::parse::valid_device_id(unit) {
         return Err(AppError::BadRequest(format!(
             "`{unit}` is not a unit id: use 1–64 of a–z, 0–9 and -"
         )));
     }
-    if let (Some(scope), Some(community)) = (caller.community_scope(), community) {
-        if !scope.iter().any(|c| c.as_str() == community) {
-            return Err(AppError::Forbidden(
-                "this patrol belongs to another community".into(),
-            ));
-        }
-    }
     Ok(Change::new(actor, now_ms()))
-}
-
-/// The community of the run `unit` is out on, if any.
-async fn run_community(state: &AppState, unit: &str) -> ApiResult<Option<String>> {
-    Ok(state
-        .store
-        .units()
-        .await?
-        .into_iter()
-        .find(|r| r.unit == unit && r.ended_at.is_none())
-        .and_then(|r| r.community))
 }
 
 /// Each patrol unit's latest run: where it is, what it covered, whether it strays or
@@ -80,14 +84,9 @@ pub async fn units(
 /// patrols and the district's own.
 pub async fn visible_units(state: &AppState, caller: &Caller) -> ApiResult<Vec<PatrolRun>> {
     let scope = caller.community_scope();
-    let runs = state.store.units().await?;
-    Ok(runs
-        .into_iter()
-        .filter(|r| match (&scope, &r.community) {
-            (Some(scope), Some(c)) => scope.iter().any(|s| s.as_str() == c),
-            _ => true,
-        })
-        .collect())
+    let mut runs = state.store.units().await?;
+    runs.retain(|r| in_scope(&scope, r.community.as_deref()));
+    Ok(runs)
 }
 
 /// A unit sets out on a route (the field tablet's "start patrol").
@@ -106,13 +105,12 @@ pub async fn start_run(
     Path(unit): Path<String>,
     ApiJson(body): ApiJson<StartRun>,
 ) -> ApiResult<(StatusCode, Json<PatrolRun>)> {
-    let routes = state.store.routes().await?;
-    let community = routes
-        .iter()
-        .find(|r| r.id == body.route)
-        .and_then(|r| r.properties.community.clone());
-    let change = mover(&caller, &unit, community.as_deref())?;
-    let run = state.store.start_run(&change, &unit, &body.route).await?;
+    let change = mover(&caller, &unit)?;
+    let scope = caller.community_scope();
+    let run = state
+        .store
+        .start_run(&change, &unit, &body.route, scope.as_deref())
+        .await?;
     state.live.wake();
     Ok((StatusCode::CREATED, Json(run)))
 }
@@ -130,9 +128,12 @@ pub async fn end_run(
     caller: Caller,
     Path(unit): Path<String>,
 ) -> ApiResult<Json<PatrolRun>> {
-    let community = run_community(&state, &unit).await?;
-    let change = mover(&caller, &unit, community.as_deref())?;
-    let run = state.store.end_run(&change, &unit).await?;
+    let change = mover(&caller, &unit)?;
+    let scope = caller.community_scope();
+    let run = state
+        .store
+        .end_run(&change, &unit, scope.as_deref())
+        .await?;
     state.live.wake();
     Ok(Json(run))
 }
@@ -154,8 +155,7 @@ pub async fn position(
     Path(unit): Path<String>,
     ApiJson(body): ApiJson<UnitPosition>,
 ) -> ApiResult<Json<PatrolRun>> {
-    let community = run_community(&state, &unit).await?;
-    let change = mover(&caller, &unit, community.as_deref())?;
+    let change = mover(&caller, &unit)?;
     check_position(body.position)?;
     let at = match body.at.as_deref() {
         None => change.at,
@@ -168,9 +168,10 @@ pub async fn position(
             "`at` must lie within the last hour (and not in the future)".into(),
         ));
     }
+    let scope = caller.community_scope();
     let run = state
         .store
-        .record_position(&change, &unit, body.position, at)
+        .record_position(&change, &unit, body.position, at, scope.as_deref())
         .await?;
     state.live.wake();
     Ok(Json(run))

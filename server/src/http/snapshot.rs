@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::Json;
 use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::Snapshot;
-use linli_domain::place::FeatureCollection;
 use linli_domain::ErrorBody;
 
 /// Homes, active alerts, cases, patrol routes and units the caller may see.
@@ -34,9 +33,7 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
                 ..Default::default()
             })
             .await?,
-        routes: FeatureCollection {
-            features: state.store.routes().await?,
-        },
+        routes: super::patrols::visible_routes(&state, &caller).await?,
         units: super::patrols::visible_units(&state, &caller).await?,
     }))
 }

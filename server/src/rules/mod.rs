@@ -27,7 +27,8 @@ pub const MINUTE_MS: Millis = 60 * 1000;
 pub const HOUR_MS: Millis = 60 * MINUTE_MS;
 pub const DAY_MS: Millis = 24 * HOUR_MS;
 
-/// The limits the rules apply. The district sets them; a home may override them.
+/// The limits the rules apply. The district sets them; a home may override them,
+/// within the hard bounds and tighter directions of [`LIMITS`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
@@ -95,54 +96,419 @@ impl Default for Thresholds {
 /// district's).
 pub type Overrides = serde_json::Map<String, serde_json::Value>;
 
+/// Which way a threshold moves to raise more alarms, sooner: "tighter". Anyone who
+/// may change a home's thresholds may tighten them; loosening (the other way) is for
+/// commanders, with a reason (see [`loosened`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tighter {
+    /// A lower value is tighter.
+    Lower,
+    /// A higher value is tighter (`true` above `false`).
+    Higher,
+    /// The check-in time: earlier is tighter, but only while a check-in is required
+    /// both before and after the change; without one the time raises nothing.
+    EarlierCheckIn,
+    /// Each way silences some rule, so any change loosens.
+    Neither,
+    /// Not a threshold: nobody changes it through the API (it is refused).
+    Fixed,
+}
+
+/// The unit a threshold is given in, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Millis,
+    Percent,
+    LitresPerMinute,
+    Litres,
+    Hours,
+    Factor,
+    Flag,
+    MinuteOfDay,
+}
+
+/// One threshold's hard bounds and tighter direction.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub field: &'static str,
+    pub tighter: Tighter,
+    /// The least value anyone may set (inclusive) …
+    pub min: f64,
+    /// … and the most (inclusive): safe bounds that not even a commander passes.
+    pub max: f64,
+    /// Why the bounds lie there.
+    pub why: &'static str,
+    unit: Unit,
+    value: fn(&Thresholds) -> f64,
+}
+
+impl Limit {
+    /// This threshold's value in `t`, as a number (`true` is 1).
+    pub fn of(&self, t: &Thresholds) -> f64 {
+        (self.value)(t)
+    }
+
+    /// A value of this threshold for people: `3600000 ms (1 h)`, `25 % LEL`, …
+    fn show(&self, value: f64) -> String {
+        match self.unit {
+            Unit::Millis => {
+                let ms = value as i64;
+                let human = if ms % HOUR_MS == 0 {
+                    format!("{} h", ms / HOUR_MS)
+                } else {
+                    format!("{} min", ms / MINUTE_MS)
+                };
+                format!("{ms} ms ({human})")
+            }
+            Unit::Percent => format!("{value} %"),
+            Unit::LitresPerMinute => format!("{value} l/min"),
+            Unit::Litres => format!("{value} litres"),
+            Unit::Hours => format!("{value} hours"),
+            Unit::Factor => format!("{value}×"),
+            Unit::Flag => (value != 0.0).to_string(),
+            Unit::MinuteOfDay => {
+                let m = value as i64;
+                format!("{m} ({:02}:{:02})", m / 60, m % 60)
+            }
+        }
+    }
+}
+
+/// Every threshold with its hard bounds and its tighter direction: the one place
+/// that says how far and which way each may move. The bounds hold for the district
+/// and for every home, whoever changes them; they keep an alarm from being switched
+/// off by a "threshold" it can never reach, and every time small enough that adding
+/// it to a time cannot overflow.
+pub const LIMITS: [Limit; 16] = [
+    Limit {
+        field: "utc_offset_ms",
+        tighter: Tighter::Fixed,
+        min: -14.0 * HOUR_MS as f64,
+        max: 14.0 * HOUR_MS as f64,
+        why: "it is the district's clock (China, UTC+8), not a threshold: moving it would move every check-in deadline and day boundary",
+        unit: Unit::Millis,
+        value: |t| t.utc_offset_ms as f64,
+    },
+    Limit {
+        field: "gas_alarm_pct",
+        tighter: Tighter::Lower,
+        min: 1.0,
+        max: 25.0,
+        why: "a gas alarm looser than 25 % of the lower explosive limit may sound too late; below 1 % a sensor's own noise sets it off",
+        unit: Unit::Percent,
+        value: |t| t.gas_alarm_pct,
+    },
+    Limit {
+        field: "gas_clear_pct",
+        // Gas counts as gone only below this: lower keeps the alarm standing longer,
+        // and staff are not told "cleared" while gas is still near the alarm level.
+        tighter: Tighter::Lower,
+        min: 0.0,
+        max: 24.0,
+        why: "gas counts as gone only below it, and it must lie below the alarm level",
+        unit: Unit::Percent,
+        value: |t| t.gas_clear_pct,
+    },
+    Limit {
+        field: "battery_low_pct",
+        tighter: Tighter::Higher,
+        min: 5.0,
+        max: 90.0,
+        why: "below 5 % a battery may die before anyone changes it",
+        unit: Unit::Percent,
+        value: |t| t.battery_low_pct,
+    },
+    Limit {
+        field: "battery_ok_pct",
+        // A low battery counts as fine again only above this: higher keeps it low.
+        tighter: Tighter::Higher,
+        min: 6.0,
+        max: 100.0,
+        why: "a battery is fine again only above its low level, at most when full",
+        unit: Unit::Percent,
+        value: |t| t.battery_ok_pct,
+    },
+    Limit {
+        field: "offline_after_ms",
+        tighter: Tighter::Lower,
+        min: 15.0 * MINUTE_MS as f64,
+        max: DAY_MS as f64,
+        why: "a sensor silent for a day must be missed; under one heartbeat (15 min) healthy sensors would count as offline",
+        unit: Unit::Millis,
+        value: |t| t.offline_after_ms as f64,
+    },
+    Limit {
+        field: "flow_min_lpm",
+        // Lower makes a trickle count as running water (continuous flow sooner), but
+        // also as use (a quiet home later): each way silences one rule.
+        tighter: Tighter::Neither,
+        min: 0.05,
+        max: 5.0,
+        why: "below 0.05 l/min a meter's noise runs; above 5 l/min an open tap does not count",
+        unit: Unit::LitresPerMinute,
+        value: |t| t.flow_min_lpm,
+    },
+    Limit {
+        field: "continuous_flow_ms",
+        tighter: Tighter::Lower,
+        min: 10.0 * MINUTE_MS as f64,
+        max: 4.0 * HOUR_MS as f64,
+        why: "water running 4 hours floods a flat; under 10 minutes every shower is raised",
+        unit: Unit::Millis,
+        value: |t| t.continuous_flow_ms as f64,
+    },
+    Limit {
+        field: "no_use_expected_hours",
+        tighter: Tighter::Lower,
+        min: 1.0,
+        max: 24.0,
+        why: "the hours of use a home would usually have had: at least one, at most a day's",
+        unit: Unit::Hours,
+        value: |t| t.no_use_expected_hours,
+    },
+    Limit {
+        field: "no_use_max_ms",
+        tighter: Tighter::Lower,
+        min: 2.0 * HOUR_MS as f64,
+        max: 2.0 * DAY_MS as f64,
+        why: "nobody may go unnoticed for more than two days without water; under 2 hours a nap is raised",
+        unit: Unit::Millis,
+        value: |t| t.no_use_max_ms as f64,
+    },
+    Limit {
+        field: "unusual_use_factor",
+        tighter: Tighter::Lower,
+        min: 1.5,
+        max: 20.0,
+        why: "under 1.5× the usual day is ordinary; above 20× a burst pipe goes unnoticed",
+        unit: Unit::Factor,
+        value: |t| t.unusual_use_factor,
+    },
+    Limit {
+        field: "unusual_use_min_l",
+        tighter: Tighter::Lower,
+        min: 0.0,
+        max: 2_000.0,
+        why: "a home using 2,000 litres in a day has a leak whatever its usual day",
+        unit: Unit::Litres,
+        value: |t| t.unusual_use_min_l,
+    },
+    Limit {
+        field: "check_in_required",
+        tighter: Tighter::Higher,
+        min: 0.0,
+        max: 1.0,
+        why: "true or false",
+        unit: Unit::Flag,
+        value: |t| f64::from(u8::from(t.check_in_required)),
+    },
+    Limit {
+        field: "check_in_by_minute",
+        tighter: Tighter::EarlierCheckIn,
+        min: 0.0,
+        max: (24 * 60 - 1) as f64,
+        why: "a time of day in minutes after midnight (0–1439)",
+        unit: Unit::MinuteOfDay,
+        value: |t| f64::from(t.check_in_by_minute),
+    },
+    Limit {
+        field: "escalate_unacknowledged_ms",
+        tighter: Tighter::Lower,
+        min: MINUTE_MS as f64,
+        max: HOUR_MS as f64,
+        why: "a critical alert nobody answers must reach the office within the hour; under a minute nobody can answer first",
+        unit: Unit::Millis,
+        value: |t| t.escalate_unacknowledged_ms as f64,
+    },
+    Limit {
+        field: "reopen_within_ms",
+        // Shorter: a condition that comes back is a new alert (with its banner and
+        // sound) rather than the old one reopened.
+        tighter: Tighter::Lower,
+        min: MINUTE_MS as f64,
+        max: 2.0 * HOUR_MS as f64,
+        why: "under a minute a flapping sensor floods the office with alerts; cleared alerts are remembered for 2 hours",
+        unit: Unit::Millis,
+        value: |t| t.reopen_within_ms as f64,
+    },
+];
+
+/// The limit of a field, if it is one.
+pub fn limit(field: &str) -> Option<&'static Limit> {
+    LIMITS.iter().find(|l| l.field == field)
+}
+
+/// Why thresholds cannot be what was asked: the fields concerned (the first is the
+/// one to blame) and a sentence naming them and the bound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub fields: Vec<String>,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(fields: &[&str], message: String) -> Self {
+        Self {
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The fields of `to` that are looser than in `from`, in [`LIMITS`] order: a change
+/// from `from` to `to` with any is a loosening (commanders only, with a reason).
+pub fn loosened(from: &Thresholds, to: &Thresholds) -> Vec<&'static str> {
+    LIMITS
+        .iter()
+        .filter(|l| {
+            let (before, after) = (l.of(from), l.of(to));
+            match l.tighter {
+                Tighter::Lower => after > before,
+                Tighter::Higher => after < before,
+                Tighter::EarlierCheckIn => {
+                    from.check_in_required && to.check_in_required && after > before
+                }
+                Tighter::Neither | Tighter::Fixed => after != before,
+            }
+        })
+        .map(|l| l.field)
+        .collect()
+}
+
 impl Thresholds {
     /// These thresholds with `overrides` applied, or why that makes no sense (an
-    /// unknown field, a wrong type, a value out of range).
+    /// unknown or fixed field, a wrong type, a value beyond its bounds).
     pub fn with(&self, overrides: &Overrides) -> Result<Thresholds, String> {
-        let mut fields = match serde_json::to_value(self) {
+        self.try_with(overrides).map_err(|r| r.message)
+    }
+
+    /// [`Thresholds::with`], saying which field is to blame.
+    pub fn try_with(&self, overrides: &Overrides) -> Result<Thresholds, Refusal> {
+        let fields = match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(fields)) => fields,
-            _ => return Err("thresholds are not an object".into()),
+            _ => return Err(Refusal::new(&[], "thresholds are not an object".into())),
         };
-        fields.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let merged: Thresholds =
-            serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| e.to_string())?;
-        merged.check()?;
-        Ok(merged)
+        // Each field on its own first, so that a refusal names it.
+        for (field, value) in overrides {
+            let Some(limit) = limit(field) else {
+                let known: Vec<&str> = LIMITS.iter().map(|l| l.field).collect();
+                return Err(Refusal::new(
+                    &[field],
+                    format!(
+                        "unknown field `{field}`; thresholds are {}",
+                        known.join(", ")
+                    ),
+                ));
+            };
+            if limit.tighter == Tighter::Fixed {
+                return Err(Refusal::new(
+                    &[field],
+                    format!("{field} cannot be changed: {}", limit.why),
+                ));
+            }
+            let mut one = fields.clone();
+            one.insert(field.clone(), value.clone());
+            if let Err(e) = serde_json::from_value::<Thresholds>(serde_json::Value::Object(one)) {
+                return Err(Refusal::new(&[field], format!("{field}: {e}")));
+            }
+        }
+        let mut merged = fields;
+        merged.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let merged: Thresholds = serde_json::from_value(serde_json::Value::Object(merged))
+            .map_err(|e| Refusal::new(&[], e.to_string()))?;
+        merged.refusal().map_or(Ok(merged), Err)
+    }
+
+    /// These thresholds with as much of `overrides` as makes sense: fields are dropped,
+    /// one at a time, until the rest does (for overrides stored before a bound
+    /// existed). Returns the thresholds, the overrides kept and the refusals of the
+    /// fields dropped.
+    pub fn with_sensible(&self, overrides: &Overrides) -> (Thresholds, Overrides, Vec<Refusal>) {
+        let mut kept = overrides.clone();
+        let mut dropped = Vec::new();
+        loop {
+            match self.try_with(&kept) {
+                Ok(t) => return (t, kept, dropped),
+                Err(refusal) => {
+                    let blamed = refusal
+                        .fields
+                        .iter()
+                        .find(|f| kept.contains_key(*f))
+                        .cloned();
+                    dropped.push(refusal);
+                    match blamed {
+                        Some(field) => {
+                            kept.remove(&field);
+                        }
+                        // Nothing of the overrides to blame: what applies above stands.
+                        None => return (self.clone(), Overrides::new(), dropped),
+                    }
+                }
+            }
+        }
     }
 
     /// Why these thresholds make no sense, if they do not.
     pub fn check(&self) -> Result<(), String> {
-        let positive = [
-            ("offline_after_ms", self.offline_after_ms),
-            ("continuous_flow_ms", self.continuous_flow_ms),
-            ("no_use_max_ms", self.no_use_max_ms),
-            (
-                "escalate_unacknowledged_ms",
-                self.escalate_unacknowledged_ms,
-            ),
-        ];
-        if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
-            return Err(format!("{name} must be positive"));
+        self.refusal().map_or(Ok(()), |r| Err(r.message))
+    }
+
+    /// Why these thresholds make no sense: a field beyond its bounds (see [`LIMITS`]),
+    /// or two that contradict each other.
+    pub fn refusal(&self) -> Option<Refusal> {
+        for l in &LIMITS {
+            let value = l.of(self);
+            // NaN is beyond every bound.
+            if value.is_nan() || value < l.min {
+                return Some(Refusal::new(
+                    &[l.field],
+                    format!(
+                        "{} must be at least {}, not {}: {}",
+                        l.field,
+                        l.show(l.min),
+                        l.show(value),
+                        l.why
+                    ),
+                ));
+            }
+            if value > l.max {
+                return Some(Refusal::new(
+                    &[l.field],
+                    format!(
+                        "{} must be at most {}, not {}: {}",
+                        l.field,
+                        l.show(l.max),
+                        l.show(value),
+                        l.why
+                    ),
+                ));
+            }
         }
-        if !(0.0..=100.0).contains(&self.gas_clear_pct) || self.gas_clear_pct >= self.gas_alarm_pct
-        {
-            return Err("gas_clear_pct must lie below gas_alarm_pct, within 0–100".into());
+        if self.gas_clear_pct >= self.gas_alarm_pct {
+            return Some(Refusal::new(
+                &["gas_clear_pct", "gas_alarm_pct"],
+                format!(
+                    "gas_clear_pct ({}) must lie below gas_alarm_pct ({})",
+                    self.gas_clear_pct, self.gas_alarm_pct
+                ),
+            ));
         }
         if self.battery_ok_pct <= self.battery_low_pct {
-            return Err("battery_ok_pct must lie above battery_low_pct".into());
+            return Some(Refusal::new(
+                &["battery_ok_pct", "battery_low_pct"],
+                format!(
+                    "battery_ok_pct ({}) must lie above battery_low_pct ({})",
+                    self.battery_ok_pct, self.battery_low_pct
+                ),
+            ));
         }
-        if self.no_use_expected_hours <= 0.0 || self.unusual_use_factor <= 1.0 {
-            return Err(
-                "no_use_expected_hours must be positive and unusual_use_factor above 1".into(),
-            );
-        }
-        if self.check_in_by_minute >= 24 * 60 {
-            return Err("check_in_by_minute must be a time of day (0–1439)".into());
-        }
-        if self.utc_offset_ms.abs() > 14 * HOUR_MS {
-            return Err("utc_offset_ms must lie within ±14 hours".into());
-        }
-        Ok(())
+        None
     }
 
     /// The local day number of a moment (days since 1970-01-01, local time).

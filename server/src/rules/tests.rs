@@ -401,3 +401,147 @@ fn overrides_change_only_the_fields_they_name_and_must_make_sense() {
         assert!(error.contains(says), "{bad}: {error}");
     }
 }
+
+#[test]
+fn every_threshold_has_one_limit_and_the_defaults_keep_them() {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(Thresholds::default()) else {
+        panic!("thresholds are an object");
+    };
+    let mut named: Vec<&str> = LIMITS.iter().map(|l| l.field).collect();
+    named.sort_unstable();
+    let mut fields: Vec<&str> = fields.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(named, fields, "LIMITS names each field of Thresholds once");
+    for l in &LIMITS {
+        let value = l.of(&Thresholds::default());
+        assert!(
+            l.min <= value && value <= l.max,
+            "{} default {value}",
+            l.field
+        );
+    }
+}
+
+#[test]
+fn the_safe_bounds_hold_whoever_asks() {
+    let overrides = |json: serde_json::Value| json.as_object().unwrap().clone();
+    let t = Thresholds::default();
+    for (bad, names) in [
+        // The attack as found: gas alarm and offline alert switched off.
+        (
+            json!({"gas_alarm_pct": 100}),
+            "gas_alarm_pct must be at most 25 %",
+        ),
+        (
+            json!({"offline_after_ms": 31_i64 * 365 * DAY_MS}),
+            "offline_after_ms must be at most 86400000 ms (24 h)",
+        ),
+        (
+            json!({"escalate_unacknowledged_ms": 3_600_001}),
+            "escalate_unacknowledged_ms must be at most 3600000 ms (1 h)",
+        ),
+        // Times that overflow when added to a clock; negative ones.
+        (json!({"reopen_within_ms": i64::MAX}), "reopen_within_ms"),
+        (json!({"no_use_max_ms": i64::MIN}), "no_use_max_ms"),
+        (
+            json!({"escalate_unacknowledged_ms": -1}),
+            "escalate_unacknowledged_ms",
+        ),
+        (json!({"gas_alarm_pct": 1e308}), "gas_alarm_pct"),
+        (json!({"flow_min_lpm": 0.0}), "flow_min_lpm"),
+        // The clock is not a threshold.
+        (
+            json!({"utc_offset_ms": 0}),
+            "utc_offset_ms cannot be changed",
+        ),
+    ] {
+        let error = t.with(&overrides(bad.clone())).unwrap_err();
+        assert!(error.contains(names), "{bad}: {error}");
+    }
+    // At the bound itself: taken.
+    let at = t
+        .with(&overrides(
+            json!({"gas_alarm_pct": 25, "offline_after_ms": DAY_MS,
+                                "escalate_unacknowledged_ms": HOUR_MS}),
+        ))
+        .unwrap();
+    assert_eq!(at.gas_alarm_pct, 25.0);
+    // NaN cannot come from JSON, but is out of bounds all the same.
+    let nan = Thresholds {
+        gas_alarm_pct: f64::NAN,
+        ..Thresholds::default()
+    };
+    assert!(nan.check().is_err());
+}
+
+#[test]
+fn loosening_is_told_apart_from_tightening_field_by_field() {
+    let overrides = |json: serde_json::Value| json.as_object().unwrap().clone();
+    let district = Thresholds::default();
+    let tight = district
+        .with(&overrides(
+            json!({"gas_alarm_pct": 15, "offline_after_ms": 30 * MINUTE_MS,
+                                "battery_low_pct": 20, "check_in_required": true,
+                                "check_in_by_minute": 540}),
+        ))
+        .unwrap();
+    assert_eq!(loosened(&district, &tight), Vec::<&str>::new());
+    assert_eq!(loosened(&tight, &tight), Vec::<&str>::new());
+    // Back to the district's: every tightened field loosens (the check-in time only
+    // counts while a check-in is required on both sides).
+    assert_eq!(
+        loosened(&tight, &district),
+        [
+            "gas_alarm_pct",
+            "battery_low_pct",
+            "offline_after_ms",
+            "check_in_required"
+        ]
+    );
+    let later = tight
+        .with(&overrides(json!({"check_in_by_minute": 600})))
+        .unwrap();
+    assert_eq!(loosened(&tight, &later), ["check_in_by_minute"]);
+    // Without a check-in required, its time raises nothing: not a loosening.
+    let late_riser = district
+        .with(&overrides(json!({"check_in_by_minute": 660})))
+        .unwrap();
+    assert_eq!(loosened(&district, &late_riser), Vec::<&str>::new());
+    // Either way of the flow threshold silences a rule.
+    for flow in [0.1, 1.0] {
+        let changed = district
+            .with(&overrides(json!({ "flow_min_lpm": flow })))
+            .unwrap();
+        assert_eq!(loosened(&district, &changed), ["flow_min_lpm"]);
+    }
+    for (field, looser) in [
+        ("gas_clear_pct", json!(12)),
+        ("battery_ok_pct", json!(20)),
+        ("continuous_flow_ms", json!(2 * HOUR_MS)),
+        ("no_use_expected_hours", json!(5)),
+        ("no_use_max_ms", json!(36 * HOUR_MS)),
+        ("unusual_use_factor", json!(4)),
+        ("unusual_use_min_l", json!(500)),
+        ("escalate_unacknowledged_ms", json!(10 * MINUTE_MS)),
+        ("reopen_within_ms", json!(HOUR_MS)),
+    ] {
+        let changed = district.with(&overrides(json!({ field: looser }))).unwrap();
+        assert_eq!(loosened(&district, &changed), [field]);
+        assert_eq!(loosened(&changed, &district), Vec::<&str>::new(), "{field}");
+    }
+}
+
+#[test]
+fn stored_overrides_beyond_a_bound_drop_only_the_fields_to_blame() {
+    let overrides = |json: serde_json::Value| json.as_object().unwrap().clone();
+    let stored = overrides(json!({"gas_alarm_pct": 100, "check_in_required": true,
+                                  "offline_after_ms": 31_i64 * 365 * DAY_MS,
+                                  "utc_offset_ms": 0}));
+    let (t, kept, dropped) = Thresholds::default().with_sensible(&stored);
+    assert_eq!(kept, overrides(json!({"check_in_required": true})));
+    assert_eq!(dropped.len(), 3);
+    assert!(t.check_in_required);
+    assert_eq!(t.gas_alarm_pct, 20.0);
+    assert_eq!(t.offline_after_ms, 45 * MINUTE_MS);
+    assert_eq!(t.utc_offset_ms, 8 * HOUR_MS);
+}

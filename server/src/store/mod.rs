@@ -33,6 +33,9 @@ pub enum StoreError {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
+    /// The caller may not touch this (outside their communities).
+    #[error("{0}")]
+    Forbidden(String),
     /// The database failed; the cause is for the log, not for users.
     #[error("database error: {0:#}")]
     Backend(anyhow::Error),
@@ -198,11 +201,14 @@ pub enum EngineWrite {
         open_case: Option<CaseSummary>,
     },
     /// The district's thresholds (`home` is `None`) or a home's changed from what
-    /// applies above them: stored, with a `thresholds.changed` event.
+    /// applies above them: stored, with a `thresholds.changed` event that carries the
+    /// reason given and the thresholds the change loosened.
     Thresholds {
         home: Option<String>,
         overrides: crate::rules::Overrides,
         actor: Actor,
+        reason: Option<String>,
+        loosened: Vec<&'static str>,
     },
     /// Someone recorded a home's morning check-in: stored, with a `home.check_in` event.
     CheckIn {
@@ -346,27 +352,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn routes(&self) -> StoreResult<Vec<Feature<RouteProperties>>>;
     /// A unit sets out on a route; `Conflict` when it is out already, `Invalid` for an
-    /// unknown route.
+    /// unknown route, `Forbidden` for a route of a community outside `scope` (the
+    /// caller's communities, when limited to some; district-wide routes are
+    /// everyone's). Checked in the transaction that starts the run.
     async fn start_run(
         &self,
         change: &Change,
         unit: &str,
         route: &str,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun>;
-    /// Ends the unit's run; `Conflict` when it is not out.
+    /// Ends the unit's run; `Conflict` when it is not out, `Forbidden` when its route
+    /// belongs to a community outside `scope`.
     async fn end_run(
         &self,
         change: &Change,
         unit: &str,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun>;
     /// Records where the unit is on its run, with a `patrol.position` event; `Conflict`
-    /// when it is not out.
+    /// when it is not out, `Forbidden` when its route belongs to a community outside
+    /// `scope`.
     async fn record_position(
         &self,
         change: &Change,
         unit: &str,
         position: linli_domain::place::Position,
         at: Millis,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun>;
     /// Each unit's latest run (under way or ended).
     async fn units(&self) -> StoreResult<Vec<linli_domain::patrol::PatrolRun>>;
@@ -383,6 +396,8 @@ pub trait Store: Send + Sync + 'static {
     async fn case(&self, id: i64) -> StoreResult<Option<Case>>;
     /// Takes a step on a case, with a `case.updated` event; `Conflict` with the reason
     /// when the step is not allowed where the case stands, `NotFound` for no such case.
+    /// Closing as a duplicate merges only into another open case of the same community
+    /// (`Invalid` otherwise, `Conflict` for a closed one).
     async fn step_case(&self, change: &Change, id: i64, step: &CaseStep) -> StoreResult<Case>;
 
     /// Publishes a notice for the public page, shown from now until `until` (when

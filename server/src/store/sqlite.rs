@@ -339,11 +339,14 @@ fn due_ms(case: &CaseSummary) -> StoreResult<Millis> {
     Ok(millis(&case.opened_at)? + due_hours(case.category, case.priority) * 3_600_000)
 }
 
-/// The columns [`case_from_row`] reads.
+/// The columns [`case_from_row`] reads, from `cases` (not aliased). `recurs` names only
+/// a case of the same community: one stored before that rule is left out.
 const CASE_COLUMNS: &str =
     "id, title, category, stage, priority, source, community, grid, lon, lat, \
      building, opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, \
-     alert_id, reopened, recurs";
+     alert_id, reopened, \
+     (SELECT r.id FROM cases AS r WHERE r.id = cases.recurs AND r.community = cases.community) \
+     AS recurs";
 
 fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
     let category = named(&row.try_get::<String, _>("category")?, CaseCategory::parse)?;
@@ -1020,16 +1023,18 @@ impl Store for SqliteStore {
         change: &Change,
         unit: &str,
         route: &str,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun> {
-        self.start_run_sql(change, unit, route).await
+        self.start_run_sql(change, unit, route, scope).await
     }
 
     async fn end_run(
         &self,
         change: &Change,
         unit: &str,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun> {
-        self.end_run_sql(change, unit).await
+        self.end_run_sql(change, unit, scope).await
     }
 
     async fn record_position(
@@ -1038,8 +1043,10 @@ impl Store for SqliteStore {
         unit: &str,
         position: linli_domain::place::Position,
         at: Millis,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun> {
-        self.record_position_sql(change, unit, position, at).await
+        self.record_position_sql(change, unit, position, at, scope)
+            .await
     }
 
     async fn units(&self) -> StoreResult<Vec<linli_domain::patrol::PatrolRun>> {

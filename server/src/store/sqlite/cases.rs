@@ -15,7 +15,10 @@ use linli_domain::cases::{
 };
 
 /// Earlier cases at the spot of a report of `case` made at `at`: the open ones it may
-/// repeat, and the newest solved one it shows to have come back.
+/// repeat, and the newest solved one it shows to have come back. Only cases of the
+/// same community: a case names no case that someone who may see it could not open
+/// (a grid worker sees their own communities only), and merges only within its
+/// community (across a border the case is `transferred`).
 async fn related_cases(
     conn: &mut SqliteConnection,
     case: &CaseSummary,
@@ -25,10 +28,11 @@ async fn related_cases(
     let lat_margin = SAME_SPOT_METRES * 1.5 / 111_000.0;
     let lon_margin = lat_margin / case.position[1].to_radians().cos().max(0.1);
     let rows = sqlx::query(&format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE category = ? AND id != ? AND opened_ms <= ? \
-         AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? ORDER BY id"
+        "SELECT {CASE_COLUMNS} FROM cases WHERE category = ? AND community = ? AND id != ? \
+         AND opened_ms <= ? AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? ORDER BY id"
     ))
     .bind(case.category.as_str())
+    .bind(case.community.as_str())
     .bind(case.id)
     .bind(at)
     .bind(case.position[1] - lat_margin)
@@ -127,14 +131,16 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
     }))
 }
 
-/// Records on `original` that case `id` was closed as its duplicate.
+/// Records on `original` that case `case` was closed as its duplicate: another open
+/// case of the same community.
 async fn merge_into(
     conn: &mut SqliteConnection,
     change: &Change,
-    id: i64,
+    case: &CaseSummary,
     outcome: CaseOutcome,
     original: i64,
 ) -> StoreResult<()> {
+    let id = case.id;
     if outcome != CaseOutcome::Duplicate {
         return Err(StoreError::Invalid(
             "duplicate_of goes with the outcome `duplicate`".into(),
@@ -146,6 +152,12 @@ async fn merge_into(
     let target = summary(conn, original)
         .await?
         .ok_or_else(|| StoreError::Invalid(format!("there is no case {original}")))?;
+    if target.community != case.community {
+        return Err(StoreError::Invalid(format!(
+            "case {original} is another community's: a case merges only into one of its own \
+             community; close this one as `transferred` instead"
+        )));
+    }
     if target.stage == CaseStage::Closed {
         return Err(StoreError::Conflict(format!(
             "case {original} is closed; reopen it, or close this one otherwise"
@@ -243,7 +255,7 @@ impl SqliteStore {
             ..
         } = step
         {
-            merge_into(&mut tx, change, id, *outcome, *original).await?;
+            merge_into(&mut tx, change, &current, *outcome, *original).await?;
         }
         let update = match step {
             CaseStep::Close { outcome, .. } => sqlx::query(

@@ -1,6 +1,8 @@
 //! The SQLite side of patrol runs: starting and ending a unit's run on a route, and
 //! each position it posts, which covers checkpoints and may stray from the route
 //! (`linli_domain::patrol`), stored with a `patrol.position` event for the maps.
+//! Whether the caller may touch the run (the route's community against the caller's)
+//! is checked inside the same transaction, on the route as stored.
 
 use super::{append_event, corrupt, SqliteStore};
 use crate::clock::{now_ms, rfc3339, Millis};
@@ -9,6 +11,7 @@ use linli_domain::patrol::{
     is_off_route, newly_covered, Checkpoint, Covered, PatrolRun, SILENT_AFTER_MS,
 };
 use linli_domain::place::Position;
+use linli_domain::CommunityId;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row as _;
 
@@ -87,6 +90,30 @@ async fn run_changed(
     Ok(run)
 }
 
+/// Refuses a run on a route of `community` to a caller limited to `scope`; runs on
+/// district-wide routes (no community) are everyone's.
+fn check_scope(scope: Option<&[CommunityId]>, community: Option<&str>) -> StoreResult<()> {
+    match (scope, community) {
+        (Some(scope), Some(community)) if !scope.iter().any(|c| c.as_str() == community) => {
+            Err(StoreError::Forbidden(format!(
+                "this patrol belongs to another community (`{community}`)"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The unit's run under way, when `scope` may touch it.
+async fn open_run_in_scope(
+    conn: &mut SqliteConnection,
+    unit: &str,
+    scope: Option<&[CommunityId]>,
+) -> StoreResult<PatrolRun> {
+    let run = open_run(conn, unit).await?.ok_or_else(|| no_run(unit))?;
+    check_scope(scope, run.community.as_deref())?;
+    Ok(run)
+}
+
 fn no_run(unit: &str) -> StoreError {
     StoreError::Conflict(format!(
         "unit `{unit}` is not out on a run; start one with POST /api/v1/patrols/units/{unit}/run"
@@ -99,18 +126,20 @@ impl SqliteStore {
         change: &Change,
         unit: &str,
         route: &str,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<PatrolRun> {
         let mut tx = self.pool.begin().await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM patrol_routes WHERE id = ?")
+        let community: Option<Option<String>> =
+            sqlx::query_scalar("SELECT community FROM patrol_routes WHERE id = ?")
                 .bind(route)
                 .fetch_optional(&mut *tx)
                 .await?;
-        if exists.is_none() {
+        let Some(community) = community else {
             return Err(StoreError::Invalid(format!(
                 "there is no patrol route `{route}`"
             )));
-        }
+        };
+        check_scope(scope, community.as_deref())?;
         if open_run(&mut tx, unit).await?.is_some() {
             return Err(StoreError::Conflict(format!(
                 "unit `{unit}` is already out on a run; end it first"
@@ -131,9 +160,14 @@ impl SqliteStore {
         Ok(run)
     }
 
-    pub(super) async fn end_run_sql(&self, change: &Change, unit: &str) -> StoreResult<PatrolRun> {
+    pub(super) async fn end_run_sql(
+        &self,
+        change: &Change,
+        unit: &str,
+        scope: Option<&[CommunityId]>,
+    ) -> StoreResult<PatrolRun> {
         let mut tx = self.pool.begin().await?;
-        let run = open_run(&mut tx, unit).await?.ok_or_else(|| no_run(unit))?;
+        let run = open_run_in_scope(&mut tx, unit, scope).await?;
         sqlx::query("UPDATE patrol_runs SET ended_ms = ? WHERE id = ?")
             .bind(change.at)
             .bind(run.id)
@@ -150,9 +184,10 @@ impl SqliteStore {
         unit: &str,
         position: Position,
         at: Millis,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<PatrolRun> {
         let mut tx = self.pool.begin().await?;
-        let run = open_run(&mut tx, unit).await?.ok_or_else(|| no_run(unit))?;
+        let run = open_run_in_scope(&mut tx, unit, scope).await?;
         let row = sqlx::query("SELECT path, checkpoints FROM patrol_routes WHERE id = ?")
             .bind(&run.route)
             .fetch_one(&mut *tx)

@@ -130,6 +130,8 @@ async fn apply_write(
             home,
             overrides,
             actor,
+            reason,
+            loosened,
         } => {
             let change = Change::new(actor, at);
             sqlx::query(
@@ -148,7 +150,8 @@ async fn apply_write(
                 conn,
                 &change,
                 "thresholds.changed",
-                json!({"home": home, "overrides": overrides}),
+                json!({"home": home, "overrides": overrides, "reason": reason,
+                       "loosened": loosened}),
             )
             .await?;
         }
