@@ -1,6 +1,6 @@
 # Linli entry points. See README.md; the commands are part of ../shared/docs/CONTRACT.md.
 #   make run    build everything and start the demo on http://127.0.0.1:8080
-#   make test   lint, build, and run every test (unit, API, CLI, browser)
+#   make test   lint, build, and run every test (unit, API, CLI, browser, Schemathesis)
 #   make bench  the measurements of ../shared/docs/TARGETS.md that exist so far
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -37,6 +37,7 @@ lint: tools
 test: tools-test lint app
 	cargo build --locked -p linli-server
 	cargo test --workspace --locked
+	SCHEMATHESIS_SECONDS=45 tests/schemathesis/run.sh target/debug/linli
 
 bench: app
 	scripts/setup-tools.sh bench

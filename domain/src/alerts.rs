@@ -111,7 +111,7 @@ pub struct Alert {
     pub community: CommunityId,
     pub building: String,
     /// `[lon, lat]` of the home.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub position: Position,
     pub kind: AlertKind,
     pub severity: Severity,

@@ -111,7 +111,7 @@ pub struct Notice {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AreaStatus {
     /// The cell's centre, `[lon, lat]`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub centre: [f64; 2],
     pub open_cases: u32,
     pub solved_this_month: u32,

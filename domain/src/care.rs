@@ -117,7 +117,7 @@ pub struct Home {
     /// Family or neighbour to call, e.g. `女儿 王敏 139…`.
     pub contact: Option<String>,
     /// `[lon, lat]` inside the building.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub position: Position,
     pub sensors: Vec<Sensor>,
 }

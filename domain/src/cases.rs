@@ -250,7 +250,7 @@ pub struct CaseSummary {
     pub community: CommunityId,
     pub grid: Option<String>,
     /// `[lon, lat]` of the spot.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub position: Position,
     /// The building concerned, if any.
     pub building: Option<String>,
@@ -381,7 +381,7 @@ pub struct NewCase {
     #[serde(default)]
     pub grid: Option<String>,
     /// `[lon, lat]` of the spot.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub position: Position,
     #[serde(default)]
     pub building: Option<String>,

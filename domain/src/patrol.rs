@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub struct Checkpoint {
     pub id: String,
     pub name: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub position: Position,
 }
 
@@ -77,7 +77,7 @@ pub struct PatrolRun {
 #[serde(deny_unknown_fields)]
 pub struct UnitPosition {
     /// `[lon, lat]`, from the tablet's geolocation.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub position: Position,
     /// RFC 3339; now when left out.
     #[serde(default)]

@@ -41,6 +41,8 @@ const CHECKPOINT_MS: Millis = 60_000;
 const RESYNC_MS: Millis = 30_000;
 /// Cleared alerts younger than this are loaded, so that they can reopen.
 const REOPEN_LOOK_BACK_MS: Millis = 2 * 3_600_000;
+/// Unknown device ids looked up per batch at most (the others are refused unlooked).
+const UNKNOWN_LOOKUP: usize = 100;
 /// Readings replayed per store query on start.
 const REPLAY_PAGE: u32 = 20_000;
 
@@ -292,8 +294,8 @@ struct Engine {
     heard: BTreeSet<String>,
     last_checkpoint: Millis,
     last_resync: Millis,
-    /// When an unknown device id last made the engine read devices again.
-    unknown_looked_up: Millis,
+    /// Unknown device ids recently looked up, and when.
+    unknown_checked: HashMap<String, Millis>,
 }
 
 /// Loads the engine's state from the store and starts its task.
@@ -320,7 +322,7 @@ pub async fn start(
         heard: BTreeSet::new(),
         last_checkpoint: now,
         last_resync: now,
-        unknown_looked_up: 0,
+        unknown_checked: HashMap::new(),
     };
     engine.load().await?;
     let (commands, receiver) = mpsc::channel(1024);
@@ -617,18 +619,38 @@ impl Engine {
         }
     }
 
-    /// Why `source` may not send each reading, if it may not. A device the engine does
-    /// not know makes it read homes and devices again (one added by `linli device add`
-    /// in another process), at most once a second whatever the ids.
+    /// Why `source` may not send each reading, if it may not. Device ids the engine does
+    /// not know are looked up (one indexed query for up to [`UNKNOWN_LOOKUP`] of them,
+    /// each at most once a second); only when one of them is stored (added by `linli
+    /// device add` in another process) are homes and devices read again. Made-up ids
+    /// cost a small query, never a reload.
     async fn refusals(&mut self, source: &Source, readings: &[Reading]) -> Vec<Option<String>> {
         let now = (self.clock)();
-        let unknown = readings
+        self.unknown_checked.retain(|_, at| now - *at < 1_000);
+        let mut unknown: Vec<String> = readings
             .iter()
-            .any(|r| !self.devices.contains_key(&r.device));
-        if unknown && now - self.unknown_looked_up >= 1_000 {
-            self.unknown_looked_up = now;
-            if let Err(e) = self.sync_homes().await {
-                tracing::error!("cannot read devices: {e}");
+            .filter(|r| {
+                !self.devices.contains_key(&r.device)
+                    && !self.unknown_checked.contains_key(&r.device)
+            })
+            .map(|r| r.device.clone())
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        unknown.truncate(UNKNOWN_LOOKUP);
+        if !unknown.is_empty() {
+            match self.store.known_devices(&unknown).await {
+                Ok(found) if !found.is_empty() => {
+                    if let Err(e) = self.sync_homes().await {
+                        tracing::error!("cannot read devices: {e}");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!("cannot look devices up: {e}"),
+            }
+            if self.unknown_checked.len() < 100_000 {
+                self.unknown_checked
+                    .extend(unknown.into_iter().map(|d| (d, now)));
             }
         }
         readings

@@ -1450,3 +1450,58 @@ async fn the_public_figures_are_worked_out_once_and_revalidated_by_etag() {
     let listed: Vec<Value> = get_json(&commander, app.url("/api/v1/notices")).await;
     assert!(listed.is_empty(), "{listed:?}");
 }
+
+/// Issue 14: a dangling `$ref` (`Format`), enums in Rust spelling (`Closed`) where the
+/// wire says `closed`, and query parameters described as path parameters: a client
+/// generated from the document would break. (Schemathesis checks the rest against the
+/// running server in `make test`.)
+#[tokio::test]
+async fn the_openapi_document_is_true_to_the_wire() {
+    let app = spawn_app().await;
+    let document: Value = get_json(&reqwest::Client::new(), app.url("/api/v1/openapi.json")).await;
+    let text = document.to_string();
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for reference in text.split("#/components/schemas/").skip(1) {
+        let name: String = reference.chars().take_while(|c| *c != '"').collect();
+        assert!(schemas.contains_key(&name), "dangling $ref {name}");
+    }
+    assert_eq!(
+        schemas["CaseStage"]["enum"],
+        json!([
+            "reported",
+            "identified",
+            "negotiating",
+            "joint-handling",
+            "consolidating",
+            "closed"
+        ])
+    );
+    for (name, schema) in schemas {
+        for value in schema["enum"].as_array().into_iter().flatten() {
+            let value = value.as_str().unwrap();
+            assert_eq!(
+                value,
+                value.to_lowercase(),
+                "{name}: `{value}` is not on the wire"
+            );
+        }
+    }
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let place = parameter["in"].as_str().unwrap();
+                let name = parameter["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                assert_eq!(
+                    place == "path",
+                    in_path,
+                    "{method} {path}: {name} is `in: {place}`"
+                );
+            }
+            let responses = operation["responses"].as_object().unwrap();
+            if operation.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{method} {path} without 401");
+            }
+        }
+    }
+}

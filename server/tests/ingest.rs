@@ -815,3 +815,38 @@ async fn the_simulators_speak_the_real_protocol_and_the_demo_comes_alive() {
     }
     panic!("the built-in simulator stored nothing within 10 s");
 }
+
+/// Devices added one right after the other (by `linli device add` beside the running
+/// server) report at once: each unknown id is looked up, not left to a periodic reload.
+/// Made-up ids beside them are refused and change nothing.
+#[tokio::test]
+async fn devices_added_back_to_back_report_at_once() {
+    let app = spawn_app().await;
+    for n in 0..3 {
+        let (device, token, _) = new_device(&app, Some("xingfuli"), SensorKind::Gas).await;
+        let body = post_accepted(
+            &app,
+            &token,
+            &json!({"readings": [reading(&device, 1, "heartbeat", 1.0)]}),
+        )
+        .await;
+        assert_eq!(body["accepted"], 1, "device {n}: {body}");
+    }
+    let gateway_token = new_token();
+    app.store
+        .add_gateway(
+            &Change::new(Actor::System("test"), now_ms()),
+            "gw-made-up",
+            &[],
+            &token_hash(&gateway_token),
+        )
+        .await
+        .unwrap();
+    let made_up: Vec<Value> = (0..500)
+        .map(|i| reading(&format!("zz-{i:06}"), 1, "heartbeat", 1.0))
+        .collect();
+    let response = post(&app, &gateway_token, &json!({"readings": made_up})).await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(refused(&body).len(), 500);
+}

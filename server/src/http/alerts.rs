@@ -2,7 +2,7 @@
 //! Staff only; a grid worker sees and acts on their own communities' alerts, a viewer
 //! only reads. Changes go through the rules engine, which holds the active alerts.
 
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::alerts::{ActError, Request};
 use crate::auth::access::Caller;
@@ -10,7 +10,7 @@ use crate::engine::EngineActError;
 use crate::error::{ApiResult, AppError};
 use crate::store::AlertFilter;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use linli_domain::alerts::{Alert, AlertOutcome, AlertState, EscalateAlert, ResolveAlert};
 use linli_domain::ErrorBody;
@@ -21,11 +21,14 @@ pub const MAX_NOTE_CHARS: usize = 2_000;
 const MAX_LIST: u32 = 1_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsQuery {
     /// Only alerts in this state: `open`, `acknowledged` or `resolved`.
+    #[param(value_type = Option<linli_domain::alerts::AlertState>)]
     pub state: Option<String>,
     /// At most this many, newest first (default 200, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -88,7 +91,7 @@ async fn visible(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Alert>
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Alert>> {
     Ok(Json(visible(&state, &caller, id).await?))
 }
@@ -146,7 +149,7 @@ impl From<EngineActError> for AppError {
 pub async fn acknowledge(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Alert>> {
     act(&state, &caller, id, Request::Acknowledge).await
 }
@@ -165,7 +168,7 @@ pub async fn acknowledge(
 pub async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ResolveAlert>,
 ) -> ApiResult<Json<Alert>> {
     let note = check_note(&body.note)?;
@@ -196,7 +199,7 @@ pub async fn resolve(
 pub async fn escalate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Bytes,
 ) -> ApiResult<Json<Alert>> {
     // The body is optional: no body escalates without a note.

@@ -12,7 +12,7 @@
 //! - `POST /api/v1/homes/{id}/check-ins`: staff or a volunteer saw the elder this
 //!   morning; it clears a missed check-in alert.
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::clock::{now_ms, Millis};
@@ -20,7 +20,7 @@ use crate::engine::{ThresholdChange, ThresholdsView};
 use crate::error::{ApiResult, AppError};
 use crate::ingest::parse::FUTURE_TOLERANCE_MS;
 use crate::rules::{Overrides, DAY_MS};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::ErrorBody;
@@ -98,7 +98,7 @@ pub async fn set_district(
 
 /// One home's thresholds: what applies, and what was changed of the district's.
 #[utoipa::path(get, path = "/homes/{id}/thresholds", tag = "care",
-    params(("id" = String, Path, description = "Home id")),
+    params(("id" = String, Path, description = "Home id: 1–64 ASCII letters, digits, - or _", pattern = "^[A-Za-z0-9_-]{1,64}$")),
     responses(
         (status = 200, description = "The home's thresholds", body = ThresholdsView),
         (status = 403, description = "Outside the caller's communities", body = ErrorBody),
@@ -107,7 +107,7 @@ pub async fn set_district(
 pub async fn home(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ThresholdsView>> {
     Ok(Json(
         state
@@ -122,7 +122,7 @@ pub async fn home(
 /// only tighten them; loosening (also taking back a tighter override) is for
 /// commanders, with a `"reason"` beside the fields.
 #[utoipa::path(put, path = "/homes/{id}/thresholds", tag = "care",
-    params(("id" = String, Path, description = "Home id")),
+    params(("id" = String, Path, description = "Home id: 1–64 ASCII letters, digits, - or _", pattern = "^[A-Za-z0-9_-]{1,64}$")),
     request_body(content = Object, description = "Fields of the thresholds to change"),
     responses(
         (status = 200, description = "The home's thresholds, changed", body = ThresholdsView),
@@ -133,7 +133,7 @@ pub async fn home(
 pub async fn set_home(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(mut overrides): ApiJson<Overrides>,
 ) -> ApiResult<Json<ThresholdsView>> {
     let by = caller.author("change thresholds")?;
@@ -183,7 +183,7 @@ fn check_in_time(at: Option<&str>, now: Millis) -> ApiResult<Millis> {
 
 /// Records the morning check-in of a home (晨安日历): someone saw or spoke to the elder.
 #[utoipa::path(post, path = "/homes/{id}/check-ins", tag = "care",
-    params(("id" = String, Path, description = "Home id")),
+    params(("id" = String, Path, description = "Home id: 1–64 ASCII letters, digits, - or _", pattern = "^[A-Za-z0-9_-]{1,64}$")),
     request_body = NewCheckIn,
     responses(
         (status = 201, description = "Recorded", body = CheckIn),
@@ -194,7 +194,7 @@ fn check_in_time(at: Option<&str>, now: Millis) -> ApiResult<Millis> {
 pub async fn check_in(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewCheckIn>,
 ) -> ApiResult<(StatusCode, Json<CheckIn>)> {
     let by = caller.author("record check-ins")?;

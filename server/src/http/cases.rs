@@ -7,7 +7,7 @@
 //! (`possible_duplicates`, `recurs`) are of its own community only, so whoever may see
 //! a case may open them.
 
-use super::extract::{check_position, ApiJson, ApiQuery};
+use super::extract::{check_position, ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::alerts::{ActError, Request};
 use crate::auth::access::Caller;
@@ -15,7 +15,7 @@ use crate::clock::now_ms;
 use crate::engine::EngineActError;
 use crate::error::{ApiResult, AppError};
 use crate::store::{Actor, CaseFilter, Change};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::alerts::AlertOutcome;
@@ -29,15 +29,19 @@ const MAX_TITLE_CHARS: usize = 200;
 const MAX_TEXT_CHARS: usize = 4_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CasesQuery {
     /// Only cases at this stage: reported, identified, negotiating, joint-handling,
     /// consolidating or closed.
+    #[param(value_type = Option<linli_domain::cases::CaseStage>)]
     pub stage: Option<String>,
     /// Only this community's cases.
+    #[param(pattern = "^[a-z0-9][a-z0-9-]{0,31}$")]
     pub community: Option<String>,
     /// Only cases of this category: environment, facility-safety, elder-care, dispute,
     /// street-order, infrastructure or other.
+    #[param(value_type = Option<linli_domain::cases::CaseCategory>)]
     pub category: Option<String>,
     /// `true`: only cases still open after their due time; `false`: only the others.
     pub overdue: Option<bool>,
@@ -170,7 +174,7 @@ async fn visible(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Case> 
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Case>> {
     Ok(Json(visible(&state, &caller, id).await?))
 }
@@ -191,7 +195,7 @@ pub async fn get_one(
 pub async fn step(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(step): ApiJson<CaseStep>,
 ) -> ApiResult<Json<Case>> {
     let change = changer(&caller)?;

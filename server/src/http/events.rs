@@ -13,13 +13,16 @@ use serde::Deserialize;
 const MAX_PAGE: u32 = 1000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// Return events with an id greater than this (default 0: from the start).
     #[serde(default)]
+    #[param(minimum = 0)]
     pub after: i64,
     /// At most this many events (default 100, at most 1000).
     #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: u32,
 }
 

@@ -1,8 +1,9 @@
 //! Extractors that refuse bad input with the JSON error body instead of axum's plain
-//! text: [`ApiJson`] for bodies, [`ApiQuery`] for query strings.
+//! text: [`ApiJson`] for bodies, [`ApiQuery`] for query strings, [`ApiPath`] for path
+//! segments.
 
 use crate::error::AppError;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -23,6 +24,18 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct ApiQuery<T>(pub T);
+
+/// Path segments (an id); one that does not parse (`/alerts/abc`, an id beyond 2⁶³)
+/// names nothing there is: `404`, saying why.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        AppError::NotFound(format!("no such resource: {}", rejection.body_text()))
+    }
+}
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {

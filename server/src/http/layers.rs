@@ -12,11 +12,11 @@
 //! of a compound can name who lives where): only the properties of
 //! [`PUBLIC_PROPERTIES`] are sent; the store keeps the rest.
 
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::AppState;
 use crate::error::{ApiResult, AppError};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use linli_domain::compact;
@@ -75,10 +75,12 @@ impl Format {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LayerQuery {
     /// `geojson` (the default) or `compact`.
     #[serde(default)]
+    #[param(inline)]
     format: Format,
 }
 
@@ -191,7 +193,7 @@ fn list_items(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<It
     ))]
 pub async fn layer(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiQuery(LayerQuery { format }): ApiQuery<LayerQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {

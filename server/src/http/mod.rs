@@ -157,6 +157,7 @@ fn guard(
         .into_iter()
         .flatten()
         {
+            document_refusals(operation, access);
             let text = operation.description.take().unwrap_or_default();
             operation.description = Some(format!("{text}\n\n{}", access.describe()).trim().into());
             let scheme = match access {
@@ -171,6 +172,70 @@ fn guard(
         }
     }
     routes
+}
+
+/// Adds to an operation the refusals any operation of its kind can answer, where its
+/// own description left them out: a generated client must know every status it may
+/// get. (Each refusal has the error body.)
+fn document_refusals(operation: &mut utoipa::openapi::path::Operation, access: Access) {
+    use utoipa::openapi::path::ParameterIn;
+    let has_body = operation.request_body.is_some();
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let has_path = parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Path);
+    let has_query = parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Query);
+    let mut refusals: Vec<(&str, &str)> = vec![
+        (
+            "408",
+            "The request was not complete within the server's time limit",
+        ),
+        (
+            "503",
+            "The server is busy or its store unavailable; try again",
+        ),
+    ];
+    if has_body || has_query || has_path {
+        refusals.push(("400", "A path, query or body that cannot be read"));
+    }
+    if has_path {
+        refusals.push(("404", "No such resource"));
+    }
+    if has_body {
+        refusals.push(("413", "The body is too large"));
+        refusals.push((
+            "415",
+            "The body is not of a media type this operation reads",
+        ));
+        refusals.push(("422", "The body does not describe a valid request"));
+    }
+    match access {
+        Access::Anyone => {}
+        Access::DeviceToken => refusals.push(("401", "No valid device or gateway token")),
+        Access::SignedIn | Access::Commander => {
+            refusals.push(("401", "Not signed in"));
+            refusals.push(("403", "Signed in, but not allowed this"));
+        }
+    }
+    for (status, description) in refusals {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| {
+                utoipa::openapi::ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        utoipa::openapi::Content::new(Some(
+                            utoipa::openapi::Ref::from_schema_name("ErrorBody"),
+                        )),
+                    )
+                    .into()
+            });
+    }
 }
 
 /// Title, version and the session cookie scheme of the API description.

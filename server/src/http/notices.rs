@@ -3,13 +3,13 @@
 //! publish and withdraw them. The public page gets those in force with its figures
 //! (`GET /api/v1/public/status`), at once: publishing forgets the cached figures.
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::clock::{now_ms, Millis};
 use crate::error::{ApiResult, AppError};
 use crate::store::{Change, NewNotice};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::api::Notice;
@@ -115,7 +115,7 @@ pub async fn publish(
 pub async fn withdraw(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Notice>> {
     let actor = caller.commander("withdraw notices")?;
     let notice = state

@@ -8,14 +8,14 @@
 //! a body and the route of the run a unit is out on are both checked, by the store,
 //! in the transaction that changes the run.
 
-use super::extract::{check_position, ApiJson};
+use super::extract::{check_position, ApiJson, ApiPath};
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::clock::{now_ms, Millis};
 use crate::error::{ApiResult, AppError};
 use crate::ingest::parse::FUTURE_TOLERANCE_MS;
 use crate::store::Change;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::patrol::{PatrolRun, RouteLayer, StartRun, UnitPosition};
@@ -30,8 +30,15 @@ use linli_domain::{CommunityId, ErrorBody};
         (status = 200, description = "GeoJSON FeatureCollection of routes", content_type = "application/geo+json", body = Object),
         (status = 401, description = "Not signed in", body = ErrorBody),
     ))]
-pub async fn routes(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<RouteLayer>> {
-    Ok(Json(visible_routes(&state, &caller).await?))
+pub async fn routes(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let content_type = [(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/geo+json"),
+    )];
+    Ok((content_type, Json(visible_routes(&state, &caller).await?)))
 }
 
 /// Whether a caller limited to `scope` may see a patrol of `community`: their own
@@ -91,7 +98,7 @@ pub async fn visible_units(state: &AppState, caller: &Caller) -> ApiResult<Vec<P
 
 /// A unit sets out on a route (the field tablet's "start patrol").
 #[utoipa::path(post, path = "/patrols/units/{id}/run", tag = "patrols",
-    params(("id" = String, Path, description = "Unit id")),
+    params(("id" = String, Path, description = "Unit id: 1–64 of a–z, 0–9 and -", pattern = "^[a-z0-9-]{1,64}$")),
     request_body = StartRun,
     responses(
         (status = 201, description = "The run, under way", body = PatrolRun),
@@ -102,7 +109,7 @@ pub async fn visible_units(state: &AppState, caller: &Caller) -> ApiResult<Vec<P
 pub async fn start_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path(unit): Path<String>,
+    ApiPath(unit): ApiPath<String>,
     ApiJson(body): ApiJson<StartRun>,
 ) -> ApiResult<(StatusCode, Json<PatrolRun>)> {
     let change = mover(&caller, &unit)?;
@@ -117,7 +124,7 @@ pub async fn start_run(
 
 /// The unit is back.
 #[utoipa::path(delete, path = "/patrols/units/{id}/run", tag = "patrols",
-    params(("id" = String, Path, description = "Unit id")),
+    params(("id" = String, Path, description = "Unit id: 1–64 of a–z, 0–9 and -", pattern = "^[a-z0-9-]{1,64}$")),
     responses(
         (status = 200, description = "The run, ended, with its coverage", body = PatrolRun),
         (status = 403, description = "A viewer, or another community's patrol", body = ErrorBody),
@@ -126,7 +133,7 @@ pub async fn start_run(
 pub async fn end_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path(unit): Path<String>,
+    ApiPath(unit): ApiPath<String>,
 ) -> ApiResult<Json<PatrolRun>> {
     let change = mover(&caller, &unit)?;
     let scope = caller.community_scope();
@@ -141,7 +148,7 @@ pub async fn end_run(
 /// Where the unit is now (from the field tablet's geolocation, every few seconds while
 /// a run is on); maps see it through the stream as `patrol.position`.
 #[utoipa::path(post, path = "/patrols/units/{id}/position", tag = "patrols",
-    params(("id" = String, Path, description = "Unit id")),
+    params(("id" = String, Path, description = "Unit id: 1–64 of a–z, 0–9 and -", pattern = "^[a-z0-9-]{1,64}$")),
     request_body = UnitPosition,
     responses(
         (status = 200, description = "The run with what it covered", body = PatrolRun),
@@ -152,7 +159,7 @@ pub async fn end_run(
 pub async fn position(
     State(state): State<AppState>,
     caller: Caller,
-    Path(unit): Path<String>,
+    ApiPath(unit): ApiPath<String>,
     ApiJson(body): ApiJson<UnitPosition>,
 ) -> ApiResult<Json<PatrolRun>> {
     let change = mover(&caller, &unit)?;

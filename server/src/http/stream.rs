@@ -36,6 +36,7 @@ const CLIENT_QUEUE: usize = 256;
 pub const SESSION_CHECK: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// Resume after this event id (the `Last-Event-ID` header wins when both are sent).

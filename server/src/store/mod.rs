@@ -437,6 +437,9 @@ pub trait Store: Send + Sync + 'static {
     async fn devices(&self) -> StoreResult<Vec<DeviceRecord>>;
     /// Every gateway.
     async fn gateways(&self) -> StoreResult<Vec<GatewayRecord>>;
+    /// Which of `ids` are stored sensors (one indexed lookup, for ids the engine does
+    /// not know yet).
+    async fn known_devices(&self, ids: &[String]) -> StoreResult<Vec<String>>;
 
     /// Stores `readings` (new ones: the engine told repeats apart, see
     /// `ingest::dedup`) and the engine's `writes` they caused, in one transaction:

@@ -1139,6 +1139,10 @@ impl Store for SqliteStore {
         self.gateways_sql().await
     }
 
+    async fn known_devices(&self, ids: &[String]) -> StoreResult<Vec<String>> {
+        self.known_devices_sql(ids).await
+    }
+
     async fn revoke_device(&self, change: &Change, id: &str) -> StoreResult<()> {
         self.revoke_sql(change, Revocable::Device, id).await
     }

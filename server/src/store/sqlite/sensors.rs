@@ -406,6 +406,19 @@ impl SqliteStore {
         .collect()
     }
 
+    pub(super) async fn known_devices_sql(&self, ids: &[String]) -> StoreResult<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM sensors WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(id);
+        }
+        list.push_unseparated(")");
+        Ok(query.build_query_scalar().fetch_all(&self.pool).await?)
+    }
+
     pub(super) async fn gateways_sql(&self) -> StoreResult<Vec<GatewayRecord>> {
         sqlx::query(
             "SELECT id, communities, revoked_ms IS NOT NULL AS revoked FROM gateways ORDER BY id",
