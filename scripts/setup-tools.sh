@@ -2,10 +2,11 @@
 # Installs, idempotently, every tool the build and the tests need, at pinned versions.
 # Called by `make run`, `make test` and `make bench`; safe to run again (it only installs
 # what is missing or of the wrong version). Needs network access to the package
-# registries only (crates.io, Debian, npm).
+# registries only (crates.io, Debian, npm; `make test`'s Schemathesis comes from PyPI).
 #
 #   scripts/setup-tools.sh build   # what `make run` needs: wasm target, trunk, wasm-bindgen, wasm-opt
-#   scripts/setup-tools.sh test    # plus Chromium, chromedriver, a CJK font and Mosquitto
+#   scripts/setup-tools.sh test    # plus Chromium, chromedriver, a CJK font, Mosquitto,
+#                                  # curl and Python's venv (for Schemathesis)
 #   scripts/setup-tools.sh bench   # plus Leaflet, the peer measured side by side
 set -euo pipefail
 
@@ -69,6 +70,9 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 fc-list : family 2>/dev/null | grep -i "noto sans cjk" >/dev/null || missing+=(fonts-noto-cjk)
 # The MQTT tests start their own broker on a free port: they need the program only.
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
+command -v curl >/dev/null || missing+=(curl)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 [ "$mode" = bench ] || exit 0

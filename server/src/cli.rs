@@ -159,7 +159,60 @@ struct DatabaseArgs {
 struct BrokerArgs {
     /// mqtt://linli:SECRET@HOST:PORT, as `linli mqtt broker-config` printed it.
     #[arg(long = "mqtt-url", env = "LINLI_MQTT_URL", hide_env_values = true)]
-    mqtt_url: Option<crate::mqtt::MqttUrl>,
+    mqtt_url: Option<String>,
+}
+
+/// Reads `--mqtt-url` here rather than by clap, whose error would repeat the value,
+/// password and all.
+fn mqtt_url(value: Option<&String>) -> anyhow::Result<Option<crate::mqtt::MqttUrl>> {
+    value
+        .map(|v| {
+            v.parse()
+                .map_err(|e: String| anyhow::anyhow!("--mqtt-url: {e}"))
+        })
+        .transpose()
+}
+
+impl BrokerArgs {
+    /// The broker's dynamic-security API, when `--mqtt-url` is given.
+    async fn connect(&self) -> anyhow::Result<Option<crate::dynsec::Dynsec>> {
+        match mqtt_url(self.mqtt_url.as_ref())? {
+            Some(url) => Ok(Some(crate::dynsec::Dynsec::connect(&url).await?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Revokes a device's or gateway's token in the database and, with `--mqtt-url`, its
+/// broker account. Revoked already in the database, the broker account still goes (a
+/// run whose broker step failed can be repeated).
+async fn revoke(
+    what: crate::dynsec::Account,
+    id: &str,
+    database: DatabaseArgs,
+    broker: BrokerArgs,
+) -> anyhow::Result<()> {
+    let store = store::open(&database.database_url).await?;
+    let revoked = match what {
+        crate::dynsec::Account::Device => store.revoke_device(&cli_change(), id).await,
+        crate::dynsec::Account::Gateway => store.revoke_gateway(&cli_change(), id).await,
+    };
+    let mut dynsec = broker.connect().await?;
+    let already = match revoked {
+        Ok(()) => false,
+        Err(store::StoreError::Conflict(_)) if dynsec.is_some() => true,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(dynsec) = &mut dynsec {
+        dynsec.remove(what, id).await?;
+    }
+    let name = what.name();
+    if already {
+        println!("{name} `{id}` was revoked already; its broker account is gone now");
+    } else {
+        println!("revoked {name} `{id}`");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,8 +250,8 @@ struct ServeArgs {
     secure_cookies: bool,
     /// Take sensor readings from this MQTT broker too (mqtt://HOST:PORT), from the
     /// topics linli/sensors/<device>/up.
-    #[arg(long, env = "LINLI_MQTT_URL")]
-    mqtt_url: Option<crate::mqtt::MqttUrl>,
+    #[arg(long, env = "LINLI_MQTT_URL", hide_env_values = true)]
+    mqtt_url: Option<String>,
     /// Run the sensor simulator inside the server: every device reports about once a
     /// minute, and an anomaly comes up every 90 seconds.
     #[arg(long, env = "LINLI_SIMULATE")]
@@ -226,7 +279,7 @@ struct SimulateArgs {
     url: Option<String>,
     /// Publish one MQTT message per reading to this broker (mqtt://HOST:PORT).
     #[arg(long)]
-    mqtt_url: Option<crate::mqtt::MqttUrl>,
+    mqtt_url: Option<String>,
     /// Play the devices of this many homes (all when left out).
     #[arg(long)]
     homes: Option<usize>,
@@ -355,30 +408,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             id,
             database,
             broker,
-        }) => {
-            let store = store::open(&database.database_url).await?;
-            store.revoke_device(&cli_change(), &id).await?;
-            if let Some(url) = &broker.mqtt_url {
-                let mut dynsec = crate::dynsec::Dynsec::connect(url).await?;
-                dynsec.remove_device(&id).await?;
-            }
-            println!("revoked device `{id}`");
-            Ok(())
-        }
+        }) => revoke(crate::dynsec::Account::Device, &id, database, broker).await,
         Command::Gateway(GatewayCommand::Revoke {
             id,
             database,
             broker,
-        }) => {
-            let store = store::open(&database.database_url).await?;
-            store.revoke_gateway(&cli_change(), &id).await?;
-            if let Some(url) = &broker.mqtt_url {
-                let mut dynsec = crate::dynsec::Dynsec::connect(url).await?;
-                dynsec.remove_gateway(&id).await?;
-            }
-            println!("revoked gateway `{id}`");
-            Ok(())
-        }
+        }) => revoke(crate::dynsec::Account::Gateway, &id, database, broker).await,
         Command::Import(args) => match args.what {
             ImportTarget::Layer(layer) => import_layer(layer, args).await,
             ImportTarget::Homes => import_homes(args).await,
@@ -448,7 +483,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         !devices.is_empty(),
         "the database has no devices to play; import homes or run `linli device add`"
     );
-    let sink = match (&args.url, &args.mqtt_url) {
+    let sink = match (&args.url, mqtt_url(args.mqtt_url.as_ref())?) {
         (Some(url), _) => {
             let token = match args.token {
                 Some(token) => token,
@@ -525,11 +560,8 @@ async fn add_device(
     broker: BrokerArgs,
 ) -> anyhow::Result<()> {
     let store = store::open(&url).await?;
-    // Reach the broker first: a device it cannot take is not added at all.
-    let mut dynsec = match &broker.mqtt_url {
-        Some(url) => Some(crate::dynsec::Dynsec::connect(url).await?),
-        None => None,
-    };
+    // Reach the broker first: when it cannot be reached, nothing is added.
+    let mut dynsec = broker.connect().await?;
     let token = token::new_token();
     let id = store
         .add_device(&cli_change(), home, kind, &token::token_hash(&token))
@@ -546,18 +578,17 @@ async fn add_device(
             .await?
             .into_iter()
             .filter(|g| {
-                !g.revoked
-                    && (g.communities.is_empty()
-                        || community
-                            .as_ref()
-                            .is_some_and(|c| g.communities.contains(c)))
+                !g.revoked && crate::engine::gateway_covers(&g.communities, community.as_ref())
             })
             .map(|g| g.id)
             .collect();
         if let Err(e) = dynsec.add_device(&id, &token, &gateways).await {
-            // Not half there: without the broker's account the device is revoked.
+            // Not half there: the device is revoked, what the broker took is removed.
             store.revoke_device(&cli_change(), &id).await?;
-            return Err(e.context(format!("device `{id}` was not added")));
+            let _ = dynsec.remove(crate::dynsec::Account::Device, &id).await;
+            return Err(e.context(format!(
+                "device `{id}` could not be added to the broker; it is revoked"
+            )));
         }
     }
     println!("device: {id}");
@@ -587,15 +618,16 @@ async fn add_gateway(
         crate::ingest::parse::valid_device_id(id),
         "`{id}` is not a gateway name: use 1–64 of a–z, 0–9 and -"
     );
+    anyhow::ensure!(
+        !crate::dynsec::reserved(id),
+        "`{id}` is Linli's own name at the broker; give the gateway another name"
+    );
     let store = store::open(&url).await?;
     anyhow::ensure!(
         !store.devices().await?.iter().any(|d| d.id == id),
         "`{id}` is a device's id; give the gateway another name"
     );
-    let mut dynsec = match &broker.mqtt_url {
-        Some(url) => Some(crate::dynsec::Dynsec::connect(url).await?),
-        None => None,
-    };
+    let mut dynsec = broker.connect().await?;
     let token = token::new_token();
     store
         .add_gateway(&cli_change(), id, &communities, &token::token_hash(&token))
@@ -612,15 +644,16 @@ async fn add_gateway(
             .await?
             .into_iter()
             .filter(|d| {
-                !d.revoked
-                    && (communities.is_empty()
-                        || homes.get(&d.home).is_some_and(|c| communities.contains(c)))
+                !d.revoked && crate::engine::gateway_covers(&communities, homes.get(&d.home))
             })
             .map(|d| d.id)
             .collect();
         if let Err(e) = dynsec.add_gateway(id, &token, &devices).await {
             store.revoke_gateway(&cli_change(), id).await?;
-            return Err(e.context(format!("gateway `{id}` was not added")));
+            let _ = dynsec.remove(crate::dynsec::Account::Gateway, id).await;
+            return Err(e.context(format!(
+                "gateway `{id}` could not be added to the broker; it is revoked"
+            )));
         }
     }
     println!("gateway: {id}");
@@ -636,7 +669,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         static_dir: (!args.no_static).then_some(args.static_dir),
         secure_cookies: args.secure_cookies,
         sign_in_policy: Default::default(),
-        mqtt_url: args.mqtt_url,
+        mqtt_url: mqtt_url(args.mqtt_url.as_ref())?,
         simulate: args.simulate,
         trusted_proxies: args.trusted_proxies,
         limits: crate::listen::Limits {

@@ -35,6 +35,28 @@ const PLUGIN_PATHS: [&str; 4] = [
     "/usr/local/lib/mosquitto_dynamic_security.so",
 ];
 
+/// Whose account at the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    Device,
+    Gateway,
+}
+
+impl Account {
+    pub fn name(self) -> &'static str {
+        match self {
+            Account::Device => "device",
+            Account::Gateway => "gateway",
+        }
+    }
+}
+
+/// Names that are Linli's own at the broker (its account, its roles' prefix): no
+/// gateway may take them, nothing may delete them.
+pub fn reserved(id: &str) -> bool {
+    id == "linli" || id.starts_with("linli-")
+}
+
 /// The topic a device publishes on.
 pub fn device_topic(device: &str) -> String {
     format!("linli/sensors/{device}/up")
@@ -224,19 +246,16 @@ impl Dynsec {
     }
 
     /// Removes a device's or gateway's client and role: it is disconnected and can no
-    /// longer log in.
-    pub async fn remove_device(&mut self, device: &str) -> anyhow::Result<()> {
-        self.remove(device, &device_role(device)).await
-    }
-
-    pub async fn remove_gateway(&mut self, gateway: &str) -> anyhow::Result<()> {
-        self.remove(gateway, &gateway_role(gateway)).await
-    }
-
-    async fn remove(&mut self, username: &str, role: &str) -> anyhow::Result<()> {
+    /// longer log in. What is gone already is no error.
+    pub async fn remove(&mut self, what: Account, id: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(!reserved(id), "`{id}` is Linli's own account");
+        let role = match what {
+            Account::Device => device_role(id),
+            Account::Gateway => gateway_role(id),
+        };
         self.run(
             vec![
-                json!({"command": "deleteClient", "username": username}),
+                json!({"command": "deleteClient", "username": id}),
                 json!({"command": "deleteRole", "rolename": role}),
             ],
             &["not found"],

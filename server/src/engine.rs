@@ -58,6 +58,12 @@ pub enum Source {
     Trusted,
 }
 
+/// Whether a gateway of `communities` (all when empty) sends for a device of a home in
+/// `community` (`None`: a device without a known home).
+pub fn gateway_covers(communities: &[CommunityId], community: Option<&CommunityId>) -> bool {
+    communities.is_empty() || community.is_some_and(|c| communities.contains(c))
+}
+
 /// What became of a batch: readings stored, repeats skipped, and the records refused
 /// (by their index in the batch given to [`EngineHandle::ingest`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -65,6 +71,32 @@ pub struct Accepted {
     pub accepted: usize,
     pub duplicates: usize,
     pub refused: Vec<Refused>,
+}
+
+impl Accepted {
+    /// The answer numbered as the caller's body: the engine numbers the readings it was
+    /// given (`indices[i]` is the body's number of reading `i`), to which the records
+    /// the parser refused are added.
+    pub fn numbered_as_sent(mut self, indices: &[usize], parser_refused: Vec<Refused>) -> Self {
+        for refused in &mut self.refused {
+            refused.index = indices[refused.index];
+        }
+        self.refused.extend(parser_refused);
+        self.refused.sort_by_key(|r| r.index);
+        self
+    }
+
+    /// A line for the log: how many records were refused, and the first few reasons.
+    pub fn refusals_summary(&self) -> Option<String> {
+        let first: Vec<String> = self
+            .refused
+            .iter()
+            .take(3)
+            .map(|r| format!("record {}: {}", r.index, r.reason))
+            .collect();
+        (!first.is_empty())
+            .then(|| format!("{} refused ({})", self.refused.len(), first.join("; ")))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -296,6 +328,8 @@ struct Engine {
     last_resync: Millis,
     /// Unknown device ids recently looked up, and when.
     unknown_checked: HashMap<String, Millis>,
+    /// A failed commit left the memory ahead of the store and reading it again failed.
+    stale: bool,
 }
 
 /// Loads the engine's state from the store and starts its task.
@@ -323,6 +357,7 @@ pub async fn start(
         last_checkpoint: now,
         last_resync: now,
         unknown_checked: HashMap::new(),
+        stale: false,
     };
     engine.load().await?;
     let (commands, receiver) = mpsc::channel(1024);
@@ -668,13 +703,10 @@ impl Engine {
                 let allowed = match source {
                     Source::Trusted => true,
                     Source::Device(id) => *id == r.device,
-                    Source::Gateway(communities) => {
-                        communities.is_empty()
-                            || self
-                                .homes
-                                .get(&known.home)
-                                .is_some_and(|h| communities.contains(&h.place.community))
-                    }
+                    Source::Gateway(communities) => gateway_covers(
+                        communities,
+                        self.homes.get(&known.home).map(|h| &h.place.community),
+                    ),
                 };
                 (!allowed)
                     .then(|| format!("this token may not send readings of device `{}`", r.device))
@@ -686,6 +718,7 @@ impl Engine {
     /// be told from a repeat), a repeat, or new. Returns the answer and the new ones.
     async fn admit(&mut self, source: &Source, readings: Vec<Reading>) -> (Accepted, Vec<Reading>) {
         let refusals = self.refusals(source, &readings).await;
+        let now = (self.clock)();
         let mut answer = Accepted::default();
         let mut new = Vec::with_capacity(readings.len());
         for (index, (reading, refusal)) in readings.into_iter().zip(refusals).enumerate() {
@@ -693,7 +726,7 @@ impl Engine {
                 answer.refused.push(Refused { index, reason });
                 continue;
             }
-            match self.seen.admit(&reading) {
+            match self.seen.admit(&reading, now) {
                 Verdict::New => {
                     answer.accepted += 1;
                     new.push(reading);
@@ -712,6 +745,17 @@ impl Engine {
     }
 
     async fn ingest(&mut self, batches: Vec<Waiting>) {
+        // After a failed commit the memory of which readings were seen may be ahead of
+        // the store: nothing is taken until it has been read again.
+        if self.stale {
+            self.recover().await;
+            if self.stale {
+                for (_, _, reply) in batches {
+                    let _ = reply.send(Err(IngestError::Unavailable));
+                }
+                return;
+            }
+        }
         let mut all = Vec::new();
         let mut waiting = Vec::new();
         for (source, readings, reply) in batches {
@@ -868,9 +912,13 @@ impl Engine {
     /// After a failed commit the engine's memory may be ahead of the store: read it all
     /// again (and keep trying on later ticks if the store is still away).
     async fn recover(&mut self) {
-        if let Err(e) = self.load().await {
-            tracing::error!("cannot reload the rules' state: {e}");
-            self.last_resync = 0;
+        match self.load().await {
+            Ok(()) => self.stale = false,
+            Err(e) => {
+                tracing::error!("cannot reload the rules' state: {e}");
+                self.last_resync = 0;
+                self.stale = true;
+            }
         }
     }
 

@@ -96,6 +96,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(m) => AppError::Conflict(m),
             StoreError::Invalid(m) => AppError::Unprocessable(m),
             StoreError::NotFound(m) => AppError::NotFound(m),
+            StoreError::Unavailable(m) => AppError::Unavailable(m),
             StoreError::Forbidden(m) => AppError::Forbidden(m),
             StoreError::Backend(e) => AppError::Internal(e),
         }

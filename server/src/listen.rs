@@ -9,8 +9,9 @@
 //! - A request has [`Limits::request`] to be answered (`408` after it), except the live
 //!   stream, whose answer is meant to last (see `http::deadline`).
 //! - On shutdown the listener closes, live streams end (they watch [`Shutdown`]),
-//!   requests in flight finish, and whatever is still open after
-//!   [`Limits::shutdown_grace`] is dropped.
+//!   requests in flight finish, and [`serve`] returns after
+//!   [`Limits::shutdown_grace`] at most, leaving what is still open to end with the
+//!   process.
 //!
 //! Only HTTP/1.1: Linli sits behind a reverse proxy for TLS and HTTP/2.
 

@@ -12,12 +12,15 @@
 //!
 //! A message's readings are taken as sent by the device its topic names, as if with
 //! that device's token over HTTP: a reading of another device in the payload, or of an
-//! unknown or revoked device, is refused by its index while the others are stored. A
+//! unknown or revoked device, is refused by its index while the others are stored.
+//! That the topic's device is who published is the broker's to enforce: with the
+//! accounts of `linli mqtt broker-config` (`crate::dynsec`) it is; Linli warns when it
+//! connects to a broker without an account of its own. A
 //! message of which nothing can be stored is logged, counted and acknowledged, so that
 //! it does not come back forever.
 
 use crate::clock::now_ms;
-use crate::engine::{EngineHandle, IngestError, Source};
+use crate::engine::{Accepted, EngineHandle, IngestError, Source};
 use crate::ingest::parse::{parse, Batch, Encoding};
 use crate::metrics::Metrics;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
@@ -34,6 +37,8 @@ const CONNECTIONS: usize = 4;
 const REQUESTS: usize = 4_096;
 /// The longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Messages above this are parsed off the async threads.
+const PARSE_INLINE_MAX: usize = 64 * 1024;
 /// Largest message accepted (a batch of 10,000 readings fits).
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
@@ -69,17 +74,17 @@ impl std::str::FromStr for MqttUrl {
     type Err = String;
 
     fn from_str(url: &str) -> Result<Self, Self::Err> {
-        let shown = MqttUrl::hide_password(url);
+        // The URL may hold a password: messages never repeat it.
         let bad = || {
-            format!(
-                "`{shown}` is not an MQTT URL: use mqtt://HOST:PORT or mqtt://USER:PASSWORD@HOST:PORT, e.g. mqtt://127.0.0.1:1883"
-            )
+            "not an MQTT URL: use mqtt://HOST:PORT or mqtt://USER:PASSWORD@HOST:PORT, e.g. mqtt://127.0.0.1:1883"
+                .to_string()
         };
         if url.starts_with("mqtts://") {
-            return Err(format!(
-                "`{shown}`: TLS to the broker (mqtts://) is not built yet; reach the broker over a \
+            return Err(
+                "TLS to the broker (mqtts://) is not built yet; reach the broker over a \
                  trusted network or a TLS tunnel (stunnel, a VPN) with mqtt://"
-            ));
+                    .into(),
+            );
         }
         let rest = url.strip_prefix("mqtt://").ok_or_else(bad)?;
         let rest = rest.trim_end_matches('/');
@@ -110,20 +115,6 @@ impl std::str::FromStr for MqttUrl {
 }
 
 impl MqttUrl {
-    /// `url` with the password, if any, replaced by `***` (for messages and logs).
-    fn hide_password(url: &str) -> String {
-        match (url.find("://"), url.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                let userinfo = &url[scheme + 3..at];
-                match userinfo.split_once(':') {
-                    Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                    None => url.to_string(),
-                }
-            }
-            _ => url.to_string(),
-        }
-    }
-
     /// Connection options for a client of this broker, logged in when the URL says so.
     pub fn options(&self, client_id: impl Into<String>) -> MqttOptions {
         let mut options = MqttOptions::new(client_id, self.host.clone(), self.port);
@@ -167,6 +158,12 @@ impl MqttStatus {
 
 /// Starts the subscribing connections; they run until the process ends.
 pub fn start(url: &MqttUrl, engine: EngineHandle, metrics: Arc<Metrics>) -> Arc<MqttStatus> {
+    if url.credentials.is_none() {
+        tracing::warn!(
+            "{url} without an account: unless the broker checks who publishes, anyone who \
+             reaches it can send readings for any device (see `linli mqtt broker-config`)"
+        );
+    }
     let status = Arc::new(MqttStatus::default());
     for n in 0..CONNECTIONS {
         tokio::spawn(consume(
@@ -219,39 +216,46 @@ async fn store(publish: &Publish, engine: &EngineHandle, metrics: &Metrics) -> b
         metrics.count("linli_mqtt_messages_total", "refused");
         false
     };
-    let (device, batch) = match readings_of(publish) {
+    // Big payloads are parsed off the async threads, as over HTTP.
+    let read = if publish.payload.len() <= PARSE_INLINE_MAX {
+        readings_of(publish)
+    } else {
+        let message = publish.clone();
+        match tokio::task::spawn_blocking(move || readings_of(&message)).await {
+            Ok(read) => read,
+            Err(e) => Err(format!("the parser failed: {e}")),
+        }
+    };
+    let (device, batch) = match read {
         Ok(read) => read,
         Err(problem) => return refused(&problem),
     };
-    for r in &batch.refused {
-        tracing::warn!(topic = %publish.topic, "MQTT record {} refused: {}", r.index, r.reason);
-    }
-    if batch.readings.is_empty() {
-        return refused(&"no record of it can be stored");
-    }
     let mut wait = Duration::from_millis(50);
-    loop {
+    let answer = loop {
+        if batch.readings.is_empty() {
+            break Accepted::default();
+        }
         match engine
             .ingest(Source::Device(device.clone()), batch.readings.clone())
             .await
         {
-            Ok(answer) => {
-                for r in &answer.refused {
-                    let index = batch.indices[r.index];
-                    tracing::warn!(topic = %publish.topic, "MQTT record {index} refused: {}", r.reason);
-                }
-                if answer.accepted + answer.duplicates == 0 {
-                    return refused(&"no record of it can be stored");
-                }
-                metrics.count("linli_mqtt_messages_total", "stored");
-                return true;
-            }
+            Ok(answer) => break answer,
             Err(IngestError::Unavailable) => {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(MAX_BACKOFF);
             }
         }
+    };
+    let answer = answer.numbered_as_sent(&batch.indices, batch.refused);
+    if answer.accepted + answer.duplicates == 0 {
+        let why = answer.refusals_summary().unwrap_or_default();
+        return refused(&format_args!("nothing of it can be stored: {why}"));
     }
+    if let Some(summary) = answer.refusals_summary() {
+        tracing::warn!(topic = %publish.topic, "MQTT message partly refused: {summary}");
+    }
+    metrics.count("linli_mqtt_messages_total", "stored");
+    true
 }
 
 async fn consume(
@@ -312,8 +316,17 @@ async fn consume(
                     return;
                 }
             }
-            Ok(Event::Incoming(Packet::SubAck(_))) => {
-                status.subscribed[n].store(true, Ordering::SeqCst);
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                let granted = ack
+                    .return_codes
+                    .iter()
+                    .all(|c| !matches!(c, rumqttc::SubscribeReasonCode::Failure));
+                if !granted {
+                    tracing::error!(
+                        "the broker refused Linli's subscription to {SUBSCRIPTION}: give Linli's account the right to subscribe"
+                    );
+                }
+                status.subscribed[n].store(granted, Ordering::SeqCst);
             }
             Ok(_) => {}
             Err(e) => {

@@ -164,3 +164,33 @@ fn user_add_creates_an_account_once_and_refuses_bad_ones() {
         );
     }
 }
+
+/// A broker URL holds a password: no message repeats it. Linli's own name at the
+/// broker is no gateway's.
+#[test]
+fn mqtt_passwords_are_never_repeated_and_linli_is_no_gateway() {
+    for url in [
+        "mqtt://linli:s3cret-pw@",
+        "mqtt://linli:s3cret-pw@host:port",
+        "mqtts://linli:s3cret-pw@host:8883",
+        "mqtt://linli:s3cret-pw",
+    ] {
+        let out = linli(&["serve", "--no-static", "--mqtt-url", url], &[], "");
+        assert!(!out.status.success(), "{url}");
+        let err = stderr(&out);
+        assert!(err.contains("--mqtt-url"), "{err}");
+        assert!(!err.contains("s3cret-pw"), "{err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = linli(
+        &["gateway", "add", "linli", "--database-url", &db(&dir)],
+        &[],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("Linli's own name"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -8,12 +8,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-linli="${1:-$root/target/debug/linli}"
+linli="$(realpath "${1:-$root/target/debug/linli}")"
 seconds="${SCHEMATHESIS_SECONDS:-60}"
 venv="$root/target/schemathesis-venv"
 version=4.32.5
 
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q " $version\$"; then
+  rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "schemathesis==$version"
 fi
@@ -24,20 +25,31 @@ base="http://127.0.0.1:$port"
 "$linli" serve --demo --no-static --addr "127.0.0.1:$port" \
   --database-url "sqlite://$work/linli.db" >"$work/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+for _ in $(seq 150); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf "$base/healthz" >/dev/null || { echo "schemathesis: the server did not start"; cat "$work/server.log"; exit 1; }
+# Schemathesis keeps a cache (.schemathesis/) where it runs: not in the checkout.
+cd "$work"
 
 session() {
-  curl -sf -i -X POST "$base/api/v1/session" -H 'content-type: application/json' \
+  local cookie
+  cookie="$(curl -sf -i -X POST "$base/api/v1/session" -H 'content-type: application/json' \
     -d "{\"username\": \"$1\", \"password\": \"demo\"}" \
-    | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: linli_session=\([^;]*\).*/\1/p'
+    | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: linli_session=\([^;]*\).*/\1/p')"
+  # Without a session every signed-in operation would pass as a 401: a run testing nothing.
+  [ -n "$cookie" ] || { echo "schemathesis: $1 cannot sign in" >&2; exit 1; }
+  echo "$cookie"
 }
 device_token() {
   local home
   home="$(curl -sf -H "Cookie: linli_session=$(session demo-commander)" "$base/api/v1/homes" \
     | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')"
-  "$linli" device add --home "$home" --kind gas --database-url "sqlite://$work/linli.db" \
-    | sed -n 's/^token: //p'
+  local token
+  token="$("$linli" device add --home "$home" --kind gas --database-url "sqlite://$work/linli.db" \
+    2>"$work/device.err" | sed -n 's/^token: //p')" || true
+  [ -n "$token" ] || cat "$work/device.err" >&2
+  [ -n "$token" ] || { echo "schemathesis: no device token" >&2; exit 1; }
+  echo "$token"
 }
 
 status=0
@@ -48,7 +60,7 @@ run() {
       "$base/api/v1/openapi.json" --max-time "$seconds" --workers 2 --no-color \
       --seed 14 "$@" >"$work/$who.txt" 2>&1; then
     status=1
-    sed -n '/ \(FAILURES\|ERRORS\) /,$p' "$work/$who.txt" | head -300
+    sed -n '/ \(FAILURES\|ERRORS\) /,$p' "$work/$who.txt" | head -150
   else
     tail -2 "$work/$who.txt"
   fi
@@ -56,10 +68,13 @@ run() {
 
 # Signing out or streaming would end or hold the run's own session: tested elsewhere.
 skip=(--exclude-path /session --exclude-path /stream --exclude-path /ingest)
-LINLI_DEVICE_TOKEN=none LINLI_SESSION="$(session demo-commander)" run commander "${skip[@]}"
-LINLI_DEVICE_TOKEN=none LINLI_SESSION="$(session demo-grid-xingfuli)" run grid-worker "${skip[@]}"
-LINLI_DEVICE_TOKEN=none LINLI_SESSION="$(session demo-viewer)" run viewer "${skip[@]}"
-LINLI_SESSION=none LINLI_DEVICE_TOKEN="$(device_token)" run device --include-path /ingest
+# (Each session is read into a variable of its own first: a failed sign-in stops here.)
+for who in commander grid-xingfuli viewer; do
+  session="$(session "demo-$who")"
+  LINLI_DEVICE_TOKEN=none LINLI_SESSION="$session" run "$who" "${skip[@]}"
+done
+token="$(device_token)"
+LINLI_SESSION=none LINLI_DEVICE_TOKEN="$token" run device --include-path /ingest
 if grep -q "panicked" "$work/server.log"; then
   echo "schemathesis: the server panicked:"; grep -B2 -A5 panicked "$work/server.log"; status=1
 fi

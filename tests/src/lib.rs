@@ -73,6 +73,8 @@ pub struct LinliServer {
     _data: tempfile::TempDir,
     demo: bool,
     flags: Vec<String>,
+    /// Shell commands run before `linli` replaces the shell (e.g. `trap '' XFSZ`).
+    shell: Option<String>,
 }
 
 impl LinliServer {
@@ -84,7 +86,19 @@ impl LinliServer {
     /// The demo server with more `linli serve` flags (e.g. `--mqtt-url`).
     pub async fn start_demo_with(flags: &[&str]) -> Result<Self> {
         let data = tempfile::tempdir()?;
-        Self::serve(data, true, flags).await
+        Self::serve(data, true, flags, None).await
+    }
+
+    /// The demo server started through `sh -c '<shell>; exec linli …'`, so that the
+    /// shell can set what `linli` inherits (an ignored signal, a limit).
+    pub async fn start_demo_after(shell: &str) -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        Self::serve(data, true, &[], Some(shell.to_string())).await
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// The server's database URL (other `linli` processes may use it alongside).
@@ -127,22 +141,29 @@ impl LinliServer {
                 file.display()
             );
         }
-        Self::serve(data, false, &[]).await
+        Self::serve(data, false, &[], None).await
     }
 
     fn database(data: &tempfile::TempDir) -> String {
         format!("sqlite://{}", data.path().join("linli.db").display())
     }
 
-    async fn serve(data: tempfile::TempDir, demo: bool, flags: &[&str]) -> Result<Self> {
+    async fn serve(
+        data: tempfile::TempDir,
+        demo: bool,
+        flags: &[&str],
+        shell: Option<String>,
+    ) -> Result<Self> {
         let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
-        let (child, base_url) = Self::launch(&data, demo, &flags, "127.0.0.1:0").await?;
+        let (child, base_url) =
+            Self::launch(&data, demo, &flags, shell.as_deref(), "127.0.0.1:0").await?;
         Ok(Self {
             base_url,
             child,
             _data: data,
             demo,
             flags,
+            shell,
         })
     }
 
@@ -156,7 +177,14 @@ impl LinliServer {
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_string();
-        let (child, base_url) = Self::launch(&self._data, self.demo, &self.flags, &addr).await?;
+        let (child, base_url) = Self::launch(
+            &self._data,
+            self.demo,
+            &self.flags,
+            self.shell.as_deref(),
+            &addr,
+        )
+        .await?;
         self.child = child;
         self.base_url = base_url;
         Ok(())
@@ -166,9 +194,21 @@ impl LinliServer {
         data: &tempfile::TempDir,
         demo: bool,
         flags: &[String],
+        shell: Option<&str>,
         addr: &str,
     ) -> Result<(Child, String)> {
-        let mut child = Command::new(linli_binary()?)
+        let mut command = match shell {
+            Some(shell) => {
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!("{shell}; exec \"$0\" \"$@\""))
+                    .arg(linli_binary()?);
+                command
+            }
+            None => Command::new(linli_binary()?),
+        };
+        let mut child = command
             .arg("serve")
             .args(demo.then_some("--demo"))
             .args(flags)

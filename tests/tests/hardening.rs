@@ -253,3 +253,101 @@ async fn sigterm_with_streams_open_exits_within_ten_seconds() -> Result<()> {
     }
     Ok(())
 }
+
+/// The disk fills (a file-size limit on the server, set with `prlimit` while it runs):
+/// ingest is refused with a clear `503`, nothing of a refused batch is stored, and once
+/// there is room again the same batches are taken, without a restart.
+#[tokio::test]
+async fn a_full_disk_refuses_writes_with_503_and_resumes() -> Result<()> {
+    use sqlx::Row as _;
+    // Without SIGXFSZ ignored, the first write past the limit would kill the process.
+    let server = LinliServer::start_demo_after("trap '' XFSZ").await?;
+    let pid = server.pid().expect("running").to_string();
+    let homes = server.homes("demo-commander").await?;
+    let (device, token) = server
+        .add_device(homes[0]["id"].as_str().unwrap(), "water")
+        .await?;
+    let batch = |from: u64| {
+        json!({"readings": (from..from + 500).map(|seq| json!({"device": device, "seq": seq,
+            "ts": linli_tests::now_rfc3339(), "metric": "water_total_l", "value": seq as f64}))
+            .collect::<Vec<_>>()})
+    };
+    let send = |body: Value| {
+        let (url, token) = (server.url("/api/v1/ingest"), token.clone());
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            anyhow::Ok((status, response.json::<Value>().await?))
+        }
+    };
+    assert_eq!(send(batch(0)).await?.0, 202);
+    // The database files may grow a little more, then no more.
+    let data = server
+        .database_url()
+        .trim_start_matches("sqlite://")
+        .to_string();
+    let size = |suffix: &str| std::fs::metadata(format!("{data}{suffix}")).map_or(0, |m| m.len());
+    let limit = size("").max(size("-wal")) + 64 * 1024;
+    let set_limit = |limit: &str| {
+        std::process::Command::new("prlimit")
+            .args(["--pid", &pid, &format!("--fsize={limit}")])
+            .status()
+    };
+    // Soft limit only (`N:unlimited`), so that it can be lifted again unprivileged.
+    assert!(set_limit(&format!("{limit}:unlimited"))?.success());
+    let mut accepted = 500;
+    let mut refused = Vec::new();
+    for n in 1..200u64 {
+        let (status, body) = send(batch(n * 500)).await?;
+        match status {
+            202 => accepted += body["accepted"].as_u64().unwrap(),
+            503 => {
+                assert_eq!(body["error"]["code"], "unavailable", "{body}");
+                refused.push(n * 500);
+                if refused.len() == 3 {
+                    break;
+                }
+            }
+            other => anyhow::bail!("{other}: {body}"),
+        }
+    }
+    assert_eq!(refused.len(), 3, "the limit never bit");
+    // Nothing of the refused batches is there; everything acknowledged is.
+    let count = || async {
+        let db = sqlx::SqlitePool::connect(&format!("sqlite://{data}?mode=ro")).await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM readings WHERE device = ?")
+            .bind(&device)
+            .fetch_one(&db)
+            .await?
+            .try_get("n")?;
+        db.close().await;
+        anyhow::Ok(n as u64)
+    };
+    assert_eq!(count().await?, accepted);
+    // Room again: the same batches are taken now, as new. (`503` means "send again":
+    // a sender does, for a while, as a gateway would.)
+    assert!(set_limit("unlimited:unlimited")?.success());
+    let started = std::time::Instant::now();
+    for from in &refused {
+        let body = loop {
+            let (status, body) = send(batch(*from)).await?;
+            if status == 202 {
+                break body;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "ingest did not resume within 15 s of the space returning: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        assert_eq!(body["accepted"], 500, "{body}");
+    }
+    assert_eq!(count().await?, accepted + 1_500);
+    Ok(())
+}

@@ -39,7 +39,7 @@ pub fn verify_against_nobody(password: &str) {
 /// once, instead of a queue that grows with the flood.
 #[derive(Debug)]
 pub struct Hashing {
-    slots: tokio::sync::Semaphore,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
     waiting: std::sync::atomic::AtomicUsize,
     max_waiting: usize,
 }
@@ -62,7 +62,7 @@ impl Default for Hashing {
 impl Hashing {
     pub fn new(slots: usize, max_waiting: usize) -> Self {
         Hashing {
-            slots: tokio::sync::Semaphore::new(slots),
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
             waiting: std::sync::atomic::AtomicUsize::new(0),
             max_waiting,
         }
@@ -74,24 +74,39 @@ impl Hashing {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Busy> {
         use std::sync::atomic::Ordering;
-        let permit = match self.slots.try_acquire() {
+        /// Counts one waiter for as long as it lives, also when its caller is dropped
+        /// (a client gone, a request past its time).
+        struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let permit = match self.slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
+                let waiting = Waiting(&self.waiting);
                 if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-                    self.waiting.fetch_sub(1, Ordering::SeqCst);
                     return Err(Busy);
                 }
-                let waited = tokio::time::timeout(HASH_WAIT, self.slots.acquire()).await;
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                let waited =
+                    tokio::time::timeout(HASH_WAIT, self.slots.clone().acquire_owned()).await;
+                drop(waiting);
                 match waited {
                     Ok(Ok(permit)) => permit,
                     _ => return Err(Busy),
                 }
             }
         };
-        let result = tokio::task::spawn_blocking(work).await;
-        drop(permit);
-        result.map_err(|_| Busy)
+        // The slot goes with the work: a caller dropped meanwhile does not free it
+        // while the hash still runs.
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|_| Busy)
     }
 }
 

@@ -77,7 +77,16 @@ pub struct Reservation {
 #[derive(Debug, Default)]
 pub struct SignInLimiter {
     policy: Policy,
-    entries: Mutex<HashMap<Key, Entry>>,
+    entries: Mutex<Table>,
+}
+
+/// The entries, and the size at which expired ones are next swept out (twice what was
+/// left after the last sweep, so a table kept large by an attacker is not swept on
+/// every attempt).
+#[derive(Debug, Default)]
+struct Table {
+    entries: HashMap<Key, Entry>,
+    sweep_above: usize,
 }
 
 /// The address a limit counts: IPv6 by its /64.
@@ -120,13 +129,15 @@ impl SignInLimiter {
         now: Instant,
     ) -> Result<Reservation, Duration> {
         let policy = &self.policy;
-        let mut table = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if table.len() > PRUNE_ABOVE {
-            table.retain(|_, entry| {
+        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.entries.len() > guard.sweep_above.max(PRUNE_ABOVE) {
+            guard.entries.retain(|_, entry| {
                 expire(&mut entry.failures, now, policy.window);
                 !entry.failures.is_empty()
             });
+            guard.sweep_above = guard.entries.len() * 2;
         }
+        let table = &mut guard.entries;
         let [pair, by_address, by_account] = Self::keys(account, address);
         let mut wait = Duration::ZERO;
         for (key, limit) in [(&pair, policy.per_pair), (&by_address, policy.per_address)] {
@@ -167,7 +178,8 @@ impl SignInLimiter {
 
     /// Takes back an attempt that was never checked (the server was too busy).
     pub fn withdraw(&self, attempt: Reservation) {
-        let mut table = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let table = &mut guard.entries;
         for key in Self::keys(&attempt.account, attempt.address) {
             if let Some(entry) = table.get_mut(&key) {
                 if let Some(i) = entry.failures.iter().rposition(|t| *t == attempt.at) {
@@ -181,7 +193,8 @@ impl SignInLimiter {
     /// (and the account's at this address) are forgotten. The address keeps its own.
     pub fn succeeded(&self, attempt: Reservation) {
         let [pair, by_address, by_account] = Self::keys(&attempt.account, attempt.address);
-        let mut table = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let table = &mut guard.entries;
         table.remove(&pair);
         table.remove(&by_account);
         if let Some(entry) = table.get_mut(&by_address) {

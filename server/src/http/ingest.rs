@@ -168,18 +168,14 @@ pub async fn ingest(
             .map_err(|e| AppError::Internal(anyhow::anyhow!("parser task failed: {e}")))?
     };
     let batch = parsed.map_err(|r| AppError::BadRequest(r.to_string()))?;
-    let mut answer = if batch.readings.is_empty() {
+    let answer = if batch.readings.is_empty() {
         Accepted::default()
     } else {
         state.engine.ingest(source, batch.readings).await?
     };
-    // The engine numbers the readings it was given; the caller numbers its records.
-    for refused in &mut answer.refused {
-        refused.index = batch.indices[refused.index];
-    }
-    answer.refused.extend(batch.refused);
-    answer.refused.sort_by_key(|r| r.index);
-    Ok(answer_response(answer))
+    Ok(answer_response(
+        answer.numbered_as_sent(&batch.indices, batch.refused),
+    ))
 }
 
 /// `202` with the answer, or `422` when nothing was taken.

@@ -17,13 +17,19 @@
 //! ancient, and blinded the device for good. Here such a reading takes one place of
 //! [`SEQ_KEPT`]; the device's genuine readings go on being new.
 //!
-//! A number below everything kept, once [`SEQ_KEPT`] are kept, cannot be told from a
-//! repeat. With an older time than the newest reading's it is refused with the reason;
-//! with a newer time the device's counter started again (a reset or a replaced board),
-//! and the memory starts again too, keeping the old numbers aside to tell their
-//! repeats. To refuse a device's genuine readings an attacker with its token must send
-//! more than [`SEQ_KEPT`] readings above them, and even then only until the clock
-//! passes the forged readings' times (at most 5 minutes ahead: the parser's limit).
+//! A number kept already is a repeat when its time is no newer than the newest reading
+//! kept (a retransmission carries its first time); with a newer time the device's
+//! counter started again (a reset, a replaced board), and the memory starts again too,
+//! keeping the old numbers aside to tell their repeats. A number below everything
+//! kept, once [`SEQ_KEPT`] are kept, cannot be told from a repeat: with an older time it
+//! is refused with the reason, with a newer one it is a restarted counter again.
+//!
+//! Times are remembered no later than [`CLOCK_SLACK`] past their arrival, so forged
+//! times from the future cannot hold a device's genuine readings back for long: to
+//! have them refused an attacker with the device's token must send more than
+//! [`SEQ_KEPT`] readings above them (or [`TIMES_KEPT`] SenML records of a metric) and
+//! do it again every [`CLOCK_SLACK`]; a number taken ahead by a forged reading is won
+//! back by the genuine one's newer time.
 
 use super::parse::{Identity, Reading};
 use crate::clock::Millis;
@@ -34,6 +40,9 @@ use std::collections::HashMap;
 pub const SEQ_KEPT: u64 = 512;
 /// SenML times remembered per device and metric.
 pub const TIMES_KEPT: usize = 64;
+/// A reading's time is remembered no later than this past its arrival (device clocks
+/// run a little ahead; forged ones run far ahead).
+pub const CLOCK_SLACK: Millis = 60_000;
 
 /// Some of one device's sequence numbers, as sorted, disjoint, non-adjacent spans.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -170,18 +179,23 @@ pub enum Verdict {
 }
 
 impl DeviceSeen {
-    /// Decides on `reading` and, when it is new, remembers it.
-    pub fn admit(&mut self, reading: &Reading) -> Verdict {
+    /// Decides on `reading`, arrived at `now`, and, when it is new, remembers it.
+    pub fn admit(&mut self, reading: &Reading, now: Millis) -> Verdict {
         match reading.identity {
-            Identity::Seq(seq) => self.admit_seq(seq, reading.at),
-            Identity::MetricAt => self.admit_time(reading.metric.code(), reading.at),
+            Identity::Seq(seq) => self.admit_seq(seq, reading.at, now),
+            Identity::MetricAt => self.admit_time(reading.metric.code(), reading.at, now),
         }
     }
 
-    fn admit_seq(&mut self, seq: u64, at: Millis) -> Verdict {
+    fn admit_seq(&mut self, seq: u64, at: Millis, now: Millis) -> Verdict {
+        let at = at.min(now.saturating_add(CLOCK_SLACK));
         let seqs = self.seqs.get_or_insert_with(SeqSet::default);
         if seqs.contains(seq) {
-            return Verdict::Repeat;
+            if at <= seqs.at {
+                return Verdict::Repeat;
+            }
+            // Newer than anything of this count: the counter started again.
+            return self.restart(seq, at);
         }
         // A number of the count before a restart, with a time of back then.
         if let Some(earlier) = &self.earlier {
@@ -196,12 +210,7 @@ impl DeviceSeen {
                     newest: seqs.highest().unwrap_or_default(),
                 };
             }
-            // The counter started again.
-            self.earlier = self.seqs.take();
-            let mut fresh = SeqSet::default();
-            fresh.insert(seq, at);
-            self.seqs = Some(fresh);
-            return Verdict::New;
+            return self.restart(seq, at);
         }
         seqs.insert(seq, at);
         if seqs.len > SEQ_KEPT {
@@ -210,11 +219,25 @@ impl DeviceSeen {
         Verdict::New
     }
 
-    fn admit_time(&mut self, metric: i64, at: Millis) -> Verdict {
+    /// The counter started again at `seq`: its numbers so far are kept aside.
+    fn restart(&mut self, seq: u64, at: Millis) -> Verdict {
+        self.earlier = self.seqs.take();
+        let mut fresh = SeqSet::default();
+        fresh.insert(seq, at);
+        self.seqs = Some(fresh);
+        Verdict::New
+    }
+
+    fn admit_time(&mut self, metric: i64, at: Millis, now: Millis) -> Verdict {
         let times = self.times.entry(metric).or_default();
+        // Kept times from beyond the clock's slack are forged: they do not make an
+        // older record untellable.
+        let trusted_oldest = times
+            .first()
+            .is_some_and(|t| *t <= now.saturating_add(CLOCK_SLACK));
         match times.binary_search(&at) {
             Ok(_) => Verdict::Repeat,
-            Err(0) if times.len() >= TIMES_KEPT => Verdict::TooOld {
+            Err(0) if times.len() >= TIMES_KEPT && trusted_oldest => Verdict::TooOld {
                 newest: times.last().copied().unwrap_or_default() as u64,
             },
             Err(position) => {
@@ -236,22 +259,23 @@ pub struct Seen {
 }
 
 impl Seen {
-    /// Decides on one reading of a device Linli knows and, when it is new, remembers
-    /// it (a reading twice in a batch is new once).
-    pub fn admit(&mut self, reading: &Reading) -> Verdict {
+    /// Decides on one reading of a device Linli knows, arrived at `now`, and, when it
+    /// is new, remembers it (a reading twice in a batch is new once).
+    pub fn admit(&mut self, reading: &Reading, now: Millis) -> Verdict {
         match self.devices.get_mut(&reading.device) {
-            Some(seen) => seen.admit(reading),
+            Some(seen) => seen.admit(reading, now),
             None => self
                 .devices
                 .entry(reading.device.clone())
                 .or_default()
-                .admit(reading),
+                .admit(reading, now),
         }
     }
 
     /// Remembers a reading read back from the store (replay after a checkpoint).
     pub fn remember(&mut self, reading: &Reading) {
-        self.admit(reading);
+        // When it arrived is not stored: as late as its time allows.
+        self.admit(reading, reading.at);
     }
 
     /// Forgets devices that no longer exist.
@@ -264,6 +288,9 @@ impl Seen {
 mod tests {
     use super::*;
     use crate::ingest::parse::Metric;
+
+    /// An arrival time after every reading of these tests: times are taken as sent.
+    const LATER: Millis = Millis::MAX / 4;
 
     fn seq(device: &str, seq: u64, at: Millis) -> Reading {
         Reading {
@@ -287,7 +314,7 @@ mod tests {
 
     /// The verdicts on readings given one at a time.
     fn verdicts(seen: &mut Seen, readings: &[Reading]) -> Vec<Verdict> {
-        readings.iter().map(|r| seen.admit(r)).collect()
+        readings.iter().map(|r| seen.admit(r, LATER)).collect()
     }
 
     fn new_or_not(seen: &mut Seen, readings: &[Reading]) -> Vec<bool> {
@@ -311,16 +338,20 @@ mod tests {
             [true, true, true, true, true, true, true, false, true]
         );
         for s in order {
-            assert_eq!(seen.admit(&seq("d", s, 0)), Verdict::Repeat, "seq {s}");
+            assert_eq!(
+                seen.admit(&seq("d", s, 0), LATER),
+                Verdict::Repeat,
+                "seq {s}"
+            );
         }
         // The device counts on to 1,100: 1 to 5 are now more than 512 behind, with
         // older times: they cannot be told.
         for s in 301..=1_100u64 {
-            seen.admit(&seq("d", s, s as Millis));
+            seen.admit(&seq("d", s, s as Millis), LATER);
         }
         for s in [1u64, 2, 3, 4, 5] {
             assert_eq!(
-                seen.admit(&seq("d", s, s as Millis)),
+                seen.admit(&seq("d", s, s as Millis), LATER),
                 Verdict::TooOld { newest: 1_100 }
             );
         }
@@ -332,7 +363,7 @@ mod tests {
         let mut stored = Vec::new();
         // Every third number, then the others, in steps that cross words unevenly.
         for s in (1..1_500u64).step_by(3) {
-            assert_eq!(seen.admit(&seq("d", s, 0)), Verdict::New);
+            assert_eq!(seen.admit(&seq("d", s, 0), LATER), Verdict::New);
             stored.push(s);
         }
         let top = *stored.last().unwrap();
@@ -342,7 +373,7 @@ mod tests {
             } else {
                 Verdict::New
             };
-            assert_eq!(seen.admit(&seq("d", s, 0)), expected, "seq {s}");
+            assert_eq!(seen.admit(&seq("d", s, 0), LATER), expected, "seq {s}");
         }
     }
 
@@ -363,19 +394,19 @@ mod tests {
     fn a_counter_that_starts_again_with_newer_times_is_followed() {
         let mut seen = Seen::default();
         for s in 89_000..=90_000u64 {
-            seen.admit(&seq("a", s, 1_000));
+            seen.admit(&seq("a", s, 1_000), LATER);
         }
         assert_eq!(
-            seen.admit(&seq("a", 5, 1_000)),
+            seen.admit(&seq("a", 5, 1_000), LATER),
             Verdict::TooOld { newest: 90_000 }
         );
-        assert_eq!(seen.admit(&seq("a", 1, 2_000)), Verdict::New);
-        assert_eq!(seen.admit(&seq("a", 2, 2_001)), Verdict::New);
-        assert_eq!(seen.admit(&seq("a", 1, 2_000)), Verdict::Repeat);
+        assert_eq!(seen.admit(&seq("a", 1, 2_000), LATER), Verdict::New);
+        assert_eq!(seen.admit(&seq("a", 2, 2_001), LATER), Verdict::New);
+        assert_eq!(seen.admit(&seq("a", 1, 2_000), LATER), Verdict::Repeat);
         // The old count is still known: its repeats stay repeats …
-        assert_eq!(seen.admit(&seq("a", 90_000, 1_000)), Verdict::Repeat);
+        assert_eq!(seen.admit(&seq("a", 90_000, 1_000), LATER), Verdict::Repeat);
         // … but the new count passing the old numbers, later, is new.
-        assert_eq!(seen.admit(&seq("a", 89_999, 3_000)), Verdict::New);
+        assert_eq!(seen.admit(&seq("a", 89_999, 3_000), LATER), Verdict::New);
     }
 
     /// The attack of issue 14: one reading with the largest `seq` there is and a time
@@ -385,21 +416,30 @@ mod tests {
         let mut seen = Seen::default();
         let now = 1_000_000_000;
         for s in 4_000..=4_711u64 {
-            assert_eq!(seen.admit(&seq("gas", s, now - 1_000)), Verdict::New);
+            assert_eq!(seen.admit(&seq("gas", s, now - 1_000), LATER), Verdict::New);
         }
         let forged = seq("gas", i64::MAX as u64, now + 4 * 60_000);
-        assert_eq!(seen.admit(&forged), Verdict::New);
+        assert_eq!(seen.admit(&forged, LATER), Verdict::New);
         // The detector goes on counting, minutes before the forged time: all new.
         for s in 4_712..6_000u64 {
-            assert_eq!(seen.admit(&seq("gas", s, now + s as Millis)), Verdict::New);
+            assert_eq!(
+                seen.admit(&seq("gas", s, now + s as Millis), LATER),
+                Verdict::New
+            );
         }
-        assert_eq!(seen.admit(&seq("gas", 5_999, now)), Verdict::Repeat);
-        assert_eq!(seen.admit(&forged), Verdict::Repeat);
+        assert_eq!(seen.admit(&seq("gas", 5_999, now), LATER), Verdict::Repeat);
+        assert_eq!(seen.admit(&forged, LATER), Verdict::Repeat);
         // The largest numbers do not overflow anything.
-        assert_eq!(seen.admit(&seq("gas", u64::MAX, now)), Verdict::New);
-        assert_eq!(seen.admit(&seq("gas", u64::MAX - 1, now)), Verdict::New);
-        assert_eq!(seen.admit(&seq("gas", u64::MAX, now)), Verdict::Repeat);
-        assert_eq!(seen.admit(&seq("gas", 6_000, now)), Verdict::New);
+        assert_eq!(seen.admit(&seq("gas", u64::MAX, now), LATER), Verdict::New);
+        assert_eq!(
+            seen.admit(&seq("gas", u64::MAX - 1, now), LATER),
+            Verdict::New
+        );
+        assert_eq!(
+            seen.admit(&seq("gas", u64::MAX, now), LATER),
+            Verdict::Repeat
+        );
+        assert_eq!(seen.admit(&seq("gas", 6_000, now), LATER), Verdict::New);
     }
 
     #[test]
@@ -407,13 +447,17 @@ mod tests {
         let mut seen = Seen::default();
         let now = 1_000_000_000;
         for s in 1..=1_000u64 {
-            seen.admit(&seq("d", s, now));
+            seen.admit(&seq("d", s, now), LATER);
         }
         for k in 0..(SEQ_KEPT - 10) {
-            seen.admit(&seq("d", 1_000_000 + k * 7, now + 299_000));
+            seen.admit(&seq("d", 1_000_000 + k * 7, now + 299_000), LATER);
         }
         for s in 1_001..=2_000u64 {
-            assert_eq!(seen.admit(&seq("d", s, now + 1)), Verdict::New, "seq {s}");
+            assert_eq!(
+                seen.admit(&seq("d", s, now + 1), LATER),
+                Verdict::New,
+                "seq {s}"
+            );
         }
         assert!(seen.devices["d"].seqs.as_ref().unwrap().spans.len() <= SEQ_KEPT as usize);
     }
@@ -437,7 +481,7 @@ mod tests {
             let genuine_at = |s: u64| now - 3_600_000 + s as Millis * 1_000;
             let mut taken = std::collections::HashSet::new();
             for s in 1..=600u64 {
-                seen.admit(&seq("d", s, genuine_at(s)));
+                seen.admit(&seq("d", s, genuine_at(s)), LATER);
             }
             for s in 601..=3_600u64 {
                 if next() % 10 == 0 {
@@ -448,11 +492,11 @@ mod tests {
                         _ => u64::MAX - next() % 3,
                     };
                     let at = now - 3_600_000 + (next() % 3_900_000) as Millis;
-                    if seen.admit(&seq("d", forged_seq, at)) == Verdict::New {
+                    if seen.admit(&seq("d", forged_seq, at), LATER) == Verdict::New {
                         taken.insert(forged_seq);
                     }
                 }
-                let verdict = seen.admit(&seq("d", s, genuine_at(s)));
+                let verdict = seen.admit(&seq("d", s, genuine_at(s)), LATER);
                 assert!(
                     verdict == Verdict::New || (verdict == Verdict::Repeat && taken.contains(&s)),
                     "trial {trial}, seq {s}: {verdict:?}"
@@ -486,12 +530,12 @@ mod tests {
             [true, true, false, true]
         );
         for at in 100..100 + TIMES_KEPT as Millis {
-            assert_eq!(seen.admit(&gas(at)), Verdict::New);
+            assert_eq!(seen.admit(&gas(at), LATER), Verdict::New);
         }
         // The oldest kept is now 100: 5 and 10 fell out, 150 is remembered.
-        assert_eq!(seen.admit(&gas(150)), Verdict::Repeat);
+        assert_eq!(seen.admit(&gas(150), LATER), Verdict::Repeat);
         assert_eq!(
-            seen.admit(&gas(10)),
+            seen.admit(&gas(10), LATER),
             Verdict::TooOld {
                 newest: 100 + TIMES_KEPT as u64 - 1
             }
@@ -513,6 +557,65 @@ mod tests {
         let mut back: Seen = serde_json::from_str(&json).unwrap();
         assert_eq!(back, seen);
         assert_eq!(new_or_not(&mut back, &readings), [false, false, false]);
+    }
+
+    /// A device that restarts before it has stored 512 readings: its new count is
+    /// followed, not taken for repeats of the old one.
+    #[test]
+    fn a_young_device_that_restarts_is_not_blinded() {
+        let mut seen = Seen::default();
+        for s in 1..=100u64 {
+            assert_eq!(
+                seen.admit(&seq("d", s, s as Millis * 1_000), LATER),
+                Verdict::New
+            );
+        }
+        // Retransmits of the old count, with their first times: repeats.
+        assert_eq!(seen.admit(&seq("d", 50, 50_000), LATER), Verdict::Repeat);
+        // Restarted: the same numbers, newer times.
+        for s in 1..=100u64 {
+            let at = 200_000 + s as Millis * 1_000;
+            assert_eq!(seen.admit(&seq("d", s, at), LATER), Verdict::New, "seq {s}");
+        }
+        assert_eq!(seen.admit(&seq("d", 50, 250_000), LATER), Verdict::Repeat);
+        assert_eq!(seen.admit(&seq("d", 50, 50_000), LATER), Verdict::Repeat);
+    }
+
+    /// A number taken ahead by a forged reading (the attacker knows the count) is won
+    /// back by the genuine reading's newer time; forged future times are remembered no
+    /// later than a minute past their arrival.
+    #[test]
+    fn a_number_taken_ahead_is_won_back_by_the_genuine_reading() {
+        let mut seen = Seen::default();
+        let now = 1_000_000_000;
+        for s in 1..=10u64 {
+            seen.admit(&seq("gas", s, now + s as Millis), now + s as Millis);
+        }
+        // Forged: 11 and 12, dated 4 minutes ahead, arriving at `now + 20`.
+        for s in [11u64, 12] {
+            let forged = seq("gas", s, now + 240_000);
+            assert_eq!(seen.admit(&forged, now + 20), Verdict::New);
+        }
+        // The genuine 11 and 12, two minutes later: new (their time is past what was
+        // remembered of the forged ones).
+        for s in [11u64, 12] {
+            let at = now + 120_000 + s as Millis;
+            assert_eq!(seen.admit(&seq("gas", s, at), at), Verdict::New, "seq {s}");
+        }
+    }
+
+    /// 64 forged SenML records from the future do not make a metric's genuine records
+    /// "too old".
+    #[test]
+    fn forged_future_senml_times_refuse_nothing() {
+        let mut seen = Seen::default();
+        let now = 1_000_000_000;
+        for k in 0..TIMES_KEPT as Millis {
+            let forged = senml("g", Metric::GasLelPct, now + 240_000 + k);
+            assert_eq!(seen.admit(&forged, now), Verdict::New);
+        }
+        let genuine = senml("g", Metric::GasLelPct, now + 1_000);
+        assert_eq!(seen.admit(&genuine, now + 1_000), Verdict::New);
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub const FUTURE_TOLERANCE_MS: Millis = 5 * 60 * 1000;
 pub const OLDEST_MS: Millis = 365 * 24 * 3600 * 1000;
 /// SenML: times below 2²⁸ seconds are relative to now (RFC 8428, section 4.5.3).
 const SENML_RELATIVE_BELOW_S: f64 = 268_435_456.0;
+/// The longest SenML name (base name and name together) Linli reads.
+const MAX_SENML_NAME: usize = 128;
 /// SenML names Linli reads: `urn:linli:device:<device id>:<metric>`.
 const SENML_PREFIX: &str = "urn:linli:device:";
 
@@ -217,6 +219,16 @@ struct JsonReading {
     value: f64,
 }
 
+/// At most `max` characters of a sender's text, for a reason: a huge value must not
+/// come back whole in the answer.
+fn shown(text: &str, max: usize) -> String {
+    let mut shown: String = text.chars().take(max).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    shown
+}
+
 fn check_time(at: Millis, now: Millis) -> Result<Millis, String> {
     if at > now + FUTURE_TOLERANCE_MS {
         return Err(format!(
@@ -242,16 +254,16 @@ fn reading(
     now: Millis,
 ) -> Result<Reading, String> {
     if !valid_device_id(device) {
-        let shown: String = device.chars().take(80).collect();
         return Err(format!(
-            "`{shown}` is not a device id (1–64 of a–z, 0–9, -)"
+            "`{}` is not a device id (1–64 of a–z, 0–9, -)",
+            shown(device, 80)
         ));
     }
     let Some(metric) = Metric::parse(metric) else {
         let known: Vec<&str> = Metric::ALL.iter().map(|m| m.as_str()).collect();
-        let shown: String = metric.chars().take(40).collect();
         return Err(format!(
-            "unknown metric `{shown}`; the metrics are {}",
+            "unknown metric `{}`; the metrics are {}",
+            shown(metric, 40),
             known.join(", ")
         ));
     };
@@ -271,8 +283,10 @@ fn json_record(record: Value, now: Millis) -> Result<Reading, String> {
         return Err(format!("`seq` must be below 2^63, not {}", r.seq));
     }
     let Some(at) = crate::store::parse_rfc3339(&r.ts) else {
-        let shown: String = r.ts.chars().take(40).collect();
-        return Err(format!("`ts` is not an RFC 3339 time: `{shown}`"));
+        return Err(format!(
+            "`ts` is not an RFC 3339 time: `{}`",
+            shown(&r.ts, 40)
+        ));
     };
     reading(&r.device, Identity::Seq(r.seq), at, &r.metric, r.value, now)
 }
@@ -333,14 +347,23 @@ fn senml_record(
     r: SenMlRecord,
     now: Millis,
 ) -> Result<Reading, String> {
-    let name = format!("{base_name}{}", r.n.as_deref().unwrap_or_default());
+    let n = r.n.as_deref().unwrap_or_default();
+    // `urn:linli:device:` + a 64-character id + `:` + a metric fits well within this;
+    // checked before the name is put together, so a huge base name costs nothing.
+    if base_name.len() + n.len() > MAX_SENML_NAME {
+        return Err(format!(
+            "the name is {} bytes long; at most {MAX_SENML_NAME}",
+            base_name.len() + n.len()
+        ));
+    }
+    let name = format!("{base_name}{n}");
     let Some((device, metric)) = name
         .strip_prefix(SENML_PREFIX)
         .and_then(|rest| rest.rsplit_once(':'))
     else {
-        let shown: String = name.chars().take(100).collect();
         return Err(format!(
-            "the name `{shown}` is not `{SENML_PREFIX}<device>:<metric>`"
+            "the name `{}` is not `{SENML_PREFIX}<device>:<metric>`",
+            shown(&name, 100)
         ));
     };
     let value = match (r.v, r.vb) {

@@ -36,6 +36,10 @@ pub enum StoreError {
     /// The caller may not touch this (outside their communities).
     #[error("{0}")]
     Forbidden(String),
+    /// The database cannot write now (its disk is full, it fails to write, or it is
+    /// busy): nothing of the change was stored, and it may work again later.
+    #[error("{0}")]
+    Unavailable(String),
     /// The database failed; the cause is for the log, not for users.
     #[error("database error: {0:#}")]
     Backend(anyhow::Error),

@@ -42,9 +42,35 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// SQLite's primary result codes that mean "cannot write now" rather than a bug:
+/// SQLITE_BUSY, SQLITE_IOERR, SQLITE_FULL (`sqlite3.h`).
+const SQLITE_UNAVAILABLE: [i64; 3] = [5, 10, 13];
+
+/// When a write last failed for want of the disk (see `SqliteStore::open`).
+static LAST_WRITE_FAILURE: std::sync::Mutex<Option<std::time::Instant>> =
+    std::sync::Mutex::new(None);
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        StoreError::Backend(err.into())
+        let unavailable = match &err {
+            sqlx::Error::Database(e) => e
+                .code()
+                .and_then(|code| code.parse::<i64>().ok())
+                .is_some_and(|code| SQLITE_UNAVAILABLE.contains(&(code & 0xff))),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+            _ => false,
+        };
+        if unavailable {
+            tracing::error!("the database cannot write: {err}");
+            *LAST_WRITE_FAILURE.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(std::time::Instant::now());
+            StoreError::Unavailable(
+                "the database cannot store this now (is its disk full?); nothing was changed, try again"
+                    .into(),
+            )
+        } else {
+            StoreError::Backend(err.into())
+        }
     }
 }
 
@@ -70,6 +96,19 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            // A write the database could not finish (a full disk) can leave a
+            // connection inside its transaction, holding the write lock for good:
+            // connections opened before such a failure are closed, not reused.
+            .before_acquire(|_, meta| {
+                Box::pin(async move {
+                    let opened = std::time::Instant::now().checked_sub(meta.age);
+                    let failed = *LAST_WRITE_FAILURE.lock().unwrap_or_else(|p| p.into_inner());
+                    Ok(match (opened, failed) {
+                        (Some(opened), Some(failed)) => opened > failed,
+                        _ => true,
+                    })
+                })
+            })
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the SQLite database {}", file.display()))?;
