@@ -53,11 +53,13 @@ device_token() {
 }
 
 status=0
+# One worker: with two, Hypothesis's lambda-source cache (not thread-safe) now and then
+# raises a KeyError inside Schemathesis, a crash of the tool and not a finding.
 run() {
   local who="$1"; shift
   echo "schemathesis: $who ($seconds s)"
   if ! "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run \
-      "$base/api/v1/openapi.json" --max-time "$seconds" --workers 2 --no-color \
+      "$base/api/v1/openapi.json" --max-time "$seconds" --workers 1 --no-color \
       --seed 14 "$@" >"$work/$who.txt" 2>&1; then
     status=1
     sed -n '/ \(FAILURES\|ERRORS\) /,$p' "$work/$who.txt" | head -150
