@@ -93,6 +93,7 @@ impl Application {
         let (stopping, shutdown) = listen::shutdown_signal();
         let state = AppState {
             shutdown,
+            session_checks: Arc::default(),
             engine,
             live,
             credentials: Arc::default(),

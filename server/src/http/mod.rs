@@ -74,6 +74,8 @@ pub struct AppState {
     pub credentials: Arc<ingest::Credentials>,
     /// Says when the server stops (live streams end then).
     pub shutdown: crate::listen::Shutdown,
+    /// What the sessions of live streams allow now.
+    pub session_checks: Arc<stream::SessionChecks>,
     /// The MQTT connections, when readings come from a broker too.
     pub mqtt: Option<Arc<crate::mqtt::MqttStatus>>,
 }

@@ -114,15 +114,54 @@ pub async fn stream(
 async fn session_ended(state: &AppState, caller: &Caller) {
     let mut every = tokio::time::interval(SESSION_CHECK);
     every.tick().await;
+    let began = Some((caller.user.role, caller.user.communities.clone()));
     loop {
         every.tick().await;
-        let now = crate::clock::now_ms();
-        match state.store.session_user(&caller.token_hash, now).await {
-            Ok(Some(user))
-                if user.role == caller.user.role && user.communities == caller.user.communities => {
-            }
-            _ => return,
+        if state.session_checks.look(state, &caller.token_hash).await != began {
+            return;
         }
+    }
+}
+
+/// What a session allows now, looked up at most once per [`SESSION_CHECK`] whatever the
+/// number of streams on it (a command screen's many tabs, a benchmark's thousands):
+/// `None` once it has ended or cannot be read.
+#[derive(Default)]
+pub struct SessionChecks {
+    looked: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, Option<SessionRights>)>,
+    >,
+}
+
+/// A session's role and communities.
+type SessionRights = (linli_domain::Role, Vec<linli_domain::CommunityId>);
+
+impl SessionChecks {
+    async fn look(&self, state: &AppState, token_hash: &str) -> Option<SessionRights> {
+        let fresh = |at: &std::time::Instant| at.elapsed() < SESSION_CHECK / 2;
+        {
+            let looked = self.looked.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, rights)) = looked.get(token_hash).filter(|(at, _)| fresh(at)) {
+                return rights.clone();
+            }
+        }
+        let rights = match state
+            .store
+            .session_user(token_hash, crate::clock::now_ms())
+            .await
+        {
+            Ok(Some(user)) => Some((user.role, user.communities)),
+            _ => None,
+        };
+        let mut looked = self.looked.lock().unwrap_or_else(|p| p.into_inner());
+        if looked.len() > 1_024 {
+            looked.retain(|_, (at, _)| fresh(at));
+        }
+        looked.insert(
+            token_hash.to_string(),
+            (std::time::Instant::now(), rights.clone()),
+        );
+        rights
     }
 }
 
