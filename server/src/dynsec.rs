@@ -57,11 +57,6 @@ pub fn reserved(id: &str) -> bool {
     id == "linli" || id.starts_with("linli-")
 }
 
-/// The topic a device publishes on.
-pub fn device_topic(device: &str) -> String {
-    format!("linli/sensors/{device}/up")
-}
-
 fn device_role(device: &str) -> String {
     format!("linli-device-{device}")
 }
@@ -206,7 +201,7 @@ impl Dynsec {
         token: &str,
         gateways: &[String],
     ) -> anyhow::Result<()> {
-        let topic = device_topic(device);
+        let topic = crate::mqtt::device_topic(device);
         let mut commands = vec![
             json!({"command": "createRole", "rolename": device_role(device),
                    "acls": [publish_acl(&topic)]}),
@@ -232,7 +227,7 @@ impl Dynsec {
     ) -> anyhow::Result<()> {
         let acls: Vec<Value> = devices
             .iter()
-            .map(|d| publish_acl(&device_topic(d)))
+            .map(|d| publish_acl(&crate::mqtt::device_topic(d)))
             .collect();
         self.run(
             vec![

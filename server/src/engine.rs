@@ -661,15 +661,22 @@ impl Engine {
     /// cost a small query, never a reload.
     async fn refusals(&mut self, source: &Source, readings: &[Reading]) -> Vec<Option<String>> {
         let now = (self.clock)();
-        self.unknown_checked.retain(|_, at| now - *at < 1_000);
-        let mut unknown: Vec<String> = readings
+        let mut unknown: Vec<String> = Vec::new();
+        // The usual batch names only known devices: nothing to sweep or look up.
+        if readings
             .iter()
-            .filter(|r| {
-                !self.devices.contains_key(&r.device)
-                    && !self.unknown_checked.contains_key(&r.device)
-            })
-            .map(|r| r.device.clone())
-            .collect();
+            .any(|r| !self.devices.contains_key(&r.device))
+        {
+            self.unknown_checked.retain(|_, at| now - *at < 1_000);
+            unknown = readings
+                .iter()
+                .filter(|r| {
+                    !self.devices.contains_key(&r.device)
+                        && !self.unknown_checked.contains_key(&r.device)
+                })
+                .map(|r| r.device.clone())
+                .collect();
+        }
         unknown.sort_unstable();
         unknown.dedup();
         unknown.truncate(UNKNOWN_LOOKUP);

@@ -177,6 +177,11 @@ pub fn start(url: &MqttUrl, engine: EngineHandle, metrics: Arc<Metrics>) -> Arc<
     status
 }
 
+/// The topic a device publishes on: `linli/sensors/{device}/up`.
+pub fn device_topic(device: &str) -> String {
+    format!("linli/sensors/{device}/up")
+}
+
 /// The device a topic names: `linli/sensors/{device}/up`.
 fn topic_device(topic: &str) -> Option<&str> {
     topic

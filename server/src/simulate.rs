@@ -337,7 +337,7 @@ impl Sink {
             Sink::Mqtt(client) => {
                 let mut failed = None;
                 for r in &readings {
-                    let topic = format!("linli/sensors/{}/up", r.device);
+                    let topic = crate::mqtt::device_topic(&r.device);
                     let payload = reading_json(r).to_string();
                     if let Err(e) = client
                         .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)

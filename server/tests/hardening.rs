@@ -150,15 +150,7 @@ async fn an_event_id_from_the_future_gets_a_resync() {
 async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();
-    let size = || async {
-        reqwest::get(app.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .len()
-    };
+    let size = || async { app.metrics().await.len() };
     // One request of each shape first, so that their labels exist.
     let made_up = |i: usize| {
         let method = reqwest::Method::from_bytes(format!("M{i:04}X").as_bytes()).unwrap();
@@ -183,12 +175,7 @@ async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
         after < before + 300,
         "/metrics grew from {before} to {after} bytes"
     );
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(!metrics.contains("M0001X"), "a made-up method is a label");
     assert!(metrics.contains("method=\"other\""), "{metrics}");
 }
@@ -203,7 +190,7 @@ async fn half_headers_and_idle_connections_are_closed() {
         ..Limits::default()
     })
     .await;
-    let address = app.base.trim_start_matches("http://").to_string();
+    let address = app.address();
     let mut sockets = Vec::new();
     for _ in 0..300 {
         let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
@@ -250,7 +237,7 @@ async fn connections_past_the_cap_are_refused_and_counted() {
         ..Limits::default()
     })
     .await;
-    let address = app.base.trim_start_matches("http://").to_string();
+    let address = app.address();
     let mut held = Vec::new();
     for _ in 0..20 {
         held.push(tokio::net::TcpStream::connect(&address).await.unwrap());
@@ -268,12 +255,7 @@ async fn connections_past_the_cap_are_refused_and_counted() {
     assert!(read.is_err() || rest.is_empty(), "answered past the cap");
     drop(held);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("linli_connections_refused_total{outcome=\"over_limit\"}"),
         "{metrics}"
@@ -289,7 +271,7 @@ async fn a_trickled_body_gets_a_timeout() {
         ..Limits::default()
     })
     .await;
-    let address = app.base.trim_start_matches("http://").to_string();
+    let address = app.address();
     let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
     let body = json!({"username": "demo-commander", "password": "demo"}).to_string();
     socket

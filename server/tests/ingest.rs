@@ -172,7 +172,7 @@ async fn ingest_needs_a_token_for_the_devices_it_sends() {
 async fn the_token_is_checked_before_the_body_is_read() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app().await;
-    let address = app.base.trim_start_matches("http://").to_string();
+    let address = app.address();
     for authorization in ["", "Authorization: Bearer not-a-token\r\n"] {
         let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
         let head = format!(

@@ -81,12 +81,7 @@ async fn a_gas_reading_published_over_mqtt_raises_a_critical_alert() {
     assert_eq!(alerts[0]["kind"], "gas");
     assert_eq!(alerts[0]["severity"], "critical");
     assert_eq!(alerts[0]["device"], gas.as_str());
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("linli_mqtt_messages_total{outcome=\"refused\"} 3"),
         "{metrics}"

@@ -181,11 +181,7 @@ impl SignInLimiter {
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let table = &mut guard.entries;
         for key in Self::keys(&attempt.account, attempt.address) {
-            if let Some(entry) = table.get_mut(&key) {
-                if let Some(i) = entry.failures.iter().rposition(|t| *t == attempt.at) {
-                    entry.failures.remove(i);
-                }
-            }
+            take_back(table, &key, attempt.at);
         }
     }
 
@@ -197,10 +193,15 @@ impl SignInLimiter {
         let table = &mut guard.entries;
         table.remove(&pair);
         table.remove(&by_account);
-        if let Some(entry) = table.get_mut(&by_address) {
-            if let Some(i) = entry.failures.iter().rposition(|t| *t == attempt.at) {
-                entry.failures.remove(i);
-            }
+        take_back(table, &by_address, attempt.at);
+    }
+}
+
+/// Forgets the failure recorded for an attempt made `at`, under `key`.
+fn take_back(table: &mut HashMap<Key, Entry>, key: &Key, at: Instant) {
+    if let Some(entry) = table.get_mut(key) {
+        if let Some(i) = entry.failures.iter().rposition(|t| *t == at) {
+            entry.failures.remove(i);
         }
     }
 }

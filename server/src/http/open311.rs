@@ -29,12 +29,17 @@ pub const HOME_ROUNDING_DEG: f64 = 0.005;
 /// "Near a home": within the same or a neighbouring cell this many degrees wide.
 const NEAR_DEG: f64 = 0.001;
 
-/// The public grid's cell of a position (integer coordinates).
-pub fn public_cell(position: Position) -> (i64, i64) {
+/// The cell, `size` degrees wide, of a position (integer coordinates).
+fn grid_cell(position: Position, size: f64) -> (i64, i64) {
     (
-        (position[0] / HOME_ROUNDING_DEG).floor() as i64,
-        (position[1] / HOME_ROUNDING_DEG).floor() as i64,
+        (position[0] / size).floor() as i64,
+        (position[1] / size).floor() as i64,
     )
+}
+
+/// The public grid's cell of a position.
+pub fn public_cell(position: Position) -> (i64, i64) {
+    grid_cell(position, HOME_ROUNDING_DEG)
 }
 
 /// The centre of a cell of the public grid, `[lon, lat]`, without binary noise.
@@ -63,7 +68,7 @@ impl HomesNearby {
                 .entry(home.community.to_string())
                 .or_default() += 1;
             nearby.buildings.insert(home.building.clone());
-            let (x, y) = Self::cell(home.position);
+            let (x, y) = grid_cell(home.position, NEAR_DEG);
             for dx in -1..=1 {
                 for dy in -1..=1 {
                     nearby.near_cells.insert((x + dx, y + dy));
@@ -73,13 +78,6 @@ impl HomesNearby {
         nearby
     }
 
-    fn cell(position: Position) -> (i64, i64) {
-        (
-            (position[0] / NEAR_DEG).floor() as i64,
-            (position[1] / NEAR_DEG).floor() as i64,
-        )
-    }
-
     /// Whether the case is about a home, at a home's building, or near one.
     fn tied(&self, case: &CaseSummary) -> bool {
         concerns_a_home(case)
@@ -87,7 +85,9 @@ impl HomesNearby {
                 .building
                 .as_ref()
                 .is_some_and(|b| self.buildings.contains(b))
-            || self.near_cells.contains(&Self::cell(case.position))
+            || self
+                .near_cells
+                .contains(&grid_cell(case.position, NEAR_DEG))
     }
 
     /// Whether the case may be published at all.

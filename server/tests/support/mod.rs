@@ -112,6 +112,21 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// `host:port`, for tests that speak HTTP over a socket themselves.
+    pub fn address(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// A client that keeps cookies, like a browser.
     pub fn browser(&self) -> reqwest::Client {
         reqwest::Client::builder()
