@@ -157,26 +157,55 @@ struct DatabaseArgs {
 /// broker-config`); without it only the database changes.
 #[derive(Debug, Args)]
 struct BrokerArgs {
-    /// mqtt://linli:SECRET@HOST:PORT, as `linli mqtt broker-config` printed it.
+    /// mqtt://linli:SECRET@HOST:PORT (or mqtts://… for TLS), as `linli mqtt
+    /// broker-config` printed it.
     #[arg(long = "mqtt-url", env = "LINLI_MQTT_URL", hide_env_values = true)]
     mqtt_url: Option<String>,
+    /// For mqtts://: the certificate authorities (a PEM file) the broker's certificate
+    /// must come from, instead of the system's.
+    #[arg(long = "mqtt-ca", env = "LINLI_MQTT_CA")]
+    mqtt_ca: Option<PathBuf>,
+}
+
+/// An MQTT client id: 1 to 23 letters, digits, `-` or `_` (what every broker takes).
+fn client_id(value: &str) -> Result<String, String> {
+    let fits = (1..=23).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if fits {
+        Ok(value.to_string())
+    } else {
+        Err("1 to 23 letters, digits, `-` or `_`".into())
+    }
 }
 
 /// Reads `--mqtt-url` here rather than by clap, whose error would repeat the value,
-/// password and all.
-fn mqtt_url(value: Option<&String>) -> anyhow::Result<Option<crate::mqtt::MqttUrl>> {
-    value
-        .map(|v| {
-            v.parse()
-                .map_err(|e: String| anyhow::anyhow!("--mqtt-url: {e}"))
-        })
-        .transpose()
+/// password and all, and `--mqtt-ca` with it.
+fn mqtt_url(
+    value: Option<&String>,
+    ca_file: Option<&Path>,
+) -> anyhow::Result<Option<crate::mqtt::MqttUrl>> {
+    let Some(value) = value else {
+        anyhow::ensure!(ca_file.is_none(), "--mqtt-ca is for --mqtt-url mqtts://…");
+        return Ok(None);
+    };
+    let url: crate::mqtt::MqttUrl = value
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--mqtt-url: {e}"))?;
+    match ca_file {
+        Some(file) => Ok(Some(
+            url.trusting(file)
+                .map_err(|e| anyhow::anyhow!("--mqtt-ca: {e}"))?,
+        )),
+        None => Ok(Some(url)),
+    }
 }
 
 impl BrokerArgs {
     /// The broker's dynamic-security API, when `--mqtt-url` is given.
     async fn connect(&self) -> anyhow::Result<Option<crate::dynsec::Dynsec>> {
-        match mqtt_url(self.mqtt_url.as_ref())? {
+        match mqtt_url(self.mqtt_url.as_ref(), self.mqtt_ca.as_deref())? {
             Some(url) => Ok(Some(crate::dynsec::Dynsec::connect(&url).await?)),
             None => Ok(None),
         }
@@ -248,10 +277,25 @@ struct ServeArgs {
     /// Mark the session cookie Secure (set this when Linli is served over HTTPS).
     #[arg(long, env = "LINLI_SECURE_COOKIES")]
     secure_cookies: bool,
-    /// Take sensor readings from this MQTT broker too (mqtt://HOST:PORT), from the
-    /// topics linli/sensors/<device>/up.
+    /// Take sensor readings from this MQTT broker too (mqtt://HOST:PORT,
+    /// mqtt://USER:PASSWORD@HOST:PORT, or mqtts://… for TLS), from the topics
+    /// linli/sensors/<device>/up.
     #[arg(long, env = "LINLI_MQTT_URL", hide_env_values = true)]
     mqtt_url: Option<String>,
+    /// For mqtts://: the certificate authorities (a PEM file) the broker's certificate
+    /// must come from, instead of the system's.
+    #[arg(long, env = "LINLI_MQTT_CA")]
+    mqtt_ca: Option<PathBuf>,
+    /// The client id of Linli's persistent session at the broker, where readings wait
+    /// while Linli is away. Each server instance needs its own.
+    #[arg(long, env = "LINLI_MQTT_CLIENT_ID", default_value = crate::mqtt::DEFAULT_CLIENT_ID,
+          value_parser = client_id)]
+    mqtt_client_id: String,
+    /// Share the subscription ($share/linli/…) with other server instances, each
+    /// taking part of the readings. Needs a broker that keeps shared subscriptions
+    /// across its restarts (Mosquitto 2.0.12 or later).
+    #[arg(long, env = "LINLI_MQTT_SHARED")]
+    mqtt_shared: bool,
     /// Run the sensor simulator inside the server: every device reports about once a
     /// minute, and an anomaly comes up every 90 seconds.
     #[arg(long, env = "LINLI_SIMULATE")]
@@ -277,9 +321,13 @@ struct SimulateArgs {
     /// Send HTTP batches to this server (http://HOST:PORT).
     #[arg(long)]
     url: Option<String>,
-    /// Publish one MQTT message per reading to this broker (mqtt://HOST:PORT).
+    /// Publish one MQTT message per reading to this broker (mqtt://HOST:PORT, or
+    /// mqtts://… for TLS).
     #[arg(long)]
     mqtt_url: Option<String>,
+    /// For mqtts://: the certificate authorities (a PEM file) of the broker.
+    #[arg(long)]
+    mqtt_ca: Option<PathBuf>,
     /// Play the devices of this many homes (all when left out).
     #[arg(long)]
     homes: Option<usize>,
@@ -483,7 +531,10 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         !devices.is_empty(),
         "the database has no devices to play; import homes or run `linli device add`"
     );
-    let sink = match (&args.url, mqtt_url(args.mqtt_url.as_ref())?) {
+    let sink = match (
+        &args.url,
+        mqtt_url(args.mqtt_url.as_ref(), args.mqtt_ca.as_deref())?,
+    ) {
         (Some(url), _) => {
             let token = match args.token {
                 Some(token) => token,
@@ -669,7 +720,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         static_dir: (!args.no_static).then_some(args.static_dir),
         secure_cookies: args.secure_cookies,
         sign_in_policy: Default::default(),
-        mqtt_url: mqtt_url(args.mqtt_url.as_ref())?,
+        mqtt: mqtt_url(args.mqtt_url.as_ref(), args.mqtt_ca.as_deref())?.map(|url| {
+            crate::mqtt::Subscriber {
+                url,
+                client_id: args.mqtt_client_id,
+                shared: args.mqtt_shared,
+            }
+        }),
         simulate: args.simulate,
         trusted_proxies: args.trusted_proxies,
         limits: crate::listen::Limits {

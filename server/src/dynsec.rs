@@ -113,11 +113,38 @@ pub fn broker_config(dir: &Path, port: u16) -> anyhow::Result<MqttUrl> {
         dir = dir.display(),
     );
     std::fs::write(dir.join("mosquitto.conf"), config)?;
+    hand_to_broker_user(dir)?;
     Ok(MqttUrl {
         host: "127.0.0.1".into(),
         port,
         credentials: Some(("linli".into(), secret)),
+        tls: None,
     })
+}
+
+/// Started as root, Mosquitto runs as the `mosquitto` user, which must be able to
+/// write its state and persistence in `dir`: when `linli` runs as root and that user
+/// exists, `dir` becomes its.
+fn hand_to_broker_user(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt as _;
+    let as_root = std::fs::metadata(dir.join("mosquitto.conf"))?.uid() == 0;
+    let broker_user = std::process::Command::new("id")
+        .args(["-u", "mosquitto"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if as_root && broker_user {
+        let handed = std::process::Command::new("chown")
+            .args(["-R", "mosquitto:"])
+            .arg(dir)
+            .status()
+            .context("cannot run chown")?;
+        anyhow::ensure!(
+            handed.success(),
+            "cannot give {} to the mosquitto user",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// A connection to the broker's dynamic-security API.

@@ -1,14 +1,19 @@
 //! MQTT ingest: readings published to `linli/sensors/{device_id}/up` (QoS 1) through a
 //! broker such as Mosquitto.
 //!
-//! Linli subscribes with a shared subscription (`$share/linli/…`), over a few
-//! connections, so that the broker spreads messages over them and over several server
-//! instances. Each message goes through the same parser and rules engine as the HTTP
-//! endpoint, and is acknowledged to the broker (PUBACK, in the order received, as MQTT
-//! asks) only once its readings are committed. Sessions are persistent, so what arrives
-//! while Linli restarts waits at the broker; a lost connection is retried with back-off
-//! up to a few seconds, and unacknowledged messages come again (and count as duplicates
-//! if they were stored).
+//! Linli subscribes over one connection with a persistent session (its client id,
+//! [`Subscriber::client_id`]), so that what arrives while Linli or the broker restarts
+//! waits at the broker. Each message goes through the same parser and rules engine as
+//! the HTTP endpoint, in parallel, and is acknowledged to the broker (PUBACK, in the
+//! order received, as MQTT asks) only once its readings are committed. A lost
+//! connection is retried with back-off up to a few seconds, and unacknowledged
+//! messages come again (and count as duplicates if they were stored).
+//!
+//! Several server instances split the load with a shared subscription
+//! ([`Subscriber::shared`], `$share/linli/…`), each with its own client id. Not the
+//! default: Mosquitto before 2.0.12 (Debian 12 ships 2.0.11) forgets shared
+//! subscriptions when it restarts, and drops what devices send until Linli has
+//! subscribed again, though it acknowledged it to them; a plain subscription it keeps.
 //!
 //! A message's readings are taken as sent by the device its topic names, as if with
 //! that device's token over HTTP: a reading of another device in the payload, or of an
@@ -23,16 +28,22 @@ use crate::clock::now_ms;
 use crate::engine::{Accepted, EngineHandle, IngestError, Source};
 use crate::ingest::parse::{parse, Batch, Encoding};
 use crate::metrics::Metrics;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, TlsConfiguration, Transport};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 /// What Linli subscribes to.
-pub const SUBSCRIPTION: &str = "$share/linli/linli/sensors/+/up";
-/// Connections sharing the subscription.
-const CONNECTIONS: usize = 4;
+pub const SUBSCRIPTION: &str = "linli/sensors/+/up";
+/// The same, shared between server instances.
+pub const SHARED_SUBSCRIPTION: &str = "$share/linli/linli/sensors/+/up";
+/// The client id of Linli's session when none is given.
+pub const DEFAULT_CLIENT_ID: &str = "linli-ingest";
 /// Requests (acknowledgements, subscriptions) queued for a connection's event loop.
 const REQUESTS: usize = 4_096;
 /// The longest wait between reconnection attempts.
@@ -42,14 +53,27 @@ const PARSE_INLINE_MAX: usize = 64 * 1024;
 /// Largest message accepted (a batch of 10,000 readings fits).
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
-/// A broker address: `mqtt://[user:password@]host[:port]` (port 1883 when left out).
-/// The user and password (percent-encoded where they hold `:`, `@` or `/`) are the
-/// credentials Linli logs in with, e.g. those `linli mqtt broker-config` printed.
+/// A broker address: `mqtt://[user:password@]host[:port]` (port 1883 when left out), or
+/// `mqtts://…` for TLS (port 8883), the broker's certificate checked against the
+/// system's authorities or those of a CA file ([`MqttUrl::trusting`]). The user and
+/// password (percent-encoded where they hold `:`, `@` or `/`) are the credentials Linli
+/// logs in with, e.g. those `linli mqtt broker-config` printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MqttUrl {
     pub host: String,
     pub port: u16,
     pub credentials: Option<(String, String)>,
+    /// `None` for plain MQTT.
+    pub tls: Option<Authorities>,
+}
+
+/// Whom a TLS broker's certificate must come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorities {
+    /// The system's certificate authorities.
+    System,
+    /// Those of a CA file (PEM).
+    File(Vec<CertificateDer<'static>>),
 }
 
 /// Decodes `%XX` escapes; `None` when one is broken.
@@ -76,17 +100,17 @@ impl std::str::FromStr for MqttUrl {
     fn from_str(url: &str) -> Result<Self, Self::Err> {
         // The URL may hold a password: messages never repeat it.
         let bad = || {
-            "not an MQTT URL: use mqtt://HOST:PORT or mqtt://USER:PASSWORD@HOST:PORT, e.g. mqtt://127.0.0.1:1883"
+            "not an MQTT URL: use mqtt://HOST:PORT, mqtt://USER:PASSWORD@HOST:PORT or \
+             mqtts://… for TLS, e.g. mqtt://127.0.0.1:1883"
                 .to_string()
         };
-        if url.starts_with("mqtts://") {
-            return Err(
-                "TLS to the broker (mqtts://) is not built yet; reach the broker over a \
-                 trusted network or a TLS tunnel (stunnel, a VPN) with mqtt://"
-                    .into(),
-            );
-        }
-        let rest = url.strip_prefix("mqtt://").ok_or_else(bad)?;
+        let (rest, tls, default_port) = if let Some(rest) = url.strip_prefix("mqtt://") {
+            (rest, None, 1883)
+        } else if let Some(rest) = url.strip_prefix("mqtts://") {
+            (rest, Some(Authorities::System), 8883)
+        } else {
+            return Err(bad());
+        };
         let rest = rest.trim_end_matches('/');
         let (credentials, rest) = match rest.rsplit_once('@') {
             Some((userinfo, rest)) => {
@@ -101,7 +125,7 @@ impl std::str::FromStr for MqttUrl {
         };
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => (host, port.parse().map_err(|_| bad())?),
-            None => (rest, 1883),
+            None => (rest, default_port),
         };
         if host.is_empty() || host.contains('/') || port == 0 {
             return Err(bad());
@@ -110,27 +134,84 @@ impl std::str::FromStr for MqttUrl {
             host: host.to_string(),
             port,
             credentials,
+            tls,
         })
     }
 }
 
 impl MqttUrl {
+    /// Trusts the certificate authorities of `ca_file` (PEM) instead of the system's:
+    /// for a broker whose certificate an office's own authority signed.
+    pub fn trusting(mut self, ca_file: &Path) -> Result<MqttUrl, String> {
+        if self.tls.is_none() {
+            return Err("a CA file is for TLS: give an mqtts:// URL".into());
+        }
+        let file = ca_file.display();
+        let certificates = CertificateDer::pem_file_iter(ca_file)
+            .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("cannot read the CA file {file}: {e}"))?;
+        if certificates.is_empty() {
+            return Err(format!("the CA file {file} holds no PEM certificate"));
+        }
+        self.tls = Some(Authorities::File(certificates));
+        Ok(self)
+    }
+
     /// Connection options for a client of this broker, logged in when the URL says so.
     pub fn options(&self, client_id: impl Into<String>) -> MqttOptions {
         let mut options = MqttOptions::new(client_id, self.host.clone(), self.port);
         if let Some((user, password)) = &self.credentials {
             options.set_credentials(user.clone(), password.clone());
         }
+        if let Some(authorities) = &self.tls {
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                Arc::new(authorities.client_config()),
+            )));
+        }
         options
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "mqtts"
+        } else {
+            "mqtt"
+        }
+    }
+}
+
+impl Authorities {
+    /// A TLS client configuration (ring's cryptography) trusting these authorities.
+    fn client_config(&self) -> rustls::ClientConfig {
+        let mut roots = rustls::RootCertStore::empty();
+        match self {
+            Authorities::System => {
+                let found = rustls_native_certs::load_native_certs();
+                for error in &found.errors {
+                    tracing::warn!("a system certificate authority cannot be read: {error}");
+                }
+                roots.add_parsable_certificates(found.certs);
+            }
+            Authorities::File(certificates) => {
+                roots.add_parsable_certificates(certificates.iter().cloned());
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports TLS 1.2 and 1.3")
+            .with_root_certificates(roots)
+            .with_no_client_auth()
     }
 }
 
 /// Never shows the password.
 impl std::fmt::Display for MqttUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.scheme();
         match &self.credentials {
-            Some((user, _)) => write!(f, "mqtt://{user}:***@{}:{}", self.host, self.port),
-            None => write!(f, "mqtt://{}:{}", self.host, self.port),
+            Some((user, _)) => write!(f, "{scheme}://{user}:***@{}:{}", self.host, self.port),
+            None => write!(f, "{scheme}://{}:{}", self.host, self.port),
         }
     }
 }
@@ -141,23 +222,57 @@ impl std::fmt::Debug for MqttUrl {
     }
 }
 
-/// How many connections are subscribed right now (for `/readyz`).
-#[derive(Debug, Default)]
-pub struct MqttStatus {
-    subscribed: [std::sync::atomic::AtomicBool; CONNECTIONS],
+/// Where and how Linli takes readings over MQTT.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    pub url: MqttUrl,
+    /// The client id of Linli's persistent session at the broker. Each server
+    /// instance needs its own: a second connection with the same id takes the session
+    /// over.
+    pub client_id: String,
+    /// Subscribe with [`SHARED_SUBSCRIPTION`], so that the server instances sharing
+    /// it each take part of the messages.
+    pub shared: bool,
 }
 
-impl MqttStatus {
-    pub fn subscribed(&self) -> usize {
-        self.subscribed
-            .iter()
-            .filter(|s| s.load(Ordering::SeqCst))
-            .count()
+impl Subscriber {
+    /// One server instance, not sharing.
+    pub fn new(url: MqttUrl) -> Subscriber {
+        Subscriber {
+            url,
+            client_id: DEFAULT_CLIENT_ID.into(),
+            shared: false,
+        }
+    }
+
+    fn topic_filter(&self) -> &'static str {
+        if self.shared {
+            SHARED_SUBSCRIPTION
+        } else {
+            SUBSCRIPTION
+        }
     }
 }
 
-/// Starts the subscribing connections; they run until the process ends.
-pub fn start(url: &MqttUrl, engine: EngineHandle, metrics: Arc<Metrics>) -> Arc<MqttStatus> {
+/// Whether Linli is subscribed right now (for `/readyz`).
+#[derive(Debug, Default)]
+pub struct MqttStatus {
+    subscribed: std::sync::atomic::AtomicBool,
+}
+
+impl MqttStatus {
+    pub fn subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::SeqCst)
+    }
+}
+
+/// Starts subscribing; it goes on until the process ends.
+pub fn start(
+    subscriber: Subscriber,
+    engine: EngineHandle,
+    metrics: Arc<Metrics>,
+) -> Arc<MqttStatus> {
+    let url = &subscriber.url;
     if url.credentials.is_none() {
         tracing::warn!(
             "{url} without an account: unless the broker checks who publishes, anyone who \
@@ -165,15 +280,7 @@ pub fn start(url: &MqttUrl, engine: EngineHandle, metrics: Arc<Metrics>) -> Arc<
         );
     }
     let status = Arc::new(MqttStatus::default());
-    for n in 0..CONNECTIONS {
-        tokio::spawn(consume(
-            url.clone(),
-            n,
-            engine.clone(),
-            metrics.clone(),
-            status.clone(),
-        ));
-    }
+    tokio::spawn(consume(subscriber, engine, metrics, status.clone()));
     status
 }
 
@@ -264,13 +371,13 @@ async fn store(publish: &Publish, engine: &EngineHandle, metrics: &Metrics) -> b
 }
 
 async fn consume(
-    url: MqttUrl,
-    n: usize,
+    subscriber: Subscriber,
     engine: EngineHandle,
     metrics: Arc<Metrics>,
     status: Arc<MqttStatus>,
 ) {
-    let mut options = url.options(format!("linli-ingest-{n}"));
+    let (url, filter) = (&subscriber.url, subscriber.topic_filter());
+    let mut options = url.options(subscriber.client_id.clone());
     options
         .set_keep_alive(Duration::from_secs(15))
         .set_clean_session(false)
@@ -303,12 +410,14 @@ async fn consume(
         match events.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 let generation = connection.fetch_add(1, Ordering::SeqCst) + 1;
-                tracing::info!("MQTT connection {n} to {url} up (#{generation})");
+                tracing::info!("MQTT connection to {url} up (#{generation})");
                 backoff = Duration::from_millis(100);
+                // Again on every connection: a broker that lost the session (or,
+                // before Mosquitto 2.0.12, a shared subscription) has it again.
                 let client = client.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = client.subscribe(SUBSCRIPTION, QoS::AtLeastOnce).await {
-                        tracing::error!("cannot subscribe to {SUBSCRIPTION}: {e}");
+                    if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+                        tracing::error!("cannot subscribe to {filter}: {e}");
                     }
                 });
             }
@@ -328,15 +437,15 @@ async fn consume(
                     .all(|c| !matches!(c, rumqttc::SubscribeReasonCode::Failure));
                 if !granted {
                     tracing::error!(
-                        "the broker refused Linli's subscription to {SUBSCRIPTION}: give Linli's account the right to subscribe"
+                        "the broker refused Linli's subscription to {filter}: give Linli's account the right to subscribe"
                     );
                 }
-                status.subscribed[n].store(granted, Ordering::SeqCst);
+                status.subscribed.store(granted, Ordering::SeqCst);
             }
             Ok(_) => {}
             Err(e) => {
-                status.subscribed[n].store(false, Ordering::SeqCst);
-                tracing::warn!("MQTT connection {n} to {url}: {e}; retrying in {backoff:?}");
+                status.subscribed.store(false, Ordering::SeqCst);
+                tracing::warn!("MQTT connection to {url}: {e}; retrying in {backoff:?}");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
@@ -362,7 +471,8 @@ mod tests {
             "mqtt://user@host:1",
             "mqtt://:pw@host:1",
             "mqtt://u:%zz@host:1",
-            "mqtts://u:secret@host:8883",
+            "mqtts://u:secret@host:port",
+            "mqtts:/u:secret@host",
         ] {
             let error = bad.parse::<MqttUrl>().unwrap_err();
             assert!(!error.contains("secret"), "{error}");
@@ -375,6 +485,24 @@ mod tests {
         assert_eq!((with.host.as_str(), with.port), ("broker", 1884));
         assert_eq!(with.to_string(), "mqtt://linli:***@broker:1884");
         assert_eq!(format!("{with:?}"), "mqtt://linli:***@broker:1884");
+        let tls: MqttUrl = "mqtts://linli:secret@broker".parse().unwrap();
+        assert_eq!(
+            (tls.port, tls.tls.clone()),
+            (8883, Some(Authorities::System))
+        );
+        assert_eq!(tls.to_string(), "mqtts://linli:***@broker:8883");
+        let error = with.trusting(Path::new("/nonexistent")).unwrap_err();
+        assert!(error.contains("mqtts://"), "{error}");
+        let error = tls
+            .clone()
+            .trusting(Path::new("/nonexistent/ca.pem"))
+            .unwrap_err();
+        assert!(error.contains("/nonexistent/ca.pem"), "{error}");
+        let not_pem = std::env::temp_dir().join(format!("linli-not-pem-{}", std::process::id()));
+        std::fs::write(&not_pem, "hello").unwrap();
+        let error = tls.trusting(&not_pem).unwrap_err();
+        std::fs::remove_file(&not_pem).unwrap();
+        assert!(error.contains("no PEM certificate"), "{error}");
         assert_eq!(
             topic_device("linli/sensors/gd-000001/up"),
             Some("gd-000001")

@@ -31,7 +31,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub sign_in_policy: Policy,
     /// The MQTT broker to take readings from, if any.
-    pub mqtt_url: Option<crate::mqtt::MqttUrl>,
+    pub mqtt: Option<crate::mqtt::Subscriber>,
     /// Run the sensor simulator inside the server, for every device.
     pub simulate: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
@@ -86,9 +86,9 @@ impl Application {
         .context("cannot load the rules' state")?;
         let metrics = Arc::new(Metrics::default());
         let mqtt = settings
-            .mqtt_url
-            .as_ref()
-            .map(|url| crate::mqtt::start(url, engine.clone(), metrics.clone()));
+            .mqtt
+            .clone()
+            .map(|subscriber| crate::mqtt::start(subscriber, engine.clone(), metrics.clone()));
         let engine_for_simulator = engine.clone();
         let (stopping, shutdown) = listen::shutdown_signal();
         let state = AppState {

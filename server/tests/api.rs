@@ -941,7 +941,7 @@ async fn the_demo_loads_once_however_often_the_server_starts() {
         static_dir: None,
         secure_cookies: false,
         sign_in_policy: Policy::default(),
-        mqtt_url: None,
+        mqtt: None,
         simulate: false,
         trusted_proxies: Vec::new(),
         limits: Default::default(),

@@ -172,13 +172,53 @@ fn mqtt_passwords_are_never_repeated_and_linli_is_no_gateway() {
     for url in [
         "mqtt://linli:s3cret-pw@",
         "mqtt://linli:s3cret-pw@host:port",
-        "mqtts://linli:s3cret-pw@host:8883",
+        "mqtts://linli:s3cret-pw@host:8883/x",
         "mqtt://linli:s3cret-pw",
     ] {
         let out = linli(&["serve", "--no-static", "--mqtt-url", url], &[], "");
         assert!(!out.status.success(), "{url}");
         let err = stderr(&out);
         assert!(err.contains("--mqtt-url"), "{err}");
+        assert!(!err.contains("s3cret-pw"), "{err}");
+    }
+    // A CA file that is missing, not PEM, or given for plain MQTT; a client id no
+    // broker takes: refused before anything starts, the password not repeated.
+    let not_pem = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(not_pem.path(), "not a certificate").unwrap();
+    let not_pem = not_pem.path().to_str().unwrap();
+    for (url, extra, told) in [
+        (
+            "mqtts://linli:s3cret-pw@host",
+            ["--mqtt-ca", "/nonexistent/ca.pem"],
+            "--mqtt-ca",
+        ),
+        (
+            "mqtts://linli:s3cret-pw@host",
+            ["--mqtt-ca", not_pem],
+            "no PEM certificate",
+        ),
+        (
+            "mqtt://linli:s3cret-pw@host",
+            ["--mqtt-ca", not_pem],
+            "mqtts://",
+        ),
+        (
+            "mqtt://linli:s3cret-pw@host",
+            ["--mqtt-client-id", "two words"],
+            "--mqtt-client-id",
+        ),
+        (
+            "mqtt://linli:s3cret-pw@host",
+            ["--mqtt-client-id", &"x".repeat(24)],
+            "--mqtt-client-id",
+        ),
+    ] {
+        let mut args = vec!["serve", "--no-static", "--mqtt-url", url];
+        args.extend(extra);
+        let out = linli(&args, &[], "");
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(told), "{args:?}: {err}");
         assert!(!err.contains("s3cret-pw"), "{err}");
     }
     let dir = tempfile::tempdir().unwrap();

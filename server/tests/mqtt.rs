@@ -5,14 +5,18 @@
 mod support;
 
 use linli_domain::care::SensorKind;
+use linli_server::mqtt::Subscriber;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{get_json, new_device, reading, spawn_app_with_mqtt, Broker, TestApp};
+use support::{
+    get_json, new_device, reading, spawn_app_taking_from, spawn_app_with_mqtt, Broker, TestApp,
+};
 
-/// A sensor publishing to the broker (its event loop driven in the background).
+/// A sensor publishing to the broker, over TLS when the broker speaks it (its event
+/// loop driven in the background).
 async fn publisher(broker: &Broker, name: &str) -> AsyncClient {
-    let mut options = MqttOptions::new(name, "127.0.0.1", broker.port);
+    let mut options = support::broker_url(broker).options(name);
     options.set_keep_alive(Duration::from_secs(5));
     let (client, mut events) = AsyncClient::new(options, 100);
     tokio::spawn(async move { while events.poll().await.is_ok() {} });
@@ -128,6 +132,200 @@ async fn ingest_resumes_by_itself_after_the_broker_restarts() {
         }
     }
     panic!("no reading was stored within 30 s of the broker's restart");
+}
+
+/// Issue 14: `mqtts://` was refused. Over TLS, with the broker's authority given
+/// (`--mqtt-ca`), readings are taken; a broker whose certificate comes from an
+/// authority Linli was not told to trust is not connected to.
+#[tokio::test]
+async fn readings_come_over_tls_from_a_broker_of_a_trusted_authority_only() {
+    let broker = Broker::start_tls();
+    let app = spawn_app_with_mqtt(&broker).await;
+    let gas = new_device(&app, None, SensorKind::Gas).await.0;
+    let sensor = publisher(&broker, "tls-sensor").await;
+    publish(
+        &sensor,
+        &gas,
+        reading(&gas, 1, "gas_lel_pct", 45.0).to_string(),
+    )
+    .await;
+    wait_for_readings(&app, 1).await;
+    let commander = app.signed_in("demo-commander").await;
+    let alerts: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["severity"], "critical");
+
+    // The same broker, its authority not given: the system's authorities do not vouch
+    // for it, so Linli never subscribes, and says so.
+    let untrusting = spawn_app_taking_from(Subscriber::new(broker.url().parse().unwrap())).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ready = reqwest::get(untrusting.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    // Nor does a plain MQTT client get anything through the TLS port.
+    let mut plain = MqttOptions::new("plain", "127.0.0.1", broker.port);
+    plain.set_keep_alive(Duration::from_secs(5));
+    let (_client, mut events) = AsyncClient::new(plain, 10);
+    let first = tokio::time::timeout(Duration::from_secs(5), events.poll()).await;
+    assert!(
+        !matches!(
+            first,
+            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))))
+        ),
+        "a plain client connected: {first:?}"
+    );
+}
+
+/// Waits (up to 10 s) until `/readyz` answers `status`.
+async fn wait_for_readiness(app: &TestApp, status: u16) {
+    for _ in 0..100 {
+        if reqwest::get(app.url("/readyz")).await.unwrap().status() == status {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("/readyz did not answer {status} within 10 s");
+}
+
+/// Publishes `messages` (device, seq) as fast as the broker takes them; answers those
+/// the broker acknowledged. The client sends them in order and says which packet id
+/// each went out with, so each PUBACK names its message.
+async fn publish_burst<'m>(
+    broker: &Broker,
+    messages: &'m [(String, u64)],
+) -> Vec<&'m (String, u64)> {
+    let mut options = support::broker_url(broker).options("burst");
+    options
+        .set_keep_alive(Duration::from_secs(5))
+        .set_inflight(500);
+    let (client, mut events) = AsyncClient::new(options, messages.len());
+    for (meter, seq) in messages {
+        let payload = reading(meter, *seq, "water_total_l", *seq as f64).to_string();
+        client
+            .publish(
+                format!("linli/sensors/{meter}/up"),
+                QoS::AtLeastOnce,
+                false,
+                payload,
+            )
+            .await
+            .unwrap();
+    }
+    let (mut sent, mut in_flight) = (0, std::collections::HashMap::new());
+    let mut acknowledged = Vec::new();
+    while acknowledged.len() < messages.len() {
+        match events.poll().await.expect("the broker is up") {
+            rumqttc::Event::Outgoing(rumqttc::Outgoing::Publish(pkid)) => {
+                in_flight.insert(pkid, &messages[sent]);
+                sent += 1;
+            }
+            rumqttc::Event::Incoming(rumqttc::Packet::PubAck(ack)) => {
+                acknowledged.push(in_flight.remove(&ack.pkid).expect("a message in flight"));
+            }
+            _ => {}
+        }
+    }
+    acknowledged
+}
+
+/// Issue 14: the broker restarts. Readings it acknowledged to a sensor before Linli
+/// was back (queued for Linli's persistent sessions, kept by the broker across a
+/// graceful restart) are all stored once Linli has reconnected, and `/readyz` answers
+/// 503 while Linli is not subscribed.
+#[tokio::test]
+async fn acknowledged_readings_survive_broker_restarts_and_readyz_tells_meanwhile() {
+    let mut broker = Broker::start_persistent();
+    let app = spawn_app_with_mqtt(&broker).await;
+    let mut meters = Vec::new();
+    for _ in 0..4 {
+        meters.push(new_device(&app, None, SensorKind::Water).await.0);
+    }
+    let messages: Vec<(String, u64)> = (1..=400u64)
+        .flat_map(|seq| meters.iter().map(move |m| (m.clone(), seq)))
+        .collect();
+
+    broker.stop_gracefully();
+    wait_for_readiness(&app, 503).await;
+    // Long enough for Linli's reconnection attempts to be 2 s apart: the burst below
+    // most likely reaches the broker before Linli is back, and waits in its sessions.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    broker.start_again();
+    let acknowledged = publish_burst(&broker, &messages).await;
+    let linli_was_back = reqwest::get(app.url("/readyz")).await.unwrap().status() == 200;
+    // Stopped again with the burst queued for Linli: the broker saves it.
+    broker.stop_gracefully();
+    broker.start_again();
+
+    let stored_of = |stored: Vec<(i64, linli_server::ingest::parse::Reading)>| {
+        stored
+            .into_iter()
+            .filter_map(|(_, r)| match r.identity {
+                linli_server::ingest::parse::Identity::Seq(s) => Some((r.device, s)),
+                _ => None,
+            })
+            .collect::<std::collections::HashSet<_>>()
+    };
+    let mut missing = Vec::new();
+    for _ in 0..300 {
+        let stored = stored_of(app.store.readings_after(0, 10_000).await.unwrap());
+        missing = acknowledged
+            .iter()
+            .filter(|m| !stored.contains(**m))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged readings lost (Linli back before the second restart: {linli_was_back}), e.g. {:?}",
+        missing.len(),
+        acknowledged.len(),
+        &missing[..missing.len().min(5)]
+    );
+    wait_for_readiness(&app, 200).await;
+}
+
+/// Two server instances with `--mqtt-shared`, each with its own client id, split the
+/// readings between them: each stores a part, together all.
+#[tokio::test]
+async fn instances_sharing_the_subscription_split_the_readings() {
+    let broker = Broker::start();
+    let shared = |client_id: &str| Subscriber {
+        url: support::broker_url(&broker),
+        client_id: client_id.into(),
+        shared: true,
+    };
+    let (first, second) = (
+        spawn_app_taking_from(shared("linli-a")).await,
+        spawn_app_taking_from(shared("linli-b")).await,
+    );
+    wait_for_readiness(&first, 200).await;
+    wait_for_readiness(&second, 200).await;
+    // The same demo district in both databases: the same device ids.
+    let meter = new_device(&first, None, SensorKind::Water).await.0;
+    assert_eq!(new_device(&second, None, SensorKind::Water).await.0, meter);
+    let sensor = publisher(&broker, "shared-meter").await;
+    for seq in 1..=100 {
+        let payload = reading(&meter, seq, "water_total_l", seq as f64).to_string();
+        publish(&sensor, &meter, payload).await;
+    }
+    let mut counts = (0, 0);
+    for _ in 0..100 {
+        counts = (
+            first.store.readings_after(0, 1_000).await.unwrap().len(),
+            second.store.readings_after(0, 1_000).await.unwrap().len(),
+        );
+        if counts.0 + counts.1 == 100 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(counts.0 + counts.1, 100, "{counts:?}");
+    assert!(
+        counts.0 > 0 && counts.1 > 0,
+        "one instance took all: {counts:?}"
+    );
 }
 
 /// A sensor logged in to the broker as `user`; `Err` when the broker refuses it.

@@ -18,13 +18,13 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
         AppError::Unavailable("the database does not answer".into())
     })?;
     let mqtt = state.mqtt.as_ref().map(|m| m.subscribed());
-    if mqtt == Some(0) {
+    if mqtt == Some(false) {
         return Err(AppError::Unavailable(
             "not subscribed to the MQTT broker (yet)".into(),
         ));
     }
     Ok(axum::Json(
-        json!({"status": "ready", "mqtt_connections": mqtt}),
+        json!({"status": "ready", "mqtt_subscribed": mqtt}),
     ))
 }
 

@@ -51,14 +51,8 @@ pub async fn spawn_app_simulating() -> TestApp {
 /// Starts the demo server taking readings from an MQTT broker too, once it is
 /// subscribed (`/readyz` says so).
 pub async fn spawn_app_with_mqtt(broker: &Broker) -> TestApp {
-    let app = spawn_app_full(
-        Policy::default(),
-        true,
-        Some(broker.url().parse().unwrap()),
-        false,
-        Default::default(),
-    )
-    .await;
+    let subscriber = linli_server::mqtt::Subscriber::new(broker_url(broker));
+    let app = spawn_app_taking_from(subscriber).await;
     for _ in 0..200 {
         let ready = reqwest::get(app.url("/readyz")).await.unwrap();
         if ready.status() == 200 {
@@ -69,10 +63,32 @@ pub async fn spawn_app_with_mqtt(broker: &Broker) -> TestApp {
     panic!("the server did not subscribe to the broker within 10 s");
 }
 
+/// Starts the demo server taking readings from an MQTT broker, without waiting for it
+/// to subscribe.
+pub async fn spawn_app_taking_from(subscriber: linli_server::mqtt::Subscriber) -> TestApp {
+    spawn_app_full(
+        Policy::default(),
+        true,
+        Some(subscriber),
+        false,
+        Default::default(),
+    )
+    .await
+}
+
+/// The broker's URL, trusting its authority when it speaks TLS.
+pub fn broker_url(broker: &Broker) -> linli_server::mqtt::MqttUrl {
+    let url: linli_server::mqtt::MqttUrl = broker.url().parse().unwrap();
+    match broker.ca_file() {
+        Some(ca_file) => url.trusting(ca_file).unwrap(),
+        None => url,
+    }
+}
+
 async fn spawn_app_full(
     policy: Policy,
     demo: bool,
-    mqtt_url: Option<linli_server::mqtt::MqttUrl>,
+    mqtt: Option<linli_server::mqtt::Subscriber>,
     simulate: bool,
     limits: linli_server::listen::Limits,
 ) -> TestApp {
@@ -85,7 +101,7 @@ async fn spawn_app_full(
         static_dir: None,
         secure_cookies: false,
         sign_in_policy: policy,
-        mqtt_url,
+        mqtt,
         simulate,
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
         limits,
