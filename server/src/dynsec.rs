@@ -84,12 +84,22 @@ pub fn broker_config(dir: &Path, port: u16) -> anyhow::Result<MqttUrl> {
         .context("Mosquitto's dynamic-security plugin is missing: install Debian's `mosquitto` (2.0 or later)")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let secret = crate::auth::token::new_token();
-    let made = std::process::Command::new("mosquitto_ctrl")
+    // The secret goes by standard input (it asks twice), never on a command line
+    // that `ps` shows.
+    let mut init = std::process::Command::new("mosquitto_ctrl")
         .args(["dynsec", "init"])
         .arg(&state)
-        .args(["linli", &secret])
-        .output()
+        .arg("linli")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .context("cannot run mosquitto_ctrl (part of Debian's `mosquitto`)")?;
+    if let Some(mut stdin) = init.stdin.take() {
+        use std::io::Write as _;
+        stdin.write_all(format!("{secret}\n{secret}\n").as_bytes())?;
+    }
+    let made = init.wait_with_output()?;
     if !made.status.success() {
         bail!(
             "mosquitto_ctrl dynsec init failed: {}",
@@ -194,22 +204,39 @@ impl Dynsec {
     }
 
     /// Sends commands and checks every answer; `tolerate` names errors that are fine
-    /// (e.g. deleting what is gone already).
-    async fn run(&mut self, commands: Vec<Value>, tolerate: &[&str]) -> anyhow::Result<()> {
+    /// (e.g. deleting what is gone already). Every admin client hears every answer:
+    /// ours carry the correlation data our commands were sent with, others' are
+    /// passed over (two `linli device add` at once).
+    async fn run(&mut self, mut commands: Vec<Value>, tolerate: &[&str]) -> anyhow::Result<()> {
         let count = commands.len();
+        let ours = format!("linli-{:016x}", rand::random::<u64>());
+        for (i, command) in commands.iter_mut().enumerate() {
+            command["correlationData"] = json!(format!("{ours}-{i}"));
+        }
         let body = json!({ "commands": commands }).to_string();
         self.client
             .publish(CONTROL, QoS::AtLeastOnce, false, body)
             .await?;
-        let answer = tokio::time::timeout(ANSWER_WITHIN, self.answers.recv())
-            .await
-            .context("the broker did not answer the dynamic-security command")?
-            .context("the connection to the broker ended")?;
-        let responses = answer["responses"].as_array().cloned().unwrap_or_default();
-        anyhow::ensure!(
-            responses.len() == count,
-            "the broker answered {answer} to {count} commands"
-        );
+        let deadline = tokio::time::Instant::now() + ANSWER_WITHIN;
+        let responses = loop {
+            let answer = tokio::time::timeout_at(deadline, self.answers.recv())
+                .await
+                .context("the broker did not answer the dynamic-security command")?
+                .context("the connection to the broker ended")?;
+            let responses = answer["responses"].as_array().cloned().unwrap_or_default();
+            let mine = |r: &Value| {
+                r["correlationData"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with(&ours))
+            };
+            if responses.iter().any(mine) {
+                anyhow::ensure!(
+                    responses.len() == count && responses.iter().all(mine),
+                    "the broker answered {answer} to {count} commands"
+                );
+                break responses;
+            }
+        };
         for response in responses {
             if let Some(error) = response["error"].as_str() {
                 if !tolerate.iter().any(|t| error.contains(t)) {

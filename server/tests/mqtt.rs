@@ -510,4 +510,25 @@ async fn only_registered_devices_publish_and_only_on_their_own_topics() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(logged_in(&broker, &gas_a, &token_a).await.is_err());
+
+    // Three registrations at once: each hears its own answers from the broker (every
+    // admin client hears all), and each device gets in.
+    let added: Vec<(String, String)> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                let (app, broker, home) = (&app, &broker, &mine);
+                scope.spawn(move || {
+                    register(
+                        app,
+                        broker,
+                        &["device", "add", "--home", home, "--kind", "smoke"],
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for (device, token) in &added {
+        assert!(logged_in(&broker, device, token).await.is_ok(), "{device}");
+    }
 }

@@ -50,24 +50,33 @@ const SQLITE_UNAVAILABLE: [i64; 3] = [5, 10, 13];
 static LAST_WRITE_FAILURE: std::sync::Mutex<Option<std::time::Instant>> =
     std::sync::Mutex::new(None);
 
+/// SQLITE_BUSY: another connection (or program) held the write lock past the busy
+/// timeout.
+const SQLITE_BUSY: i64 = 5;
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        let unavailable = match &err {
+        let primary_code = match &err {
             sqlx::Error::Database(e) => e
                 .code()
                 .and_then(|code| code.parse::<i64>().ok())
-                .is_some_and(|code| SQLITE_UNAVAILABLE.contains(&(code & 0xff))),
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
-            _ => false,
+                .map(|code| code & 0xff),
+            _ => None,
         };
+        let unavailable = matches!(err, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
+            || primary_code.is_some_and(|code| SQLITE_UNAVAILABLE.contains(&code));
         if unavailable {
             tracing::error!("the database cannot write: {err}");
             *LAST_WRITE_FAILURE.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(std::time::Instant::now());
-            StoreError::Unavailable(
-                "the database cannot store this now (is its disk full?); nothing was changed, try again"
-                    .into(),
-            )
+            let why = if primary_code == Some(SQLITE_BUSY) {
+                "it is busy with other writes"
+            } else {
+                "is its disk full?"
+            };
+            StoreError::Unavailable(format!(
+                "the database cannot store this now ({why}); nothing was changed, try again"
+            ))
         } else {
             StoreError::Backend(err.into())
         }
@@ -75,6 +84,14 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl SqliteStore {
+    /// A write transaction. It takes the write lock at once (`BEGIN IMMEDIATE`),
+    /// waiting for it up to the busy timeout: a deferred `BEGIN` that first reads
+    /// fails at its first write (SQLITE_BUSY_SNAPSHOT, no waiting) when another
+    /// connection, or `linli device add` beside a running server, wrote in between.
+    async fn write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Opens (creating the file and its folder if needed) and migrates the database at
     /// a `sqlite://PATH` URL.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
@@ -478,7 +495,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, change: &Change, user: NewUser) -> StoreResult<UserRecord> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (username, password_hash, role, created_ms) VALUES (?, ?, ?, ?)",
         )
@@ -549,7 +566,7 @@ impl Store for SqliteStore {
         token_hash: &str,
         expires_at: Millis,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         // Expired sessions are swept whenever a new one starts.
         sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
             .bind(change.at)
@@ -594,7 +611,7 @@ impl Store for SqliteStore {
         username: &Username,
         password_hash: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET password_hash = ? WHERE username = ? RETURNING id",
         )
@@ -622,7 +639,7 @@ impl Store for SqliteStore {
         username: &Username,
         disabled: bool,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row: Option<(i64, Option<i64>)> =
             sqlx::query_as("SELECT id, disabled_ms FROM users WHERE username = ?")
                 .bind(username.as_str())
@@ -660,7 +677,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, change: &Change, token_hash: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let user: Option<i64> =
             sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = ? RETURNING user_id")
                 .bind(token_hash)
@@ -684,7 +701,7 @@ impl Store for SqliteStore {
         change: &Change,
         communities: &[Community],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for c in communities {
             upsert_community(&mut tx, change, c).await?;
         }
@@ -697,7 +714,7 @@ impl Store for SqliteStore {
         change: &Change,
         communities: &[Community],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let kept: std::collections::HashSet<&str> =
             communities.iter().map(|c| c.id.as_str()).collect();
         let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM communities ORDER BY id")
@@ -792,7 +809,7 @@ impl Store for SqliteStore {
                 "communities are saved as communities".into(),
             ));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         if replace_layer {
             sqlx::query("DELETE FROM features WHERE layer = ?")
                 .bind(layer.as_str())
@@ -855,7 +872,7 @@ impl Store for SqliteStore {
     }
 
     async fn save_homes(&self, change: &Change, homes: &[Home]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for home in homes {
             delete_home(&mut tx, &home.id).await?;
             insert_home(&mut tx, home).await?;
@@ -878,7 +895,7 @@ impl Store for SqliteStore {
         replace_all: bool,
         progress: &(dyn Fn(usize) + Sync),
     ) -> StoreResult<HomesImported> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut done = HomesImported::default();
         if replace_all {
             sqlx::query("DELETE FROM sensors").execute(&mut *tx).await?;
@@ -992,7 +1009,7 @@ impl Store for SqliteStore {
         change: &Change,
         routes: &[Feature<RouteProperties>],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for route in routes {
             let Geometry::LineString(path) = &route.geometry else {
                 return Err(StoreError::Invalid(format!(
@@ -1051,7 +1068,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let stored = insert_case(&mut tx, change, case).await?;
         tx.commit().await?;
         Ok(stored)

@@ -211,7 +211,7 @@ impl SqliteStore {
                 ..CaseHandling::default()
             },
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         summary.handling.recurs = related_cases(&mut tx, &summary, change.at).await?.1;
         let stored = insert_case(&mut tx, change, &summary).await?;
         sqlx::query("UPDATE cases SET description = ? WHERE id = ?")
@@ -241,7 +241,7 @@ impl SqliteStore {
         id: i64,
         step: &CaseStep,
     ) -> StoreResult<Case> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let current = summary(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("there is no case {id}")))?;

@@ -29,7 +29,7 @@ impl SqliteStore {
         change: &Change,
         new: &NewNotice,
     ) -> StoreResult<Notice> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = sqlx::query(
             "INSERT INTO notices (title, body, published_ms, published_by, until_ms) VALUES (?, ?, ?, ?, ?)",
         )
@@ -58,7 +58,7 @@ impl SqliteStore {
         change: &Change,
         id: i64,
     ) -> StoreResult<Notice> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM notices WHERE id = ? AND {IN_FORCE}"
         ))

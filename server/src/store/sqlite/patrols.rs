@@ -128,7 +128,7 @@ impl SqliteStore {
         route: &str,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<PatrolRun> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let community: Option<Option<String>> =
             sqlx::query_scalar("SELECT community FROM patrol_routes WHERE id = ?")
                 .bind(route)
@@ -166,7 +166,7 @@ impl SqliteStore {
         unit: &str,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<PatrolRun> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let run = open_run_in_scope(&mut tx, unit, scope).await?;
         sqlx::query("UPDATE patrol_runs SET ended_ms = ? WHERE id = ?")
             .bind(change.at)
@@ -186,7 +186,7 @@ impl SqliteStore {
         at: Millis,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<PatrolRun> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let run = open_run_in_scope(&mut tx, unit, scope).await?;
         let row = sqlx::query("SELECT path, checkpoints FROM patrol_routes WHERE id = ?")
             .bind(&run.route)

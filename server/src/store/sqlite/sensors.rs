@@ -225,7 +225,7 @@ impl SqliteStore {
         kind: SensorKind,
         token_hash: &str,
     ) -> StoreResult<String> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let exists = sqlx::query("SELECT 1 FROM homes WHERE id = ?")
             .bind(home)
             .fetch_optional(&mut *tx)
@@ -285,7 +285,7 @@ impl SqliteStore {
             Revocable::Device => ("device_tokens", "device", "device", "device.revoked"),
             Revocable::Gateway => ("gateways", "id", "gateway", "gateway.revoked"),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let revoked: Option<Option<i64>> =
             sqlx::query_scalar(&format!("SELECT revoked_ms FROM {table} WHERE {key} = ?"))
                 .bind(id)
@@ -319,7 +319,7 @@ impl SqliteStore {
         communities: &[CommunityId],
         token_hash: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for community in communities {
             let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
                 .bind(community.as_str())
@@ -443,7 +443,7 @@ impl SqliteStore {
         readings: &[Reading],
         writes: Vec<EngineWrite>,
     ) -> StoreResult<Committed> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         insert_readings(&mut tx, readings).await?;
         let last_reading_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM readings")
             .fetch_one(&mut *tx)
@@ -508,7 +508,7 @@ impl SqliteStore {
         homes: &str,
         sensors: &[SensorSeen],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO rule_state (id, reading_id, saved_ms, homes) VALUES (1, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET reading_id = excluded.reading_id, \
