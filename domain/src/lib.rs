@@ -63,6 +63,7 @@ pub mod cases;
 pub mod compact;
 pub mod geometry;
 pub mod ids;
+pub mod notify;
 pub mod patrol;
 pub mod place;
 

@@ -167,6 +167,18 @@ struct BrokerArgs {
     mqtt_ca: Option<PathBuf>,
 }
 
+/// The app's address as users reach it: http(s), a host, nothing after the path.
+fn public_url(value: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("an http:// or https:// address with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("no ? or # part".into());
+    }
+    Ok(url)
+}
+
 /// An MQTT client id: 1 to 23 letters, digits, `-` or `_` (what every broker takes).
 fn client_id(value: &str) -> Result<String, String> {
     let fits = (1..=23).contains(&value.len())
@@ -309,6 +321,10 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<crate::auth::address::Cidr>,
+    /// Where users reach the app, e.g. https://linli.example.gov.cn: the links in
+    /// notifications point there (to the listening address when left out).
+    #[arg(long, env = "LINLI_PUBLIC_URL", value_parser = public_url)]
+    public_url: Option<reqwest::Url>,
     /// Connections open at once; more are closed as they come.
     #[arg(long, env = "LINLI_MAX_CONNECTIONS", default_value_t = 8192,
           value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
@@ -733,6 +749,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_connections: args.max_connections as usize,
             ..Default::default()
         },
+        public_url: args.public_url.map(|url| url.to_string()),
     };
     let app = Application::build(settings).await?;
     let base = format!("http://{}", app.local_addr());

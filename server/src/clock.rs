@@ -46,9 +46,38 @@ pub fn day_start(now: Millis) -> Millis {
     (now + CHINA_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - CHINA_OFFSET_MS
 }
 
+/// Minutes in a week.
+pub const WEEK_MINUTES: u32 = 7 * 24 * 60;
+
+/// The minute of the week containing `now`, China time, Monday 00:00 being 0 (the
+/// clock duty rosters run on).
+pub fn week_minute(now: Millis) -> u32 {
+    const DAY_MS: Millis = 24 * 3600 * 1000;
+    let local = now + CHINA_OFFSET_MS;
+    // 1970-01-01 was a Thursday, day 3 of a week that starts on Monday.
+    let weekday = (local.div_euclid(DAY_MS) + 3).rem_euclid(7);
+    (weekday * 24 * 60 + local.rem_euclid(DAY_MS) / 60_000) as u32
+}
+
+/// `HH:MM` China time, for messages.
+pub fn china_clock(now: Millis) -> String {
+    let minute = week_minute(now) % (24 * 60);
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_week_runs_from_monday_midnight_china_time() {
+        // 2026-11-26T07:15Z: Thursday 15:15 in Hefei.
+        assert_eq!(week_minute(1_795_677_300_000), 3 * 1440 + 15 * 60 + 15);
+        assert_eq!(china_clock(1_795_677_300_000), "15:15");
+        // 2026-11-29T16:00Z: Monday 00:00 there; a minute before, Sunday 23:59.
+        assert_eq!(week_minute(1_795_968_000_000), 0);
+        assert_eq!(week_minute(1_795_967_940_000), WEEK_MINUTES - 1);
+    }
 
     #[test]
     fn formats_milliseconds_as_rfc3339_utc() {

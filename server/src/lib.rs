@@ -27,12 +27,14 @@
 //!   MQTT payloads.
 //! - [`engine`]: the rules engine, the one writer of readings and alerts: group commits
 //!   readings with the alerts they cause, runs the time-based rules, keeps a checkpoint.
-//! - [`mqtt`]: readings through an MQTT broker (shared subscription, QoS 1, acknowledged
+//! - [`mqtt`]: readings through an MQTT broker (persistent session, QoS 1, acknowledged
 //!   once stored).
 //! - [`dynsec`]: the broker's accounts for devices and gateways (Mosquitto's
 //!   dynamic-security plugin), and `linli mqtt broker-config`.
 //! - [`alerts`]: the alert book: signals and people's actions become alert changes.
 //! - [`live`]: the event log as it grows, handed to the live streams.
+//! - [`notify`]: alarms reach people: channels (WeCom, DingTalk, Feishu, webhook, SMS),
+//!   the duty roster's escalation chain, and a durable outbox.
 //! - [`rules`]: the sensor rules, pure functions of a home's state, a reading or the time.
 //! - [`simulate`]: the sensor simulator (`serve --simulate`, `linli simulate`), also the
 //!   load generator of `make bench`.
@@ -54,6 +56,7 @@ pub mod listen;
 pub mod live;
 pub mod metrics;
 pub mod mqtt;
+pub mod notify;
 pub mod rules;
 pub mod simulate;
 pub mod startup;

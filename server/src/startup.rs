@@ -38,6 +38,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<crate::auth::address::Cidr>,
     /// Connection and time limits of the accept loop.
     pub limits: Limits,
+    /// Where users reach the app (for the links in notifications), e.g.
+    /// `https://linli.example.gov.cn`; the listening address when `None`.
+    pub public_url: Option<String>,
 }
 
 pub struct Application {
@@ -89,6 +92,10 @@ impl Application {
             .mqtt
             .clone()
             .map(|subscriber| crate::mqtt::start(subscriber, engine.clone(), metrics.clone()));
+        let public_url = settings.public_url.clone().unwrap_or_else(|| {
+            format!("http://{}", listener.local_addr().unwrap_or(settings.addr))
+        });
+        crate::notify::start(store.clone(), live.clone(), public_url);
         let engine_for_simulator = engine.clone();
         let (stopping, shutdown) = listen::shutdown_signal();
         let state = AppState {

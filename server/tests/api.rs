@@ -854,10 +854,12 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
         listed,
         [
             "DELETE /notices/{id}",
+            "DELETE /notify/channels/{id}",
             "DELETE /patrols/units/{id}/run",
             "DELETE /session",
             "GET /alerts",
             "GET /alerts/{id}",
+            "GET /alerts/{id}/deliveries",
             "GET /cases",
             "GET /cases/{id}",
             "GET /events",
@@ -865,6 +867,8 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /homes/{id}/thresholds",
             "GET /layers/{layer}",
             "GET /notices",
+            "GET /notify/channels",
+            "GET /notify/rosters/{community}",
             "GET /patrols/routes",
             "GET /patrols/units",
             "GET /public/status",
@@ -881,10 +885,12 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "POST /homes/{id}/check-ins",
             "POST /ingest",
             "POST /notices",
+            "POST /notify/channels",
             "POST /patrols/units/{id}/position",
             "POST /patrols/units/{id}/run",
             "POST /session",
             "PUT /homes/{id}/thresholds",
+            "PUT /notify/rosters/{community}",
             "PUT /thresholds"
         ]
     );
@@ -895,6 +901,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             .to_string()
     };
     assert!(access("get", "/events").contains("commanders only"));
+    assert!(access("post", "/notify/channels").contains("commanders only"));
     assert!(access("get", "/session").contains("any signed-in user"));
     assert!(access("post", "/session").contains("anyone"));
     assert!(access("post", "/ingest").contains("Bearer"));
@@ -945,6 +952,7 @@ async fn the_demo_loads_once_however_often_the_server_starts() {
         simulate: false,
         trusted_proxies: Vec::new(),
         limits: Default::default(),
+        public_url: None,
     })
     .await
     .unwrap();

@@ -70,7 +70,7 @@ pub async fn list(
     Ok(Json(state.store.alerts(&filter).await?))
 }
 
-async fn visible(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Alert> {
+pub(super) async fn visible(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Alert> {
     let alert = state
         .store
         .alert(id)

@@ -14,6 +14,7 @@ pub mod homes;
 pub mod ingest;
 pub mod layers;
 pub mod notices;
+pub mod notify;
 pub mod open311;
 pub mod ops;
 pub mod patrols;
@@ -107,11 +108,16 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
         .routes(routes!(alerts::acknowledge))
         .routes(routes!(alerts::resolve))
         .routes(routes!(alerts::escalate))
+        .routes(routes!(notify::deliveries))
+        .routes(routes!(notify::roster, notify::set_roster))
         .routes(routes!(care::district, care::set_district))
         .routes(routes!(care::home, care::set_home))
         .routes(routes!(care::check_in))
         .routes(routes!(stream::stream));
-    let commander = OpenApiRouter::new().routes(routes!(events::list));
+    let commander = OpenApiRouter::new()
+        .routes(routes!(events::list))
+        .routes(routes!(notify::channels, notify::add_channel))
+        .routes(routes!(notify::delete_channel));
 
     let (router, mut openapi) = guard(state, Access::Anyone, anyone)
         .merge(guard(state, Access::SignedIn, signed_in))

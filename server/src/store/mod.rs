@@ -180,6 +180,79 @@ pub struct NewNotice {
     pub until: Option<Millis>,
 }
 
+/// A notification channel as the notifier needs it: with its whole URL and secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredChannel {
+    pub id: i64,
+    pub name: String,
+    pub kind: linli_domain::notify::ChannelKind,
+    pub url: String,
+    pub secret: Option<String>,
+    pub communities: Vec<CommunityId>,
+    pub min_severity: linli_domain::alerts::Severity,
+    pub created_ms: Millis,
+}
+
+/// An alert's escalation chain (see `notify`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    pub alert_id: i64,
+    pub home: String,
+    pub kind: linli_domain::alerts::AlertKind,
+    pub started_ms: Millis,
+    /// The level called last (1 is the first).
+    pub level: u32,
+    /// When the next level is called, unless acknowledged; `None` once ended.
+    pub next_ms: Option<Millis>,
+}
+
+/// A message the notifier decided to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDelivery {
+    pub alert_id: i64,
+    pub level: u32,
+    pub level_title: String,
+    pub channel_id: i64,
+    pub person: Option<linli_domain::notify::OnDuty>,
+    /// `notify::robots::Message` without its id (JSON).
+    pub message: serde_json::Value,
+}
+
+/// A message waiting to be sent, with its channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingDelivery {
+    pub id: i64,
+    pub new: NewDelivery,
+    pub channel: StoredChannel,
+    pub attempts: u32,
+}
+
+/// What the notifier changes, applied together (with the event-log cursor it read up
+/// to) by [`Store::notify_apply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotifyWrite {
+    /// A chain starts, or moves to its next level (`next_ms` `None`: none follows).
+    Chain(Chain),
+    /// A chain ends before its last level: somebody acknowledged or resolved it.
+    EndChain { alert_id: i64, why: &'static str },
+    /// A message is decided: stored once per (alert, level, channel).
+    Enqueue(NewDelivery),
+    /// The receiver took it: `alert.notified` event with `event`.
+    Sent { id: i64, event: serde_json::Value },
+    /// It failed; tried again at `next_try_ms`.
+    Retry {
+        id: i64,
+        next_try_ms: Millis,
+        error: String,
+    },
+    /// Given up: `alert.notify_failed` event with `event`.
+    Failed {
+        id: i64,
+        error: String,
+        event: serde_json::Value,
+    },
+}
+
 /// Which alerts to list.
 #[derive(Debug, Clone, Default)]
 pub struct AlertFilter {
@@ -412,6 +485,56 @@ pub trait Store: Send + Sync + 'static {
     async fn withdraw_notice(&self, change: &Change, id: i64) -> StoreResult<Notice>;
     /// The notices in force at `now`, newest first.
     async fn notices(&self, now: Millis) -> StoreResult<Vec<Notice>>;
+
+    /// The notification channels not deleted, oldest first.
+    async fn channels(&self) -> StoreResult<Vec<StoredChannel>>;
+    /// Adds a checked channel, with a `notify.channel_added` event (without its secret).
+    async fn add_channel(
+        &self,
+        change: &Change,
+        channel: &linli_domain::notify::ChannelRequest,
+    ) -> StoreResult<StoredChannel>;
+    /// Deletes a channel (its messages not yet sent fail), with a
+    /// `notify.channel_deleted` event; `NotFound` when there is no such channel.
+    async fn delete_channel(&self, change: &Change, id: i64) -> StoreResult<StoredChannel>;
+    /// A community's duty roster, when it has one.
+    async fn roster(
+        &self,
+        community: &CommunityId,
+    ) -> StoreResult<Option<linli_domain::notify::Roster>>;
+    /// Sets a community's checked roster, with a `notify.roster_set` event; `NotFound`
+    /// for an unknown community.
+    async fn set_roster(
+        &self,
+        change: &Change,
+        community: &CommunityId,
+        roster: &linli_domain::notify::Roster,
+    ) -> StoreResult<()>;
+    /// The last event the notifier has read; `None` before it first started.
+    async fn notify_cursor(&self) -> StoreResult<Option<i64>>;
+    /// Applies the notifier's `writes` in one transaction, moving its cursor to
+    /// `cursor` when given.
+    async fn notify_apply(
+        &self,
+        at: Millis,
+        cursor: Option<i64>,
+        writes: Vec<NotifyWrite>,
+    ) -> StoreResult<()>;
+    /// The chains of `alert_ids` (running or ended).
+    async fn chains(&self, alert_ids: &[i64]) -> StoreResult<Vec<Chain>>;
+    /// Running chains whose next level is due at `now`.
+    async fn chains_due(&self, now: Millis) -> StoreResult<Vec<Chain>>;
+    /// Whether a chain for this home and kind started at or after `since`.
+    async fn chain_started_since(
+        &self,
+        home: &str,
+        kind: linli_domain::alerts::AlertKind,
+        since: Millis,
+    ) -> StoreResult<bool>;
+    /// Messages waiting whose next try is due at `now`, oldest first, at most `limit`.
+    async fn outbox_due(&self, now: Millis, limit: u32) -> StoreResult<Vec<PendingDelivery>>;
+    /// The messages decided for an alert, in order.
+    async fn deliveries(&self, alert_id: i64) -> StoreResult<Vec<linli_domain::notify::Delivery>>;
 
     /// Adds a sensor to a home with a new device id (`wm-`, `gd-` or `sd-` and a
     /// number) and the hash of its token; `NotFound` when the home does not exist.

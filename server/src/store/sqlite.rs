@@ -4,9 +4,9 @@
 //! embedded in the binary and run when the store opens.
 
 use super::{
-    AlertFilter, CaseFilter, Change, Committed, Community, Credential, DeviceRecord, EngineWrite,
-    GatewayRecord, HomesImported, NewNotice, NewUser, SensorSeen, Store, StoreError, StoreResult,
-    StoredAlert, UserRecord,
+    AlertFilter, CaseFilter, Chain, Change, Committed, Community, Credential, DeviceRecord,
+    EngineWrite, GatewayRecord, HomesImported, NewNotice, NewUser, NotifyWrite, PendingDelivery,
+    SensorSeen, Store, StoreError, StoreResult, StoredAlert, StoredChannel, UserRecord,
 };
 use crate::clock::{rfc3339, Millis};
 use crate::ingest::parse::Reading;
@@ -35,6 +35,7 @@ use std::time::Duration;
 
 mod cases;
 mod notices;
+mod notify;
 mod patrols;
 mod sensors;
 
@@ -1131,6 +1132,76 @@ impl Store for SqliteStore {
 
     async fn notices(&self, now: Millis) -> StoreResult<Vec<Notice>> {
         self.notices_sql(now).await
+    }
+
+    async fn channels(&self) -> StoreResult<Vec<StoredChannel>> {
+        self.channels_sql().await
+    }
+
+    async fn add_channel(
+        &self,
+        change: &Change,
+        channel: &linli_domain::notify::ChannelRequest,
+    ) -> StoreResult<StoredChannel> {
+        self.add_channel_sql(change, channel).await
+    }
+
+    async fn delete_channel(&self, change: &Change, id: i64) -> StoreResult<StoredChannel> {
+        self.delete_channel_sql(change, id).await
+    }
+
+    async fn roster(
+        &self,
+        community: &CommunityId,
+    ) -> StoreResult<Option<linli_domain::notify::Roster>> {
+        self.roster_sql(community).await
+    }
+
+    async fn set_roster(
+        &self,
+        change: &Change,
+        community: &CommunityId,
+        roster: &linli_domain::notify::Roster,
+    ) -> StoreResult<()> {
+        self.set_roster_sql(change, community, roster).await
+    }
+
+    async fn notify_cursor(&self) -> StoreResult<Option<i64>> {
+        self.notify_cursor_sql().await
+    }
+
+    async fn notify_apply(
+        &self,
+        at: Millis,
+        cursor: Option<i64>,
+        writes: Vec<NotifyWrite>,
+    ) -> StoreResult<()> {
+        self.notify_apply_sql(at, cursor, writes).await
+    }
+
+    async fn chains(&self, alert_ids: &[i64]) -> StoreResult<Vec<Chain>> {
+        self.chains_sql(alert_ids).await
+    }
+
+    async fn chains_due(&self, now: Millis) -> StoreResult<Vec<Chain>> {
+        self.chains_due_sql(now).await
+    }
+
+    async fn chain_started_since(
+        &self,
+        home: &str,
+        kind: linli_domain::alerts::AlertKind,
+        since: Millis,
+    ) -> StoreResult<bool> {
+        self.chain_started_since_sql(home, kind, since).await
+    }
+
+    async fn outbox_due(&self, now: Millis, limit: u32) -> StoreResult<Vec<PendingDelivery>> {
+        self.outbox_due_sql(now, limit).await
+    }
+
+    async fn deliveries(&self, alert_id: i64) -> StoreResult<Vec<linli_domain::notify::Delivery>> {
+        self.deliveries_sql(alert_id).await
     }
 
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>> {

@@ -105,6 +105,7 @@ async fn spawn_app_full(
         simulate,
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
         limits,
+        public_url: None,
     })
     .await
     .expect("the application builds");

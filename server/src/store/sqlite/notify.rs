@@ -1,0 +1,445 @@
+//! The SQL of notifications: channels, duty rosters, escalation chains and the outbox
+//! (see `crate::notify`).
+
+use super::{append_event, SqliteStore};
+use crate::clock::{rfc3339, Millis};
+use crate::store::{
+    Actor, Chain, Change, NewDelivery, NotifyWrite, PendingDelivery, StoreError, StoreResult,
+    StoredChannel,
+};
+use linli_domain::alerts::{AlertKind, Severity};
+use linli_domain::notify::{ChannelKind, ChannelRequest, Delivery, DeliveryState, Roster};
+use linli_domain::CommunityId;
+use serde_json::json;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row as _;
+
+/// Who the notifier acts as in the event log.
+pub const NOTIFIER: Actor = Actor::System("notifier");
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(anyhow::anyhow!(
+        "a stored notification row is corrupt: {what}"
+    ))
+}
+
+const CHANNEL_COLUMNS: &str = "id, name, kind, url, secret, communities, min_severity, created_ms";
+
+fn channel_from_row(row: &SqliteRow, prefix: &str) -> StoreResult<StoredChannel> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let kind: String = row.try_get(column("kind").as_str())?;
+    let severity: String = row.try_get(column("min_severity").as_str())?;
+    let communities: String = row.try_get(column("communities").as_str())?;
+    Ok(StoredChannel {
+        id: row.try_get(column("id").as_str())?,
+        name: row.try_get(column("name").as_str())?,
+        kind: ChannelKind::parse(&kind).ok_or_else(|| corrupt(&kind))?,
+        url: row.try_get(column("url").as_str())?,
+        secret: row.try_get(column("secret").as_str())?,
+        communities: serde_json::from_str(&communities).map_err(corrupt)?,
+        min_severity: Severity::parse(&severity).ok_or_else(|| corrupt(&severity))?,
+        created_ms: row.try_get(column("created_ms").as_str())?,
+    })
+}
+
+fn chain_from_row(row: &SqliteRow) -> StoreResult<Chain> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Chain {
+        alert_id: row.try_get("alert_id")?,
+        home: row.try_get("home")?,
+        kind: AlertKind::parse(&kind).ok_or_else(|| corrupt(&kind))?,
+        started_ms: row.try_get("started_ms")?,
+        level: row.try_get::<i64, _>("level")? as u32,
+        next_ms: row.try_get("next_ms")?,
+    })
+}
+
+/// What the channel's event says of it: never its secret or its URL's query (a
+/// robot's key).
+fn channel_event(channel: &StoredChannel) -> serde_json::Value {
+    json!({
+        "id": channel.id,
+        "name": channel.name,
+        "kind": channel.kind,
+        "communities": channel.communities,
+        "min_severity": channel.min_severity,
+    })
+}
+
+impl SqliteStore {
+    pub(super) async fn channels_sql(&self) -> StoreResult<Vec<StoredChannel>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE deleted_ms IS NULL ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| channel_from_row(row, "")).collect()
+    }
+
+    pub(super) async fn add_channel_sql(
+        &self,
+        change: &Change,
+        request: &ChannelRequest,
+    ) -> StoreResult<StoredChannel> {
+        let mut tx = self.write().await?;
+        let communities = serde_json::to_string(&request.communities).map_err(corrupt)?;
+        let id = sqlx::query(
+            "INSERT INTO notify_channels (name, kind, url, secret, communities, min_severity, created_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&request.name)
+        .bind(request.kind.as_str())
+        .bind(&request.url)
+        .bind(&request.secret)
+        .bind(&communities)
+        .bind(request.min_severity.as_str())
+        .bind(change.at)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        let channel = StoredChannel {
+            id,
+            name: request.name.clone(),
+            kind: request.kind,
+            url: request.url.clone(),
+            secret: request.secret.clone(),
+            communities: request.communities.clone(),
+            min_severity: request.min_severity,
+            created_ms: change.at,
+        };
+        append_event(
+            &mut tx,
+            change,
+            "notify.channel_added",
+            channel_event(&channel),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    pub(super) async fn delete_channel_sql(
+        &self,
+        change: &Change,
+        id: i64,
+    ) -> StoreResult<StoredChannel> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE id = ? AND deleted_ms IS NULL"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no channel {id}")))?;
+        let channel = channel_from_row(&row, "")?;
+        sqlx::query("UPDATE notify_channels SET deleted_ms = ? WHERE id = ?")
+            .bind(change.at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE notify_outbox SET state = 'failed', error = 'the channel was deleted' \
+             WHERE channel_id = ? AND state = 'pending'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(
+            &mut tx,
+            change,
+            "notify.channel_deleted",
+            channel_event(&channel),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    pub(super) async fn roster_sql(&self, community: &CommunityId) -> StoreResult<Option<Roster>> {
+        let row = sqlx::query("SELECT roster FROM duty_rosters WHERE community = ?")
+            .bind(community.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let text: String = row.try_get("roster")?;
+            serde_json::from_str(&text).map_err(corrupt)
+        })
+        .transpose()
+    }
+
+    pub(super) async fn set_roster_sql(
+        &self,
+        change: &Change,
+        community: &CommunityId,
+        roster: &Roster,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
+            .bind(community.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "there is no community `{community}`"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO duty_rosters (community, roster, updated_ms) VALUES (?, ?, ?) \
+             ON CONFLICT (community) DO UPDATE SET roster = excluded.roster, updated_ms = excluded.updated_ms",
+        )
+        .bind(community.as_str())
+        .bind(serde_json::to_string(roster).map_err(corrupt)?)
+        .bind(change.at)
+        .execute(&mut *tx)
+        .await?;
+        let levels: Vec<&str> = roster.levels.iter().map(|l| l.title.as_str()).collect();
+        append_event(
+            &mut tx,
+            change,
+            "notify.roster_set",
+            json!({"community": community, "levels": levels}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn notify_cursor_sql(&self) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT event_id FROM notify_cursor WHERE only = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("event_id")).transpose()?)
+    }
+
+    pub(super) async fn notify_apply_sql(
+        &self,
+        at: Millis,
+        cursor: Option<i64>,
+        writes: Vec<NotifyWrite>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let change = Change::new(NOTIFIER, at);
+        for write in writes {
+            match write {
+                NotifyWrite::Chain(chain) => {
+                    sqlx::query(
+                        "INSERT INTO notify_chains (alert_id, home, kind, started_ms, level, next_ms, ended) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET \
+                         level = excluded.level, next_ms = excluded.next_ms, ended = excluded.ended",
+                    )
+                    .bind(chain.alert_id)
+                    .bind(&chain.home)
+                    .bind(chain.kind.as_str())
+                    .bind(chain.started_ms)
+                    .bind(i64::from(chain.level))
+                    .bind(chain.next_ms)
+                    .bind(chain.next_ms.is_none().then_some("last-level"))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                NotifyWrite::EndChain { alert_id, why } => {
+                    sqlx::query(
+                        "UPDATE notify_chains SET next_ms = NULL, ended = ? \
+                         WHERE alert_id = ? AND next_ms IS NOT NULL",
+                    )
+                    .bind(why)
+                    .bind(alert_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                NotifyWrite::Enqueue(new) => {
+                    sqlx::query(
+                        "INSERT INTO notify_outbox (alert_id, level, level_title, channel_id, person, message, \
+                         state, next_try_ms, decided_ms) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+                         ON CONFLICT (alert_id, level, channel_id) DO NOTHING",
+                    )
+                    .bind(new.alert_id)
+                    .bind(i64::from(new.level))
+                    .bind(&new.level_title)
+                    .bind(new.channel_id)
+                    .bind(
+                        new.person
+                            .as_ref()
+                            .map(serde_json::to_string)
+                            .transpose()
+                            .map_err(corrupt)?,
+                    )
+                    .bind(new.message.to_string())
+                    .bind(at)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                NotifyWrite::Sent { id, event } => {
+                    sqlx::query(
+                        "UPDATE notify_outbox SET state = 'sent', sent_ms = ?, attempts = attempts + 1, \
+                         error = NULL WHERE id = ? AND state = 'pending'",
+                    )
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    append_event(&mut tx, &change, "alert.notified", event).await?;
+                }
+                NotifyWrite::Retry {
+                    id,
+                    next_try_ms,
+                    error,
+                } => {
+                    sqlx::query(
+                        "UPDATE notify_outbox SET attempts = attempts + 1, next_try_ms = ?, error = ? \
+                         WHERE id = ? AND state = 'pending'",
+                    )
+                    .bind(next_try_ms)
+                    .bind(&error)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                NotifyWrite::Failed { id, error, event } => {
+                    sqlx::query(
+                        "UPDATE notify_outbox SET state = 'failed', attempts = attempts + 1, error = ? \
+                         WHERE id = ? AND state = 'pending'",
+                    )
+                    .bind(&error)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    append_event(&mut tx, &change, "alert.notify_failed", event).await?;
+                }
+            }
+        }
+        if let Some(cursor) = cursor {
+            sqlx::query(
+                "INSERT INTO notify_cursor (only, event_id) VALUES (1, ?) \
+                 ON CONFLICT (only) DO UPDATE SET event_id = excluded.event_id",
+            )
+            .bind(cursor)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn chains_sql(&self, alert_ids: &[i64]) -> StoreResult<Vec<Chain>> {
+        if alert_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(alert_ids).map_err(corrupt)?;
+        let rows = sqlx::query(
+            "SELECT * FROM notify_chains WHERE alert_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(chain_from_row).collect()
+    }
+
+    pub(super) async fn chains_due_sql(&self, now: Millis) -> StoreResult<Vec<Chain>> {
+        let rows = sqlx::query(
+            "SELECT * FROM notify_chains WHERE next_ms IS NOT NULL AND next_ms <= ? ORDER BY next_ms LIMIT 500",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(chain_from_row).collect()
+    }
+
+    pub(super) async fn chain_started_since_sql(
+        &self,
+        home: &str,
+        kind: AlertKind,
+        since: Millis,
+    ) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM notify_chains WHERE home = ? AND kind = ? AND started_ms >= ? LIMIT 1",
+        )
+        .bind(home)
+        .bind(kind.as_str())
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    pub(super) async fn outbox_due_sql(
+        &self,
+        now: Millis,
+        limit: u32,
+    ) -> StoreResult<Vec<PendingDelivery>> {
+        let rows = sqlx::query(&format!(
+            "SELECT o.id AS o_id, o.alert_id, o.level, o.level_title, o.person, o.message, o.attempts, \
+             {} FROM notify_outbox o JOIN notify_channels c ON c.id = o.channel_id \
+             WHERE o.state = 'pending' AND o.next_try_ms <= ? ORDER BY o.next_try_ms, o.id LIMIT ?",
+            CHANNEL_COLUMNS
+                .split(", ")
+                .map(|c| format!("c.{c} AS c_{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let channel = channel_from_row(row, "c_")?;
+                let person: Option<String> = row.try_get("person")?;
+                let message: String = row.try_get("message")?;
+                Ok(PendingDelivery {
+                    id: row.try_get("o_id")?,
+                    new: NewDelivery {
+                        alert_id: row.try_get("alert_id")?,
+                        level: row.try_get::<i64, _>("level")? as u32,
+                        level_title: row.try_get("level_title")?,
+                        channel_id: channel.id,
+                        person: person
+                            .map(|p| serde_json::from_str(&p))
+                            .transpose()
+                            .map_err(corrupt)?,
+                        message: serde_json::from_str(&message).map_err(corrupt)?,
+                    },
+                    channel,
+                    attempts: row.try_get::<i64, _>("attempts")? as u32,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn deliveries_sql(&self, alert_id: i64) -> StoreResult<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.alert_id, o.level, o.level_title, o.person, o.state, o.attempts, \
+             o.decided_ms, o.sent_ms, o.error, c.name, c.kind FROM notify_outbox o \
+             JOIN notify_channels c ON c.id = o.channel_id WHERE o.alert_id = ? ORDER BY o.id",
+        )
+        .bind(alert_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let state: String = row.try_get("state")?;
+                let person: Option<String> = row.try_get("person")?;
+                let person = person
+                    .map(|p| serde_json::from_str::<linli_domain::notify::OnDuty>(&p))
+                    .transpose()
+                    .map_err(corrupt)?;
+                Ok(Delivery {
+                    id: row.try_get("id")?,
+                    alert_id: row.try_get("alert_id")?,
+                    level: row.try_get::<i64, _>("level")? as u32,
+                    title: row.try_get("level_title")?,
+                    person: person.map(|p| p.name),
+                    channel: row.try_get("name")?,
+                    kind: ChannelKind::parse(&kind).ok_or_else(|| corrupt(&kind))?,
+                    state: DeliveryState::parse(&state).ok_or_else(|| corrupt(&state))?,
+                    attempts: row.try_get::<i64, _>("attempts")? as u32,
+                    decided_at: rfc3339(row.try_get("decided_ms")?),
+                    sent_at: row.try_get::<Option<Millis>, _>("sent_ms")?.map(rfc3339),
+                    error: row.try_get("error")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,604 @@
+//! Notifications (issue 15): channels and duty rosters through the API, and alarms
+//! reaching real local HTTP receivers that stand in for the WeCom, DingTalk and Feishu
+//! robots, a webhook and an SMS gateway. The receivers check signatures the way the
+//! robots do; one fails and recovers; one refuses for good.
+
+mod support;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use linli_domain::care::SensorKind;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::{assert_error, get_json, new_device, reading, spawn_app, TestApp};
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: Value,
+}
+
+/// A local HTTP receiver: records what comes, answers as a robot would, and first
+/// answers `fail_first` requests per path with 503.
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    fail_first: Arc<Mutex<std::collections::HashMap<String, u32>>>,
+}
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, String) {
+    let path = uri.path().to_string();
+    if path.starts_with("/gone") {
+        return (StatusCode::NOT_FOUND, "no such robot".into());
+    }
+    {
+        let mut failing = receiver.fail_first.lock().unwrap();
+        if let Some(left) = failing.get_mut(&path).filter(|left| **left > 0) {
+            *left -= 1;
+            return (StatusCode::SERVICE_UNAVAILABLE, "busy".into());
+        }
+    }
+    receiver.got.lock().unwrap().push(Received {
+        path: path.clone(),
+        query: uri.query().unwrap_or_default().to_string(),
+        headers,
+        body: serde_json::from_str(&body).unwrap_or(Value::Null),
+    });
+    let answer = if path.starts_with("/feishu") {
+        json!({"code": 0, "msg": "success"})
+    } else {
+        json!({"errcode": 0, "errmsg": "ok"})
+    };
+    (StatusCode::OK, answer.to_string())
+}
+
+impl Receiver {
+    async fn start() -> (Receiver, String) {
+        let receiver = Receiver::default();
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(receiver.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (receiver, base)
+    }
+
+    fn on(&self, path: &str) -> Vec<Received> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits (up to 20 s) until `path` got `count` requests.
+    async fn wait_for(&self, path: &str, count: usize) -> Vec<Received> {
+        for _ in 0..200 {
+            let got = self.on(path);
+            if got.len() >= count {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{path} got {} requests, not {count}", self.on(path).len());
+    }
+}
+
+fn hmac_base64(key: &[u8], message: &[u8]) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(message);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn percent_decode(text: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A receiver's check of a DingTalk request: its timestamp within an hour, its sign
+/// HMAC-SHA256(secret, "timestamp\nsecret").
+fn dingtalk_signed(request: &Received, secret: &str) -> bool {
+    let param = |name: &str| {
+        request
+            .query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(percent_decode)
+    };
+    let (Some(timestamp), Some(sign)) = (param("timestamp"), param("sign")) else {
+        return false;
+    };
+    let age = linli_server::clock::now_ms() - timestamp.parse::<i64>().unwrap();
+    age.abs() < 3_600_000
+        && sign
+            == hmac_base64(
+                secret.as_bytes(),
+                format!("{timestamp}\n{secret}").as_bytes(),
+            )
+}
+
+/// A receiver's check of a Feishu request: HMAC-SHA256 keyed by "timestamp\nsecret" of
+/// nothing.
+fn feishu_signed(request: &Received, secret: &str) -> bool {
+    let timestamp = request.body["timestamp"].as_str().unwrap_or_default();
+    request.body["sign"].as_str()
+        == Some(&hmac_base64(
+            format!("{timestamp}\n{secret}").as_bytes(),
+            b"",
+        ))
+}
+
+/// A receiver's check of Linli's own signature.
+fn linli_signed(request: &Received, secret: &str) -> bool {
+    let header = |name: &str| request.headers[name].to_str().unwrap().to_string();
+    let expected = linli_server::notify::robots::linli_signature(
+        secret,
+        header("x-linli-timestamp").parse().unwrap(),
+        &request.body.to_string(),
+    );
+    header("x-linli-signature") == expected
+}
+
+async fn add_channel(commander: &reqwest::Client, app: &TestApp, body: Value) -> Value {
+    let response = commander
+        .post(app.url("/api/v1/notify/channels"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{body}");
+    response.json().await.unwrap()
+}
+
+/// A roster for `wulimiao`: a grid worker around the clock, then the community
+/// secretary, then the street's duty leader.
+fn three_levels() -> Value {
+    let person = |name: &str, phone: &str, id: &str| json!({"name": name, "phone": phone, "wecom": id, "dingtalk": id, "feishu": format!("ou_{id}")});
+    json!({"levels": [
+        {"title": "网格员", "acknowledge_within_min": 5,
+         "shifts": [{"from": "08:00", "to": "20:00", "person": person("王芳", "13800000001", "wangfang")},
+                    {"from": "20:00", "to": "08:00", "person": person("王芳", "13800000001", "wangfang")}]},
+        {"title": "社区书记", "acknowledge_within_min": 5,
+         "shifts": [{"from": "00:00", "to": "00:00", "person": person("李书记", "13800000002", "lishuji")}]},
+        {"title": "街道值班领导", "acknowledge_within_min": 10,
+         "shifts": [{"from": "00:00", "to": "00:00", "person": person("张主任", "13800000003", "zhang")}]},
+    ]})
+}
+
+/// A gas leak at a home of `community`: (alert id, home).
+async fn gas_leak(app: &TestApp, community: &str) -> (i64, String) {
+    let (device, token, home) = new_device(app, Some(community), SensorKind::Gas).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .json(&json!({"readings": [reading(&device, 1, "gas_lel_pct", 45.0)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let commander = app.signed_in("demo-commander").await;
+    for _ in 0..100 {
+        let alerts: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+        if let Some(alert) = alerts.iter().find(|a| a["home"] == home.as_str()) {
+            return (alert["id"].as_i64().unwrap(), home);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no alert for the leak");
+}
+
+/// Makes the chains' waits run out now: what the clock would do after 5 minutes.
+async fn time_passes(app: &TestApp) {
+    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    sqlx::query("UPDATE notify_chains SET next_ms = 0 WHERE next_ms IS NOT NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn channels_and_rosters_are_set_up_by_commanders_and_bad_ones_refused() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let grid = app.signed_in("demo-grid-wulimiao").await;
+    let url = app.url("/api/v1/notify/channels");
+
+    let channel = add_channel(
+        &commander,
+        &app,
+        json!({"name": " 五里庙网格群 ", "kind": "dingtalk",
+               "url": "https://oapi.dingtalk.com/robot/send?access_token=SECRET-TOKEN",
+               "secret": "SEC-secret", "communities": ["wulimiao"], "min_severity": "warning"}),
+    )
+    .await;
+    assert_eq!(channel["name"], "五里庙网格群");
+    assert_eq!(channel["url"], "https://oapi.dingtalk.com/robot/send");
+    assert_eq!(channel["has_secret"], true);
+    let listed: Value = get_json(&commander, url.clone()).await;
+    let text = listed.to_string();
+    assert!(
+        !text.contains("SEC-secret") && !text.contains("SECRET-TOKEN"),
+        "{text}"
+    );
+    // Nor does the event log tell them.
+    let events: Value = get_json(&commander, app.url("/api/v1/events?limit=50")).await;
+    assert!(!events.to_string().contains("SEC-secret"));
+    assert!(!events.to_string().contains("SECRET-TOKEN"));
+
+    // Bad input, each refused and nothing added.
+    for (body, status) in [
+        (
+            json!({"name": "x", "kind": "telegram", "url": "https://a/", "min_severity": "info"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "ftp://a/", "min_severity": "info"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "not a url", "min_severity": "info"}),
+            422,
+        ),
+        (
+            json!({"name": "", "kind": "webhook", "url": "https://a/", "min_severity": "info"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "https://a/", "min_severity": "loud"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "https://a/", "min_severity": "info",
+                "communities": ["atlantis"]}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "https://a/", "min_severity": "info",
+                "secret": ""}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "https://a/", "min_severity": "info",
+                "colour": "red"}),
+            422,
+        ),
+    ] {
+        let response = commander.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), status, "{body}");
+    }
+    let response = grid
+        .post(&url)
+        .json(&json!({"name": "x", "kind": "webhook", "url": "https://a/", "min_severity": "info"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(grid.get(&url).send().await.unwrap().status(), 403);
+    let listed: Vec<Value> = get_json(&commander, url.clone()).await;
+    assert_eq!(listed.len(), 1);
+
+    // Deleting: once; then 404.
+    let gone = format!("{url}/{}", channel["id"]);
+    assert_eq!(commander.delete(&gone).send().await.unwrap().status(), 200);
+    assert_error(
+        commander.delete(&gone).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+
+    // Rosters: gaps and overlaps named; a good one read back by the community's staff.
+    let roster_url = app.url("/api/v1/notify/rosters/wulimiao");
+    let mut gap = three_levels();
+    gap["levels"][0]["shifts"][1]["from"] = json!("21:00");
+    let message = assert_error(
+        commander.put(&roster_url).json(&gap).send().await.unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
+    assert!(
+        message.contains("nobody is on duty from mon 20:00 to mon 21:00"),
+        "{message}"
+    );
+    let mut overlap = three_levels();
+    overlap["levels"][0]["shifts"][1]["from"] = json!("19:00");
+    let message = assert_error(
+        commander
+            .put(&roster_url)
+            .json(&overlap)
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "unprocessable",
+    )
+    .await;
+    assert!(message.contains("overlap"), "{message}");
+    let mut slow = three_levels();
+    slow["levels"][2]["acknowledge_within_min"] = json!(90);
+    assert_eq!(
+        commander
+            .put(&roster_url)
+            .json(&slow)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        grid.put(&roster_url)
+            .json(&three_levels())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_error(
+        grid.get(&roster_url).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let set = commander
+        .put(&roster_url)
+        .json(&three_levels())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let read: Value = get_json(&grid, roster_url.clone()).await;
+    assert_eq!(read["levels"][1]["title"], "社区书记");
+    let elsewhere = app.url("/api/v1/notify/rosters/xingfuli");
+    assert_eq!(grid.get(&elsewhere).send().await.unwrap().status(), 403);
+    let unknown = app.url("/api/v1/notify/rosters/atlantis");
+    assert_eq!(
+        commander
+            .put(&unknown)
+            .json(&three_levels())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+/// Journey 2 at the server: a gas leak at night reaches the grid worker by every
+/// channel, signed as each robot checks; unacknowledged, the community secretary is
+/// called; acknowledged, nobody else is. The alert says who was told when.
+#[tokio::test]
+async fn a_gas_alarm_climbs_the_roster_until_acknowledged() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let (receiver, base) = Receiver::start().await;
+    for (kind, secret) in [
+        ("wecom", None),
+        ("dingtalk", Some("SECding")),
+        ("feishu", Some("fs-secret")),
+        ("webhook", Some("hook-key")),
+        ("sms", None),
+    ] {
+        add_channel(
+            &commander,
+            &app,
+            json!({"name": format!("{kind} 群"), "kind": kind, "url": format!("{base}/{kind}?key=k"),
+                   "secret": secret, "communities": ["wulimiao"], "min_severity": "critical"}),
+        )
+        .await;
+    }
+    // A channel for another community hears nothing of this one.
+    add_channel(
+        &commander,
+        &app,
+        json!({"name": "幸福里", "kind": "webhook", "url": format!("{base}/elsewhere"),
+               "communities": ["xingfuli"], "min_severity": "info"}),
+    )
+    .await;
+    let roster = app.url("/api/v1/notify/rosters/wulimiao");
+    assert_eq!(
+        commander
+            .put(&roster)
+            .json(&three_levels())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let (alert, _home) = gas_leak(&app, "wulimiao").await;
+    let wecom = receiver.wait_for("/wecom", 1).await;
+    let content = wecom[0].body["markdown"]["content"].as_str().unwrap();
+    assert!(
+        content.contains("燃气报警") && content.contains("五里庙"),
+        "{content}"
+    );
+    assert!(
+        content.contains("<@wangfang>") && content.contains("单元"),
+        "{content}"
+    );
+    assert!(
+        content.contains(&format!("/field?alert={alert}")),
+        "{content}"
+    );
+    let ding = receiver.wait_for("/dingtalk", 1).await;
+    assert!(dingtalk_signed(&ding[0], "SECding"), "{:?}", ding[0].query);
+    assert_eq!(ding[0].body["at"]["atMobiles"][0], "13800000001");
+    let feishu = receiver.wait_for("/feishu", 1).await;
+    assert!(feishu_signed(&feishu[0], "fs-secret"), "{}", feishu[0].body);
+    let hook = receiver.wait_for("/webhook", 1).await;
+    assert!(linli_signed(&hook[0], "hook-key"));
+    assert_eq!(hook[0].body["alert"]["id"], alert);
+    assert_eq!(hook[0].body["level"], 1);
+    let sms = receiver.wait_for("/sms", 1).await;
+    assert_eq!(sms[0].body["phone"], "13800000001");
+    assert!(receiver.on("/elsewhere").is_empty());
+
+    // Five minutes pass, nobody acknowledges: the secretary is called, by name.
+    time_passes(&app).await;
+    let wecom = receiver.wait_for("/wecom", 2).await;
+    let content = wecom[1].body["markdown"]["content"].as_str().unwrap();
+    assert!(
+        content.contains("<@lishuji>") && content.contains("社区书记"),
+        "{content}"
+    );
+    assert_eq!(
+        receiver.wait_for("/sms", 2).await[1].body["phone"],
+        "13800000002"
+    );
+
+    // The grid worker acknowledges on the tablet: the chain stops there.
+    let grid = app.signed_in("demo-grid-wulimiao").await;
+    let acked = grid
+        .post(app.url(&format!("/api/v1/alerts/{alert}/ack")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acked.status(), 200);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    time_passes(&app).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        receiver.on("/wecom").len(),
+        2,
+        "a third level was called after the acknowledgement"
+    );
+
+    // The alert tells who was told, by what, when: each message once.
+    let deliveries: Vec<Value> = get_json(
+        &grid,
+        app.url(&format!("/api/v1/alerts/{alert}/deliveries")),
+    )
+    .await;
+    assert_eq!(deliveries.len(), 10, "{deliveries:?}");
+    assert!(
+        deliveries.iter().all(|d| d["state"] == "sent"),
+        "{deliveries:?}"
+    );
+    assert_eq!(deliveries[0]["person"], "王芳");
+    assert_eq!(deliveries[9]["title"], "社区书记");
+    assert_eq!(receiver.got.lock().unwrap().len(), 10);
+    let elsewhere = app.signed_in("demo-grid-xingfuli").await;
+    let response = elsewhere
+        .get(app.url(&format!("/api/v1/alerts/{alert}/deliveries")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+/// A receiver that answers 503 twice gets the message on the third try, once, and the
+/// level was reached: nobody else is called early. A channel that refuses for good
+/// (404) is given up on at once, visibly; when no message of a level got through, the
+/// next level is called without waiting.
+#[tokio::test]
+async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let (receiver, base) = Receiver::start().await;
+    receiver
+        .fail_first
+        .lock()
+        .unwrap()
+        .insert("/flaky".into(), 2);
+    let flaky = add_channel(
+        &commander,
+        &app,
+        json!({"name": "flaky", "kind": "webhook", "url": format!("{base}/flaky"), "min_severity": "warning"}),
+    )
+    .await;
+    add_channel(
+        &commander,
+        &app,
+        json!({"name": "gone", "kind": "wecom", "url": format!("{base}/gone"), "min_severity": "warning"}),
+    )
+    .await;
+    for community in ["wulimiao", "xingfuli"] {
+        let roster = app.url(&format!("/api/v1/notify/rosters/{community}"));
+        assert_eq!(
+            commander
+                .put(&roster)
+                .json(&three_levels())
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let deliveries = |alert: i64| {
+        let (commander, url) = (
+            &commander,
+            app.url(&format!("/api/v1/alerts/{alert}/deliveries")),
+        );
+        async move { get_json::<Vec<Value>>(commander, url).await }
+    };
+
+    let (alert, _) = gas_leak(&app, "wulimiao").await;
+    let got = receiver.wait_for("/flaky", 1).await;
+    assert_eq!(got[0].body["level"], 1);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let sent = deliveries(alert).await;
+    let by = |channel: &str| {
+        sent.iter()
+            .find(|d| d["channel"] == channel)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("flaky")["state"], "sent");
+    assert_eq!(by("flaky")["attempts"], 3, "two 503s, then taken");
+    assert_eq!(by("gone")["state"], "failed");
+    assert_eq!(by("gone")["attempts"], 1, "a 404 is not tried again");
+    assert!(by("gone")["error"].as_str().unwrap().contains("404"));
+    assert_eq!(
+        sent.len(),
+        2,
+        "the flaky channel reached level 1: nobody else called: {sent:?}"
+    );
+    assert_eq!(receiver.on("/flaky").len(), 1, "each message once");
+    let events: Value = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    assert!(events.to_string().contains("alert.notify_failed"));
+
+    // Only the dead channel left: every level fails, and each calls the next at once.
+    let gone = app.url(&format!("/api/v1/notify/channels/{}", flaky["id"]));
+    assert_eq!(commander.delete(&gone).send().await.unwrap().status(), 200);
+    let (alert, _) = gas_leak(&app, "xingfuli").await;
+    for _ in 0..100 {
+        if deliveries(alert).await.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent = deliveries(alert).await;
+    let levels: Vec<u64> = sent.iter().map(|d| d["level"].as_u64().unwrap()).collect();
+    assert_eq!(levels, [1, 2, 3], "{sent:?}");
+    assert!(sent.iter().all(|d| d["state"] == "failed"));
+}
