@@ -264,12 +264,19 @@ async fn every_endpoint_answers_each_role_as_it_may() {
             None,
             [401, 200, 200, 403, 200],
         ),
-        row("GET", "/api/v1/notify/channels", None, [401, 403, 403, 403, 200]),
+        row(
+            "GET",
+            "/api/v1/notify/channels",
+            None,
+            [401, 403, 403, 403, 200],
+        ),
         row(
             "POST",
             "/api/v1/notify/channels",
-            Some(json!({"name": "值班群", "kind": "webhook", "url": "http://127.0.0.1:9/hook",
-                        "min_severity": "critical"})),
+            Some(
+                json!({"name": "值班群", "kind": "webhook", "url": "http://127.0.0.1:9/hook",
+                        "min_severity": "critical"}),
+            ),
             [401, 403, 403, 403, 201],
         ),
         row(
@@ -287,8 +294,10 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         row(
             "PUT",
             format!("/api/v1/notify/rosters/{community}"),
-            Some(json!({"levels": [{"title": "网格员", "acknowledge_within_min": 5,
-                "shifts": [{"from": "00:00", "to": "00:00", "person": {"name": "王芳"}}]}]})),
+            Some(
+                json!({"levels": [{"title": "网格员", "acknowledge_within_min": 5,
+                "shifts": [{"from": "00:00", "to": "00:00", "person": {"name": "王芳"}}]}]}),
+            ),
             [401, 403, 403, 403, 200],
         ),
         row("GET", "/api/v1/notices", None, [401, 200, 200, 200, 200]),

@@ -5,96 +5,11 @@
 
 mod support;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
 use linli_domain::care::SensorKind;
+use linli_tests::{Received, Receiver};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::{assert_error, get_json, new_device, reading, spawn_app, TestApp};
-
-/// One request a receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    query: String,
-    headers: HeaderMap,
-    body: Value,
-}
-
-/// A local HTTP receiver: records what comes, answers as a robot would, and first
-/// answers `fail_first` requests per path with 503.
-#[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Received>>>,
-    fail_first: Arc<Mutex<std::collections::HashMap<String, u32>>>,
-}
-
-async fn receive(
-    State(receiver): State<Receiver>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: String,
-) -> (StatusCode, String) {
-    let path = uri.path().to_string();
-    if path.starts_with("/gone") {
-        return (StatusCode::NOT_FOUND, "no such robot".into());
-    }
-    {
-        let mut failing = receiver.fail_first.lock().unwrap();
-        if let Some(left) = failing.get_mut(&path).filter(|left| **left > 0) {
-            *left -= 1;
-            return (StatusCode::SERVICE_UNAVAILABLE, "busy".into());
-        }
-    }
-    receiver.got.lock().unwrap().push(Received {
-        path: path.clone(),
-        query: uri.query().unwrap_or_default().to_string(),
-        headers,
-        body: serde_json::from_str(&body).unwrap_or(Value::Null),
-    });
-    let answer = if path.starts_with("/feishu") {
-        json!({"code": 0, "msg": "success"})
-    } else {
-        json!({"errcode": 0, "errmsg": "ok"})
-    };
-    (StatusCode::OK, answer.to_string())
-}
-
-impl Receiver {
-    async fn start() -> (Receiver, String) {
-        let receiver = Receiver::default();
-        let app = axum::Router::new()
-            .fallback(receive)
-            .with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (receiver, base)
-    }
-
-    fn on(&self, path: &str) -> Vec<Received> {
-        self.got
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|r| r.path == path)
-            .cloned()
-            .collect()
-    }
-
-    /// Waits (up to 20 s) until `path` got `count` requests.
-    async fn wait_for(&self, path: &str, count: usize) -> Vec<Received> {
-        for _ in 0..200 {
-            let got = self.on(path);
-            if got.len() >= count {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{path} got {} requests, not {count}", self.on(path).len());
-    }
-}
 
 fn hmac_base64(key: &[u8], message: &[u8]) -> String {
     use base64::Engine as _;
@@ -398,7 +313,8 @@ async fn channels_and_rosters_are_set_up_by_commanders_and_bad_ones_refused() {
 async fn a_gas_alarm_climbs_the_roster_until_acknowledged() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
-    let (receiver, base) = Receiver::start().await;
+    let receiver = Receiver::start().await;
+    let base = receiver.base.clone();
     for (kind, secret) in [
         ("wecom", None),
         ("dingtalk", Some("SECding")),
@@ -505,7 +421,7 @@ async fn a_gas_alarm_climbs_the_roster_until_acknowledged() {
     );
     assert_eq!(deliveries[0]["person"], "王芳");
     assert_eq!(deliveries[9]["title"], "社区书记");
-    assert_eq!(receiver.got.lock().unwrap().len(), 10);
+    assert_eq!(receiver.all().len(), 10);
     let elsewhere = app.signed_in("demo-grid-xingfuli").await;
     let response = elsewhere
         .get(app.url(&format!("/api/v1/alerts/{alert}/deliveries")))
@@ -523,12 +439,9 @@ async fn a_gas_alarm_climbs_the_roster_until_acknowledged() {
 async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
-    let (receiver, base) = Receiver::start().await;
-    receiver
-        .fail_first
-        .lock()
-        .unwrap()
-        .insert("/flaky".into(), 2);
+    let receiver = Receiver::start().await;
+    let base = receiver.base.clone();
+    receiver.fail_first("/flaky", 2);
     let flaky = add_channel(
         &commander,
         &app,

@@ -6,13 +6,16 @@
 //!   the W3C WebDriver protocol (a small client over reqwest: sessions, navigation,
 //!   scripts, elements, screenshots).
 //! - [`Broker`] runs a private Mosquitto on a free port.
+//! - [`Receiver`] stands in for the robots and gateways notifications go to.
 //!
 //! The binary and the app must be built first (`make test` does both); missing pieces
 //! fail the test with the command that builds them, never skip.
 
 mod broker;
+mod receiver;
 
 pub use broker::Broker;
+pub use receiver::{Received, Receiver};
 
 use anyhow::{anyhow, bail, Context as _, Result};
 use base64::Engine as _;

@@ -79,14 +79,21 @@ struct Notifier {
     store: DynStore,
     public_url: String,
     client: reqwest::Client,
-    /// Messages being sent now (not to be taken again meanwhile).
-    sending: Mutex<HashSet<i64>>,
+    /// Messages being sent now, and those whose try ended since the sender last read
+    /// the outbox (that read may predate their commit): neither is taken again.
+    sending: Mutex<Sending>,
     /// Woken when messages were decided.
     outbox: Notify,
     /// The last event read, and when the cursor was last saved.
     cursor: Mutex<Option<(i64, Millis)>>,
     /// Building names by id, and the buildings layer's version they are of.
     buildings: Mutex<(i64, HashMap<String, String>)>,
+}
+
+#[derive(Default)]
+struct Sending {
+    now: HashSet<i64>,
+    ended: HashSet<i64>,
 }
 
 /// Whether a channel carries alerts of this community and severity.
@@ -501,12 +508,15 @@ impl Notifier {
     async fn send(self: Arc<Self>) {
         loop {
             let now = crate::clock::now_ms();
+            self.sending.lock().expect("sending lock").ended.clear();
             match self.store.outbox_due(now, 200).await {
                 Ok(due) => {
                     for delivery in due {
                         let fresh = {
                             let mut sending = self.sending.lock().expect("sending lock");
-                            sending.len() < SENDING_AT_ONCE && sending.insert(delivery.id)
+                            sending.now.len() < SENDING_AT_ONCE
+                                && !sending.ended.contains(&delivery.id)
+                                && sending.now.insert(delivery.id)
                         };
                         if fresh {
                             tokio::spawn(Arc::clone(&self).send_one(delivery));
@@ -610,10 +620,11 @@ impl Notifier {
         if let Err(e) = self.store.notify_apply(now, None, writes).await {
             tracing::warn!(delivery = delivery.id, "cannot record a message's try: {e}");
         }
-        self.sending
-            .lock()
-            .expect("sending lock")
-            .remove(&delivery.id);
+        {
+            let mut sending = self.sending.lock().expect("sending lock");
+            sending.now.remove(&delivery.id);
+            sending.ended.insert(delivery.id);
+        }
         self.outbox.notify_one();
     }
 
