@@ -115,6 +115,7 @@ pub enum Msg {
     LiveReconnecting,
     Mute,
     Unmute,
+    AllowNotifications,
     AllAlerts,
     OpenOnly,
     AcknowledgedBy,
@@ -387,6 +388,8 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, Mute) => "Mute",
         (Lang::Zh, Unmute) => "取消静音",
         (Lang::En, Unmute) => "Sound on",
+        (Lang::Zh, AllowNotifications) => "开启系统通知",
+        (Lang::En, AllowNotifications) => "Allow notifications",
         (Lang::Zh, AllAlerts) => "全部",
         (Lang::En, AllAlerts) => "All",
         (Lang::Zh, OpenOnly) => "待确认",
@@ -610,98 +613,19 @@ pub mod names {
     }
 
     pub fn alert_kind(lang: Lang, k: AlertKind) -> &'static str {
-        let zh = lang == Lang::Zh;
-        match k {
-            AlertKind::NoWaterUse => {
-                if zh {
-                    "用水异常：长时间未用水"
-                } else {
-                    "No water use"
-                }
-            }
-            AlertKind::ContinuousFlow => {
-                if zh {
-                    "持续流水"
-                } else {
-                    "Water running"
-                }
-            }
-            AlertKind::UnusualWaterUse => {
-                if zh {
-                    "用水量异常偏高"
-                } else {
-                    "Unusual water use"
-                }
-            }
-            AlertKind::Gas => {
-                if zh {
-                    "燃气泄漏"
-                } else {
-                    "Gas leak"
-                }
-            }
-            AlertKind::Smoke => {
-                if zh {
-                    "烟雾报警"
-                } else {
-                    "Smoke"
-                }
-            }
-            AlertKind::Offline => {
-                if zh {
-                    "设备离线"
-                } else {
-                    "Device offline"
-                }
-            }
-            AlertKind::LowBattery => {
-                if zh {
-                    "电量低"
-                } else {
-                    "Low battery"
-                }
-            }
-            AlertKind::Tamper => {
-                if zh {
-                    "设备被拆动"
-                } else {
-                    "Tampering"
-                }
-            }
-            AlertKind::MissedCheckIn => {
-                if zh {
-                    "未晨安打卡"
-                } else {
-                    "Missed check-in"
-                }
-            }
+        if lang == Lang::Zh {
+            k.name_zh()
+        } else {
+            k.name_en()
         }
     }
 
     pub fn severity(lang: Lang, s: Severity) -> &'static str {
-        let zh = lang == Lang::Zh;
-        match s {
-            Severity::Info => {
-                if zh {
-                    "提示"
-                } else {
-                    "Info"
-                }
-            }
-            Severity::Warning => {
-                if zh {
-                    "警告"
-                } else {
-                    "Warning"
-                }
-            }
-            Severity::Critical => {
-                if zh {
-                    "紧急"
-                } else {
-                    "Critical"
-                }
-            }
+        match (lang, s) {
+            (Lang::Zh, _) => s.name_zh(),
+            (Lang::En, Severity::Info) => "Info",
+            (Lang::En, Severity::Warning) => "Warning",
+            (Lang::En, Severity::Critical) => "Critical",
         }
     }
 

@@ -20,6 +20,16 @@ named_enum!(
     }
 );
 
+impl Severity {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Severity::Info => "提示",
+            Severity::Warning => "警告",
+            Severity::Critical => "紧急",
+        }
+    }
+}
+
 named_enum!(
     /// What a rule noticed.
     AlertKind {
@@ -41,6 +51,35 @@ named_enum!(
 );
 
 impl AlertKind {
+    /// What the office calls it (the app and the notifications use these words).
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            AlertKind::NoWaterUse => "用水异常：长时间未用水",
+            AlertKind::ContinuousFlow => "持续流水",
+            AlertKind::UnusualWaterUse => "用水量异常偏高",
+            AlertKind::Gas => "燃气泄漏",
+            AlertKind::Smoke => "烟雾报警",
+            AlertKind::Offline => "设备离线",
+            AlertKind::LowBattery => "电量低",
+            AlertKind::Tamper => "设备被拆动",
+            AlertKind::MissedCheckIn => "未晨安打卡",
+        }
+    }
+
+    pub fn name_en(self) -> &'static str {
+        match self {
+            AlertKind::NoWaterUse => "No water use",
+            AlertKind::ContinuousFlow => "Water running",
+            AlertKind::UnusualWaterUse => "Unusual water use",
+            AlertKind::Gas => "Gas leak",
+            AlertKind::Smoke => "Smoke",
+            AlertKind::Offline => "Device offline",
+            AlertKind::LowBattery => "Low battery",
+            AlertKind::Tamper => "Tampering",
+            AlertKind::MissedCheckIn => "Missed check-in",
+        }
+    }
+
     pub fn severity(self) -> Severity {
         match self {
             AlertKind::Gas | AlertKind::Smoke => Severity::Critical,

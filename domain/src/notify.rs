@@ -55,7 +55,7 @@ pub struct Channel {
     pub id: i64,
     pub name: String,
     pub kind: ChannelKind,
-    /// The address, its query (which holds robots' keys) left out.
+    /// The address's scheme, host and port only (the rest may hold a robot's key).
     pub url: String,
     pub has_secret: bool,
     pub communities: Vec<CommunityId>,
@@ -140,6 +140,8 @@ named_enum!(
         Sent = "sent",
         /// Given up after its tries.
         Failed = "failed",
+        /// Not sent: the alert was acknowledged or resolved first.
+        Cancelled = "cancelled",
     }
 );
 

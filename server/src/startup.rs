@@ -93,7 +93,11 @@ impl Application {
             .clone()
             .map(|subscriber| crate::mqtt::start(subscriber, engine.clone(), metrics.clone()));
         let public_url = settings.public_url.clone().unwrap_or_else(|| {
-            format!("http://{}", listener.local_addr().unwrap_or(settings.addr))
+            let url = format!("http://{}", listener.local_addr().unwrap_or(settings.addr));
+            tracing::info!(
+                "links in notifications point to {url}; set --public-url to where users reach Linli"
+            );
+            url
         });
         crate::notify::start(store.clone(), live.clone(), public_url);
         let engine_for_simulator = engine.clone();

@@ -152,7 +152,7 @@ async fn channels_and_rosters_are_set_up_by_commanders_and_bad_ones_refused() {
     )
     .await;
     assert_eq!(channel["name"], "五里庙网格群");
-    assert_eq!(channel["url"], "https://oapi.dingtalk.com/robot/send");
+    assert_eq!(channel["url"], "https://oapi.dingtalk.com/…");
     assert_eq!(channel["has_secret"], true);
     let listed: Value = get_json(&commander, url.clone()).await;
     let text = listed.to_string();
@@ -354,7 +354,7 @@ async fn a_gas_alarm_climbs_the_roster_until_acknowledged() {
     let wecom = receiver.wait_for("/wecom", 1).await;
     let content = wecom[0].body["markdown"]["content"].as_str().unwrap();
     assert!(
-        content.contains("燃气报警") && content.contains("五里庙"),
+        content.contains("燃气泄漏") && content.contains("五里庙"),
         "{content}"
     );
     assert!(
@@ -454,6 +454,15 @@ async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
         json!({"name": "gone", "kind": "wecom", "url": format!("{base}/gone"), "min_severity": "warning"}),
     )
     .await;
+    // A receiver nobody listens on, its key in the URL: the error it gets must not
+    // tell the key to those who read deliveries.
+    let closed = add_channel(
+        &commander,
+        &app,
+        json!({"name": "closed", "kind": "webhook", "url": "http://127.0.0.1:9/hook?key=TOPSECRET",
+               "min_severity": "warning"}),
+    )
+    .await;
     for community in ["wulimiao", "xingfuli"] {
         let roster = app.url(&format!("/api/v1/notify/rosters/{community}"));
         assert_eq!(
@@ -492,17 +501,47 @@ async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
     assert_eq!(by("gone")["attempts"], 1, "a 404 is not tried again");
     assert!(by("gone")["error"].as_str().unwrap().contains("404"));
     assert_eq!(
+        by("closed")["state"],
+        "pending",
+        "retried while it cannot be reached"
+    );
+    let error = by("closed")["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("cannot reach") && !error.contains("TOPSECRET"),
+        "{error}"
+    );
+    assert_eq!(
         sent.len(),
-        2,
+        3,
         "the flaky channel reached level 1: nobody else called: {sent:?}"
     );
     assert_eq!(receiver.on("/flaky").len(), 1, "each message once");
     let events: Value = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
     assert!(events.to_string().contains("alert.notify_failed"));
 
+    // Acknowledged: what still waits is not sent.
+    let acked = commander
+        .post(app.url(&format!("/api/v1/alerts/{alert}/ack")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acked.status(), 200);
+    let mut closed_state = Value::Null;
+    for _ in 0..50 {
+        let sent = deliveries(alert).await;
+        closed_state = sent.iter().find(|d| d["channel"] == "closed").unwrap()["state"].clone();
+        if closed_state == "cancelled" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(closed_state, "cancelled");
+
     // Only the dead channel left: every level fails, and each calls the next at once.
-    let gone = app.url(&format!("/api/v1/notify/channels/{}", flaky["id"]));
-    assert_eq!(commander.delete(&gone).send().await.unwrap().status(), 200);
+    for channel in [&flaky, &closed] {
+        let url = app.url(&format!("/api/v1/notify/channels/{}", channel["id"]));
+        assert_eq!(commander.delete(&url).send().await.unwrap().status(), 200);
+    }
     let (alert, _) = gas_leak(&app, "xingfuli").await;
     for _ in 0..100 {
         if deliveries(alert).await.len() == 3 {

@@ -1,8 +1,10 @@
-//! Notifications survive a server killed while they wait: the real `linli` binary,
-//! SIGKILLed with messages decided but not yet taken (their receiver down) and with an
-//! alarm only just raised; restarted, it sends every message, each exactly once.
+//! Notifications end to end with the real `linli` binary: journey 2 from the gas alarm
+//! to the grid worker acknowledging it on the tablet through the WeCom message's
+//! link, the community secretary called meanwhile; and a server SIGKILLed with
+//! messages decided but not yet taken (their receiver down) and with an alarm only
+//! just raised, which after its restart sends every message, each exactly once.
 
-use linli_tests::{free_port, LinliServer, Receiver};
+use linli_tests::{free_port, Browser, LinliServer, Receiver};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -50,5 +52,150 @@ async fn every_decided_message_arrives_exactly_once_across_a_kill() -> anyhow::R
     );
     let delivery_ids: Vec<&Value> = got_later.iter().map(|m| &m.body["delivery"]).collect();
     assert_eq!(delivery_ids.len(), 4);
+    Ok(())
+}
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Makes every running chain's wait run out now: what the clock does after 5 minutes.
+async fn time_passes(server: &LinliServer) -> anyhow::Result<()> {
+    let pool = sqlx::SqlitePool::connect(&server.database_url()).await?;
+    sqlx::query("UPDATE notify_chains SET next_ms = 0 WHERE next_ms IS NOT NULL")
+        .execute(&pool)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_night_gas_alarm_reaches_the_grid_worker_climbs_and_is_acknowledged_from_the_link(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let receiver = Receiver::start().await;
+    let commander = server.signed_in("demo-commander").await?;
+    let added = commander
+        .post(server.url("/api/v1/notify/channels"))
+        .json(&json!({"name": "五里庙网格群", "kind": "wecom",
+                      "url": format!("{}/wecom?key=robot-key", receiver.base),
+                      "communities": ["wulimiao"], "min_severity": "warning"}))
+        .send()
+        .await?;
+    assert_eq!(added.status(), 201);
+    let person = |name: &str, id: &str| json!({"name": name, "wecom": id});
+    let roster = json!({"levels": [
+        {"title": "网格员", "acknowledge_within_min": 5,
+         "shifts": [{"from": "00:00", "to": "00:00", "person": person("王芳", "wangfang")}]},
+        {"title": "社区书记", "acknowledge_within_min": 5,
+         "shifts": [{"from": "00:00", "to": "00:00", "person": person("李书记", "lishuji")}]},
+        {"title": "街道值班领导", "acknowledge_within_min": 10,
+         "shifts": [{"from": "00:00", "to": "00:00", "person": person("张主任", "zhang")}]},
+    ]});
+    let set = commander
+        .put(server.url("/api/v1/notify/rosters/wulimiao"))
+        .json(&roster)
+        .send()
+        .await?;
+    assert_eq!(set.status(), 200);
+    let homes = server.homes("demo-commander").await?;
+    let in_wulimiao: Vec<String> = homes
+        .iter()
+        .filter(|h| h["community"] == "wulimiao")
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+
+    // 02:13: the leak. The grid worker's WeCom group gets the message, mentioning her.
+    server.raise_gas_alarm(&in_wulimiao[0]).await?;
+    let first = receiver.wait_for("/wecom", 1).await;
+    let content = first[0].body["markdown"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content.contains("燃气泄漏") && content.contains("<@wangfang>"),
+        "{content}"
+    );
+    // Nobody acknowledges in time: the community secretary is called.
+    time_passes(&server).await?;
+    let second = receiver.wait_for("/wecom", 2).await;
+    let content = second[1].body["markdown"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(content.contains("<@lishuji>"), "{content}");
+
+    // The grid worker opens the message's link on her tablet and signs in.
+    let link = content
+        .split("[处置](")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("a link in the message")
+        .to_string();
+    let alert: i64 = link.rsplit("alert=").next().unwrap().parse()?;
+    let tablet = Browser::start(1280, 800, "zh-CN").await?;
+    tablet.goto(&link).await?;
+    tablet.wait_for_path("/login").await?;
+    tablet.sign_in("demo-grid-wulimiao", "demo").await?;
+    tablet.wait_for_path("/field").await?;
+    let linked = tablet
+        .wait_for(
+            "the linked alert marked on the tablet",
+            &format!(
+                "const row = document.querySelector(\"[data-alert-id='{alert}']\"); \
+                 return row && row.getAttribute('data-linked') === 'true' && location.search.includes('alert={alert}') ? row.textContent : null;"
+            ),
+            WAIT,
+        )
+        .await?;
+    assert!(linked.as_str().unwrap().contains("紧急"), "{linked}");
+
+    // While the tablet is open, a second leak in her community rings it too.
+    tablet
+        .wait_for(
+            "the live stream",
+            "const b = document.querySelector('[data-test=live-badge]'); return b && b.classList.contains('live') ? true : null;",
+            WAIT,
+        )
+        .await?;
+    server.raise_gas_alarm(&in_wulimiao[1]).await?;
+    let banner = tablet
+        .wait_for(
+            "the critical banner on the tablet",
+            "const b = document.querySelector('[data-test=critical-banner]'); return b ? b.textContent : null;",
+            WAIT,
+        )
+        .await?;
+    assert!(banner.as_str().unwrap().contains("紧急告警"), "{banner}");
+    tablet.screenshot("field-critical-banner-from-link").await?;
+
+    // She acknowledges the first: the chain stops; nobody else is called.
+    let ack = tablet
+        .find(&format!("[data-alert-id='{alert}'] [data-test=ack]"))
+        .await?;
+    tablet.click(&ack).await?;
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        let on_server: Value = commander
+            .get(server.url(&format!("/api/v1/alerts/{alert}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        state = on_server["state"].clone();
+        if state == "acknowledged" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "acknowledged");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    time_passes(&server).await?;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let deliveries: Vec<Value> = commander
+        .get(server.url(&format!("/api/v1/alerts/{alert}/deliveries")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let levels: Vec<&Value> = deliveries.iter().map(|d| &d["level"]).collect();
+    assert_eq!(levels, [&json!(1), &json!(2)], "{deliveries:?}");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The alert list the staff faces put beside the map, and what goes with it: the live
-//! connection's indicator and, on the command screen, the critical-alert banner with its
-//! sound (and a mute switch, remembered in `localStorage`).
+//! connection's indicator and, on the command screen and the tablet, the critical-alert
+//! banner with its sound (a mute switch, remembered in `localStorage`) and a system
+//! notification when the browser allows it.
 //!
 //! The list shows the face's active alerts, worst first, then (on the tablet) nearest
 //! first, then newest, filtered by severity and by "unacknowledged only". A row flies the map to the home; its buttons
@@ -100,8 +101,19 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
         .as_ref()
         .map(|s| s.by.trim_start_matches("user:").to_string());
     let case = alert.case_id;
+    // The alert a notification's link opened: marked, and the map flown to it once.
+    let linked =
+        leptos_router::hooks::use_query_map().with_untracked(super::linked_alert) == Some(id);
+    if linked {
+        Effect::new(move |done: Option<()>| {
+            if done.is_none() {
+                live.focus.set(Some(position));
+            }
+        });
+    }
     view! {
         <li class=format!("alert-row severity-{} state-{}", severity.as_str(), state.as_str())
+            class:linked=linked data-linked=linked.to_string()
             data-test="alert-row" data-alert-id=id.to_string() data-kind=kind.as_str() data-state=state.as_str()>
             <button class="alert-summary" on:click=move |_| live.focus.set(Some(position))>
                 <span class="severity">{move || names::severity(lang.0.get(), severity)}</span>
@@ -255,7 +267,23 @@ fn sound_alarm() {
     let _ = tone.stop_with_when(now + 0.8);
 }
 
-/// The command screen's banner for a new critical alert, with its sound and a mute.
+/// Whether the browser may show notifications; `None` where it has none (or the page
+/// is not a secure context).
+fn notification_permission() -> Option<web_sys::NotificationPermission> {
+    let supported = js_sys::Reflect::has(&window(), &"Notification".into()).unwrap_or(false);
+    supported.then(web_sys::Notification::permission)
+}
+
+/// A notification outside the page (the tablet asleep in a pocket, another tab).
+fn notify_system(title: &str, body: &str) {
+    let options = web_sys::NotificationOptions::new();
+    options.set_body(body);
+    options.set_require_interaction(true);
+    let _ = web_sys::Notification::new_with_options(title, &options);
+}
+
+/// The banner for a new critical alert (command screen and tablet), with its sound, a
+/// mute, and a notification outside the page when the browser allows it.
 #[component]
 pub fn CriticalBanner() -> impl IntoView {
     let lang = use_language();
@@ -268,14 +296,32 @@ pub fn CriticalBanner() -> impl IntoView {
         .and_then(|s| s.get_item(MUTE_KEY).ok().flatten());
     let muted = RwSignal::new(saved.as_deref() == Some("1"));
     let shown = RwSignal::new(None::<Alert>);
+    let permission = RwSignal::new(notification_permission());
     Effect::new(move |_| {
         if let Some(alert) = live.new_critical.get() {
             if !muted.get_untracked() {
                 sound_alarm();
             }
+            if permission.get_untracked() == Some(web_sys::NotificationPermission::Granted) {
+                let lang = lang.0.get_untracked();
+                let body = format!(
+                    "{} · {}",
+                    names::alert_kind(lang, alert.kind),
+                    who(live, &alert)
+                );
+                notify_system(crate::i18n::tr(lang, Msg::NewCritical), &body);
+            }
             shown.set(Some(alert));
         }
     });
+    let ask_permission = move |_| {
+        if let Ok(promise) = web_sys::Notification::request_permission() {
+            spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+                permission.set(notification_permission());
+            });
+        }
+    };
     let toggle_mute = move |_| {
         let next = !muted.get_untracked();
         muted.set(next);
@@ -287,6 +333,11 @@ pub fn CriticalBanner() -> impl IntoView {
         <button class="mute link" data-test="mute" on:click=toggle_mute>
             {move || if muted.get() { lang.t(Msg::Unmute) } else { lang.t(Msg::Mute) }}
         </button>
+        {move || (permission.get() == Some(web_sys::NotificationPermission::Default)).then(|| view! {
+            <button class="notify-permission link" data-test="allow-notifications" on:click=ask_permission>
+                {move || lang.t(Msg::AllowNotifications)}
+            </button>
+        })}
         {move || shown.get().map(|alert| {
             let kind = alert.kind;
             let home = who(live, &alert);

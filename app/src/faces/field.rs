@@ -2,8 +2,12 @@
 //! and patrols, the most urgent first and, among equally urgent ones, the nearest
 //! first; big buttons to acknowledge, resolve or escalate, to navigate to a place, to
 //! record a morning check-in and to go on patrol; a long press on the map reports a
-//! case. The tablet follows its own position (see `here.rs`) while this face is open.
+//! case. A new critical alert of the worker's communities rings and shows a banner as
+//! on the command screen. A notification's link (`/field?alert=ID`) marks its alert
+//! and flies the map to it. The tablet follows its own position (see `here.rs`) while
+//! this face is open.
 
+use super::alerts::CriticalBanner;
 use super::navigation::NavigationBar;
 use super::patrol_control::share_while_on_patrol;
 use super::side_panel::SidePanel;
@@ -31,6 +35,7 @@ fn FieldTablet() -> impl IntoView {
     view! {
         <div class="face face-field theme-light">
             <Header face=Face::Field/>
+            <CriticalBanner/>
             <div class="face-body">
                 <div class="map-column">
                     <NavigationBar/>

@@ -34,8 +34,15 @@ pub fn Login() -> impl IntoView {
     Effect::new(move |_| {
         if let SessionState::SignedIn(info) = session.0.get() {
             let next = query.with_untracked(|q| q.get("next"));
+            let alert = query
+                .with_untracked(super::linked_alert)
+                .map(|id| format!("?alert={id}"))
+                .unwrap_or_default();
             navigate(
-                destination(next.as_deref(), info.role.home_face()),
+                &format!(
+                    "{}{alert}",
+                    destination(next.as_deref(), info.role.home_face())
+                ),
                 Default::default(),
             );
         }

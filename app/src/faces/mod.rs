@@ -56,14 +56,25 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
-/// Shows `children` to signed-in staff only; sends others to `/login?next=<face>`.
+/// The alert a link names (`?alert=ID`, as notifications' links do), if any.
+pub fn linked_alert(query: &leptos_router::params::ParamsMap) -> Option<i64> {
+    query.get("alert")?.parse().ok()
+}
+
+/// Shows `children` to signed-in staff only; sends others to `/login?next=<face>`
+/// (keeping the alert a notification's link names).
 #[component]
 pub fn StaffOnly(face: Face, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
+    let query = leptos_router::hooks::use_query_map();
     Effect::new(move |_| {
         if session.0.get() == SessionState::SignedOut {
-            navigate(&format!("/login?next={}", face.path()), replace());
+            let alert = query
+                .with_untracked(linked_alert)
+                .map(|id| format!("&alert={id}"))
+                .unwrap_or_default();
+            navigate(&format!("/login?next={}{alert}", face.path()), replace());
         }
     });
     move || match session.0.get() {

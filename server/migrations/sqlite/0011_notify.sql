@@ -13,8 +13,10 @@ CREATE TABLE notify_channels (
     deleted_ms    INTEGER
 );
 
+-- No foreign key: re-importing the communities layer must not fail for a roster (one
+-- whose community is gone calls nobody; setting one checks the community).
 CREATE TABLE duty_rosters (
-    community   TEXT    PRIMARY KEY REFERENCES communities (id),
+    community   TEXT    PRIMARY KEY,
     roster      TEXT    NOT NULL,       -- JSON (linli_domain::notify::Roster), checked
     updated_ms  INTEGER NOT NULL
 );
@@ -41,7 +43,7 @@ CREATE TABLE notify_outbox (
     channel_id   INTEGER NOT NULL REFERENCES notify_channels (id),
     person       TEXT,                  -- JSON OnDuty, when the roster named somebody
     message      TEXT    NOT NULL,      -- JSON: headline, lines, link, alert
-    state        TEXT    NOT NULL,      -- pending, sent, failed
+    state        TEXT    NOT NULL,      -- pending, sent, failed, cancelled
     attempts     INTEGER NOT NULL DEFAULT 0,
     next_try_ms  INTEGER NOT NULL,
     error        TEXT,

@@ -18,14 +18,17 @@ const MAX_NAME_CHARS: usize = 60;
 const MAX_URL_CHARS: usize = 1_000;
 const MAX_SECRET_CHARS: usize = 200;
 
-/// A channel as `GET` shows it: no secret, no query (where robots keep their key), no
-/// password in the URL.
+/// A channel as `GET` shows it: no secret, and of its URL only the scheme, host and
+/// port (robots keep their key in the query, Feishu in the path, some in the user).
 fn shown(channel: StoredChannel) -> Channel {
     let url = reqwest::Url::parse(&channel.url)
-        .map(|mut url| {
-            url.set_query(None);
-            let _ = url.set_password(None);
-            url.to_string()
+        .map(|url| {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{}://{}{port}/…",
+                url.scheme(),
+                url.host_str().unwrap_or_default()
+            )
         })
         .unwrap_or_default();
     Channel {

@@ -12,15 +12,18 @@
 //!   roster's `warning_slowdown` (warnings), the next level is called, and so on to the
 //!   last. Info alerts call the first level only. A home whose alert of the same kind
 //!   started a chain within [`STORM_WINDOW_MS`] starts none (a flapping sensor does not
-//!   page the night shift every few minutes).
+//!   page the night shift every few minutes), unless the alert is critical.
 //! - `alert.updated` acknowledged or resolved (on the screen, the tablet, or through the
 //!   message's link after sign-in): the chain ends.
 //!
 //! Deciding a message stores it in the outbox, in the same transaction as the cursor
 //! and the chain. A sender takes what is due, several at once, and retries a failure
-//! (5xx, timeout, a robot's error code) with backoff up to [`MAX_ATTEMPTS`]; a 4xx is
-//! not retried. Then the message has failed, visibly (`alert.notify_failed`), and when
-//! no other message of its level got through, the chain calls the next level at once. A message the receiver took is `alert.notified` and never sent again,
+//! (5xx, 429, a timeout, a robot's rate limit) with backoff up to [`MAX_ATTEMPTS`]; a
+//! 4xx or a robot's other error codes are not retried. Then the message has failed,
+//! visibly (`alert.notify_failed`), and when no other message of its level got
+//! through, the chain calls the next level at once. Acknowledging cancels what of the
+//! alert is still waiting. A try whose outcome the database cannot take yet is kept in
+//! memory until it can, and the message is not sent again meanwhile. A message the receiver took is `alert.notified` and never sent again,
 //! restart or not; the same `X-Linli-Delivery` id on every try lets a receiver drop a
 //! repeat after a crash between its answer and our commit.
 
@@ -52,6 +55,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const CURSOR_SAVE_MS: Millis = 5_000;
 /// Events read per step.
 const PAGE: u32 = 500;
+/// The most of a receiver's answer read.
+const MAX_ANSWER: usize = 16 * 1024;
 /// Messages sent at once.
 const SENDING_AT_ONCE: usize = 32;
 
@@ -69,7 +74,8 @@ pub fn start(store: DynStore, live: Arc<crate::live::Live>, public_url: String) 
         sending: Mutex::default(),
         outbox: Notify::new(),
         cursor: Mutex::default(),
-        buildings: Mutex::default(),
+        names: Mutex::default(),
+        unrecorded: Mutex::default(),
     });
     tokio::spawn(Arc::clone(&notifier).decide(live));
     tokio::spawn(notifier.send());
@@ -86,8 +92,19 @@ struct Notifier {
     outbox: Notify,
     /// The last event read, and when the cursor was last saved.
     cursor: Mutex<Option<(i64, Millis)>>,
-    /// Building names by id, and the buildings layer's version they are of.
-    buildings: Mutex<(i64, HashMap<String, String>)>,
+    /// Building and community names by id, and the versions of their layers they
+    /// are of.
+    names: Mutex<Names>,
+    /// Tries whose outcome the database could not take yet (kept until it does: such
+    /// a message is never sent again meanwhile).
+    unrecorded: Mutex<HashMap<i64, NotifyWrite>>,
+}
+
+#[derive(Default)]
+struct Names {
+    versions: (i64, i64),
+    buildings: HashMap<String, String>,
+    communities: HashMap<String, String>,
 }
 
 #[derive(Default)]
@@ -116,27 +133,26 @@ fn wait_before_next(roster: &Roster, level: usize, severity: Severity) -> Option
     }
 }
 
-/// What an alert is called in a message.
-fn kind_name(kind: AlertKind) -> &'static str {
-    match kind {
-        AlertKind::Gas => "燃气报警",
-        AlertKind::Smoke => "烟雾报警",
-        AlertKind::NoWaterUse => "长时间无用水",
-        AlertKind::ContinuousFlow => "持续流水",
-        AlertKind::UnusualWaterUse => "用水量异常",
-        AlertKind::Offline => "设备离线",
-        AlertKind::LowBattery => "设备电量低",
-        AlertKind::Tamper => "设备被拆动",
-        AlertKind::MissedCheckIn => "未晨安打卡",
+/// Whether an alert still waits for somebody: open and not acknowledged.
+fn needs_somebody(alert: &Alert) -> bool {
+    alert.state == AlertState::Open && alert.acknowledged.is_none()
+}
+
+/// Why a chain ends, from the alert that ended it.
+fn why_ended(alert: &Alert) -> &'static str {
+    if alert.state == AlertState::Resolved {
+        "resolved"
+    } else {
+        "acknowledged"
     }
 }
 
-fn severity_name(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical => "紧急",
-        Severity::Warning => "警告",
-        Severity::Info => "提示",
-    }
+/// Text from a roster or an alert as it goes into a robot's markdown or text: without
+/// the characters that would make a mention or a link of it.
+fn plain(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '<' | '>' | '[' | ']' | '(' | ')' | '*' | '`'))
+        .collect()
 }
 
 /// Where an alert is, for staff: community, building, unit and room.
@@ -158,10 +174,10 @@ pub fn message(
 ) -> robots::Message {
     let mut headline = format!(
         "【{}】{} · {} {}",
-        severity_name(alert.severity),
-        kind_name(alert.kind),
-        place.community,
-        place.building
+        alert.severity.name_zh(),
+        alert.kind.name_zh(),
+        plain(&place.community),
+        plain(&place.building)
     );
     if let Some(unit_room) = &place.unit_room {
         headline.push_str(unit_room);
@@ -173,14 +189,12 @@ pub fn message(
         }
         _ => format!("{} 报警", china_clock(raised)),
     }];
-    match (level, person) {
+    let title = plain(level_title);
+    match (level, person.map(|p| plain(&p.name))) {
         (0, _) => {}
-        (1, Some(person)) => lines.push(format!("请 {level_title} {} 立即确认处置", person.name)),
-        (_, Some(person)) => lines.push(format!(
-            "上一级未在时限内确认，升级至 {level_title} {}",
-            person.name
-        )),
-        (_, None) => lines.push(format!("{level_title} 请确认处置")),
+        (1, Some(name)) => lines.push(format!("请 {title} {name} 立即确认处置")),
+        (_, Some(name)) => lines.push(format!("上一级未确认，升级至 {title} {name}")),
+        (_, None) => lines.push(format!("{title} 请确认处置")),
     }
     robots::Message {
         delivery: 0,
@@ -231,11 +245,29 @@ impl Notifier {
         let mut events = live.subscribe().receiver;
         loop {
             if let Err(e) = self.step().await {
-                tracing::warn!("the notifier cannot go on now: {e}; trying again");
+                tracing::warn!("the notifier cannot read the log now: {e}; trying again");
             }
-            tokio::select! {
-                _ = events.recv() => {}
-                () = tokio::time::sleep(TICK) => {}
+            // Whatever the log did, the chains' clocks run.
+            if let Err(e) = self.escalate_due().await {
+                tracing::warn!("the notifier cannot call the next levels now: {e}; trying again");
+            }
+            // Woken by alert events only (the stream carries many others); what came
+            // meanwhile is read from the log by the next step anyway.
+            let deadline = tokio::time::sleep(TICK);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    event = events.recv() => match event {
+                        Ok(event) if event.kind.starts_with("alert.") => break,
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            deadline.as_mut().await;
+                            break;
+                        }
+                    },
+                    () = &mut deadline => break,
+                }
             }
         }
     }
@@ -273,15 +305,10 @@ impl Notifier {
                 let Some(alert) = alert else { continue };
                 if event.kind == "alert.raised" {
                     self.on_raised(&alert, now, &mut writes).await?;
-                } else if alert.state != AlertState::Open || alert.acknowledged.is_some() {
-                    let why = if alert.state == AlertState::Resolved {
-                        "resolved"
-                    } else {
-                        "acknowledged"
-                    };
+                } else if !needs_somebody(&alert) {
                     writes.push(NotifyWrite::EndChain {
                         alert_id: alert.id,
-                        why,
+                        why: why_ended(&alert),
                     });
                 }
             }
@@ -298,56 +325,64 @@ impl Notifier {
             cursor = last;
             *self.cursor.lock().expect("cursor lock") = Some((cursor, saved_ms));
         }
-        self.escalate_due().await
+        Ok(())
     }
 
     /// Where an alert is, by names.
     async fn place(&self, alert: &Alert) -> Result<Place, crate::store::StoreError> {
-        let community = self
-            .store
-            .communities()
-            .await?
-            .into_iter()
-            .find(|c| c.id == alert.community)
-            .map(|c| c.name)
-            .unwrap_or_else(|| alert.community.to_string());
-        let version = self
-            .store
-            .layer_version(linli_domain::place::LayerName::Buildings)
-            .await?;
-        let stale = self.buildings.lock().expect("buildings lock").0 != version;
+        use linli_domain::place::LayerName;
+        let versions = (
+            self.store.layer_version(LayerName::Buildings).await?,
+            self.store.layer_version(LayerName::Communities).await?,
+        );
+        let stale = self.names.lock().expect("names lock").versions != versions;
         if stale {
-            let features = self
+            let buildings = self
                 .store
-                .features(linli_domain::place::LayerName::Buildings)
-                .await?;
-            let names = features
+                .features(LayerName::Buildings)
+                .await?
                 .into_iter()
                 .filter_map(|f| Some((f.id, f.properties.get("name")?.as_str()?.to_string())))
                 .collect();
-            *self.buildings.lock().expect("buildings lock") = (version, names);
+            let communities = self
+                .store
+                .communities()
+                .await?
+                .into_iter()
+                .map(|c| (c.id.to_string(), c.name))
+                .collect();
+            *self.names.lock().expect("names lock") = Names {
+                versions,
+                buildings,
+                communities,
+            };
         }
-        let building = self
-            .buildings
-            .lock()
-            .expect("buildings lock")
-            .1
-            .get(&alert.building)
-            .cloned()
-            .unwrap_or_else(|| alert.building.clone());
-        let homes = self
+        let (community, building) = {
+            let names = self.names.lock().expect("names lock");
+            (
+                names.communities.get(alert.community.as_str()).cloned(),
+                names.buildings.get(&alert.building).cloned(),
+            )
+        };
+        let unit_room = self
             .store
-            .homes(Some(std::slice::from_ref(&alert.community)))
-            .await?;
-        let unit_room = homes
-            .iter()
-            .find(|h| h.id == alert.home)
-            .map(|h| format!(" {}单元{}", h.unit, h.room));
+            .home_place(&alert.home)
+            .await?
+            .map(|(unit, room)| format!(" {unit}单元{room}"));
         Ok(Place {
-            community,
-            building,
+            community: community.unwrap_or_else(|| alert.community.to_string()),
+            building: building.unwrap_or_else(|| alert.building.clone()),
             unit_room,
         })
+    }
+
+    /// The channels that carry an alert.
+    async fn carrying(
+        &self,
+        alert: &Alert,
+    ) -> Result<Vec<StoredChannel>, crate::store::StoreError> {
+        let channels = self.store.channels().await?;
+        Ok(channels.into_iter().filter(|c| carries(c, alert)).collect())
     }
 
     fn link(&self, alert: &Alert) -> String {
@@ -385,7 +420,11 @@ impl Notifier {
             self.link(alert),
             now,
         );
+        let has_phone = person.as_ref().is_some_and(|p| p.phone.is_some());
         for channel in channels {
+            if channel.kind == ChannelKind::Sms && !has_phone {
+                continue;
+            }
             writes.push(NotifyWrite::Enqueue(NewDelivery {
                 alert_id: alert.id,
                 level,
@@ -404,13 +443,7 @@ impl Notifier {
         now: Millis,
         writes: &mut Vec<NotifyWrite>,
     ) -> Result<(), crate::store::StoreError> {
-        let channels: Vec<StoredChannel> = self
-            .store
-            .channels()
-            .await?
-            .into_iter()
-            .filter(|c| carries(c, alert))
-            .collect();
+        let channels = self.carrying(alert).await?;
         if channels.is_empty() {
             return Ok(());
         }
@@ -419,14 +452,16 @@ impl Notifier {
             return Ok(());
         }
         let current = self.store.alert(alert.id).await?;
-        if !current.is_some_and(|a| a.state == AlertState::Open && a.acknowledged.is_none()) {
+        if !current.as_ref().is_some_and(needs_somebody) {
             return Ok(());
         }
-        if self
-            .store
-            .chain_started_since(&alert.home, alert.kind, now - STORM_WINDOW_MS)
-            .await?
-        {
+        // A critical alarm always pages, even one raised again at once.
+        let storm = alert.severity < Severity::Critical
+            && self
+                .store
+                .chain_started_since(&alert.home, alert.kind, now - STORM_WINDOW_MS)
+                .await?;
+        if storm {
             tracing::info!(
                 alert = alert.id,
                 "no new messages: {} at {} paged within the last 10 minutes",
@@ -464,14 +499,15 @@ impl Notifier {
         let mut writes = Vec::new();
         for chain in due {
             let alert = self.store.alert(chain.alert_id).await?;
-            let Some(alert) =
-                alert.filter(|a| a.state == AlertState::Open && a.acknowledged.is_none())
-            else {
-                writes.push(NotifyWrite::EndChain {
-                    alert_id: chain.alert_id,
-                    why: "acknowledged",
-                });
-                continue;
+            let alert = match alert {
+                Some(alert) if needs_somebody(&alert) => alert,
+                other => {
+                    writes.push(NotifyWrite::EndChain {
+                        alert_id: chain.alert_id,
+                        why: other.as_ref().map_or("resolved", why_ended),
+                    });
+                    continue;
+                }
             };
             let roster = self.store.roster(&alert.community).await?;
             let Some(roster) = roster.filter(|r| (chain.level as usize) < r.levels.len()) else {
@@ -481,13 +517,7 @@ impl Notifier {
                 }));
                 continue;
             };
-            let channels: Vec<StoredChannel> = self
-                .store
-                .channels()
-                .await?
-                .into_iter()
-                .filter(|c| carries(c, &alert))
-                .collect();
+            let channels = self.carrying(&alert).await?;
             let level = chain.level + 1;
             self.enqueue_level(&alert, &channels, Some(&roster), level, now, &mut writes)
                 .await?;
@@ -507,17 +537,18 @@ impl Notifier {
     /// Sends what is due, several at once, until the process ends.
     async fn send(self: Arc<Self>) {
         loop {
+            self.record_unrecorded().await;
             let now = crate::clock::now_ms();
             self.sending.lock().expect("sending lock").ended.clear();
             match self.store.outbox_due(now, 200).await {
                 Ok(due) => {
+                    let unrecorded = self.unrecorded.lock().expect("unrecorded lock");
+                    let mut sending = self.sending.lock().expect("sending lock");
                     for delivery in due {
-                        let fresh = {
-                            let mut sending = self.sending.lock().expect("sending lock");
-                            sending.now.len() < SENDING_AT_ONCE
-                                && !sending.ended.contains(&delivery.id)
-                                && sending.now.insert(delivery.id)
-                        };
+                        let fresh = sending.now.len() < SENDING_AT_ONCE
+                            && !sending.ended.contains(&delivery.id)
+                            && !unrecorded.contains_key(&delivery.id)
+                            && sending.now.insert(delivery.id);
                         if fresh {
                             tokio::spawn(Arc::clone(&self).send_one(delivery));
                         }
@@ -532,9 +563,29 @@ impl Notifier {
         }
     }
 
+    /// Records the outcomes the database could not take before.
+    async fn record_unrecorded(&self) {
+        let waiting: Vec<(i64, NotifyWrite)> = self
+            .unrecorded
+            .lock()
+            .expect("unrecorded lock")
+            .iter()
+            .map(|(id, write)| (*id, write.clone()))
+            .collect();
+        for (id, write) in waiting {
+            if self
+                .store
+                .notify_apply(crate::clock::now_ms(), None, vec![write])
+                .await
+                .is_ok()
+            {
+                self.unrecorded.lock().expect("unrecorded lock").remove(&id);
+            }
+        }
+    }
+
     /// One try of one message, and what it leads to.
     async fn send_one(self: Arc<Self>, delivery: PendingDelivery) {
-        let now = crate::clock::now_ms();
         let message = message_from_json(delivery.id, &delivery.new.message);
         let channel = &delivery.channel;
         let outcome = match robots::request(
@@ -543,82 +594,68 @@ impl Notifier {
             channel.secret.as_deref(),
             &message,
             delivery.new.person.as_ref(),
-            now,
+            crate::clock::now_ms(),
         ) {
             Ok(request) => self.post(channel.kind, request).await,
-            Err(robots::Unsendable(why)) => Err((why, false)),
+            Err(robots::Unsendable(why)) => Err(robots::NotTaken { why, retry: false }),
         };
+        // After the answer (or the timeout): the backoff counts from here.
+        let now = crate::clock::now_ms();
         let attempts = delivery.attempts + 1;
         let event = json!({
             "alert": delivery.new.alert_id, "delivery": delivery.id, "level": delivery.new.level,
             "level_title": delivery.new.level_title, "channel": channel.name, "kind": channel.kind,
             "person": delivery.new.person.as_ref().map(|p| &p.name), "attempts": attempts,
         });
-        let mut writes = Vec::new();
-        match outcome {
-            Ok(()) => writes.push(NotifyWrite::Sent {
+        let write = match outcome {
+            Ok(()) => NotifyWrite::Sent {
                 id: delivery.id,
                 event,
-            }),
-            Err((error, retry)) if retry && attempts < MAX_ATTEMPTS => {
+            },
+            Err(robots::NotTaken { why, retry: true }) if attempts < MAX_ATTEMPTS => {
                 let backoff = (FIRST_BACKOFF_MS << (attempts - 1).min(10)).min(MAX_BACKOFF_MS);
                 tracing::info!(
                     delivery = delivery.id,
-                    "{} did not take message: {error}; again in {backoff} ms",
+                    "{} did not take a message: {why}; again in {backoff} ms",
                     channel.name
                 );
-                writes.push(NotifyWrite::Retry {
+                NotifyWrite::Retry {
                     id: delivery.id,
                     next_try_ms: now + backoff,
-                    error,
-                });
+                    error: why,
+                }
             }
-            Err((error, _)) => {
+            Err(robots::NotTaken { why, .. }) => {
                 tracing::warn!(
                     delivery = delivery.id,
-                    "giving up on a message by {}: {error}",
+                    "giving up on a message by {}: {why}",
                     channel.name
                 );
                 let mut event = event;
-                event["error"] = json!(error);
-                writes.push(NotifyWrite::Failed {
+                event["error"] = json!(why);
+                NotifyWrite::Failed {
                     id: delivery.id,
-                    error,
+                    alert_id: delivery.new.alert_id,
+                    level: delivery.new.level,
+                    error: why,
                     event,
-                });
-                // When no message of its level got through or may still, that level
-                // did not hear of the alert: call the next now.
-                let level_reached = self
-                    .store
-                    .deliveries(delivery.new.alert_id)
-                    .await
-                    .map(|all| {
-                        all.iter().any(|d| {
-                            d.id != delivery.id
-                                && d.level == delivery.new.level
-                                && d.state != linli_domain::notify::DeliveryState::Failed
-                        })
-                    })
-                    .unwrap_or(true);
-                let chains = if level_reached {
-                    Ok(Vec::new())
-                } else {
-                    self.store.chains(&[delivery.new.alert_id]).await
-                };
-                if let Ok(chains) = chains {
-                    for chain in chains {
-                        if chain.level == delivery.new.level && chain.next_ms.is_some() {
-                            writes.push(NotifyWrite::Chain(Chain {
-                                next_ms: Some(now),
-                                ..chain
-                            }));
-                        }
-                    }
                 }
             }
-        }
-        if let Err(e) = self.store.notify_apply(now, None, writes).await {
-            tracing::warn!(delivery = delivery.id, "cannot record a message's try: {e}");
+        };
+        if let Err(e) = self
+            .store
+            .notify_apply(now, None, vec![write.clone()])
+            .await
+        {
+            // Sent or not, it must not go again before this is recorded.
+            tracing::warn!(
+                delivery = delivery.id,
+                "cannot record a message's try yet: {e}"
+            );
+            self.unrecorded
+                .lock()
+                .expect("unrecorded lock")
+                .insert(delivery.id, write);
         }
         {
             let mut sending = self.sending.lock().expect("sending lock");
@@ -628,12 +665,12 @@ impl Notifier {
         self.outbox.notify_one();
     }
 
-    /// Posts a request; `Err((why, worth retrying))`.
+    /// Posts a request and reads at most [`MAX_ANSWER`] of the answer.
     async fn post(
         &self,
         kind: ChannelKind,
         request: robots::Outgoing,
-    ) -> Result<(), (String, bool)> {
+    ) -> Result<(), robots::NotTaken> {
         let mut builder = self
             .client
             .post(&request.url)
@@ -642,16 +679,29 @@ impl Notifier {
         for (name, value) in request.headers {
             builder = builder.header(name, value);
         }
-        let answer = builder.send().await.map_err(|e| {
+        let unreachable = |e: reqwest::Error| {
+            // Never the URL: it holds the robot's key.
+            let e = e.without_url();
             let why = if e.is_timeout() {
                 format!("no answer within {SEND_TIMEOUT:?}")
             } else {
-                format!("cannot reach the receiver: {e}")
+                let cause = std::error::Error::source(&e)
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default();
+                format!("cannot reach the receiver ({e}{cause})")
             };
-            (why, true)
-        })?;
+            robots::NotTaken { why, retry: true }
+        };
+        let mut answer = builder.send().await.map_err(unreachable)?;
         let status = answer.status().as_u16();
-        let body = answer.bytes().await.unwrap_or_default();
-        robots::accepted(kind, status, &body).map_err(|why| (why, robots::worth_retrying(status)))
+        let mut body = Vec::new();
+        while body.len() < MAX_ANSWER {
+            match answer.chunk().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        body.truncate(MAX_ANSWER);
+        robots::accepted(kind, status, &body)
     }
 }

@@ -219,32 +219,49 @@ pub fn request(
     Ok(Outgoing { url, headers, body })
 }
 
-/// Whether the receiver took the message, from its answer: `Err` says why not.
-pub fn accepted(kind: ChannelKind, status: u16, body: &[u8]) -> Result<(), String> {
+/// Robots' answers that mean "too many messages now, later": worth trying again
+/// (WeCom 45009, DingTalk 130101, Feishu 9499 and 11232). Their other error codes (a
+/// wrong key, signature or keyword) will not change by waiting.
+const RATE_LIMITED: [i64; 4] = [45009, 130101, 9499, 11232];
+
+/// Why a receiver did not take a message, and whether trying again may help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotTaken {
+    pub why: String,
+    pub retry: bool,
+}
+
+/// Whether the receiver took the message, from its answer: the receiver's trouble
+/// (5xx, 429, a robot's rate limit) is worth another try, the request's (another 4xx,
+/// a robot's other error codes) is not.
+pub fn accepted(kind: ChannelKind, status: u16, body: &[u8]) -> Result<(), NotTaken> {
     let snippet = || String::from_utf8_lossy(&body[..body.len().min(200)]).to_string();
     if !(200..300).contains(&status) {
-        return Err(format!("HTTP {status}: {}", snippet()));
+        return Err(NotTaken {
+            why: format!("HTTP {status}: {}", snippet()),
+            retry: status >= 500 || status == 429,
+        });
     }
     let code_field = match kind {
         ChannelKind::Wecom | ChannelKind::Dingtalk => "errcode",
         ChannelKind::Feishu => "code",
         ChannelKind::Webhook | ChannelKind::Sms => return Ok(()),
     };
-    let answer: Value = serde_json::from_slice(body)
-        .map_err(|_| format!("the robot's answer is not JSON: {}", snippet()))?;
-    match answer[code_field].as_i64() {
+    let answer: Value = serde_json::from_slice(body).map_err(|_| NotTaken {
+        why: format!("the robot's answer is not JSON: {}", snippet()),
+        retry: true,
+    })?;
+    let code = answer[code_field]
+        .as_i64()
+        // Feishu's older answers say StatusCode.
+        .or_else(|| answer["StatusCode"].as_i64());
+    match code {
         Some(0) => Ok(()),
-        // Feishu's older answers say StatusCode 0.
-        None if answer["StatusCode"].as_i64() == Some(0) => Ok(()),
-        _ => Err(format!("the robot refused it: {}", snippet())),
+        code => Err(NotTaken {
+            why: format!("the robot refused it: {}", snippet()),
+            retry: code.is_some_and(|c| RATE_LIMITED.contains(&c)),
+        }),
     }
-}
-
-/// Whether an answer (`Err` of [`accepted`], by its HTTP status) is worth trying again:
-/// the receiver's trouble (5xx, 429, a robot's own error code such as a rate limit),
-/// not the request's (4xx).
-pub fn worth_retrying(status: u16) -> bool {
-    status >= 500 || status == 429 || (200..300).contains(&status)
 }
 
 #[cfg(test)]
@@ -370,24 +387,33 @@ mod tests {
 
     #[test]
     fn answers_are_read_as_each_robot_writes_them() {
-        assert!(accepted(ChannelKind::Wecom, 200, br#"{"errcode":0,"errmsg":"ok"}"#).is_ok());
-        assert!(accepted(
-            ChannelKind::Wecom,
-            200,
-            br#"{"errcode":45009,"errmsg":"api freq out of limit"}"#
-        )
-        .is_err());
-        assert!(accepted(ChannelKind::Dingtalk, 200, b"not json").is_err());
-        assert!(accepted(ChannelKind::Feishu, 200, br#"{"code":0,"msg":"success"}"#).is_ok());
-        assert!(accepted(ChannelKind::Feishu, 200, br#"{"StatusCode":0}"#).is_ok());
-        assert!(accepted(
-            ChannelKind::Feishu,
-            200,
-            br#"{"code":19021,"msg":"sign match fail"}"#
-        )
-        .is_err());
-        assert!(accepted(ChannelKind::Webhook, 204, b"").is_ok());
-        assert!(accepted(ChannelKind::Sms, 503, b"busy").is_err());
-        assert!(worth_retrying(503) && worth_retrying(429) && !worth_retrying(404));
+        let retry = |kind, status, body: &[u8]| accepted(kind, status, body).map_err(|e| e.retry);
+        let wecom = ChannelKind::Wecom;
+        assert_eq!(retry(wecom, 200, br#"{"errcode":0,"errmsg":"ok"}"#), Ok(()));
+        assert_eq!(
+            retry(wecom, 200, br#"{"errcode":45009,"errmsg":"freq"}"#),
+            Err(true)
+        );
+        assert_eq!(
+            retry(wecom, 200, br#"{"errcode":93000,"errmsg":"bad key"}"#),
+            Err(false)
+        );
+        let ding = ChannelKind::Dingtalk;
+        assert_eq!(retry(ding, 200, b"not json"), Err(true));
+        assert_eq!(
+            retry(ding, 200, br#"{"errcode":310000,"errmsg":"sign"}"#),
+            Err(false)
+        );
+        let feishu = ChannelKind::Feishu;
+        assert_eq!(retry(feishu, 200, br#"{"code":0,"msg":"success"}"#), Ok(()));
+        assert_eq!(retry(feishu, 200, br#"{"StatusCode":0}"#), Ok(()));
+        assert_eq!(
+            retry(feishu, 200, br#"{"code":19021,"msg":"sign"}"#),
+            Err(false)
+        );
+        assert_eq!(retry(ChannelKind::Webhook, 204, b""), Ok(()));
+        assert_eq!(retry(ChannelKind::Sms, 503, b"busy"), Err(true));
+        assert_eq!(retry(ChannelKind::Sms, 429, b"slow down"), Err(true));
+        assert_eq!(retry(ChannelKind::Webhook, 404, b"no"), Err(false));
     }
 }

@@ -233,7 +233,8 @@ pub struct PendingDelivery {
 pub enum NotifyWrite {
     /// A chain starts, or moves to its next level (`next_ms` `None`: none follows).
     Chain(Chain),
-    /// A chain ends before its last level: somebody acknowledged or resolved it.
+    /// A chain ends before its last level: somebody acknowledged or resolved it. Its
+    /// messages not yet sent are cancelled.
     EndChain { alert_id: i64, why: &'static str },
     /// A message is decided: stored once per (alert, level, channel).
     Enqueue(NewDelivery),
@@ -245,9 +246,13 @@ pub enum NotifyWrite {
         next_try_ms: Millis,
         error: String,
     },
-    /// Given up: `alert.notify_failed` event with `event`.
+    /// Given up: `alert.notify_failed` event with `event`. When no message of its
+    /// level got through or may still, the alert's running chain calls the next level
+    /// now.
     Failed {
         id: i64,
+        alert_id: i64,
+        level: u32,
         error: String,
         event: serde_json::Value,
     },
@@ -533,6 +538,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Messages waiting whose next try is due at `now`, oldest first, at most `limit`.
     async fn outbox_due(&self, now: Millis, limit: u32) -> StoreResult<Vec<PendingDelivery>>;
+    /// Where a home is inside its building: (unit, room).
+    async fn home_place(&self, home: &str) -> StoreResult<Option<(i64, String)>>;
     /// The messages decided for an alert, in order.
     async fn deliveries(&self, alert_id: i64) -> StoreResult<Vec<linli_domain::notify::Delivery>>;
 

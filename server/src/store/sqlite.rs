@@ -1200,6 +1200,10 @@ impl Store for SqliteStore {
         self.outbox_due_sql(now, limit).await
     }
 
+    async fn home_place(&self, home: &str) -> StoreResult<Option<(i64, String)>> {
+        self.home_place_sql(home).await
+    }
+
     async fn deliveries(&self, alert_id: i64) -> StoreResult<Vec<linli_domain::notify::Delivery>> {
         self.deliveries_sql(alert_id).await
     }

@@ -8,7 +8,7 @@ use crate::store::{
     StoredChannel,
 };
 use linli_domain::alerts::{AlertKind, Severity};
-use linli_domain::notify::{ChannelKind, ChannelRequest, Delivery, DeliveryState, Roster};
+use linli_domain::notify::{ChannelKind, ChannelRequest, Delivery, DeliveryState, OnDuty, Roster};
 use linli_domain::CommunityId;
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -40,6 +40,14 @@ fn channel_from_row(row: &SqliteRow, prefix: &str) -> StoreResult<StoredChannel>
         min_severity: Severity::parse(&severity).ok_or_else(|| corrupt(&severity))?,
         created_ms: row.try_get(column("created_ms").as_str())?,
     })
+}
+
+fn person_from_column(row: &SqliteRow) -> StoreResult<Option<OnDuty>> {
+    let person: Option<String> = row.try_get("person")?;
+    person
+        .map(|p| serde_json::from_str(&p))
+        .transpose()
+        .map_err(corrupt)
 }
 
 fn chain_from_row(row: &SqliteRow) -> StoreResult<Chain> {
@@ -246,6 +254,14 @@ impl SqliteStore {
                     .bind(alert_id)
                     .execute(&mut *tx)
                     .await?;
+                    sqlx::query(
+                        "UPDATE notify_outbox SET state = 'cancelled', error = ? \
+                         WHERE alert_id = ? AND state = 'pending'",
+                    )
+                    .bind(format!("not sent: {why} first"))
+                    .bind(alert_id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 NotifyWrite::Enqueue(new) => {
                     sqlx::query(
@@ -271,15 +287,19 @@ impl SqliteStore {
                     .await?;
                 }
                 NotifyWrite::Sent { id, event } => {
-                    sqlx::query(
+                    // Taken by its receiver, even if cancelled meanwhile: it was sent.
+                    let changed = sqlx::query(
                         "UPDATE notify_outbox SET state = 'sent', sent_ms = ?, attempts = attempts + 1, \
-                         error = NULL WHERE id = ? AND state = 'pending'",
+                         error = NULL WHERE id = ? AND state IN ('pending', 'cancelled')",
                     )
                     .bind(at)
                     .bind(id)
                     .execute(&mut *tx)
-                    .await?;
-                    append_event(&mut tx, &change, "alert.notified", event).await?;
+                    .await?
+                    .rows_affected();
+                    if changed == 1 {
+                        append_event(&mut tx, &change, "alert.notified", event).await?;
+                    }
                 }
                 NotifyWrite::Retry {
                     id,
@@ -296,16 +316,38 @@ impl SqliteStore {
                     .execute(&mut *tx)
                     .await?;
                 }
-                NotifyWrite::Failed { id, error, event } => {
-                    sqlx::query(
+                NotifyWrite::Failed {
+                    id,
+                    alert_id,
+                    level,
+                    error,
+                    event,
+                } => {
+                    let changed = sqlx::query(
                         "UPDATE notify_outbox SET state = 'failed', attempts = attempts + 1, error = ? \
                          WHERE id = ? AND state = 'pending'",
                     )
                     .bind(&error)
                     .bind(id)
                     .execute(&mut *tx)
-                    .await?;
-                    append_event(&mut tx, &change, "alert.notify_failed", event).await?;
+                    .await?
+                    .rows_affected();
+                    if changed == 1 {
+                        append_event(&mut tx, &change, "alert.notify_failed", event).await?;
+                        // Nobody of this level heard of it: the next level now.
+                        sqlx::query(
+                            "UPDATE notify_chains SET next_ms = ? WHERE alert_id = ? AND level = ? \
+                             AND next_ms IS NOT NULL AND NOT EXISTS (SELECT 1 FROM notify_outbox \
+                             WHERE alert_id = ? AND level = ? AND state IN ('pending', 'sent'))",
+                        )
+                        .bind(at)
+                        .bind(alert_id)
+                        .bind(i64::from(level))
+                        .bind(alert_id)
+                        .bind(i64::from(level))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
             }
         }
@@ -371,7 +413,8 @@ impl SqliteStore {
         let rows = sqlx::query(&format!(
             "SELECT o.id AS o_id, o.alert_id, o.level, o.level_title, o.person, o.message, o.attempts, \
              {} FROM notify_outbox o JOIN notify_channels c ON c.id = o.channel_id \
-             WHERE o.state = 'pending' AND o.next_try_ms <= ? ORDER BY o.next_try_ms, o.id LIMIT ?",
+             WHERE o.state = 'pending' AND o.next_try_ms <= ? AND c.deleted_ms IS NULL \
+             ORDER BY o.next_try_ms, o.id LIMIT ?",
             CHANNEL_COLUMNS
                 .split(", ")
                 .map(|c| format!("c.{c} AS c_{c}"))
@@ -385,7 +428,6 @@ impl SqliteStore {
         rows.iter()
             .map(|row| {
                 let channel = channel_from_row(row, "c_")?;
-                let person: Option<String> = row.try_get("person")?;
                 let message: String = row.try_get("message")?;
                 Ok(PendingDelivery {
                     id: row.try_get("o_id")?,
@@ -394,10 +436,7 @@ impl SqliteStore {
                         level: row.try_get::<i64, _>("level")? as u32,
                         level_title: row.try_get("level_title")?,
                         channel_id: channel.id,
-                        person: person
-                            .map(|p| serde_json::from_str(&p))
-                            .transpose()
-                            .map_err(corrupt)?,
+                        person: person_from_column(row)?,
                         message: serde_json::from_str(&message).map_err(corrupt)?,
                     },
                     channel,
@@ -405,6 +444,15 @@ impl SqliteStore {
                 })
             })
             .collect()
+    }
+
+    pub(super) async fn home_place_sql(&self, home: &str) -> StoreResult<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT unit, room FROM homes WHERE id = ?")
+            .bind(home)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((row.try_get("unit")?, row.try_get("room")?)))
+            .transpose()
     }
 
     pub(super) async fn deliveries_sql(&self, alert_id: i64) -> StoreResult<Vec<Delivery>> {
@@ -420,11 +468,7 @@ impl SqliteStore {
             .map(|row| {
                 let kind: String = row.try_get("kind")?;
                 let state: String = row.try_get("state")?;
-                let person: Option<String> = row.try_get("person")?;
-                let person = person
-                    .map(|p| serde_json::from_str::<linli_domain::notify::OnDuty>(&p))
-                    .transpose()
-                    .map_err(corrupt)?;
+                let person = person_from_column(row)?;
                 Ok(Delivery {
                     id: row.try_get("id")?,
                     alert_id: row.try_get("alert_id")?,
