@@ -10,6 +10,8 @@
 //!   directory is the first argument, beside Leaflet (see [`frames`]).
 //! - Server: ingest over HTTP and MQTT, reading-to-alert latency at an SSE client under
 //!   load, fan-out to 2,000 SSE clients and the server's memory (see [`live`]).
+//! - Alarm to message: a gas reading to the notifier's message at a webhook receiver
+//!   (see [`notify`]); `LINLI_BENCH=notify` measures only this.
 //! - The server at full size: memory with 20,000 homes and 60,000 sensors, and the
 //!   cached public status under a crowd of readers (see [`scale`]).
 //!   `LINLI_BENCH=server` measures only the server; `LINLI_BENCH=scale` only this, and
@@ -21,6 +23,7 @@
 mod busy;
 mod frames;
 mod live;
+mod notify;
 mod scale;
 
 use anyhow::Result;
@@ -107,9 +110,11 @@ async fn main() -> Result<()> {
     match only.as_str() {
         "scale" => return scale::measure().await,
         "busy" => return busy::measure().await,
+        "notify" => return notify::measure().await,
         _ => {}
     }
     live::measure().await?;
+    notify::measure().await?;
     scale::measure().await?;
     if only == "server" {
         return Ok(());
