@@ -160,6 +160,11 @@ pub async fn public_status() -> Result<PublicStatus, ApiError> {
     get("/api/v1/public/status").await
 }
 
+/// `GET /api/v1/alerts/{id}/deliveries`: who was notified of an alert, by what, when.
+pub async fn deliveries(alert: i64) -> Result<Vec<linli_domain::notify::Delivery>, ApiError> {
+    get(&format!("/api/v1/alerts/{alert}/deliveries")).await
+}
+
 /// `GET /api/v1/cases/{id}`: the case with its timeline.
 pub async fn case(id: i64) -> Result<Case, ApiError> {
     get(&format!("/api/v1/cases/{id}")).await

@@ -116,6 +116,8 @@ pub enum Msg {
     Mute,
     Unmute,
     AllowNotifications,
+    Notified,
+    NobodyNotified,
     AllAlerts,
     OpenOnly,
     AcknowledgedBy,
@@ -390,6 +392,10 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, Unmute) => "Sound on",
         (Lang::Zh, AllowNotifications) => "开启系统通知",
         (Lang::En, AllowNotifications) => "Allow notifications",
+        (Lang::Zh, Notified) => "通知记录",
+        (Lang::En, Notified) => "Who was told",
+        (Lang::Zh, NobodyNotified) => "没有发出通知（未设置通知渠道）",
+        (Lang::En, NobodyNotified) => "Nobody was notified (no channel set up)",
         (Lang::Zh, AllAlerts) => "全部",
         (Lang::En, AllAlerts) => "All",
         (Lang::Zh, OpenOnly) => "待确认",
@@ -609,6 +615,20 @@ pub mod names {
             (AlertKind::LowBattery, None) => "电量低".into(),
             (AlertKind::Tamper, _) => "设备外壳被打开或被移动".into(),
             (AlertKind::MissedCheckIn, _) => "到时未记录晨安打卡".into(),
+        }
+    }
+
+    pub fn delivery_state(lang: Lang, s: linli_domain::notify::DeliveryState) -> &'static str {
+        use linli_domain::notify::DeliveryState as D;
+        match (lang, s) {
+            (Lang::Zh, D::Pending) => "发送中",
+            (Lang::Zh, D::Sent) => "已送达",
+            (Lang::Zh, D::Failed) => "发送失败",
+            (Lang::Zh, D::Cancelled) => "已取消（已确认）",
+            (Lang::En, D::Pending) => "sending",
+            (Lang::En, D::Sent) => "delivered",
+            (Lang::En, D::Failed) => "failed",
+            (Lang::En, D::Cancelled) => "cancelled (acknowledged)",
         }
     }
 

@@ -277,13 +277,32 @@ pub fn use_live() -> Option<Live> {
     use_context::<Live>()
 }
 
+/// The newest critical alert of `now` that `before` did not have: raised while the
+/// stream was away, it still rings. Nothing on a first load (no `before`).
+fn critical_raised_meanwhile(before: Option<&Snapshot>, now: &Snapshot) -> Option<Alert> {
+    let before = before?;
+    now.alerts
+        .iter()
+        .filter(|a| a.severity == Severity::Critical && a.state == AlertState::Open)
+        .filter(|a| !before.alerts.iter().any(|b| b.id == a.id))
+        .max_by_key(|a| a.id)
+        .cloned()
+}
+
 /// Loads the snapshot, then (re)opens the stream after its last event.
 fn load(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStorage>) {
     spawn_local(async move {
         match api::snapshot().await {
             Ok(snapshot) => {
                 let after = snapshot.last_event_id;
+                let meanwhile = live
+                    .snapshot
+                    .with_untracked(|before| critical_raised_meanwhile(before.as_ref(), &snapshot));
                 live.snapshot.set(Some(snapshot));
+                if let Some(alert) = meanwhile {
+                    live.focus.set(Some(alert.position));
+                    live.new_critical.set(Some(alert));
+                }
                 live.failed.set(false);
                 open(live, source, after);
             }
@@ -334,15 +353,21 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
                     outcomes.extend(events.iter().map(|(kind, data)| apply(s, kind, data)));
                 }
             });
+            // Every critical alert of the batch rings, even when the batch also asks
+            // for a resync (the reload would see it as known already).
+            let mut resync = false;
             for outcome in outcomes {
                 match outcome {
                     Applied::NewCritical(alert) => {
                         live.focus.set(Some(alert.position));
                         live.new_critical.set(Some(alert));
                     }
-                    Applied::Resync => return load(live, source),
+                    Applied::Resync => resync = true,
                     Applied::Changed | Applied::Ignored => {}
                 }
+            }
+            if resync {
+                load(live, source);
             }
         }
     };
@@ -406,6 +431,33 @@ mod tests {
             routes: FeatureCollection { features: vec![] },
             units: vec![],
         }
+    }
+
+    #[test]
+    fn a_critical_alert_raised_while_the_stream_was_away_still_rings() {
+        let before = snapshot();
+        let mut now = snapshot();
+        let critical: Alert = serde_json::from_str(&alert("open", "critical")).unwrap();
+        let warning = Alert {
+            id: 6,
+            severity: Severity::Warning,
+            ..critical.clone()
+        };
+        now.alerts = vec![warning, critical.clone()];
+        assert_eq!(
+            critical_raised_meanwhile(Some(&before), &now),
+            Some(critical.clone())
+        );
+        assert_eq!(
+            critical_raised_meanwhile(None, &now),
+            None,
+            "not on a first load"
+        );
+        assert_eq!(
+            critical_raised_meanwhile(Some(&now), &now),
+            None,
+            "known already"
+        );
     }
 
     fn alert(state: &str, severity: &str) -> String {

@@ -147,6 +147,31 @@ async fn a_night_gas_alarm_reaches_the_grid_worker_climbs_and_is_acknowledged_fr
         .await?;
     assert!(linked.as_str().unwrap().contains("紧急"), "{linked}");
 
+    // The alert says who was told: 王芳 and the secretary, by the WeCom group.
+    let notified = tablet
+        .find(&format!("[data-alert-id='{alert}'] [data-test=notified]"))
+        .await?;
+    tablet.click(&notified).await?;
+    let told = tablet
+        .wait_for(
+            "who was told, on the alert",
+            &format!(
+                "const l = document.querySelector(\"[data-alert-id='{alert}'] [data-test=notified-list]\"); \
+                 return l && l.querySelectorAll('li').length === 2 ? l.textContent : null;"
+            ),
+            WAIT,
+        )
+        .await?;
+    let told = told.as_str().unwrap();
+    assert!(
+        told.contains("网格员 王芳") && told.contains("社区书记 李书记"),
+        "{told}"
+    );
+    assert!(
+        told.contains("五里庙网格群") && told.contains("已送达"),
+        "{told}"
+    );
+
     // While the tablet is open, a second leak in her community rings it too.
     tablet
         .wait_for(
@@ -162,7 +187,22 @@ async fn a_night_gas_alarm_reaches_the_grid_worker_climbs_and_is_acknowledged_fr
             "const b = document.querySelector('[data-test=critical-banner]'); return b ? b.textContent : null;",
             WAIT,
         )
-        .await?;
+        .await;
+    if banner.is_err() {
+        tablet.screenshot("field-critical-banner-missing").await?;
+        let state = tablet
+            .script(
+                "const m = document.querySelector('[data-test=mute]'); \
+                 return {last: m && m.getAttribute('data-last-critical'), \
+                 rows: [...document.querySelectorAll('[data-test=alert-row]')].map(r => r.getAttribute('data-alert-id')), \
+                 banners: document.querySelectorAll('.critical-banner').length, \
+                 mutes: document.querySelectorAll('[data-test=mute]').length};",
+                json!([]),
+            )
+            .await?;
+        eprintln!("tablet state when the banner was missing: {state}");
+    }
+    let banner = banner?;
     assert!(banner.as_str().unwrap().contains("紧急告警"), "{banner}");
     tablet.screenshot("field-critical-banner-from-link").await?;
 

@@ -5,8 +5,8 @@
 //!
 //! The list shows the face's active alerts, worst first, then (on the tablet) nearest
 //! first, then newest, filtered by severity and by "unacknowledged only". A row flies the map to the home; its buttons
-//! acknowledge, resolve (with an outcome and a note) or escalate into a case. Viewers
-//! read only.
+//! acknowledge, resolve (with an outcome and a note) or escalate into a case, and show
+//! who was notified of it, by what and when. Viewers read only.
 
 use super::navigation::{DistanceFromHere, NavigateButton};
 use crate::here::{use_here, Here};
@@ -169,8 +169,55 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                     <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>
                 </div>
             })}
+            <Notified alert=id/>
             {move || result.get().map(|d| view! { <DeliveryNote delivery=d/> })}
         </li>
+    }
+}
+
+/// Who was notified of an alert, by what and when (asked for on a click: "网格员 王芳 ·
+/// 企业微信 · 02:13 已送达").
+#[component]
+fn Notified(alert: i64) -> impl IntoView {
+    let lang = use_language();
+    let shown = RwSignal::new(None::<Result<Vec<linli_domain::notify::Delivery>, ()>>);
+    let toggle = move |_| {
+        if shown.get_untracked().is_some() {
+            shown.set(None);
+            return;
+        }
+        spawn_local(async move {
+            shown.set(Some(crate::api::deliveries(alert).await.map_err(|_| ())));
+        });
+    };
+    view! {
+        <button class="link notified-toggle" data-test="notified" on:click=toggle>
+            {move || lang.t(Msg::Notified)}
+        </button>
+        {move || shown.get().map(|deliveries| match deliveries {
+            Err(()) => view! { <p class="notified">{move || lang.t(Msg::NetworkError)}</p> }.into_any(),
+            Ok(list) if list.is_empty() => view! {
+                <p class="notified" data-test="notified-list">{move || lang.t(Msg::NobodyNotified)}</p>
+            }.into_any(),
+            Ok(list) => view! {
+                <ul class="notified" data-test="notified-list">
+                    {list.into_iter().map(|d| {
+                        let state = d.state;
+                        let when = china_clock(d.sent_at.as_deref().unwrap_or(&d.decided_at));
+                        let who = match &d.person {
+                            Some(person) => format!("{} {person}", d.title),
+                            None => d.title.clone(),
+                        };
+                        view! {
+                            <li data-state=state.as_str()>
+                                {who} " · " {d.channel.clone()} " · " {when} " · "
+                                {move || names::delivery_state(lang.0.get(), state)}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any(),
+        })}
     }
 }
 
@@ -330,7 +377,8 @@ pub fn CriticalBanner() -> impl IntoView {
         }
     };
     view! {
-        <button class="mute link" data-test="mute" on:click=toggle_mute>
+        <button class="mute link" data-test="mute" on:click=toggle_mute
+            data-last-critical=move || live.new_critical.get().map(|a| a.id.to_string()).unwrap_or_default()>
             {move || if muted.get() { lang.t(Msg::Unmute) } else { lang.t(Msg::Mute) }}
         </button>
         {move || (permission.get() == Some(web_sys::NotificationPermission::Default)).then(|| view! {

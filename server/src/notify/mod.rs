@@ -23,9 +23,10 @@
 //! visibly (`alert.notify_failed`), and when no other message of its level got
 //! through, the chain calls the next level at once. Acknowledging cancels what of the
 //! alert is still waiting. A try whose outcome the database cannot take yet is kept in
-//! memory until it can, and the message is not sent again meanwhile. A message the receiver took is `alert.notified` and never sent again,
-//! restart or not; the same `X-Linli-Delivery` id on every try lets a receiver drop a
-//! repeat after a crash between its answer and our commit.
+//! memory until it can, and the message is not sent again meanwhile. A message the
+//! receiver took is `alert.notified` and never sent again, restart or not; the same
+//! `X-Linli-Delivery` id on every try lets a receiver drop a repeat after a crash
+//! between its answer and our commit.
 
 pub mod robots;
 pub mod roster;
@@ -34,7 +35,7 @@ use crate::clock::{china_clock, Millis};
 use crate::store::{Chain, DynStore, NewDelivery, NotifyWrite, PendingDelivery, StoredChannel};
 use linli_domain::alerts::{Alert, AlertKind, AlertState, Severity};
 use linli_domain::notify::{ChannelKind, OnDuty, Roster};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -208,34 +209,6 @@ pub fn message(
         }),
         level,
         level_title: level_title.to_string(),
-    }
-}
-
-fn message_json(message: &robots::Message) -> Value {
-    json!({
-        "headline": message.headline, "lines": message.lines, "link": message.link,
-        "alert": message.alert, "level": message.level, "level_title": message.level_title,
-    })
-}
-
-fn message_from_json(id: i64, value: &Value) -> robots::Message {
-    let text = |key: &str| value[key].as_str().unwrap_or_default().to_string();
-    robots::Message {
-        delivery: id,
-        headline: text("headline"),
-        lines: value["lines"]
-            .as_array()
-            .map(|lines| {
-                lines
-                    .iter()
-                    .filter_map(|l| l.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        link: text("link"),
-        alert: value["alert"].clone(),
-        level: value["level"].as_u64().unwrap_or_default() as u32,
-        level_title: text("level_title"),
     }
 }
 
@@ -431,7 +404,7 @@ impl Notifier {
                 level_title: title.clone(),
                 channel_id: channel.id,
                 person: person.clone(),
-                message: message_json(&message),
+                message: serde_json::to_value(&message).unwrap_or_default(),
             }));
         }
         Ok(())
@@ -586,16 +559,24 @@ impl Notifier {
 
     /// One try of one message, and what it leads to.
     async fn send_one(self: Arc<Self>, delivery: PendingDelivery) {
-        let message = message_from_json(delivery.id, &delivery.new.message);
         let channel = &delivery.channel;
-        let outcome = match robots::request(
-            channel.kind,
-            &channel.url,
-            channel.secret.as_deref(),
-            &message,
-            delivery.new.person.as_ref(),
-            crate::clock::now_ms(),
-        ) {
+        let request = serde_json::from_value(delivery.new.message.clone())
+            .map_err(|e| robots::Unsendable(format!("the stored message is unreadable: {e}")))
+            .and_then(|message: robots::Message| {
+                let message = robots::Message {
+                    delivery: delivery.id,
+                    ..message
+                };
+                robots::request(
+                    channel.kind,
+                    &channel.url,
+                    channel.secret.as_deref(),
+                    &message,
+                    delivery.new.person.as_ref(),
+                    crate::clock::now_ms(),
+                )
+            });
+        let outcome = match request {
             Ok(request) => self.post(channel.kind, request).await,
             Err(robots::Unsendable(why)) => Err(robots::NotTaken { why, retry: false }),
         };

@@ -25,9 +25,11 @@ use linli_domain::notify::{ChannelKind, OnDuty};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-/// A message about an alert, in the office's words (Chinese).
-#[derive(Debug, Clone, PartialEq)]
+/// A message about an alert, in the office's words (Chinese); kept in the outbox as
+/// JSON, its `delivery` id given when it is sent.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
+    #[serde(skip)]
     pub delivery: i64,
     /// One line: what, where, how bad, e.g. `【紧急】燃气报警 · 五里庙社区 3栋2单元302`.
     pub headline: String,
