@@ -105,6 +105,21 @@ fn three_levels() -> Value {
     ]})
 }
 
+/// `PUT`s a roster for `community` as `client`; the answer.
+async fn put_roster(
+    client: &reqwest::Client,
+    app: &TestApp,
+    community: &str,
+    roster: &Value,
+) -> reqwest::Response {
+    client
+        .put(app.url(&format!("/api/v1/notify/rosters/{community}")))
+        .json(roster)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A gas leak at a home of `community`: (alert id, home).
 async fn gas_leak(app: &TestApp, community: &str) -> (i64, String) {
     let (device, token, home) = new_device(app, Some(community), SensorKind::Gas).await;
@@ -232,7 +247,7 @@ async fn channels_and_rosters_are_set_up_by_commanders_and_bad_ones_refused() {
     let mut gap = three_levels();
     gap["levels"][0]["shifts"][1]["from"] = json!("21:00");
     let message = assert_error(
-        commander.put(&roster_url).json(&gap).send().await.unwrap(),
+        put_roster(&commander, &app, "wulimiao", &gap).await,
         422,
         "unprocessable",
     )
@@ -244,12 +259,7 @@ async fn channels_and_rosters_are_set_up_by_commanders_and_bad_ones_refused() {
     let mut overlap = three_levels();
     overlap["levels"][0]["shifts"][1]["from"] = json!("19:00");
     let message = assert_error(
-        commander
-            .put(&roster_url)
-            .json(&overlap)
-            .send()
-            .await
-            .unwrap(),
+        put_roster(&commander, &app, "wulimiao", &overlap).await,
         422,
         "unprocessable",
     )
@@ -257,23 +267,13 @@ async fn channels_and_rosters_are_set_up_by_commanders_and_bad_ones_refused() {
     assert!(message.contains("overlap"), "{message}");
     let mut slow = three_levels();
     slow["levels"][2]["acknowledge_within_min"] = json!(90);
+    let status = |r: reqwest::Response| r.status();
     assert_eq!(
-        commander
-            .put(&roster_url)
-            .json(&slow)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(put_roster(&commander, &app, "wulimiao", &slow).await),
         422
     );
     assert_eq!(
-        grid.put(&roster_url)
-            .json(&three_levels())
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(put_roster(&grid, &app, "wulimiao", &three_levels()).await),
         403
     );
     assert_error(
@@ -282,26 +282,16 @@ async fn channels_and_rosters_are_set_up_by_commanders_and_bad_ones_refused() {
         "not_found",
     )
     .await;
-    let set = commander
-        .put(&roster_url)
-        .json(&three_levels())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(set.status(), 200);
+    assert_eq!(
+        status(put_roster(&commander, &app, "wulimiao", &three_levels()).await),
+        200
+    );
     let read: Value = get_json(&grid, roster_url.clone()).await;
     assert_eq!(read["levels"][1]["title"], "社区书记");
     let elsewhere = app.url("/api/v1/notify/rosters/xingfuli");
     assert_eq!(grid.get(&elsewhere).send().await.unwrap().status(), 403);
-    let unknown = app.url("/api/v1/notify/rosters/atlantis");
     assert_eq!(
-        commander
-            .put(&unknown)
-            .json(&three_levels())
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(put_roster(&commander, &app, "atlantis", &three_levels()).await),
         404
     );
 }
@@ -338,17 +328,8 @@ async fn a_gas_alarm_climbs_the_roster_until_acknowledged() {
                "communities": ["xingfuli"], "min_severity": "info"}),
     )
     .await;
-    let roster = app.url("/api/v1/notify/rosters/wulimiao");
-    assert_eq!(
-        commander
-            .put(&roster)
-            .json(&three_levels())
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let set = put_roster(&commander, &app, "wulimiao", &three_levels()).await;
+    assert_eq!(set.status(), 200);
 
     let (alert, _home) = gas_leak(&app, "wulimiao").await;
     let wecom = receiver.wait_for("/wecom", 1).await;
@@ -464,17 +445,8 @@ async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
     )
     .await;
     for community in ["wulimiao", "xingfuli"] {
-        let roster = app.url(&format!("/api/v1/notify/rosters/{community}"));
-        assert_eq!(
-            commander
-                .put(&roster)
-                .json(&three_levels())
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        let set = put_roster(&commander, &app, community, &three_levels()).await;
+        assert_eq!(set.status(), 200);
     }
     let deliveries = |alert: i64| {
         let (commander, url) = (

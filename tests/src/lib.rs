@@ -303,6 +303,11 @@ impl LinliServer {
     /// gas alert for the home.
     pub async fn raise_gas_alarm(&self, home: &str) -> Result<()> {
         let (device, token) = self.add_device(home, "gas").await?;
+        self.report_gas_leak(&device, &token).await
+    }
+
+    /// Has the gas detector `device` report 45 % LEL over HTTP (its first reading).
+    pub async fn report_gas_leak(&self, device: &str, token: &str) -> Result<()> {
         reqwest::Client::new()
             .post(self.url("/api/v1/ingest"))
             .bearer_auth(token)

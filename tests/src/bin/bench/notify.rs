@@ -3,7 +3,7 @@
 //! message the notifier sent for it (ingest, rules, event log, notifier, outbox, send).
 
 use anyhow::Result;
-use linli_tests::{now_rfc3339, LinliServer, Receiver};
+use linli_tests::{LinliServer, Receiver};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -32,20 +32,10 @@ pub async fn measure() -> Result<()> {
                 .await?,
         );
     }
-    let client = reqwest::Client::new();
     let mut latencies = Vec::new();
     for (n, (device, token)) in detectors.iter().enumerate() {
         let started = Instant::now();
-        client
-            .post(server.url("/api/v1/ingest"))
-            .bearer_auth(token)
-            .json(
-                &json!({"readings": [{"device": device, "seq": 1, "ts": now_rfc3339(),
-                                        "metric": "gas_lel_pct", "value": 45.0}]}),
-            )
-            .send()
-            .await?
-            .error_for_status()?;
+        server.report_gas_leak(device, token).await?;
         let deadline = started + Duration::from_secs(10);
         while receiver.all().len() <= n {
             anyhow::ensure!(
