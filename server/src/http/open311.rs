@@ -307,13 +307,7 @@ pub async fn requests(
     let start = time("start_date", query.start_date.as_deref())?;
     let end = time("end_date", query.end_date.as_deref())?;
     let _ = query.jurisdiction_id;
-    let communities: HashMap<String, String> = state
-        .store
-        .communities()
-        .await?
-        .into_iter()
-        .map(|c| (c.id.to_string(), c.name))
-        .collect();
+    let communities = crate::store::community_names(state.store.as_ref()).await?;
     let filter = CaseFilter {
         category,
         ..CaseFilter::default()

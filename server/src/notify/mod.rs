@@ -317,13 +317,7 @@ impl Notifier {
                 .into_iter()
                 .filter_map(|f| Some((f.id, f.properties.get("name")?.as_str()?.to_string())))
                 .collect();
-            let communities = self
-                .store
-                .communities()
-                .await?
-                .into_iter()
-                .map(|c| (c.id.to_string(), c.name))
-                .collect();
+            let communities = crate::store::community_names(self.store.as_ref()).await?;
             *self.names.lock().expect("names lock") = Names {
                 versions,
                 buildings,

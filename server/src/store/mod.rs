@@ -621,6 +621,18 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRecord>>;
 }
 
+/// The communities' names by id (for messages and public listings).
+pub async fn community_names(
+    store: &dyn Store,
+) -> StoreResult<std::collections::HashMap<String, String>> {
+    Ok(store
+        .communities()
+        .await?
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name))
+        .collect())
+}
+
 /// Parses an RFC 3339 time (as the API and `clock::rfc3339` write it) to milliseconds.
 pub fn parse_rfc3339(value: &str) -> Option<Millis> {
     time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
