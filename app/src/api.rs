@@ -165,6 +165,42 @@ pub async fn deliveries(alert: i64) -> Result<Vec<linli_domain::notify::Delivery
     get(&format!("/api/v1/alerts/{alert}/deliveries")).await
 }
 
+/// `GET /api/v1/alerts/{id}/escalation`: the case escalating the alert would open.
+pub async fn escalation_draft(
+    alert: i64,
+) -> Result<linli_domain::alerts::EscalationDraft, ApiError> {
+    get(&format!("/api/v1/alerts/{alert}/escalation")).await
+}
+
+/// `GET /api/v1/cases`: the cases the caller may see (a partner's: its organisation's).
+pub async fn cases() -> Result<Vec<linli_domain::cases::CaseSummary>, ApiError> {
+    get("/api/v1/cases").await
+}
+
+/// `POST /api/v1/cases/{id}/photos?kind=…`: the file as it is (the server re-encodes
+/// it); the case with its photos.
+pub async fn add_photo(
+    case: i64,
+    kind: linli_domain::cases::PhotoKind,
+    file: web_sys::File,
+) -> Result<Case, ApiError> {
+    let content_type = file.type_();
+    let request = Request::post(&format!(
+        "/api/v1/cases/{case}/photos?kind={}",
+        kind.as_str()
+    ))
+    .header("Content-Type", &content_type)
+    .body(file)
+    .map_err(network)?;
+    read(request.send().await.map_err(network)?).await
+}
+
+/// Where a case's photo is (its thumbnail with `thumb`).
+pub fn photo_url(case: i64, photo: i64, thumb: bool) -> String {
+    let size = if thumb { "?size=thumb" } else { "" };
+    format!("/api/v1/cases/{case}/photos/{photo}{size}")
+}
+
 /// `GET /api/v1/cases/{id}`: the case with its timeline.
 pub async fn case(id: i64) -> Result<Case, ApiError> {
     get(&format!("/api/v1/cases/{id}")).await

@@ -121,7 +121,6 @@ pub enum Msg {
     AllAlerts,
     OpenOnly,
     AcknowledgedBy,
-    EscalatedBy,
     NewCritical,
     Occurrences,
     ActionFailed,
@@ -216,6 +215,24 @@ pub enum Msg {
     RefusedConflict,
     RefusedInvalid,
     RefusedServer,
+    Cooperating,
+    EscalateToCase,
+    EscalatedToCommand,
+    EscalatedTo,
+    DraftUnavailable,
+    PartDone,
+    MarkPartDone,
+    Assign,
+    Photos,
+    AddPhoto,
+    NoPhotos,
+    PhotoBefore,
+    PhotoDuring,
+    PhotoAfter,
+    RolePartner,
+    PartnerFace,
+    PartnerHint,
+    Uploading,
 }
 
 /// `msg` in `lang`.
@@ -402,8 +419,6 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, OpenOnly) => "Unacknowledged",
         (Lang::Zh, AcknowledgedBy) => "已确认",
         (Lang::En, AcknowledgedBy) => "Acknowledged by",
-        (Lang::Zh, EscalatedBy) => "已升级",
-        (Lang::En, EscalatedBy) => "Escalated by",
         (Lang::Zh, NewCritical) => "紧急告警",
         (Lang::En, NewCritical) => "Critical alert",
         (Lang::Zh, Occurrences) => "次数",
@@ -440,6 +455,46 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, NewCase) => "New case",
         (Lang::Zh, NewCaseHint) => "在地图上右键或长按即可在该处上报事件",
         (Lang::En, NewCaseHint) => "Right-click or long-press the map to report a case there",
+        (Lang::Zh, Cooperating) => "协办单位",
+        (Lang::En, Cooperating) => "Cooperating",
+        (Lang::Zh, EscalateToCase) => "升级为事件：确认标题、描述和处置单位",
+        (Lang::En, EscalateToCase) => "Escalate into a case: check title, description and parties",
+        (Lang::Zh, EscalatedToCommand) => "超时未确认，已上报指挥中心",
+        (Lang::En, EscalatedToCommand) => "Not acknowledged in time: raised to the command centre",
+        (Lang::Zh, EscalatedTo) => "已升级，交",
+        (Lang::En, EscalatedTo) => "Escalated to",
+        (Lang::Zh, DraftUnavailable) => "无法读取草稿；可按默认内容升级",
+        (Lang::En, DraftUnavailable) => "The draft could not be read; escalate with the defaults",
+        (Lang::Zh, PartDone) => "本方处置完成",
+        (Lang::En, PartDone) => "part done",
+        (Lang::Zh, MarkPartDone) => "标记本单位处置完成",
+        (Lang::En, MarkPartDone) => "Mark our part done",
+        (Lang::Zh, Assign) => "指派",
+        (Lang::En, Assign) => "Assign",
+        (Lang::Zh, Photos) => "现场照片",
+        (Lang::En, Photos) => "Photos",
+        (Lang::Zh, AddPhoto) => "拍照上传",
+        (Lang::En, AddPhoto) => "Take a photo",
+        (Lang::Zh, NoPhotos) => "暂无照片",
+        (Lang::En, NoPhotos) => "No photos yet",
+        (Lang::Zh, PhotoBefore) => "处置前",
+        (Lang::En, PhotoBefore) => "Before",
+        (Lang::Zh, PhotoDuring) => "处置中",
+        (Lang::En, PhotoDuring) => "During",
+        (Lang::Zh, PhotoAfter) => "处置后",
+        (Lang::En, PhotoAfter) => "After",
+        (Lang::Zh, RolePartner) => "联动单位",
+        (Lang::En, RolePartner) => "Partner",
+        (Lang::Zh, PartnerFace) => "联动处置",
+        (Lang::En, PartnerFace) => "Joint handling",
+        (Lang::Zh, PartnerHint) => {
+            "以下是指派给本单位的事件：可添加备注、上传照片、标记本单位处置完成。"
+        }
+        (Lang::En, PartnerHint) => {
+            "The cases assigned to your organisation: add notes and photos, mark your part done."
+        }
+        (Lang::Zh, Uploading) => "正在上传…",
+        (Lang::En, Uploading) => "Uploading…",
         (Lang::Zh, Title) => "标题",
         (Lang::En, Title) => "Title",
         (Lang::Zh, Category) => "类别",
@@ -855,6 +910,18 @@ pub mod names {
             (Lang::Zh, MediationGroup) => "调解组",
             (Lang::En, MediationGroup) => "Mediation group",
         }
+    }
+
+    pub fn photo_kind(lang: Lang, k: linli_domain::cases::PhotoKind) -> &'static str {
+        use linli_domain::cases::PhotoKind::*;
+        crate::i18n::tr(
+            lang,
+            match k {
+                Before => crate::i18n::Msg::PhotoBefore,
+                During => crate::i18n::Msg::PhotoDuring,
+                After => crate::i18n::Msg::PhotoAfter,
+            },
+        )
     }
 
     pub fn priority(lang: Lang, p: CasePriority) -> &'static str {

@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/command") view=faces::command::Command/>
                 <Route path=path!("/field") view=faces::field::Field/>
                 <Route path=path!("/public") view=faces::public::Public/>
+                <Route path=path!("/partner") view=faces::partner::Partner/>
             </Routes>
         </Router>
     }

@@ -179,11 +179,23 @@ pub fn use_outbox() -> Option<Outbox> {
 /// changes are already waiting, so that they keep their order). A refusal is returned
 /// as is. (`outbox` is taken from the face's context before the task starts.)
 pub async fn send(outbox: Option<Outbox>, live: Live, pending: Pending) -> Result<Sent, ApiError> {
+    send_from(outbox, Some(live), pending).await
+}
+
+/// [`send`] from a face with or without the live stream (a partner's has none: the
+/// answer is the only news of the change there).
+pub async fn send_from(
+    outbox: Option<Outbox>,
+    live: Option<Live>,
+    pending: Pending,
+) -> Result<Sent, ApiError> {
     let waiting = outbox.is_some_and(|o| !o.pending.with_untracked(Vec::is_empty));
     if !waiting {
         match api::post_json(&pending.url, &pending.body).await {
             Ok(answer) => {
-                show(live, pending.event.as_deref(), &answer);
+                if let Some(live) = live {
+                    show(live, pending.event.as_deref(), &answer);
+                }
                 return Ok(Sent::Done(answer));
             }
             Err(ApiError::Network(e)) if outbox.is_none() => return Err(ApiError::Network(e)),
@@ -191,8 +203,8 @@ pub async fn send(outbox: Option<Outbox>, live: Live, pending: Pending) -> Resul
             Err(refused) => return Err(refused),
         }
     }
-    match outbox {
-        Some(outbox) => {
+    match (outbox, live) {
+        (Some(outbox), Some(live)) => {
             outbox.pending.update(|p| p.push(pending.clone()));
             // Behind others that waited: the network may be back, so try now.
             if waiting {
@@ -200,7 +212,7 @@ pub async fn send(outbox: Option<Outbox>, live: Live, pending: Pending) -> Resul
             }
             Ok(Sent::Queued(pending))
         }
-        None => Err(ApiError::Network("no outbox".into())),
+        _ => Err(ApiError::Network("no outbox".into())),
     }
 }
 

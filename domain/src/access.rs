@@ -14,12 +14,21 @@ pub enum Role {
     Commander,
     /// Grid worker or community committee member, bound to one or more communities.
     GridWorker,
-    /// Read-only staff access (e.g. partners, supervisors).
+    /// Read-only staff access (supervisors, the district's visitors).
     Viewer,
+    /// Someone of a partner organisation (the gas utility, the property company, the
+    /// police station…): sees only the cases their organisation handles, adds notes
+    /// and photos to them and marks its part done; nothing else.
+    Partner,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Commander, Role::GridWorker, Role::Viewer];
+    pub const ALL: [Role; 4] = [
+        Role::Commander,
+        Role::GridWorker,
+        Role::Viewer,
+        Role::Partner,
+    ];
 
     /// The name used on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
@@ -27,6 +36,7 @@ impl Role {
             Role::Commander => "commander",
             Role::GridWorker => "grid-worker",
             Role::Viewer => "viewer",
+            Role::Partner => "partner",
         }
     }
 
@@ -39,6 +49,7 @@ impl Role {
         match self {
             Role::Commander | Role::Viewer => Face::Command,
             Role::GridWorker => Face::Field,
+            Role::Partner => Face::Partner,
         }
     }
 }
@@ -49,7 +60,7 @@ impl fmt::Display for Role {
     }
 }
 
-/// The three faces of the app, each a route.
+/// The faces of the app, each a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Face {
     /// `/command`: the street office's wall screen.
@@ -58,6 +69,8 @@ pub enum Face {
     Field,
     /// `/public`: the public status page, no sign-in.
     Public,
+    /// `/partner`: a partner organisation's cases.
+    Partner,
 }
 
 impl Face {
@@ -66,6 +79,7 @@ impl Face {
             Face::Command => "/command",
             Face::Field => "/field",
             Face::Public => "/public",
+            Face::Partner => "/partner",
         }
     }
 
@@ -80,6 +94,9 @@ pub fn may_see_community(role: Role, own: &[CommunityId], community: &CommunityI
     match role {
         Role::Commander | Role::Viewer => true,
         Role::GridWorker => own.contains(community),
+        // A partner sees cases by organisation; a partner bound to communities (a
+        // property company) only those communities' cases of it.
+        Role::Partner => own.is_empty() || own.contains(community),
     }
 }
 

@@ -1,11 +1,14 @@
 //! Alerts: what the sensor rules raise for an elder home, and the lifecycle a person
 //! takes each one through: raised (open) → acknowledged (by whom, when) → resolved (with
-//! an outcome), or escalated (by a person into a case, or by the clock when a critical
-//! alert waits too long for anybody to acknowledge it).
+//! an outcome), or escalated: by the clock to the street office's command when a critical
+//! alert waits too long for anybody to acknowledge it, and by a person into a case with
+//! the parties who handle it (also after the clock's escalation: an unanswered alarm
+//! still gets its case).
 //!
 //! [`AlertAction::apply`] is the one place that says which step is allowed from where;
 //! the server enforces it and the app uses it to show only the buttons that work.
 
+use crate::cases::{CaseCategory, CasePriority, Party};
 use crate::place::Position;
 use crate::CommunityId;
 use serde::{Deserialize, Serialize};
@@ -131,6 +134,23 @@ pub struct Stamp {
     pub at: String,
 }
 
+/// Who escalated an alert, when, and to whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Escalation {
+    /// `user:<name>`, or `system:rules` when nobody acknowledged a critical alert in time.
+    pub by: String,
+    /// RFC 3339.
+    pub at: String,
+    /// The party responsible for the case it opened; none when the rules escalated it to
+    /// the street office's command (no case yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<Party>,
+    /// The parties cooperating on that case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cooperating: Vec<Party>,
+}
+
 /// How and by whom an alert was resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -169,7 +189,7 @@ pub struct Alert {
     pub raised_at: String,
     pub updated_at: String,
     pub acknowledged: Option<Stamp>,
-    pub escalated: Option<Stamp>,
+    pub escalated: Option<Escalation>,
     pub resolved: Option<Resolution>,
     /// The case it was escalated into.
     pub case_id: Option<i64>,
@@ -186,7 +206,7 @@ impl Alert {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertAction {
     Acknowledge,
-    /// Escalate: by a person (into a case) or by the clock.
+    /// Escalate into a case (a person; the clock's escalation only stamps the alert).
     Escalate,
     /// Resolve with an outcome; `by_system` when a rule saw the condition clear.
     Resolve {
@@ -202,7 +222,7 @@ pub enum Refusal {
     AlreadyResolved,
     #[error("the alert is already acknowledged")]
     AlreadyAcknowledged,
-    #[error("the alert is already escalated")]
+    #[error("the alert already has its case")]
     AlreadyEscalated,
     #[error("a critical alert is resolved by a person, not by the system")]
     CriticalNeedsPerson,
@@ -217,7 +237,7 @@ impl AlertAction {
         self,
         state: AlertState,
         severity: Severity,
-        escalated: bool,
+        has_case: bool,
     ) -> Result<AlertState, Refusal> {
         if state == AlertState::Resolved {
             return Err(Refusal::AlreadyResolved);
@@ -227,7 +247,7 @@ impl AlertAction {
                 Err(Refusal::AlreadyAcknowledged)
             }
             AlertAction::Acknowledge => Ok(AlertState::Acknowledged),
-            AlertAction::Escalate if escalated => Err(Refusal::AlreadyEscalated),
+            AlertAction::Escalate if has_case => Err(Refusal::AlreadyEscalated),
             AlertAction::Escalate => Ok(state),
             AlertAction::Resolve {
                 by_system: true, ..
@@ -252,7 +272,8 @@ pub struct ResolveAlert {
     pub note: String,
 }
 
-/// `POST /api/v1/alerts/{id}/escalate`: opens a linked case.
+/// `POST /api/v1/alerts/{id}/escalate`: opens a linked case. Every field is optional:
+/// what is left out comes from the alert's [`EscalationDraft`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -260,6 +281,89 @@ pub struct EscalateAlert {
     /// Why, for the case's first entry (up to 2,000 characters).
     #[serde(default)]
     pub note: String,
+    /// The case's title (up to 200 characters).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The case's description (up to 4,000 characters).
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub responsible: Option<Party>,
+    #[serde(default)]
+    pub cooperating: Option<Vec<Party>>,
+}
+
+/// `GET /api/v1/alerts/{id}/escalation`: the case escalating would open, in Chinese,
+/// for the form that lets a person change it first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EscalationDraft {
+    /// What and where: "燃气泄漏 · 幸福里 12号楼 2单元301".
+    pub title: String,
+    /// When, how bad, the reading, and the alert it came from.
+    pub description: String,
+    pub category: CaseCategory,
+    pub priority: CasePriority,
+    /// Who usually handles this kind: the gas utility for gas, the community committee
+    /// for an elder's welfare.
+    pub responsible: Option<Party>,
+    pub cooperating: Vec<Party>,
+}
+
+impl EscalationDraft {
+    /// The case for `alert` at `place` (community, building, unit and room, in words),
+    /// raised at `raised_local` (the office's local time, in words).
+    pub fn new(alert: &Alert, place: &str, raised_local: &str) -> EscalationDraft {
+        let (category, responsible, cooperating) = match alert.kind {
+            AlertKind::Gas => (
+                CaseCategory::FacilitySafety,
+                Party::Utilities,
+                vec![Party::PropertyManagement, Party::CommunityCommittee],
+            ),
+            AlertKind::Smoke => (
+                CaseCategory::FacilitySafety,
+                Party::PropertyManagement,
+                vec![Party::CommunityCommittee],
+            ),
+            // Nobody watches the home while its device is away: a visit, and the
+            // device seen to.
+            AlertKind::Offline | AlertKind::LowBattery | AlertKind::Tamper => (
+                CaseCategory::ElderCare,
+                Party::CommunityCommittee,
+                vec![Party::PropertyManagement],
+            ),
+            AlertKind::NoWaterUse
+            | AlertKind::ContinuousFlow
+            | AlertKind::UnusualWaterUse
+            | AlertKind::MissedCheckIn => {
+                (CaseCategory::ElderCare, Party::CommunityCommittee, vec![])
+            }
+        };
+        let mut description = format!(
+            "{raised_local} {}（{}）",
+            alert.kind.name_zh(),
+            alert.severity.name_zh()
+        );
+        if let (AlertKind::Gas, Some(value)) = (alert.kind, alert.value) {
+            description.push_str(&format!("，燃气浓度 {value:.0}% LEL"));
+        }
+        if alert.occurrences > 1 {
+            description.push_str(&format!("，共 {} 次", alert.occurrences));
+        }
+        description.push_str(&format!("。地点：{place}。由告警 #{} 升级。", alert.id));
+        EscalationDraft {
+            title: format!("{} · {place}", alert.kind.name_zh()),
+            description,
+            category,
+            priority: if alert.severity == Severity::Critical {
+                CasePriority::Urgent
+            } else {
+                CasePriority::High
+            },
+            responsible: Some(responsible),
+            cooperating,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,8 +19,11 @@ pub struct SignIn {
 pub struct SessionInfo {
     pub username: Username,
     pub role: Role,
-    /// The communities a grid worker is bound to; empty for other roles.
+    /// The communities a grid worker (or a partner, if any) is bound to.
     pub communities: Vec<CommunityId>,
+    /// A partner's organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<crate::cases::Party>,
 }
 
 /// The body of every error answer.

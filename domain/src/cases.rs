@@ -81,6 +81,26 @@ named_enum!(
     }
 );
 
+/// Checks the parties handling a case: each cooperating party named once, and not
+/// the responsible one again.
+pub fn check_parties(responsible: Option<Party>, cooperating: &[Party]) -> Result<(), String> {
+    for (i, party) in cooperating.iter().enumerate() {
+        if cooperating[..i].contains(party) {
+            return Err(format!(
+                "`{}` is named twice among the cooperating parties",
+                party.as_str()
+            ));
+        }
+        if Some(*party) == responsible {
+            return Err(format!(
+                "`{}` is responsible already; it is not also a cooperating party",
+                party.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What someone does to a case (`POST /api/v1/cases/{id}/events`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -115,6 +135,13 @@ pub enum CaseStep {
     },
     /// A note on the timeline; the stage stays.
     Note { note: String },
+    /// A party handling the case says its part is done (the gas utility shut the
+    /// valve); the stage stays. Partners mark their own organisation's part.
+    PartDone {
+        party: Party,
+        #[serde(default)]
+        note: String,
+    },
 }
 
 /// Why a step is not allowed where a case stands.
@@ -197,7 +224,7 @@ impl CaseStage {
                 }
                 _ => Ok(Closed),
             },
-            CaseStep::Assign { .. } | CaseStep::Note { .. } => Ok(self),
+            CaseStep::Assign { .. } | CaseStep::Note { .. } | CaseStep::PartDone { .. } => Ok(self),
         }
     }
 }
@@ -209,6 +236,7 @@ impl CaseStep {
             | CaseStep::Close { note, .. }
             | CaseStep::Reopen { note }
             | CaseStep::Assign { note, .. }
+            | CaseStep::PartDone { note, .. }
             | CaseStep::Note { note } => note,
         }
     }
@@ -287,6 +315,16 @@ pub struct CaseHandling {
     /// A case solved at the same spot before: the problem came back.
     #[serde(default)]
     pub recurs: Option<i64>,
+    /// The parties (responsible or cooperating) that marked their part done.
+    #[serde(default)]
+    pub parties_done: Vec<Party>,
+}
+
+impl CaseHandling {
+    /// Whether `party` handles the case, responsible or cooperating.
+    pub fn handles(&self, party: Party) -> bool {
+        self.responsible == Some(party) || self.cooperating.contains(&party)
+    }
 }
 
 /// One step on a case's timeline.
@@ -300,6 +338,34 @@ pub struct CaseEvent {
     pub step: CaseStep,
     /// The stage after the step.
     pub stage: CaseStage,
+}
+
+named_enum!(
+    /// When a photo on a case was taken: before the work, during it, or after.
+    PhotoKind {
+        Before = "before",
+        During = "during",
+        After = "after",
+    }
+);
+
+/// A photo on a case (`POST /api/v1/cases/{id}/photos`), as re-encoded by the server
+/// (no EXIF, no GPS). Its image is `GET /api/v1/cases/{case}/photos/{id}`, its
+/// thumbnail the same with `?size=thumb`. Staff and the case's partners only: never on
+/// a public surface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasePhoto {
+    pub id: i64,
+    /// RFC 3339.
+    pub at: String,
+    /// `user:<name>`.
+    pub by: String,
+    pub kind: PhotoKind,
+    #[serde(default)]
+    pub note: String,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// A case with its description and its whole timeline (`GET /api/v1/cases/{id}`).
@@ -317,6 +383,9 @@ pub struct Case {
     /// for merging (close this one as a `duplicate` of one of them). Only while the
     /// case is at `reported`.
     pub possible_duplicates: Vec<i64>,
+    /// Photos, oldest first.
+    #[serde(default)]
+    pub photos: Vec<CasePhoto>,
 }
 
 /// Reports this close together, of the same category, are about the same spot.

@@ -8,8 +8,9 @@
 //! - A signal that a condition cleared resolves a non-critical alert by itself (outcome
 //!   `cleared`); a critical one is only marked cleared and waits for a person.
 //! - Acknowledge, resolve and escalate follow `AlertAction::apply`; escalating by a
-//!   person opens a linked case. A critical alert nobody acknowledged in time is
-//!   escalated by the clock.
+//!   person opens a linked case from an [`EscalationDraft`] the person may have edited.
+//!   A critical alert nobody acknowledged in time is escalated by the clock to the
+//!   command (a stamp, no case): a person still escalates it into its case afterwards.
 //!
 //! Every change comes out as an [`EngineWrite`] for the store, with its event, and the
 //! book is only changed here. Ids are assigned here too (the engine is the only writer
@@ -17,13 +18,12 @@
 
 use crate::clock::{rfc3339, Millis};
 use crate::rules::{Signal, Thresholds};
-use crate::store::{Actor, EngineWrite, StoredAlert};
+use crate::store::{Actor, EngineWrite, OpenCase, StoredAlert};
 use linli_domain::alerts::{
-    Alert, AlertAction, AlertKind, AlertOutcome, AlertState, Refusal, Resolution, Severity, Stamp,
+    Alert, AlertAction, AlertKind, AlertOutcome, AlertState, Escalation, EscalationDraft, Refusal,
+    Resolution, Severity, Stamp,
 };
-use linli_domain::cases::{
-    CaseCategory, CaseHandling, CasePriority, CaseSource, CaseStage, CaseSummary,
-};
+use linli_domain::cases::{CaseHandling, CaseSource, CaseStage, CaseSummary};
 use linli_domain::place::Position;
 use linli_domain::CommunityId;
 use std::collections::HashMap;
@@ -45,8 +45,15 @@ pub struct HomePlace {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Acknowledge,
-    Resolve { outcome: AlertOutcome, note: String },
-    Escalate { note: String },
+    Resolve {
+        outcome: AlertOutcome,
+        note: String,
+    },
+    /// Into a case made from `case` (the alert's draft, as the person left it).
+    Escalate {
+        note: String,
+        case: EscalationDraft,
+    },
 }
 
 /// Why a person's action was not applied.
@@ -219,12 +226,12 @@ impl AlertBook {
             outcome: AlertOutcome::Cleared,
             by_system: true,
         };
-        let (state, severity, escalated) =
-            (a.alert.state, a.alert.severity, a.alert.escalated.is_some());
+        let (state, severity, has_case) =
+            (a.alert.state, a.alert.severity, a.alert.case_id.is_some());
         a.alert.cleared = true;
         a.alert.updated_at = rfc3339(now);
         a.updated_ms = now;
-        match by_system.apply(state, severity, escalated) {
+        match by_system.apply(state, severity, has_case) {
             Ok(resolved) => {
                 a.alert.state = resolved;
                 a.alert.resolved = Some(Resolution {
@@ -265,7 +272,7 @@ impl AlertBook {
                 by_system: false,
             },
         };
-        let next = action.apply(a.alert.state, a.alert.severity, a.alert.escalated.is_some())?;
+        let next = action.apply(a.alert.state, a.alert.severity, a.alert.case_id.is_some())?;
         let stamp = Stamp {
             by: by.label(),
             at: rfc3339(now),
@@ -282,9 +289,18 @@ impl AlertBook {
                 });
                 a.resolved_ms = Some(now);
             }
-            Request::Escalate { note } => {
-                a.alert.escalated = Some(stamp);
-                open_case = Some(case_for(&a.alert, home, &note, now));
+            Request::Escalate { note, case } => {
+                a.alert.escalated = Some(Escalation {
+                    by: stamp.by,
+                    at: stamp.at,
+                    responsible: case.responsible,
+                    cooperating: case.cooperating.clone(),
+                });
+                open_case = Some(OpenCase {
+                    summary: case_for(&a.alert, home, &case, now),
+                    description: case.description,
+                    note,
+                });
             }
         }
         a.alert.state = next;
@@ -326,9 +342,11 @@ impl AlertBook {
                 && a.alert.escalated.is_none()
                 && now - a.raised_ms >= t.escalate_unacknowledged_ms;
             if overdue {
-                a.alert.escalated = Some(Stamp {
+                a.alert.escalated = Some(Escalation {
                     by: RULES.label(),
                     at: rfc3339(now),
+                    responsible: None,
+                    cooperating: Vec::new(),
                 });
                 a.alert.updated_at = rfc3339(now);
                 a.updated_ms = now;
@@ -342,36 +360,20 @@ impl AlertBook {
     }
 }
 
-/// The case an escalated alert opens: a welfare visit, or a safety case for gas and
-/// smoke, at the home's building, urgent when the alert is critical.
-fn case_for(alert: &Alert, home: Option<&HomePlace>, note: &str, now: Millis) -> CaseSummary {
-    let critical = alert.severity == Severity::Critical;
-    let category = if matches!(alert.kind, AlertKind::Gas | AlertKind::Smoke) {
-        CaseCategory::FacilitySafety
-    } else {
-        CaseCategory::ElderCare
-    };
-    let what = alert.kind.as_str().replace('-', " ");
-    let title = if note.trim().is_empty() {
-        format!("Alert {}: {what} at home {}", alert.id, alert.home)
-    } else {
-        format!(
-            "Alert {}: {what} at home {}: {}",
-            alert.id,
-            alert.home,
-            note.trim()
-        )
-    };
+/// The case an escalated alert opens, from its draft: at the home's building, from a
+/// sensor alert.
+fn case_for(
+    alert: &Alert,
+    home: Option<&HomePlace>,
+    draft: &EscalationDraft,
+    now: Millis,
+) -> CaseSummary {
     CaseSummary {
         id: 0,
-        title,
-        category,
+        title: draft.title.clone(),
+        category: draft.category,
         stage: CaseStage::Reported,
-        priority: if critical {
-            CasePriority::Urgent
-        } else {
-            CasePriority::High
-        },
+        priority: draft.priority,
         source: CaseSource::SensorAlert,
         community: alert.community.clone(),
         grid: home.and_then(|h| h.grid.clone()),
@@ -381,6 +383,8 @@ fn case_for(alert: &Alert, home: Option<&HomePlace>, note: &str, now: Millis) ->
         updated_at: rfc3339(now),
         handling: CaseHandling {
             alert_id: Some(alert.id),
+            responsible: draft.responsible,
+            cooperating: draft.cooperating.clone(),
             ..CaseHandling::default()
         },
         closed_at: None,
@@ -392,6 +396,7 @@ fn case_for(alert: &Alert, home: Option<&HomePlace>, note: &str, now: Millis) ->
 mod tests {
     use super::*;
     use crate::rules::MINUTE_MS;
+    use linli_domain::cases::{CaseCategory, Party};
     use linli_domain::Username;
 
     fn home() -> HomePlace {
@@ -529,17 +534,19 @@ mod tests {
             book.act(1, Request::Acknowledge, person(), 6, None, &mut out),
             Err(ActError::Refused(Refusal::AlreadyAcknowledged))
         );
-        book.act(
-            1,
-            Request::Escalate {
-                note: "no answer".into(),
-            },
-            person(),
-            7,
-            Some(&home()),
-            &mut out,
-        )
-        .unwrap();
+        let escalated = book
+            .act(
+                1,
+                escalate(&book, 1, "no answer"),
+                person(),
+                7,
+                Some(&home()),
+                &mut out,
+            )
+            .unwrap()
+            .escalated
+            .unwrap();
+        assert_eq!(escalated.responsible, Some(Party::CommunityCommittee));
         let case = out.iter().find_map(|w| match w {
             EngineWrite::Alert {
                 open_case: Some(c), ..
@@ -547,9 +554,17 @@ mod tests {
             _ => None,
         });
         let case = case.expect("escalating opens a case");
-        assert_eq!(case.category, CaseCategory::ElderCare);
-        assert_eq!(case.source, CaseSource::SensorAlert);
-        assert!(case.title.contains("no answer"));
+        assert_eq!(case.summary.category, CaseCategory::ElderCare);
+        assert_eq!(case.summary.source, CaseSource::SensorAlert);
+        assert_eq!(case.summary.title, "用水异常：长时间未用水 · 幸福里 12号楼");
+        assert_eq!(case.summary.handling.alert_id, Some(1));
+        assert_eq!(case.note, "no answer");
+        book.link_case(1, 40);
+        assert_eq!(
+            book.act(1, escalate(&book, 1, ""), person(), 8, None, &mut out),
+            Err(ActError::Refused(Refusal::AlreadyEscalated)),
+            "one case per alert"
+        );
         let person_cleared = Request::Resolve {
             outcome: AlertOutcome::Cleared,
             note: String::new(),
@@ -588,9 +603,34 @@ mod tests {
         assert_eq!(events(&out), vec![(1, "alert.updated")]);
         let escalated = book.get(1).unwrap().escalated.clone().unwrap();
         assert_eq!(escalated.by, "system:rules");
+        assert_eq!(escalated.responsible, None, "to the command, no case yet");
         assert!(
             book.get(2).unwrap().escalated.is_none(),
             "acknowledged in time"
         );
+        // The unanswered alarm still gets its case, from a person.
+        let by_person = book
+            .act(
+                1,
+                escalate(&book, 1, ""),
+                person(),
+                7 * MINUTE_MS,
+                Some(&home()),
+                &mut out,
+            )
+            .unwrap()
+            .escalated
+            .unwrap();
+        assert_eq!(by_person.by, "user:wang");
+        assert_eq!(by_person.responsible, Some(Party::PropertyManagement));
+    }
+
+    /// Escalating with the alert's own draft, as a person who changes nothing does.
+    fn escalate(book: &AlertBook, id: i64, note: &str) -> Request {
+        let alert = book.get(id).expect("an active alert");
+        Request::Escalate {
+            note: note.into(),
+            case: EscalationDraft::new(alert, "幸福里 12号楼", "02:13"),
+        }
     }
 }

@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use linli_domain::care::SensorKind;
+use linli_domain::cases::Party;
 use linli_domain::place::LayerName;
 use linli_domain::{CommunityId, Role, Username};
 use std::io::{BufRead as _, IsTerminal as _, Read as _};
@@ -373,9 +374,14 @@ enum UserCommand {
         name: Username,
         #[arg(long, value_parser = parse_role)]
         role: Role,
-        /// A community the grid worker is responsible for (repeat for several).
+        /// A community the grid worker is responsible for (repeat for several); for a
+        /// partner, the only communities whose cases it sees (none: all).
         #[arg(long = "community")]
         communities: Vec<CommunityId>,
+        /// A partner's organisation: community-committee, property-management,
+        /// city-management, market-regulation, utilities, police or mediation-group.
+        #[arg(long, value_parser = parse_party)]
+        org: Option<Party>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -417,7 +423,14 @@ fn parse_import_target(value: &str) -> Result<ImportTarget, String> {
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {
-    Role::parse(value).ok_or_else(|| "use commander, grid-worker or viewer".to_string())
+    Role::parse(value).ok_or_else(|| "use commander, grid-worker, viewer or partner".to_string())
+}
+
+fn parse_party(value: &str) -> Result<Party, String> {
+    Party::parse(value).ok_or_else(|| {
+        let known: Vec<&str> = Party::ALL.iter().map(|p| p.as_str()).collect();
+        format!("use one of {}", known.join(", "))
+    })
 }
 
 /// Runs the command line and turns any error into a message and exit code 1.
@@ -457,8 +470,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             name,
             role,
             communities,
+            org,
             database,
-        }) => add_user(name, role, communities, database.database_url).await,
+        }) => add_user(name, role, communities, org, database.database_url).await,
         Command::User(UserCommand::Passwd { name, database }) => {
             set_password(name, database.database_url).await
         }
@@ -771,14 +785,23 @@ async fn add_user(
     username: Username,
     role: Role,
     communities: Vec<CommunityId>,
+    org: Option<Party>,
     database_url: DatabaseUrl,
 ) -> anyhow::Result<()> {
-    match (role, communities.is_empty()) {
-        (Role::GridWorker, true) => {
+    match (role, communities.is_empty(), org) {
+        (Role::GridWorker, true, _) => {
             anyhow::bail!("a grid worker needs at least one --community")
         }
-        (Role::Commander | Role::Viewer, false) => {
-            anyhow::bail!("only grid workers are bound to communities; drop --community")
+        (Role::Commander | Role::Viewer, false, _) => {
+            anyhow::bail!(
+                "only grid workers and partners are bound to communities; drop --community"
+            )
+        }
+        (Role::Partner, _, None) => {
+            anyhow::bail!("a partner needs its organisation: --org utilities, police, …")
+        }
+        (Role::Commander | Role::Viewer | Role::GridWorker, _, Some(_)) => {
+            anyhow::bail!("only partners belong to an organisation; drop --org")
         }
         _ => {}
     }
@@ -792,10 +815,14 @@ async fn add_user(
                 password_hash,
                 role,
                 communities,
+                org,
             },
         )
         .await?;
-    println!("created {role} `{username}`");
+    match org {
+        Some(org) => println!("created {role} `{username}` of {org}", org = org.as_str()),
+        None => println!("created {role} `{username}`"),
+    }
     Ok(())
 }
 

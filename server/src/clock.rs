@@ -65,6 +65,20 @@ pub fn china_clock(now: Millis) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
+/// `2026年11月26日 15:15` China time, for case descriptions.
+pub fn china_date_time(now: Millis) -> String {
+    let local =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(now + CHINA_OFFSET_MS) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{}年{}月{}日 {}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        china_clock(now)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +88,7 @@ mod tests {
         // 2026-11-26T07:15Z: Thursday 15:15 in Hefei.
         assert_eq!(week_minute(1_795_677_300_000), 3 * 1440 + 15 * 60 + 15);
         assert_eq!(china_clock(1_795_677_300_000), "15:15");
+        assert_eq!(china_date_time(1_795_677_300_000), "2026年11月26日 15:15");
         // 2026-11-29T16:00Z: Monday 00:00 there; a minute before, Sunday 23:59.
         assert_eq!(week_minute(1_795_968_000_000), 0);
         assert_eq!(week_minute(1_795_967_940_000), WEEK_MINUTES - 1);

@@ -57,6 +57,8 @@ pub mod live;
 pub mod metrics;
 pub mod mqtt;
 pub mod notify;
+pub mod photos;
+pub mod places;
 pub mod rules;
 pub mod simulate;
 pub mod startup;

@@ -99,7 +99,8 @@ impl Application {
             );
             url
         });
-        crate::notify::start(store.clone(), live.clone(), public_url);
+        let places = Arc::new(crate::places::PlaceNames::default());
+        crate::notify::start(store.clone(), live.clone(), places.clone(), public_url);
         let engine_for_simulator = engine.clone();
         let (stopping, shutdown) = listen::shutdown_signal();
         let state = AppState {
@@ -117,6 +118,7 @@ impl Application {
             layers: Arc::default(),
             public: Arc::default(),
             secure_cookies: settings.secure_cookies,
+            places,
         };
         if settings.simulate {
             start_simulator(&store, engine_for_simulator).await?;

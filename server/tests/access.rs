@@ -1,6 +1,7 @@
 //! Who may do what, as a matrix: every endpoint that exists, called by each kind of
 //! caller (nobody signed in, a viewer, the grid worker of the community concerned, a
-//! grid worker of another community, a commander), with the status each must get.
+//! grid worker of another community, a commander, a partner organisation's account),
+//! with the status each must get.
 //! Refusals change nothing, so the rows run in one district one after another; where
 //! a success would change what the next caller meets (acknowledging an alert, setting
 //! out on a run) only the callers named in the row are asked.
@@ -11,12 +12,13 @@ use serde_json::{json, Value};
 use support::*;
 
 /// The callers, in the order of each row's expected statuses.
-const CALLERS: [&str; 5] = [
+const CALLERS: [&str; 6] = [
     "nobody",
     "viewer",
     "own grid worker",
     "other grid worker",
     "commander",
+    "partner (the gas utility)",
 ];
 
 /// Not asked in this row.
@@ -26,14 +28,14 @@ struct Row {
     method: &'static str,
     path: String,
     body: Option<Value>,
-    expected: [u16; 5],
+    expected: [u16; 6],
 }
 
 fn row(
     method: &'static str,
     path: impl Into<String>,
     body: Option<Value>,
-    expected: [u16; 5],
+    expected: [u16; 6],
 ) -> Row {
     Row {
         method,
@@ -93,6 +95,21 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         .await
         .unwrap();
     let elsewhere = elsewhere["id"].as_i64().unwrap();
+    // A case the gas utility handles: the partner's one.
+    let assigned: Value = commander
+        .post(app.url("/api/v1/cases"))
+        .json(
+            &json!({"title": "燃气管道漏气", "category": "facility-safety", "source": "hotline",
+                      "community": community, "position": [117.305, 31.845],
+                      "responsible": "property-management", "cooperating": ["utilities"]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let assigned = assigned["id"].as_i64().unwrap();
     let checkpoint = route["checkpoints"][0]["position"].clone();
     let notice: Value = commander
         .post(app.url("/api/v1/notices"))
@@ -114,111 +131,185 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         app.signed_in(&format!("demo-grid-{community}")).await,
         app.signed_in(&format!("demo-grid-{other}")).await,
         commander.clone(),
+        app.signed_in("demo-partner-utilities").await,
     ];
     let new_case = json!({"title": "共享单车乱停", "category": "street-order", "source": "patrol",
                           "community": community, "position": [117.305, 31.845]});
     let unit = "/api/v1/patrols/units/team-9";
     let rows = [
-        row("GET", "/api/v1/session", None, [401, 200, 200, 200, 200]),
-        row("GET", "/api/v1/homes", None, [401, 200, 200, 200, 200]),
-        row("GET", "/api/v1/snapshot", None, [401, 200, 200, 200, 200]),
-        row("GET", "/api/v1/stats", None, [401, 200, 200, 200, 200]),
-        row("GET", "/api/v1/stream", None, [401, 200, 200, 200, 200]),
-        row("GET", "/api/v1/events", None, [401, 403, 403, 403, 200]),
-        row("GET", "/api/v1/thresholds", None, [401, 200, 200, 200, 200]),
+        row(
+            "GET",
+            "/api/v1/session",
+            None,
+            [401, 200, 200, 200, 200, 200],
+        ),
+        row("GET", "/api/v1/homes", None, [401, 200, 200, 200, 200, 403]),
+        row(
+            "GET",
+            "/api/v1/snapshot",
+            None,
+            [401, 200, 200, 200, 200, 403],
+        ),
+        row("GET", "/api/v1/stats", None, [401, 200, 200, 200, 200, 403]),
+        row(
+            "GET",
+            "/api/v1/stream",
+            None,
+            [401, 200, 200, 200, 200, 403],
+        ),
+        row(
+            "GET",
+            "/api/v1/events",
+            None,
+            [401, 403, 403, 403, 200, 403],
+        ),
+        row(
+            "GET",
+            "/api/v1/thresholds",
+            None,
+            [401, 200, 200, 200, 200, 403],
+        ),
         row(
             "PUT",
             "/api/v1/thresholds",
             Some(json!({})),
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 200, 403],
         ),
         row(
             "GET",
             format!("/api/v1/homes/{home}/thresholds"),
             None,
-            [401, 200, 200, 403, 200],
+            [401, 200, 200, 403, 200, 403],
         ),
         row(
             "PUT",
             format!("/api/v1/homes/{home}/thresholds"),
             Some(json!({})),
-            [401, 403, 200, 403, 200],
+            [401, 403, 200, 403, 200, 403],
         ),
         // Loosening a home's gas alarm: a commander's, with a reason (none here).
         row(
             "PUT",
             format!("/api/v1/homes/{home}/thresholds"),
             Some(json!({"gas_alarm_pct": 22})),
-            [401, 403, 403, 403, 422],
+            [401, 403, 403, 403, 422, 403],
         ),
         row(
             "PUT",
             format!("/api/v1/homes/{home}/thresholds"),
             Some(json!({"gas_alarm_pct": 22, "reason": "厨房误报"})),
-            [401, 403, 403, 403, SKIP],
+            [401, 403, 403, 403, SKIP, 403],
         ),
         // Switching it off: nobody, whatever the reason.
         row(
             "PUT",
             format!("/api/v1/homes/{home}/thresholds"),
             Some(json!({"gas_alarm_pct": 100, "reason": "厨房误报"})),
-            [401, 403, 422, 403, 422],
+            [401, 403, 422, 403, 422, 403],
         ),
         row(
             "PUT",
             "/api/v1/thresholds",
             Some(json!({"offline_after_ms": 977_616_000_000_i64, "reason": "省电"})),
-            [401, 403, 403, 403, 422],
+            [401, 403, 403, 403, 422, 403],
         ),
         row(
             "POST",
             format!("/api/v1/homes/{home}/check-ins"),
             Some(json!({})),
-            [401, 403, 201, 403, 201],
+            [401, 403, 201, 403, 201, 403],
         ),
-        row("GET", "/api/v1/alerts", None, [401, 200, 200, 200, 200]),
+        row(
+            "GET",
+            "/api/v1/alerts",
+            None,
+            [401, 200, 200, 200, 200, 403],
+        ),
         row(
             "GET",
             format!("/api/v1/alerts/{alert}"),
             None,
-            [401, 200, 200, 403, 200],
+            [401, 200, 200, 403, 200, 403],
         ),
         row(
             "POST",
             format!("/api/v1/alerts/{alert}/ack"),
             Some(json!({})),
-            [401, 403, 200, 403, SKIP],
+            [401, 403, 200, 403, SKIP, 403],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/alerts/{alert}/escalation"),
+            None,
+            [401, 200, 200, 403, 200, 403],
         ),
         row(
             "POST",
             format!("/api/v1/alerts/{alert}/escalate"),
             Some(json!({})),
-            [401, 403, SKIP, 403, SKIP],
+            [401, 403, SKIP, 403, SKIP, 403],
         ),
         row(
             "POST",
             format!("/api/v1/alerts/{alert}/resolve"),
             Some(json!({"outcome": "safe"})),
-            [401, 403, SKIP, 403, 200],
+            [401, 403, SKIP, 403, 200, 403],
         ),
-        row("GET", "/api/v1/cases", None, [401, 200, 200, 200, 200]),
+        row("GET", "/api/v1/cases", None, [401, 200, 200, 200, 200, 200]),
         row(
             "POST",
             "/api/v1/cases",
             Some(new_case),
-            [401, 403, 201, 403, 201],
+            [401, 403, 201, 403, 201, 403],
         ),
         row(
             "GET",
             format!("/api/v1/cases/{case}"),
             None,
-            [401, 200, 200, 403, 200],
+            [401, 200, 200, 403, 200, 403],
         ),
         row(
             "POST",
             format!("/api/v1/cases/{case}/events"),
             Some(json!({"action": "note", "note": "已走访"})),
-            [401, 403, 200, 403, 200],
+            [401, 403, 200, 403, 200, 403],
+        ),
+        // The partner's own case: read, a note, its part done; nothing more.
+        row(
+            "GET",
+            format!("/api/v1/cases/{assigned}"),
+            None,
+            [401, 200, 200, 403, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/cases/{assigned}/events"),
+            Some(json!({"action": "note", "note": "已派抢修"})),
+            [401, 403, 200, 403, 200, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/cases/{assigned}/events"),
+            Some(json!({"action": "part-done", "party": "police"})),
+            [401, 403, 422, 403, 422, 403],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/cases/{assigned}/events"),
+            Some(json!({"action": "part-done", "party": "utilities", "note": "已关阀"})),
+            [401, 403, SKIP, 403, SKIP, 200],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/cases/{assigned}/events"),
+            Some(json!({"action": "advance", "to": "identified"})),
+            [401, 403, SKIP, 403, SKIP, 403],
+        ),
+        row(
+            "POST",
+            format!("/api/v1/cases/{assigned}/events"),
+            Some(json!({"action": "assign", "responsible": "utilities"})),
+            [401, 403, SKIP, 403, SKIP, 403],
         ),
         // Merging into another community's case: the second case is checked too (a
         // commander sees both, but a case merges only within its community).
@@ -226,49 +317,49 @@ async fn every_endpoint_answers_each_role_as_it_may() {
             "POST",
             format!("/api/v1/cases/{case}/events"),
             Some(json!({"action": "close", "outcome": "duplicate", "duplicate_of": elsewhere})),
-            [401, 403, 403, 403, 422],
+            [401, 403, 403, 403, 422, 403],
         ),
         row(
             "GET",
             "/api/v1/patrols/routes",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 403],
         ),
         row(
             "GET",
             "/api/v1/patrols/units",
             None,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 403],
         ),
         row(
             "POST",
             format!("{unit}/run"),
             Some(json!({"route": route["id"]})),
-            [401, 403, 201, 403, SKIP],
+            [401, 403, 201, 403, SKIP, 403],
         ),
         row(
             "POST",
             format!("{unit}/position"),
             Some(json!({"position": checkpoint})),
-            [401, 403, 200, 403, 200],
+            [401, 403, 200, 403, 200, 403],
         ),
         row(
             "DELETE",
             format!("{unit}/run"),
             None,
-            [401, 403, SKIP, 403, 200],
+            [401, 403, SKIP, 403, 200, 403],
         ),
         row(
             "GET",
             format!("/api/v1/alerts/{alert}/deliveries"),
             None,
-            [401, 200, 200, 403, 200],
+            [401, 200, 200, 403, 200, 403],
         ),
         row(
             "GET",
             "/api/v1/notify/channels",
             None,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 200, 403],
         ),
         row(
             "POST",
@@ -277,19 +368,19 @@ async fn every_endpoint_answers_each_role_as_it_may() {
                 json!({"name": "值班群", "kind": "webhook", "url": "http://127.0.0.1:9/hook",
                         "min_severity": "critical"}),
             ),
-            [401, 403, 403, 403, 201],
+            [401, 403, 403, 403, 201, 403],
         ),
         row(
             "DELETE",
             "/api/v1/notify/channels/999999",
             None,
-            [401, 403, 403, 403, 404],
+            [401, 403, 403, 403, 404, 403],
         ),
         row(
             "GET",
             format!("/api/v1/notify/rosters/{community}"),
             None,
-            [401, 404, 404, 403, 404],
+            [401, 404, 404, 403, 404, 403],
         ),
         row(
             "PUT",
@@ -298,44 +389,49 @@ async fn every_endpoint_answers_each_role_as_it_may() {
                 json!({"levels": [{"title": "网格员", "acknowledge_within_min": 5,
                 "shifts": [{"from": "00:00", "to": "00:00", "person": {"name": "王芳"}}]}]}),
             ),
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 200, 403],
         ),
-        row("GET", "/api/v1/notices", None, [401, 200, 200, 200, 200]),
+        row(
+            "GET",
+            "/api/v1/notices",
+            None,
+            [401, 200, 200, 200, 200, 403],
+        ),
         row(
             "POST",
             "/api/v1/notices",
             Some(json!({"title": "社区义诊"})),
-            [401, 403, 403, 403, 201],
+            [401, 403, 403, 403, 201, 403],
         ),
         row(
             "DELETE",
             format!("/api/v1/notices/{notice}"),
             None,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 200, 403],
         ),
         row(
             "POST",
             "/api/v1/ingest",
             Some(json!({"readings": []})),
-            [401, 401, 401, 401, 401],
+            [401, 401, 401, 401, 401, 401],
         ),
         row(
             "GET",
             "/api/v1/public/status",
             None,
-            [200, 200, 200, 200, 200],
+            [200, 200, 200, 200, 200, 200],
         ),
         row(
             "GET",
             "/api/v1/layers/buildings",
             None,
-            [200, 200, 200, 200, 200],
+            [200, 200, 200, 200, 200, 200],
         ),
         row(
             "GET",
             "/open311/v2/requests.json",
             None,
-            [200, 200, 200, 200, 200],
+            [200, 200, 200, 200, 200, 200],
         ),
     ];
     let mut wrong = Vec::new();
@@ -358,6 +454,22 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         }
     }
     assert!(wrong.is_empty(), "wrong answers:\n{}", wrong.join("\n"));
+
+    // A partner lists only the cases its organisation handles, and knows its own.
+    let partner = &callers[5];
+    let cases: Vec<Value> = get_json(partner, app.url("/api/v1/cases")).await;
+    assert_eq!(
+        cases
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![assigned]
+    );
+    let done: Value = get_json(partner, app.url(&format!("/api/v1/cases/{assigned}"))).await;
+    assert_eq!(done["parties_done"], json!(["utilities"]));
+    let session: Value = get_json(partner, app.url("/api/v1/session")).await;
+    assert_eq!(session["role"], "partner");
+    assert_eq!(session["org"], "utilities");
 
     // What a grid worker reads is limited to their communities.
     let theirs = &callers[3];

@@ -384,7 +384,7 @@ async fn the_event_log_records_every_change_with_increasing_ids_and_its_author()
         3,
         "grids, roads and buildings, one event each"
     );
-    assert_eq!(kinds("user.created"), 10, "9 demo accounts and wang-lan");
+    assert_eq!(kinds("user.created"), 11, "10 demo accounts and wang-lan");
     let created = events
         .iter()
         .find(|e| e["data"]["username"] == "wang-lan")
@@ -860,8 +860,10 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /alerts",
             "GET /alerts/{id}",
             "GET /alerts/{id}/deliveries",
+            "GET /alerts/{id}/escalation",
             "GET /cases",
             "GET /cases/{id}",
+            "GET /cases/{id}/photos/{photo}",
             "GET /events",
             "GET /homes",
             "GET /homes/{id}/thresholds",
@@ -882,6 +884,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "POST /alerts/{id}/resolve",
             "POST /cases",
             "POST /cases/{id}/events",
+            "POST /cases/{id}/photos",
             "POST /homes/{id}/check-ins",
             "POST /ingest",
             "POST /notices",
@@ -956,7 +959,7 @@ async fn the_demo_loads_once_however_often_the_server_starts() {
     })
     .await
     .unwrap();
-    assert_eq!(again.demo_accounts.len(), 9);
+    assert_eq!(again.demo_accounts.len(), 10);
     assert_eq!(again.store().communities().await.unwrap().len(), 7);
     assert_eq!(
         again.store().events_after(0, 1000).await.unwrap().len(),

@@ -326,21 +326,8 @@ async fn a_report_at_the_spot_of_an_open_case_is_offered_for_merging_and_a_solve
 #[tokio::test]
 async fn closing_the_case_an_alert_was_escalated_into_resolves_the_alert() {
     let app = spawn_app().await;
-    let (gas, token, home) =
-        new_device(&app, Some("wulimiao"), linli_domain::care::SensorKind::Gas).await;
-    let leak = json!({"readings": [reading(&gas, 1, "gas_lel_pct", 45.0)]});
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/ingest"))
-        .bearer_auth(&token)
-        .json(&leak)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    let (alert_id, _) = raise_gas_alert(&app, "wulimiao").await;
     let grid = app.signed_in("demo-grid-wulimiao").await;
-    let alerts: Vec<Value> = get_json(&grid, app.url("/api/v1/alerts?state=open")).await;
-    let alert = alerts.iter().find(|a| a["home"] == home.as_str()).unwrap();
-    let alert_id = alert["id"].as_i64().unwrap();
     let escalated: Value = grid
         .post(app.url(&format!("/api/v1/alerts/{alert_id}/escalate")))
         .json(&json!({"note": "上门查看"}))
@@ -376,4 +363,94 @@ async fn closing_the_case_an_alert_was_escalated_into_resolves_the_alert() {
         .as_str()
         .unwrap()
         .contains(&format!("case {case_id} closed (solved)")));
+}
+
+#[tokio::test]
+async fn an_alert_escalates_into_a_case_in_chinese_with_the_parties_the_form_chose() {
+    let app = spawn_app().await;
+    let (id, home) = raise_gas_alert(&app, "wulimiao").await;
+    let grid = app.signed_in("demo-grid-wulimiao").await;
+
+    // The draft the form shows: what and where in Chinese, the gas utility responsible.
+    let draft: Value = get_json(&grid, app.url(&format!("/api/v1/alerts/{id}/escalation"))).await;
+    let title = draft["title"].as_str().unwrap();
+    assert!(title.starts_with("燃气泄漏 · "), "{title}");
+    assert!(!title.contains(home.as_str()), "no internal id: {title}");
+    assert!(title.contains("单元"), "unit and room: {title}");
+    let description = draft["description"].as_str().unwrap();
+    assert!(description.contains("45% LEL"), "{description}");
+    assert!(
+        description.contains(&format!("告警 #{id}")),
+        "{description}"
+    );
+    assert_eq!(draft["responsible"], "utilities");
+    assert_eq!(draft["priority"], "urgent");
+    assert_eq!(
+        draft["cooperating"],
+        json!(["property-management", "community-committee"])
+    );
+    // Another community's alert, and a viewer's escalation, are refused.
+    let other = app.signed_in("demo-grid-xingfuli").await;
+    let response = other
+        .get(app.url(&format!("/api/v1/alerts/{id}/escalation")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 403, "forbidden").await;
+    let viewer = app.signed_in("demo-viewer").await;
+    let response = viewer
+        .post(app.url(&format!("/api/v1/alerts/{id}/escalate")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 403, "forbidden").await;
+
+    let escalate = |body: Value| {
+        grid.post(app.url(&format!("/api/v1/alerts/{id}/escalate")))
+            .json(&body)
+            .send()
+    };
+    // Bad forms change nothing: a party twice, the responsible one cooperating too, an
+    // empty or endless title, an unknown party or field.
+    for (bad, why) in [
+        (json!({"cooperating": ["police", "police"]}), "named twice"),
+        (
+            json!({"responsible": "police", "cooperating": ["police"]}),
+            "responsible already",
+        ),
+        (json!({"title": "   "}), "needs a title"),
+        (json!({"title": "长".repeat(201)}), "at most 200"),
+        (json!({"description": "长".repeat(4_001)}), "at most 4000"),
+        (json!({"responsible": "fire-brigade"}), "fire-brigade"),
+        (json!({"dispatch": "wang"}), "dispatch"),
+    ] {
+        let message =
+            assert_error(escalate(bad.clone()).await.unwrap(), 422, "unprocessable").await;
+        assert!(message.contains(why), "{bad}: {message}");
+    }
+    let alert: Value = get_json(&grid, app.url(&format!("/api/v1/alerts/{id}"))).await;
+    assert_eq!(alert["escalated"], Value::Null, "nothing half-applied");
+
+    // The form as the grid worker left it: police responsible, the title kept.
+    let escalated: Value = escalate(json!({"note": "住户不在家", "responsible": "police"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(escalated["escalated"]["by"], "user:demo-grid-wulimiao");
+    assert_eq!(escalated["escalated"]["responsible"], "police");
+    let case_id = escalated["case_id"].as_i64().unwrap();
+    let case: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
+    assert_eq!(case["title"], draft["title"]);
+    assert_eq!(case["description"], draft["description"]);
+    assert_eq!(case["responsible"], "police");
+    assert_eq!(
+        case["cooperating"],
+        json!(["property-management", "community-committee"])
+    );
+    assert_eq!(case["alert_id"], id);
+    assert_eq!(case["timeline"][0]["step"]["note"], "住户不在家");
+    // One case per alert.
+    assert_error(escalate(json!({})).await.unwrap(), 409, "conflict").await;
 }

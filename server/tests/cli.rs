@@ -114,6 +114,15 @@ fn user_add_creates_an_account_once_and_refuses_bad_ones() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("created commander `chen-commander`"));
 
+    let partner = add(
+        &["gas-co", "--role", "partner", "--org", "utilities"],
+        "a-long-password\n",
+    );
+    assert!(partner.status.success(), "{}", stderr(&partner));
+    assert!(
+        String::from_utf8_lossy(&partner.stdout).contains("created partner `gas-co` of utilities")
+    );
+
     let again = add(&["chen-commander", "--role", "viewer"], "a-long-password\n");
     assert!(!again.status.success());
     assert!(
@@ -122,11 +131,39 @@ fn user_add_creates_an_account_once_and_refuses_bad_ones() {
         stderr(&again)
     );
 
-    let cases: [(&[&str], &str, &str); 6] = [
+    let cases: [(&[&str], &str, &str); 10] = [
         (
             &["li", "--role", "admin"],
             "a-long-password\n",
-            "use commander, grid-worker or viewer",
+            "use commander, grid-worker, viewer or partner",
+        ),
+        (
+            &["li", "--role", "partner"],
+            "a-long-password\n",
+            "a partner needs its organisation",
+        ),
+        (
+            &["li", "--role", "partner", "--org", "fire-brigade"],
+            "a-long-password\n",
+            "use one of community-committee, property-management",
+        ),
+        (
+            &["li", "--role", "viewer", "--org", "police"],
+            "a-long-password\n",
+            "only partners belong to an organisation",
+        ),
+        (
+            &[
+                "li",
+                "--role",
+                "partner",
+                "--org",
+                "police",
+                "--community",
+                "atlantis",
+            ],
+            "a-long-password\n",
+            "no community `atlantis`",
         ),
         (
             &["li", "--role", "grid-worker"],
@@ -136,7 +173,7 @@ fn user_add_creates_an_account_once_and_refuses_bad_ones() {
         (
             &["li", "--role", "viewer", "--community", "xingfuli"],
             "a-long-password\n",
-            "only grid workers",
+            "only grid workers and partners",
         ),
         (
             &["li", "--role", "grid-worker", "--community", "atlantis"],

@@ -43,6 +43,7 @@ fn worker(name: &str, communities: &[&str]) -> NewUser {
             .iter()
             .map(|c| CommunityId::parse(*c).unwrap())
             .collect(),
+        org: None,
     }
 }
 
@@ -366,4 +367,90 @@ async fn an_import_taking_a_sensor_of_a_home_that_stays_changes_nothing() {
         vec![home("a", &["s1"])],
         "a refused --replace removes nothing"
     );
+}
+
+/// The partners' migration rebuilds `users` (SQLite changes no CHECK in place): the
+/// accounts, their communities and their sessions of a database made before it are
+/// all still there after it, and the new role needs its organisation.
+#[tokio::test]
+async fn accounts_communities_and_sessions_survive_the_partners_migration() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use std::str::FromStr;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let options = SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .connect_with(options)
+        .await
+        .unwrap();
+    let all = sqlx::migrate!("migrations/sqlite");
+    let before = sqlx::migrate::Migrator {
+        migrations: all
+            .migrations
+            .iter()
+            .filter(|m| m.version < 12)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&pool).await.unwrap();
+    for statement in [
+        "INSERT INTO communities (id, name, name_en, geometry) VALUES ('xingfuli', '幸福里', 'Xingfuli', '{}')",
+        "INSERT INTO users (id, username, password_hash, role, created_ms) VALUES (7, 'wang', 'h', 'grid-worker', 1)",
+        "INSERT INTO user_communities (user_id, community_id) VALUES (7, 'xingfuli')",
+        "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms) VALUES ('t', 7, 1, 9000000000000)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(&url).await.unwrap();
+    let user = store
+        .session_user("t", 2)
+        .await
+        .unwrap()
+        .expect("the session survived");
+    assert_eq!(user.username.as_str(), "wang");
+    assert_eq!(user.role, Role::GridWorker);
+    assert_eq!(
+        user.communities,
+        vec![CommunityId::parse("xingfuli").unwrap()]
+    );
+    assert_eq!(user.org, None);
+    let partner = NewUser {
+        username: Username::parse("gas-co").unwrap(),
+        password_hash: "h".into(),
+        role: Role::Partner,
+        communities: vec![],
+        org: Some(linli_domain::cases::Party::Utilities),
+    };
+    store.create_user(&change(), partner.clone()).await.unwrap();
+    let stored = store
+        .user_by_name(&partner.username)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.org, Some(linli_domain::cases::Party::Utilities));
+    // The table itself refuses a partner without its organisation, and staff with one.
+    for (name, role, org) in [
+        ("no-org", "partner", None),
+        ("odd", "viewer", Some("police")),
+    ] {
+        let refused = store
+            .create_user(
+                &change(),
+                NewUser {
+                    username: Username::parse(name).unwrap(),
+                    role: Role::parse(role).unwrap(),
+                    org: org.and_then(linli_domain::cases::Party::parse),
+                    ..partner.clone()
+                },
+            )
+            .await;
+        assert!(refused.is_err(), "{name}");
+    }
 }

@@ -87,7 +87,8 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let outbox = use_outbox();
     let id = alert.id;
     let open = alert.state == AlertState::Open;
-    let escalated = alert.escalated.is_some();
+    let escalating = RwSignal::new(false);
+    let escalated = alert.escalated.clone();
     let position = alert.position;
     let kind = alert.kind;
     let severity = alert.severity;
@@ -125,7 +126,14 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                 <span class="state">
                     {move || names::alert_state(lang.0.get(), state)}
                     {acknowledged.clone().map(|by| format!(" · {by}"))}
-                    {escalated.then(|| view! { " · " {move || lang.t(Msg::EscalatedBy)} })}
+                    {escalated.map(|e| view! {
+                        " · "
+                        <span data-test="escalated-to">{move || match e.responsible {
+                            Some(p) => format!("{} {}", lang.t(Msg::EscalatedTo),
+                                super::parties::describe(lang.0.get(), Some(p), &e.cooperating)),
+                            None => lang.t(Msg::EscalatedToCommand).to_string(),
+                        }}</span>
+                    })}
                     {case.map(|c| format!(" · #{c}"))}
                 </span>
             </button>
@@ -140,8 +148,8 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                     <button data-test="resolve" on:click=move |_| resolving.update(|r| *r = !*r)>
                         {move || lang.t(Msg::Resolve)}
                     </button>
-                    {(!escalated).then(|| view! {
-                        <button data-test="escalate" on:click=move |_| act(outbox, live, result, id, "escalate", lang.t(Msg::Escalate).into(), json!({}))>
+                    {case.is_none().then(|| view! {
+                        <button data-test="escalate" on:click=move |_| escalating.update(|e| *e = !*e)>
                             {move || lang.t(Msg::Escalate)}
                         </button>
                     })}
@@ -168,6 +176,9 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                     }>{move || lang.t(Msg::Resolve)}</button>
                     <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>
                 </div>
+            })}
+            {move || escalating.get().then(|| view! {
+                <super::escalate::EscalateForm alert=id live=live result=result open=escalating/>
             })}
             <Notified alert=id/>
             {move || result.get().map(|d| view! { <DeliveryNote delivery=d/> })}

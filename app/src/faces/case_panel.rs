@@ -1,6 +1,9 @@
-//! A case's details under the map's feature panel, for staff: when it is due, its
-//! timeline (who did what, when), and for those who may act, buttons for the stages it
-//! can move to, closing with an outcome, reopening and adding a note. Each button sends
+//! A case's details, under the map's feature panel for staff and on a partner's page:
+//! when it is due, who handles it (responsible and cooperating parties, with those
+//! whose part is done), its timeline (who did what, when) and its photos. Staff who
+//! may act get buttons for the stages it can move to, closing with an outcome,
+//! reopening, assigning the parties and adding a note; a partner adds notes and photos
+//! and marks its organisation's part done. Each button sends
 //! one step (`POST /api/v1/cases/{id}/events`, through the outbox, so a step taken
 //! without a network is kept and sent later) and shows the case as the server then
 //! has it; the stream moves its marker on every map. A new report next to an open case
@@ -14,19 +17,30 @@ use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending, Sent};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use linli_domain::cases::{Case, CaseOutcome, CaseStage, CaseStep};
+use linli_domain::cases::{Case, CaseOutcome, CaseStage, CaseStep, Party};
 use linli_domain::Role;
 
 #[component]
 pub fn CaseDetails(id: i64) -> impl IntoView {
     let lang = use_language();
-    let can_act = use_session().user().is_some_and(|u| u.role != Role::Viewer);
+    let user = use_session().user();
+    let role = user.as_ref().map(|u| u.role);
+    let can_act = matches!(role, Some(Role::Commander | Role::GridWorker));
+    // A partner's organisation: what it may mark done.
+    let org = user
+        .as_ref()
+        .filter(|u| u.role == Role::Partner)
+        .and_then(|u| u.org);
+    let responsible = RwSignal::new(None::<Party>);
+    let cooperating = RwSignal::new(Vec::<Party>::new());
     let case = RwSignal::new(None::<Case>);
     let error = RwSignal::new(None::<String>);
     let note = RwSignal::new(String::new());
     let outcome = RwSignal::new(CaseOutcome::Solved);
     let show = move |result: Result<Case, api::ApiError>| match result {
         Ok(c) => {
+            responsible.set(c.summary.handling.responsible);
+            cooperating.set(c.summary.handling.cooperating.clone());
             case.set(Some(c));
             error.set(None);
         }
@@ -51,7 +65,6 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
     let queued = RwSignal::new(None::<Pending>);
     // Through the outbox: a step taken without a network is kept and sent later.
     let send = move |step: CaseStep| {
-        let Some(live) = live else { return };
         let pending = Pending {
             label: label(id),
             url: format!("/api/v1/cases/{id}/events"),
@@ -59,7 +72,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
             event: Some("case.updated".into()),
         };
         spawn_local(async move {
-            match outbox::send(outbox, live, pending).await {
+            match outbox::send_from(outbox, live, pending).await {
                 Ok(Sent::Done(answer)) => {
                     note.set(String::new());
                     queued.set(None);
@@ -115,6 +128,13 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                             </ul>
                         </div>
                     })}
+                    <p class="parties" data-test="case-parties">
+                        {move || lang.t(Msg::Responsible)}" "
+                        {super::parties::describe(l, s.handling.responsible, &s.handling.cooperating)}
+                        {s.handling.parties_done.iter().map(|p| view! {
+                            <span class="done" data-test="part-done">" ✓ "{names::party(l, *p)}</span>
+                        }).collect_view()}
+                    </p>
                     <h3>{move || lang.t(Msg::Timeline)}</h3>
                     <ol class="timeline" data-test="case-timeline">
                         {c.timeline.iter().enumerate().map(|(i, e)| {
@@ -126,13 +146,16 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                 CaseStep::Reopen { .. } => tr(l, Msg::Reopen),
                                 CaseStep::Assign { responsible, .. } => names::party(l, *responsible),
                                 CaseStep::Advance { .. } => names::stage(l, e.stage),
+                                CaseStep::PartDone { party, .. } => names::party(l, *party),
                             };
+                            let done = matches!(e.step, CaseStep::PartDone { .. })
+                                .then(|| format!(" {}", tr(l, Msg::PartDone)));
                             let note = e.step.note().to_string();
                             view! {
                                 <li>
                                     <span class="when">{date_time(l, &e.at)}</span>" "
                                     <span class="who">{e.by.trim_start_matches("user:").to_string()}</span>" · "
-                                    {what}
+                                    {what}{done}
                                     {(!note.is_empty()).then(|| view! { <q>{note}</q> })}
                                 </li>
                             }
@@ -174,7 +197,39 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                 {move || lang.t(Msg::AddNote)}
                             </button>
                         </div>
+                        {(stage != CaseStage::Closed).then(|| view! {
+                            <div class="case-assign" data-test="case-assign">
+                                <super::parties::PartiesPicker responsible=responsible cooperating=cooperating test="assign"/>
+                                <button data-test="case-assign-submit" on:click=move |_| {
+                                    if let Some(r) = responsible.get_untracked() {
+                                        send(CaseStep::Assign { responsible: r, cooperating: cooperating.get_untracked(), note: text() });
+                                    }
+                                }>{move || lang.t(Msg::Assign)}</button>
+                            </div>
+                        })}
                     })}
+                    {(org.is_some() && stage != CaseStage::Closed).then(|| {
+                        let ours_done = org.is_some_and(|o| s.handling.parties_done.contains(&o));
+                        view! {
+                            <div class="case-actions" data-test="partner-actions">
+                                <input type="text" data-test="case-note" placeholder=move || lang.t(Msg::Note)
+                                    prop:value=move || note.get()
+                                    on:input=move |ev| note.set(event_target_value(&ev))/>
+                                <button data-test="case-add-note"
+                                    on:click=move |_| if !text().is_empty() { send(CaseStep::Note { note: text() }) }>
+                                    {move || lang.t(Msg::AddNote)}
+                                </button>
+                                {(!ours_done).then(|| view! {
+                                    <button class="primary" data-test="case-part-done" on:click=move |_| {
+                                        if let Some(party) = org { send(CaseStep::PartDone { party, note: text() }) }
+                                    }>{move || lang.t(Msg::MarkPartDone)}</button>
+                                })}
+                            </div>
+                        }
+                    })}
+                    <super::photos::CasePhotos case=id photos=c.photos.clone()
+                        can_add=(can_act || org.is_some()) && stage != CaseStage::Closed
+                        on_added=Callback::new(move |updated: Case| show(Ok(updated)))/>
                 }
             })}
             {move || queued.get().map(|p| view! { <DeliveryNote delivery=Delivery::Queued(p)/> })}

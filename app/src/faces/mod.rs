@@ -7,13 +7,17 @@ pub mod case_panel;
 pub mod check_in;
 pub mod command;
 pub mod dashboard;
+pub mod escalate;
 pub mod field;
 pub mod login;
 pub mod navigation;
 pub mod new_case;
 pub mod notices;
+pub mod parties;
+pub mod partner;
 pub mod patrol_control;
 pub mod patrol_list;
+pub mod photos;
 pub mod public;
 pub mod side_panel;
 
@@ -61,23 +65,29 @@ pub fn linked_alert(query: &leptos_router::params::ParamsMap) -> Option<i64> {
     query.get("alert")?.parse().ok()
 }
 
-/// Shows `children` to signed-in staff only; sends others to `/login?next=<face>`
-/// (keeping the alert a notification's link names).
+/// Shows `children` to signed-in users only; sends others to `/login?next=<face>`
+/// (keeping the alert a notification's link names). A partner's account has only its
+/// own face: the staff faces send it there.
 #[component]
 pub fn StaffOnly(face: Face, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
     let query = leptos_router::hooks::use_query_map();
-    Effect::new(move |_| {
-        if session.0.get() == SessionState::SignedOut {
+    Effect::new(move |_| match session.0.get() {
+        SessionState::SignedOut => {
             let alert = query
                 .with_untracked(linked_alert)
                 .map(|id| format!("&alert={id}"))
                 .unwrap_or_default();
             navigate(&format!("/login?next={}{alert}", face.path()), replace());
         }
+        SessionState::SignedIn(info) if info.role == Role::Partner && face != Face::Partner => {
+            navigate(Face::Partner.path(), replace());
+        }
+        _ => {}
     });
     move || match session.0.get() {
+        SessionState::SignedIn(info) if info.role == Role::Partner && face != Face::Partner => None,
         SessionState::SignedIn(_) => Some(children()),
         _ => None,
     }
@@ -94,6 +104,7 @@ pub fn Header(face: Face) -> impl IntoView {
             Face::Command => Msg::CommandFace,
             Face::Field => Msg::FieldFace,
             Face::Public => Msg::PublicFace,
+            Face::Partner => Msg::PartnerFace,
         })
     };
     let role_name = move |role: Role| {
@@ -101,6 +112,7 @@ pub fn Header(face: Face) -> impl IntoView {
             Role::Commander => Msg::RoleCommander,
             Role::GridWorker => Msg::RoleGridWorker,
             Role::Viewer => Msg::RoleViewer,
+            Role::Partner => Msg::RolePartner,
         })
     };
     let user = move || {

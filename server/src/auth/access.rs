@@ -17,6 +17,7 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use linli_domain::access::may_see_community;
+use linli_domain::cases::Party;
 use linli_domain::{CommunityId, Role, SessionInfo};
 
 /// Who may call an endpoint.
@@ -24,8 +25,11 @@ use linli_domain::{CommunityId, Role, SessionInfo};
 pub enum Access {
     /// No sign-in needed: public pages, health, sign-in itself.
     Anyone,
-    /// Any signed-in user: commander, grid worker or viewer.
+    /// Any signed-in user, partners too: the session itself and the cases (a partner
+    /// only its organisation's, which the handlers see to).
     SignedIn,
+    /// Street office staff: commanders, grid workers and viewers; not partners.
+    Staff,
     /// Street office command only.
     Commander,
     /// Sensors and gateways, with a Bearer token from `linli device add` or
@@ -38,7 +42,12 @@ impl Access {
     pub fn describe(self) -> &'static str {
         match self {
             Access::Anyone => "Access: anyone, no sign-in needed.",
-            Access::SignedIn => "Access: any signed-in user (session cookie).",
+            Access::SignedIn => {
+                "Access: any signed-in user (session cookie); a partner only for the cases its organisation handles."
+            }
+            Access::Staff => {
+                "Access: signed-in street office staff (session cookie): commanders, grid workers, viewers."
+            }
             Access::Commander => "Access: signed-in commanders only (session cookie).",
             Access::DeviceToken => {
                 "Access: devices and gateways (`Authorization: Bearer <token>`), no session."
@@ -50,6 +59,7 @@ impl Access {
     pub fn admits(self, role: Role) -> bool {
         match self {
             Access::Anyone | Access::SignedIn => true,
+            Access::Staff => role != Role::Partner,
             Access::Commander => role == Role::Commander,
             Access::DeviceToken => false,
         }
@@ -65,11 +75,33 @@ pub struct Caller {
 
 impl Caller {
     /// The communities whose homes, alerts and cases the caller may see: `None` for
-    /// all (commanders and viewers), a grid worker's own list otherwise.
+    /// all (commanders and viewers), a grid worker's own list otherwise. A partner's
+    /// is its own list too (none: nothing), but partners see cases by organisation
+    /// ([`Caller::case_scope`]).
     pub fn community_scope(&self) -> Option<Vec<CommunityId>> {
         match self.user.role {
             Role::Commander | Role::Viewer => None,
-            Role::GridWorker => Some(self.user.communities.clone()),
+            Role::GridWorker | Role::Partner => Some(self.user.communities.clone()),
+        }
+    }
+
+    /// The cases the caller may see: the communities (`None`: all) and, for a partner,
+    /// the party that must handle them.
+    pub fn case_scope(&self) -> (Option<Vec<CommunityId>>, Option<Party>) {
+        match (self.user.role, self.user.org) {
+            (Role::Partner, Some(org)) if self.user.communities.is_empty() => (None, Some(org)),
+            (Role::Partner, Some(org)) => (Some(self.user.communities.clone()), Some(org)),
+            // The database allows no partner without one; were there one, it sees nothing.
+            (Role::Partner, None) => (Some(Vec::new()), None),
+            _ => (self.community_scope(), None),
+        }
+    }
+
+    /// A partner's organisation; `None` for staff.
+    pub fn partner_org(&self) -> Option<Party> {
+        match self.user.role {
+            Role::Partner => self.user.org,
+            _ => None,
         }
     }
 
@@ -109,6 +141,7 @@ impl Caller {
             username: self.user.username.clone(),
             role: self.user.role,
             communities: self.user.communities.clone(),
+            org: self.partner_org(),
         }
     }
 }

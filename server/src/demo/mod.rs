@@ -11,6 +11,7 @@ pub mod life;
 
 use crate::auth::password;
 use crate::store::{Actor, Change, Community, NewUser, Store};
+use linli_domain::cases::Party;
 use linli_domain::geometry::Xy;
 use linli_domain::place::{Geometry, LayerName, Position};
 use linli_domain::{CommunityId, Role, Username};
@@ -187,21 +188,29 @@ pub fn communities() -> Vec<Community> {
         .collect()
 }
 
-/// The demo accounts: `demo-commander`, `demo-viewer` and one `demo-grid-<community>`
-/// per community, all with the password [`DEMO_PASSWORD`].
-pub fn accounts() -> Vec<(Username, Role, Vec<CommunityId>)> {
+/// The demo accounts: `demo-commander`, `demo-viewer`, one `demo-grid-<community>`
+/// per community and `demo-partner-utilities` of the gas utility, all with the
+/// password [`DEMO_PASSWORD`]: (name, role, communities, organisation).
+pub fn accounts() -> Vec<(Username, Role, Vec<CommunityId>, Option<Party>)> {
     let name = |n: String| Username::parse(n).expect("demo usernames are valid");
     let mut accounts = vec![
-        (name("demo-commander".into()), Role::Commander, vec![]),
-        (name("demo-viewer".into()), Role::Viewer, vec![]),
+        (name("demo-commander".into()), Role::Commander, vec![], None),
+        (name("demo-viewer".into()), Role::Viewer, vec![], None),
     ];
     for (id, _, _) in COMMUNITIES {
         accounts.push((
             name(format!("demo-grid-{id}")),
             Role::GridWorker,
             vec![CommunityId::parse(id).expect("demo ids are valid")],
+            None,
         ));
     }
+    accounts.push((
+        name("demo-partner-utilities".into()),
+        Role::Partner,
+        vec![],
+        Some(Party::Utilities),
+    ));
     accounts
 }
 
@@ -233,7 +242,7 @@ pub async fn seed(
         }
     }
     let mut seeded = Vec::new();
-    for (username, role, own) in accounts() {
+    for (username, role, own, org) in accounts() {
         if store.user_by_name(&username).await?.is_none() {
             let password_hash =
                 tokio::task::spawn_blocking(|| password::hash(DEMO_PASSWORD)).await??;
@@ -245,6 +254,7 @@ pub async fn seed(
                         password_hash,
                         role,
                         communities: own,
+                        org,
                     },
                 )
                 .await?;
@@ -323,6 +333,6 @@ mod tests {
     #[test]
     fn the_demo_is_the_same_every_time() {
         assert_eq!(communities(), communities());
-        assert_eq!(accounts().len(), 9);
+        assert_eq!(accounts().len(), 10);
     }
 }

@@ -2,17 +2,22 @@
 //! Staff only; a grid worker sees and acts on their own communities' alerts, a viewer
 //! only reads. Changes go through the rules engine, which holds the active alerts.
 
+use super::cases::{check_text, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::alerts::{ActError, Request};
 use crate::auth::access::Caller;
+use crate::clock::now_ms;
 use crate::engine::EngineActError;
 use crate::error::{ApiResult, AppError};
 use crate::store::AlertFilter;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
-use linli_domain::alerts::{Alert, AlertOutcome, AlertState, EscalateAlert, ResolveAlert};
+use linli_domain::alerts::{
+    Alert, AlertOutcome, AlertState, EscalateAlert, EscalationDraft, ResolveAlert,
+};
+use linli_domain::cases::check_parties;
 use linli_domain::ErrorBody;
 use serde::Deserialize;
 
@@ -185,8 +190,39 @@ pub async fn resolve(
     act(&state, &caller, id, request).await
 }
 
-/// Escalate into a case (a welfare visit, or a safety case for gas and smoke), linked
-/// both ways.
+/// The case escalating would open, made from the alert in Chinese (what, where down to
+/// unit and room, when, how bad) with the parties who usually handle its kind: the
+/// form shows it, and the person changes what they like before escalating.
+#[utoipa::path(get, path = "/alerts/{id}/escalation", tag = "alerts",
+    params(("id" = i64, Path, description = "Alert id")),
+    responses(
+        (status = 200, description = "The case escalating would open", body = EscalationDraft),
+        (status = 403, description = "Outside the caller's communities", body = ErrorBody),
+        (status = 404, description = "No such alert", body = ErrorBody),
+    ))]
+pub async fn escalation_draft(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<EscalationDraft>> {
+    let alert = visible(&state, &caller, id).await?;
+    Ok(Json(draft(&state, &alert).await?))
+}
+
+async fn draft(state: &AppState, alert: &Alert) -> ApiResult<EscalationDraft> {
+    let place = state.places.of(state.store.as_ref(), alert).await?;
+    let raised = crate::store::parse_rfc3339(&alert.raised_at).unwrap_or_else(now_ms);
+    Ok(EscalationDraft::new(
+        alert,
+        &place.describe(),
+        &crate::clock::china_date_time(raised),
+    ))
+}
+
+/// Escalate into a case, linked both ways: by default the alert's draft
+/// (`GET /alerts/{id}/escalation`); title, description and parties as given. Also after
+/// the rules escalated an unacknowledged alert to the command: every alert can get its
+/// case, once.
 #[utoipa::path(post, path = "/alerts/{id}/escalate", tag = "alerts",
     params(("id" = i64, Path, description = "Alert id")),
     request_body = EscalateAlert,
@@ -194,7 +230,8 @@ pub async fn resolve(
         (status = 200, description = "The alert, escalated, with its case id", body = Alert),
         (status = 403, description = "A viewer, or outside the caller's communities", body = ErrorBody),
         (status = 404, description = "No such alert", body = ErrorBody),
-        (status = 409, description = "Already escalated or resolved", body = ErrorBody),
+        (status = 409, description = "It has its case already, or is resolved", body = ErrorBody),
+        (status = 422, description = "A bad field: too long, empty title, a party twice", body = ErrorBody),
     ))]
 pub async fn escalate(
     State(state): State<AppState>,
@@ -202,14 +239,40 @@ pub async fn escalate(
     ApiPath(id): ApiPath<i64>,
     body: Bytes,
 ) -> ApiResult<Json<Alert>> {
-    // The body is optional: no body escalates without a note.
+    // The body is optional: no body escalates with the draft as it is.
     let body: EscalateAlert = if body.iter().all(u8::is_ascii_whitespace) {
         EscalateAlert::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
-            AppError::Unprocessable(format!("the body is not `{{\"note\": \"…\"}}`: {e}"))
+            AppError::Unprocessable(format!(
+                "the body is not an escalation (`note`, `title`, `description`, `responsible`, \
+                 `cooperating`): {e}"
+            ))
         })?
     };
+    caller.author("act on alerts")?;
     let note = check_note(&body.note)?;
-    act(&state, &caller, id, Request::Escalate { note }).await
+    let alert = visible(&state, &caller, id).await?;
+    let mut case = draft(&state, &alert).await?;
+    if let Some(title) = body.title {
+        case.title = title.trim().to_string();
+        if case.title.is_empty() {
+            return Err(AppError::Unprocessable("a case needs a title".into()));
+        }
+        check_text("the title", &case.title, MAX_TITLE_CHARS)?;
+    }
+    if let Some(description) = body.description {
+        check_text("the description", &description, MAX_TEXT_CHARS)?;
+        case.description = description.trim().to_string();
+    }
+    if body.responsible.is_some() {
+        case.responsible = body.responsible;
+    }
+    match body.cooperating {
+        Some(cooperating) => case.cooperating = cooperating,
+        // A responsible party given alone drops itself from the draft's cooperating.
+        None => case.cooperating.retain(|p| Some(*p) != case.responsible),
+    }
+    check_parties(case.responsible, &case.cooperating).map_err(AppError::Unprocessable)?;
+    act(&state, &caller, id, Request::Escalate { note, case }).await
 }

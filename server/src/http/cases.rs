@@ -1,6 +1,9 @@
 //! `/api/v1/cases`: residents' problems and where they stand, through the article's
-//! loop. Staff only; a grid worker sees and changes only their own communities' cases,
-//! a viewer only reads. Which steps are allowed is `linli_domain::cases`'s to say.
+//! loop. A grid worker sees and changes only their own communities' cases, a viewer
+//! only reads. A partner organisation's account sees only the cases its organisation
+//! handles (responsible or cooperating), and only adds notes to them and marks its own
+//! part done; it opens no case. Which steps are allowed where a case stands is
+//! `linli_domain::cases`'s to say.
 //!
 //! Every case a request touches is checked, not only the one in the path: the case a
 //! duplicate merges into (`duplicate_of`) too. The cases a case names
@@ -14,19 +17,21 @@ use crate::auth::access::Caller;
 use crate::clock::now_ms;
 use crate::engine::EngineActError;
 use crate::error::{ApiResult, AppError};
-use crate::store::{Actor, CaseFilter, Change};
+use crate::photos;
+use crate::store::{Actor, CaseFilter, Change, NewPhoto};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::alerts::AlertOutcome;
 use linli_domain::cases::{
-    Case, CaseCategory, CaseOutcome, CaseStage, CaseStep, CaseSummary, NewCase,
+    check_parties, Case, CaseCategory, CaseOutcome, CaseStage, CaseStep, CaseSummary, NewCase,
+    PhotoKind,
 };
 use linli_domain::{CommunityId, ErrorBody};
 use serde::Deserialize;
 
-const MAX_TITLE_CHARS: usize = 200;
-const MAX_TEXT_CHARS: usize = 4_000;
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_TEXT_CHARS: usize = 4_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -102,12 +107,14 @@ pub async fn list(
     if let Some(community) = &community {
         caller.check_community(community)?;
     }
+    let (communities, party) = caller.case_scope();
     let filter = CaseFilter {
-        communities: caller.community_scope(),
+        communities,
         community,
         stage,
         category,
         overdue: query.overdue,
+        party,
     };
     Ok(Json(state.store.cases(&filter).await?))
 }
@@ -117,7 +124,7 @@ fn changer(caller: &Caller) -> ApiResult<Change> {
     Ok(Change::new(caller.author("change cases")?, now_ms()))
 }
 
-fn check_text(what: &str, text: &str, max: usize) -> ApiResult<()> {
+pub fn check_text(what: &str, text: &str, max: usize) -> ApiResult<()> {
     if text.chars().count() > max {
         return Err(AppError::Unprocessable(format!(
             "{what} may be at most {max} characters"
@@ -139,6 +146,11 @@ pub async fn create(
     ApiJson(new): ApiJson<NewCase>,
 ) -> ApiResult<(StatusCode, Json<Case>)> {
     let change = changer(&caller)?;
+    if caller.user.role == linli_domain::Role::Partner {
+        return Err(AppError::Forbidden(
+            "partners work on the cases assigned to them; the street office opens cases".into(),
+        ));
+    }
     caller.check_community(&new.community)?;
     let mut new = new;
     new.title = new.title.trim().to_string();
@@ -148,6 +160,7 @@ pub async fn create(
     check_text("the title", &new.title, MAX_TITLE_CHARS)?;
     check_text("the description", &new.description, MAX_TEXT_CHARS)?;
     check_position(new.position)?;
+    check_parties(new.responsible, &new.cooperating).map_err(AppError::Unprocessable)?;
     let case = state.store.create_case(&change, &new).await?;
     state.live.wake();
     Ok((StatusCode::CREATED, Json(case)))
@@ -159,8 +172,30 @@ async fn visible(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Case> 
         .case(id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no case {id}")))?;
-    caller.check_community(&case.summary.community)?;
+    check_case(caller, &case.summary)?;
     Ok(case)
+}
+
+/// Refuses with `403` a case the caller may not see: another community's, or for a
+/// partner one its organisation does not handle.
+pub fn check_case(caller: &Caller, case: &CaseSummary) -> ApiResult<()> {
+    caller.check_community(&case.community)?;
+    match caller.case_scope() {
+        (_, Some(party))
+            if case.handling.responsible != Some(party)
+                && !case.handling.cooperating.contains(&party) =>
+        {
+            Err(AppError::Forbidden(format!(
+                "case {} is not assigned to `{}`",
+                case.id,
+                party.as_str()
+            )))
+        }
+        (Some(communities), _) if !communities.contains(&case.community) => Err(
+            AppError::Forbidden(format!("case {} is outside your communities", case.id)),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// One case with its timeline and the stages it may move to.
@@ -199,9 +234,37 @@ pub async fn step(
     ApiJson(step): ApiJson<CaseStep>,
 ) -> ApiResult<Json<Case>> {
     let change = changer(&caller)?;
+    let (_, for_party) = caller.case_scope();
+    if caller.user.role == linli_domain::Role::Partner {
+        match (&step, for_party) {
+            (CaseStep::Note { .. }, _) => {}
+            (CaseStep::PartDone { party, .. }, Some(org)) if *party == org => {}
+            (CaseStep::PartDone { party, .. }, _) => {
+                return Err(AppError::Forbidden(format!(
+                    "a partner marks only its own organisation's part done, not `{}`'s",
+                    party.as_str()
+                )))
+            }
+            _ => {
+                return Err(AppError::Forbidden(
+                    "a partner adds notes and photos and marks its part done; the street \
+                     office moves, assigns and closes cases"
+                        .into(),
+                ))
+            }
+        }
+    }
     check_text("a note", step.note(), MAX_TEXT_CHARS)?;
     if matches!(&step, CaseStep::Note { note } if note.trim().is_empty()) {
         return Err(AppError::Unprocessable("a note needs some text".into()));
+    }
+    if let CaseStep::Assign {
+        responsible,
+        cooperating,
+        ..
+    } = &step
+    {
+        check_parties(Some(*responsible), cooperating).map_err(AppError::Unprocessable)?;
     }
     if let CaseStep::Close {
         outcome,
@@ -224,10 +287,10 @@ pub async fn step(
         // Merging writes on the original's timeline: the caller must be allowed to see
         // it (an unknown one is the store's `422`). Cases never change community.
         if let Some(original) = state.store.case(*original).await? {
-            caller.check_community(&original.summary.community)?;
+            check_case(&caller, &original.summary)?;
         }
     }
-    let case = state.store.step_case(&change, id, &step).await?;
+    let case = state.store.step_case(&change, id, &step, for_party).await?;
     state.live.wake();
     if let (CaseStep::Close { outcome, note, .. }, Some(alert)) =
         (&step, case.summary.handling.alert_id)
@@ -266,4 +329,157 @@ async fn resolve_alert(
         Ok(_) | Err(EngineActError::Act(ActError::Refused(_))) => {}
         Err(e) => tracing::warn!("case {case} closed, but its alert {alert} was not resolved: {e}"),
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoQuery {
+    /// before (default), during or after the work.
+    #[param(value_type = Option<linli_domain::cases::PhotoKind>)]
+    pub kind: Option<String>,
+    /// A line about it (up to 200 characters).
+    pub note: Option<String>,
+}
+
+/// The bytes of an uploaded image.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ImageUpload(#[allow(dead_code)] Vec<u8>);
+
+/// Adds a photo to a case: the body is the image itself (`Content-Type: image/jpeg`,
+/// `image/png` or `image/webp`, at most 10 MiB). The server decodes it, turns it
+/// upright and keeps only its own re-encoded JPEG (no EXIF, no GPS) and a thumbnail.
+/// Staff and the case's partners; not on a closed case.
+#[utoipa::path(post, path = "/cases/{id}/photos", tag = "cases",
+    params(("id" = i64, Path, description = "Case id"), PhotoQuery),
+    request_body(content = ImageUpload, content_type = "image/jpeg"),
+    responses(
+        (status = 201, description = "The case with its photos", body = Case),
+        (status = 403, description = "A viewer, another community's case, or a partner's case of another organisation", body = ErrorBody),
+        (status = 404, description = "No such case", body = ErrorBody),
+        (status = 409, description = "The case is closed", body = ErrorBody),
+        (status = 413, description = "Larger than 10 MiB", body = ErrorBody),
+        (status = 415, description = "Not declared as a JPEG, PNG or WebP image", body = ErrorBody),
+        (status = 422, description = "Not an image that can be read, or too many pixels", body = ErrorBody),
+    ))]
+pub async fn add_photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<PhotoQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<(StatusCode, Json<Case>)> {
+    let change = changer(&caller)?;
+    let kind = parse_named(
+        "kind",
+        query.kind,
+        PhotoKind::parse,
+        PhotoKind::ALL,
+        PhotoKind::as_str,
+    )?
+    .unwrap_or(PhotoKind::Before);
+    let note = query.note.unwrap_or_default().trim().to_string();
+    if note.chars().count() > MAX_TITLE_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "a photo's note may be at most {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    let declared = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = declared.split(';').next().unwrap_or_default().trim();
+    if !["image/jpeg", "image/png", "image/webp"].contains(&essence.to_ascii_lowercase().as_str()) {
+        return Err(AppError::UnsupportedMediaType(format!(
+            "send the image itself as image/jpeg, image/png or image/webp, not `{declared}`"
+        )));
+    }
+    // Seen before the upload is read: a case the caller may not touch costs no upload.
+    visible(&state, &caller, id).await?;
+    let upload = axum::body::to_bytes(body, photos::MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|_| {
+            AppError::PayloadTooLarge(format!(
+                "a photo may be at most {} MiB",
+                photos::MAX_UPLOAD_BYTES / (1024 * 1024)
+            ))
+        })?;
+    let photo = photos::process(upload.to_vec())
+        .await
+        .map_err(|e| AppError::Unprocessable(e.to_string()))?;
+    let new = NewPhoto {
+        kind,
+        note,
+        width: photo.width,
+        height: photo.height,
+        image: photo.image,
+        thumb: photo.thumb,
+    };
+    let (_, for_party) = caller.case_scope();
+    let case = state
+        .store
+        .add_case_photo(&change, id, &new, for_party)
+        .await?;
+    state.live.wake();
+    Ok((StatusCode::CREATED, Json(case)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoSize {
+    /// `thumb` for the thumbnail (at most 320 pixels a side), `full` (default) for the
+    /// photo (at most 2,048).
+    #[param(pattern = "^(thumb|full)$")]
+    pub size: Option<String>,
+}
+
+/// A case's photo, as JPEG. Whoever may see the case.
+#[utoipa::path(get, path = "/cases/{id}/photos/{photo}", tag = "cases",
+    params(
+        ("id" = i64, Path, description = "Case id"),
+        ("photo" = i64, Path, description = "Photo id"),
+        PhotoSize,
+    ),
+    responses(
+        (status = 200, description = "The photo", content_type = "image/jpeg", body = ImageUpload),
+        (status = 403, description = "A case the caller may not see", body = ErrorBody),
+        (status = 404, description = "No such case or photo", body = ErrorBody),
+    ))]
+pub async fn photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, photo)): ApiPath<(i64, i64)>,
+    ApiQuery(query): ApiQuery<PhotoSize>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let thumb = match query.size.as_deref() {
+        None | Some("full") => false,
+        Some("thumb") => true,
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "size is thumb or full, not `{other}`"
+            )))
+        }
+    };
+    visible(&state, &caller, id).await?;
+    let jpeg = state
+        .store
+        .case_photo(id, photo, thumb)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("case {id} has no photo {photo}")))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+            // Photos never change; only this signed-in browser keeps them.
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, max-age=604800, immutable",
+            ),
+        ],
+        jpeg,
+    )
+        .into_response())
 }

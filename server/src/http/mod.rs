@@ -79,6 +79,8 @@ pub struct AppState {
     pub session_checks: Arc<stream::SessionChecks>,
     /// The MQTT connections, when readings come from a broker too.
     pub mqtt: Option<Arc<crate::mqtt::MqttStatus>>,
+    /// Community and building names, for what alerts' cases and messages say.
+    pub places: Arc<crate::places::PlaceNames>,
 }
 
 /// The routes of `/api/v1`, each under its access level, and their OpenAPI document.
@@ -91,10 +93,13 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
     let devices = OpenApiRouter::new().routes(routes!(ingest::ingest));
     let signed_in = OpenApiRouter::new()
         .routes(routes!(session::who_am_i))
-        .routes(routes!(homes::list))
         .routes(routes!(cases::list, cases::create))
         .routes(routes!(cases::get_one))
         .routes(routes!(cases::step))
+        .routes(routes!(cases::add_photo))
+        .routes(routes!(cases::photo));
+    let staff = OpenApiRouter::new()
+        .routes(routes!(homes::list))
         .routes(routes!(patrols::routes))
         .routes(routes!(patrols::units))
         .routes(routes!(patrols::start_run, patrols::end_run))
@@ -108,6 +113,7 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
         .routes(routes!(alerts::acknowledge))
         .routes(routes!(alerts::resolve))
         .routes(routes!(alerts::escalate))
+        .routes(routes!(alerts::escalation_draft))
         .routes(routes!(notify::deliveries))
         .routes(routes!(notify::roster, notify::set_roster))
         .routes(routes!(care::district, care::set_district))
@@ -121,6 +127,7 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
 
     let (router, mut openapi) = guard(state, Access::Anyone, anyone)
         .merge(guard(state, Access::SignedIn, signed_in))
+        .merge(guard(state, Access::Staff, staff))
         .merge(guard(state, Access::Commander, commander))
         .merge(guard(state, Access::DeviceToken, devices))
         .split_for_parts();
@@ -171,7 +178,7 @@ fn guard(
             let scheme = match access {
                 Access::Anyone => None,
                 Access::DeviceToken => Some("device_token"),
-                Access::SignedIn | Access::Commander => Some("session_cookie"),
+                Access::SignedIn | Access::Staff | Access::Commander => Some("session_cookie"),
             };
             if let Some(scheme) = scheme {
                 operation.security =
@@ -222,7 +229,7 @@ fn document_refusals(operation: &mut utoipa::openapi::path::Operation, access: A
     match access {
         Access::Anyone => {}
         Access::DeviceToken => refusals.push(("401", "No valid device or gateway token")),
-        Access::SignedIn | Access::Commander => {
+        Access::SignedIn | Access::Staff | Access::Commander => {
             refusals.push(("401", "Not signed in"));
             refusals.push(("403", "Signed in, but not allowed this"));
         }

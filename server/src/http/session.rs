@@ -121,6 +121,7 @@ pub async fn sign_in(
         username: user.username,
         role: user.role,
         communities: user.communities,
+        org: user.org,
     };
     Ok((
         [(

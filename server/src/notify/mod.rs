@@ -32,6 +32,7 @@ pub mod robots;
 pub mod roster;
 
 use crate::clock::{china_clock, Millis};
+use crate::places::Place;
 use crate::store::{Chain, DynStore, NewDelivery, NotifyWrite, PendingDelivery, StoredChannel};
 use linli_domain::alerts::{Alert, AlertKind, AlertState, Severity};
 use linli_domain::notify::{ChannelKind, OnDuty, Roster};
@@ -63,7 +64,12 @@ const SENDING_AT_ONCE: usize = 32;
 
 /// Starts the notifier; it runs until the process ends. `public_url` is where the
 /// app is reached, for the links in messages.
-pub fn start(store: DynStore, live: Arc<crate::live::Live>, public_url: String) {
+pub fn start(
+    store: DynStore,
+    live: Arc<crate::live::Live>,
+    names: Arc<crate::places::PlaceNames>,
+    public_url: String,
+) {
     let notifier = Arc::new(Notifier {
         store,
         public_url: public_url.trim_end_matches('/').to_string(),
@@ -75,7 +81,7 @@ pub fn start(store: DynStore, live: Arc<crate::live::Live>, public_url: String) 
         sending: Mutex::default(),
         outbox: Notify::new(),
         cursor: Mutex::default(),
-        names: Mutex::default(),
+        names,
         unrecorded: Mutex::default(),
     });
     tokio::spawn(Arc::clone(&notifier).decide(live));
@@ -93,19 +99,11 @@ struct Notifier {
     outbox: Notify,
     /// The last event read, and when the cursor was last saved.
     cursor: Mutex<Option<(i64, Millis)>>,
-    /// Building and community names by id, and the versions of their layers they
-    /// are of.
-    names: Mutex<Names>,
+    /// Community and building names, for where an alert is.
+    names: Arc<crate::places::PlaceNames>,
     /// Tries whose outcome the database could not take yet (kept until it does: such
     /// a message is never sent again meanwhile).
     unrecorded: Mutex<HashMap<i64, NotifyWrite>>,
-}
-
-#[derive(Default)]
-struct Names {
-    versions: (i64, i64),
-    buildings: HashMap<String, String>,
-    communities: HashMap<String, String>,
 }
 
 #[derive(Default)]
@@ -154,13 +152,6 @@ fn plain(text: &str) -> String {
     text.chars()
         .filter(|c| !matches!(c, '<' | '>' | '[' | ']' | '(' | ')' | '*' | '`'))
         .collect()
-}
-
-/// Where an alert is, for staff: community, building, unit and room.
-pub struct Place {
-    pub community: String,
-    pub building: String,
-    pub unit_room: Option<String>,
 }
 
 /// The message for an alert at a level (Chinese): what, where, how bad, who is called.
@@ -301,48 +292,6 @@ impl Notifier {
         Ok(())
     }
 
-    /// Where an alert is, by names.
-    async fn place(&self, alert: &Alert) -> Result<Place, crate::store::StoreError> {
-        use linli_domain::place::LayerName;
-        let versions = (
-            self.store.layer_version(LayerName::Buildings).await?,
-            self.store.layer_version(LayerName::Communities).await?,
-        );
-        let stale = self.names.lock().expect("names lock").versions != versions;
-        if stale {
-            let buildings = self
-                .store
-                .features(LayerName::Buildings)
-                .await?
-                .into_iter()
-                .filter_map(|f| Some((f.id, f.properties.get("name")?.as_str()?.to_string())))
-                .collect();
-            let communities = crate::store::community_names(self.store.as_ref()).await?;
-            *self.names.lock().expect("names lock") = Names {
-                versions,
-                buildings,
-                communities,
-            };
-        }
-        let (community, building) = {
-            let names = self.names.lock().expect("names lock");
-            (
-                names.communities.get(alert.community.as_str()).cloned(),
-                names.buildings.get(&alert.building).cloned(),
-            )
-        };
-        let unit_room = self
-            .store
-            .home_place(&alert.home)
-            .await?
-            .map(|(unit, room)| format!(" {unit}单元{room}"));
-        Ok(Place {
-            community: community.unwrap_or_else(|| alert.community.to_string()),
-            building: building.unwrap_or_else(|| alert.building.clone()),
-            unit_room,
-        })
-    }
-
     /// The channels that carry an alert.
     async fn carrying(
         &self,
@@ -377,7 +326,7 @@ impl Notifier {
             }
             None => ("值班群".to_string(), None),
         };
-        let place = self.place(alert).await?;
+        let place = self.names.of(self.store.as_ref(), alert).await?;
         let message = message(
             alert,
             &place,

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::{EventRecord, Notice};
 use linli_domain::care::{Health, Home, SensorKind};
-use linli_domain::cases::{Case, CaseStage, CaseStep, CaseSummary, NewCase};
+use linli_domain::cases::{Case, CaseStage, CaseStep, CaseSummary, NewCase, Party};
 use linli_domain::patrol::RouteProperties;
 use linli_domain::place::{Feature, Geometry, LayerName, Properties};
 use linli_domain::{CommunityId, Role, Username};
@@ -88,6 +88,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub role: Role,
     pub communities: Vec<CommunityId>,
+    /// A partner's organisation.
+    pub org: Option<Party>,
     /// Disabled accounts cannot sign in and have no sessions.
     pub disabled: bool,
 }
@@ -99,6 +101,21 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: Role,
     pub communities: Vec<CommunityId>,
+    /// A partner's organisation (none for staff).
+    pub org: Option<Party>,
+}
+
+/// A photo for a case, as the server re-encoded it.
+#[derive(Debug, Clone)]
+pub struct NewPhoto {
+    pub kind: linli_domain::cases::PhotoKind,
+    pub note: String,
+    pub width: u32,
+    pub height: u32,
+    /// JPEG.
+    pub image: Vec<u8>,
+    /// JPEG, at most [`crate::photos::THUMB_SIDE`] pixels a side.
+    pub thumb: Vec<u8>,
 }
 
 /// Which cases to list.
@@ -111,6 +128,8 @@ pub struct CaseFilter {
     pub category: Option<linli_domain::cases::CaseCategory>,
     /// Only cases overdue now (`true`) or not (`false`).
     pub overdue: Option<bool>,
+    /// Only cases this party handles, responsible or cooperating (a partner's).
+    pub party: Option<Party>,
 }
 
 /// A community (社区) with its boundary.
@@ -270,6 +289,15 @@ pub struct AlertFilter {
     pub limit: u32,
 }
 
+/// A case an escalation opens: its summary, description, and the note its timeline
+/// starts with.
+#[derive(Debug, Clone)]
+pub struct OpenCase {
+    pub summary: CaseSummary,
+    pub description: String,
+    pub note: String,
+}
+
 /// A change the rules engine makes, committed with the readings that caused it.
 #[derive(Debug, Clone)]
 pub enum EngineWrite {
@@ -280,7 +308,7 @@ pub enum EngineWrite {
         alert: StoredAlert,
         event: Option<&'static str>,
         actor: Actor,
-        open_case: Option<CaseSummary>,
+        open_case: Option<OpenCase>,
     },
     /// The district's thresholds (`home` is `None`) or a home's changed from what
     /// applies above them: stored, with a `thresholds.changed` event that carries the
@@ -480,7 +508,30 @@ pub trait Store: Send + Sync + 'static {
     /// when the step is not allowed where the case stands, `NotFound` for no such case.
     /// Closing as a duplicate merges only into another open case of the same community
     /// (`Invalid` otherwise, `Conflict` for a closed one).
-    async fn step_case(&self, change: &Change, id: i64, step: &CaseStep) -> StoreResult<Case>;
+    /// With `for_party` (a partner's step), the case must be one that party handles
+    /// now (`Forbidden` otherwise, checked in the step's transaction). `part-done`
+    /// names a party handling the case (`Invalid` otherwise; `Conflict` when marked
+    /// already); reassigning keeps the marks of parties still on the case, reopening
+    /// clears them.
+    async fn step_case(
+        &self,
+        change: &Change,
+        id: i64,
+        step: &CaseStep,
+        for_party: Option<Party>,
+    ) -> StoreResult<Case>;
+
+    /// Adds a photo (already re-encoded) to case `id`, with a `case.updated` event;
+    /// `NotFound`, `Forbidden` as for [`Store::step_case`], `Conflict` for a closed case.
+    async fn add_case_photo(
+        &self,
+        change: &Change,
+        id: i64,
+        photo: &NewPhoto,
+        for_party: Option<Party>,
+    ) -> StoreResult<Case>;
+    /// A photo's JPEG (its thumbnail with `thumb`), if case `case` has photo `photo`.
+    async fn case_photo(&self, case: i64, photo: i64, thumb: bool) -> StoreResult<Option<Vec<u8>>>;
 
     /// Publishes a notice for the public page, shown from now until `until` (when
     /// given) or until withdrawn; with a `notice.published` event.

@@ -5,8 +5,9 @@
 
 use super::{
     AlertFilter, CaseFilter, Chain, Change, Committed, Community, Credential, DeviceRecord,
-    EngineWrite, GatewayRecord, HomesImported, NewNotice, NewUser, NotifyWrite, PendingDelivery,
-    SensorSeen, Store, StoreError, StoreResult, StoredAlert, StoredChannel, UserRecord,
+    EngineWrite, GatewayRecord, HomesImported, NewNotice, NewPhoto, NewUser, NotifyWrite,
+    PendingDelivery, SensorSeen, Store, StoreError, StoreResult, StoredAlert, StoredChannel,
+    UserRecord,
 };
 use crate::clock::{rfc3339, Millis};
 use crate::ingest::parse::Reading;
@@ -401,7 +402,7 @@ fn due_ms(case: &CaseSummary) -> StoreResult<Millis> {
 const CASE_COLUMNS: &str =
     "id, title, category, stage, priority, source, community, grid, lon, lat, \
      building, opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, \
-     alert_id, reopened, \
+     alert_id, reopened, parties_done, \
      (SELECT r.id FROM cases AS r WHERE r.id = cases.recurs AND r.community = cases.community) \
      AS recurs";
 
@@ -425,6 +426,8 @@ fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
         alert_id: row.try_get("alert_id")?,
         reopened: row.try_get::<i64, _>("reopened")? as u32,
         recurs: row.try_get("recurs")?,
+        parties_done: serde_json::from_str(&row.try_get::<String, _>("parties_done")?)
+            .map_err(corrupt)?,
     };
     Ok(CaseSummary {
         handling,
@@ -472,6 +475,10 @@ impl SqliteStore {
             password_hash: row.try_get("password_hash")?,
             role: parse_role(&row.try_get::<String, _>("role")?)?,
             communities,
+            org: row
+                .try_get::<Option<String>, _>("org")?
+                .map(|o| named::<Party>(&o, Party::parse))
+                .transpose()?,
             disabled: row.try_get::<Option<i64>, _>("disabled_ms")?.is_some(),
         }))
     }
@@ -498,11 +505,12 @@ impl Store for SqliteStore {
     async fn create_user(&self, change: &Change, user: NewUser) -> StoreResult<UserRecord> {
         let mut tx = self.write().await?;
         let inserted = sqlx::query(
-            "INSERT INTO users (username, password_hash, role, created_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO users (username, password_hash, role, org, created_ms) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(user.username.as_str())
         .bind(&user.password_hash)
         .bind(user.role.as_str())
+        .bind(user.org.map(Party::as_str))
         .bind(change.at)
         .execute(&mut *tx)
         .await;
@@ -536,7 +544,8 @@ impl Store for SqliteStore {
             &mut tx,
             change,
             "user.created",
-            json!({"username": user.username, "role": user.role, "communities": user.communities}),
+            json!({"username": user.username, "role": user.role, "communities": user.communities,
+                   "org": user.org}),
         )
         .await?;
         tx.commit().await?;
@@ -546,13 +555,14 @@ impl Store for SqliteStore {
             password_hash: user.password_hash,
             role: user.role,
             communities: user.communities,
+            org: user.org,
             disabled: false,
         })
     }
 
     async fn user_by_name(&self, username: &Username) -> StoreResult<Option<UserRecord>> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, role, disabled_ms FROM users WHERE username = ?",
+            "SELECT id, username, password_hash, role, org, disabled_ms FROM users WHERE username = ?",
         )
         .bind(username.as_str())
         .fetch_optional(&self.pool)
@@ -595,7 +605,7 @@ impl Store for SqliteStore {
 
     async fn session_user(&self, token_hash: &str, now: Millis) -> StoreResult<Option<UserRecord>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.password_hash, u.role, u.disabled_ms FROM sessions s \
+            "SELECT u.id, u.username, u.password_hash, u.role, u.org, u.disabled_ms FROM sessions s \
              JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = ? AND s.expires_ms > ? AND u.disabled_ms IS NULL",
         )
@@ -1118,8 +1128,28 @@ impl Store for SqliteStore {
         self.case_sql(id).await
     }
 
-    async fn step_case(&self, change: &Change, id: i64, step: &CaseStep) -> StoreResult<Case> {
-        self.step_case_sql(change, id, step).await
+    async fn step_case(
+        &self,
+        change: &Change,
+        id: i64,
+        step: &CaseStep,
+        for_party: Option<Party>,
+    ) -> StoreResult<Case> {
+        self.step_case_sql(change, id, step, for_party).await
+    }
+
+    async fn add_case_photo(
+        &self,
+        change: &Change,
+        id: i64,
+        photo: &NewPhoto,
+        for_party: Option<Party>,
+    ) -> StoreResult<Case> {
+        self.add_case_photo_sql(change, id, photo, for_party).await
+    }
+
+    async fn case_photo(&self, case: i64, photo: i64, thumb: bool) -> StoreResult<Option<Vec<u8>>> {
+        self.case_photo_sql(case, photo, thumb).await
     }
 
     async fn publish_notice(&self, change: &Change, notice: &NewNotice) -> StoreResult<Notice> {
@@ -1227,6 +1257,14 @@ impl Store for SqliteStore {
         }
         if let Some(category) = filter.category {
             query.push(" AND category = ").push_bind(category.as_str());
+        }
+        if let Some(party) = filter.party {
+            query
+                .push(" AND (responsible = ")
+                .push_bind(party.as_str())
+                .push(" OR EXISTS (SELECT 1 FROM json_each(cases.cooperating) WHERE value = ")
+                .push_bind(party.as_str())
+                .push("))");
         }
         query.push(" ORDER BY opened_ms DESC, id DESC");
         let cases = query

@@ -164,6 +164,7 @@ impl TestApp {
                         .iter()
                         .map(|c| CommunityId::parse(*c).unwrap())
                         .collect(),
+                    org: None,
                 },
             )
             .await
@@ -239,6 +240,29 @@ pub async fn community_route(client: &reqwest::Client, app: &TestApp) -> Value {
         .map(|r| r["properties"].clone())
         .find(|r| r["community"].is_string())
         .expect("a community's route")
+}
+
+/// A new gas detector in `community` reports a 45 % LEL leak: the alert the rules
+/// raised, and the home.
+pub async fn raise_gas_alert(app: &TestApp, community: &str) -> (i64, String) {
+    let (gas, token, home) =
+        new_device(app, Some(community), linli_domain::care::SensorKind::Gas).await;
+    let leak = json!({"readings": [reading(&gas, 1, "gas_lel_pct", 45.0)]});
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .json(&leak)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let commander = app.signed_in("demo-commander").await;
+    let alerts: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+    let alert = alerts
+        .iter()
+        .find(|a| a["home"] == home.as_str())
+        .expect("the leak raised an alert");
+    (alert["id"].as_i64().unwrap(), home)
 }
 
 /// Asserts a response is the JSON error body with `status` and `code`; returns the message.

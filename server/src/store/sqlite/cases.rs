@@ -8,10 +8,10 @@ use super::{
     append_event, case_from_row, corrupt, insert_case, millis, named, SqliteStore, CASE_COLUMNS,
 };
 use crate::clock::{rfc3339, Millis};
-use crate::store::{Change, StoreError, StoreResult};
+use crate::store::{Change, NewPhoto, StoreError, StoreResult};
 use linli_domain::cases::{
-    related, Case, CaseEvent, CaseHandling, CaseOutcome, CaseStage, CaseStep, CaseSummary, NewCase,
-    Related, SAME_SPOT_METRES,
+    related, Case, CaseEvent, CaseHandling, CaseOutcome, CasePhoto, CaseStage, CaseStep,
+    CaseSummary, NewCase, Party, PhotoKind, Related, SAME_SPOT_METRES,
 };
 
 /// Earlier cases at the spot of a report of `case` made at `at`: the open ones it may
@@ -81,6 +81,26 @@ async fn record_step(
     Ok(())
 }
 
+/// Inserts a new case with its description and the first entry of its timeline (the
+/// report, with `note`), inside the caller's transaction.
+pub(super) async fn open_case(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    summary: &CaseSummary,
+    description: &str,
+    note: &str,
+) -> StoreResult<CaseSummary> {
+    let stored = insert_case(conn, change, summary).await?;
+    sqlx::query("UPDATE cases SET description = ? WHERE id = ?")
+        .bind(description)
+        .bind(stored.id)
+        .execute(&mut *conn)
+        .await?;
+    let report = CaseStep::Note { note: note.into() };
+    record_step(conn, change, stored.id, &report, summary.stage).await?;
+    Ok(stored)
+}
+
 async fn summary(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<CaseSummary>> {
     sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?"))
         .bind(id)
@@ -122,13 +142,53 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
     } else {
         Vec::new()
     };
+    let photos = sqlx::query(
+        "SELECT id, at_ms, actor, kind, note, width, height FROM case_photos \
+         WHERE case_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(CasePhoto {
+            id: row.try_get("id")?,
+            at: rfc3339(row.try_get("at_ms")?),
+            by: row.try_get("actor")?,
+            kind: named(&row.try_get::<String, _>("kind")?, PhotoKind::parse)?,
+            note: row.try_get("note")?,
+            width: row.try_get("width")?,
+            height: row.try_get("height")?,
+        })
+    })
+    .collect::<StoreResult<Vec<_>>>()?;
     Ok(Some(Case {
         next_stages: summary.stage.next_stages().to_vec(),
         summary,
         description,
         timeline,
         possible_duplicates,
+        photos,
     }))
+}
+
+/// The case `id` for a change by `for_party` (a partner's, when given): `NotFound`,
+/// or `Forbidden` when that party does not handle it now.
+async fn case_for_change(
+    conn: &mut SqliteConnection,
+    id: i64,
+    for_party: Option<Party>,
+) -> StoreResult<CaseSummary> {
+    let current = summary(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no case {id}")))?;
+    if let Some(party) = for_party.filter(|p| !current.handling.handles(*p)) {
+        return Err(StoreError::Forbidden(format!(
+            "case {id} is not assigned to `{}`",
+            party.as_str()
+        )));
+    }
+    Ok(current)
 }
 
 /// Records on `original` that case `case` was closed as its duplicate: another open
@@ -213,21 +273,77 @@ impl SqliteStore {
         };
         let mut tx = self.write().await?;
         summary.handling.recurs = related_cases(&mut tx, &summary, change.at).await?.1;
-        let stored = insert_case(&mut tx, change, &summary).await?;
-        sqlx::query("UPDATE cases SET description = ? WHERE id = ?")
-            .bind(&new.description)
-            .bind(stored.id)
-            .execute(&mut *tx)
-            .await?;
-        let report = CaseStep::Note {
-            note: String::new(),
-        };
-        record_step(&mut tx, change, stored.id, &report, CaseStage::Reported).await?;
+        let stored = open_case(&mut tx, change, &summary, &new.description, "").await?;
         let case = full_case(&mut tx, stored.id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("there is no case {}", stored.id)))?;
         tx.commit().await?;
         Ok(case)
+    }
+
+    pub(super) async fn add_case_photo_sql(
+        &self,
+        change: &Change,
+        id: i64,
+        photo: &NewPhoto,
+        for_party: Option<Party>,
+    ) -> StoreResult<Case> {
+        let mut tx = self.write().await?;
+        let current = case_for_change(&mut tx, id, for_party).await?;
+        if current.stage == CaseStage::Closed {
+            return Err(StoreError::Conflict(format!(
+                "case {id} is closed; reopen it first"
+            )));
+        }
+        let photo_id = sqlx::query(
+            "INSERT INTO case_photos (case_id, at_ms, actor, kind, note, width, height, image, thumb) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(change.at)
+        .bind(change.actor.label())
+        .bind(photo.kind.as_str())
+        .bind(&photo.note)
+        .bind(photo.width)
+        .bind(photo.height)
+        .bind(&photo.image)
+        .bind(&photo.thumb)
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        sqlx::query("UPDATE cases SET updated_ms = ? WHERE id = ?")
+            .bind(change.at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let case = full_case(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no case {id}")))?;
+        append_event(
+            &mut tx,
+            change,
+            "case.updated",
+            serde_json::json!({"photo": photo_id, "case": &case.summary}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(case)
+    }
+
+    pub(super) async fn case_photo_sql(
+        &self,
+        case: i64,
+        photo: i64,
+        thumb: bool,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let column = if thumb { "thumb" } else { "image" };
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT {column} FROM case_photos WHERE case_id = ? AND id = ?"
+        ))
+        .bind(case)
+        .bind(photo)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     pub(super) async fn case_sql(&self, id: i64) -> StoreResult<Option<Case>> {
@@ -240,15 +356,39 @@ impl SqliteStore {
         change: &Change,
         id: i64,
         step: &CaseStep,
+        for_party: Option<Party>,
     ) -> StoreResult<Case> {
         let mut tx = self.write().await?;
-        let current = summary(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no case {id}")))?;
+        let current = case_for_change(&mut tx, id, for_party).await?;
+        let handles = |party: Party| current.handling.handles(party);
         let stage = current
             .stage
             .after(step)
             .map_err(|refusal| StoreError::Conflict(refusal.to_string()))?;
+        let mut done = current.handling.parties_done.clone();
+        match step {
+            CaseStep::PartDone { party, .. } if !handles(*party) => {
+                return Err(StoreError::Invalid(format!(
+                    "`{}` does not handle case {id}",
+                    party.as_str()
+                )))
+            }
+            CaseStep::PartDone { party, .. } if done.contains(party) => {
+                return Err(StoreError::Conflict(format!(
+                    "`{}` marked its part of case {id} done already",
+                    party.as_str()
+                )))
+            }
+            CaseStep::PartDone { party, .. } => done.push(*party),
+            CaseStep::Assign {
+                responsible,
+                cooperating,
+                ..
+            } => done.retain(|p| p == responsible || cooperating.contains(p)),
+            CaseStep::Reopen { .. } => done.clear(),
+            _ => {}
+        }
+        let done = serde_json::to_string(&done).map_err(corrupt)?;
         if let CaseStep::Close {
             outcome,
             duplicate_of: Some(original),
@@ -266,18 +406,25 @@ impl SqliteStore {
             .bind(change.at),
             CaseStep::Reopen { .. } => sqlx::query(
                 "UPDATE cases SET stage = ?, outcome = NULL, closed_ms = NULL, \
-                 reopened = reopened + 1, updated_ms = ? WHERE id = ?",
+                 reopened = reopened + 1, parties_done = ?, updated_ms = ? WHERE id = ?",
             )
-            .bind(stage.as_str()),
+            .bind(stage.as_str())
+            .bind(&done),
             CaseStep::Assign {
                 responsible,
                 cooperating,
                 ..
             } => sqlx::query(
-                "UPDATE cases SET responsible = ?, cooperating = ?, updated_ms = ? WHERE id = ?",
+                "UPDATE cases SET responsible = ?, cooperating = ?, parties_done = ?, \
+                 updated_ms = ? WHERE id = ?",
             )
             .bind(responsible.as_str())
-            .bind(serde_json::to_string(cooperating).map_err(corrupt)?),
+            .bind(serde_json::to_string(cooperating).map_err(corrupt)?)
+            .bind(&done),
+            CaseStep::PartDone { .. } => {
+                sqlx::query("UPDATE cases SET parties_done = ?, updated_ms = ? WHERE id = ?")
+                    .bind(&done)
+            }
             CaseStep::Advance { .. } | CaseStep::Note { .. } => {
                 sqlx::query("UPDATE cases SET stage = ?, updated_ms = ? WHERE id = ?")
                     .bind(stage.as_str())

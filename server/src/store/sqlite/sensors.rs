@@ -4,7 +4,7 @@
 //! `commit_readings` is the ingest path's one transaction: the new readings appended
 //! by multi-row inserts, with the alerts, cases and events the engine decided on.
 
-use super::{and_community_in, append_event, corrupt, insert_case, named, SqliteStore};
+use super::{and_community_in, append_event, corrupt, named, SqliteStore};
 
 /// What can be revoked: a device's token or a gateway's.
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +84,14 @@ async fn apply_write(
         } => {
             let change = Change::new(actor, at);
             if let Some(case) = open_case {
-                let case = insert_case(conn, &change, &case).await?;
+                let case = super::cases::open_case(
+                    conn,
+                    &change,
+                    &case.summary,
+                    &case.description,
+                    &case.note,
+                )
+                .await?;
                 alert.alert.case_id = Some(case.id);
                 committed.cases.push((alert.alert.id, case.id));
             }

@@ -1,0 +1,96 @@
+//! The escalation form: the case an alert would open, as the server drafted it in
+//! Chinese (what, where down to the room, when, how bad, and the parties who usually
+//! handle it), for the person to change before it is opened. Sent through the outbox
+//! like every alert action; when the draft cannot be read (offline), the alert is
+//! escalated with the server's defaults.
+
+use super::parties::PartiesPicker;
+use crate::i18n::{use_language, Msg};
+use crate::live::Live;
+use crate::outbox::{self, use_outbox, Delivery, Pending};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::alerts::EscalationDraft;
+use linli_domain::cases::Party;
+use serde_json::json;
+
+#[component]
+pub fn EscalateForm(
+    alert: i64,
+    live: Live,
+    result: RwSignal<Option<Delivery>>,
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    let lang = use_language();
+    let outbox = use_outbox();
+    let draft = RwSignal::new(None::<Result<EscalationDraft, ()>>);
+    let title = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+    let responsible = RwSignal::new(None::<Party>);
+    let cooperating = RwSignal::new(Vec::<Party>::new());
+    spawn_local(async move {
+        let answer = crate::api::escalation_draft(alert).await;
+        if let Ok(d) = &answer {
+            title.set(d.title.clone());
+            description.set(d.description.clone());
+            responsible.set(d.responsible);
+            cooperating.set(d.cooperating.clone());
+        }
+        draft.set(Some(answer.map_err(|_| ())));
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = if matches!(draft.get_untracked(), Some(Ok(_))) {
+            json!({
+                "title": title.get_untracked(),
+                "description": description.get_untracked(),
+                "responsible": responsible.get_untracked(),
+                "cooperating": cooperating.get_untracked(),
+                "note": note.get_untracked(),
+            })
+        } else {
+            json!({"note": note.get_untracked()})
+        };
+        let pending = Pending {
+            label: format!("{} #{alert}", lang.t(Msg::Escalate)),
+            url: format!("/api/v1/alerts/{alert}/escalate"),
+            body,
+            event: Some("alert.updated".into()),
+        };
+        open.set(false);
+        spawn_local(async move {
+            result.set(Some(outbox::deliver(outbox, live, pending).await));
+        });
+    };
+    view! {
+        <form class="escalate-form" data-test="escalate-form" on:submit=submit>
+            <p class="hint">{move || lang.t(Msg::EscalateToCase)}</p>
+            {move || matches!(draft.get(), Some(Err(()))).then(|| view! {
+                <p class="error" data-test="escalate-no-draft">{move || lang.t(Msg::DraftUnavailable)}</p>
+            })}
+            {move || matches!(draft.get(), Some(Ok(_))).then(|| view! {
+                <label>{move || lang.t(Msg::Title)}
+                    <input type="text" data-test="escalate-title" maxlength="200" required
+                        prop:value=move || title.get()
+                        on:input=move |ev| title.set(event_target_value(&ev))/>
+                </label>
+                <label>{move || lang.t(Msg::Description)}
+                    <textarea data-test="escalate-description" rows="3" maxlength="4000"
+                        prop:value=move || description.get()
+                        on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                </label>
+                <PartiesPicker responsible=responsible cooperating=cooperating test="escalate"/>
+            })}
+            <label>{move || lang.t(Msg::Note)}
+                <textarea data-test="escalate-note" rows="2" maxlength="2000"
+                    on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+            </label>
+            <button type="submit" class="primary" data-test="confirm-escalate"
+                disabled=move || draft.get().is_none()>
+                {move || lang.t(Msg::Escalate)}
+            </button>
+            <button type="button" class="link" on:click=move |_| open.set(false)>{move || lang.t(Msg::Cancel)}</button>
+        </form>
+    }
+}
