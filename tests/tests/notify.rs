@@ -1,6 +1,8 @@
 //! Notifications end to end with the real `linli` binary: journey 2 from the gas alarm
 //! to the grid worker acknowledging it on the tablet through the WeCom message's
-//! link, the community secretary called meanwhile; and a server SIGKILLed with
+//! link, the community secretary called meanwhile, her escalating it into a case for
+//! the gas utility, whose engineer sees only that case on a phone, adds a photo and a
+//! note and marks the utility's part done before the office closes it; and a server SIGKILLed with
 //! messages decided but not yet taken (their receiver down) and with an alarm only
 //! just raised, which after its restart sends every message, each exactly once.
 
@@ -67,7 +69,7 @@ async fn time_passes(server: &LinliServer) -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn a_night_gas_alarm_reaches_the_grid_worker_climbs_and_is_acknowledged_from_the_link(
+async fn a_night_gas_alarm_climbs_is_acknowledged_from_the_link_and_its_case_reaches_the_gas_utility(
 ) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let receiver = Receiver::start().await;
@@ -237,5 +239,156 @@ async fn a_night_gas_alarm_reaches_the_grid_worker_climbs_and_is_acknowledged_fr
         .await?;
     let levels: Vec<&Value> = deliveries.iter().map(|d| &d["level"]).collect();
     assert_eq!(levels, [&json!(1), &json!(2)], "{deliveries:?}");
+
+    // She escalates it into a case: the form has the draft in Chinese, the gas utility
+    // responsible; she adds a line and sends it.
+    let escalate = tablet
+        .find(&format!("[data-alert-id='{alert}'] [data-test=escalate]"))
+        .await?;
+    tablet.click(&escalate).await?;
+    let title = tablet
+        .wait_for(
+            "the escalation form with its draft",
+            "const t = document.querySelector('[data-test=escalate-title]'); return t && t.value ? t.value : null;",
+            WAIT,
+        )
+        .await?;
+    assert!(
+        title.as_str().unwrap().starts_with("燃气泄漏 · "),
+        "{title}"
+    );
+    let responsible = tablet
+        .script(
+            "return document.querySelector('[data-test=escalate-responsible]').value;",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(responsible, "utilities");
+    let note = tablet.find("[data-test=escalate-note]").await?;
+    tablet
+        .type_into(&note, "住户不在家，已通知燃气公司")
+        .await?;
+    let send = tablet.find("[data-test=confirm-escalate]").await?;
+    tablet.click(&send).await?;
+    let mut case = Value::Null;
+    for _ in 0..100 {
+        let on_server: Value = commander
+            .get(server.url(&format!("/api/v1/alerts/{alert}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if on_server["case_id"].is_i64() {
+            case = on_server["case_id"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let case = case.as_i64().expect("the escalation opened a case");
+    tablet
+        .wait_for(
+            "the alert saying to whom it went",
+            &format!(
+                "const e = document.querySelector(\"[data-alert-id='{alert}'] [data-test=escalated-to]\"); \
+                 return e && e.textContent.includes('水电气公司') ? e.textContent : null;"
+            ),
+            WAIT,
+        )
+        .await?;
+
+    // The gas utility's engineer signs in on a phone: only that case.
+    let phone = Browser::start(390, 844, "zh-CN").await?;
+    phone.goto(&server.url("/login?next=/partner")).await?;
+    phone.sign_in("demo-partner-utilities", "demo").await?;
+    phone.wait_for_path("/partner").await?;
+    let listed = phone
+        .wait_for(
+            "the partner's cases",
+            "const l = [...document.querySelectorAll('[data-test=partner-case]')]; \
+             return l.length ? l.map(c => c.getAttribute('data-case-id')) : null;",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(listed, json!([case.to_string()]));
+    phone
+        .wait_for(
+            "the case's details",
+            "return document.querySelector('[data-test=partner-actions]') ? true : null;",
+            WAIT,
+        )
+        .await?;
+    // A photo after the work, from the phone's camera, and a note.
+    let photo = linli_tests::artefacts().join("partner-valve.jpg");
+    image::RgbImage::from_fn(800, 600, |x, y| {
+        image::Rgb([(x / 4) as u8, (y / 3) as u8, 60])
+    })
+    .save(&photo)?;
+    phone.choose("[data-test=photo-kind]", "after").await?;
+    let input = phone.find("[data-test=photo-input]").await?;
+    phone.type_into(&input, photo.to_str().unwrap()).await?;
+    phone
+        .wait_for(
+            "the photo on the case",
+            "const i = document.querySelector('[data-test=case-photo][data-kind=after] img'); \
+             return i && i.complete && i.naturalWidth > 0 ? i.naturalWidth : null;",
+            WAIT,
+        )
+        .await?;
+    let note = phone.find("[data-test=case-note]").await?;
+    phone.type_into(&note, "已关闭阀门，更换软管").await?;
+    let add = phone.find("[data-test=case-add-note]").await?;
+    phone.click(&add).await?;
+    phone
+        .wait_for(
+            "the note on the timeline",
+            "const t = document.querySelector('[data-test=case-timeline]'); \
+             return t && t.textContent.includes('更换软管') ? true : null;",
+            WAIT,
+        )
+        .await?;
+    let done = phone.find("[data-test=case-part-done]").await?;
+    phone.click(&done).await?;
+    phone
+        .wait_for(
+            "the utility's part marked done",
+            "return document.querySelector('[data-test=part-done]') ? true : null;",
+            WAIT,
+        )
+        .await?;
+    phone.screenshot("partner-case-done").await?;
+    // The staff faces are not the partner's: it is sent back to its own.
+    phone.goto(&server.url("/command")).await?;
+    phone.wait_for_path("/partner").await?;
+
+    // The office closes the case; the alert is resolved with it.
+    for body in [
+        json!({"action": "advance", "to": "identified"}),
+        json!({"action": "advance", "to": "joint-handling"}),
+        json!({"action": "close", "outcome": "solved", "note": "燃气公司已处置"}),
+    ] {
+        let stepped = commander
+            .post(server.url(&format!("/api/v1/cases/{case}/events")))
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(stepped.status(), 200, "{body}");
+    }
+    let closed: Value = commander
+        .get(server.url(&format!("/api/v1/cases/{case}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(closed["stage"], "closed");
+    assert_eq!(closed["parties_done"], json!(["utilities"]));
+    assert_eq!(closed["photos"][0]["kind"], "after");
+    assert_eq!(closed["photos"][0]["by"], "user:demo-partner-utilities");
+    let resolved: Value = commander
+        .get(server.url(&format!("/api/v1/alerts/{alert}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(resolved["state"], "resolved");
     Ok(())
 }
