@@ -291,6 +291,10 @@ pub struct EscalateAlert {
     pub responsible: Option<Party>,
     #[serde(default)]
     pub cooperating: Option<Vec<Party>>,
+    /// Send someone to the new case at once (commanders): a grid worker's name or
+    /// `unit:<id>`.
+    #[serde(default)]
+    pub dispatch: Option<String>,
 }
 
 /// `GET /api/v1/alerts/{id}/escalation`: the case escalating would open, in Chinese,

@@ -61,6 +61,7 @@ pub mod api;
 pub mod care;
 pub mod cases;
 pub mod compact;
+pub mod dispatch;
 pub mod geometry;
 pub mod ids;
 pub mod notify;

@@ -393,6 +393,30 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         ),
         row(
             "GET",
+            "/api/v1/dispatches",
+            None,
+            [401, 200, 200, 200, 200, 403],
+        ),
+        row(
+            "GET",
+            format!("/api/v1/dispatches/candidates?case_id={assigned}"),
+            None,
+            [401, 403, 403, 403, 200, 403],
+        ),
+        row(
+            "POST",
+            "/api/v1/dispatches",
+            Some(json!({"assignee": "unit:nobody", "case_id": assigned})),
+            [401, 403, 403, 403, 422, 403],
+        ),
+        row(
+            "POST",
+            "/api/v1/dispatches/999999/events",
+            Some(json!({"action": "accept"})),
+            [401, 403, 404, 404, 404, 403],
+        ),
+        row(
+            "GET",
             "/api/v1/notices",
             None,
             [401, 200, 200, 200, 200, 403],

@@ -422,12 +422,21 @@ async fn an_alert_escalates_into_a_case_in_chinese_with_the_parties_the_form_cho
         (json!({"title": "长".repeat(201)}), "at most 200"),
         (json!({"description": "长".repeat(4_001)}), "at most 4000"),
         (json!({"responsible": "fire-brigade"}), "fire-brigade"),
-        (json!({"dispatch": "wang"}), "dispatch"),
+        (json!({"urgent": true}), "urgent"),
     ] {
         let message =
             assert_error(escalate(bad.clone()).await.unwrap(), 422, "unprocessable").await;
         assert!(message.contains(why), "{bad}: {message}");
     }
+    // Sending someone with it is a commander's.
+    assert_error(
+        escalate(json!({"dispatch": "demo-grid-wulimiao"}))
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
     let alert: Value = get_json(&grid, app.url(&format!("/api/v1/alerts/{id}"))).await;
     assert_eq!(alert["escalated"], Value::Null, "nothing half-applied");
 

@@ -165,6 +165,21 @@ async fn the_gas_utility_works_its_case_and_nothing_else() {
         let served = image::load_from_memory(&bytes).unwrap();
         assert_eq!(served.width(), side);
     }
+    // In the log: the photo by whom, and the case as it then stood (what streams read).
+    let events: Vec<Value> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    let added = events
+        .iter()
+        .find(|e| e["kind"] == "case.photo")
+        .expect("a case.photo event");
+    assert_eq!(added["actor"], "user:demo-partner-utilities");
+    assert_eq!(added["data"]["photo"], photo);
+    assert_eq!(added["data"]["community"], "wulimiao");
+    let updated = events
+        .iter()
+        .rfind(|e| e["kind"] == "case.updated")
+        .expect("a case.updated event");
+    assert_eq!(updated["data"]["id"], case);
+    assert_eq!(updated["data"]["responsible"], "utilities");
     let done = partner
         .post(app.url(&format!("/api/v1/cases/{case}/events")))
         .json(&json!({"action": "part-done", "party": "utilities", "note": "软管已更换"}))

@@ -246,7 +246,7 @@ pub async fn escalate(
         serde_json::from_slice(&body).map_err(|e| {
             AppError::Unprocessable(format!(
                 "the body is not an escalation (`note`, `title`, `description`, `responsible`, \
-                 `cooperating`): {e}"
+                 `cooperating`, `dispatch`): {e}"
             ))
         })?
     };
@@ -274,5 +274,25 @@ pub async fn escalate(
         None => case.cooperating.retain(|p| Some(*p) != case.responsible),
     }
     check_parties(case.responsible, &case.cooperating).map_err(AppError::Unprocessable)?;
-    act(&state, &caller, id, Request::Escalate { note, case }).await
+    // Whoever is sent is checked before anything changes.
+    let dispatch = match body.dispatch {
+        Some(assignee) => {
+            let by = caller.commander("send people on tasks")?;
+            let assignee = assignee.trim().to_string();
+            super::dispatches::check_assignee(&state, &assignee, &alert.community).await?;
+            Some((by, assignee))
+        }
+        None => None,
+    };
+    let escalated = act(&state, &caller, id, Request::Escalate { note, case }).await?;
+    if let (Some((by, assignee)), Some(case_id)) = (dispatch, escalated.case_id) {
+        let task = linli_domain::dispatch::NewDispatch {
+            assignee,
+            alert_id: None,
+            case_id: Some(case_id),
+            note: String::new(),
+        };
+        super::dispatches::send(&state, by, task).await?;
+    }
+    Ok(escalated)
 }

@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod care;
 pub mod cases;
+pub mod dispatches;
 pub mod events;
 pub mod extract;
 pub mod homes;
@@ -115,6 +116,9 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
         .routes(routes!(alerts::escalate))
         .routes(routes!(alerts::escalation_draft))
         .routes(routes!(notify::deliveries))
+        .routes(routes!(dispatches::list, dispatches::create))
+        .routes(routes!(dispatches::candidates))
+        .routes(routes!(dispatches::step))
         .routes(routes!(notify::roster, notify::set_roster))
         .routes(routes!(care::district, care::set_district))
         .routes(routes!(care::home, care::set_home))

@@ -15,6 +15,7 @@ use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::{EventRecord, Notice};
 use linli_domain::care::{Health, Home, SensorKind};
 use linli_domain::cases::{Case, CaseStage, CaseStep, CaseSummary, NewCase, Party};
+use linli_domain::dispatch::{Dispatch, DispatchStep};
 use linli_domain::patrol::RouteProperties;
 use linli_domain::place::{Feature, Geometry, LayerName, Properties};
 use linli_domain::{CommunityId, Role, Username};
@@ -116,6 +117,28 @@ pub struct NewPhoto {
     pub image: Vec<u8>,
     /// JPEG, at most [`crate::photos::THUMB_SIDE`] pixels a side.
     pub thumb: Vec<u8>,
+}
+
+/// A task to record: who goes where, for what.
+#[derive(Debug, Clone)]
+pub struct NewDispatchRecord {
+    pub assignee: String,
+    pub alert_id: Option<i64>,
+    pub case_id: Option<i64>,
+    pub community: CommunityId,
+    pub title: String,
+    pub position: linli_domain::place::Position,
+    pub note: String,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone)]
+pub struct DispatchFilter {
+    /// Only these communities (a grid worker's), when given.
+    pub communities: Option<Vec<CommunityId>>,
+    /// Only tasks still sent, accepted or arrived.
+    pub open_only: bool,
+    pub limit: u32,
 }
 
 /// Which cases to list.
@@ -532,6 +555,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Case>;
     /// A photo's JPEG (its thumbnail with `thumb`), if case `case` has photo `photo`.
     async fn case_photo(&self, case: i64, photo: i64, thumb: bool) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Records a task sent, with a `dispatch.created` event; `Invalid` when its alert or
+    /// case does not exist.
+    async fn create_dispatch(
+        &self,
+        change: &Change,
+        new: &NewDispatchRecord,
+    ) -> StoreResult<Dispatch>;
+    /// Tasks, newest first.
+    async fn dispatches(&self, filter: &DispatchFilter) -> StoreResult<Vec<Dispatch>>;
+    async fn dispatch(&self, id: i64) -> StoreResult<Option<Dispatch>>;
+    /// A step on a task, with a `dispatch.updated` event; `Conflict` when it does not
+    /// follow from where the task stands (`DispatchAction::apply`), `NotFound`.
+    async fn step_dispatch(
+        &self,
+        change: &Change,
+        id: i64,
+        step: &DispatchStep,
+    ) -> StoreResult<Dispatch>;
 
     /// Publishes a notice for the public page, shown from now until `until` (when
     /// given) or until withdrawn; with a `notice.published` event.

@@ -5,9 +5,9 @@
 
 use super::{
     AlertFilter, CaseFilter, Chain, Change, Committed, Community, Credential, DeviceRecord,
-    EngineWrite, GatewayRecord, HomesImported, NewNotice, NewPhoto, NewUser, NotifyWrite,
-    PendingDelivery, SensorSeen, Store, StoreError, StoreResult, StoredAlert, StoredChannel,
-    UserRecord,
+    DispatchFilter, EngineWrite, GatewayRecord, HomesImported, NewDispatchRecord, NewNotice,
+    NewPhoto, NewUser, NotifyWrite, PendingDelivery, SensorSeen, Store, StoreError, StoreResult,
+    StoredAlert, StoredChannel, UserRecord,
 };
 use crate::clock::{rfc3339, Millis};
 use crate::ingest::parse::Reading;
@@ -21,6 +21,7 @@ use linli_domain::cases::{
     CaseStage, CaseSummary, Party,
 };
 use linli_domain::cases::{Case, CaseStep, NewCase};
+use linli_domain::dispatch::{Dispatch, DispatchStep};
 use linli_domain::patrol::{Checkpoint, RouteProperties};
 use linli_domain::place::Geometry;
 use linli_domain::place::{Feature, LayerName, Properties};
@@ -35,6 +36,7 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 mod cases;
+mod dispatch;
 mod notices;
 mod notify;
 mod patrols;
@@ -1150,6 +1152,31 @@ impl Store for SqliteStore {
 
     async fn case_photo(&self, case: i64, photo: i64, thumb: bool) -> StoreResult<Option<Vec<u8>>> {
         self.case_photo_sql(case, photo, thumb).await
+    }
+
+    async fn create_dispatch(
+        &self,
+        change: &Change,
+        new: &NewDispatchRecord,
+    ) -> StoreResult<Dispatch> {
+        self.create_dispatch_sql(change, new).await
+    }
+
+    async fn dispatches(&self, filter: &DispatchFilter) -> StoreResult<Vec<Dispatch>> {
+        self.dispatches_sql(filter).await
+    }
+
+    async fn dispatch(&self, id: i64) -> StoreResult<Option<Dispatch>> {
+        self.dispatch_sql(id).await
+    }
+
+    async fn step_dispatch(
+        &self,
+        change: &Change,
+        id: i64,
+        step: &DispatchStep,
+    ) -> StoreResult<Dispatch> {
+        self.step_dispatch_sql(change, id, step).await
     }
 
     async fn publish_notice(&self, change: &Change, notice: &NewNotice) -> StoreResult<Notice> {

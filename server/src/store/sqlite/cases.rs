@@ -322,8 +322,16 @@ impl SqliteStore {
         append_event(
             &mut tx,
             change,
+            "case.photo",
+            serde_json::json!({"case": id, "photo": photo_id, "kind": photo.kind,
+                               "community": &case.summary.community}),
+        )
+        .await?;
+        append_event(
+            &mut tx,
+            change,
             "case.updated",
-            serde_json::json!({"photo": photo_id, "case": &case.summary}),
+            serde_json::to_value(&case.summary).map_err(corrupt)?,
         )
         .await?;
         tx.commit().await?;

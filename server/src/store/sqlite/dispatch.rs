@@ -1,0 +1,191 @@
+//! The SQL of dispatch: a task sent, the tasks a caller may see, and a step on one,
+//! each change with its `dispatch.created` or `dispatch.updated` event (the task as it
+//! then stands, which the live stream sends).
+
+use super::{and_community_in, append_event, corrupt, named, SqliteStore};
+use crate::clock::rfc3339;
+use crate::store::{Change, DispatchFilter, NewDispatchRecord, StoreError, StoreResult};
+use linli_domain::dispatch::{
+    Dispatch, DispatchAction, DispatchEvent, DispatchState, DispatchStep,
+};
+use linli_domain::CommunityId;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::Row as _;
+
+const COLUMNS: &str = "id, assignee, alert_id, case_id, community, title, lon, lat, note, \
+                       state, sent_by, sent_ms, updated_ms";
+
+fn dispatch_from_row(row: &SqliteRow) -> StoreResult<Dispatch> {
+    Ok(Dispatch {
+        id: row.try_get("id")?,
+        assignee: row.try_get("assignee")?,
+        alert_id: row.try_get("alert_id")?,
+        case_id: row.try_get("case_id")?,
+        community: CommunityId::parse(row.try_get::<String, _>("community")?).map_err(corrupt)?,
+        title: row.try_get("title")?,
+        position: [row.try_get("lon")?, row.try_get("lat")?],
+        note: row.try_get("note")?,
+        state: named(&row.try_get::<String, _>("state")?, DispatchState::parse)?,
+        sent_by: row.try_get("sent_by")?,
+        sent_at: rfc3339(row.try_get("sent_ms")?),
+        updated_at: rfc3339(row.try_get("updated_ms")?),
+        events: Vec::new(),
+    })
+}
+
+/// The task `id` with its steps.
+async fn full(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Dispatch>> {
+    let Some(row) = sqlx::query(&format!("SELECT {COLUMNS} FROM dispatches WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut dispatch = dispatch_from_row(&row)?;
+    dispatch.events = events(conn, id).await?;
+    Ok(Some(dispatch))
+}
+
+async fn events(conn: &mut SqliteConnection, id: i64) -> StoreResult<Vec<DispatchEvent>> {
+    sqlx::query(
+        "SELECT at_ms, actor, action, note FROM dispatch_events WHERE dispatch_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(DispatchEvent {
+            at: rfc3339(row.try_get("at_ms")?),
+            by: row.try_get("actor")?,
+            action: named(&row.try_get::<String, _>("action")?, DispatchAction::parse)?,
+            note: row.try_get("note")?,
+        })
+    })
+    .collect()
+}
+
+impl SqliteStore {
+    pub(super) async fn create_dispatch_sql(
+        &self,
+        change: &Change,
+        new: &NewDispatchRecord,
+    ) -> StoreResult<Dispatch> {
+        let mut tx = self.write().await?;
+        let id = sqlx::query(
+            "INSERT INTO dispatches (assignee, alert_id, case_id, community, title, lon, lat, note, \
+             state, sent_by, sent_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent', ?, ?, ?)",
+        )
+        .bind(&new.assignee)
+        .bind(new.alert_id)
+        .bind(new.case_id)
+        .bind(new.community.as_str())
+        .bind(&new.title)
+        .bind(new.position[0])
+        .bind(new.position[1])
+        .bind(&new.note)
+        .bind(change.actor.label())
+        .bind(change.at)
+        .bind(change.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                StoreError::Invalid("the alert or case to go to does not exist".into())
+            }
+            other => other.into(),
+        })?
+        .last_insert_rowid();
+        let dispatch = full(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no dispatch {id}")))?;
+        append_event(
+            &mut tx,
+            change,
+            "dispatch.created",
+            serde_json::to_value(&dispatch).map_err(corrupt)?,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(dispatch)
+    }
+
+    pub(super) async fn dispatches_sql(
+        &self,
+        filter: &DispatchFilter,
+    ) -> StoreResult<Vec<Dispatch>> {
+        let mut query =
+            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM dispatches WHERE 1 = 1"));
+        if let Some(ids) = &filter.communities {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            and_community_in(&mut query, ids);
+        }
+        if filter.open_only {
+            query.push(" AND state IN ('sent', 'accepted', 'arrived')");
+        }
+        query
+            .push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit));
+        let mut conn = self.pool.acquire().await?;
+        let rows = query.build().fetch_all(&mut *conn).await?;
+        let mut list = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut dispatch = dispatch_from_row(row)?;
+            dispatch.events = events(&mut conn, dispatch.id).await?;
+            list.push(dispatch);
+        }
+        Ok(list)
+    }
+
+    pub(super) async fn dispatch_sql(&self, id: i64) -> StoreResult<Option<Dispatch>> {
+        let mut conn = self.pool.acquire().await?;
+        full(&mut conn, id).await
+    }
+
+    pub(super) async fn step_dispatch_sql(
+        &self,
+        change: &Change,
+        id: i64,
+        step: &DispatchStep,
+    ) -> StoreResult<Dispatch> {
+        let mut tx = self.write().await?;
+        let current = full(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no dispatch {id}")))?;
+        let next = step
+            .action
+            .apply(current.state)
+            .map_err(StoreError::Conflict)?;
+        sqlx::query("UPDATE dispatches SET state = ?, updated_ms = ? WHERE id = ?")
+            .bind(next.as_str())
+            .bind(change.at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO dispatch_events (dispatch_id, at_ms, actor, action, note) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(change.at)
+        .bind(change.actor.label())
+        .bind(step.action.as_str())
+        .bind(&step.note)
+        .execute(&mut *tx)
+        .await?;
+        let dispatch = full(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no dispatch {id}")))?;
+        append_event(
+            &mut tx,
+            change,
+            "dispatch.updated",
+            serde_json::to_value(&dispatch).map_err(corrupt)?,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(dispatch)
+    }
+}
