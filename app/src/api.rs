@@ -201,6 +201,14 @@ pub fn photo_url(case: i64, photo: i64, thumb: bool) -> String {
     format!("/api/v1/cases/{case}/photos/{photo}{size}")
 }
 
+/// `GET /api/v1/dispatches/candidates?<query>`: the units that could go, free and
+/// nearest first.
+pub async fn dispatch_candidates(
+    query: &str,
+) -> Result<Vec<linli_domain::dispatch::Candidate>, ApiError> {
+    get(&format!("/api/v1/dispatches/candidates?{query}")).await
+}
+
 /// `GET /api/v1/cases/{id}`: the case with its timeline.
 pub async fn case(id: i64) -> Result<Case, ApiError> {
     get(&format!("/api/v1/cases/{id}")).await

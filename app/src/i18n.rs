@@ -233,6 +233,12 @@ pub enum Msg {
     PartnerFace,
     PartnerHint,
     Uploading,
+    Tasks,
+    NoTasks,
+    Dispatch,
+    Dispatched,
+    SendWho,
+    Busy,
 }
 
 /// `msg` in `lang`.
@@ -495,6 +501,18 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         }
         (Lang::Zh, Uploading) => "正在上传…",
         (Lang::En, Uploading) => "Uploading…",
+        (Lang::Zh, Tasks) => "任务",
+        (Lang::En, Tasks) => "Tasks",
+        (Lang::Zh, NoTasks) => "暂无派单任务",
+        (Lang::En, NoTasks) => "No tasks",
+        (Lang::Zh, Dispatch) => "派单",
+        (Lang::En, Dispatch) => "Send",
+        (Lang::Zh, Dispatched) => "已派",
+        (Lang::En, Dispatched) => "Sent",
+        (Lang::Zh, SendWho) => "派给（巡逻队 unit:… 或网格员账号）",
+        (Lang::En, SendWho) => "Send (patrol unit unit:… or a grid worker's name)",
+        (Lang::Zh, Busy) => "任务中",
+        (Lang::En, Busy) => "busy",
         (Lang::Zh, Title) => "标题",
         (Lang::En, Title) => "Title",
         (Lang::Zh, Category) => "类别",
@@ -909,6 +927,36 @@ pub mod names {
             (Lang::En, Police) => "Police",
             (Lang::Zh, MediationGroup) => "调解组",
             (Lang::En, MediationGroup) => "Mediation group",
+        }
+    }
+
+    pub fn dispatch_state(lang: Lang, s: linli_domain::dispatch::DispatchState) -> &'static str {
+        use linli_domain::dispatch::DispatchState::*;
+        match (lang, s) {
+            (Lang::Zh, Sent) => "已派单",
+            (Lang::En, Sent) => "sent",
+            (Lang::Zh, Accepted) => "已接单",
+            (Lang::En, Accepted) => "accepted",
+            (Lang::Zh, Arrived) => "已到达",
+            (Lang::En, Arrived) => "on the spot",
+            (Lang::Zh, Done) => "已完成",
+            (Lang::En, Done) => "done",
+            (Lang::Zh, Declined) => "已拒单",
+            (Lang::En, Declined) => "declined",
+        }
+    }
+
+    pub fn dispatch_action(lang: Lang, a: linli_domain::dispatch::DispatchAction) -> &'static str {
+        use linli_domain::dispatch::DispatchAction::*;
+        match (lang, a) {
+            (Lang::Zh, Accept) => "接单",
+            (Lang::En, Accept) => "Accept",
+            (Lang::Zh, Arrive) => "已到达",
+            (Lang::En, Arrive) => "Arrived",
+            (Lang::Zh, Done) => "完成",
+            (Lang::En, Done) => "Done",
+            (Lang::Zh, Decline) => "无法前往",
+            (Lang::En, Decline) => "Decline",
         }
     }
 

@@ -89,6 +89,16 @@ pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
                 None => Applied::Ignored,
             }
         }
+        "dispatch.created" | "dispatch.updated" => {
+            let Ok(task) = serde_json::from_str::<linli_domain::dispatch::Dispatch>(data) else {
+                return Applied::Ignored;
+            };
+            snapshot.dispatches.retain(|d| d.id != task.id);
+            if task.state.is_open() {
+                snapshot.dispatches.insert(0, task);
+            }
+            Applied::Changed
+        }
         "case.created" | "case.updated" => {
             let Ok(case) = serde_json::from_str::<CaseSummary>(data) else {
                 return Applied::Ignored;
@@ -225,11 +235,13 @@ impl Live {
 }
 
 /// The event kinds the stream sends (see CONTRACT.md).
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 10] = [
     "alert.raised",
     "alert.updated",
     "case.created",
     "case.updated",
+    "dispatch.created",
+    "dispatch.updated",
     "sensor.status",
     "patrol.position",
     "patrol.run",
@@ -430,6 +442,7 @@ mod tests {
             cases: vec![],
             routes: FeatureCollection { features: vec![] },
             units: vec![],
+            dispatches: vec![],
         }
     }
 

@@ -76,6 +76,9 @@ pub struct Snapshot {
     /// Each patrol unit's latest run (out now, or back with its coverage).
     #[serde(default)]
     pub units: Vec<crate::patrol::PatrolRun>,
+    /// Tasks still open (sent, accepted, arrived), newest first.
+    #[serde(default)]
+    pub dispatches: Vec<crate::dispatch::Dispatch>,
 }
 
 /// `GET /api/v1/public/status`: what anybody may see. Aggregates only: no person, room

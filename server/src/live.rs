@@ -17,11 +17,13 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
 /// The kinds of event the stream carries (CONTRACT.md).
-pub const STREAM_KINDS: [&str; 7] = [
+pub const STREAM_KINDS: [&str; 9] = [
     "alert.raised",
     "alert.updated",
     "case.created",
     "case.updated",
+    "dispatch.created",
+    "dispatch.updated",
     "sensor.status",
     "patrol.position",
     "patrol.run",

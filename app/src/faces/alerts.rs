@@ -80,6 +80,9 @@ fn who(live: Live, alert: &Alert) -> String {
 #[component]
 fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let lang = use_language();
+    let commander = use_session()
+        .user()
+        .is_some_and(|u| u.role == Role::Commander);
     let resolving = RwSignal::new(false);
     let outcome = RwSignal::new(AlertOutcome::Safe);
     let note = RwSignal::new(String::new());
@@ -135,6 +138,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                         }}</span>
                     })}
                     {case.map(|c| format!(" · #{c}"))}
+                    " " <super::dispatch::TasksFor alert=id/>
                 </span>
             </button>
             <NavigateButton position=position label=destination/>
@@ -153,6 +157,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                             {move || lang.t(Msg::Escalate)}
                         </button>
                     })}
+                    {commander.then(|| view! { <super::dispatch::SendForm alert=id/> })}
                 </div>
             })}
             {move || resolving.get().then(|| view! {

@@ -135,6 +135,10 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                             <span class="done" data-test="part-done">" ✓ "{names::party(l, *p)}</span>
                         }).collect_view()}
                     </p>
+                    <p class="tasks"><super::dispatch::TasksFor case=id/></p>
+                    {(role == Some(Role::Commander) && stage != CaseStage::Closed).then(|| view! {
+                        <div class="case-actions"><super::dispatch::SendForm case=id/></div>
+                    })}
                     <h3>{move || lang.t(Msg::Timeline)}</h3>
                     <ol class="timeline" data-test="case-timeline">
                         {c.timeline.iter().enumerate().map(|(i, e)| {

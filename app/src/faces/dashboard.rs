@@ -374,6 +374,7 @@ mod tests {
             ],
             routes: FeatureCollection { features: vec![] },
             units: vec![],
+            dispatches: vec![],
         }
     }
 

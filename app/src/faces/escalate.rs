@@ -2,7 +2,7 @@
 //! Chinese (what, where down to the room, when, how bad, and the parties who usually
 //! handle it), for the person to change before it is opened. Sent through the outbox
 //! like every alert action; when the draft cannot be read (offline), the alert is
-//! escalated with the server's defaults.
+//! escalated with the server's defaults. A commander may send someone with the case.
 
 use super::parties::PartiesPicker;
 use crate::i18n::{use_language, Msg};
@@ -29,6 +29,11 @@ pub fn EscalateForm(
     let note = RwSignal::new(String::new());
     let responsible = RwSignal::new(None::<Party>);
     let cooperating = RwSignal::new(Vec::<Party>::new());
+    // Commanders may send someone with the new case.
+    let commander = crate::session::use_session()
+        .user()
+        .is_some_and(|u| u.role == linli_domain::Role::Commander);
+    let send_to = RwSignal::new(String::new());
     spawn_local(async move {
         let answer = crate::api::escalation_draft(alert).await;
         if let Ok(d) = &answer {
@@ -41,7 +46,7 @@ pub fn EscalateForm(
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = if matches!(draft.get_untracked(), Some(Ok(_))) {
+        let mut body = if matches!(draft.get_untracked(), Some(Ok(_))) {
             json!({
                 "title": title.get_untracked(),
                 "description": description.get_untracked(),
@@ -52,6 +57,10 @@ pub fn EscalateForm(
         } else {
             json!({"note": note.get_untracked()})
         };
+        let who = send_to.get_untracked().trim().to_string();
+        if !who.is_empty() {
+            body["dispatch"] = json!(who);
+        }
         let pending = Pending {
             label: format!("{} #{alert}", lang.t(Msg::Escalate)),
             url: format!("/api/v1/alerts/{alert}/escalate"),
@@ -81,6 +90,12 @@ pub fn EscalateForm(
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                 </label>
                 <PartiesPicker responsible=responsible cooperating=cooperating test="escalate"/>
+            })}
+            {commander.then(|| view! {
+                <label>{move || lang.t(Msg::SendWho)}
+                    <input type="text" data-test="escalate-dispatch"
+                        on:input=move |ev| send_to.set(event_target_value(&ev))/>
+                </label>
             })}
             <label>{move || lang.t(Msg::Note)}
                 <textarea data-test="escalate-note" rows="2" maxlength="2000"

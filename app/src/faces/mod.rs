@@ -7,6 +7,7 @@ pub mod case_panel;
 pub mod check_in;
 pub mod command;
 pub mod dashboard;
+pub mod dispatch;
 pub mod escalate;
 pub mod field;
 pub mod login;

@@ -1,9 +1,11 @@
 //! The panel beside the map on the staff faces: what waits in the outbox and what the
-//! server refused of it, then tabs for the live alerts, the cases and the patrols,
-//! each with the number it holds, and on the command screen the public notices.
+//! server refused of it, then tabs for the live alerts, the cases, the tasks sent
+//! (派单) and the patrols, each with the number it holds, and on the command screen the
+//! public notices.
 
 use super::alerts::AlertPanel;
 use super::case_list::CaseList;
+use super::dispatch::TaskList;
 use super::notices::NoticeBoard;
 use super::patrol_list::PatrolList;
 use crate::i18n::{use_language, Msg};
@@ -16,6 +18,7 @@ use linli_domain::cases::CaseStage;
 enum Tab {
     Alerts,
     Cases,
+    Tasks,
     Patrols,
     Notices,
 }
@@ -26,7 +29,7 @@ pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
     let lang = use_language();
     let tab = RwSignal::new(Tab::Alerts);
     let live = use_live();
-    // Active alerts, open cases, units out.
+    // Active alerts, open cases, units out, open tasks.
     let counts = move || {
         live.and_then(|live| {
             live.snapshot.with(|s| {
@@ -38,6 +41,7 @@ pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
                             .filter(|c| c.stage != CaseStage::Closed)
                             .count(),
                         s.units.iter().filter(|u| u.ended_at.is_none()).count(),
+                        s.dispatches.len(),
                     )
                 })
             })
@@ -47,7 +51,7 @@ pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
     let button = move |which: Tab,
                        label: Msg,
                        test: &'static str,
-                       count: fn((usize, usize, usize)) -> usize| {
+                       count: fn((usize, usize, usize, usize)) -> usize| {
         view! {
             <button role="tab" data-test=test class:chosen=move || tab.get() == which
                 aria-selected=move || (tab.get() == which).to_string()
@@ -80,6 +84,7 @@ pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
             <nav class="tabs" role="tablist">
                 {button(Tab::Alerts, Msg::Alerts, "tab-alerts", |c| c.0)}
                 {button(Tab::Cases, Msg::Cases, "tab-cases", |c| c.1)}
+                {button(Tab::Tasks, Msg::Tasks, "tab-tasks", |c| c.3)}
                 {button(Tab::Patrols, Msg::Patrols, "tab-patrols", |c| c.2)}
                 {(!field).then(|| view! {
                     <button role="tab" data-test="tab-notices" class:chosen=move || tab.get() == Tab::Notices
@@ -92,6 +97,7 @@ pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
             {move || match tab.get() {
                 Tab::Alerts => view! { <AlertPanel/> }.into_any(),
                 Tab::Cases => view! { <CaseList/> }.into_any(),
+                Tab::Tasks => view! { <TaskList/> }.into_any(),
                 Tab::Patrols => view! { <PatrolList control=field/> }.into_any(),
                 Tab::Notices => view! { <NoticeBoard/> }.into_any(),
             }}

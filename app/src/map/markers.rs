@@ -757,6 +757,7 @@ mod tests {
             ],
             routes: FeatureCollection { features: vec![] },
             units: vec![],
+            dispatches: vec![],
         })
     }
 
@@ -876,6 +877,7 @@ mod tests {
                 features: vec![route],
             },
             units: vec![run],
+            dispatches: vec![],
         })
     }
 
@@ -946,6 +948,7 @@ mod tests {
             cases: vec![case(1, 117.310, CaseStage::Reported)],
             routes: FeatureCollection { features: vec![] },
             units: vec![],
+            dispatches: vec![],
         };
         snapshot.cases[0].handling.overdue = true;
         let focus = |f| Operations::from_snapshot(&snapshot).focused(f);

@@ -35,6 +35,14 @@ pub async fn snapshot(State(state): State<AppState>, caller: Caller) -> ApiResul
             .await?,
         routes: super::patrols::visible_routes(&state, &caller).await?,
         units: super::patrols::visible_units(&state, &caller).await?,
+        dispatches: state
+            .store
+            .dispatches(&crate::store::DispatchFilter {
+                communities: caller.community_scope(),
+                open_only: true,
+                limit: 500,
+            })
+            .await?,
     }))
 }
 

@@ -81,7 +81,8 @@ fn resync(last_id: i64) -> Event {
 }
 
 /// Changes as they happen: `alert.raised`, `alert.updated`, `case.created`,
-/// `case.updated`, `sensor.status`, `patrol.position`, and `resync`.
+/// `case.updated`, `dispatch.created`, `dispatch.updated`, `sensor.status`,
+/// `patrol.position`, `patrol.run`, and `resync`.
 #[utoipa::path(get, path = "/stream", tag = "stream", params(StreamQuery),
     responses(
         (status = 200, description = "text/event-stream; each event has `id:`, `event:` and JSON `data:`", content_type = "text/event-stream", body = String),

@@ -1,0 +1,232 @@
+//! Dispatch (派单) on the staff faces: the tasks tab, where the one sent sees the task
+//! with the way there and answers accept, arrived, done or decline (through the
+//! outbox, so a step taken without a network is kept), and the command screen follows
+//! every task's state live; and the commander's "send" form on an alert or a case,
+//! which offers the free patrol units nearest first (or a grid worker's name).
+
+use super::navigation::NavigateButton;
+use crate::i18n::{china_clock, names, use_language, Msg};
+use crate::live::{use_live, Live};
+use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::dispatch::{Candidate, Dispatch, DispatchAction, UNIT_PREFIX};
+use linli_domain::{Role, SessionInfo};
+use serde_json::json;
+
+/// Whether `user` is the one sent on `task` (or may act for it, as a commander).
+fn may_act(user: &SessionInfo, task: &Dispatch) -> bool {
+    match user.role {
+        Role::Commander => true,
+        Role::GridWorker => match task.assignee.strip_prefix(UNIT_PREFIX) {
+            Some(_) => user.communities.contains(&task.community),
+            None => task.assignee == user.username.as_str(),
+        },
+        Role::Viewer | Role::Partner => false,
+    }
+}
+
+/// The open tasks the face sees, the caller's own first.
+#[component]
+pub fn TaskList() -> impl IntoView {
+    let lang = use_language();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let user = use_session().user();
+    let tasks = Memo::new(move |_| {
+        let mut list: Vec<Dispatch> = live
+            .snapshot
+            .with(|s| s.as_ref().map(|s| s.dispatches.clone()).unwrap_or_default());
+        if let Some(user) = &user {
+            list.sort_by_key(|t| !may_act(user, t));
+        }
+        list
+    });
+    view! {
+        <section class="list-panel" data-test="task-panel">
+            {move || tasks.with(Vec::is_empty).then(|| view! {
+                <p class="empty">{move || lang.t(Msg::NoTasks)}</p>
+            })}
+            <ul class="item-list">
+                <For each=move || tasks.get() key=|t| (t.id, t.updated_at.clone()) let:task>
+                    <TaskRow task=task live=live/>
+                </For>
+            </ul>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn TaskRow(task: Dispatch, live: Live) -> impl IntoView {
+    let lang = use_language();
+    let outbox = use_outbox();
+    let result = RwSignal::new(None::<Delivery>);
+    let mine = use_session().user().is_some_and(|u| may_act(&u, &task));
+    let (id, state, position) = (task.id, task.state, task.position);
+    let step = move |action: DispatchAction| {
+        let pending = Pending {
+            label: format!(
+                "{} #{id}",
+                names::dispatch_action(lang.0.get_untracked(), action)
+            ),
+            url: format!("/api/v1/dispatches/{id}/events"),
+            body: json!({"action": action.as_str()}),
+            event: Some("dispatch.updated".into()),
+        };
+        spawn_local(async move {
+            result.set(Some(outbox::deliver(outbox, live, pending).await));
+        });
+    };
+    let allowed: Vec<DispatchAction> = DispatchAction::ALL
+        .iter()
+        .copied()
+        .filter(|a| a.apply(state).is_ok())
+        .collect();
+    let title = task.title.clone();
+    view! {
+        <li class="task-row" data-test="task-row" data-task-id=id.to_string() data-state=state.as_str()>
+            <strong>{task.title.clone()}</strong>
+            <span class="who">{task.assignee.clone()}" · "{move || names::dispatch_state(lang.0.get(), state)}
+                " · "{china_clock(&task.sent_at)}</span>
+            {(!task.note.is_empty()).then(|| view! { <q>{task.note.clone()}</q> })}
+            {mine.then(|| view! {
+                <NavigateButton position=position label=title.clone()/>
+                <div class="alert-actions">
+                    {allowed.into_iter().map(|action| view! {
+                        <button data-test=format!("task-{}", action.as_str()) on:click=move |_| step(action)>
+                            {move || names::dispatch_action(lang.0.get(), action)}
+                        </button>
+                    }).collect_view()}
+                </div>
+            })}
+            {move || result.get().map(|d| view! { <DeliveryNote delivery=d/> })}
+        </li>
+    }
+}
+
+/// What an alert or a case shows of the tasks sent to it: "unit:team-9 · 已到达".
+#[component]
+pub fn TasksFor(
+    #[prop(optional)] alert: Option<i64>,
+    #[prop(optional)] case: Option<i64>,
+) -> impl IntoView {
+    let lang = use_language();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let tasks = move || {
+        live.snapshot.with(|s| {
+            s.as_ref()
+                .map(|s| {
+                    s.dispatches
+                        .iter()
+                        .filter(|d| {
+                            (alert.is_some() && d.alert_id == alert)
+                                || (case.is_some() && d.case_id == case)
+                        })
+                        .map(|d| (d.assignee.clone(), d.state))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        {move || tasks().into_iter().map(|(who, state)| view! {
+            <span class="task-state" data-test="task-state" data-state=state.as_str()>
+                {move || lang.t(Msg::Dispatched)}" "{who.clone()}" · "{move || names::dispatch_state(lang.0.get(), state)}
+            </span>
+        }).collect_view()}
+    }
+    .into_any()
+}
+
+/// The commander's "send someone" form for an alert or a case.
+#[component]
+pub fn SendForm(
+    #[prop(optional)] alert: Option<i64>,
+    #[prop(optional)] case: Option<i64>,
+) -> impl IntoView {
+    let lang = use_language();
+    let Some(live) = use_live() else {
+        return ().into_any();
+    };
+    let outbox = use_outbox();
+    let open = RwSignal::new(false);
+    let candidates = RwSignal::new(Vec::<Candidate>::new());
+    let assignee = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+    let result = RwSignal::new(None::<Delivery>);
+    let query = match (alert, case) {
+        (Some(a), _) => format!("alert_id={a}"),
+        (_, Some(c)) => format!("case_id={c}"),
+        _ => return ().into_any(),
+    };
+    let toggle = {
+        let query = query.clone();
+        move |_| {
+            open.update(|o| *o = !*o);
+            if open.get_untracked() {
+                let query = query.clone();
+                spawn_local(async move {
+                    if let Ok(list) = crate::api::dispatch_candidates(&query).await {
+                        if let Some(first) = list.iter().find(|c| !c.busy) {
+                            assignee.set(first.assignee.clone());
+                        }
+                        candidates.set(list);
+                    }
+                });
+            }
+        }
+    };
+    let send = move |_| {
+        let who = assignee.get_untracked().trim().to_string();
+        if who.is_empty() {
+            return;
+        }
+        let pending = Pending {
+            label: format!("{} {who}", lang.t(Msg::Dispatch)),
+            url: "/api/v1/dispatches".into(),
+            body: json!({"assignee": who, "alert_id": alert, "case_id": case, "note": note.get_untracked()}),
+            event: Some("dispatch.created".into()),
+        };
+        open.set(false);
+        spawn_local(async move {
+            result.set(Some(outbox::deliver(outbox, live, pending).await));
+        });
+    };
+    view! {
+        <button data-test="dispatch" on:click=toggle>{move || lang.t(Msg::Dispatch)}</button>
+        {move || open.get().then(|| view! {
+            <div class="escalate-form" data-test="dispatch-form">
+                <label>{move || lang.t(Msg::SendWho)}
+                    <input type="text" data-test="dispatch-assignee" list="dispatch-candidates"
+                        prop:value=move || assignee.get()
+                        on:input=move |ev| assignee.set(event_target_value(&ev))/>
+                </label>
+                <datalist id="dispatch-candidates">
+                    {move || candidates.get().into_iter().map(|c| {
+                        let label = match (c.distance_m, c.busy) {
+                            (Some(m), false) => format!("{m:.0} m"),
+                            (Some(m), true) => format!("{m:.0} m · {}", lang.t(Msg::Busy)),
+                            (None, true) => lang.t(Msg::Busy).to_string(),
+                            (None, false) => String::new(),
+                        };
+                        view! { <option value=c.assignee.clone()>{label}</option> }
+                    }).collect_view()}
+                </datalist>
+                <label>{move || lang.t(Msg::Note)}
+                    <input type="text" data-test="dispatch-note" maxlength="2000"
+                        on:input=move |ev| note.set(event_target_value(&ev))/>
+                </label>
+                <button type="button" class="primary" data-test="confirm-dispatch" on:click=send>
+                    {move || lang.t(Msg::Dispatch)}
+                </button>
+            </div>
+        })}
+        {move || result.get().map(|d| view! { <DeliveryNote delivery=d/> })}
+    }
+    .into_any()
+}
