@@ -126,10 +126,39 @@ pub struct Roster {
     /// sends them to the first level only, never further.
     #[serde(default = "default_warning_slowdown")]
     pub warning_slowdown: u32,
+    /// How warnings and notices reach people: along the chain (`chain`, the default),
+    /// or all together in one morning message at `digest_at` (`digest`).
+    #[serde(default)]
+    pub warnings: WarningDelivery,
+    /// `HH:MM`, China time: when the morning digest goes out (default `08:00`).
+    #[serde(default = "default_digest_at")]
+    pub digest_at: String,
 }
 
 fn default_warning_slowdown() -> u32 {
     3
+}
+
+fn default_digest_at() -> String {
+    "08:00".into()
+}
+
+named_enum!(
+    /// How a community's warnings reach people.
+    WarningDelivery {
+        /// Along the escalation chain, slower than critical alarms.
+        Chain = "chain",
+        /// In one message each morning.
+        Digest = "digest",
+    }
+);
+
+// By hand: the variants come through `named_enum!`, which derives no `Default`.
+#[allow(clippy::derivable_impls)]
+impl Default for WarningDelivery {
+    fn default() -> Self {
+        WarningDelivery::Chain
+    }
 }
 
 named_enum!(

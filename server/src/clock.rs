@@ -46,6 +46,16 @@ pub fn day_start(now: Millis) -> Millis {
     (now + CHINA_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - CHINA_OFFSET_MS
 }
 
+/// The next moment after `now` that is `minute` minutes after midnight, China time.
+pub fn next_china_minute(now: Millis, minute: u32) -> Millis {
+    let today = day_start(now) + Millis::from(minute) * 60_000;
+    if today > now {
+        today
+    } else {
+        today + 24 * 3600 * 1000
+    }
+}
+
 /// Minutes in a week.
 pub const WEEK_MINUTES: u32 = 7 * 24 * 60;
 
@@ -89,6 +99,11 @@ mod tests {
         assert_eq!(week_minute(1_795_677_300_000), 3 * 1440 + 15 * 60 + 15);
         assert_eq!(china_clock(1_795_677_300_000), "15:15");
         assert_eq!(china_date_time(1_795_677_300_000), "2026年11月26日 15:15");
+        // 15:15 in Hefei: the next 08:00 is tomorrow's, the next 16:00 today's.
+        let next = next_china_minute(1_795_677_300_000, 8 * 60);
+        assert_eq!(china_date_time(next), "2026年11月27日 08:00");
+        let later = next_china_minute(1_795_677_300_000, 16 * 60);
+        assert_eq!(china_date_time(later), "2026年11月26日 16:00");
         // 2026-11-29T16:00Z: Monday 00:00 there; a minute before, Sunday 23:59.
         assert_eq!(week_minute(1_795_968_000_000), 0);
         assert_eq!(week_minute(1_795_967_940_000), WEEK_MINUTES - 1);

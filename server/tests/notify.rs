@@ -526,3 +526,113 @@ async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
     assert_eq!(levels, [1, 2, 3], "{sent:?}");
     assert!(sent.iter().all(|d| d["state"] == "failed"));
 }
+
+#[tokio::test]
+async fn warnings_wait_for_the_morning_digest_while_a_gas_alarm_pages_at_once() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let receiver = Receiver::start().await;
+    add_channel(
+        &commander,
+        &app,
+        json!({"name": "五里庙值班群", "kind": "webhook", "url": format!("{}/hook", receiver.base),
+               "communities": ["wulimiao"], "min_severity": "info"}),
+    )
+    .await;
+    let mut roster = three_levels();
+    roster["warnings"] = json!("digest");
+    for bad in ["25:00", "7:30", "早上"] {
+        roster["digest_at"] = json!(bad);
+        let refused = put_roster(&commander, &app, "wulimiao", &roster).await;
+        let message = assert_error(refused, 422, "unprocessable").await;
+        assert!(message.contains("digest_at"), "{bad}: {message}");
+    }
+    roster["digest_at"] = json!("07:30");
+    assert_eq!(
+        put_roster(&commander, &app, "wulimiao", &roster)
+            .await
+            .status(),
+        200
+    );
+
+    // In the evening: a detector is tampered with (a warning) and its battery runs low
+    // (a notice); then a gas leak elsewhere in the community.
+    let (device, token, _) = new_device(&app, Some("wulimiao"), SensorKind::Gas).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/ingest"))
+        .bearer_auth(&token)
+        .json(&json!({"readings": [reading(&device, 1, "tamper", 1.0),
+                                   reading(&device, 2, "battery_pct", 5.0)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let (gas, _) = gas_leak(&app, "wulimiao").await;
+    let paged = receiver.wait_for("/hook", 1).await;
+    assert_eq!(
+        paged[0].body["alert"]["id"], gas,
+        "the gas alarm pages at once"
+    );
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        receiver.on("/hook").len(),
+        1,
+        "the warnings wait for the morning"
+    );
+    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let waiting: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT alert_id, due_ms FROM notify_digest WHERE sent_with IS NULL")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(waiting.len(), 2, "{waiting:?}");
+    let now = linli_server::clock::now_ms();
+    for (_, due) in &waiting {
+        assert!(
+            *due > now && *due <= now + 24 * 3_600_000,
+            "due at the next 07:30"
+        );
+        assert_eq!(
+            linli_server::clock::china_date_time(*due).split(' ').nth(1),
+            Some("07:30")
+        );
+    }
+
+    // 07:30: one message with both, naming what, where and that nobody is on them yet.
+    sqlx::query("UPDATE notify_digest SET due_ms = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let both = receiver.wait_for("/hook", 2).await;
+    let digest = &both[1].body;
+    let text = digest["text"].as_str().unwrap();
+    assert!(
+        text.contains("【告警汇总】") && text.contains("2 条，2 条待处理"),
+        "{text}"
+    );
+    assert!(
+        text.contains("设备被拆动") && text.contains("电量低"),
+        "{text}"
+    );
+    assert_eq!(digest["level_title"], "告警汇总");
+    let first = waiting.iter().map(|(id, _)| *id).min().unwrap();
+    assert_eq!(digest["alert"]["digest"].as_array().unwrap().len(), 2);
+    // Acknowledging the digest's first alert afterwards cancels nothing of it, and
+    // nothing is sent twice.
+    let acked = commander
+        .post(app.url(&format!("/api/v1/alerts/{first}/ack")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acked.status(), 200);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(receiver.on("/hook").len(), 2);
+    let deliveries: Vec<Value> = get_json(
+        &commander,
+        app.url(&format!("/api/v1/alerts/{first}/deliveries")),
+    )
+    .await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0]["state"], "sent");
+    assert_eq!(deliveries[0]["title"], "告警汇总");
+}

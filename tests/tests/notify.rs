@@ -59,6 +59,29 @@ async fn every_decided_message_arrives_exactly_once_across_a_kill() -> anyhow::R
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The alert as the server has it once `done` says so (or after 10 s, as it then is).
+async fn alert_once(
+    client: &reqwest::Client,
+    server: &LinliServer,
+    alert: i64,
+    done: impl Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        seen = client
+            .get(server.url(&format!("/api/v1/alerts/{alert}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if done(&seen) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(seen)
+}
+
 /// Makes every running chain's wait run out now: what the clock does after 5 minutes.
 async fn time_passes(server: &LinliServer) -> anyhow::Result<()> {
     let pool = sqlx::SqlitePool::connect(&server.database_url()).await?;
@@ -213,21 +236,8 @@ async fn a_night_gas_alarm_climbs_is_acknowledged_from_the_link_and_its_case_rea
         .find(&format!("[data-alert-id='{alert}'] [data-test=ack]"))
         .await?;
     tablet.click(&ack).await?;
-    let mut state = Value::Null;
-    for _ in 0..100 {
-        let on_server: Value = commander
-            .get(server.url(&format!("/api/v1/alerts/{alert}")))
-            .send()
-            .await?
-            .json()
-            .await?;
-        state = on_server["state"].clone();
-        if state == "acknowledged" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(state, "acknowledged");
+    let acked = alert_once(&commander, &server, alert, |a| a["state"] == "acknowledged").await?;
+    assert_eq!(acked["state"], "acknowledged");
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     time_passes(&server).await?;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
@@ -270,21 +280,10 @@ async fn a_night_gas_alarm_climbs_is_acknowledged_from_the_link_and_its_case_rea
         .await?;
     let send = tablet.find("[data-test=confirm-escalate]").await?;
     tablet.click(&send).await?;
-    let mut case = Value::Null;
-    for _ in 0..100 {
-        let on_server: Value = commander
-            .get(server.url(&format!("/api/v1/alerts/{alert}")))
-            .send()
-            .await?
-            .json()
-            .await?;
-        if on_server["case_id"].is_i64() {
-            case = on_server["case_id"].clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let case = case.as_i64().expect("the escalation opened a case");
+    let escalated = alert_once(&commander, &server, alert, |a| a["case_id"].is_i64()).await?;
+    let case = escalated["case_id"]
+        .as_i64()
+        .expect("the escalation opened a case");
     tablet
         .wait_for(
             "the alert saying to whom it went",

@@ -180,20 +180,13 @@ async fn visible(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Case> 
 /// partner one its organisation does not handle.
 pub fn check_case(caller: &Caller, case: &CaseSummary) -> ApiResult<()> {
     caller.check_community(&case.community)?;
-    match caller.case_scope() {
-        (_, Some(party))
-            if case.handling.responsible != Some(party)
-                && !case.handling.cooperating.contains(&party) =>
-        {
-            Err(AppError::Forbidden(format!(
-                "case {} is not assigned to `{}`",
-                case.id,
-                party.as_str()
-            )))
-        }
-        (Some(communities), _) if !communities.contains(&case.community) => Err(
-            AppError::Forbidden(format!("case {} is outside your communities", case.id)),
-        ),
+    match (caller.user.role, caller.partner_org()) {
+        (linli_domain::Role::Partner, Some(org)) if case.handling.handles(org) => Ok(()),
+        (linli_domain::Role::Partner, org) => Err(AppError::Forbidden(format!(
+            "case {} is not assigned to `{}`",
+            case.id,
+            org.map_or("your organisation", |o| o.as_str())
+        ))),
         _ => Ok(()),
     }
 }

@@ -12,7 +12,12 @@
 //!   roster's `warning_slowdown` (warnings), the next level is called, and so on to the
 //!   last. Info alerts call the first level only. A home whose alert of the same kind
 //!   started a chain within [`STORM_WINDOW_MS`] starts none (a flapping sensor does not
-//!   page the night shift every few minutes), unless the alert is critical.
+//!   page the night shift every few minutes), unless the alert is critical: it waits
+//!   for the storm's digest instead, one message per channel when the window has
+//!   passed. A community whose roster sends warnings as a morning digest
+//!   (`"warnings": "digest"`) gets its warnings and notices in one message per channel
+//!   at `digest_at`. A digest goes out as a message of its first alert at
+//!   [`DIGEST_LEVEL`], which acknowledging that alert does not cancel.
 //! - `alert.updated` acknowledged or resolved (on the screen, the tablet, or through the
 //!   message's link after sign-in): the chain ends.
 //!
@@ -35,7 +40,7 @@ use crate::clock::{china_clock, Millis};
 use crate::places::Place;
 use crate::store::{Chain, DynStore, NewDelivery, NotifyWrite, PendingDelivery, StoredChannel};
 use linli_domain::alerts::{Alert, AlertKind, AlertState, Severity};
-use linli_domain::notify::{ChannelKind, OnDuty, Roster};
+use linli_domain::notify::{ChannelKind, OnDuty, Roster, WarningDelivery};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -46,6 +51,10 @@ use tokio::sync::Notify;
 const TICK: Duration = Duration::from_secs(1);
 /// A home and kind that started a chain this recently starts no other.
 pub const STORM_WINDOW_MS: Millis = 10 * 60 * 1000;
+/// The level of a digest's messages: apart from the chain's levels.
+pub const DIGEST_LEVEL: u32 = 1000;
+/// Alerts named one by one in a digest; the rest are counted.
+const DIGEST_LINES: usize = 20;
 /// Tries of one message before it has failed.
 pub const MAX_ATTEMPTS: u32 = 6;
 /// The wait before the second try; doubled each time up to [`MAX_BACKOFF_MS`].
@@ -154,6 +163,52 @@ fn plain(text: &str) -> String {
         .collect()
 }
 
+/// A digest (Chinese): how many alerts of the community, and each one's what, where,
+/// when and whether it is still waiting for somebody.
+pub fn digest_message(alerts: &[Alert], places: &[Place], link: String) -> robots::Message {
+    let community = places
+        .first()
+        .map(|p| plain(&p.community))
+        .unwrap_or_default();
+    let waiting = alerts.iter().filter(|a| needs_somebody(a)).count();
+    let headline = format!(
+        "【告警汇总】{community} {} 条，{waiting} 条待处理",
+        alerts.len()
+    );
+    let mut lines: Vec<String> = alerts
+        .iter()
+        .zip(places)
+        .take(DIGEST_LINES)
+        .map(|(alert, place)| {
+            let raised = crate::store::parse_rfc3339(&alert.raised_at).unwrap_or_default();
+            let state = if needs_somebody(alert) {
+                "待处理"
+            } else {
+                "已处理"
+            };
+            format!(
+                "{} {} · {}{} · {state}",
+                china_clock(raised),
+                alert.kind.name_zh(),
+                plain(&place.building),
+                place.unit_room.as_deref().map(plain).unwrap_or_default()
+            )
+        })
+        .collect();
+    if alerts.len() > DIGEST_LINES {
+        lines.push(format!("另有 {} 条", alerts.len() - DIGEST_LINES));
+    }
+    robots::Message {
+        delivery: 0,
+        headline,
+        lines,
+        link,
+        alert: json!({"digest": alerts.iter().map(|a| a.id).collect::<Vec<_>>()}),
+        level: DIGEST_LEVEL,
+        level_title: "告警汇总".to_string(),
+    }
+}
+
 /// The message for an alert at a level (Chinese): what, where, how bad, who is called.
 pub fn message(
     alert: &Alert,
@@ -214,6 +269,9 @@ impl Notifier {
             // Whatever the log did, the chains' clocks run.
             if let Err(e) = self.escalate_due().await {
                 tracing::warn!("the notifier cannot call the next levels now: {e}; trying again");
+            }
+            if let Err(e) = self.send_digests().await {
+                tracing::warn!("the notifier cannot send the digests now: {e}; trying again");
             }
             // Woken by alert events only (the stream carries many others); what came
             // meanwhile is read from the log by the next step anyway.
@@ -380,13 +438,31 @@ impl Notifier {
         if storm {
             tracing::info!(
                 alert = alert.id,
-                "no new messages: {} at {} paged within the last 10 minutes",
+                "for the storm's digest: {} at {} paged within the last 10 minutes",
                 alert.kind.as_str(),
                 alert.home
             );
+            writes.push(NotifyWrite::Digest {
+                alert_id: alert.id,
+                community: alert.community.clone(),
+                why: "storm",
+                due_ms: now + STORM_WINDOW_MS,
+            });
             return Ok(());
         }
         let roster = self.store.roster(&alert.community).await?;
+        let morning = roster.as_ref().filter(|r| {
+            alert.severity < Severity::Critical && r.warnings == WarningDelivery::Digest
+        });
+        if let Some(minute) = morning.and_then(roster::digest_minute) {
+            writes.push(NotifyWrite::Digest {
+                alert_id: alert.id,
+                community: alert.community.clone(),
+                why: "morning",
+                due_ms: crate::clock::next_china_minute(now, minute),
+            });
+            return Ok(());
+        }
         let level = u32::from(roster.is_some());
         self.enqueue_level(alert, &channels, roster.as_ref(), level, now, writes)
             .await?;
@@ -402,6 +478,62 @@ impl Notifier {
             level,
             next_ms,
         }));
+        Ok(())
+    }
+
+    /// Sends the digests that are due: per community, one message on every channel
+    /// that carries its alerts, naming each alert (what, where, when, whether somebody
+    /// is on it), as a message of the first of them.
+    async fn send_digests(&self) -> Result<(), crate::store::StoreError> {
+        let now = crate::clock::now_ms();
+        let due = self.store.digest_due(now).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut by_community: Vec<(linli_domain::CommunityId, Vec<i64>)> = Vec::new();
+        for (alert, community) in due {
+            match by_community.iter_mut().find(|(c, _)| *c == community) {
+                Some((_, alerts)) => alerts.push(alert),
+                None => by_community.push((community, vec![alert])),
+            }
+        }
+        let mut writes = Vec::new();
+        for (_, alert_ids) in by_community {
+            let mut alerts = Vec::new();
+            for id in &alert_ids {
+                if let Some(alert) = self.store.alert(*id).await? {
+                    alerts.push(alert);
+                }
+            }
+            let Some(anchor) = alerts.first().cloned() else {
+                continue;
+            };
+            let mut places = Vec::new();
+            for alert in &alerts {
+                places.push(self.names.of(self.store.as_ref(), alert).await?);
+            }
+            let message = digest_message(&alerts, &places, self.link(&anchor));
+            for channel in self.carrying(&anchor).await? {
+                // A digest names no person on duty: nobody to text.
+                if channel.kind == ChannelKind::Sms {
+                    continue;
+                }
+                writes.push(NotifyWrite::Enqueue(NewDelivery {
+                    alert_id: anchor.id,
+                    level: DIGEST_LEVEL,
+                    level_title: message.level_title.clone(),
+                    channel_id: channel.id,
+                    person: None,
+                    message: serde_json::to_value(&message).unwrap_or_default(),
+                }));
+            }
+            writes.push(NotifyWrite::Digested {
+                alert_ids,
+                anchor: anchor.id,
+            });
+        }
+        self.store.notify_apply(now, None, writes).await?;
+        self.outbox.notify_one();
         Ok(())
     }
 

@@ -27,6 +27,11 @@ fn clock_minutes(text: &str) -> Option<u32> {
     (hours < 24 && minutes < 60).then_some(hours * 60 + minutes)
 }
 
+/// The minute of the day the roster's morning digest goes out.
+pub fn digest_minute(roster: &Roster) -> Option<u32> {
+    clock_minutes(&roster.digest_at)
+}
+
 /// A week minute as `Tue 08:00`.
 fn when(minute: u32) -> String {
     let day = DAYS[(minute / DAY_MINUTES) as usize % 7];
@@ -117,6 +122,12 @@ pub fn check(roster: &Roster) -> Result<(), String> {
     if roster.warning_slowdown > MAX_WARNING_SLOWDOWN {
         return Err(format!("`warning_slowdown` is 0 to {MAX_WARNING_SLOWDOWN}"));
     }
+    if digest_minute(roster).is_none() {
+        return Err(format!(
+            "`digest_at` is a time of day as HH:MM, not `{}`",
+            roster.digest_at
+        ));
+    }
     for (n, level) in roster.levels.iter().enumerate() {
         let name = format!("level {} ({})", n + 1, level.title.trim());
         let title = level.title.trim();
@@ -177,7 +188,7 @@ pub fn on_duty(roster: &Roster, level: usize, now: Millis) -> Option<&OnDuty> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linli_domain::notify::{RosterLevel, Shift};
+    use linli_domain::notify::{RosterLevel, Shift, WarningDelivery};
 
     fn person(name: &str) -> OnDuty {
         OnDuty {
@@ -206,6 +217,8 @@ mod tests {
                 shifts,
             }],
             warning_slowdown: 3,
+            warnings: WarningDelivery::Chain,
+            digest_at: "08:00".into(),
         }
     }
 
@@ -264,8 +277,15 @@ mod tests {
         assert!(check(&slow).unwrap_err().contains("1 to 60"));
         assert!(check(&Roster {
             levels: vec![],
-            warning_slowdown: 3
+            ..slow.clone()
         })
         .is_err());
+        slow.levels[0].acknowledge_within_min = 5;
+        for bad in ["24:00", "8:00", "08:60", ""] {
+            slow.digest_at = bad.into();
+            assert!(check(&slow).unwrap_err().contains("digest_at"), "{bad}");
+        }
+        slow.digest_at = "23:59".into();
+        assert_eq!(check(&slow), Ok(()));
     }
 }

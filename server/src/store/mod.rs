@@ -288,6 +288,16 @@ pub enum NotifyWrite {
         next_try_ms: Millis,
         error: String,
     },
+    /// An alert waits for a digest (`why`: `morning` or `storm`), due at `due_ms`;
+    /// recorded once.
+    Digest {
+        alert_id: i64,
+        community: CommunityId,
+        why: &'static str,
+        due_ms: Millis,
+    },
+    /// These alerts went out in the digest message of `anchor`.
+    Digested { alert_ids: Vec<i64>, anchor: i64 },
     /// Given up: `alert.notify_failed` event with `event`. When no message of its
     /// level got through or may still, the alert's running chain calls the next level
     /// now.
@@ -622,6 +632,9 @@ pub trait Store: Send + Sync + 'static {
     async fn chains(&self, alert_ids: &[i64]) -> StoreResult<Vec<Chain>>;
     /// Running chains whose next level is due at `now`.
     async fn chains_due(&self, now: Millis) -> StoreResult<Vec<Chain>>;
+    /// Alerts waiting for a digest that is due at `now`: (alert, community), oldest
+    /// first.
+    async fn digest_due(&self, now: Millis) -> StoreResult<Vec<(i64, CommunityId)>>;
     /// Whether a chain for this home and kind started at or after `since`.
     async fn chain_started_since(
         &self,

@@ -1244,6 +1244,10 @@ impl Store for SqliteStore {
         self.chains_due_sql(now).await
     }
 
+    async fn digest_due(&self, now: Millis) -> StoreResult<Vec<(i64, CommunityId)>> {
+        self.digest_due_sql(now).await
+    }
+
     async fn chain_started_since(
         &self,
         home: &str,

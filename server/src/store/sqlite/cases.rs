@@ -172,6 +172,22 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
     }))
 }
 
+/// The case `id` as a change left it, with its `case.updated` event (the summary,
+/// which the live stream sends), inside the change's transaction.
+async fn changed_case(conn: &mut SqliteConnection, change: &Change, id: i64) -> StoreResult<Case> {
+    let case = full_case(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no case {id}")))?;
+    append_event(
+        conn,
+        change,
+        "case.updated",
+        serde_json::to_value(&case.summary).map_err(corrupt)?,
+    )
+    .await?;
+    Ok(case)
+}
+
 /// The case `id` for a change by `for_party` (a partner's, when given): `NotFound`,
 /// or `Forbidden` when that party does not handle it now.
 async fn case_for_change(
@@ -316,24 +332,15 @@ impl SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let case = full_case(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no case {id}")))?;
         append_event(
             &mut tx,
             change,
             "case.photo",
             serde_json::json!({"case": id, "photo": photo_id, "kind": photo.kind,
-                               "community": &case.summary.community}),
+                               "community": &current.community}),
         )
         .await?;
-        append_event(
-            &mut tx,
-            change,
-            "case.updated",
-            serde_json::to_value(&case.summary).map_err(corrupt)?,
-        )
-        .await?;
+        let case = changed_case(&mut tx, change, id).await?;
         tx.commit().await?;
         Ok(case)
     }
@@ -440,16 +447,7 @@ impl SqliteStore {
         };
         update.bind(change.at).bind(id).execute(&mut *tx).await?;
         record_step(&mut tx, change, id, step, stage).await?;
-        let case = full_case(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no case {id}")))?;
-        append_event(
-            &mut tx,
-            change,
-            "case.updated",
-            serde_json::to_value(&case.summary).map_err(corrupt)?,
-        )
-        .await?;
+        let case = changed_case(&mut tx, change, id).await?;
         tx.commit().await?;
         Ok(case)
     }

@@ -47,6 +47,26 @@ async fn full(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Dispat
     Ok(Some(dispatch))
 }
 
+/// The task `id` as a change left it, with its event (`kind`) carrying it.
+async fn recorded(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    id: i64,
+    kind: &str,
+) -> StoreResult<Dispatch> {
+    let dispatch = full(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no dispatch {id}")))?;
+    append_event(
+        conn,
+        change,
+        kind,
+        serde_json::to_value(&dispatch).map_err(corrupt)?,
+    )
+    .await?;
+    Ok(dispatch)
+}
+
 async fn events(conn: &mut SqliteConnection, id: i64) -> StoreResult<Vec<DispatchEvent>> {
     sqlx::query(
         "SELECT at_ms, actor, action, note FROM dispatch_events WHERE dispatch_id = ? ORDER BY id",
@@ -97,16 +117,7 @@ impl SqliteStore {
             other => other.into(),
         })?
         .last_insert_rowid();
-        let dispatch = full(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no dispatch {id}")))?;
-        append_event(
-            &mut tx,
-            change,
-            "dispatch.created",
-            serde_json::to_value(&dispatch).map_err(corrupt)?,
-        )
-        .await?;
+        let dispatch = recorded(&mut tx, change, id, "dispatch.created").await?;
         tx.commit().await?;
         Ok(dispatch)
     }
@@ -175,16 +186,7 @@ impl SqliteStore {
         .bind(&step.note)
         .execute(&mut *tx)
         .await?;
-        let dispatch = full(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no dispatch {id}")))?;
-        append_event(
-            &mut tx,
-            change,
-            "dispatch.updated",
-            serde_json::to_value(&dispatch).map_err(corrupt)?,
-        )
-        .await?;
+        let dispatch = recorded(&mut tx, change, id, "dispatch.updated").await?;
         tx.commit().await?;
         Ok(dispatch)
     }

@@ -254,12 +254,14 @@ impl SqliteStore {
                     .bind(alert_id)
                     .execute(&mut *tx)
                     .await?;
+                    // A digest anchored on this alert carries others too: it goes.
                     sqlx::query(
                         "UPDATE notify_outbox SET state = 'cancelled', error = ? \
-                         WHERE alert_id = ? AND state = 'pending'",
+                         WHERE alert_id = ? AND state = 'pending' AND level < ?",
                     )
                     .bind(format!("not sent: {why} first"))
                     .bind(alert_id)
+                    .bind(i64::from(crate::notify::DIGEST_LEVEL))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -285,6 +287,35 @@ impl SqliteStore {
                     .bind(at)
                     .execute(&mut *tx)
                     .await?;
+                }
+                NotifyWrite::Digest {
+                    alert_id,
+                    community,
+                    why,
+                    due_ms,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO notify_digest (alert_id, community, why, due_ms) \
+                         VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING",
+                    )
+                    .bind(alert_id)
+                    .bind(community.as_str())
+                    .bind(why)
+                    .bind(due_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                NotifyWrite::Digested { alert_ids, anchor } => {
+                    for alert_id in alert_ids {
+                        sqlx::query(
+                            "UPDATE notify_digest SET sent_with = ? \
+                             WHERE alert_id = ? AND sent_with IS NULL",
+                        )
+                        .bind(anchor)
+                        .bind(alert_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 NotifyWrite::Sent { id, event } => {
                     // Taken by its receiver, even if cancelled meanwhile: it was sent.
@@ -386,6 +417,19 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(chain_from_row).collect()
+    }
+
+    pub(super) async fn digest_due_sql(&self, now: Millis) -> StoreResult<Vec<(i64, CommunityId)>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT alert_id, community FROM notify_digest \
+             WHERE sent_with IS NULL AND due_ms <= ? ORDER BY alert_id LIMIT 500",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(alert, community)| Ok((alert, CommunityId::parse(community).map_err(corrupt)?)))
+            .collect()
     }
 
     pub(super) async fn chain_started_since_sql(
