@@ -5,7 +5,7 @@
 //! server enforces it and the tablet shows only the buttons that work.
 
 use crate::place::Position;
-use crate::CommunityId;
+use crate::{CommunityId, Role};
 use serde::{Deserialize, Serialize};
 
 /// The prefix of a patrol unit's assignee (`unit:team-9`); any other assignee is a
@@ -143,6 +143,21 @@ pub struct Dispatch {
     pub updated_at: String,
     /// Oldest first.
     pub events: Vec<DispatchEvent>,
+}
+
+impl Dispatch {
+    /// Whether a user (`role`, `username`, `communities`) may act on this task: the one
+    /// sent, for a patrol unit its community's grid workers, and commanders.
+    pub fn may_act(&self, role: Role, username: &str, communities: &[CommunityId]) -> bool {
+        match role {
+            Role::Commander => true,
+            Role::GridWorker => match self.assignee.strip_prefix(UNIT_PREFIX) {
+                Some(_) => communities.contains(&self.community),
+                None => self.assignee == username,
+            },
+            Role::Viewer | Role::Partner => false,
+        }
+    }
 }
 
 /// Someone the office could send (`GET /api/v1/dispatches/candidates`): free patrol

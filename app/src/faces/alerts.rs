@@ -35,7 +35,7 @@ const OUTCOMES: [AlertOutcome; 6] = [
 
 /// Sends an action (or keeps it while offline) and shows its result at once (the
 /// stream confirms it to everyone).
-fn act(
+pub(super) fn act(
     outbox: Option<Outbox>,
     live: Live,
     result: RwSignal<Option<Delivery>>,

@@ -11,20 +11,12 @@ use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use linli_domain::dispatch::{Candidate, Dispatch, DispatchAction, UNIT_PREFIX};
-use linli_domain::{Role, SessionInfo};
+use linli_domain::dispatch::{Candidate, Dispatch, DispatchAction};
+use linli_domain::SessionInfo;
 use serde_json::json;
 
-/// Whether `user` is the one sent on `task` (or may act for it, as a commander).
 fn may_act(user: &SessionInfo, task: &Dispatch) -> bool {
-    match user.role {
-        Role::Commander => true,
-        Role::GridWorker => match task.assignee.strip_prefix(UNIT_PREFIX) {
-            Some(_) => user.communities.contains(&task.community),
-            None => task.assignee == user.username.as_str(),
-        },
-        Role::Viewer | Role::Partner => false,
-    }
+    task.may_act(user.role, user.username.as_str(), &user.communities)
 }
 
 /// The open tasks the face sees, the caller's own first.

@@ -7,7 +7,7 @@
 use super::parties::PartiesPicker;
 use crate::i18n::{use_language, Msg};
 use crate::live::Live;
-use crate::outbox::{self, use_outbox, Delivery, Pending};
+use crate::outbox::{use_outbox, Delivery};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::alerts::EscalationDraft;
@@ -61,16 +61,16 @@ pub fn EscalateForm(
         if !who.is_empty() {
             body["dispatch"] = json!(who);
         }
-        let pending = Pending {
-            label: format!("{} #{alert}", lang.t(Msg::Escalate)),
-            url: format!("/api/v1/alerts/{alert}/escalate"),
-            body,
-            event: Some("alert.updated".into()),
-        };
         open.set(false);
-        spawn_local(async move {
-            result.set(Some(outbox::deliver(outbox, live, pending).await));
-        });
+        super::alerts::act(
+            outbox,
+            live,
+            result,
+            alert,
+            "escalate",
+            lang.t(Msg::Escalate).into(),
+            body,
+        );
     };
     view! {
         <form class="escalate-form" data-test="escalate-form" on:submit=submit>

@@ -210,19 +210,6 @@ pub async fn list(
     Ok(Json(state.store.dispatches(&filter).await?))
 }
 
-/// Whether `caller` is the one sent on `dispatch` (or a commander).
-fn may_act(caller: &Caller, dispatch: &Dispatch) -> bool {
-    let user = &caller.user;
-    match user.role {
-        Role::Commander => true,
-        Role::GridWorker => match dispatch.assignee.strip_prefix(UNIT_PREFIX) {
-            Some(_) => user.communities.contains(&dispatch.community),
-            None => dispatch.assignee == user.username.as_str(),
-        },
-        Role::Viewer | Role::Partner => false,
-    }
-}
-
 /// The one sent says how far it got: `{"action": "accept"|"arrive"|"done"|"decline",
 /// "note"?}`.
 #[utoipa::path(post, path = "/dispatches/{id}/events", tag = "dispatches",
@@ -252,7 +239,8 @@ pub async fn step(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no dispatch {id}")))?;
     caller.check_community(&dispatch.community)?;
-    if !may_act(&caller, &dispatch) {
+    let user = &caller.user;
+    if !dispatch.may_act(user.role, user.username.as_str(), &user.communities) {
         return Err(AppError::Forbidden(format!(
             "task {id} was sent to `{}`",
             dispatch.assignee
