@@ -22,13 +22,16 @@ pub enum ApiError {
     },
     /// No answer: network down, server stopped, or an unreadable body.
     Network(String),
+    /// Not sent and not kept: the network is down and the browser's storage is too
+    /// full to keep the change (a photo, usually) for later.
+    StorageFull,
 }
 
 impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Refused { status, .. } => Some(*status),
-            ApiError::Network(_) => None,
+            ApiError::Network(_) | ApiError::StorageFull => None,
         }
     }
 }
@@ -120,6 +123,37 @@ pub async fn post_json(url: &str, body: &serde_json::Value) -> Result<serde_json
     post(url, body).await
 }
 
+/// `POST` a photo kept as a `data:` URL (`data:image/jpeg;base64,…`) as the raw
+/// body, read the JSON answer (the outbox's photos).
+pub async fn post_data_url(url: &str, data_url: &str) -> Result<serde_json::Value, ApiError> {
+    // Refused rather than a network error, so that the outbox lists it instead of
+    // trying it forever.
+    let damaged = || ApiError::Refused {
+        status: 422,
+        body: Some(ErrorBody {
+            error: linli_domain::ErrorDetail {
+                code: "damaged".into(),
+                message: "the photo kept on this device is damaged".into(),
+            },
+        }),
+    };
+    let (content_type, base64) = data_url
+        .strip_prefix("data:")
+        .and_then(|rest| rest.split_once(";base64,"))
+        .ok_or_else(damaged)?;
+    // `atob` gives one char per byte.
+    let binary = web_sys::window()
+        .ok_or_else(damaged)?
+        .atob(base64)
+        .map_err(|_| damaged())?;
+    let bytes: Vec<u8> = binary.chars().map(|c| c as u8).collect();
+    let request = Request::post(url)
+        .header("Content-Type", content_type)
+        .body(js_sys::Uint8Array::from(bytes.as_slice()))
+        .map_err(network)?;
+    read(request.send().await.map_err(network)?).await
+}
+
 /// `DELETE`, read a JSON answer.
 async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     read(Request::delete(url).send().await.map_err(network)?).await
@@ -175,24 +209,6 @@ pub async fn escalation_draft(
 /// `GET /api/v1/cases`: the cases the caller may see (a partner's: its organisation's).
 pub async fn cases() -> Result<Vec<linli_domain::cases::CaseSummary>, ApiError> {
     get("/api/v1/cases").await
-}
-
-/// `POST /api/v1/cases/{id}/photos?kind=…`: the file as it is (the server re-encodes
-/// it); the case with its photos.
-pub async fn add_photo(
-    case: i64,
-    kind: linli_domain::cases::PhotoKind,
-    file: web_sys::File,
-) -> Result<Case, ApiError> {
-    let content_type = file.type_();
-    let request = Request::post(&format!(
-        "/api/v1/cases/{case}/photos?kind={}",
-        kind.as_str()
-    ))
-    .header("Content-Type", &content_type)
-    .body(file)
-    .map_err(network)?;
-    read(request.send().await.map_err(network)?).await
 }
 
 /// Where a case's photo is (its thumbnail with `thumb`).

@@ -29,6 +29,43 @@ pub struct Pending {
     /// The stream event the server's answer amounts to (`alert.updated`, …), shown at
     /// once when it arrives.
     pub event: Option<String>,
+    /// A photo sent as the raw body instead of `body`: a `data:` URL of the JPEG the
+    /// app made small enough to keep (see `faces::photos`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
+}
+
+impl Pending {
+    /// A JSON change: `body` posted to `url`.
+    pub fn new(
+        label: impl Into<String>,
+        url: impl Into<String>,
+        body: serde_json::Value,
+        event: Option<&str>,
+    ) -> Pending {
+        Pending {
+            label: label.into(),
+            url: url.into(),
+            body,
+            event: event.map(str::to_string),
+            photo: None,
+        }
+    }
+
+    /// A photo (a `data:` URL) posted to `url` as it is.
+    pub fn photo(label: impl Into<String>, url: impl Into<String>, data_url: String) -> Pending {
+        Pending {
+            photo: Some(data_url),
+            ..Pending::new(label, url, serde_json::Value::Null, Some("case.updated"))
+        }
+    }
+
+    async fn post(&self) -> Result<serde_json::Value, ApiError> {
+        match &self.photo {
+            Some(data_url) => api::post_data_url(&self.url, data_url).await,
+            None => api::post_json(&self.url, &self.body).await,
+        }
+    }
 }
 
 /// A queued change the server refused once it could be sent.
@@ -67,12 +104,14 @@ fn stored<T: serde::de::DeserializeOwned>(key: &str) -> Vec<T> {
         .unwrap_or_default()
 }
 
-fn store<T: Serialize>(key: &str, items: &[T]) {
-    if let (Some(storage), Ok(text)) = (
+/// Saves `items` under `key`; false when the browser would not (storage full).
+fn store<T: Serialize>(key: &str, items: &[T]) -> bool {
+    match (
         window().local_storage().ok().flatten(),
         serde_json::to_string(items),
     ) {
-        let _ = storage.set_item(key, &text);
+        (Some(storage), Ok(text)) => storage.set_item(key, &text).is_ok(),
+        _ => false,
     }
 }
 
@@ -99,6 +138,7 @@ pub fn refusal_message(lang: Lang, e: &ApiError) -> String {
             }
         }
         ApiError::Network(text) => format!("{} ({text})", tr(lang, Msg::NetworkError)),
+        ApiError::StorageFull => tr(lang, Msg::StorageFull).to_string(),
     }
 }
 
@@ -138,7 +178,7 @@ impl Outbox {
         self.flushing.set_value(true);
         spawn_local(async move {
             while let Some(first) = self.pending.with_untracked(|p| p.first().cloned()) {
-                match api::post_json(&first.url, &first.body).await {
+                match first.post().await {
                     Err(ApiError::Network(_)) => break,
                     result => {
                         self.pending.update(|p| {
@@ -162,6 +202,19 @@ impl Outbox {
 
     pub fn dismiss_conflicts(self) {
         self.conflicts.set(Vec::new());
+    }
+
+    /// Queues `pending`, saved before this returns: false (and nothing queued) when
+    /// the browser's storage cannot hold it, so that nobody is told a change is kept
+    /// when a reload would lose it.
+    fn keep(self, pending: &Pending) -> bool {
+        let mut queue = self.pending.get_untracked();
+        queue.push(pending.clone());
+        if !store(PENDING_KEY, &queue) {
+            return false;
+        }
+        self.pending.set(queue);
+        true
     }
 }
 
@@ -191,7 +244,7 @@ pub async fn send_from(
 ) -> Result<Sent, ApiError> {
     let waiting = outbox.is_some_and(|o| !o.pending.with_untracked(Vec::is_empty));
     if !waiting {
-        match api::post_json(&pending.url, &pending.body).await {
+        match pending.post().await {
             Ok(answer) => {
                 if let Some(live) = live {
                     show(live, pending.event.as_deref(), &answer);
@@ -205,7 +258,9 @@ pub async fn send_from(
     }
     match (outbox, live) {
         (Some(outbox), Some(live)) => {
-            outbox.pending.update(|p| p.push(pending.clone()));
+            if !outbox.keep(&pending) {
+                return Err(ApiError::StorageFull);
+            }
             // Behind others that waited: the network may be back, so try now.
             if waiting {
                 outbox.flush(live);
@@ -284,6 +339,31 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_kept_by_an_earlier_version_still_loads_and_photos_round_trip() {
+        // What a tablet stored before photos could wait in the outbox.
+        let earlier = r#"[{"label":"确认告警 #12","url":"/api/v1/alerts/12/ack","body":{},"event":"alert.updated"}]"#;
+        let queue: Vec<Pending> = serde_json::from_str(earlier).unwrap();
+        assert_eq!(
+            queue,
+            [Pending::new(
+                "确认告警 #12",
+                "/api/v1/alerts/12/ack",
+                serde_json::json!({}),
+                Some("alert.updated")
+            )]
+        );
+        assert!(!serde_json::to_string(&queue).unwrap().contains("photo"));
+        let photo = Pending::photo(
+            "施工中 #3",
+            "/api/v1/cases/3/photos?kind=during",
+            "data:image/jpeg;base64,/9j/4AAQ".into(),
+        );
+        let text = serde_json::to_string(&photo).unwrap();
+        assert_eq!(serde_json::from_str::<Pending>(&text).unwrap(), photo);
+        assert_eq!(photo.event.as_deref(), Some("case.updated"));
+    }
+
+    #[test]
     fn refusals_say_what_kind_they_are_in_the_users_language() {
         let conflict = refused(409, "alert 12 is resolved already");
         assert_eq!(
@@ -301,6 +381,10 @@ mod tests {
         assert_eq!(
             refusal_message(Lang::Zh, &bare),
             "服务器暂时出错，请稍后再试 (HTTP 503)"
+        );
+        assert_eq!(
+            refusal_message(Lang::En, &ApiError::StorageFull),
+            "Offline, and this device's storage is full: not kept, try again once online"
         );
         assert!(
             refusal_message(Lang::En, &refused(422, "a title is needed"))

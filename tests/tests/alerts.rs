@@ -295,5 +295,111 @@ async fn a_tablet_offline_keeps_its_changes_sends_them_when_back_and_shows_confl
         .unwrap_or_default();
     assert_eq!(last["step"]["note"], "已上门查看，住户不在家", "{timeline}");
     assert_eq!(last["by"], "user:demo-grid-xingfuli", "{timeline}");
+
+    // A photo taken where there is no signal waits in the outbox (in the browser's
+    // storage, shown on the case as waiting), and reaches the case once the tablet is
+    // back: made smaller on the tablet (a 12-megapixel camera's 4,000 px photo arrives
+    // at 1,600 px), so that several fit in the browser's storage.
+    let photo = linli_tests::artefacts().join("offline-corridor.jpg");
+    image::RgbImage::from_fn(4000, 3000, |x, y| {
+        image::Rgb([(x / 16) as u8, (y / 12) as u8, 90])
+    })
+    .save(&photo)?;
+    browser.set_offline(true).await?;
+    browser.choose("[data-test=photo-kind]", "during").await?;
+    let input = browser.find("[data-test=photo-input]").await?;
+    browser.type_into(&input, photo.to_str().unwrap()).await?;
+    browser
+        .wait_for(
+            "the photo shown as waiting to upload",
+            "const i = document.querySelector('[data-test=queued-photo] img'); \
+             return i && i.complete && i.naturalWidth > 0 ? i.naturalWidth : null;",
+            WAIT,
+        )
+        .await?;
+    let kept = browser
+        .script(
+            "const q = JSON.parse(localStorage.getItem('linli.outbox') || '[]'); \
+             return q.map(p => [p.url, (p.photo || '').slice(0, 23), (p.photo || '').length]);",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        kept[0][0],
+        format!("/api/v1/cases/{case}/photos?kind=during"),
+        "{kept}"
+    );
+    assert_eq!(kept[0][1], "data:image/jpeg;base64,", "{kept}");
+    assert!(
+        kept[0][2].as_u64().unwrap() < 1_000_000,
+        "small enough to keep several: {kept}"
+    );
+    browser.screenshot("field-offline-photo-waiting").await?;
+    let case_photos = |case: Value| case["photos"].as_array().cloned().unwrap_or_default();
+    let before: Value = commander
+        .get(server.url(&format!("/api/v1/cases/{case}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(case_photos(before).is_empty(), "nothing sent while offline");
+    browser.set_offline(false).await?;
+    browser
+        .wait_for(
+            "the photo on the case, no longer waiting",
+            "const i = document.querySelector('[data-test=case-photo][data-kind=during] img'); \
+             return i && i.complete && i.naturalWidth > 0 \
+               && !document.querySelector('[data-test=queued-photo]') ? true : null;",
+            WAIT,
+        )
+        .await?;
+    let after: Value = commander
+        .get(server.url(&format!("/api/v1/cases/{case}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let photos = case_photos(after);
+    assert_eq!(photos.len(), 1, "sent once: {photos:?}");
+    assert_eq!(photos[0]["kind"], "during");
+    assert_eq!(photos[0]["by"], "user:demo-grid-xingfuli");
+    assert_eq!(
+        (photos[0]["width"].as_u64(), photos[0]["height"].as_u64()),
+        (Some(1600), Some(1200))
+    );
+
+    // With the browser's storage full, a photo taken offline is not claimed kept: the
+    // worker is told, and nothing waits that a reload would lose.
+    browser.set_offline(true).await?;
+    browser
+        .script(
+            "let i = 0; \
+             for (const size of [262144, 16384, 1024, 64, 1]) { \
+               const chunk = 'x'.repeat(size); \
+               try { for (;;) localStorage.setItem('filler-' + i++, chunk); } catch (e) {} \
+             } \
+             return i;",
+            json!([]),
+        )
+        .await?;
+    let input = browser.find("[data-test=photo-input]").await?;
+    browser.type_into(&input, photo.to_str().unwrap()).await?;
+    let refused = browser
+        .wait_for(
+            "the worker told the photo was not kept",
+            "const e = document.querySelector('[data-test=photo-error]'); return e ? e.textContent : null;",
+            WAIT,
+        )
+        .await?;
+    assert!(refused.as_str().unwrap().contains("存储已满"), "{refused}");
+    let waiting = browser
+        .script(
+            "return [document.querySelectorAll('[data-test=queued-photo]').length, \
+                     JSON.parse(localStorage.getItem('linli.outbox') || '[]').length];",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(waiting, json!([0, 0]), "nothing queued");
+    browser.set_offline(false).await?;
     Ok(())
 }

@@ -44,12 +44,12 @@ pub(super) fn act(
     label: String,
     body: serde_json::Value,
 ) {
-    let pending = Pending {
-        label: format!("{label} #{id}"),
-        url: format!("/api/v1/alerts/{id}/{action}"),
+    let pending = Pending::new(
+        format!("{label} #{id}"),
+        format!("/api/v1/alerts/{id}/{action}"),
         body,
-        event: Some("alert.updated".into()),
-    };
+        Some("alert.updated"),
+    );
     spawn_local(async move {
         result.set(Some(outbox::deliver(outbox, live, pending).await));
     });

@@ -1,6 +1,6 @@
 //! A case's details, under the map's feature panel for staff and on a partner's page:
 //! when it is due, who handles it (responsible and cooperating parties, with those
-//! whose part is done), its timeline (who did what, when) and its photos. Staff who
+//! whose part is done), its timeline (who did what, when, with the photos taken). Staff who
 //! may act get buttons for the stages it can move to, closing with an outcome,
 //! reopening, assigning the parties and adding a note; a partner adds notes and photos
 //! and marks its organisation's part done. Each button sends
@@ -17,8 +17,33 @@ use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending, Sent};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use linli_domain::cases::{Case, CaseOutcome, CaseStage, CaseStep, Party};
+use linli_domain::cases::{Case, CaseEvent, CaseOutcome, CasePhoto, CaseStage, CaseStep, Party};
 use linli_domain::Role;
+
+/// One line of a case's timeline: a step (with its place among the steps: the first is
+/// the report), or a photo.
+enum Entry<'a> {
+    Step(&'a CaseEvent),
+    Photo(&'a CasePhoto),
+}
+
+/// The case's steps and photos in the order they happened (a step before a photo of
+/// the same moment).
+fn timeline(case: &Case) -> Vec<(usize, Entry<'_>)> {
+    let mut entries: Vec<(usize, Entry)> = case
+        .timeline
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i, Entry::Step(e)))
+        .chain(case.photos.iter().map(|p| (usize::MAX, Entry::Photo(p))))
+        .collect();
+    let at = |entry: &Entry| match entry {
+        Entry::Step(e) => e.at.clone(),
+        Entry::Photo(p) => p.at.clone(),
+    };
+    entries.sort_by_cached_key(|(_, entry)| at(entry));
+    entries
+}
 
 #[component]
 pub fn CaseDetails(id: i64) -> impl IntoView {
@@ -65,12 +90,12 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
     let queued = RwSignal::new(None::<Pending>);
     // Through the outbox: a step taken without a network is kept and sent later.
     let send = move |step: CaseStep| {
-        let pending = Pending {
-            label: label(id),
-            url: format!("/api/v1/cases/{id}/events"),
-            body: serde_json::to_value(&step).unwrap_or_default(),
-            event: Some("case.updated".into()),
-        };
+        let pending = Pending::new(
+            label(id),
+            format!("/api/v1/cases/{id}/events"),
+            serde_json::to_value(&step).unwrap_or_default(),
+            Some("case.updated"),
+        );
         spawn_local(async move {
             match outbox::send_from(outbox, live, pending).await {
                 Ok(Sent::Done(answer)) => {
@@ -141,28 +166,39 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     })}
                     <h3>{move || lang.t(Msg::Timeline)}</h3>
                     <ol class="timeline" data-test="case-timeline">
-                        {c.timeline.iter().enumerate().map(|(i, e)| {
-                            let what = match &e.step {
-                                // The first entry is the report itself.
-                                _ if i == 0 => names::source(l, s.source),
-                                CaseStep::Close { outcome, .. } => names::case_outcome(l, *outcome),
-                                CaseStep::Note { .. } => tr(l, Msg::Note),
-                                CaseStep::Reopen { .. } => tr(l, Msg::Reopen),
-                                CaseStep::Assign { responsible, .. } => names::party(l, *responsible),
-                                CaseStep::Advance { .. } => names::stage(l, e.stage),
-                                CaseStep::PartDone { party, .. } => names::party(l, *party),
-                            };
-                            let done = matches!(e.step, CaseStep::PartDone { .. })
-                                .then(|| format!(" {}", tr(l, Msg::PartDone)));
-                            let note = e.step.note().to_string();
-                            view! {
-                                <li>
-                                    <span class="when">{date_time(l, &e.at)}</span>" "
-                                    <span class="who">{e.by.trim_start_matches("user:").to_string()}</span>" · "
-                                    {what}{done}
-                                    {(!note.is_empty()).then(|| view! { <q>{note}</q> })}
-                                </li>
+                        {timeline(&c).into_iter().map(|(i, entry)| match entry {
+                            Entry::Step(e) => {
+                                let what = match &e.step {
+                                    // The first entry is the report itself.
+                                    _ if i == 0 => names::source(l, s.source),
+                                    CaseStep::Close { outcome, .. } => names::case_outcome(l, *outcome),
+                                    CaseStep::Note { .. } => tr(l, Msg::Note),
+                                    CaseStep::Reopen { .. } => tr(l, Msg::Reopen),
+                                    CaseStep::Assign { responsible, .. } => names::party(l, *responsible),
+                                    CaseStep::Advance { .. } => names::stage(l, e.stage),
+                                    CaseStep::PartDone { party, .. } => names::party(l, *party),
+                                };
+                                let done = matches!(e.step, CaseStep::PartDone { .. })
+                                    .then(|| format!(" {}", tr(l, Msg::PartDone)));
+                                let note = e.step.note().to_string();
+                                view! {
+                                    <li>
+                                        <span class="when">{date_time(l, &e.at)}</span>" "
+                                        <span class="who">{e.by.trim_start_matches("user:").to_string()}</span>" · "
+                                        {what}{done}
+                                        {(!note.is_empty()).then(|| view! { <q>{note}</q> })}
+                                    </li>
+                                }.into_any()
                             }
+                            Entry::Photo(p) => view! {
+                                <li data-test="case-photo" data-kind=p.kind.as_str()>
+                                    <span class="when">{date_time(l, &p.at)}</span>" "
+                                    <span class="who">{p.by.trim_start_matches("user:").to_string()}</span>" · "
+                                    {names::photo_kind(l, p.kind)}
+                                    {(!p.note.is_empty()).then(|| view! { <q>{p.note.clone()}</q> })}
+                                    <super::photos::PhotoThumb case=id photo=p.clone()/>
+                                </li>
+                            }.into_any(),
                         }).collect_view()}
                     </ol>
                     {can_act.then(|| view! {
@@ -231,9 +267,10 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                             </div>
                         }
                     })}
-                    <super::photos::CasePhotos case=id photos=c.photos.clone()
-                        can_add=(can_act || org.is_some()) && stage != CaseStage::Closed
-                        on_added=Callback::new(move |updated: Case| show(Ok(updated)))/>
+                    {((can_act || org.is_some()) && stage != CaseStage::Closed).then(|| view! {
+                        <super::photos::AddPhoto case=id
+                            on_added=Callback::new(move |updated: Case| show(Ok(updated)))/>
+                    })}
                 }
             })}
             {move || queued.get().map(|p| view! { <DeliveryNote delivery=Delivery::Queued(p)/> })}

@@ -26,12 +26,12 @@ pub fn CheckInButton(home: String) -> impl IntoView {
             .to_iso_string()
             .as_string()
             .unwrap_or_default();
-        let pending = Pending {
-            label: format!("{} {home}", lang.t(Msg::RecordCheckIn)),
-            url: format!("/api/v1/homes/{home}/check-ins"),
-            body: json!({"at": at}),
-            event: None,
-        };
+        let pending = Pending::new(
+            format!("{} {home}", lang.t(Msg::RecordCheckIn)),
+            format!("/api/v1/homes/{home}/check-ins"),
+            json!({"at": at}),
+            None,
+        );
         sending.set(true);
         spawn_local(async move {
             delivery.set(Some(outbox::deliver(outbox, live, pending).await));

@@ -59,15 +59,15 @@ fn TaskRow(task: Dispatch, live: Live) -> impl IntoView {
     let mine = use_session().user().is_some_and(|u| may_act(&u, &task));
     let (id, state, position) = (task.id, task.state, task.position);
     let step = move |action: DispatchAction| {
-        let pending = Pending {
-            label: format!(
+        let pending = Pending::new(
+            format!(
                 "{} #{id}",
                 names::dispatch_action(lang.0.get_untracked(), action)
             ),
-            url: format!("/api/v1/dispatches/{id}/events"),
-            body: json!({"action": action.as_str()}),
-            event: Some("dispatch.updated".into()),
-        };
+            format!("/api/v1/dispatches/{id}/events"),
+            json!({"action": action.as_str()}),
+            Some("dispatch.updated"),
+        );
         spawn_local(async move {
             result.set(Some(outbox::deliver(outbox, live, pending).await));
         });
@@ -178,12 +178,12 @@ pub fn SendForm(
         if who.is_empty() {
             return;
         }
-        let pending = Pending {
-            label: format!("{} {who}", lang.t(Msg::Dispatch)),
-            url: "/api/v1/dispatches".into(),
-            body: json!({"assignee": who, "alert_id": alert, "case_id": case, "note": note.get_untracked()}),
-            event: Some("dispatch.created".into()),
-        };
+        let pending = Pending::new(
+            format!("{} {who}", lang.t(Msg::Dispatch)),
+            "/api/v1/dispatches",
+            json!({"assignee": who, "alert_id": alert, "case_id": case, "note": note.get_untracked()}),
+            Some("dispatch.created"),
+        );
         open.set(false);
         spawn_local(async move {
             result.set(Some(outbox::deliver(outbox, live, pending).await));

@@ -117,12 +117,12 @@ pub fn NewCaseForm(
             cooperating: vec![],
         };
         let Some(live) = live else { return };
-        let pending = Pending {
-            label: new.title.clone(),
-            url: "/api/v1/cases".into(),
-            body: serde_json::to_value(&new).unwrap_or_default(),
-            event: Some("case.created".into()),
-        };
+        let pending = Pending::new(
+            new.title.clone(),
+            "/api/v1/cases",
+            serde_json::to_value(&new).unwrap_or_default(),
+            Some("case.created"),
+        );
         busy.set(true);
         spawn_local(async move {
             match outbox::send(outbox, live, pending).await {

@@ -42,12 +42,12 @@ fn my_routes(live: Live, user: &SessionInfo) -> Vec<(String, String)> {
 
 /// Sends one position of `unit`, taken `at`, through the outbox.
 fn send_position(live: Live, outbox: Option<Outbox>, unit: &str, position: [f64; 2], at: String) {
-    let pending = Pending {
-        label: format!("{unit} @ {at}"),
-        url: format!("/api/v1/patrols/units/{unit}/position"),
-        body: json!({"position": position, "at": at}),
-        event: Some("patrol.position".into()),
-    };
+    let pending = Pending::new(
+        format!("{unit} @ {at}"),
+        format!("/api/v1/patrols/units/{unit}/position"),
+        json!({"position": position, "at": at}),
+        Some("patrol.position"),
+    );
     spawn_local(async move {
         if let Err(e) = outbox::send(outbox, live, pending).await {
             leptos::logging::warn!(
