@@ -636,3 +636,247 @@ async fn warnings_wait_for_the_morning_digest_while_a_gas_alarm_pages_at_once() 
     assert_eq!(deliveries[0]["state"], "sent");
     assert_eq!(deliveries[0]["title"], "告警汇总");
 }
+
+/// The open alerts of `home`: (id, kind).
+async fn open_alerts_of(
+    commander: &reqwest::Client,
+    app: &TestApp,
+    home: &str,
+) -> Vec<(i64, String)> {
+    let alerts: Vec<Value> = get_json(commander, app.url("/api/v1/alerts?state=open")).await;
+    alerts
+        .iter()
+        .filter(|a| a["home"] == home)
+        .map(|a| {
+            (
+                a["id"].as_i64().unwrap(),
+                a["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_flapping_detector_pages_once_then_waits_for_the_storms_digest_but_gas_always_pages() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let receiver = Receiver::start().await;
+    add_channel(
+        &commander,
+        &app,
+        json!({"name": "五里庙值班群", "kind": "webhook", "url": format!("{}/hook", receiver.base),
+               "communities": ["wulimiao"], "min_severity": "info"}),
+    )
+    .await;
+    let (device, token, home) = new_device(&app, Some("wulimiao"), SensorKind::Gas).await;
+    let mut seq = 0;
+    // The detector is tampered with, the alert is resolved, and it happens again: three
+    // times within ten minutes.
+    let mut tampers = Vec::new();
+    for round in 0..3 {
+        seq += 1;
+        ingest(&app, &token, &device, seq, "tamper", 1.0).await;
+        let mut id = None;
+        for _ in 0..100 {
+            id = open_alerts_of(&commander, &app, &home)
+                .await
+                .into_iter()
+                .find(|(_, kind)| kind == "tamper")
+                .map(|(id, _)| id);
+            if id.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let id = id.unwrap_or_else(|| panic!("round {round}: no tamper alert"));
+        if round == 0 {
+            let paged = receiver.wait_for("/hook", 1).await;
+            assert_eq!(paged[0].body["alert"]["id"], id, "the first one pages");
+        }
+        tampers.push(id);
+        let resolved = commander
+            .post(app.url(&format!("/api/v1/alerts/{id}/resolve")))
+            .json(&json!({"outcome": "false-alarm", "note": "住户误碰"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resolved.status(), 200, "round {round}");
+        // The casing closed again, until the next time.
+        seq += 1;
+        ingest(&app, &token, &device, seq, "tamper", 0.0).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        receiver.on("/hook").len(),
+        1,
+        "the repeats page nobody within the window"
+    );
+    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let waiting: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT alert_id, why FROM notify_digest WHERE sent_with IS NULL ORDER BY alert_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        waiting,
+        vec![(tampers[1], "storm".into()), (tampers[2], "storm".into())]
+    );
+
+    // A gas leak at the same home is critical: it pages at once, storm or not, and
+    // again when it comes back.
+    for round in 0..2 {
+        seq += 1;
+        ingest(&app, &token, &device, seq, "gas_lel_pct", 45.0).await;
+        let got = receiver.wait_for("/hook", 2 + round).await;
+        let gas = got.last().unwrap().body["alert"].clone();
+        assert_eq!(gas["kind"], "gas", "round {round}: {gas}");
+        let resolved = commander
+            .post(app.url(&format!("/api/v1/alerts/{}/resolve", gas["id"])))
+            .json(&json!({"outcome": "handled", "note": "已通风"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resolved.status(), 200);
+        // Clear, so that the next reading is a new leak.
+        seq += 1;
+        ingest(&app, &token, &device, seq, "gas_lel_pct", 0.0).await;
+    }
+
+    // The window passes: one digest with both repeats, though both are resolved.
+    sqlx::query("UPDATE notify_digest SET due_ms = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let all = receiver.wait_for("/hook", 4).await;
+    let digest = &all[3].body;
+    let text = digest["text"].as_str().unwrap();
+    assert!(text.contains("【告警汇总】"), "{text}");
+    assert!(text.contains("设备被拆动"), "{text}");
+    assert_eq!(digest["alert"]["digest"], json!(tampers[1..]), "{digest}");
+    assert!(text.contains("2 条，0 条待处理"), "{text}");
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(receiver.on("/hook").len(), 4, "nothing sent twice");
+}
+
+/// Posts one reading of `device` (as the device).
+async fn ingest(app: &TestApp, token: &str, device: &str, seq: u64, metric: &str, value: f64) {
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/ingest"))
+        .bearer_auth(token)
+        .json(&json!({"readings": [reading(device, seq, metric, value)]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+}
+
+/// Waits until alert `id` is in `state` with `occurrences`.
+async fn alert_becomes(
+    client: &reqwest::Client,
+    app: &TestApp,
+    id: i64,
+    state: &str,
+    occurrences: i64,
+) {
+    let mut alert = Value::Null;
+    for _ in 0..100 {
+        alert = get_json(client, app.url(&format!("/api/v1/alerts/{id}"))).await;
+        if alert["state"] == state && alert["occurrences"] == occurrences {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("alert {id} is not {state} ×{occurrences}: {alert}");
+}
+
+#[tokio::test]
+async fn a_warning_the_rules_cleared_pages_again_when_it_comes_back() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let receiver = Receiver::start().await;
+    add_channel(
+        &commander,
+        &app,
+        json!({"name": "五里庙值班群", "kind": "webhook", "url": format!("{}/hook", receiver.base),
+               "communities": ["wulimiao"], "min_severity": "warning"}),
+    )
+    .await;
+    assert_eq!(
+        put_roster(&commander, &app, "wulimiao", &three_levels())
+            .await
+            .status(),
+        200
+    );
+    let (device, token, _) = new_device(&app, Some("wulimiao"), SensorKind::Gas).await;
+    ingest(&app, &token, &device, 1, "tamper", 1.0).await;
+    let first = receiver.wait_for("/hook", 1).await;
+    let id = first[0].body["alert"]["id"].as_i64().unwrap();
+    assert_eq!(first[0].body["level"], 1);
+
+    // The casing closes: the rules clear the warning, and its chain ends.
+    ingest(&app, &token, &device, 2, "tamper", 0.0).await;
+    alert_becomes(&commander, &app, id, "resolved", 1).await;
+    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let chain: (Option<i64>, Option<String>, i64) =
+        sqlx::query_as("SELECT next_ms, ended, round FROM notify_chains WHERE alert_id = ?")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(chain, (None, Some("resolved".into()), 1));
+
+    // Back within the storm window: the same alert reopens, and waits for the storm's
+    // digest instead of paging again.
+    ingest(&app, &token, &device, 3, "tamper", 1.0).await;
+    alert_becomes(&commander, &app, id, "open", 2).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        receiver.on("/hook").len(),
+        1,
+        "no second page within the window"
+    );
+    let storm: Vec<(i64, String)> = sqlx::query_as("SELECT alert_id, why FROM notify_digest")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(storm, vec![(id, "storm".to_string())]);
+
+    // Cleared again, and back after the window: a new round pages the first level
+    // again, and that round climbs like the first.
+    ingest(&app, &token, &device, 4, "tamper", 0.0).await;
+    alert_becomes(&commander, &app, id, "resolved", 2).await;
+    sqlx::query("UPDATE notify_chains SET started_ms = started_ms - 11 * 60 * 1000")
+        .execute(&pool)
+        .await
+        .unwrap();
+    ingest(&app, &token, &device, 5, "tamper", 1.0).await;
+    alert_becomes(&commander, &app, id, "open", 3).await;
+    let again = receiver.wait_for("/hook", 2).await;
+    assert_eq!(again[1].body["alert"]["id"], id);
+    assert_eq!(again[1].body["level"], 1, "the first level, again");
+    time_passes(&app).await;
+    let climbed = receiver.wait_for("/hook", 3).await;
+    assert_eq!(climbed[2].body["level"], 2, "{:?}", climbed[2].body);
+
+    // Acknowledged: that round ends too; nothing more.
+    let acked = commander
+        .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acked.status(), 200);
+    time_passes(&app).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(receiver.on("/hook").len(), 3);
+    let deliveries: Vec<Value> = get_json(
+        &commander,
+        app.url(&format!("/api/v1/alerts/{id}/deliveries")),
+    )
+    .await;
+    assert_eq!(deliveries.len(), 3, "{deliveries:?}");
+    assert!(
+        deliveries.iter().all(|d| d["state"] == "sent"),
+        "{deliveries:?}"
+    );
+}

@@ -372,8 +372,9 @@ async fn an_import_taking_a_sensor_of_a_home_that_stays_changes_nothing() {
 /// The partners' migration rebuilds `users` (SQLite changes no CHECK in place): the
 /// accounts, their communities and their sessions of a database made before it are
 /// all still there after it, and the new role needs its organisation.
-#[tokio::test]
-async fn accounts_communities_and_sessions_survive_the_partners_migration() {
+/// A database made by the migrations before `version`, with `statements` run in it:
+/// its URL (and the folder that holds it).
+async fn database_before(version: i64, statements: &[&str]) -> (String, tempfile::TempDir) {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     use std::str::FromStr;
     let dir = tempfile::tempdir().unwrap();
@@ -391,22 +392,32 @@ async fn accounts_communities_and_sessions_survive_the_partners_migration() {
         migrations: all
             .migrations
             .iter()
-            .filter(|m| m.version < 12)
+            .filter(|m| m.version < version)
             .cloned()
             .collect::<Vec<_>>()
             .into(),
         ..sqlx::migrate::Migrator::DEFAULT
     };
     before.run(&pool).await.unwrap();
-    for statement in [
-        "INSERT INTO communities (id, name, name_en, geometry) VALUES ('xingfuli', '幸福里', 'Xingfuli', '{}')",
-        "INSERT INTO users (id, username, password_hash, role, created_ms) VALUES (7, 'wang', 'h', 'grid-worker', 1)",
-        "INSERT INTO user_communities (user_id, community_id) VALUES (7, 'xingfuli')",
-        "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms) VALUES ('t', 7, 1, 9000000000000)",
-    ] {
+    for statement in statements {
         sqlx::query(statement).execute(&pool).await.unwrap();
     }
     pool.close().await;
+    (url, dir)
+}
+
+#[tokio::test]
+async fn accounts_communities_and_sessions_survive_the_partners_migration() {
+    let (url, _dir) = database_before(
+        12,
+        &[
+            "INSERT INTO communities (id, name, name_en, geometry) VALUES ('xingfuli', '幸福里', 'Xingfuli', '{}')",
+            "INSERT INTO users (id, username, password_hash, role, created_ms) VALUES (7, 'wang', 'h', 'grid-worker', 1)",
+            "INSERT INTO user_communities (user_id, community_id) VALUES (7, 'xingfuli')",
+            "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms) VALUES ('t', 7, 1, 9000000000000)",
+        ],
+    )
+    .await;
 
     let store = SqliteStore::open(&url).await.unwrap();
     let user = store
@@ -453,4 +464,42 @@ async fn accounts_communities_and_sessions_survive_the_partners_migration() {
             .await;
         assert!(refused.is_err(), "{name}");
     }
+}
+
+/// The rounds' migration rebuilds the notification outbox: the messages and chains of
+/// a database made before it are kept, as round 1, and the one-message rule now counts
+/// rounds.
+#[tokio::test]
+async fn messages_and_chains_survive_the_rounds_migration() {
+    let (url, _dir) = database_before(
+        16,
+        &[
+            "INSERT INTO notify_channels (id, name, kind, url, communities, min_severity, created_ms) \
+             VALUES (3, '值班群', 'webhook', 'http://127.0.0.1:9/hook', '[]', 'warning', 1)",
+            "INSERT INTO notify_chains (alert_id, home, kind, started_ms, level, next_ms, ended) \
+             VALUES (41, 'h1', 'tamper', 1000, 1, NULL, 'resolved')",
+            "INSERT INTO notify_outbox (id, alert_id, level, level_title, channel_id, message, state, \
+             attempts, next_try_ms, decided_ms, sent_ms) \
+             VALUES (5, 41, 1, '网格员', 3, '{}', 'sent', 1, 1000, 1000, 1200)",
+        ],
+    )
+    .await;
+    let store = SqliteStore::open(&url).await.unwrap();
+    let chains = store.chains(&[41]).await.unwrap();
+    assert_eq!(
+        (chains[0].round, chains[0].answered),
+        (1, true),
+        "{chains:?}"
+    );
+    let deliveries = store.deliveries(41).await.unwrap();
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(deliveries[0].title, "网格员");
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let again = "INSERT INTO notify_outbox (alert_id, round, level, level_title, channel_id, message, \
+                 state, next_try_ms, decided_ms) VALUES (41, ?, 1, '网格员', 3, '{}', 'pending', 2000, 2000)";
+    assert!(
+        sqlx::query(again).bind(1).execute(&pool).await.is_err(),
+        "round 1 has its message"
+    );
+    sqlx::query(again).bind(2).execute(&pool).await.unwrap();
 }

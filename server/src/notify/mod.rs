@@ -20,6 +20,10 @@
 //!   [`DIGEST_LEVEL`], which acknowledging that alert does not cancel.
 //! - `alert.updated` acknowledged or resolved (on the screen, the tablet, or through the
 //!   message's link after sign-in): the chain ends.
+//! - `alert.updated` open and unacknowledged again after its chain ended that way: the
+//!   rules reopened a warning they had cleared (the condition came back within
+//!   `reopen_within_ms`). The chain starts again as a new round, whose messages are new
+//!   (the storm rule above applies: within the window, the storm's digest).
 //!
 //! Deciding a message stores it in the outbox, in the same transaction as the cursor
 //! and the chain. A sender takes what is due, several at once, and retries a failure
@@ -317,6 +321,8 @@ impl Notifier {
             };
             let now = crate::clock::now_ms();
             let mut writes = Vec::new();
+            // Chains these events end, not yet applied.
+            let mut answered_now = HashSet::new();
             for event in &events {
                 let alert = match event.kind.as_str() {
                     "alert.raised" | "alert.updated" => {
@@ -327,7 +333,12 @@ impl Notifier {
                 let Some(alert) = alert else { continue };
                 if event.kind == "alert.raised" {
                     self.on_raised(&alert, now, &mut writes).await?;
-                } else if !needs_somebody(&alert) {
+                } else if needs_somebody(&alert) {
+                    self.on_waiting(&alert, &answered_now, now, &mut writes)
+                        .await?;
+                    answered_now.remove(&alert.id);
+                } else {
+                    answered_now.insert(alert.id);
                     writes.push(NotifyWrite::EndChain {
                         alert_id: alert.id,
                         why: why_ended(&alert),
@@ -370,6 +381,7 @@ impl Notifier {
         alert: &Alert,
         channels: &[StoredChannel],
         roster: Option<&Roster>,
+        round: u32,
         level: u32,
         now: Millis,
         writes: &mut Vec<NotifyWrite>,
@@ -401,6 +413,7 @@ impl Notifier {
             }
             writes.push(NotifyWrite::Enqueue(NewDelivery {
                 alert_id: alert.id,
+                round,
                 level,
                 level_title: title.clone(),
                 channel_id: channel.id,
@@ -417,14 +430,48 @@ impl Notifier {
         now: Millis,
         writes: &mut Vec<NotifyWrite>,
     ) -> Result<(), crate::store::StoreError> {
+        // Read again (after a restart): nothing new.
+        if !self.store.chains(&[alert.id]).await?.is_empty() {
+            return Ok(());
+        }
+        self.start(alert, 1, now, writes).await
+    }
+
+    /// An alert open and waiting for somebody again: when its chain had ended because
+    /// it was answered (`answered_now`: in the events not yet applied), the rules
+    /// reopened it (a warning they cleared came back): the chain starts again as a new
+    /// round. Any other update of a waiting alert changes nothing.
+    async fn on_waiting(
+        &self,
+        alert: &Alert,
+        answered_now: &HashSet<i64>,
+        now: Millis,
+        writes: &mut Vec<NotifyWrite>,
+    ) -> Result<(), crate::store::StoreError> {
+        let Some(chain) = self.store.chains(&[alert.id]).await?.pop() else {
+            return Ok(());
+        };
+        let running = chain.next_ms.is_some() && !answered_now.contains(&alert.id);
+        if running || !(chain.answered || answered_now.contains(&alert.id)) {
+            return Ok(());
+        }
+        self.start(alert, chain.round + 1, now, writes).await
+    }
+
+    /// Starts round `round` of the alert's chain: its first level's messages, or a
+    /// place in the storm's or the morning's digest.
+    async fn start(
+        &self,
+        alert: &Alert,
+        round: u32,
+        now: Millis,
+        writes: &mut Vec<NotifyWrite>,
+    ) -> Result<(), crate::store::StoreError> {
         let channels = self.carrying(alert).await?;
         if channels.is_empty() {
             return Ok(());
         }
-        // Read again (after a restart), or no longer waiting for anybody: nothing new.
-        if !self.store.chains(&[alert.id]).await?.is_empty() {
-            return Ok(());
-        }
+        // No longer waiting for anybody: nothing new.
         let current = self.store.alert(alert.id).await?;
         if !current.as_ref().is_some_and(needs_somebody) {
             return Ok(());
@@ -464,7 +511,7 @@ impl Notifier {
             return Ok(());
         }
         let level = u32::from(roster.is_some());
-        self.enqueue_level(alert, &channels, roster.as_ref(), level, now, writes)
+        self.enqueue_level(alert, &channels, roster.as_ref(), round, level, now, writes)
             .await?;
         let next_ms = roster
             .as_ref()
@@ -475,8 +522,10 @@ impl Notifier {
             home: alert.home.clone(),
             kind: alert.kind,
             started_ms: now,
+            round,
             level,
             next_ms,
+            answered: false,
         }));
         Ok(())
     }
@@ -520,6 +569,7 @@ impl Notifier {
                 }
                 writes.push(NotifyWrite::Enqueue(NewDelivery {
                     alert_id: anchor.id,
+                    round: 1,
                     level: DIGEST_LEVEL,
                     level_title: message.level_title.clone(),
                     channel_id: channel.id,
@@ -567,8 +617,16 @@ impl Notifier {
             };
             let channels = self.carrying(&alert).await?;
             let level = chain.level + 1;
-            self.enqueue_level(&alert, &channels, Some(&roster), level, now, &mut writes)
-                .await?;
+            self.enqueue_level(
+                &alert,
+                &channels,
+                Some(&roster),
+                chain.round,
+                level,
+                now,
+                &mut writes,
+            )
+            .await?;
             let next_ms = wait_before_next(&roster, level as usize - 1, alert.severity)
                 .map(|wait| now + wait);
             writes.push(NotifyWrite::Chain(Chain {
@@ -692,6 +750,7 @@ impl Notifier {
                 NotifyWrite::Failed {
                     id: delivery.id,
                     alert_id: delivery.new.alert_id,
+                    round: delivery.new.round,
                     level: delivery.new.level,
                     error: why,
                     event,

@@ -242,16 +242,25 @@ pub struct Chain {
     pub home: String,
     pub kind: linli_domain::alerts::AlertKind,
     pub started_ms: Millis,
+    /// 1, and one more each time the chain starts again for an alert that came back
+    /// after it was answered (see `notify`).
+    pub round: u32,
     /// The level called last (1 is the first).
     pub level: u32,
     /// When the next level is called, unless acknowledged; `None` once ended.
     pub next_ms: Option<Millis>,
+    /// Whether it ended because somebody acknowledged or resolved the alert (or the
+    /// rules cleared it). Read only: a [`NotifyWrite::Chain`] with `next_ms` `None`
+    /// ends a chain at its last level, a [`NotifyWrite::EndChain`] as answered.
+    pub answered: bool,
 }
 
 /// A message the notifier decided to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewDelivery {
     pub alert_id: i64,
+    /// The chain's round (see [`Chain::round`]).
+    pub round: u32,
     pub level: u32,
     pub level_title: String,
     pub channel_id: i64,
@@ -275,10 +284,10 @@ pub struct PendingDelivery {
 pub enum NotifyWrite {
     /// A chain starts, or moves to its next level (`next_ms` `None`: none follows).
     Chain(Chain),
-    /// A chain ends before its last level: somebody acknowledged or resolved it. Its
-    /// messages not yet sent are cancelled.
+    /// A chain ends as answered: somebody acknowledged or resolved the alert (before
+    /// its last level or after). Its messages not yet sent are cancelled.
     EndChain { alert_id: i64, why: &'static str },
-    /// A message is decided: stored once per (alert, level, channel).
+    /// A message is decided: stored once per (alert, round, level, channel).
     Enqueue(NewDelivery),
     /// The receiver took it: `alert.notified` event with `event`.
     Sent { id: i64, event: serde_json::Value },
@@ -304,6 +313,7 @@ pub enum NotifyWrite {
     Failed {
         id: i64,
         alert_id: i64,
+        round: u32,
         level: u32,
         error: String,
         event: serde_json::Value,

@@ -57,8 +57,13 @@ fn chain_from_row(row: &SqliteRow) -> StoreResult<Chain> {
         home: row.try_get("home")?,
         kind: AlertKind::parse(&kind).ok_or_else(|| corrupt(&kind))?,
         started_ms: row.try_get("started_ms")?,
+        round: row.try_get::<i64, _>("round")? as u32,
         level: row.try_get::<i64, _>("level")? as u32,
         next_ms: row.try_get("next_ms")?,
+        answered: matches!(
+            row.try_get::<Option<String>, _>("ended")?.as_deref(),
+            Some("acknowledged" | "resolved")
+        ),
     })
 }
 
@@ -231,14 +236,16 @@ impl SqliteStore {
             match write {
                 NotifyWrite::Chain(chain) => {
                     sqlx::query(
-                        "INSERT INTO notify_chains (alert_id, home, kind, started_ms, level, next_ms, ended) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET \
+                        "INSERT INTO notify_chains (alert_id, home, kind, started_ms, round, level, next_ms, ended) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET \
+                         started_ms = excluded.started_ms, round = excluded.round, \
                          level = excluded.level, next_ms = excluded.next_ms, ended = excluded.ended",
                     )
                     .bind(chain.alert_id)
                     .bind(&chain.home)
                     .bind(chain.kind.as_str())
                     .bind(chain.started_ms)
+                    .bind(i64::from(chain.round))
                     .bind(i64::from(chain.level))
                     .bind(chain.next_ms)
                     .bind(chain.next_ms.is_none().then_some("last-level"))
@@ -248,7 +255,7 @@ impl SqliteStore {
                 NotifyWrite::EndChain { alert_id, why } => {
                     sqlx::query(
                         "UPDATE notify_chains SET next_ms = NULL, ended = ? \
-                         WHERE alert_id = ? AND next_ms IS NOT NULL",
+                         WHERE alert_id = ? AND (next_ms IS NOT NULL OR ended = 'last-level')",
                     )
                     .bind(why)
                     .bind(alert_id)
@@ -267,11 +274,12 @@ impl SqliteStore {
                 }
                 NotifyWrite::Enqueue(new) => {
                     sqlx::query(
-                        "INSERT INTO notify_outbox (alert_id, level, level_title, channel_id, person, message, \
-                         state, next_try_ms, decided_ms) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
-                         ON CONFLICT (alert_id, level, channel_id) DO NOTHING",
+                        "INSERT INTO notify_outbox (alert_id, round, level, level_title, channel_id, person, \
+                         message, state, next_try_ms, decided_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+                         ON CONFLICT (alert_id, round, level, channel_id) DO NOTHING",
                     )
                     .bind(new.alert_id)
+                    .bind(i64::from(new.round))
                     .bind(i64::from(new.level))
                     .bind(&new.level_title)
                     .bind(new.channel_id)
@@ -350,6 +358,7 @@ impl SqliteStore {
                 NotifyWrite::Failed {
                     id,
                     alert_id,
+                    round,
                     level,
                     error,
                     event,
@@ -367,14 +376,17 @@ impl SqliteStore {
                         append_event(&mut tx, &change, "alert.notify_failed", event).await?;
                         // Nobody of this level heard of it: the next level now.
                         sqlx::query(
-                            "UPDATE notify_chains SET next_ms = ? WHERE alert_id = ? AND level = ? \
-                             AND next_ms IS NOT NULL AND NOT EXISTS (SELECT 1 FROM notify_outbox \
-                             WHERE alert_id = ? AND level = ? AND state IN ('pending', 'sent'))",
+                            "UPDATE notify_chains SET next_ms = ? WHERE alert_id = ? AND round = ? \
+                             AND level = ? AND next_ms IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \
+                             notify_outbox WHERE alert_id = ? AND round = ? AND level = ? \
+                             AND state IN ('pending', 'sent'))",
                         )
                         .bind(at)
                         .bind(alert_id)
+                        .bind(i64::from(round))
                         .bind(i64::from(level))
                         .bind(alert_id)
+                        .bind(i64::from(round))
                         .bind(i64::from(level))
                         .execute(&mut *tx)
                         .await?;
@@ -455,7 +467,7 @@ impl SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<PendingDelivery>> {
         let rows = sqlx::query(&format!(
-            "SELECT o.id AS o_id, o.alert_id, o.level, o.level_title, o.person, o.message, o.attempts, \
+            "SELECT o.id AS o_id, o.alert_id, o.round, o.level, o.level_title, o.person, o.message, o.attempts, \
              {} FROM notify_outbox o JOIN notify_channels c ON c.id = o.channel_id \
              WHERE o.state = 'pending' AND o.next_try_ms <= ? AND c.deleted_ms IS NULL \
              ORDER BY o.next_try_ms, o.id LIMIT ?",
@@ -477,6 +489,7 @@ impl SqliteStore {
                     id: row.try_get("o_id")?,
                     new: NewDelivery {
                         alert_id: row.try_get("alert_id")?,
+                        round: row.try_get::<i64, _>("round")? as u32,
                         level: row.try_get::<i64, _>("level")? as u32,
                         level_title: row.try_get("level_title")?,
                         channel_id: channel.id,
