@@ -374,15 +374,14 @@ impl Notifier {
         format!("{}/field?alert={}", self.public_url, alert.id)
     }
 
-    /// Messages for level `level` (1 is the first; 0: no roster) on every channel
-    /// that carries the alert.
+    /// Messages for level `level` (1 is the first; 0: no roster) of the chain's round
+    /// `round` on every channel that carries the alert.
     async fn enqueue_level(
         &self,
         alert: &Alert,
         channels: &[StoredChannel],
         roster: Option<&Roster>,
-        round: u32,
-        level: u32,
+        (round, level): (u32, u32),
         now: Millis,
         writes: &mut Vec<NotifyWrite>,
     ) -> Result<(), crate::store::StoreError> {
@@ -511,8 +510,15 @@ impl Notifier {
             return Ok(());
         }
         let level = u32::from(roster.is_some());
-        self.enqueue_level(alert, &channels, roster.as_ref(), round, level, now, writes)
-            .await?;
+        self.enqueue_level(
+            alert,
+            &channels,
+            roster.as_ref(),
+            (round, level),
+            now,
+            writes,
+        )
+        .await?;
         let next_ms = roster
             .as_ref()
             .and_then(|r| wait_before_next(r, 0, alert.severity))
@@ -621,8 +627,7 @@ impl Notifier {
                 &alert,
                 &channels,
                 Some(&roster),
-                chain.round,
-                level,
+                (chain.round, level),
                 now,
                 &mut writes,
             )
