@@ -194,6 +194,27 @@ async fn channels_and_rosters_are_set_up_by_commanders_and_bad_ones_refused() {
             json!({"name": "x", "kind": "webhook", "url": "not a url", "min_severity": "info"}),
             422,
         ),
+        // Addresses no robot has: the cloud's metadata service, in several spellings.
+        (
+            json!({"name": "x", "kind": "webhook", "url": "http://169.254.169.254/latest/meta-data/", "min_severity": "info"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "http://2852039166/", "min_severity": "info"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "http://[::ffff:169.254.169.254]/", "min_severity": "info"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "http://[fe80::1]/", "min_severity": "info"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "kind": "webhook", "url": "http://0.0.0.0:8080/", "min_severity": "info"}),
+            422,
+        ),
         (
             json!({"name": "", "kind": "webhook", "url": "https://a/", "min_severity": "info"}),
             422,

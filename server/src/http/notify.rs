@@ -43,6 +43,33 @@ fn shown(channel: StoredChannel) -> Channel {
     }
 }
 
+/// Why the server must not send to `url`'s host, when it is written as an address
+/// no robot or gateway has: link-local (169.254.x.x, fe80::, where cloud machines
+/// answer with their credentials), unspecified, multicast or broadcast. Loopback and
+/// private addresses stay allowed: an office's SMS gateway is often on its own network.
+/// (Names are not resolved here; the sender follows no redirect.)
+fn unreachable_host(url: &reqwest::Url) -> Option<&'static str> {
+    use std::net::IpAddr;
+    // The URL parser wrote an address in its one form ("2852039166" as
+    // "169.254.169.254", IPv6 in brackets); a name does not parse.
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let ip = match host.parse().ok()? {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) if v4.is_link_local() => Some("a link-local address"),
+        IpAddr::V6(v6) if v6.is_unicast_link_local() => Some("a link-local address"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("a broadcast address"),
+        ip if ip.is_unspecified() => Some("an unspecified address"),
+        ip if ip.is_multicast() => Some("a multicast address"),
+        _ => None,
+    }
+}
+
 /// Checks a channel as a commander wrote it.
 async fn checked(state: &AppState, mut request: ChannelRequest) -> ApiResult<ChannelRequest> {
     request.name = request.name.trim().to_string();
@@ -58,6 +85,11 @@ async fn checked(state: &AppState, mut request: ChannelRequest) -> ApiResult<Cha
         return Err(AppError::Unprocessable(
             "a channel's URL is http:// or https:// with a host".into(),
         ));
+    }
+    if let Some(why) = unreachable_host(&url) {
+        return Err(AppError::Unprocessable(format!(
+            "a channel's URL may not point at {why}"
+        )));
     }
     if request.url.len() > MAX_URL_CHARS {
         return Err(AppError::Unprocessable(format!(
