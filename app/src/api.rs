@@ -132,6 +132,7 @@ pub async fn post_data_url(url: &str, data_url: &str) -> Result<serde_json::Valu
         status: 422,
         body: Some(ErrorBody {
             error: linli_domain::ErrorDetail {
+                allowed: Vec::new(),
                 code: "damaged".into(),
                 message: "the photo kept on this device is damaged".into(),
             },

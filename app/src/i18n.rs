@@ -184,6 +184,8 @@ pub enum Msg {
     HoursToClose,
     QueuedOffline,
     StorageFull,
+    RefusedNotAllowed,
+    AllowedHere,
     PhotoQueued,
     PhotoUnreadable,
     WaitingToSend,
@@ -588,6 +590,10 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, HoursToClose) => "Median hours to close / allowed",
         (Lang::Zh, QueuedOffline) => "网络中断，已保存，联网后自动发送",
         (Lang::En, QueuedOffline) => "Offline: kept, and sent when the network returns",
+        (Lang::Zh, RefusedNotAllowed) => "当前阶段不能这样推进",
+        (Lang::En, RefusedNotAllowed) => "Not allowed from where it stands",
+        (Lang::Zh, AllowedHere) => "，可以：",
+        (Lang::En, AllowedHere) => "; allowed: ",
         (Lang::Zh, StorageFull) => "网络中断，且设备存储已满，无法保存：请联网后重试",
         (Lang::En, StorageFull) => {
             "Offline, and this device's storage is full: not kept, try again once online"

@@ -8,10 +8,11 @@
 //! says it is online again, and every few seconds while something waits.
 
 use crate::api::{self, ApiError};
-use crate::i18n::{tr, use_language, Lang, Language, Msg};
+use crate::i18n::{names, tr, use_language, Lang, Language, Msg};
 use crate::live::Live;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use linli_domain::cases::CaseStage;
 use serde::{Deserialize, Serialize};
 
 const PENDING_KEY: &str = "linli.outbox";
@@ -116,13 +117,16 @@ fn store<T: Serialize>(key: &str, items: &[T]) -> bool {
 }
 
 /// Why a change did not go through, for people, in `lang`: what kind of refusal it
-/// was, then the server's own words (which name the detail, in English).
+/// was (a step not allowed where the thing stands says what is), then the server's own
+/// words as the detail (in English).
 pub fn refusal_message(lang: Lang, e: &ApiError) -> String {
     match e {
         ApiError::Refused { status, body } => {
-            let reason = tr(
+            let not_allowed = body.as_ref().is_some_and(|b| b.error.code == "not_allowed");
+            let mut reason = tr(
                 lang,
                 match status {
+                    _ if not_allowed => Msg::RefusedNotAllowed,
                     401 => Msg::RefusedSignIn,
                     403 => Msg::RefusedForbidden,
                     404 => Msg::RefusedNotFound,
@@ -131,9 +135,23 @@ pub fn refusal_message(lang: Lang, e: &ApiError) -> String {
                     429 => Msg::TooManyAttempts,
                     _ => Msg::RefusedServer,
                 },
-            );
+            )
+            .to_string();
+            let allowed: Vec<&str> = body
+                .iter()
+                .flat_map(|b| &b.error.allowed)
+                .map(|a| CaseStage::parse(a).map_or(a.as_str(), |s| names::stage(lang, s)))
+                .collect();
+            if !allowed.is_empty() {
+                reason = format!(
+                    "{reason}{}{}",
+                    tr(lang, Msg::AllowedHere),
+                    allowed.join("、")
+                );
+            }
             match body {
-                Some(body) => format!("{reason} ({})", body.error.message),
+                // The server's words name fields and values in backquotes.
+                Some(body) => format!("{reason} ({})", body.error.message.replace('`', "")),
                 None => format!("{reason} (HTTP {status})"),
             }
         }
@@ -331,6 +349,7 @@ mod tests {
             status,
             body: Some(ErrorBody {
                 error: ErrorDetail {
+                    allowed: Vec::new(),
                     code: "conflict".into(),
                     message: message.into(),
                 },
@@ -385,6 +404,22 @@ mod tests {
         assert_eq!(
             refusal_message(Lang::En, &ApiError::StorageFull),
             "Offline, and this device's storage is full: not kept, try again once online"
+        );
+        let mut not_allowed = refused(
+            409,
+            "a case at `negotiating` cannot move to `consolidating`; it can move to: joint-handling, identified",
+        );
+        if let ApiError::Refused {
+            body: Some(body), ..
+        } = &mut not_allowed
+        {
+            body.error.code = "not_allowed".into();
+            body.error.allowed = vec!["joint-handling".into(), "identified".into()];
+        }
+        assert_eq!(
+            refusal_message(Lang::Zh, &not_allowed),
+            "当前阶段不能这样推进，可以：联动处置、精准识别 (a case at negotiating cannot move to consolidating; \
+             it can move to: joint-handling, identified)"
         );
         assert!(
             refusal_message(Lang::En, &refused(422, "a title is needed"))

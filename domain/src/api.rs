@@ -39,9 +39,14 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// One of `bad_request`, `unauthorized`, `forbidden`, `not_found`,
     /// `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `unprocessable`, `rate_limited`, `unavailable`, `internal`.
+    /// `unprocessable`, `rate_limited`, `unavailable`, `internal`; and `not_allowed`
+    /// (409): the step is not allowed where the thing stands, nobody changed it, and
+    /// `allowed` says what is.
     pub code: String,
     pub message: String,
+    /// With `not_allowed`: what may be done instead (a case's stages it may move to).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
 }
 
 /// One row of the append-only event log, as `GET /api/v1/events` returns it.

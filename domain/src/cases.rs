@@ -142,6 +142,13 @@ pub enum CaseStep {
         #[serde(default)]
         note: String,
     },
+    /// The report that opened the case: the first entry of every timeline, made by
+    /// creating the case (`POST /api/v1/cases`, an escalation, an import), never sent
+    /// as a step (refused with 422).
+    Report {
+        #[serde(default)]
+        note: String,
+    },
 }
 
 /// Why a step is not allowed where a case stands.
@@ -158,6 +165,33 @@ pub enum StepRefusal {
     NotHandledYet(CaseStage),
     AlreadyClosed,
     NotClosed,
+    /// A report is made by creating a case, not by a step.
+    ReportIsACase,
+}
+
+/// What kind of refusal a [`StepRefusal`] is, for its status and code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// Not allowed where the case stands (and nobody changed it): `409 not_allowed`,
+    /// with the stages it may move to.
+    NotAllowed,
+    /// The case changed since the caller saw it (closed or reopened meanwhile):
+    /// `409 conflict`.
+    Changed,
+    /// Not a step at all: `422`.
+    Invalid,
+}
+
+impl StepRefusal {
+    pub fn kind(self) -> RefusalKind {
+        match self {
+            StepRefusal::NotNext { .. }
+            | StepRefusal::CloseWithOutcome
+            | StepRefusal::NotHandledYet(_) => RefusalKind::NotAllowed,
+            StepRefusal::AlreadyClosed | StepRefusal::NotClosed => RefusalKind::Changed,
+            StepRefusal::ReportIsACase => RefusalKind::Invalid,
+        }
+    }
 }
 
 impl std::fmt::Display for StepRefusal {
@@ -183,6 +217,10 @@ impl std::fmt::Display for StepRefusal {
             ),
             StepRefusal::AlreadyClosed => write!(f, "the case is closed; reopen it first"),
             StepRefusal::NotClosed => write!(f, "only a closed case can be reopened"),
+            StepRefusal::ReportIsACase => write!(
+                f,
+                "a report opens a case (`POST /api/v1/cases`); it is not a step of one"
+            ),
         }
     }
 }
@@ -207,6 +245,7 @@ impl CaseStage {
     pub fn after(self, step: &CaseStep) -> Result<CaseStage, StepRefusal> {
         use CaseStage::*;
         match step {
+            CaseStep::Report { .. } => Err(StepRefusal::ReportIsACase),
             CaseStep::Reopen { .. } if self == Closed => Ok(Identified),
             CaseStep::Reopen { .. } => Err(StepRefusal::NotClosed),
             _ if self == Closed => Err(StepRefusal::AlreadyClosed),
@@ -237,6 +276,7 @@ impl CaseStep {
             | CaseStep::Reopen { note }
             | CaseStep::Assign { note, .. }
             | CaseStep::PartDone { note, .. }
+            | CaseStep::Report { note }
             | CaseStep::Note { note } => note,
         }
     }

@@ -25,6 +25,13 @@ pub enum AppError {
     TimedOut(String),
     #[error("{0}")]
     Conflict(String),
+    /// Not allowed where the thing stands (nobody changed it): `409 not_allowed` with
+    /// what is allowed.
+    #[error("{message}")]
+    NotAllowed {
+        message: String,
+        allowed: Vec<String>,
+    },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -54,7 +61,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::NotAllowed { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -74,6 +81,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::TimedOut(_) => "request_timeout",
             AppError::Conflict(_) => "conflict",
+            AppError::NotAllowed { .. } => "not_allowed",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Unprocessable(_) => "unprocessable",
@@ -94,6 +102,9 @@ impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::NotAllowed { message, allowed } => {
+                AppError::NotAllowed { message, allowed }
+            }
             StoreError::Invalid(m) => AppError::Unprocessable(m),
             StoreError::NotFound(m) => AppError::NotFound(m),
             StoreError::Unavailable(m) => AppError::Unavailable(m),
@@ -114,10 +125,15 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
+        let allowed = match &self {
+            AppError::NotAllowed { allowed, .. } => allowed.clone(),
+            _ => Vec::new(),
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
                 message,
+                allowed,
             },
         };
         let mut response = (status, axum::Json(body)).into_response();

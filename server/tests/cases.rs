@@ -32,6 +32,10 @@ async fn a_case_goes_through_the_loop_and_comes_back() {
     assert_eq!(case["overdue"], false);
     assert_eq!(case["next_stages"], json!(["identified"]));
     assert_eq!(case["timeline"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        case["timeline"][0]["step"]["action"], "report",
+        "the report opens the timeline"
+    );
     // Due three days after it was opened (environment, normal priority).
     let opened = linli_server::store::parse_rfc3339(case["opened_at"].as_str().unwrap()).unwrap();
     let due = linli_server::store::parse_rfc3339(case["due_at"].as_str().unwrap()).unwrap();
@@ -42,17 +46,26 @@ async fn a_case_goes_through_the_loop_and_comes_back() {
             .json(&body)
             .send()
     };
-    // Not allowed yet: skipping ahead, closing as solved before any handling.
+    // Not allowed yet: skipping ahead, closing as solved before any handling. Told
+    // apart from a change by someone else: `not_allowed`, with where it can go.
     let refused = step(json!({"action": "advance", "to": "consolidating"}))
         .await
         .unwrap();
-    let message = assert_error(refused, 409, "conflict").await;
-    assert!(message.contains("it can move to: identified"), "{message}");
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_allowed", "{body}");
+    assert_eq!(body["error"]["allowed"], json!(["identified"]), "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("it can move to: identified"));
     let refused = step(json!({"action": "close", "outcome": "solved"}))
         .await
         .unwrap();
-    assert_error(refused, 409, "conflict").await;
+    assert_error(refused, 409, "not_allowed").await;
     for bad in [
+        // A report is the case itself, not a step of it.
+        json!({"action": "report", "note": "又一份报告"}),
         json!({"action": "advance", "to": "done"}),
         json!({"action": "fly"}),
         json!({"action": "note", "note": "   "}),
@@ -112,6 +125,10 @@ async fn a_case_goes_through_the_loop_and_comes_back() {
         .await
         .unwrap();
     assert_error(closed_again, 409, "conflict").await;
+    let not_closed = step(json!({"action": "close", "outcome": "solved"}))
+        .await
+        .unwrap();
+    assert_error(not_closed, 409, "conflict").await;
     let reopened: Value = step(json!({"action": "reopen", "note": "又有人种菜"}))
         .await
         .unwrap()
@@ -459,6 +476,7 @@ async fn an_alert_escalates_into_a_case_in_chinese_with_the_parties_the_form_cho
         json!(["property-management", "community-committee"])
     );
     assert_eq!(case["alert_id"], id);
+    assert_eq!(case["timeline"][0]["step"]["action"], "report");
     assert_eq!(case["timeline"][0]["step"]["note"], "住户不在家");
     // One case per alert.
     assert_error(escalate(json!({})).await.unwrap(), 409, "conflict").await;

@@ -503,3 +503,66 @@ async fn messages_and_chains_survive_the_rounds_migration() {
     );
     sqlx::query(again).bind(2).execute(&pool).await.unwrap();
 }
+
+/// The reports' migration: the note a case was opened with becomes its report, a case
+/// without one (the demo's) gets an empty report at its opening, first on its
+/// timeline; later notes stay notes.
+#[tokio::test]
+async fn every_case_starts_with_its_report_after_the_reports_migration() {
+    let case = |id: i64| {
+        format!(
+            "INSERT INTO cases (id, title, category, stage, priority, source, community, lon, lat, \
+             opened_ms, updated_ms, due_ms) VALUES ({id}, '楼道堆物', 'environment', 'identified', \
+             'normal', 'grid-visit', 'xingfuli', 117.3, 31.8, 1000, 5000, 9000000)"
+        )
+    };
+    let (first, second) = (case(1), case(2));
+    let (url, _dir) = database_before(
+        17,
+        &[
+            "INSERT INTO communities (id, name, name_en, geometry) VALUES ('xingfuli', '幸福里', 'Xingfuli', '{}')",
+            &first,
+            &second,
+            "INSERT INTO case_events (case_id, at_ms, actor, step, stage) VALUES \
+             (1, 1000, 'user:wang', '{\"action\":\"note\",\"note\":\"三楼楼道\"}', 'reported'), \
+             (1, 3000, 'user:wang', '{\"action\":\"note\",\"note\":\"已通知物业\"}', 'reported'), \
+             (2, 4000, 'user:li', '{\"action\":\"note\",\"note\":\"联合巡查发现\"}', 'identified')",
+        ],
+    )
+    .await;
+    let store = SqliteStore::open(&url).await.unwrap();
+    let steps = |case: linli_domain::cases::Case| {
+        case.timeline
+            .iter()
+            .map(|e| (e.by.clone(), serde_json::to_value(&e.step).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let one = store.case(1).await.unwrap().unwrap();
+    assert_eq!(
+        steps(one),
+        vec![
+            (
+                "user:wang".to_string(),
+                serde_json::json!({"action": "report", "note": "三楼楼道"})
+            ),
+            (
+                "user:wang".to_string(),
+                serde_json::json!({"action": "note", "note": "已通知物业"})
+            ),
+        ]
+    );
+    let two = store.case(2).await.unwrap().unwrap();
+    assert_eq!(
+        steps(two),
+        vec![
+            (
+                "system:report".to_string(),
+                serde_json::json!({"action": "report", "note": ""})
+            ),
+            (
+                "user:li".to_string(),
+                serde_json::json!({"action": "note", "note": "联合巡查发现"})
+            ),
+        ]
+    );
+}

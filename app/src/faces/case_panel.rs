@@ -20,8 +20,7 @@ use leptos::task::spawn_local;
 use linli_domain::cases::{Case, CaseEvent, CaseOutcome, CasePhoto, CaseStage, CaseStep, Party};
 use linli_domain::Role;
 
-/// One line of a case's timeline: a step (with its place among the steps: the first is
-/// the report), or a photo.
+/// One line of a case's timeline: a step, or a photo.
 enum Entry<'a> {
     Step(&'a CaseEvent),
     Photo(&'a CasePhoto),
@@ -29,19 +28,17 @@ enum Entry<'a> {
 
 /// The case's steps and photos in the order they happened (a step before a photo of
 /// the same moment).
-fn timeline(case: &Case) -> Vec<(usize, Entry<'_>)> {
-    let mut entries: Vec<(usize, Entry)> = case
+fn timeline(case: &Case) -> Vec<Entry<'_>> {
+    let mut entries: Vec<Entry> = case
         .timeline
         .iter()
-        .enumerate()
-        .map(|(i, e)| (i, Entry::Step(e)))
-        .chain(case.photos.iter().map(|p| (usize::MAX, Entry::Photo(p))))
+        .map(Entry::Step)
+        .chain(case.photos.iter().map(Entry::Photo))
         .collect();
-    let at = |entry: &Entry| match entry {
+    entries.sort_by_cached_key(|entry| match entry {
         Entry::Step(e) => e.at.clone(),
         Entry::Photo(p) => p.at.clone(),
-    };
-    entries.sort_by_cached_key(|(_, entry)| at(entry));
+    });
     entries
 }
 
@@ -121,7 +118,13 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                 let l = lang.0.get();
                 let s = &c.summary;
                 let stage = s.stage;
+                let description = c.description.trim().to_string();
                 view! {
+                    {(!description.is_empty()).then(|| view! {
+                        <p class="case-description" data-test="case-description">
+                            <span class="muted">{move || lang.t(Msg::Description)}" "</span>{description}
+                        </p>
+                    })}
                     <p data-test="case-stage" data-stage=stage.as_str()>
                         {move || lang.t(Msg::Stage)}" "{names::stage(l, stage)}
                         {s.outcome.map(|o| format!(" · {}", names::case_outcome(l, o)))}
@@ -166,11 +169,10 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     })}
                     <h3>{move || lang.t(Msg::Timeline)}</h3>
                     <ol class="timeline" data-test="case-timeline">
-                        {timeline(&c).into_iter().map(|(i, entry)| match entry {
+                        {timeline(&c).into_iter().map(|entry| match entry {
                             Entry::Step(e) => {
                                 let what = match &e.step {
-                                    // The first entry is the report itself.
-                                    _ if i == 0 => names::source(l, s.source),
+                                    CaseStep::Report { .. } => names::source(l, s.source),
                                     CaseStep::Close { outcome, .. } => names::case_outcome(l, *outcome),
                                     CaseStep::Note { .. } => tr(l, Msg::Note),
                                     CaseStep::Reopen { .. } => tr(l, Msg::Reopen),

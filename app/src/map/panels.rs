@@ -11,6 +11,19 @@ use linli_domain::care::{Health, Home};
 use linli_domain::cases::{CasePriority, CaseSummary};
 use linli_domain::patrol::{PatrolRun, RouteProperties};
 
+/// The phone number in `text` ("女儿 139-0000-1234"), for a `tel:` link: its longest
+/// run of digits (with `+`, `-` and spaces) that has at least 7 digits.
+pub fn phone_number(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || matches!(c, '+' | '-' | ' ')))
+        .filter(|run| run.chars().filter(char::is_ascii_digit).count() >= 7)
+        .max_by_key(|run| run.len())
+        .map(|run| {
+            run.chars()
+                .filter(|c| c.is_ascii_digit() || *c == '+')
+                .collect()
+        })
+}
+
 /// The rows of a home's details: personal data, shown to staff only.
 fn home_rows(lang: Lang, h: &Home, building: &str, community: String) -> Vec<(Msg, String)> {
     let mut rows = vec![
@@ -50,7 +63,7 @@ fn home_rows(lang: Lang, h: &Home, building: &str, community: String) -> Vec<(Ms
 
 fn case_rows(lang: Lang, c: &CaseSummary, community: String) -> Vec<(Msg, String)> {
     vec![
-        (Msg::Case, names::category(lang, c.category).to_string()),
+        (Msg::Category, names::category(lang, c.category).to_string()),
         (Msg::Priority, names::priority(lang, c.priority).to_string()),
         (Msg::Opened, date_time(lang, &c.opened_at)),
         (Msg::Community, community),
@@ -217,7 +230,17 @@ pub fn FeaturePanel(
             <dl>
                 {rows
                     .into_iter()
-                    .map(|(label, value)| view! { <dt>{move || lang.t(label)}</dt><dd>{value}</dd> })
+                    .map(|(label, value)| {
+                        // A phone number is one tap to call.
+                        let number = matches!(label, Msg::Phone | Msg::Contact)
+                            .then(|| phone_number(&value))
+                            .flatten();
+                        let value = match number {
+                            Some(n) => view! { <a href=format!("tel:{n}") data-test="call">{value}</a> }.into_any(),
+                            None => value.into_any(),
+                        };
+                        view! { <dt>{move || lang.t(label)}</dt><dd>{value}</dd> }
+                    })
                     .collect_view()}
             </dl>
             {checkpoints}
@@ -299,5 +322,28 @@ pub fn LayerPanel(
                 {legend}
             })}
         </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phone_number;
+
+    #[test]
+    fn the_number_to_call_is_found_in_what_was_written() {
+        assert_eq!(phone_number("13800000001").as_deref(), Some("13800000001"));
+        assert_eq!(
+            phone_number("女儿 139-0000-1234").as_deref(),
+            Some("13900001234")
+        );
+        assert_eq!(
+            phone_number("+86 138 0000 0001 (儿子)").as_deref(),
+            Some("+8613800000001")
+        );
+        assert_eq!(phone_number("邻居王阿姨, 3号楼 2单元").as_deref(), None);
+        assert_eq!(
+            phone_number("座机 0551-6288 1234").as_deref(),
+            Some("055162881234")
+        );
     }
 }

@@ -195,6 +195,7 @@ fn answer_response(answer: Accepted) -> Response {
     };
     let body = NothingAccepted {
         error: ErrorDetail {
+            allowed: Vec::new(),
             code: "unprocessable".into(),
             message: format!(
                 "no record of the batch was taken: {}{more}",

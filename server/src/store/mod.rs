@@ -26,9 +26,15 @@ pub type DynStore = Arc<dyn Store>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The thing to create exists already.
+    /// The thing to create exists already, or changed meanwhile.
     #[error("{0}")]
     Conflict(String),
+    /// A step not allowed where the thing stands: what is, in `allowed`.
+    #[error("{message}")]
+    NotAllowed {
+        message: String,
+        allowed: Vec<String>,
+    },
     /// The change refers to something that does not exist or breaks a rule.
     #[error("{0}")]
     Invalid(String),
@@ -233,6 +239,28 @@ pub struct StoredChannel {
     pub communities: Vec<CommunityId>,
     pub min_severity: linli_domain::alerts::Severity,
     pub created_ms: Millis,
+}
+
+/// A case step refused where the case stands (at `stage`), as the store reports it:
+/// not allowed (with the stages it may move to), changed meanwhile, or not a step.
+pub fn step_refused(
+    stage: linli_domain::cases::CaseStage,
+    refusal: linli_domain::cases::StepRefusal,
+) -> StoreError {
+    use linli_domain::cases::RefusalKind;
+    let message = refusal.to_string();
+    match refusal.kind() {
+        RefusalKind::NotAllowed => StoreError::NotAllowed {
+            message,
+            allowed: stage
+                .next_stages()
+                .iter()
+                .map(|s| s.as_str().to_string())
+                .collect(),
+        },
+        RefusalKind::Changed => StoreError::Conflict(message),
+        RefusalKind::Invalid => StoreError::Invalid(message),
+    }
 }
 
 /// An alert's escalation chain (see `notify`).
@@ -537,8 +565,9 @@ pub trait Store: Send + Sync + 'static {
     /// Each unit's latest run (under way or ended).
     async fn units(&self) -> StoreResult<Vec<linli_domain::patrol::PatrolRun>>;
 
-    /// Records a case as given (the demo's history; the case workflow of later issues
-    /// creates cases through its own transitions). The id is assigned by the store.
+    /// Records a case as given (the demo's history), with its report (empty) at the
+    /// time it was opened as the first entry of its timeline. The id is assigned by
+    /// the store.
     async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary>;
     /// Cases matching the filter, newest first.
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>>;

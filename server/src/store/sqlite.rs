@@ -1083,6 +1083,7 @@ impl Store for SqliteStore {
     async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary> {
         let mut tx = self.write().await?;
         let stored = insert_case(&mut tx, change, case).await?;
+        cases::record_report(&mut tx, change, &stored, "").await?;
         tx.commit().await?;
         Ok(stored)
     }

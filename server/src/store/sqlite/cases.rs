@@ -8,7 +8,7 @@ use super::{
     append_event, case_from_row, corrupt, insert_case, millis, named, SqliteStore, CASE_COLUMNS,
 };
 use crate::clock::{rfc3339, Millis};
-use crate::store::{Change, NewPhoto, StoreError, StoreResult};
+use crate::store::{step_refused, Change, NewPhoto, StoreError, StoreResult};
 use linli_domain::cases::{
     related, Case, CaseEvent, CaseHandling, CaseOutcome, CasePhoto, CaseStage, CaseStep,
     CaseSummary, NewCase, Party, PhotoKind, Related, SAME_SPOT_METRES,
@@ -96,9 +96,23 @@ pub(super) async fn open_case(
         .bind(stored.id)
         .execute(&mut *conn)
         .await?;
-    let report = CaseStep::Note { note: note.into() };
-    record_step(conn, change, stored.id, &report, summary.stage).await?;
+    record_report(conn, change, &stored, note).await?;
     Ok(stored)
+}
+
+/// The first entry of a case's timeline: its report, at the time it was opened.
+pub(super) async fn record_report(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    case: &CaseSummary,
+    note: &str,
+) -> StoreResult<()> {
+    let report = CaseStep::Report { note: note.into() };
+    let opened = Change {
+        at: millis(&case.opened_at)?,
+        ..change.clone()
+    };
+    record_step(conn, &opened, case.id, &report, CaseStage::Reported).await
 }
 
 async fn summary(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<CaseSummary>> {
@@ -120,7 +134,7 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
         .fetch_one(&mut *conn)
         .await?;
     let timeline = sqlx::query(
-        "SELECT at_ms, actor, step, stage FROM case_events WHERE case_id = ? ORDER BY id",
+        "SELECT at_ms, actor, step, stage FROM case_events WHERE case_id = ? ORDER BY at_ms, id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -379,7 +393,7 @@ impl SqliteStore {
         let stage = current
             .stage
             .after(step)
-            .map_err(|refusal| StoreError::Conflict(refusal.to_string()))?;
+            .map_err(|refusal| step_refused(current.stage, refusal))?;
         let mut done = current.handling.parties_done.clone();
         match step {
             CaseStep::PartDone { party, .. } if !handles(*party) => {
@@ -440,7 +454,8 @@ impl SqliteStore {
                 sqlx::query("UPDATE cases SET parties_done = ?, updated_ms = ? WHERE id = ?")
                     .bind(&done)
             }
-            CaseStep::Advance { .. } | CaseStep::Note { .. } => {
+            // (A report is refused by `after` above.)
+            CaseStep::Advance { .. } | CaseStep::Note { .. } | CaseStep::Report { .. } => {
                 sqlx::query("UPDATE cases SET stage = ?, updated_ms = ? WHERE id = ?")
                     .bind(stage.as_str())
             }
