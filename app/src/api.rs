@@ -118,14 +118,37 @@ async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<
     read(request.send().await.map_err(network)?).await
 }
 
-/// `POST` a JSON body, read the JSON answer as it is (the outbox's changes).
-pub async fn post_json(url: &str, body: &serde_json::Value) -> Result<serde_json::Value, ApiError> {
-    post(url, body).await
+/// The header that tells the server when a change was made on this device (RFC 3339),
+/// for one the outbox sends later.
+const PRESSED_AT: &str = "Linli-Pressed-At";
+
+/// A `POST` to `url` saying when it was pressed, if known.
+fn post_pressed(url: &str, pressed_at: Option<&str>) -> gloo_net::http::RequestBuilder {
+    let request = Request::post(url);
+    match pressed_at {
+        Some(at) => request.header(PRESSED_AT, at),
+        None => request,
+    }
+}
+
+/// `POST` a JSON body made at `pressed_at`, read the JSON answer as it is (the
+/// outbox's changes).
+pub async fn post_json(
+    url: &str,
+    body: &serde_json::Value,
+    pressed_at: Option<&str>,
+) -> Result<serde_json::Value, ApiError> {
+    let request = post_pressed(url, pressed_at).json(body).map_err(network)?;
+    read(request.send().await.map_err(network)?).await
 }
 
 /// `POST` a photo kept as a `data:` URL (`data:image/jpeg;base64,…`) as the raw
-/// body, read the JSON answer (the outbox's photos).
-pub async fn post_data_url(url: &str, data_url: &str) -> Result<serde_json::Value, ApiError> {
+/// body, taken at `pressed_at`; read the JSON answer (the outbox's photos).
+pub async fn post_data_url(
+    url: &str,
+    data_url: &str,
+    pressed_at: Option<&str>,
+) -> Result<serde_json::Value, ApiError> {
     // Refused rather than a network error, so that the outbox lists it instead of
     // trying it forever.
     let damaged = || ApiError::Refused {
@@ -148,7 +171,7 @@ pub async fn post_data_url(url: &str, data_url: &str) -> Result<serde_json::Valu
         .atob(base64)
         .map_err(|_| damaged())?;
     let bytes: Vec<u8> = binary.chars().map(|c| c as u8).collect();
-    let request = Request::post(url)
+    let request = post_pressed(url, pressed_at)
         .header("Content-Type", content_type)
         .body(js_sys::Uint8Array::from(bytes.as_slice()))
         .map_err(network)?;

@@ -34,6 +34,18 @@ pub struct Pending {
     /// app made small enough to keep (see `faces::photos`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
+    /// When it was done (RFC 3339, this device's clock): the server stamps the change
+    /// with it, not with the time the network came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressed_at: Option<String>,
+}
+
+/// Now, on this device's clock (RFC 3339); none outside a browser (unit tests).
+fn device_now() -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    return Some(String::from(js_sys::Date::new_0().to_iso_string()));
+    #[cfg(not(target_arch = "wasm32"))]
+    None
 }
 
 impl Pending {
@@ -50,6 +62,7 @@ impl Pending {
             body,
             event: event.map(str::to_string),
             photo: None,
+            pressed_at: device_now(),
         }
     }
 
@@ -62,9 +75,10 @@ impl Pending {
     }
 
     async fn post(&self) -> Result<serde_json::Value, ApiError> {
+        let pressed_at = self.pressed_at.as_deref();
         match &self.photo {
-            Some(data_url) => api::post_data_url(&self.url, data_url).await,
-            None => api::post_json(&self.url, &self.body).await,
+            Some(data_url) => api::post_data_url(&self.url, data_url, pressed_at).await,
+            None => api::post_json(&self.url, &self.body, pressed_at).await,
         }
     }
 }

@@ -264,6 +264,9 @@ impl AlertBook {
     ) -> Result<Alert, ActError> {
         let key = self.ids.get(&id).cloned().ok_or(ActError::NotFound(id))?;
         let a = self.active.get_mut(&key).ok_or(ActError::NotFound(id))?;
+        // Done offline before the alert last changed: after that change, so that its
+        // history keeps its order.
+        let now = now.max(a.updated_ms);
         let action = match &request {
             Request::Acknowledge => AlertAction::Acknowledge,
             Request::Escalate { .. } => AlertAction::Escalate,

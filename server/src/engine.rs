@@ -132,6 +132,7 @@ enum Command {
         alert: i64,
         request: Request,
         by: Actor,
+        at: Millis,
         /// The caller's communities, when limited to some.
         scope: Option<Vec<CommunityId>>,
         reply: oneshot::Sender<Result<Alert, EngineActError>>,
@@ -220,18 +221,21 @@ impl EngineHandle {
         answer.await.unwrap_or(Err(IngestError::Unavailable))
     }
 
-    /// A person acts on an alert.
+    /// A person acts on an alert, at `at` (when it was done on the device; the
+    /// engine's clock when that is later).
     pub async fn act(
         &self,
         alert: i64,
         request: Request,
         by: Actor,
+        at: Millis,
         scope: Option<Vec<CommunityId>>,
     ) -> Result<Alert, EngineActError> {
         self.ask(|reply| Command::Act {
             alert,
             request,
             by,
+            at,
             scope,
             reply,
         })
@@ -619,10 +623,11 @@ impl Engine {
                     alert,
                     request,
                     by,
+                    at,
                     scope,
                     reply,
                 } => {
-                    let result = self.act(alert, request, by, scope).await;
+                    let result = self.act(alert, request, by, at, scope).await;
                     let _ = reply.send(result);
                 }
                 Command::Thresholds { home, scope, reply } => {
@@ -1041,6 +1046,7 @@ impl Engine {
         alert: i64,
         request: Request,
         by: Actor,
+        at: Millis,
         scope: Option<Vec<CommunityId>>,
     ) -> Result<Alert, EngineActError> {
         let now = (self.clock)();
@@ -1064,9 +1070,9 @@ impl Engine {
         let home_id = current.home.clone();
         let place = self.homes.get(&home_id).map(|h| h.place.clone());
         let mut writes = Vec::new();
-        let mut changed = self
-            .book
-            .act(alert, request, by, now, place.as_ref(), &mut writes)?;
+        let mut changed =
+            self.book
+                .act(alert, request, by, at.min(now), place.as_ref(), &mut writes)?;
         self.health_writes(&home_id, &mut writes);
         match self.commit_writes(now, writes).await {
             Ok(committed) => {

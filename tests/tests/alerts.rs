@@ -176,6 +176,23 @@ async fn a_tablet_offline_keeps_its_changes_sends_them_when_back_and_shows_confl
     browser
         .find(&format!("[data-alert-id='{id}'] [data-test=queued]"))
         .await?;
+    // The row says it is acknowledged, waiting to be sent, and offers no second tap.
+    let row = browser
+        .script(
+            &format!(
+                "const row = document.querySelector(\"[data-alert-id='{id}']\"); \
+                 return [row.dataset.waiting, row.querySelector('.state').textContent, \
+                         !!row.querySelector('[data-test=ack]')];"
+            ),
+            json!([]),
+        )
+        .await?;
+    assert_eq!(row[0], "ack", "{row}");
+    assert!(
+        row[1].as_str().unwrap().contains("已确认（待同步）"),
+        "{row}"
+    );
+    assert_eq!(row[2], false, "no ack button while it waits: {row}");
     let waiting = browser.find("[data-test=outbox-waiting]").await?;
     assert!(browser.text(&waiting).await?.contains('1'));
     browser.screenshot("field-offline-queued").await?;
@@ -191,12 +208,20 @@ async fn a_tablet_offline_keeps_its_changes_sends_them_when_back_and_shows_confl
         "nothing reached the server while offline"
     );
 
-    // Back online: the acknowledgement goes through, as the worker's.
+    // Back online: the acknowledgement goes through, as the worker's, stamped with
+    // the time it was pressed, not the time the network came back.
+    let back_online = linli_tests::now_rfc3339();
     browser.set_offline(false).await?;
     let acknowledged = alert_on_server(&commander, &server, id, "acknowledged").await?;
     assert_eq!(
         acknowledged["acknowledged"]["by"],
         "user:demo-grid-xingfuli"
+    );
+    // (Both UTC with milliseconds: they compare as text.)
+    let pressed = acknowledged["acknowledged"]["at"].as_str().unwrap();
+    assert!(
+        pressed < back_online.as_str(),
+        "acknowledged at {pressed}, before the network came back at {back_online}"
     );
     browser
         .wait_for(

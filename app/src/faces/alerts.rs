@@ -105,6 +105,20 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
         .as_ref()
         .map(|s| s.by.trim_start_matches("user:").to_string());
     let case = alert.case_id;
+    // What of this alert waits in the outbox (`ack`, `resolve`, `escalate`): the row
+    // shows it as done but not yet sent, without the button that did it.
+    let actions = format!("/api/v1/alerts/{id}/");
+    let waiting = Memo::new(move |_| {
+        outbox.and_then(|o| {
+            o.pending.with(|queue| {
+                queue
+                    .iter()
+                    .rev()
+                    .find_map(|p| p.url.strip_prefix(&actions).map(str::to_string))
+            })
+        })
+    });
+    let waits_for = move |action: &str| waiting.with(|w| w.as_deref() == Some(action));
     // The alert a notification's link opened: marked, and the map flown to it once.
     let linked =
         leptos_router::hooks::use_query_map().with_untracked(super::linked_alert) == Some(id);
@@ -118,7 +132,8 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     view! {
         <li class=format!("alert-row severity-{} state-{}", severity.as_str(), state.as_str())
             class:linked=linked data-linked=linked.to_string()
-            data-test="alert-row" data-alert-id=id.to_string() data-kind=kind.as_str() data-state=state.as_str()>
+            data-test="alert-row" data-alert-id=id.to_string() data-kind=kind.as_str() data-state=state.as_str()
+            data-waiting=move || waiting.get()>
             <button class="alert-summary" on:click=move |_| live.focus.set(Some(position))>
                 <span class="severity">{move || names::severity(lang.0.get(), severity)}</span>
                 <strong>{move || names::alert_kind(lang.0.get(), kind)}</strong>
@@ -127,7 +142,11 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                 <span class="detail">{move || names::alert_detail(lang.0.get(), kind, value, &detail)}</span>
                 <DistanceFromHere position=position/>
                 <span class="state">
-                    {move || names::alert_state(lang.0.get(), state)}
+                    {move || match waiting.get().as_deref() {
+                        Some("ack") => lang.t(Msg::AcknowledgedWaiting).to_string(),
+                        Some("resolve") => lang.t(Msg::ResolvedWaiting).to_string(),
+                        _ => names::alert_state(lang.0.get(), state).to_string(),
+                    }}
                     {acknowledged.clone().map(|by| format!(" · {by}"))}
                     {escalated.map(|e| view! {
                         " · "
@@ -144,14 +163,16 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
             <NavigateButton position=position label=destination/>
             {can_act.then(|| view! {
                 <div class="alert-actions">
-                    {open.then(|| view! {
+                    {move || (open && waiting.get().is_none()).then(|| view! {
                         <button data-test="ack" on:click=move |_| act(outbox, live, result, id, "ack", lang.t(Msg::Acknowledge).into(), json!({}))>
                             {move || lang.t(Msg::Acknowledge)}
                         </button>
                     })}
-                    <button data-test="resolve" on:click=move |_| resolving.update(|r| *r = !*r)>
-                        {move || lang.t(Msg::Resolve)}
-                    </button>
+                    {move || (!waits_for("resolve")).then(|| view! {
+                        <button data-test="resolve" on:click=move |_| resolving.update(|r| *r = !*r)>
+                            {move || lang.t(Msg::Resolve)}
+                        </button>
+                    })}
                     {case.is_none().then(|| view! {
                         <button data-test="escalate" on:click=move |_| escalating.update(|e| *e = !*e)>
                             {move || lang.t(Msg::Escalate)}
@@ -178,6 +199,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                     <button data-test="confirm-resolve" on:click=move |_| {
                         let body = json!({"outcome": outcome.get_untracked().as_str(), "note": note.get_untracked()});
                         act(outbox, live, result, id, "resolve", lang.t(Msg::Resolve).into(), body);
+                        resolving.set(false);
                     }>{move || lang.t(Msg::Resolve)}</button>
                     <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>
                 </div>

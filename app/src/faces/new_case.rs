@@ -7,7 +7,7 @@
 
 use crate::i18n::{names, use_language, Msg};
 use crate::live::use_live;
-use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending, Sent};
+use crate::outbox::{self, use_outbox, Pending, Sent};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -74,18 +74,7 @@ pub fn NewCaseForm(
     let responsible = RwSignal::new(None::<Party>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let queued = RwSignal::new(None::<Pending>);
     let outbox = use_outbox();
-    // A report kept offline closes the form once the outbox has sent it on.
-    Effect::new(move |_| {
-        let sent = queued.with(|q| {
-            q.as_ref()
-                .is_some_and(|q| outbox.is_some_and(|o| o.pending.with(|list| !list.contains(q))))
-        });
-        if sent {
-            on_close();
-        }
-    });
     let community = spot.community.clone();
     let building = spot.building.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -133,9 +122,9 @@ pub fn NewCaseForm(
                     busy.set(false);
                     on_close();
                 }
-                // Kept until the network returns; the button stays off so that the
-                // report is not made twice.
-                Ok(Sent::Queued(pending)) => queued.set(Some(pending)),
+                // Kept until the network returns: the outbox's bar counts it, and the
+                // form is done with.
+                Ok(Sent::Queued(_)) => on_close(),
                 Err(e) => {
                     error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e)));
                     busy.set(false);
@@ -190,7 +179,6 @@ pub fn NewCaseForm(
             <button type="submit" class="primary" data-test="new-case-submit" disabled=move || busy.get()>
                 {move || lang.t(Msg::Report)}
             </button>
-            {move || queued.get().map(|p| view! { <DeliveryNote delivery=Delivery::Queued(p)/> })}
             {move || error.get().map(|e| view! { <p class="error" role="alert" data-test="new-case-error">{e}</p> })}
         </form>
     }

@@ -179,7 +179,7 @@ pub fn PatrolControl() -> impl IntoView {
             let unit = unit.clone();
             spawn_local(async move {
                 let url = format!("/api/v1/patrols/units/{unit}/run");
-                match api::post_json(&url, &json!({"route": route})).await {
+                match api::post_json(&url, &json!({"route": route}), None).await {
                     Ok(run) => {
                         error.set(None);
                         live.show_change("patrol.run", &run);

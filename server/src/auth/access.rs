@@ -66,11 +66,20 @@ impl Access {
     }
 }
 
+/// The header with the time a change was made on the device, when that was before it
+/// was sent (the app's outbox sends what was done offline later): RFC 3339.
+pub const PRESSED_AT: &str = "linli-pressed-at";
+/// How long a change may have waited on a device: an older `Linli-Pressed-At` counts
+/// from this long ago (a wrong clock, most likely).
+pub const MAX_WAITED_MS: crate::clock::Millis = 7 * 24 * 3_600_000;
+
 /// The signed-in user behind a request, with the session it came with.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: UserRecord,
     pub token_hash: String,
+    /// `Linli-Pressed-At`, when the request carries it.
+    pub pressed_at: Option<crate::clock::Millis>,
 }
 
 impl Caller {
@@ -136,6 +145,15 @@ impl Caller {
         Ok(crate::store::Actor::User(self.user.username.clone()))
     }
 
+    /// When the caller did what it asks: the time its device says it was done
+    /// (`Linli-Pressed-At`), no later than `now` (a fast clock) and no earlier than
+    /// [`MAX_WAITED_MS`] before it; `now` without one. What it changes may raise it to
+    /// that thing's last change, so that a thing's history keeps its order.
+    pub fn done_at(&self, now: crate::clock::Millis) -> crate::clock::Millis {
+        self.pressed_at
+            .map_or(now, |at| at.clamp(now - MAX_WAITED_MS, now))
+    }
+
     pub fn session_info(&self) -> SessionInfo {
         SessionInfo {
             username: self.user.username.clone(),
@@ -156,9 +174,24 @@ pub async fn caller_from_headers(
     };
     let hash = token_hash(&token);
     let user = state.store.session_user(&hash, now_ms()).await?;
+    let pressed_at = match headers.get(PRESSED_AT) {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(crate::store::parse_rfc3339)
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "`{PRESSED_AT}` is an RFC 3339 time (2026-12-01T08:30:00+08:00)"
+                    ))
+                })?,
+        ),
+    };
     Ok(user.map(|user| Caller {
         user,
         token_hash: hash,
+        pressed_at,
     }))
 }
 

@@ -120,7 +120,13 @@ async fn act(
     Ok(Json(
         state
             .engine
-            .act(id, request, by, caller.community_scope())
+            .act(
+                id,
+                request,
+                by,
+                caller.done_at(now_ms()),
+                caller.community_scope(),
+            )
             .await?,
     ))
 }
@@ -292,7 +298,8 @@ pub async fn escalate(
             case_id: Some(case_id),
             note: String::new(),
         };
-        super::dispatches::send(&state, by, task).await?;
+        let change = crate::store::Change::new(by, caller.done_at(now_ms()));
+        super::dispatches::send(&state, &change, task).await?;
     }
     Ok(escalated)
 }

@@ -121,7 +121,10 @@ pub async fn list(
 
 /// The caller as the author of a change to a case, now.
 fn changer(caller: &Caller) -> ApiResult<Change> {
-    Ok(Change::new(caller.author("change cases")?, now_ms()))
+    Ok(Change::new(
+        caller.author("change cases")?,
+        caller.done_at(now_ms()),
+    ))
 }
 
 pub fn check_text(what: &str, text: &str, max: usize) -> ApiResult<()> {
@@ -316,7 +319,13 @@ async fn resolve_alert(
     let by = Actor::User(caller.user.username.clone());
     match state
         .engine
-        .act(alert, request, by, caller.community_scope())
+        .act(
+            alert,
+            request,
+            by,
+            caller.done_at(now_ms()),
+            caller.community_scope(),
+        )
         .await
     {
         Ok(_) | Err(EngineActError::Act(ActError::Refused(_))) => {}

@@ -146,16 +146,15 @@ pub async fn create(
     caller: Caller,
     ApiJson(new): ApiJson<NewDispatch>,
 ) -> ApiResult<(StatusCode, Json<Dispatch>)> {
-    let by = caller.commander("send people on tasks")?;
-    Ok((StatusCode::CREATED, Json(send(&state, by, new).await?)))
+    let change = Change::new(
+        caller.commander("send people on tasks")?,
+        caller.done_at(now_ms()),
+    );
+    Ok((StatusCode::CREATED, Json(send(&state, &change, new).await?)))
 }
 
-/// Sends a task for `by` (a commander): checked, recorded, streamed.
-pub async fn send(
-    state: &AppState,
-    by: crate::store::Actor,
-    new: NewDispatch,
-) -> ApiResult<Dispatch> {
+/// Sends a task as `change` says (a commander, when): checked, recorded, streamed.
+pub async fn send(state: &AppState, change: &Change, new: NewDispatch) -> ApiResult<Dispatch> {
     let note = check_note(&new.note)?;
     let target = target(state, new.alert_id, new.case_id).await?;
     let assignee = new.assignee.trim().to_string();
@@ -169,10 +168,7 @@ pub async fn send(
         position: target.position,
         note,
     };
-    let dispatch = state
-        .store
-        .create_dispatch(&Change::new(by, now_ms()), &record)
-        .await?;
+    let dispatch = state.store.create_dispatch(change, &record).await?;
     state.live.wake();
     Ok(dispatch)
 }
@@ -248,7 +244,7 @@ pub async fn step(
     }
     let dispatch = state
         .store
-        .step_dispatch(&Change::new(by, now_ms()), id, &step)
+        .step_dispatch(&Change::new(by, caller.done_at(now_ms())), id, &step)
         .await?;
     state.live.wake();
     Ok(Json(dispatch))

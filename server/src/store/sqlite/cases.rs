@@ -389,6 +389,12 @@ impl SqliteStore {
     ) -> StoreResult<Case> {
         let mut tx = self.write().await?;
         let current = case_for_change(&mut tx, id, for_party).await?;
+        // Done offline before a later change arrived: after it, so the timeline keeps
+        // its order.
+        let change = &Change {
+            at: change.at.max(millis(&current.updated_at)?),
+            ..change.clone()
+        };
         let handles = |party: Party| current.handling.handles(party);
         let stage = current
             .stage

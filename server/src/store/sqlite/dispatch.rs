@@ -2,7 +2,7 @@
 //! each change with its `dispatch.created` or `dispatch.updated` event (the task as it
 //! then stands, which the live stream sends).
 
-use super::{and_community_in, append_event, corrupt, named, SqliteStore};
+use super::{and_community_in, append_event, corrupt, millis, named, SqliteStore};
 use crate::clock::rfc3339;
 use crate::store::{Change, DispatchFilter, NewDispatchRecord, StoreError, StoreResult};
 use linli_domain::dispatch::{
@@ -170,6 +170,12 @@ impl SqliteStore {
             .action
             .apply(current.state)
             .map_err(StoreError::Conflict)?;
+        // Done offline before a later change arrived: after it, so the task's history
+        // keeps its order.
+        let change = &Change {
+            at: change.at.max(millis(&current.updated_at)?),
+            ..change.clone()
+        };
         sqlx::query("UPDATE dispatches SET state = ?, updated_ms = ? WHERE id = ?")
             .bind(next.as_str())
             .bind(change.at)
