@@ -25,8 +25,10 @@ const STATS_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 pub struct Kpis {
     pub homes: usize,
     pub sensors: usize,
+    /// Reporting, not offline: a sensor never heard from is not online.
     pub sensors_online: usize,
-    pub sensors_offline: usize,
+    /// Installed but never heard from.
+    pub sensors_never_seen: usize,
     pub critical_alerts: usize,
     pub warning_alerts: usize,
     pub info_alerts: usize,
@@ -45,9 +47,9 @@ impl Kpis {
             sensors: sensors.clone().count(),
             sensors_online: sensors
                 .clone()
-                .filter(|x| x.health != Health::Offline)
+                .filter(|x| x.last_seen.is_some() && x.health != Health::Offline)
                 .count(),
-            sensors_offline: sensors.filter(|x| x.health == Health::Offline).count(),
+            sensors_never_seen: sensors.filter(|x| x.last_seen.is_none()).count(),
             critical_alerts: alerts(Severity::Critical),
             warning_alerts: alerts(Severity::Warning),
             info_alerts: alerts(Severity::Info),
@@ -114,6 +116,7 @@ pub fn KpiBar(activity: RwSignal<Option<Activity>>) -> impl IntoView {
     let Some(live) = use_live() else {
         return ().into_any();
     };
+    let lang = use_language();
     let kpis = Memo::new(move |_| {
         live.snapshot
             .with(|s| s.as_ref().map(Kpis::of).unwrap_or_default())
@@ -132,7 +135,13 @@ pub fn KpiBar(activity: RwSignal<Option<Activity>>) -> impl IntoView {
         <div class="kpi-bar" data-test="kpis">
             <Tile live=live focus=MapFocus::Everything label=Msg::HomesMonitored test="kpi-homes" value=figure(|k| count(k.homes as u64))/>
             <Tile live=live focus=MapFocus::OfflineSensors label=Msg::SensorsOnline test="kpi-sensors"
-                value=figure(|k| format!("{} / {}", count(k.sensors_online as u64), count(k.sensors as u64)))/>
+                value=Signal::derive(move || kpis.with(|k| {
+                    let online = format!("{} / {}", count(k.sensors_online as u64), count(k.sensors as u64));
+                    match k.sensors_never_seen {
+                        0 => online,
+                        n => format!("{online} · {} {}", count(n as u64), lang.t(Msg::NeverSeen)),
+                    }
+                }))/>
             {move || view! {
                 <Tile live=live focus=MapFocus::CriticalAlerts label=Msg::CriticalAlerts test="kpi-critical"
                     alarm=critical() value=figure(|k| count(k.critical_alerts as u64))/>
@@ -376,6 +385,47 @@ mod tests {
             units: vec![],
             dispatches: vec![],
         }
+    }
+
+    #[test]
+    fn a_sensor_never_heard_from_is_not_online() {
+        use linli_domain::care::{CareLevel, Home, Sensor, SensorKind};
+        let sensor = |id: &str, health, last_seen: Option<&str>| Sensor {
+            id: id.into(),
+            kind: SensorKind::Water,
+            health,
+            battery_pct: None,
+            last_seen: last_seen.map(str::to_string),
+        };
+        let seen = Some("2026-12-01T08:00:00.000Z");
+        let mut s = snapshot();
+        s.homes = vec![Home {
+            id: "h1".into(),
+            building: "b1".into(),
+            community: CommunityId::parse("xingfuli").unwrap(),
+            grid: None,
+            unit: 1,
+            floor: 1,
+            room: "101".into(),
+            resident: "王秀英".into(),
+            age_band: "80-89".into(),
+            living_alone: true,
+            care_level: CareLevel::Independent,
+            phone: None,
+            contact: None,
+            position: [117.3, 31.8],
+            sensors: vec![
+                sensor("wm-1", Health::Ok, None),
+                sensor("wm-2", Health::Ok, seen),
+                sensor("wm-3", Health::Offline, seen),
+                sensor("wm-4", Health::Warning, seen),
+            ],
+        }];
+        let k = Kpis::of(&s);
+        assert_eq!(
+            (k.sensors, k.sensors_online, k.sensors_never_seen),
+            (4, 2, 1)
+        );
     }
 
     #[test]

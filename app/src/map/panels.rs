@@ -49,13 +49,14 @@ fn home_rows(lang: Lang, h: &Home, building: &str, community: String) -> Vec<(Ms
             .battery_pct
             .map(|b| format!(" · {} {b}%", tr(lang, Msg::Battery)))
             .unwrap_or_default();
+        // A sensor never heard from has no health to tell.
+        let health = match s.last_seen {
+            None => tr(lang, Msg::NeverSeen),
+            Some(_) => names::health(lang, s.health),
+        };
         rows.push((
             Msg::Sensors,
-            format!(
-                "{}: {}{battery}",
-                names::sensor(lang, s.kind),
-                names::health(lang, s.health)
-            ),
+            format!("{}: {health}{battery}", names::sensor(lang, s.kind)),
         ));
     }
     rows
