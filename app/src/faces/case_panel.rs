@@ -112,6 +112,14 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         })
     };
     let text = move || note.get_untracked().trim().to_string();
+    // What became of the last step: kept offline, or refused and why. Shown with the
+    // buttons, which stay in view at the panel's bottom (`sticky-actions`).
+    let feedback = move || {
+        view! {
+            {move || queued.get().map(|p| view! { <DeliveryNote delivery=Delivery::Queued(p)/> })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        }
+    };
     view! {
         <section class="case-details" data-test="case-details">
             {move || case.get().map(|c| {
@@ -204,7 +212,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                         }).collect_view()}
                     </ol>
                     {can_act.then(|| view! {
-                        <div class="case-actions">
+                        <div class="case-actions sticky-actions">
                             <input type="text" data-test="case-note" placeholder=move || lang.t(Msg::Note)
                                 prop:value=move || note.get()
                                 on:input=move |ev| note.set(event_target_value(&ev))/>
@@ -238,6 +246,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                 on:click=move |_| if !text().is_empty() { send(CaseStep::Note { note: text() }) }>
                                 {move || lang.t(Msg::AddNote)}
                             </button>
+                            {feedback()}
                         </div>
                         {(stage != CaseStage::Closed).then(|| view! {
                             <div class="case-assign" data-test="case-assign">
@@ -253,7 +262,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     {(org.is_some() && stage != CaseStage::Closed).then(|| {
                         let ours_done = org.is_some_and(|o| s.handling.parties_done.contains(&o));
                         view! {
-                            <div class="case-actions" data-test="partner-actions">
+                            <div class="case-actions sticky-actions" data-test="partner-actions">
                                 <input type="text" data-test="case-note" placeholder=move || lang.t(Msg::Note)
                                     prop:value=move || note.get()
                                     on:input=move |ev| note.set(event_target_value(&ev))/>
@@ -266,6 +275,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                         if let Some(party) = org { send(CaseStep::PartDone { party, note: text() }) }
                                     }>{move || lang.t(Msg::MarkPartDone)}</button>
                                 })}
+                                {feedback()}
                             </div>
                         }
                     })}
@@ -275,8 +285,13 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     })}
                 }
             })}
-            {move || queued.get().map(|p| view! { <DeliveryNote delivery=Delivery::Queued(p)/> })}
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            // Nobody acts here (a viewer, a closed case for a partner): said below.
+            {move || {
+                let acting = case.with(|c| {
+                    c.as_ref().is_some_and(|c| can_act || (org.is_some() && c.summary.stage != CaseStage::Closed))
+                });
+                (!acting).then(feedback)
+            }}
         </section>
     }
 }

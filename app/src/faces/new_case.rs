@@ -176,10 +176,12 @@ pub fn NewCaseForm(
                 <textarea data-test="new-case-description" rows="3" maxlength="4000"
                     on:input=move |ev| description.set(event_target_value(&ev))></textarea>
             </label>
-            <button type="submit" class="primary" data-test="new-case-submit" disabled=move || busy.get()>
-                {move || lang.t(Msg::Report)}
-            </button>
-            {move || error.get().map(|e| view! { <p class="error" role="alert" data-test="new-case-error">{e}</p> })}
+            <div class="sticky-actions">
+                <button type="submit" class="primary" data-test="new-case-submit" disabled=move || busy.get()>
+                    {move || lang.t(Msg::Report)}
+                </button>
+                {move || error.get().map(|e| view! { <p class="error" role="alert" data-test="new-case-error">{e}</p> })}
+            </div>
         </form>
     }
 }
