@@ -583,7 +583,15 @@ impl Browser {
         .map(drop)
     }
 
+    /// Clicks `element` as a user would: scrolled to the middle of its scrolling box
+    /// first, where a panel's sticky header and footer do not cover it (a user scrolls
+    /// to what they want to tap; WebDriver alone scrolls it just into view).
     pub async fn click(&self, element: &Element) -> Result<()> {
+        self.script(
+            "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'}); return true;",
+            json!([{ELEMENT_KEY: element.0}]),
+        )
+        .await?;
         self.command("POST", &format!("/element/{}/click", element.0), json!({}))
             .await
             .map(drop)

@@ -98,6 +98,41 @@ async fn a_long_case_keeps_its_close_button_and_actions_in_view() -> anyhow::Res
             // least 44 px tall, a checkbox's box at least 22 px.
             let small = browser.script(SMALL_TARGETS, json!([])).await?;
             assert_eq!(small, json!([]), "controls under 44 px on the tablet");
+
+            // Walking there: the navigation bar over the map does not cover the
+            // card's close button.
+            browser.set_position([117.2900, 31.8640]).await?;
+            let close = browser.find("[data-test=feature-panel] .close").await?;
+            browser.click(&close).await?;
+            let navigate = browser
+                .find(&format!(
+                    "[data-test=case-row][data-case-id='{id}'] [data-test=navigate]"
+                ))
+                .await?;
+            browser.click(&navigate).await?;
+            browser.find("[data-test=navigation]").await?;
+            let row = browser
+                .find(&format!(
+                    "[data-test=case-row][data-case-id='{id}'] .case-summary"
+                ))
+                .await?;
+            browser.click(&row).await?;
+            browser.find("[data-test=case-details]").await?;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let on_top = browser
+                .script(
+                    "const c = document.querySelector('[data-test=feature-panel] .close').getBoundingClientRect(); \
+                     const e = document.elementFromPoint(c.left + c.width / 2, c.top + c.height / 2); \
+                     return e ? (e.closest('[data-test=feature-panel] .close') ? true : e.outerHTML.slice(0, 80)) : 'nothing';",
+                    json!([]),
+                )
+                .await?;
+            assert_eq!(
+                on_top,
+                json!(true),
+                "the close button is covered by: {on_top}"
+            );
+            browser.screenshot("case-panel-navigating-1280x800").await?;
         }
     }
     Ok(())
@@ -106,3 +141,40 @@ async fn a_long_case_keeps_its_close_button_and_actions_in_view() -> anyhow::Res
 /// The visible controls of the side panel and the case panel under 44 px tall (and
 /// checkboxes under 22 px), described.
 const SMALL_TARGETS: &str = "const small = [];      for (const e of document.querySelectorAll('.side-panel button, .side-panel select, .side-panel input,          .feature-panel button, .feature-panel select, .feature-panel input, label:has(> input[type=checkbox])')) {        if (e.classList.contains('visually-hidden')) continue;        const r = e.getBoundingClientRect();        if (r.width === 0 || r.height === 0) continue;        const least = e.type === 'checkbox' ? 22 : 43.5;        if (r.height < least) small.push((e.dataset.test || e.className || e.tagName) + ' ' + Math.round(r.height));      }      return small;";
+
+#[tokio::test]
+async fn an_alert_row_calls_the_resident_or_the_family_in_one_tap() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let homes = server.homes("demo-grid-xingfuli").await?;
+    let home = homes
+        .iter()
+        .find(|h| h["phone"].is_string() && h["contact"].is_string())
+        .expect("a demo home with a phone and a contact");
+    server.raise_gas_alarm(home["id"].as_str().unwrap()).await?;
+    let browser = Browser::start(1280, 800, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/field")).await?;
+    browser.sign_in("demo-grid-xingfuli", "demo").await?;
+    browser.wait_for_path("/field").await?;
+    let calls = browser
+        .wait_for(
+            "the call links on the gas alert's row",
+            "const row = document.querySelector('[data-test=alert-row][data-kind=gas]'); \
+             const links = row ? [...row.querySelectorAll('[data-test=call-home]')] : []; \
+             return links.length ? links.map(a => [a.textContent.trim(), a.getAttribute('href')]) : null;",
+            WAIT,
+        )
+        .await?;
+    let digits = |text: &str| -> String { text.chars().filter(char::is_ascii_digit).collect() };
+    let phone = digits(home["phone"].as_str().unwrap());
+    assert_eq!(calls[0][0], "致电住户", "{calls}");
+    assert_eq!(calls[0][1], format!("tel:{phone}"), "{calls}");
+    assert_eq!(calls[1][0], "致电家属", "{calls}");
+    let contact = calls[1][1].as_str().unwrap();
+    assert!(
+        contact.starts_with("tel:")
+            && digits(home["contact"].as_str().unwrap()).contains(&digits(contact)),
+        "{calls} for {}",
+        home["contact"]
+    );
+    Ok(())
+}

@@ -77,6 +77,27 @@ fn who(live: Live, alert: &Alert) -> String {
     })
 }
 
+/// The numbers to call about an alert's home, when the snapshot has them: the
+/// resident's own (`Msg::CallResident`) and the family's or neighbour's
+/// (`Msg::CallContact`).
+fn numbers(live: Live, alert: &Alert) -> Vec<(Msg, String)> {
+    use crate::map::panels::phone_number;
+    live.snapshot.with_untracked(|s| {
+        s.as_ref()
+            .and_then(|s| s.homes.iter().find(|h| h.id == alert.home))
+            .map(|h| {
+                [
+                    (Msg::CallResident, h.phone.as_deref()),
+                    (Msg::CallContact, h.contact.as_deref()),
+                ]
+                .into_iter()
+                .filter_map(|(what, text)| Some((what, phone_number(text?)?)))
+                .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
 #[component]
 fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let lang = use_language();
@@ -97,6 +118,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let severity = alert.severity;
     let state = alert.state;
     let home = who(live, &alert);
+    let calls = numbers(live, &alert);
     let destination = home.clone();
     let time = china_clock(&alert.raised_at);
     let (detail, value) = (alert.detail.clone(), alert.value);
@@ -161,6 +183,12 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                 </span>
             </button>
             <NavigateButton position=position label=destination/>
+            // One tap to call the resident or the family, on the row itself.
+            {calls.into_iter().map(|(what, number)| view! {
+                <a class="call" href=format!("tel:{number}") data-test="call-home">
+                    {move || lang.t(what)}
+                </a>
+            }).collect_view()}
             {can_act.then(|| view! {
                 <div class="alert-actions">
                     {move || (open && waiting.get().is_none()).then(|| view! {
