@@ -11,6 +11,7 @@ use linli_domain::cases::Case;
 use linli_domain::{ErrorBody, SessionInfo, SignIn};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use wasm_bindgen::JsCast;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,15 +64,40 @@ pub async fn sign_in(username: &str, password: &str) -> Result<SessionInfo, ApiE
     post("/api/v1/session", &body).await
 }
 
-/// `GET /api/v1/session`: `None` when not signed in.
+/// The cookie the server sets beside the session's (which scripts cannot read): without
+/// it there is no session to ask about.
+const SIGNED_IN_HINT: &str = "linli_signed_in";
+
+/// The page's cookies as scripts see them.
+fn document_cookies() -> Option<web_sys::HtmlDocument> {
+    web_sys::window()?.document()?.dyn_into().ok()
+}
+
+/// `GET /api/v1/session`: `None` when not signed in. Not asked at all without the
+/// server's hint cookie: signed out is a normal state, not a `401` in the console.
 pub async fn current_session() -> Result<Option<SessionInfo>, ApiError> {
+    let hinted = document_cookies()
+        .and_then(|d| d.cookie().ok())
+        .is_some_and(|c| {
+            c.split(';')
+                .any(|kv| kv.trim() == format!("{SIGNED_IN_HINT}=1"))
+        });
+    if !hinted {
+        return Ok(None);
+    }
     let response = Request::get("/api/v1/session")
         .send()
         .await
         .map_err(network)?;
     match read(response).await {
         Ok(info) => Ok(Some(info)),
-        Err(ApiError::Refused { status: 401, .. }) => Ok(None),
+        Err(ApiError::Refused { status: 401, .. }) => {
+            // The session ended (expired, signed out elsewhere): the hint goes too.
+            if let Some(d) = document_cookies() {
+                let _ = d.set_cookie(&format!("{SIGNED_IN_HINT}=; Path=/; Max-Age=0"));
+            }
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }

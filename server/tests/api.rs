@@ -27,6 +27,17 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_says_who_signed_in() {
             "{attribute} missing in {cookie}"
         );
     }
+    // Beside it, a hint the app's scripts can read (so that a signed-out page asks
+    // nothing and logs no 401): it holds no secret.
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(cookies[1].starts_with("linli_signed_in=1;"), "{cookies:?}");
+    assert!(!cookies[1].contains("HttpOnly") && cookies[1].contains("SameSite=Strict"));
     let body: Value = response.json().await.unwrap();
     assert_eq!(
         body,
@@ -66,10 +77,19 @@ async fn signing_out_ends_the_session_on_the_server() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert!(response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .contains("Max-Age=0"));
+    // Both the session cookie and the hint are removed.
+    let cleared: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cleared.len(), 2, "{cleared:?}");
+    assert!(
+        cleared.iter().all(|c| c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    assert!(cleared[1].starts_with("linli_signed_in=;"), "{cleared:?}");
     assert_error(
         client.get(app.url("/api/v1/session")).send().await.unwrap(),
         401,

@@ -41,6 +41,15 @@ async fn a_signed_out_commander_is_sent_to_login_then_lands_on_the_drawn_command
         .current_url()
         .await?
         .ends_with("/login?next=/command"));
+    // Signed out is a normal state: the page did not ask for a session it has no sign
+    // of (that answer is a 401, which the browser logs as an error).
+    let asked = browser
+        .script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/session')).length;",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(asked, json!(0));
     browser.sign_in("demo-commander", "demo").await?;
     browser.wait_for_path("/command").await?;
 

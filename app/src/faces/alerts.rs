@@ -175,7 +175,9 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                         <span data-test="escalated-to">{move || match e.responsible {
                             Some(p) => format!("{} {}", lang.t(Msg::EscalatedTo),
                                 super::parties::describe(lang.0.get(), Some(p), &e.cooperating)),
-                            None => lang.t(Msg::EscalatedToCommand).to_string(),
+                            // The rules' own escalation: nobody acknowledged in time.
+                            None if e.by.starts_with("system:") => lang.t(Msg::EscalatedToCommand).to_string(),
+                            None => format!("{} {}", lang.t(Msg::EscalatedBy), e.by.trim_start_matches("user:")),
                         }}</span>
                     })}
                     {case.map(|c| format!(" · #{c}"))}

@@ -294,8 +294,9 @@ pub fn Charts(activity: RwSignal<Option<Activity>>) -> impl IntoView {
                 </figure>
                 <figure>
                     <figcaption>{move || lang.t(Msg::CasesByCommunity)}</figcaption>
+                    // The legend first: the communities below may scroll, the key stays.
+                    <ul class="legend inline" data-test="stage-legend">{legend}</ul>
                     <ul class="stacks">{by_community}</ul>
-                    <ul class="legend inline">{legend}</ul>
                 </figure>
                 <figure>
                     <figcaption>{move || lang.t(Msg::Timeliness)}</figcaption>

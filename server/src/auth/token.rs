@@ -50,6 +50,27 @@ pub fn set_cookie(token: &str, secure: bool) -> String {
     )
 }
 
+/// The cookie that tells the app a session may exist (`1`), readable by its scripts
+/// unlike the session's own: without it the app does not ask `GET /api/v1/session`,
+/// whose `401` browsers log as an error on every signed-out page. It holds nothing
+/// secret; the session cookie alone signs requests in.
+pub const HINT_COOKIE_NAME: &str = "linli_signed_in";
+
+/// `Set-Cookie` value of the hint cookie: set with the session (`signed_in`), or
+/// removed with it.
+pub fn hint_cookie(signed_in: bool, secure: bool) -> String {
+    format!(
+        "{HINT_COOKIE_NAME}={}; Path=/; SameSite=Strict; Max-Age={}{}",
+        if signed_in { "1" } else { "" },
+        if signed_in {
+            SESSION_LIFETIME_MS / 1000
+        } else {
+            0
+        },
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> String {
     format!(

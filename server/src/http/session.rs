@@ -9,7 +9,7 @@ use crate::error::{ApiResult, AppError};
 use crate::store::{Actor, Change};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use linli_domain::{ErrorBody, SessionInfo, SignIn, Username};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -124,10 +124,16 @@ pub async fn sign_in(
         org: user.org,
     };
     Ok((
-        [(
-            header::SET_COOKIE,
-            token::set_cookie(&session_token, state.secure_cookies),
-        )],
+        AppendHeaders([
+            (
+                header::SET_COOKIE,
+                token::set_cookie(&session_token, state.secure_cookies),
+            ),
+            (
+                header::SET_COOKIE,
+                token::hint_cookie(true, state.secure_cookies),
+            ),
+        ]),
         axum::Json(info),
     )
         .into_response())
@@ -157,10 +163,16 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiR
     }
     Ok((
         StatusCode::NO_CONTENT,
-        [(
-            header::SET_COOKIE,
-            token::clear_cookie(state.secure_cookies),
-        )],
+        AppendHeaders([
+            (
+                header::SET_COOKIE,
+                token::clear_cookie(state.secure_cookies),
+            ),
+            (
+                header::SET_COOKIE,
+                token::hint_cookie(false, state.secure_cookies),
+            ),
+        ]),
     )
         .into_response())
 }

@@ -46,7 +46,7 @@ pub fn parse(
         };
         if let Some(id) = &id {
             match first_with_id.get(id) {
-                Some(first) => messages.push(format!("the same id as feature {first}")),
+                Some(first) => messages.push(format!("the same id as feature {}", first + 1)),
                 None => {
                     first_with_id.insert(id.clone(), index);
                 }
@@ -710,7 +710,7 @@ mod tests {
         ]);
         assert_eq!(
             problems(LayerName::Buildings, &bytes),
-            vec!["feature 1: has no id: give it an `id` or a `properties.id`"]
+            vec!["feature 2: has no id: give it an `id` or a `properties.id`"]
         );
         let odd = collection(vec![polygon_feature(json!({"osm": 1}), json!({}))]);
         refused(
@@ -731,14 +731,14 @@ mod tests {
         ]);
         assert_eq!(
             problems(LayerName::Buildings, &bytes),
-            vec![r#"feature 2 (id "way/99"): the same id as feature 0"#]
+            vec![r#"feature 3 (id "way/99"): the same id as feature 1"#]
         );
         // A number id and the same text are the same id.
         let mixed = collection(vec![
             polygon_feature(json!(17), json!({})),
             polygon_feature(json!("17"), json!({})),
         ]);
-        refused(LayerName::Buildings, &mixed, "the same id as feature 0");
+        refused(LayerName::Buildings, &mixed, "the same id as feature 1");
     }
 
     #[test]
@@ -764,7 +764,7 @@ mod tests {
         refused(
             LayerName::Roads,
             &polygon,
-            r#"feature 0 (id "x"): its geometry is a Polygon; roads take a LineString or a MultiLineString"#,
+            r#"feature 1 (id "x"): its geometry is a Polygon; roads take a LineString or a MultiLineString"#,
         );
         let point = collection(vec![json!({"type": "Feature", "id": "p", "properties": {},
             "geometry": {"type": "Point", "coordinates": [117.3, 31.8]}})]);
@@ -780,8 +780,8 @@ mod tests {
         assert_eq!(
             problems(LayerName::Buildings, &bytes),
             vec![
-                r#"feature 0 (id "a"): has a null geometry"#,
-                r#"feature 1 (id "b"): has no geometry"#
+                r#"feature 1 (id "a"): has a null geometry"#,
+                r#"feature 2 (id "b"): has no geometry"#
             ]
         );
     }
@@ -838,7 +838,7 @@ mod tests {
         refused(
             LayerName::Roads,
             &road(json!([[117.3, 31.8], [181.0, 31.8]])),
-            r#"feature 0 (id "r"): the line, position 1: longitude 181 is outside [-180, 180]"#,
+            r#"feature 1 (id "r"): the line, position 1: longitude 181 is outside [-180, 180]"#,
         );
         refused(
             LayerName::Roads,
@@ -860,7 +860,7 @@ mod tests {
         refused(
             LayerName::Buildings,
             &bytes,
-            r#"feature 0 (id "t"): ring 0 has 3 positions; a ring needs at least 4"#,
+            r#"feature 1 (id "t"): ring 0 has 3 positions; a ring needs at least 4"#,
         );
         let no_rings = collection(vec![json!({"type": "Feature", "id": "t", "properties": {},
             "geometry": {"type": "Polygon", "coordinates": []}})]);
@@ -882,7 +882,7 @@ mod tests {
         refused(
             LayerName::Buildings,
             &bytes,
-            r#"feature 0 (id "way/99"): ring 0 is not closed"#,
+            r#"feature 1 (id "way/99"): ring 0 is not closed"#,
         );
         let multi = collection(vec![json!({"type": "Feature", "id": "m", "properties": {},
         "geometry": {"type": "MultiPolygon", "coordinates": [
@@ -911,7 +911,7 @@ mod tests {
         refused(
             LayerName::Roads,
             &bytes,
-            r#"feature 0 (id "r"): line 1 has 1 position; a line needs at least 2"#,
+            r#"feature 1 (id "r"): line 1 has 1 position; a line needs at least 2"#,
         );
         let empty = collection(vec![json!({"type": "Feature", "id": "r", "properties": {},
             "geometry": {"type": "LineString", "coordinates": []}})]);
@@ -929,18 +929,18 @@ mod tests {
         assert_eq!(lines.len(), 3, "{lines:#?}");
         assert!(
             lines[0].starts_with(
-                r#"feature 0 (id "Xing Fu Li"): community id `Xing Fu Li` is not valid"#
+                r#"feature 1 (id "Xing Fu Li"): community id `Xing Fu Li` is not valid"#
             ),
             "{}",
             lines[0]
         );
         assert_eq!(
             lines[1],
-            r#"feature 1 (id "zhugang"): properties.name must be a string: the community's Chinese name"#
+            r#"feature 2 (id "zhugang"): properties.name must be a string: the community's Chinese name"#
         );
         assert_eq!(
             lines[2],
-            r#"feature 2 (id "weigang"): properties.name_en is a number, not a string"#
+            r#"feature 3 (id "weigang"): properties.name_en is a number, not a string"#
         );
     }
 
@@ -953,11 +953,11 @@ mod tests {
         let lines = problems(LayerName::Grids, &bytes);
         assert_eq!(
             lines[0],
-            r#"feature 0 (id "g1"): properties.community must be a string: the id of the grid's community"#
+            r#"feature 1 (id "g1"): properties.community must be a string: the id of the grid's community"#
         );
         assert!(
             lines[1].starts_with(
-                r#"feature 1 (id "g2"): properties.community: community id `幸福里` is not valid"#
+                r#"feature 2 (id "g2"): properties.community: community id `幸福里` is not valid"#
             ),
             "{}",
             lines[1]
@@ -976,9 +976,9 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "feature 0: is a GeoJSON Polygon, not a Feature",
-                "feature 1: is a string, not a GeoJSON Feature",
-                r#"feature 2 (id "p"): its properties are an array, not an object"#,
+                "feature 1: is a GeoJSON Polygon, not a Feature",
+                "feature 2: is a string, not a GeoJSON Feature",
+                r#"feature 3 (id "p"): its properties are an array, not an object"#,
             ]
         );
     }
@@ -996,7 +996,7 @@ mod tests {
         assert_eq!(problems.total(), 25);
         let lines = problems.lines();
         assert_eq!(lines.len(), 21);
-        assert_eq!(lines[19], r#"feature 19 (id "19"): has a null geometry"#);
+        assert_eq!(lines[19], r#"feature 20 (id "19"): has a null geometry"#);
         assert_eq!(lines[20], "and 5 more problems");
     }
 }

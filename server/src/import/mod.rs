@@ -61,7 +61,8 @@ impl Import {
 /// Where in a file a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {
-    /// A GeoJSON feature by its index in the file (0-based).
+    /// A GeoJSON feature by its index in the file (0-based; told counting from 1, as
+    /// people count, like a CSV's rows).
     Feature(usize),
     /// A CSV row as a spreadsheet numbers it: the header is row 1.
     Row(usize),
@@ -70,7 +71,7 @@ pub enum Place {
 impl fmt::Display for Place {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Place::Feature(index) => write!(f, "feature {index}"),
+            Place::Feature(index) => write!(f, "feature {}", index + 1),
             Place::Row(row) => write!(f, "row {row}"),
         }
     }
@@ -210,10 +211,10 @@ mod tests {
         let with_id = Problem::at(Place::Feature(12), Some("way/99"), "ring 0 is not closed");
         assert_eq!(
             with_id.to_string(),
-            r#"feature 12 (id "way/99"): ring 0 is not closed"#
+            r#"feature 13 (id "way/99"): ring 0 is not closed"#
         );
         let without = Problem::at(Place::Feature(3), None, "has no geometry");
-        assert_eq!(without.to_string(), "feature 3: has no geometry");
+        assert_eq!(without.to_string(), "feature 4: has no geometry");
         assert_eq!(Problem::file("empty").to_string(), "empty");
         let row = Problem::at(Place::Row(7), Some("h0042"), "unit is empty");
         assert_eq!(row.to_string(), r#"row 7 (id "h0042"): unit is empty"#);
