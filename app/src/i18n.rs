@@ -538,13 +538,11 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, NoCommunityHere) => "This spot lies in no community",
         (Lang::Zh, TitleRequired) => "请填写标题",
         (Lang::En, TitleRequired) => "Please give a title",
-        (Lang::Zh, PossibleDuplicates) => "附近已有同类未办结事件，可能重复：",
-        (Lang::En, PossibleDuplicates) => {
-            "Open cases of the same kind nearby, perhaps the same problem:"
-        }
+        (Lang::Zh, PossibleDuplicates) => "附近已有相同问题的未办结事件，可能重复：",
+        (Lang::En, PossibleDuplicates) => "Open cases about the same problem nearby:",
         (Lang::Zh, MergeAsDuplicate) => "合并为重复上报",
         (Lang::En, MergeAsDuplicate) => "Merge as a duplicate",
-        (Lang::Zh, Recurs) => "此处曾解决过同类问题，问题复发：",
+        (Lang::Zh, Recurs) => "此处曾解决过相同问题，问题复发：",
         (Lang::En, Recurs) => "Solved here before; the problem came back:",
         (Lang::Zh, AllStages) => "全部阶段",
         (Lang::En, AllStages) => "All stages",

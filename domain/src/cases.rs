@@ -444,10 +444,13 @@ pub enum Related {
     Recurs,
 }
 
-/// What `earlier` is to a report of `category` at `position` at `now_ms`
-/// (`earlier_opened_ms` and `earlier_closed_ms` are the earlier case's times).
+/// What `earlier` is to a report of `category` titled `title` at `position` at
+/// `now_ms` (`earlier_opened_ms` and `earlier_closed_ms` are the earlier case's
+/// times): only about the same problem ([`same_problem`]) of the same kind at the
+/// same spot.
 pub fn related(
     category: CaseCategory,
+    title: &str,
     position: Position,
     now_ms: i64,
     earlier: &CaseSummary,
@@ -457,6 +460,7 @@ pub fn related(
     const DAY_MS: i64 = 86_400_000;
     if earlier.category != category
         || crate::geometry::metres_between(earlier.position, position) > SAME_SPOT_METRES
+        || !same_problem(title, &earlier.title)
     {
         return None;
     }
@@ -472,6 +476,54 @@ pub fn related(
         }
         _ => None,
     }
+}
+
+/// The words of a title, for comparing: pairs of neighbouring Chinese characters
+/// ("楼道堆物" → 楼道, 道堆, 堆物; a lone character stands for itself) and other
+/// words in lower case.
+fn title_words(title: &str) -> std::collections::HashSet<String> {
+    let mut words = std::collections::HashSet::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut word = String::new();
+    let flush_run = |run: &mut Vec<char>, words: &mut std::collections::HashSet<String>| {
+        match run.len() {
+            0 => {}
+            1 => {
+                words.insert(run[0].to_string());
+            }
+            _ => words.extend(run.windows(2).map(|pair| pair.iter().collect::<String>())),
+        }
+        run.clear();
+    };
+    for c in title.chars() {
+        if ('\u{4e00}'..='\u{9fff}').contains(&c) {
+            if !word.is_empty() {
+                words.insert(std::mem::take(&mut word));
+            }
+            run.push(c);
+        } else {
+            flush_run(&mut run, &mut words);
+            if c.is_alphanumeric() {
+                word.extend(c.to_lowercase());
+            } else if !word.is_empty() {
+                words.insert(std::mem::take(&mut word));
+            }
+        }
+    }
+    flush_run(&mut run, &mut words);
+    if !word.is_empty() {
+        words.insert(word);
+    }
+    words
+}
+
+/// Whether two titles name the same problem: at least a third of the shorter one's
+/// words (see [`title_words`]) are in the other. "楼道堆物" and "楼道堆放杂物" are;
+/// "垃圾堆放" and "小区绿地被围成菜地", of the same category at the same spot, are not.
+pub fn same_problem(a: &str, b: &str) -> bool {
+    let (a, b) = (title_words(a), title_words(b));
+    let shorter = a.len().min(b.len());
+    shorter > 0 && 3 * a.intersection(&b).count() >= shorter
 }
 
 /// A new case (`POST /api/v1/cases`).
@@ -715,22 +767,30 @@ mod tests {
         let env = CaseCategory::Environment;
         let open = earlier(CaseStage::Identified, None, near);
         assert_eq!(
-            related(env, spot, now, &open, now - 10 * DAY, None),
+            related(env, "楼道垃圾堆放", spot, now, &open, now - 10 * DAY, None),
             Some(Related::PossibleDuplicate)
         );
         assert_eq!(
-            related(env, spot, now, &open, now - 40 * DAY, None),
+            related(env, "楼道垃圾堆放", spot, now, &open, now - 40 * DAY, None),
             None,
             "too long ago"
         );
         assert_eq!(
-            related(CaseCategory::Dispute, spot, now, &open, now - DAY, None),
+            related(
+                CaseCategory::Dispute,
+                "楼道垃圾堆放",
+                spot,
+                now,
+                &open,
+                now - DAY,
+                None
+            ),
             None,
             "another kind of problem"
         );
         let away = earlier(CaseStage::Identified, None, far);
         assert_eq!(
-            related(env, spot, now, &away, now - DAY, None),
+            related(env, "楼道垃圾堆放", spot, now, &away, now - DAY, None),
             None,
             "another spot"
         );
@@ -738,6 +798,7 @@ mod tests {
         assert_eq!(
             related(
                 env,
+                "楼道垃圾堆放",
                 spot,
                 now,
                 &solved,
@@ -747,14 +808,58 @@ mod tests {
             Some(Related::Recurs)
         );
         assert_eq!(
-            related(env, spot, now, &solved, 0, Some(now - 366 * DAY)),
+            related(
+                env,
+                "楼道垃圾堆放",
+                spot,
+                now,
+                &solved,
+                0,
+                Some(now - 366 * DAY)
+            ),
             None,
             "solved more than a year ago"
         );
         let transferred = earlier(CaseStage::Closed, Some(CaseOutcome::Transferred), near);
         assert_eq!(
-            related(env, spot, now, &transferred, now - DAY, Some(now)),
+            related(
+                env,
+                "楼道垃圾堆放",
+                spot,
+                now,
+                &transferred,
+                now - DAY,
+                Some(now)
+            ),
             None
         );
+        // Same kind, same spot, another problem: not offered.
+        assert_eq!(
+            related(env, "小区绿地被围成菜地", spot, now, &open, now - DAY, None),
+            None,
+            "a vegetable plot is not a garbage heap"
+        );
+    }
+
+    #[test]
+    fn titles_name_the_same_problem_by_their_words() {
+        for (a, b) in [
+            ("楼道堆物", "楼道堆放杂物"),
+            ("路灯不亮", "3号楼旁路灯损坏"),
+            ("绿地种菜", "小区绿地被围成菜地"),
+            ("噪音扰民", "邻里噪音纠纷"),
+            ("Broken street light", "street light out"),
+        ] {
+            assert!(same_problem(a, b), "{a} / {b}");
+            assert!(same_problem(b, a), "{b} / {a}");
+        }
+        for (a, b) in [
+            ("垃圾堆放", "小区绿地被围成菜地"),
+            ("垃圾分类点满溢", "路灯不亮"),
+            ("", "楼道堆物"),
+            ("！！", "楼道堆物"),
+        ] {
+            assert!(!same_problem(a, b), "{a} / {b}");
+        }
     }
 }

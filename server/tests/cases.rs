@@ -279,6 +279,13 @@ async fn a_report_at_the_spot_of_an_open_case_is_offered_for_merging_and_a_solve
     let mut other_kind = new_case();
     other_kind["category"] = json!("street-order");
     assert_eq!(create(other_kind).await["possible_duplicates"], json!([]));
+    // The same category at the same spot, but another problem: not offered.
+    let mut other_problem = new_case();
+    other_problem["title"] = json!("垃圾桶满溢无人清运");
+    assert_eq!(
+        create(other_problem).await["possible_duplicates"],
+        json!([])
+    );
 
     // Merging: only as `duplicate`, only into another open case.
     for (body, status) in [

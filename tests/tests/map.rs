@@ -689,6 +689,12 @@ async fn a_clerk_reports_a_case_on_the_map_merges_a_duplicate_and_takes_it_to_cl
             "[data-test=case-duplicates] [data-test=case-merge-{first_id}]"
         ))
         .await?;
+    // It says why: how far, and when the first was reported.
+    let why = browser
+        .find("[data-test=case-duplicates] [data-test=related-why]")
+        .await?;
+    let why = browser.text(&why).await?;
+    assert!(why.contains("相距") && why.contains("上报"), "{why}");
     browser.screenshot("case-duplicate-offered").await?;
     click_test(&browser, &format!("case-merge-{first_id}")).await?;
     case_at_stage(&browser, "closed").await?;

@@ -11,7 +11,7 @@
 //! problem came back.
 
 use crate::api;
-use crate::i18n::{date_time, names, tr, use_language, Msg};
+use crate::i18n::{date_time, names, tr, use_language, Lang, Msg};
 use crate::live::use_live;
 use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending, Sent};
 use crate::session::use_session;
@@ -84,6 +84,22 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         });
         format!("#{id} {}", title.unwrap_or_default())
     };
+    // Why an earlier case is offered as the same problem: how far, and when it was
+    // reported ("相距 40 米 · 10月17日 20:11 上报"), for one the face knows.
+    let why_related = move |earlier: i64, here: [f64; 2]| {
+        let l = lang.0.get_untracked();
+        live.and_then(|live| {
+            live.snapshot.with_untracked(|s| {
+                let e = s.as_ref()?.cases.iter().find(|c| c.id == earlier)?;
+                let metres = linli_domain::geometry::metres_between(e.position, here).round();
+                let when = date_time(l, &e.opened_at);
+                Some(match l {
+                    Lang::Zh => format!("相距 {metres} 米 · {when} 上报"),
+                    Lang::En => format!("{metres} m away · reported {when}"),
+                })
+            })
+        })
+    };
     let queued = RwSignal::new(None::<Pending>);
     // Through the outbox: a step taken without a network is kept and sent later.
     let send = move |step: CaseStep| {
@@ -142,7 +158,9 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                         {s.handling.overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
                     </p>
                     {s.handling.recurs.map(|earlier| view! {
-                        <p class="recurs" data-test="case-recurs">{move || lang.t(Msg::Recurs)}" "{label(earlier)}</p>
+                        <p class="recurs" data-test="case-recurs">{move || lang.t(Msg::Recurs)}" "{label(earlier)}
+                            {why_related(earlier, s.position).map(|why| view! { <span class="muted">" （"{why}"）"</span> })}
+                        </p>
                     })}
                     {(can_act && stage == CaseStage::Reported && !c.possible_duplicates.is_empty()).then(|| view! {
                         <div class="duplicates" data-test="case-duplicates">
@@ -151,6 +169,9 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                 {c.possible_duplicates.iter().map(|&original| view! {
                                     <li>
                                         {label(original)}" "
+                                        {why_related(original, s.position).map(|why| view! {
+                                            <span class="muted" data-test="related-why">"（"{why}"）"</span>" "
+                                        })}
                                         <button data-test=format!("case-merge-{original}")
                                             on:click=move |_| send(CaseStep::Close {
                                                 outcome: CaseOutcome::Duplicate,

@@ -47,7 +47,15 @@ async fn related_cases(
         let earlier = case_from_row(row)?;
         let opened = millis(&earlier.opened_at)?;
         let closed = earlier.closed_at.as_deref().map(millis).transpose()?;
-        match related(case.category, case.position, at, &earlier, opened, closed) {
+        match related(
+            case.category,
+            &case.title,
+            case.position,
+            at,
+            &earlier,
+            opened,
+            closed,
+        ) {
             Some(Related::PossibleDuplicate) => duplicates.push(earlier.id),
             Some(Related::Recurs) if closed.unwrap_or_default() > newest_solved => {
                 newest_solved = closed.unwrap_or_default();
