@@ -146,12 +146,19 @@ impl Caller {
     }
 
     /// When the caller did what it asks: the time its device says it was done
-    /// (`Linli-Pressed-At`), no later than `now` (a fast clock) and no earlier than
-    /// [`MAX_WAITED_MS`] before it; `now` without one. What it changes may raise it to
+    /// (`Linli-Pressed-At`), no later than now (a fast clock) and no earlier than
+    /// [`MAX_WAITED_MS`] before it; now without one. What it changes may raise it to
     /// that thing's last change, so that a thing's history keeps its order.
-    pub fn done_at(&self, now: crate::clock::Millis) -> crate::clock::Millis {
+    pub fn done_at(&self) -> crate::clock::Millis {
+        let now = now_ms();
         self.pressed_at
             .map_or(now, |at| at.clamp(now - MAX_WAITED_MS, now))
+    }
+
+    /// A change by `actor` (the caller as [`Caller::author`] or
+    /// [`Caller::commander`] named it) at [`Caller::done_at`].
+    pub fn change(&self, actor: crate::store::Actor) -> crate::store::Change {
+        crate::store::Change::new(actor, self.done_at())
     }
 
     pub fn session_info(&self) -> SessionInfo {

@@ -120,13 +120,7 @@ async fn act(
     Ok(Json(
         state
             .engine
-            .act(
-                id,
-                request,
-                by,
-                caller.done_at(now_ms()),
-                caller.community_scope(),
-            )
+            .act(id, request, by, caller.done_at(), caller.community_scope())
             .await?,
     ))
 }
@@ -298,8 +292,7 @@ pub async fn escalate(
             case_id: Some(case_id),
             note: String::new(),
         };
-        let change = crate::store::Change::new(by, caller.done_at(now_ms()));
-        super::dispatches::send(&state, &change, task).await?;
+        super::dispatches::send(&state, &caller.change(by), task).await?;
     }
     Ok(escalated)
 }

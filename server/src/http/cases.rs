@@ -14,7 +14,6 @@ use super::extract::{check_position, ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::alerts::{ActError, Request};
 use crate::auth::access::Caller;
-use crate::clock::now_ms;
 use crate::engine::EngineActError;
 use crate::error::{ApiResult, AppError};
 use crate::photos;
@@ -119,12 +118,9 @@ pub async fn list(
     Ok(Json(state.store.cases(&filter).await?))
 }
 
-/// The caller as the author of a change to a case, now.
+/// The caller as the author of a change to a case, when it was done.
 fn changer(caller: &Caller) -> ApiResult<Change> {
-    Ok(Change::new(
-        caller.author("change cases")?,
-        caller.done_at(now_ms()),
-    ))
+    Ok(caller.change(caller.author("change cases")?))
 }
 
 pub fn check_text(what: &str, text: &str, max: usize) -> ApiResult<()> {
@@ -323,7 +319,7 @@ async fn resolve_alert(
             alert,
             request,
             by,
-            caller.done_at(now_ms()),
+            caller.done_at(),
             caller.community_scope(),
         )
         .await

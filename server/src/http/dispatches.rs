@@ -9,7 +9,6 @@
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::auth::access::Caller;
-use crate::clock::now_ms;
 use crate::error::{ApiResult, AppError};
 use crate::store::{Change, DispatchFilter, NewDispatchRecord};
 use axum::extract::State;
@@ -146,10 +145,7 @@ pub async fn create(
     caller: Caller,
     ApiJson(new): ApiJson<NewDispatch>,
 ) -> ApiResult<(StatusCode, Json<Dispatch>)> {
-    let change = Change::new(
-        caller.commander("send people on tasks")?,
-        caller.done_at(now_ms()),
-    );
+    let change = caller.change(caller.commander("send people on tasks")?);
     Ok((StatusCode::CREATED, Json(send(&state, &change, new).await?)))
 }
 
@@ -244,7 +240,7 @@ pub async fn step(
     }
     let dispatch = state
         .store
-        .step_dispatch(&Change::new(by, caller.done_at(now_ms())), id, &step)
+        .step_dispatch(&caller.change(by), id, &step)
         .await?;
     state.live.wake();
     Ok(Json(dispatch))

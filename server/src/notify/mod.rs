@@ -450,8 +450,8 @@ impl Notifier {
         let Some(chain) = self.store.chains(&[alert.id]).await?.pop() else {
             return Ok(());
         };
-        let running = chain.next_ms.is_some() && !answered_now.contains(&alert.id);
-        if running || !(chain.answered || answered_now.contains(&alert.id)) {
+        // An answered chain has ended (`next_ms` is cleared with it).
+        if !(chain.answered || answered_now.contains(&alert.id)) {
             return Ok(());
         }
         self.start(alert, chain.round + 1, now, writes).await

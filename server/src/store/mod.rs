@@ -84,6 +84,12 @@ impl Change {
     pub fn new(actor: Actor, at: Millis) -> Self {
         Self { actor, at }
     }
+
+    /// The same change, at `earliest` when it was made before that (a change done
+    /// offline arriving after a later one: a thing's history keeps its order).
+    pub fn not_before(&self, earliest: Millis) -> Change {
+        Change::new(self.actor.clone(), self.at.max(earliest))
+    }
 }
 
 /// A user account as stored.

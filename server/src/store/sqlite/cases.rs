@@ -399,10 +399,7 @@ impl SqliteStore {
         let current = case_for_change(&mut tx, id, for_party).await?;
         // Done offline before a later change arrived: after it, so the timeline keeps
         // its order.
-        let change = &Change {
-            at: change.at.max(millis(&current.updated_at)?),
-            ..change.clone()
-        };
+        let change = &change.not_before(millis(&current.updated_at)?);
         let handles = |party: Party| current.handling.handles(party);
         let stage = current
             .stage

@@ -172,10 +172,7 @@ impl SqliteStore {
             .map_err(StoreError::Conflict)?;
         // Done offline before a later change arrived: after it, so the task's history
         // keeps its order.
-        let change = &Change {
-            at: change.at.max(millis(&current.updated_at)?),
-            ..change.clone()
-        };
+        let change = &change.not_before(millis(&current.updated_at)?);
         sqlx::query("UPDATE dispatches SET state = ?, updated_ms = ? WHERE id = ?")
             .bind(next.as_str())
             .bind(change.at)
