@@ -209,9 +209,16 @@ async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     read(Request::delete(url).send().await.map_err(network)?).await
 }
 
-/// `DELETE /api/v1/patrols/units/{unit}/run`: the unit is back; the run with its coverage.
-pub async fn end_run(unit: &str) -> Result<linli_domain::patrol::PatrolRun, ApiError> {
-    delete(&format!("/api/v1/patrols/units/{unit}/run")).await
+/// `DELETE /api/v1/patrols/units/{unit}/run`: the unit is back (with why it missed
+/// checkpoints, if it did); the run with its coverage.
+pub async fn end_run(
+    unit: &str,
+    end: &linli_domain::patrol::EndRun,
+) -> Result<linli_domain::patrol::PatrolRun, ApiError> {
+    let request = Request::delete(&format!("/api/v1/patrols/units/{unit}/run"))
+        .json(end)
+        .map_err(network)?;
+    read(request.send().await.map_err(network)?).await
 }
 
 /// `GET /api/v1/notices`: the public notices in force.

@@ -40,6 +40,9 @@ pub struct Here {
     /// The browser refused or cannot tell (no permission, no receiver).
     pub unavailable: RwSignal<bool>,
     pub destination: RwSignal<Option<Destination>>,
+    /// The map keeps the worker in its middle as they walk (set when a patrol starts
+    /// or by the map's button; dragging the map ends it).
+    pub follow: RwSignal<bool>,
 }
 
 impl Here {
@@ -49,6 +52,7 @@ impl Here {
             fix: RwSignal::new(None),
             unavailable: RwSignal::new(false),
             destination: RwSignal::new(None),
+            follow: RwSignal::new(false),
         };
         provide_context(here);
         let Ok(geolocation) = window().navigator().geolocation() else {

@@ -206,6 +206,8 @@ pub struct Live {
     pub focus: RwSignal<Option<Position>>,
     /// The case whose details the map should open (a list row, a case just created).
     pub open_case: RwSignal<Option<i64>>,
+    /// A case the map should start reporting (a patrol's "report a problem here").
+    pub report_at: RwSignal<Option<ReportAt>>,
     /// What the map shows (the command screen's KPI tiles choose).
     pub map_focus: RwSignal<crate::map::markers::MapFocus>,
     /// The communities' names, once loaded.
@@ -234,6 +236,13 @@ impl Live {
     }
 }
 
+/// Where a face asks the map to report a case: a point, found on a patrol run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportAt {
+    pub position: Position,
+    pub patrol_run: Option<i64>,
+}
+
 /// The event kinds the stream sends (see CONTRACT.md).
 const KINDS: [&str; 10] = [
     "alert.raised",
@@ -257,6 +266,7 @@ pub fn provide_live() -> Live {
         new_critical: RwSignal::new(None),
         focus: RwSignal::new(None),
         open_case: RwSignal::new(None),
+        report_at: RwSignal::new(None),
         map_focus: RwSignal::new(Default::default()),
         communities: RwSignal::new(Vec::new()),
     };

@@ -349,6 +349,9 @@ pub struct CaseHandling {
     /// The alert the case was escalated from.
     #[serde(default)]
     pub alert_id: Option<i64>,
+    /// The patrol run it was found on.
+    #[serde(default)]
+    pub patrol_run: Option<i64>,
     /// How often it was closed and came back.
     #[serde(default)]
     pub reopened: u32,
@@ -550,6 +553,9 @@ pub struct NewCase {
     pub responsible: Option<Party>,
     #[serde(default)]
     pub cooperating: Vec<Party>,
+    /// The patrol run the problem was found on (source `patrol`).
+    #[serde(default)]
+    pub patrol_run: Option<i64>,
 }
 
 fn normal_priority() -> CasePriority {

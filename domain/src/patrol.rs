@@ -69,6 +69,34 @@ pub struct PatrolRun {
     pub off_route: bool,
     /// Out on the run, but nothing heard for [`SILENT_AFTER_MS`] (as of when read).
     pub silent: bool,
+    /// Once the run ended: the route's checkpoints it did not reach, in walking order.
+    #[serde(default)]
+    pub missed: Vec<Checkpoint>,
+    /// Why they were missed, as the team said when it ended the run.
+    #[serde(default)]
+    pub missed_reason: Option<String>,
+}
+
+/// How a unit ends its run (`DELETE /api/v1/patrols/units/{id}/run`, body optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EndRun {
+    /// Why checkpoints were left out (road works, called to an alert), at most
+    /// [`MISSED_REASON_MAX_CHARS`] characters.
+    #[serde(default)]
+    pub missed_reason: Option<String>,
+}
+
+/// The longest reason for missed checkpoints.
+pub const MISSED_REASON_MAX_CHARS: usize = 200;
+
+/// The checkpoints of a route that `covered` does not hold, in walking order.
+pub fn not_covered<'a>(checkpoints: &'a [Checkpoint], covered: &[Covered]) -> Vec<&'a Checkpoint> {
+    checkpoints
+        .iter()
+        .filter(|c| !covered.iter().any(|done| done.checkpoint == c.id))
+        .collect()
 }
 
 /// A position a patrol unit posts (`POST /api/v1/patrols/units/{id}/position`).
@@ -107,9 +135,8 @@ pub fn newly_covered<'a>(
     covered: &[Covered],
     position: Position,
 ) -> Vec<&'a Checkpoint> {
-    checkpoints
-        .iter()
-        .filter(|c| !covered.iter().any(|done| done.checkpoint == c.id))
+    not_covered(checkpoints, covered)
+        .into_iter()
         .filter(|c| crate::geometry::metres_between(c.position, position) <= CHECKPOINT_RADIUS_M)
         .collect()
 }

@@ -1,7 +1,9 @@
 //! Patrol runs through the API: a grid worker's unit sets out on a demo route, walks
 //! past its checkpoints with one detour, and comes back; the run records what it
 //! covered and when, and the detour; each position is a `patrol.position` event for the
-//! maps. Bad positions, times, units and people are refused and change nothing.
+//! maps. It ends with a checkpoint missed and the team's reason. A problem found on the
+//! walk is a case of the run. Bad positions, times, units, reasons, runs and people are
+//! refused and change nothing.
 
 mod support;
 
@@ -209,8 +211,50 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
         .iter()
         .all(|u| u["unit"] != "team-1"));
 
-    let ended: Value = grid
-        .delete(unit_url("run"))
+    // Ending with a checkpoint missed: bad reasons are refused and the run stays out.
+    let end = || grid.delete(unit_url("run"));
+    let too_long = "路".repeat(201);
+    for (request, status, code) in [
+        (
+            end().json(&json!({"missed_reason": too_long})),
+            422,
+            "unprocessable",
+        ),
+        (end().json(&json!({"reason": "施工"})), 422, "unprocessable"),
+        (
+            end().json(&json!({"missed_reason": 5})),
+            422,
+            "unprocessable",
+        ),
+        (
+            end().body(r#"{"missed_reason": "施工"}"#),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            end()
+                .header("content-type", "application/json")
+                .body("{\"missed"),
+            400,
+            "bad_request",
+        ),
+        (
+            viewer
+                .delete(unit_url("run"))
+                .json(&json!({"missed_reason": "x"})),
+            403,
+            "forbidden",
+        ),
+    ] {
+        assert_error(request.send().await.unwrap(), status, code).await;
+    }
+    let units: Vec<Value> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
+    let ours = units.iter().find(|u| u["unit"] == "team-1").unwrap();
+    assert!(ours["ended_at"].is_null(), "still out after refused ends");
+    assert_eq!(ours["missed"], json!([]), "nothing missed while out");
+
+    let ended: Value = end()
+        .json(&json!({"missed_reason": "  道路施工，无法通行 "}))
         .send()
         .await
         .unwrap()
@@ -221,6 +265,14 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
     assert_eq!(
         ended["covered"].as_array().unwrap().len(),
         checkpoints.len() - 1
+    );
+    assert_eq!(ended["missed"], json!([checkpoints.last().unwrap()]));
+    assert_eq!(ended["missed_reason"], "道路施工，无法通行");
+    let units: Vec<Value> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
+    let ours = units.iter().find(|u| u["unit"] == "team-1").unwrap();
+    assert_eq!(
+        *ours, ended,
+        "the command screen sees what was missed and why"
     );
     let again = grid.delete(unit_url("run")).send().await.unwrap();
     assert_error(again, 409, "conflict").await;
@@ -291,4 +343,93 @@ async fn a_unit_unheard_for_five_minutes_is_silent_and_a_late_position_does_not_
         .await
         .unwrap();
     assert_eq!(fresh["silent"], false);
+}
+
+#[tokio::test]
+async fn a_problem_found_on_a_run_is_a_case_of_that_run() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let route = community_route(&commander, &app).await;
+    let community = route["community"].as_str().unwrap().to_string();
+    let grid = app.signed_in(&format!("demo-grid-{community}")).await;
+    let other_community = if community == "xingfuli" {
+        "wulimiao"
+    } else {
+        "xingfuli"
+    };
+    let other = app.signed_in(&format!("demo-grid-{other_community}")).await;
+    let run: Value = grid
+        .post(app.url("/api/v1/patrols/units/team-3/run"))
+        .json(&json!({"route": route["id"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_id = run["id"].as_i64().unwrap();
+    let spot = route["checkpoints"][0]["position"].clone();
+    let report = |community: &str, source: &str, run: Value| {
+        json!({"title": "共享单车堵住骑手停车点", "category": "street-order", "source": source,
+               "community": community, "position": spot, "patrol_run": run})
+    };
+    let cases_before: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+
+    // A run that is not there, a source that says otherwise, another community's run,
+    // a run id that is not a number: refused, and no case is opened.
+    for (who, body, status, code) in [
+        (
+            &grid,
+            report(&community, "patrol", json!(999_999)),
+            422,
+            "unprocessable",
+        ),
+        (
+            &grid,
+            report(&community, "grid-visit", json!(run_id)),
+            422,
+            "unprocessable",
+        ),
+        (
+            &other,
+            report(other_community, "patrol", json!(run_id)),
+            403,
+            "forbidden",
+        ),
+        (
+            &grid,
+            report(&community, "patrol", json!("run-1")),
+            422,
+            "unprocessable",
+        ),
+    ] {
+        let response = who
+            .post(app.url("/api/v1/cases"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, status, code).await;
+    }
+    let cases_after: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    assert_eq!(
+        cases_after.len(),
+        cases_before.len(),
+        "nothing half-applied"
+    );
+
+    let response = grid
+        .post(app.url("/api/v1/cases"))
+        .json(&report(&community, "patrol", json!(run_id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let case: Value = response.json().await.unwrap();
+    assert_eq!(case["source"], "patrol");
+    assert_eq!(case["patrol_run"], run_id);
+    assert_eq!(case["position"], spot);
+    let listed: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    let listed = listed.iter().find(|c| c["id"] == case["id"]).unwrap();
+    assert_eq!(listed["patrol_run"], run_id, "the list keeps the link");
 }

@@ -713,6 +713,9 @@ impl Browser {
             .decode(encoded.as_str().unwrap_or_default())
             .context("screenshot is not base64")?;
         let path = artefacts().join(format!("{name}.png"));
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
         std::fs::write(&path, png)?;
         Ok(path)
     }

@@ -956,12 +956,22 @@ async fn a_grid_worker_long_presses_the_tablet_map_to_report_a_case() -> anyhow:
     Ok(())
 }
 
+/// Journey 4, a patrol run, on the tablet (1280×800, touch): the team starts its run
+/// and the map follows it; the tablet shares its position, the checkpoints it passes
+/// count; at the second checkpoint it reports a problem "here" in one step (at its
+/// position, source patrol, linked to the run); ending with checkpoints missed names
+/// them and asks why (no reason is refused); the finished run lists what it missed and
+/// why, on the tablet and on the command screen. Screenshots in
+/// `target/e2e/journeys/4-*.png`.
 #[tokio::test]
-async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
+async fn journey_4_a_patrol_run_on_the_tablet_follows_the_worker_reports_here_and_ends_saying_what_it_missed(
 ) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let commander = server.signed_in("demo-commander").await?;
-    let route = demo_route(&server, |r| r["community"].is_string()).await?;
+    let route = demo_route(&server, |r| {
+        r["community"].is_string() && r["checkpoints"].as_array().is_some_and(|c| c.len() >= 3)
+    })
+    .await?;
     let community = route["community"].as_str().unwrap();
     let worker = format!("demo-grid-{community}");
     let at = |i: usize| -> [f64; 2] {
@@ -977,8 +987,23 @@ async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
             .await?;
         anyhow::Ok(units.into_iter().find(|u| u["unit"] == worker.as_str()))
     };
+    let covered_on_server = |n: usize| {
+        let run_on_server = &run_on_server;
+        async move {
+            for _ in 0..200 {
+                let run = run_on_server().await?.unwrap_or_default();
+                if run["covered"].as_array().is_some_and(|c| c.len() == n) {
+                    return anyhow::Ok(run);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            anyhow::bail!("the server never saw {n} checkpoints covered")
+        }
+    };
 
-    let browser = Browser::start(800, 1280, "zh-CN").await?;
+    // 1. The team starts its evening run; the tablet shares its position and the map
+    //    follows the worker.
+    let browser = Browser::start(1280, 800, "zh-CN").await?;
     browser.set_position(at(0)).await?;
     browser.goto(&server.url("/login?next=/field")).await?;
     browser.sign_in(&worker, "demo").await?;
@@ -990,35 +1015,33 @@ async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
         .await?;
     click_test(&browser, "patrol-start").await?;
     browser.find("[data-test=patrol-sharing]").await?;
-    browser.screenshot("field-patrol-sharing").await?;
-
-    // The tablet stands at the first checkpoint, then walks to the second.
-    let mut run = Value::Null;
-    for _ in 0..100 {
-        run = run_on_server().await?.unwrap_or_default();
-        if run["covered"].as_array().is_some_and(|c| c.len() == 1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser
+        .find("[data-test=follow-me][aria-pressed=true]")
+        .await?;
+    let run = covered_on_server(1).await?;
     assert_eq!(run["route"], route["id"], "{run}");
     assert_eq!(
-        run["covered"][0]["checkpoint"], route["checkpoints"][0]["id"],
-        "{run}"
+        run["covered"][0]["checkpoint"],
+        route["checkpoints"][0]["id"]
     );
-    // The worker looks at the alerts while walking on: the tablet keeps sharing.
+
+    // 2. Walking on to the second checkpoint (looking at the alerts on the way): the
+    //    map keeps the worker in its middle.
     click_test(&browser, "tab-alerts").await?;
     browser.set_position(at(1)).await?;
-    for _ in 0..200 {
-        run = run_on_server().await?.unwrap_or_default();
-        if run["covered"].as_array().is_some_and(|c| c.len() == 2) {
+    covered_on_server(2).await?;
+    let target = mercator(at(1)[0], at(1)[1]);
+    let mut view = current_view(&browser).await?;
+    for _ in 0..50 {
+        if (view.x - target.0).abs() < 1.0 && (view.y - target.1).abs() < 1.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+        view = current_view(&browser).await?;
     }
-    assert_eq!(
-        run["covered"][1]["checkpoint"], route["checkpoints"][1]["id"],
-        "{run}"
+    assert!(
+        (view.x - target.0).abs() < 1.0 && (view.y - target.1).abs() < 1.0,
+        "the map follows the worker: {view:?} vs {target:?}"
     );
     click_test(&browser, "tab-patrols").await?;
     browser
@@ -1028,11 +1051,111 @@ async fn a_grid_worker_starts_a_patrol_on_the_tablet_and_its_position_is_shared(
             WAIT,
         )
         .await?;
+    browser.screenshot("journeys/4-1-on-the-run").await?;
 
+    // 3. At the checkpoint, a problem: one tap opens the form at the worker's position
+    //    with the patrol's defaults; the title is all there is to type.
+    click_test(&browser, "patrol-report-here").await?;
+    browser.find("[data-test=new-case]").await?;
+    let defaults = browser
+        .script(
+            "return [document.querySelector('[data-test=new-case-source]').value, \
+                     document.querySelector('[data-test=new-case-category]').value, \
+                     document.activeElement && document.activeElement.getAttribute('data-test')]",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        defaults,
+        json!(["patrol", "street-order", "new-case-title"])
+    );
+    let title = browser.find("[data-test=new-case-title]").await?;
+    browser.type_into(&title, "共享单车堵住骑手停车点").await?;
+    browser.screenshot("journeys/4-2-report-here").await?;
+    click_test(&browser, "new-case-submit").await?;
+    browser.find("[data-test=case-details]").await?;
+    let cases: Vec<Value> = commander
+        .get(server.url("/api/v1/cases"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let reported = cases
+        .iter()
+        .find(|c| c["title"] == "共享单车堵住骑手停车点")
+        .expect("the case is on the server");
+    assert_eq!(reported["source"], "patrol");
+    assert_eq!(reported["patrol_run"], run["id"]);
+    assert!(
+        metres_apart(
+            [
+                reported["position"][0].as_f64().unwrap(),
+                reported["position"][1].as_f64().unwrap()
+            ],
+            at(1)
+        ) < 1.0,
+        "at the worker's position: {reported}"
+    );
+    assert_eq!(reported["community"], community);
+
+    // 4. Ending with checkpoints missed: the tablet names them and asks why; ending
+    //    without a reason is refused; "keep walking" keeps the run.
+    click_test(&browser, "tab-patrols").await?;
     click_test(&browser, "patrol-end").await?;
+    let names = browser.find("[data-test=patrol-missed-names]").await?;
+    let missed_names: Vec<String> = route["checkpoints"].as_array().unwrap()[2..]
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(browser.text(&names).await?, missed_names.join("、"));
+    click_test(&browser, "patrol-keep-walking").await?;
+    browser.find("[data-test=patrol-sharing]").await?;
+    assert!(run_on_server().await?.unwrap()["ended_at"].is_null());
+    click_test(&browser, "patrol-end").await?;
+    click_test(&browser, "patrol-end-confirm").await?;
+    browser
+        .wait_for(
+            "the reason to be asked for",
+            "const q = document.querySelector('[data-test=patrol-missed-question] .error'); \
+             return q && q.textContent.includes('原因') ? true : null",
+            WAIT,
+        )
+        .await?;
+    assert!(run_on_server().await?.unwrap()["ended_at"].is_null());
+    click_test(&browser, "patrol-missed-reason-choice").await?;
+    browser.screenshot("journeys/4-3-why-missed").await?;
+    click_test(&browser, "patrol-end-confirm").await?;
     browser.find("[data-test=patrol-start]").await?;
     let ended = run_on_server().await?.unwrap_or_default();
     assert!(ended["ended_at"].is_string(), "{ended}");
+    assert_eq!(ended["missed_reason"], "道路施工，无法通行");
+    assert_eq!(
+        ended["missed"].as_array().unwrap().len(),
+        missed_names.len()
+    );
+    let row = format!("[data-test=patrol-row][data-unit={worker}] [data-test=patrol-missed]");
+    let missed_row = browser.find(&row).await?;
+    let text = browser.text(&missed_row).await?;
+    assert!(
+        text.contains(&missed_names[0]) && text.contains("道路施工"),
+        "{text}"
+    );
+    browser.screenshot("journeys/4-4-run-ended").await?;
+    drop(browser);
+
+    // 5. The command screen lists the run with what it missed and why.
+    let screen = Browser::start(1920, 1080, "zh-CN").await?;
+    screen.goto(&server.url("/login?next=/command")).await?;
+    screen.sign_in("demo-commander", "demo").await?;
+    screen.wait_for_path("/command").await?;
+    click_test(&screen, "tab-patrols").await?;
+    let missed_row = screen.find(&row).await?;
+    let text = screen.text(&missed_row).await?;
+    assert!(
+        text.contains(&missed_names[0]) && text.contains("道路施工"),
+        "{text}"
+    );
+    screen.screenshot("journeys/4-5-command-screen").await?;
     Ok(())
 }
 

@@ -23,6 +23,9 @@ pub struct Spot {
     pub community: Option<(String, String)>,
     /// The building's id and its name as shown.
     pub building: Option<(String, String)>,
+    /// The patrol run it was found on: the source is `patrol`, and the category
+    /// street order until the worker says otherwise.
+    pub patrol_run: Option<i64>,
 }
 
 /// A `<select>` of one of the domain's enumerations, named in the current language.
@@ -63,12 +66,16 @@ pub fn NewCaseForm(
     let role = use_session().user().map(|u| u.role);
     let title = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
-    let category = RwSignal::new(CaseCategory::Environment);
-    let priority = RwSignal::new(CasePriority::Normal);
-    let source = RwSignal::new(if role == Some(Role::GridWorker) {
-        CaseSource::GridVisit
+    let category = RwSignal::new(if spot.patrol_run.is_some() {
+        CaseCategory::StreetOrder
     } else {
-        CaseSource::ResidentReport
+        CaseCategory::Environment
+    });
+    let priority = RwSignal::new(CasePriority::Normal);
+    let source = RwSignal::new(match (spot.patrol_run, role) {
+        (Some(_), _) => CaseSource::Patrol,
+        (None, Some(Role::GridWorker)) => CaseSource::GridVisit,
+        (None, _) => CaseSource::ResidentReport,
     });
     // `None` is "not assigned yet": the first entry of the list below.
     let responsible = RwSignal::new(None::<Party>);
@@ -77,6 +84,15 @@ pub fn NewCaseForm(
     let outbox = use_outbox();
     let community = spot.community.clone();
     let building = spot.building.clone();
+    // Reported from a patrol: the rest has its defaults, so the title is what to type.
+    let title_input = NodeRef::<leptos::html::Input>::new();
+    if spot.patrol_run.is_some() {
+        Effect::new(move |_| {
+            if let Some(input) = title_input.get() {
+                let _ = input.focus();
+            }
+        });
+    }
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(community) = spot
@@ -104,6 +120,11 @@ pub fn NewCaseForm(
             building: spot.building.as_ref().map(|(id, _)| id.clone()),
             responsible: responsible.get_untracked(),
             cooperating: vec![],
+            // Only while the source still says so: a worker who changes it is not
+            // reporting from the patrol.
+            patrol_run: spot
+                .patrol_run
+                .filter(|_| source.get_untracked() == CaseSource::Patrol),
         };
         let Some(live) = live else { return };
         let pending = Pending::new(
@@ -154,7 +175,7 @@ pub fn NewCaseForm(
                 {building.map(|(_, name)| format!(" · {name}"))}
             </p>
             <label>{move || lang.t(Msg::Title)}
-                <input type="text" data-test="new-case-title" maxlength="200" required
+                <input type="text" data-test="new-case-title" maxlength="200" required node_ref=title_input
                     on:input=move |ev| title.set(event_target_value(&ev))/>
             </label>
             <label>{move || lang.t(Msg::Category)}

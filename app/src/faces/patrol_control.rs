@@ -1,17 +1,20 @@
 //! Setting out on a patrol from the tablet: choose one of your routes, start, and the
 //! tablet shares where it is (its [`Here`]) while the run lasts: at most every
 //! [`SHARE_EVERY_MS`], through the outbox, so positions taken without a signal arrive
-//! later with their own times. Ending the run stops the sharing.
+//! later with their own times; the map follows the worker. On the way, "report a
+//! problem here" opens a case at the worker's position, found on this run. Ending the
+//! run stops the sharing; a run that missed checkpoints names them and asks why
+//! before it ends.
 
 use crate::api;
 use crate::here::{use_here, Fix, Here};
-use crate::i18n::{use_language, Lang, Msg};
-use crate::live::{use_live, Live};
+use crate::i18n::{tr, use_language, Lang, Msg};
+use crate::live::{use_live, Live, ReportAt};
 use crate::outbox::{self, use_outbox, Outbox, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use linli_domain::patrol::PatrolRun;
+use linli_domain::patrol::{not_covered, Checkpoint, EndRun, PatrolRun};
 use linli_domain::{Role, SessionInfo};
 use serde_json::json;
 
@@ -167,6 +170,7 @@ pub fn PatrolControl() -> impl IntoView {
     let chosen = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<String>);
     let my_run = open_run_of(live, unit.clone());
+    let here = use_here();
     let start = {
         let unit = unit.clone();
         move |_| {
@@ -183,23 +187,58 @@ pub fn PatrolControl() -> impl IntoView {
                     Ok(run) => {
                         error.set(None);
                         live.show_change("patrol.run", &run);
+                        if let Some(here) = here {
+                            here.follow.set(true);
+                        }
                     }
                     Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
                 }
             });
         }
     };
-    let end = move |_| {
+    // Ending: straight away when every checkpoint was passed, else after the team
+    // said why (`asking` holds the checkpoints missed while the question is open).
+    let asking = RwSignal::new(None::<Vec<Checkpoint>>);
+    let finish = move |end: EndRun| {
         let unit = unit.clone();
         spawn_local(async move {
-            match api::end_run(&unit).await {
+            match api::end_run(&unit, &end).await {
                 Ok(run) => {
                     error.set(None);
+                    asking.set(None);
                     live.show_change("patrol.run", &run);
+                    if let Some(here) = here {
+                        here.follow.set(false);
+                    }
                 }
                 Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
             }
         });
+    };
+    let end = {
+        let finish = finish.clone();
+        move |_| {
+            let missed = my_run
+                .with_untracked(|run| run.as_ref().map(|run| missed_so_far(live, run)))
+                .unwrap_or_default();
+            if missed.is_empty() {
+                finish.clone()(EndRun::default());
+            } else {
+                asking.set(Some(missed));
+            }
+        }
+    };
+    let report_here = move |_| {
+        let Some(run) = my_run.get_untracked() else {
+            return;
+        };
+        let position = here.and_then(|h| h.fix.with_untracked(|f| f.as_ref().map(|f| f.position)));
+        if let Some(position) = position.or(run.position) {
+            live.report_at.set(Some(ReportAt {
+                position,
+                patrol_run: Some(run.id),
+            }));
+        }
     };
     view! {
         <div class="patrol-control" data-test="patrol-control">
@@ -217,11 +256,113 @@ pub fn PatrolControl() -> impl IntoView {
                         {move || lang.t(Msg::SharingPosition)}" · "{move || lang.t(Msg::Coverage)}" "
                         {run.covered.len()}" / "{run.checkpoints}
                     </p>
-                    <button class="primary" data-test="patrol-end" on:click=end.clone()>{move || lang.t(Msg::EndPatrol)}</button>
+                    <div class="patrol-actions">
+                        <button class="primary" data-test="patrol-report-here" on:click=report_here>{move || lang.t(Msg::ReportHere)}</button>
+                        <button data-test="patrol-end" on:click=end.clone()>{move || lang.t(Msg::EndPatrol)}</button>
+                    </div>
                 }.into_any(),
             }}
+            {move || asking.get().map(|missed| view! {
+                <MissedQuestion missed=missed on_end=finish.clone() on_keep_walking=move || asking.set(None)/>
+            })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </div>
     }
     .into_any()
+}
+
+/// The checkpoints of `run`'s route it has not passed yet.
+fn missed_so_far(live: Live, run: &PatrolRun) -> Vec<Checkpoint> {
+    live.snapshot.with_untracked(|s| {
+        s.as_ref()
+            .and_then(|s| {
+                s.routes
+                    .features
+                    .iter()
+                    .find(|r| r.properties.id == run.route)
+            })
+            .map(|route| {
+                not_covered(&route.properties.checkpoints, &run.covered)
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
+/// The reasons a team most often gives, one tap each.
+const COMMON_REASONS: [Msg; 4] = [
+    Msg::ReasonRoadWorks,
+    Msg::ReasonCalledAway,
+    Msg::ReasonNoTime,
+    Msg::ReasonWeather,
+];
+
+/// Before a run with checkpoints missed ends: which ones, and why (a common reason,
+/// words of the team's own, or both).
+#[component]
+fn MissedQuestion(
+    missed: Vec<Checkpoint>,
+    on_end: impl Fn(EndRun) + Clone + Send + Sync + 'static,
+    on_keep_walking: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let lang = use_language();
+    let chosen = RwSignal::new(None::<Msg>);
+    let words = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<&'static str>);
+    let names = missed
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join("、");
+    let count = missed.len();
+    let confirm = move |_| {
+        let l = lang.0.get_untracked();
+        let own = words.get_untracked().trim().to_string();
+        let reason = match (chosen.get_untracked(), own.is_empty()) {
+            (None, true) => {
+                error.set(Some(tr(l, Msg::ReasonRequired)));
+                return;
+            }
+            (None, false) => own,
+            (Some(common), true) => tr(l, common).to_string(),
+            (Some(common), false) => format!("{}：{own}", tr(l, common)),
+        };
+        on_end(EndRun {
+            missed_reason: Some(reason),
+        });
+    };
+    view! {
+        <div class="missed-question" role="alertdialog" data-test="patrol-missed-question">
+            <p class="warning">
+                <strong>{move || lang.t(Msg::MissedCheckpoints)}" "{count}</strong>
+                "：" <span data-test="patrol-missed-names">{names}</span>
+            </p>
+            <p>{move || lang.t(Msg::WhyMissed)}</p>
+            <div class="chips">
+                {COMMON_REASONS.iter().map(|reason| {
+                    let reason = *reason;
+                    view! {
+                        <button type="button" class="chip" data-test="patrol-missed-reason-choice"
+                            aria-pressed=move || (chosen.get() == Some(reason)).to_string()
+                            on:click=move |_| {
+                                chosen.update(|c| *c = if *c == Some(reason) { None } else { Some(reason) });
+                                error.set(None);
+                            }>
+                            {move || lang.t(reason)}
+                        </button>
+                    }
+                }).collect_view()}
+            </div>
+            <input type="text" data-test="patrol-missed-reason" maxlength="200"
+                placeholder=move || lang.t(Msg::MissedReason)
+                on:input=move |ev| { words.set(event_target_value(&ev)); error.set(None); }/>
+            <div class="patrol-actions">
+                <button class="primary" data-test="patrol-end-confirm" on:click=confirm>{move || lang.t(Msg::EndAnyway)}</button>
+                <button data-test="patrol-keep-walking" on:click=move |_| on_keep_walking()>{move || lang.t(Msg::KeepWalking)}</button>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </div>
+    }
 }

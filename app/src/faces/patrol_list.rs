@@ -1,6 +1,7 @@
 //! The patrol list beside the map: each unit's latest run, out or back, with its route,
-//! how many checkpoints it has passed, and whether it strays or went silent. A row
-//! flies the map to where the unit last was.
+//! how many checkpoints it has passed, and whether it strays or went silent; a run
+//! that is back names the checkpoints it missed and why. A row flies the map to where
+//! the unit last was.
 
 use super::patrol_control::PatrolControl;
 use crate::i18n::{china_clock, use_language, Msg};
@@ -21,11 +22,20 @@ pub fn run_state(run: &PatrolRun) -> Msg {
     }
 }
 
+/// For a run that is back with checkpoints missed: their names, and the team's reason.
+pub fn missed_text(run: &PatrolRun) -> Option<(String, Option<String>)> {
+    (!run.missed.is_empty()).then(|| {
+        let names: Vec<&str> = run.missed.iter().map(|c| c.name.as_str()).collect();
+        (names.join("、"), run.missed_reason.clone())
+    })
+}
+
 #[component]
 fn PatrolRow(run: PatrolRun, route: String, live: Live) -> impl IntoView {
     let lang = use_language();
     let state = run_state(&run);
     let position = run.position;
+    let missed = missed_text(&run);
     view! {
         <li class="patrol-row" data-test="patrol-row" data-unit=run.unit.clone()
             data-covered=run.covered.len().to_string() data-state=format!("{state:?}")>
@@ -37,6 +47,12 @@ fn PatrolRow(run: PatrolRun, route: String, live: Live) -> impl IntoView {
                     {move || lang.t(Msg::Coverage)}" "{run.covered.len()}" / "{run.checkpoints}
                     {run.last_seen.as_deref().map(|at| format!(" · {}", china_clock(at)))}
                 </span>
+                {missed.map(|(names, reason)| view! {
+                    <span class="meta missed" data-test="patrol-missed">
+                        {move || lang.t(Msg::MissedCheckpoints)}"："{names}" · "
+                        {move || reason.clone().unwrap_or_else(|| lang.t(Msg::NoReasonGiven).to_string())}
+                    </span>
+                })}
             </button>
         </li>
     }

@@ -867,6 +867,8 @@ mod tests {
             last_seen: Some("2026-11-27T11:05:00.000Z".into()),
             off_route: false,
             silent: false,
+            missed: vec![],
+            missed_reason: None,
         };
         Operations::from_snapshot(&Snapshot {
             last_event_id: 1,

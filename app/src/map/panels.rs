@@ -114,6 +114,12 @@ fn unit_rows(lang: Lang, run: &PatrolRun, route: Option<&RouteProperties>) -> Ve
             .as_deref()
             .map(|at| (Msg::LastSeen, date_time(lang, at))),
     );
+    if let Some((_, reason)) = crate::faces::patrol_list::missed_text(run) {
+        rows.push((
+            Msg::MissedReason,
+            reason.unwrap_or_else(|| tr(lang, Msg::NoReasonGiven).to_string()),
+        ));
+    }
     rows
 }
 
@@ -125,10 +131,16 @@ fn checklist(run: &PatrolRun, route: &RouteProperties) -> impl IntoView {
         .map(|c| {
             let passed = run.covered.iter().find(|d| d.checkpoint == c.id);
             let time = passed.map(|d| china_clock(&d.at)).unwrap_or_default();
+            let missed = run.missed.iter().any(|m| m.id == c.id);
+            let tick = match (passed, missed) {
+                (Some(_), _) => "✓",
+                (None, true) => "✗",
+                (None, false) => "○",
+            };
             view! {
-                <li class:passed=passed.is_some() data-test="unit-checkpoint"
+                <li class:passed=passed.is_some() class:missed=missed data-test="unit-checkpoint"
                     data-passed=passed.is_some().to_string()>
-                    <span class="tick">{if passed.is_some() { "✓" } else { "○" }}</span>
+                    <span class="tick">{tick}</span>
                     " " {c.name.clone()} " " <span class="when">{time}</span>
                 </li>
             }

@@ -417,9 +417,8 @@ pub fn MapView(
     };
     let change_view = move |f: &dyn Fn(Viewport) -> Viewport| viewport.update(|v| *v = v.map(f));
 
-    // The spot under screen point `at`: where it is, and the community and building there.
-    let spot_at = move |at: Screen, v: Viewport| {
-        let world = v.to_world(at);
+    // The spot at `world`: where it is, and the community and building there.
+    let spot_at = move |world: super::projection::World, patrol_run: Option<i64>| {
         let lon_lat = unproject(world);
         let round = |degrees: f64| (degrees * 1e6).round() / 1e6;
         let chinese = lang.0.get_untracked() == Lang::Zh;
@@ -431,12 +430,39 @@ pub fn MapView(
             }),
             building: layers::building_at(d, world)
                 .map(|b| (b.id.clone(), b.name.clone().unwrap_or_else(|| b.id.clone()))),
+            patrol_run,
         })
     };
+    // A face asks for a report at a point (a patrol's "report a problem here").
+    if let Some(live) = live {
+        Effect::new(move |_| {
+            let Some(report) = live.report_at.get() else {
+                return;
+            };
+            live.report_at.set(None);
+            let world = super::projection::project(report.position.into());
+            selected.set(None);
+            creating.set(Some(spot_at(world, report.patrol_run)));
+            if !here.is_some_and(|h| h.follow.get_untracked()) {
+                change_view_to(viewport, world);
+            }
+        });
+    }
+    // Following the worker: each new position of the device is the map's middle.
+    if let Some(here) = here {
+        Effect::new(move |_| {
+            if !here.follow.get() || here.destination.with(Option::is_some) {
+                return;
+            }
+            if let Some(position) = here.position() {
+                change_view_to(viewport, super::projection::project(position.into()));
+            }
+        });
+    }
     let start_report = move |at: Screen| {
         if let Some(v) = viewport.get_untracked() {
             selected.set(None);
-            creating.set(Some(spot_at(at, v)));
+            creating.set(Some(spot_at(v.to_world(at), None)));
             // On a wide map, slide the spot out from under the form.
             if v.width > 2.0 * FORM_WIDTH_PX && at.x < FORM_WIDTH_PX {
                 change_view(&|v| v.panned_by((v.width + FORM_WIDTH_PX) / 2.0 - at.x, 0.0));
@@ -536,6 +562,12 @@ pub fn MapView(
             });
         });
         if let Some((dx, dy, factor, around)) = next {
+            // Moving the map by hand lets the worker walk off it again.
+            if gesture.with_value(|g| g.moved >= CLICK_SLOP_PX) {
+                if let Some(here) = here {
+                    here.follow.set(false);
+                }
+            }
             change_view(&|v| zoom_limited(v.panned_by(dx, dy), factor, around));
         }
     };
@@ -666,6 +698,9 @@ pub fn MapView(
         };
         ev.prevent_default();
         if let Some((dx, dy)) = handled {
+            if let Some(here) = here {
+                here.follow.set(false);
+            }
             change_view(&|v| v.panned_by(dx, dy));
         }
     };
@@ -693,6 +728,12 @@ pub fn MapView(
                 <button data-test="zoom-in" title=move || lang.t(Msg::ZoomIn) on:click=move |_| zoom_by(2.0)>"+"</button>
                 <button data-test="zoom-out" title=move || lang.t(Msg::ZoomOut) on:click=move |_| zoom_by(0.5)>"−"</button>
                 <button data-test="fit" title=move || lang.t(Msg::FitDistrict) on:click=move |_| fit()>"⤢"</button>
+                {here.map(|here| view! {
+                    <button data-test="follow-me" class:on=move || here.follow.get()
+                        aria-pressed=move || here.follow.get().to_string()
+                        title=move || lang.t(Msg::FollowMe)
+                        on:click=move |_| here.follow.update(|f| *f = !*f)>"◎"</button>
+                })}
             </div>
             {move || status().map(|text| view! { <p class="map-status">{text}</p> })}
             {move || selected.get().map(|hit| view! { <FeaturePanel hit=hit communities=data.with_untracked(|d| d.communities.clone()) on_close=move || selected.set(None)/> })}

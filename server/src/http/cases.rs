@@ -23,8 +23,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::alerts::AlertOutcome;
 use linli_domain::cases::{
-    check_parties, Case, CaseCategory, CaseOutcome, CaseStage, CaseStep, CaseSummary, NewCase,
-    PhotoKind,
+    check_parties, Case, CaseCategory, CaseOutcome, CaseSource, CaseStage, CaseStep, CaseSummary,
+    NewCase, PhotoKind,
 };
 use linli_domain::{CommunityId, ErrorBody};
 use serde::Deserialize;
@@ -160,7 +160,17 @@ pub async fn create(
     check_text("the description", &new.description, MAX_TEXT_CHARS)?;
     check_position(new.position)?;
     check_parties(new.responsible, &new.cooperating).map_err(AppError::Unprocessable)?;
-    let case = state.store.create_case(&change, &new).await?;
+    if new.patrol_run.is_some() && new.source != CaseSource::Patrol {
+        return Err(AppError::Unprocessable(format!(
+            "a case found on a patrol run has the source `patrol`, not `{}`",
+            new.source.as_str()
+        )));
+    }
+    let scope = caller.community_scope();
+    let case = state
+        .store
+        .create_case(&change, &new, scope.as_deref())
+        .await?;
     state.live.wake();
     Ok((StatusCode::CREATED, Json(case)))
 }

@@ -20,6 +20,38 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
+/// An optional JSON body (`Option<ApiJson<T>>`): none when the request has no body;
+/// a body that is not declared JSON is refused (`415`), never silently ignored.
+impl<T, S> axum::extract::OptionalFromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &S,
+    ) -> Result<Option<Self>, AppError> {
+        let declared = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
+        if declared {
+            let axum::Json(value) =
+                <axum::Json<T> as FromRequest<S>>::from_request(req, state).await?;
+            return Ok(Some(ApiJson(value)));
+        }
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::BadRequest(format!("cannot read the body: {e}")))?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            Ok(None)
+        } else {
+            Err(AppError::UnsupportedMediaType(
+                "send the body as JSON with `Content-Type: application/json`".into(),
+            ))
+        }
+    }
+}
+
 /// Query-string parameters; bad ones become `400` naming the parameter.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]

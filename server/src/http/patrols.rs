@@ -18,7 +18,9 @@ use crate::store::Change;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use linli_domain::patrol::{PatrolRun, RouteLayer, StartRun, UnitPosition};
+use linli_domain::patrol::{
+    EndRun, PatrolRun, RouteLayer, StartRun, UnitPosition, MISSED_REASON_MAX_CHARS,
+};
 use linli_domain::place::FeatureCollection;
 use linli_domain::{CommunityId, ErrorBody};
 
@@ -70,7 +72,7 @@ fn mover(caller: &Caller, unit: &str) -> ApiResult<Change> {
             "`{unit}` is not a unit id: use 1–64 of a–z, 0–9 and -"
         )));
     }
-    Ok(Change::new(actor, now_ms()))
+    Ok(caller.change(actor))
 }
 
 /// Each patrol unit's latest run: where it is, what it covered, whether it strays or
@@ -122,24 +124,37 @@ pub async fn start_run(
     Ok((StatusCode::CREATED, Json(run)))
 }
 
-/// The unit is back.
+/// The unit is back. The body, optional, says why checkpoints were missed; the run
+/// lists the ones it missed.
 #[utoipa::path(delete, path = "/patrols/units/{id}/run", tag = "patrols",
     params(("id" = String, Path, description = "Unit id: 1–64 of a–z, 0–9 and -", pattern = "^[a-z0-9-]{1,64}$")),
+    request_body(content = Option<EndRun>, description = "Optional: why checkpoints were missed"),
     responses(
-        (status = 200, description = "The run, ended, with its coverage", body = PatrolRun),
+        (status = 200, description = "The run, ended, with its coverage and what it missed", body = PatrolRun),
         (status = 403, description = "A viewer, or another community's patrol", body = ErrorBody),
         (status = 409, description = "The unit is not out", body = ErrorBody),
+        (status = 422, description = "A reason too long", body = ErrorBody),
     ))]
 pub async fn end_run(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(unit): ApiPath<String>,
+    // No body, `null` and `{}` all say nothing of missed checkpoints.
+    body: Option<ApiJson<Option<EndRun>>>,
 ) -> ApiResult<Json<PatrolRun>> {
     let change = mover(&caller, &unit)?;
+    let reason = body
+        .and_then(|ApiJson(b)| b)
+        .and_then(|b| b.missed_reason)
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if let Some(reason) = &reason {
+        super::cases::check_text("the reason", reason, MISSED_REASON_MAX_CHARS)?;
+    }
     let scope = caller.community_scope();
     let run = state
         .store
-        .end_run(&change, &unit, scope.as_deref())
+        .end_run(&change, &unit, reason.as_deref(), scope.as_deref())
         .await?;
     state.live.wake();
     Ok(Json(run))
@@ -170,7 +185,8 @@ pub async fn position(
             AppError::Unprocessable(format!("`at` is not an RFC 3339 time: `{text}`"))
         })?,
     };
-    if at > change.at + FUTURE_TOLERANCE_MS || at < change.at - POSITION_LATE_MS {
+    let now = now_ms();
+    if at > now + FUTURE_TOLERANCE_MS || at < now - POSITION_LATE_MS {
         return Err(AppError::Unprocessable(
             "`at` must lie within the last hour (and not in the future)".into(),
         ));

@@ -549,12 +549,13 @@ pub trait Store: Send + Sync + 'static {
         route: &str,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun>;
-    /// Ends the unit's run; `Conflict` when it is not out, `Forbidden` when its route
+    /// Ends the unit's run (with why it missed checkpoints, if it did); `Conflict` when it is not out, `Forbidden` when its route
     /// belongs to a community outside `scope`.
     async fn end_run(
         &self,
         change: &Change,
         unit: &str,
+        missed_reason: Option<&str>,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun>;
     /// Records where the unit is on its run, with a `patrol.position` event; `Conflict`
@@ -578,8 +579,13 @@ pub trait Store: Send + Sync + 'static {
     /// Cases matching the filter, newest first.
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>>;
     /// Opens a case at `reported`, with a `case.created` event; `Invalid` for an
-    /// unknown community.
-    async fn create_case(&self, change: &Change, new: &NewCase) -> StoreResult<Case>;
+    /// unknown community or patrol run, `Forbidden` for a run outside `scope`.
+    async fn create_case(
+        &self,
+        change: &Change,
+        new: &NewCase,
+        scope: Option<&[CommunityId]>,
+    ) -> StoreResult<Case>;
     /// A case with its timeline.
     async fn case(&self, id: i64) -> StoreResult<Option<Case>>;
     /// Takes a step on a case, with a `case.updated` event; `Conflict` with the reason

@@ -305,8 +305,8 @@ async fn insert_case(
 ) -> StoreResult<CaseSummary> {
     let id = sqlx::query(
         "INSERT INTO cases (title, category, stage, priority, source, community, grid, lon, lat, building, \
-         opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, alert_id, recurs) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, alert_id, recurs, \
+         patrol_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&case.title)
     .bind(case.category.as_str())
@@ -327,6 +327,7 @@ async fn insert_case(
     .bind(serde_json::to_string(&case.handling.cooperating).map_err(corrupt)?)
     .bind(case.handling.alert_id)
     .bind(case.handling.recurs)
+    .bind(case.handling.patrol_run)
     .execute(&mut *conn)
     .await
     .map_err(|e| match e {
@@ -404,7 +405,7 @@ fn due_ms(case: &CaseSummary) -> StoreResult<Millis> {
 const CASE_COLUMNS: &str =
     "id, title, category, stage, priority, source, community, grid, lon, lat, \
      building, opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, \
-     alert_id, reopened, parties_done, \
+     alert_id, patrol_run, reopened, parties_done, \
      (SELECT r.id FROM cases AS r WHERE r.id = cases.recurs AND r.community = cases.community) \
      AS recurs";
 
@@ -426,6 +427,7 @@ fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
         cooperating: serde_json::from_str(&row.try_get::<String, _>("cooperating")?)
             .map_err(corrupt)?,
         alert_id: row.try_get("alert_id")?,
+        patrol_run: row.try_get("patrol_run")?,
         reopened: row.try_get::<i64, _>("reopened")? as u32,
         recurs: row.try_get("recurs")?,
         parties_done: serde_json::from_str(&row.try_get::<String, _>("parties_done")?)
@@ -1102,9 +1104,10 @@ impl Store for SqliteStore {
         &self,
         change: &Change,
         unit: &str,
+        missed_reason: Option<&str>,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<linli_domain::patrol::PatrolRun> {
-        self.end_run_sql(change, unit, scope).await
+        self.end_run_sql(change, unit, missed_reason, scope).await
     }
 
     async fn record_position(
@@ -1123,8 +1126,13 @@ impl Store for SqliteStore {
         self.units_sql().await
     }
 
-    async fn create_case(&self, change: &Change, new: &NewCase) -> StoreResult<Case> {
-        self.create_case_sql(change, new).await
+    async fn create_case(
+        &self,
+        change: &Change,
+        new: &NewCase,
+        scope: Option<&[CommunityId]>,
+    ) -> StoreResult<Case> {
+        self.create_case_sql(change, new, scope).await
     }
 
     async fn case(&self, id: i64) -> StoreResult<Option<Case>> {

@@ -13,6 +13,7 @@ use linli_domain::cases::{
     related, Case, CaseEvent, CaseHandling, CaseOutcome, CasePhoto, CaseStage, CaseStep,
     CaseSummary, NewCase, Party, PhotoKind, Related, SAME_SPOT_METRES,
 };
+use linli_domain::CommunityId;
 
 /// Earlier cases at the spot of a report of `case` made at `at`: the open ones it may
 /// repeat, and the newest solved one it shows to have come back. Only cases of the
@@ -286,6 +287,7 @@ impl SqliteStore {
         &self,
         change: &Change,
         new: &NewCase,
+        scope: Option<&[CommunityId]>,
     ) -> StoreResult<Case> {
         let at = rfc3339(change.at);
         let mut summary = CaseSummary {
@@ -306,10 +308,14 @@ impl SqliteStore {
             handling: CaseHandling {
                 responsible: new.responsible,
                 cooperating: new.cooperating.clone(),
+                patrol_run: new.patrol_run,
                 ..CaseHandling::default()
             },
         };
         let mut tx = self.write().await?;
+        if let Some(run) = new.patrol_run {
+            Self::check_patrol_run(&mut tx, run, scope).await?;
+        }
         summary.handling.recurs = related_cases(&mut tx, &summary, change.at).await?.1;
         let stored = open_case(&mut tx, change, &summary, &new.description, "").await?;
         let case = full_case(&mut tx, stored.id)

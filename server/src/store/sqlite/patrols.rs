@@ -8,7 +8,7 @@ use super::{append_event, corrupt, SqliteStore};
 use crate::clock::{now_ms, rfc3339, Millis};
 use crate::store::{parse_rfc3339, Change, StoreError, StoreResult};
 use linli_domain::patrol::{
-    is_off_route, newly_covered, Checkpoint, Covered, PatrolRun, SILENT_AFTER_MS,
+    is_off_route, newly_covered, not_covered, Checkpoint, Covered, PatrolRun, SILENT_AFTER_MS,
 };
 use linli_domain::place::Position;
 use linli_domain::CommunityId;
@@ -17,7 +17,7 @@ use sqlx::Row as _;
 
 const RUN_COLUMNS: &str = "r.id, r.unit, r.route, p.community, r.started_ms, r.ended_ms, \
      r.covered, p.checkpoints, r.positions, r.off_route_positions, r.lon, r.lat, r.last_ms, \
-     r.off_route";
+     r.off_route, r.missed_reason";
 
 fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
     let checkpoints: Vec<Checkpoint> =
@@ -32,6 +32,15 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
         (Some(lon), Some(lat)) => Some([lon, lat]),
         _ => None,
     };
+    let covered: Vec<Covered> =
+        serde_json::from_str(&row.try_get::<String, _>("covered")?).map_err(corrupt)?;
+    let missed = match ended {
+        Some(_) => not_covered(&checkpoints, &covered)
+            .into_iter()
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(PatrolRun {
         id: row.try_get("id")?,
         unit: row.try_get("unit")?,
@@ -39,7 +48,7 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
         community: row.try_get("community")?,
         started_at: rfc3339(started),
         ended_at: ended.map(rfc3339),
-        covered: serde_json::from_str(&row.try_get::<String, _>("covered")?).map_err(corrupt)?,
+        covered,
         checkpoints: checkpoints.len(),
         positions: row.try_get::<i64, _>("positions")? as u32,
         off_route_positions: row.try_get::<i64, _>("off_route_positions")? as u32,
@@ -47,6 +56,8 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
         last_seen: last.map(rfc3339),
         off_route: row.try_get("off_route")?,
         silent: ended.is_none() && now_ms() - last.unwrap_or(started) > SILENT_AFTER_MS,
+        missed,
+        missed_reason: row.try_get("missed_reason")?,
     })
 }
 
@@ -164,18 +175,47 @@ impl SqliteStore {
         &self,
         change: &Change,
         unit: &str,
+        missed_reason: Option<&str>,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<PatrolRun> {
         let mut tx = self.write().await?;
         let run = open_run_in_scope(&mut tx, unit, scope).await?;
-        sqlx::query("UPDATE patrol_runs SET ended_ms = ? WHERE id = ?")
-            .bind(change.at)
+        // A run ends no earlier than its last position (a tablet's queue may hold both).
+        let ended = change.not_before(
+            run.last_seen
+                .as_deref()
+                .and_then(parse_rfc3339)
+                .unwrap_or_default()
+                .max(parse_rfc3339(&run.started_at).unwrap_or_default()),
+        );
+        sqlx::query("UPDATE patrol_runs SET ended_ms = ?, missed_reason = ? WHERE id = ?")
+            .bind(ended.at)
+            .bind(missed_reason)
             .bind(run.id)
             .execute(&mut *tx)
             .await?;
-        let run = run_changed(&mut tx, change, run.id).await?;
+        let run = run_changed(&mut tx, &ended, run.id).await?;
         tx.commit().await?;
         Ok(run)
+    }
+
+    /// Refuses a case's `patrol_run` that names no run, or one `scope` may not see.
+    pub(super) async fn check_patrol_run(
+        conn: &mut SqliteConnection,
+        id: i64,
+        scope: Option<&[CommunityId]>,
+    ) -> StoreResult<()> {
+        let community: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT p.community FROM patrol_runs r JOIN patrol_routes p ON p.id = r.route \
+             WHERE r.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(community) = community else {
+            return Err(StoreError::Invalid(format!("there is no patrol run {id}")));
+        };
+        check_scope(scope, community.as_deref())
     }
 
     pub(super) async fn record_position_sql(
