@@ -221,6 +221,18 @@ pub async fn end_run(
     read(request.send().await.map_err(network)?).await
 }
 
+/// `POST /api/v1/drills`: a commander starts a drill at a home.
+pub async fn start_drill(
+    start: &linli_domain::drill::StartDrill,
+) -> Result<linli_domain::drill::Drill, ApiError> {
+    post("/api/v1/drills", start).await
+}
+
+/// `DELETE /api/v1/drills/{id}`: the drill ends, its alert and case with it.
+pub async fn end_drill(id: i64) -> Result<linli_domain::drill::Drill, ApiError> {
+    delete(&format!("/api/v1/drills/{id}")).await
+}
+
 /// `GET /api/v1/notices`: the public notices in force.
 pub async fn notices() -> Result<Vec<Notice>, ApiError> {
     get("/api/v1/notices").await

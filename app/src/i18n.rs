@@ -203,6 +203,14 @@ pub enum Msg {
     SharingPosition,
     ReportHere,
     FollowMe,
+    Drill,
+    DrillMark,
+    StartDrill,
+    DrillNoWater,
+    DrillGas,
+    DrillMissedCheckIn,
+    DrillStarted,
+    EndDrill,
     MissedCheckpoints,
     NotYetPassed,
     WhyMissed,
@@ -648,6 +656,22 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         (Lang::En, EndPatrol) => "End the patrol",
         (Lang::Zh, SharingPosition) => "巡查中，正在共享位置",
         (Lang::En, SharingPosition) => "On patrol, sharing position",
+        (Lang::Zh, Drill) => "演练",
+        (Lang::En, Drill) => "Drill",
+        (Lang::Zh, DrillMark) => "【演练】",
+        (Lang::En, DrillMark) => "[DRILL] ",
+        (Lang::Zh, StartDrill) => "应急演练（仅演练，不计入统计）",
+        (Lang::En, StartDrill) => "Drill (practice only, counted nowhere)",
+        (Lang::Zh, DrillNoWater) => "模拟长时间未用水",
+        (Lang::En, DrillNoWater) => "Meter goes quiet",
+        (Lang::Zh, DrillGas) => "模拟燃气泄漏",
+        (Lang::En, DrillGas) => "Gas leak",
+        (Lang::Zh, DrillMissedCheckIn) => "模拟未晨安打卡",
+        (Lang::En, DrillMissedCheckIn) => "Missed check-in",
+        (Lang::Zh, DrillStarted) => "演练已开始",
+        (Lang::En, DrillStarted) => "Drill started",
+        (Lang::Zh, EndDrill) => "结束演练",
+        (Lang::En, EndDrill) => "End the drill",
         (Lang::Zh, ReportHere) => "在此上报问题",
         (Lang::En, ReportHere) => "Report a problem here",
         (Lang::Zh, FollowMe) => "跟随我的位置",
@@ -831,6 +855,8 @@ pub mod names {
             (Lang::En, Duplicate) => "Duplicate",
             (Lang::Zh, Transferred) => "已移交",
             (Lang::En, Transferred) => "Transferred",
+            (Lang::Zh, DrillEnded) => "演练结束",
+            (Lang::En, DrillEnded) => "Drill ended",
         }
     }
 
@@ -884,6 +910,13 @@ pub mod names {
                     "已自动恢复"
                 } else {
                     "Cleared by itself"
+                }
+            }
+            AlertOutcome::DrillEnded => {
+                if zh {
+                    "演练结束"
+                } else {
+                    "Drill ended"
                 }
             }
         }

@@ -121,6 +121,8 @@ named_enum!(
         FalseAlarm = "false-alarm",
         /// The condition cleared by itself (non-critical alerts only; set by the system).
         Cleared = "cleared",
+        /// A drill's alert, closed when its drill ended (set by ending the drill).
+        DrillEnded = "drill-ended",
     }
 );
 
@@ -193,6 +195,10 @@ pub struct Alert {
     pub resolved: Option<Resolution>,
     /// The case it was escalated into.
     pub case_id: Option<i64>,
+    /// Raised by a drill (应急演练), not by a sensor: shown as a drill everywhere, counted
+    /// in no figure and never on the public page; the drill's id is the alert's.
+    #[serde(default)]
+    pub drill: bool,
 }
 
 impl Alert {
@@ -228,6 +234,10 @@ pub enum Refusal {
     CriticalNeedsPerson,
     #[error("only the system resolves an alert as `cleared`; choose what was found")]
     ClearedIsForTheSystem,
+    #[error(
+        "only ending its drill resolves an alert as `drill-ended`: DELETE /api/v1/drills/{{id}}"
+    )]
+    DrillEndedIsForTheDrill,
 }
 
 impl AlertAction {
@@ -256,6 +266,10 @@ impl AlertAction {
                 outcome: AlertOutcome::Cleared,
                 by_system: false,
             } => Err(Refusal::ClearedIsForTheSystem),
+            AlertAction::Resolve {
+                outcome: AlertOutcome::DrillEnded,
+                ..
+            } => Err(Refusal::DrillEndedIsForTheDrill),
             AlertAction::Resolve { .. } => Ok(AlertState::Resolved),
         }
     }

@@ -64,6 +64,8 @@ named_enum!(
         NotSolvable = "not-solvable",
         Duplicate = "duplicate",
         Transferred = "transferred",
+        /// A drill's case, closed when its drill ended (set by ending the drill).
+        DrillEnded = "drill-ended",
     }
 );
 
@@ -352,6 +354,10 @@ pub struct CaseHandling {
     /// The patrol run it was found on.
     #[serde(default)]
     pub patrol_run: Option<i64>,
+    /// Opened from a drill's alert: counted in no figure, never public, closed when
+    /// the drill ends.
+    #[serde(default)]
+    pub drill: bool,
     /// How often it was closed and came back.
     #[serde(default)]
     pub reopened: u32,

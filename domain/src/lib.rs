@@ -9,6 +9,7 @@
 //! - [`alerts`]: alerts raised by the sensor rules and their lifecycle.
 //! - [`api`]: request and response bodies of `/api/v1`, and the JSON error body.
 //! - [`compact`]: the compact binary form of a layer, for the app.
+//! - [`drill`]: drills (应急演练) that raise marked alerts on demand.
 //! - [`care`]: elder homes and their sensors (staff only: personal data).
 //! - [`cases`]: residents' problems and the stages of the article's case loop.
 //! - [`geometry`]: plane geometry (areas, centres, containment, distances) for both sides.
@@ -62,6 +63,7 @@ pub mod care;
 pub mod cases;
 pub mod compact;
 pub mod dispatch;
+pub mod drill;
 pub mod geometry;
 pub mod ids;
 pub mod notify;

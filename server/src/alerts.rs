@@ -65,7 +65,9 @@ pub enum ActError {
     Refused(#[from] Refusal),
 }
 
-type Key = (String, AlertKind);
+/// Home, kind, and whether a drill raised it: a drill's alert stands beside the
+/// home's real one of the same kind, never in its place.
+type Key = (String, AlertKind, bool);
 
 #[derive(Debug, Default)]
 pub struct AlertBook {
@@ -79,7 +81,7 @@ pub struct AlertBook {
 }
 
 fn key_of(alert: &Alert) -> Key {
-    (alert.home.clone(), alert.kind)
+    (alert.home.clone(), alert.kind, alert.drill)
 }
 
 impl AlertBook {
@@ -120,7 +122,9 @@ impl AlertBook {
 
     /// The home's active alert of this kind, if any.
     pub fn active_of(&self, home: &str, kind: AlertKind) -> Option<&Alert> {
-        self.active.get(&(home.to_string(), kind)).map(|a| &a.alert)
+        self.active
+            .get(&(home.to_string(), kind, false))
+            .map(|a| &a.alert)
     }
 
     fn write(alert: &StoredAlert, event: Option<&'static str>, actor: Actor) -> EngineWrite {
@@ -141,7 +145,7 @@ impl AlertBook {
         t: &Thresholds,
         out: &mut Vec<EngineWrite>,
     ) {
-        let key = (home.id.clone(), signal.kind);
+        let key = (home.id.clone(), signal.kind, false);
         if !signal.present {
             self.condition_cleared(key, now, out);
             return;
@@ -177,42 +181,107 @@ impl AlertBook {
                 a.resolved_ms = None;
                 (a, "alert.updated")
             }
-            None => {
-                let id = self.next_id;
-                self.next_id += 1;
-                let alert = Alert {
-                    id,
-                    home: home.id.clone(),
-                    community: home.community.clone(),
-                    building: home.building.clone(),
-                    position: home.position,
-                    kind: signal.kind,
-                    severity: signal.kind.severity(),
-                    state: AlertState::Open,
-                    device: signal.device,
-                    detail: signal.detail,
-                    value: signal.value,
-                    occurrences: 1,
-                    cleared: false,
-                    raised_at: rfc3339(now),
-                    updated_at: rfc3339(now),
-                    acknowledged: None,
-                    escalated: None,
-                    resolved: None,
-                    case_id: None,
-                };
-                let stored = StoredAlert {
-                    alert,
-                    raised_ms: now,
-                    updated_ms: now,
-                    resolved_ms: None,
-                };
-                (stored, "alert.raised")
-            }
+            None => (self.new_alert(home, signal, false, now), "alert.raised"),
         };
         out.push(Self::write(&alert, Some(event), RULES));
         self.ids.insert(alert.alert.id, key.clone());
         self.active.insert(key, alert);
+    }
+
+    /// A new open alert at `home` for what `signal` saw, with the next id.
+    fn new_alert(
+        &mut self,
+        home: &HomePlace,
+        signal: Signal,
+        drill: bool,
+        now: Millis,
+    ) -> StoredAlert {
+        let id = self.next_id;
+        self.next_id += 1;
+        let alert = Alert {
+            id,
+            home: home.id.clone(),
+            community: home.community.clone(),
+            building: home.building.clone(),
+            position: home.position,
+            kind: signal.kind,
+            severity: signal.kind.severity(),
+            state: AlertState::Open,
+            device: signal.device,
+            detail: signal.detail,
+            value: signal.value,
+            occurrences: 1,
+            cleared: false,
+            raised_at: rfc3339(now),
+            updated_at: rfc3339(now),
+            acknowledged: None,
+            escalated: None,
+            resolved: None,
+            case_id: None,
+            drill,
+        };
+        StoredAlert {
+            alert,
+            raised_ms: now,
+            updated_ms: now,
+            resolved_ms: None,
+        }
+    }
+
+    /// A drill raises at `home` the alert of `kind` the rule would raise, marked as a
+    /// drill; `None` when the home has a drill of that kind on already.
+    pub fn start_drill(
+        &mut self,
+        home: &HomePlace,
+        kind: AlertKind,
+        by: Actor,
+        now: Millis,
+        out: &mut Vec<EngineWrite>,
+    ) -> Option<Alert> {
+        let key = (home.id.clone(), kind, true);
+        if self.active.contains_key(&key) {
+            return None;
+        }
+        let signal = Signal {
+            kind,
+            present: true,
+            device: None,
+            value: None,
+            detail: format!("Drill started by {}", by.label()),
+        };
+        let alert = self.new_alert(home, signal, true, now);
+        out.push(Self::write(&alert, Some("alert.raised"), by));
+        let raised = alert.alert.clone();
+        self.ids.insert(raised.id, key.clone());
+        self.active.insert(key, alert);
+        Some(raised)
+    }
+
+    /// Ending drill `id` resolves its alert as `drill-ended`, whatever its severity;
+    /// `None` when the alert is resolved already (the drill was answered to the end).
+    pub fn end_drill(
+        &mut self,
+        id: i64,
+        by: Actor,
+        now: Millis,
+        out: &mut Vec<EngineWrite>,
+    ) -> Option<Alert> {
+        let key = self.ids.get(&id).filter(|k| k.2).cloned()?;
+        let mut a = self.active.remove(&key)?;
+        self.ids.remove(&id);
+        let now = now.max(a.updated_ms);
+        a.alert.state = AlertState::Resolved;
+        a.alert.resolved = Some(Resolution {
+            by: by.label(),
+            at: rfc3339(now),
+            outcome: AlertOutcome::DrillEnded,
+            note: String::new(),
+        });
+        a.alert.updated_at = rfc3339(now);
+        a.updated_ms = now;
+        a.resolved_ms = Some(now);
+        out.push(Self::write(&a, Some("alert.updated"), by));
+        Some(a.alert)
     }
 
     fn condition_cleared(&mut self, key: Key, now: Millis, out: &mut Vec<EngineWrite>) {
@@ -386,6 +455,7 @@ fn case_for(
         updated_at: rfc3339(now),
         handling: CaseHandling {
             alert_id: Some(alert.id),
+            drill: alert.drill,
             responsible: draft.responsible,
             cooperating: draft.cooperating.clone(),
             ..CaseHandling::default()

@@ -679,7 +679,9 @@ async fn add_device(
 
 async fn export_cases(format: &str, url: DatabaseUrl) -> anyhow::Result<()> {
     let store = store::open(&url).await?;
-    let cases = store.cases(&crate::store::CaseFilter::default()).await?;
+    let mut cases = store.cases(&crate::store::CaseFilter::default()).await?;
+    // The office's reports count real cases only, not drills'.
+    cases.retain(|c| !c.handling.drill);
     let out = match format {
         "csv" => crate::export::csv(&cases),
         _ => crate::export::geojson(&cases).to_string(),

@@ -118,6 +118,9 @@ pub enum EngineActError {
     NoHome(String),
     #[error("{0}")]
     Invalid(String),
+    /// The change clashes with what is there (the message says how).
+    #[error("{0}")]
+    Conflict(String),
     #[error("the change could not be stored; try again")]
     Unavailable,
 }
@@ -155,6 +158,21 @@ enum Command {
         scope: Option<Vec<CommunityId>>,
         reply: oneshot::Sender<Result<(), EngineActError>>,
     },
+    Drill {
+        step: DrillStep,
+        by: Actor,
+        at: Millis,
+        reply: oneshot::Sender<Result<Option<Alert>, EngineActError>>,
+    },
+}
+
+/// What a commander does with a drill (see `linli_domain::drill`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DrillStep {
+    /// Raise the alert of `kind` at `home`, marked as a drill.
+    Start { home: String, kind: AlertKind },
+    /// Resolve drill `id`'s alert as `drill-ended`, if it is still active.
+    End { id: i64 },
 }
 
 /// A change of the thresholds at one level, as someone asks for it.
@@ -273,6 +291,23 @@ impl EngineHandle {
     ) -> Result<ThresholdsView, EngineActError> {
         self.ask(|reply| Command::SetThresholds { change, reply })
             .await
+    }
+
+    /// Starts a drill (its new alert) or ends one (its alert, if a person had not
+    /// resolved it yet).
+    pub async fn drill(
+        &self,
+        step: DrillStep,
+        by: Actor,
+        at: Millis,
+    ) -> Result<Option<Alert>, EngineActError> {
+        self.ask(|reply| Command::Drill {
+            step,
+            by,
+            at,
+            reply,
+        })
+        .await
     }
 
     /// Records a home's morning check-in made at `at`.
@@ -650,6 +685,15 @@ impl Engine {
                     reply,
                 } => {
                     let result = self.check_in(home, at, note, by, scope).await;
+                    let _ = reply.send(result);
+                }
+                Command::Drill {
+                    step,
+                    by,
+                    at,
+                    reply,
+                } => {
+                    let result = self.drill(step, by, at).await;
                     let _ = reply.send(result);
                 }
             }
@@ -1084,6 +1128,46 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!("cannot store an alert change: {e}");
+                self.recover().await;
+                Err(EngineActError::Unavailable)
+            }
+        }
+    }
+
+    async fn drill(
+        &mut self,
+        step: DrillStep,
+        by: Actor,
+        at: Millis,
+    ) -> Result<Option<Alert>, EngineActError> {
+        let now = (self.clock)();
+        let at = at.min(now);
+        let mut writes = Vec::new();
+        let changed = match step {
+            DrillStep::Start { home, kind } => {
+                let place = self
+                    .homes
+                    .get(&home)
+                    .map(|h| h.place.clone())
+                    .ok_or_else(|| EngineActError::NoHome(home.clone()))?;
+                let raised = self.book.start_drill(&place, kind, by, at, &mut writes);
+                if raised.is_none() {
+                    return Err(EngineActError::Conflict(format!(
+                        "home `{home}` has a `{}` drill on already; end it first",
+                        kind.as_str()
+                    )));
+                }
+                raised
+            }
+            DrillStep::End { id } => self.book.end_drill(id, by, at, &mut writes),
+        };
+        if writes.is_empty() {
+            return Ok(changed);
+        }
+        match self.commit_writes(now, writes).await {
+            Ok(_) => Ok(changed),
+            Err(e) => {
+                tracing::error!("cannot store a drill: {e}");
                 self.recover().await;
                 Err(EngineActError::Unavailable)
             }

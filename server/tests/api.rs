@@ -873,6 +873,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
     assert_eq!(
         listed,
         [
+            "DELETE /drills/{id}",
             "DELETE /notices/{id}",
             "DELETE /notify/channels/{id}",
             "DELETE /patrols/units/{id}/run",
@@ -886,6 +887,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "GET /cases/{id}/photos/{photo}",
             "GET /dispatches",
             "GET /dispatches/candidates",
+            "GET /drills",
             "GET /events",
             "GET /homes",
             "GET /homes/{id}/thresholds",
@@ -909,6 +911,7 @@ async fn the_openapi_document_lists_every_route_with_its_access() {
             "POST /cases/{id}/photos",
             "POST /dispatches",
             "POST /dispatches/{id}/events",
+            "POST /drills",
             "POST /homes/{id}/check-ins",
             "POST /ingest",
             "POST /notices",

@@ -909,3 +909,60 @@ async fn a_warning_the_rules_cleared_pages_again_when_it_comes_back() {
         "{deliveries:?}"
     );
 }
+
+#[tokio::test]
+async fn a_drills_alarm_pages_like_a_real_one_marked_as_a_drill_in_every_message() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let receiver = Receiver::start().await;
+    let base = receiver.base.clone();
+    for kind in ["wecom", "webhook", "sms"] {
+        add_channel(
+            &commander,
+            &app,
+            json!({"name": kind, "kind": kind, "url": format!("{base}/{kind}"),
+                   "communities": ["wulimiao"], "min_severity": "critical"}),
+        )
+        .await;
+    }
+    assert_eq!(
+        put_roster(&commander, &app, "wulimiao", &three_levels())
+            .await
+            .status(),
+        200
+    );
+    let grid = app.signed_in("demo-grid-wulimiao").await;
+    let homes: Vec<Value> = get_json(&grid, app.url("/api/v1/homes")).await;
+    let drill: Value = commander
+        .post(app.url("/api/v1/drills"))
+        .json(&json!({"home": homes[0]["id"], "scenario": "gas"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let wecom = receiver.wait_for("/wecom", 1).await;
+    let content = wecom[0].body["markdown"]["content"].as_str().unwrap();
+    assert!(content.contains("【演练】【紧急】燃气泄漏"), "{content}");
+    let hook = receiver.wait_for("/webhook", 1).await;
+    assert_eq!(hook[0].body["alert"]["id"], drill["id"]);
+    assert_eq!(hook[0].body["alert"]["drill"], true);
+    assert!(
+        hook[0].body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("【演练】"),
+        "{}",
+        hook[0].body
+    );
+    let sms = receiver.wait_for("/sms", 1).await;
+    assert!(
+        sms[0].body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("【演练】"),
+        "{}",
+        sms[0].body
+    );
+}

@@ -1314,3 +1314,220 @@ async fn the_tablet_puts_the_nearest_of_equal_alerts_first_and_guides_the_worker
         .await?;
     Ok(())
 }
+
+/// The figure on a KPI tile of the command screen.
+async fn kpi(browser: &Browser, test: &str) -> anyhow::Result<Value> {
+    browser
+        .script(
+            &format!("return document.querySelector('[data-test={test}] .value').textContent"),
+            json!([]),
+        )
+        .await
+}
+
+/// Zooms the map in around `spot` ([lon, lat]) until a home's marker stands alone;
+/// the page point of `spot` then.
+async fn zoom_in_on(browser: &Browser, spot: [f64; 2]) -> anyhow::Result<(f64, f64)> {
+    let canvas = canvas_rect(browser).await?;
+    let world = mercator(spot[0], spot[1]);
+    let mut view = current_view(browser).await?;
+    while view.resolution > 0.6 {
+        browser.wheel(on_page(view, canvas, world), -500).await?;
+        view = changed_view(browser, view).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    spot_on_page(browser, spot).await
+}
+
+/// Journey 1, a quiet water meter, practised through a drill: the commander starts a
+/// "meter goes quiet" drill from the elder's home on the map; the grid worker's tablet
+/// shows the alert marked as a drill, with the distance to her and one-tap calls; the
+/// worker acknowledges (the command screen sees who) and resolves it "safe, away from
+/// home" with a note. No KPI tile counts it, and the ticker marks it. A gas drill
+/// then shows the critical banner marked as a drill, and the commander ends it from
+/// its row. Screenshots in `target/e2e/journeys/1-*.png`.
+#[tokio::test]
+async fn journey_1_a_quiet_meter_practised_through_a_drill_is_answered_from_the_tablet(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let commander = server.signed_in("demo-commander").await?;
+    let homes = server.homes("demo-grid-xingfuli").await?;
+    let home = homes
+        .iter()
+        .find(|h| h["contact"].is_string())
+        .expect("a demo home with a family contact");
+    let home_id = home["id"].as_str().unwrap().to_string();
+    let at = [
+        home["position"][0].as_f64().unwrap(),
+        home["position"][1].as_f64().unwrap(),
+    ];
+    let drills = || async {
+        let list: Vec<Value> = commander
+            .get(server.url("/api/v1/drills"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::Ok(list)
+    };
+
+    // 1. The commander starts the drill from the home's panel on the map.
+    let screen = Browser::start(1920, 1080, "zh-CN").await?;
+    screen.goto(&server.url("/login?next=/command")).await?;
+    screen.sign_in("demo-commander", "demo").await?;
+    screen.wait_for_path("/command").await?;
+    loaded_view(&screen).await?;
+    let warnings_before = kpi(&screen, "kpi-alerts").await?;
+    let spot = zoom_in_on(&screen, at).await?;
+    screen.click_at(spot).await?;
+    let title = screen.find("[data-test=feature-title]").await?;
+    assert_eq!(
+        screen.text(&title).await?,
+        home["resident"].as_str().unwrap()
+    );
+    click_test(&screen, "drill-start").await?;
+    screen
+        .click(
+            &screen
+                .find("[data-test=drill-scenario][data-scenario=no-water]")
+                .await?,
+        )
+        .await?;
+    screen.find("[data-test=drill-started]").await?;
+    let list = drills().await?;
+    assert_eq!(list.len(), 1, "{list:?}");
+    let id = list[0]["id"].as_i64().unwrap();
+    assert_eq!(list[0]["alert"]["home"], home_id.as_str());
+    assert_eq!(list[0]["alert"]["kind"], "no-water-use");
+    screen.screenshot("journeys/1-1-drill-started").await?;
+    // Marked in the ticker, counted in no tile.
+    screen
+        .wait_for(
+            "the ticker to mark the drill",
+            "const t = document.querySelector('[data-test=ticker]'); return t && t.textContent.includes('【演练】') || null",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(kpi(&screen, "kpi-alerts").await?, warnings_before);
+
+    // 2. The grid worker's tablet, standing 100 m away: the alert, marked as a drill,
+    //    with the distance to her and the family one tap away.
+    let tablet = Browser::start(1280, 800, "zh-CN").await?;
+    tablet.set_position([at[0], at[1] - 0.0009]).await?;
+    tablet.goto(&server.url("/login?next=/field")).await?;
+    tablet.sign_in("demo-grid-xingfuli", "demo").await?;
+    tablet.wait_for_path("/field").await?;
+    let row = format!("[data-test=alert-row][data-alert-id='{id}']");
+    tablet
+        .find(&format!("{row}[data-drill=true] [data-test=drill-badge]"))
+        .await?;
+    let distance = format!("{row} [data-test=distance]");
+    tablet.find(&distance).await?;
+    let metres: f64 = tablet
+        .script(
+            &format!("return document.querySelector(\"{distance}\").getAttribute('data-metres')"),
+            json!([]),
+        )
+        .await?
+        .as_str()
+        .unwrap()
+        .parse()?;
+    assert!((80.0..=120.0).contains(&metres), "{metres} m");
+    tablet
+        .find(&format!("{row} [data-test=call-home][href^='tel:']"))
+        .await?;
+    tablet.screenshot("journeys/1-2-tablet-alert").await?;
+
+    // 3. The worker acknowledges: the command screen sees who.
+    tablet
+        .click(&tablet.find(&format!("{row} [data-test=ack]")).await?)
+        .await?;
+    screen
+        .wait_for(
+            "the command screen to see the acknowledgement",
+            &format!(
+                "const r = document.querySelector(\"{row}\"); \
+                 return r && r.getAttribute('data-state') === 'acknowledged' && r.textContent.includes('demo-grid-xingfuli') || null"
+            ),
+            WAIT,
+        )
+        .await?;
+    screen.screenshot("journeys/1-3-acknowledged").await?;
+
+    // 4. She was at her daughter's: resolved "safe, away from home", with a note.
+    tablet
+        .click(&tablet.find(&format!("{row} [data-test=resolve]")).await?)
+        .await?;
+    tablet
+        .choose(&format!("{row} [data-test=outcome]"), "safe-away")
+        .await?;
+    let note = tablet.find(&format!("{row} [data-test=note]")).await?;
+    tablet.type_into(&note, "在女儿家，平安").await?;
+    tablet.screenshot("journeys/1-4-resolving").await?;
+    tablet
+        .click(
+            &tablet
+                .find(&format!("{row} [data-test=confirm-resolve]"))
+                .await?,
+        )
+        .await?;
+    let mut alert = Value::Null;
+    for _ in 0..100 {
+        alert = commander
+            .get(server.url(&format!("/api/v1/alerts/{id}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if alert["state"] == "resolved" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(alert["resolved"]["outcome"], "safe-away", "{alert}");
+    assert_eq!(alert["resolved"]["note"], "在女儿家，平安");
+    assert_eq!(alert["acknowledged"]["by"], "user:demo-grid-xingfuli");
+    assert_eq!(drills().await?[0]["running"], false, "answered to the end");
+    drop(tablet);
+
+    // 5. A gas drill: the critical banner says it is a drill, no tile counts it, and
+    //    the commander ends it from its row.
+    let critical_before = kpi(&screen, "kpi-critical").await?;
+    let gas: Value = commander
+        .post(server.url("/api/v1/drills"))
+        .json(&json!({"home": home_id, "scenario": "gas"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let gas_id = gas["id"].as_i64().unwrap();
+    let banner = screen
+        .find("[data-test=critical-banner][data-drill=true]")
+        .await?;
+    assert!(screen.text(&banner).await?.starts_with("【演练】"));
+    assert_eq!(kpi(&screen, "kpi-critical").await?, critical_before);
+    screen.screenshot("journeys/1-5-gas-drill").await?;
+    let gas_row = format!("[data-test=alert-row][data-alert-id='{gas_id}']");
+    screen
+        .click(
+            &screen
+                .find(&format!("{gas_row} [data-test=end-drill]"))
+                .await?,
+        )
+        .await?;
+    screen
+        .wait_for(
+            "the drill's row to go",
+            &format!("return document.querySelector(\"{gas_row}\") ? null : true"),
+            WAIT,
+        )
+        .await?;
+    let ended: Value = commander
+        .get(server.url(&format!("/api/v1/alerts/{gas_id}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(ended["resolved"]["outcome"], "drill-ended", "{ended}");
+    Ok(())
+}

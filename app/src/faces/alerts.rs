@@ -127,6 +127,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
         .as_ref()
         .map(|s| s.by.trim_start_matches("user:").to_string());
     let case = alert.case_id;
+    let drill = alert.drill;
     // What of this alert waits in the outbox (`ack`, `resolve`, `escalate`): the row
     // shows it as done but not yet sent, without the button that did it.
     let actions = format!("/api/v1/alerts/{id}/");
@@ -155,8 +156,9 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
         <li class=format!("alert-row severity-{} state-{}", severity.as_str(), state.as_str())
             class:linked=linked data-linked=linked.to_string()
             data-test="alert-row" data-alert-id=id.to_string() data-kind=kind.as_str() data-state=state.as_str()
-            data-waiting=move || waiting.get()>
+            data-waiting=move || waiting.get() data-drill=drill.to_string()>
             <button class="alert-summary" on:click=move |_| live.focus.set(Some(position))>
+                {drill.then(|| view! { <super::drills::DrillBadge/> })}
                 <span class="severity">{move || names::severity(lang.0.get(), severity)}</span>
                 <strong>{move || names::alert_kind(lang.0.get(), kind)}</strong>
                 <span class="when">{time}</span>
@@ -209,6 +211,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                         </button>
                     })}
                     {commander.then(|| view! { <super::dispatch::SendForm alert=id/> })}
+                    {drill.then(|| view! { <super::drills::EndDrillButton alert=id/> })}
                 </div>
             })}
             {move || resolving.get().then(|| view! {
@@ -362,6 +365,15 @@ fn ConnectionBadge(live: Live) -> impl IntoView {
     }
 }
 
+/// "【演练】" before what is said of a drill's alert; nothing for a real one.
+pub fn drill_mark(lang: crate::i18n::Lang, alert: &Alert) -> &'static str {
+    if alert.drill {
+        crate::i18n::tr(lang, Msg::DrillMark)
+    } else {
+        ""
+    }
+}
+
 /// Two short tones, loud enough for a duty room.
 fn sound_alarm() {
     let Ok(context) = web_sys::AudioContext::new() else {
@@ -420,7 +432,8 @@ pub fn CriticalBanner() -> impl IntoView {
             if permission.get_untracked() == Some(web_sys::NotificationPermission::Granted) {
                 let lang = lang.0.get_untracked();
                 let body = format!(
-                    "{} · {}",
+                    "{}{} · {}",
+                    drill_mark(lang, &alert),
                     names::alert_kind(lang, alert.kind),
                     who(live, &alert)
                 );
@@ -457,10 +470,11 @@ pub fn CriticalBanner() -> impl IntoView {
         {move || shown.get().map(|alert| {
             let kind = alert.kind;
             let home = who(live, &alert);
+            let drill = alert.drill;
             view! {
-                <div class="critical-banner" data-test="critical-banner" role="alert"
-                    on:click=move |_| shown.set(None)>
-                    <strong>{move || lang.t(Msg::NewCritical)}</strong>
+                <div class="critical-banner" class:drill=drill data-test="critical-banner" role="alert"
+                    data-drill=drill.to_string() on:click=move |_| shown.set(None)>
+                    <strong>{move || drill_mark(lang.0.get(), &alert)}{move || lang.t(Msg::NewCritical)}</strong>
                     " · " {move || names::alert_kind(lang.0.get(), kind)} " · " {home}
                 </div>
             }

@@ -78,6 +78,7 @@ fn CaseRow(case: CaseSummary, live: Live) -> impl IntoView {
         case.priority,
     );
     let overdue = case.handling.overdue;
+    let drill = case.handling.drill;
     let title = case.title.clone();
     let due_at = case.handling.due_at.clone();
     view! {
@@ -87,7 +88,7 @@ fn CaseRow(case: CaseSummary, live: Live) -> impl IntoView {
                 live.focus.set(Some(position));
                 live.open_case.set(Some(id));
             }>
-                <strong class="title">{case.title.clone()}</strong>
+                <strong class="title">{drill.then(|| view! { <super::drills::DrillBadge/> })}{case.title.clone()}</strong>
                 <span class="id">"#"{id}</span>
                 <span class="meta">
                     {move || names::category(lang.0.get(), category)}" · "

@@ -144,6 +144,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                 let stage = s.stage;
                 let description = c.description.trim().to_string();
                 view! {
+                    {s.handling.drill.then(|| view! { <super::drills::DrillBadge/> })}
                     {(!description.is_empty()).then(|| view! {
                         <p class="case-description" data-test="case-description">
                             <span class="muted">{move || lang.t(Msg::Description)}" "</span>{description}
@@ -249,7 +250,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                             {(stage != CaseStage::Closed).then(|| view! {
                                 <select data-test="case-outcome"
                                     on:change=move |ev| if let Some(o) = CaseOutcome::parse(&event_target_value(&ev)) { outcome.set(o) }>
-                                    {CaseOutcome::ALL.iter().map(|o| view! {
+                                    {CaseOutcome::ALL.iter().filter(|o| **o != CaseOutcome::DrillEnded).map(|o| view! {
                                         <option value=o.as_str()>{move || names::case_outcome(lang.0.get(), *o)}</option>
                                     }).collect_view()}
                                 </select>

@@ -40,8 +40,17 @@ pub struct Kpis {
 impl Kpis {
     pub fn of(s: &Snapshot) -> Kpis {
         let sensors = s.homes.iter().flat_map(|h| &h.sensors);
-        let alerts = |severity| s.alerts.iter().filter(|a| a.severity == severity).count();
-        let open = s.cases.iter().filter(|c| c.stage != CaseStage::Closed);
+        // Drills are practice: listed and marked, never counted.
+        let alerts = |severity| {
+            s.alerts
+                .iter()
+                .filter(|a| a.severity == severity && !a.drill)
+                .count()
+        };
+        let open = s
+            .cases
+            .iter()
+            .filter(|c| c.stage != CaseStage::Closed && !c.handling.drill);
         Kpis {
             homes: s.homes.len(),
             sensors: sensors.clone().count(),
@@ -65,7 +74,11 @@ impl Kpis {
 pub fn cases_by_community(s: &Snapshot) -> Vec<(String, Vec<usize>)> {
     let open_stages = &CaseStage::ALL[..CaseStage::ALL.len() - 1];
     let mut rows: Vec<(String, Vec<usize>)> = Vec::new();
-    for case in s.cases.iter().filter(|c| c.stage != CaseStage::Closed) {
+    for case in s
+        .cases
+        .iter()
+        .filter(|c| c.stage != CaseStage::Closed && !c.handling.drill)
+    {
         let community = case.community.as_str();
         let index = match rows.iter().position(|(c, _)| c == community) {
             Some(i) => i,
@@ -326,7 +339,7 @@ pub fn AlertTicker() -> impl IntoView {
                 .map(|a| {
                     view! {
                         <span class=format!("tick severity-{}", a.severity.as_str())>
-                            {china_clock(&a.raised_at)}" "{names::alert_kind(l, a.kind)}" · "{live.community_name(a.community.as_str(), l)}
+                            {super::alerts::drill_mark(l, &a)}{china_clock(&a.raised_at)}" "{names::alert_kind(l, a.kind)}" · "{live.community_name(a.community.as_str(), l)}
                         </span>
                     }
                 })
@@ -434,6 +447,34 @@ mod tests {
         let k = Kpis::of(&snapshot());
         assert_eq!((k.open_cases, k.overdue_cases), (3, 1));
         assert_eq!((k.homes, k.sensors, k.patrols_out), (0, 0, 0));
+    }
+
+    #[test]
+    fn drills_are_counted_in_no_tile_or_chart() {
+        let mut s = snapshot();
+        let mut drill_case = case(5, "xingfuli", CaseStage::Reported, true);
+        drill_case.handling.drill = true;
+        s.cases.push(drill_case);
+        let alert = |id: i64, drill: bool| {
+            serde_json::from_value::<linli_domain::alerts::Alert>(serde_json::json!({
+                "id": id, "home": "h1", "community": "xingfuli", "building": "b1",
+                "position": [117.3, 31.8], "kind": "gas", "severity": "critical",
+                "state": "open", "device": null, "detail": "", "value": null,
+                "occurrences": 1, "cleared": false, "raised_at": "", "updated_at": "",
+                "acknowledged": null, "escalated": null, "resolved": null, "case_id": null,
+                "drill": drill
+            }))
+            .unwrap()
+        };
+        s.alerts = vec![alert(1, false), alert(2, true)];
+        let k = Kpis::of(&s);
+        assert_eq!(k.critical_alerts, 1, "the real alarm only");
+        assert_eq!(
+            (k.open_cases, k.overdue_cases),
+            (3, 1),
+            "as without the drill"
+        );
+        assert_eq!(cases_by_community(&s), cases_by_community(&snapshot()));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod check_in;
 pub mod command;
 pub mod dashboard;
 pub mod dispatch;
+pub mod drills;
 pub mod escalate;
 pub mod field;
 pub mod login;

@@ -257,7 +257,8 @@ pub fn FeaturePanel(
                     .collect_view()}
             </dl>
             {checkpoints}
-            {home_id.map(|home| view! { <CheckInButton home=home/> })}
+            {home_id.clone().map(|home| view! { <CheckInButton home=home/> })}
+            {home_id.map(|home| view! { <crate::faces::drills::StartDrillButtons home=home/> })}
             {case_id.map(|id| view! { <CaseDetails id=id/> })}
         </aside>
     }

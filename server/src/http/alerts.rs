@@ -137,6 +137,7 @@ impl From<EngineActError> for AppError {
                 AppError::Forbidden(message)
             }
             EngineActError::Invalid(_) => AppError::Unprocessable(message),
+            EngineActError::Conflict(_) => AppError::Conflict(message),
             EngineActError::Unavailable => AppError::Unavailable(message),
         }
     }

@@ -268,6 +268,18 @@ pub async fn step(
     {
         check_parties(Some(*responsible), cooperating).map_err(AppError::Unprocessable)?;
     }
+    if matches!(
+        &step,
+        CaseStep::Close {
+            outcome: CaseOutcome::DrillEnded,
+            ..
+        }
+    ) {
+        return Err(AppError::Unprocessable(
+            "only ending its drill closes a case as `drill-ended`: DELETE /api/v1/drills/{id}"
+                .into(),
+        ));
+    }
     if let CaseStep::Close {
         outcome,
         duplicate_of: Some(_),
@@ -313,7 +325,10 @@ async fn resolve_alert(
     outcome: CaseOutcome,
     note: &str,
 ) {
-    if matches!(outcome, CaseOutcome::Duplicate | CaseOutcome::Transferred) {
+    if matches!(
+        outcome,
+        CaseOutcome::Duplicate | CaseOutcome::Transferred | CaseOutcome::DrillEnded
+    ) {
         return;
     }
     let request = Request::Resolve {

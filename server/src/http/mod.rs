@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod care;
 pub mod cases;
 pub mod dispatches;
+pub mod drills;
 pub mod events;
 pub mod extract;
 pub mod homes;
@@ -109,6 +110,8 @@ fn api(state: &AppState) -> (Router<AppState>, OpenApi) {
         .routes(routes!(stats::stats))
         .routes(routes!(notices::list, notices::publish))
         .routes(routes!(notices::withdraw))
+        .routes(routes!(drills::list, drills::start))
+        .routes(routes!(drills::end))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::get_one))
         .routes(routes!(alerts::acknowledge))

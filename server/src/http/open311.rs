@@ -315,7 +315,8 @@ pub async fn requests(
     let homes = HomesNearby::new(&state.store.homes(None).await?);
     let mut out = Vec::new();
     for case in state.store.cases(&filter).await? {
-        if !homes.publishable(&case) {
+        // A drill's case is practice: never public.
+        if case.handling.drill || !homes.publishable(&case) {
             continue;
         }
         let opened = crate::store::parse_rfc3339(&case.opened_at).unwrap_or_default();

@@ -167,7 +167,9 @@ pub fn figures(now: Millis, records: Records<'_>) -> PublicStatus {
 
 async fn work_out(state: &AppState) -> ApiResult<Cached> {
     let now = now_ms();
-    let cases = state.store.cases(&CaseFilter::default()).await?;
+    // Drills are practice: never on the public page.
+    let mut cases = state.store.cases(&CaseFilter::default()).await?;
+    cases.retain(|c| !c.handling.drill);
     let homes = state.store.homes(None).await?;
     let visited = state
         .store
@@ -183,6 +185,7 @@ async fn work_out(state: &AppState) -> ApiResult<Cached> {
             changed_since: Some(month_start(now)),
             communities: None,
             limit: u32::MAX,
+            drill: Some(false),
         })
         .await?;
     let records = Records {

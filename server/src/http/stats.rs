@@ -121,16 +121,19 @@ pub async fn stats(State(state): State<AppState>, caller: Caller) -> ApiResult<J
             communities: scope.clone(),
             changed_since: Some(now - 7 * DAY_MS),
             limit: 100_000,
+            // Drills are practice: no figure counts them.
+            drill: Some(false),
             ..Default::default()
         })
         .await?;
-    let cases = state
+    let mut cases = state
         .store
         .cases(&CaseFilter {
             communities: scope,
             ..Default::default()
         })
         .await?;
+    cases.retain(|c| !c.handling.drill);
     Ok(Json(activity(now, &alerts, &cases)))
 }
 
@@ -177,6 +180,7 @@ mod tests {
                 note: String::new(),
             }),
             case_id: None,
+            drill: false,
         }
     }
 

@@ -167,6 +167,15 @@ fn plain(text: &str) -> String {
         .collect()
 }
 
+/// What marks a drill's alert in a message, before anything else.
+fn drill_mark(alert: &Alert) -> &'static str {
+    if alert.drill {
+        linli_domain::drill::DRILL_MARK_ZH
+    } else {
+        ""
+    }
+}
+
 /// A digest (Chinese): how many alerts of the community, and each one's what, where,
 /// when and whether it is still waiting for somebody.
 pub fn digest_message(alerts: &[Alert], places: &[Place], link: String) -> robots::Message {
@@ -191,7 +200,8 @@ pub fn digest_message(alerts: &[Alert], places: &[Place], link: String) -> robot
                 "已处理"
             };
             format!(
-                "{} {} · {}{} · {state}",
+                "{}{} {} · {}{} · {state}",
+                drill_mark(alert),
                 china_clock(raised),
                 alert.kind.name_zh(),
                 plain(&place.building),
@@ -224,7 +234,8 @@ pub fn message(
     now: Millis,
 ) -> robots::Message {
     let mut headline = format!(
-        "【{}】{} · {} {}",
+        "{}【{}】{} · {} {}",
+        drill_mark(alert),
         alert.severity.name_zh(),
         alert.kind.name_zh(),
         plain(&place.community),
@@ -253,7 +264,7 @@ pub fn message(
         lines,
         link,
         alert: json!({
-            "id": alert.id, "kind": alert.kind, "severity": alert.severity,
+            "id": alert.id, "kind": alert.kind, "severity": alert.severity, "drill": alert.drill,
             "community": alert.community, "home": alert.home, "building": alert.building,
             "raised_at": alert.raised_at, "value": alert.value,
         }),

@@ -362,6 +362,8 @@ pub struct AlertFilter {
     pub communities: Option<Vec<CommunityId>>,
     /// Only alerts changed (raised, acted on or resolved) at or after this time.
     pub changed_since: Option<Millis>,
+    /// Only drills' alerts (`true`) or only real ones (`false`), when given.
+    pub drill: Option<bool>,
     /// At most this many, newest first.
     pub limit: u32,
 }

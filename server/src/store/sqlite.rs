@@ -306,7 +306,7 @@ async fn insert_case(
     let id = sqlx::query(
         "INSERT INTO cases (title, category, stage, priority, source, community, grid, lon, lat, building, \
          opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, alert_id, recurs, \
-         patrol_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         patrol_run, drill) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&case.title)
     .bind(case.category.as_str())
@@ -328,6 +328,7 @@ async fn insert_case(
     .bind(case.handling.alert_id)
     .bind(case.handling.recurs)
     .bind(case.handling.patrol_run)
+    .bind(case.handling.drill)
     .execute(&mut *conn)
     .await
     .map_err(|e| match e {
@@ -405,7 +406,7 @@ fn due_ms(case: &CaseSummary) -> StoreResult<Millis> {
 const CASE_COLUMNS: &str =
     "id, title, category, stage, priority, source, community, grid, lon, lat, \
      building, opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, \
-     alert_id, patrol_run, reopened, parties_done, \
+     alert_id, patrol_run, drill, reopened, parties_done, \
      (SELECT r.id FROM cases AS r WHERE r.id = cases.recurs AND r.community = cases.community) \
      AS recurs";
 
@@ -428,6 +429,7 @@ fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
             .map_err(corrupt)?,
         alert_id: row.try_get("alert_id")?,
         patrol_run: row.try_get("patrol_run")?,
+        drill: row.try_get("drill")?,
         reopened: row.try_get::<i64, _>("reopened")? as u32,
         recurs: row.try_get("recurs")?,
         parties_done: serde_json::from_str(&row.try_get::<String, _>("parties_done")?)

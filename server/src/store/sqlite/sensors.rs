@@ -98,8 +98,8 @@ async fn apply_write(
             let a = &alert.alert;
             let data = serde_json::to_string(a).map_err(corrupt)?;
             sqlx::query(
-                "INSERT INTO alerts (id, home, community, kind, severity, state, raised_ms, updated_ms, resolved_ms, data) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+                "INSERT INTO alerts (id, home, community, kind, severity, state, raised_ms, updated_ms, resolved_ms, data, drill) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
                  state = excluded.state, severity = excluded.severity, updated_ms = excluded.updated_ms, \
                  resolved_ms = excluded.resolved_ms, data = excluded.data",
             )
@@ -113,6 +113,7 @@ async fn apply_write(
             .bind(alert.updated_ms)
             .bind(alert.resolved_ms)
             .bind(&data)
+            .bind(a.drill)
             .execute(&mut *conn)
             .await
             .map_err(|e| match e {
@@ -609,6 +610,9 @@ impl SqliteStore {
         }
         if let Some(since) = filter.changed_since {
             query.push(" AND updated_ms >= ").push_bind(since);
+        }
+        if let Some(drill) = filter.drill {
+            query.push(" AND drill = ").push_bind(drill);
         }
         query
             .push(" ORDER BY id DESC LIMIT ")

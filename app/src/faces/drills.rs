@@ -1,0 +1,107 @@
+//! Drills (应急演练, `linli_domain::drill`) in the app: a commander starts one from an
+//! elder home's panel on the map (the meter goes quiet, gas, a missed check-in) and
+//! ends it from its alert's row; every alert and case of a drill carries a "演练"
+//! badge, the critical banner and the ticker say so, and the KPI tiles leave drills
+//! out (see `dashboard.rs`).
+
+use crate::api;
+use crate::i18n::{use_language, Msg};
+use crate::live::use_live;
+use crate::outbox::refusal_message;
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::drill::{DrillScenario, StartDrill};
+use linli_domain::Role;
+
+fn is_commander() -> bool {
+    use_session()
+        .user()
+        .is_some_and(|u| u.role == Role::Commander)
+}
+
+/// The mark on every alert and case of a drill.
+#[component]
+pub fn DrillBadge() -> impl IntoView {
+    let lang = use_language();
+    view! { <span class="drill-badge" data-test="drill-badge">{move || lang.t(Msg::Drill)}</span> }
+}
+
+/// What each scenario's button says.
+fn scenario_label(scenario: DrillScenario) -> Msg {
+    match scenario {
+        DrillScenario::NoWater => Msg::DrillNoWater,
+        DrillScenario::Gas => Msg::DrillGas,
+        DrillScenario::MissedCheckIn => Msg::DrillMissedCheckIn,
+    }
+}
+
+/// On an elder home's panel, for commanders: start a drill there.
+#[component]
+pub fn StartDrillButtons(home: String) -> impl IntoView {
+    let lang = use_language();
+    let (Some(live), true) = (use_live(), is_commander()) else {
+        return ().into_any();
+    };
+    let answer = RwSignal::new(None::<Result<(), String>>);
+    let start = move |scenario: DrillScenario| {
+        let start = StartDrill {
+            home: home.clone(),
+            scenario,
+        };
+        spawn_local(async move {
+            match api::start_drill(&start).await {
+                Ok(drill) => {
+                    live.show_change("alert.raised", &drill.alert);
+                    answer.set(Some(Ok(())));
+                }
+                Err(e) => answer.set(Some(Err(refusal_message(lang.0.get_untracked(), &e)))),
+            }
+        });
+    };
+    view! {
+        <details class="drill-start" data-test="drill-start">
+            <summary>{move || lang.t(Msg::StartDrill)}</summary>
+            <div class="drill-scenarios">
+                {DrillScenario::ALL.iter().map(|scenario| {
+                    let scenario = *scenario;
+                    let start = start.clone();
+                    view! {
+                        <button data-test="drill-scenario" data-scenario=scenario.as_str()
+                            on:click=move |_| start(scenario)>
+                            {move || lang.t(scenario_label(scenario))}
+                        </button>
+                    }
+                }).collect_view()}
+            </div>
+            {move || answer.get().map(|a| match a {
+                Ok(()) => view! { <p class="ok" data-test="drill-started">{move || lang.t(Msg::DrillStarted)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            })}
+        </details>
+    }
+    .into_any()
+}
+
+/// On a drill's alert row, for commanders: end the drill (its alert, and its case).
+#[component]
+pub fn EndDrillButton(alert: i64) -> impl IntoView {
+    let lang = use_language();
+    let (Some(live), true) = (use_live(), is_commander()) else {
+        return ().into_any();
+    };
+    let error = RwSignal::new(None::<String>);
+    let end = move |_| {
+        spawn_local(async move {
+            match api::end_drill(alert).await {
+                Ok(drill) => live.show_change("alert.updated", &drill.alert),
+                Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
+            }
+        });
+    };
+    view! {
+        <button data-test="end-drill" on:click=end>{move || lang.t(Msg::EndDrill)}</button>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+    }
+    .into_any()
+}
