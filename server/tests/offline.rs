@@ -133,3 +133,95 @@ async fn a_time_in_the_future_counts_as_now_and_one_before_the_last_change_after
     assert_eq!(at(&late["opened_at"]), opened_offline, "{late}");
     assert_eq!(at(&late["timeline"][0]["at"]), opened_offline);
 }
+
+#[tokio::test]
+async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed() {
+    let app = spawn_app().await;
+    let commander = app.signed_in("demo-commander").await;
+    let worker = app.signed_in("demo-grid-wulimiao").await;
+    let (alert, _) = raise_gas_alert(&app, "wulimiao").await;
+    let task: Value = commander
+        .post(app.url("/api/v1/dispatches"))
+        .json(&json!({"assignee": "demo-grid-wulimiao", "alert_id": alert}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = at(&task["sent_at"]);
+    // Accepted a second after it was sent, without a network; synced two seconds later.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let pressed = sent + 1_000;
+    let accepted: Value = worker
+        .post(app.url(&format!("/api/v1/dispatches/{}/events", task["id"])))
+        .header(PRESSED_AT, rfc3339(pressed))
+        .json(&json!({"action": "accept"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last = accepted["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["action"], "accept", "{accepted}");
+    assert_eq!(at(&last["at"]), pressed);
+
+    // A run ended offline ends when "end" was pressed, not when it synced, and never
+    // before the last position it sent.
+    let route = support::community_route(&commander, &app).await;
+    let community = route["community"].as_str().unwrap();
+    let walker = app.signed_in(&format!("demo-grid-{community}")).await;
+    let unit = |what: &str| app.url(&format!("/api/v1/patrols/units/team-9/{what}"));
+    walker
+        .post(unit("run"))
+        .json(&json!({"route": route["id"]}))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let seen_at = now_ms() - 500;
+    walker
+        .post(unit("position"))
+        .json(&json!({"position": route["checkpoints"][0]["position"], "at": rfc3339(seen_at)}))
+        .send()
+        .await
+        .unwrap();
+    let ended: Value = walker
+        .delete(unit("run"))
+        .header(PRESSED_AT, rfc3339(seen_at - 60_000))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        at(&ended["ended_at"]),
+        seen_at,
+        "not before its last position: {ended}"
+    );
+    walker
+        .post(unit("run"))
+        .json(&json!({"route": route["id"]}))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let pressed = now_ms() - 1_500;
+    let ended: Value = walker
+        .delete(unit("run"))
+        .header(PRESSED_AT, rfc3339(pressed))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(at(&ended["ended_at"]), pressed, "{ended}");
+}

@@ -559,3 +559,107 @@ async fn a_commander_publishes_a_notice_and_residents_read_it_on_their_phones() 
     assert_eq!(left, json!(0));
     Ok(())
 }
+
+/// Journey 5, a resident on a phone (412×915, signed out, Chinese): the public page
+/// loads with its map and, per community, the month's cases reported and solved, days
+/// to solve and service figures; nothing on it or in its network traffic names a
+/// person, a room or where an elder lives; a drill under way shows nowhere on it. (That
+/// many residents at once do not slow the command screen is a `make bench` row.)
+/// Screenshot in `target/e2e/journeys/5-public-phone.png`.
+#[tokio::test]
+async fn journey_5_a_resident_reads_the_public_page_on_a_phone_and_nothing_names_anyone(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let commander = server.signed_in("demo-commander").await?;
+    let homes = server.homes("demo-commander").await?;
+    // A drill under way at a home, with its case: practice, never public.
+    let drill: serde_json::Value = commander
+        .post(server.url("/api/v1/drills"))
+        .json(&json!({"home": homes[0]["id"], "scenario": "gas"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let escalated = commander
+        .post(server.url(&format!("/api/v1/alerts/{}/escalate", drill["id"])))
+        .json(&json!({"title": "演练燃气泄漏处置"}))
+        .send()
+        .await?;
+    assert_eq!(escalated.status(), 200);
+
+    let phone = Browser::start(412, 915, "zh-CN").await?;
+    phone.goto(&server.url("/public")).await?;
+    phone.wait_for("the public map", MAP_PIXELS, WAIT).await?;
+    let lang = phone
+        .script("return document.documentElement.lang", json!([]))
+        .await?;
+    assert_eq!(lang, json!("zh-CN"));
+    let rows = phone
+        .wait_for(
+            "the community figures",
+            "const rows = document.querySelectorAll('[data-test=community-status]'); \
+             return rows.length === 7 ? [...rows].map(r => [...r.children].map(c => c.textContent)) : null",
+            WAIT,
+        )
+        .await?;
+    for row in rows.as_array().unwrap() {
+        let cells = row.as_array().unwrap();
+        assert_eq!(cells.len(), 8, "{row}");
+        assert!(
+            cells[1..]
+                .iter()
+                .all(|c| !c.as_str().unwrap().trim().is_empty()),
+            "every figure shown: {row}"
+        );
+    }
+    phone.screenshot("journeys/5-public-phone").await?;
+
+    // What the page shows and what it fetched: no resident, room or phone number, no
+    // staff API, and nothing of the drill.
+    let page = phone
+        .script("return document.body.textContent", json!([]))
+        .await?;
+    let page = page.as_str().unwrap();
+    let fetched = phone
+        .script(
+            "return performance.getEntriesByType('resource').map(e => e.name)",
+            json!([]),
+        )
+        .await?;
+    let fetched: Vec<&str> = fetched
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    for staff_only in [
+        "/homes",
+        "/snapshot",
+        "/alerts",
+        "/cases",
+        "/stream",
+        "/drills",
+    ] {
+        assert!(
+            fetched.iter().all(|u| !u.contains(staff_only)),
+            "{staff_only} fetched: {fetched:?}"
+        );
+    }
+    let mut answers = String::new();
+    for url in fetched.iter().filter(|u| u.contains("/api/")) {
+        answers.push_str(&reqwest::get(*url).await?.text().await.unwrap_or_default());
+    }
+    for home in &homes {
+        for personal in [&home["resident"], &home["phone"], &home["contact"]] {
+            if let Some(text) = personal.as_str() {
+                assert!(!page.contains(text), "{text} on the page");
+                assert!(!answers.contains(text), "{text} in the public answers");
+            }
+        }
+    }
+    assert!(
+        !page.contains("演练") && !answers.contains("演练"),
+        "the drill"
+    );
+    Ok(())
+}

@@ -637,8 +637,14 @@ async fn click_test(browser: &Browser, test: &str) -> anyhow::Result<()> {
     browser.click(&element).await
 }
 
+/// Journey 3, a problem followed through the article's loop (as the vegetable plots):
+/// a clerk reports it on the map at the spot; the same problem reported again is
+/// offered as a duplicate and merged; the case goes identified → negotiating → joint
+/// handling → consolidating → closed with notes; reported once more at the spot after
+/// it was solved, it is shown as a recurrence of the old case. Screenshots in
+/// `target/e2e/journeys/3-*.png`.
 #[tokio::test]
-async fn a_clerk_reports_a_case_on_the_map_merges_a_duplicate_and_takes_it_to_closed(
+async fn journey_3_a_clerk_reports_a_case_merges_a_duplicate_takes_it_through_the_loop_and_sees_it_recur(
 ) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let staff = server.signed_in("demo-commander").await?;
@@ -661,7 +667,7 @@ async fn a_clerk_reports_a_case_on_the_map_merges_a_duplicate_and_takes_it_to_cl
         "the form names the spot's community: {place}"
     );
     case_at_stage(&browser, "reported").await?;
-    browser.screenshot("case-panel-reported").await?;
+    browser.screenshot("journeys/3-1-reported").await?;
     let first = case_titled(&staff, &server, "楼道堆放杂物").await?;
     let first_id = first["id"].as_i64().unwrap();
     assert_eq!(first["community"], "wulimiao");
@@ -695,7 +701,7 @@ async fn a_clerk_reports_a_case_on_the_map_merges_a_duplicate_and_takes_it_to_cl
         .await?;
     let why = browser.text(&why).await?;
     assert!(why.contains("相距") && why.contains("上报"), "{why}");
-    browser.screenshot("case-duplicate-offered").await?;
+    browser.screenshot("journeys/3-2-duplicate-offered").await?;
     click_test(&browser, &format!("case-merge-{first_id}")).await?;
     case_at_stage(&browser, "closed").await?;
     let second = case_titled(&staff, &server, "楼道又堆满杂物").await?;
@@ -716,17 +722,19 @@ async fn a_clerk_reports_a_case_on_the_map_merges_a_duplicate_and_takes_it_to_cl
     assert_eq!(title, "楼道堆放杂物");
     for (button, stage) in [
         ("case-to-identified", "identified"),
+        ("case-to-negotiating", "negotiating"),
         ("case-to-joint-handling", "joint-handling"),
         ("case-to-consolidating", "consolidating"),
     ] {
         click_test(&browser, button).await?;
         case_at_stage(&browser, stage).await?;
     }
+    browser.screenshot("journeys/3-3-consolidating").await?;
     let note = browser.find("[data-test=case-note]").await?;
     browser.type_into(&note, "已清理，物业每周巡查").await?;
     click_test(&browser, "case-close").await?;
     case_at_stage(&browser, "closed").await?;
-    browser.screenshot("case-panel-closed").await?;
+    browser.screenshot("journeys/3-4-closed").await?;
 
     let on_server: Value = staff
         .get(server.url(&format!("/api/v1/cases/{first_id}")))
@@ -739,18 +747,35 @@ async fn a_clerk_reports_a_case_on_the_map_merges_a_duplicate_and_takes_it_to_cl
     let timeline = on_server["timeline"].as_array().unwrap();
     assert_eq!(
         timeline.len(),
-        6,
-        "the report, the duplicate's note and four steps: {timeline:?}"
+        7,
+        "the report, the duplicate's note and five steps: {timeline:?}"
     );
-    assert_eq!(timeline[5]["by"], "user:demo-commander");
-    assert_eq!(timeline[5]["step"]["note"], "已清理，物业每周巡查");
+    assert_eq!(timeline[6]["by"], "user:demo-commander");
+    assert_eq!(timeline[6]["step"]["note"], "已清理，物业每周巡查");
     let shown = browser
         .script(
             "return document.querySelector('[data-test=case-timeline]').children.length",
             json!([]),
         )
         .await?;
-    assert_eq!(shown, 6, "the panel shows the whole timeline");
+    assert_eq!(shown, 7, "the panel shows the whole timeline");
+
+    // Reported again at the spot after it was solved: a recurrence of the old case.
+    let at = spot_on_page(&browser, spot).await?;
+    report_on_map(
+        &browser,
+        (at.0 - 4.0, at.1 + 4.0),
+        "楼道再次堆放杂物",
+        "normal",
+    )
+    .await?;
+    case_at_stage(&browser, "reported").await?;
+    let recurs = browser.find("[data-test=case-recurs]").await?;
+    let recurs = browser.text(&recurs).await?;
+    assert!(recurs.contains(&first_id.to_string()), "{recurs}");
+    let third = case_titled(&staff, &server, "楼道再次堆放杂物").await?;
+    assert_eq!(third["recurs"], first_id);
+    browser.screenshot("journeys/3-5-recurs").await?;
 
     // Closed cases leave the list unless asked for.
     let row_css = format!("[data-test=case-row][data-case-id='{first_id}']");

@@ -14,6 +14,9 @@
 //!   (see [`notify`]); `LINLI_BENCH=notify` measures only this.
 //! - The server at full size: memory with 20,000 homes and 60,000 sensors, and the
 //!   cached public status under a crowd of readers (see [`scale`]).
+//! - Residents do not slow the staff: the commander's snapshot while 100 residents load
+//!   `/public` in a process of their own (see [`readers`]); `LINLI_BENCH=readers` only
+//!   this.
 //!   `LINLI_BENCH=server` measures only the server; `LINLI_BENCH=scale` only this, and
 //!   `LINLI_BENCH=busy` only the command screen under alerts.
 //! - It also saves the demo's buildings and roads to `target/bench/demo/` for the
@@ -24,6 +27,7 @@ mod busy;
 mod frames;
 mod live;
 mod notify;
+mod readers;
 mod scale;
 
 use anyhow::Result;
@@ -108,6 +112,13 @@ async fn main() -> Result<()> {
     // `server`, `scale` or `busy` measure only that part; anything else, everything.
     let only = std::env::var("LINLI_BENCH").unwrap_or_default();
     match only.as_str() {
+        "readers-crowd" => {
+            let mut args = std::env::args().skip(1);
+            let base = args.next().unwrap_or_default();
+            let seconds = args.next().and_then(|s| s.parse().ok()).unwrap_or(10);
+            return readers::crowd(base, seconds).await;
+        }
+        "readers" => return readers::measure().await,
         "scale" => return scale::measure().await,
         "busy" => return busy::measure().await,
         "notify" => return notify::measure().await,
@@ -116,6 +127,7 @@ async fn main() -> Result<()> {
     live::measure().await?;
     notify::measure().await?;
     scale::measure().await?;
+    readers::measure().await?;
     if only == "server" {
         return Ok(());
     }
