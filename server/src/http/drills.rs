@@ -21,17 +21,22 @@ use linli_domain::ErrorBody;
 /// The drills listed at most, newest first.
 const LISTED: u32 = 100;
 
-/// The drill of `alert`, with whether it is still on: its alert waits for a person,
-/// or the case it was escalated into is open.
-async fn drill_of(state: &AppState, alert: Alert) -> ApiResult<Drill> {
-    let case_open = match alert.case_id {
+/// Whether `alert` was escalated into a case that is still open.
+async fn case_open(state: &AppState, alert: &Alert) -> ApiResult<bool> {
+    Ok(match alert.case_id {
         Some(case) => state
             .store
             .case(case)
             .await?
             .is_some_and(|c| c.summary.stage != CaseStage::Closed),
         None => false,
-    };
+    })
+}
+
+/// The drill of `alert`, with whether it is still on: its alert waits for a person,
+/// or the case it was escalated into is open.
+async fn drill_of(state: &AppState, alert: Alert) -> ApiResult<Drill> {
+    let case_open = case_open(state, &alert).await?;
     let scenario = DrillScenario::of_kind(alert.kind).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!(
             "drill {} has a kind no drill raises",
@@ -127,20 +132,13 @@ pub async fn end(
         .engine
         .drill(DrillStep::End { id }, change.actor.clone(), change.at)
         .await?;
-    if let Some(case) = alert.case_id {
-        let open = state
-            .store
-            .case(case)
-            .await?
-            .is_some_and(|c| c.summary.stage != CaseStage::Closed);
-        if open {
-            let close = CaseStep::Close {
-                outcome: CaseOutcome::DrillEnded,
-                note: String::new(),
-                duplicate_of: None,
-            };
-            state.store.step_case(&change, case, &close, None).await?;
-        }
+    if let (Some(case), true) = (alert.case_id, case_open(&state, &alert).await?) {
+        let close = CaseStep::Close {
+            outcome: CaseOutcome::DrillEnded,
+            note: String::new(),
+            duplicate_of: None,
+        };
+        state.store.step_case(&change, case, &close, None).await?;
     }
     state.live.wake();
     let alert = state.store.alert(id).await?.ok_or_else(no_drill)?;
