@@ -1,7 +1,12 @@
-//! Dispatch end to end (journey 4's sending): the commander sends the nearest free
-//! patrol unit to a gas alarm from its row on the command screen; the grid worker
-//! walking with the unit finds the task on the tablet with the way there, accepts it,
-//! arrives and finishes; the command screen follows each state live.
+//! Journey 2, gas at night, from the command screen: a gas alarm comes up (banner,
+//! row); the duty officer sends the nearest free patrol unit from its row; the grid
+//! worker walking with the unit finds the task on the tablet with the way there,
+//! accepts it, arrives and finishes, the command screen following each state live;
+//! the officer escalates the alarm into a case for the community committee with the
+//! gas utility cooperating, takes the case through handling to closed "solved", and
+//! the alarm resolves with it. Screenshots in `target/e2e/journeys/2-*.png`. (The
+//! alarm arriving over MQTT through Mosquitto is `alerts.rs`; the gas utility's part
+//! on its phone is `notify.rs`.)
 
 use linli_tests::{Browser, LinliServer};
 use serde_json::{json, Value};
@@ -10,7 +15,8 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test]
-async fn the_command_screen_sends_a_unit_and_follows_it_to_the_door() -> anyhow::Result<()> {
+async fn journey_2_a_gas_alarm_gets_a_unit_to_the_door_and_a_case_through_to_solved(
+) -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let commander = server.signed_in("demo-commander").await?;
     // A community with its own route; its grid worker sets out with team-7.
@@ -48,7 +54,7 @@ async fn the_command_screen_sends_a_unit_and_follows_it_to_the_door() -> anyhow:
         .await?;
     assert_eq!(moved.status(), 200);
 
-    let screen = Browser::start(1600, 1000, "zh-CN").await?;
+    let screen = Browser::start(1920, 1080, "zh-CN").await?;
     screen.goto(&server.url("/command")).await?;
     screen.wait_for_path("/login").await?;
     screen.sign_in("demo-commander", "demo").await?;
@@ -80,6 +86,8 @@ async fn the_command_screen_sends_a_unit_and_follows_it_to_the_door() -> anyhow:
         .await?;
     let alert = alert.as_str().unwrap().to_string();
     let row = format!("[data-alert-id='{alert}']");
+    screen.find("[data-test=critical-banner]").await?;
+    screen.screenshot("journeys/2-1-gas-alarm").await?;
     let send = screen.find(&format!("{row} [data-test=dispatch]")).await?;
     screen.click(&send).await?;
     // The nearest free unit is offered first.
@@ -138,7 +146,7 @@ async fn the_command_screen_sends_a_unit_and_follows_it_to_the_door() -> anyhow:
             .wait_for("the state on the command screen", &state(after), WAIT)
             .await?;
     }
-    screen.screenshot("command-dispatch-arrived").await?;
+    screen.screenshot("journeys/2-2-unit-arrived").await?;
     let done = tablet.find("[data-test=task-done]").await?;
     tablet.click(&done).await?;
     tablet
@@ -157,5 +165,129 @@ async fn the_command_screen_sends_a_unit_and_follows_it_to_the_door() -> anyhow:
     assert_eq!(tasks[0]["state"], "done");
     assert_eq!(tasks[0]["note"], "先关总阀");
     assert_eq!(tasks[0]["events"].as_array().unwrap().len(), 3);
+
+    // Escalated into a case: the community committee responsible, the gas utility
+    // cooperating.
+    let alert_id: i64 = alert.parse()?;
+    screen
+        .click(&screen.find(&format!("{row} [data-test=escalate]")).await?)
+        .await?;
+    screen
+        .wait_for(
+            "the escalation form with its draft",
+            "const t = document.querySelector('[data-test=escalate-title]'); return t && t.value ? t.value : null;",
+            WAIT,
+        )
+        .await?;
+    screen
+        .choose("[data-test=escalate-responsible]", "community-committee")
+        .await?;
+    screen
+        .click(
+            &screen
+                .find("[data-test=escalate-cooperating-utilities]")
+                .await?,
+        )
+        .await?;
+    let note = screen.find("[data-test=escalate-note]").await?;
+    screen.type_into(&note, "已关总阀，请燃气公司检修").await?;
+    screen.screenshot("journeys/2-3-escalating").await?;
+    screen
+        .click(&screen.find("[data-test=confirm-escalate]").await?)
+        .await?;
+    let mut escalated = Value::Null;
+    for _ in 0..100 {
+        escalated = commander
+            .get(server.url(&format!("/api/v1/alerts/{alert_id}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if escalated["case_id"].is_i64() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let case_id = escalated["case_id"].as_i64().expect("a case opened");
+    let case: Value = commander
+        .get(server.url(&format!("/api/v1/cases/{case_id}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(case["responsible"], "community-committee", "{case}");
+    // The draft's property management stays beside the gas utility.
+    assert!(
+        case["cooperating"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("utilities")),
+        "{case}"
+    );
+
+    // Through handling to closed "solved": the alarm resolves with its case.
+    screen
+        .click(&screen.find("[data-test=tab-cases]").await?)
+        .await?;
+    screen
+        .click(
+            &screen
+                .find(&format!(
+                    "[data-test=case-row][data-case-id='{case_id}'] button"
+                ))
+                .await?,
+        )
+        .await?;
+    let at_stage = |stage: &str| {
+        format!(
+            "const s = document.querySelector('[data-test=case-stage]');              return s && s.getAttribute('data-stage') === '{stage}' ? true : null"
+        )
+    };
+    screen
+        .wait_for("the case panel", &at_stage("reported"), WAIT)
+        .await?;
+    for (button, stage) in [
+        ("case-to-identified", "identified"),
+        ("case-to-joint-handling", "joint-handling"),
+    ] {
+        screen
+            .click(&screen.find(&format!("[data-test={button}]")).await?)
+            .await?;
+        screen.wait_for(stage, &at_stage(stage), WAIT).await?;
+    }
+    screen
+        .click(&screen.find("[data-test=case-close]").await?)
+        .await?;
+    screen.wait_for("closed", &at_stage("closed"), WAIT).await?;
+    let mut resolved = Value::Null;
+    for _ in 0..100 {
+        resolved = commander
+            .get(server.url(&format!("/api/v1/alerts/{alert_id}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if resolved["state"] == "resolved" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(resolved["resolved"]["outcome"], "handled", "{resolved}");
+    let case: Value = commander
+        .get(server.url(&format!("/api/v1/cases/{case_id}")))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(case["outcome"], "solved");
+    // Nothing left to alarm about: the banner goes with the alarm.
+    screen
+        .wait_for(
+            "the banner to go with the resolved alarm",
+            "return document.querySelector('[data-test=critical-banner]') ? null : true",
+            WAIT,
+        )
+        .await?;
+    screen.screenshot("journeys/2-4-closed").await?;
     Ok(())
 }

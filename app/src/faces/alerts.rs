@@ -450,6 +450,12 @@ pub fn CriticalBanner() -> impl IntoView {
             });
         }
     };
+    let still_active = move |id: i64| {
+        live.snapshot.with(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.alerts.iter().any(|a| a.id == id))
+        })
+    };
     let toggle_mute = move |_| {
         let next = !muted.get_untracked();
         muted.set(next);
@@ -467,7 +473,8 @@ pub fn CriticalBanner() -> impl IntoView {
                 {move || lang.t(Msg::AllowNotifications)}
             </button>
         })}
-        {move || shown.get().map(|alert| {
+        // Up until clicked away, or until its alert is resolved (then nobody needs it).
+        {move || shown.get().filter(|alert| still_active(alert.id)).map(|alert| {
             let kind = alert.kind;
             let home = who(live, &alert);
             let drill = alert.drill;
