@@ -25,6 +25,12 @@ impl Session {
         }
     }
 
+    /// Whether a commander is signed in (what only commanders see).
+    pub fn is_commander(self) -> bool {
+        self.user()
+            .is_some_and(|u| u.role == linli_domain::Role::Commander)
+    }
+
     /// Ends the session on the server and here.
     pub fn sign_out(self) {
         spawn_local(async move {

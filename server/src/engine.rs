@@ -957,6 +957,28 @@ impl Engine {
         self.store.commit_readings(now, &[], writes).await
     }
 
+    /// Commits a person's change (`what`, for the log): on success the opened cases are
+    /// linked and the stream woken; on failure the engine reads its state again and
+    /// the person is told to try again.
+    async fn commit_change(
+        &mut self,
+        now: Millis,
+        writes: Vec<EngineWrite>,
+        what: &str,
+    ) -> Result<crate::store::Committed, EngineActError> {
+        match self.commit_writes(now, writes).await {
+            Ok(committed) => {
+                self.committed(&committed.cases);
+                Ok(committed)
+            }
+            Err(e) => {
+                tracing::error!("cannot store {what}: {e}");
+                self.recover().await;
+                Err(EngineActError::Unavailable)
+            }
+        }
+    }
+
     /// After a commit: link opened cases and wake the live stream.
     fn committed(&mut self, cases: &[(i64, i64)]) {
         for (alert, case) in cases {
@@ -1072,17 +1094,8 @@ impl Engine {
                     .on_signal(&entry.place, signal, now, t, &mut writes);
             }
         }
-        match self.commit_writes(now, writes).await {
-            Ok(committed) => {
-                self.committed(&committed.cases);
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!("cannot store a check-in: {e}");
-                self.recover().await;
-                Err(EngineActError::Unavailable)
-            }
-        }
+        self.commit_change(now, writes, "a check-in").await?;
+        Ok(())
     }
 
     async fn act(
@@ -1118,20 +1131,11 @@ impl Engine {
             self.book
                 .act(alert, request, by, at.min(now), place.as_ref(), &mut writes)?;
         self.health_writes(&home_id, &mut writes);
-        match self.commit_writes(now, writes).await {
-            Ok(committed) => {
-                if let Some((_, case)) = committed.cases.first() {
-                    changed.case_id = Some(*case);
-                }
-                self.committed(&committed.cases);
-                Ok(changed)
-            }
-            Err(e) => {
-                tracing::error!("cannot store an alert change: {e}");
-                self.recover().await;
-                Err(EngineActError::Unavailable)
-            }
+        let committed = self.commit_change(now, writes, "an alert change").await?;
+        if let Some((_, case)) = committed.cases.first() {
+            changed.case_id = Some(*case);
         }
+        Ok(changed)
     }
 
     async fn drill(
@@ -1161,17 +1165,10 @@ impl Engine {
             }
             DrillStep::End { id } => self.book.end_drill(id, by, at, &mut writes),
         };
-        if writes.is_empty() {
-            return Ok(changed);
+        if !writes.is_empty() {
+            self.commit_change(now, writes, "a drill").await?;
         }
-        match self.commit_writes(now, writes).await {
-            Ok(_) => Ok(changed),
-            Err(e) => {
-                tracing::error!("cannot store a drill: {e}");
-                self.recover().await;
-                Err(EngineActError::Unavailable)
-            }
-        }
+        Ok(changed)
     }
 
     /// The time-based rules, unacknowledged critical alerts, and the housekeeping:

@@ -101,9 +101,7 @@ fn numbers(live: Live, alert: &Alert) -> Vec<(Msg, String)> {
 #[component]
 fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let lang = use_language();
-    let commander = use_session()
-        .user()
-        .is_some_and(|u| u.role == Role::Commander);
+    let commander = use_session().is_commander();
     let resolving = RwSignal::new(false);
     let outcome = RwSignal::new(AlertOutcome::Safe);
     let note = RwSignal::new(String::new());

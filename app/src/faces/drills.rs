@@ -12,13 +12,6 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::drill::{DrillScenario, StartDrill};
-use linli_domain::Role;
-
-fn is_commander() -> bool {
-    use_session()
-        .user()
-        .is_some_and(|u| u.role == Role::Commander)
-}
 
 /// The mark on every alert and case of a drill.
 #[component]
@@ -40,7 +33,7 @@ fn scenario_label(scenario: DrillScenario) -> Msg {
 #[component]
 pub fn StartDrillButtons(home: String) -> impl IntoView {
     let lang = use_language();
-    let (Some(live), true) = (use_live(), is_commander()) else {
+    let (Some(live), true) = (use_live(), use_session().is_commander()) else {
         return ().into_any();
     };
     let answer = RwSignal::new(None::<Result<(), String>>);
@@ -87,7 +80,7 @@ pub fn StartDrillButtons(home: String) -> impl IntoView {
 #[component]
 pub fn EndDrillButton(alert: i64) -> impl IntoView {
     let lang = use_language();
-    let (Some(live), true) = (use_live(), is_commander()) else {
+    let (Some(live), true) = (use_live(), use_session().is_commander()) else {
         return ().into_any();
     };
     let error = RwSignal::new(None::<String>);

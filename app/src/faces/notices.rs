@@ -10,7 +10,6 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::api::Notice;
-use linli_domain::Role;
 use serde_json::json;
 
 /// How long a new notice may stay up, in hours; 0 is until withdrawn.
@@ -40,9 +39,7 @@ fn period(lang: Lang, notice: &Notice) -> String {
 #[component]
 pub fn NoticeBoard() -> impl IntoView {
     let lang = use_language();
-    let is_commander = use_session()
-        .user()
-        .is_some_and(|u| u.role == Role::Commander);
+    let is_commander = use_session().is_commander();
     let notices = RwSignal::new(Vec::<Notice>::new());
     let error = RwSignal::new(None::<String>);
     let title = RwSignal::new(String::new());
