@@ -10,7 +10,7 @@ export TRUNK_SKIP_VERSION_CHECK := true
 # The browser workload of TARGETS.md (deterministic: same arguments, same bytes).
 WORKLOAD ?= ../shared/bench/gen_district.py
 
-.PHONY: run test bench tools tools-test app server lint
+.PHONY: run test bench tools tools-test app lint
 
 ## Pinned tools (idempotent): wasm target, trunk, wasm-bindgen-cli, wasm-opt; for
 ## tests also Chromium, chromedriver and a CJK font.

@@ -2,6 +2,7 @@
 //! goes along by itself.
 
 use gloo_net::http::{Request, Response};
+use linli_domain::api::NoticeRequest;
 use linli_domain::api::{Notice, PublicStatus, Snapshot};
 use linli_domain::place::{FeatureCollection, LayerName};
 
@@ -161,7 +162,7 @@ fn post_pressed(url: &str, pressed_at: Option<&str>) -> gloo_net::http::RequestB
 /// outbox's changes).
 pub async fn post_json(
     url: &str,
-    body: &serde_json::Value,
+    body: &impl Serialize,
     pressed_at: Option<&str>,
 ) -> Result<serde_json::Value, ApiError> {
     let request = post_pressed(url, pressed_at).json(body).map_err(network)?;
@@ -239,7 +240,7 @@ pub async fn notices() -> Result<Vec<Notice>, ApiError> {
 }
 
 /// `POST /api/v1/notices`: publishes `{title, body, until?}`.
-pub async fn publish_notice(notice: &serde_json::Value) -> Result<Notice, ApiError> {
+pub async fn publish_notice(notice: &NoticeRequest) -> Result<Notice, ApiError> {
     post("/api/v1/notices", notice).await
 }
 

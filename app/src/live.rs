@@ -13,11 +13,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::alerts::{Alert, AlertState, Severity};
 use linli_domain::api::Snapshot;
-use linli_domain::care::Health;
 use linli_domain::cases::CaseSummary;
+use linli_domain::events::{self, EventKind};
 use linli_domain::patrol::{PatrolRun, SILENT_AFTER_MS};
 use linli_domain::place::Position;
-use serde::Deserialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
@@ -42,24 +41,22 @@ pub enum Applied {
     Ignored,
 }
 
-#[derive(Deserialize)]
-struct SensorStatus {
-    device: String,
-    home: String,
-    health: Health,
-    battery_pct: Option<u8>,
-    last_seen: Option<String>,
+/// One message of the stream: an event of the log, or the server's `resync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Message {
+    Event(EventKind),
+    Resync,
 }
 
 /// Applies one stream event to the snapshot.
-pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
+pub fn apply(snapshot: &mut Snapshot, kind: EventKind, data: &str) -> Applied {
     match kind {
-        "alert.raised" | "alert.updated" => {
+        EventKind::AlertRaised | EventKind::AlertUpdated => {
             let Ok(alert) = serde_json::from_str::<Alert>(data) else {
                 return Applied::Ignored;
             };
             snapshot.alerts.retain(|a| a.id != alert.id);
-            let critical = kind == "alert.raised" && alert.severity == Severity::Critical;
+            let critical = kind == EventKind::AlertRaised && alert.severity == Severity::Critical;
             if alert.state != AlertState::Resolved {
                 snapshot.alerts.insert(0, alert.clone());
             }
@@ -69,8 +66,8 @@ pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
                 Applied::Changed
             }
         }
-        "sensor.status" => {
-            let Ok(status) = serde_json::from_str::<SensorStatus>(data) else {
+        EventKind::SensorStatus => {
+            let Ok(status) = serde_json::from_str::<events::SensorStatus>(data) else {
                 return Applied::Ignored;
             };
             let sensor = snapshot
@@ -89,7 +86,7 @@ pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
                 None => Applied::Ignored,
             }
         }
-        "dispatch.created" | "dispatch.updated" => {
+        EventKind::DispatchCreated | EventKind::DispatchUpdated => {
             let Ok(task) = serde_json::from_str::<linli_domain::dispatch::Dispatch>(data) else {
                 return Applied::Ignored;
             };
@@ -99,7 +96,7 @@ pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
             }
             Applied::Changed
         }
-        "case.created" | "case.updated" => {
+        EventKind::CaseCreated | EventKind::CaseUpdated => {
             let Ok(case) = serde_json::from_str::<CaseSummary>(data) else {
                 return Applied::Ignored;
             };
@@ -107,7 +104,7 @@ pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
             snapshot.cases.insert(0, case);
             Applied::Changed
         }
-        "patrol.position" | "patrol.run" => {
+        EventKind::PatrolPosition | EventKind::PatrolRun => {
             let Ok(run) = serde_json::from_str::<PatrolRun>(data) else {
                 return Applied::Ignored;
             };
@@ -123,7 +120,6 @@ pub fn apply(snapshot: &mut Snapshot, kind: &str, data: &str) -> Applied {
             snapshot.units.push(run);
             Applied::Changed
         }
-        "resync" => Applied::Resync,
         _ => Applied::Ignored,
     }
 }
@@ -226,7 +222,7 @@ impl Live {
 
     /// Shows the result of the user's own change at once, as if the stream had sent
     /// it (the stream's copy, when it comes, changes nothing more).
-    pub fn show_change(self, kind: &str, item: &impl serde::Serialize) {
+    pub fn show_change(self, kind: EventKind, item: &impl serde::Serialize) {
         let data = serde_json::to_string(item).unwrap_or_default();
         self.snapshot.update(|s| {
             if let Some(s) = s {
@@ -242,20 +238,6 @@ pub struct ReportAt {
     pub position: Position,
     pub patrol_run: Option<i64>,
 }
-
-/// The event kinds the stream sends (see CONTRACT.md).
-const KINDS: [&str; 10] = [
-    "alert.raised",
-    "alert.updated",
-    "case.created",
-    "case.updated",
-    "dispatch.created",
-    "dispatch.updated",
-    "sensor.status",
-    "patrol.position",
-    "patrol.run",
-    "resync",
-];
 
 /// Loads the snapshot, follows the stream, and shares both with the face's children.
 pub fn provide_live() -> Live {
@@ -279,7 +261,6 @@ pub fn provide_live() -> Live {
     load(live, source);
     load_community_names(live.communities);
     provide_context(live);
-    crate::outbox::Outbox::provide(live);
     if let Ok(timer) = set_interval_with_handle(
         move || {
             let now = js_sys::Date::now();
@@ -364,7 +345,7 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
     on_error.forget();
     // Events are applied in batches, at most every BATCH_EVERY: a burst of alerts
     // recomputes the lists and the map once, not once per event.
-    let batch: Rc<RefCell<Vec<(&'static str, String)>>> = Rc::default();
+    let batch: Rc<RefCell<Vec<(Message, String)>>> = Rc::default();
     let apply_batch = {
         let batch = Rc::clone(&batch);
         move || {
@@ -372,7 +353,10 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
             let mut outcomes = Vec::with_capacity(events.len());
             live.snapshot.update(|s| {
                 if let Some(s) = s {
-                    outcomes.extend(events.iter().map(|(kind, data)| apply(s, kind, data)));
+                    outcomes.extend(events.iter().map(|(message, data)| match message {
+                        Message::Event(kind) => apply(s, *kind, data),
+                        Message::Resync => Applied::Resync,
+                    }));
                 }
             });
             // Every critical alert of the batch rings, even when the batch also asks
@@ -393,7 +377,11 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
             }
         }
     };
-    for kind in KINDS {
+    let messages = EventKind::STREAMED
+        .into_iter()
+        .map(|kind| (kind.as_str(), Message::Event(kind)))
+        .chain([(events::RESYNC, Message::Resync)]);
+    for (name, message) in messages {
         let (batch, apply_batch) = (Rc::clone(&batch), apply_batch.clone());
         let on_event =
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
@@ -401,14 +389,14 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
                 let data = ev.data().as_string().unwrap_or_default();
                 let first = {
                     let mut waiting = batch.borrow_mut();
-                    waiting.push((kind, data));
+                    waiting.push((message, data));
                     waiting.len() == 1
                 };
                 if first {
                     set_timeout(apply_batch.clone(), BATCH_EVERY);
                 }
             });
-        let _ = es.add_event_listener_with_callback(kind, on_event.as_ref().unchecked_ref());
+        let _ = es.add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
         on_event.forget();
     }
     source.set_value(Some(es));
@@ -417,7 +405,7 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linli_domain::care::{CareLevel, Home, Sensor, SensorKind};
+    use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
     use linli_domain::place::FeatureCollection;
     use linli_domain::CommunityId;
     use serde_json::json;
@@ -496,18 +484,26 @@ mod tests {
     #[test]
     fn alerts_arrive_change_and_leave_when_resolved() {
         let mut s = snapshot();
-        let raised = apply(&mut s, "alert.raised", &alert("open", "critical"));
+        let raised = apply(&mut s, EventKind::AlertRaised, &alert("open", "critical"));
         assert!(matches!(raised, Applied::NewCritical(a) if a.id == 5));
         assert_eq!(
-            apply(&mut s, "alert.updated", &alert("acknowledged", "critical")),
+            apply(
+                &mut s,
+                EventKind::AlertUpdated,
+                &alert("acknowledged", "critical")
+            ),
             Applied::Changed
         );
         assert_eq!(s.alerts.len(), 1);
         assert_eq!(s.alerts[0].state, AlertState::Acknowledged);
-        apply(&mut s, "alert.updated", &alert("resolved", "critical"));
+        apply(
+            &mut s,
+            EventKind::AlertUpdated,
+            &alert("resolved", "critical"),
+        );
         assert!(s.alerts.is_empty());
         assert_eq!(
-            apply(&mut s, "alert.raised", &alert("open", "warning")),
+            apply(&mut s, EventKind::AlertRaised, &alert("open", "warning")),
             Applied::Changed
         );
     }
@@ -518,17 +514,19 @@ mod tests {
         let status = json!({"device": "gd-1", "home": "h1", "community": "xingfuli",
                             "health": "alarm", "battery_pct": null, "last_seen": null});
         assert_eq!(
-            apply(&mut s, "sensor.status", &status.to_string()),
+            apply(&mut s, EventKind::SensorStatus, &status.to_string()),
             Applied::Changed
         );
         assert_eq!(s.homes[0].health(), Health::Alarm);
         assert_eq!(s.homes[0].sensors[0].battery_pct, Some(80));
         assert_eq!(
-            apply(&mut s, "sensor.status", "{not json"),
+            apply(&mut s, EventKind::SensorStatus, "{not json"),
             Applied::Ignored
         );
-        assert_eq!(apply(&mut s, "patrol.position", "{}"), Applied::Ignored);
-        assert_eq!(apply(&mut s, "resync", "{}"), Applied::Resync);
+        assert_eq!(
+            apply(&mut s, EventKind::PatrolPosition, "{}"),
+            Applied::Ignored
+        );
     }
 
     fn run(id: i64, covered: usize, ended: bool) -> String {
@@ -547,7 +545,7 @@ mod tests {
     #[test]
     fn units_unheard_of_for_five_minutes_are_flagged_silent() {
         let mut s = snapshot();
-        apply(&mut s, "patrol.position", &run(1, 1, false));
+        apply(&mut s, EventKind::PatrolPosition, &run(1, 1, false));
         // `last_seen` is 11:10; the stand-in clock reads only that.
         let at_11_10 = |t: &str| {
             assert_eq!(t, "2026-11-27T11:10:00.000Z");
@@ -565,7 +563,7 @@ mod tests {
             !mark_silent(&mut s.units, 1_000_000.0 + 400_000.0, at_11_10),
             "once"
         );
-        apply(&mut s, "patrol.run", &run(1, 1, true));
+        apply(&mut s, EventKind::PatrolRun, &run(1, 1, true));
         assert!(
             !mark_silent(&mut s.units, 9e12, at_11_10),
             "a run that ended is not silent"
@@ -576,26 +574,29 @@ mod tests {
     fn patrol_units_follow_their_latest_run() {
         let mut s = snapshot();
         assert_eq!(
-            apply(&mut s, "patrol.run", &run(1, 0, false)),
+            apply(&mut s, EventKind::PatrolRun, &run(1, 0, false)),
             Applied::Changed
         );
         assert_eq!(
-            apply(&mut s, "patrol.position", &run(1, 2, false)),
+            apply(&mut s, EventKind::PatrolPosition, &run(1, 2, false)),
             Applied::Changed
         );
         assert_eq!(s.units.len(), 1);
         assert_eq!(s.units[0].covered.len(), 2);
         assert_eq!(
-            apply(&mut s, "patrol.run", &run(2, 0, false)),
+            apply(&mut s, EventKind::PatrolRun, &run(2, 0, false)),
             Applied::Changed
         );
         assert_eq!(
-            apply(&mut s, "patrol.position", &run(1, 3, true)),
+            apply(&mut s, EventKind::PatrolPosition, &run(1, 3, true)),
             Applied::Ignored,
             "a late position of the earlier run"
         );
         assert_eq!(s.units.len(), 1);
         assert_eq!((s.units[0].id, s.units[0].covered.len()), (2, 0));
-        assert_eq!(apply(&mut s, "patrol.run", "{\"id\": 3}"), Applied::Ignored);
+        assert_eq!(
+            apply(&mut s, EventKind::PatrolRun, "{\"id\": 3}"),
+            Applied::Ignored
+        );
     }
 }

@@ -13,6 +13,7 @@ use crate::live::Live;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::cases::CaseStage;
+use linli_domain::events::EventKind;
 use serde::{Deserialize, Serialize};
 
 const PENDING_KEY: &str = "linli.outbox";
@@ -29,7 +30,7 @@ pub struct Pending {
     pub body: serde_json::Value,
     /// The stream event the server's answer amounts to (`alert.updated`, …), shown at
     /// once when it arrives.
-    pub event: Option<String>,
+    pub event: Option<EventKind>,
     /// A photo sent as the raw body instead of `body`: a `data:` URL of the JPEG the
     /// app made small enough to keep (see `faces::photos`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,18 +50,18 @@ fn device_now() -> Option<String> {
 }
 
 impl Pending {
-    /// A JSON change: `body` posted to `url`.
+    /// A JSON change: `body` (a request type of `linli_domain`) posted to `url`.
     pub fn new(
         label: impl Into<String>,
         url: impl Into<String>,
-        body: serde_json::Value,
-        event: Option<&str>,
+        body: &impl Serialize,
+        event: Option<EventKind>,
     ) -> Pending {
         Pending {
             label: label.into(),
             url: url.into(),
-            body,
-            event: event.map(str::to_string),
+            body: serde_json::to_value(body).unwrap_or_default(),
+            event,
             photo: None,
             pressed_at: device_now(),
         }
@@ -70,7 +71,7 @@ impl Pending {
     pub fn photo(label: impl Into<String>, url: impl Into<String>, data_url: String) -> Pending {
         Pending {
             photo: Some(data_url),
-            ..Pending::new(label, url, serde_json::Value::Null, Some("case.updated"))
+            ..Pending::new(label, url, &(), Some(EventKind::CaseUpdated))
         }
     }
 
@@ -217,7 +218,7 @@ impl Outbox {
                             p.remove(0);
                         });
                         match result {
-                            Ok(answer) => show(live, first.event.as_deref(), &answer),
+                            Ok(answer) => show(live, first.event, &answer),
                             Err(e) => self.conflicts.update(|c| {
                                 c.push(Conflict {
                                     label: first.label.clone(),
@@ -250,7 +251,7 @@ impl Outbox {
     }
 }
 
-fn show(live: Live, event: Option<&str>, answer: &serde_json::Value) {
+fn show(live: Live, event: Option<EventKind>, answer: &serde_json::Value) {
     if let Some(kind) = event {
         live.show_change(kind, answer);
     }
@@ -279,7 +280,7 @@ pub async fn send_from(
         match pending.post().await {
             Ok(answer) => {
                 if let Some(live) = live {
-                    show(live, pending.event.as_deref(), &answer);
+                    show(live, pending.event, &answer);
                 }
                 return Ok(Sent::Done(answer));
             }
@@ -381,8 +382,8 @@ mod tests {
             [Pending::new(
                 "确认告警 #12",
                 "/api/v1/alerts/12/ack",
-                serde_json::json!({}),
-                Some("alert.updated")
+                &serde_json::json!({}),
+                Some(EventKind::AlertUpdated)
             )]
         );
         assert!(!serde_json::to_string(&queue).unwrap().contains("photo"));
@@ -393,7 +394,7 @@ mod tests {
         );
         let text = serde_json::to_string(&photo).unwrap();
         assert_eq!(serde_json::from_str::<Pending>(&text).unwrap(), photo);
-        assert_eq!(photo.event.as_deref(), Some("case.updated"));
+        assert_eq!(photo.event, Some(EventKind::CaseUpdated));
     }
 
     #[test]

@@ -82,11 +82,6 @@ impl Face {
             Face::Partner => "/partner",
         }
     }
-
-    /// Whether this face needs a signed-in user.
-    pub fn needs_sign_in(self) -> bool {
-        !matches!(self, Face::Public)
-    }
 }
 
 /// Which communities a user may see: all of them, or a list.

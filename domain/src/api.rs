@@ -49,6 +49,22 @@ pub struct ErrorDetail {
     pub allowed: Vec<String>,
 }
 
+/// `POST /api/v1/notices`: a notice for residents, as a commander writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NoticeRequest {
+    /// 1 to [`crate::limits::NOTICE_TITLE_CHARS`] characters.
+    pub title: String,
+    /// Up to [`crate::limits::NOTICE_BODY_CHARS`] characters.
+    #[serde(default)]
+    pub body: String,
+    /// When it stops being shown (RFC 3339, in the future, within a year); shown until
+    /// withdrawn when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
 /// One row of the append-only event log, as `GET /api/v1/events` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -60,7 +76,7 @@ pub struct EventRecord {
     /// Who made the change: `user:<name>` or `system:<part>`.
     pub actor: String,
     /// What happened, e.g. `user.created`, `community.saved`.
-    pub kind: String,
+    pub kind: crate::events::EventKind,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
 }

@@ -133,6 +133,24 @@ impl Home {
     }
 }
 
+/// `POST /api/v1/homes/{id}/check-ins`: somebody saw the elder (看望).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewCheckIn {
+    /// When the elder was seen (RFC 3339); now when left out. Today or yesterday.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// Up to [`crate::limits::NOTE_CHARS`] characters.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Some alarm thresholds changed from what applies above them (`PUT
+/// /api/v1/thresholds`, `PUT /api/v1/homes/{id}/thresholds`): a JSON object of the
+/// server's threshold fields, checked by the server's rules.
+pub type ThresholdOverrides = serde_json::Map<String, serde_json::Value>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

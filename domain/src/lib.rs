@@ -10,10 +10,12 @@
 //! - [`api`]: request and response bodies of `/api/v1`, and the JSON error body.
 //! - [`compact`]: the compact binary form of a layer, for the app.
 //! - [`drill`]: drills (应急演练) that raise marked alerts on demand.
+//! - [`events`]: the event log's kinds and the live stream's payloads.
 //! - [`care`]: elder homes and their sensors (staff only: personal data).
 //! - [`cases`]: residents' problems and the stages of the article's case loop.
 //! - [`geometry`]: plane geometry (areas, centres, containment, distances) for both sides.
 //! - [`ids`]: validated identifiers.
+//! - [`limits`]: how long the texts people write may be.
 //! - [`patrol`]: patrol routes and checkpoints.
 //! - [`place`]: the base map as the layers API serves it (GeoJSON).
 
@@ -64,8 +66,10 @@ pub mod cases;
 pub mod compact;
 pub mod dispatch;
 pub mod drill;
+pub mod events;
 pub mod geometry;
 pub mod ids;
+pub mod limits;
 pub mod notify;
 pub mod patrol;
 pub mod place;

@@ -26,6 +26,10 @@ named_enum!(
     }
 );
 
+/// The level of a digest's messages (one message for many alerts in a storm): apart
+/// from the escalation chain's levels.
+pub const DIGEST_LEVEL: u32 = 1000;
+
 /// A channel as a commander creates it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

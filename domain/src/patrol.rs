@@ -83,13 +83,10 @@ pub struct PatrolRun {
 #[serde(deny_unknown_fields)]
 pub struct EndRun {
     /// Why checkpoints were left out (road works, called to an alert), at most
-    /// [`MISSED_REASON_MAX_CHARS`] characters.
+    /// [`crate::limits::MISSED_REASON_CHARS`] characters.
     #[serde(default)]
     pub missed_reason: Option<String>,
 }
-
-/// The longest reason for missed checkpoints.
-pub const MISSED_REASON_MAX_CHARS: usize = 200;
 
 /// The checkpoints of a route that `covered` does not hold, in walking order.
 pub fn not_covered<'a>(checkpoints: &'a [Checkpoint], covered: &[Covered]) -> Vec<&'a Checkpoint> {

@@ -24,6 +24,7 @@ use linli_domain::alerts::{
     Resolution, Severity, Stamp,
 };
 use linli_domain::cases::{CaseHandling, CaseSource, CaseStage, CaseSummary};
+use linli_domain::events::EventKind;
 use linli_domain::place::Position;
 use linli_domain::CommunityId;
 use std::collections::HashMap;
@@ -127,7 +128,7 @@ impl AlertBook {
             .map(|a| &a.alert)
     }
 
-    fn write(alert: &StoredAlert, event: Option<&'static str>, actor: Actor) -> EngineWrite {
+    fn write(alert: &StoredAlert, event: Option<EventKind>, actor: Actor) -> EngineWrite {
         EngineWrite::Alert {
             alert: alert.clone(),
             event,
@@ -159,7 +160,7 @@ impl AlertBook {
             a.alert.updated_at = rfc3339(now);
             a.updated_ms = now;
             // A repeat is stored quietly; a condition back after clearing is news.
-            let event = was_cleared.then_some("alert.updated");
+            let event = was_cleared.then_some(EventKind::AlertUpdated);
             out.push(Self::write(a, event, RULES));
             return;
         }
@@ -179,9 +180,12 @@ impl AlertBook {
                 a.alert.updated_at = rfc3339(now);
                 a.updated_ms = now;
                 a.resolved_ms = None;
-                (a, "alert.updated")
+                (a, EventKind::AlertUpdated)
             }
-            None => (self.new_alert(home, signal, false, now), "alert.raised"),
+            None => (
+                self.new_alert(home, signal, false, now),
+                EventKind::AlertRaised,
+            ),
         };
         out.push(Self::write(&alert, Some(event), RULES));
         self.ids.insert(alert.alert.id, key.clone());
@@ -250,7 +254,7 @@ impl AlertBook {
             detail: format!("Drill started by {}", by.label()),
         };
         let alert = self.new_alert(home, signal, true, now);
-        out.push(Self::write(&alert, Some("alert.raised"), by));
+        out.push(Self::write(&alert, Some(EventKind::AlertRaised), by));
         let raised = alert.alert.clone();
         self.ids.insert(raised.id, key.clone());
         self.active.insert(key, alert);
@@ -280,7 +284,7 @@ impl AlertBook {
         a.alert.updated_at = rfc3339(now);
         a.updated_ms = now;
         a.resolved_ms = Some(now);
-        out.push(Self::write(&a, Some("alert.updated"), by));
+        out.push(Self::write(&a, Some(EventKind::AlertUpdated), by));
         Some(a.alert)
     }
 
@@ -310,14 +314,14 @@ impl AlertBook {
                     note: String::new(),
                 });
                 a.resolved_ms = Some(now);
-                out.push(Self::write(a, Some("alert.updated"), RULES));
+                out.push(Self::write(a, Some(EventKind::AlertUpdated), RULES));
                 if let Some(a) = self.active.remove(&key) {
                     self.ids.remove(&a.alert.id);
                     self.cleared.insert(key, a);
                 }
             }
             // Critical: only marked cleared; a person resolves it.
-            Err(_) => out.push(Self::write(a, Some("alert.updated"), RULES)),
+            Err(_) => out.push(Self::write(a, Some(EventKind::AlertUpdated), RULES)),
         }
     }
 
@@ -381,7 +385,7 @@ impl AlertBook {
         let alert = a.alert.clone();
         out.push(EngineWrite::Alert {
             alert: a.clone(),
-            event: Some("alert.updated"),
+            event: Some(EventKind::AlertUpdated),
             actor: by,
             open_case,
         });
@@ -422,7 +426,7 @@ impl AlertBook {
                 });
                 a.alert.updated_at = rfc3339(now);
                 a.updated_ms = now;
-                out.push(Self::write(a, Some("alert.updated"), RULES));
+                out.push(Self::write(a, Some(EventKind::AlertUpdated), RULES));
             }
         }
         self.cleared.retain(|key, a| {
@@ -492,7 +496,7 @@ mod tests {
         }
     }
 
-    fn events(out: &[EngineWrite]) -> Vec<(i64, &'static str)> {
+    fn events(out: &[EngineWrite]) -> Vec<(i64, EventKind)> {
         out.iter()
             .filter_map(|w| match w {
                 EngineWrite::Alert {
@@ -515,7 +519,7 @@ mod tests {
         for _ in 0..3 {
             book.on_signal(&home(), signal(AlertKind::Gas, true), 1_000, &t, &mut out);
         }
-        assert_eq!(events(&out), vec![(42, "alert.raised")]);
+        assert_eq!(events(&out), vec![(42, EventKind::AlertRaised)]);
         assert_eq!(book.get(42).unwrap().occurrences, 3);
         assert_eq!(out.len(), 3, "repeats are stored quietly");
         book.on_signal(&home(), signal(AlertKind::Gas, false), 2_000, &t, &mut out);
@@ -539,7 +543,7 @@ mod tests {
         assert!(book.get(42).is_none());
         // The next leak is a new alert.
         book.on_signal(&home(), signal(AlertKind::Gas, true), 4_000, &t, &mut out);
-        assert_eq!(events(&out).last(), Some(&(43, "alert.raised")));
+        assert_eq!(events(&out).last(), Some(&(43, EventKind::AlertRaised)));
     }
 
     #[test]
@@ -564,9 +568,9 @@ mod tests {
         assert_eq!(
             events(&out),
             vec![
-                (1, "alert.raised"),
-                (1, "alert.updated"),
-                (1, "alert.updated")
+                (1, EventKind::AlertRaised),
+                (1, EventKind::AlertUpdated),
+                (1, EventKind::AlertUpdated)
             ]
         );
         assert_eq!(book.get(1).unwrap().occurrences, 2);
@@ -586,7 +590,7 @@ mod tests {
             &t,
             &mut out,
         );
-        assert_eq!(events(&out).last(), Some(&(2, "alert.raised")));
+        assert_eq!(events(&out).last(), Some(&(2, EventKind::AlertRaised)));
     }
 
     #[test]
@@ -673,7 +677,7 @@ mod tests {
         assert!(out.is_empty());
         book.on_tick(5 * MINUTE_MS, |_| t.clone(), &mut out);
         book.on_tick(6 * MINUTE_MS, |_| t.clone(), &mut out);
-        assert_eq!(events(&out), vec![(1, "alert.updated")]);
+        assert_eq!(events(&out), vec![(1, EventKind::AlertUpdated)]);
         let escalated = book.get(1).unwrap().escalated.clone().unwrap();
         assert_eq!(escalated.by, "system:rules");
         assert_eq!(escalated.responsible, None, "to the command, no case yet");

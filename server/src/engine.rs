@@ -19,11 +19,13 @@
 use crate::alerts::{ActError, AlertBook, HomePlace, Request};
 use crate::clock::Millis;
 use crate::ingest::dedup::{Seen, Verdict};
-use crate::ingest::parse::{Reading, Refused};
+use crate::ingest::parse::Refused;
 use crate::live::Live;
-use crate::rules::{self, HomeState, Overrides, Signal, Thresholds};
+use crate::reading::Reading;
+use crate::rules::{self, HomeState, Signal, Thresholds};
 use crate::store::{Actor, DynStore, EngineWrite, SensorSeen, StoreError};
 use linli_domain::alerts::{Alert, AlertKind, Refusal};
+use linli_domain::care::ThresholdOverrides;
 use linli_domain::care::{Health, SensorKind};
 use linli_domain::CommunityId;
 use std::collections::{BTreeSet, HashMap};
@@ -181,7 +183,7 @@ pub struct ThresholdChange {
     /// The home, or `None` for the district.
     pub home: Option<String>,
     /// What is to differ from what applies above (all of it: `{}` takes it back).
-    pub overrides: Overrides,
+    pub overrides: ThresholdOverrides,
     /// Why, in the asker's words: needed to loosen (see `rules::loosened`), recorded
     /// with the change when given.
     pub reason: Option<String>,
@@ -204,7 +206,7 @@ pub struct ThresholdsView {
     /// The fields changed at this level (over the defaults for the district, over the
     /// district's for a home).
     #[schema(value_type = Object)]
-    pub overrides: Overrides,
+    pub overrides: ThresholdOverrides,
 }
 
 /// Readings waiting for the group commit, with where to send the answer.
@@ -350,7 +352,7 @@ struct Engine {
     /// The built-in defaults, …
     defaults: Thresholds,
     /// … what the office changed of them for the district and for homes, …
-    overrides: HashMap<Option<String>, Overrides>,
+    overrides: HashMap<Option<String>, ThresholdOverrides>,
     /// … and the district's thresholds that result (homes' are in their entry).
     district: Thresholds,
     devices: HashMap<String, Device>,
@@ -531,7 +533,7 @@ impl Engine {
     /// its own, or the first that makes no sense.
     fn thresholds_from(
         &self,
-        overrides: &HashMap<Option<String>, Overrides>,
+        overrides: &HashMap<Option<String>, ThresholdOverrides>,
     ) -> Result<(Thresholds, HashMap<String, Thresholds>), String> {
         let district = match overrides.get(&None) {
             Some(o) => self
@@ -1045,7 +1047,7 @@ impl Engine {
         let Ok(serde_json::Value::Object(read)) = serde_json::to_value(level) else {
             return Err(EngineActError::Unavailable);
         };
-        let overrides: Overrides = overrides
+        let overrides: ThresholdOverrides = overrides
             .keys()
             .filter_map(|k| Some((k.clone(), read.get(k)?.clone())))
             .collect();

@@ -25,6 +25,7 @@
 //!   from CSV files, checked whole before one transaction stores them.
 //! - [`ingest`]: sensor readings coming in: the one parser for JSON batches, SenML and
 //!   MQTT payloads.
+//! - [`reading`]: a checked reading, as the parser makes it and rules and store take it.
 //! - [`engine`]: the rules engine, the one writer of readings and alerts: group commits
 //!   readings with the alerts they cause, runs the time-based rules, keeps a checkpoint.
 //! - [`mqtt`]: readings through an MQTT broker (persistent session, QoS 1, acknowledged
@@ -59,6 +60,7 @@ pub mod mqtt;
 pub mod notify;
 pub mod photos;
 pub mod places;
+pub mod reading;
 pub mod rules;
 pub mod simulate;
 pub mod startup;

@@ -11,23 +11,12 @@
 
 use crate::store::DynStore;
 use linli_domain::api::EventRecord;
+use linli_domain::events::EventKind;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 
-/// The kinds of event the stream carries (CONTRACT.md).
-pub const STREAM_KINDS: [&str; 9] = [
-    "alert.raised",
-    "alert.updated",
-    "case.created",
-    "case.updated",
-    "dispatch.created",
-    "dispatch.updated",
-    "sensor.status",
-    "patrol.position",
-    "patrol.run",
-];
 /// Events kept in memory for resuming streams.
 const KEPT: usize = 8_192;
 /// A stream that missed more than this many events gets a `resync` instead.
@@ -39,7 +28,7 @@ const PAGE: u32 = 1_000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveEvent {
     pub id: i64,
-    pub kind: String,
+    pub kind: EventKind,
     /// The community it concerns, for streams limited to some communities.
     pub community: Option<String>,
     /// The JSON `data:` line.
@@ -48,7 +37,7 @@ pub struct LiveEvent {
 
 impl LiveEvent {
     fn from_record(record: EventRecord) -> Option<Self> {
-        if !STREAM_KINDS.contains(&record.kind.as_str()) {
+        if !record.kind.is_streamed() {
             return None;
         }
         Some(LiveEvent {

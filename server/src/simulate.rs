@@ -14,7 +14,7 @@
 use crate::clock::{now_ms, Millis};
 use crate::demo::SplitMix;
 use crate::engine::{EngineHandle, Source};
-use crate::ingest::parse::{Identity, Metric, Reading};
+use crate::reading::{Identity, Metric, Reading};
 use crate::rules::{HOUR_MS, MINUTE_MS};
 use linli_domain::care::SensorKind;
 use serde_json::json;
@@ -138,10 +138,6 @@ impl Simulator {
             first_seq: (now.max(0) as u64) * 1_000,
             utc_offset_ms: 8 * HOUR_MS,
         }
-    }
-
-    pub fn device_count(&self) -> usize {
-        self.devices.len()
     }
 
     fn episode(&self, home: &str, anomaly: Anomaly) -> bool {

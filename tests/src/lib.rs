@@ -7,6 +7,7 @@
 //!   scripts, elements, screenshots).
 //! - [`Broker`] runs a private Mosquitto on a free port.
 //! - [`Receiver`] stands in for the robots and gateways notifications go to.
+//! - [`eventually`] waits for what a server does on its own (rules, notifier, stream).
 //!
 //! The binary and the app must be built first (`make test` does both); missing pieces
 //! fail the test with the command that builds them, never skip.
@@ -25,6 +26,27 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
+
+/// Asks `check` every 50 ms until it answers `Some`, and returns that; panics saying
+/// that `what` did not happen when `within` has passed. For what the server does on its
+/// own time: an alert the rules raise, a message the notifier sends.
+pub async fn eventually<T>(
+    what: &str,
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

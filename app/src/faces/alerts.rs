@@ -16,8 +16,11 @@ use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Outbox, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use linli_domain::alerts::ResolveAlert;
 use linli_domain::alerts::{Alert, AlertOutcome, AlertState, Severity};
+use linli_domain::events::EventKind;
 use linli_domain::geometry::metres_between;
+use linli_domain::limits::NOTE_CHARS;
 use linli_domain::Role;
 use serde_json::json;
 
@@ -42,13 +45,13 @@ pub(super) fn act(
     id: i64,
     action: &'static str,
     label: String,
-    body: serde_json::Value,
+    body: &impl serde::Serialize,
 ) {
     let pending = Pending::new(
         format!("{label} #{id}"),
         format!("/api/v1/alerts/{id}/{action}"),
         body,
-        Some("alert.updated"),
+        Some(EventKind::AlertUpdated),
     );
     spawn_local(async move {
         result.set(Some(outbox::deliver(outbox, live, pending).await));
@@ -81,7 +84,7 @@ fn who(live: Live, alert: &Alert) -> String {
 /// resident's own (`Msg::CallResident`) and the family's or neighbour's
 /// (`Msg::CallContact`).
 fn numbers(live: Live, alert: &Alert) -> Vec<(Msg, String)> {
-    use crate::map::panels::phone_number;
+    use super::map_panels::phone_number;
     live.snapshot.with_untracked(|s| {
         s.as_ref()
             .and_then(|s| s.homes.iter().find(|h| h.id == alert.home))
@@ -194,7 +197,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
             {can_act.then(|| view! {
                 <div class="alert-actions">
                     {move || (open && waiting.get().is_none()).then(|| view! {
-                        <button data-test="ack" on:click=move |_| act(outbox, live, result, id, "ack", lang.t(Msg::Acknowledge).into(), json!({}))>
+                        <button data-test="ack" on:click=move |_| act(outbox, live, result, id, "ack", lang.t(Msg::Acknowledge).into(), &json!({}))>
                             {move || lang.t(Msg::Acknowledge)}
                         </button>
                     })}
@@ -224,12 +227,12 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                         </select>
                     </label>
                     <label>{move || lang.t(Msg::Note)}
-                        <textarea data-test="note" maxlength="2000" rows="2"
+                        <textarea data-test="note" maxlength=NOTE_CHARS rows="2"
                             on:input=move |ev| note.set(event_target_value(&ev))></textarea>
                     </label>
                     <button data-test="confirm-resolve" on:click=move |_| {
-                        let body = json!({"outcome": outcome.get_untracked().as_str(), "note": note.get_untracked()});
-                        act(outbox, live, result, id, "resolve", lang.t(Msg::Resolve).into(), body);
+                        let body = ResolveAlert { outcome: outcome.get_untracked(), note: note.get_untracked() };
+                        act(outbox, live, result, id, "resolve", lang.t(Msg::Resolve).into(), &body);
                         resolving.set(false);
                     }>{move || lang.t(Msg::Resolve)}</button>
                     <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>

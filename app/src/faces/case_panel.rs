@@ -18,6 +18,7 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::cases::{Case, CaseEvent, CaseOutcome, CasePhoto, CaseStage, CaseStep, Party};
+use linli_domain::events::EventKind;
 use linli_domain::Role;
 
 /// One line of a case's timeline: a step, or a photo.
@@ -106,8 +107,8 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         let pending = Pending::new(
             label(id),
             format!("/api/v1/cases/{id}/events"),
-            serde_json::to_value(&step).unwrap_or_default(),
-            Some("case.updated"),
+            &step,
+            Some(EventKind::CaseUpdated),
         );
         spawn_local(async move {
             match outbox::send_from(outbox, live, pending).await {

@@ -8,8 +8,8 @@ use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use linli_domain::care::NewCheckIn;
 use linli_domain::Role;
-use serde_json::json;
 
 #[component]
 pub fn CheckInButton(home: String) -> impl IntoView {
@@ -29,7 +29,10 @@ pub fn CheckInButton(home: String) -> impl IntoView {
         let pending = Pending::new(
             format!("{} {home}", lang.t(Msg::RecordCheckIn)),
             format!("/api/v1/homes/{home}/check-ins"),
-            json!({"at": at}),
+            &NewCheckIn {
+                at: Some(at),
+                note: String::new(),
+            },
             None,
         );
         sending.set(true);

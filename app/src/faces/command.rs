@@ -5,10 +5,12 @@
 
 use super::alerts::CriticalBanner;
 use super::dashboard::{follow_activity, AlertTicker, Charts, KpiBar};
+use super::map_view::MapView;
 use super::side_panel::SidePanel;
 use super::{Header, StaffOnly};
 use crate::live::provide_live;
-use crate::map::{MapView, Theme};
+use crate::map::Theme;
+use crate::outbox::Outbox;
 use leptos::prelude::*;
 use linli_domain::Face;
 
@@ -23,7 +25,7 @@ pub fn Command() -> impl IntoView {
 
 #[component]
 fn CommandScreen() -> impl IntoView {
-    provide_live();
+    Outbox::provide(provide_live());
     let activity = follow_activity();
     view! {
         <div class="face face-command theme-dark">

@@ -12,8 +12,10 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::dispatch::{Candidate, Dispatch, DispatchAction};
+use linli_domain::dispatch::{DispatchStep, NewDispatch};
+use linli_domain::events::EventKind;
+use linli_domain::limits::NOTE_CHARS;
 use linli_domain::SessionInfo;
-use serde_json::json;
 
 fn may_act(user: &SessionInfo, task: &Dispatch) -> bool {
     task.may_act(user.role, user.username.as_str(), &user.communities)
@@ -65,8 +67,11 @@ fn TaskRow(task: Dispatch, live: Live) -> impl IntoView {
                 names::dispatch_action(lang.0.get_untracked(), action)
             ),
             format!("/api/v1/dispatches/{id}/events"),
-            json!({"action": action.as_str()}),
-            Some("dispatch.updated"),
+            &DispatchStep {
+                action,
+                note: String::new(),
+            },
+            Some(EventKind::DispatchUpdated),
         );
         spawn_local(async move {
             result.set(Some(outbox::deliver(outbox, live, pending).await));
@@ -181,8 +186,13 @@ pub fn SendForm(
         let pending = Pending::new(
             format!("{} {who}", lang.t(Msg::Dispatch)),
             "/api/v1/dispatches",
-            json!({"assignee": who, "alert_id": alert, "case_id": case, "note": note.get_untracked()}),
-            Some("dispatch.created"),
+            &NewDispatch {
+                assignee: who,
+                alert_id: alert,
+                case_id: case,
+                note: note.get_untracked(),
+            },
+            Some(EventKind::DispatchCreated),
         );
         open.set(false);
         spawn_local(async move {
@@ -210,7 +220,7 @@ pub fn SendForm(
                     }).collect_view()}
                 </datalist>
                 <label>{move || lang.t(Msg::Note)}
-                    <input type="text" data-test="dispatch-note" maxlength="2000"
+                    <input type="text" data-test="dispatch-note" maxlength=NOTE_CHARS
                         on:input=move |ev| note.set(event_target_value(&ev))/>
                 </label>
                 <button type="button" class="primary" data-test="confirm-dispatch" on:click=send>

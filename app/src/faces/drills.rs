@@ -12,6 +12,7 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::drill::{DrillScenario, StartDrill};
+use linli_domain::events::EventKind;
 
 /// The mark on every alert and case of a drill.
 #[component]
@@ -45,7 +46,7 @@ pub fn StartDrillButtons(home: String) -> impl IntoView {
         spawn_local(async move {
             match api::start_drill(&start).await {
                 Ok(drill) => {
-                    live.show_change("alert.raised", &drill.alert);
+                    live.show_change(EventKind::AlertRaised, &drill.alert);
                     answer.set(Some(Ok(())));
                 }
                 Err(e) => answer.set(Some(Err(refusal_message(lang.0.get_untracked(), &e)))),
@@ -87,7 +88,7 @@ pub fn EndDrillButton(alert: i64) -> impl IntoView {
     let end = move |_| {
         spawn_local(async move {
             match api::end_drill(alert).await {
-                Ok(drill) => live.show_change("alert.updated", &drill.alert),
+                Ok(drill) => live.show_change(EventKind::AlertUpdated, &drill.alert),
                 Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
             }
         });

@@ -10,9 +10,10 @@ use crate::live::Live;
 use crate::outbox::{use_outbox, Delivery};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use linli_domain::alerts::EscalateAlert;
 use linli_domain::alerts::EscalationDraft;
 use linli_domain::cases::Party;
-use serde_json::json;
+use linli_domain::limits::{CASE_TEXT_CHARS, CASE_TITLE_CHARS, NOTE_CHARS};
 
 #[component]
 pub fn EscalateForm(
@@ -46,21 +47,18 @@ pub fn EscalateForm(
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut body = if matches!(draft.get_untracked(), Some(Ok(_))) {
-            json!({
-                "title": title.get_untracked(),
-                "description": description.get_untracked(),
-                "responsible": responsible.get_untracked(),
-                "cooperating": cooperating.get_untracked(),
-                "note": note.get_untracked(),
-            })
-        } else {
-            json!({"note": note.get_untracked()})
+        let mut body = EscalateAlert {
+            note: note.get_untracked(),
+            ..EscalateAlert::default()
         };
-        let who = send_to.get_untracked().trim().to_string();
-        if !who.is_empty() {
-            body["dispatch"] = json!(who);
+        if matches!(draft.get_untracked(), Some(Ok(_))) {
+            body.title = Some(title.get_untracked());
+            body.description = Some(description.get_untracked());
+            body.responsible = responsible.get_untracked();
+            body.cooperating = Some(cooperating.get_untracked());
         }
+        let who = send_to.get_untracked().trim().to_string();
+        body.dispatch = (!who.is_empty()).then_some(who);
         open.set(false);
         super::alerts::act(
             outbox,
@@ -69,7 +67,7 @@ pub fn EscalateForm(
             alert,
             "escalate",
             lang.t(Msg::Escalate).into(),
-            body,
+            &body,
         );
     };
     view! {
@@ -80,12 +78,12 @@ pub fn EscalateForm(
             })}
             {move || matches!(draft.get(), Some(Ok(_))).then(|| view! {
                 <label>{move || lang.t(Msg::Title)}
-                    <input type="text" data-test="escalate-title" maxlength="200" required
+                    <input type="text" data-test="escalate-title" maxlength=CASE_TITLE_CHARS required
                         prop:value=move || title.get()
                         on:input=move |ev| title.set(event_target_value(&ev))/>
                 </label>
                 <label>{move || lang.t(Msg::Description)}
-                    <textarea data-test="escalate-description" rows="3" maxlength="4000"
+                    <textarea data-test="escalate-description" rows="3" maxlength=CASE_TEXT_CHARS
                         prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                 </label>
@@ -98,7 +96,7 @@ pub fn EscalateForm(
                 </label>
             })}
             <label>{move || lang.t(Msg::Note)}
-                <textarea data-test="escalate-note" rows="2" maxlength="2000"
+                <textarea data-test="escalate-note" rows="2" maxlength=NOTE_CHARS
                     on:input=move |ev| note.set(event_target_value(&ev))></textarea>
             </label>
             <button type="submit" class="primary" data-test="confirm-escalate"

@@ -8,13 +8,15 @@
 //! this face is open.
 
 use super::alerts::CriticalBanner;
+use super::map_view::MapView;
 use super::navigation::NavigationBar;
 use super::patrol_control::share_while_on_patrol;
 use super::side_panel::SidePanel;
 use super::{Header, StaffOnly};
 use crate::here::Here;
 use crate::live::provide_live;
-use crate::map::{MapView, Theme};
+use crate::map::Theme;
+use crate::outbox::Outbox;
 use leptos::prelude::*;
 use linli_domain::Face;
 
@@ -29,7 +31,7 @@ pub fn Field() -> impl IntoView {
 
 #[component]
 fn FieldTablet() -> impl IntoView {
-    provide_live();
+    Outbox::provide(provide_live());
     Here::provide();
     share_while_on_patrol();
     view! {

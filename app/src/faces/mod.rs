@@ -12,6 +12,8 @@ pub mod drills;
 pub mod escalate;
 pub mod field;
 pub mod login;
+pub mod map_panels;
+pub mod map_view;
 pub mod navigation;
 pub mod new_case;
 pub mod notices;

@@ -12,6 +12,8 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::cases::{CaseCategory, CasePriority, CaseSource, NewCase, Party};
+use linli_domain::events::EventKind;
+use linli_domain::limits::{CASE_TEXT_CHARS, CASE_TITLE_CHARS};
 use linli_domain::place::Position;
 use linli_domain::{CommunityId, Role};
 
@@ -130,8 +132,8 @@ pub fn NewCaseForm(
         let pending = Pending::new(
             new.title.clone(),
             "/api/v1/cases",
-            serde_json::to_value(&new).unwrap_or_default(),
-            Some("case.created"),
+            &new,
+            Some(EventKind::CaseCreated),
         );
         busy.set(true);
         spawn_local(async move {
@@ -175,7 +177,7 @@ pub fn NewCaseForm(
                 {building.map(|(_, name)| format!(" · {name}"))}
             </p>
             <label>{move || lang.t(Msg::Title)}
-                <input type="text" data-test="new-case-title" maxlength="200" required node_ref=title_input
+                <input type="text" data-test="new-case-title" maxlength=CASE_TITLE_CHARS required node_ref=title_input
                     on:input=move |ev| title.set(event_target_value(&ev))/>
             </label>
             <label>{move || lang.t(Msg::Category)}
@@ -194,7 +196,7 @@ pub fn NewCaseForm(
                 </select>
             </label>
             <label>{move || lang.t(Msg::Description)}
-                <textarea data-test="new-case-description" rows="3" maxlength="4000"
+                <textarea data-test="new-case-description" rows="3" maxlength=CASE_TEXT_CHARS
                     on:input=move |ev| description.set(event_target_value(&ev))></textarea>
             </label>
             <div class="sticky-actions">

@@ -10,7 +10,8 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::api::Notice;
-use serde_json::json;
+use linli_domain::api::NoticeRequest;
+use linli_domain::limits::{NOTICE_BODY_CHARS, NOTICE_TITLE_CHARS};
 
 /// How long a new notice may stay up, in hours; 0 is until withdrawn.
 const SHOWN_FOR_HOURS: [u32; 5] = [24, 72, 168, 720, 0];
@@ -55,13 +56,15 @@ pub fn NoticeBoard() -> impl IntoView {
     };
     reload();
     let publish = move || {
-        let mut notice = json!({"title": title.get_untracked(), "body": body.get_untracked()});
         let h = hours.get_untracked();
-        if h > 0 {
-            let until =
-                js_sys::Date::new(&(js_sys::Date::now() + f64::from(h) * 3_600_000.0).into());
-            notice["until"] = json!(until.to_iso_string().as_string());
-        }
+        let notice = NoticeRequest {
+            title: title.get_untracked(),
+            body: body.get_untracked(),
+            until: (h > 0).then(|| {
+                let end = js_sys::Date::now() + f64::from(h) * 3_600_000.0;
+                String::from(js_sys::Date::new(&end.into()).to_iso_string())
+            }),
+        };
         spawn_local(async move {
             match api::publish_notice(&notice).await {
                 Ok(_) => {
@@ -88,11 +91,11 @@ pub fn NoticeBoard() -> impl IntoView {
             {is_commander.then(|| view! {
                 <form class="notice-form" on:submit=move |ev| { ev.prevent_default(); publish(); }>
                     <label>{move || lang.t(Msg::NoticeTitle)}
-                        <input data-test="notice-title" maxlength="100" required prop:value=title
+                        <input data-test="notice-title" maxlength=NOTICE_TITLE_CHARS required prop:value=title
                             on:input=move |ev| title.set(event_target_value(&ev))/>
                     </label>
                     <label>{move || lang.t(Msg::NoticeText)}
-                        <textarea data-test="notice-body" maxlength="2000" rows="3" prop:value=body
+                        <textarea data-test="notice-body" maxlength=NOTICE_BODY_CHARS rows="3" prop:value=body
                             on:input=move |ev| body.set(event_target_value(&ev))></textarea>
                     </label>
                     <label>{move || lang.t(Msg::ShownFor)}

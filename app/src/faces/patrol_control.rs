@@ -14,9 +14,11 @@ use crate::outbox::{self, use_outbox, Outbox, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use linli_domain::events::EventKind;
+use linli_domain::limits::MISSED_REASON_CHARS;
 use linli_domain::patrol::{not_covered, Checkpoint, EndRun, PatrolRun};
+use linli_domain::patrol::{StartRun, UnitPosition};
 use linli_domain::{Role, SessionInfo};
-use serde_json::json;
 
 /// The least time between two positions sent.
 const SHARE_EVERY_MS: f64 = 10_000.0;
@@ -48,8 +50,11 @@ fn send_position(live: Live, outbox: Option<Outbox>, unit: &str, position: [f64;
     let pending = Pending::new(
         format!("{unit} @ {at}"),
         format!("/api/v1/patrols/units/{unit}/position"),
-        json!({"position": position, "at": at}),
-        Some("patrol.position"),
+        &UnitPosition {
+            position,
+            at: Some(at),
+        },
+        Some(EventKind::PatrolPosition),
     );
     spawn_local(async move {
         if let Err(e) = outbox::send(outbox, live, pending).await {
@@ -183,10 +188,10 @@ pub fn PatrolControl() -> impl IntoView {
             let unit = unit.clone();
             spawn_local(async move {
                 let url = format!("/api/v1/patrols/units/{unit}/run");
-                match api::post_json(&url, &json!({"route": route}), None).await {
+                match api::post_json(&url, &StartRun { route }, None).await {
                     Ok(run) => {
                         error.set(None);
-                        live.show_change("patrol.run", &run);
+                        live.show_change(EventKind::PatrolRun, &run);
                         if let Some(here) = here {
                             here.follow.set(true);
                         }
@@ -206,7 +211,7 @@ pub fn PatrolControl() -> impl IntoView {
                 Ok(run) => {
                     error.set(None);
                     asking.set(None);
-                    live.show_change("patrol.run", &run);
+                    live.show_change(EventKind::PatrolRun, &run);
                     if let Some(here) = here {
                         here.follow.set(false);
                     }
@@ -355,7 +360,7 @@ fn MissedQuestion(
                     }
                 }).collect_view()}
             </div>
-            <input type="text" data-test="patrol-missed-reason" maxlength="200"
+            <input type="text" data-test="patrol-missed-reason" maxlength=MISSED_REASON_CHARS
                 placeholder=move || lang.t(Msg::MissedReason)
                 on:input=move |ev| { words.set(event_target_value(&ev)); error.set(None); }/>
             <div class="patrol-actions">

@@ -6,11 +6,12 @@
 //! office's notices come first. Everything here comes from public endpoints with
 //! aggregates only.
 
+use super::map_view::MapView;
 use super::notices::PublicNotices;
 use super::Header;
 use crate::api;
 use crate::i18n::{count, date_time, use_language, Lang, Msg};
-use crate::map::{MapView, Theme};
+use crate::map::Theme;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::api::PublicStatus;

@@ -7,8 +7,11 @@
 //! `<canvas>`, the only module that talks to the browser's 2D context (a WebGL backend
 //! could replay the same list). The base layers are drawn per [`tiles`] tile into
 //! bitmaps kept between frames, so panning and zooming mostly copy bitmaps. [`markers`] adds the operational layers (homes, cases,
-//! routes) with [`cluster`]ing. Everything but `canvas` and [`view`] is plain Rust,
-//! tested natively.
+//! routes) with [`cluster`]ing. Everything but `canvas` is plain Rust, tested natively.
+//!
+//! The engine knows nothing of the app around it (no session, stream or face): the
+//! component that puts it on a page, [`crate::faces::map_view::MapView`], and the
+//! panels it opens live with the faces.
 
 pub mod canvas;
 pub mod cluster;
@@ -16,12 +19,9 @@ pub mod draw;
 pub mod index;
 pub mod layers;
 pub mod markers;
-pub mod panels;
 pub mod projection;
 pub mod theme;
 pub mod tiles;
-pub mod view;
 pub mod viewport;
 
 pub use theme::Theme;
-pub use view::MapView;

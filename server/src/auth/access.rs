@@ -9,9 +9,8 @@
 use super::token::{token_from_headers, token_hash};
 use crate::clock::now_ms;
 use crate::error::AppError;
-use crate::http::AppState;
-use crate::store::UserRecord;
-use axum::extract::{FromRequestParts, Request, State};
+use crate::store::{DynStore, UserRecord};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::middleware::Next;
@@ -173,14 +172,14 @@ impl Caller {
 
 /// Resolves the session cookie of a request, if it carries a valid one.
 pub async fn caller_from_headers(
-    state: &AppState,
+    store: &DynStore,
     headers: &HeaderMap,
 ) -> Result<Option<Caller>, AppError> {
     let Some(token) = token_from_headers(headers) else {
         return Ok(None);
     };
     let hash = token_hash(&token);
-    let user = state.store.session_user(&hash, now_ms()).await?;
+    let user = store.session_user(&hash, now_ms()).await?;
     let pressed_at = match headers.get(PRESSED_AT) {
         None => None,
         Some(value) => Some(
@@ -204,12 +203,12 @@ pub async fn caller_from_headers(
 
 /// The middleware behind every route above [`Access::Anyone`].
 pub async fn enforce(
-    State(state): State<AppState>,
+    store: DynStore,
     access: Access,
     mut request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    let caller = caller_from_headers(&state, request.headers())
+    let caller = caller_from_headers(&store, request.headers())
         .await?
         .ok_or_else(AppError::not_signed_in)?;
     if !access.admits(caller.user.role) {

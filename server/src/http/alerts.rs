@@ -2,7 +2,7 @@
 //! Staff only; a grid worker sees and acts on their own communities' alerts, a viewer
 //! only reads. Changes go through the rules engine, which holds the active alerts.
 
-use super::cases::{check_text, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+use super::extract::{check_text, checked_note};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::alerts::{ActError, Request};
@@ -18,11 +18,10 @@ use linli_domain::alerts::{
     Alert, AlertOutcome, AlertState, EscalateAlert, EscalationDraft, ResolveAlert,
 };
 use linli_domain::cases::check_parties;
+use linli_domain::limits::{CASE_TEXT_CHARS, CASE_TITLE_CHARS};
 use linli_domain::ErrorBody;
 use serde::Deserialize;
 
-/// Longest note on a resolution or escalation.
-pub const MAX_NOTE_CHARS: usize = 2_000;
 const MAX_LIST: u32 = 1_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -101,15 +100,6 @@ pub async fn get_one(
     Ok(Json(visible(&state, &caller, id).await?))
 }
 
-fn check_note(note: &str) -> ApiResult<String> {
-    if note.chars().count() > MAX_NOTE_CHARS {
-        return Err(AppError::Unprocessable(format!(
-            "a note may be at most {MAX_NOTE_CHARS} characters"
-        )));
-    }
-    Ok(note.trim().to_string())
-}
-
 async fn act(
     state: &AppState,
     caller: &Caller,
@@ -177,7 +167,7 @@ pub async fn resolve(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ResolveAlert>,
 ) -> ApiResult<Json<Alert>> {
-    let note = check_note(&body.note)?;
+    let note = checked_note(&body.note)?;
     if body.outcome == AlertOutcome::Cleared {
         return Err(AppError::Unprocessable(
             "`cleared` is recorded by the system when a condition goes away; say what you found"
@@ -252,7 +242,7 @@ pub async fn escalate(
         })?
     };
     caller.author("act on alerts")?;
-    let note = check_note(&body.note)?;
+    let note = checked_note(&body.note)?;
     let alert = visible(&state, &caller, id).await?;
     let mut case = draft(&state, &alert).await?;
     if let Some(title) = body.title {
@@ -260,10 +250,10 @@ pub async fn escalate(
         if case.title.is_empty() {
             return Err(AppError::Unprocessable("a case needs a title".into()));
         }
-        check_text("the title", &case.title, MAX_TITLE_CHARS)?;
+        check_text("the title", &case.title, CASE_TITLE_CHARS)?;
     }
     if let Some(description) = body.description {
-        check_text("the description", &description, MAX_TEXT_CHARS)?;
+        check_text("the description", &description, CASE_TEXT_CHARS)?;
         case.description = description.trim().to_string();
     }
     if body.responsible.is_some() {

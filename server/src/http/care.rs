@@ -12,28 +12,28 @@
 //! - `POST /api/v1/homes/{id}/check-ins`: staff or a volunteer saw the elder this
 //!   morning; it clears a missed check-in alert.
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{checked_note, ApiJson, ApiPath};
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::clock::{now_ms, Millis};
 use crate::engine::{ThresholdChange, ThresholdsView};
 use crate::error::{ApiResult, AppError};
 use crate::ingest::parse::FUTURE_TOLERANCE_MS;
-use crate::rules::{Overrides, DAY_MS};
+use crate::rules::DAY_MS;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use linli_domain::care::{NewCheckIn, ThresholdOverrides};
 use linli_domain::ErrorBody;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Longest note on a check-in.
-const MAX_NOTE_CHARS: usize = 2_000;
 /// Longest reason for a change of thresholds.
 const MAX_REASON_CHARS: usize = 500;
 
 /// Takes the optional `"reason"` out of a body of thresholds (it is not a threshold;
 /// every other key is one): text of 1–500 characters, trimmed.
-fn take_reason(body: &mut Overrides) -> ApiResult<Option<String>> {
+fn take_reason(body: &mut ThresholdOverrides) -> ApiResult<Option<String>> {
     match body.remove("reason") {
         None => Ok(None),
         Some(serde_json::Value::String(text)) => {
@@ -81,7 +81,7 @@ pub async fn district(State(state): State<AppState>) -> ApiResult<Json<Threshold
 pub async fn set_district(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(mut overrides): ApiJson<Overrides>,
+    ApiJson(mut overrides): ApiJson<ThresholdOverrides>,
 ) -> ApiResult<Json<ThresholdsView>> {
     let by = caller.commander("change the district's thresholds")?;
     let reason = take_reason(&mut overrides)?;
@@ -134,7 +134,7 @@ pub async fn set_home(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(mut overrides): ApiJson<Overrides>,
+    ApiJson(mut overrides): ApiJson<ThresholdOverrides>,
 ) -> ApiResult<Json<ThresholdsView>> {
     let by = caller.author("change thresholds")?;
     let reason = take_reason(&mut overrides)?;
@@ -147,15 +147,6 @@ pub async fn set_home(
         may_loosen: caller.commander("loosen thresholds").is_ok(),
     };
     Ok(Json(state.engine.set_thresholds(change).await?))
-}
-
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewCheckIn {
-    /// When the elder was seen (RFC 3339); now when left out. Today or yesterday.
-    pub at: Option<String>,
-    #[serde(default)]
-    pub note: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -199,12 +190,7 @@ pub async fn check_in(
 ) -> ApiResult<(StatusCode, Json<CheckIn>)> {
     let by = caller.author("record check-ins")?;
     let at = check_in_time(body.at.as_deref(), now_ms())?;
-    if body.note.chars().count() > MAX_NOTE_CHARS {
-        return Err(AppError::Unprocessable(format!(
-            "a note may be at most {MAX_NOTE_CHARS} characters"
-        )));
-    }
-    let note = body.note.trim().to_string();
+    let note = checked_note(&body.note)?;
     state
         .engine
         .check_in(id.clone(), at, note.clone(), by, caller.community_scope())

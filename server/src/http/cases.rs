@@ -10,7 +10,7 @@
 //! (`possible_duplicates`, `recurs`) are of its own community only, so whoever may see
 //! a case may open them.
 
-use super::extract::{check_position, ApiJson, ApiPath, ApiQuery};
+use super::extract::{check_position, check_text, ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::alerts::{ActError, Request};
 use crate::auth::access::Caller;
@@ -26,11 +26,9 @@ use linli_domain::cases::{
     check_parties, Case, CaseCategory, CaseOutcome, CaseSource, CaseStage, CaseStep, CaseSummary,
     NewCase, PhotoKind,
 };
+use linli_domain::limits::{CASE_TEXT_CHARS, CASE_TITLE_CHARS};
 use linli_domain::{CommunityId, ErrorBody};
 use serde::Deserialize;
-
-pub const MAX_TITLE_CHARS: usize = 200;
-pub const MAX_TEXT_CHARS: usize = 4_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -123,15 +121,6 @@ fn changer(caller: &Caller) -> ApiResult<Change> {
     Ok(caller.change(caller.author("change cases")?))
 }
 
-pub fn check_text(what: &str, text: &str, max: usize) -> ApiResult<()> {
-    if text.chars().count() > max {
-        return Err(AppError::Unprocessable(format!(
-            "{what} may be at most {max} characters"
-        )));
-    }
-    Ok(())
-}
-
 /// Opens a case at `reported`, with its due time from category and priority.
 #[utoipa::path(post, path = "/cases", tag = "cases", request_body = NewCase,
     responses(
@@ -156,8 +145,8 @@ pub async fn create(
     if new.title.is_empty() {
         return Err(AppError::Unprocessable("a case needs a title".into()));
     }
-    check_text("the title", &new.title, MAX_TITLE_CHARS)?;
-    check_text("the description", &new.description, MAX_TEXT_CHARS)?;
+    check_text("the title", &new.title, CASE_TITLE_CHARS)?;
+    check_text("the description", &new.description, CASE_TEXT_CHARS)?;
     check_position(new.position)?;
     check_parties(new.responsible, &new.cooperating).map_err(AppError::Unprocessable)?;
     if new.patrol_run.is_some() && new.source != CaseSource::Patrol {
@@ -256,7 +245,7 @@ pub async fn step(
             }
         }
     }
-    check_text("a note", step.note(), MAX_TEXT_CHARS)?;
+    check_text("a note", step.note(), CASE_TEXT_CHARS)?;
     if matches!(&step, CaseStep::Note { note } if note.trim().is_empty()) {
         return Err(AppError::Unprocessable("a note needs some text".into()));
     }
@@ -404,9 +393,9 @@ pub async fn add_photo(
     )?
     .unwrap_or(PhotoKind::Before);
     let note = query.note.unwrap_or_default().trim().to_string();
-    if note.chars().count() > MAX_TITLE_CHARS {
+    if note.chars().count() > CASE_TITLE_CHARS {
         return Err(AppError::BadRequest(format!(
-            "a photo's note may be at most {MAX_TITLE_CHARS} characters"
+            "a photo's note may be at most {CASE_TITLE_CHARS} characters"
         )));
     }
     let declared = headers

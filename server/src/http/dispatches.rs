@@ -6,7 +6,7 @@
 //! A grid worker sees the tasks of their communities, a viewer reads all. Every task
 //! and step is an event, which the live stream carries to the command screen.
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{checked_note, ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::error::{ApiResult, AppError};
@@ -20,8 +20,6 @@ use linli_domain::dispatch::{Candidate, Dispatch, DispatchStep, NewDispatch, UNI
 use linli_domain::geometry::metres_between;
 use linli_domain::{CommunityId, ErrorBody, Role, Username};
 use serde::Deserialize;
-
-const MAX_NOTE_CHARS: usize = 2_000;
 
 /// Where a task goes: the alert or case, its community, place and title.
 struct Target {
@@ -151,7 +149,7 @@ pub async fn create(
 
 /// Sends a task as `change` says (a commander, when): checked, recorded, streamed.
 pub async fn send(state: &AppState, change: &Change, new: NewDispatch) -> ApiResult<Dispatch> {
-    let note = check_note(&new.note)?;
+    let note = checked_note(&new.note)?;
     let target = target(state, new.alert_id, new.case_id).await?;
     let assignee = new.assignee.trim().to_string();
     check_assignee(state, &assignee, &target.community).await?;
@@ -167,15 +165,6 @@ pub async fn send(state: &AppState, change: &Change, new: NewDispatch) -> ApiRes
     let dispatch = state.store.create_dispatch(change, &record).await?;
     state.live.wake();
     Ok(dispatch)
-}
-
-fn check_note(note: &str) -> ApiResult<String> {
-    if note.chars().count() > MAX_NOTE_CHARS {
-        return Err(AppError::Unprocessable(format!(
-            "a note may be at most {MAX_NOTE_CHARS} characters"
-        )));
-    }
-    Ok(note.trim().to_string())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -222,7 +211,7 @@ pub async fn step(
 ) -> ApiResult<Json<Dispatch>> {
     let by = caller.author("act on tasks")?;
     let step = DispatchStep {
-        note: check_note(&step.note)?,
+        note: checked_note(&step.note)?,
         ..step
     };
     let dispatch = state

@@ -1,12 +1,14 @@
 //! Extractors that refuse bad input with the JSON error body instead of axum's plain
 //! text: [`ApiJson`] for bodies, [`ApiQuery`] for query strings, [`ApiPath`] for path
-//! segments.
+//! segments; and [`check_text`] and [`checked_note`] for the length of what people
+//! write (the limits are `linli_domain::limits`, which the app's fields use too).
 
 use crate::error::AppError;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use linli_domain::limits::NOTE_CHARS;
 
 /// A JSON request body (or response); malformed, oversized or mistyped bodies become
 /// `400`, `413`, `415` or `422` with a message that says what was wrong.
@@ -101,4 +103,20 @@ pub fn check_position(position: linli_domain::place::Position) -> Result<(), App
             "position must be [longitude, latitude] in degrees, not [{lon}, {lat}]"
         )))
     }
+}
+
+/// Refuses `text` (named `what` in the message) when it is longer than `max` characters.
+pub fn check_text(what: &str, text: &str, max: usize) -> Result<(), AppError> {
+    if text.chars().count() > max {
+        return Err(AppError::Unprocessable(format!(
+            "{what} may be at most {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// A note on an alert, a task or a check-in: at most [`NOTE_CHARS`], trimmed.
+pub fn checked_note(note: &str) -> Result<String, AppError> {
+    check_text("a note", note, NOTE_CHARS)?;
+    Ok(note.trim().to_string())
 }

@@ -165,7 +165,9 @@ fn guard(
     } else {
         routes.route_layer(middleware::from_fn_with_state(
             state.clone(),
-            move |state, request, next| enforce(state, access, request, next),
+            move |State(state): State<AppState>, request, next| {
+                enforce(state.store, access, request, next)
+            },
         ))
     };
     for item in routes.get_openapi_mut().paths.paths.values_mut() {

@@ -12,41 +12,26 @@ use crate::store::{Change, NewNotice};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use linli_domain::api::Notice;
+use linli_domain::api::{Notice, NoticeRequest};
+use linli_domain::limits::{NOTICE_BODY_CHARS, NOTICE_TITLE_CHARS};
 use linli_domain::ErrorBody;
-use serde::Deserialize;
 
-const MAX_TITLE_CHARS: usize = 100;
-const MAX_BODY_CHARS: usize = 2_000;
 /// The longest a notice may be set to stay up.
 const MAX_DAYS_SHOWN: i64 = 366;
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoticeRequest {
-    /// 1 to 100 characters.
-    pub title: String,
-    /// Up to 2,000 characters.
-    #[serde(default)]
-    pub body: String,
-    /// When it stops being shown (RFC 3339, in the future, within a year); shown until
-    /// withdrawn when left out.
-    pub until: Option<String>,
-}
 
 /// Checks a notice as a commander wrote it: trimmed text of sensible length, an end in
 /// the coming year.
 fn checked(request: NoticeRequest, now: Millis) -> ApiResult<NewNotice> {
     let title = request.title.trim().to_string();
     let body = request.body.trim().to_string();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+    if title.is_empty() || title.chars().count() > NOTICE_TITLE_CHARS {
         return Err(AppError::Unprocessable(format!(
-            "a notice needs a title of 1 to {MAX_TITLE_CHARS} characters"
+            "a notice needs a title of 1 to {NOTICE_TITLE_CHARS} characters"
         )));
     }
-    if body.chars().count() > MAX_BODY_CHARS {
+    if body.chars().count() > NOTICE_BODY_CHARS {
         return Err(AppError::Unprocessable(format!(
-            "a notice's text may be at most {MAX_BODY_CHARS} characters"
+            "a notice's text may be at most {NOTICE_BODY_CHARS} characters"
         )));
     }
     let until = request

@@ -8,7 +8,7 @@
 //! a body and the route of the run a unit is out on are both checked, by the store,
 //! in the transaction that changes the run.
 
-use super::extract::{check_position, ApiJson, ApiPath};
+use super::extract::{check_position, check_text, ApiJson, ApiPath};
 use super::AppState;
 use crate::auth::access::Caller;
 use crate::clock::{now_ms, Millis};
@@ -18,9 +18,8 @@ use crate::store::Change;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use linli_domain::patrol::{
-    EndRun, PatrolRun, RouteLayer, StartRun, UnitPosition, MISSED_REASON_MAX_CHARS,
-};
+use linli_domain::limits::MISSED_REASON_CHARS;
+use linli_domain::patrol::{EndRun, PatrolRun, RouteLayer, StartRun, UnitPosition};
 use linli_domain::place::FeatureCollection;
 use linli_domain::{CommunityId, ErrorBody};
 
@@ -149,7 +148,7 @@ pub async fn end_run(
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty());
     if let Some(reason) = &reason {
-        super::cases::check_text("the reason", reason, MISSED_REASON_MAX_CHARS)?;
+        check_text("the reason", reason, MISSED_REASON_CHARS)?;
     }
     let scope = caller.community_scope();
     let run = state

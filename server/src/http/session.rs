@@ -154,7 +154,7 @@ pub async fn who_am_i(caller: Caller) -> axum::Json<SessionInfo> {
 #[utoipa::path(delete, path = "/session", tag = "session",
     responses((status = 204, description = "Signed out; the cookie is cleared")))]
 pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    if let Some(caller) = caller_from_headers(&state, &headers).await? {
+    if let Some(caller) = caller_from_headers(&state.store, &headers).await? {
         let change = Change::new(Actor::User(caller.user.username.clone()), now_ms());
         state
             .store

@@ -69,7 +69,7 @@ fn resume_point(headers: &HeaderMap, query: &StreamQuery) -> ApiResult<Option<i6
 fn sse(event: &LiveEvent) -> Event {
     Event::default()
         .id(event.id.to_string())
-        .event(&event.kind)
+        .event(event.kind.as_str())
         .data(&event.data)
 }
 
@@ -173,7 +173,7 @@ fn visible(event: &LiveEvent, scope: &Option<Vec<linli_domain::CommunityId>>) ->
     match (scope, &event.community) {
         (None, _) => true,
         (Some(communities), Some(c)) => communities.iter().any(|id| id.as_str() == c),
-        (Some(_), None) => event.kind.starts_with("patrol."),
+        (Some(_), None) => event.kind.is_patrol(),
     }
 }
 
@@ -239,12 +239,13 @@ async fn feed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use linli_domain::events::EventKind;
     use linli_domain::CommunityId;
 
-    fn event(kind: &str, community: Option<&str>) -> LiveEvent {
+    fn event(kind: EventKind, community: Option<&str>) -> LiveEvent {
         LiveEvent {
             id: 1,
-            kind: kind.into(),
+            kind,
             community: community.map(str::to_string),
             data: "{}".into(),
         }
@@ -253,12 +254,24 @@ mod tests {
     #[test]
     fn a_grid_worker_sees_their_communities_and_the_district_wide_patrols() {
         let mine = Some(vec![CommunityId::parse("xingfuli").unwrap()]);
-        assert!(visible(&event("alert.raised", Some("xingfuli")), &mine));
-        assert!(!visible(&event("alert.raised", Some("wulimiao")), &mine));
-        assert!(!visible(&event("patrol.run", Some("wulimiao")), &mine));
-        assert!(visible(&event("patrol.run", None), &mine));
-        assert!(visible(&event("patrol.position", None), &mine));
-        assert!(!visible(&event("case.updated", None), &mine));
-        assert!(visible(&event("case.updated", Some("wulimiao")), &None));
+        assert!(visible(
+            &event(EventKind::AlertRaised, Some("xingfuli")),
+            &mine
+        ));
+        assert!(!visible(
+            &event(EventKind::AlertRaised, Some("wulimiao")),
+            &mine
+        ));
+        assert!(!visible(
+            &event(EventKind::PatrolRun, Some("wulimiao")),
+            &mine
+        ));
+        assert!(visible(&event(EventKind::PatrolRun, None), &mine));
+        assert!(visible(&event(EventKind::PatrolPosition, None), &mine));
+        assert!(!visible(&event(EventKind::CaseUpdated, None), &mine));
+        assert!(visible(
+            &event(EventKind::CaseUpdated, Some("wulimiao")),
+            &None
+        ));
     }
 }

@@ -31,8 +31,8 @@
 //! do it again every [`CLOCK_SLACK`]; a number taken ahead by a forged reading is won
 //! back by the genuine one's newer time.
 
-use super::parse::{Identity, Reading};
 use crate::clock::Millis;
+use crate::reading::{Identity, Reading};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -287,7 +287,7 @@ impl Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Metric;
+    use crate::reading::Metric;
 
     /// An arrival time after every reading of these tests: times are taken as sent.
     const LATER: Millis = Millis::MAX / 4;

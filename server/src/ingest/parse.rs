@@ -8,6 +8,7 @@
 //! gas alarm among them) go on. Time comes in as a value (`now`), never read here.
 
 use crate::clock::Millis;
+use crate::reading::{Identity, Metric, Reading};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -23,117 +24,6 @@ const SENML_RELATIVE_BELOW_S: f64 = 268_435_456.0;
 const MAX_SENML_NAME: usize = 128;
 /// SenML names Linli reads: `urn:linli:device:<device id>:<metric>`.
 const SENML_PREFIX: &str = "urn:linli:device:";
-
-/// What a reading measures, and which values make sense for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Metric {
-    /// Water meter index, litres.
-    WaterTotalL,
-    /// Water flowing now, litres per minute.
-    WaterFlowLpm,
-    /// Gas, percent of the lower explosive limit.
-    GasLelPct,
-    /// Smoke detector: 0 or 1.
-    SmokeAlarm,
-    BatteryPct,
-    /// "I am alive"; the value is ignored.
-    Heartbeat,
-    /// Casing opened or device moved: 0 or 1.
-    Tamper,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 7] = [
-        Metric::WaterTotalL,
-        Metric::WaterFlowLpm,
-        Metric::GasLelPct,
-        Metric::SmokeAlarm,
-        Metric::BatteryPct,
-        Metric::Heartbeat,
-        Metric::Tamper,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::WaterTotalL => "water_total_l",
-            Metric::WaterFlowLpm => "water_flow_lpm",
-            Metric::GasLelPct => "gas_lel_pct",
-            Metric::SmokeAlarm => "smoke_alarm",
-            Metric::BatteryPct => "battery_pct",
-            Metric::Heartbeat => "heartbeat",
-            Metric::Tamper => "tamper",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Metric> {
-        Metric::ALL.into_iter().find(|m| m.as_str() == name)
-    }
-
-    /// The number the store keeps: the index in [`Metric::ALL`].
-    pub fn code(self) -> i64 {
-        Metric::ALL
-            .iter()
-            .position(|m| *m == self)
-            .unwrap_or_default() as i64
-    }
-
-    pub fn from_code(code: i64) -> Option<Metric> {
-        usize::try_from(code)
-            .ok()
-            .and_then(|i| Metric::ALL.get(i).copied())
-    }
-
-    /// Why `value` cannot be a reading of this metric, if it cannot.
-    fn check(self, value: f64) -> Result<(), String> {
-        if !value.is_finite() {
-            return Err("the value is not a finite number".into());
-        }
-        let range = match self {
-            Metric::Heartbeat => return Ok(()),
-            Metric::SmokeAlarm | Metric::Tamper => {
-                return if value == 0.0 || value == 1.0 {
-                    Ok(())
-                } else {
-                    Err(format!("{} is 0 or 1, not {value}", self.as_str()))
-                };
-            }
-            Metric::WaterTotalL => 0.0..=1e9,
-            // A home's supply pipe carries well under 200 l/min.
-            Metric::WaterFlowLpm => 0.0..=200.0,
-            Metric::GasLelPct | Metric::BatteryPct => 0.0..=100.0,
-        };
-        if range.contains(&value) {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} must lie between {} and {}, not {value}",
-                self.as_str(),
-                range.start(),
-                range.end()
-            ))
-        }
-    }
-}
-
-/// What makes a reading the same reading when it arrives twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Identity {
-    /// The device's own counter (JSON readings).
-    Seq(u64),
-    /// SenML has no counter: the metric and the time identify a record.
-    MetricAt,
-}
-
-/// One checked reading.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    pub device: String,
-    pub identity: Identity,
-    /// When it was measured.
-    pub at: Millis,
-    pub metric: Metric,
-    pub value: f64,
-}
 
 /// Why a body was refused whole: it is not a batch of readings.
 #[derive(Debug, Clone, PartialEq, Eq)]

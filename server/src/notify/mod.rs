@@ -17,7 +17,7 @@
 //!   passed. A community whose roster sends warnings as a morning digest
 //!   (`"warnings": "digest"`) gets its warnings and notices in one message per channel
 //!   at `digest_at`. A digest goes out as a message of its first alert at
-//!   [`DIGEST_LEVEL`], which acknowledging that alert does not cancel.
+//!   [`DIGEST_LEVEL`](linli_domain::notify::DIGEST_LEVEL), which acknowledging that alert does not cancel.
 //! - `alert.updated` acknowledged or resolved (on the screen, the tablet, or through the
 //!   message's link after sign-in): the chain ends.
 //! - `alert.updated` open and unacknowledged again after its chain ended that way: the
@@ -44,7 +44,8 @@ use crate::clock::{china_clock, Millis};
 use crate::places::Place;
 use crate::store::{Chain, DynStore, NewDelivery, NotifyWrite, PendingDelivery, StoredChannel};
 use linli_domain::alerts::{Alert, AlertKind, AlertState, Severity};
-use linli_domain::notify::{ChannelKind, OnDuty, Roster, WarningDelivery};
+use linli_domain::events::EventKind;
+use linli_domain::notify::{ChannelKind, OnDuty, Roster, WarningDelivery, DIGEST_LEVEL};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -55,8 +56,6 @@ use tokio::sync::Notify;
 const TICK: Duration = Duration::from_secs(1);
 /// A home and kind that started a chain this recently starts no other.
 pub const STORM_WINDOW_MS: Millis = 10 * 60 * 1000;
-/// The level of a digest's messages: apart from the chain's levels.
-pub const DIGEST_LEVEL: u32 = 1000;
 /// Alerts named one by one in a digest; the rest are counted.
 const DIGEST_LINES: usize = 20;
 /// Tries of one message before it has failed.
@@ -295,7 +294,7 @@ impl Notifier {
             loop {
                 tokio::select! {
                     event = events.recv() => match event {
-                        Ok(event) if event.kind.starts_with("alert.") => break,
+                        Ok(event) if event.kind.is_alert() => break,
                         Ok(_) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => {
@@ -335,14 +334,13 @@ impl Notifier {
             // Chains these events end, not yet applied.
             let mut answered_now = HashSet::new();
             for event in &events {
-                let alert = match event.kind.as_str() {
-                    "alert.raised" | "alert.updated" => {
-                        serde_json::from_value::<Alert>(event.data.clone()).ok()
-                    }
-                    _ => None,
+                if !event.kind.is_alert() {
+                    continue;
+                }
+                let Ok(alert) = serde_json::from_value::<Alert>(event.data.clone()) else {
+                    continue;
                 };
-                let Some(alert) = alert else { continue };
-                if event.kind == "alert.raised" {
+                if event.kind == EventKind::AlertRaised {
                     self.on_raised(&alert, now, &mut writes).await?;
                 } else if needs_somebody(&alert) {
                     self.on_waiting(&alert, &answered_now, now, &mut writes)

@@ -17,9 +17,10 @@
 pub mod water;
 
 use crate::clock::Millis;
-use crate::ingest::parse::{Metric, Reading};
+use crate::reading::{Metric, Reading};
 use linli_domain::alerts::AlertKind;
 use linli_domain::care::SensorKind;
+use linli_domain::care::ThresholdOverrides;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -90,11 +91,6 @@ impl Default for Thresholds {
         }
     }
 }
-
-/// Some thresholds changed from what applies above them: a JSON object of
-/// [`Thresholds`] fields (the district's, over the defaults; a home's, over the
-/// district's).
-pub type Overrides = serde_json::Map<String, serde_json::Value>;
 
 /// Which way a threshold moves to raise more alarms, sooner: "tighter". Anyone who
 /// may change a home's thresholds may tighten them; loosening (the other way) is for
@@ -384,12 +380,12 @@ pub fn loosened(from: &Thresholds, to: &Thresholds) -> Vec<&'static str> {
 impl Thresholds {
     /// These thresholds with `overrides` applied, or why that makes no sense (an
     /// unknown or fixed field, a wrong type, a value beyond its bounds).
-    pub fn with(&self, overrides: &Overrides) -> Result<Thresholds, String> {
+    pub fn with(&self, overrides: &ThresholdOverrides) -> Result<Thresholds, String> {
         self.try_with(overrides).map_err(|r| r.message)
     }
 
     /// [`Thresholds::with`], saying which field is to blame.
-    pub fn try_with(&self, overrides: &Overrides) -> Result<Thresholds, Refusal> {
+    pub fn try_with(&self, overrides: &ThresholdOverrides) -> Result<Thresholds, Refusal> {
         let fields = match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(fields)) => fields,
             _ => return Err(Refusal::new(&[], "thresholds are not an object".into())),
@@ -429,7 +425,10 @@ impl Thresholds {
     /// one at a time, until the rest does (for overrides stored before a bound
     /// existed). Returns the thresholds, the overrides kept and the refusals of the
     /// fields dropped.
-    pub fn with_sensible(&self, overrides: &Overrides) -> (Thresholds, Overrides, Vec<Refusal>) {
+    pub fn with_sensible(
+        &self,
+        overrides: &ThresholdOverrides,
+    ) -> (Thresholds, ThresholdOverrides, Vec<Refusal>) {
         let mut kept = overrides.clone();
         let mut dropped = Vec::new();
         loop {
@@ -447,7 +446,7 @@ impl Thresholds {
                             kept.remove(&field);
                         }
                         // Nothing of the overrides to blame: what applies above stands.
-                        None => return (self.clone(), Overrides::new(), dropped),
+                        None => return (self.clone(), ThresholdOverrides::new(), dropped),
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //! through normal days, then each anomaly; every test counts the signals it expects.
 
 use super::*;
-use crate::ingest::parse::Identity;
+use crate::reading::Identity;
 use serde_json::json;
 
 const STEP_MS: Millis = 15 * MINUTE_MS;

@@ -9,7 +9,7 @@
 pub mod sqlite;
 
 use crate::clock::Millis;
-use crate::ingest::parse::Reading;
+use crate::reading::Reading;
 use async_trait::async_trait;
 use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::{EventRecord, Notice};
@@ -385,7 +385,7 @@ pub enum EngineWrite {
     /// first and linked both ways.
     Alert {
         alert: StoredAlert,
-        event: Option<&'static str>,
+        event: Option<linli_domain::events::EventKind>,
         actor: Actor,
         open_case: Option<OpenCase>,
     },
@@ -394,7 +394,7 @@ pub enum EngineWrite {
     /// reason given and the thresholds the change loosened.
     Thresholds {
         home: Option<String>,
-        overrides: crate::rules::Overrides,
+        overrides: linli_domain::care::ThresholdOverrides,
         actor: Actor,
         reason: Option<String>,
         loosened: Vec<&'static str>,
@@ -761,7 +761,7 @@ pub trait Store: Send + Sync + 'static {
     /// overrides).
     async fn threshold_overrides(
         &self,
-    ) -> StoreResult<Vec<(Option<String>, crate::rules::Overrides)>>;
+    ) -> StoreResult<Vec<(Option<String>, linli_domain::care::ThresholdOverrides)>>;
     /// Check-ins made at or after `since`: (home, when).
     async fn check_ins_since(&self, since: Millis) -> StoreResult<Vec<(String, Millis)>>;
 

@@ -10,7 +10,7 @@ use super::{
     StoredAlert, StoredChannel, UserRecord,
 };
 use crate::clock::{rfc3339, Millis};
-use crate::ingest::parse::Reading;
+use crate::reading::Reading;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use linli_domain::alerts::Alert;
@@ -22,6 +22,7 @@ use linli_domain::cases::{
 };
 use linli_domain::cases::{Case, CaseStep, NewCase};
 use linli_domain::dispatch::{Dispatch, DispatchStep};
+use linli_domain::events::EventKind;
 use linli_domain::patrol::{Checkpoint, RouteProperties};
 use linli_domain::place::Geometry;
 use linli_domain::place::{Feature, LayerName, Properties};
@@ -145,13 +146,13 @@ impl SqliteStore {
 async fn append_event(
     conn: &mut SqliteConnection,
     change: &Change,
-    kind: &str,
+    kind: EventKind,
     data: serde_json::Value,
 ) -> StoreResult<i64> {
     let id = sqlx::query("INSERT INTO events (at_ms, actor, kind, data) VALUES (?, ?, ?, ?)")
         .bind(change.at)
         .bind(change.actor.label())
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(data.to_string())
         .execute(&mut *conn)
         .await?
@@ -198,7 +199,7 @@ async fn upsert_community(
     let event = append_event(
         conn,
         change,
-        "community.saved",
+        EventKind::CommunitySaved,
         json!({"id": c.id, "name": c.name, "name_en": c.name_en}),
     )
     .await?;
@@ -231,7 +232,7 @@ async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()
             home.id, home.community
         )));
     }
-    let inserted = sqlx::query(
+    sqlx::query(
         "INSERT INTO homes (id, building, community, grid, unit, floor, room, resident, age_band, \
          living_alone, care_level, phone, contact, lon, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -251,16 +252,8 @@ async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()
     .bind(home.position[0])
     .bind(home.position[1])
     .execute(&mut *conn)
-    .await;
-    match inserted {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(StoreError::Conflict(format!(
-                "home `{}` is twice in the same change",
-                home.id
-            )))
-        }
-        other => other?,
-    };
+    .await
+    .or_conflict(|| format!("home `{}` is twice in the same change", home.id))?;
     for sensor in &home.sensors {
         let last_seen = sensor.last_seen.as_deref().map(millis).transpose()?;
         let inserted = sqlx::query(
@@ -275,7 +268,7 @@ async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()
         .execute(&mut *conn)
         .await;
         match inserted {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(e) if violates(&e, sqlx::error::ErrorKind::UniqueViolation) => {
                 let owner: Option<String> =
                     sqlx::query_scalar("SELECT home FROM sensors WHERE id = ?")
                         .bind(&sensor.id)
@@ -331,19 +324,14 @@ async fn insert_case(
     .bind(case.handling.drill)
     .execute(&mut *conn)
     .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-            StoreError::Invalid(format!("there is no community `{}`", case.community))
-        }
-        other => other.into(),
-    })?
+    .or_invalid(|| format!("there is no community `{}`", case.community))?
     .last_insert_rowid();
     let mut stored = CaseSummary { id, ..case.clone() };
     stored.handling.due_at = rfc3339(due_ms(case)?);
     append_event(
         conn,
         change,
-        "case.created",
+        EventKind::CaseCreated,
         serde_json::to_value(&stored).map_err(corrupt)?,
     )
     .await?;
@@ -461,6 +449,38 @@ fn corrupt(err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(anyhow::anyhow!("unreadable row: {err}"))
 }
 
+/// Whether `err` is the database refusing a write for breaking a constraint of `kind`.
+fn violates(err: &sqlx::Error, kind: sqlx::error::ErrorKind) -> bool {
+    matches!(err, sqlx::Error::Database(d) if d.kind() == kind)
+}
+
+/// What a broken constraint means to the caller, said once: a unique key already taken
+/// is a conflict (409), a reference to nothing is invalid input (422).
+trait Constraints<T> {
+    fn or_conflict(self, message: impl FnOnce() -> String) -> StoreResult<T>;
+    fn or_invalid(self, message: impl FnOnce() -> String) -> StoreResult<T>;
+}
+
+impl<T> Constraints<T> for Result<T, sqlx::Error> {
+    fn or_conflict(self, message: impl FnOnce() -> String) -> StoreResult<T> {
+        self.map_err(
+            |e| match violates(&e, sqlx::error::ErrorKind::UniqueViolation) {
+                true => StoreError::Conflict(message()),
+                false => e.into(),
+            },
+        )
+    }
+
+    fn or_invalid(self, message: impl FnOnce() -> String) -> StoreResult<T> {
+        self.map_err(
+            |e| match violates(&e, sqlx::error::ErrorKind::ForeignKeyViolation) {
+                true => StoreError::Invalid(message()),
+                false => e.into(),
+            },
+        )
+    }
+}
+
 impl SqliteStore {
     /// Completes a `users` row (id, username, password_hash, role) with its communities.
     async fn user_record(&self, row: Option<SqliteRow>) -> StoreResult<Option<UserRecord>> {
@@ -520,16 +540,9 @@ impl Store for SqliteStore {
         .bind(change.at)
         .execute(&mut *tx)
         .await;
-        let id = match inserted {
-            Ok(done) => done.last_insert_rowid(),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(StoreError::Conflict(format!(
-                    "a user named `{}` exists already",
-                    user.username
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let id = inserted
+            .or_conflict(|| format!("a user named `{}` exists already", user.username))?
+            .last_insert_rowid();
         for community in &user.communities {
             let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
                 .bind(community.as_str())
@@ -549,7 +562,7 @@ impl Store for SqliteStore {
         append_event(
             &mut tx,
             change,
-            "user.created",
+            EventKind::UserCreated,
             json!({"username": user.username, "role": user.role, "communities": user.communities,
                    "org": user.org}),
         )
@@ -601,7 +614,7 @@ impl Store for SqliteStore {
         append_event(
             &mut tx,
             change,
-            "session.opened",
+            EventKind::SessionOpened,
             json!({"user_id": user_id}),
         )
         .await?;
@@ -642,7 +655,7 @@ impl Store for SqliteStore {
         append_event(
             &mut tx,
             change,
-            "user.password_changed",
+            EventKind::UserPasswordChanged,
             json!({"username": username, "sessions_ended": ended}),
         )
         .await?;
@@ -678,9 +691,9 @@ impl Store for SqliteStore {
             0
         };
         let kind = if disabled {
-            "user.disabled"
+            EventKind::UserDisabled
         } else {
-            "user.enabled"
+            EventKind::UserEnabled
         };
         append_event(
             &mut tx,
@@ -704,7 +717,7 @@ impl Store for SqliteStore {
             append_event(
                 &mut tx,
                 change,
-                "session.closed",
+                EventKind::SessionClosed,
                 json!({"user_id": user_id}),
             )
             .await?;
@@ -764,8 +777,13 @@ impl Store for SqliteStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let event =
-                append_event(&mut tx, change, "community.deleted", json!({"id": id})).await?;
+            let event = append_event(
+                &mut tx,
+                change,
+                EventKind::CommunityDeleted,
+                json!({"id": id}),
+            )
+            .await?;
             bump_layer(&mut tx, LayerName::Communities, event).await?;
         }
         for c in communities {
@@ -806,7 +824,7 @@ impl Store for SqliteStore {
                 id: row.try_get("id")?,
                 at: rfc3339(row.try_get("at_ms")?),
                 actor: row.try_get("actor")?,
-                kind: row.try_get("kind")?,
+                kind: named(&row.try_get::<String, _>("kind")?, EventKind::parse)?,
                 data: serde_json::from_str(&row.try_get::<String, _>("data")?).map_err(corrupt)?,
             })
         })
@@ -852,7 +870,7 @@ impl Store for SqliteStore {
         let event = append_event(
             &mut tx,
             change,
-            "layer.saved",
+            EventKind::LayerSaved,
             json!({"layer": layer.as_str(), "features": features.len(), "replaced_layer": replace_layer}),
         )
         .await?;
@@ -897,7 +915,7 @@ impl Store for SqliteStore {
         append_event(
             &mut tx,
             change,
-            "homes.saved",
+            EventKind::HomesSaved,
             json!({"homes": homes.len()}),
         )
         .await?;
@@ -940,7 +958,7 @@ impl Store for SqliteStore {
         append_event(
             &mut tx,
             change,
-            "homes.imported",
+            EventKind::HomesImported,
             json!({
                 "homes": homes.len(),
                 "added": done.added,
@@ -1052,7 +1070,7 @@ impl Store for SqliteStore {
         append_event(
             &mut tx,
             change,
-            "routes.saved",
+            EventKind::RoutesSaved,
             json!({"routes": routes.len()}),
         )
         .await?;
@@ -1400,7 +1418,7 @@ impl Store for SqliteStore {
 
     async fn threshold_overrides(
         &self,
-    ) -> StoreResult<Vec<(Option<String>, crate::rules::Overrides)>> {
+    ) -> StoreResult<Vec<(Option<String>, linli_domain::care::ThresholdOverrides)>> {
         self.threshold_overrides_sql().await
     }
 

@@ -13,6 +13,7 @@ use linli_domain::cases::{
     related, Case, CaseEvent, CaseHandling, CaseOutcome, CasePhoto, CaseStage, CaseStep,
     CaseSummary, NewCase, Party, PhotoKind, Related, SAME_SPOT_METRES,
 };
+use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
 
 /// Earlier cases at the spot of a report of `case` made at `at`: the open ones it may
@@ -204,7 +205,7 @@ async fn changed_case(conn: &mut SqliteConnection, change: &Change, id: i64) -> 
     append_event(
         conn,
         change,
-        "case.updated",
+        EventKind::CaseUpdated,
         serde_json::to_value(&case.summary).map_err(corrupt)?,
     )
     .await?;
@@ -275,7 +276,7 @@ async fn merge_into(
     append_event(
         conn,
         change,
-        "case.updated",
+        EventKind::CaseUpdated,
         serde_json::to_value(&target).map_err(corrupt)?,
     )
     .await?;
@@ -363,7 +364,7 @@ impl SqliteStore {
         append_event(
             &mut tx,
             change,
-            "case.photo",
+            EventKind::CasePhoto,
             serde_json::json!({"case": id, "photo": photo_id, "kind": photo.kind,
                                "community": &current.community}),
         )

@@ -2,12 +2,13 @@
 //! each change with its `dispatch.created` or `dispatch.updated` event (the task as it
 //! then stands, which the live stream sends).
 
-use super::{and_community_in, append_event, corrupt, millis, named, SqliteStore};
+use super::{and_community_in, append_event, corrupt, millis, named, Constraints, SqliteStore};
 use crate::clock::rfc3339;
 use crate::store::{Change, DispatchFilter, NewDispatchRecord, StoreError, StoreResult};
 use linli_domain::dispatch::{
     Dispatch, DispatchAction, DispatchEvent, DispatchState, DispatchStep,
 };
+use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row as _;
@@ -52,7 +53,7 @@ async fn recorded(
     conn: &mut SqliteConnection,
     change: &Change,
     id: i64,
-    kind: &str,
+    kind: EventKind,
 ) -> StoreResult<Dispatch> {
     let dispatch = full(conn, id)
         .await?
@@ -110,14 +111,9 @@ impl SqliteStore {
         .bind(change.at)
         .execute(&mut *tx)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-                StoreError::Invalid("the alert or case to go to does not exist".into())
-            }
-            other => other.into(),
-        })?
+        .or_invalid(|| "the alert or case to go to does not exist".into())?
         .last_insert_rowid();
-        let dispatch = recorded(&mut tx, change, id, "dispatch.created").await?;
+        let dispatch = recorded(&mut tx, change, id, EventKind::DispatchCreated).await?;
         tx.commit().await?;
         Ok(dispatch)
     }
@@ -189,7 +185,7 @@ impl SqliteStore {
         .bind(&step.note)
         .execute(&mut *tx)
         .await?;
-        let dispatch = recorded(&mut tx, change, id, "dispatch.updated").await?;
+        let dispatch = recorded(&mut tx, change, id, EventKind::DispatchUpdated).await?;
         tx.commit().await?;
         Ok(dispatch)
     }

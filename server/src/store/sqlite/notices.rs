@@ -4,6 +4,7 @@ use super::{append_event, SqliteStore};
 use crate::clock::{rfc3339, Millis};
 use crate::store::{Change, NewNotice, StoreError, StoreResult};
 use linli_domain::api::Notice;
+use linli_domain::events::EventKind;
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row as _;
@@ -48,7 +49,7 @@ impl SqliteStore {
             published_at: rfc3339(change.at),
             until: new.until.map(rfc3339),
         };
-        append_event(&mut tx, change, "notice.published", json!(notice)).await?;
+        append_event(&mut tx, change, EventKind::NoticePublished, json!(notice)).await?;
         tx.commit().await?;
         Ok(notice)
     }
@@ -74,7 +75,13 @@ impl SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        append_event(&mut tx, change, "notice.withdrawn", json!({"id": id})).await?;
+        append_event(
+            &mut tx,
+            change,
+            EventKind::NoticeWithdrawn,
+            json!({"id": id}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(notice)
     }

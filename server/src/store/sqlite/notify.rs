@@ -8,6 +8,7 @@ use crate::store::{
     StoredChannel,
 };
 use linli_domain::alerts::{AlertKind, Severity};
+use linli_domain::events::EventKind;
 use linli_domain::notify::{ChannelKind, ChannelRequest, Delivery, DeliveryState, OnDuty, Roster};
 use linli_domain::CommunityId;
 use serde_json::json;
@@ -123,7 +124,7 @@ impl SqliteStore {
         append_event(
             &mut tx,
             change,
-            "notify.channel_added",
+            EventKind::NotifyChannelAdded,
             channel_event(&channel),
         )
         .await?;
@@ -160,7 +161,7 @@ impl SqliteStore {
         append_event(
             &mut tx,
             change,
-            "notify.channel_deleted",
+            EventKind::NotifyChannelDeleted,
             channel_event(&channel),
         )
         .await?;
@@ -209,7 +210,7 @@ impl SqliteStore {
         append_event(
             &mut tx,
             change,
-            "notify.roster_set",
+            EventKind::NotifyRosterSet,
             json!({"community": community, "levels": levels}),
         )
         .await?;
@@ -268,7 +269,7 @@ impl SqliteStore {
                     )
                     .bind(format!("not sent: {why} first"))
                     .bind(alert_id)
-                    .bind(i64::from(crate::notify::DIGEST_LEVEL))
+                    .bind(i64::from(linli_domain::notify::DIGEST_LEVEL))
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -337,7 +338,7 @@ impl SqliteStore {
                     .await?
                     .rows_affected();
                     if changed == 1 {
-                        append_event(&mut tx, &change, "alert.notified", event).await?;
+                        append_event(&mut tx, &change, EventKind::AlertNotified, event).await?;
                     }
                 }
                 NotifyWrite::Retry {
@@ -373,7 +374,7 @@ impl SqliteStore {
                     .await?
                     .rows_affected();
                     if changed == 1 {
-                        append_event(&mut tx, &change, "alert.notify_failed", event).await?;
+                        append_event(&mut tx, &change, EventKind::AlertNotifyFailed, event).await?;
                         // Nobody of this level heard of it: the next level now.
                         sqlx::query(
                             "UPDATE notify_chains SET next_ms = ? WHERE alert_id = ? AND round = ? \

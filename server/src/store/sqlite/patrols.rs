@@ -7,6 +7,7 @@
 use super::{append_event, corrupt, SqliteStore};
 use crate::clock::{now_ms, rfc3339, Millis};
 use crate::store::{parse_rfc3339, Change, StoreError, StoreResult};
+use linli_domain::events::EventKind;
 use linli_domain::patrol::{
     is_off_route, newly_covered, not_covered, Checkpoint, Covered, PatrolRun, SILENT_AFTER_MS,
 };
@@ -94,7 +95,7 @@ async fn run_changed(
     append_event(
         conn,
         change,
-        "patrol.run",
+        EventKind::PatrolRun,
         serde_json::to_value(&run).map_err(corrupt)?,
     )
     .await?;
@@ -270,7 +271,7 @@ impl SqliteStore {
         append_event(
             &mut tx,
             change,
-            "patrol.position",
+            EventKind::PatrolPosition,
             serde_json::to_value(&run).map_err(corrupt)?,
         )
         .await?;

@@ -4,7 +4,8 @@
 //! `commit_readings` is the ingest path's one transaction: the new readings appended
 //! by multi-row inserts, with the alerts, cases and events the engine decided on.
 
-use super::{and_community_in, append_event, corrupt, named, SqliteStore};
+use super::{and_community_in, append_event, corrupt, named, Constraints, SqliteStore};
+use linli_domain::events::{EventKind, SensorStatus};
 
 /// What can be revoked: a device's token or a gateway's.
 #[derive(Debug, Clone, Copy)]
@@ -13,7 +14,7 @@ pub(super) enum Revocable {
     Gateway,
 }
 use crate::clock::Millis;
-use crate::ingest::parse::{Identity, Metric, Reading};
+use crate::reading::{Identity, Metric, Reading};
 use crate::store::{
     AlertFilter, Change, Committed, Credential, DeviceRecord, EngineWrite, GatewayRecord,
     SensorSeen, StoreError, StoreResult, StoredAlert,
@@ -116,13 +117,12 @@ async fn apply_write(
             .bind(a.drill)
             .execute(&mut *conn)
             .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
+            .or_conflict(|| {
+                format!(
                     "home `{}` already has an active `{}` alert",
                     a.home,
                     a.kind.as_str()
-                )),
-                other => other.into(),
+                )
             })?;
             if let Some(kind) = event {
                 append_event(
@@ -157,7 +157,7 @@ async fn apply_write(
             append_event(
                 conn,
                 &change,
-                "thresholds.changed",
+                EventKind::ThresholdsChanged,
                 json!({"home": home, "overrides": overrides, "reason": reason,
                        "loosened": loosened}),
             )
@@ -184,7 +184,7 @@ async fn apply_write(
             append_event(
                 conn,
                 &change,
-                "home.check_in",
+                EventKind::HomeCheckIn,
                 json!({"home": home, "community": community,
                        "at": crate::clock::rfc3339(checked_at), "note": note}),
             )
@@ -209,15 +209,19 @@ async fn apply_write(
             .execute(&mut *conn)
             .await?;
             let change = Change::new(crate::store::Actor::System("rules"), at);
+            let status = SensorStatus {
+                last_seen: last_seen.map(crate::clock::rfc3339),
+                device,
+                home,
+                community,
+                health,
+                battery_pct,
+            };
             append_event(
                 conn,
                 &change,
-                "sensor.status",
-                json!({
-                    "device": device, "home": home, "community": community,
-                    "health": health, "battery_pct": battery_pct,
-                    "last_seen": last_seen.map(crate::clock::rfc3339),
-                }),
+                EventKind::SensorStatus,
+                serde_json::to_value(status).map_err(corrupt)?,
             )
             .await?;
         }
@@ -274,7 +278,7 @@ impl SqliteStore {
         append_event(
             &mut tx,
             change,
-            "device.added",
+            EventKind::DeviceAdded,
             json!({"device": id, "home": home, "kind": kind}),
         )
         .await?;
@@ -290,8 +294,13 @@ impl SqliteStore {
         id: &str,
     ) -> StoreResult<()> {
         let (table, key, name, kind) = match what {
-            Revocable::Device => ("device_tokens", "device", "device", "device.revoked"),
-            Revocable::Gateway => ("gateways", "id", "gateway", "gateway.revoked"),
+            Revocable::Device => (
+                "device_tokens",
+                "device",
+                "device",
+                EventKind::DeviceRevoked,
+            ),
+            Revocable::Gateway => ("gateways", "id", "gateway", EventKind::GatewayRevoked),
         };
         let mut tx = self.write().await?;
         let revoked: Option<Option<i64>> =
@@ -349,18 +358,11 @@ impl SqliteStore {
         .bind(change.at)
         .execute(&mut *tx)
         .await;
-        match inserted {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(StoreError::Conflict(format!(
-                    "there is a gateway `{id}` already"
-                )))
-            }
-            other => other?,
-        };
+        inserted.or_conflict(|| format!("there is a gateway `{id}` already"))?;
         append_event(
             &mut tx,
             change,
-            "gateway.added",
+            EventKind::GatewayAdded,
             json!({"gateway": id, "communities": communities}),
         )
         .await?;
@@ -543,7 +545,7 @@ impl SqliteStore {
 
     pub(super) async fn threshold_overrides_sql(
         &self,
-    ) -> StoreResult<Vec<(Option<String>, crate::rules::Overrides)>> {
+    ) -> StoreResult<Vec<(Option<String>, linli_domain::care::ThresholdOverrides)>> {
         sqlx::query("SELECT home, overrides FROM threshold_overrides ORDER BY home")
             .fetch_all(&self.pool)
             .await?

@@ -1,0 +1,743 @@
+//! [`MapView`]: the map component. Loads the layers, keeps the canvas the size of its
+//! container, turns mouse, touch and keys into new viewports, redraws at most once per
+//! animation frame, and opens the details of what was clicked or tapped (see
+//! [`super::map_panels`]). Staff who may change things report a case by right-clicking
+//! or long-pressing the spot.
+
+use super::map_panels::{FeaturePanel, LayerPanel};
+use super::new_case::{NewCaseForm, Spot};
+use crate::api;
+use crate::i18n::{use_language, Lang, Msg};
+use crate::live::use_live;
+use crate::map::canvas::{self, TileCache};
+use crate::map::index::Indexed;
+use crate::map::layers::{self, BaseShown, Hit, MapData};
+use crate::map::markers::{self, MarkerKind, Operations, Shown};
+use crate::map::projection::{unproject, Screen};
+use crate::map::theme::Theme;
+use crate::map::viewport::{Bounds, Viewport};
+use crate::session::use_session;
+use leptos::ev::{KeyboardEvent, PointerEvent, WheelEvent};
+use leptos::html::{Canvas, Div};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use linli_domain::api::AreaStatus;
+use linli_domain::place::LayerName;
+use linli_domain::Role;
+use std::collections::HashMap;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast as _;
+
+/// Free space around the district when the map fits it, CSS pixels.
+const FIT_PADDING_PX: f64 = 24.0;
+/// Zoom limits, metres per CSS pixel: from a doorway to a whole city.
+const MIN_RESOLUTION: f64 = 0.05;
+const MAX_RESOLUTION: f64 = 60.0;
+/// A press that moves less than this is a click or tap, not a drag.
+const CLICK_SLOP_PX: f64 = 6.0;
+/// How close the map comes when it flies to an alert, metres per CSS pixel.
+const FOCUS_RESOLUTION: f64 = 1.0;
+/// Room around the worker and their destination when the map shows both, and the
+/// height of the navigation bar over the map's top, CSS pixels.
+const NAVIGATION_PADDING_PX: f64 = 60.0;
+const NAVIGATION_BAR_PX: f64 = 120.0;
+/// How far the arrow keys move the map.
+const KEY_PAN_PX: f64 = 80.0;
+/// The new-case form's width with its margin (`.new-case` in style.css), CSS pixels.
+const FORM_WIDTH_PX: f64 = 416.0;
+/// A finger held this long without moving asks to report a case there.
+const LONG_PRESS_MS: u64 = 600;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Loading {
+    Busy,
+    Done,
+    Failed,
+}
+
+/// Pointers currently pressed on the map, by pointer id, and where the press began.
+#[derive(Debug, Default)]
+struct Gesture {
+    pointers: HashMap<i32, Screen>,
+    start: Option<Screen>,
+    moved: f64,
+    /// Counts presses, so a long-press timer knows whether its press still lasts.
+    presses: u32,
+    /// The press still down turned into a long press: its lifting must not click.
+    long_pressed: bool,
+}
+
+/// One number for everything the base tiles depend on.
+fn content_stamp(content: impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher as _, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(content)
+}
+
+/// Centres the view on `target`, close enough to see the building (never farther out).
+fn change_view_to(viewport: RwSignal<Option<Viewport>>, target: crate::map::projection::World) {
+    viewport.update(|v| {
+        if let Some(v) = v {
+            let closer = v.resolution.min(FOCUS_RESOLUTION);
+            let mut next = *v;
+            next.centre = target;
+            next.resolution = closer;
+            *v = next;
+        }
+    });
+}
+
+fn zoom_limited(v: Viewport, factor: f64, at: Screen) -> Viewport {
+    let target = (v.resolution / factor).clamp(MIN_RESOLUTION, MAX_RESOLUTION);
+    v.zoomed_at(v.resolution / target, at)
+}
+
+/// The map. With `staff`, it also loads the caller's snapshot: elder homes, open cases
+/// and patrol routes (never on the public page).
+#[component]
+pub fn MapView(
+    theme: Theme,
+    #[prop(optional)] staff: bool,
+    /// The public page's coarse cells of cases, drawn as circles.
+    #[prop(optional)]
+    public_areas: Option<RwSignal<Vec<AreaStatus>>>,
+) -> impl IntoView {
+    let lang = use_language();
+    let container = NodeRef::<Div>::new();
+    let canvas_ref = NodeRef::<Canvas>::new();
+    let data = RwSignal::new(MapData::default());
+    let loading = RwSignal::new(Loading::Busy);
+    let size = RwSignal::new((0.0_f64, 0.0_f64));
+    let viewport = RwSignal::new(None::<Viewport>);
+    let selected = RwSignal::new(None::<Hit>);
+    let ops = RwSignal::new(Operations::default());
+    let base_shown = RwSignal::new(BaseShown::default());
+    let shown = RwSignal::new(Shown::default());
+    let gesture = StoredValue::new(Gesture::default());
+    let creating = RwSignal::new(None::<Spot>);
+    let here = crate::here::use_here();
+    let may_report = staff && use_session().user().is_some_and(|u| u.role != Role::Viewer);
+    // Bumped whenever a layer arrives: the base tiles depend on it.
+    let data_version = StoredValue::new(0_u64);
+
+    // Every layer is asked for at once; each is drawn as soon as it arrives (the
+    // small communities layer first fits the view). The map is complete when the
+    // last one is in.
+    let outstanding = StoredValue::new(if staff { 5 } else { 4 });
+    let arrived = move |what: &str, result: Result<(), api::ApiError>| match result {
+        Ok(()) => {
+            outstanding.update_value(|n| *n -= 1);
+            if outstanding.get_value() == 0 && loading.get_untracked() == Loading::Busy {
+                loading.set(Loading::Done);
+            }
+        }
+        Err(e) => {
+            leptos::logging::warn!("cannot load {what}: {e:?}");
+            loading.set(Loading::Failed);
+        }
+    };
+    for layer in [
+        LayerName::Communities,
+        LayerName::Roads,
+        LayerName::Grids,
+        LayerName::Buildings,
+    ] {
+        spawn_local(async move {
+            let result = api::layer(layer).await.map(|features| {
+                data_version.update_value(|n| *n += 1);
+                data.update(|d| match layer {
+                    LayerName::Communities => d.communities = layers::project_areas(features),
+                    LayerName::Grids => d.grids = layers::project_areas(features),
+                    LayerName::Buildings => {
+                        d.buildings = Indexed::new(layers::project_areas(features))
+                    }
+                    LayerName::Roads => d.roads = Indexed::new(layers::project_lines(features)),
+                })
+            });
+            arrived(layer.as_str(), result);
+        });
+    }
+    // Staff maps draw the face's live view of homes, alerts, cases and routes.
+    let live = if staff { use_live() } else { None };
+    if let Some(live) = live {
+        let counted = StoredValue::new(false);
+        Effect::new(move |_| {
+            if live.failed.get() {
+                arrived(
+                    "the snapshot",
+                    Err(api::ApiError::Network("snapshot".into())),
+                );
+            }
+            live.snapshot.with(|s| {
+                if let Some(s) = s {
+                    ops.set(Operations::from_snapshot(s).focused(live.map_focus.get()));
+                    if !counted.get_value() {
+                        counted.set_value(true);
+                        arrived("the snapshot", Ok(()));
+                    }
+                }
+            });
+        });
+    }
+
+    // The last view fitted to the whole district: while the map still shows it, a
+    // layer arriving or the map changing size fits it again.
+    let last_fit = StoredValue::new(None::<Viewport>);
+    let fit = move || {
+        let (w, h) = size.get_untracked();
+        let fitted = data
+            .with_untracked(|d| d.extent())
+            .map(|e| Viewport::fit(e, w, h, FIT_PADDING_PX));
+        if fitted.is_some() {
+            last_fit.set_value(fitted);
+            viewport.set(fitted);
+        }
+    };
+    let measure = move || {
+        if let Some(el) = container.get_untracked() {
+            let rect = el.get_bounding_client_rect();
+            size.set((rect.width(), rect.height()));
+        }
+    };
+    // Fly to where the face points: a clicked alert, a new critical one.
+    if let Some(live) = live {
+        Effect::new(move |_| {
+            let Some(position) = live.focus.get() else {
+                return;
+            };
+            let target = crate::map::projection::project(position.into());
+            change_view_to(viewport, target);
+        });
+    }
+    // On the way somewhere: show the worker and the destination together (just the
+    // destination while the device does not know where it is).
+    if let Some(here) = here {
+        Effect::new(move |_| {
+            let Some(to) = here.destination.get() else {
+                return;
+            };
+            let target = crate::map::projection::project(to.position.into());
+            let from = here.fix.with_untracked(|f| {
+                f.as_ref()
+                    .map(|f| crate::map::projection::project(f.position.into()))
+            });
+            let (w, h) = size.get_untracked();
+            match from.and_then(|from| Bounds::around([from, target])) {
+                Some(both) => {
+                    // Fitted into the map below the bar, then made the map's size again.
+                    let mut fitted =
+                        Viewport::fit(both, w, h - NAVIGATION_BAR_PX, NAVIGATION_PADDING_PX);
+                    fitted.resolution = fitted.resolution.clamp(FOCUS_RESOLUTION, MAX_RESOLUTION);
+                    fitted.centre.y += NAVIGATION_BAR_PX / 2.0 * fitted.resolution;
+                    viewport.set(Some(fitted.with_size(w, h)));
+                }
+                None => change_view_to(viewport, target),
+            }
+        });
+    }
+    // Open the case the face asks for (a list row, a case just reported).
+    if let Some(live) = live {
+        Effect::new(move |_| {
+            let Some(id) = live.open_case.get() else {
+                return;
+            };
+            let case = live.snapshot.with_untracked(|s| {
+                s.as_ref()
+                    .and_then(|s| s.cases.iter().find(|c| c.id == id).cloned())
+            });
+            if let Some(case) = case {
+                creating.set(None);
+                selected.set(Some(Hit::Case(case)));
+            }
+            live.open_case.set(None);
+        });
+    }
+    // The container can change size without the window doing so (a panel or table
+    // appearing beside the map), so watch the container itself.
+    Effect::new(move |_| {
+        let Some(el) = container.get() else { return };
+        measure();
+        // One small closure per mounted map, kept for the page's life; the observer
+        // is disconnected when the map goes, so it is never called after that.
+        let callback = Closure::<dyn Fn()>::new(measure);
+        if let Ok(watch) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) {
+            watch.observe(&el);
+            on_cleanup(move || watch.disconnect());
+        }
+        callback.forget();
+    });
+
+    // The view follows the container's size; the first data fits the view, and so
+    // does each later layer or size while nobody has moved the fitted view.
+    Effect::new(move |_| {
+        let (w, h) = size.get();
+        let has_data = data.with(|d| d.extent().is_some());
+        let current = viewport.get_untracked();
+        let still_fitted = current.is_some() && current == last_fit.get_value();
+        match current {
+            _ if still_fitted && has_data && w > 0.0 && h > 0.0 => fit(),
+            Some(v) if v.width != w || v.height != h => viewport.set(Some(v.with_size(w, h))),
+            None if has_data && w > 0.0 && h > 0.0 => fit(),
+            _ => {}
+        }
+    });
+
+    // Redraw once per animation frame with whatever is current then. The base map
+    // comes from tiles kept between frames; when some are still missing, the frame
+    // shows stand-ins and asks for another frame.
+    let tile_cache = StoredValue::new_local(TileCache::default());
+    let frame_pending = StoredValue::new(false);
+    let unfinished = RwSignal::new(0_u64);
+    let completed = StoredValue::new(None::<(Viewport, u64)>);
+    let draw = move || {
+        frame_pending.set_value(false);
+        let (Some(canvas), Some(v)) = (canvas_ref.get_untracked(), viewport.get_untracked()) else {
+            return;
+        };
+        let pixel_ratio = window().device_pixel_ratio();
+        let Some(ctx) = canvas::prepare(&canvas, v.width, v.height, pixel_ratio) else {
+            return;
+        };
+        let palette = theme.palette();
+        let chinese = lang.0.get_untracked() == Lang::Zh;
+        let (base, marks) = (base_shown.get_untracked(), shown.get_untracked());
+        canvas::clear(&ctx, v.width, v.height, palette.background);
+        let content = content_stamp((data_version.get_value(), base, pixel_ratio.to_bits()));
+        let base_drawn = data.with_untracked(|d| {
+            let base_drawn = tile_cache.try_update_value(|tiles| {
+                tiles.show(content);
+                tiles.draw_base(&ctx, &v, pixel_ratio, palette.background, |view| {
+                    layers::draw_all(d, view, &palette, base)
+                })
+            });
+            let pulse = window()
+                .performance()
+                .map_or(0.0, |p| (p.now() / markers::PULSE_MS).fract());
+            let (mut commands, pulsing) = ops.with_untracked(|o| {
+                let _ = canvas.set_attribute("data-homes", &o.homes.len().to_string());
+                let _ = canvas.set_attribute("data-alerts", &o.alerts.len().to_string());
+                let _ = canvas.set_attribute("data-cases", &o.cases.len().to_string());
+                let mut commands = markers::draw(o, &v, marks, palette.label_halo);
+                commands.extend(markers::alert_rings(o, &v, pulse));
+                (
+                    commands,
+                    o.alerts
+                        .iter()
+                        .any(|a| a.item.state == linli_domain::alerts::AlertState::Open),
+                )
+            });
+            if let Some(areas) = public_areas {
+                areas.with_untracked(|a| commands.extend(markers::area_circles(a, &v)));
+            }
+            let on_screen = |p: [f64; 2]| v.to_screen(crate::map::projection::project(p.into()));
+            if let Some(spot) = creating.get_untracked() {
+                commands.extend(markers::pin(on_screen(spot.position)));
+            }
+            if let Some(here) = here {
+                commands.extend(markers::here_and_destination(
+                    here.fix
+                        .with_untracked(|f| f.as_ref().map(|f| on_screen(f.position))),
+                    here.destination
+                        .with_untracked(|d| d.as_ref().map(|d| on_screen(d.position))),
+                ));
+            }
+            commands.extend(layers::community_names(
+                &d.communities,
+                &v,
+                &palette,
+                chinese,
+            ));
+            canvas::replay(&ctx, &commands);
+            // For tests and `make bench`: what was drawn, and when (ms since navigation).
+            let _ = canvas.set_attribute("data-communities", &d.communities.len().to_string());
+            let _ = canvas.set_attribute("data-buildings", &d.buildings.len().to_string());
+            let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);
+            let _ = canvas.set_attribute("data-view", &view);
+            base_drawn.map(|b| (b, pulsing))
+        });
+        let Some((base_drawn, pulsing)) = base_drawn else {
+            return;
+        };
+        // Open alerts pulse: keep drawing (the base comes from the tiles, so a frame
+        // costs little).
+        if base_drawn.more || pulsing {
+            unfinished.update(|n| *n += 1);
+        }
+        // The moment this view of this content first stood complete (later frames
+        // that only fill in tiles behind an identical picture do not count).
+        let first_complete = base_drawn.complete && completed.get_value() != Some((v, content));
+        completed.set_value(base_drawn.complete.then_some((v, content)));
+        if first_complete {
+            if let Some(performance) = window().performance() {
+                let _ = canvas.set_attribute("data-drawn-ms", &format!("{:.1}", performance.now()));
+            }
+            let wasm_bytes = wasm_bindgen::memory()
+                .dyn_into::<js_sys::WebAssembly::Memory>()
+                .map(|m| {
+                    m.buffer()
+                        .unchecked_into::<js_sys::ArrayBuffer>()
+                        .byte_length()
+                });
+            if let Ok(bytes) = wasm_bytes {
+                let _ = canvas.set_attribute("data-wasm-bytes", &bytes.to_string());
+            }
+        } else if !base_drawn.complete {
+            let _ = canvas.remove_attribute("data-drawn-ms");
+        }
+    };
+    Effect::new(move |_| {
+        viewport.track();
+        data.track();
+        ops.track();
+        base_shown.track();
+        shown.track();
+        lang.0.track();
+        unfinished.track();
+        creating.track();
+        if let Some(here) = here {
+            here.fix.track();
+            here.destination.track();
+        }
+        if let Some(areas) = public_areas {
+            areas.track();
+        }
+        if !frame_pending.get_value() {
+            frame_pending.set_value(true);
+            request_animation_frame(draw);
+        }
+    });
+
+    let local = move |x: f64, y: f64| {
+        canvas_ref.get_untracked().map(|c| {
+            let r = c.get_bounding_client_rect();
+            Screen {
+                x: x - r.left(),
+                y: y - r.top(),
+            }
+        })
+    };
+    let change_view = move |f: &dyn Fn(Viewport) -> Viewport| viewport.update(|v| *v = v.map(f));
+
+    // The spot at `world`: where it is, and the community and building there.
+    let spot_at = move |world: crate::map::projection::World, patrol_run: Option<i64>| {
+        let lon_lat = unproject(world);
+        let round = |degrees: f64| (degrees * 1e6).round() / 1e6;
+        let chinese = lang.0.get_untracked() == Lang::Zh;
+        data.with_untracked(|d| Spot {
+            position: [round(lon_lat.lon), round(lon_lat.lat)],
+            community: layers::community_at(d, world).map(|c| {
+                let name = if chinese { &c.name } else { &c.name_en };
+                (c.id.clone(), name.clone().unwrap_or_else(|| c.id.clone()))
+            }),
+            building: layers::building_at(d, world)
+                .map(|b| (b.id.clone(), b.name.clone().unwrap_or_else(|| b.id.clone()))),
+            patrol_run,
+        })
+    };
+    // A face asks for a report at a point (a patrol's "report a problem here").
+    if let Some(live) = live {
+        Effect::new(move |_| {
+            let Some(report) = live.report_at.get() else {
+                return;
+            };
+            live.report_at.set(None);
+            let world = crate::map::projection::project(report.position.into());
+            selected.set(None);
+            creating.set(Some(spot_at(world, report.patrol_run)));
+            if !here.is_some_and(|h| h.follow.get_untracked()) {
+                change_view_to(viewport, world);
+            }
+        });
+    }
+    // Following the worker: each new position of the device is the map's middle.
+    if let Some(here) = here {
+        Effect::new(move |_| {
+            if !here.follow.get() || here.destination.with(Option::is_some) {
+                return;
+            }
+            if let Some(position) = here.position() {
+                change_view_to(viewport, crate::map::projection::project(position.into()));
+            }
+        });
+    }
+    let start_report = move |at: Screen| {
+        if let Some(v) = viewport.get_untracked() {
+            selected.set(None);
+            creating.set(Some(spot_at(v.to_world(at), None)));
+            // On a wide map, slide the spot out from under the form.
+            if v.width > 2.0 * FORM_WIDTH_PX && at.x < FORM_WIDTH_PX {
+                change_view(&|v| v.panned_by((v.width + FORM_WIDTH_PX) / 2.0 - at.x, 0.0));
+            }
+        }
+    };
+    let on_context_menu = move |ev: leptos::ev::MouseEvent| {
+        if !may_report {
+            return;
+        }
+        ev.prevent_default();
+        if let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) {
+            start_report(at);
+        }
+    };
+
+    let on_pointer_down = move |ev: PointerEvent| {
+        // Only the main button drags and clicks; the right one reports a case.
+        if ev.button() != 0 {
+            return;
+        }
+        let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
+            return;
+        };
+        if let Some(c) = canvas_ref.get_untracked() {
+            let _ = c.set_pointer_capture(ev.pointer_id());
+            // Focus for the arrow keys, without scrolling the page under the finger.
+            let options = web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = c.focus_with_options(&options);
+        }
+        let mut press = None;
+        gesture.update_value(|g| {
+            if g.pointers.is_empty() {
+                g.start = Some(at);
+                g.moved = 0.0;
+                g.presses = g.presses.wrapping_add(1);
+                press = Some(g.presses);
+            }
+            g.pointers.insert(ev.pointer_id(), at);
+        });
+        // A finger held still on the map reports a case there (a mouse right-clicks).
+        if let (Some(press), true) = (press, may_report && ev.pointer_type() != "mouse") {
+            set_timeout(
+                move || {
+                    let mut held = None;
+                    gesture.update_value(|g| {
+                        if g.presses == press && g.pointers.len() == 1 && g.moved < CLICK_SLOP_PX {
+                            held = g.start;
+                            // The finger's lifting is not a tap.
+                            g.moved = f64::INFINITY;
+                            g.long_pressed = true;
+                        }
+                    });
+                    if let Some(at) = held {
+                        start_report(at);
+                    }
+                },
+                std::time::Duration::from_millis(LONG_PRESS_MS),
+            );
+        }
+    };
+    let on_pointer_move = move |ev: PointerEvent| {
+        let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
+            return;
+        };
+        let mut next = None;
+        gesture.update_value(|g| {
+            let Some(&before) = g.pointers.get(&ev.pointer_id()) else {
+                return;
+            };
+            let others: Vec<Screen> = g
+                .pointers
+                .iter()
+                .filter(|(id, _)| **id != ev.pointer_id())
+                .map(|(_, p)| *p)
+                .collect();
+            g.pointers.insert(ev.pointer_id(), at);
+            g.moved += ((at.x - before.x).powi(2) + (at.y - before.y).powi(2)).sqrt();
+            next = Some(match others.as_slice() {
+                // One finger or the mouse: drag.
+                [] => (at.x - before.x, at.y - before.y, 1.0, at),
+                // Two fingers: the midpoint pans, the spread zooms around it.
+                [other, ..] => {
+                    let mid = |a: Screen| Screen {
+                        x: (a.x + other.x) / 2.0,
+                        y: (a.y + other.y) / 2.0,
+                    };
+                    let spread = |a: Screen| {
+                        ((a.x - other.x).powi(2) + (a.y - other.y).powi(2))
+                            .sqrt()
+                            .max(1.0)
+                    };
+                    let (m0, m1) = (mid(before), mid(at));
+                    (m1.x - m0.x, m1.y - m0.y, spread(at) / spread(before), m1)
+                }
+            });
+        });
+        if let Some((dx, dy, factor, around)) = next {
+            // Moving the map by hand lets the worker walk off it again.
+            if gesture.with_value(|g| g.moved >= CLICK_SLOP_PX) {
+                if let Some(here) = here {
+                    here.follow.set(false);
+                }
+            }
+            change_view(&|v| zoom_limited(v.panned_by(dx, dy), factor, around));
+        }
+    };
+    // A click or tap: a cluster zooms in, a marker or feature opens its details.
+    let open_at = move |at: Screen, v: Viewport| {
+        let found = ops.with_untracked(|o| {
+            let marker = markers::marker_at(o, &v, shown.get_untracked(), at)?;
+            Some(match marker.kind {
+                MarkerKind::HomeCluster { .. } | MarkerKind::CaseCluster { .. } => Err(marker.at),
+                MarkerKind::Home(i) => {
+                    let home = o.homes[i].item.clone();
+                    let building = data.with_untracked(|d| {
+                        d.buildings
+                            .iter()
+                            .find(|b| b.id == home.building)
+                            .and_then(|b| b.name.clone())
+                    });
+                    Ok(Hit::Home(home, building))
+                }
+                MarkerKind::Case(i) => Ok(Hit::Case(o.cases[i].item.clone())),
+                MarkerKind::Checkpoint(r, c) => {
+                    let route = &o.routes[r].properties;
+                    let passed = o
+                        .units
+                        .iter()
+                        .find(|u| u.item.route == route.id)
+                        .and_then(|u| {
+                            let id = &route.checkpoints.get(c)?.id;
+                            let covered = u.item.covered.iter().find(|d| &d.checkpoint == id)?;
+                            Some(covered.at.clone())
+                        });
+                    Ok(Hit::Checkpoint(route.clone(), c, passed))
+                }
+                MarkerKind::Unit(i) => {
+                    let run = o.units[i].item.clone();
+                    let route = o
+                        .routes
+                        .iter()
+                        .find(|r| r.properties.id == run.route)
+                        .map(|r| r.properties.clone());
+                    Ok(Hit::Unit(run, route))
+                }
+            })
+        });
+        match found {
+            Some(Err(cluster)) => change_view(&|v| zoom_limited(v, 3.0, cluster)),
+            Some(Ok(hit)) => selected.set(Some(hit)),
+            None => selected.set(
+                data.with_untracked(|d| layers::hit_test(d, &v, at, base_shown.get_untracked())),
+            ),
+        }
+    };
+    let on_pointer_up = move |ev: PointerEvent| {
+        let mut click = None;
+        gesture.update_value(|g| {
+            let pressed = g.pointers.remove(&ev.pointer_id()).is_some();
+            if pressed && g.pointers.is_empty() && g.moved < CLICK_SLOP_PX {
+                click = g.start;
+            }
+        });
+        if let (Some(at), Some(v)) = (click, viewport.get_untracked()) {
+            open_at(at, v);
+        }
+    };
+    let on_pointer_cancel = move |ev: PointerEvent| {
+        gesture.update_value(|g| {
+            g.pointers.remove(&ev.pointer_id());
+            g.moved = f64::INFINITY;
+        });
+    };
+    // The browser turns a lifted finger into a click where it lifts, which after a long
+    // press would land on the form that just opened under it.
+    let on_touch_end = move |ev: leptos::ev::TouchEvent| {
+        let mut long_pressed = false;
+        gesture.update_value(|g| long_pressed = std::mem::take(&mut g.long_pressed));
+        if long_pressed {
+            ev.prevent_default();
+        }
+    };
+    let on_wheel = move |ev: WheelEvent| {
+        ev.prevent_default();
+        let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
+            return;
+        };
+        // Lines and pages count as many pixels (Firefox sends lines).
+        let pixels = ev.delta_y() * [1.0, 16.0, 400.0][ev.delta_mode().min(2) as usize];
+        change_view(&|v| zoom_limited(v, (-pixels * 0.002).exp(), at));
+    };
+    let on_double_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) {
+            change_view(&|v| zoom_limited(v, 2.0, at));
+        }
+    };
+    let centre = move || {
+        viewport.get_untracked().map(|v| Screen {
+            x: v.width / 2.0,
+            y: v.height / 2.0,
+        })
+    };
+    let zoom_by = move |factor: f64| {
+        if let Some(c) = centre() {
+            change_view(&|v| zoom_limited(v, factor, c));
+        }
+    };
+    let on_key = move |ev: KeyboardEvent| {
+        let handled = match ev.key().as_str() {
+            "ArrowLeft" => Some((KEY_PAN_PX, 0.0)),
+            "ArrowRight" => Some((-KEY_PAN_PX, 0.0)),
+            "ArrowUp" => Some((0.0, KEY_PAN_PX)),
+            "ArrowDown" => Some((0.0, -KEY_PAN_PX)),
+            "+" | "=" => {
+                zoom_by(2.0);
+                None
+            }
+            "-" | "_" => {
+                zoom_by(0.5);
+                None
+            }
+            "0" => {
+                fit();
+                None
+            }
+            "Escape" => {
+                selected.set(None);
+                None
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        if let Some((dx, dy)) = handled {
+            if let Some(here) = here {
+                here.follow.set(false);
+            }
+            change_view(&|v| v.panned_by(dx, dy));
+        }
+    };
+
+    let status = move || match loading.get() {
+        Loading::Busy => Some(lang.t(Msg::MapLoading)),
+        Loading::Failed => Some(lang.t(Msg::MapFailed)),
+        Loading::Done => None,
+    };
+    view! {
+        <div class="map" node_ref=container>
+            <canvas id="map" node_ref=canvas_ref tabindex="0" role="img"
+                aria-label=move || lang.t(Msg::MapLabel)
+                on:pointerdown=on_pointer_down
+                on:pointermove=on_pointer_move
+                on:pointerup=on_pointer_up
+                on:pointercancel=on_pointer_cancel
+                on:wheel=on_wheel
+                on:dblclick=on_double_click
+                on:contextmenu=on_context_menu
+                on:touchend=on_touch_end
+                on:keydown=on_key></canvas>
+            <LayerPanel base_shown=base_shown shown=shown staff=staff/>
+            <div class="map-controls">
+                <button data-test="zoom-in" title=move || lang.t(Msg::ZoomIn) on:click=move |_| zoom_by(2.0)>"+"</button>
+                <button data-test="zoom-out" title=move || lang.t(Msg::ZoomOut) on:click=move |_| zoom_by(0.5)>"−"</button>
+                <button data-test="fit" title=move || lang.t(Msg::FitDistrict) on:click=move |_| fit()>"⤢"</button>
+                {here.map(|here| view! {
+                    <button data-test="follow-me" class:on=move || here.follow.get()
+                        aria-pressed=move || here.follow.get().to_string()
+                        title=move || lang.t(Msg::FollowMe)
+                        on:click=move |_| here.follow.update(|f| *f = !*f)>"◎"</button>
+                })}
+            </div>
+            {move || status().map(|text| view! { <p class="map-status">{text}</p> })}
+            {move || selected.get().map(|hit| view! { <FeaturePanel hit=hit communities=data.with_untracked(|d| d.communities.clone()) on_close=move || selected.set(None)/> })}
+            {move || creating.get().map(|spot| view! { <NewCaseForm spot=spot on_close=move || creating.set(None)/> })}
+        </div>
+    }
+}

@@ -1,0 +1,664 @@
+//! The app in a real browser: the real `linli serve --demo` and headless Chromium.
+//! Screenshots go to `target/e2e/`.
+
+use crate::WAIT;
+use linli_tests::{Browser, LinliServer};
+use serde_json::json;
+use std::time::Duration;
+
+/// Waits until the map canvas has drawn the seven demo communities and the buildings,
+/// with every layer loaded (no status line left), then measures it:
+/// how much of the canvas differs from its background colour, how many colours it
+/// uses, and the colour of its top-left corner (outside the district).
+const MAP_PIXELS: &str = r#"
+    const canvas = document.querySelector('canvas#map');
+    if (!canvas || canvas.getAttribute('data-communities') !== '7') return null;
+    if (Number(canvas.getAttribute('data-buildings')) < 2700 || document.querySelector('.map-status')) return null;
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const corner = [data[0], data[1], data[2]];
+    let sampled = 0, differing = 0;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4 * 7) {
+        sampled++;
+        const d = Math.abs(data[i] - corner[0]) + Math.abs(data[i + 1] - corner[1]) + Math.abs(data[i + 2] - corner[2]);
+        if (d > 12) differing++;
+        colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    }
+    return { width, height, corner, share: differing / sampled, colours: colours.size };
+"#;
+
+#[tokio::test]
+async fn a_signed_out_commander_is_sent_to_login_then_lands_on_the_drawn_command_map(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+
+    browser.goto(&server.url("/command")).await?;
+    browser.wait_for_path("/login").await?;
+    assert!(browser
+        .current_url()
+        .await?
+        .ends_with("/login?next=/command"));
+    // Signed out is a normal state: the page did not ask for a session it has no sign
+    // of (that answer is a 401, which the browser logs as an error).
+    let asked = browser
+        .script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/session')).length;",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(asked, json!(0));
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+
+    let pixels = browser
+        .wait_for("the map to draw", MAP_PIXELS, WAIT)
+        .await?;
+    browser.screenshot("command-zh").await?;
+    // The canvas backs the page between the KPI tiles and the charts, beside the side
+    // panel, at device resolution.
+    let width = pixels["width"].as_u64().unwrap();
+    assert!((1100..1600).contains(&width), "{pixels}");
+    assert!(pixels["height"].as_u64().unwrap() > 450, "{pixels}");
+    // Dark theme background (#0e1621) outside the district...
+    assert_eq!(pixels["corner"], json!([14, 22, 33]), "{pixels}");
+    // ...and the district's seven tinted communities with borders and names over most of it.
+    assert!(
+        pixels["share"].as_f64().unwrap() > 0.3,
+        "too little drawn: {pixels}"
+    );
+    assert!(
+        pixels["colours"].as_u64().unwrap() >= 8,
+        "too few colours: {pixels}"
+    );
+
+    let user = browser.find("[data-test=user]").await?;
+    assert!(browser.text(&user).await?.contains("demo-commander"));
+    let face = browser.find("[data-test=face]").await?;
+    assert_eq!(browser.text(&face).await?, "指挥中心");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_on_the_page_and_the_user_stays_on_login() -> anyhow::Result<()>
+{
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1280, 800, "en-GB").await?;
+    browser.goto(&server.url("/login")).await?;
+    browser
+        .sign_in("demo-commander", "not-the-password")
+        .await?;
+    let message = browser
+        .wait_for(
+            "the error message",
+            "const e = document.querySelector('[data-test=login-error]'); return e && e.textContent || null",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(message, json!("Wrong username or password"));
+    assert!(browser.current_url().await?.ends_with("/login"));
+    browser.screenshot("login-refused-en").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_grid_worker_lands_on_the_field_face_and_can_sign_out() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1280, 800, "zh-CN").await?;
+    browser.goto(&server.url("/")).await?;
+    // Signed out, `/` leads to the public page; its sign-in link leads to the form.
+    browser.wait_for_path("/public").await?;
+    browser.goto(&server.url("/login")).await?;
+    browser.sign_in("demo-grid-xingfuli", "demo").await?;
+    browser.wait_for_path("/field").await?;
+    let pixels = browser.wait_for("the field map", MAP_PIXELS, WAIT).await?;
+    // Light theme background (#f2f0eb).
+    assert_eq!(pixels["corner"], json!([242, 240, 235]), "{pixels}");
+    browser.screenshot("field-zh").await?;
+
+    let sign_out = browser.find("[data-test=sign-out]").await?;
+    browser.click(&sign_out).await?;
+    browser.wait_for_path("/login").await?;
+    // The session is gone on the server too: the staff face sends us back.
+    browser.goto(&server.url("/field")).await?;
+    browser.wait_for_path("/login").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_words(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(412, 915, "zh-CN").await?;
+    browser.goto(&server.url("/public")).await?;
+    browser.wait_for("the public map", MAP_PIXELS, WAIT).await?;
+    let face = browser.find("[data-test=face]").await?;
+    assert_eq!(browser.text(&face).await?, "公开信息");
+    let lang = browser
+        .script("return document.documentElement.lang", json!([]))
+        .await?;
+    assert_eq!(lang, json!("zh-CN"));
+    let rows = browser
+        .wait_for(
+            "the community figures",
+            "const rows = document.querySelectorAll('[data-test=community-status]'); return rows.length === 7 && rows[0].textContent",
+            WAIT,
+        )
+        .await?;
+    assert!(
+        rows.as_str()
+            .unwrap()
+            .chars()
+            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+        "Chinese names: {rows}"
+    );
+    browser.screenshot("public-phone-zh").await?;
+
+    let switch = browser.find("[data-test=language]").await?;
+    browser.click(&switch).await?;
+    let face = browser.find("[data-test=face]").await?;
+    browser
+        .wait_for(
+            "English",
+            "return document.documentElement.lang === 'en'",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(browser.text(&face).await?, "Public status");
+    // The choice is remembered across a reload.
+    browser.goto(&server.url("/public")).await?;
+    browser.wait_for("the public map", MAP_PIXELS, WAIT).await?;
+    let face = browser.find("[data-test=face]").await?;
+    assert_eq!(browser.text(&face).await?, "Public status");
+    browser.screenshot("public-phone-en").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_app_is_sent_gzipped_from_the_files_make_app_wrote() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let client = reqwest::Client::new();
+    for entry in std::fs::read_dir(linli_tests::dist_dir()?)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        if !(name.ends_with(".wasm") || name.ends_with(".js")) {
+            continue;
+        }
+        let packed = std::fs::read(path.with_file_name(format!("{name}.gz")))
+            .map_err(|e| anyhow::anyhow!("{name}.gz: {e} (run `make app`)"))?;
+        let response = client
+            .get(server.url(&format!("/{name}")))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await?;
+        assert_eq!(response.status(), 200, "{name}");
+        assert_eq!(response.headers()["content-encoding"], "gzip", "{name}");
+        assert_eq!(
+            response.bytes().await?.to_vec(),
+            packed,
+            "{name}: the file on disk"
+        );
+        // A client that takes no gzip gets the plain file.
+        let plain = client.get(server.url(&format!("/{name}"))).send().await?;
+        assert!(plain.headers().get("content-encoding").is_none(), "{name}");
+        assert_eq!(
+            plain.bytes().await?.to_vec(),
+            std::fs::read(&path)?,
+            "{name}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn markup_in_user_text_stays_text_under_the_content_security_policy() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let page = reqwest::get(server.url("/")).await?;
+    let policy = page.headers()["content-security-policy"]
+        .to_str()?
+        .to_string();
+    assert!(
+        policy.contains("'sha256-") && policy.contains("frame-ancestors 'none'"),
+        "the app's loader is allowed by its hash, framing is not: {policy}"
+    );
+    let scripts = policy
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap_or_default();
+    assert!(
+        !scripts.contains("'unsafe-inline'") && !scripts.contains("'unsafe-eval'"),
+        "no inline or eval'd script may run: {scripts}"
+    );
+
+    // A report whose title and note carry markup that would run if it were parsed.
+    let clerk = server.signed_in("demo-commander").await?;
+    let title = r#"<img src=x onerror="window.hacked='title'">楼道堆物"#;
+    let note = "<script>window.hacked='note'</script><b>已处理</b>";
+    let case: serde_json::Value = clerk
+        .post(server.url("/api/v1/cases"))
+        .json(
+            &json!({"title": title, "category": "environment", "source": "hotline",
+                      "community": "wulimiao", "position": [117.305, 31.845]}),
+        )
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = case["id"].as_i64().unwrap();
+    clerk
+        .post(server.url(&format!("/api/v1/cases/{id}/events")))
+        .json(&json!({"action": "note", "note": note}))
+        .send()
+        .await?
+        .error_for_status()?;
+
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    let tab = browser.find("[data-test=tab-cases]").await?;
+    browser.click(&tab).await?;
+    let row = browser
+        .find(&format!("[data-test=case-row][data-case-id='{id}'] button"))
+        .await?;
+    browser.click(&row).await?;
+    let shown = browser
+        .wait_for(
+            "the case panel with its timeline",
+            "const t = document.querySelector('[data-test=case-timeline]'); \
+             return t && t.children.length === 2 ? document.querySelector('[data-test=feature-title]').textContent : null",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(shown, json!(title), "the title is shown as written");
+    browser.screenshot("xss-inert").await?;
+    let inert = browser
+        .script(
+            "return { hacked: window.hacked === undefined ? null : window.hacked, \
+                      images: document.querySelectorAll('[data-test=feature-panel] img, [data-test=case-list] img').length, \
+                      bold: document.querySelectorAll('[data-test=case-timeline] b').length, \
+                      note: document.querySelector('[data-test=case-timeline]').textContent.includes(arguments[0]), \
+                      app: typeof window.wasmBindings }",
+            json!([note]),
+        )
+        .await?;
+    assert_eq!(
+        inert,
+        json!({"hacked": null, "images": 0, "bold": 0, "note": true, "app": "object"}),
+        "no markup from user text became elements or ran"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_command_screen_shows_kpis_and_charts_and_a_tile_filters_the_map() -> anyhow::Result<()>
+{
+    let server = LinliServer::start_demo().await?;
+    let clerk = server.signed_in("demo-commander").await?;
+    let get = |path: &str| {
+        let request = clerk.get(server.url(path));
+        async move { request.send().await?.json::<serde_json::Value>().await }
+    };
+    let homes = get("/api/v1/homes").await?.as_array().unwrap().len();
+    let cases = get("/api/v1/cases").await?;
+    let open = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["stage"] != "closed")
+        .count();
+    let overdue = get("/api/v1/cases?overdue=true")
+        .await?
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        overdue > 0 && overdue < open,
+        "the demo has some overdue cases"
+    );
+
+    let browser = Browser::start(1920, 1080, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    let tile = |test: &str| {
+        format!("return document.querySelector('[data-test={test}] .value')?.textContent ?? null")
+    };
+    browser
+        .wait_for(
+            "the map with every home and case",
+            &format!(
+                "const c = document.querySelector('canvas#map'); \
+                 return c && c.dataset.homes === '{homes}' && c.dataset.cases === '{open}' ? true : null"
+            ),
+            WAIT,
+        )
+        .await?;
+    assert_eq!(
+        browser.script(&tile("kpi-homes"), json!([])).await?,
+        json!(homes.to_string())
+    );
+    assert_eq!(
+        browser.script(&tile("kpi-cases"), json!([])).await?,
+        json!(open.to_string())
+    );
+    assert_eq!(
+        browser.script(&tile("kpi-overdue"), json!([])).await?,
+        json!(overdue.to_string())
+    );
+    let bars = browser
+        .wait_for(
+            "the alerts-per-hour chart",
+            "const c = document.querySelector('[data-test=chart-alerts-per-hour]'); \
+             return c ? c.querySelectorAll('rect').length : null",
+            WAIT,
+        )
+        .await?;
+    assert_eq!(bars, 24);
+    let stacked = browser
+        .script(
+            "return Array.from(document.querySelectorAll('[data-test=chart-community] .segment')).reduce((n, s) => n + Number(s.textContent), 0)",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        stacked,
+        json!(open),
+        "every open case is in the community chart"
+    );
+    browser.screenshot("command-1080p").await?;
+
+    // A click on "overdue" shows only the overdue cases; a second click shows all again.
+    let overdue_tile = browser.find("[data-test=kpi-overdue]").await?;
+    browser.click(&overdue_tile).await?;
+    browser
+        .wait_for(
+            "only overdue cases on the map",
+            &format!(
+                "const c = document.querySelector('canvas#map'); \
+                 return c.dataset.homes === '0' && c.dataset.cases === '{overdue}' ? true : null"
+            ),
+            WAIT,
+        )
+        .await?;
+    browser.screenshot("command-overdue-only").await?;
+    browser.click(&overdue_tile).await?;
+    browser
+        .wait_for(
+            "everything back on the map",
+            &format!("return document.querySelector('canvas#map').dataset.homes === '{homes}' ? true : null"),
+            WAIT,
+        )
+        .await?;
+    browser.set_size(3840, 2160).await?;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    browser.screenshot("command-4k").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_viewer_sees_the_command_screen_but_can_change_nothing() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let clerk = server.signed_in("demo-commander").await?;
+    let cases: Vec<serde_json::Value> = clerk
+        .get(server.url("/api/v1/cases"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let open = cases
+        .iter()
+        .find(|c| c["stage"] != "closed")
+        .expect("an open case");
+    let id = open["id"].as_i64().unwrap();
+
+    let browser = Browser::start(1920, 1080, "zh-CN").await?;
+    browser.goto(&server.url("/login")).await?;
+    browser.sign_in("demo-viewer", "demo").await?;
+    // A viewer's face is the command screen, with everything on it.
+    browser.wait_for_path("/command").await?;
+    browser.wait_for("the map", MAP_PIXELS, WAIT).await?;
+    let role = browser
+        .text(&browser.find("[data-test=user]").await?)
+        .await?;
+    assert!(role.contains("查看员"), "{role}");
+    // The case opens, with its timeline, but without a single button to change it.
+    browser
+        .click(&browser.find("[data-test=tab-cases]").await?)
+        .await?;
+    let row = browser
+        .find(&format!("[data-test=case-row][data-case-id='{id}'] button"))
+        .await?;
+    browser.click(&row).await?;
+    browser.find("[data-test=case-timeline]").await?;
+    // Right-clicking the map offers no report form.
+    let centre = browser
+        .script(
+            "const r = document.querySelector('canvas#map').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]",
+            json!([]),
+        )
+        .await?;
+    let centre: (f64, f64) = serde_json::from_value(centre)?;
+    browser.context_click_at(centre).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let controls = browser
+        .script(
+            "return ['case-note', 'case-close', 'case-add-note', 'new-case', 'ack', 'resolve', 'check-in', 'patrol-start'] \
+               .filter(t => document.querySelector(`[data-test=${t}]`))",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        controls,
+        json!([]),
+        "a viewer gets no controls that change things"
+    );
+    browser.screenshot("command-viewer").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_commander_publishes_a_notice_and_residents_read_it_on_their_phones() -> anyhow::Result<()>
+{
+    let server = LinliServer::start_demo().await?;
+    let office = Browser::start(1920, 1080, "zh-CN").await?;
+    office.goto(&server.url("/login?next=/command")).await?;
+    office.sign_in("demo-commander", "demo").await?;
+    office.wait_for_path("/command").await?;
+    let tab = office.find("[data-test=tab-notices]").await?;
+    office.click(&tab).await?;
+    let title = office.find("[data-test=notice-title]").await?;
+    office.type_into(&title, "停水通知").await?;
+    let body = office.find("[data-test=notice-body]").await?;
+    office
+        .type_into(&body, "12月2日 9:00–12:00 五里庙片区停水检修")
+        .await?;
+    office.choose("[data-test=notice-until]", "24").await?;
+    let publish = office.find("[data-test=notice-publish]").await?;
+    office.click(&publish).await?;
+    let listed = office
+        .wait_for(
+            "the notice in the office's list",
+            "const n = document.querySelector('[data-test=notice]'); return n ? n.textContent : null",
+            WAIT,
+        )
+        .await?;
+    let listed = listed.as_str().unwrap();
+    assert!(
+        listed.contains("停水通知") && listed.contains("月"),
+        "{listed}"
+    );
+    office.screenshot("command-notice").await?;
+
+    // A resident reads it at once, in English, with the service figures of the month.
+    let phone = Browser::start(412, 915, "en-GB").await?;
+    phone.goto(&server.url("/public")).await?;
+    let shown = phone
+        .wait_for(
+            "the notice on the public page",
+            "const n = document.querySelector('[data-test=public-notice]'); return n ? n.textContent : null",
+            WAIT,
+        )
+        .await?;
+    let shown = shown.as_str().unwrap();
+    assert!(
+        shown.contains("停水通知") && shown.contains("五里庙片区"),
+        "{shown}"
+    );
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    assert!(
+        months.iter().any(|m| shown.contains(m)),
+        "an English date: {shown}"
+    );
+    let cells = phone
+        .script(
+            "return [...document.querySelectorAll('[data-test=community-status]')].map(r => r.children.length)",
+            json!([]),
+        )
+        .await?;
+    assert!(
+        cells.as_array().unwrap().iter().all(|n| n == 8),
+        "community, open, reported, solved, days, visited, needs met, alerts answered: {cells}"
+    );
+    phone.screenshot("public-notice-phone").await?;
+
+    // Withdrawn, it is gone for the next reader.
+    let withdraw = office.find("[data-test=notice-withdraw]").await?;
+    office.click(&withdraw).await?;
+    office
+        .wait_for(
+            "the office's list to empty",
+            "return document.querySelector('[data-test=notice]') ? null : true",
+            WAIT,
+        )
+        .await?;
+    // (The first phone may keep its copy for the half minute the server allows.)
+    let next = Browser::start(412, 915, "en-GB").await?;
+    next.goto(&server.url("/public")).await?;
+    next.wait_for(
+        "the community figures",
+        "return document.querySelectorAll('[data-test=community-status]').length === 7 ? true : null",
+        WAIT,
+    )
+    .await?;
+    let left = next
+        .script(
+            "return document.querySelectorAll('[data-test=public-notice]').length",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(left, json!(0));
+    Ok(())
+}
+
+/// Journey 5, a resident on a phone (412×915, signed out, Chinese): the public page
+/// loads with its map and, per community, the month's cases reported and solved, days
+/// to solve and service figures; nothing on it or in its network traffic names a
+/// person, a room or where an elder lives; a drill under way shows nowhere on it. (That
+/// many residents at once do not slow the command screen is a `make bench` row.)
+/// Screenshot in `target/e2e/journeys/5-public-phone.png`.
+#[tokio::test]
+async fn journey_5_a_resident_reads_the_public_page_on_a_phone_and_nothing_names_anyone(
+) -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let commander = server.signed_in("demo-commander").await?;
+    let homes = server.homes("demo-commander").await?;
+    // A drill under way at a home, with its case: practice, never public.
+    let drill: serde_json::Value = commander
+        .post(server.url("/api/v1/drills"))
+        .json(&json!({"home": homes[0]["id"], "scenario": "gas"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let escalated = commander
+        .post(server.url(&format!("/api/v1/alerts/{}/escalate", drill["id"])))
+        .json(&json!({"title": "演练燃气泄漏处置"}))
+        .send()
+        .await?;
+    assert_eq!(escalated.status(), 200);
+
+    let phone = Browser::start(412, 915, "zh-CN").await?;
+    phone.goto(&server.url("/public")).await?;
+    phone.wait_for("the public map", MAP_PIXELS, WAIT).await?;
+    let lang = phone
+        .script("return document.documentElement.lang", json!([]))
+        .await?;
+    assert_eq!(lang, json!("zh-CN"));
+    let rows = phone
+        .wait_for(
+            "the community figures",
+            "const rows = document.querySelectorAll('[data-test=community-status]'); \
+             return rows.length === 7 ? [...rows].map(r => [...r.children].map(c => c.textContent)) : null",
+            WAIT,
+        )
+        .await?;
+    for row in rows.as_array().unwrap() {
+        let cells = row.as_array().unwrap();
+        assert_eq!(cells.len(), 8, "{row}");
+        assert!(
+            cells[1..]
+                .iter()
+                .all(|c| !c.as_str().unwrap().trim().is_empty()),
+            "every figure shown: {row}"
+        );
+    }
+    phone.screenshot("journeys/5-public-phone").await?;
+
+    // What the page shows and what it fetched: no resident, room or phone number, no
+    // staff API, and nothing of the drill.
+    let page = phone
+        .script("return document.body.textContent", json!([]))
+        .await?;
+    let page = page.as_str().unwrap();
+    let fetched = phone
+        .script(
+            "return performance.getEntriesByType('resource').map(e => e.name)",
+            json!([]),
+        )
+        .await?;
+    let fetched: Vec<&str> = fetched
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    for staff_only in [
+        "/homes",
+        "/snapshot",
+        "/alerts",
+        "/cases",
+        "/stream",
+        "/drills",
+    ] {
+        assert!(
+            fetched.iter().all(|u| !u.contains(staff_only)),
+            "{staff_only} fetched: {fetched:?}"
+        );
+    }
+    let mut answers = String::new();
+    for url in fetched.iter().filter(|u| u.contains("/api/")) {
+        answers.push_str(&reqwest::get(*url).await?.text().await.unwrap_or_default());
+    }
+    for home in &homes {
+        for personal in [&home["resident"], &home["phone"], &home["contact"]] {
+            if let Some(text) = personal.as_str() {
+                assert!(!page.contains(text), "{text} on the page");
+                assert!(!answers.contains(text), "{text} in the public answers");
+            }
+        }
+    }
+    assert!(
+        !page.contains("演练") && !answers.contains("演练"),
+        "the drill"
+    );
+    Ok(())
+}
