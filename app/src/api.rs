@@ -2,8 +2,7 @@
 //! goes along by itself.
 
 use gloo_net::http::{Request, Response};
-use linli_domain::api::NoticeRequest;
-use linli_domain::api::{Notice, PublicStatus, Snapshot};
+use linli_domain::api::{Notice, NoticeRequest, PublicStatus, Snapshot};
 use linli_domain::place::{FeatureCollection, LayerName};
 
 /// A layer whose properties are still JSON text (see `map::layers::RawProperties`).

@@ -11,7 +11,6 @@ use crate::i18n::{china_clock, count, names, use_language, Lang, Msg};
 use crate::live::{use_live, Live};
 use crate::map::markers::MapFocus;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::alerts::Severity;
 use linli_domain::api::{Activity, Snapshot};
 use linli_domain::care::Health;
@@ -172,19 +171,17 @@ pub fn KpiBar(activity: RwSignal<Option<Activity>>) -> impl IntoView {
 
 /// Asks for `/api/v1/stats` now and every minute while the face is open.
 pub fn follow_activity() -> RwSignal<Option<Activity>> {
-    let activity = RwSignal::new(None);
-    let load = move || {
-        spawn_local(async move {
-            match api::stats().await {
-                Ok(a) => activity.set(Some(a)),
-                Err(e) => leptos::logging::warn!("cannot load the figures: {e:?}"),
-            }
-        })
-    };
-    load();
-    if let Ok(timer) = set_interval_with_handle(load, STATS_EVERY) {
+    let answer = LocalResource::new(api::stats);
+    if let Ok(timer) = set_interval_with_handle(move || answer.refetch(), STATS_EVERY) {
         on_cleanup(move || timer.clear());
     }
+    // A reload that fails keeps the figures shown (a minute old at most).
+    let activity = RwSignal::new(None);
+    Effect::new(move |_| match answer.get() {
+        Some(Ok(a)) => activity.set(Some(a)),
+        Some(Err(e)) => leptos::logging::warn!("cannot load the figures: {e:?}"),
+        None => {}
+    });
     activity
 }
 

@@ -10,7 +10,6 @@ use crate::live::use_live;
 use crate::outbox::refusal_message;
 use crate::session::use_session;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::drill::{DrillScenario, StartDrill};
 use linli_domain::events::EventKind;
 
@@ -37,21 +36,19 @@ pub fn StartDrillButtons(home: String) -> impl IntoView {
     let (Some(live), true) = (use_live(), use_session().is_commander()) else {
         return ().into_any();
     };
-    let answer = RwSignal::new(None::<Result<(), String>>);
-    let start = move |scenario: DrillScenario| {
-        let start = StartDrill {
-            home: home.clone(),
-            scenario,
-        };
-        spawn_local(async move {
-            match api::start_drill(&start).await {
-                Ok(drill) => {
-                    live.show_change(EventKind::AlertRaised, &drill.alert);
-                    answer.set(Some(Ok(())));
-                }
-                Err(e) => answer.set(Some(Err(refusal_message(lang.0.get_untracked(), &e)))),
-            }
-        });
+    let start = Action::new_unsync(move |start: &StartDrill| {
+        let start = start.clone();
+        async move {
+            let drill = api::start_drill(&start).await?;
+            live.show_change(EventKind::AlertRaised, &drill.alert);
+            Ok::<(), api::ApiError>(())
+        }
+    });
+    let answer = move || {
+        (!start.pending().get())
+            .then(|| start.value().get())
+            .flatten()
+            .map(|a| a.map_err(|e| refusal_message(lang.0.get(), &e)))
     };
     view! {
         <details class="drill-start" data-test="drill-start">
@@ -59,16 +56,16 @@ pub fn StartDrillButtons(home: String) -> impl IntoView {
             <div class="drill-scenarios">
                 {DrillScenario::ALL.iter().map(|scenario| {
                     let scenario = *scenario;
-                    let start = start.clone();
+                    let home = home.clone();
                     view! {
                         <button data-test="drill-scenario" data-scenario=scenario.as_str()
-                            on:click=move |_| start(scenario)>
+                            on:click=move |_| { start.dispatch(StartDrill { home: home.clone(), scenario }); }>
                             {move || lang.t(scenario_label(scenario))}
                         </button>
                     }
                 }).collect_view()}
             </div>
-            {move || answer.get().map(|a| match a {
+            {move || answer().map(|a| match a {
                 Ok(()) => view! { <p class="ok" data-test="drill-started">{move || lang.t(Msg::DrillStarted)}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             })}
@@ -84,18 +81,18 @@ pub fn EndDrillButton(alert: i64) -> impl IntoView {
     let (Some(live), true) = (use_live(), use_session().is_commander()) else {
         return ().into_any();
     };
-    let error = RwSignal::new(None::<String>);
-    let end = move |_| {
-        spawn_local(async move {
-            match api::end_drill(alert).await {
-                Ok(drill) => live.show_change(EventKind::AlertUpdated, &drill.alert),
-                Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
-            }
-        });
+    let end = Action::new_unsync(move |_: &()| async move {
+        let drill = api::end_drill(alert).await?;
+        live.show_change(EventKind::AlertUpdated, &drill.alert);
+        Ok::<(), api::ApiError>(())
+    });
+    let error = move || {
+        let failed = end.value().get().and_then(Result::err);
+        failed.map(|e| refusal_message(lang.0.get(), &e))
     };
     view! {
-        <button data-test="end-drill" on:click=end>{move || lang.t(Msg::EndDrill)}</button>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <button data-test="end-drill" on:click=move |_| { end.dispatch(()); }>{move || lang.t(Msg::EndDrill)}</button>
+        {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
     }
     .into_any()
 }

@@ -6,7 +6,6 @@ use crate::i18n::{use_language, Msg};
 use crate::session::{use_session, SessionState};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use linli_domain::Face;
 
@@ -27,8 +26,27 @@ pub fn Login() -> impl IntoView {
     let query = use_query_map();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<Msg>);
-    let busy = RwSignal::new(false);
+    let sign_in = Action::new_unsync(|(name, pass): &(String, String)| {
+        let (name, pass) = (name.trim().to_string(), pass.clone());
+        async move { api::sign_in(&name, &pass).await }
+    });
+    let busy = sign_in.pending();
+    // What the last attempt came to, while no other is on its way.
+    let error = move || match sign_in.value().get() {
+        Some(Err(e)) if !busy.get() => Some(match e {
+            ApiError::Refused { status: 429, .. } => Msg::TooManyAttempts,
+            ApiError::Refused {
+                status: 401 | 422, ..
+            } => Msg::WrongCredentials,
+            _ => Msg::NetworkError,
+        }),
+        _ => None,
+    };
+    Effect::new(move |_| match sign_in.value().get() {
+        Some(Ok(info)) => session.0.set(SessionState::SignedIn(info)),
+        Some(Err(_)) => password.set(String::new()),
+        None => {}
+    });
 
     // Signed in (now or already): go on.
     Effect::new(move |_| {
@@ -50,28 +68,9 @@ pub fn Login() -> impl IntoView {
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
+        if !busy.get_untracked() {
+            sign_in.dispatch((username.get_untracked(), password.get_untracked()));
         }
-        busy.set(true);
-        error.set(None);
-        let (name, pass) = (username.get_untracked(), password.get_untracked());
-        spawn_local(async move {
-            match api::sign_in(name.trim(), &pass).await {
-                Ok(info) => session.0.set(SessionState::SignedIn(info)),
-                Err(e) => {
-                    password.set(String::new());
-                    error.set(Some(match e {
-                        ApiError::Refused { status: 429, .. } => Msg::TooManyAttempts,
-                        ApiError::Refused {
-                            status: 401 | 422, ..
-                        } => Msg::WrongCredentials,
-                        _ => Msg::NetworkError,
-                    }));
-                }
-            }
-            busy.set(false);
-        });
     };
 
     view! {
@@ -91,7 +90,7 @@ pub fn Login() -> impl IntoView {
                         on:input=move |ev| password.set(event_target_value(&ev))/>
                 </label>
                 <p class="error" role="alert" data-test="login-error">
-                    {move || error.get().map(|m| lang.t(m))}
+                    {move || error().map(|m| lang.t(m))}
                 </p>
                 <button type="submit" data-test="sign-in" disabled=move || busy.get()>
                     {move || lang.t(if busy.get() { Msg::SigningIn } else { Msg::SignIn })}

@@ -1,8 +1,9 @@
-//! [`MapView`]: the map component. Loads the layers, keeps the canvas the size of its
-//! container, turns mouse, touch and keys into new viewports, redraws at most once per
-//! animation frame, and opens the details of what was clicked or tapped (see
-//! [`super::map_panels`]). Staff who may change things report a case by right-clicking
-//! or long-pressing the spot.
+//! [`MapView`]: the map component, the map engine ([`crate::map`]) put on a page. Loads
+//! the layers, keeps the canvas the size of its container, hands mouse, touch and keys
+//! to the gesture controller ([`crate::map::gesture`]) and applies the views it
+//! answers, redraws at most once per animation frame, and opens the details of what
+//! was clicked or tapped (see [`super::map_panels`]). Staff who may change things
+//! report a case by right-clicking or long-pressing the spot.
 
 use super::map_panels::{FeaturePanel, LayerPanel};
 use super::new_case::{NewCaseForm, Spot};
@@ -10,6 +11,9 @@ use crate::api;
 use crate::i18n::{use_language, Lang, Msg};
 use crate::live::use_live;
 use crate::map::canvas::{self, TileCache};
+use crate::map::gesture::{
+    key_action, wheel_factor, zoom_limited, Gestures, KeyAction, MAX_RESOLUTION,
+};
 use crate::map::index::Indexed;
 use crate::map::layers::{self, BaseShown, Hit, MapData};
 use crate::map::markers::{self, MarkerKind, Operations, Shown};
@@ -24,25 +28,17 @@ use leptos::task::spawn_local;
 use linli_domain::api::AreaStatus;
 use linli_domain::place::LayerName;
 use linli_domain::Role;
-use std::collections::HashMap;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast as _;
 
 /// Free space around the district when the map fits it, CSS pixels.
 const FIT_PADDING_PX: f64 = 24.0;
-/// Zoom limits, metres per CSS pixel: from a doorway to a whole city.
-const MIN_RESOLUTION: f64 = 0.05;
-const MAX_RESOLUTION: f64 = 60.0;
-/// A press that moves less than this is a click or tap, not a drag.
-const CLICK_SLOP_PX: f64 = 6.0;
 /// How close the map comes when it flies to an alert, metres per CSS pixel.
 const FOCUS_RESOLUTION: f64 = 1.0;
 /// Room around the worker and their destination when the map shows both, and the
 /// height of the navigation bar over the map's top, CSS pixels.
 const NAVIGATION_PADDING_PX: f64 = 60.0;
 const NAVIGATION_BAR_PX: f64 = 120.0;
-/// How far the arrow keys move the map.
-const KEY_PAN_PX: f64 = 80.0;
 /// The new-case form's width with its margin (`.new-case` in style.css), CSS pixels.
 const FORM_WIDTH_PX: f64 = 416.0;
 /// A finger held this long without moving asks to report a case there.
@@ -55,16 +51,37 @@ enum Loading {
     Failed,
 }
 
-/// Pointers currently pressed on the map, by pointer id, and where the press began.
+/// Attributes of the canvas that the browser tests and `make bench` read: what was
+/// drawn, and when. Written when they change, never again on every frame.
 #[derive(Debug, Default)]
-struct Gesture {
-    pointers: HashMap<i32, Screen>,
-    start: Option<Screen>,
-    moved: f64,
-    /// Counts presses, so a long-press timer knows whether its press still lasts.
-    presses: u32,
-    /// The press still down turned into a long press: its lifting must not click.
-    long_pressed: bool,
+struct TestHooks(Vec<(&'static str, Option<String>)>);
+
+impl TestHooks {
+    fn set(&mut self, canvas: &web_sys::Element, name: &'static str, value: impl ToString) {
+        self.write(canvas, name, Some(value.to_string()));
+    }
+
+    fn remove(&mut self, canvas: &web_sys::Element, name: &'static str) {
+        self.write(canvas, name, None);
+    }
+
+    fn write(&mut self, canvas: &web_sys::Element, name: &'static str, value: Option<String>) {
+        let index = match self.0.iter().position(|(n, _)| *n == name) {
+            Some(index) => index,
+            None => {
+                self.0.push((name, None));
+                self.0.len() - 1
+            }
+        };
+        if self.0[index].1 == value {
+            return;
+        }
+        let _ = match &value {
+            Some(text) => canvas.set_attribute(name, text),
+            None => canvas.remove_attribute(name),
+        };
+        self.0[index].1 = value;
+    }
 }
 
 /// One number for everything the base tiles depend on.
@@ -84,11 +101,6 @@ fn change_view_to(viewport: RwSignal<Option<Viewport>>, target: crate::map::proj
             *v = next;
         }
     });
-}
-
-fn zoom_limited(v: Viewport, factor: f64, at: Screen) -> Viewport {
-    let target = (v.resolution / factor).clamp(MIN_RESOLUTION, MAX_RESOLUTION);
-    v.zoomed_at(v.resolution / target, at)
 }
 
 /// The map. With `staff`, it also loads the caller's snapshot: elder homes, open cases
@@ -112,7 +124,7 @@ pub fn MapView(
     let ops = RwSignal::new(Operations::default());
     let base_shown = RwSignal::new(BaseShown::default());
     let shown = RwSignal::new(Shown::default());
-    let gesture = StoredValue::new(Gesture::default());
+    let gestures = StoredValue::new(Gestures::default());
     let creating = RwSignal::new(None::<Spot>);
     let here = crate::here::use_here();
     let may_report = staff && use_session().user().is_some_and(|u| u.role != Role::Viewer);
@@ -288,6 +300,7 @@ pub fn MapView(
     let frame_pending = StoredValue::new(false);
     let unfinished = RwSignal::new(0_u64);
     let completed = StoredValue::new(None::<(Viewport, u64)>);
+    let hooks = StoredValue::new(TestHooks::default());
     let draw = move || {
         frame_pending.set_value(false);
         let (Some(canvas), Some(v)) = (canvas_ref.get_untracked(), viewport.get_untracked()) else {
@@ -313,9 +326,11 @@ pub fn MapView(
                 .performance()
                 .map_or(0.0, |p| (p.now() / markers::PULSE_MS).fract());
             let (mut commands, pulsing) = ops.with_untracked(|o| {
-                let _ = canvas.set_attribute("data-homes", &o.homes.len().to_string());
-                let _ = canvas.set_attribute("data-alerts", &o.alerts.len().to_string());
-                let _ = canvas.set_attribute("data-cases", &o.cases.len().to_string());
+                hooks.update_value(|h| {
+                    h.set(&canvas, "data-homes", o.homes.len());
+                    h.set(&canvas, "data-alerts", o.alerts.len());
+                    h.set(&canvas, "data-cases", o.cases.len());
+                });
                 let mut commands = markers::draw(o, &v, marks, palette.label_halo);
                 commands.extend(markers::alert_rings(o, &v, pulse));
                 (
@@ -348,10 +363,12 @@ pub fn MapView(
             ));
             canvas::replay(&ctx, &commands);
             // For tests and `make bench`: what was drawn, and when (ms since navigation).
-            let _ = canvas.set_attribute("data-communities", &d.communities.len().to_string());
-            let _ = canvas.set_attribute("data-buildings", &d.buildings.len().to_string());
             let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);
-            let _ = canvas.set_attribute("data-view", &view);
+            hooks.update_value(|h| {
+                h.set(&canvas, "data-communities", d.communities.len());
+                h.set(&canvas, "data-buildings", d.buildings.len());
+                h.set(&canvas, "data-view", view);
+            });
             base_drawn.map(|b| (b, pulsing))
         });
         let Some((base_drawn, pulsing)) = base_drawn else {
@@ -368,7 +385,8 @@ pub fn MapView(
         completed.set_value(base_drawn.complete.then_some((v, content)));
         if first_complete {
             if let Some(performance) = window().performance() {
-                let _ = canvas.set_attribute("data-drawn-ms", &format!("{:.1}", performance.now()));
+                let at = format!("{:.1}", performance.now());
+                hooks.update_value(|h| h.set(&canvas, "data-drawn-ms", at));
             }
             let wasm_bytes = wasm_bindgen::memory()
                 .dyn_into::<js_sys::WebAssembly::Memory>()
@@ -378,10 +396,10 @@ pub fn MapView(
                         .byte_length()
                 });
             if let Ok(bytes) = wasm_bytes {
-                let _ = canvas.set_attribute("data-wasm-bytes", &bytes.to_string());
+                hooks.update_value(|h| h.set(&canvas, "data-wasm-bytes", bytes));
             }
         } else if !base_drawn.complete {
-            let _ = canvas.remove_attribute("data-drawn-ms");
+            hooks.update_value(|h| h.remove(&canvas, "data-drawn-ms"));
         }
     };
     Effect::new(move |_| {
@@ -494,30 +512,14 @@ pub fn MapView(
             options.set_prevent_scroll(true);
             let _ = c.focus_with_options(&options);
         }
-        let mut press = None;
-        gesture.update_value(|g| {
-            if g.pointers.is_empty() {
-                g.start = Some(at);
-                g.moved = 0.0;
-                g.presses = g.presses.wrapping_add(1);
-                press = Some(g.presses);
-            }
-            g.pointers.insert(ev.pointer_id(), at);
-        });
+        let press = gestures
+            .try_update_value(|g| g.press(ev.pointer_id(), at))
+            .flatten();
         // A finger held still on the map reports a case there (a mouse right-clicks).
         if let (Some(press), true) = (press, may_report && ev.pointer_type() != "mouse") {
             set_timeout(
                 move || {
-                    let mut held = None;
-                    gesture.update_value(|g| {
-                        if g.presses == press && g.pointers.len() == 1 && g.moved < CLICK_SLOP_PX {
-                            held = g.start;
-                            // The finger's lifting is not a tap.
-                            g.moved = f64::INFINITY;
-                            g.long_pressed = true;
-                        }
-                    });
-                    if let Some(at) = held {
+                    if let Some(at) = gestures.try_update_value(|g| g.held(press)).flatten() {
                         start_report(at);
                     }
                 },
@@ -529,47 +531,19 @@ pub fn MapView(
         let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
             return;
         };
-        let mut next = None;
-        gesture.update_value(|g| {
-            let Some(&before) = g.pointers.get(&ev.pointer_id()) else {
-                return;
-            };
-            let others: Vec<Screen> = g
-                .pointers
-                .iter()
-                .filter(|(id, _)| **id != ev.pointer_id())
-                .map(|(_, p)| *p)
-                .collect();
-            g.pointers.insert(ev.pointer_id(), at);
-            g.moved += ((at.x - before.x).powi(2) + (at.y - before.y).powi(2)).sqrt();
-            next = Some(match others.as_slice() {
-                // One finger or the mouse: drag.
-                [] => (at.x - before.x, at.y - before.y, 1.0, at),
-                // Two fingers: the midpoint pans, the spread zooms around it.
-                [other, ..] => {
-                    let mid = |a: Screen| Screen {
-                        x: (a.x + other.x) / 2.0,
-                        y: (a.y + other.y) / 2.0,
-                    };
-                    let spread = |a: Screen| {
-                        ((a.x - other.x).powi(2) + (a.y - other.y).powi(2))
-                            .sqrt()
-                            .max(1.0)
-                    };
-                    let (m0, m1) = (mid(before), mid(at));
-                    (m1.x - m0.x, m1.y - m0.y, spread(at) / spread(before), m1)
-                }
-            });
-        });
-        if let Some((dx, dy, factor, around)) = next {
-            // Moving the map by hand lets the worker walk off it again.
-            if gesture.with_value(|g| g.moved >= CLICK_SLOP_PX) {
-                if let Some(here) = here {
-                    here.follow.set(false);
-                }
+        let Some(step) = gestures
+            .try_update_value(|g| g.drag(ev.pointer_id(), at))
+            .flatten()
+        else {
+            return;
+        };
+        // Moving the map by hand lets the worker walk off it again.
+        if gestures.with_value(Gestures::dragged) {
+            if let Some(here) = here {
+                here.follow.set(false);
             }
-            change_view(&|v| zoom_limited(v.panned_by(dx, dy), factor, around));
         }
+        change_view(&|v| step.apply(v));
     };
     // A click or tap: a cluster zooms in, a marker or feature opens its details.
     let open_at = move |at: Screen, v: Viewport| {
@@ -621,29 +595,23 @@ pub fn MapView(
         }
     };
     let on_pointer_up = move |ev: PointerEvent| {
-        let mut click = None;
-        gesture.update_value(|g| {
-            let pressed = g.pointers.remove(&ev.pointer_id()).is_some();
-            if pressed && g.pointers.is_empty() && g.moved < CLICK_SLOP_PX {
-                click = g.start;
-            }
-        });
+        let click = gestures
+            .try_update_value(|g| g.lift(ev.pointer_id()))
+            .flatten();
         if let (Some(at), Some(v)) = (click, viewport.get_untracked()) {
             open_at(at, v);
         }
     };
     let on_pointer_cancel = move |ev: PointerEvent| {
-        gesture.update_value(|g| {
-            g.pointers.remove(&ev.pointer_id());
-            g.moved = f64::INFINITY;
-        });
+        gestures.update_value(|g| g.cancel(ev.pointer_id()));
     };
     // The browser turns a lifted finger into a click where it lifts, which after a long
     // press would land on the form that just opened under it.
     let on_touch_end = move |ev: leptos::ev::TouchEvent| {
-        let mut long_pressed = false;
-        gesture.update_value(|g| long_pressed = std::mem::take(&mut g.long_pressed));
-        if long_pressed {
+        if gestures
+            .try_update_value(Gestures::take_long_pressed)
+            .unwrap_or(false)
+        {
             ev.prevent_default();
         }
     };
@@ -652,9 +620,8 @@ pub fn MapView(
         let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) else {
             return;
         };
-        // Lines and pages count as many pixels (Firefox sends lines).
-        let pixels = ev.delta_y() * [1.0, 16.0, 400.0][ev.delta_mode().min(2) as usize];
-        change_view(&|v| zoom_limited(v, (-pixels * 0.002).exp(), at));
+        let factor = wheel_factor(ev.delta_y(), ev.delta_mode());
+        change_view(&|v| zoom_limited(v, factor, at));
     };
     let on_double_click = move |ev: leptos::ev::MouseEvent| {
         if let Some(at) = local(f64::from(ev.client_x()), f64::from(ev.client_y())) {
@@ -673,35 +640,20 @@ pub fn MapView(
         }
     };
     let on_key = move |ev: KeyboardEvent| {
-        let handled = match ev.key().as_str() {
-            "ArrowLeft" => Some((KEY_PAN_PX, 0.0)),
-            "ArrowRight" => Some((-KEY_PAN_PX, 0.0)),
-            "ArrowUp" => Some((0.0, KEY_PAN_PX)),
-            "ArrowDown" => Some((0.0, -KEY_PAN_PX)),
-            "+" | "=" => {
-                zoom_by(2.0);
-                None
-            }
-            "-" | "_" => {
-                zoom_by(0.5);
-                None
-            }
-            "0" => {
-                fit();
-                None
-            }
-            "Escape" => {
-                selected.set(None);
-                None
-            }
-            _ => return,
+        let Some(action) = key_action(&ev.key()) else {
+            return;
         };
         ev.prevent_default();
-        if let Some((dx, dy)) = handled {
-            if let Some(here) = here {
-                here.follow.set(false);
+        match action {
+            KeyAction::Pan(dx, dy) => {
+                if let Some(here) = here {
+                    here.follow.set(false);
+                }
+                change_view(&|v| v.panned_by(dx, dy));
             }
-            change_view(&|v| v.panned_by(dx, dy));
+            KeyAction::Zoom(factor) => zoom_by(factor),
+            KeyAction::Fit => fit(),
+            KeyAction::Close => selected.set(None),
         }
     };
 

@@ -8,7 +8,6 @@ use crate::i18n::{date_time, use_language, Lang, Msg};
 use crate::outbox::refusal_message;
 use crate::session::use_session;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::api::Notice;
 use linli_domain::api::NoticeRequest;
 use linli_domain::limits::{NOTICE_BODY_CHARS, NOTICE_TITLE_CHARS};
@@ -41,21 +40,39 @@ fn period(lang: Lang, notice: &Notice) -> String {
 pub fn NoticeBoard() -> impl IntoView {
     let lang = use_language();
     let is_commander = use_session().is_commander();
-    let notices = RwSignal::new(Vec::<Notice>::new());
-    let error = RwSignal::new(None::<String>);
     let title = RwSignal::new(String::new());
     let body = RwSignal::new(String::new());
     let hours = RwSignal::new(DEFAULT_HOURS);
-    let reload = move || {
-        spawn_local(async move {
-            match api::notices().await {
-                Ok(list) => notices.set(list),
-                Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
-            }
-        })
+    let publish = Action::new_unsync(|notice: &NoticeRequest| {
+        let notice = notice.clone();
+        async move { api::publish_notice(&notice).await.map(drop) }
+    });
+    let withdraw = Action::new_unsync(|id: &i64| {
+        let id = *id;
+        async move { api::withdraw_notice(id).await.map(drop) }
+    });
+    // Loaded again after each notice published or withdrawn.
+    let list = LocalResource::new(move || {
+        publish.version().track();
+        withdraw.version().track();
+        api::notices()
+    });
+    let notices = move || list.get().and_then(Result::ok).unwrap_or_default();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = publish.value().get() {
+            title.set(String::new());
+            body.set(String::new());
+        }
+    });
+    // The last thing that went wrong, while nothing newer went right.
+    let error = move || {
+        let failed = |answer: Option<Result<(), api::ApiError>>| answer.and_then(Result::err);
+        failed(publish.value().get())
+            .or_else(|| failed(withdraw.value().get()))
+            .or_else(|| list.get().and_then(Result::err))
+            .map(|e| refusal_message(lang.0.get(), &e))
     };
-    reload();
-    let publish = move || {
+    let submit = move || {
         let h = hours.get_untracked();
         let notice = NoticeRequest {
             title: title.get_untracked(),
@@ -65,31 +82,13 @@ pub fn NoticeBoard() -> impl IntoView {
                 String::from(js_sys::Date::new(&end.into()).to_iso_string())
             }),
         };
-        spawn_local(async move {
-            match api::publish_notice(&notice).await {
-                Ok(_) => {
-                    title.set(String::new());
-                    body.set(String::new());
-                    error.set(None);
-                    reload();
-                }
-                Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
-            }
-        });
-    };
-    let withdraw = move |id: i64| {
-        spawn_local(async move {
-            match api::withdraw_notice(id).await {
-                Ok(_) => reload(),
-                Err(e) => error.set(Some(refusal_message(lang.0.get_untracked(), &e))),
-            }
-        });
+        publish.dispatch(notice);
     };
     view! {
         <section class="list-panel notice-board" data-test="notice-board">
             <header><h2>{move || lang.t(Msg::Notices)}</h2></header>
             {is_commander.then(|| view! {
-                <form class="notice-form" on:submit=move |ev| { ev.prevent_default(); publish(); }>
+                <form class="notice-form" on:submit=move |ev| { ev.prevent_default(); submit(); }>
                     <label>{move || lang.t(Msg::NoticeTitle)}
                         <input data-test="notice-title" maxlength=NOTICE_TITLE_CHARS required prop:value=title
                             on:input=move |ev| title.set(event_target_value(&ev))/>
@@ -112,9 +111,9 @@ pub fn NoticeBoard() -> impl IntoView {
                     <button type="submit" class="primary" data-test="notice-publish">{move || lang.t(Msg::Publish)}</button>
                 </form>
             })}
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <ul class="notice-list">
-                <For each=move || notices.get() key=|n| n.id let:notice>
+                <For each=notices key=|n| n.id let:notice>
                     <li class="notice" data-test="notice" data-notice-id=notice.id.to_string()>
                         <strong>{notice.title.clone()}</strong>
                         <p>{notice.body.clone()}</p>
@@ -123,14 +122,14 @@ pub fn NoticeBoard() -> impl IntoView {
                             move || period(lang.0.get(), &notice)
                         }</span>
                         {is_commander.then(|| view! {
-                            <button data-test="notice-withdraw" on:click=move |_| withdraw(notice.id)>
+                            <button data-test="notice-withdraw" on:click=move |_| { withdraw.dispatch(notice.id); }>
                                 {move || lang.t(Msg::Withdraw)}
                             </button>
                         })}
                     </li>
                 </For>
             </ul>
-            {move || notices.with(Vec::is_empty).then(|| view! { <p class="empty">{move || lang.t(Msg::NoNotices)}</p> })}
+            {move || notices().is_empty().then(|| view! { <p class="empty">{move || lang.t(Msg::NoNotices)}</p> })}
         </section>
     }
 }

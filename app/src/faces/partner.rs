@@ -9,8 +9,6 @@ use crate::api;
 use crate::i18n::{date_time, names, use_language, Msg};
 use crate::outbox::refusal_message;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use linli_domain::cases::CaseSummary;
 use linli_domain::Face;
 
 #[component]
@@ -25,29 +23,28 @@ pub fn Partner() -> impl IntoView {
 #[component]
 fn PartnerDesk() -> impl IntoView {
     let lang = use_language();
-    let cases = RwSignal::new(None::<Result<Vec<CaseSummary>, String>>);
-    let chosen = RwSignal::new(None::<i64>);
-    let load = move || {
-        spawn_local(async move {
-            let answer = api::cases()
-                .await
-                .map_err(|e| refusal_message(lang.0.get_untracked(), &e));
-            if let Ok(list) = &answer {
-                if chosen.get_untracked().is_none() {
-                    chosen.set(list.first().map(|c| c.id));
-                }
-            }
-            cases.set(Some(answer));
-        })
+    let answer = LocalResource::new(api::cases);
+    let cases = move || {
+        answer
+            .get()
+            .map(|a| a.map_err(|e| refusal_message(lang.0.get(), &e)))
     };
-    load();
+    let chosen = RwSignal::new(None::<i64>);
+    // The first case is open from the start.
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = answer.get() {
+            if chosen.get_untracked().is_none() {
+                chosen.set(list.first().map(|c| c.id));
+            }
+        }
+    });
     view! {
         <div class="face face-partner theme-light">
             <Header face=Face::Partner/>
             <div class="partner-body">
                 <section class="list-panel partner-cases" data-test="partner-cases">
                     <p class="hint">{move || lang.t(Msg::PartnerHint)}</p>
-                    {move || match cases.get() {
+                    {move || match cases() {
                         None => ().into_any(),
                         Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                         Some(Ok(list)) if list.is_empty() => view! {

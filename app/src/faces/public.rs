@@ -13,20 +13,14 @@ use crate::api;
 use crate::i18n::{count, date_time, use_language, Lang, Msg};
 use crate::map::Theme;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use linli_domain::api::PublicStatus;
 use linli_domain::Face;
 
 #[component]
 pub fn Public() -> impl IntoView {
     let lang = use_language();
-    let status = RwSignal::new(None::<PublicStatus>);
-    spawn_local(async move {
-        match api::public_status().await {
-            Ok(s) => status.set(Some(s)),
-            Err(e) => leptos::logging::warn!("cannot load the public status: {e:?}"),
-        }
-    });
+    let answer = LocalResource::new(api::public_status);
+    let status = Signal::derive(move || answer.get().and_then(Result::ok));
+    let failed = move || matches!(answer.get(), Some(Err(_)));
     let areas = RwSignal::new(Vec::new());
     let notices = Signal::derive(move || {
         status.with(|s| s.as_ref().map(|s| s.notices.clone()).unwrap_or_default())
@@ -72,6 +66,9 @@ pub fn Public() -> impl IntoView {
                 <MapView theme=Theme::Light public_areas=areas/>
                 <section class="public-figures">
                     <PublicNotices notices=notices/>
+                    {move || failed().then(|| view! {
+                        <p class="error" role="alert">{lang.t(Msg::FiguresFailed)}</p>
+                    })}
                     <table class="status-table">
                         <thead>
                             <tr>

@@ -6,8 +6,10 @@
 //! [`draw::DrawCommand`]s in screen space; [`canvas`] replays that list on a
 //! `<canvas>`, the only module that talks to the browser's 2D context (a WebGL backend
 //! could replay the same list). The base layers are drawn per [`tiles`] tile into
-//! bitmaps kept between frames, so panning and zooming mostly copy bitmaps. [`markers`] adds the operational layers (homes, cases,
-//! routes) with [`cluster`]ing. Everything but `canvas` is plain Rust, tested natively.
+//! bitmaps kept between frames, so panning and zooming mostly copy bitmaps. [`markers`]
+//! adds the operational layers (homes, cases, routes) with [`cluster`]ing. The
+//! [`gesture`] controller turns pointers, wheel and keys into changes of the view.
+//! Everything but `canvas` is plain Rust, tested natively.
 //!
 //! The engine knows nothing of the app around it (no session, stream or face): the
 //! component that puts it on a page, [`crate::faces::map_view::MapView`], and the
@@ -16,6 +18,7 @@
 pub mod canvas;
 pub mod cluster;
 pub mod draw;
+pub mod gesture;
 pub mod index;
 pub mod layers;
 pub mod markers;

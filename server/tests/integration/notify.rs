@@ -459,7 +459,24 @@ async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
     let (alert, _) = raise_gas_alert(&app, "wulimiao").await;
     let got = receiver.wait_for("/flaky", 1).await;
     assert_eq!(got[0].body["level"], 1);
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    eventually(
+        "the first level's messages sent, failed and retried",
+        WAIT,
+        async || {
+            let sent = deliveries(alert).await;
+            let is = |channel: &str, state: &str| {
+                sent.iter()
+                    .any(|d| d["channel"] == channel && d["state"] == state)
+            };
+            let closed_tried = sent
+                .iter()
+                .any(|d| d["channel"] == "closed" && d["error"].is_string());
+            (is("flaky", "sent") && is("gone", "failed") && closed_tried).then_some(())
+        },
+    )
+    .await;
+    // Time for anybody wrongly called next to show up.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
     let sent = deliveries(alert).await;
     let by = |channel: &str| {
         sent.iter()

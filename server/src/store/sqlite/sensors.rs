@@ -16,11 +16,12 @@ pub(super) enum Revocable {
 use crate::clock::Millis;
 use crate::reading::{Identity, Metric, Reading};
 use crate::store::{
-    AlertFilter, Change, Committed, Credential, DeviceRecord, EngineWrite, GatewayRecord,
+    AlertFilter, Change, Committed, Credential, DeviceRecord, EngineWrite, GatewayRecord, OpenCase,
     SensorSeen, StoreError, StoreResult, StoredAlert,
 };
 use linli_domain::alerts::Alert;
 use linli_domain::care::SensorKind;
+use linli_domain::care::ThresholdOverrides;
 use linli_domain::CommunityId;
 use serde_json::json;
 use sqlx::sqlite::SqliteConnection;
@@ -78,61 +79,20 @@ async fn apply_write(
 ) -> StoreResult<()> {
     match write {
         EngineWrite::Alert {
-            mut alert,
+            alert,
             event,
             actor,
             open_case,
         } => {
-            let change = Change::new(actor, at);
-            if let Some(case) = open_case {
-                let case = super::cases::open_case(
-                    conn,
-                    &change,
-                    &case.summary,
-                    &case.description,
-                    &case.note,
-                )
-                .await?;
-                alert.alert.case_id = Some(case.id);
-                committed.cases.push((alert.alert.id, case.id));
-            }
-            let a = &alert.alert;
-            let data = serde_json::to_string(a).map_err(corrupt)?;
-            sqlx::query(
-                "INSERT INTO alerts (id, home, community, kind, severity, state, raised_ms, updated_ms, resolved_ms, data, drill) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
-                 state = excluded.state, severity = excluded.severity, updated_ms = excluded.updated_ms, \
-                 resolved_ms = excluded.resolved_ms, data = excluded.data",
+            write_alert(
+                conn,
+                &Change::new(actor, at),
+                alert,
+                event,
+                open_case,
+                committed,
             )
-            .bind(a.id)
-            .bind(&a.home)
-            .bind(a.community.as_str())
-            .bind(a.kind.as_str())
-            .bind(a.severity.as_str())
-            .bind(a.state.as_str())
-            .bind(alert.raised_ms)
-            .bind(alert.updated_ms)
-            .bind(alert.resolved_ms)
-            .bind(&data)
-            .bind(a.drill)
-            .execute(&mut *conn)
             .await
-            .or_conflict(|| {
-                format!(
-                    "home `{}` already has an active `{}` alert",
-                    a.home,
-                    a.kind.as_str()
-                )
-            })?;
-            if let Some(kind) = event {
-                append_event(
-                    conn,
-                    &change,
-                    kind,
-                    serde_json::to_value(a).map_err(corrupt)?,
-                )
-                .await?;
-            }
         }
         EngineWrite::Thresholds {
             home,
@@ -142,26 +102,11 @@ async fn apply_write(
             loosened,
         } => {
             let change = Change::new(actor, at);
-            sqlx::query(
-                "INSERT INTO threshold_overrides (home, overrides, updated_ms, updated_by) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT (home) DO UPDATE SET \
-                 overrides = excluded.overrides, updated_ms = excluded.updated_ms, \
-                 updated_by = excluded.updated_by",
-            )
-            .bind(home.as_deref().unwrap_or(""))
-            .bind(serde_json::Value::Object(overrides.clone()).to_string())
-            .bind(at)
-            .bind(change.actor.label())
-            .execute(&mut *conn)
-            .await?;
-            append_event(
-                conn,
-                &change,
-                EventKind::ThresholdsChanged,
-                json!({"home": home, "overrides": overrides, "reason": reason,
-                       "loosened": loosened}),
-            )
-            .await?;
+            let data = json!({"home": home, "overrides": overrides, "reason": reason,
+                              "loosened": loosened});
+            write_thresholds(conn, &change, home.as_deref(), &overrides).await?;
+            append_event(conn, &change, EventKind::ThresholdsChanged, data).await?;
+            Ok(())
         }
         EngineWrite::CheckIn {
             home,
@@ -171,24 +116,11 @@ async fn apply_write(
             actor,
         } => {
             let change = Change::new(actor, at);
-            sqlx::query(
-                "INSERT INTO check_ins (home, at_ms, by_actor, note, recorded_ms) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&home)
-            .bind(checked_at)
-            .bind(change.actor.label())
-            .bind(&note)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
-            append_event(
-                conn,
-                &change,
-                EventKind::HomeCheckIn,
-                json!({"home": home, "community": community,
-                       "at": crate::clock::rfc3339(checked_at), "note": note}),
-            )
-            .await?;
+            write_check_in(conn, &change, &home, checked_at, &note).await?;
+            let data = json!({"home": home, "community": community,
+                              "at": crate::clock::rfc3339(checked_at), "note": note});
+            append_event(conn, &change, EventKind::HomeCheckIn, data).await?;
+            Ok(())
         }
         EngineWrite::SensorStatus {
             device,
@@ -198,17 +130,6 @@ async fn apply_write(
             battery_pct,
             last_seen,
         } => {
-            sqlx::query(
-                "UPDATE sensors SET health = ?, battery_pct = COALESCE(?, battery_pct), \
-                 last_seen_ms = COALESCE(?, last_seen_ms) WHERE id = ?",
-            )
-            .bind(health.as_str())
-            .bind(battery_pct.map(i64::from))
-            .bind(last_seen)
-            .bind(&device)
-            .execute(&mut *conn)
-            .await?;
-            let change = Change::new(crate::store::Actor::System("rules"), at);
             let status = SensorStatus {
                 last_seen: last_seen.map(crate::clock::rfc3339),
                 device,
@@ -217,15 +138,127 @@ async fn apply_write(
                 health,
                 battery_pct,
             };
-            append_event(
-                conn,
-                &change,
-                EventKind::SensorStatus,
-                serde_json::to_value(status).map_err(corrupt)?,
-            )
-            .await?;
+            write_sensor_status(conn, at, status, last_seen).await
         }
     }
+}
+
+/// An alert raised or changed by the engine (with its event, when it has one); with
+/// `open_case`, the case it escalates into is opened first and linked both ways.
+async fn write_alert(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    mut alert: StoredAlert,
+    event: Option<EventKind>,
+    open_case: Option<OpenCase>,
+    committed: &mut Committed,
+) -> StoreResult<()> {
+    if let Some(case) = open_case {
+        let case =
+            super::cases::open_case(conn, change, &case.summary, &case.description, &case.note)
+                .await?;
+        alert.alert.case_id = Some(case.id);
+        committed.cases.push((alert.alert.id, case.id));
+    }
+    let a = &alert.alert;
+    let data = serde_json::to_string(a).map_err(corrupt)?;
+    sqlx::query(
+        "INSERT INTO alerts (id, home, community, kind, severity, state, raised_ms, updated_ms, resolved_ms, data, drill) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+         state = excluded.state, severity = excluded.severity, updated_ms = excluded.updated_ms, \
+         resolved_ms = excluded.resolved_ms, data = excluded.data",
+    )
+    .bind(a.id)
+    .bind(&a.home)
+    .bind(a.community.as_str())
+    .bind(a.kind.as_str())
+    .bind(a.severity.as_str())
+    .bind(a.state.as_str())
+    .bind(alert.raised_ms)
+    .bind(alert.updated_ms)
+    .bind(alert.resolved_ms)
+    .bind(&data)
+    .bind(a.drill)
+    .execute(&mut *conn)
+    .await
+    .or_conflict(|| {
+        format!(
+            "home `{}` already has an active `{}` alert",
+            a.home,
+            a.kind.as_str()
+        )
+    })?;
+    if let Some(kind) = event {
+        let data = serde_json::to_value(a).map_err(corrupt)?;
+        append_event(conn, change, kind, data).await?;
+    }
+    Ok(())
+}
+
+/// The district's thresholds (`home` none) or a home's, changed from what applies
+/// above them.
+async fn write_thresholds(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    home: Option<&str>,
+    overrides: &ThresholdOverrides,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO threshold_overrides (home, overrides, updated_ms, updated_by) \
+         VALUES (?, ?, ?, ?) ON CONFLICT (home) DO UPDATE SET \
+         overrides = excluded.overrides, updated_ms = excluded.updated_ms, \
+         updated_by = excluded.updated_by",
+    )
+    .bind(home.unwrap_or(""))
+    .bind(serde_json::Value::Object(overrides.clone()).to_string())
+    .bind(change.at)
+    .bind(change.actor.label())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Somebody saw the elder at `checked_at`.
+async fn write_check_in(
+    conn: &mut SqliteConnection,
+    change: &Change,
+    home: &str,
+    checked_at: Millis,
+    note: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO check_ins (home, at_ms, by_actor, note, recorded_ms) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(home)
+    .bind(checked_at)
+    .bind(change.actor.label())
+    .bind(note)
+    .bind(change.at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A sensor's health, battery or last contact as the rules now see it.
+async fn write_sensor_status(
+    conn: &mut SqliteConnection,
+    at: Millis,
+    status: SensorStatus,
+    last_seen: Option<Millis>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE sensors SET health = ?, battery_pct = COALESCE(?, battery_pct), \
+         last_seen_ms = COALESCE(?, last_seen_ms) WHERE id = ?",
+    )
+    .bind(status.health.as_str())
+    .bind(status.battery_pct.map(i64::from))
+    .bind(last_seen)
+    .bind(&status.device)
+    .execute(&mut *conn)
+    .await?;
+    let change = Change::new(crate::store::Actor::System("rules"), at);
+    let data = serde_json::to_value(status).map_err(corrupt)?;
+    append_event(conn, &change, EventKind::SensorStatus, data).await?;
     Ok(())
 }
 
