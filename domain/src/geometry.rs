@@ -1,144 +1,99 @@
-//! Plane geometry on `[x, y]` pairs, shared by the server (demo district, import
-//! checks, community of a point) and the app (labels, hit testing). Works in any planar
-//! unit; for lon/lat it is a local approximation, fine at the scale of a subdistrict.
+//! Geometry shared by the server (demo district, import checks, the community of a
+//! point) and the app (labels, hit testing), on `[x, y]` pairs, done by the `geo`
+//! crate: these functions only say what Linli asks of it, in its own terms. Planar
+//! functions work in any planar unit (Web Mercator metres in the app); distances
+//! between `[lon, lat]` points are great-circle metres.
+
+use geo::{
+    Area, BoundingRect, Centroid, Contains, Coord, Distance, Euclidean, Haversine, InteriorPoint,
+    Intersects, Line, LineString, Point, Polygon,
+};
 
 /// A point `[x, y]`.
 pub type Xy = [f64; 2];
 
-/// Signed area by the shoelace formula; positive for counter-clockwise rings; for any
-/// point type that converts to `[x, y]` (so callers need not copy their rings). Computed
-/// relative to the first vertex so large coordinates (Web Mercator metres) keep their
-/// precision. Works for closed and open rings alike.
-pub fn ring_area<P: Copy + Into<Xy>>(ring: &[P]) -> f64 {
-    let Some(&o) = ring.first() else { return 0.0 };
-    let o: Xy = o.into();
-    let n = ring.len();
-    (0..n)
-        .map(|i| {
-            let (a, b): (Xy, Xy) = (ring[i].into(), ring[(i + 1) % n].into());
-            (a[0] - o[0]) * (b[1] - o[1]) - (b[0] - o[0]) * (a[1] - o[1])
-        })
-        .sum::<f64>()
-        / 2.0
+fn coord(p: Xy) -> Coord {
+    Coord { x: p[0], y: p[1] }
 }
 
-/// The area-weighted centre of a ring; `None` for a degenerate one.
+fn xy(p: Point) -> Xy {
+    [p.x(), p.y()]
+}
+
+fn line_string<P: Copy + Into<Xy>>(points: &[P]) -> LineString {
+    points.iter().map(|p| coord((*p).into())).collect()
+}
+
+/// A polygon of an outer ring and holes; `None` without an outer ring.
+fn polygon(rings: &[Vec<Xy>]) -> Option<Polygon> {
+    let (outer, holes) = rings.split_first()?;
+    Some(Polygon::new(
+        line_string(outer),
+        holes.iter().map(|h| line_string(h)).collect(),
+    ))
+}
+
+/// Signed area; positive for counter-clockwise rings. For any point type that converts
+/// to `[x, y]` (so callers need not copy their rings into a type of their own); closed
+/// and open rings alike.
+pub fn ring_area<P: Copy + Into<Xy>>(ring: &[P]) -> f64 {
+    Polygon::new(line_string(ring), Vec::new()).signed_area()
+}
+
+/// The area-weighted centre of a ring; `None` for a ring without area. It can lie
+/// outside an L-shaped or courtyard ring: see [`interior_point`].
 pub fn ring_centroid<P: Copy + Into<Xy>>(ring: &[P]) -> Option<Xy> {
-    let o: Xy = (*ring.first()?).into();
-    let area = ring_area(ring);
-    if area.abs() < 1e-12 {
+    let polygon = Polygon::new(line_string(ring), Vec::new());
+    if polygon.unsigned_area() < 1e-12 {
         return None;
     }
-    let n = ring.len();
-    let (mut cx, mut cy) = (0.0, 0.0);
-    for i in 0..n {
-        let (p, q): (Xy, Xy) = (ring[i].into(), ring[(i + 1) % n].into());
-        let a = [p[0] - o[0], p[1] - o[1]];
-        let b = [q[0] - o[0], q[1] - o[1]];
-        let cross = a[0] * b[1] - b[0] * a[1];
-        cx += (a[0] + b[0]) * cross;
-        cy += (a[1] + b[1]) * cross;
-    }
-    Some([o[0] + cx / (6.0 * area), o[1] + cy / (6.0 * area)])
+    polygon.centroid().map(xy)
 }
 
-/// Whether `p` lies inside the ring (even-odd rule; points on an edge may go either way).
-pub fn point_in_ring(p: Xy, ring: &[Xy]) -> bool {
-    let n = ring.len();
-    let mut inside = false;
-    let mut j = n.wrapping_sub(1);
-    for i in 0..n {
-        let (a, b) = (ring[i], ring[j]);
-        if (a[1] > p[1]) != (b[1] > p[1])
-            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
-        {
-            inside = !inside;
-        }
-        j = i;
+/// A point surely inside a polygon (outer ring first, then holes), near its middle:
+/// where a home goes in a building of any shape. `None` without area.
+pub fn interior_point(rings: &[Vec<Xy>]) -> Option<Xy> {
+    let polygon = polygon(rings)?;
+    if polygon.unsigned_area() < 1e-12 {
+        return None;
     }
-    inside
+    polygon.interior_point().map(xy)
+}
+
+/// Whether `p` lies inside the ring (points on an edge are not).
+pub fn point_in_ring(p: Xy, ring: &[Xy]) -> bool {
+    point_in_polygon(p, std::slice::from_ref(&ring.to_vec()))
 }
 
 /// Whether `p` lies inside a polygon: inside its outer ring and in none of its holes.
 pub fn point_in_polygon(p: Xy, rings: &[Vec<Xy>]) -> bool {
-    match rings.split_first() {
-        Some((outer, holes)) => {
-            point_in_ring(p, outer) && !holes.iter().any(|h| point_in_ring(p, h))
-        }
-        None => false,
-    }
+    polygon(rings).is_some_and(|polygon| polygon.contains(&Point::from(coord(p))))
 }
 
 /// The box around `points` as `[min x, min y, max x, max y]` (inverted for none).
 pub fn bbox(points: &[Xy]) -> [f64; 4] {
-    points
-        .iter()
-        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
-            [
-                b[0].min(p[0]),
-                b[1].min(p[1]),
-                b[2].max(p[0]),
-                b[3].max(p[1]),
-            ]
-        })
+    match line_string(points).bounding_rect() {
+        Some(r) => [r.min().x, r.min().y, r.max().x, r.max().y],
+        None => [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
+    }
 }
 
-/// Metres between two `[lon, lat]` points (equirectangular: within a fraction of a
-/// per cent over a subdistrict, the distances cases and patrols compare).
+/// Great-circle metres between two `[lon, lat]` points.
 pub fn metres_between(a: Xy, b: Xy) -> f64 {
-    const EARTH_RADIUS_M: f64 = 6_371_008.8;
-    let mean_lat = ((a[1] + b[1]) / 2.0).to_radians();
-    let dx = (b[0] - a[0]).to_radians() * mean_lat.cos();
-    let dy = (b[1] - a[1]).to_radians();
-    EARTH_RADIUS_M * (dx * dx + dy * dy).sqrt()
-}
-
-/// Distance from `p` to the segment `a`–`b`.
-pub fn distance_to_segment(p: Xy, a: Xy, b: Xy) -> f64 {
-    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-    let length2 = dx * dx + dy * dy;
-    let t = if length2 == 0.0 {
-        0.0
-    } else {
-        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / length2).clamp(0.0, 1.0)
-    };
-    let (cx, cy) = (a[0] + t * dx, a[1] + t * dy);
-    ((p[0] - cx).powi(2) + (p[1] - cy).powi(2)).sqrt()
+    Haversine.distance(Point::from(coord(a)), Point::from(coord(b)))
 }
 
 /// Distance from `p` to a polyline (infinite for an empty one).
 pub fn distance_to_line(p: Xy, line: &[Xy]) -> f64 {
-    match line {
-        [] => f64::INFINITY,
-        [only] => distance_to_segment(p, *only, *only),
-        _ => line
-            .windows(2)
-            .map(|w| distance_to_segment(p, w[0], w[1]))
-            .fold(f64::INFINITY, f64::min),
+    if line.is_empty() {
+        return f64::INFINITY;
     }
+    Euclidean.distance(&Point::from(coord(p)), &line_string(line))
 }
 
 /// Whether segments `a1`–`a2` and `b1`–`b2` cross or touch.
 pub fn segments_intersect(a1: Xy, a2: Xy, b1: Xy, b2: Xy) -> bool {
-    let orient =
-        |p: Xy, q: Xy, r: Xy| (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]);
-    let on_segment = |p: Xy, q: Xy, r: Xy| {
-        r[0] >= p[0].min(q[0])
-            && r[0] <= p[0].max(q[0])
-            && r[1] >= p[1].min(q[1])
-            && r[1] <= p[1].max(q[1])
-    };
-    let (d1, d2) = (orient(b1, b2, a1), orient(b1, b2, a2));
-    let (d3, d4) = (orient(a1, a2, b1), orient(a1, a2, b2));
-    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
-        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
-    {
-        return true;
-    }
-    (d1 == 0.0 && on_segment(b1, b2, a1))
-        || (d2 == 0.0 && on_segment(b1, b2, a2))
-        || (d3 == 0.0 && on_segment(a1, a2, b1))
-        || (d4 == 0.0 && on_segment(a1, a2, b2))
+    Line::new(coord(a1), coord(a2)).intersects(&Line::new(coord(b1), coord(b2)))
 }
 
 #[cfg(test)]
@@ -178,12 +133,44 @@ mod tests {
     }
 
     #[test]
-    fn distances_to_segments_and_lines() {
-        assert!((distance_to_segment([2.0, 3.0], [0.0, 0.0], [4.0, 0.0]) - 3.0).abs() < 1e-12);
-        assert!((distance_to_segment([7.0, 4.0], [0.0, 0.0], [4.0, 0.0]) - 5.0).abs() < 1e-12);
+    fn distances_to_lines_and_between_places() {
+        let along = [[0.0, 0.0], [4.0, 0.0]];
+        assert!((distance_to_line([2.0, 3.0], &along) - 3.0).abs() < 1e-12);
+        assert!((distance_to_line([7.0, 4.0], &along) - 5.0).abs() < 1e-12);
         assert!((distance_to_line([5.0, 2.0], &SQUARE) - 1.0).abs() < 1e-12);
         assert!((distance_to_line([5.0, 5.0], &SQUARE) - 2f64.sqrt()).abs() < 1e-12);
         assert_eq!(distance_to_line([0.0, 0.0], &[]), f64::INFINITY);
+        // A thousandth of a degree of latitude is about 111 m; of longitude at Hefei's
+        // latitude (31.8°), about 94 m.
+        let hefei = [117.28, 31.86];
+        let north = metres_between(hefei, [117.28, 31.861]);
+        let east = metres_between(hefei, [117.281, 31.86]);
+        assert!((north - 111.2).abs() < 0.1, "{north}");
+        assert!((east - 94.44).abs() < 0.05, "{east}");
+    }
+
+    #[test]
+    fn an_l_shaped_building_keeps_its_interior_point_inside_where_its_centroid_is_not() {
+        // An L whose arms are long and thin: the centroid falls in the corner's notch.
+        let l = vec![vec![
+            [0.0, 0.0],
+            [10.0, 0.0],
+            [10.0, 1.0],
+            [1.0, 1.0],
+            [1.0, 10.0],
+            [0.0, 10.0],
+            [0.0, 0.0],
+        ]];
+        let centroid = ring_centroid(&l[0]).unwrap();
+        assert!(!point_in_polygon(centroid, &l), "{centroid:?}");
+        let inside = interior_point(&l).unwrap();
+        assert!(point_in_polygon(inside, &l), "{inside:?}");
+        assert_eq!(
+            interior_point(&[vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]]),
+            None
+        );
+        assert_eq!(bbox(&l[0]), [0.0, 0.0, 10.0, 10.0]);
+        assert_eq!(bbox(&[]), [f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! - [`events`]: the event log's kinds and the live stream's payloads.
 //! - [`care`]: elder homes and their sensors (staff only: personal data).
 //! - [`cases`]: residents' problems and the stages of the article's case loop.
-//! - [`geometry`]: plane geometry (areas, centres, containment, distances) for both sides.
+//! - [`geometry`]: areas, centres, containment and distances for both sides, by `geo`.
 //! - [`ids`]: validated identifiers.
 //! - [`limits`]: how long the texts people write may be.
 //! - [`patrol`]: patrol routes and checkpoints.

@@ -30,18 +30,13 @@ const COLUMNS: [&str; 20] = [
     "recurs",
 ];
 
-/// One CSV field: quoted when it must be, and a leading `=`, `+`, `-` or `@` defused
-/// so that a spreadsheet does not run a title as a formula.
-fn field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
+/// A value with a leading `=`, `+`, `-` or `@` defused, so that a spreadsheet does not
+/// run a title as a formula.
+fn defused(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@']) {
         format!("'{value}")
     } else {
         value.to_string()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
     }
 }
 
@@ -76,17 +71,19 @@ fn values(case: &CaseSummary) -> [String; 20] {
     ]
 }
 
-/// The cases as CSV with a header row.
+/// The cases as CSV with a header row, quoted where needed by the `csv` crate.
 pub fn csv(cases: &[CaseSummary]) -> String {
-    let mut out = String::from("\u{feff}");
-    out.push_str(&COLUMNS.join(","));
-    out.push_str("\r\n");
+    let mut out = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    // Writing to memory cannot fail.
+    out.write_record(COLUMNS).expect("in memory");
     for case in cases {
-        let row: Vec<String> = values(case).iter().map(|v| field(v)).collect();
-        out.push_str(&row.join(","));
-        out.push_str("\r\n");
+        let row = values(case).map(|v| defused(&v));
+        out.write_record(&row).expect("in memory");
     }
-    out
+    let bytes = out.into_inner().expect("in memory");
+    String::from_utf8(bytes).expect("written from strings")
 }
 
 /// The cases as a GeoJSON FeatureCollection of points.
@@ -114,12 +111,17 @@ mod tests {
 
     #[test]
     fn fields_are_quoted_and_formulas_defused() {
-        assert_eq!(field("plain"), "plain");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(field("-1"), "'-1");
-        assert_eq!(field("绿地被开垦"), "绿地被开垦");
+        let field = |value: &str| {
+            let mut out = ::csv::Writer::from_writer(Vec::new());
+            out.write_record([defused(value)]).unwrap();
+            String::from_utf8(out.into_inner().unwrap()).unwrap()
+        };
+        assert_eq!(field("plain"), "plain\n");
+        assert_eq!(field("a,b"), "\"a,b\"\n");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"\n");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"\n");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"\n");
+        assert_eq!(field("-1"), "'-1\n");
+        assert_eq!(field("绿地被开垦"), "绿地被开垦\n");
     }
 }

@@ -46,7 +46,7 @@ use super::{Place, Problem, Problems, ACTOR};
 use crate::clock::Millis;
 use crate::store::{Change, HomesImported, Store, StoreResult};
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
-use linli_domain::geometry::{point_in_polygon, ring_area, ring_centroid};
+use linli_domain::geometry::{interior_point, point_in_polygon, ring_area};
 use linli_domain::place::{Geometry, LayerName, Position, Ring};
 use linli_domain::CommunityId;
 use std::collections::{HashMap, HashSet};
@@ -687,14 +687,15 @@ fn inside(p: Position, geometry: &Geometry) -> bool {
         .any(|rings| point_in_polygon(p, rings))
 }
 
-/// The area centre of the outer ring of the footprint's largest polygon, rounded to
+/// A point inside the footprint's largest polygon, near its middle (inside an L-shaped
+/// building or one around a courtyard too, where the area centre is not), rounded to
 /// 1e-7° (about a centimetre); `None` when the footprint has no area.
 fn centre(geometry: &Geometry) -> Option<Position> {
-    let outer = polygons(geometry)
+    let largest = polygons(geometry)
         .iter()
-        .filter_map(|rings| rings.first())
-        .max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
-    let [lon, lat] = ring_centroid(outer)?;
+        .filter(|rings| !rings.is_empty())
+        .max_by(|a, b| ring_area(&a[0]).abs().total_cmp(&ring_area(&b[0]).abs()))?;
+    let [lon, lat] = interior_point(largest)?;
     Some([(lon * 1e7).round() / 1e7, (lat * 1e7).round() / 1e7])
 }
 
@@ -914,15 +915,26 @@ mod tests {
     }
 
     #[test]
-    fn empty_lon_and_lat_place_the_home_at_the_centre_of_the_largest_outer_ring() {
+    fn empty_lon_and_lat_place_the_home_inside_the_largest_polygon() {
         let got = homes(&file(&[
             row("h1", &[("lon", ""), ("lat", "")]),
             row("h2", &[("building", "court"), ("lon", ""), ("lat", "")]),
         ]));
         assert_eq!(got[0].position, [117.3003, 31.8463]);
-        // The courtyard building's larger polygon, whatever its ring's direction; its
-        // centre lies in the courtyard, which is documented.
-        assert_eq!(got[1].position, [117.302, 31.8466]);
+        // The courtyard building's larger polygon, whatever its ring's direction: inside
+        // its walls, not in the courtyard where its area centre lies.
+        let court = &context().buildings["court"];
+        let Geometry::MultiPolygon(polygons) = court else {
+            unreachable!()
+        };
+        let courtyard = &polygons[1][1];
+        assert!(inside(got[1].position, court), "{:?}", got[1].position);
+        assert!(
+            !point_in_polygon(got[1].position, std::slice::from_ref(courtyard)),
+            "{:?} is in the courtyard",
+            got[1].position
+        );
+        assert!(point_in_polygon(got[1].position, &polygons[1]));
         refused_with(
             &[("building", "flat"), ("lon", ""), ("lat", "")],
             "building `flat` has no area to place the home at: give lon and lat",

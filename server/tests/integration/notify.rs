@@ -528,13 +528,14 @@ async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
         assert_eq!(commander.delete(&url).send().await.unwrap().status(), 200);
     }
     let (alert, _) = raise_gas_alert(&app, "xingfuli").await;
-    let sent = eventually("three levels called", WAIT, async || {
-        Some(deliveries(alert).await).filter(|sent| sent.len() == 3)
+    let sent = eventually("three levels called, each failing", WAIT, async || {
+        let sent = deliveries(alert).await;
+        let done = sent.len() == 3 && sent.iter().all(|d| d["state"] == "failed");
+        done.then_some(sent)
     })
     .await;
     let levels: Vec<u64> = sent.iter().map(|d| d["level"].as_u64().unwrap()).collect();
     assert_eq!(levels, [1, 2, 3], "{sent:?}");
-    assert!(sent.iter().all(|d| d["state"] == "failed"));
 }
 
 #[tokio::test]
