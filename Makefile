@@ -30,6 +30,7 @@ run: app
 	./target/release/linli serve --demo --simulate
 
 lint: tools
+	python3 scripts/import-cycles.py app/src server/src domain/src tests/src
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy -p linli-app --target wasm32-unknown-unknown --locked -- -D warnings
