@@ -5,7 +5,7 @@
 //! its life, and the stream resuming with exactly the missed events.
 
 use crate::support::{
-    assert_error, eventually, get_json, new_device, reading, spawn_app, TestApp, WAIT,
+    acknowledge, assert_error, eventually, get_json, new_device, reading, spawn_app, TestApp, WAIT,
 };
 use linli_domain::care::SensorKind;
 use linli_domain::events::EventKind;
@@ -613,11 +613,7 @@ async fn the_stream_resumes_with_exactly_the_missed_events_or_asks_for_a_resync(
     send(0.0).await;
     let alerts: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts")).await;
     let id = alerts[0]["id"].as_i64().unwrap();
-    commander
-        .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
-        .send()
-        .await
-        .unwrap();
+    acknowledge(&commander, &app, id).await;
     let log: Vec<Value> = get_json(
         &commander,
         app.url(&format!("/api/v1/events?after={last_seen}")),

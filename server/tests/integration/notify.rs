@@ -4,8 +4,8 @@
 //! robots do; one fails and recovers; one refuses for good.
 
 use crate::support::{
-    assert_error, eventually, get_json, new_device, raise_gas_alert, reading, spawn_app, TestApp,
-    WAIT,
+    acknowledge, assert_error, eventually, get_json, new_device, raise_gas_alert, reading,
+    spawn_app, TestApp, WAIT,
 };
 use linli_domain::care::SensorKind;
 use linli_tests::{Received, Receiver};
@@ -374,12 +374,7 @@ async fn a_gas_alarm_climbs_the_roster_until_acknowledged() {
 
     // The grid worker acknowledges on the tablet: the chain stops there.
     let grid = app.signed_in("demo-grid-wulimiao").await;
-    let acked = grid
-        .post(app.url(&format!("/api/v1/alerts/{alert}/ack")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(acked.status(), 200);
+    acknowledge(&grid, &app, alert).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     time_passes(&app).await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
@@ -509,12 +504,7 @@ async fn failures_are_retried_then_given_up_on_and_the_next_level_called() {
     assert!(events.to_string().contains("alert.notify_failed"));
 
     // Acknowledged: what still waits is not sent.
-    let acked = commander
-        .post(app.url(&format!("/api/v1/alerts/{alert}/ack")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(acked.status(), 200);
+    acknowledge(&commander, &app, alert).await;
     eventually("the closed channel's message cancelled", WAIT, async || {
         let sent = deliveries(alert).await;
         let closed = sent.iter().find(|d| d["channel"] == "closed").unwrap();
@@ -630,12 +620,7 @@ async fn warnings_wait_for_the_morning_digest_while_a_gas_alarm_pages_at_once() 
     assert_eq!(digest["alert"]["digest"].as_array().unwrap().len(), 2);
     // Acknowledging the digest's first alert afterwards cancels nothing of it, and
     // nothing is sent twice.
-    let acked = commander
-        .post(app.url(&format!("/api/v1/alerts/{first}/ack")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(acked.status(), 200);
+    acknowledge(&commander, &app, first).await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(receiver.on("/hook").len(), 2);
     let deliveries: Vec<Value> = get_json(
@@ -870,12 +855,7 @@ async fn a_warning_the_rules_cleared_pages_again_when_it_comes_back() {
     assert_eq!(climbed[2].body["level"], 2, "{:?}", climbed[2].body);
 
     // Acknowledged: that round ends too; nothing more.
-    let acked = commander
-        .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(acked.status(), 200);
+    acknowledge(&commander, &app, id).await;
     time_passes(&app).await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(receiver.on("/hook").len(), 3);

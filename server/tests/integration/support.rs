@@ -264,6 +264,19 @@ pub async fn raise_gas_alert(app: &TestApp, community: &str) -> (i64, String) {
     (open_alert_of(&commander, app, &home).await.id, home)
 }
 
+/// `client` acknowledges alert `id`: the alert as the server answers it.
+pub async fn acknowledge(client: &reqwest::Client, app: &TestApp, id: i64) -> Alert {
+    let response = client
+        .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "acknowledging alert {id}");
+    let alert: Alert = response.json().await.unwrap();
+    assert_eq!(alert.state, linli_domain::alerts::AlertState::Acknowledged);
+    alert
+}
+
 /// The open alert of `home` as `client` sees it, once the rules raised it.
 pub async fn open_alert_of(client: &reqwest::Client, app: &TestApp, home: &str) -> Alert {
     eventually(&format!("an open alert for {home}"), WAIT, async || {
