@@ -3,7 +3,7 @@
 //! follows the device as it moves, says when the worker has arrived, and hands the
 //! place to the device's own maps app (a `geo:` link) for the streets in between.
 //! The map shows the worker and the place together, with a line between them
-//! (`map/view.rs`, `map/markers.rs`).
+//! (`faces/map_view.rs`, `map/markers.rs`).
 
 use crate::here::{distance_text, geo_uri, use_here, walking_text};
 use crate::i18n::{use_language, Msg};

@@ -17,7 +17,8 @@
 //!   passed. A community whose roster sends warnings as a morning digest
 //!   (`"warnings": "digest"`) gets its warnings and notices in one message per channel
 //!   at `digest_at`. A digest goes out as a message of its first alert at
-//!   [`DIGEST_LEVEL`](linli_domain::notify::DIGEST_LEVEL), which acknowledging that alert does not cancel.
+//!   [`DIGEST_LEVEL`](linli_domain::notify::DIGEST_LEVEL), which acknowledging that
+//!   alert does not cancel.
 //! - `alert.updated` acknowledged or resolved (on the screen, the tablet, or through the
 //!   message's link after sign-in): the chain ends.
 //! - `alert.updated` open and unacknowledged again after its chain ended that way: the
