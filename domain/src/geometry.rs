@@ -25,11 +25,11 @@ fn line_string<P: Copy + Into<Xy>>(points: &[P]) -> LineString {
 }
 
 /// A polygon of an outer ring and holes; `None` without an outer ring.
-fn polygon(rings: &[Vec<Xy>]) -> Option<Polygon> {
+fn polygon<P: Copy + Into<Xy>, R: AsRef<[P]>>(rings: &[R]) -> Option<Polygon> {
     let (outer, holes) = rings.split_first()?;
     Some(Polygon::new(
-        line_string(outer),
-        holes.iter().map(|h| line_string(h)).collect(),
+        line_string(outer.as_ref()),
+        holes.iter().map(|h| line_string(h.as_ref())).collect(),
     ))
 }
 
@@ -61,12 +61,13 @@ pub fn interior_point(rings: &[Vec<Xy>]) -> Option<Xy> {
 }
 
 /// Whether `p` lies inside the ring (points on an edge are not).
-pub fn point_in_ring(p: Xy, ring: &[Xy]) -> bool {
-    point_in_polygon(p, std::slice::from_ref(&ring.to_vec()))
+pub fn point_in_ring<P: Copy + Into<Xy>>(p: Xy, ring: &[P]) -> bool {
+    point_in_polygon(p, &[ring])
 }
 
 /// Whether `p` lies inside a polygon: inside its outer ring and in none of its holes.
-pub fn point_in_polygon(p: Xy, rings: &[Vec<Xy>]) -> bool {
+/// Rings of any point type that converts to `[x, y]`.
+pub fn point_in_polygon<P: Copy + Into<Xy>, R: AsRef<[P]>>(p: Xy, rings: &[R]) -> bool {
     polygon(rings).is_some_and(|polygon| polygon.contains(&Point::from(coord(p))))
 }
 
@@ -84,7 +85,7 @@ pub fn metres_between(a: Xy, b: Xy) -> f64 {
 }
 
 /// Distance from `p` to a polyline (infinite for an empty one).
-pub fn distance_to_line(p: Xy, line: &[Xy]) -> f64 {
+pub fn distance_to_line<P: Copy + Into<Xy>>(p: Xy, line: &[P]) -> f64 {
     if line.is_empty() {
         return f64::INFINITY;
     }
@@ -129,7 +130,7 @@ mod tests {
         assert!(point_in_polygon([3.0, 3.0], &polygon));
         assert!(!point_in_polygon([1.5, 1.5], &polygon));
         assert!(!point_in_polygon([5.0, 1.0], &polygon));
-        assert!(!point_in_polygon([1.0, 1.0], &[]));
+        assert!(!point_in_polygon::<Xy, Vec<Xy>>([1.0, 1.0], &[]));
     }
 
     #[test]
@@ -139,7 +140,7 @@ mod tests {
         assert!((distance_to_line([7.0, 4.0], &along) - 5.0).abs() < 1e-12);
         assert!((distance_to_line([5.0, 2.0], &SQUARE) - 1.0).abs() < 1e-12);
         assert!((distance_to_line([5.0, 5.0], &SQUARE) - 2f64.sqrt()).abs() < 1e-12);
-        assert_eq!(distance_to_line([0.0, 0.0], &[]), f64::INFINITY);
+        assert_eq!(distance_to_line::<Xy>([0.0, 0.0], &[]), f64::INFINITY);
         // A thousandth of a degree of latitude is about 111 m; of longitude at Hefei's
         // latitude (31.8°), about 94 m.
         let hefei = [117.28, 31.86];

@@ -414,13 +414,10 @@ fn contains(area: &Area, p: World) -> bool {
         && p.x <= b.max.x
         && b.min.y <= p.y
         && p.y <= b.max.y
-        && area.polygons.iter().any(|poly| {
-            let rings: Vec<Vec<Xy>> = poly
-                .iter()
-                .map(|r| r.iter().map(|&w| Xy::from(w)).collect())
-                .collect();
-            point_in_polygon(Xy::from(p), &rings)
-        })
+        && area
+            .polygons
+            .iter()
+            .any(|poly| point_in_polygon(Xy::from(p), poly))
 }
 
 /// The building standing on world point `p`, if any.
@@ -464,12 +461,7 @@ pub fn hit_test(data: &MapData, viewport: &Viewport, at: Screen, shown: BaseShow
             let d = l
                 .parts
                 .iter()
-                .map(|part| {
-                    distance_to_line(
-                        Xy::from(p),
-                        &part.iter().map(|&w| Xy::from(w)).collect::<Vec<_>>(),
-                    )
-                })
+                .map(|part| distance_to_line(Xy::from(p), part))
                 .fold(f64::INFINITY, f64::min);
             (d, l)
         })
