@@ -19,11 +19,14 @@ tools:
 tools-test:
 	scripts/setup-tools.sh test
 
-## The browser app, into dist/, each asset also gzipped beside it for the server.
+## The browser app, into dist/: the staff app (index.html), then the public status page
+## as its own smaller app (public.html, into dist/public/; after, since a build empties
+## its dist folder); each asset also gzipped beside it for the server.
 app: tools
 	cargo fetch --locked
 	trunk build --release
-	gzip -9 -k -f dist/*.wasm dist/*.js dist/*.css
+	trunk build public.html --release --dist dist/public --public-url /public/
+	gzip -9 -k -f dist/*.wasm dist/*.js dist/*.css dist/public/*.wasm dist/public/*.js dist/public/*.css
 
 run: app
 	cargo build --release --locked -p linli-server

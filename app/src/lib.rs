@@ -1,7 +1,9 @@
 //! The Linli browser app: one map, three faces.
 //!
 //! - [`faces`]: the routes: `/login`, `/command` (street office wall screen), `/field`
-//!   (grid worker tablet), `/public` (status page, no sign-in), and the header they share.
+//!   (grid worker tablet), `/partner`, and the header they share; and `/public` (status
+//!   page, no sign-in), built as an app of its own ([`PublicPage`], `src/bin/linli-public.rs`)
+//!   so that a resident's phone downloads only what that page needs.
 //! - [`map`]: the canvas map engine. Projection, viewport and layers are pure Rust and
 //!   tested natively; `map::canvas` is the only module that touches the 2D context.
 //! - [`api`]: typed calls to the server's `/api/v1`.
@@ -24,6 +26,15 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+/// The public status page alone, with no router: what `linli-public` mounts. The staff
+/// app has no `/public` route; the server answers that path with this page's build.
+#[component]
+pub fn PublicPage() -> impl IntoView {
+    i18n::provide_language();
+    session::provide_session();
+    faces::public::Public
+}
+
 /// The whole app: shared state, then the routes.
 #[component]
 pub fn App() -> impl IntoView {
@@ -36,7 +47,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=faces::login::Login/>
                 <Route path=path!("/command") view=faces::command::Command/>
                 <Route path=path!("/field") view=faces::field::Field/>
-                <Route path=path!("/public") view=faces::public::Public/>
                 <Route path=path!("/partner") view=faces::partner::Partner/>
             </Routes>
         </Router>

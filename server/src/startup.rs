@@ -58,12 +58,15 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         if let Some(dir) = &settings.static_dir {
-            anyhow::ensure!(
-                dir.join("index.html").is_file(),
-                "the static folder `{}` has no index.html: build the app first (`make run` \
-                 does, or `trunk build --release`), or pass --static-dir with the folder of the built app",
-                dir.display()
-            );
+            for page in http::app_pages() {
+                anyhow::ensure!(
+                    dir.join(&page).is_file(),
+                    "the static folder `{}` has no {}: build the app first (`make app` does, \
+                     as `make run` does), or pass --static-dir with the folder of the built app",
+                    dir.display(),
+                    page.display()
+                );
+            }
         }
         let store = store::open(&settings.database_url).await?;
         let demo_accounts = if settings.demo {

@@ -82,9 +82,9 @@ pub fn dist_dir() -> Result<PathBuf> {
     let dir = std::env::var_os("LINLI_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("dist"));
-    if !dir.join("index.html").is_file() {
+    if !dir.join("index.html").is_file() || !dir.join("public/index.html").is_file() {
         bail!(
-            "{} has no built app: run `trunk build --release` (or `make test`)",
+            "{} has no built app: run `make app` (or `make test`)",
             dir.display()
         );
     }
@@ -411,6 +411,14 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// The trace categories of [`Browser::start_traced`]: tasks (`RunTask`), what ran in
+/// them (event handlers, animation frames, timers, script, garbage collection), user
+/// timing marks, and the thread names that tell the page's main thread apart. Not
+/// `toplevel` nor `v8`: they more than double the events, and chromedriver's log keeps
+/// only the first 100,000 or so.
+const TRACE_CATEGORIES: &str =
+    "devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing,__metadata";
+
 /// A found element.
 #[derive(Debug, Clone)]
 pub struct Element(String);
@@ -419,6 +427,21 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium window of `width`×`height` CSS pixels
     /// whose preferred language is `language` (e.g. `zh-CN`).
     pub async fn start(width: u32, height: u32, language: &str) -> Result<Self> {
+        Self::start_with(width, height, language, None).await
+    }
+
+    /// As [`Browser::start`], recording Chromium's performance trace (the categories
+    /// DevTools' Performance panel uses) for [`Browser::trace_events`].
+    pub async fn start_traced(width: u32, height: u32, language: &str) -> Result<Self> {
+        Self::start_with(width, height, language, Some(TRACE_CATEGORIES)).await
+    }
+
+    async fn start_with(
+        width: u32,
+        height: u32,
+        language: &str,
+        trace_categories: Option<&str>,
+    ) -> Result<Self> {
         let port = free_port()?;
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -441,7 +464,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir()?;
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
+        let mut capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
@@ -457,6 +480,14 @@ impl Browser {
                 "prefs": {"intl.accept_languages": language},
             }
         }}});
+        if let Some(categories) = trace_categories {
+            // chromedriver runs the trace and hands its events out in the performance
+            // log (one `Tracing.dataCollected` message per event).
+            let options = &mut capabilities["capabilities"]["alwaysMatch"];
+            options["goog:loggingPrefs"] = json!({"performance": "ALL"});
+            options["goog:chromeOptions"]["perfLoggingPrefs"] =
+                json!({"enableNetwork": false, "enablePage": false, "traceCategories": categories});
+        }
         let answer: Value = http
             .post(format!("{base}/session"))
             .json(&capabilities)
@@ -668,6 +699,26 @@ impl Browser {
         )
         .await
         .map(drop)
+    }
+
+    /// The trace events recorded since the last call (a browser from
+    /// [`Browser::start_traced`]): Chrome's trace event format, `ts` and `dur` in µs.
+    pub async fn trace_events(&self) -> Result<Vec<Value>> {
+        let entries = self
+            .command("POST", "/se/log", json!({"type": "performance"}))
+            .await?;
+        let entries = entries
+            .as_array()
+            .context("the performance log is a list")?;
+        let mut events = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let text = entry["message"].as_str().context("a log entry's message")?;
+            let mut message: Value = serde_json::from_str(text)?;
+            if message["message"]["method"] == "Tracing.dataCollected" {
+                events.push(message["message"]["params"].take());
+            }
+        }
+        Ok(events)
     }
 
     /// Runs a Chrome DevTools Protocol command (`Browser.grantPermissions`, …).

@@ -149,10 +149,34 @@ fn checklist(run: &PatrolRun, route: &RouteProperties) -> impl IntoView {
     view! { <ol class="checklist" data-test="unit-checkpoints">{items}</ol> }
 }
 
-/// Details of a clicked feature.
+/// What staff may do with a clicked home (check in, drills) or case (its whole
+/// record), for [`StaffTools::actions`](super::map_view::StaffTools).
+pub fn staff_actions(hit: &Hit) -> AnyView {
+    match hit {
+        Hit::Home(home, _) => view! {
+            <CheckInButton home=home.id.clone()/>
+            <super::drills::StartDrillButtons home=home.id.clone()/>
+        }
+        .into_any(),
+        Hit::Case(case) => view! { <CaseDetails id=case.id/> }.into_any(),
+        _ => ().into_any(),
+    }
+}
+
+/// The staff faces' map tools: the actions above and the report form.
+pub const STAFF_TOOLS: super::map_view::StaffTools = super::map_view::StaffTools {
+    actions: staff_actions,
+    report_form: |spot, on_close| {
+        view! { <super::new_case::NewCaseForm spot=spot on_close=move || on_close.run(())/> }
+            .into_any()
+    },
+};
+
+/// Details of a clicked feature, and below them the `actions` the face offers.
 #[component]
 pub fn FeaturePanel(
     hit: Hit,
+    #[prop(optional_no_strip)] actions: Option<AnyView>,
     communities: Vec<Area>,
     on_close: impl Fn() + Send + Sync + 'static,
 ) -> impl IntoView {
@@ -171,14 +195,6 @@ pub fn FeaturePanel(
                 }
             })
             .unwrap_or_else(|| id.to_string())
-    };
-    let case_id = match &hit {
-        Hit::Case(c) => Some(c.id),
-        _ => None,
-    };
-    let home_id = match &hit {
-        Hit::Home(h, _) => Some(h.id.clone()),
-        _ => None,
     };
     let checkpoints = match &hit {
         Hit::Unit(run, Some(route)) => Some(checklist(run, route)),
@@ -257,9 +273,7 @@ pub fn FeaturePanel(
                     .collect_view()}
             </dl>
             {checkpoints}
-            {home_id.clone().map(|home| view! { <CheckInButton home=home/> })}
-            {home_id.map(|home| view! { <super::drills::StartDrillButtons home=home/> })}
-            {case_id.map(|id| view! { <CaseDetails id=id/> })}
+            {actions}
         </aside>
     }
 }

@@ -4,9 +4,13 @@
 //! answers, redraws at most once per animation frame, and opens the details of what
 //! was clicked or tapped (see [`super::map_panels`]). Staff who may change things
 //! report a case by right-clicking or long-pressing the spot.
+//!
+//! What only staff do on the map (the actions under a home's or case's details, the
+//! report form) comes in through [`StaffTools`] from the staff faces, so that the
+//! public page's own build, which passes none, carries none of that code.
 
 use super::map_panels::{FeaturePanel, LayerPanel};
-use super::new_case::{NewCaseForm, Spot};
+use super::new_case::Spot;
 use crate::api;
 use crate::i18n::{use_language, Lang, Msg};
 use crate::live::use_live;
@@ -103,12 +107,21 @@ fn change_view_to(viewport: RwSignal<Option<Viewport>>, target: crate::map::proj
     });
 }
 
+/// What the staff faces add to the map (see the module comment).
+#[derive(Clone, Copy)]
+pub struct StaffTools {
+    /// What may be done with a clicked home or case, shown under its details.
+    pub actions: fn(&Hit) -> AnyView,
+    /// The form reporting a case at a spot; it is closed through the callback.
+    pub report_form: fn(Spot, Callback<()>) -> AnyView,
+}
+
 /// The map. With `staff`, it also loads the caller's snapshot: elder homes, open cases
 /// and patrol routes (never on the public page).
 #[component]
 pub fn MapView(
     theme: Theme,
-    #[prop(optional)] staff: bool,
+    #[prop(optional)] staff: Option<StaffTools>,
     /// The public page's coarse cells of cases, drawn as circles.
     #[prop(optional)]
     public_areas: Option<RwSignal<Vec<AreaStatus>>>,
@@ -127,14 +140,15 @@ pub fn MapView(
     let gestures = StoredValue::new(Gestures::default());
     let creating = RwSignal::new(None::<Spot>);
     let here = crate::here::use_here();
-    let may_report = staff && use_session().user().is_some_and(|u| u.role != Role::Viewer);
+    let may_report =
+        staff.is_some() && use_session().user().is_some_and(|u| u.role != Role::Viewer);
     // Bumped whenever a layer arrives: the base tiles depend on it.
     let data_version = StoredValue::new(0_u64);
 
     // Every layer is asked for at once; each is drawn as soon as it arrives (the
     // small communities layer first fits the view). The map is complete when the
     // last one is in.
-    let outstanding = StoredValue::new(if staff { 5 } else { 4 });
+    let outstanding = StoredValue::new(if staff.is_some() { 5 } else { 4 });
     let arrived = move |what: &str, result: Result<(), api::ApiError>| match result {
         Ok(()) => {
             outstanding.update_value(|n| *n -= 1);
@@ -169,7 +183,7 @@ pub fn MapView(
         });
     }
     // Staff maps draw the face's live view of homes, alerts, cases and routes.
-    let live = if staff { use_live() } else { None };
+    let live = staff.and_then(|_| use_live());
     if let Some(live) = live {
         let counted = StoredValue::new(false);
         Effect::new(move |_| {
@@ -675,7 +689,7 @@ pub fn MapView(
                 on:contextmenu=on_context_menu
                 on:touchend=on_touch_end
                 on:keydown=on_key></canvas>
-            <LayerPanel base_shown=base_shown shown=shown staff=staff/>
+            <LayerPanel base_shown=base_shown shown=shown staff=staff.is_some()/>
             <div class="map-controls">
                 <button data-test="zoom-in" title=move || lang.t(Msg::ZoomIn) on:click=move |_| zoom_by(2.0)>"+"</button>
                 <button data-test="zoom-out" title=move || lang.t(Msg::ZoomOut) on:click=move |_| zoom_by(0.5)>"−"</button>
@@ -688,8 +702,14 @@ pub fn MapView(
                 })}
             </div>
             {move || status().map(|text| view! { <p class="map-status">{text}</p> })}
-            {move || selected.get().map(|hit| view! { <FeaturePanel hit=hit communities=data.with_untracked(|d| d.communities.clone()) on_close=move || selected.set(None)/> })}
-            {move || creating.get().map(|spot| view! { <NewCaseForm spot=spot on_close=move || creating.set(None)/> })}
+            {move || selected.get().map(|hit| {
+                let actions = staff.map(|tools| (tools.actions)(&hit));
+                view! { <FeaturePanel hit=hit actions=actions communities=data.with_untracked(|d| d.communities.clone()) on_close=move || selected.set(None)/> }
+            })}
+            {move || {
+                let (spot, tools) = (creating.get()?, staff?);
+                Some((tools.report_form)(spot, Callback::new(move |()| creating.set(None))))
+            }}
         </div>
     }
 }

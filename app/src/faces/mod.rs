@@ -39,14 +39,19 @@ fn replace() -> NavigateOptions {
     }
 }
 
-/// `/`: signed-in users go to their face, everyone else to the public page.
+/// `/`: signed-in users go to their face, everyone else to the public page (a page
+/// load: the public page is its own, smaller app, `linli-public`).
 #[component]
 pub fn Landing() -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
     Effect::new(move |_| match session.0.get() {
         SessionState::Loading => {}
-        SessionState::SignedOut => navigate(Face::Public.path(), replace()),
+        SessionState::SignedOut => {
+            if let Err(e) = window().location().replace(Face::Public.path()) {
+                leptos::logging::warn!("cannot open the public page: {e:?}");
+            }
+        }
         SessionState::SignedIn(info) => navigate(info.role.home_face().path(), replace()),
     });
     let lang = use_language();

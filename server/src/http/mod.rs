@@ -38,6 +38,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
+use linli_domain::Face;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -287,8 +288,22 @@ fn describe(openapi: &mut OpenApi) {
     );
 }
 
-/// The whole service: operations endpoints, the API, and the app's static files (with
-/// the single-page fallback to `index.html`) when `static_dir` is given.
+/// The folder of `static_dir` that holds the public status page's own build (`make app`
+/// builds it apart, so that residents on phones download only that page).
+pub const PUBLIC_PAGE_DIR: &str = "public";
+
+/// The pages the built app consists of, relative to `static_dir`: the staff app (every
+/// route but `/public`) and the public status page.
+pub fn app_pages() -> [PathBuf; 2] {
+    [
+        PathBuf::from("index.html"),
+        [PUBLIC_PAGE_DIR, "index.html"].iter().collect(),
+    ]
+}
+
+/// The whole service: operations endpoints, the API, and the app's static files when
+/// `static_dir` is given: `/public` answered with the public page, any other path that
+/// is not a file with the staff app's `index.html` (its router takes it from there).
 pub fn router(
     state: AppState,
     static_dir: Option<PathBuf>,
@@ -307,11 +322,13 @@ pub fn router(
         .route("/api/{*rest}", any(api_not_found));
     app = match static_dir {
         Some(dir) => {
-            let index = ServeFile::new(dir.join("index.html"));
+            let [staff, public] = app_pages().map(|page| dir.join(page));
             // `make app` writes a `.gz` beside each asset: sent as is, not compressed
             // again per request (the Wasm is most of a first visit's bytes).
             let assets = ServeDir::new(dir).precompressed_gzip();
-            app.fallback_service(assets.fallback(index))
+            app.route_service(Face::Public.path(), ServeFile::new(&public))
+                .route_service(&format!("{}/", Face::Public.path()), ServeFile::new(public))
+                .fallback_service(assets.fallback(ServeFile::new(staff)))
         }
         None => app.fallback(api_not_found),
     };

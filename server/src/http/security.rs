@@ -20,13 +20,20 @@ use sha2::{Digest as _, Sha256};
 use std::path::Path;
 use std::sync::Arc;
 
-/// The Content-Security-Policy for the app in `static_dir` (its `index.html`'s inline
-/// scripts allowed by hash), or for the API alone.
+/// The Content-Security-Policy for the app in `static_dir` (the inline scripts of its
+/// pages allowed by hash), or for the API alone.
 pub fn content_security_policy(static_dir: Option<&Path>) -> String {
-    let index = static_dir
-        .and_then(|dir| std::fs::read_to_string(dir.join("index.html")).ok())
+    let pages: Vec<String> = static_dir
+        .map(|dir| {
+            super::app_pages()
+                .iter()
+                .filter_map(|page| std::fs::read_to_string(dir.join(page)).ok())
+                .collect()
+        })
         .unwrap_or_default();
-    let hashes: String = inline_scripts(&index)
+    let hashes: String = pages
+        .iter()
+        .flat_map(|page| inline_scripts(page))
         .map(|script| {
             let digest = Sha256::digest(script.as_bytes());
             format!(

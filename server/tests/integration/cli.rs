@@ -73,24 +73,36 @@ fn an_unreachable_database_is_named_in_the_error() {
 #[test]
 fn a_missing_app_folder_is_refused_with_how_to_build_it() {
     let dir = tempfile::tempdir().unwrap();
+    let serve_from = |static_dir: &std::path::Path| {
+        let out = linli(
+            &[
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--database-url",
+                &db(&dir),
+                "--static-dir",
+                static_dir.to_str().unwrap(),
+            ],
+            &[],
+            "",
+        );
+        assert!(!out.status.success());
+        stderr(&out)
+    };
     let missing = dir.path().join("no-dist");
-    let out = linli(
-        &[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--database-url",
-            &db(&dir),
-            "--static-dir",
-            missing.to_str().unwrap(),
-        ],
-        &[],
-        "",
-    );
-    assert!(!out.status.success());
-    let err = stderr(&out);
+    let err = serve_from(&missing);
     assert!(
-        err.contains("has no index.html") && err.contains("trunk build"),
+        err.contains("has no index.html") && err.contains("make app"),
+        "{err}"
+    );
+    // A plain `trunk build` of the staff app alone: the public page is missing.
+    let staff_only = dir.path().join("staff-only");
+    std::fs::create_dir(&staff_only).unwrap();
+    std::fs::write(staff_only.join("index.html"), "<!doctype html>").unwrap();
+    let err = serve_from(&staff_only);
+    assert!(
+        err.contains("has no public/index.html") && err.contains("make app"),
         "{err}"
     );
 }

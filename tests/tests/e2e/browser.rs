@@ -179,8 +179,11 @@ async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_wo
 async fn the_app_is_sent_gzipped_from_the_files_make_app_wrote() -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
     let client = reqwest::Client::new();
-    for entry in std::fs::read_dir(linli_tests::dist_dir()?)? {
+    let dist = linli_tests::dist_dir()?;
+    let files = std::fs::read_dir(&dist)?.chain(std::fs::read_dir(dist.join("public"))?);
+    for entry in files {
         let path = entry?.path();
+        let url = format!("/{}", path.strip_prefix(&dist)?.display());
         let name = path
             .file_name()
             .unwrap_or_default()
@@ -192,7 +195,7 @@ async fn the_app_is_sent_gzipped_from_the_files_make_app_wrote() -> anyhow::Resu
         let packed = std::fs::read(path.with_file_name(format!("{name}.gz")))
             .map_err(|e| anyhow::anyhow!("{name}.gz: {e} (run `make app`)"))?;
         let response = client
-            .get(server.url(&format!("/{name}")))
+            .get(server.url(&url))
             .header("accept-encoding", "gzip")
             .send()
             .await?;
@@ -204,7 +207,7 @@ async fn the_app_is_sent_gzipped_from_the_files_make_app_wrote() -> anyhow::Resu
             "{name}: the file on disk"
         );
         // A client that takes no gzip gets the plain file.
-        let plain = client.get(server.url(&format!("/{name}"))).send().await?;
+        let plain = client.get(server.url(&url)).send().await?;
         assert!(plain.headers().get("content-encoding").is_none(), "{name}");
         assert_eq!(
             plain.bytes().await?.to_vec(),
@@ -212,6 +215,42 @@ async fn the_app_is_sent_gzipped_from_the_files_make_app_wrote() -> anyhow::Resu
             "{name}"
         );
     }
+    Ok(())
+}
+
+/// The public page is an app of its own: `/public` loads `dist/public/`'s build, every
+/// other page the staff app, and the phone's download is the smaller one.
+#[tokio::test]
+async fn the_public_page_is_its_own_smaller_app() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let dist = linli_tests::dist_dir()?;
+    let page = |path: &'static str| {
+        let url = server.url(path);
+        async move { anyhow::Ok(reqwest::get(url).await?.text().await?) }
+    };
+    let public = std::fs::read_to_string(dist.join("public/index.html"))?;
+    let staff = std::fs::read_to_string(dist.join("index.html"))?;
+    assert!(public.contains("/public/linli-public-") && staff.contains("/linli-app-"));
+    assert_eq!(page("/public").await?, public);
+    assert_eq!(page("/public/").await?, public);
+    for path in ["/", "/login", "/command", "/field?alert=3", "/no-such-page"] {
+        assert_eq!(page(path).await?, staff, "{path}");
+    }
+    let wasm_bytes = |dir: &std::path::Path| -> anyhow::Result<u64> {
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "wasm") {
+                total += path.metadata()?.len();
+            }
+        }
+        Ok(total)
+    };
+    let (public_bytes, staff_bytes) = (wasm_bytes(&dist.join("public"))?, wasm_bytes(&dist)?);
+    assert!(
+        public_bytes < staff_bytes / 2,
+        "the public page's Wasm ({public_bytes} B) carries no staff faces (staff app: {staff_bytes} B)"
+    );
     Ok(())
 }
 

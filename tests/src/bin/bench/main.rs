@@ -1,7 +1,8 @@
 //! `make bench`: the figures of ../shared/docs/TARGETS.md that exist so far, measured
 //! with the release server and headless Chromium on this machine.
 //!
-//! - App transfer size: the built app's Wasm, JS and CSS, gzip-compressed.
+//! - Each face's transfer size: the Wasm, JS and CSS of the staff app and of the public
+//!   page's own build, gzip-compressed, against their budgets (500 and 150 KB).
 //! - Load to a complete map, demo district: from navigation start to the canvas having
 //!   drawn every layer (`data-drawn-ms`, set by the app right after drawing), on
 //!   `/public` at 1600×1000, each run in a fresh browser profile; median and worst.
@@ -29,6 +30,7 @@ mod live;
 mod notify;
 mod readers;
 mod scale;
+mod trace;
 
 use anyhow::Result;
 use linli_tests::{dist_dir, Browser, LinliServer};
@@ -43,10 +45,27 @@ fn gzip_size(bytes: &[u8]) -> Result<usize> {
     Ok(encoder.finish()?.len())
 }
 
+/// Each face's download: the staff app (one build for `/login`, `/command`, `/field`
+/// and `/partner`) and the public page's own build, each against its budget.
 fn transfer_sizes() -> Result<()> {
+    let dist = dist_dir()?;
+    face_bytes(
+        "staff faces (/login, /command, /field, /partner; dist/)",
+        &dist,
+        500,
+    )?;
+    face_bytes(
+        "public page (/public, residents' phones; dist/public/)",
+        &dist.join("public"),
+        150,
+    )
+}
+
+/// The Wasm, JS and CSS files of one build in `dir`, raw and gzip -9.
+fn face_bytes(face: &str, dir: &std::path::Path, budget_kb: usize) -> Result<()> {
     let mut total = (0, 0);
-    println!("app transfer size (dist/, gzip -9):");
-    for entry in std::fs::read_dir(dist_dir()?)? {
+    println!("transfer size, {face}:");
+    for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let kind = path
             .extension()
@@ -66,7 +85,7 @@ fn transfer_sizes() -> Result<()> {
         );
     }
     println!(
-        "  total {:>8.1} KB raw {:>8.1} KB gzip   (target ≤ 500 KB gzip; MapLibre GL JS alone ≈ 230 KB)",
+        "  total {:>8.1} KB raw {:>8.1} KB gzip   (target ≤ {budget_kb} KB gzip; MapLibre GL JS alone ≈ 230 KB)",
         total.0 as f64 / 1024.0,
         total.1 as f64 / 1024.0
     );
