@@ -12,6 +12,7 @@
 //! - [`here`]: the tablet's own position and where its user is going.
 //! - [`session`]: who is signed in, shared through context.
 //! - [`i18n`]: Chinese (zh-CN) and English strings; follows the browser, with a switch.
+//! - [`timing`]: the app's own work named in the browser's performance trace.
 
 pub mod api;
 pub mod faces;
@@ -21,6 +22,7 @@ pub mod live;
 pub mod map;
 pub mod outbox;
 pub mod session;
+pub mod timing;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};

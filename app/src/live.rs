@@ -351,13 +351,15 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
         move || {
             let events = std::mem::take(&mut *batch.borrow_mut());
             let mut outcomes = Vec::with_capacity(events.len());
-            live.snapshot.update(|s| {
-                if let Some(s) = s {
-                    outcomes.extend(events.iter().map(|(message, data)| match message {
-                        Message::Event(kind) => apply(s, *kind, data),
-                        Message::Resync => Applied::Resync,
-                    }));
-                }
+            crate::timing::measured("linli: stream batch applied", || {
+                live.snapshot.update(|s| {
+                    if let Some(s) = s {
+                        outcomes.extend(events.iter().map(|(message, data)| match message {
+                            Message::Event(kind) => apply(s, *kind, data),
+                            Message::Resync => Applied::Resync,
+                        }));
+                    }
+                })
             });
             // Every critical alert of the batch rings, even when the batch also asks
             // for a resync (the reload would see it as known already).

@@ -149,7 +149,9 @@ pub async fn measure() -> Result<()> {
          (target: 100 events/s, no frame over 33 ms, no main-thread task over {LONG_TASK_MS} ms)",
         frames.worst, tasks.longest_ms
     );
-    print_causes(&results.iter().map(|r| &r.2).collect::<Vec<_>>());
+    let runs: Vec<&MainThread> = results.iter().map(|r| &r.2).collect();
+    print_causes(&runs);
+    print_measures(&runs);
     Ok(())
 }
 
@@ -161,13 +163,20 @@ fn save_trace(events: &[Value]) -> Result<()> {
     Ok(())
 }
 
+/// The app's own measures of all runs together (see `app/src/timing.rs`).
+fn print_measures(runs: &[&MainThread]) {
+    println!("  trace: the app's own measures (all runs):");
+    for (what, ms, times) in Causes::merged(runs.iter().map(|r| &r.measures)).0 {
+        println!(
+            "    {what:<40} {ms:>8.1} ms in {times} times, {:.2} ms each",
+            ms / times as f64
+        );
+    }
+}
+
 /// What ran in the long tasks of all runs together, most time first.
 fn print_causes(runs: &[&MainThread]) {
-    let mut all = Causes::default();
-    for (what, ms, times) in runs.iter().flat_map(|r| &r.causes.0) {
-        all.add(what, *ms, *times);
-    }
-    let all = all.sorted().0;
+    let all = Causes::merged(runs.iter().map(|r| &r.causes)).0;
     if runs.iter().all(|r| r.tasks == 0) {
         println!("  trace: no tasks between the marks (chromedriver's log may have been full)");
         return;

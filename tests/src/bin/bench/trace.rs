@@ -18,6 +18,9 @@ pub struct MainThread {
     pub long: usize,
     /// What ran directly inside the long tasks.
     pub causes: Causes,
+    /// The app's own measures (`performance.measure`, see `app/src/timing.rs`) in the
+    /// window, whatever the length of their task.
+    pub measures: Causes,
 }
 
 /// Time by what it was spent on: (what, total ms, times), most time first once
@@ -34,6 +37,15 @@ impl Causes {
             }
             None => self.0.push((what.to_string(), ms, times)),
         }
+    }
+
+    /// Several runs' causes added together, sorted.
+    pub fn merged<'a>(all: impl IntoIterator<Item = &'a Causes>) -> Self {
+        let mut merged = Causes::default();
+        for (what, ms, times) in all.into_iter().flat_map(|c| &c.0) {
+            merged.add(what, *ms, *times);
+        }
+        merged.sorted()
     }
 
     pub fn sorted(mut self) -> Self {
@@ -152,7 +164,34 @@ pub fn main_thread(events: &[Value], between: Option<(&str, &str)>) -> MainThrea
         }
     }
     out.causes = causes.sorted();
+    out.measures = measures(events, from, to);
     out
+}
+
+/// The user timing measures that start within `from`..`to` (µs), by name. Chromium
+/// writes each as a begin (`ph: b`) and an end (`ph: e`) event with the same id.
+fn measures(events: &[Value], from: f64, to: f64) -> Causes {
+    let mut open: Vec<(&Value, &str, f64)> = Vec::new();
+    let mut found = Causes::default();
+    let user_timing = events
+        .iter()
+        .filter(|e| e["cat"] == "blink.user_timing" && (e["ph"] == "b" || e["ph"] == "e"));
+    for event in user_timing {
+        let (Some(name), Some(ts)) = (event["name"].as_str(), event["ts"].as_f64()) else {
+            continue;
+        };
+        let id = &event["id2"]["local"];
+        let id = if id.is_null() { &event["id"] } else { id };
+        if event["ph"] == "b" {
+            open.push((id, name, ts));
+        } else if let Some(at) = open.iter().position(|o| o.0 == id && o.1 == name) {
+            let (_, _, start) = open.swap_remove(at);
+            if (from..=to).contains(&start) {
+                found.add(name, (ts - start) / 1000.0, 1);
+            }
+        }
+    }
+    found.sorted()
 }
 
 #[cfg(test)]
@@ -214,6 +253,22 @@ mod tests {
         let main = main_thread(&marked, Some(("from", "to")));
         assert_eq!((main.tasks, main.long), (1, 1));
         assert!((main.longest_ms - 20.0).abs() < 1e-9);
+        // Measures: begin and end paired by id and name, counted when they start
+        // within the window.
+        let measure = |ph: &str, id: &str, ts: f64| {
+            json!({"cat": "blink.user_timing", "ph": ph, "name": "draw", "id2": {"local": id},
+                   "pid": 1, "tid": 7, "ts": ts})
+        };
+        marked.extend([
+            measure("b", "0x1", 46_000.0),
+            measure("b", "0x2", 50_000.0),
+            measure("e", "0x1", 49_000.0),
+            measure("e", "0x2", 54_000.0),
+            measure("b", "0x3", 90_000.0),
+            measure("e", "0x3", 95_000.0),
+        ]);
+        let main = main_thread(&marked, Some(("from", "to")));
+        assert_eq!(main.measures.0, [("draw".to_string(), 7.0, 2)]);
         // Marks missing from the trace: nothing to say rather than the whole trace.
         assert_eq!(main_thread(&events, Some(("from", "to"))).tasks, 0);
     }
