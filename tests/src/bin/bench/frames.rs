@@ -5,7 +5,8 @@
 //! - load: from navigation start to a complete map (Linli: its canvas reports every
 //!   layer drawn; Leaflet: two animation frames after the GeoJSON layer was added),
 //!   and the longest main-thread task meanwhile (Chromium's trace, see
-//!   [`trace`](super::trace));
+//!   [`trace`](super::trace); recording it slows the load a little, and it stops once
+//!   read, before the gestures);
 //! - pan: a 3-second mouse drag in a circle over the whole-district view, then half a
 //!   second for any redraw on release;
 //! - zoom: twelve wheel turns (six in, six out, 200 ms apart) at different points,
@@ -321,7 +322,8 @@ pub async fn compare(workload: PathBuf) -> Result<()> {
         );
         results.push((subject.name, r));
     }
-    println!("  (load task: the longest main-thread task while loading, which input waits behind; \
+    println!("  (load task: the longest main-thread task while loading, which input waits behind, \
+              the load traced; \
               >33 ms: frames over 33 ms of all frames, pan then zoom; heap: JS heap, plus Wasm memory for Linli)");
     println!("  targets: load ≤ 1000 ms, fit ≤ 100 ms, pan and zoom p95 ≤ 16.7 ms and worst ≤ 50 ms, heap ≤ 150 MB");
     if let Some((_, linli)) = results.first() {

@@ -19,7 +19,8 @@
 //!   `/public` in a process of their own (see [`readers`]); `LINLI_BENCH=readers` only
 //!   this.
 //!   `LINLI_BENCH=server` measures only the server; `LINLI_BENCH=scale` only this, and
-//!   `LINLI_BENCH=busy` only the command screen under alerts.
+//!   `LINLI_BENCH=busy` only the command screen under alerts, `LINLI_BENCH=frames` only
+//!   the frame times on the workload.
 //! - It also saves the demo's buildings and roads to `target/bench/demo/` for the
 //!   native draw-list measurement (`app/examples/draw_list.rs`), which `make bench`
 //!   runs next.
@@ -128,7 +129,7 @@ async fn load_to_map() -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    // `server`, `scale` or `busy` measure only that part; anything else, everything.
+    // `server`, `scale`, `busy`, `frames`, … measure only that part; anything else, everything.
     let only = std::env::var("LINLI_BENCH").unwrap_or_default();
     match only.as_str() {
         "readers-crowd" => {
@@ -141,6 +142,10 @@ async fn main() -> Result<()> {
         "scale" => return scale::measure().await,
         "busy" => return busy::measure().await,
         "notify" => return notify::measure().await,
+        "frames" => {
+            let workload = std::env::args().nth(1).unwrap_or_default();
+            return frames::compare(workload.into()).await;
+        }
         _ => {}
     }
     live::measure().await?;
