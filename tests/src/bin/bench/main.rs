@@ -20,7 +20,7 @@
 //!   this.
 //!   `LINLI_BENCH=server` measures only the server; `LINLI_BENCH=scale` only this, and
 //!   `LINLI_BENCH=busy` only the command screen under alerts, `LINLI_BENCH=frames` only
-//!   the frame times on the workload.
+//!   the frame times on the workload, `LINLI_BENCH=sizes` only each face's bytes.
 //! - It also saves the demo's buildings and roads to `target/bench/demo/` for the
 //!   native draw-list measurement (`app/examples/draw_list.rs`), which `make bench`
 //!   runs next.
@@ -142,6 +142,7 @@ async fn main() -> Result<()> {
         "scale" => return scale::measure().await,
         "busy" => return busy::measure().await,
         "notify" => return notify::measure().await,
+        "sizes" => return transfer_sizes(),
         "frames" => {
             let workload = std::env::args().nth(1).unwrap_or_default();
             return frames::compare(workload.into()).await;
