@@ -25,16 +25,8 @@ pub fn prepare(
         canvas.set_width(w);
         canvas.set_height(h);
     }
-    // Opaque (every frame starts with the background) and desynchronized: the browser
-    // may show the canvas without handing each frame through the compositor's commit.
-    // `make bench` (busy screen, 2026-12-01) found that commit took 14.6 ms a frame, more
-    // than the drawing (6 ms); desynchronized, 0.8 ms. Browsers that ignore the hint
-    // draw as before.
-    let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&options, &"alpha".into(), &false.into());
-    let _ = js_sys::Reflect::set(&options, &"desynchronized".into(), &true.into());
-    let ctx = canvas
-        .get_context_with_context_options("2d", &options)
+    let ctx = CONTEXT_OPTIONS
+        .with(|options| canvas.get_context_with_context_options("2d", options))
         .ok()
         .flatten()?
         .dyn_into::<CanvasRenderingContext2d>()
@@ -42,6 +34,21 @@ pub fn prepare(
     ctx.set_transform(pixel_ratio, 0.0, 0.0, pixel_ratio, 0.0, 0.0)
         .ok()?;
     Some(ctx)
+}
+
+thread_local! {
+    /// The 2D context's options, made once (every frame asks for the context):
+    /// opaque (every frame starts with the background) and desynchronized, so that the
+    /// browser may show the canvas without handing each frame through the compositor's
+    /// commit. `make bench` (busy screen, 2026-12-01) found that commit took 14.6 ms a
+    /// frame, more than the drawing (6 ms); desynchronized, 0.8 ms. Browsers that
+    /// ignore the hint draw as before.
+    static CONTEXT_OPTIONS: js_sys::Object = {
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"alpha".into(), &false.into());
+        let _ = js_sys::Reflect::set(&options, &"desynchronized".into(), &true.into());
+        options
+    };
 }
 
 fn trace(ctx: &CanvasRenderingContext2d, points: &[Screen], close: bool) {
