@@ -130,7 +130,10 @@ pub async fn layer(layer: LayerName) -> Result<RawLayer, ApiError> {
         return read(response).await;
     }
     let bytes = response.binary().await.map_err(network)?;
-    linli_domain::compact::decode_as(&bytes).map_err(|e| ApiError::Network(e.to_string()))
+    crate::timing::measured("linli: layer decoded", || {
+        linli_domain::compact::decode_as(&bytes)
+    })
+    .map_err(|e| ApiError::Network(e.to_string()))
 }
 
 /// `GET` a JSON answer.

@@ -9,6 +9,7 @@
 //! - [`api`]: typed calls to the server's `/api/v1`.
 //! - [`live`]: the staff faces' snapshot kept current by the server's event stream.
 //! - [`outbox`]: changes made offline, kept and sent when the network returns.
+//! - [`paced`]: lists that make their new rows a few at a time under a storm of events.
 //! - [`here`]: the tablet's own position and where its user is going.
 //! - [`session`]: who is signed in, shared through context.
 //! - [`i18n`]: Chinese (zh-CN) and English strings; follows the browser, with a switch.
@@ -21,6 +22,7 @@ pub mod i18n;
 pub mod live;
 pub mod map;
 pub mod outbox;
+pub mod paced;
 pub mod session;
 pub mod timing;
 

@@ -3,6 +3,7 @@
 //! trace shows beside the browser's own tasks. `make bench` reads them to say which
 //! part of the app a long task was (see `tests/src/bin/bench/trace.rs`). Each entry
 //! is cleared once recorded, so the page's timeline does not grow.
+//! [`yield_to_browser`] splits long work into tasks, so that input waits less.
 
 use leptos::prelude::window;
 
@@ -19,4 +20,13 @@ pub fn measured<T>(name: &str, work: impl FnOnce() -> T) -> T {
         performance.clear_measures_with_measure_name(name);
     }
     out
+}
+
+/// Lets the browser run what waits (input, a frame) before the caller goes on: the
+/// rest runs as a task of its own (a zero `setTimeout`).
+pub async fn yield_to_browser() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback(&resolve);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -26,6 +26,14 @@ use serde_json::json;
 
 const MUTE_KEY: &str = "linli.mute";
 
+/// New alert rows made in one task under a storm of alerts (see [`crate::paced`]).
+const ROWS_PER_TASK: usize = 2;
+
+/// A row is made again when its alert changes.
+fn row_key(alert: &Alert) -> (i64, String, AlertState) {
+    (alert.id, alert.updated_at.clone(), alert.state)
+}
+
 /// What a person can choose when resolving (`cleared` is the system's own).
 const OUTCOMES: [AlertOutcome; 6] = [
     AlertOutcome::Safe,
@@ -316,6 +324,7 @@ pub fn AlertPanel() -> impl IntoView {
         most_urgent_first(&mut list, here.and_then(Here::position));
         list
     });
+    let rows = crate::paced::paced(alerts, row_key, |a| a.id, ROWS_PER_TASK);
     let filter_button = move |value: Option<Severity>| {
         view! {
             <button class:chosen=move || severity_filter.get() == value
@@ -342,7 +351,7 @@ pub fn AlertPanel() -> impl IntoView {
                 </label>
             </div>
             <ul class="alert-list">
-                <For each=move || alerts.get() key=|a| (a.id, a.updated_at.clone(), a.state) let:alert>
+                <For each=move || rows.get() key=row_key let:alert>
                     <AlertRow alert=alert live=live can_act=can_act()/>
                 </For>
             </ul>
@@ -375,11 +384,36 @@ pub fn drill_mark(lang: crate::i18n::Lang, alert: &Alert) -> &'static str {
     }
 }
 
-/// Two short tones, loud enough for a duty room.
+/// A storm of critical alerts sounds at most this often: one alarm, not a din (the
+/// banner and the list still show every alert).
+const ALARM_GAP_MS: f64 = 2_000.0;
+
+thread_local! {
+    /// The page's one audio context (each new one starts an audio thread of its own),
+    /// and when the alarm last sounded (`Date.now()`).
+    static ALARM: std::cell::RefCell<(Option<web_sys::AudioContext>, f64)> =
+        const { std::cell::RefCell::new((None, f64::NEG_INFINITY)) };
+}
+
+/// Two short tones, loud enough for a duty room; nothing when it sounded less than
+/// [`ALARM_GAP_MS`] ago.
 fn sound_alarm() {
-    let Ok(context) = web_sys::AudioContext::new() else {
+    let now_ms = js_sys::Date::now();
+    let context = ALARM.with_borrow_mut(|(context, last)| {
+        if now_ms - *last < ALARM_GAP_MS {
+            return None;
+        }
+        *last = now_ms;
+        if context.is_none() {
+            *context = web_sys::AudioContext::new().ok();
+        }
+        context.clone()
+    });
+    let Some(context) = context else {
         return;
     };
+    // A context made before the user touched the page starts suspended.
+    let _ = context.resume();
     let (Ok(tone), Ok(gain)) = (context.create_oscillator(), context.create_gain()) else {
         return;
     };

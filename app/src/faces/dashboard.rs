@@ -142,7 +142,9 @@ pub fn KpiBar(activity: RwSignal<Option<Activity>>) -> impl IntoView {
             )
         })
     });
-    let critical = move || kpis.with(|k| k.critical_alerts > 0);
+    // A memo, so that the tile is rebuilt when the alarm starts or stops, not on every
+    // change of the figures.
+    let critical = Memo::new(move |_| kpis.with(|k| k.critical_alerts > 0));
     view! {
         <div class="kpi-bar" data-test="kpis">
             <Tile live=live focus=MapFocus::Everything label=Msg::HomesMonitored test="kpi-homes" value=figure(|k| count(k.homes as u64))/>
@@ -156,7 +158,7 @@ pub fn KpiBar(activity: RwSignal<Option<Activity>>) -> impl IntoView {
                 }))/>
             {move || view! {
                 <Tile live=live focus=MapFocus::CriticalAlerts label=Msg::CriticalAlerts test="kpi-critical"
-                    alarm=critical() value=figure(|k| count(k.critical_alerts as u64))/>
+                    alarm=critical.get() value=figure(|k| count(k.critical_alerts as u64))/>
             }}
             <Tile live=live focus=MapFocus::ActiveAlerts label=Msg::OtherAlerts test="kpi-alerts"
                 value=figure(|k| format!("{} · {}", count(k.warning_alerts as u64), count(k.info_alerts as u64)))/>
@@ -237,10 +239,15 @@ pub fn Charts(activity: RwSignal<Option<Activity>>) -> impl IntoView {
             bars(&a.alerts_per_hour, &labels, "chart-alerts-per-hour")
         })
     };
+    // A memo: every stream batch changes the snapshot, seldom the cases.
+    let case_counts = Memo::new(move |_| {
+        live.snapshot
+            .with(|s| s.as_ref().map(cases_by_community).unwrap_or_default())
+    });
     let by_community = move || {
         let l = lang.0.get();
-        live.snapshot.with(|s| {
-            let rows = s.as_ref().map(cases_by_community).unwrap_or_default();
+        case_counts.with(|rows| {
+            let rows = rows.clone();
             let top = rows.iter().map(|(_, c)| c.iter().sum::<usize>()).max().unwrap_or(1).max(1);
             rows.into_iter()
                 .map(|(community, counts)| {

@@ -114,7 +114,8 @@ pub fn TasksFor(
     let Some(live) = use_live() else {
         return ().into_any();
     };
-    let tasks = move || {
+    // A memo: every stream batch changes the snapshot, but seldom this row's tasks.
+    let tasks = Memo::new(move |_| {
         live.snapshot.with(|s| {
             s.as_ref()
                 .map(|s| {
@@ -129,9 +130,9 @@ pub fn TasksFor(
                 })
                 .unwrap_or_default()
         })
-    };
+    });
     view! {
-        {move || tasks().into_iter().map(|(who, state)| view! {
+        {move || tasks.get().into_iter().map(|(who, state)| view! {
             <span class="task-state" data-test="task-state" data-state=state.as_str()>
                 {move || lang.t(Msg::Dispatched)}" "{who.clone()}" · "{move || names::dispatch_state(lang.0.get(), state)}
             </span>

@@ -171,14 +171,23 @@ pub fn MapView(
         LayerName::Buildings,
     ] {
         spawn_local(async move {
-            let result = api::layer(layer).await.map(|features| {
+            let loaded = api::layer(layer).await;
+            // Decoding, projecting and indexing a large layer (100,000 buildings) in
+            // one task would keep input waiting: projected in a task of its own.
+            crate::timing::yield_to_browser().await;
+            let result = loaded.map(|features| {
                 data_version.update_value(|n| *n += 1);
+                let projected = |features| {
+                    crate::timing::measured("linli: layer projected", || {
+                        layers::project_areas(features)
+                    })
+                };
+                let indexed =
+                    |items| crate::timing::measured("linli: layer indexed", || Indexed::new(items));
                 data.update(|d| match layer {
-                    LayerName::Communities => d.communities = layers::project_areas(features),
-                    LayerName::Grids => d.grids = layers::project_areas(features),
-                    LayerName::Buildings => {
-                        d.buildings = Indexed::new(layers::project_areas(features))
-                    }
+                    LayerName::Communities => d.communities = projected(features),
+                    LayerName::Grids => d.grids = projected(features),
+                    LayerName::Buildings => d.buildings = indexed(projected(features)),
                     LayerName::Roads => d.roads = Indexed::new(layers::project_lines(features)),
                 })
             });
@@ -230,12 +239,16 @@ pub fn MapView(
             size.set((rect.width(), rect.height()));
         }
     };
-    // Fly to where the face points: a clicked alert, a new critical one.
+    // Fly to where the face points: a clicked alert, a new critical one; not while a
+    // hand holds the map (the banner still tells of the alert).
     if let Some(live) = live {
         Effect::new(move |_| {
             let Some(position) = live.focus.get() else {
                 return;
             };
+            if gestures.with_value(Gestures::holding) {
+                return;
+            }
             let target = crate::map::projection::project(position.into());
             change_view_to(viewport, target);
         });

@@ -103,6 +103,12 @@ impl Gestures {
         })
     }
 
+    /// Whether a hand is on the map now (a pointer pressed): the map then goes where
+    /// the hand moves it, not where an alert would send it.
+    pub fn holding(&self) -> bool {
+        !self.pointers.is_empty()
+    }
+
     /// Whether this press moved the map rather than clicking it.
     pub fn dragged(&self) -> bool {
         self.moved >= CLICK_SLOP_PX
@@ -191,9 +197,12 @@ mod tests {
     #[test]
     fn a_press_that_hardly_moves_clicks_where_it_began_and_a_drag_does_not() {
         let mut g = Gestures::default();
+        assert!(!g.holding());
         assert_eq!(g.press(1, at(100.0, 100.0)), Some(1));
+        assert!(g.holding());
         assert!(g.drag(1, at(103.0, 102.0)).is_some());
         assert_eq!(g.lift(1), Some(at(100.0, 100.0)));
+        assert!(!g.holding());
 
         assert_eq!(g.press(1, at(100.0, 100.0)), Some(2));
         let moved = g.drag(1, at(130.0, 90.0)).unwrap();

@@ -10,7 +10,7 @@
 //! `target/bench/busy-trace.json` for DevTools' Performance panel or Perfetto.
 
 use super::frames::{circle_drag, frames_during};
-use super::trace::{main_thread, Causes, MainThread, LONG_TASK_MS};
+use super::trace::{main_thread, print_causes, print_measures, MainThread, LONG_TASK_MS};
 use anyhow::{Context as _, Result};
 use linli_tests::{now_rfc3339, Browser, LinliServer};
 use serde_json::{json, Value};
@@ -150,8 +150,8 @@ pub async fn measure() -> Result<()> {
         frames.worst, tasks.longest_ms
     );
     let runs: Vec<&MainThread> = results.iter().map(|r| &r.2).collect();
-    print_causes(&runs);
-    print_measures(&runs);
+    print_causes("the drag", &runs);
+    print_measures("the app's own measures (all runs)", &runs);
     Ok(())
 }
 
@@ -161,32 +161,4 @@ fn save_trace(events: &[Value]) -> Result<()> {
     std::fs::create_dir_all(path.parent().context("a folder")?)?;
     std::fs::write(&path, serde_json::to_vec(&json!({"traceEvents": events}))?)?;
     Ok(())
-}
-
-/// The app's own measures of all runs together (see `app/src/timing.rs`).
-fn print_measures(runs: &[&MainThread]) {
-    println!("  trace: the app's own measures (all runs):");
-    for (what, ms, times) in Causes::merged(runs.iter().map(|r| &r.measures)).0 {
-        println!(
-            "    {what:<40} {ms:>8.1} ms in {times} times, {:.2} ms each",
-            ms / times as f64
-        );
-    }
-}
-
-/// What ran in the long tasks of all runs together, most time first.
-fn print_causes(runs: &[&MainThread]) {
-    let all = Causes::merged(runs.iter().map(|r| &r.causes)).0;
-    if runs.iter().all(|r| r.tasks == 0) {
-        println!("  trace: no tasks between the marks (chromedriver's log may have been full)");
-        return;
-    }
-    if all.is_empty() {
-        println!("  trace: no main-thread task over {LONG_TASK_MS} ms");
-        return;
-    }
-    println!("  trace: what ran in the tasks over {LONG_TASK_MS} ms (all runs, most time first):");
-    for (what, ms, times) in all.iter().take(8) {
-        println!("    {what:<40} {ms:>8.1} ms in {times} events");
-    }
 }

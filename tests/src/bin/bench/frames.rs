@@ -18,7 +18,7 @@
 //! Frame intervals come from `requestAnimationFrame` timestamps; headless Chromium
 //! caps them at 16.7 ms, so frames over 33 ms and the worst frame show the real cost.
 
-use super::trace::main_thread;
+use super::trace::{main_thread, print_causes, print_measures, MainThread};
 use anyhow::{Context as _, Result};
 use linli_tests::{Browser, LinliServer};
 use serde_json::{json, Value};
@@ -71,6 +71,8 @@ struct Run {
     load_ms: f64,
     /// The longest main-thread task while loading: input waits at least this long.
     load_task_ms: f64,
+    /// The load's trace, for the app's own measures in it.
+    load: MainThread,
     fit_ms: f64,
     pan: Frames,
     zoom: Frames,
@@ -140,7 +142,7 @@ async fn measure(subject: &Subject) -> Result<Run> {
         .await?
         .as_f64()
         .context("load time")?;
-    let load_task_ms = main_thread(&browser.trace_events().await?, None).longest_ms;
+    let load = main_thread(&browser.trace_events().await?, None);
     // Let the browser settle after the load (garbage, late tasks).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pan = frames_during(&browser, circle_drag(), Duration::from_millis(500)).await?;
@@ -156,7 +158,8 @@ async fn measure(subject: &Subject) -> Result<Run> {
     let heap = browser.script(subject.heap, json!([])).await?;
     Ok(Run {
         load_ms,
-        load_task_ms,
+        load_task_ms: load.longest_ms,
+        load,
         fit_ms,
         pan,
         zoom,
@@ -240,6 +243,7 @@ fn summary(runs: &[Run]) -> Run {
     Run {
         load_ms: median(runs.iter().map(|r| r.load_ms)),
         load_task_ms: median(runs.iter().map(|r| r.load_task_ms)),
+        load: MainThread::default(),
         fit_ms: median(runs.iter().map(|r| r.fit_ms)),
         pan: frames(&|r| &r.pan),
         zoom: frames(&|r| &r.zoom),
@@ -320,6 +324,17 @@ pub async fn compare(workload: PathBuf) -> Result<()> {
             r.zoom.count,
             r.heap_mb
         );
+        let loads: Vec<&MainThread> = runs.iter().map(|r| &r.load).collect();
+        if loads.iter().any(|l| !l.measures.0.is_empty()) {
+            print_causes(&format!("{} loading ({RUNS} runs)", subject.name), &loads);
+            print_measures(
+                &format!(
+                    "{}'s own measures while loading ({RUNS} runs)",
+                    subject.name
+                ),
+                &loads,
+            );
+        }
         results.push((subject.name, r));
     }
     println!("  (load task: the longest main-thread task while loading, which input waits behind, \

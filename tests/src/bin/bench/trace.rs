@@ -10,7 +10,7 @@ use serde_json::Value;
 pub const LONG_TASK_MS: f64 = 16.0;
 
 /// The main thread's tasks in a trace.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MainThread {
     pub tasks: usize,
     pub longest_ms: f64,
@@ -90,10 +90,11 @@ fn label(event: &Value) -> String {
     }
 }
 
-/// The page's main thread in `events` (of the renderers' main threads, the one with
-/// the most tasks: a blank first page has one too), its tasks and what the long ones
-/// spent time on; with `between`, only the tasks that end after the first user timing
-/// mark (`performance.mark`) and start before the second.
+/// The page's main thread in `events` (the renderer whose main frame navigated to an
+/// http address; without one, the renderer main thread with the most tasks), its tasks
+/// and what the long ones spent time on: with `between`, only the tasks that end after
+/// the first user timing mark (`performance.mark`) and start before the second;
+/// without, those from the page's navigation on.
 pub fn main_thread(events: &[Value], between: Option<(&str, &str)>) -> MainThread {
     let mark = |name: &str| {
         events
@@ -101,12 +102,23 @@ pub fn main_thread(events: &[Value], between: Option<(&str, &str)>) -> MainThrea
             .find(|e| e["name"] == name)
             .and_then(|e| e["ts"].as_f64())
     };
+    // The page under test: its main frame navigated to an http address (the
+    // browser's own new-tab page, loaded first, runs in a renderer of its own).
+    let page = events.iter().find(|e| {
+        e["name"] == "navigationStart"
+            && e["args"]["data"]["documentLoaderURL"]
+                .as_str()
+                .is_some_and(|url| url.starts_with("http"))
+    });
     let (from, to) = match between {
         Some((first, last)) => match (mark(first), mark(last)) {
             (Some(from), Some(to)) => (from, to),
             _ => return MainThread::default(),
         },
-        None => (f64::MIN, f64::MAX),
+        None => (
+            page.and_then(|e| e["ts"].as_f64()).unwrap_or(f64::MIN),
+            f64::MAX,
+        ),
     };
     let task_count = |pid: &Value, tid: &Value| {
         events
@@ -114,13 +126,20 @@ pub fn main_thread(events: &[Value], between: Option<(&str, &str)>) -> MainThrea
             .filter(|e| e["name"] == "RunTask" && &e["pid"] == pid && &e["tid"] == tid)
             .count()
     };
-    let main = events
-        .iter()
-        .filter(|e| {
-            e["ph"] == "M" && e["name"] == "thread_name" && e["args"]["name"] == "CrRendererMain"
-        })
+    let busiest = || {
+        events
+            .iter()
+            .filter(|e| {
+                e["ph"] == "M"
+                    && e["name"] == "thread_name"
+                    && e["args"]["name"] == "CrRendererMain"
+            })
+            .map(|e| (e["pid"].clone(), e["tid"].clone()))
+            .max_by_key(|(pid, tid)| task_count(pid, tid))
+    };
+    let main = page
         .map(|e| (e["pid"].clone(), e["tid"].clone()))
-        .max_by_key(|(pid, tid)| task_count(pid, tid));
+        .or_else(busiest);
     let Some((pid, tid)) = main else {
         return MainThread::default();
     };
@@ -192,6 +211,36 @@ fn measures(events: &[Value], from: f64, to: f64) -> Causes {
         }
     }
     found.sorted()
+}
+
+/// What ran in the long tasks of `runs` together, most time first, under `title`.
+pub fn print_causes(title: &str, runs: &[&MainThread]) {
+    let all = Causes::merged(runs.iter().map(|r| &r.causes)).0;
+    if runs.iter().all(|r| r.tasks == 0) {
+        println!("  trace, {title}: no tasks (chromedriver's log may have been full)");
+        return;
+    }
+    if all.is_empty() {
+        println!("  trace, {title}: no main-thread task over {LONG_TASK_MS} ms");
+        return;
+    }
+    println!("  trace, {title}: what ran in the tasks over {LONG_TASK_MS} ms (most time first):");
+    for (what, ms, times) in all.iter().take(8) {
+        println!("    {what:<40} {ms:>8.1} ms in {times} events");
+    }
+}
+
+/// The app's own measures of `runs` together (see `app/src/timing.rs`), under `title`.
+pub fn print_measures(title: &str, runs: &[&MainThread]) {
+    println!("  trace: {title}:");
+    let merged = Causes::merged(runs.iter().map(|r| &r.measures)).0;
+    // The app's own: the browser's own pages (its new-tab page) measure too.
+    for (what, ms, times) in merged.into_iter().filter(|m| m.0.starts_with("linli")) {
+        println!(
+            "    {what:<40} {ms:>8.1} ms in {times} times, {:.2} ms each",
+            ms / times as f64
+        );
+    }
 }
 
 #[cfg(test)]
