@@ -5,6 +5,9 @@ use gloo_net::http::{Request, Response};
 use linli_domain::api::{Notice, NoticeRequest, PublicStatus, Snapshot};
 use linli_domain::place::{FeatureCollection, LayerName};
 
+/// Shapes of a layer decoded in one task (see [`layer`]).
+const DECODE_PER_TASK: usize = 10_000;
+
 /// A layer whose properties are still JSON text (see `map::layers::RawProperties`).
 pub type RawLayer = FeatureCollection<Box<serde_json::value::RawValue>>;
 use linli_domain::cases::Case;
@@ -130,10 +133,17 @@ pub async fn layer(layer: LayerName) -> Result<RawLayer, ApiError> {
         return read(response).await;
     }
     let bytes = response.binary().await.map_err(network)?;
-    crate::timing::measured("linli: layer decoded", || {
-        linli_domain::compact::decode_as(&bytes)
-    })
-    .map_err(|e| ApiError::Network(e.to_string()))
+    let bad = |e: linli_domain::compact::DecodeError| ApiError::Network(e.to_string());
+    // A slice of the shapes per task, the browser let in between (a layer of 100,000
+    // buildings would otherwise keep input waiting); then the properties.
+    let mut decoding = linli_domain::compact::Decoding::start(&bytes).map_err(bad)?;
+    while !crate::timing::measured("linli: layer decoded", || decoding.shapes(DECODE_PER_TASK))
+        .map_err(bad)?
+    {
+        crate::timing::yield_to_browser().await;
+    }
+    crate::timing::yield_to_browser().await;
+    crate::timing::measured("linli: layer decoded", || decoding.finish()).map_err(bad)
 }
 
 /// `GET` a JSON answer.

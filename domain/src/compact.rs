@@ -217,66 +217,109 @@ pub fn decode(bytes: &[u8]) -> Result<Layer, DecodeError> {
 /// Decodes a compact layer with properties of type `P`: e.g. `Box<RawValue>` to keep
 /// each feature's properties as JSON text and read them only when needed.
 pub fn decode_as<P: DeserializeOwned>(bytes: &[u8]) -> Result<FeatureCollection<P>, DecodeError> {
-    let mut r = Reader {
-        bytes,
-        at: 0,
-        last: [0, 0],
-    };
-    if r.slice(4)? != MAGIC {
-        return r.fail("no LNLC signature");
-    }
-    let version = r.byte()?;
-    if version != VERSION {
-        return r.fail(&format!("version {version}, this reads {VERSION}"));
-    }
-    let n = r.count()?;
-    let mut shapes = Vec::with_capacity(n);
-    for _ in 0..n {
-        let len = r.count()?;
-        let at = r.at;
-        let id = std::str::from_utf8(r.slice(len)?)
-            .map_err(|_| DecodeError(format!("an id that is not UTF-8 at byte {at}")))?
-            .to_string();
-        let geometry = match r.byte()? {
-            0 => Geometry::Point(r.position()?),
-            1 => Geometry::LineString(r.positions()?),
-            2 => Geometry::MultiLineString(r.nested()?),
-            3 => Geometry::Polygon(r.nested()?),
-            4 => {
-                let polygons = r.count()?;
-                Geometry::MultiPolygon(
-                    (0..polygons)
-                        .map(|_| r.nested())
-                        .collect::<Result<_, _>>()?,
-                )
-            }
-            kind => return r.fail(&format!("geometry kind {kind}")),
+    let mut decoding = Decoding::start(bytes)?;
+    while !decoding.shapes(usize::MAX)? {}
+    decoding.finish()
+}
+
+/// A compact layer decoded a slice at a time, so that a browser can let input in
+/// between slices of a large layer: [`Decoding::start`] reads the header,
+/// [`Decoding::shapes`] the next shapes, [`Decoding::finish`] the properties.
+pub struct Decoding<'a> {
+    reader: Reader<'a>,
+    shapes: Vec<(String, Geometry)>,
+    /// Shapes the header announced.
+    count: usize,
+}
+
+impl<'a> Decoding<'a> {
+    /// Checks the signature and version and reads how many features follow.
+    pub fn start(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader {
+            bytes,
+            at: 0,
+            last: [0, 0],
         };
-        shapes.push((id, geometry));
+        if reader.slice(4)? != MAGIC {
+            return reader.fail("no LNLC signature");
+        }
+        let version = reader.byte()?;
+        if version != VERSION {
+            return reader.fail(&format!("version {version}, this reads {VERSION}"));
+        }
+        let count = reader.count()?;
+        Ok(Decoding {
+            // Never more room than the bytes could hold (a count is not trusted).
+            shapes: Vec::with_capacity(count.min(bytes.len())),
+            reader,
+            count,
+        })
     }
-    let len = r.count()?;
-    let properties: Vec<P> = serde_json::from_slice(r.slice(len)?)
-        .map_err(|e| DecodeError(format!("properties: {e}")))?;
-    if properties.len() != n {
-        return Err(DecodeError(format!(
-            "{} property objects for {n} features",
-            properties.len()
-        )));
+
+    /// Decodes up to `max` more shapes; `true` once every shape is in.
+    pub fn shapes(&mut self, max: usize) -> Result<bool, DecodeError> {
+        let r = &mut self.reader;
+        for _ in 0..max.min(self.count - self.shapes.len()) {
+            let len = r.count()?;
+            let at = r.at;
+            let id = std::str::from_utf8(r.slice(len)?)
+                .map_err(|_| DecodeError(format!("an id that is not UTF-8 at byte {at}")))?
+                .to_string();
+            let geometry = match r.byte()? {
+                0 => Geometry::Point(r.position()?),
+                1 => Geometry::LineString(r.positions()?),
+                2 => Geometry::MultiLineString(r.nested()?),
+                3 => Geometry::Polygon(r.nested()?),
+                4 => {
+                    let polygons = r.count()?;
+                    Geometry::MultiPolygon(
+                        (0..polygons)
+                            .map(|_| r.nested())
+                            .collect::<Result<_, _>>()?,
+                    )
+                }
+                kind => return r.fail(&format!("geometry kind {kind}")),
+            };
+            self.shapes.push((id, geometry));
+        }
+        Ok(self.shapes.len() == self.count)
     }
-    if r.at != bytes.len() {
-        return r.fail("trailing data");
+
+    /// Reads the properties (one JSON array, after every shape) and joins them to the
+    /// shapes; refuses a layer whose shapes are not all read or with bytes left over.
+    pub fn finish<P: DeserializeOwned>(mut self) -> Result<FeatureCollection<P>, DecodeError> {
+        let n = self.count;
+        if self.shapes.len() != n {
+            return self
+                .reader
+                .fail(&format!("{} of {n} shapes read", self.shapes.len()));
+        }
+        let r = &mut self.reader;
+        let len = r.count()?;
+        let properties: Vec<P> = serde_json::from_slice(r.slice(len)?)
+            .map_err(|e| DecodeError(format!("properties: {e}")))?;
+        if properties.len() != n {
+            return Err(DecodeError(format!(
+                "{} property objects for {n} features",
+                properties.len()
+            )));
+        }
+        if r.at != r.bytes.len() {
+            return r.fail("trailing data");
+        }
+        Ok(FeatureCollection {
+            features: self
+                .shapes
+                .into_iter()
+                .zip(properties)
+                .map(|((id, geometry), properties)| Feature {
+                    id,
+                    geometry,
+                    properties,
+                })
+                .collect(),
+        })
     }
-    Ok(FeatureCollection {
-        features: shapes
-            .into_iter()
-            .zip(properties)
-            .map(|((id, geometry), properties)| Feature {
-                id,
-                geometry,
-                properties,
-            })
-            .collect(),
-    })
 }
 
 #[cfg(test)]
@@ -361,6 +404,24 @@ mod tests {
         // Positions already on the 10⁻⁷ degree grid come back exactly.
         let again = decode(&encode(&back).expect("encodes")).expect("decodes");
         assert_eq!(again, back);
+    }
+
+    #[test]
+    fn decoding_a_slice_at_a_time_gives_the_same_layer_and_needs_every_slice() {
+        let bytes = encode(&sample()).expect("encodes");
+        let whole = decode(&bytes).expect("decodes");
+        let mut decoding = Decoding::start(&bytes).expect("a header");
+        let mut slices = 1;
+        while !decoding.shapes(2).expect("shapes") {
+            slices += 1;
+        }
+        assert!(slices > 1, "the sample is more than one slice of two");
+        assert_eq!(decoding.finish::<Properties>().expect("properties"), whole);
+        // Properties asked for before every shape is read: refused, not misjoined.
+        let mut early = Decoding::start(&bytes).expect("a header");
+        early.shapes(1).expect("a shape");
+        let refused = early.finish::<Properties>().unwrap_err().0;
+        assert!(refused.contains("shapes read"), "{refused}");
     }
 
     #[test]

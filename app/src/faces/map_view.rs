@@ -110,6 +110,30 @@ fn change_view_to(viewport: RwSignal<Option<Viewport>>, target: crate::map::proj
     });
 }
 
+/// Features projected in one task: a layer of 100,000 buildings is projected in
+/// slices, the browser let in between, so that input never waits for all of it
+/// (`make bench`, LINLI_BENCH=frames, names the load's long tasks).
+const PROJECT_PER_TASK: usize = 10_000;
+
+async fn project_in_slices(layer: api::RawLayer) -> Vec<layers::Area> {
+    let mut features = layer.features.into_iter();
+    let mut areas = Vec::with_capacity(features.len());
+    loop {
+        crate::timing::measured("linli: layer projected", || {
+            areas.extend(
+                features
+                    .by_ref()
+                    .take(PROJECT_PER_TASK)
+                    .filter_map(layers::project_area),
+            );
+        });
+        if features.as_slice().is_empty() {
+            return areas;
+        }
+        crate::timing::yield_to_browser().await;
+    }
+}
+
 /// What the staff faces add to the map (see the module comment).
 #[derive(Clone, Copy)]
 pub struct StaffTools {
@@ -171,27 +195,29 @@ pub fn MapView(
         LayerName::Buildings,
     ] {
         spawn_local(async move {
-            let loaded = api::layer(layer).await;
-            // Decoding, projecting and indexing a large layer (100,000 buildings) in
-            // one task would keep input waiting: projected in a task of its own.
+            let features = match api::layer(layer).await {
+                Ok(features) => features,
+                Err(e) => return arrived(layer.as_str(), Err(e)),
+            };
+            // Decoded in one task; projected in tasks of their own.
             crate::timing::yield_to_browser().await;
-            let result = loaded.map(|features| {
+            if layer == LayerName::Roads {
+                let roads = Indexed::new(layers::project_lines(features));
                 data_version.update_value(|n| *n += 1);
-                let projected = |features| {
-                    crate::timing::measured("linli: layer projected", || {
-                        layers::project_areas(features)
-                    })
-                };
-                let indexed =
-                    |items| crate::timing::measured("linli: layer indexed", || Indexed::new(items));
+                data.update(|d| d.roads = roads);
+            } else {
+                let areas = project_in_slices(features).await;
+                data_version.update_value(|n| *n += 1);
                 data.update(|d| match layer {
-                    LayerName::Communities => d.communities = projected(features),
-                    LayerName::Grids => d.grids = projected(features),
-                    LayerName::Buildings => d.buildings = indexed(projected(features)),
-                    LayerName::Roads => d.roads = Indexed::new(layers::project_lines(features)),
-                })
-            });
-            arrived(layer.as_str(), result);
+                    LayerName::Communities => d.communities = areas,
+                    LayerName::Grids => d.grids = areas,
+                    _ => {
+                        d.buildings =
+                            crate::timing::measured("linli: layer indexed", || Indexed::new(areas))
+                    }
+                });
+            }
+            arrived(layer.as_str(), Ok(()));
         });
     }
     // Staff maps draw the face's live view of homes, alerts, cases and routes.

@@ -7,7 +7,7 @@ use super::projection::{project, Screen, World};
 use super::theme::Palette;
 use super::viewport::{Bounds, Viewport};
 use linli_domain::geometry::{distance_to_line, point_in_polygon, ring_area, ring_centroid, Xy};
-use linli_domain::place::{FeatureCollection, Geometry, Properties};
+use linli_domain::place::{Feature, FeatureCollection, Geometry, Properties};
 
 /// A feature's properties as the JSON text that came with it, read in full only when
 /// someone opens the feature (100,000 buildings need not become 100,000 parsed maps in
@@ -134,37 +134,40 @@ pub fn project_areas<P: Into<RawProperties>>(layer: FeatureCollection<P>) -> Vec
     layer
         .features
         .into_iter()
-        .filter_map(|feature| {
-            let polygons: Vec<Vec<Vec<World>>> = match feature.geometry {
-                Geometry::Polygon(rings) => vec![rings.into_iter().map(project_ring).collect()],
-                Geometry::MultiPolygon(polys) => polys
-                    .into_iter()
-                    .map(|rings| rings.into_iter().map(project_ring).collect())
-                    .collect(),
-                _ => return None,
-            };
-            let bounds = Bounds::around(polygons.iter().flatten().flatten().copied())?;
-            let largest = polygons
-                .iter()
-                .filter_map(|p| p.first())
-                .max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
-            let label_at = ring_centroid(largest)
-                .map(|[x, y]| World { x, y })
-                .unwrap_or(bounds.centre());
-            let properties: RawProperties = feature.properties.into();
-            let glimpse = properties.glimpse();
-            Some(Area {
-                id: feature.id,
-                polygons,
-                bounds,
-                label_at,
-                name: glimpse.name,
-                name_en: glimpse.name_en,
-                commercial: glimpse.usage.as_deref() == Some("commercial"),
-                properties,
-            })
-        })
+        .filter_map(project_area)
         .collect()
+}
+
+/// Projects one feature of an area layer; `None` for a geometry that is no polygon.
+pub fn project_area<P: Into<RawProperties>>(feature: Feature<P>) -> Option<Area> {
+    let polygons: Vec<Vec<Vec<World>>> = match feature.geometry {
+        Geometry::Polygon(rings) => vec![rings.into_iter().map(project_ring).collect()],
+        Geometry::MultiPolygon(polys) => polys
+            .into_iter()
+            .map(|rings| rings.into_iter().map(project_ring).collect())
+            .collect(),
+        _ => return None,
+    };
+    let bounds = Bounds::around(polygons.iter().flatten().flatten().copied())?;
+    let largest = polygons
+        .iter()
+        .filter_map(|p| p.first())
+        .max_by(|a, b| ring_area(a).abs().total_cmp(&ring_area(b).abs()))?;
+    let label_at = ring_centroid(largest)
+        .map(|[x, y]| World { x, y })
+        .unwrap_or(bounds.centre());
+    let properties: RawProperties = feature.properties.into();
+    let glimpse = properties.glimpse();
+    Some(Area {
+        id: feature.id,
+        polygons,
+        bounds,
+        label_at,
+        name: glimpse.name,
+        name_en: glimpse.name_en,
+        commercial: glimpse.usage.as_deref() == Some("commercial"),
+        properties,
+    })
 }
 
 /// Projects the lines of a layer, consuming it; other geometries are skipped.
