@@ -11,8 +11,10 @@
 //! [`pace_step`] is the pure rule, tested natively.
 
 use leptos::prelude::*;
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
+use std::rc::Rc;
 
 /// One step from `shown` towards `target`: every row of `target` already shown (same
 /// `key`), and up to `budget` rows that are not; a changed row (same `id`, other key)
@@ -60,20 +62,23 @@ where
 {
     let (shown, set_shown) = signal(Vec::new());
     // Whether a later step is already waiting (it reads the newest target itself).
-    let waiting = StoredValue::new(false);
+    // Plain Rust, not a reactive value: a step may come after the list is gone.
+    let waiting = Rc::new(Cell::new(false));
+    // `Some(done)`; `None` once the list is gone (another tab chosen meanwhile), whose
+    // values can no longer be read.
     let step = move || {
-        let (rows, done) = target.with_untracked(|target| {
-            shown.with_untracked(|shown| pace_step(shown, target, key, id, per_task))
-        });
-        set_shown.set(rows);
-        done
+        let (rows, done) = target.try_with_untracked(|target| {
+            shown.try_with_untracked(|shown| pace_step(shown, target, key, id, per_task))
+        })??;
+        set_shown.try_set(rows);
+        Some(done)
     };
-    fn step_later(step: impl Fn() -> bool + Copy + 'static, waiting: StoredValue<bool>) {
-        waiting.set_value(true);
+    fn step_later(step: impl Fn() -> Option<bool> + Copy + 'static, waiting: Rc<Cell<bool>>) {
+        waiting.set(true);
         set_timeout(
             move || {
-                waiting.set_value(false);
-                if !step() {
+                waiting.set(false);
+                if step() == Some(false) {
                     step_later(step, waiting);
                 }
             },
@@ -82,8 +87,8 @@ where
     }
     Effect::new(move |_| {
         target.track();
-        if !waiting.get_value() && !step() {
-            step_later(step, waiting);
+        if !waiting.get() && step() == Some(false) {
+            step_later(step, Rc::clone(&waiting));
         }
     });
     shown

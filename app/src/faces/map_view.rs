@@ -194,19 +194,32 @@ pub fn MapView(
         LayerName::Grids,
         LayerName::Buildings,
     ] {
+        // After each wait, the map may be gone (the user moved on): its values can no
+        // longer be read, and nothing is left to show.
+        let gone = move || data.is_disposed();
         spawn_local(async move {
-            let features = match api::layer(layer).await {
+            let loaded = api::layer(layer).await;
+            if gone() {
+                return;
+            }
+            let features = match loaded {
                 Ok(features) => features,
                 Err(e) => return arrived(layer.as_str(), Err(e)),
             };
             // Decoded in one task; projected in tasks of their own.
             crate::timing::yield_to_browser().await;
+            if gone() {
+                return;
+            }
             if layer == LayerName::Roads {
                 let roads = Indexed::new(layers::project_lines(features));
                 data_version.update_value(|n| *n += 1);
                 data.update(|d| d.roads = roads);
             } else {
                 let areas = project_in_slices(features).await;
+                if gone() {
+                    return;
+                }
                 data_version.update_value(|n| *n += 1);
                 data.update(|d| match layer {
                     LayerName::Communities => d.communities = areas,
