@@ -246,30 +246,33 @@ pub fn Charts(activity: RwSignal<Option<Activity>>) -> impl IntoView {
     });
     let by_community = move || {
         let l = lang.0.get();
-        case_counts.with(|rows| {
-            let rows = rows.clone();
-            let top = rows.iter().map(|(_, c)| c.iter().sum::<usize>()).max().unwrap_or(1).max(1);
-            rows.into_iter()
-                .map(|(community, counts)| {
-                    let segments = counts
-                        .iter()
-                        .zip(STAGE_COLOURS)
-                        .filter(|(n, _)| **n > 0)
-                        .map(|(n, colour)| {
-                            let width = format!("width:{:.1}%;background:{colour}", *n as f64 / top as f64 * 100.0);
-                            view! { <span class="segment" style=width title=n.to_string()>{n.to_string()}</span> }
-                        })
-                        .collect_view();
-                    let name = live.community_name(&community, l);
-                    view! {
-                        <li data-test="chart-community" data-community=community>
-                            <span class="name">{name}</span>
-                            <span class="stack">{segments}</span>
-                        </li>
-                    }
-                })
-                .collect_view()
-        })
+        let rows = case_counts.get();
+        let top = rows
+            .iter()
+            .map(|(_, c)| c.iter().sum::<usize>())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        rows.into_iter()
+            .map(|(community, counts)| {
+                let segments = counts
+                    .iter()
+                    .zip(STAGE_COLOURS)
+                    .filter(|(n, _)| **n > 0)
+                    .map(|(n, colour)| {
+                        let width = format!("width:{:.1}%;background:{colour}", *n as f64 / top as f64 * 100.0);
+                        view! { <span class="segment" style=width title=n.to_string()>{n.to_string()}</span> }
+                    })
+                    .collect_view();
+                let name = live.community_name(&community, l);
+                view! {
+                    <li data-test="chart-community" data-community=community>
+                        <span class="name">{name}</span>
+                        <span class="stack">{segments}</span>
+                    </li>
+                }
+            })
+            .collect_view()
     };
     let legend = move || {
         let l = lang.0.get();

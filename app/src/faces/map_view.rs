@@ -206,7 +206,7 @@ pub fn MapView(
                 Ok(features) => features,
                 Err(e) => return arrived(layer.as_str(), Err(e)),
             };
-            // Decoded in one task; projected in tasks of their own.
+            // Decoded in slices (`api::layer`); projected in tasks of their own.
             crate::timing::yield_to_browser().await;
             if gone() {
                 return;
