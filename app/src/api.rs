@@ -222,6 +222,14 @@ async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     read(Request::delete(url).send().await.map_err(network)?).await
 }
 
+/// `POST /api/v1/patrols/units/{unit}/run`: the unit sets out on a route; the run.
+pub async fn start_run(
+    unit: &str,
+    start: &linli_domain::patrol::StartRun,
+) -> Result<linli_domain::patrol::PatrolRun, ApiError> {
+    post(&format!("/api/v1/patrols/units/{unit}/run"), start).await
+}
+
 /// `DELETE /api/v1/patrols/units/{unit}/run`: the unit is back (with why it missed
 /// checkpoints, if it did); the run with its coverage.
 pub async fn end_run(

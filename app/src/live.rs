@@ -292,15 +292,24 @@ fn critical_raised_meanwhile(before: Option<&Snapshot>, now: &Snapshot) -> Optio
         .cloned()
 }
 
-/// Loads the snapshot, then (re)opens the stream after its last event.
+/// Loads the snapshot, then (re)opens the stream after its last event. A task of the
+/// face's (`spawn_local`) rather than a resource: the snapshot is moved into
+/// [`Live::snapshot`], not copied out of a resource on every read. When the answer
+/// comes after the face is gone (signed out, another face chosen), it is dropped.
 fn load(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStorage>) {
     spawn_local(async move {
-        match api::snapshot().await {
+        let answer = api::snapshot().await;
+        let Some(meanwhile) = live.snapshot.try_with_untracked(|before| {
+            answer
+                .as_ref()
+                .ok()
+                .and_then(|now| critical_raised_meanwhile(before.as_ref(), now))
+        }) else {
+            return;
+        };
+        match answer {
             Ok(snapshot) => {
                 let after = snapshot.last_event_id;
-                let meanwhile = live
-                    .snapshot
-                    .with_untracked(|before| critical_raised_meanwhile(before.as_ref(), &snapshot));
                 live.snapshot.set(Some(snapshot));
                 if let Some(alert) = meanwhile {
                     live.focus.set(Some(alert.position));
@@ -318,7 +327,10 @@ fn load(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
 }
 
 fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStorage>, after: i64) {
-    if let Some(old) = source.get_value() {
+    let Some(old) = source.try_get_value() else {
+        return;
+    };
+    if let Some(old) = old {
         old.close();
     }
     let Ok(es) = web_sys::EventSource::new(&format!("/api/v1/stream?last_event_id={after}")) else {
@@ -332,7 +344,8 @@ fn open(live: Live, source: StoredValue<Option<web_sys::EventSource>, LocalStora
         // The browser retries by itself unless the server refused outright (a session
         // that ended, a server that went away): then start again from the snapshot.
         let closed = source
-            .get_value()
+            .try_get_value()
+            .flatten()
             .is_some_and(|es| es.ready_state() == web_sys::EventSource::CLOSED);
         if closed {
             set_timeout(

@@ -4,8 +4,13 @@
 //! meantime) is kept as a conflict for the user to read, not dropped.
 //!
 //! [`send`] is how the staff faces change things: it sends at once when it can, and
-//! queues the change when the network is down. [`Outbox::flush`] runs when the browser
-//! says it is online again, and every few seconds while something waits.
+//! queues the change when the network is down. A control sends through an [`Action`]
+//! ([`sending_action`]): Leptos tracks it while it goes, and what it
+//! brings back is read by the control's own effects and views, which go with the
+//! control, so an answer that comes after the user moved on touches nothing of it.
+//! [`Outbox::flush`] runs when the browser says it is online again, and every few
+//! seconds while something waits; it is the app's, not a control's, so it is a task of
+//! its own (`spawn_local`).
 
 use crate::api::{self, ApiError};
 use crate::i18n::{names, tr, use_language, Lang, Language, Msg};
@@ -203,20 +208,33 @@ impl Outbox {
         outbox
     }
 
-    /// Sends the queue in order until it is empty or the network fails again.
+    /// Sends the queue in order until it is empty or the network fails again. It stops
+    /// when the face that holds this outbox is gone (what is left waits in
+    /// `localStorage` for the next face's outbox).
     pub fn flush(self, live: Live) {
         if self.flushing.get_value() || self.pending.with_untracked(Vec::is_empty) {
             return;
         }
         self.flushing.set_value(true);
         spawn_local(async move {
-            while let Some(first) = self.pending.with_untracked(|p| p.first().cloned()) {
+            let next = move || self.pending.try_with_untracked(|p| p.first().cloned());
+            while let Some(first) = next().flatten() {
                 match first.post().await {
                     Err(ApiError::Network(_)) => break,
                     result => {
-                        self.pending.update(|p| {
+                        let taken = self.pending.try_update(|p| {
                             p.remove(0);
                         });
+                        // The face went away while it was sent: it must not be sent
+                        // again by the next one.
+                        if taken.is_none() {
+                            let mut kept: Vec<Pending> = stored(PENDING_KEY);
+                            if kept.first() == Some(&first) {
+                                kept.remove(0);
+                                store(PENDING_KEY, &kept);
+                            }
+                            return;
+                        }
                         match result {
                             Ok(answer) => show(live, first.event, &answer),
                             Err(e) => self.conflicts.update(|c| {
@@ -314,18 +332,34 @@ pub enum Delivery {
     Refused(String),
 }
 
-/// The language refusals are told in.
-fn lang(outbox: Option<Outbox>) -> Lang {
-    outbox.map_or(Lang::Zh, |o| o.lang.0.get_untracked())
+impl Delivery {
+    /// What [`send`] returned, told in `lang`.
+    pub fn of(answer: Result<Sent, ApiError>, lang: Lang) -> Delivery {
+        match answer {
+            Ok(Sent::Done(_)) => Delivery::Done,
+            Ok(Sent::Queued(pending)) => Delivery::Queued(pending),
+            Err(e) => Delivery::Refused(refusal_message(lang, &e)),
+        }
+    }
 }
 
-/// [`send`], told the way a button shows it.
-pub async fn deliver(outbox: Option<Outbox>, live: Live, pending: Pending) -> Delivery {
-    match send(outbox, live, pending).await {
-        Ok(Sent::Done(_)) => Delivery::Done,
-        Ok(Sent::Queued(pending)) => Delivery::Queued(pending),
-        Err(e) => Delivery::Refused(refusal_message(lang(outbox), &e)),
-    }
+/// How a control sends its changes: each dispatched one goes through [`send_from`];
+/// the action's value is what the last returned, `pending()` is true while one goes.
+/// (One type for every control: each type of action is compiled once more into the
+/// app, about 2 KB of its download.)
+pub type Sending = Action<Pending, Result<Sent, ApiError>>;
+
+/// A control's [`Sending`].
+pub fn sending_action(outbox: Option<Outbox>, live: Option<Live>) -> Sending {
+    Action::new_unsync(move |pending: &Pending| send_from(outbox, live, pending.clone()))
+}
+
+/// What became of the last change `sending` sent, told the way a button shows it.
+pub fn last_delivery(sending: Sending, lang: Language) -> Option<Delivery> {
+    sending
+        .value()
+        .get()
+        .map(|answer| Delivery::of(answer, lang.0.get()))
 }
 
 /// What a control says after its change: nothing once done, "kept" while the change

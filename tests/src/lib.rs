@@ -690,7 +690,17 @@ impl Browser {
     /// Cuts the page off the network (`true`) or gives it back, as a tablet losing its
     /// signal would: requests fail and the page is told it is offline.
     pub async fn set_offline(&self, offline: bool) -> Result<()> {
-        let conditions = json!({"offline": offline, "latency": 0,
+        self.network_conditions(offline, 0).await
+    }
+
+    /// Makes every request of the page wait `ms` milliseconds (0: as fast as it is), as
+    /// on a weak mobile signal.
+    pub async fn set_latency(&self, ms: u64) -> Result<()> {
+        self.network_conditions(false, ms).await
+    }
+
+    async fn network_conditions(&self, offline: bool, latency_ms: u64) -> Result<()> {
+        let conditions = json!({"offline": offline, "latency": latency_ms,
                                 "download_throughput": -1, "upload_throughput": -1});
         self.command(
             "POST",

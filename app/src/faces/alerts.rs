@@ -12,7 +12,7 @@ use super::navigation::{DistanceFromHere, NavigateButton};
 use crate::here::{use_here, Here};
 use crate::i18n::{china_clock, names, use_language, Msg};
 use crate::live::{use_live, Connection, Live};
-use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Outbox, Pending};
+use crate::outbox::{last_delivery, sending_action, use_outbox, DeliveryNote, Pending, Sending};
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -44,26 +44,21 @@ const OUTCOMES: [AlertOutcome; 6] = [
     AlertOutcome::FalseAlarm,
 ];
 
-/// Sends an action (or keeps it while offline) and shows its result at once (the
-/// stream confirms it to everyone).
+/// Sends an action on alert `id` through the row's `send` (kept while offline); the
+/// row shows its result at once (the stream confirms it to everyone).
 pub(super) fn act(
-    outbox: Option<Outbox>,
-    live: Live,
-    result: RwSignal<Option<Delivery>>,
+    send: Sending,
     id: i64,
     action: &'static str,
     label: String,
     body: &impl serde::Serialize,
 ) {
-    let pending = Pending::new(
+    send.dispatch(Pending::new(
         format!("{label} #{id}"),
         format!("/api/v1/alerts/{id}/{action}"),
         body,
         Some(EventKind::AlertUpdated),
-    );
-    spawn_local(async move {
-        result.set(Some(outbox::deliver(outbox, live, pending).await));
-    });
+    ));
 }
 
 /// Worst first; among alerts as bad, the nearest to `here` when the device knows where
@@ -116,8 +111,8 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let resolving = RwSignal::new(false);
     let outcome = RwSignal::new(AlertOutcome::Safe);
     let note = RwSignal::new(String::new());
-    let result = RwSignal::new(None::<Delivery>);
     let outbox = use_outbox();
+    let send = sending_action(outbox, Some(live));
     let id = alert.id;
     let open = alert.state == AlertState::Open;
     let escalating = RwSignal::new(false);
@@ -205,7 +200,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
             {can_act.then(|| view! {
                 <div class="alert-actions">
                     {move || (open && waiting.get().is_none()).then(|| view! {
-                        <button data-test="ack" on:click=move |_| act(outbox, live, result, id, "ack", lang.t(Msg::Acknowledge).into(), &json!({}))>
+                        <button data-test="ack" on:click=move |_| act(send, id, "ack", lang.t(Msg::Acknowledge).into(), &json!({}))>
                             {move || lang.t(Msg::Acknowledge)}
                         </button>
                     })}
@@ -240,17 +235,17 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                     </label>
                     <button data-test="confirm-resolve" on:click=move |_| {
                         let body = ResolveAlert { outcome: outcome.get_untracked(), note: note.get_untracked() };
-                        act(outbox, live, result, id, "resolve", lang.t(Msg::Resolve).into(), &body);
+                        act(send, id, "resolve", lang.t(Msg::Resolve).into(), &body);
                         resolving.set(false);
                     }>{move || lang.t(Msg::Resolve)}</button>
                     <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>
                 </div>
             })}
             {move || escalating.get().then(|| view! {
-                <super::escalate::EscalateForm alert=id live=live result=result open=escalating/>
+                <super::escalate::EscalateForm alert=id send=send open=escalating/>
             })}
             <Notified alert=id/>
-            {move || result.get().map(|d| view! { <DeliveryNote delivery=d/> })}
+            {move || last_delivery(send, lang).map(|d| view! { <DeliveryNote delivery=d/> })}
         </li>
     }
 }
@@ -261,6 +256,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
 fn Notified(alert: i64) -> impl IntoView {
     let lang = use_language();
     let shown = RwSignal::new(None::<Result<Vec<linli_domain::notify::Delivery>, ()>>);
+    // Asked again on every opening; nothing until the answer is in.
     let toggle = move |_| {
         if shown.get_untracked().is_some() {
             shown.set(None);
@@ -477,6 +473,7 @@ pub fn CriticalBanner() -> impl IntoView {
             shown.set(Some(alert));
         }
     });
+    // The permission is read again once the browser has the user's answer.
     let ask_permission = move |_| {
         if let Ok(promise) = web_sys::Notification::request_permission() {
             spawn_local(async move {

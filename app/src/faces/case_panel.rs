@@ -13,10 +13,9 @@
 use crate::api;
 use crate::i18n::{date_time, names, tr, use_language, Lang, Msg};
 use crate::live::use_live;
-use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending, Sent};
+use crate::outbox::{self, sending_action, use_outbox, Delivery, DeliveryNote, Pending, Sent};
 use crate::session::use_session;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::cases::{Case, CaseEvent, CaseOutcome, CasePhoto, CaseStage, CaseStep, Party};
 use linli_domain::events::EventKind;
 use linli_domain::Role;
@@ -70,8 +69,12 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
     };
     let live = use_live();
-    let outbox = use_outbox();
-    spawn_local(async move { show(api::case(id).await) });
+    let loaded = LocalResource::new(move || api::case(id));
+    Effect::new(move |_| {
+        if let Some(answer) = loaded.get() {
+            show(answer);
+        }
+    });
     // "#12 楼道堆物" for a case the face knows.
     let label = move |id: i64| {
         let title = live.and_then(|live| {
@@ -102,6 +105,20 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         })
     };
     let queued = RwSignal::new(None::<Pending>);
+    let sending = sending_action(use_outbox(), live);
+    Effect::new(move |_| match sending.value().get() {
+        Some(Ok(Sent::Done(answer))) => {
+            note.set(String::new());
+            queued.set(None);
+            show(serde_json::from_value(answer).map_err(|e| api::ApiError::Network(e.to_string())));
+        }
+        Some(Ok(Sent::Queued(pending))) => {
+            note.set(String::new());
+            queued.set(Some(pending));
+        }
+        Some(Err(e)) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
+        None => {}
+    });
     // Through the outbox: a step taken without a network is kept and sent later.
     let send = move |step: CaseStep| {
         let pending = Pending::new(
@@ -110,23 +127,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
             &step,
             Some(EventKind::CaseUpdated),
         );
-        spawn_local(async move {
-            match outbox::send_from(outbox, live, pending).await {
-                Ok(Sent::Done(answer)) => {
-                    note.set(String::new());
-                    queued.set(None);
-                    show(
-                        serde_json::from_value(answer)
-                            .map_err(|e| api::ApiError::Network(e.to_string())),
-                    );
-                }
-                Ok(Sent::Queued(pending)) => {
-                    note.set(String::new());
-                    queued.set(Some(pending));
-                }
-                Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
-            }
-        })
+        sending.dispatch(pending);
     };
     let text = move || note.get_untracked().trim().to_string();
     // What became of the last step: kept offline, or refused and why. Shown with the

@@ -4,10 +4,9 @@
 
 use crate::i18n::{use_language, Msg};
 use crate::live::use_live;
-use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending};
+use crate::outbox::{last_delivery, sending_action, use_outbox, Delivery, DeliveryNote, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::care::NewCheckIn;
 use linli_domain::Role;
 
@@ -18,9 +17,8 @@ pub fn CheckInButton(home: String) -> impl IntoView {
     let (Some(live), true) = (use_live(), can_act) else {
         return ().into_any();
     };
-    let outbox = use_outbox();
-    let sending = RwSignal::new(false);
-    let delivery = RwSignal::new(None::<Delivery>);
+    let send = sending_action(use_outbox(), Some(live));
+    let delivery = move || last_delivery(send, lang);
     let check_in = move |_| {
         let at = js_sys::Date::new_0()
             .to_iso_string()
@@ -35,19 +33,15 @@ pub fn CheckInButton(home: String) -> impl IntoView {
             },
             None,
         );
-        sending.set(true);
-        spawn_local(async move {
-            delivery.set(Some(outbox::deliver(outbox, live, pending).await));
-            sending.set(false);
-        });
+        send.dispatch(pending);
     };
     view! {
         <div class="check-in">
             <button class="primary" data-test="check-in" on:click=check_in
-                disabled=move || sending.get() || delivery.get() == Some(Delivery::Done)>
+                disabled=move || send.pending().get() || delivery() == Some(Delivery::Done)>
                 {move || lang.t(Msg::RecordCheckIn)}
             </button>
-            {move || match delivery.get() {
+            {move || match delivery() {
                 Some(Delivery::Done) => Some(view! { <p data-test="checked-in">{move || lang.t(Msg::CheckedIn)}</p> }.into_any()),
                 Some(other) => Some(view! { <DeliveryNote delivery=other/> }.into_any()),
                 None => None,

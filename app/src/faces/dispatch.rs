@@ -7,10 +7,9 @@
 use super::navigation::NavigateButton;
 use crate::i18n::{china_clock, names, use_language, Msg};
 use crate::live::{use_live, Live};
-use crate::outbox::{self, use_outbox, Delivery, DeliveryNote, Pending};
+use crate::outbox::{last_delivery, sending_action, use_outbox, DeliveryNote, Pending};
 use crate::session::use_session;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::dispatch::{Candidate, Dispatch, DispatchAction};
 use linli_domain::dispatch::{DispatchStep, NewDispatch};
 use linli_domain::events::EventKind;
@@ -56,12 +55,11 @@ pub fn TaskList() -> impl IntoView {
 #[component]
 fn TaskRow(task: Dispatch, live: Live) -> impl IntoView {
     let lang = use_language();
-    let outbox = use_outbox();
-    let result = RwSignal::new(None::<Delivery>);
+    let send = sending_action(use_outbox(), Some(live));
     let mine = use_session().user().is_some_and(|u| may_act(&u, &task));
     let (id, state, position) = (task.id, task.state, task.position);
     let step = move |action: DispatchAction| {
-        let pending = Pending::new(
+        send.dispatch(Pending::new(
             format!(
                 "{} #{id}",
                 names::dispatch_action(lang.0.get_untracked(), action)
@@ -72,10 +70,7 @@ fn TaskRow(task: Dispatch, live: Live) -> impl IntoView {
                 note: String::new(),
             },
             Some(EventKind::DispatchUpdated),
-        );
-        spawn_local(async move {
-            result.set(Some(outbox::deliver(outbox, live, pending).await));
-        });
+        ));
     };
     let allowed: Vec<DispatchAction> = DispatchAction::ALL
         .iter()
@@ -99,7 +94,7 @@ fn TaskRow(task: Dispatch, live: Live) -> impl IntoView {
                     }).collect_view()}
                 </div>
             })}
-            {move || result.get().map(|d| view! { <DeliveryNote delivery=d/> })}
+            {move || last_delivery(send, lang).map(|d| view! { <DeliveryNote delivery=d/> })}
         </li>
     }
 }
@@ -151,34 +146,37 @@ pub fn SendForm(
     let Some(live) = use_live() else {
         return ().into_any();
     };
-    let outbox = use_outbox();
+    let sending = sending_action(use_outbox(), Some(live));
     let open = RwSignal::new(false);
-    let candidates = RwSignal::new(Vec::<Candidate>::new());
     let assignee = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
-    let result = RwSignal::new(None::<Delivery>);
     let query = match (alert, case) {
         (Some(a), _) => format!("alert_id={a}"),
         (_, Some(c)) => format!("case_id={c}"),
         _ => return ().into_any(),
     };
-    let toggle = {
-        let query = query.clone();
-        move |_| {
-            open.update(|o| *o = !*o);
-            if open.get_untracked() {
-                let query = query.clone();
-                spawn_local(async move {
-                    if let Ok(list) = crate::api::dispatch_candidates(&query).await {
-                        if let Some(first) = list.iter().find(|c| !c.busy) {
-                            assignee.set(first.assignee.clone());
-                        }
-                        candidates.set(list);
-                    }
-                });
+    // Who could go, nearest first: asked for again each time the form opens.
+    let candidates = LocalResource::new(move || {
+        let (opened, query) = (open.get(), query.clone());
+        async move {
+            if !opened {
+                return Vec::new();
             }
+            crate::api::dispatch_candidates(&query)
+                .await
+                .unwrap_or_default()
         }
-    };
+    });
+    // The nearest who is free is proposed.
+    Effect::new(move |_| {
+        candidates.with(|list| {
+            let first = list.iter().flatten().find(|c: &&Candidate| !c.busy);
+            if let Some(first) = first {
+                assignee.set(first.assignee.clone());
+            }
+        })
+    });
+    let toggle = move |_| open.update(|o| *o = !*o);
     let send = move |_| {
         let who = assignee.get_untracked().trim().to_string();
         if who.is_empty() {
@@ -196,9 +194,7 @@ pub fn SendForm(
             Some(EventKind::DispatchCreated),
         );
         open.set(false);
-        spawn_local(async move {
-            result.set(Some(outbox::deliver(outbox, live, pending).await));
-        });
+        sending.dispatch(pending);
     };
     view! {
         <button data-test="dispatch" on:click=toggle>{move || lang.t(Msg::Dispatch)}</button>
@@ -210,7 +206,7 @@ pub fn SendForm(
                         on:input=move |ev| assignee.set(event_target_value(&ev))/>
                 </label>
                 <datalist id="dispatch-candidates">
-                    {move || candidates.get().into_iter().map(|c| {
+                    {move || candidates.get().unwrap_or_default().into_iter().map(|c| {
                         let label = match (c.distance_m, c.busy) {
                             (Some(m), false) => format!("{m:.0} m"),
                             (Some(m), true) => format!("{m:.0} m · {}", lang.t(Msg::Busy)),
@@ -229,7 +225,7 @@ pub fn SendForm(
                 </button>
             </div>
         })}
-        {move || result.get().map(|d| view! { <DeliveryNote delivery=d/> })}
+        {move || last_delivery(sending, lang).map(|d| view! { <DeliveryNote delivery=d/> })}
     }
     .into_any()
 }

@@ -6,25 +6,20 @@
 
 use super::parties::PartiesPicker;
 use crate::i18n::{use_language, Msg};
-use crate::live::Live;
-use crate::outbox::{use_outbox, Delivery};
+use crate::outbox::Sending;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::alerts::EscalateAlert;
-use linli_domain::alerts::EscalationDraft;
 use linli_domain::cases::Party;
 use linli_domain::limits::{CASE_TEXT_CHARS, CASE_TITLE_CHARS, NOTE_CHARS};
 
 #[component]
 pub fn EscalateForm(
     alert: i64,
-    live: Live,
-    result: RwSignal<Option<Delivery>>,
+    /// The alert row's sending, which shows the result.
+    send: Sending,
     open: RwSignal<bool>,
 ) -> impl IntoView {
     let lang = use_language();
-    let outbox = use_outbox();
-    let draft = RwSignal::new(None::<Result<EscalationDraft, ()>>);
     let title = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
@@ -35,15 +30,19 @@ pub fn EscalateForm(
         .user()
         .is_some_and(|u| u.role == linli_domain::Role::Commander);
     let send_to = RwSignal::new(String::new());
-    spawn_local(async move {
-        let answer = crate::api::escalation_draft(alert).await;
-        if let Ok(d) = &answer {
-            title.set(d.title.clone());
-            description.set(d.description.clone());
-            responsible.set(d.responsible);
-            cooperating.set(d.cooperating.clone());
-        }
-        draft.set(Some(answer.map_err(|_| ())));
+    let answer = LocalResource::new(move || crate::api::escalation_draft(alert));
+    // Whether the draft came (`Some(true)`), could not be read, or is still awaited.
+    let draft = move || answer.with(|a| a.as_ref().map(Result::is_ok));
+    // The fields start as the draft says.
+    Effect::new(move |_| {
+        answer.with(|a| {
+            if let Some(Ok(d)) = a {
+                title.set(d.title.clone());
+                description.set(d.description.clone());
+                responsible.set(d.responsible);
+                cooperating.set(d.cooperating.clone());
+            }
+        })
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -51,7 +50,7 @@ pub fn EscalateForm(
             note: note.get_untracked(),
             ..EscalateAlert::default()
         };
-        if matches!(draft.get_untracked(), Some(Ok(_))) {
+        if answer.with_untracked(|a| matches!(a, Some(Ok(_)))) {
             body.title = Some(title.get_untracked());
             body.description = Some(description.get_untracked());
             body.responsible = responsible.get_untracked();
@@ -60,23 +59,15 @@ pub fn EscalateForm(
         let who = send_to.get_untracked().trim().to_string();
         body.dispatch = (!who.is_empty()).then_some(who);
         open.set(false);
-        super::alerts::act(
-            outbox,
-            live,
-            result,
-            alert,
-            "escalate",
-            lang.t(Msg::Escalate).into(),
-            &body,
-        );
+        super::alerts::act(send, alert, "escalate", lang.t(Msg::Escalate).into(), &body);
     };
     view! {
         <form class="escalate-form" data-test="escalate-form" on:submit=submit>
             <p class="hint">{move || lang.t(Msg::EscalateToCase)}</p>
-            {move || matches!(draft.get(), Some(Err(()))).then(|| view! {
+            {move || (draft() == Some(false)).then(|| view! {
                 <p class="error" data-test="escalate-no-draft">{move || lang.t(Msg::DraftUnavailable)}</p>
             })}
-            {move || matches!(draft.get(), Some(Ok(_))).then(|| view! {
+            {move || (draft() == Some(true)).then(|| view! {
                 <label>{move || lang.t(Msg::Title)}
                     <input type="text" data-test="escalate-title" maxlength=CASE_TITLE_CHARS required
                         prop:value=move || title.get()
@@ -100,7 +91,7 @@ pub fn EscalateForm(
                     on:input=move |ev| note.set(event_target_value(&ev))></textarea>
             </label>
             <button type="submit" class="primary" data-test="confirm-escalate"
-                disabled=move || draft.get().is_none()>
+                disabled=move || draft().is_none()>
                 {move || lang.t(Msg::Escalate)}
             </button>
             <button type="button" class="link" on:click=move |_| open.set(false)>{move || lang.t(Msg::Cancel)}</button>

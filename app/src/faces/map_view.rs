@@ -194,7 +194,9 @@ pub fn MapView(
         LayerName::Grids,
         LayerName::Buildings,
     ] {
-        // After each wait, the map may be gone (the user moved on): its values can no
+        // A task of its own rather than a resource: each layer is moved into `data`
+        // once (a resource's value is copied out on every read), and the work stops
+        // between slices once the map is gone (the user moved on): its values can no
         // longer be read, and nothing is left to show.
         let gone = move || data.is_disposed();
         spawn_local(async move {

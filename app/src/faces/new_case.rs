@@ -7,10 +7,9 @@
 
 use crate::i18n::{names, use_language, Msg};
 use crate::live::use_live;
-use crate::outbox::{self, use_outbox, Pending, Sent};
+use crate::outbox::{self, sending_action, use_outbox, Pending, Sent};
 use crate::session::use_session;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use linli_domain::cases::{CaseCategory, CasePriority, CaseSource, NewCase, Party};
 use linli_domain::events::EventKind;
 use linli_domain::limits::{CASE_TEXT_CHARS, CASE_TITLE_CHARS};
@@ -82,8 +81,22 @@ pub fn NewCaseForm(
     // `None` is "not assigned yet": the first entry of the list below.
     let responsible = RwSignal::new(None::<Party>);
     let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let outbox = use_outbox();
+    let send = sending_action(use_outbox(), live);
+    // Sent: its details open (the form is done with). Kept until the network returns:
+    // the outbox's bar counts it, and the form is done with too.
+    Effect::new(move |_| match send.value().get() {
+        Some(Ok(Sent::Done(answer))) => {
+            if let (Some(live), Some(id)) =
+                (live, answer.get("id").and_then(serde_json::Value::as_i64))
+            {
+                live.open_case.set(Some(id));
+            }
+            on_close();
+        }
+        Some(Ok(Sent::Queued(_))) => on_close(),
+        Some(Err(e)) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
+        None => {}
+    });
     let community = spot.community.clone();
     let building = spot.building.clone();
     // Reported from a patrol: the rest has its defaults, so the title is what to type.
@@ -128,32 +141,16 @@ pub fn NewCaseForm(
                 .patrol_run
                 .filter(|_| source.get_untracked() == CaseSource::Patrol),
         };
-        let Some(live) = live else { return };
-        let pending = Pending::new(
+        if live.is_none() {
+            return;
+        }
+        error.set(None);
+        send.dispatch(Pending::new(
             new.title.clone(),
             "/api/v1/cases",
             &new,
             Some(EventKind::CaseCreated),
-        );
-        busy.set(true);
-        spawn_local(async move {
-            match outbox::send(outbox, live, pending).await {
-                Ok(Sent::Done(answer)) => {
-                    if let Some(id) = answer.get("id").and_then(serde_json::Value::as_i64) {
-                        live.open_case.set(Some(id));
-                    }
-                    busy.set(false);
-                    on_close();
-                }
-                // Kept until the network returns: the outbox's bar counts it, and the
-                // form is done with.
-                Ok(Sent::Queued(_)) => on_close(),
-                Err(e) => {
-                    error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e)));
-                    busy.set(false);
-                }
-            }
-        });
+        ));
     };
     let parties = move || {
         let l = lang.0.get();
@@ -200,7 +197,7 @@ pub fn NewCaseForm(
                     on:input=move |ev| description.set(event_target_value(&ev))></textarea>
             </label>
             <div class="sticky-actions">
-                <button type="submit" class="primary" data-test="new-case-submit" disabled=move || busy.get()>
+                <button type="submit" class="primary" data-test="new-case-submit" disabled=move || send.pending().get()>
                     {move || lang.t(Msg::Report)}
                 </button>
                 {move || error.get().map(|e| view! { <p class="error" role="alert" data-test="new-case-error">{e}</p> })}

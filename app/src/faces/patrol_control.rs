@@ -45,7 +45,9 @@ fn my_routes(live: Live, user: &SessionInfo) -> Vec<(String, String)> {
     })
 }
 
-/// Sends one position of `unit`, taken `at`, through the outbox.
+/// Sends one position of `unit`, taken `at`, through the outbox. A task of its own
+/// (`spawn_local`), not an action: no control waits for it or shows its answer, and
+/// the sharing goes on whatever tab is open.
 fn send_position(live: Live, outbox: Option<Outbox>, unit: &str, position: [f64; 2], at: String) {
     let pending = Pending::new(
         format!("{unit} @ {at}"),
@@ -176,61 +178,60 @@ pub fn PatrolControl() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let my_run = open_run_of(live, unit.clone());
     let here = use_here();
-    let start = {
+    let starting = {
         let unit = unit.clone();
-        move |_| {
-            let Some(route) = chosen
-                .get_untracked()
-                .or_else(|| routes.with_untracked(|r| r.first().map(|(id, _)| id.clone())))
-            else {
-                return;
-            };
-            let unit = unit.clone();
-            spawn_local(async move {
-                let url = format!("/api/v1/patrols/units/{unit}/run");
-                match api::post_json(&url, &StartRun { route }, None).await {
-                    Ok(run) => {
-                        error.set(None);
-                        live.show_change(EventKind::PatrolRun, &run);
-                        if let Some(here) = here {
-                            here.follow.set(true);
-                        }
-                    }
-                    Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
-                }
-            });
-        }
+        Action::new_unsync(move |start: &StartRun| {
+            let (unit, start) = (unit.clone(), start.clone());
+            async move { api::start_run(&unit, &start).await }
+        })
+    };
+    let ending = {
+        let unit = unit.clone();
+        Action::new_unsync(move |end: &EndRun| {
+            let (unit, end) = (unit.clone(), end.clone());
+            async move { api::end_run(&unit, &end).await }
+        })
     };
     // Ending: straight away when every checkpoint was passed, else after the team
     // said why (`asking` holds the checkpoints missed while the question is open).
     let asking = RwSignal::new(None::<Vec<Checkpoint>>);
-    let finish = move |end: EndRun| {
-        let unit = unit.clone();
-        spawn_local(async move {
-            match api::end_run(&unit, &end).await {
-                Ok(run) => {
-                    error.set(None);
+    // A run started or ended: shown on the map at once, and the map follows the worker
+    // while the run is on.
+    for (answers, on_run) in [(starting.value(), true), (ending.value(), false)] {
+        Effect::new(move |_| match answers.get() {
+            Some(Ok(run)) => {
+                error.set(None);
+                if !on_run {
                     asking.set(None);
-                    live.show_change(EventKind::PatrolRun, &run);
-                    if let Some(here) = here {
-                        here.follow.set(false);
-                    }
                 }
-                Err(e) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
+                live.show_change(EventKind::PatrolRun, &run);
+                if let Some(here) = here {
+                    here.follow.set(on_run);
+                }
             }
+            Some(Err(e)) => error.set(Some(outbox::refusal_message(lang.0.get_untracked(), &e))),
+            None => {}
         });
+    }
+    let start = move |_| {
+        let route = chosen
+            .get_untracked()
+            .or_else(|| routes.with_untracked(|r| r.first().map(|(id, _)| id.clone())));
+        if let Some(route) = route {
+            starting.dispatch(StartRun { route });
+        }
     };
-    let end = {
-        let finish = finish.clone();
-        move |_| {
-            let missed = my_run
-                .with_untracked(|run| run.as_ref().map(|run| missed_so_far(live, run)))
-                .unwrap_or_default();
-            if missed.is_empty() {
-                finish.clone()(EndRun::default());
-            } else {
-                asking.set(Some(missed));
-            }
+    let finish = move |end: EndRun| {
+        ending.dispatch(end);
+    };
+    let end = move |_| {
+        let missed = my_run
+            .with_untracked(|run| run.as_ref().map(|run| missed_so_far(live, run)))
+            .unwrap_or_default();
+        if missed.is_empty() {
+            finish(EndRun::default());
+        } else {
+            asking.set(Some(missed));
         }
     };
     let report_here = move |_| {
@@ -254,7 +255,7 @@ pub fn PatrolControl() -> impl IntoView {
                             {routes.get().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
                         </select>
                     </label>
-                    <button class="primary" data-test="patrol-start" on:click=start.clone()>{move || lang.t(Msg::StartPatrol)}</button>
+                    <button class="primary" data-test="patrol-start" on:click=start>{move || lang.t(Msg::StartPatrol)}</button>
                 }.into_any(),
                 Some(run) => view! {
                     <p class="sharing" data-test="patrol-sharing">
@@ -263,12 +264,12 @@ pub fn PatrolControl() -> impl IntoView {
                     </p>
                     <div class="patrol-actions">
                         <button class="primary" data-test="patrol-report-here" on:click=report_here>{move || lang.t(Msg::ReportHere)}</button>
-                        <button data-test="patrol-end" on:click=end.clone()>{move || lang.t(Msg::EndPatrol)}</button>
+                        <button data-test="patrol-end" on:click=end>{move || lang.t(Msg::EndPatrol)}</button>
                     </div>
                 }.into_any(),
             }}
             {move || asking.get().map(|missed| view! {
-                <MissedQuestion missed=missed on_end=finish.clone() on_keep_walking=move || asking.set(None)/>
+                <MissedQuestion missed=missed on_end=finish on_keep_walking=move || asking.set(None)/>
             })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </div>

@@ -7,7 +7,7 @@
 //! back. The server keeps only its own re-encoded copy, without EXIF or GPS.
 
 use crate::api;
-use crate::i18n::{names, use_language, Msg};
+use crate::i18n::{names, tr, use_language, Msg};
 use crate::live::use_live;
 use crate::outbox::{self, refusal_message, use_outbox, Pending, Sent};
 use leptos::prelude::*;
@@ -115,9 +115,11 @@ pub fn AddPhoto(
         error.set(None);
         let kind = kind.get_untracked();
         let l = lang.0.get_untracked();
+        // Not cancelled with the panel: a photo taken goes, or waits in the outbox,
+        // even when the panel was closed meanwhile.
         spawn_local(async move {
             let Ok(data_url) = shrink(&file).await else {
-                error.set(Some(lang.t(Msg::PhotoUnreadable).to_string()));
+                error.set(Some(tr(l, Msg::PhotoUnreadable).to_string()));
                 busy.set(false);
                 return;
             };
@@ -129,7 +131,8 @@ pub fn AddPhoto(
             match outbox::send_from(outbox, live, pending).await {
                 Ok(Sent::Done(answer)) => {
                     if let Ok(updated) = serde_json::from_value(answer) {
-                        on_added.run(updated);
+                        // (`try_`: the panel may be gone by now.)
+                        on_added.try_run(updated);
                     }
                 }
                 Ok(Sent::Queued(_)) => {}

@@ -5,7 +5,7 @@ use super::draw::DrawCommand;
 use super::projection::Screen;
 use super::tiles::{self, TileKey, TILE_MARGIN_PX, TILE_PX};
 use super::viewport::Viewport;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use wasm_bindgen::JsCast as _;
 use web_sys::{CanvasRenderingContext2d, CanvasWindingRule, HtmlCanvasElement};
 
@@ -158,6 +158,11 @@ pub fn replay(ctx: &CanvasRenderingContext2d, commands: &[DrawCommand]) {
 /// next frames. At least one tile is drawn per frame (unless a picture of this very
 /// view already stands in), so the map always completes.
 const TILE_BUDGET_MS: f64 = 3.0;
+/// How long one frame may spend painting the first picture of a blank map, and the
+/// most boxes one step of it paints. `make bench` (100,000 buildings, 2026-12-01): the
+/// whole district in one pass was a task of 116-184 ms, long enough to block a click.
+const FIRST_PICTURE_BUDGET_MS: f64 = 8.0;
+const BOXES_PER_STEP: usize = 4_000;
 /// How many levels up to look for a stand-in for a missing tile (children, one level
 /// down, stand in too).
 const STAND_IN_LEVELS: u8 = 4;
@@ -172,6 +177,9 @@ pub struct TileCache {
     /// first (one pass over the features is quicker than dozens of tiles), and a
     /// stand-in under missing tiles afterwards.
     snapshot: Option<(HtmlCanvasElement, Viewport)>,
+    /// The snapshot's commands not painted yet: a first picture is painted over
+    /// several frames, a few milliseconds each, and shown as far as it got.
+    unpainted: Option<(CanvasRenderingContext2d, VecDeque<DrawCommand>)>,
     /// What the bitmaps show (data, visible layers, pixel ratio): when it changes,
     /// every tile is stale.
     content: u64,
@@ -193,13 +201,12 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
-/// A new canvas of `viewport`'s size with `commands` drawn on `background`.
-fn paint(
+/// A new canvas of `viewport`'s size, filled with `background`.
+fn blank(
     viewport: &Viewport,
     pixel_ratio: f64,
     background: &str,
-    commands: &[DrawCommand],
-) -> Option<HtmlCanvasElement> {
+) -> Option<(HtmlCanvasElement, CanvasRenderingContext2d)> {
     let canvas = web_sys::window()?
         .document()?
         .create_element("canvas")
@@ -208,8 +215,37 @@ fn paint(
         .ok()?;
     let ctx = prepare(&canvas, viewport.width, viewport.height, pixel_ratio)?;
     clear(&ctx, viewport.width, viewport.height, background);
+    Some((canvas, ctx))
+}
+
+/// A new canvas of `viewport`'s size with `commands` drawn on `background`.
+fn paint(
+    viewport: &Viewport,
+    pixel_ratio: f64,
+    background: &str,
+    commands: &[DrawCommand],
+) -> Option<HtmlCanvasElement> {
+    let (canvas, ctx) = blank(viewport, pixel_ratio, background)?;
     replay(&ctx, commands);
     Some(canvas)
+}
+
+/// `commands` as steps of moderate size: a command of many boxes becomes several.
+/// (Polygons come in paths of moderate size already.)
+fn in_steps(commands: Vec<DrawCommand>) -> VecDeque<DrawCommand> {
+    let mut steps = VecDeque::with_capacity(commands.len());
+    for command in commands {
+        match command {
+            DrawCommand::Rects { rects, fill } if rects.len() > BOXES_PER_STEP => {
+                steps.extend(rects.chunks(BOXES_PER_STEP).map(|part| DrawCommand::Rects {
+                    rects: part.to_vec(),
+                    fill,
+                }));
+            }
+            other => steps.push_back(other),
+        }
+    }
+    steps
 }
 
 impl TileCache {
@@ -218,6 +254,7 @@ impl TileCache {
         if content != self.content {
             self.tiles.clear();
             self.snapshot = None;
+            self.unpainted = None;
             self.content = content;
         }
     }
@@ -225,8 +262,8 @@ impl TileCache {
     /// Draws the base map for `viewport` on `ctx` from tiles, first drawing missing
     /// ones with `draw_list` (the draw list for a viewport) for as long as the
     /// frame's budget lasts, with stand-ins where they are still missing. A map that
-    /// would be blank is drawn whole in one pass instead, and its tiles follow in
-    /// later frames.
+    /// would be blank is drawn whole in one picture instead (painted over a few
+    /// frames, shown as far as it got), and its tiles follow in later frames.
     pub fn draw_base(
         &mut self,
         ctx: &CanvasRenderingContext2d,
@@ -245,16 +282,33 @@ impl TileCache {
                     || k.children().iter().any(|c| present(self, c))
             });
         if !shows_something {
-            self.snapshot = paint(viewport, pixel_ratio, background, &draw_list(viewport))
-                .map(|canvas| (canvas, *viewport));
+            let commands =
+                crate::timing::measured("linli: first picture listed", || draw_list(viewport));
+            if let Some((canvas, picture)) = blank(viewport, pixel_ratio, background) {
+                self.snapshot = Some((canvas, *viewport));
+                self.unpainted = Some((picture, in_steps(commands)));
+            }
         }
-        let snapshot_is_view = matches!(&self.snapshot, Some((_, v)) if v == viewport);
-        // Missing tiles, nearest the middle first, until the budget is spent; at
-        // least one per frame unless the snapshot already shows this very view.
         let started = now_ms();
+        if let Some((picture, steps)) = &mut self.unpainted {
+            while let Some(step) = steps.pop_front() {
+                replay(picture, std::slice::from_ref(&step));
+                if now_ms() - started > FIRST_PICTURE_BUDGET_MS {
+                    break;
+                }
+            }
+            if steps.is_empty() {
+                self.unpainted = None;
+            }
+        }
+        let painting = self.unpainted.is_some();
+        let snapshot_is_view = !painting && matches!(&self.snapshot, Some((_, v)) if v == viewport);
+        // Missing tiles, nearest the middle first, until the budget is spent; at
+        // least one per frame unless the snapshot already shows this very view. None
+        // while the first picture is being painted: that takes the frame's time.
         let mut drawn = 0;
         for key in &needed {
-            if present(self, key) {
+            if painting || present(self, key) {
                 continue;
             }
             if (drawn > 0 || snapshot_is_view) && now_ms() - started > TILE_BUDGET_MS {
@@ -315,8 +369,8 @@ impl TileCache {
         }
         self.evict(needed.len() + SPARE_TILES);
         BaseDrawn {
-            complete: missing.is_empty() || snapshot_is_view,
-            more: !missing.is_empty(),
+            complete: !painting && (missing.is_empty() || snapshot_is_view),
+            more: painting || !missing.is_empty(),
         }
     }
 

@@ -126,6 +126,67 @@ async fn a_grid_worker_lands_on_the_field_face_and_can_sign_out() -> anyhow::Res
     Ok(())
 }
 
+/// Keeps every error the page reports from now on in `window.__errors`: what the app
+/// logs with `console.error` (a Rust panic's message) and what nobody caught (a Wasm
+/// trap: with `panic = "abort"`, a panic stops the whole app).
+const ERROR_CATCHER: &str = r#"
+    window.__errors = [];
+    const log = console.error.bind(console);
+    console.error = (...args) => { window.__errors.push(args.map(String).join(' ')); log(...args); };
+    window.addEventListener('error', e => window.__errors.push(String(e.message)));
+    window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason)));
+"#;
+
+/// A commander on a slow network switches faces while each face's snapshot, layers
+/// and figures are still on their way. The answers that come after their face is gone
+/// are dropped and the app goes on. (Before, the snapshot's late answer read the gone
+/// face's values: a panic, and the app stopped answering.)
+#[tokio::test]
+async fn answers_that_come_after_their_face_is_gone_do_not_stop_the_app() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1280, 800, "zh-CN").await?;
+    browser.goto(&server.url("/login")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    browser
+        .wait_for("the command map", MAP_PIXELS, WAIT)
+        .await?;
+    browser.script(ERROR_CATCHER, json!([])).await?;
+
+    browser.set_latency(1500).await?;
+    // Field face, command face, and again, moved between in the page (the router
+    // follows the history), each asking for its data and left before it came.
+    for path in ["/field", "/command", "/field", "/command"] {
+        browser
+            .script(
+                "history.pushState({}, '', arguments[0]); window.dispatchEvent(new PopStateEvent('popstate'));",
+                json!([path]),
+            )
+            .await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    browser.set_latency(0).await?;
+    // The late answers land (1.5 s after they were asked for).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // The app goes on: the command map is drawn and a click is answered.
+    browser
+        .wait_for("the command map after the late answers", MAP_PIXELS, WAIT)
+        .await?;
+    let language = browser.find("[data-test=language]").await?;
+    browser.click(&language).await?;
+    browser
+        .wait_for(
+            "the face's name in English",
+            "const f = document.querySelector('[data-test=face]'); return f && f.textContent === 'Command centre' || null",
+            WAIT,
+        )
+        .await?;
+    let errors = browser.script("return window.__errors", json!([])).await?;
+    assert_eq!(errors, json!([]), "the page reported errors");
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_public_page_works_signed_out_and_the_language_switch_changes_the_words(
 ) -> anyhow::Result<()> {
