@@ -2,5 +2,7 @@
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(linli_app::App);
+    linli_app::timing::measured("linli: page mounted", || {
+        leptos::mount::mount_to_body(linli_app::App)
+    });
 }

@@ -1,7 +1,8 @@
 //! [`MapView`]: the map component, the map engine ([`crate::map`]) put on a page. Loads
 //! the layers, keeps the canvas the size of its container, hands mouse, touch and keys
 //! to the gesture controller ([`crate::map::gesture`]) and applies the views it
-//! answers, redraws at most once per animation frame, and opens the details of what
+//! answers, redraws at most once per animation frame (the base map from tiles, then
+//! [`crate::map::overlays`] in their order), and opens the details of what
 //! was clicked or tapped (see [`super::map_panels`]). Staff who may change things
 //! report a case by right-clicking or long-pressing the spot.
 //!
@@ -21,6 +22,7 @@ use crate::map::gesture::{
 use crate::map::index::Indexed;
 use crate::map::layers::{self, BaseShown, Hit, MapData};
 use crate::map::markers::{self, MarkerKind, Operations, Shown};
+use crate::map::overlays;
 use crate::map::projection::{unproject, Screen};
 use crate::map::theme::Theme;
 use crate::map::viewport::{Bounds, Viewport};
@@ -145,12 +147,32 @@ pub struct StaffTools {
 
 /// The map. With `staff`, it also loads the caller's snapshot: elder homes, open cases
 /// and patrol routes (never on the public page).
+///
+/// It is made a task after the page around it: the page's first task (the Wasm
+/// starting, the page's own views and the requests they start) is the longest of a
+/// load, and input waits behind it. `make bench` (100,000 buildings, `/public`,
+/// 2026-12-01): that task was 41-60 ms with the map made in it.
 #[component]
 pub fn MapView(
     theme: Theme,
     #[prop(optional)] staff: Option<StaffTools>,
     /// The public page's coarse cells of cases, drawn as circles.
     #[prop(optional)]
+    public_areas: Option<RwSignal<Vec<AreaStatus>>>,
+) -> impl IntoView {
+    let made = RwSignal::new(false);
+    // (Setting a signal of a map already gone does nothing.)
+    set_timeout(move || made.set(true), std::time::Duration::ZERO);
+    move || {
+        made.get()
+            .then(|| view! { <Map theme=theme staff=staff public_areas=public_areas/> })
+    }
+}
+
+#[component]
+fn Map(
+    theme: Theme,
+    staff: Option<StaffTools>,
     public_areas: Option<RwSignal<Vec<AreaStatus>>>,
 ) -> impl IntoView {
     let lang = use_language();
@@ -397,45 +419,41 @@ pub fn MapView(
                     layers::draw_all(d, view, &palette, base)
                 })
             });
-            let pulse = window()
-                .performance()
-                .map_or(0.0, |p| (p.now() / markers::PULSE_MS).fract());
-            let (mut commands, pulsing) = ops.with_untracked(|o| {
+            let on_screen = |p: [f64; 2]| v.to_screen(crate::map::projection::project(p.into()));
+            let public_areas = public_areas.map(|a| a.get_untracked()).unwrap_or_default();
+            let (commands, pulsing) = ops.with_untracked(|o| {
                 hooks.update_value(|h| {
                     h.set(&canvas, "data-homes", o.homes.len());
                     h.set(&canvas, "data-alerts", o.alerts.len());
                     h.set(&canvas, "data-cases", o.cases.len());
                 });
-                let mut commands = markers::draw(o, &v, marks, palette.label_halo);
-                commands.extend(markers::alert_rings(o, &v, pulse));
-                (
-                    commands,
-                    o.alerts
-                        .iter()
-                        .any(|a| a.item.state == linli_domain::alerts::AlertState::Open),
-                )
+                let frame = overlays::Frame {
+                    data: d,
+                    viewport: &v,
+                    palette: &palette,
+                    chinese,
+                    operations: o,
+                    shown: marks,
+                    pulse: window()
+                        .performance()
+                        .map_or(0.0, |p| (p.now() / markers::PULSE_MS).fract()),
+                    public_areas: &public_areas,
+                    report_pin: creating
+                        .with_untracked(|s| s.as_ref().map(|s| on_screen(s.position))),
+                    here: here.and_then(|h| {
+                        h.fix
+                            .with_untracked(|f| f.as_ref().map(|f| on_screen(f.position)))
+                    }),
+                    destination: here.and_then(|h| {
+                        h.destination
+                            .with_untracked(|d| d.as_ref().map(|d| on_screen(d.position)))
+                    }),
+                };
+                let open = |a: &markers::Placed<linli_domain::alerts::Alert>| {
+                    a.item.state == linli_domain::alerts::AlertState::Open
+                };
+                (overlays::draw(&frame), o.alerts.iter().any(open))
             });
-            if let Some(areas) = public_areas {
-                areas.with_untracked(|a| commands.extend(markers::area_circles(a, &v)));
-            }
-            let on_screen = |p: [f64; 2]| v.to_screen(crate::map::projection::project(p.into()));
-            if let Some(spot) = creating.get_untracked() {
-                commands.extend(markers::pin(on_screen(spot.position)));
-            }
-            if let Some(here) = here {
-                commands.extend(markers::here_and_destination(
-                    here.fix
-                        .with_untracked(|f| f.as_ref().map(|f| on_screen(f.position))),
-                    here.destination
-                        .with_untracked(|d| d.as_ref().map(|d| on_screen(d.position))),
-                ));
-            }
-            commands.extend(layers::community_names(
-                &d.communities,
-                &v,
-                &palette,
-                chinese,
-            ));
             canvas::replay(&ctx, &commands);
             // For tests and `make bench`: what was drawn, and when (ms since navigation).
             let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);

@@ -7,7 +7,8 @@
 //! `<canvas>`, the only module that talks to the browser's 2D context (a WebGL backend
 //! could replay the same list). The base layers are drawn per [`tiles`] tile into
 //! bitmaps kept between frames, so panning and zooming mostly copy bitmaps. [`markers`]
-//! adds the operational layers (homes, cases, routes) with [`cluster`]ing. The
+//! adds the operational layers (homes, cases, routes) with [`cluster`]ing; [`overlays`]
+//! lists every layer over the base map in the order a frame draws them. The
 //! [`gesture`] controller turns pointers, wheel and keys into changes of the view.
 //! Everything but `canvas` is plain Rust, tested natively.
 //!
@@ -29,6 +30,7 @@ pub mod gesture;
 pub mod index;
 pub mod layers;
 pub mod markers;
+pub mod overlays;
 pub mod projection;
 pub mod theme;
 pub mod tiles;

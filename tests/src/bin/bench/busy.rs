@@ -10,7 +10,9 @@
 //! `target/bench/busy-trace.json` for DevTools' Performance panel or Perfetto.
 
 use super::frames::{circle_drag, frames_during};
-use super::trace::{main_thread, print_causes, print_measures, MainThread, LONG_TASK_MS};
+use super::trace::{
+    main_thread, print_causes, print_longest, print_measures, MainThread, LONG_TASK_MS,
+};
 use anyhow::{Context as _, Result};
 use linli_tests::{now_rfc3339, Browser, LinliServer};
 use serde_json::{json, Value};
@@ -152,6 +154,7 @@ pub async fn measure() -> Result<()> {
     let runs: Vec<&MainThread> = results.iter().map(|r| &r.2).collect();
     print_causes("the drag", &runs);
     print_measures("the app's own measures (all runs)", &runs);
+    print_longest("the longest task of the drag, each run", &runs);
     Ok(())
 }
 

@@ -18,7 +18,7 @@
 //! Frame intervals come from `requestAnimationFrame` timestamps; headless Chromium
 //! caps them at 16.7 ms, so frames over 33 ms and the worst frame show the real cost.
 
-use super::trace::{main_thread, print_causes, print_measures, MainThread};
+use super::trace::{main_thread, print_causes, print_longest, print_measures, MainThread};
 use anyhow::{Context as _, Result};
 use linli_tests::{Browser, LinliServer};
 use serde_json::{json, Value};
@@ -332,6 +332,10 @@ pub async fn compare(workload: PathBuf) -> Result<()> {
                     "{}'s own measures while loading ({RUNS} runs)",
                     subject.name
                 ),
+                &loads,
+            );
+            print_longest(
+                &format!("{}'s longest task while loading, each run", subject.name),
                 &loads,
             );
         }

@@ -21,6 +21,8 @@ pub struct MainThread {
     /// The app's own measures (`performance.measure`, see `app/src/timing.rs`) in the
     /// window, whatever the length of their task.
     pub measures: Causes,
+    /// What ran directly inside the longest task, and the app's measures in it.
+    pub in_longest: Causes,
 }
 
 /// Time by what it was spent on: (what, total ms, times), most time first once
@@ -168,22 +170,31 @@ pub fn main_thread(events: &[Value], between: Option<(&str, &str)>) -> MainThrea
         longest_ms: tasks.iter().map(|t| t.ms()).fold(0.0, f64::max),
         ..MainThread::default()
     };
-    let mut causes = Causes::default();
-    for task in tasks.iter().filter(|t| t.ms() > LONG_TASK_MS) {
-        out.long += 1;
+    // The outermost events of a task: not inside another one of its events.
+    let outermost = |task: &Span, causes: &mut Causes| {
         let within: Vec<&Span> = inner.iter().copied().filter(|s| task.contains(s)).collect();
-        // The outermost events of the task: not inside another one of its events.
-        let outermost = within.iter().filter(|s| {
+        let outer = within.iter().filter(|s| {
             !within
                 .iter()
                 .any(|o| !std::ptr::eq(*o, **s) && o.contains(s) && o.ms() > s.ms())
         });
-        for span in outermost {
+        for span in outer {
             causes.add(&span.label, span.ms(), 1);
         }
+    };
+    let mut causes = Causes::default();
+    for task in tasks.iter().filter(|t| t.ms() > LONG_TASK_MS) {
+        out.long += 1;
+        outermost(task, &mut causes);
     }
     out.causes = causes.sorted();
     out.measures = measures(events, from, to);
+    if let Some(longest) = tasks.iter().max_by(|a, b| a.ms().total_cmp(&b.ms())) {
+        outermost(longest, &mut out.in_longest);
+        let own = measures(events, longest.start, longest.end);
+        out.in_longest.0.extend(own.0);
+        out.in_longest = std::mem::take(&mut out.in_longest).sorted();
+    }
     out
 }
 
@@ -227,6 +238,22 @@ pub fn print_causes(title: &str, runs: &[&MainThread]) {
     println!("  trace, {title}: what ran in the tasks over {LONG_TASK_MS} ms (most time first):");
     for (what, ms, times) in all.iter().take(8) {
         println!("    {what:<40} {ms:>8.1} ms in {times} events");
+    }
+}
+
+/// Each run's longest task: how long, and what ran in it (the app's measures
+/// included), under `title`.
+pub fn print_longest(title: &str, runs: &[&MainThread]) {
+    println!("  trace: {title}:");
+    for run in runs {
+        let parts: Vec<String> = run
+            .in_longest
+            .0
+            .iter()
+            .take(5)
+            .map(|(what, ms, times)| format!("{what} {ms:.1} ms ×{times}"))
+            .collect();
+        println!("    {:>6.1} ms: {}", run.longest_ms, parts.join(", "));
     }
 }
 
@@ -295,6 +322,9 @@ mod tests {
             ]
         );
         assert!((main.causes.0[0].1 - 20.0).abs() < 1e-9);
+        // The longest task (30 ms) by itself: the GC is in it, the frame is not.
+        let in_longest: Vec<&str> = main.in_longest.0.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(in_longest, ["EventDispatch(pointermove)", "MinorGC"]);
         // Between two marks: the animation frame's task only.
         let mut marked = events.clone();
         marked.push(json!({"ph": "R", "pid": 1, "tid": 7, "name": "from", "ts": 45_000.0}));
@@ -318,6 +348,8 @@ mod tests {
         ]);
         let main = main_thread(&marked, Some(("from", "to")));
         assert_eq!(main.measures.0, [("draw".to_string(), 7.0, 2)]);
+        // The longest task of the window (the frame, 50–70 ms) holds the second draw.
+        assert!(main.in_longest.0.contains(&("draw".to_string(), 4.0, 1)));
         // Marks missing from the trace: nothing to say rather than the whole trace.
         assert_eq!(main_thread(&events, Some(("from", "to"))).tasks, 0);
     }
