@@ -6,7 +6,7 @@
 
 use geo::{
     Area, BoundingRect, Centroid, Contains, Coord, Distance, Euclidean, Haversine, InteriorPoint,
-    Intersects, Line, LineString, Point, Polygon,
+    Intersects, Line, LineLocatePoint, LineString, Point, Polygon,
 };
 
 /// A point `[x, y]`.
@@ -90,6 +90,18 @@ pub fn distance_to_line<P: Copy + Into<Xy>>(p: Xy, line: &[P]) -> f64 {
         return f64::INFINITY;
     }
     Euclidean.distance(&Point::from(coord(p)), &line_string(line))
+}
+
+/// How far along a polyline the point of it nearest `p` lies, as a share of its
+/// length: 0 at its start, 1 at its end (`None` for a line without length).
+pub fn share_along_line<P: Copy + Into<Xy>>(p: Xy, line: &[P]) -> Option<f64> {
+    let has_length = line.windows(2).any(|w| w[0].into() != w[1].into());
+    if !has_length {
+        return None;
+    }
+    line_string(line)
+        .line_locate_point(&Point::from(coord(p)))
+        .filter(|share| share.is_finite())
 }
 
 /// Whether segments `a1`–`a2` and `b1`–`b2` cross or touch.

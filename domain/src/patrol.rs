@@ -67,6 +67,10 @@ pub struct PatrolRun {
     pub last_seen: Option<String>,
     /// The last position was off the route.
     pub off_route: bool,
+    /// How far along the route's path the last position is, 0 (its start) to 1 (its
+    /// end): where the path passes nearest to it. None before the first position.
+    #[serde(default)]
+    pub progress: Option<f64>,
     /// Out on the run, but nothing heard for [`SILENT_AFTER_MS`] (as of when read).
     pub silent: bool,
     /// Once the run ended: the route's checkpoints it did not reach, in walking order.
@@ -138,6 +142,13 @@ pub fn newly_covered<'a>(
         .collect()
 }
 
+/// How far along the route's `path` a unit at `position` is, 0 (its start) to 1 (its
+/// end): the share of the path's length up to the point of it nearest the unit.
+pub fn progress_along(path: &[Position], position: Position) -> Option<f64> {
+    let local: Vec<crate::geometry::Xy> = path.iter().map(|p| local_metres(position, *p)).collect();
+    crate::geometry::share_along_line([0.0, 0.0], &local)
+}
+
 /// Whether `position` lies farther than [`OFF_ROUTE_M`] from the route's `path`.
 pub fn is_off_route(path: &[Position], position: Position) -> bool {
     let local: Vec<crate::geometry::Xy> = path.iter().map(|p| local_metres(position, *p)).collect();
@@ -201,5 +212,31 @@ mod tests {
             at: "6".into(),
         });
         assert!(newly_covered(&checkpoints, &covered, at_c).is_empty());
+    }
+
+    #[test]
+    fn progress_is_the_share_of_the_path_up_to_the_point_nearest_the_unit() {
+        // East about 380 m, then north about 380 m (an L, one degree of latitude is
+        // the same length as 1 / cos(31.845°) degrees of longitude here).
+        let east = 0.004;
+        let north = east * 31.845_f64.to_radians().cos();
+        let path = [
+            [117.300, 31.845],
+            [117.300 + east, 31.845],
+            [117.300 + east, 31.845 + north],
+        ];
+        let at = |p: Position| (progress_along(&path, p).unwrap() * 100.0).round();
+        assert_eq!(at(path[0]), 0.0);
+        // Halfway along the first leg, 20 m to its side.
+        assert_eq!(at([117.300 + east / 2.0, 31.8452]), 25.0);
+        assert_eq!(at(path[1]), 50.0);
+        assert_eq!(at([117.300 + east, 31.845 + north / 2.0]), 75.0);
+        assert_eq!(at(path[2]), 100.0);
+        // Before the start and past the end: the ends.
+        assert_eq!(at([117.299, 31.845]), 0.0);
+        assert_eq!(at([117.300 + east, 31.846 + north]), 100.0);
+        // A path without length says nothing.
+        assert_eq!(progress_along(&[path[0]], path[1]), None);
+        assert_eq!(progress_along(&[], path[1]), None);
     }
 }

@@ -4,7 +4,14 @@
 //!   temporary SQLite database, and the built app from `dist/`.
 //! - [`Browser`] starts Debian's `chromedriver` and drives headless Chromium through
 //!   the W3C WebDriver protocol (a small client over reqwest: sessions, navigation,
-//!   scripts, elements, screenshots).
+//!   scripts, elements, screenshots, and three of chromedriver's own commands: the
+//!   DevTools protocol, network conditions, the performance log `make bench` reads
+//!   traces from). Hand-written rather than a WebDriver crate: measured 2026-12-01,
+//!   `thirtyfour` 0.35 would add 6 crates to the workspace (`cargo tree`) and has
+//!   every command used here but the performance log, which would still be a raw
+//!   request; the client is about 390 lines with nothing else to learn. A fair trade
+//!   either way; switching is an option if the tests come to need much more of the
+//!   protocol (frames, windows, alerts).
 //! - [`Broker`] runs a private Mosquitto on a free port.
 //! - [`Receiver`] stands in for the robots and gateways notifications go to.
 //! - [`eventually`] waits for what a server does on its own (rules, notifier, stream).

@@ -1,5 +1,6 @@
 //! The patrol list beside the map: each unit's latest run, out or back, with its route,
-//! how many checkpoints it has passed, and whether it strays or went silent; a run
+//! how many checkpoints it has passed, how far along the route it is (while out), and
+//! whether it strays or went silent; a run
 //! that is back names the checkpoints it missed and why. A row flies the map to where
 //! the unit last was.
 
@@ -36,9 +37,15 @@ fn PatrolRow(run: PatrolRun, route: String, live: Live) -> impl IntoView {
     let state = run_state(&run);
     let position = run.position;
     let missed = missed_text(&run);
+    // While out: how far along its route, in whole percent.
+    let progress = run
+        .progress
+        .filter(|_| run.ended_at.is_none())
+        .map(|share| (share * 100.0).round() as u32);
     view! {
         <li class="patrol-row" data-test="patrol-row" data-unit=run.unit.clone()
-            data-covered=run.covered.len().to_string() data-state=format!("{state:?}")>
+            data-covered=run.covered.len().to_string() data-state=format!("{state:?}")
+            data-progress=progress.map(|p| p.to_string())>
             <button class="case-summary" on:click=move |_| live.focus.set(position)>
                 <strong class="title">{run.unit.clone()}</strong>
                 <span class="id">{move || lang.t(state)}</span>
@@ -47,6 +54,9 @@ fn PatrolRow(run: PatrolRun, route: String, live: Live) -> impl IntoView {
                     {move || lang.t(Msg::Coverage)}" "{run.covered.len()}" / "{run.checkpoints}
                     {run.last_seen.as_deref().map(|at| format!(" · {}", china_clock(at)))}
                 </span>
+                {progress.map(|p| view! {
+                    <span class="meta" data-test="patrol-progress">{move || lang.t(Msg::RouteProgress)}" "{p}"%"</span>
+                })}
                 {missed.map(|(names, reason)| view! {
                     <span class="meta missed" data-test="patrol-missed">
                         {move || lang.t(Msg::MissedCheckpoints)}"："{names}" · "

@@ -866,6 +866,7 @@ mod tests {
             position: Some([117.302, 31.845]),
             last_seen: Some("2026-11-27T11:05:00.000Z".into()),
             off_route: false,
+            progress: Some(1.0),
             silent: false,
             missed: vec![],
             missed_reason: None,

@@ -4,6 +4,7 @@
 //! show each step.
 
 use crate::support::*;
+use linli_domain::cases::{CaseCategory, NewCase};
 use serde_json::{json, Value};
 
 fn new_case() -> Value {
@@ -242,47 +243,54 @@ async fn only_the_right_people_open_and_change_cases_and_bad_cases_are_refused()
     );
 }
 
-async fn create_case(app: &TestApp, client: &reqwest::Client, body: Value) -> Value {
-    let response = client
-        .post(app.url("/api/v1/cases"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_report_at_the_spot_of_an_open_case_is_offered_for_merging_and_a_solved_spot_that_comes_back_recurs(
 ) {
     let app = spawn_app().await;
     let grid = app.signed_in("demo-grid-wulimiao").await;
-    let create = |body: Value| create_case(&app, &grid, body);
+    let (grid, app) = (&grid, &app);
+    let create = |case: NewCase| async move { create_case(grid, app, &case).await };
     let step = |id: i64, body: Value| {
         grid.post(app.url(&format!("/api/v1/cases/{id}/events")))
             .json(&body)
             .send()
     };
-    let first = create(new_case()).await;
-    let first_id = first["id"].as_i64().unwrap();
-    assert_eq!(first["possible_duplicates"], json!([]));
-    assert!(first["recurs"].is_null());
+    let green_space = NewCase {
+        description: "3号楼北侧公共绿地被个别居民开垦种菜".into(),
+        ..case_report(
+            "绿地被开垦成菜地",
+            CaseCategory::Environment,
+            [117.305, 31.845],
+        )
+    };
+    let first = create(green_space.clone()).await;
+    let first_id = first.summary.id;
+    assert_eq!(first.possible_duplicates, Vec::<i64>::new());
+    assert_eq!(first.summary.handling.recurs, None);
     // About 30 m away, the same kind of problem; and another kind at the same spot.
-    let mut again = new_case();
-    again["position"] = json!([117.3053, 31.845]);
+    let again = NewCase {
+        position: [117.3053, 31.845],
+        ..green_space.clone()
+    };
     let second = create(again.clone()).await;
-    let second_id = second["id"].as_i64().unwrap();
-    assert_eq!(second["possible_duplicates"], json!([first_id]));
-    let mut other_kind = new_case();
-    other_kind["category"] = json!("street-order");
-    assert_eq!(create(other_kind).await["possible_duplicates"], json!([]));
-    // The same category at the same spot, but another problem: not offered.
-    let mut other_problem = new_case();
-    other_problem["title"] = json!("垃圾桶满溢无人清运");
+    let second_id = second.summary.id;
+    assert_eq!(second.possible_duplicates, [first_id]);
+    let other_kind = NewCase {
+        category: CaseCategory::StreetOrder,
+        ..green_space.clone()
+    };
     assert_eq!(
-        create(other_problem).await["possible_duplicates"],
-        json!([])
+        create(other_kind).await.possible_duplicates,
+        Vec::<i64>::new()
+    );
+    // The same category at the same spot, but another problem: not offered.
+    let other_problem = NewCase {
+        title: "垃圾桶满溢无人清运".into(),
+        ..green_space
+    };
+    assert_eq!(
+        create(other_problem).await.possible_duplicates,
+        Vec::<i64>::new()
     );
 
     // Merging: only as `duplicate`, only into another open case.
@@ -313,7 +321,7 @@ async fn a_report_at_the_spot_of_an_open_case_is_offered_for_merging_and_a_solve
     .await
     .unwrap();
     assert_eq!(merged["outcome"], "duplicate");
-    let original: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{first_id}"))).await;
+    let original: Value = get_json(grid, app.url(&format!("/api/v1/cases/{first_id}"))).await;
     let last = original["timeline"]
         .as_array()
         .unwrap()
@@ -337,10 +345,10 @@ async fn a_report_at_the_spot_of_an_open_case_is_offered_for_merging_and_a_solve
         assert_eq!(step(first_id, body).await.unwrap().status(), 200);
     }
     let back = create(again).await;
-    assert_eq!(back["recurs"], first_id);
+    assert_eq!(back.summary.handling.recurs, Some(first_id));
     assert_eq!(
-        back["possible_duplicates"],
-        json!([]),
+        back.possible_duplicates,
+        Vec::<i64>::new(),
         "the spot's cases are closed"
     );
 }

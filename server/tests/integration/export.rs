@@ -3,6 +3,7 @@
 //! format refused.
 
 use crate::support::*;
+use linli_domain::cases::{CaseCategory, CaseSource, NewCase};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -10,19 +11,11 @@ async fn cases_export_as_csv_and_geojson() {
     let app = spawn_app().await;
     let grid = app.signed_in("demo-grid-wulimiao").await;
     let title = "=SUM(1,2) \"堆物\", 楼道";
-    let created = grid
-        .post(app.url("/api/v1/cases"))
-        .json(
-            &json!({"title": title, "category": "environment", "source": "patrol",
-                      "community": "wulimiao", "position": [117.3051, 31.8452]}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let id = created.json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let report = NewCase {
+        source: CaseSource::Patrol,
+        ..case_report(title, CaseCategory::Environment, [117.3051, 31.8452])
+    };
+    let id = create_case(&grid, &app, &report).await.summary.id;
     let commander = app.signed_in("demo-commander").await;
     let cases: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
 

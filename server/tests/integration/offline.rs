@@ -5,7 +5,10 @@
 //! server's clock counts as now; one before the thing's last change counts from that
 //! change, so that its history keeps its order; an unreadable one is refused.
 
-use crate::support::{assert_error, get_json, raise_gas_alert, spawn_app};
+use crate::support::{
+    assert_error, case_report, create_case, get_json, raise_gas_alert, spawn_app,
+};
+use linli_domain::cases::CaseCategory;
 use linli_server::clock::{now_ms, rfc3339};
 use linli_server::store::parse_rfc3339;
 use serde_json::{json, Value};
@@ -66,19 +69,8 @@ async fn a_time_in_the_future_counts_as_now_and_one_before_the_last_change_after
 
     // A case: a note written offline an hour ago arrives after a step taken since; it
     // goes after that step on the timeline.
-    let case: Value = commander
-        .post(app.url("/api/v1/cases"))
-        .json(
-            &json!({"title": "楼道堆物", "category": "environment", "source": "grid-visit",
-                      "community": "wulimiao", "position": [117.33, 31.85]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let case_id = case["id"].as_i64().unwrap();
+    let report = case_report("楼道堆物", CaseCategory::Environment, [117.33, 31.85]);
+    let case_id = create_case(&commander, &app, &report).await.summary.id;
     let step = |body: Value, pressed: Option<i64>| {
         let mut request = commander
             .post(app.url(&format!("/api/v1/cases/{case_id}/events")))

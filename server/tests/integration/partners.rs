@@ -4,6 +4,7 @@
 //! JPEG without the upload's EXIF; every bad upload is refused and stores nothing.
 
 use crate::support::*;
+use linli_domain::cases::CaseCategory;
 use serde_json::{json, Value};
 
 /// A JPEG as a phone writes it: with an EXIF segment holding a GPS marker.
@@ -256,19 +257,8 @@ async fn the_gas_utility_works_its_case_and_nothing_else() {
 async fn a_bad_upload_is_refused_and_stores_nothing() {
     let app = spawn_app().await;
     let grid = app.signed_in("demo-grid-wulimiao").await;
-    let case: Value = grid
-        .post(app.url("/api/v1/cases"))
-        .json(
-            &json!({"title": "井盖缺失", "category": "infrastructure", "source": "grid-visit",
-                       "community": "wulimiao", "position": [117.305, 31.845]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let case = case["id"].as_i64().unwrap();
+    let report = case_report("井盖缺失", CaseCategory::Infrastructure, [117.305, 31.845]);
+    let case = create_case(&grid, &app, &report).await.summary.id;
     let png = {
         let picture = image::DynamicImage::ImageRgb8(image::RgbImage::new(32, 32));
         let mut out = std::io::Cursor::new(Vec::new());

@@ -130,6 +130,7 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
         .map(|c| c["position"].clone())
         .collect();
     let mut last: Value = Value::Null;
+    let mut progress = Vec::new();
     for (i, position) in walk.iter().enumerate() {
         last = post(&grid, "position", json!({"position": position}))
             .await
@@ -138,6 +139,7 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
             .await
             .unwrap();
         assert_eq!(last["off_route"], false, "at checkpoint {i}");
+        progress.push(last["progress"].as_f64().unwrap());
         if i == 0 {
             let detour = [
                 position[0].as_f64().unwrap(),
@@ -163,6 +165,12 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(covered, expected, "each checkpoint passed, once, in order");
+    // Checkpoint after checkpoint, further along the route.
+    assert!(
+        progress.windows(2).all(|p| p[0] < p[1])
+            && progress.iter().all(|p| (0.0..=1.0).contains(p)),
+        "{progress:?}"
+    );
     assert_eq!(last["positions"], walk.len() + 1);
     assert_eq!(last["off_route_positions"], 1);
 

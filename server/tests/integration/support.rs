@@ -3,6 +3,8 @@
 //! for running the `linli` binary itself.
 
 use linli_domain::alerts::Alert;
+use linli_domain::cases::{Case, CaseCategory, CasePriority, CaseSource, NewCase};
+use linli_domain::place::Position;
 use linli_domain::{CommunityId, Role, Username};
 use linli_server::auth::password;
 use linli_server::auth::rate_limit::Policy;
@@ -275,6 +277,37 @@ pub async fn acknowledge(client: &reqwest::Client, app: &TestApp, id: i64) -> Al
     let alert: Alert = response.json().await.unwrap();
     assert_eq!(alert.state, linli_domain::alerts::AlertState::Acknowledged);
     alert
+}
+
+/// A grid worker's report of `title` in Wulimiao (a demo community) at `position`; a
+/// test changes what it needs with `NewCase { .., ..case_report(..) }`.
+pub fn case_report(title: &str, category: CaseCategory, position: Position) -> NewCase {
+    NewCase {
+        title: title.into(),
+        description: String::new(),
+        category,
+        priority: CasePriority::Normal,
+        source: CaseSource::GridVisit,
+        community: CommunityId::parse("wulimiao").unwrap(),
+        grid: None,
+        position,
+        building: None,
+        responsible: None,
+        cooperating: Vec::new(),
+        patrol_run: None,
+    }
+}
+
+/// `client` reports `case` (`POST /api/v1/cases`): the new case as the server answers it.
+pub async fn create_case(client: &reqwest::Client, app: &TestApp, case: &NewCase) -> Case {
+    let response = client
+        .post(app.url("/api/v1/cases"))
+        .json(case)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "reporting {}", case.title);
+    response.json().await.unwrap()
 }
 
 /// The open alert of `home` as `client` sees it, once the rules raised it.

@@ -862,6 +862,31 @@ async fn the_command_screen_follows_a_patrol_unit_along_its_route() -> anyhow::R
         .wait_for("two checkpoints passed", &covered(2), WAIT)
         .await?;
     assert_eq!(state, "OnRoute");
+    // How far along its route it is, as the server has it, in whole percent.
+    let units: Value = commander
+        .get(server.url("/api/v1/patrols/units"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let progress = units
+        .as_array()
+        .and_then(|units| units.iter().find(|u| u["unit"] == "team-7"))
+        .and_then(|u| u["progress"].as_f64())
+        .expect("the run's progress");
+    assert!(progress > 0.0 && progress < 1.0, "{progress}");
+    let shown = browser
+        .script(
+            &format!(
+                "return document.querySelector('{row} [data-test=patrol-progress]').textContent"
+            ),
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        shown,
+        json!(format!("路线进度 {}%", (progress * 100.0).round()))
+    );
 
     // Its marker stands at the second checkpoint; tapping it shows the run's coverage.
     zoom_to(&browser, at_checkpoint(1), 4).await?;

@@ -9,7 +9,8 @@ use crate::clock::{now_ms, rfc3339, Millis};
 use crate::store::{parse_rfc3339, Change, StoreError, StoreResult};
 use linli_domain::events::EventKind;
 use linli_domain::patrol::{
-    is_off_route, newly_covered, not_covered, Checkpoint, Covered, PatrolRun, SILENT_AFTER_MS,
+    is_off_route, newly_covered, not_covered, progress_along, Checkpoint, Covered, PatrolRun,
+    SILENT_AFTER_MS,
 };
 use linli_domain::place::Position;
 use linli_domain::CommunityId;
@@ -17,12 +18,14 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row as _;
 
 const RUN_COLUMNS: &str = "r.id, r.unit, r.route, p.community, r.started_ms, r.ended_ms, \
-     r.covered, p.checkpoints, r.positions, r.off_route_positions, r.lon, r.lat, r.last_ms, \
+     r.covered, p.checkpoints, p.path, r.positions, r.off_route_positions, r.lon, r.lat, r.last_ms, \
      r.off_route, r.missed_reason";
 
 fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
     let checkpoints: Vec<Checkpoint> =
         serde_json::from_str(&row.try_get::<String, _>("checkpoints")?).map_err(corrupt)?;
+    let path: Vec<Position> =
+        serde_json::from_str(&row.try_get::<String, _>("path")?).map_err(corrupt)?;
     let ended: Option<Millis> = row.try_get("ended_ms")?;
     let started: Millis = row.try_get("started_ms")?;
     let last: Option<Millis> = row.try_get("last_ms")?;
@@ -56,6 +59,7 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
         position,
         last_seen: last.map(rfc3339),
         off_route: row.try_get("off_route")?,
+        progress: position.and_then(|p| progress_along(&path, p)),
         silent: ended.is_none() && now_ms() - last.unwrap_or(started) > SILENT_AFTER_MS,
         missed,
         missed_reason: row.try_get("missed_reason")?,
