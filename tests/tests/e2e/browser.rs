@@ -2,8 +2,8 @@
 //! Screenshots go to `target/e2e/`.
 
 use crate::WAIT;
-use linli_tests::{Browser, LinliServer};
-use serde_json::json;
+use linli_tests::{now_rfc3339, Browser, LinliServer};
+use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Waits until the map canvas has drawn the seven demo communities and the buildings,
@@ -179,6 +179,108 @@ async fn answers_that_come_after_their_face_is_gone_do_not_stop_the_app() -> any
         .wait_for(
             "the face's name in English",
             "const f = document.querySelector('[data-test=face]'); return f && f.textContent === 'Command centre' || null",
+            WAIT,
+        )
+        .await?;
+    let errors = browser.script("return window.__errors", json!([])).await?;
+    assert_eq!(errors, json!([]), "the page reported errors");
+    Ok(())
+}
+
+/// The side panel's tabs switched again and again while alerts pour in (ten gas
+/// detectors alarming and clearing, a reading every 10 ms): the alert list makes new
+/// rows a few per task, and a step due after the list is gone must do nothing. The
+/// app goes on: back on the alerts tab, the list settles to the alerts the server has,
+/// and the page reported no error.
+#[tokio::test]
+async fn switching_tabs_while_alerts_pour_in_breaks_nothing() -> anyhow::Result<()> {
+    const DEVICES: usize = 10;
+    let server = LinliServer::start_demo().await?;
+    let mut devices = Vec::with_capacity(DEVICES);
+    for home in server.homes("demo-commander").await?.iter().take(DEVICES) {
+        devices.push(
+            server
+                .add_device(home["id"].as_str().unwrap(), "gas")
+                .await?,
+        );
+    }
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    browser
+        .wait_for("the command map", MAP_PIXELS, WAIT)
+        .await?;
+    browser.script(ERROR_CATCHER, json!([])).await?;
+
+    // 61 rounds: alarm, clear, …, alarm, so that every detector ends alarming.
+    let url = server.url("/api/v1/ingest");
+    let pour = tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        for i in 0..61 * DEVICES {
+            let (device, token) = &devices[i % DEVICES];
+            let round = i / DEVICES;
+            let value = if round.is_multiple_of(2) { 45.0 } else { 0.0 };
+            client
+                .post(&url)
+                .bearer_auth(token)
+                .json(&json!({"readings": [{"device": device, "seq": round + 1,
+                    "ts": now_rfc3339(), "metric": "gas_lel_pct", "value": value}]}))
+                .send()
+                .await?
+                .error_for_status()?;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        anyhow::Ok(())
+    });
+    // The alerts tab chosen, and left a few milliseconds later: while its rows are
+    // still being made (every row is new to a list just opened).
+    let leave_after = [
+        ("tab-cases", 1),
+        ("tab-patrols", 3),
+        ("tab-tasks", 8),
+        ("tab-cases", 20),
+    ];
+    while !pour.is_finished() {
+        for (other, after_ms) in leave_after {
+            browser
+                .script(
+                    "const [other, after] = arguments; \
+                     const tab = t => document.querySelector(`[data-test=${t}]`); \
+                     tab('tab-alerts').click(); setTimeout(() => tab(other).click(), after);",
+                    json!([other, after_ms]),
+                )
+                .await?;
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+    }
+    pour.await??;
+    let alerts_tab = browser.find("[data-test=tab-alerts]").await?;
+    browser.click(&alerts_tab).await?;
+
+    let commander = server.signed_in("demo-commander").await?;
+    let snapshot: Value = commander
+        .get(server.url("/api/v1/snapshot"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let mut expected: Vec<i64> = snapshot["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    expected.sort();
+    assert!(expected.len() >= DEVICES, "{expected:?}");
+    browser
+        .wait_for(
+            "the alert list to show the server's alerts",
+            &format!(
+                "const ids = Array.from(document.querySelectorAll('[data-test=alert-row]')).map(r => Number(r.dataset.alertId)).sort((a, b) => a - b); \
+                 return JSON.stringify(ids) === '{}' || null",
+                serde_json::to_string(&expected)?
+            ),
             WAIT,
         )
         .await?;
