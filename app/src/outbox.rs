@@ -222,27 +222,31 @@ impl Outbox {
                 match first.post().await {
                     Err(ApiError::Network(_)) => break,
                     result => {
+                        let refused = result.as_ref().err().map(|e| Conflict {
+                            label: first.label.clone(),
+                            message: refusal_message(self.lang.0.get_untracked(), e),
+                        });
                         let taken = self.pending.try_update(|p| {
                             p.remove(0);
                         });
                         // The face went away while it was sent: it must not be sent
-                        // again by the next one.
+                        // again by the next one, and a refusal is kept for it to show.
                         if taken.is_none() {
                             let mut kept: Vec<Pending> = stored(PENDING_KEY);
                             if kept.first() == Some(&first) {
                                 kept.remove(0);
                                 store(PENDING_KEY, &kept);
                             }
+                            if let Some(refused) = refused {
+                                let mut conflicts: Vec<Conflict> = stored(CONFLICTS_KEY);
+                                conflicts.push(refused);
+                                store(CONFLICTS_KEY, &conflicts);
+                            }
                             return;
                         }
                         match result {
                             Ok(answer) => show(live, first.event, &answer),
-                            Err(e) => self.conflicts.update(|c| {
-                                c.push(Conflict {
-                                    label: first.label.clone(),
-                                    message: refusal_message(self.lang.0.get_untracked(), &e),
-                                })
-                            }),
+                            Err(_) => self.conflicts.update(|c| c.extend(refused)),
                         }
                     }
                 }

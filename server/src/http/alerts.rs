@@ -216,7 +216,7 @@ async fn draft(state: &AppState, alert: &Alert) -> ApiResult<EscalationDraft> {
 /// case, once.
 #[utoipa::path(post, path = "/alerts/{id}/escalate", tag = "alerts",
     params(("id" = i64, Path, description = "Alert id")),
-    request_body = EscalateAlert,
+    request_body(content = Option<EscalateAlert>, description = "Optional: without a body the alert is escalated into its draft as it is"),
     responses(
         (status = 200, description = "The alert, escalated, with its case id", body = Alert),
         (status = 403, description = "A viewer, or outside the caller's communities", body = ErrorBody),
