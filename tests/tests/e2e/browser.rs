@@ -137,6 +137,26 @@ const ERROR_CATCHER: &str = r#"
     window.addEventListener('unhandledrejection', e => window.__errors.push(String(e.reason)));
 "#;
 
+/// A commander's command screen at 1600×1000, its map drawn, every error the page
+/// reports from then on kept (see [`ERROR_CATCHER`]).
+async fn command_screen_watched_for_errors(server: &LinliServer) -> anyhow::Result<Browser> {
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    browser
+        .wait_for("the command map", MAP_PIXELS, WAIT)
+        .await?;
+    browser.script(ERROR_CATCHER, json!([])).await?;
+    Ok(browser)
+}
+
+async fn assert_no_page_errors(browser: &Browser) -> anyhow::Result<()> {
+    let errors = browser.script("return window.__errors", json!([])).await?;
+    assert_eq!(errors, json!([]), "the page reported errors");
+    Ok(())
+}
+
 /// A commander on a slow network switches faces while each face's snapshot, layers
 /// and figures are still on their way. The answers that come after their face is gone
 /// are dropped and the app goes on. (Before, the snapshot's late answer read the gone
@@ -144,15 +164,7 @@ const ERROR_CATCHER: &str = r#"
 #[tokio::test]
 async fn answers_that_come_after_their_face_is_gone_do_not_stop_the_app() -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
-    let browser = Browser::start(1280, 800, "zh-CN").await?;
-    browser.goto(&server.url("/login")).await?;
-    browser.sign_in("demo-commander", "demo").await?;
-    browser.wait_for_path("/command").await?;
-    browser
-        .wait_for("the command map", MAP_PIXELS, WAIT)
-        .await?;
-    browser.script(ERROR_CATCHER, json!([])).await?;
-
+    let browser = command_screen_watched_for_errors(&server).await?;
     browser.set_latency(1500).await?;
     // Field face, command face, and again, moved between in the page (the router
     // follows the history), each asking for its data and left before it came.
@@ -182,9 +194,7 @@ async fn answers_that_come_after_their_face_is_gone_do_not_stop_the_app() -> any
             WAIT,
         )
         .await?;
-    let errors = browser.script("return window.__errors", json!([])).await?;
-    assert_eq!(errors, json!([]), "the page reported errors");
-    Ok(())
+    assert_no_page_errors(&browser).await
 }
 
 /// The side panel's tabs switched again and again while alerts pour in (ten gas
@@ -204,14 +214,7 @@ async fn switching_tabs_while_alerts_pour_in_breaks_nothing() -> anyhow::Result<
                 .await?,
         );
     }
-    let browser = Browser::start(1600, 1000, "zh-CN").await?;
-    browser.goto(&server.url("/login?next=/command")).await?;
-    browser.sign_in("demo-commander", "demo").await?;
-    browser.wait_for_path("/command").await?;
-    browser
-        .wait_for("the command map", MAP_PIXELS, WAIT)
-        .await?;
-    browser.script(ERROR_CATCHER, json!([])).await?;
+    let browser = command_screen_watched_for_errors(&server).await?;
 
     // 61 rounds: alarm, clear, …, alarm, so that every detector ends alarming.
     let url = server.url("/api/v1/ingest");
@@ -284,9 +287,7 @@ async fn switching_tabs_while_alerts_pour_in_breaks_nothing() -> anyhow::Result<
             WAIT,
         )
         .await?;
-    let errors = browser.script("return window.__errors", json!([])).await?;
-    assert_eq!(errors, json!([]), "the page reported errors");
-    Ok(())
+    assert_no_page_errors(&browser).await
 }
 
 #[tokio::test]
