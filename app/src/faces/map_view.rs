@@ -399,6 +399,11 @@ fn Map(
     let completed = StoredValue::new(None::<(Viewport, u64)>);
     let hooks = StoredValue::new(TestHooks::default());
     let draw = move || {
+        // A frame asked for just before the map went (another face chosen): nothing to
+        // draw, and its values can no longer be read.
+        if data.is_disposed() {
+            return;
+        }
         frame_pending.set_value(false);
         let (Some(canvas), Some(v)) = (canvas_ref.get_untracked(), viewport.get_untracked()) else {
             return;
@@ -420,40 +425,46 @@ fn Map(
                 })
             });
             let on_screen = |p: [f64; 2]| v.to_screen(crate::map::projection::project(p.into()));
-            let public_areas = public_areas.map(|a| a.get_untracked()).unwrap_or_default();
-            let (commands, pulsing) = ops.with_untracked(|o| {
-                hooks.update_value(|h| {
-                    h.set(&canvas, "data-homes", o.homes.len());
-                    h.set(&canvas, "data-alerts", o.alerts.len());
-                    h.set(&canvas, "data-cases", o.cases.len());
-                });
-                let frame = overlays::Frame {
-                    data: d,
-                    viewport: &v,
-                    palette: &palette,
-                    chinese,
-                    operations: o,
-                    shown: marks,
-                    pulse: window()
-                        .performance()
-                        .map_or(0.0, |p| (p.now() / markers::PULSE_MS).fract()),
-                    public_areas: &public_areas,
-                    report_pin: creating
-                        .with_untracked(|s| s.as_ref().map(|s| on_screen(s.position))),
-                    here: here.and_then(|h| {
-                        h.fix
-                            .with_untracked(|f| f.as_ref().map(|f| on_screen(f.position)))
-                    }),
-                    destination: here.and_then(|h| {
-                        h.destination
-                            .with_untracked(|d| d.as_ref().map(|d| on_screen(d.position)))
-                    }),
-                };
-                let open = |a: &markers::Placed<linli_domain::alerts::Alert>| {
-                    a.item.state == linli_domain::alerts::AlertState::Open
-                };
-                (overlays::draw(&frame), o.alerts.iter().any(open))
-            });
+            let overlays_over = |public_areas: &[AreaStatus]| {
+                ops.with_untracked(|o| {
+                    hooks.update_value(|h| {
+                        h.set(&canvas, "data-homes", o.homes.len());
+                        h.set(&canvas, "data-alerts", o.alerts.len());
+                        h.set(&canvas, "data-cases", o.cases.len());
+                    });
+                    let frame = overlays::Frame {
+                        data: d,
+                        viewport: &v,
+                        palette: &palette,
+                        chinese,
+                        operations: o,
+                        shown: marks,
+                        pulse: window()
+                            .performance()
+                            .map_or(0.0, |p| (p.now() / markers::PULSE_MS).fract()),
+                        public_areas,
+                        report_pin: creating
+                            .with_untracked(|s| s.as_ref().map(|s| on_screen(s.position))),
+                        here: here.and_then(|h| {
+                            h.fix
+                                .with_untracked(|f| f.as_ref().map(|f| on_screen(f.position)))
+                        }),
+                        destination: here.and_then(|h| {
+                            h.destination
+                                .with_untracked(|d| d.as_ref().map(|d| on_screen(d.position)))
+                        }),
+                    };
+                    let open = |a: &markers::Placed<linli_domain::alerts::Alert>| {
+                        a.item.state == linli_domain::alerts::AlertState::Open
+                    };
+                    (overlays::draw(&frame), o.alerts.iter().any(open))
+                })
+            };
+            // (Borrowed, not copied: this runs every frame.)
+            let (commands, pulsing) = match public_areas {
+                Some(areas) => areas.with_untracked(|a| overlays_over(a)),
+                None => overlays_over(&[]),
+            };
             canvas::replay(&ctx, &commands);
             // For tests and `make bench`: what was drawn, and when (ms since navigation).
             let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);
