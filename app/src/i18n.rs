@@ -1191,6 +1191,34 @@ pub fn count(n: u64) -> String {
 
 const STORAGE_KEY: &str = "linli.lang";
 
+/// The language to start in: the one chosen before on this device, else the browser's.
+pub fn initial_language() -> Lang {
+    let window = web_sys::window();
+    let saved = window
+        .as_ref()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+    let browser = || window.and_then(|w| w.navigator().language());
+    Lang::from_tag(&saved.or_else(browser).unwrap_or_default())
+}
+
+/// Remembers `lang` as this device's choice.
+pub fn remember_language(lang: Lang) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(STORAGE_KEY, lang.code());
+    }
+}
+
+/// Marks the page as written in `lang` (`<html lang>`).
+pub fn mark_page(lang: Lang) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("lang", lang.code());
+    }
+}
+
 /// The current language, shared through context.
 #[derive(Debug, Clone, Copy)]
 pub struct Language(pub RwSignal<Lang>);
@@ -1204,26 +1232,14 @@ impl Language {
     pub fn switch(self) {
         let next = self.0.get_untracked().other();
         self.0.set(next);
-        if let Some(storage) = window().local_storage().ok().flatten() {
-            let _ = storage.set_item(STORAGE_KEY, next.code());
-        }
+        remember_language(next);
     }
 }
 
-/// Chooses the language (saved choice, else the browser's) and keeps `<html lang>` in step.
+/// Chooses the language ([`initial_language`]) and keeps `<html lang>` in step.
 pub fn provide_language() {
-    let saved = window()
-        .local_storage()
-        .ok()
-        .flatten()
-        .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
-    let tag = saved.unwrap_or_else(|| window().navigator().language().unwrap_or_default());
-    let lang = RwSignal::new(Lang::from_tag(&tag));
-    Effect::new(move |_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("lang", lang.get().code());
-        }
-    });
+    let lang = RwSignal::new(initial_language());
+    Effect::new(move |_| mark_page(lang.get()));
     provide_context(Language(lang));
 }
 

@@ -1,10 +1,11 @@
 //! The Linli browser app: one map, three faces.
 //!
 //! - [`faces`]: the routes: `/login`, `/command` (street office wall screen), `/field`
-//!   (grid worker tablet), `/partner`, and the header they share; and `/public` (status
-//!   page, no sign-in), built as an app of its own ([`PublicPage`], `src/bin/linli-public.rs`)
-//!   so that a resident's phone downloads only what that page needs.
-//! - [`map`]: the canvas map engine. Projection, viewport and layers are pure Rust and
+//!   (grid worker tablet), `/partner`, and the header they share.
+//! - [`public`]: `/public` (status page, no sign-in), built as an app of its own
+//!   (`src/bin/linli-public.rs`) without Leptos, on plain DOM ([`dom`]), so that a
+//!   resident's phone downloads only what that page needs.
+//! - [`map`]: the canvas map engine, and [`base_layers`] that it draws, from the server. Projection, viewport and layers are pure Rust and
 //!   tested natively; `map::canvas` is the only module that touches the 2D context.
 //! - [`api`]: typed calls to the server's `/api/v1`.
 //! - [`live`]: the staff faces' snapshot kept current by the server's event stream.
@@ -16,6 +17,8 @@
 //! - [`timing`]: the app's own work named in the browser's performance trace.
 
 pub mod api;
+pub mod base_layers;
+pub mod dom;
 pub mod faces;
 pub mod here;
 pub mod i18n;
@@ -23,21 +26,13 @@ pub mod live;
 pub mod map;
 pub mod outbox;
 pub mod paced;
+pub mod public;
 pub mod session;
 pub mod timing;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-
-/// The public status page alone, with no router: what `linli-public` mounts. The staff
-/// app has no `/public` route; the server answers that path with this page's build.
-#[component]
-pub fn PublicPage() -> impl IntoView {
-    i18n::provide_language();
-    session::provide_session();
-    faces::public::Public
-}
 
 /// The whole app: shared state, then the routes.
 #[component]

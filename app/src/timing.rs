@@ -5,11 +5,9 @@
 //! is cleared once recorded, so the page's timeline does not grow.
 //! [`yield_to_browser`] splits long work into tasks, so that input waits less.
 
-use leptos::prelude::window;
-
 /// Runs `work`, recorded as the user timing measure `name`.
 pub fn measured<T>(name: &str, work: impl FnOnce() -> T) -> T {
-    let Some(performance) = window().performance() else {
+    let Some(performance) = web_sys::window().and_then(|w| w.performance()) else {
         return work();
     };
     let started = performance.mark(name).is_ok();
@@ -26,7 +24,9 @@ pub fn measured<T>(name: &str, work: impl FnOnce() -> T) -> T {
 /// rest runs as a task of its own (a zero `setTimeout`).
 pub async fn yield_to_browser() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback(&resolve);
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback(&resolve);
+        }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

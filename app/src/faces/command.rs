@@ -34,7 +34,7 @@ fn CommandScreen() -> impl IntoView {
             <KpiBar activity=activity/>
             <div class="face-body">
                 <div class="map-column">
-                    <MapView theme=Theme::Dark staff=super::map_panels::STAFF_TOOLS/>
+                    <MapView theme=Theme::Dark/>
                     <Charts activity=activity/>
                 </div>
                 <SidePanel/>

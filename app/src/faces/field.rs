@@ -41,7 +41,7 @@ fn FieldTablet() -> impl IntoView {
             <div class="face-body">
                 <div class="map-column">
                     <NavigationBar/>
-                    <MapView theme=Theme::Light staff=super::map_panels::STAFF_TOOLS/>
+                    <MapView theme=Theme::Light/>
                 </div>
                 <SidePanel field=true/>
             </div>

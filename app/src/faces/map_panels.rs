@@ -4,7 +4,7 @@
 use super::case_panel::CaseDetails;
 use super::check_in::CheckInButton;
 use crate::i18n::{china_clock, date_time, names, tr, use_language, Lang, Msg};
-use crate::map::layers::{text, Area, BaseShown, Hit};
+use crate::map::layers::{text, Area, BaseShown, Hit, Line};
 use crate::map::markers::{self, Shown};
 use leptos::prelude::*;
 use linli_domain::care::{Health, Home};
@@ -150,7 +150,7 @@ fn checklist(run: &PatrolRun, route: &RouteProperties) -> impl IntoView {
 }
 
 /// What staff may do with a clicked home (check in, drills) or case (its whole
-/// record), for [`StaffTools::actions`](super::map_view::StaffTools).
+/// record), shown under its details.
 pub fn staff_actions(hit: &Hit) -> AnyView {
     match hit {
         Hit::Home(home, _) => view! {
@@ -163,44 +163,64 @@ pub fn staff_actions(hit: &Hit) -> AnyView {
     }
 }
 
-/// The staff faces' map tools: the actions above and the report form.
-pub const STAFF_TOOLS: super::map_view::StaffTools = super::map_view::StaffTools {
-    actions: staff_actions,
-    report_form: |spot, on_close| {
-        view! { <super::new_case::NewCaseForm spot=spot on_close=move || on_close.run(())/> }
-            .into_any()
-    },
-};
+/// What a panel says of a feature: its kind, its title, and rows of label and value.
+pub type Details = (Msg, String, Vec<(Msg, String)>);
+
+/// A community id as its name in `lang`, as the communities layer gives it.
+pub fn community_name(communities: &[Area], lang: Lang, id: &str) -> String {
+    communities
+        .iter()
+        .find(|c| c.id == id)
+        .and_then(|c| match lang {
+            Lang::Zh => c.name.clone(),
+            Lang::En => c.name_en.clone(),
+        })
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// A building's details: its compound, floors and community.
+pub fn building_details(b: &Area, community_name: &dyn Fn(&str) -> String) -> Details {
+    let p = &b.properties.parse();
+    let mut rows = Vec::new();
+    rows.extend(text(p, "compound").map(|c| (Msg::Compound, c.to_string())));
+    rows.extend(
+        p.get("levels")
+            .and_then(|v| v.as_u64())
+            .map(|n| (Msg::Levels, n.to_string())),
+    );
+    rows.extend(text(p, "community").map(|c| (Msg::Community, community_name(c))));
+    (
+        Msg::Building,
+        text(p, "name").unwrap_or(&b.id).to_string(),
+        rows,
+    )
+}
+
+/// A road's details: its name.
+pub fn road_details(r: &Line) -> Details {
+    (
+        Msg::Road,
+        r.properties.text("name").unwrap_or_else(|| r.id.clone()),
+        vec![],
+    )
+}
 
 /// Details of a clicked feature, and below them the `actions` the face offers.
 #[component]
 pub fn FeaturePanel(
     hit: Hit,
-    #[prop(optional_no_strip)] actions: Option<AnyView>,
+    actions: AnyView,
     communities: Vec<Area>,
     on_close: impl Fn() + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = use_language();
     let l = lang.0.get_untracked();
-    // A community id as its name in the current language.
-    let community_name = |id: &str| {
-        communities
-            .iter()
-            .find(|c| c.id == id)
-            .and_then(|c| {
-                if l == Lang::Zh {
-                    c.name.clone()
-                } else {
-                    c.name_en.clone()
-                }
-            })
-            .unwrap_or_else(|| id.to_string())
-    };
+    let community_name = |id: &str| community_name(&communities, l, id);
     let checkpoints = match &hit {
         Hit::Unit(run, Some(route)) => Some(checklist(run, route)),
         _ => None,
     };
-    let (kind, title, rows): (Msg, String, Vec<(Msg, String)>) = match &hit {
+    let (kind, title, rows): Details = match &hit {
         Hit::Home(h, building) => {
             let building = building.as_deref().unwrap_or(&h.building);
             let rows = home_rows(l, h, building, community_name(h.community.as_str()));
@@ -228,27 +248,8 @@ pub fn FeaturePanel(
             run.unit.clone(),
             unit_rows(l, run, route.as_ref()),
         ),
-        Hit::Building(b) => {
-            let p = &b.properties.parse();
-            let mut rows = Vec::new();
-            rows.extend(text(p, "compound").map(|c| (Msg::Compound, c.to_string())));
-            rows.extend(
-                p.get("levels")
-                    .and_then(|v| v.as_u64())
-                    .map(|n| (Msg::Levels, n.to_string())),
-            );
-            rows.extend(text(p, "community").map(|c| (Msg::Community, community_name(c))));
-            (
-                Msg::Building,
-                text(p, "name").unwrap_or(&b.id).to_string(),
-                rows,
-            )
-        }
-        Hit::Road(r) => (
-            Msg::Road,
-            r.properties.text("name").unwrap_or_else(|| r.id.clone()),
-            vec![],
-        ),
+        Hit::Building(b) => building_details(b, &community_name),
+        Hit::Road(r) => road_details(r),
         Hit::Community(c) => (Msg::Community, community_name(&c.id), vec![]),
     };
     view! {
@@ -278,13 +279,9 @@ pub fn FeaturePanel(
     }
 }
 
-/// Layer toggles, and for staff the legend of home and case colours.
+/// Layer toggles, and the legend of home and case colours.
 #[component]
-pub fn LayerPanel(
-    base_shown: RwSignal<BaseShown>,
-    shown: RwSignal<Shown>,
-    staff: bool,
-) -> impl IntoView {
+pub fn LayerPanel(base_shown: RwSignal<BaseShown>, shown: RwSignal<Shown>) -> impl IntoView {
     let lang = use_language();
     let toggle = move |msg: Msg,
                        test: &'static str,
@@ -343,12 +340,10 @@ pub fn LayerPanel(
             {toggle(Msg::Grids, "layer-grids", |b, _| b.grids, |b, _, on| b.grids = on)}
             {toggle(Msg::Roads, "layer-roads", |b, _| b.roads, |b, _, on| b.roads = on)}
             {toggle(Msg::Buildings, "layer-buildings", |b, _| b.buildings, |b, _, on| b.buildings = on)}
-            {staff.then(|| view! {
-                {toggle(Msg::Homes, "layer-homes", |_, s| s.homes, |_, s, on| s.homes = on)}
-                {toggle(Msg::Cases, "layer-cases", |_, s| s.cases, |_, s, on| s.cases = on)}
-                {toggle(Msg::Routes, "layer-routes", |_, s| s.routes, |_, s, on| s.routes = on)}
-                {legend}
-            })}
+            {toggle(Msg::Homes, "layer-homes", |_, s| s.homes, |_, s, on| s.homes = on)}
+            {toggle(Msg::Cases, "layer-cases", |_, s| s.cases, |_, s, on| s.cases = on)}
+            {toggle(Msg::Routes, "layer-routes", |_, s| s.routes, |_, s, on| s.routes = on)}
+            {legend}
         </details>
     }
 }

@@ -6,20 +6,19 @@
 //! was clicked or tapped (see [`super::map_panels`]). Staff who may change things
 //! report a case by right-clicking or long-pressing the spot.
 //!
-//! What only staff do on the map (the actions under a home's or case's details, the
-//! report form) comes in through [`StaffTools`] from the staff faces, so that the
-//! public page's own build, which passes none, carries none of that code.
+//! The staff faces' map: it also draws the caller's snapshot (elder homes, open cases
+//! and patrol routes). The public page puts the same engine on its page without
+//! Leptos (`crate::public`).
 
-use super::map_panels::{FeaturePanel, LayerPanel};
-use super::new_case::Spot;
+use super::map_panels::{staff_actions, FeaturePanel, LayerPanel};
+use super::new_case::{NewCaseForm, Spot};
 use crate::api;
 use crate::i18n::{use_language, Lang, Msg};
 use crate::live::use_live;
-use crate::map::canvas::{self, TileCache};
+use crate::map::frame::{self, Painter};
 use crate::map::gesture::{
     key_action, wheel_factor, zoom_limited, Gestures, KeyAction, MAX_RESOLUTION,
 };
-use crate::map::index::Indexed;
 use crate::map::layers::{self, BaseShown, Hit, MapData};
 use crate::map::markers::{self, MarkerKind, Operations, Shown};
 use crate::map::overlays;
@@ -31,8 +30,6 @@ use leptos::ev::{KeyboardEvent, PointerEvent, WheelEvent};
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use linli_domain::api::AreaStatus;
-use linli_domain::place::LayerName;
 use linli_domain::Role;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast as _;
@@ -60,45 +57,6 @@ enum Loading {
     Failed,
 }
 
-/// Attributes of the canvas that the browser tests and `make bench` read: what was
-/// drawn, and when. Written when they change, never again on every frame.
-#[derive(Debug, Default)]
-struct TestHooks(Vec<(&'static str, Option<String>)>);
-
-impl TestHooks {
-    fn set(&mut self, canvas: &web_sys::Element, name: &'static str, value: impl ToString) {
-        self.write(canvas, name, Some(value.to_string()));
-    }
-
-    fn remove(&mut self, canvas: &web_sys::Element, name: &'static str) {
-        self.write(canvas, name, None);
-    }
-
-    fn write(&mut self, canvas: &web_sys::Element, name: &'static str, value: Option<String>) {
-        let index = match self.0.iter().position(|(n, _)| *n == name) {
-            Some(index) => index,
-            None => {
-                self.0.push((name, None));
-                self.0.len() - 1
-            }
-        };
-        if self.0[index].1 == value {
-            return;
-        }
-        let _ = match &value {
-            Some(text) => canvas.set_attribute(name, text),
-            None => canvas.remove_attribute(name),
-        };
-        self.0[index].1 = value;
-    }
-}
-
-/// One number for everything the base tiles depend on.
-fn content_stamp(content: impl std::hash::Hash) -> u64 {
-    use std::hash::{BuildHasher as _, BuildHasherDefault};
-    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(content)
-}
-
 /// Centres the view on `target`, close enough to see the building (never farther out).
 fn change_view_to(viewport: RwSignal<Option<Viewport>>, target: crate::map::projection::World) {
     viewport.update(|v| {
@@ -112,69 +70,22 @@ fn change_view_to(viewport: RwSignal<Option<Viewport>>, target: crate::map::proj
     });
 }
 
-/// Features projected in one task: a layer of 100,000 buildings is projected in
-/// slices, the browser let in between, so that input never waits for all of it
-/// (`make bench`, LINLI_BENCH=frames, names the load's long tasks).
-const PROJECT_PER_TASK: usize = 10_000;
-
-async fn project_in_slices(layer: api::RawLayer) -> Vec<layers::Area> {
-    let mut features = layer.features.into_iter();
-    let mut areas = Vec::with_capacity(features.len());
-    loop {
-        crate::timing::measured("linli: layer projected", || {
-            areas.extend(
-                features
-                    .by_ref()
-                    .take(PROJECT_PER_TASK)
-                    .filter_map(layers::project_area),
-            );
-        });
-        if features.as_slice().is_empty() {
-            return areas;
-        }
-        crate::timing::yield_to_browser().await;
-    }
-}
-
-/// What the staff faces add to the map (see the module comment).
-#[derive(Clone, Copy)]
-pub struct StaffTools {
-    /// What may be done with a clicked home or case, shown under its details.
-    pub actions: fn(&Hit) -> AnyView,
-    /// The form reporting a case at a spot; it is closed through the callback.
-    pub report_form: fn(Spot, Callback<()>) -> AnyView,
-}
-
-/// The map. With `staff`, it also loads the caller's snapshot: elder homes, open cases
-/// and patrol routes (never on the public page).
+/// The map, with the caller's snapshot on it.
 ///
 /// It is made a task after the page around it: the page's first task (the Wasm
 /// starting, the page's own views and the requests they start) is the longest of a
-/// load, and input waits behind it. `make bench` (100,000 buildings, `/public`,
-/// 2026-12-01): that task was 41-60 ms with the map made in it.
+/// load, and input waits behind it. `make bench` (100,000 buildings, the then Leptos
+/// public page, 2026-12-01): that task was 41-60 ms with the map made in it.
 #[component]
-pub fn MapView(
-    theme: Theme,
-    #[prop(optional)] staff: Option<StaffTools>,
-    /// The public page's coarse cells of cases, drawn as circles.
-    #[prop(optional)]
-    public_areas: Option<RwSignal<Vec<AreaStatus>>>,
-) -> impl IntoView {
+pub fn MapView(theme: Theme) -> impl IntoView {
     let made = RwSignal::new(false);
     // (Setting a signal of a map already gone does nothing.)
     set_timeout(move || made.set(true), std::time::Duration::ZERO);
-    move || {
-        made.get()
-            .then(|| view! { <Map theme=theme staff=staff public_areas=public_areas/> })
-    }
+    move || made.get().then(|| view! { <Map theme=theme/> })
 }
 
 #[component]
-fn Map(
-    theme: Theme,
-    staff: Option<StaffTools>,
-    public_areas: Option<RwSignal<Vec<AreaStatus>>>,
-) -> impl IntoView {
+fn Map(theme: Theme) -> impl IntoView {
     let lang = use_language();
     let container = NodeRef::<Div>::new();
     let canvas_ref = NodeRef::<Canvas>::new();
@@ -189,15 +100,14 @@ fn Map(
     let gestures = StoredValue::new(Gestures::default());
     let creating = RwSignal::new(None::<Spot>);
     let here = crate::here::use_here();
-    let may_report =
-        staff.is_some() && use_session().user().is_some_and(|u| u.role != Role::Viewer);
+    let may_report = use_session().user().is_some_and(|u| u.role != Role::Viewer);
     // Bumped whenever a layer arrives: the base tiles depend on it.
     let data_version = StoredValue::new(0_u64);
 
     // Every layer is asked for at once; each is drawn as soon as it arrives (the
     // small communities layer first fits the view). The map is complete when the
     // last one is in.
-    let outstanding = StoredValue::new(if staff.is_some() { 5 } else { 4 });
+    let outstanding = StoredValue::new(crate::base_layers::ALL.len() + 1);
     let arrived = move |what: &str, result: Result<(), api::ApiError>| match result {
         Ok(()) => {
             outstanding.update_value(|n| *n -= 1);
@@ -210,55 +120,25 @@ fn Map(
             loading.set(Loading::Failed);
         }
     };
-    for layer in [
-        LayerName::Communities,
-        LayerName::Roads,
-        LayerName::Grids,
-        LayerName::Buildings,
-    ] {
+    for layer in crate::base_layers::ALL {
         // A task of its own rather than a resource: each layer is moved into `data`
         // once (a resource's value is copied out on every read), and the work stops
         // between slices once the map is gone (the user moved on): its values can no
         // longer be read, and nothing is left to show.
-        let gone = move || data.is_disposed();
         spawn_local(async move {
-            let loaded = api::layer(layer).await;
-            if gone() {
-                return;
-            }
-            let features = match loaded {
-                Ok(features) => features,
-                Err(e) => return arrived(layer.as_str(), Err(e)),
-            };
-            // Decoded in slices (`api::layer`); projected in tasks of their own.
-            crate::timing::yield_to_browser().await;
-            if gone() {
-                return;
-            }
-            if layer == LayerName::Roads {
-                let roads = Indexed::new(layers::project_lines(features));
-                data_version.update_value(|n| *n += 1);
-                data.update(|d| d.roads = roads);
-            } else {
-                let areas = project_in_slices(features).await;
-                if gone() {
-                    return;
+            match crate::base_layers::load(layer, move || data.is_disposed()).await {
+                Ok(Some(loaded)) => {
+                    data_version.update_value(|n| *n += 1);
+                    data.update(|d| loaded.put(d));
+                    arrived(layer.as_str(), Ok(()));
                 }
-                data_version.update_value(|n| *n += 1);
-                data.update(|d| match layer {
-                    LayerName::Communities => d.communities = areas,
-                    LayerName::Grids => d.grids = areas,
-                    _ => {
-                        d.buildings =
-                            crate::timing::measured("linli: layer indexed", || Indexed::new(areas))
-                    }
-                });
+                Ok(None) => {}
+                Err(e) => arrived(layer.as_str(), Err(e)),
             }
-            arrived(layer.as_str(), Ok(()));
         });
     }
     // Staff maps draw the face's live view of homes, alerts, cases and routes.
-    let live = staff.and_then(|_| use_live());
+    let live = use_live();
     if let Some(live) = live {
         let counted = StoredValue::new(false);
         Effect::new(move |_| {
@@ -392,12 +272,10 @@ fn Map(
     // Redraw once per animation frame with whatever is current then. The base map
     // comes from tiles kept between frames; when some are still missing, the frame
     // shows stand-ins and asks for another frame.
-    let tile_cache = StoredValue::new_local(TileCache::default());
+    let painter = StoredValue::new_local(Painter::default());
     let frame_pending = StoredValue::new(false);
     let unfinished = RwSignal::new(0_u64);
     let pulse_due = StoredValue::new(false);
-    let completed = StoredValue::new(None::<(Viewport, u64)>);
-    let hooks = StoredValue::new(TestHooks::default());
     let draw = move || {
         // A frame asked for just before the map went (another face chosen): nothing to
         // draw, and its values can no longer be read.
@@ -408,82 +286,51 @@ fn Map(
         let (Some(canvas), Some(v)) = (canvas_ref.get_untracked(), viewport.get_untracked()) else {
             return;
         };
-        let pixel_ratio = window().device_pixel_ratio();
-        let Some(ctx) = canvas::prepare(&canvas, v.width, v.height, pixel_ratio) else {
-            return;
-        };
         let palette = theme.palette();
-        let chinese = lang.0.get_untracked() == Lang::Zh;
-        let (base, marks) = (base_shown.get_untracked(), shown.get_untracked());
-        canvas::clear(&ctx, v.width, v.height, palette.background);
-        let content = content_stamp((data_version.get_value(), base, pixel_ratio.to_bits()));
-        let base_drawn = data.with_untracked(|d| {
-            let base_drawn = tile_cache.try_update_value(|tiles| {
-                tiles.show(content);
-                tiles.draw_base(&ctx, &v, pixel_ratio, palette.background, |view| {
-                    layers::draw_all(d, view, &palette, base)
-                })
-            });
-            let on_screen = |p: [f64; 2]| v.to_screen(crate::map::projection::project(p.into()));
-            let overlays_over = |public_areas: &[AreaStatus]| {
-                ops.with_untracked(|o| {
-                    hooks.update_value(|h| {
-                        h.set(&canvas, "data-homes", o.homes.len());
-                        h.set(&canvas, "data-alerts", o.alerts.len());
-                        h.set(&canvas, "data-cases", o.cases.len());
-                    });
-                    let frame = overlays::Frame {
-                        data: d,
-                        viewport: &v,
-                        palette: &palette,
-                        chinese,
-                        operations: o,
-                        shown: marks,
-                        pulse: window()
-                            .performance()
-                            .map_or(0.0, |p| (p.now() / markers::PULSE_MS).fract()),
-                        public_areas,
-                        report_pin: creating
-                            .with_untracked(|s| s.as_ref().map(|s| on_screen(s.position))),
-                        here: here.and_then(|h| {
-                            h.fix
-                                .with_untracked(|f| f.as_ref().map(|f| on_screen(f.position)))
-                        }),
-                        destination: here.and_then(|h| {
-                            h.destination
-                                .with_untracked(|d| d.as_ref().map(|d| on_screen(d.position)))
-                        }),
-                    };
-                    let open = |a: &markers::Placed<linli_domain::alerts::Alert>| {
-                        a.item.state == linli_domain::alerts::AlertState::Open
-                    };
-                    (overlays::draw(&frame), o.alerts.iter().any(open))
-                })
-            };
-            // (Borrowed, not copied: this runs every frame.)
-            let (commands, pulsing) = match public_areas {
-                Some(areas) => areas.with_untracked(|a| overlays_over(a)),
-                None => overlays_over(&[]),
-            };
-            canvas::replay(&ctx, &commands);
-            // For tests and `make bench`: what was drawn, and when (ms since navigation).
-            let view = format!("{:.3},{:.3},{:.6}", v.centre.x, v.centre.y, v.resolution);
-            hooks.update_value(|h| {
-                h.set(&canvas, "data-communities", d.communities.len());
-                h.set(&canvas, "data-buildings", d.buildings.len());
-                h.set(&canvas, "data-view", view);
-            });
-            base_drawn.map(|b| (b, pulsing))
+        let on_screen = |p: [f64; 2]| v.to_screen(crate::map::projection::project(p.into()));
+        let painted = data.with_untracked(|d| {
+            ops.with_untracked(|o| {
+                let frame = overlays::Frame {
+                    data: d,
+                    viewport: &v,
+                    palette: &palette,
+                    chinese: lang.0.get_untracked() == Lang::Zh,
+                    operations: o,
+                    shown: shown.get_untracked(),
+                    pulse: frame::pulse_now(),
+                    public_areas: &[],
+                    report_pin: creating
+                        .with_untracked(|s| s.as_ref().map(|s| on_screen(s.position))),
+                    here: here.and_then(|h| {
+                        h.fix
+                            .with_untracked(|f| f.as_ref().map(|f| on_screen(f.position)))
+                    }),
+                    destination: here.and_then(|h| {
+                        h.destination
+                            .with_untracked(|d| d.as_ref().map(|d| on_screen(d.position)))
+                    }),
+                };
+                painter
+                    .try_update_value(|p| {
+                        p.paint(
+                            &canvas,
+                            &frame,
+                            data_version.get_value(),
+                            base_shown.get_untracked(),
+                        )
+                    })
+                    .flatten()
+            })
         });
-        let Some((base_drawn, pulsing)) = base_drawn else {
+        let Some(painted) = painted else {
             return;
         };
         // Tiles still missing: draw again next frame. Open alerts pulse: draw again
         // soon, at a rate a ring needs (every frame is a full canvas for the browser
         // to take: `make bench` found that costs more than the drawing).
-        if base_drawn.more {
+        if painted.more {
             unfinished.update(|n| *n += 1);
-        } else if pulsing && !pulse_due.get_value() {
+        } else if painted.pulsing && !pulse_due.get_value() {
             pulse_due.set_value(true);
             set_timeout(
                 // (The map may be gone by then: nothing to do.)
@@ -493,28 +340,6 @@ fn Map(
                 },
                 PULSE_FRAME_EVERY,
             );
-        }
-        // The moment this view of this content first stood complete (later frames
-        // that only fill in tiles behind an identical picture do not count).
-        let first_complete = base_drawn.complete && completed.get_value() != Some((v, content));
-        completed.set_value(base_drawn.complete.then_some((v, content)));
-        if first_complete {
-            if let Some(performance) = window().performance() {
-                let at = format!("{:.1}", performance.now());
-                hooks.update_value(|h| h.set(&canvas, "data-drawn-ms", at));
-            }
-            let wasm_bytes = wasm_bindgen::memory()
-                .dyn_into::<js_sys::WebAssembly::Memory>()
-                .map(|m| {
-                    m.buffer()
-                        .unchecked_into::<js_sys::ArrayBuffer>()
-                        .byte_length()
-                });
-            if let Ok(bytes) = wasm_bytes {
-                hooks.update_value(|h| h.set(&canvas, "data-wasm-bytes", bytes));
-            }
-        } else if !base_drawn.complete {
-            hooks.update_value(|h| h.remove(&canvas, "data-drawn-ms"));
         }
     };
     Effect::new(move |_| {
@@ -529,9 +354,6 @@ fn Map(
         if let Some(here) = here {
             here.fix.track();
             here.destination.track();
-        }
-        if let Some(areas) = public_areas {
-            areas.track();
         }
         if !frame_pending.get_value() {
             frame_pending.set_value(true);
@@ -790,7 +612,7 @@ fn Map(
                 on:contextmenu=on_context_menu
                 on:touchend=on_touch_end
                 on:keydown=on_key></canvas>
-            <LayerPanel base_shown=base_shown shown=shown staff=staff.is_some()/>
+            <LayerPanel base_shown=base_shown shown=shown/>
             <div class="map-controls">
                 <button data-test="zoom-in" title=move || lang.t(Msg::ZoomIn) on:click=move |_| zoom_by(2.0)>"+"</button>
                 <button data-test="zoom-out" title=move || lang.t(Msg::ZoomOut) on:click=move |_| zoom_by(0.5)>"−"</button>
@@ -804,13 +626,12 @@ fn Map(
             </div>
             {move || status().map(|text| view! { <p class="map-status">{text}</p> })}
             {move || selected.get().map(|hit| {
-                let actions = staff.map(|tools| (tools.actions)(&hit));
+                let actions = staff_actions(&hit);
                 view! { <FeaturePanel hit=hit actions=actions communities=data.with_untracked(|d| d.communities.clone()) on_close=move || selected.set(None)/> }
             })}
-            {move || {
-                let (spot, tools) = (creating.get()?, staff?);
-                Some((tools.report_form)(spot, Callback::new(move |()| creating.set(None))))
-            }}
+            {move || creating.get().map(|spot| view! {
+                <NewCaseForm spot=spot on_close=move || creating.set(None)/>
+            })}
         </div>
     }
 }

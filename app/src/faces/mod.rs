@@ -22,7 +22,6 @@ pub mod partner;
 pub mod patrol_control;
 pub mod patrol_list;
 pub mod photos;
-pub mod public;
 pub mod side_panel;
 
 use crate::i18n::{use_language, Msg};

@@ -1,7 +1,7 @@
 //! Public notices (a water cut, a clinic day). On the command screen a commander
 //! writes one (title, text, how long it stays up) and it is on the public page at once;
 //! the notices in force are listed there with a button to withdraw each, and other
-//! staff read them. The public page shows them with [`PublicNotices`].
+//! staff read them. The public page shows them too (`crate::public`).
 
 use crate::api;
 use crate::i18n::{date_time, use_language, Lang, Msg};
@@ -27,7 +27,7 @@ fn shown_for(lang: Lang, hours: u32) -> String {
 }
 
 /// When a notice went up, and until when it stays.
-fn period(lang: Lang, notice: &Notice) -> String {
+pub fn period(lang: Lang, notice: &Notice) -> String {
     let from = date_time(lang, &notice.published_at);
     match &notice.until {
         Some(until) => format!("{from} – {}", date_time(lang, until)),
@@ -131,28 +131,5 @@ pub fn NoticeBoard() -> impl IntoView {
             </ul>
             {move || notices().is_empty().then(|| view! { <p class="empty">{move || lang.t(Msg::NoNotices)}</p> })}
         </section>
-    }
-}
-
-/// The public page's notices, newest first.
-#[component]
-pub fn PublicNotices(notices: Signal<Vec<Notice>>) -> impl IntoView {
-    let lang = use_language();
-    move || {
-        let list = notices.get();
-        (!list.is_empty()).then(|| {
-            view! {
-                <section class="public-notices" data-test="public-notices">
-                    <h2>{move || lang.t(Msg::Notices)}</h2>
-                    {list.into_iter().map(|notice| view! {
-                        <article class="notice" data-test="public-notice">
-                            <h3>{notice.title.clone()}</h3>
-                            <p>{notice.body.clone()}</p>
-                            <p class="meta">{move || period(lang.0.get(), &notice)}</p>
-                        </article>
-                    }).collect_view()}
-                </section>
-            }
-        })
     }
 }

@@ -26,6 +26,7 @@
 pub mod canvas;
 pub mod cluster;
 pub mod draw;
+pub mod frame;
 pub mod gesture;
 pub mod index;
 pub mod layers;

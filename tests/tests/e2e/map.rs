@@ -140,11 +140,107 @@ fn close(a: f64, b: f64, tolerance: f64) -> bool {
     (a - b).abs() <= tolerance
 }
 
+/// The command screen's map (dark, Leptos) and the public page's (light, plain DOM)
+/// share the engine but not the code that wires the page's events to it: both are
+/// put through the same gestures.
 #[tokio::test]
-async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()> {
+async fn the_command_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()> {
     let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/login?next=/command")).await?;
+    browser.sign_in("demo-commander", "demo").await?;
+    browser.wait_for_path("/command").await?;
+    // The dark theme's building colour, #55657c.
+    pans_zooms_and_opens_a_building(&server, &browser, [85, 101, 124], "map").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_public_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()> {
+    let server = LinliServer::start_demo().await?;
+    let browser = Browser::start(1600, 1000, "zh-CN").await?;
+    browser.goto(&server.url("/public")).await?;
+    // The light theme's building colour, #d9d2c5.
+    let building =
+        pans_zooms_and_opens_a_building(&server, &browser, [217, 210, 197], "public-map").await?;
+
+    // The open panel follows a language switch; Escape closes it.
+    let switch = browser.find("[data-test=language]").await?;
+    browser.click(&switch).await?;
+    browser
+        .wait_for(
+            "the panel in English",
+            "const k = document.querySelector('[data-test=feature-panel] .kind'); \
+             return k && k.textContent === 'Building' ? true : null",
+            WAIT,
+        )
+        .await?;
+    let canvas = browser.find("canvas#map").await?;
+    browser.click(&canvas).await?;
+    browser
+        .actions(json!([{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": "\u{E00C}"}, {"type": "keyUp", "value": "\u{E00C}"},
+        ]}]))
+        .await?;
+    browser
+        .wait_for(
+            "the panel to close",
+            "return document.querySelector('[data-test=feature-panel]') ? null : true",
+            WAIT,
+        )
+        .await?;
+
+    // The buildings' toggle takes them off the map, and puts them back: the pixel over
+    // the building, close up, goes from the building's colour and comes back.
+    let fit = browser.find("[data-test=fit]").await?;
+    browser.click(&fit).await?;
+    // (The English table beside the map is wider: the map, and its fitted view, changed.)
+    let mut view = current_view(&browser).await?;
+    let at = on_page(view, canvas_rect(&browser).await?, building);
+    let at = (at.0.round(), at.1.round());
+    for _ in 0..3 {
+        browser.wheel(at, -500).await?;
+        view = changed_view(&browser, view).await?;
+    }
+    let colour = json!([217, 210, 197]);
+    assert_eq!(pixel_at(&browser, at).await?, colour);
+    let layers = browser.find("[data-test=layers] summary").await?;
+    browser.click(&layers).await?;
+    let toggle = browser.find("[data-test=layer-buildings]").await?;
+    let pixel_is = |wanted: bool| {
+        format!(
+            "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
+             const k = window.devicePixelRatio; \
+             const p = c.getContext('2d').getImageData(Math.round(({x} - r.left) * k), Math.round(({y} - r.top) * k), 1, 1).data; \
+             return (JSON.stringify([p[0], p[1], p[2]]) === '{colour}') === {wanted} ? [p[0], p[1], p[2]] : null",
+            x = at.0,
+            y = at.1,
+        )
+    };
+    browser.click(&toggle).await?;
+    browser
+        .wait_for("the buildings to go", &pixel_is(false), WAIT)
+        .await?;
+    browser.screenshot("public-map-no-buildings").await?;
+    browser.click(&toggle).await?;
+    browser
+        .wait_for("the buildings back", &pixel_is(true), WAIT)
+        .await?;
+    Ok(())
+}
+
+/// On a map whose page is open in `browser`: a wheel zooms around the pointer, a click
+/// on a building opens its details, a drag, an arrow key, `0` and the zoom button move
+/// the view by exactly what they should. Returns the building's point (Web Mercator
+/// metres) that the wheel zoomed around.
+async fn pans_zooms_and_opens_a_building(
+    server: &LinliServer,
+    browser: &Browser,
+    building_colour: [u8; 3],
+    name: &str,
+) -> anyhow::Result<(f64, f64)> {
     // A building from the article's compound with no home or case marker on it.
-    let building = unmarked_building(&server, "compound", "信发小区").await?;
+    let building = unmarked_building(server, "compound", "信发小区").await?;
     let ring = building["geometry"]["coordinates"][0].as_array().unwrap();
     let (min, max) = ring.iter().fold(
         ((f64::MAX, f64::MAX), (f64::MIN, f64::MIN)),
@@ -157,13 +253,9 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
     // lower-left corner, which every footprint here keeps).
     let target = (min.0 + (max.0 - min.0) * 0.3, min.1 + (max.1 - min.1) * 0.3);
 
-    let browser = Browser::start(1600, 1000, "zh-CN").await?;
-    browser.goto(&server.url("/login?next=/command")).await?;
-    browser.sign_in("demo-commander", "demo").await?;
-    browser.wait_for_path("/command").await?;
-    let fitted = loaded_view(&browser).await?;
-    browser.screenshot("map-fitted").await?;
-    let canvas = canvas_rect(&browser).await?;
+    let fitted = loaded_view(browser).await?;
+    browser.screenshot(&format!("{name}-fitted")).await?;
+    let canvas = canvas_rect(browser).await?;
 
     // Wheel: zooms in around the pointer, keeping the building under it.
     // Pointers sit on whole pixels: aim at the one nearest the building point.
@@ -174,7 +266,7 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
         fitted.y - (at.1 - canvas.1 - canvas.3 / 2.0) * fitted.resolution,
     );
     browser.wheel(at, -500).await?;
-    let zoomed = changed_view(&browser, fitted).await?;
+    let zoomed = changed_view(browser, fitted).await?;
     assert!(
         close(
             zoomed.resolution,
@@ -191,13 +283,13 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
     let mut view = zoomed;
     for _ in 0..2 {
         browser.wheel(at, -500).await?;
-        view = changed_view(&browser, view).await?;
+        view = changed_view(browser, view).await?;
     }
     assert!(view.resolution < 0.5, "close enough to see doors: {view:?}");
 
     // The building is drawn where the maths says, in the building colour (#55657c).
-    let pixel = pixel_at(&browser, at).await?;
-    assert_eq!(pixel, json!([85, 101, 124]), "pixel under the building");
+    let pixel = pixel_at(browser, at).await?;
+    assert_eq!(pixel, json!(building_colour), "pixel under the building");
 
     // Click: the building's panel.
     browser.click_at(at).await?;
@@ -214,12 +306,14 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
         !details.contains(community),
         "the community shows by name, not id: {details}"
     );
-    browser.screenshot("map-building-panel").await?;
+    browser
+        .screenshot(&format!("{name}-building-panel"))
+        .await?;
 
     // Drag: the map follows the mouse exactly.
-    let before = current_view(&browser).await?;
+    let before = current_view(browser).await?;
     browser.drag((700.0, 500.0), (900.0, 600.0), 300).await?;
-    let dragged = changed_view(&browser, before).await?;
+    let dragged = changed_view(browser, before).await?;
     assert!(
         close(
             dragged.x,
@@ -239,13 +333,13 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
     assert!(close(dragged.resolution, before.resolution, 1e-9));
 
     // Keys on the focused map: an arrow pans, `0` fits the district again.
-    let before = current_view(&browser).await?;
+    let before = current_view(browser).await?;
     browser
         .actions(json!([{"type": "key", "id": "keyboard", "actions": [
             {"type": "keyDown", "value": "\u{E012}"}, {"type": "keyUp", "value": "\u{E012}"},
         ]}]))
         .await?;
-    let panned = changed_view(&browser, before).await?;
+    let panned = changed_view(browser, before).await?;
     assert!(
         close(
             panned.x,
@@ -259,7 +353,7 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
             {"type": "keyDown", "value": "0"}, {"type": "keyUp", "value": "0"},
         ]}]))
         .await?;
-    let refitted = changed_view(&browser, panned).await?;
+    let refitted = changed_view(browser, panned).await?;
     assert!(
         close(refitted.resolution, fitted.resolution, 1e-6) && close(refitted.x, fitted.x, 0.01),
         "{refitted:?} against {fitted:?}"
@@ -268,14 +362,14 @@ async fn the_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Result<()>
     // Buttons: zoom out doubles the metres per pixel.
     let zoom_out = browser.find("[data-test=zoom-out]").await?;
     browser.click(&zoom_out).await?;
-    let out = changed_view(&browser, refitted).await?;
+    let out = changed_view(browser, refitted).await?;
     assert!(
         // data-view rounds to 6 decimals.
         close(out.resolution, refitted.resolution * 2.0, 2e-6),
         "{out:?} after {refitted:?}"
     );
-    browser.screenshot("map-zoomed-out").await?;
-    Ok(())
+    browser.screenshot(&format!("{name}-zoomed-out")).await?;
+    Ok(target)
 }
 
 #[tokio::test]

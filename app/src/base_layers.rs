@@ -1,0 +1,88 @@
+//! The base map's layers (communities, roads, grids, buildings) fetched from the server,
+//! decoded and projected, for both pages that show a map: the staff faces'
+//! (`faces::map_view`) and the public page (`crate::public`).
+
+use crate::api::{self, ApiError};
+use crate::map::index::Indexed;
+use crate::map::layers::{self, Area, MapData};
+use linli_domain::place::LayerName;
+
+/// Every base layer, asked for at once; the small communities layer first, since it
+/// fits the view.
+pub const ALL: [LayerName; 4] = [
+    LayerName::Communities,
+    LayerName::Roads,
+    LayerName::Grids,
+    LayerName::Buildings,
+];
+
+/// Features projected in one task: a layer of 100,000 buildings is projected in
+/// slices, the browser let in between, so that input never waits for all of it
+/// (`make bench`, LINLI_BENCH=frames, names the load's long tasks).
+const PROJECT_PER_TASK: usize = 10_000;
+
+async fn project_in_slices(layer: api::RawLayer) -> Vec<Area> {
+    let mut features = layer.features.into_iter();
+    let mut areas = Vec::with_capacity(features.len());
+    loop {
+        crate::timing::measured("linli: layer projected", || {
+            areas.extend(
+                features
+                    .by_ref()
+                    .take(PROJECT_PER_TASK)
+                    .filter_map(layers::project_area),
+            );
+        });
+        if features.as_slice().is_empty() {
+            return areas;
+        }
+        crate::timing::yield_to_browser().await;
+    }
+}
+
+/// One layer, ready to be put into the map's data.
+pub struct Loaded {
+    layer: LayerName,
+    areas: Vec<Area>,
+    roads: Option<Indexed<layers::Line>>,
+}
+
+impl Loaded {
+    /// Puts the layer into `data`, replacing what it held of that layer.
+    pub fn put(self, data: &mut MapData) {
+        match (self.layer, self.roads) {
+            (_, Some(roads)) => data.roads = roads,
+            (LayerName::Communities, None) => data.communities = self.areas,
+            (LayerName::Grids, None) => data.grids = self.areas,
+            (_, None) => {
+                data.buildings =
+                    crate::timing::measured("linli: layer indexed", || Indexed::new(self.areas))
+            }
+        }
+    }
+}
+
+/// Fetches, decodes (in slices: [`api::layer`]) and projects `layer` (in tasks of its
+/// own). `None` when `gone` says, between slices, that the map that asked is gone
+/// (the user moved on): nothing is left to show.
+pub async fn load(layer: LayerName, gone: impl Fn() -> bool) -> Result<Option<Loaded>, ApiError> {
+    let features = api::layer(layer).await?;
+    crate::timing::yield_to_browser().await;
+    if gone() {
+        return Ok(None);
+    }
+    let loaded = if layer == LayerName::Roads {
+        Loaded {
+            layer,
+            areas: Vec::new(),
+            roads: Some(Indexed::new(layers::project_lines(features))),
+        }
+    } else {
+        Loaded {
+            layer,
+            areas: project_in_slices(features).await,
+            roads: None,
+        }
+    };
+    Ok((!gone()).then_some(loaded))
+}
