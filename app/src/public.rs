@@ -204,11 +204,6 @@ pub fn start() {
     });
 }
 
-/// One cell of the table.
-fn cell(tag: &str, text: &str) -> El {
-    el(tag).text(text)
-}
-
 /// A figure, or a dash where the community is too small to say it.
 fn figure(n: Option<u32>) -> String {
     n.map_or_else(|| "—".to_string(), |n| count(n.into()))
@@ -226,14 +221,14 @@ fn community_row(lang: Lang, c: &CommunityStatus) -> El {
     el("tr")
         .attr("data-test", "community-status")
         .attr("data-community", c.id.as_str())
-        .child(cell("th", name).attr("scope", "row"))
-        .child(cell("td", &count(c.open_cases.into())))
-        .child(cell("td", &count(c.reported_this_month.into())))
-        .child(cell("td", &count(c.solved_this_month.into())))
-        .child(cell("td", &days))
-        .child(cell("td", &figure(c.elders_visited_this_month)))
-        .child(cell("td", &figure(c.elder_needs_met_this_month)))
-        .child(cell("td", &figure(c.alerts_answered_this_month)))
+        .child(el("th").text(name).attr("scope", "row"))
+        .child(el("td").text(&count(c.open_cases.into())))
+        .child(el("td").text(&count(c.reported_this_month.into())))
+        .child(el("td").text(&count(c.solved_this_month.into())))
+        .child(el("td").text(&days))
+        .child(el("td").text(&figure(c.elders_visited_this_month)))
+        .child(el("td").text(&figure(c.elder_needs_met_this_month)))
+        .child(el("td").text(&figure(c.alerts_answered_this_month)))
 }
 
 impl Page {
@@ -381,22 +376,17 @@ impl PublicMap {
         what: &str,
         loaded: Result<crate::base_layers::Loaded, crate::api::ApiError>,
     ) {
-        let next = match (loaded, self.loading.get()) {
-            (Ok(loaded), Loading::Busy(left)) => {
+        let next = match loaded {
+            Ok(loaded) => {
                 loaded.put(&mut self.data.borrow_mut());
                 self.data_version.set(self.data_version.get() + 1);
-                if left > 1 {
-                    Loading::Busy(left - 1)
-                } else {
-                    Loading::Done
+                match self.loading.get() {
+                    Loading::Busy(left) if left > 1 => Loading::Busy(left - 1),
+                    Loading::Busy(_) => Loading::Done,
+                    other => other,
                 }
             }
-            (Ok(loaded), other) => {
-                loaded.put(&mut self.data.borrow_mut());
-                self.data_version.set(self.data_version.get() + 1);
-                other
-            }
-            (Err(e), _) => {
+            Err(e) => {
                 web_sys::console::warn_1(&format!("cannot load {what}: {e:?}").into());
                 Loading::Failed
             }

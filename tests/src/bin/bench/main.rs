@@ -20,7 +20,8 @@
 //!   this.
 //!   `LINLI_BENCH=server` measures only the server; `LINLI_BENCH=scale` only this, and
 //!   `LINLI_BENCH=busy` only the command screen under alerts, `LINLI_BENCH=frames` only
-//!   the frame times on the workload, `LINLI_BENCH=sizes` only each face's bytes.
+//!   the frame times on the workload, `LINLI_BENCH=sizes` only each face's bytes,
+//!   `LINLI_BENCH=load` only the demo's load to a complete map.
 //! - It also saves the demo's buildings and roads to `target/bench/demo/` for the
 //!   native draw-list measurement (`app/examples/draw_list.rs`), which `make bench`
 //!   runs next.
@@ -105,6 +106,7 @@ async fn load_to_map() -> Result<()> {
         std::fs::write(out.join(format!("{layer}.geojson")), body)?;
     }
     let mut times = Vec::with_capacity(RUNS);
+    let (mut wasm_arrived, mut layers_arrived) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
         let browser = Browser::start(1600, 1000, "zh-CN").await?;
         browser.goto(&server.url("/public")).await?;
@@ -117,12 +119,33 @@ async fn load_to_map() -> Result<()> {
             )
             .await?;
         times.push(drawn.as_f64().unwrap_or(f64::NAN));
+        // Where the time went: when the Wasm and the last layer had arrived.
+        let arrived = browser
+            .script(
+                "const done = (test) => Math.max(0, ...performance.getEntriesByType('resource') \
+                     .filter(e => test(new URL(e.name).pathname)).map(e => e.responseEnd)); \
+                 return [done(p => p.endsWith('.wasm')), done(p => p.startsWith('/api/v1/layers/'))]",
+                serde_json::json!([]),
+            )
+            .await?;
+        let at = |i: usize| arrived[i].as_f64().unwrap_or(f64::NAN);
+        wasm_arrived.push(at(0));
+        layers_arrived.push(at(1));
     }
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
     times.sort_by(f64::total_cmp);
     println!(
         "load to a complete map, demo district (/public, 1600×1000, {RUNS} cold runs): median {:.0} ms, worst {:.0} ms   (target ≤ 500 ms; Leaflet 340 ms, MapLibre 1090 ms)",
         times[RUNS / 2],
         times[RUNS - 1]
+    );
+    println!(
+        "  of which (medians, ms since navigation): the Wasm arrived at {:.0}, the last layer at {:.0}",
+        median(wasm_arrived),
+        median(layers_arrived)
     );
     Ok(())
 }
@@ -143,6 +166,7 @@ async fn main() -> Result<()> {
         "busy" => return busy::measure().await,
         "notify" => return notify::measure().await,
         "sizes" => return transfer_sizes(),
+        "load" => return load_to_map().await,
         "frames" => {
             let workload = std::env::args().nth(1).unwrap_or_default();
             return frames::compare(workload.into()).await;
