@@ -361,14 +361,16 @@ impl PublicMap {
             });
         }
         // The container can change size without the window doing so (the table
-        // filling in beside it), so watch the container itself.
+        // filling in beside it), so watch the container itself. The observer also
+        // tells the first size, once the browser has laid the page out: asking for it
+        // here would lay the page out inside this task, which `make bench` found made
+        // it the load's longest (a 30-60 ms layout).
         let map = self.clone();
         let measure = Closure::<dyn Fn()>::new(move || map.measure());
         if let Ok(watch) = web_sys::ResizeObserver::new(measure.as_ref().unchecked_ref()) {
             watch.observe(&self.container);
         }
         measure.forget();
-        self.measure();
     }
 
     fn arrived(
