@@ -76,13 +76,19 @@ async fn canvas_rect(browser: &Browser) -> anyhow::Result<(f64, f64, f64, f64)> 
 /// The RGB of the map canvas's device pixel under page point `at`.
 async fn pixel_at(browser: &Browser, at: (f64, f64)) -> anyhow::Result<Value> {
     browser
-        .script(
-            "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
-             const k = window.devicePixelRatio; \
-             return Array.from(c.getContext('2d').getImageData(Math.round((arguments[0] - r.left) * k), Math.round((arguments[1] - r.top) * k), 1, 1).data).slice(0, 3)",
-            json!([at.0, at.1]),
-        )
+        .script(&format!("return {}", pixel_script(at)), json!([]))
         .await
+}
+
+/// A script expression: the canvas's `[r, g, b]` at page point `at`.
+fn pixel_script(at: (f64, f64)) -> String {
+    format!(
+        "(() => {{ const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
+         const k = window.devicePixelRatio; \
+         return Array.from(c.getContext('2d').getImageData(Math.round(({x} - r.left) * k), Math.round(({y} - r.top) * k), 1, 1).data).slice(0, 3); }})()",
+        x = at.0,
+        y = at.1,
+    )
 }
 
 fn mercator(lon: f64, lat: f64) -> (f64, f64) {
@@ -209,12 +215,8 @@ async fn the_public_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Res
     let toggle = browser.find("[data-test=layer-buildings]").await?;
     let pixel_is = |wanted: bool| {
         format!(
-            "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
-             const k = window.devicePixelRatio; \
-             const p = c.getContext('2d').getImageData(Math.round(({x} - r.left) * k), Math.round(({y} - r.top) * k), 1, 1).data; \
-             return (JSON.stringify([p[0], p[1], p[2]]) === '{colour}') === {wanted} ? [p[0], p[1], p[2]] : null",
-            x = at.0,
-            y = at.1,
+            "const p = {}; return (JSON.stringify(p) === '{colour}') === {wanted} ? p : null",
+            pixel_script(at)
         )
     };
     browser.click(&toggle).await?;
