@@ -4,6 +4,7 @@
 use gloo_net::http::{Request, Response};
 use linli_domain::api::{Notice, NoticeRequest, PublicStatus, Snapshot};
 use linli_domain::place::{FeatureCollection, LayerName};
+use linli_domain::Timestamp;
 
 /// Shapes of a layer decoded in one task (see [`layer`]).
 const DECODE_PER_TASK: usize = 10_000;
@@ -162,10 +163,10 @@ async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<
 const PRESSED_AT: &str = "Linli-Pressed-At";
 
 /// A `POST` to `url` saying when it was pressed, if known.
-fn post_pressed(url: &str, pressed_at: Option<&str>) -> gloo_net::http::RequestBuilder {
+fn post_pressed(url: &str, pressed_at: Option<Timestamp>) -> gloo_net::http::RequestBuilder {
     let request = Request::post(url);
     match pressed_at {
-        Some(at) => request.header(PRESSED_AT, at),
+        Some(at) => request.header(PRESSED_AT, &at.to_string()),
         None => request,
     }
 }
@@ -175,7 +176,7 @@ fn post_pressed(url: &str, pressed_at: Option<&str>) -> gloo_net::http::RequestB
 pub async fn post_json(
     url: &str,
     body: &impl Serialize,
-    pressed_at: Option<&str>,
+    pressed_at: Option<Timestamp>,
 ) -> Result<serde_json::Value, ApiError> {
     let request = post_pressed(url, pressed_at).json(body).map_err(network)?;
     read(request.send().await.map_err(network)?).await
@@ -186,7 +187,7 @@ pub async fn post_json(
 pub async fn post_data_url(
     url: &str,
     data_url: &str,
-    pressed_at: Option<&str>,
+    pressed_at: Option<Timestamp>,
 ) -> Result<serde_json::Value, ApiError> {
     // Refused rather than a network error, so that the outbox lists it instead of
     // trying it forever.

@@ -7,6 +7,7 @@
 use crate::i18n::{tr, Lang, Msg};
 use leptos::prelude::*;
 use linli_domain::geometry::metres_between;
+use linli_domain::Timestamp;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast as _;
 
@@ -21,8 +22,8 @@ const WALKING_M_PER_MIN: f64 = 75.0;
 pub struct Fix {
     /// `[lon, lat]`.
     pub position: [f64; 2],
-    /// When it was taken, RFC 3339.
-    pub at: String,
+    /// When it was taken.
+    pub at: Timestamp,
 }
 
 /// A place the worker chose to go to.
@@ -61,10 +62,7 @@ impl Here {
         };
         let on_position = Closure::<dyn Fn(web_sys::Position)>::new(move |p: web_sys::Position| {
             let coords = p.coords();
-            let at = js_sys::Date::new_0()
-                .to_iso_string()
-                .as_string()
-                .unwrap_or_default();
+            let at = Timestamp::from_millis(p.timestamp() as i64);
             // `try_`: an answer may still come after the face has gone.
             here.unavailable.try_set(false);
             here.fix.try_set(Some(Fix {

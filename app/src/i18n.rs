@@ -3,6 +3,7 @@
 //! changes it (remembered in `localStorage`).
 
 use leptos::prelude::*;
+use linli_domain::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -1094,84 +1095,25 @@ pub mod names {
     }
 }
 
-/// China Standard Time, UTC+8 all year.
-const CHINA_OFFSET_MINUTES: i64 = 8 * 60;
-
-/// Days since 1970-01-01 of a calendar date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+/// "09:15": the clock time in China of a moment.
+pub fn china_clock(at: Timestamp) -> String {
+    let t = at.in_china();
+    format!("{:02}:{:02}", t.hour, t.minute)
 }
 
-/// The calendar date of a day counted from 1970-01-01: (year, month, day).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
-}
-
-/// An RFC 3339 time in China time: (year, month, day, hour, minute).
-fn china_time(rfc3339: &str) -> Option<(i64, i64, i64, i64, i64)> {
-    let number = |from: usize, to: usize| rfc3339.get(from..to)?.parse::<i64>().ok();
-    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
-    let (hour, minute) = (number(11, 13)?, number(14, 16)?);
-    // After the seconds and their fraction: `Z` or `±hh:mm`.
-    let zone = rfc3339
-        .get(19..)?
-        .trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    let offset = match zone.as_bytes().first()? {
-        b'Z' | b'z' => 0,
-        sign @ (b'+' | b'-') => {
-            let minutes =
-                zone.get(1..3)?.parse::<i64>().ok()? * 60 + zone.get(4..6)?.parse::<i64>().ok()?;
-            if *sign == b'-' {
-                -minutes
-            } else {
-                minutes
-            }
-        }
-        _ => return None,
-    };
-    let minutes = days_from_civil(year, month, day) * 1_440 + hour * 60 + minute - offset
-        + CHINA_OFFSET_MINUTES;
-    let (year, month, day) = civil_from_days(minutes.div_euclid(1_440));
-    let clock = minutes.rem_euclid(1_440);
-    Some((year, month, day, clock / 60, clock % 60))
-}
-
-/// "09:15": the clock time in China of an RFC 3339 time.
-pub fn china_clock(rfc3339: &str) -> String {
-    china_time(rfc3339).map_or_else(
-        || rfc3339.to_string(),
-        |(_, _, _, hour, minute)| format!("{hour:02}:{minute:02}"),
-    )
-}
-
-/// The date and clock time in China of an RFC 3339 time, as each language writes
-/// them: "11月30日 09:15", "30 Nov 09:15".
-pub fn date_time(lang: Lang, rfc3339: &str) -> String {
+/// The date and clock time in China of a moment, as each language writes them:
+/// "11月30日 09:15", "30 Nov 09:15".
+pub fn date_time(lang: Lang, at: Timestamp) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let Some((_, month, day, hour, minute)) = china_time(rfc3339) else {
-        return rfc3339.to_string();
-    };
+    let t = at.in_china();
+    let (month, day, hour, minute) = (t.month, t.day, t.hour, t.minute);
     match lang {
         Lang::Zh => format!("{month}月{day}日 {hour:02}:{minute:02}"),
         Lang::En => format!(
             "{day} {} {hour:02}:{minute:02}",
-            MONTHS[(month - 1).clamp(0, 11) as usize]
+            MONTHS[usize::from(month.clamp(1, 12) - 1)]
         ),
     }
 }
@@ -1262,23 +1204,32 @@ mod tests {
 
     #[test]
     fn times_are_shown_in_china_time_as_each_language_writes_them() {
-        assert_eq!(china_clock("2026-11-27T18:13:00.000Z"), "02:13");
+        let at = |text: &str| Timestamp::parse(text).unwrap();
+        assert_eq!(china_clock(at("2026-11-27T18:13:00.000Z")), "02:13");
         assert_eq!(
-            date_time(Lang::Zh, "2026-11-27T02:05:00.000Z"),
+            date_time(Lang::Zh, at("2026-11-27T02:05:00.000Z")),
             "11月27日 10:05"
         );
-        assert_eq!(date_time(Lang::En, "2026-11-27T02:05:00Z"), "27 Nov 10:05");
+        assert_eq!(
+            date_time(Lang::En, at("2026-11-27T02:05:00Z")),
+            "27 Nov 10:05"
+        );
         // Past midnight in China: the next day, the next month, the next year.
         assert_eq!(
-            date_time(Lang::Zh, "2026-11-30T16:30:00.000Z"),
+            date_time(Lang::Zh, at("2026-11-30T16:30:00.000Z")),
             "12月1日 00:30"
         );
-        assert_eq!(date_time(Lang::En, "2026-12-31T20:00:00Z"), "1 Jan 04:00");
-        assert_eq!(date_time(Lang::En, "2028-02-28T17:00:00Z"), "29 Feb 01:00");
+        assert_eq!(
+            date_time(Lang::En, at("2026-12-31T20:00:00Z")),
+            "1 Jan 04:00"
+        );
+        assert_eq!(
+            date_time(Lang::En, at("2028-02-28T17:00:00Z")),
+            "29 Feb 01:00"
+        );
         // Other offsets are turned into China time too.
-        assert_eq!(china_clock("2026-11-27T10:05:30+08:00"), "10:05");
-        assert_eq!(china_clock("2026-11-27T01:05:00-01:00"), "10:05");
-        assert_eq!(date_time(Lang::Zh, "not a time"), "not a time");
+        assert_eq!(china_clock(at("2026-11-27T10:05:30+08:00")), "10:05");
+        assert_eq!(china_clock(at("2026-11-27T01:05:00-01:00")), "10:05");
     }
 
     #[test]

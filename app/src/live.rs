@@ -126,14 +126,14 @@ pub fn apply(snapshot: &mut Snapshot, kind: EventKind, data: &str) -> Applied {
 
 /// Flags the units out on a run that were last heard of more than
 /// [`SILENT_AFTER_MS`] before `now_ms` (the server flags them only when asked, and a
-/// silent unit sends nothing). `millis` reads an RFC 3339 time. Whether any changed.
-pub fn mark_silent(units: &mut [PatrolRun], now_ms: f64, millis: impl Fn(&str) -> f64) -> bool {
+/// silent unit sends nothing). Whether any changed.
+pub fn mark_silent(units: &mut [PatrolRun], now_ms: f64) -> bool {
     let mut changed = false;
     for run in units
         .iter_mut()
         .filter(|r| r.ended_at.is_none() && !r.silent)
     {
-        let heard = millis(run.last_seen.as_deref().unwrap_or(&run.started_at));
+        let heard = run.last_seen.unwrap_or(run.started_at).millis() as f64;
         if now_ms - heard > SILENT_AFTER_MS as f64 {
             run.silent = true;
             changed = true;
@@ -264,10 +264,8 @@ pub fn provide_live() -> Live {
     if let Ok(timer) = set_interval_with_handle(
         move || {
             let now = js_sys::Date::now();
-            live.snapshot.maybe_update(|s| {
-                s.as_mut()
-                    .is_some_and(|s| mark_silent(&mut s.units, now, js_sys::Date::parse))
-            });
+            live.snapshot
+                .maybe_update(|s| s.as_mut().is_some_and(|s| mark_silent(&mut s.units, now)));
         },
         SILENCE_CHECK,
     ) {
@@ -423,6 +421,7 @@ mod tests {
     use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
     use linli_domain::place::FeatureCollection;
     use linli_domain::CommunityId;
+    use linli_domain::Timestamp;
     use serde_json::json;
 
     fn snapshot() -> Snapshot {
@@ -561,26 +560,18 @@ mod tests {
     fn units_unheard_of_for_five_minutes_are_flagged_silent() {
         let mut s = snapshot();
         apply(&mut s, EventKind::PatrolPosition, &run(1, 1, false));
-        // `last_seen` is 11:10; the stand-in clock reads only that.
-        let at_11_10 = |t: &str| {
-            assert_eq!(t, "2026-11-27T11:10:00.000Z");
-            1_000_000.0
-        };
-        assert!(!mark_silent(
-            &mut s.units,
-            1_000_000.0 + 299_000.0,
-            at_11_10
-        ));
+        // `last_seen` is 11:10 (the run started at 11:00).
+        let at_11_10 = Timestamp::parse("2026-11-27T11:10:00.000Z")
+            .unwrap()
+            .millis() as f64;
+        assert!(!mark_silent(&mut s.units, at_11_10 + 299_000.0));
         assert!(!s.units[0].silent);
-        assert!(mark_silent(&mut s.units, 1_000_000.0 + 301_000.0, at_11_10));
+        assert!(mark_silent(&mut s.units, at_11_10 + 301_000.0));
         assert!(s.units[0].silent);
-        assert!(
-            !mark_silent(&mut s.units, 1_000_000.0 + 400_000.0, at_11_10),
-            "once"
-        );
+        assert!(!mark_silent(&mut s.units, at_11_10 + 400_000.0), "once");
         apply(&mut s, EventKind::PatrolRun, &run(1, 1, true));
         assert!(
-            !mark_silent(&mut s.units, 9e12, at_11_10),
+            !mark_silent(&mut s.units, 9e12),
             "a run that ended is not silent"
         );
     }

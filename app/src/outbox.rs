@@ -19,6 +19,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use linli_domain::cases::CaseStage;
 use linli_domain::events::EventKind;
+use linli_domain::Timestamp;
 use serde::{Deserialize, Serialize};
 
 const PENDING_KEY: &str = "linli.outbox";
@@ -40,16 +41,16 @@ pub struct Pending {
     /// app made small enough to keep (see `faces::photos`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<String>,
-    /// When it was done (RFC 3339, this device's clock): the server stamps the change
-    /// with it, not with the time the network came back.
+    /// When it was done (this device's clock): the server stamps the change with it,
+    /// not with the time the network came back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pressed_at: Option<String>,
+    pub pressed_at: Option<Timestamp>,
 }
 
-/// Now, on this device's clock (RFC 3339); none outside a browser (unit tests).
-fn device_now() -> Option<String> {
+/// Now, on this device's clock; none outside a browser (unit tests).
+fn device_now() -> Option<Timestamp> {
     #[cfg(target_arch = "wasm32")]
-    return Some(String::from(js_sys::Date::new_0().to_iso_string()));
+    return Some(Timestamp::from_millis(js_sys::Date::now() as i64));
     #[cfg(not(target_arch = "wasm32"))]
     None
 }
@@ -81,7 +82,7 @@ impl Pending {
     }
 
     async fn post(&self) -> Result<serde_json::Value, ApiError> {
-        let pressed_at = self.pressed_at.as_deref();
+        let pressed_at = self.pressed_at;
         match &self.photo {
             Some(data_url) => api::post_data_url(&self.url, data_url, pressed_at).await,
             None => api::post_json(&self.url, &self.body, pressed_at).await,

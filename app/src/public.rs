@@ -22,7 +22,7 @@ use crate::map::gesture::{key_action, wheel_factor, zoom_limited, Gestures, KeyA
 use crate::map::layers::{self, BaseShown, Hit, MapData};
 use crate::map::markers::{Operations, Shown};
 use crate::map::projection::Screen;
-use crate::map::viewport::Viewport;
+use crate::map::viewport::{follow, Follow, Viewport};
 use crate::map::{overlays, Theme};
 use linli_domain::api::{AreaStatus, CommunityStatus, PublicStatus};
 use std::cell::{Cell, RefCell};
@@ -245,7 +245,7 @@ impl Page {
             let _ = self.rows.append_child(community_row(lang, c).as_ref());
         }
         self.as_of
-            .set_text_content(Some(&date_time(lang, &status.as_of)));
+            .set_text_content(Some(&date_time(lang, status.as_of)));
         self.notices.set_text_content(None);
         if status.notices.is_empty() {
             return;
@@ -410,18 +410,15 @@ impl PublicMap {
         self.follow_size_and_data();
     }
 
-    /// The view follows the container's size; the first data fits the view, and so
-    /// does each later layer or size while nobody has moved the fitted view.
+    /// The view follows the container's size and the data (`viewport::follow`).
     fn follow_size_and_data(self: &Rc<Self>) {
         let (w, h) = self.size.get();
         let has_data = self.data.borrow().extent().is_some();
         let current = self.viewport.get();
-        let still_fitted = current.is_some() && current == self.last_fit.get();
-        match current {
-            _ if still_fitted && has_data && w > 0.0 && h > 0.0 => self.fit(),
-            Some(v) if v.width != w || v.height != h => self.set_view(Some(v.with_size(w, h))),
-            None if has_data && w > 0.0 && h > 0.0 => self.fit(),
-            _ => self.redraw(),
+        match follow(current, self.last_fit.get(), (w, h), has_data) {
+            Follow::Fit => self.fit(),
+            Follow::Resize(v) => self.set_view(Some(v)),
+            Follow::Stay => self.redraw(),
         }
     }
 

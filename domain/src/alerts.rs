@@ -10,7 +10,7 @@
 
 use crate::cases::{CaseCategory, CasePriority, Party};
 use crate::place::Position;
-use crate::CommunityId;
+use crate::{CommunityId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 named_enum!(
@@ -132,8 +132,7 @@ named_enum!(
 pub struct Stamp {
     /// `user:<name>` or `system:<part>`, as the event log records it.
     pub by: String,
-    /// RFC 3339.
-    pub at: String,
+    pub at: Timestamp,
 }
 
 /// Who escalated an alert, when, and to whom.
@@ -142,8 +141,7 @@ pub struct Stamp {
 pub struct Escalation {
     /// `user:<name>`, or `system:rules` when nobody acknowledged a critical alert in time.
     pub by: String,
-    /// RFC 3339.
-    pub at: String,
+    pub at: Timestamp,
     /// The party responsible for the case it opened; none when the rules escalated it to
     /// the street office's command (no case yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +156,7 @@ pub struct Escalation {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Resolution {
     pub by: String,
-    pub at: String,
+    pub at: Timestamp,
     pub outcome: AlertOutcome,
     pub note: String,
 }
@@ -187,9 +185,8 @@ pub struct Alert {
     pub occurrences: u32,
     /// Whether the condition has gone away (a critical alert still waits for a person).
     pub cleared: bool,
-    /// RFC 3339.
-    pub raised_at: String,
-    pub updated_at: String,
+    pub raised_at: Timestamp,
+    pub updated_at: Timestamp,
     pub acknowledged: Option<Stamp>,
     pub escalated: Option<Escalation>,
     pub resolved: Option<Resolution>,

@@ -1,7 +1,7 @@
 //! Bodies of the `/api/v1` endpoints that both sides use, and the error body every
 //! refusal carries: `{"error":{"code":"…","message":"…"}}`.
 
-use crate::{CommunityId, Role, Username};
+use crate::{CommunityId, Role, Timestamp, Username};
 use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/session`: sign in.
@@ -59,10 +59,10 @@ pub struct NoticeRequest {
     /// Up to [`crate::limits::NOTICE_BODY_CHARS`] characters.
     #[serde(default)]
     pub body: String,
-    /// When it stops being shown (RFC 3339, in the future, within a year); shown until
-    /// withdrawn when left out.
+    /// When it stops being shown (in the future, within a year); shown until withdrawn
+    /// when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    pub until: Option<Timestamp>,
 }
 
 /// One row of the append-only event log, as `GET /api/v1/events` returns it.
@@ -71,8 +71,8 @@ pub struct NoticeRequest {
 pub struct EventRecord {
     /// Strictly increasing; later the SSE event id.
     pub id: i64,
-    /// When it was recorded, RFC 3339 UTC.
-    pub at: String,
+    /// When it was recorded.
+    pub at: Timestamp,
     /// Who made the change: `user:<name>` or `system:<part>`.
     pub actor: String,
     /// What happened, e.g. `user.created`, `community.saved`.
@@ -111,9 +111,8 @@ pub struct PublicStatus {
     /// Where cases are, coarsely: counts per cell of a 0.005° grid (about 500 m).
     #[serde(default)]
     pub areas: Vec<AreaStatus>,
-    /// When these figures were worked out, RFC 3339.
-    #[serde(default)]
-    pub as_of: String,
+    /// When these figures were worked out.
+    pub as_of: Timestamp,
     /// The street office's notices in force, newest first.
     #[serde(default)]
     pub notices: Vec<Notice>,
@@ -126,11 +125,10 @@ pub struct Notice {
     pub id: i64,
     pub title: String,
     pub body: String,
-    /// RFC 3339.
-    pub published_at: String,
-    /// When it stops being shown, RFC 3339; shown until withdrawn when absent.
+    pub published_at: Timestamp,
+    /// When it stops being shown; shown until withdrawn when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    pub until: Option<Timestamp>,
 }
 
 /// The cases in one cell of the public map's coarse grid.
@@ -182,11 +180,11 @@ pub struct CommunityStatus {
 
 /// `GET /api/v1/stats`: how the district has been doing, for the command screen's
 /// charts (within the caller's communities).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
-    /// When these were worked out, RFC 3339.
-    pub as_of: String,
+    /// When these were worked out.
+    pub as_of: Timestamp,
     /// Alerts raised in each of the last 24 hours, oldest first; the last is the hour
     /// now under way.
     pub alerts_per_hour: Vec<u32>,

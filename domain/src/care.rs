@@ -4,7 +4,7 @@
 //! endpoints for signed-in staff, never on public ones.
 
 use crate::place::Position;
-use crate::CommunityId;
+use crate::{CommunityId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// What a sensor measures.
@@ -77,8 +77,8 @@ pub struct Sensor {
     pub kind: SensorKind,
     pub health: Health,
     pub battery_pct: Option<u8>,
-    /// When it last reported, RFC 3339.
-    pub last_seen: Option<String>,
+    /// When it last reported.
+    pub last_seen: Option<Timestamp>,
 }
 
 /// How much care a resident needs, as the community records it.
@@ -138,11 +138,22 @@ impl Home {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewCheckIn {
-    /// When the elder was seen (RFC 3339); now when left out. Today or yesterday.
+    /// When the elder was seen; now when left out. Today or yesterday.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<String>,
+    pub at: Option<Timestamp>,
     /// Up to [`crate::limits::NOTE_CHARS`] characters.
     #[serde(default)]
+    pub note: String,
+}
+
+/// A check-in as recorded: the answer to `POST /api/v1/homes/{id}/check-ins`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckIn {
+    pub home: String,
+    pub at: Timestamp,
+    /// The username of whoever recorded it.
+    pub by: String,
     pub note: String,
 }
 

@@ -3,7 +3,7 @@
 //! handling → long-term consolidation (主动走访-精准识别-柔性协商-联动处置-长效巩固).
 
 use crate::place::Position;
-use crate::CommunityId;
+use crate::{CommunityId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 named_enum!(
@@ -324,10 +324,9 @@ pub struct CaseSummary {
     pub position: Position,
     /// The building concerned, if any.
     pub building: Option<String>,
-    /// RFC 3339.
-    pub opened_at: String,
-    pub updated_at: String,
-    pub closed_at: Option<String>,
+    pub opened_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
     pub outcome: Option<CaseOutcome>,
     #[serde(flatten)]
     pub handling: CaseHandling,
@@ -337,10 +336,11 @@ pub struct CaseSummary {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseHandling {
-    /// RFC 3339: when it should be closed, from its category and priority
-    /// ([`due_hours`]); empty when not known.
-    #[serde(default)]
-    pub due_at: String,
+    /// When it should be closed, from its category and priority ([`due_hours`]);
+    /// the server always says; none in a new case (the store works it out) and in
+    /// records written before due times existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
     /// Still open after its due time (as of when this was read).
     #[serde(default)]
     pub overdue: bool,
@@ -380,8 +380,7 @@ impl CaseHandling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseEvent {
-    /// RFC 3339.
-    pub at: String,
+    pub at: Timestamp,
     /// `user:<name>` or `system:<part>`.
     pub by: String,
     pub step: CaseStep,
@@ -406,8 +405,7 @@ named_enum!(
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CasePhoto {
     pub id: i64,
-    /// RFC 3339.
-    pub at: String,
+    pub at: Timestamp,
     /// `user:<name>`.
     pub by: String,
     pub kind: PhotoKind,
@@ -770,8 +768,8 @@ mod tests {
             grid: None,
             position,
             building: None,
-            opened_at: String::new(),
-            updated_at: String::new(),
+            opened_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
             closed_at: None,
             outcome,
             handling: CaseHandling::default(),

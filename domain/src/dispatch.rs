@@ -5,7 +5,7 @@
 //! server enforces it and the tablet shows only the buttons that work.
 
 use crate::place::Position;
-use crate::{CommunityId, Role};
+use crate::{CommunityId, Role, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// The prefix of a patrol unit's assignee (`unit:team-9`); any other assignee is a
@@ -111,8 +111,7 @@ pub struct DispatchStep {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DispatchEvent {
-    /// RFC 3339.
-    pub at: String,
+    pub at: Timestamp,
     /// `user:<name>`.
     pub by: String,
     pub action: DispatchAction,
@@ -138,9 +137,8 @@ pub struct Dispatch {
     pub state: DispatchState,
     /// `user:<name>` of whoever sent it.
     pub sent_by: String,
-    /// RFC 3339.
-    pub sent_at: String,
-    pub updated_at: String,
+    pub sent_at: Timestamp,
+    pub updated_at: Timestamp,
     /// Oldest first.
     pub events: Vec<DispatchEvent>,
 }

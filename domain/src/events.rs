@@ -14,7 +14,7 @@
 //! [`PatrolPosition`]: crate::patrol::PatrolPosition
 
 use crate::care::Health;
-use crate::CommunityId;
+use crate::{CommunityId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 named_enum! {
@@ -102,9 +102,9 @@ pub struct SensorStatus {
     pub health: Health,
     #[serde(default)]
     pub battery_pct: Option<u8>,
-    /// Last heard from, RFC 3339 UTC.
+    /// Last heard from.
     #[serde(default)]
-    pub last_seen: Option<String>,
+    pub last_seen: Option<Timestamp>,
 }
 
 #[cfg(test)]

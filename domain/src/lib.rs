@@ -18,6 +18,7 @@
 //! - [`limits`]: how long the texts people write may be.
 //! - [`patrol`]: patrol routes and checkpoints.
 //! - [`place`]: the base map as the layers API serves it (GeoJSON).
+//! - [`time`]: [`Timestamp`], every moment on the wire.
 
 /// A fieldless enum with a fixed text name per variant: serde uses the name, `as_str`
 /// and `parse` convert, `ALL` lists the variants in order.
@@ -73,7 +74,9 @@ pub mod limits;
 pub mod notify;
 pub mod patrol;
 pub mod place;
+pub mod time;
 
 pub use access::{Face, Role};
 pub use api::{ErrorBody, ErrorDetail, SessionInfo, SignIn};
 pub use ids::{CommunityId, InvalidId, Username};
+pub use time::Timestamp;

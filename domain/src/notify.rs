@@ -4,7 +4,7 @@
 //! sent. The server decides and sends; these are the API's bodies.
 
 use crate::alerts::Severity;
-use crate::CommunityId;
+use crate::{CommunityId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 named_enum!(
@@ -64,8 +64,7 @@ pub struct Channel {
     pub has_secret: bool,
     pub communities: Vec<CommunityId>,
     pub min_severity: Severity,
-    /// RFC 3339.
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// Somebody the roster calls.
@@ -194,9 +193,9 @@ pub struct Delivery {
     pub kind: ChannelKind,
     pub state: DeliveryState,
     pub attempts: u32,
-    /// RFC 3339: when it was decided, and when the receiver took it.
-    pub decided_at: String,
-    pub sent_at: Option<String>,
+    /// When it was decided, and when the receiver took it.
+    pub decided_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
     /// Why the last try failed.
     pub error: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! Patrol routes (联合巡查) with their ordered checkpoints.
 
 use crate::place::Position;
+use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,12 +36,12 @@ pub const OFF_ROUTE_M: f64 = 60.0;
 /// A unit out on a run that sent no position for this long is flagged silent.
 pub const SILENT_AFTER_MS: i64 = 5 * 60_000;
 
-/// A checkpoint reached on a run, and when (RFC 3339).
+/// A checkpoint reached on a run, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Covered {
     pub checkpoint: String,
-    pub at: String,
+    pub at: Timestamp,
 }
 
 /// One walk of a route by a patrol unit.
@@ -51,9 +52,8 @@ pub struct PatrolRun {
     pub unit: String,
     pub route: String,
     pub community: Option<String>,
-    /// RFC 3339.
-    pub started_at: String,
-    pub ended_at: Option<String>,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
     /// In the order reached.
     pub covered: Vec<Covered>,
     /// How many checkpoints the route has.
@@ -64,7 +64,7 @@ pub struct PatrolRun {
     /// The last position, `[lon, lat]`, and when.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<f64>>))]
     pub position: Option<Position>,
-    pub last_seen: Option<String>,
+    pub last_seen: Option<Timestamp>,
     /// The last position was off the route.
     pub off_route: bool,
     /// How far along the route's path the last position is, 0 (its start) to 1 (its
@@ -108,9 +108,9 @@ pub struct UnitPosition {
     /// `[lon, lat]`, from the tablet's geolocation.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<f64>, min_items = 2, max_items = 2))]
     pub position: Position,
-    /// RFC 3339; now when left out.
+    /// Now when left out.
     #[serde(default)]
-    pub at: Option<String>,
+    pub at: Option<Timestamp>,
 }
 
 /// The route a unit sets out on (`POST /api/v1/patrols/units/{id}/run`).
@@ -193,23 +193,23 @@ mod tests {
             for c in newly_covered(&checkpoints, &covered, *position) {
                 covered.push(Covered {
                     checkpoint: c.id.clone(),
-                    at: i.to_string(),
+                    at: crate::Timestamp::from_millis(i as i64),
                 });
             }
             off.push(is_off_route(&path, *position));
         }
-        let reached: Vec<(&str, &str)> = covered
+        let reached: Vec<(&str, i64)> = covered
             .iter()
-            .map(|c| (c.checkpoint.as_str(), c.at.as_str()))
+            .map(|c| (c.checkpoint.as_str(), c.at.millis()))
             .collect();
-        assert_eq!(reached, [("a", "0"), ("b", "2")]);
+        assert_eq!(reached, [("a", 0), ("b", 2)]);
         assert_eq!(off, [false, false, false, true, false, false]);
         // Reaching c later covers it once.
         let at_c = [117.304, 31.84501];
         assert_eq!(newly_covered(&checkpoints, &covered, at_c).len(), 1);
         covered.push(Covered {
             checkpoint: "c".into(),
-            at: "6".into(),
+            at: crate::Timestamp::from_millis(6),
         });
         assert!(newly_covered(&checkpoints, &covered, at_c).is_empty());
     }

@@ -16,7 +16,7 @@
 //! book is only changed here. Ids are assigned here too (the engine is the only writer
 //! of alerts), so a raise and later updates in the same group commit agree on the id.
 
-use crate::clock::{rfc3339, Millis};
+use crate::clock::Millis;
 use crate::rules::{Signal, Thresholds};
 use crate::store::{Actor, EngineWrite, OpenCase, StoredAlert};
 use linli_domain::alerts::{
@@ -27,6 +27,7 @@ use linli_domain::cases::{CaseHandling, CaseSource, CaseStage, CaseSummary};
 use linli_domain::events::EventKind;
 use linli_domain::place::Position;
 use linli_domain::CommunityId;
+use linli_domain::Timestamp;
 use std::collections::HashMap;
 
 /// Who the rules act as in the event log.
@@ -157,7 +158,7 @@ impl AlertBook {
             a.alert.cleared = false;
             a.alert.value = signal.value.or(a.alert.value);
             a.alert.detail = signal.detail;
-            a.alert.updated_at = rfc3339(now);
+            a.alert.updated_at = Timestamp::from_millis(now);
             a.updated_ms = now;
             // A repeat is stored quietly; a condition back after clearing is news.
             let event = was_cleared.then_some(EventKind::AlertUpdated);
@@ -177,7 +178,7 @@ impl AlertBook {
                 a.alert.occurrences = a.alert.occurrences.saturating_add(1);
                 a.alert.value = signal.value.or(a.alert.value);
                 a.alert.detail = signal.detail;
-                a.alert.updated_at = rfc3339(now);
+                a.alert.updated_at = Timestamp::from_millis(now);
                 a.updated_ms = now;
                 a.resolved_ms = None;
                 (a, EventKind::AlertUpdated)
@@ -216,8 +217,8 @@ impl AlertBook {
             value: signal.value,
             occurrences: 1,
             cleared: false,
-            raised_at: rfc3339(now),
-            updated_at: rfc3339(now),
+            raised_at: Timestamp::from_millis(now),
+            updated_at: Timestamp::from_millis(now),
             acknowledged: None,
             escalated: None,
             resolved: None,
@@ -277,11 +278,11 @@ impl AlertBook {
         a.alert.state = AlertState::Resolved;
         a.alert.resolved = Some(Resolution {
             by: by.label(),
-            at: rfc3339(now),
+            at: Timestamp::from_millis(now),
             outcome: AlertOutcome::DrillEnded,
             note: String::new(),
         });
-        a.alert.updated_at = rfc3339(now);
+        a.alert.updated_at = Timestamp::from_millis(now);
         a.updated_ms = now;
         a.resolved_ms = Some(now);
         out.push(Self::write(&a, Some(EventKind::AlertUpdated), by));
@@ -302,14 +303,14 @@ impl AlertBook {
         let (state, severity, has_case) =
             (a.alert.state, a.alert.severity, a.alert.case_id.is_some());
         a.alert.cleared = true;
-        a.alert.updated_at = rfc3339(now);
+        a.alert.updated_at = Timestamp::from_millis(now);
         a.updated_ms = now;
         match by_system.apply(state, severity, has_case) {
             Ok(resolved) => {
                 a.alert.state = resolved;
                 a.alert.resolved = Some(Resolution {
                     by: RULES.label(),
-                    at: rfc3339(now),
+                    at: Timestamp::from_millis(now),
                     outcome: AlertOutcome::Cleared,
                     note: String::new(),
                 });
@@ -351,7 +352,7 @@ impl AlertBook {
         let next = action.apply(a.alert.state, a.alert.severity, a.alert.case_id.is_some())?;
         let stamp = Stamp {
             by: by.label(),
-            at: rfc3339(now),
+            at: Timestamp::from_millis(now),
         };
         let mut open_case = None;
         match request {
@@ -380,7 +381,7 @@ impl AlertBook {
             }
         }
         a.alert.state = next;
-        a.alert.updated_at = rfc3339(now);
+        a.alert.updated_at = Timestamp::from_millis(now);
         a.updated_ms = now;
         let alert = a.alert.clone();
         out.push(EngineWrite::Alert {
@@ -420,11 +421,11 @@ impl AlertBook {
             if overdue {
                 a.alert.escalated = Some(Escalation {
                     by: RULES.label(),
-                    at: rfc3339(now),
+                    at: Timestamp::from_millis(now),
                     responsible: None,
                     cooperating: Vec::new(),
                 });
-                a.alert.updated_at = rfc3339(now);
+                a.alert.updated_at = Timestamp::from_millis(now);
                 a.updated_ms = now;
                 out.push(Self::write(a, Some(EventKind::AlertUpdated), RULES));
             }
@@ -455,8 +456,8 @@ fn case_for(
         grid: home.and_then(|h| h.grid.clone()),
         position: alert.position,
         building: Some(alert.building.clone()),
-        opened_at: rfc3339(now),
-        updated_at: rfc3339(now),
+        opened_at: Timestamp::from_millis(now),
+        updated_at: Timestamp::from_millis(now),
         handling: CaseHandling {
             alert_id: Some(alert.id),
             drill: alert.drill,

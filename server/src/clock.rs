@@ -1,5 +1,6 @@
 //! The current time, read in one place so that everything else takes it as a value.
 
+use linli_domain::Timestamp;
 use time::OffsetDateTime;
 
 /// Milliseconds since the Unix epoch, UTC: the unit of every timestamp Linli stores.
@@ -11,15 +12,10 @@ pub fn now_ms() -> Millis {
     (now.unix_timestamp_nanos() / 1_000_000) as Millis
 }
 
-/// Formats a timestamp as RFC 3339 UTC, e.g. `2026-11-26T07:15:00.000Z`.
+/// Formats a timestamp as RFC 3339 UTC, e.g. `2026-11-26T07:15:00.000Z`: the wire's
+/// form ([`Timestamp`]'s), for texts and files.
 pub fn rfc3339(ms: Millis) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| format!("invalid-timestamp-{ms}"))
+    Timestamp::from_millis(ms).to_string()
 }
 
 /// China Standard Time, UTC+8, the street office's clock.

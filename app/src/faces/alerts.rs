@@ -22,6 +22,7 @@ use linli_domain::events::EventKind;
 use linli_domain::geometry::metres_between;
 use linli_domain::limits::NOTE_CHARS;
 use linli_domain::Role;
+use linli_domain::Timestamp;
 use serde_json::json;
 
 const MUTE_KEY: &str = "linli.mute";
@@ -30,8 +31,8 @@ const MUTE_KEY: &str = "linli.mute";
 const ROWS_PER_TASK: usize = 2;
 
 /// A row is made again when its alert changes.
-fn row_key(alert: &Alert) -> (i64, String, AlertState) {
-    (alert.id, alert.updated_at.clone(), alert.state)
+fn row_key(alert: &Alert) -> (i64, Timestamp, AlertState) {
+    (alert.id, alert.updated_at, alert.state)
 }
 
 /// What a person can choose when resolving (`cleared` is the system's own).
@@ -124,7 +125,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     let home = who(live, &alert);
     let calls = numbers(live, &alert);
     let destination = home.clone();
-    let time = china_clock(&alert.raised_at);
+    let time = china_clock(alert.raised_at);
     let (detail, value) = (alert.detail.clone(), alert.value);
     let acknowledged = alert
         .acknowledged
@@ -279,7 +280,7 @@ fn Notified(alert: i64) -> impl IntoView {
                 <ul class="notified" data-test="notified-list">
                     {list.into_iter().map(|d| {
                         let state = d.state;
-                        let when = china_clock(d.sent_at.as_deref().unwrap_or(&d.decided_at));
+                        let when = china_clock(d.sent_at.unwrap_or(d.decided_at));
                         let who = match &d.person {
                             Some(person) => format!("{} {person}", d.title),
                             None => d.title.clone(),

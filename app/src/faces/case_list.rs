@@ -80,7 +80,7 @@ fn CaseRow(case: CaseSummary, live: Live) -> impl IntoView {
     let overdue = case.handling.overdue;
     let drill = case.handling.drill;
     let title = case.title.clone();
-    let due_at = case.handling.due_at.clone();
+    let due_at = case.handling.due_at;
     view! {
         <li class="case-row" class:overdue=overdue data-test="case-row" data-case-id=id.to_string()
             data-stage=stage.as_str() data-overdue=overdue.to_string()>
@@ -96,10 +96,12 @@ fn CaseRow(case: CaseSummary, live: Live) -> impl IntoView {
                     {move || names::priority(lang.0.get(), priority)}
                 </span>
                 <span class="meta">{community}</span>
-                <span class="due">
-                    {move || lang.t(Msg::Due)}" "{move || date_time(lang.0.get(), &due_at)}
-                    {overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
-                </span>
+                {due_at.map(|due| view! {
+                    <span class="due">
+                        {move || lang.t(Msg::Due)}" "{move || date_time(lang.0.get(), due)}
+                        {overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
+                    </span>
+                })}
                 <DistanceFromHere position=position/>
             </button>
             <NavigateButton position=position label=title/>
@@ -180,7 +182,7 @@ pub fn CaseList() -> impl IntoView {
                 </label>
             </div>
             <ul class="item-list">
-                <For each=move || cases.get() key=|c| (c.id, c.updated_at.clone(), c.handling.overdue) let:case>
+                <For each=move || cases.get() key=|c| (c.id, c.updated_at, c.handling.overdue) let:case>
                     <CaseRow case=case live=live/>
                 </For>
             </ul>
@@ -195,6 +197,7 @@ mod tests {
     use super::*;
     use linli_domain::cases::{CaseHandling, CasePriority, CaseSource};
     use linli_domain::CommunityId;
+    use linli_domain::Timestamp;
 
     fn case(
         id: i64,
@@ -218,12 +221,12 @@ mod tests {
             grid: None,
             position: [117.3, 31.8],
             building: None,
-            opened_at: "2026-11-01T00:00:00.000Z".into(),
-            updated_at: "2026-11-01T00:00:00.000Z".into(),
+            opened_at: Timestamp::parse("2026-11-01T00:00:00.000Z").unwrap(),
+            updated_at: Timestamp::parse("2026-11-01T00:00:00.000Z").unwrap(),
             closed_at: None,
             outcome: None,
             handling: CaseHandling {
-                due_at: due.into(),
+                due_at: Timestamp::parse(due),
                 overdue,
                 ..Default::default()
             },

@@ -35,9 +35,9 @@ fn timeline(case: &Case) -> Vec<Entry<'_>> {
         .map(Entry::Step)
         .chain(case.photos.iter().map(Entry::Photo))
         .collect();
-    entries.sort_by_cached_key(|entry| match entry {
-        Entry::Step(e) => e.at.clone(),
-        Entry::Photo(p) => p.at.clone(),
+    entries.sort_by_key(|entry| match entry {
+        Entry::Step(e) => e.at,
+        Entry::Photo(p) => p.at,
     });
     entries
 }
@@ -96,7 +96,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
             live.snapshot.with_untracked(|s| {
                 let e = s.as_ref()?.cases.iter().find(|c| c.id == earlier)?;
                 let metres = linli_domain::geometry::metres_between(e.position, here).round();
-                let when = date_time(l, &e.opened_at);
+                let when = date_time(l, e.opened_at);
                 Some(match l {
                     Lang::Zh => format!("相距 {metres} 米 · {when} 上报"),
                     Lang::En => format!("{metres} m away · reported {when}"),
@@ -156,10 +156,12 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                         {move || lang.t(Msg::Stage)}" "{names::stage(l, stage)}
                         {s.outcome.map(|o| format!(" · {}", names::case_outcome(l, o)))}
                     </p>
-                    <p class=if s.handling.overdue { "due overdue" } else { "due" }>
-                        {move || lang.t(Msg::Due)}" "{date_time(l, &s.handling.due_at)}
-                        {s.handling.overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
-                    </p>
+                    {s.handling.due_at.map(|due| view! {
+                        <p class=if s.handling.overdue { "due overdue" } else { "due" }>
+                            {move || lang.t(Msg::Due)}" "{date_time(l, due)}
+                            {s.handling.overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
+                        </p>
+                    })}
                     {s.handling.recurs.map(|earlier| view! {
                         <p class="recurs" data-test="case-recurs">{move || lang.t(Msg::Recurs)}" "{label(earlier)}
                             {why_related(earlier, s.position).map(|why| view! { <span class="muted">" （"{why}"）"</span> })}
@@ -217,7 +219,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                 let note = e.step.note().to_string();
                                 view! {
                                     <li>
-                                        <span class="when">{date_time(l, &e.at)}</span>" "
+                                        <span class="when">{date_time(l, e.at)}</span>" "
                                         <span class="who">{e.by.trim_start_matches("user:").to_string()}</span>" · "
                                         {what}{done}
                                         {(!note.is_empty()).then(|| view! { <q>{note}</q> })}
@@ -226,7 +228,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                             }
                             Entry::Photo(p) => view! {
                                 <li data-test="case-photo" data-kind=p.kind.as_str()>
-                                    <span class="when">{date_time(l, &p.at)}</span>" "
+                                    <span class="when">{date_time(l, p.at)}</span>" "
                                     <span class="who">{p.by.trim_start_matches("user:").to_string()}</span>" · "
                                     {names::photo_kind(l, p.kind)}
                                     {(!p.note.is_empty()).then(|| view! { <q>{p.note.clone()}</q> })}

@@ -9,6 +9,7 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use linli_domain::care::NewCheckIn;
 use linli_domain::Role;
+use linli_domain::Timestamp;
 
 #[component]
 pub fn CheckInButton(home: String) -> impl IntoView {
@@ -20,10 +21,7 @@ pub fn CheckInButton(home: String) -> impl IntoView {
     let send = sending_action(use_outbox(), Some(live));
     let delivery = move || last_delivery(send, lang);
     let check_in = move |_| {
-        let at = js_sys::Date::new_0()
-            .to_iso_string()
-            .as_string()
-            .unwrap_or_default();
+        let at = Timestamp::from_millis(js_sys::Date::now() as i64);
         let pending = Pending::new(
             format!("{} {home}", lang.t(Msg::RecordCheckIn)),
             format!("/api/v1/homes/{home}/check-ins"),

@@ -232,7 +232,7 @@ pub fn Charts(activity: RwSignal<Option<Activity>>) -> impl IntoView {
                 .filter(|i| i % 6 == 5)
                 .map(|i| {
                     let hours_ago = (a.alerts_per_hour.len() - 1 - i) as i64;
-                    let hour: i64 = china_clock(&a.as_of)[..2].parse().unwrap_or(0);
+                    let hour = i64::from(a.as_of.in_china().hour);
                     (i, format!("{:02}", (hour - hours_ago).rem_euclid(24)))
                 })
                 .collect::<Vec<_>>();
@@ -339,14 +339,14 @@ pub fn AlertTicker() -> impl IntoView {
         let l: Lang = lang.0.get();
         live.snapshot.with(|s| {
             let mut alerts: Vec<_> = s.as_ref().map(|s| s.alerts.clone()).unwrap_or_default();
-            alerts.sort_by(|a, b| b.raised_at.cmp(&a.raised_at));
+            alerts.sort_by_key(|a| std::cmp::Reverse(a.raised_at));
             alerts
                 .into_iter()
                 .take(12)
                 .map(|a| {
                     view! {
                         <span class=format!("tick severity-{}", a.severity.as_str())>
-                            {super::alerts::drill_mark(l, &a)}{china_clock(&a.raised_at)}" "{names::alert_kind(l, a.kind)}" · "{live.community_name(a.community.as_str(), l)}
+                            {super::alerts::drill_mark(l, &a)}{china_clock(a.raised_at)}" "{names::alert_kind(l, a.kind)}" · "{live.community_name(a.community.as_str(), l)}
                         </span>
                     }
                 })
@@ -367,6 +367,7 @@ mod tests {
     use linli_domain::cases::{CaseCategory, CasePriority, CaseSource, CaseSummary};
     use linli_domain::place::FeatureCollection;
     use linli_domain::CommunityId;
+    use linli_domain::Timestamp;
 
     fn case(id: i64, community: &str, stage: CaseStage, overdue: bool) -> CaseSummary {
         CaseSummary {
@@ -380,8 +381,8 @@ mod tests {
             grid: None,
             position: [117.3, 31.8],
             building: None,
-            opened_at: String::new(),
-            updated_at: String::new(),
+            opened_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
             closed_at: None,
             outcome: None,
             handling: linli_domain::cases::CaseHandling {
@@ -416,7 +417,7 @@ mod tests {
             kind: SensorKind::Water,
             health,
             battery_pct: None,
-            last_seen: last_seen.map(str::to_string),
+            last_seen: last_seen.map(|t| Timestamp::parse(t).unwrap()),
         };
         let seen = Some("2026-12-01T08:00:00.000Z");
         let mut s = snapshot();
@@ -467,7 +468,8 @@ mod tests {
                 "id": id, "home": "h1", "community": "xingfuli", "building": "b1",
                 "position": [117.3, 31.8], "kind": "gas", "severity": "critical",
                 "state": "open", "device": null, "detail": "", "value": null,
-                "occurrences": 1, "cleared": false, "raised_at": "", "updated_at": "",
+                "occurrences": 1, "cleared": false, "raised_at": "2026-11-27T02:13:00.000Z",
+                "updated_at": "2026-11-27T02:13:00.000Z",
                 "acknowledged": null, "escalated": null, "resolved": null, "case_id": null,
                 "drill": drill
             }))

@@ -43,7 +43,7 @@ pub fn TaskList() -> impl IntoView {
                 <p class="empty">{move || lang.t(Msg::NoTasks)}</p>
             })}
             <ul class="item-list">
-                <For each=move || tasks.get() key=|t| (t.id, t.updated_at.clone()) let:task>
+                <For each=move || tasks.get() key=|t| (t.id, t.updated_at) let:task>
                     <TaskRow task=task live=live/>
                 </For>
             </ul>
@@ -82,7 +82,7 @@ fn TaskRow(task: Dispatch, live: Live) -> impl IntoView {
         <li class="task-row" data-test="task-row" data-task-id=id.to_string() data-state=state.as_str()>
             <strong>{task.title.clone()}</strong>
             <span class="who">{task.assignee.clone()}" · "{move || names::dispatch_state(lang.0.get(), state)}
-                " · "{china_clock(&task.sent_at)}</span>
+                " · "{china_clock(task.sent_at)}</span>
             {(!task.note.is_empty()).then(|| view! { <q>{task.note.clone()}</q> })}
             {mine.then(|| view! {
                 <NavigateButton position=position label=title.clone()/>

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use linli_domain::care::{Health, Home};
 use linli_domain::cases::{CasePriority, CaseSummary};
 use linli_domain::patrol::{PatrolRun, RouteProperties};
+use linli_domain::Timestamp;
 
 /// The phone number in `text` ("女儿 139-0000-1234"), for a `tel:` link: its longest
 /// run of digits (with `+`, `-` and spaces) that has at least 7 digits.
@@ -66,7 +67,7 @@ fn case_rows(lang: Lang, c: &CaseSummary, community: String) -> Vec<(Msg, String
     vec![
         (Msg::Category, names::category(lang, c.category).to_string()),
         (Msg::Priority, names::priority(lang, c.priority).to_string()),
-        (Msg::Opened, date_time(lang, &c.opened_at)),
+        (Msg::Opened, date_time(lang, c.opened_at)),
         (Msg::Community, community),
     ]
 }
@@ -75,7 +76,7 @@ fn checkpoint_rows(
     lang: Lang,
     route: &RouteProperties,
     index: usize,
-    passed: Option<&str>,
+    passed: Option<Timestamp>,
 ) -> Vec<(Msg, String)> {
     let mut rows = vec![
         (Msg::Route, route.name.clone()),
@@ -99,7 +100,7 @@ fn unit_rows(lang: Lang, run: &PatrolRun, route: Option<&RouteProperties>) -> Ve
             route.map_or_else(|| run.route.clone(), |r| r.name.clone()),
         ),
         (Msg::PatrolState, tr(lang, state).to_string()),
-        (Msg::Started, date_time(lang, &run.started_at)),
+        (Msg::Started, date_time(lang, run.started_at)),
         (
             Msg::Coverage,
             format!("{} / {}", run.covered.len(), run.checkpoints),
@@ -109,11 +110,7 @@ fn unit_rows(lang: Lang, run: &PatrolRun, route: Option<&RouteProperties>) -> Ve
             format!("{} / {}", run.off_route_positions, run.positions),
         ),
     ];
-    rows.extend(
-        run.last_seen
-            .as_deref()
-            .map(|at| (Msg::LastSeen, date_time(lang, at))),
-    );
+    rows.extend(run.last_seen.map(|at| (Msg::LastSeen, date_time(lang, at))));
     if let Some((_, reason)) = super::patrol_list::missed_text(run) {
         rows.push((
             Msg::MissedReason,
@@ -130,7 +127,7 @@ fn checklist(run: &PatrolRun, route: &RouteProperties) -> impl IntoView {
         .iter()
         .map(|c| {
             let passed = run.covered.iter().find(|d| d.checkpoint == c.id);
-            let time = passed.map(|d| china_clock(&d.at)).unwrap_or_default();
+            let time = passed.map(|d| china_clock(d.at)).unwrap_or_default();
             let missed = run.missed.iter().any(|m| m.id == c.id);
             let tick = match (passed, missed) {
                 (Some(_), _) => "✓",
@@ -240,7 +237,7 @@ pub fn FeaturePanel(
             (
                 Msg::Checkpoint,
                 name,
-                checkpoint_rows(l, route, *index, passed.as_deref()),
+                checkpoint_rows(l, route, *index, *passed),
             )
         }
         Hit::Unit(run, route) => (

@@ -24,7 +24,7 @@ use crate::map::markers::{self, MarkerKind, Operations, Shown};
 use crate::map::overlays;
 use crate::map::projection::{unproject, Screen};
 use crate::map::theme::Theme;
-use crate::map::viewport::{Bounds, Viewport};
+use crate::map::viewport::{follow, Bounds, Follow, Viewport};
 use crate::session::use_session;
 use leptos::ev::{KeyboardEvent, PointerEvent, WheelEvent};
 use leptos::html::{Canvas, Div};
@@ -254,18 +254,15 @@ fn Map(theme: Theme) -> impl IntoView {
         callback.forget();
     });
 
-    // The view follows the container's size; the first data fits the view, and so
-    // does each later layer or size while nobody has moved the fitted view.
+    // The view follows the container's size and the data (`viewport::follow`).
     Effect::new(move |_| {
         let (w, h) = size.get();
         let has_data = data.with(|d| d.extent().is_some());
         let current = viewport.get_untracked();
-        let still_fitted = current.is_some() && current == last_fit.get_value();
-        match current {
-            _ if still_fitted && has_data && w > 0.0 && h > 0.0 => fit(),
-            Some(v) if v.width != w || v.height != h => viewport.set(Some(v.with_size(w, h))),
-            None if has_data && w > 0.0 && h > 0.0 => fit(),
-            _ => {}
+        match follow(current, last_fit.get_value(), (w, h), has_data) {
+            Follow::Fit => fit(),
+            Follow::Resize(v) => viewport.set(Some(v)),
+            Follow::Stay => {}
         }
     });
 
@@ -508,7 +505,7 @@ fn Map(theme: Theme) -> impl IntoView {
                         .and_then(|u| {
                             let id = &route.checkpoints.get(c)?.id;
                             let covered = u.item.covered.iter().find(|d| &d.checkpoint == id)?;
-                            Some(covered.at.clone())
+                            Some(covered.at)
                         });
                     Ok(Hit::Checkpoint(route.clone(), c, passed))
                 }

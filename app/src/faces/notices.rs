@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use linli_domain::api::Notice;
 use linli_domain::api::NoticeRequest;
 use linli_domain::limits::{NOTICE_BODY_CHARS, NOTICE_TITLE_CHARS};
+use linli_domain::Timestamp;
 
 /// How long a new notice may stay up, in hours; 0 is until withdrawn.
 const SHOWN_FOR_HOURS: [u32; 5] = [24, 72, 168, 720, 0];
@@ -28,9 +29,9 @@ fn shown_for(lang: Lang, hours: u32) -> String {
 
 /// When a notice went up, and until when it stays.
 pub fn period(lang: Lang, notice: &Notice) -> String {
-    let from = date_time(lang, &notice.published_at);
+    let from = date_time(lang, notice.published_at);
     match &notice.until {
-        Some(until) => format!("{from} – {}", date_time(lang, until)),
+        Some(until) => format!("{from} – {}", date_time(lang, *until)),
         None => from,
     }
 }
@@ -78,8 +79,7 @@ pub fn NoticeBoard() -> impl IntoView {
             title: title.get_untracked(),
             body: body.get_untracked(),
             until: (h > 0).then(|| {
-                let end = js_sys::Date::now() + f64::from(h) * 3_600_000.0;
-                String::from(js_sys::Date::new(&end.into()).to_iso_string())
+                Timestamp::from_millis(js_sys::Date::now() as i64 + i64::from(h) * 3_600_000)
             }),
         };
         publish.dispatch(notice);

@@ -61,7 +61,7 @@ fn PartnerDesk() -> impl IntoView {
                                             <button on:click=move |_| chosen.set(Some(id))>
                                                 <strong>{format!("#{id} {}", c.title)}</strong>
                                                 <span>{move || names::stage(lang.0.get(), stage)}</span>
-                                                <span class="when">{move || date_time(lang.0.get(), &c.opened_at)}</span>
+                                                <span class="when">{move || date_time(lang.0.get(), c.opened_at)}</span>
                                             </button>
                                         </li>
                                     }

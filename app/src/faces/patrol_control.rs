@@ -18,6 +18,7 @@ use linli_domain::events::EventKind;
 use linli_domain::limits::MISSED_REASON_CHARS;
 use linli_domain::patrol::{not_covered, Checkpoint, EndRun, PatrolRun};
 use linli_domain::patrol::{StartRun, UnitPosition};
+use linli_domain::Timestamp;
 use linli_domain::{Role, SessionInfo};
 
 /// The least time between two positions sent.
@@ -48,7 +49,13 @@ fn my_routes(live: Live, user: &SessionInfo) -> Vec<(String, String)> {
 /// Sends one position of `unit`, taken `at`, through the outbox. A task of its own
 /// (`spawn_local`), not an action: no control waits for it or shows its answer, and
 /// the sharing goes on whatever tab is open.
-fn send_position(live: Live, outbox: Option<Outbox>, unit: &str, position: [f64; 2], at: String) {
+fn send_position(
+    live: Live,
+    outbox: Option<Outbox>,
+    unit: &str,
+    position: [f64; 2],
+    at: Timestamp,
+) {
     let pending = Pending::new(
         format!("{unit} @ {at}"),
         format!("/api/v1/patrols/units/{unit}/position"),

@@ -52,7 +52,7 @@ fn PatrolRow(run: PatrolRun, route: String, live: Live) -> impl IntoView {
                 <span class="meta">{route}</span>
                 <span class="meta">
                     {move || lang.t(Msg::Coverage)}" "{run.covered.len()}" / "{run.checkpoints}
-                    {run.last_seen.as_deref().map(|at| format!(" · {}", china_clock(at)))}
+                    {run.last_seen.map(|at| format!(" · {}", china_clock(at)))}
                 </span>
                 {progress.map(|p| view! {
                     <span class="meta" data-test="patrol-progress">{move || lang.t(Msg::RouteProgress)}" "{p}"%"</span>
@@ -103,7 +103,7 @@ pub fn PatrolList(#[prop(optional)] control: bool) -> impl IntoView {
             <header><h2>{move || lang.t(Msg::Patrols)}</h2></header>
             {control.then(|| view! { <PatrolControl/> })}
             <ul class="item-list">
-                <For each=move || runs.get() key=|(r, _)| (r.id, r.positions, r.ended_at.clone(), r.silent) let:item>
+                <For each=move || runs.get() key=|(r, _)| (r.id, r.positions, r.ended_at, r.silent) let:item>
                     <PatrolRow run=item.0 route=item.1 live=live/>
                 </For>
             </ul>

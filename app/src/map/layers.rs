@@ -8,6 +8,7 @@ use super::theme::Palette;
 use super::viewport::{Bounds, Viewport};
 use linli_domain::geometry::{distance_to_line, point_in_polygon, ring_area, ring_centroid, Xy};
 use linli_domain::place::{Feature, FeatureCollection, Geometry, Properties};
+use linli_domain::Timestamp;
 
 /// A feature's properties as the JSON text that came with it, read in full only when
 /// someone opens the feature (100,000 buildings need not become 100,000 parsed maps in
@@ -400,7 +401,11 @@ pub enum Hit {
     Case(linli_domain::cases::CaseSummary),
     /// A route, the index of one of its checkpoints, and when the run out on the route
     /// passed it.
-    Checkpoint(linli_domain::patrol::RouteProperties, usize, Option<String>),
+    Checkpoint(
+        linli_domain::patrol::RouteProperties,
+        usize,
+        Option<Timestamp>,
+    ),
     /// A patrol unit's run, with its route when the map knows it.
     Unit(
         linli_domain::patrol::PatrolRun,

@@ -695,6 +695,7 @@ mod tests {
     use linli_domain::cases::{CaseSource, CaseStage};
     use linli_domain::place::FeatureCollection;
     use linli_domain::CommunityId;
+    use linli_domain::Timestamp;
 
     fn home(id: &str, lon: f64, health: Health) -> Home {
         Home {
@@ -734,8 +735,8 @@ mod tests {
             grid: None,
             position: [lon, 31.846],
             building: None,
-            opened_at: "2026-11-01T00:00:00.000Z".into(),
-            updated_at: "2026-11-01T00:00:00.000Z".into(),
+            opened_at: Timestamp::parse("2026-11-01T00:00:00.000Z").unwrap(),
+            updated_at: Timestamp::parse("2026-11-01T00:00:00.000Z").unwrap(),
             closed_at: None,
             outcome: None,
             handling: Default::default(),
@@ -854,17 +855,17 @@ mod tests {
             unit: "team-1".into(),
             route: "r1".into(),
             community: None,
-            started_at: "2026-11-27T11:00:00.000Z".into(),
-            ended_at: ended.then(|| "2026-11-27T12:00:00.000Z".into()),
+            started_at: Timestamp::parse("2026-11-27T11:00:00.000Z").unwrap(),
+            ended_at: ended.then(|| Timestamp::parse("2026-11-27T12:00:00.000Z").unwrap()),
             covered: vec![Covered {
                 checkpoint: "a".into(),
-                at: "2026-11-27T11:01:00.000Z".into(),
+                at: Timestamp::parse("2026-11-27T11:01:00.000Z").unwrap(),
             }],
             checkpoints: 2,
             positions: 2,
             off_route_positions: 0,
             position: Some([117.302, 31.845]),
-            last_seen: Some("2026-11-27T11:05:00.000Z".into()),
+            last_seen: Some(Timestamp::parse("2026-11-27T11:05:00.000Z").unwrap()),
             off_route: false,
             progress: Some(1.0),
             silent: false,

@@ -142,6 +142,37 @@ impl Viewport {
     }
 }
 
+/// What a map's view does when the map changes size or more of its data arrives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Follow {
+    /// Fit the whole district into the view.
+    Fit,
+    /// The same view on the map's new size.
+    Resize(Viewport),
+    /// Keep the view as it is.
+    Stay,
+}
+
+/// The rule both maps follow: the first data fits the view, and so does each later layer
+/// or size while the view is still the last fitted one (nobody has moved it); a moved view
+/// keeps its centre and scale at a new size. Nothing is fitted into an empty map.
+pub fn follow(
+    current: Option<Viewport>,
+    last_fit: Option<Viewport>,
+    (width, height): (f64, f64),
+    has_data: bool,
+) -> Follow {
+    let can_fit = has_data && width > 0.0 && height > 0.0;
+    match current {
+        Some(_) if can_fit && current == last_fit => Follow::Fit,
+        Some(v) if v.width != width || v.height != height => {
+            Follow::Resize(v.with_size(width, height))
+        }
+        None if can_fit => Follow::Fit,
+        _ => Follow::Stay,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +251,28 @@ mod tests {
             assert!((40.0 - 1e-6..=1560.0 + 1e-6).contains(&s.x), "{s:?}");
             assert!((40.0 - 1e-6..=960.0 + 1e-6).contains(&s.y), "{s:?}");
         }
+    }
+
+    #[test]
+    fn the_view_fits_the_data_until_someone_moves_it_then_keeps_its_place() {
+        let size = (800.0, 600.0);
+        // No view yet: fit once there is data and room for it.
+        assert_eq!(follow(None, None, size, true), Follow::Fit);
+        assert_eq!(follow(None, None, size, false), Follow::Stay);
+        assert_eq!(follow(None, None, (0.0, 600.0), true), Follow::Stay);
+        // Still the fitted view: a new layer or a new size fits again.
+        let fitted = view();
+        assert_eq!(follow(Some(fitted), Some(fitted), size, true), Follow::Fit);
+        assert_eq!(
+            follow(Some(fitted), Some(fitted), (1024.0, 768.0), true),
+            Follow::Fit
+        );
+        // Moved by hand: a new size keeps centre and scale, the same size changes nothing.
+        let moved = fitted.panned_by(40.0, 0.0);
+        assert_eq!(
+            follow(Some(moved), Some(fitted), (1024.0, 768.0), true),
+            Follow::Resize(moved.with_size(1024.0, 768.0))
+        );
+        assert_eq!(follow(Some(moved), Some(fitted), size, true), Follow::Stay);
     }
 }

@@ -4,7 +4,7 @@
 
 use super::district::BaseMap;
 use super::{to_lon_lat, SplitMix};
-use crate::clock::{rfc3339, Millis};
+use crate::clock::Millis;
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::cases::{
     CaseCategory, CaseHandling, CaseOutcome, CasePriority, CaseSource, CaseStage, CaseSummary,
@@ -13,6 +13,7 @@ use linli_domain::geometry::{bbox, point_in_polygon, Xy};
 use linli_domain::patrol::{Checkpoint, RouteProperties};
 use linli_domain::place::{Feature, Geometry, Position, Properties};
 use linli_domain::CommunityId;
+use linli_domain::Timestamp;
 
 /// How many homes the demo monitors.
 pub const HOMES: usize = 600;
@@ -176,7 +177,7 @@ fn sensor(rng: &mut SplitMix, kind: SensorKind, home: usize, now: Millis) -> Sen
         kind,
         health,
         battery_pct: Some(battery),
-        last_seen: Some(rfc3339(last_seen)),
+        last_seen: Some(Timestamp::from_millis(last_seen)),
     }
 }
 
@@ -458,15 +459,15 @@ pub fn cases(map: &BaseMap, seed: u64, now: Millis) -> Vec<CaseSummary> {
                 community,
                 position,
                 building: Some(building.id.clone()),
-                opened_at: rfc3339(opened),
-                updated_at: rfc3339(updated),
-                closed_at: closed.then(|| rfc3339(updated)),
+                opened_at: Timestamp::from_millis(opened),
+                updated_at: Timestamp::from_millis(updated),
+                closed_at: closed.then(|| Timestamp::from_millis(updated)),
                 outcome: closed.then(|| *pick(&mut rng, &outcomes)),
                 handling: CaseHandling::default(),
             });
         }
     }
-    out.sort_by(|a, b| a.opened_at.cmp(&b.opened_at));
+    out.sort_by_key(|c| c.opened_at);
     out
 }
 

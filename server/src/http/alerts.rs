@@ -7,7 +7,6 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::alerts::{ActError, Request};
 use crate::auth::access::Caller;
-use crate::clock::now_ms;
 use crate::engine::EngineActError;
 use crate::error::{ApiResult, AppError};
 use crate::store::AlertFilter;
@@ -202,7 +201,7 @@ pub async fn escalation_draft(
 
 async fn draft(state: &AppState, alert: &Alert) -> ApiResult<EscalationDraft> {
     let place = state.places.of(state.store.as_ref(), alert).await?;
-    let raised = crate::store::parse_rfc3339(&alert.raised_at).unwrap_or_else(now_ms);
+    let raised = alert.raised_at.millis();
     Ok(EscalationDraft::new(
         alert,
         &place.describe(),

@@ -23,9 +23,9 @@ use crate::rules::DAY_MS;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use linli_domain::care::{NewCheckIn, ThresholdOverrides};
+use linli_domain::care::{CheckIn, NewCheckIn, ThresholdOverrides};
 use linli_domain::ErrorBody;
-use serde::Serialize;
+use linli_domain::Timestamp;
 
 /// Longest note on a check-in.
 /// Longest reason for a change of thresholds.
@@ -149,18 +149,10 @@ pub async fn set_home(
     Ok(Json(state.engine.set_thresholds(change).await?))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CheckIn {
-    pub home: String,
-    pub at: String,
-    pub by: String,
-    pub note: String,
-}
-
-fn check_in_time(at: Option<&str>, now: Millis) -> ApiResult<Millis> {
-    let Some(at) = at else { return Ok(now) };
-    let at = crate::store::parse_rfc3339(at)
-        .ok_or_else(|| AppError::Unprocessable(format!("`at` is not an RFC 3339 time: `{at}`")))?;
+fn check_in_time(at: Option<Timestamp>, now: Millis) -> ApiResult<Millis> {
+    let Some(at) = at.map(Timestamp::millis) else {
+        return Ok(now);
+    };
     if at > now + FUTURE_TOLERANCE_MS {
         return Err(AppError::Unprocessable("`at` lies in the future".into()));
     }
@@ -189,7 +181,7 @@ pub async fn check_in(
     ApiJson(body): ApiJson<NewCheckIn>,
 ) -> ApiResult<(StatusCode, Json<CheckIn>)> {
     let by = caller.author("record check-ins")?;
-    let at = check_in_time(body.at.as_deref(), now_ms())?;
+    let at = check_in_time(body.at, now_ms())?;
     let note = checked_note(&body.note)?;
     state
         .engine
@@ -199,7 +191,7 @@ pub async fn check_in(
         StatusCode::CREATED,
         Json(CheckIn {
             home: id,
-            at: crate::clock::rfc3339(at),
+            at: Timestamp::from_millis(at),
             by: caller.user.username.to_string(),
             note,
         }),

@@ -5,13 +5,14 @@
 use super::extract::{ApiJson, ApiPath};
 use super::AppState;
 use crate::auth::access::Caller;
-use crate::clock::{now_ms, rfc3339};
+use crate::clock::now_ms;
 use crate::error::{ApiResult, AppError};
 use crate::store::{Change, StoredChannel};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use linli_domain::notify::{Channel, ChannelRequest, Delivery, Roster};
+use linli_domain::Timestamp;
 use linli_domain::{CommunityId, ErrorBody};
 
 const MAX_NAME_CHARS: usize = 60;
@@ -39,7 +40,7 @@ fn shown(channel: StoredChannel) -> Channel {
         has_secret: channel.secret.is_some(),
         communities: channel.communities,
         min_severity: channel.min_severity,
-        created_at: rfc3339(channel.created_ms),
+        created_at: Timestamp::from_millis(channel.created_ms),
     }
 }
 

@@ -252,9 +252,13 @@ fn request_of(
             .map(|p| p.as_str().to_string())
             .unwrap_or_default(),
         service_notice: String::new(),
-        requested_datetime: case.opened_at.clone(),
-        updated_datetime: case.updated_at.clone(),
-        expected_datetime: case.handling.due_at.clone(),
+        requested_datetime: case.opened_at.to_string(),
+        updated_datetime: case.updated_at.to_string(),
+        expected_datetime: case
+            .handling
+            .due_at
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
         address: communities
             .get(case.community.as_str())
             .cloned()
@@ -319,7 +323,7 @@ pub async fn requests(
         if case.handling.drill || !homes.publishable(&case) {
             continue;
         }
-        let opened = crate::store::parse_rfc3339(&case.opened_at).unwrap_or_default();
+        let opened = case.opened_at.millis();
         if closed.is_some_and(|c| c != (case.stage == CaseStage::Closed))
             || start.is_some_and(|s| opened < s)
             || end.is_some_and(|e| opened > e)

@@ -21,6 +21,7 @@ use axum::Json;
 use linli_domain::limits::MISSED_REASON_CHARS;
 use linli_domain::patrol::{EndRun, PatrolRun, RouteLayer, StartRun, UnitPosition};
 use linli_domain::place::FeatureCollection;
+use linli_domain::Timestamp;
 use linli_domain::{CommunityId, ErrorBody};
 
 /// Patrol routes as a GeoJSON FeatureCollection of LineStrings; checkpoints in walking
@@ -178,12 +179,7 @@ pub async fn position(
 ) -> ApiResult<Json<PatrolRun>> {
     let change = mover(&caller, &unit)?;
     check_position(body.position)?;
-    let at = match body.at.as_deref() {
-        None => change.at,
-        Some(text) => crate::store::parse_rfc3339(text).ok_or_else(|| {
-            AppError::Unprocessable(format!("`at` is not an RFC 3339 time: `{text}`"))
-        })?,
-    };
+    let at = body.at.map_or(change.at, Timestamp::millis);
     let now = now_ms();
     if at > now + FUTURE_TOLERANCE_MS || at < now - POSITION_LATE_MS {
         return Err(AppError::Unprocessable(

@@ -8,7 +8,7 @@
 
 use super::open311::{cell_centre, public_cell};
 use super::AppState;
-use crate::clock::{month_start, now_ms, rfc3339, Millis};
+use crate::clock::{month_start, now_ms, Millis};
 use crate::error::ApiResult;
 use crate::store::{AlertFilter, CaseFilter, Community};
 use axum::body::Bytes;
@@ -20,6 +20,7 @@ use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::{AreaStatus, CommunityStatus, Notice, PublicStatus};
 use linli_domain::care::Home;
 use linli_domain::cases::{CaseCategory, CaseOutcome, CaseStage, CaseSummary};
+use linli_domain::Timestamp;
 use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -59,20 +60,20 @@ fn solved_since(case: &CaseSummary, since: Millis) -> Option<Millis> {
     ) {
         return None;
     }
-    let closed = crate::store::parse_rfc3339(case.closed_at.as_deref()?)?;
+    let closed = case.closed_at?.millis();
     (closed >= since).then_some(closed)
 }
 
 fn opened(case: &CaseSummary) -> Millis {
-    crate::store::parse_rfc3339(&case.opened_at).unwrap_or(0)
+    case.opened_at.millis()
 }
 
 /// Whether a person (not the system) resolved `alert` at or after `since`.
 fn answered_since(alert: &Alert, since: Millis) -> bool {
-    alert.resolved.as_ref().is_some_and(|r| {
-        r.by.starts_with("user:")
-            && crate::store::parse_rfc3339(&r.at).is_some_and(|at| at >= since)
-    })
+    alert
+        .resolved
+        .as_ref()
+        .is_some_and(|r| r.by.starts_with("user:") && r.at.millis() >= since)
 }
 
 /// What the public figures are worked out from.
@@ -160,7 +161,7 @@ pub fn figures(now: Millis, records: Records<'_>) -> PublicStatus {
     PublicStatus {
         communities,
         areas: cells.into_values().collect(),
-        as_of: rfc3339(now),
+        as_of: Timestamp::from_millis(now),
         notices,
     }
 }

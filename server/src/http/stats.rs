@@ -5,22 +5,19 @@
 
 use super::AppState;
 use crate::auth::access::Caller;
-use crate::clock::{day_start, now_ms, rfc3339, Millis};
+use crate::clock::{day_start, now_ms, Millis};
 use crate::error::ApiResult;
-use crate::store::{parse_rfc3339, AlertFilter, CaseFilter};
+use crate::store::{AlertFilter, CaseFilter};
 use axum::extract::State;
 use axum::Json;
 use linli_domain::alerts::Alert;
 use linli_domain::api::Activity;
 use linli_domain::cases::{due_hours, CaseSummary};
 use linli_domain::ErrorBody;
+use linli_domain::Timestamp;
 
 const HOUR_MS: Millis = 3_600_000;
 const DAY_MS: Millis = 24 * HOUR_MS;
-
-fn millis(rfc3339: &str) -> Option<Millis> {
-    parse_rfc3339(rfc3339)
-}
 
 /// The middle value (the mean of the two middle ones for an even count).
 fn median(mut values: Vec<f64>) -> Option<f64> {
@@ -48,7 +45,7 @@ pub fn activity(now: Millis, alerts: &[Alert], cases: &[CaseSummary]) -> Activit
     let mut alerts_last_7_days = 0;
     let mut alerts_resolved_today = 0;
     for alert in alerts {
-        let raised = millis(&alert.raised_at).unwrap_or(0);
+        let raised = alert.raised_at.millis();
         if raised >= first_hour && raised <= now {
             alerts_per_hour[((raised - first_hour) / HOUR_MS) as usize] += 1;
         }
@@ -59,11 +56,11 @@ pub fn activity(now: Millis, alerts: &[Alert], cases: &[CaseSummary]) -> Activit
                 .acknowledged
                 .as_ref()
                 .filter(|stamp| stamp.by.starts_with("user:"));
-            if let Some(at) = by_person.and_then(|stamp| millis(&stamp.at)) {
+            if let Some(at) = by_person.map(|stamp| stamp.at.millis()) {
                 to_acknowledge.push((at - raised) as f64 / 60_000.0);
             }
         }
-        let resolved = alert.resolved.as_ref().and_then(|r| millis(&r.at));
+        let resolved = alert.resolved.as_ref().map(|r| r.at.millis());
         if resolved.is_some_and(|at| at >= today) {
             alerts_resolved_today += 1;
         }
@@ -73,7 +70,7 @@ pub fn activity(now: Millis, alerts: &[Alert], cases: &[CaseSummary]) -> Activit
     let (mut taken, mut allowed) = (Vec::new(), Vec::new());
     let mut cases_closed_today = 0;
     for case in cases {
-        let Some(closed) = case.closed_at.as_deref().and_then(millis) else {
+        let Some(closed) = case.closed_at.map(Timestamp::millis) else {
             continue;
         };
         if closed >= today {
@@ -82,7 +79,7 @@ pub fn activity(now: Millis, alerts: &[Alert], cases: &[CaseSummary]) -> Activit
         if closed < month_ago {
             continue;
         }
-        let opened = millis(&case.opened_at).unwrap_or(closed);
+        let opened = case.opened_at.millis();
         let hours = due_hours(case.category, case.priority);
         if closed <= opened + hours * HOUR_MS {
             on_time += 1;
@@ -93,7 +90,7 @@ pub fn activity(now: Millis, alerts: &[Alert], cases: &[CaseSummary]) -> Activit
         allowed.push(hours as f64);
     }
     Activity {
-        as_of: rfc3339(now),
+        as_of: Timestamp::from_millis(now),
         alerts_per_hour,
         alerts_resolved_today,
         cases_closed_today,
@@ -166,16 +163,16 @@ mod tests {
             value: None,
             occurrences: 1,
             cleared: false,
-            raised_at: rfc3339(raised),
-            updated_at: rfc3339(raised),
+            raised_at: Timestamp::from_millis(raised),
+            updated_at: Timestamp::from_millis(raised),
             acknowledged: acknowledged.map(|(at, by)| Stamp {
                 by: by.into(),
-                at: rfc3339(at),
+                at: Timestamp::from_millis(at),
             }),
             escalated: None,
             resolved: resolved.map(|at| Resolution {
                 by: "user:a".into(),
-                at: rfc3339(at),
+                at: Timestamp::from_millis(at),
                 outcome: AlertOutcome::Safe,
                 note: String::new(),
             }),
@@ -201,9 +198,9 @@ mod tests {
             grid: None,
             position: [117.3, 31.8],
             building: None,
-            opened_at: rfc3339(opened),
-            updated_at: rfc3339(opened),
-            closed_at: closed.map(rfc3339),
+            opened_at: Timestamp::from_millis(opened),
+            updated_at: Timestamp::from_millis(opened),
+            closed_at: closed.map(Timestamp::from_millis),
             outcome: None,
             handling: Default::default(),
         }

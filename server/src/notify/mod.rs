@@ -193,7 +193,7 @@ pub fn digest_message(alerts: &[Alert], places: &[Place], link: String) -> robot
         .zip(places)
         .take(DIGEST_LINES)
         .map(|(alert, place)| {
-            let raised = crate::store::parse_rfc3339(&alert.raised_at).unwrap_or_default();
+            let raised = alert.raised_at.millis();
             let state = if needs_somebody(alert) {
                 "待处理"
             } else {
@@ -231,7 +231,6 @@ pub fn message(
     level_title: &str,
     person: Option<&OnDuty>,
     link: String,
-    now: Millis,
 ) -> robots::Message {
     let mut headline = format!(
         "{}【{}】{} · {} {}",
@@ -244,7 +243,7 @@ pub fn message(
     if let Some(unit_room) = &place.unit_room {
         headline.push_str(unit_room);
     }
-    let raised = crate::store::parse_rfc3339(&alert.raised_at).unwrap_or(now);
+    let raised = alert.raised_at.millis();
     let mut lines = vec![match (alert.kind, alert.value) {
         (AlertKind::Gas, Some(value)) => {
             format!("燃气浓度 {value:.0}% LEL，{} 报警", china_clock(raised))
@@ -413,7 +412,6 @@ impl Notifier {
             &title,
             person.as_ref(),
             self.link(alert),
-            now,
         );
         let has_phone = person.as_ref().is_some_and(|p| p.phone.is_some());
         for channel in channels {

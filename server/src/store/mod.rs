@@ -794,9 +794,7 @@ pub async fn community_names(
 
 /// Parses an RFC 3339 time (as the API and `clock::rfc3339` write it) to milliseconds.
 pub fn parse_rfc3339(value: &str) -> Option<Millis> {
-    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as Millis)
+    linli_domain::Timestamp::parse(value).map(linli_domain::Timestamp::millis)
 }
 
 /// Opens the store a database URL names, creating and migrating it as needed.

@@ -9,7 +9,7 @@ use super::{
     NewPhoto, NewUser, NotifyWrite, PendingDelivery, SensorSeen, Store, StoreError, StoreResult,
     StoredAlert, StoredChannel, UserRecord,
 };
-use crate::clock::{rfc3339, Millis};
+use crate::clock::Millis;
 use crate::reading::Reading;
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -26,6 +26,7 @@ use linli_domain::events::EventKind;
 use linli_domain::patrol::{Checkpoint, RouteProperties};
 use linli_domain::place::Geometry;
 use linli_domain::place::{Feature, LayerName, Properties};
+use linli_domain::Timestamp;
 use linli_domain::{CommunityId, Role, Username};
 use serde_json::json;
 use sqlx::sqlite::{
@@ -255,7 +256,7 @@ async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()
     .await
     .or_conflict(|| format!("home `{}` is twice in the same change", home.id))?;
     for sensor in &home.sensors {
-        let last_seen = sensor.last_seen.as_deref().map(millis).transpose()?;
+        let last_seen = sensor.last_seen.map(Timestamp::millis);
         let inserted = sqlx::query(
             "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
         )
@@ -311,9 +312,9 @@ async fn insert_case(
     .bind(case.position[0])
     .bind(case.position[1])
     .bind(&case.building)
-    .bind(millis(&case.opened_at)?)
-    .bind(millis(&case.updated_at)?)
-    .bind(case.closed_at.as_deref().map(millis).transpose()?)
+    .bind(case.opened_at.millis())
+    .bind(case.updated_at.millis())
+    .bind(case.closed_at.map(Timestamp::millis))
     .bind(case.outcome.map(CaseOutcome::as_str))
     .bind(due_ms(case)?)
     .bind(case.handling.responsible.map(Party::as_str))
@@ -327,7 +328,7 @@ async fn insert_case(
     .or_invalid(|| format!("there is no community `{}`", case.community))?
     .last_insert_rowid();
     let mut stored = CaseSummary { id, ..case.clone() };
-    stored.handling.due_at = rfc3339(due_ms(case)?);
+    stored.handling.due_at = Some(Timestamp::from_millis(due_ms(case)?));
     append_event(
         conn,
         change,
@@ -376,17 +377,12 @@ fn parse_care_level(value: &str) -> Option<CareLevel> {
     .find(|l| care_level_name(*l) == value)
 }
 
-pub(super) fn millis(value: &str) -> StoreResult<Millis> {
-    super::parse_rfc3339(value)
-        .ok_or_else(|| StoreError::Invalid(format!("`{value}` is not an RFC 3339 time")))
-}
-
 /// When `case` is due: as given, or from its category and priority.
 fn due_ms(case: &CaseSummary) -> StoreResult<Millis> {
-    if !case.handling.due_at.is_empty() {
-        return millis(&case.handling.due_at);
+    if let Some(due) = case.handling.due_at {
+        return Ok(due.millis());
     }
-    Ok(millis(&case.opened_at)? + due_hours(case.category, case.priority) * 3_600_000)
+    Ok(case.opened_at.millis() + due_hours(case.category, case.priority) * 3_600_000)
 }
 
 /// The columns [`case_from_row`] reads, from `cases` (not aliased). `recurs` names only
@@ -407,7 +403,7 @@ fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
         .try_get::<Option<i64>, _>("due_ms")?
         .unwrap_or(opened + due_hours(category, priority) * 3_600_000);
     let handling = CaseHandling {
-        due_at: rfc3339(due),
+        due_at: Some(Timestamp::from_millis(due)),
         overdue: is_overdue(stage, due, crate::clock::now_ms()),
         responsible: row
             .try_get::<Option<String>, _>("responsible")?
@@ -435,9 +431,11 @@ fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
         grid: row.try_get("grid")?,
         position: [row.try_get("lon")?, row.try_get("lat")?],
         building: row.try_get("building")?,
-        opened_at: rfc3339(opened),
-        updated_at: rfc3339(row.try_get("updated_ms")?),
-        closed_at: row.try_get::<Option<i64>, _>("closed_ms")?.map(rfc3339),
+        opened_at: Timestamp::from_millis(opened),
+        updated_at: Timestamp::from_millis(row.try_get("updated_ms")?),
+        closed_at: row
+            .try_get::<Option<i64>, _>("closed_ms")?
+            .map(Timestamp::from_millis),
         outcome: row
             .try_get::<Option<String>, _>("outcome")?
             .map(|o| named(&o, CaseOutcome::parse))
@@ -822,7 +820,7 @@ impl Store for SqliteStore {
         .map(|row| {
             Ok(EventRecord {
                 id: row.try_get("id")?,
-                at: rfc3339(row.try_get("at_ms")?),
+                at: Timestamp::from_millis(row.try_get("at_ms")?),
                 actor: row.try_get("actor")?,
                 kind: named(&row.try_get::<String, _>("kind")?, EventKind::parse)?,
                 data: serde_json::from_str(&row.try_get::<String, _>("data")?).map_err(corrupt)?,
@@ -1008,7 +1006,9 @@ impl Store for SqliteStore {
                     battery_pct: row
                         .try_get::<Option<i64>, _>("battery_pct")?
                         .map(|b| b.clamp(0, 100) as u8),
-                    last_seen: row.try_get::<Option<i64>, _>("last_seen_ms")?.map(rfc3339),
+                    last_seen: row
+                        .try_get::<Option<i64>, _>("last_seen_ms")?
+                        .map(Timestamp::from_millis),
                 });
         }
         rows.iter()

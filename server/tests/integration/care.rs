@@ -4,6 +4,7 @@
 //! missed check-in alert that a recorded check-in clears.
 
 use crate::support::*;
+use linli_domain::care::CheckIn;
 use linli_server::clock::{now_ms, rfc3339};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -179,7 +180,6 @@ async fn a_home_without_its_morning_check_in_is_raised_and_a_check_in_clears_it(
     for body in [
         json!({"at": rfc3339(now + 3_600_000)}),
         json!({"at": rfc3339(now - 2 * 86_400_000)}),
-        json!({"at": "this morning"}),
         json!({"note": "x".repeat(2_001)}),
         json!({"when": "now"}),
     ] {
@@ -189,6 +189,22 @@ async fn a_home_without_its_morning_check_in_is_raised_and_a_check_in_clears_it(
             "unprocessable",
         )
         .await;
+    }
+    // Times that are no RFC 3339 time: the message says what is wanted.
+    for at in [
+        json!("this morning"),
+        json!("2026-02-30T08:00:00Z"),
+        json!("2026-12-01 08:00:00Z"),
+        json!("2026-12-01T08:00:00"),
+        json!(1_795_677_300_000_i64),
+    ] {
+        let message = assert_error(
+            post(&grid, json!({ "at": at })).await.unwrap(),
+            422,
+            "unprocessable",
+        )
+        .await;
+        assert!(message.contains("RFC 3339"), "{at}: {message}");
     }
     for who in ["demo-viewer", "demo-grid-xingfuli"] {
         let client = app.signed_in(who).await;
@@ -212,10 +228,15 @@ async fn a_home_without_its_morning_check_in_is_raised_and_a_check_in_clears_it(
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    let recorded: Value = response.json().await.unwrap();
-    assert_eq!(recorded["home"], home.as_str());
-    assert_eq!(recorded["by"], "demo-grid-wulimiao");
-    assert_eq!(recorded["note"], "王阿姨在家，一切安好");
+    let recorded: CheckIn = response.json().await.unwrap();
+    assert_eq!(recorded.home, home.as_str());
+    assert_eq!(recorded.by, "demo-grid-wulimiao");
+    assert_eq!(recorded.note, "王阿姨在家，一切安好");
+    assert!(
+        (recorded.at.millis() - now_ms()).abs() < 60_000,
+        "stamped now: {}",
+        recorded.at
+    );
     assert!(
         wait_for_alert(&app, &home, "missed-check-in", false)
             .await

@@ -566,11 +566,7 @@ async fn a_spreadsheets_csv_of_homes_imports_with_sensors_quoting_and_building_c
     );
     for sensor in &first.sensors {
         assert_eq!(
-            (
-                sensor.health,
-                sensor.battery_pct,
-                sensor.last_seen.as_deref()
-            ),
+            (sensor.health, sensor.battery_pct, sensor.last_seen),
             (Health::Ok, None, None),
             "a new sensor is ok, without battery, never seen"
         );

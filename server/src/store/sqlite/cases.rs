@@ -4,10 +4,8 @@
 //! steps are allowed is decided by `linli_domain::cases` (`CaseStage::after`), and
 //! which earlier cases a report repeats by `linli_domain::cases::related`.
 
-use super::{
-    append_event, case_from_row, corrupt, insert_case, millis, named, SqliteStore, CASE_COLUMNS,
-};
-use crate::clock::{rfc3339, Millis};
+use super::{append_event, case_from_row, corrupt, insert_case, named, SqliteStore, CASE_COLUMNS};
+use crate::clock::Millis;
 use crate::store::{step_refused, Change, NewPhoto, StoreError, StoreResult};
 use linli_domain::cases::{
     related, Case, CaseEvent, CaseHandling, CaseOutcome, CasePhoto, CaseStage, CaseStep,
@@ -15,6 +13,7 @@ use linli_domain::cases::{
 };
 use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
+use linli_domain::Timestamp;
 
 /// Earlier cases at the spot of a report of `case` made at `at`: the open ones it may
 /// repeat, and the newest solved one it shows to have come back. Only cases of the
@@ -47,8 +46,8 @@ async fn related_cases(
     let mut newest_solved = Millis::MIN;
     for row in &rows {
         let earlier = case_from_row(row)?;
-        let opened = millis(&earlier.opened_at)?;
-        let closed = earlier.closed_at.as_deref().map(millis).transpose()?;
+        let opened = earlier.opened_at.millis();
+        let closed = earlier.closed_at.map(Timestamp::millis);
         match related(
             case.category,
             &case.title,
@@ -119,7 +118,7 @@ pub(super) async fn record_report(
 ) -> StoreResult<()> {
     let report = CaseStep::Report { note: note.into() };
     let opened = Change {
-        at: millis(&case.opened_at)?,
+        at: case.opened_at.millis(),
         ..change.clone()
     };
     record_step(conn, &opened, case.id, &report, CaseStage::Reported).await
@@ -152,7 +151,7 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
     .iter()
     .map(|row| {
         Ok(CaseEvent {
-            at: rfc3339(row.try_get("at_ms")?),
+            at: Timestamp::from_millis(row.try_get("at_ms")?),
             by: row.try_get("actor")?,
             step: serde_json::from_str(&row.try_get::<String, _>("step")?).map_err(corrupt)?,
             stage: named(&row.try_get::<String, _>("stage")?, CaseStage::parse)?,
@@ -160,7 +159,7 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
     })
     .collect::<StoreResult<Vec<_>>>()?;
     let possible_duplicates = if summary.stage == CaseStage::Reported {
-        related_cases(conn, &summary, millis(&summary.opened_at)?)
+        related_cases(conn, &summary, summary.opened_at.millis())
             .await?
             .0
     } else {
@@ -177,7 +176,7 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
     .map(|row| {
         Ok(CasePhoto {
             id: row.try_get("id")?,
-            at: rfc3339(row.try_get("at_ms")?),
+            at: Timestamp::from_millis(row.try_get("at_ms")?),
             by: row.try_get("actor")?,
             kind: named(&row.try_get::<String, _>("kind")?, PhotoKind::parse)?,
             note: row.try_get("note")?,
@@ -290,7 +289,7 @@ impl SqliteStore {
         new: &NewCase,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<Case> {
-        let at = rfc3339(change.at);
+        let at = Timestamp::from_millis(change.at);
         let mut summary = CaseSummary {
             id: 0,
             title: new.title.clone(),
@@ -302,7 +301,7 @@ impl SqliteStore {
             grid: new.grid.clone(),
             position: new.position,
             building: new.building.clone(),
-            opened_at: at.clone(),
+            opened_at: at,
             updated_at: at,
             closed_at: None,
             outcome: None,
@@ -406,7 +405,7 @@ impl SqliteStore {
         let current = case_for_change(&mut tx, id, for_party).await?;
         // Done offline before a later change arrived: after it, so the timeline keeps
         // its order.
-        let change = &change.not_before(millis(&current.updated_at)?);
+        let change = &change.not_before(current.updated_at.millis());
         let handles = |party: Party| current.handling.handles(party);
         let stage = current
             .stage

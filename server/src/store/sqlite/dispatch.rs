@@ -2,14 +2,14 @@
 //! each change with its `dispatch.created` or `dispatch.updated` event (the task as it
 //! then stands, which the live stream sends).
 
-use super::{and_community_in, append_event, corrupt, millis, named, Constraints, SqliteStore};
-use crate::clock::rfc3339;
+use super::{and_community_in, append_event, corrupt, named, Constraints, SqliteStore};
 use crate::store::{Change, DispatchFilter, NewDispatchRecord, StoreError, StoreResult};
 use linli_domain::dispatch::{
     Dispatch, DispatchAction, DispatchEvent, DispatchState, DispatchStep,
 };
 use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
+use linli_domain::Timestamp;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row as _;
 
@@ -28,8 +28,8 @@ fn dispatch_from_row(row: &SqliteRow) -> StoreResult<Dispatch> {
         note: row.try_get("note")?,
         state: named(&row.try_get::<String, _>("state")?, DispatchState::parse)?,
         sent_by: row.try_get("sent_by")?,
-        sent_at: rfc3339(row.try_get("sent_ms")?),
-        updated_at: rfc3339(row.try_get("updated_ms")?),
+        sent_at: Timestamp::from_millis(row.try_get("sent_ms")?),
+        updated_at: Timestamp::from_millis(row.try_get("updated_ms")?),
         events: Vec::new(),
     })
 }
@@ -78,7 +78,7 @@ async fn events(conn: &mut SqliteConnection, id: i64) -> StoreResult<Vec<Dispatc
     .iter()
     .map(|row| {
         Ok(DispatchEvent {
-            at: rfc3339(row.try_get("at_ms")?),
+            at: Timestamp::from_millis(row.try_get("at_ms")?),
             by: row.try_get("actor")?,
             action: named(&row.try_get::<String, _>("action")?, DispatchAction::parse)?,
             note: row.try_get("note")?,
@@ -168,7 +168,7 @@ impl SqliteStore {
             .map_err(StoreError::Conflict)?;
         // Done offline before a later change arrived: after it, so the task's history
         // keeps its order.
-        let change = &change.not_before(millis(&current.updated_at)?);
+        let change = &change.not_before(current.updated_at.millis());
         sqlx::query("UPDATE dispatches SET state = ?, updated_ms = ? WHERE id = ?")
             .bind(next.as_str())
             .bind(change.at)

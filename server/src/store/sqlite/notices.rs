@@ -1,10 +1,11 @@
 //! The SQL of public notices: publish, withdraw, and those in force.
 
 use super::{append_event, SqliteStore};
-use crate::clock::{rfc3339, Millis};
+use crate::clock::Millis;
 use crate::store::{Change, NewNotice, StoreError, StoreResult};
 use linli_domain::api::Notice;
 use linli_domain::events::EventKind;
+use linli_domain::Timestamp;
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row as _;
@@ -19,8 +20,10 @@ fn notice_from_row(row: &SqliteRow) -> StoreResult<Notice> {
         id: row.try_get("id")?,
         title: row.try_get("title")?,
         body: row.try_get("body")?,
-        published_at: rfc3339(row.try_get("published_ms")?),
-        until: row.try_get::<Option<Millis>, _>("until_ms")?.map(rfc3339),
+        published_at: Timestamp::from_millis(row.try_get("published_ms")?),
+        until: row
+            .try_get::<Option<Millis>, _>("until_ms")?
+            .map(Timestamp::from_millis),
     })
 }
 
@@ -46,8 +49,8 @@ impl SqliteStore {
             id,
             title: new.title.clone(),
             body: new.body.clone(),
-            published_at: rfc3339(change.at),
-            until: new.until.map(rfc3339),
+            published_at: Timestamp::from_millis(change.at),
+            until: new.until.map(Timestamp::from_millis),
         };
         append_event(&mut tx, change, EventKind::NoticePublished, json!(notice)).await?;
         tx.commit().await?;

@@ -2,7 +2,7 @@
 //! (see `crate::notify`).
 
 use super::{append_event, SqliteStore};
-use crate::clock::{rfc3339, Millis};
+use crate::clock::Millis;
 use crate::store::{
     Actor, Chain, Change, NewDelivery, NotifyWrite, PendingDelivery, StoreError, StoreResult,
     StoredChannel,
@@ -11,6 +11,7 @@ use linli_domain::alerts::{AlertKind, Severity};
 use linli_domain::events::EventKind;
 use linli_domain::notify::{ChannelKind, ChannelRequest, Delivery, DeliveryState, OnDuty, Roster};
 use linli_domain::CommunityId;
+use linli_domain::Timestamp;
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row as _;
@@ -537,8 +538,10 @@ impl SqliteStore {
                     kind: ChannelKind::parse(&kind).ok_or_else(|| corrupt(&kind))?,
                     state: DeliveryState::parse(&state).ok_or_else(|| corrupt(&state))?,
                     attempts: row.try_get::<i64, _>("attempts")? as u32,
-                    decided_at: rfc3339(row.try_get("decided_ms")?),
-                    sent_at: row.try_get::<Option<Millis>, _>("sent_ms")?.map(rfc3339),
+                    decided_at: Timestamp::from_millis(row.try_get("decided_ms")?),
+                    sent_at: row
+                        .try_get::<Option<Millis>, _>("sent_ms")?
+                        .map(Timestamp::from_millis),
                     error: row.try_get("error")?,
                 })
             })

@@ -5,8 +5,8 @@
 //! is checked inside the same transaction, on the route as stored.
 
 use super::{append_event, corrupt, SqliteStore};
-use crate::clock::{now_ms, rfc3339, Millis};
-use crate::store::{parse_rfc3339, Change, StoreError, StoreResult};
+use crate::clock::{now_ms, Millis};
+use crate::store::{Change, StoreError, StoreResult};
 use linli_domain::events::EventKind;
 use linli_domain::patrol::{
     is_off_route, newly_covered, not_covered, progress_along, Checkpoint, Covered, PatrolRun,
@@ -14,6 +14,7 @@ use linli_domain::patrol::{
 };
 use linli_domain::place::Position;
 use linli_domain::CommunityId;
+use linli_domain::Timestamp;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::Row as _;
 
@@ -50,14 +51,14 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
         unit: row.try_get("unit")?,
         route: row.try_get("route")?,
         community: row.try_get("community")?,
-        started_at: rfc3339(started),
-        ended_at: ended.map(rfc3339),
+        started_at: Timestamp::from_millis(started),
+        ended_at: ended.map(Timestamp::from_millis),
         covered,
         checkpoints: checkpoints.len(),
         positions: row.try_get::<i64, _>("positions")? as u32,
         off_route_positions: row.try_get::<i64, _>("off_route_positions")? as u32,
         position,
-        last_seen: last.map(rfc3339),
+        last_seen: last.map(Timestamp::from_millis),
         off_route: row.try_get("off_route")?,
         progress: position.and_then(|p| progress_along(&path, p)),
         silent: ended.is_none() && now_ms() - last.unwrap_or(started) > SILENT_AFTER_MS,
@@ -188,10 +189,8 @@ impl SqliteStore {
         // A run ends no earlier than its last position (a tablet's queue may hold both).
         let ended = change.not_before(
             run.last_seen
-                .as_deref()
-                .and_then(parse_rfc3339)
-                .unwrap_or_default()
-                .max(parse_rfc3339(&run.started_at).unwrap_or_default()),
+                .map_or(0, Timestamp::millis)
+                .max(run.started_at.millis()),
         );
         sqlx::query("UPDATE patrol_runs SET ended_ms = ?, missed_reason = ? WHERE id = ?")
             .bind(ended.at)
@@ -245,14 +244,14 @@ impl SqliteStore {
         for checkpoint in newly_covered(&checkpoints, &covered, position) {
             covered.push(Covered {
                 checkpoint: checkpoint.id.clone(),
-                at: rfc3339(at),
+                at: Timestamp::from_millis(at),
             });
         }
         // A late position (queued on a tablet offline) still counts, in time order,
         // but does not move the unit back to where it was.
-        covered.sort_by(|a, b| a.at.cmp(&b.at));
+        covered.sort_by_key(|c| c.at);
         let off_route = is_off_route(&path, position);
-        let last = run.last_seen.as_deref().and_then(parse_rfc3339);
+        let last = run.last_seen.map(Timestamp::millis);
         let (shown, shown_at, shown_off_route) = match (last, run.position) {
             (Some(last), Some(newer)) if last > at => (newer, last, run.off_route),
             _ => (position, at, off_route),

@@ -6,6 +6,7 @@
 
 use super::{and_community_in, append_event, corrupt, named, Constraints, SqliteStore};
 use linli_domain::events::{EventKind, SensorStatus};
+use linli_domain::Timestamp;
 
 /// What can be revoked: a device's token or a gateway's.
 #[derive(Debug, Clone, Copy)]
@@ -131,7 +132,7 @@ async fn apply_write(
             last_seen,
         } => {
             let status = SensorStatus {
-                last_seen: last_seen.map(crate::clock::rfc3339),
+                last_seen: last_seen.map(Timestamp::from_millis),
                 device,
                 home,
                 community,
