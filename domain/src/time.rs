@@ -8,9 +8,10 @@
 //! office (UTC+8 all year) for display.
 //!
 //! Hand-written rather than through the `time` crate (which the server uses for its
-//! clock): the browser app shows timestamps too, and the calendar arithmetic here is
-//! about 60 lines where `time`'s parsing and formatting would add to every face's
-//! download (the staff faces are over their size budget).
+//! clock): the browser app reads and shows timestamps too, and the staff faces are
+//! over their download budget, so the app takes no date crate; the calendar arithmetic
+//! here (two functions of H. Hinnant's, about 25 lines) is what the app already had
+//! for display, now shared and tested once.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
