@@ -12,6 +12,7 @@
 //! - [`outbox`]: changes made offline, kept and sent when the network returns.
 //! - [`paced`]: lists that make their new rows a few at a time under a storm of events.
 //! - [`here`]: the tablet's own position and where its user is going.
+//! - [`route`]: which page shows: the address bar's path and query as signals.
 //! - [`session`]: who is signed in, shared through context.
 //! - [`i18n`]: Chinese (zh-CN) and English strings; follows the browser, with a switch.
 //! - [`timing`]: the app's own work named in the browser's performance trace.
@@ -27,27 +28,26 @@ pub mod map;
 pub mod outbox;
 pub mod paced;
 pub mod public;
+pub mod route;
 pub mod session;
 pub mod timing;
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 
-/// The whole app: shared state, then the routes.
+/// The whole app: shared state, then the page the path names (made again only when
+/// the path changes).
 #[component]
 pub fn App() -> impl IntoView {
     i18n::provide_language();
     session::provide_session();
-    view! {
-        <Router>
-            <Routes fallback=faces::NotFound>
-                <Route path=path!("/") view=faces::Landing/>
-                <Route path=path!("/login") view=faces::login::Login/>
-                <Route path=path!("/command") view=faces::command::Command/>
-                <Route path=path!("/field") view=faces::field::Field/>
-                <Route path=path!("/partner") view=faces::partner::Partner/>
-            </Routes>
-        </Router>
+    let location = route::provide_location();
+    let path = Memo::new(move |_| location.path());
+    move || match path.get().as_str() {
+        "/" => view! { <faces::Landing/> }.into_any(),
+        "/login" => view! { <faces::login::Login/> }.into_any(),
+        "/command" => view! { <faces::command::Command/> }.into_any(),
+        "/field" => view! { <faces::field::Field/> }.into_any(),
+        "/partner" => view! { <faces::partner::Partner/> }.into_any(),
+        _ => view! { <faces::NotFound/> }.into_any(),
     }
 }

@@ -148,8 +148,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
     });
     let waits_for = move |action: &str| waiting.with(|w| w.as_deref() == Some(action));
     // The alert a notification's link opened: marked, and the map flown to it once.
-    let linked =
-        leptos_router::hooks::use_query_map().with_untracked(super::linked_alert) == Some(id);
+    let linked = crate::route::use_location().linked_alert() == Some(id);
     if linked {
         Effect::new(move |done: Option<()>| {
             if done.is_none() {

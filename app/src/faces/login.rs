@@ -3,10 +3,10 @@
 
 use crate::api::{self, ApiError};
 use crate::i18n::{use_language, Msg};
+use crate::route::use_location;
 use crate::session::{use_session, SessionState};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use linli_domain::Face;
 
 /// Where to go after signing in: `next` if it is one of the app's faces, else `home`.
@@ -22,8 +22,7 @@ pub fn destination(next: Option<&str>, home: Face) -> &'static str {
 pub fn Login() -> impl IntoView {
     let lang = use_language();
     let session = use_session();
-    let navigate = use_navigate();
-    let query = use_query_map();
+    let location = use_location();
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let sign_in = Action::new_unsync(|(name, pass): &(String, String)| {
@@ -51,17 +50,17 @@ pub fn Login() -> impl IntoView {
     // Signed in (now or already): go on.
     Effect::new(move |_| {
         if let SessionState::SignedIn(info) = session.0.get() {
-            let next = query.with_untracked(|q| q.get("next"));
-            let alert = query
-                .with_untracked(super::linked_alert)
+            let next = location.query("next");
+            let alert = location
+                .linked_alert()
                 .map(|id| format!("?alert={id}"))
                 .unwrap_or_default();
-            navigate(
+            location.navigate(
                 &format!(
                     "{}{alert}",
                     destination(next.as_deref(), info.role.home_face())
                 ),
-                Default::default(),
+                false,
             );
         }
     });

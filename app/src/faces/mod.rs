@@ -25,33 +25,21 @@ pub mod photos;
 pub mod side_panel;
 
 use crate::i18n::{use_language, Msg};
+use crate::route::use_location;
 use crate::session::{use_session, SessionState};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 use linli_domain::{Face, Role};
-
-fn replace() -> NavigateOptions {
-    NavigateOptions {
-        replace: true,
-        ..Default::default()
-    }
-}
 
 /// `/`: signed-in users go to their face, everyone else to the public page (a page
 /// load: the public page is its own, smaller app, `linli-public`).
 #[component]
 pub fn Landing() -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
+    let location = use_location();
     Effect::new(move |_| match session.0.get() {
         SessionState::Loading => {}
-        SessionState::SignedOut => {
-            if let Err(e) = window().location().replace(Face::Public.path()) {
-                leptos::logging::warn!("cannot open the public page: {e:?}");
-            }
-        }
-        SessionState::SignedIn(info) => navigate(info.role.home_face().path(), replace()),
+        SessionState::SignedOut => location.navigate(Face::Public.path(), true),
+        SessionState::SignedIn(info) => location.navigate(info.role.home_face().path(), true),
     });
     let lang = use_language();
     view! { <p class="centred">{move || lang.t(Msg::Loading)}</p> }
@@ -68,29 +56,23 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
-/// The alert a link names (`?alert=ID`, as notifications' links do), if any.
-pub fn linked_alert(query: &leptos_router::params::ParamsMap) -> Option<i64> {
-    query.get("alert")?.parse().ok()
-}
-
 /// Shows `children` to signed-in users only; sends others to `/login?next=<face>`
 /// (keeping the alert a notification's link names). A partner's account has only its
 /// own face: the staff faces send it there.
 #[component]
 pub fn StaffOnly(face: Face, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
-    let navigate = use_navigate();
-    let query = leptos_router::hooks::use_query_map();
+    let location = use_location();
     Effect::new(move |_| match session.0.get() {
         SessionState::SignedOut => {
-            let alert = query
-                .with_untracked(linked_alert)
+            let alert = location
+                .linked_alert()
                 .map(|id| format!("&alert={id}"))
                 .unwrap_or_default();
-            navigate(&format!("/login?next={}{alert}", face.path()), replace());
+            location.navigate(&format!("/login?next={}{alert}", face.path()), true);
         }
         SessionState::SignedIn(info) if info.role == Role::Partner && face != Face::Partner => {
-            navigate(Face::Partner.path(), replace());
+            location.navigate(Face::Partner.path(), true);
         }
         _ => {}
     });
