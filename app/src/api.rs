@@ -42,16 +42,31 @@ impl ApiError {
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    read_answer(response).await?.read()
+}
+
+/// A success's body as it came, or the refusal.
+async fn read_answer(response: Response) -> Result<Answer, ApiError> {
     if response.ok() {
-        response
-            .json::<T>()
-            .await
-            .map_err(|e| ApiError::Network(e.to_string()))
+        response.text().await.map(Answer).map_err(network)
     } else {
         Err(ApiError::Refused {
             status: response.status(),
             body: response.json::<ErrorBody>().await.ok(),
         })
+    }
+}
+
+/// The server's answer to a change, as the JSON text it sent: read into the type the
+/// control expects, or shown on the map as it is. (Kept as text rather than a parsed
+/// `serde_json::Value`: reading a `Value` into a type compiles a second reader for
+/// that type into the app.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer(pub String);
+
+impl Answer {
+    pub fn read<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_str(&self.0).map_err(|e| ApiError::Network(e.to_string()))
     }
 }
 
@@ -177,9 +192,9 @@ pub async fn post_json(
     url: &str,
     body: &impl Serialize,
     pressed_at: Option<Timestamp>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Answer, ApiError> {
     let request = post_pressed(url, pressed_at).json(body).map_err(network)?;
-    read(request.send().await.map_err(network)?).await
+    read_answer(request.send().await.map_err(network)?).await
 }
 
 /// `POST` a photo kept as a `data:` URL (`data:image/jpeg;base64,…`) as the raw
@@ -188,7 +203,7 @@ pub async fn post_data_url(
     url: &str,
     data_url: &str,
     pressed_at: Option<Timestamp>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Answer, ApiError> {
     // Refused rather than a network error, so that the outbox lists it instead of
     // trying it forever.
     let damaged = || ApiError::Refused {
@@ -215,7 +230,7 @@ pub async fn post_data_url(
         .header("Content-Type", content_type)
         .body(js_sys::Uint8Array::from(bytes.as_slice()))
         .map_err(network)?;
-    read(request.send().await.map_err(network)?).await
+    read_answer(request.send().await.map_err(network)?).await
 }
 
 /// `DELETE`, read a JSON answer.

@@ -223,10 +223,14 @@ impl Live {
     /// Shows the result of the user's own change at once, as if the stream had sent
     /// it (the stream's copy, when it comes, changes nothing more).
     pub fn show_change(self, kind: EventKind, item: &impl serde::Serialize) {
-        let data = serde_json::to_string(item).unwrap_or_default();
+        self.show_json(kind, &serde_json::to_string(item).unwrap_or_default());
+    }
+
+    /// [`Live::show_change`] for an item as the server's JSON text.
+    pub fn show_json(self, kind: EventKind, data: &str) {
         self.snapshot.update(|s| {
             if let Some(s) = s {
-                apply(s, kind, &data);
+                apply(s, kind, data);
             }
         });
     }

@@ -12,7 +12,7 @@
 //! seconds while something waits; it is the app's, not a control's, so it is a task of
 //! its own (`spawn_local`).
 
-use crate::api::{self, ApiError};
+use crate::api::{self, Answer, ApiError};
 use crate::i18n::{names, tr, use_language, Lang, Language, Msg};
 use crate::live::Live;
 use leptos::prelude::*;
@@ -81,7 +81,7 @@ impl Pending {
         }
     }
 
-    async fn post(&self) -> Result<serde_json::Value, ApiError> {
+    async fn post(&self) -> Result<Answer, ApiError> {
         let pressed_at = self.pressed_at;
         match &self.photo {
             Some(data_url) => api::post_data_url(&self.url, data_url, pressed_at).await,
@@ -101,7 +101,7 @@ pub struct Conflict {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sent {
     /// The server took it; its answer.
-    Done(serde_json::Value),
+    Done(Answer),
     /// No network (or others waiting before it): kept, to be sent later.
     Queued(Pending),
 }
@@ -274,9 +274,9 @@ impl Outbox {
     }
 }
 
-fn show(live: Live, event: Option<EventKind>, answer: &serde_json::Value) {
+fn show(live: Live, event: Option<EventKind>, answer: &Answer) {
     if let Some(kind) = event {
-        live.show_change(kind, answer);
+        live.show_json(kind, &answer.0);
     }
 }
 

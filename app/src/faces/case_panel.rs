@@ -110,7 +110,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
         Some(Ok(Sent::Done(answer))) => {
             note.set(String::new());
             queued.set(None);
-            show(serde_json::from_value(answer).map_err(|e| api::ApiError::Network(e.to_string())));
+            show(answer.read());
         }
         Some(Ok(Sent::Queued(pending))) => {
             note.set(String::new());

@@ -57,6 +57,12 @@ fn choice<T: Copy + PartialEq + Send + Sync + 'static>(
     }
 }
 
+/// What the app reads of a new case's answer: its number, to open it.
+#[derive(serde::Deserialize)]
+struct Created {
+    id: i64,
+}
+
 #[component]
 pub fn NewCaseForm(
     spot: Spot,
@@ -86,10 +92,8 @@ pub fn NewCaseForm(
     // the outbox's bar counts it, and the form is done with too.
     Effect::new(move |_| match send.value().get() {
         Some(Ok(Sent::Done(answer))) => {
-            if let (Some(live), Some(id)) =
-                (live, answer.get("id").and_then(serde_json::Value::as_i64))
-            {
-                live.open_case.set(Some(id));
+            if let (Some(live), Ok(case)) = (live, answer.read::<Created>()) {
+                live.open_case.set(Some(case.id));
             }
             on_close();
         }

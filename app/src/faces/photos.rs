@@ -130,7 +130,7 @@ pub fn AddPhoto(
             );
             match outbox::send_from(outbox, live, pending).await {
                 Ok(Sent::Done(answer)) => {
-                    if let Ok(updated) = serde_json::from_value(answer) {
+                    if let Ok(updated) = answer.read() {
                         // (`try_`: the panel may be gone by now.)
                         on_added.try_run(updated);
                     }
