@@ -1166,9 +1166,16 @@ pub fn mark_page(lang: Lang) {
 pub struct Language(pub RwSignal<Lang>);
 
 impl Language {
-    /// A reactive translation: `move || lang.t(Msg::SignIn)`.
+    /// `msg` in the language now (tracked: a closure that calls it follows a switch).
     pub fn t(self, msg: Msg) -> &'static str {
         tr(self.0.get(), msg)
+    }
+
+    /// `msg` in a view, following the language: `{lang.text(Msg::SignIn)}`. One
+    /// closure type for every text, so the view code that keeps a text up to date is
+    /// compiled once, not once per `move || lang.t(…)` written in a view.
+    pub fn text(self, msg: Msg) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+        move || self.t(msg)
     }
 
     pub fn switch(self) {

@@ -381,13 +381,13 @@ pub fn DeliveryNote(delivery: Delivery) -> impl IntoView {
                 move || outbox.is_some_and(|o| o.pending.with(|list| list.contains(&pending)));
             view! {
                 {move || waiting().then(|| view! {
-                    <p class="queued" data-test="queued">{move || lang.t(Msg::QueuedOffline)}</p>
+                    <p class="queued" data-test="queued">{lang.text(Msg::QueuedOffline)}</p>
                 })}
             }
             .into_any()
         }
         Delivery::Refused(why) => view! {
-            <p class="error" role="alert">{move || lang.t(Msg::ActionFailed)}" "{why}</p>
+            <p class="error" role="alert">{lang.text(Msg::ActionFailed)}" "{why}</p>
         }
         .into_any(),
     }

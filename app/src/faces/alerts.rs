@@ -201,17 +201,17 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                 <div class="alert-actions">
                     {move || (open && waiting.get().is_none()).then(|| view! {
                         <button data-test="ack" on:click=move |_| act(send, id, "ack", lang.t(Msg::Acknowledge).into(), &json!({}))>
-                            {move || lang.t(Msg::Acknowledge)}
+                            {lang.text(Msg::Acknowledge)}
                         </button>
                     })}
                     {move || (!waits_for("resolve")).then(|| view! {
                         <button data-test="resolve" on:click=move |_| resolving.update(|r| *r = !*r)>
-                            {move || lang.t(Msg::Resolve)}
+                            {lang.text(Msg::Resolve)}
                         </button>
                     })}
                     {case.is_none().then(|| view! {
                         <button data-test="escalate" on:click=move |_| escalating.update(|e| *e = !*e)>
-                            {move || lang.t(Msg::Escalate)}
+                            {lang.text(Msg::Escalate)}
                         </button>
                     })}
                     {commander.then(|| view! { <super::dispatch::SendForm alert=id/> })}
@@ -220,7 +220,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
             })}
             {move || resolving.get().then(|| view! {
                 <div class="resolve-form">
-                    <label>{move || lang.t(Msg::Outcome)}
+                    <label>{lang.text(Msg::Outcome)}
                         <select data-test="outcome" on:change=move |ev| {
                             if let Some(o) = AlertOutcome::parse(&event_target_value(&ev)) { outcome.set(o) }
                         }>
@@ -229,7 +229,7 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                             }).collect_view()}
                         </select>
                     </label>
-                    <label>{move || lang.t(Msg::Note)}
+                    <label>{lang.text(Msg::Note)}
                         <textarea data-test="note" maxlength=NOTE_CHARS rows="2"
                             on:input=move |ev| note.set(event_target_value(&ev))></textarea>
                     </label>
@@ -237,8 +237,8 @@ fn AlertRow(alert: Alert, live: Live, can_act: bool) -> impl IntoView {
                         let body = ResolveAlert { outcome: outcome.get_untracked(), note: note.get_untracked() };
                         act(send, id, "resolve", lang.t(Msg::Resolve).into(), &body);
                         resolving.set(false);
-                    }>{move || lang.t(Msg::Resolve)}</button>
-                    <button class="link" on:click=move |_| resolving.set(false)>{move || lang.t(Msg::Cancel)}</button>
+                    }>{lang.text(Msg::Resolve)}</button>
+                    <button class="link" on:click=move |_| resolving.set(false)>{lang.text(Msg::Cancel)}</button>
                 </div>
             })}
             {move || escalating.get().then(|| view! {
@@ -268,12 +268,12 @@ fn Notified(alert: i64) -> impl IntoView {
     };
     view! {
         <button class="link notified-toggle" data-test="notified" on:click=toggle>
-            {move || lang.t(Msg::Notified)}
+            {lang.text(Msg::Notified)}
         </button>
         {move || shown.get().map(|deliveries| match deliveries {
-            Err(()) => view! { <p class="notified">{move || lang.t(Msg::NetworkError)}</p> }.into_any(),
+            Err(()) => view! { <p class="notified">{lang.text(Msg::NetworkError)}</p> }.into_any(),
             Ok(list) if list.is_empty() => view! {
-                <p class="notified" data-test="notified-list">{move || lang.t(Msg::NobodyNotified)}</p>
+                <p class="notified" data-test="notified-list">{lang.text(Msg::NobodyNotified)}</p>
             }.into_any(),
             Ok(list) => view! {
                 <ul class="notified" data-test="notified-list">
@@ -333,7 +333,7 @@ pub fn AlertPanel() -> impl IntoView {
     view! {
         <section class="list-panel alert-panel" data-test="alert-panel">
             <header>
-                <h2>{move || lang.t(Msg::Alerts)} " " <span data-test="alert-count">{move || alerts.with(Vec::len)}</span></h2>
+                <h2>{lang.text(Msg::Alerts)} " " <span data-test="alert-count">{move || alerts.with(Vec::len)}</span></h2>
                 <ConnectionBadge live=live/>
             </header>
             <div class="filters">
@@ -343,7 +343,7 @@ pub fn AlertPanel() -> impl IntoView {
                 {filter_button(Some(Severity::Info))}
                 <label class="toggle">
                     <input type="checkbox" on:change=move |ev| open_only.set(event_target_checked(&ev))/>
-                    {move || lang.t(Msg::OpenOnly)}
+                    {lang.text(Msg::OpenOnly)}
                 </label>
             </div>
             <ul class="alert-list">
@@ -351,7 +351,7 @@ pub fn AlertPanel() -> impl IntoView {
                     <AlertRow alert=alert live=live can_act=can_act()/>
                 </For>
             </ul>
-            {move || alerts.with(Vec::is_empty).then(|| view! { <p class="empty">{move || lang.t(Msg::NoAlerts)}</p> })}
+            {move || alerts.with(Vec::is_empty).then(|| view! { <p class="empty">{lang.text(Msg::NoAlerts)}</p> })}
         </section>
     }
     .into_any()
@@ -502,7 +502,7 @@ pub fn CriticalBanner() -> impl IntoView {
         </button>
         {move || (permission.get() == Some(web_sys::NotificationPermission::Default)).then(|| view! {
             <button class="notify-permission link" data-test="allow-notifications" on:click=ask_permission>
-                {move || lang.t(Msg::AllowNotifications)}
+                {lang.text(Msg::AllowNotifications)}
             </button>
         })}
         // Up until clicked away, or until its alert is resolved (then nobody needs it).
@@ -513,7 +513,7 @@ pub fn CriticalBanner() -> impl IntoView {
             view! {
                 <div class="critical-banner" class:drill=drill data-test="critical-banner" role="alert"
                     data-drill=drill.to_string() on:click=move |_| shown.set(None)>
-                    <strong>{move || drill_mark(lang.0.get(), &alert)}{move || lang.t(Msg::NewCritical)}</strong>
+                    <strong>{move || drill_mark(lang.0.get(), &alert)}{lang.text(Msg::NewCritical)}</strong>
                     " · " {move || names::alert_kind(lang.0.get(), kind)} " · " {home}
                 </div>
             }

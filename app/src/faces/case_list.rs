@@ -98,8 +98,8 @@ fn CaseRow(case: CaseSummary, live: Live) -> impl IntoView {
                 <span class="meta">{community}</span>
                 {due_at.map(|due| view! {
                     <span class="due">
-                        {move || lang.t(Msg::Due)}" "{move || date_time(lang.0.get(), due)}
-                        {overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
+                        {lang.text(Msg::Due)}" "{move || date_time(lang.0.get(), due)}
+                        {overdue.then(|| view! { <strong>" "{lang.text(Msg::Overdue)}</strong> })}
                     </span>
                 })}
                 <DistanceFromHere position=position/>
@@ -165,20 +165,20 @@ pub fn CaseList() -> impl IntoView {
     view! {
         <section class="list-panel case-list-panel" data-test="case-list">
             <header>
-                <h2>{move || lang.t(Msg::Cases)} " " <span data-test="case-count">{move || cases.with(Vec::len)}</span></h2>
+                <h2>{lang.text(Msg::Cases)} " " <span data-test="case-count">{move || cases.with(Vec::len)}</span></h2>
             </header>
-            <p class="hint">{move || lang.t(Msg::NewCaseHint)}</p>
+            <p class="hint">{lang.text(Msg::NewCaseHint)}</p>
             <div class="filters">
                 {filters}
                 <label class="toggle">
                     <input type="checkbox" data-test="case-filter-overdue"
                         on:change=move |ev| filter.update(|f| f.overdue_only = event_target_checked(&ev))/>
-                    {move || lang.t(Msg::OverdueOnly)}
+                    {lang.text(Msg::OverdueOnly)}
                 </label>
                 <label class="toggle">
                     <input type="checkbox" data-test="case-filter-closed"
                         on:change=move |ev| filter.update(|f| f.include_closed = event_target_checked(&ev))/>
-                    {move || lang.t(Msg::ShowClosed)}
+                    {lang.text(Msg::ShowClosed)}
                 </label>
             </div>
             <ul class="item-list">

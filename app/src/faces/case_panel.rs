@@ -149,27 +149,27 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     {s.handling.drill.then(|| view! { <super::drills::DrillBadge/> })}
                     {(!description.is_empty()).then(|| view! {
                         <p class="case-description" data-test="case-description">
-                            <span class="muted">{move || lang.t(Msg::Description)}" "</span>{description}
+                            <span class="muted">{lang.text(Msg::Description)}" "</span>{description}
                         </p>
                     })}
                     <p data-test="case-stage" data-stage=stage.as_str()>
-                        {move || lang.t(Msg::Stage)}" "{names::stage(l, stage)}
+                        {lang.text(Msg::Stage)}" "{names::stage(l, stage)}
                         {s.outcome.map(|o| format!(" · {}", names::case_outcome(l, o)))}
                     </p>
                     {s.handling.due_at.map(|due| view! {
                         <p class=if s.handling.overdue { "due overdue" } else { "due" }>
-                            {move || lang.t(Msg::Due)}" "{date_time(l, due)}
-                            {s.handling.overdue.then(|| view! { <strong>" "{move || lang.t(Msg::Overdue)}</strong> })}
+                            {lang.text(Msg::Due)}" "{date_time(l, due)}
+                            {s.handling.overdue.then(|| view! { <strong>" "{lang.text(Msg::Overdue)}</strong> })}
                         </p>
                     })}
                     {s.handling.recurs.map(|earlier| view! {
-                        <p class="recurs" data-test="case-recurs">{move || lang.t(Msg::Recurs)}" "{label(earlier)}
+                        <p class="recurs" data-test="case-recurs">{lang.text(Msg::Recurs)}" "{label(earlier)}
                             {why_related(earlier, s.position).map(|why| view! { <span class="muted">" （"{why}"）"</span> })}
                         </p>
                     })}
                     {(can_act && stage == CaseStage::Reported && !c.possible_duplicates.is_empty()).then(|| view! {
                         <div class="duplicates" data-test="case-duplicates">
-                            <p>{move || lang.t(Msg::PossibleDuplicates)}</p>
+                            <p>{lang.text(Msg::PossibleDuplicates)}</p>
                             <ul>
                                 {c.possible_duplicates.iter().map(|&original| view! {
                                     <li>
@@ -183,7 +183,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                                 note: text(),
                                                 duplicate_of: Some(original),
                                             })>
-                                            {move || lang.t(Msg::MergeAsDuplicate)}
+                                            {lang.text(Msg::MergeAsDuplicate)}
                                         </button>
                                     </li>
                                 }).collect_view()}
@@ -191,7 +191,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                         </div>
                     })}
                     <p class="parties" data-test="case-parties">
-                        {move || lang.t(Msg::Responsible)}" "
+                        {lang.text(Msg::Responsible)}" "
                         {super::parties::describe(l, s.handling.responsible, &s.handling.cooperating)}
                         {s.handling.parties_done.iter().map(|p| view! {
                             <span class="done" data-test="part-done">" ✓ "{names::party(l, *p)}</span>
@@ -201,7 +201,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     {(role == Some(Role::Commander) && stage != CaseStage::Closed).then(|| view! {
                         <div class="case-actions"><super::dispatch::SendForm case=id/></div>
                     })}
-                    <h3>{move || lang.t(Msg::Timeline)}</h3>
+                    <h3>{lang.text(Msg::Timeline)}</h3>
                     <ol class="timeline" data-test="case-timeline">
                         {timeline(&c).into_iter().map(|entry| match entry {
                             Entry::Step(e) => {
@@ -239,7 +239,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                     </ol>
                     {can_act.then(|| view! {
                         <div class="case-actions sticky-actions">
-                            <input type="text" data-test="case-note" placeholder=move || lang.t(Msg::Note)
+                            <input type="text" data-test="case-note" placeholder=lang.text(Msg::Note)
                                 prop:value=move || note.get()
                                 on:input=move |ev| note.set(event_target_value(&ev))/>
                             {c.next_stages.iter().map(|to| {
@@ -247,7 +247,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                 view! {
                                     <button data-test=format!("case-to-{}", to.as_str())
                                         on:click=move |_| send(CaseStep::Advance { to, note: text() })>
-                                        {move || lang.t(Msg::MoveTo)}" "{move || names::stage(lang.0.get(), to)}
+                                        {lang.text(Msg::MoveTo)}" "{move || names::stage(lang.0.get(), to)}
                                     </button>
                                 }
                             }).collect_view()}
@@ -260,17 +260,17 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                 </select>
                                 <button data-test="case-close"
                                     on:click=move |_| send(CaseStep::Close { outcome: outcome.get_untracked(), note: text(), duplicate_of: None })>
-                                    {move || lang.t(Msg::CloseCase)}
+                                    {lang.text(Msg::CloseCase)}
                                 </button>
                             })}
                             {(stage == CaseStage::Closed).then(|| view! {
                                 <button data-test="case-reopen" on:click=move |_| send(CaseStep::Reopen { note: text() })>
-                                    {move || lang.t(Msg::Reopen)}
+                                    {lang.text(Msg::Reopen)}
                                 </button>
                             })}
                             <button data-test="case-add-note"
                                 on:click=move |_| if !text().is_empty() { send(CaseStep::Note { note: text() }) }>
-                                {move || lang.t(Msg::AddNote)}
+                                {lang.text(Msg::AddNote)}
                             </button>
                             {feedback()}
                         </div>
@@ -281,7 +281,7 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                                     if let Some(r) = responsible.get_untracked() {
                                         send(CaseStep::Assign { responsible: r, cooperating: cooperating.get_untracked(), note: text() });
                                     }
-                                }>{move || lang.t(Msg::Assign)}</button>
+                                }>{lang.text(Msg::Assign)}</button>
                             </div>
                         })}
                     })}
@@ -289,17 +289,17 @@ pub fn CaseDetails(id: i64) -> impl IntoView {
                         let ours_done = org.is_some_and(|o| s.handling.parties_done.contains(&o));
                         view! {
                             <div class="case-actions sticky-actions" data-test="partner-actions">
-                                <input type="text" data-test="case-note" placeholder=move || lang.t(Msg::Note)
+                                <input type="text" data-test="case-note" placeholder=lang.text(Msg::Note)
                                     prop:value=move || note.get()
                                     on:input=move |ev| note.set(event_target_value(&ev))/>
                                 <button data-test="case-add-note"
                                     on:click=move |_| if !text().is_empty() { send(CaseStep::Note { note: text() }) }>
-                                    {move || lang.t(Msg::AddNote)}
+                                    {lang.text(Msg::AddNote)}
                                 </button>
                                 {(!ours_done).then(|| view! {
                                     <button class="primary" data-test="case-part-done" on:click=move |_| {
                                         if let Some(party) = org { send(CaseStep::PartDone { party, note: text() }) }
-                                    }>{move || lang.t(Msg::MarkPartDone)}</button>
+                                    }>{lang.text(Msg::MarkPartDone)}</button>
                                 })}
                                 {feedback()}
                             </div>

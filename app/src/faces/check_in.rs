@@ -37,10 +37,10 @@ pub fn CheckInButton(home: String) -> impl IntoView {
         <div class="check-in">
             <button class="primary" data-test="check-in" on:click=check_in
                 disabled=move || send.pending().get() || delivery() == Some(Delivery::Done)>
-                {move || lang.t(Msg::RecordCheckIn)}
+                {lang.text(Msg::RecordCheckIn)}
             </button>
             {move || match delivery() {
-                Some(Delivery::Done) => Some(view! { <p data-test="checked-in">{move || lang.t(Msg::CheckedIn)}</p> }.into_any()),
+                Some(Delivery::Done) => Some(view! { <p data-test="checked-in">{lang.text(Msg::CheckedIn)}</p> }.into_any()),
                 Some(other) => Some(view! { <DeliveryNote delivery=other/> }.into_any()),
                 None => None,
             }}

@@ -292,13 +292,13 @@ pub fn Charts(activity: RwSignal<Option<Activity>>) -> impl IntoView {
             let hours = |h: Option<f64>| h.map_or_else(|| "—".to_string(), |h| format!("{h:.1}"));
             view! {
                 <dl class="timeliness" data-test="chart-timeliness">
-                    <dt>{move || lang.t(Msg::MinutesToAcknowledge)}</dt><dd data-test="minutes-to-ack">{minutes}</dd>
-                    <dt>{move || lang.t(Msg::ClosedOnTime)}</dt>
+                    <dt>{lang.text(Msg::MinutesToAcknowledge)}</dt><dd data-test="minutes-to-ack">{minutes}</dd>
+                    <dt>{lang.text(Msg::ClosedOnTime)}</dt>
                     <dd>
                         <span class="ratio"><span class="on-time" style=format!("width:{on_time:.0}%")></span></span>
                         {format!(" {} / {closed}", a.closed_on_time)}
                     </dd>
-                    <dt>{move || lang.t(Msg::HoursToClose)}</dt>
+                    <dt>{lang.text(Msg::HoursToClose)}</dt>
                     <dd>{hours(a.median_hours_to_close)}" / "{hours(a.median_hours_allowed)}</dd>
                 </dl>
             }
@@ -306,20 +306,20 @@ pub fn Charts(activity: RwSignal<Option<Activity>>) -> impl IntoView {
     };
     view! {
         <details class="charts" data-test="charts" open>
-            <summary>{move || lang.t(Msg::Charts)}</summary>
+            <summary>{lang.text(Msg::Charts)}</summary>
             <div class="chart-row">
                 <figure>
-                    <figcaption>{move || lang.t(Msg::AlertsPerHour)}</figcaption>
+                    <figcaption>{lang.text(Msg::AlertsPerHour)}</figcaption>
                     {hourly}
                 </figure>
                 <figure>
-                    <figcaption>{move || lang.t(Msg::CasesByCommunity)}</figcaption>
+                    <figcaption>{lang.text(Msg::CasesByCommunity)}</figcaption>
                     // The legend first: the communities below may scroll, the key stays.
                     <ul class="legend inline" data-test="stage-legend">{legend}</ul>
                     <ul class="stacks">{by_community}</ul>
                 </figure>
                 <figure>
-                    <figcaption>{move || lang.t(Msg::Timeliness)}</figcaption>
+                    <figcaption>{lang.text(Msg::Timeliness)}</figcaption>
                     {timeliness}
                 </figure>
             </div>

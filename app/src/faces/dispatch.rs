@@ -40,7 +40,7 @@ pub fn TaskList() -> impl IntoView {
     view! {
         <section class="list-panel" data-test="task-panel">
             {move || tasks.with(Vec::is_empty).then(|| view! {
-                <p class="empty">{move || lang.t(Msg::NoTasks)}</p>
+                <p class="empty">{lang.text(Msg::NoTasks)}</p>
             })}
             <ul class="item-list">
                 <For each=move || tasks.get() key=|t| (t.id, t.updated_at) let:task>
@@ -129,7 +129,7 @@ pub fn TasksFor(
     view! {
         {move || tasks.get().into_iter().map(|(who, state)| view! {
             <span class="task-state" data-test="task-state" data-state=state.as_str()>
-                {move || lang.t(Msg::Dispatched)}" "{who.clone()}" · "{move || names::dispatch_state(lang.0.get(), state)}
+                {lang.text(Msg::Dispatched)}" "{who.clone()}" · "{move || names::dispatch_state(lang.0.get(), state)}
             </span>
         }).collect_view()}
     }
@@ -197,10 +197,10 @@ pub fn SendForm(
         sending.dispatch(pending);
     };
     view! {
-        <button data-test="dispatch" on:click=toggle>{move || lang.t(Msg::Dispatch)}</button>
+        <button data-test="dispatch" on:click=toggle>{lang.text(Msg::Dispatch)}</button>
         {move || open.get().then(|| view! {
             <div class="escalate-form" data-test="dispatch-form">
-                <label>{move || lang.t(Msg::SendWho)}
+                <label>{lang.text(Msg::SendWho)}
                     <input type="text" data-test="dispatch-assignee" list="dispatch-candidates"
                         prop:value=move || assignee.get()
                         on:input=move |ev| assignee.set(event_target_value(&ev))/>
@@ -216,12 +216,12 @@ pub fn SendForm(
                         view! { <option value=c.assignee.clone()>{label}</option> }
                     }).collect_view()}
                 </datalist>
-                <label>{move || lang.t(Msg::Note)}
+                <label>{lang.text(Msg::Note)}
                     <input type="text" data-test="dispatch-note" maxlength=NOTE_CHARS
                         on:input=move |ev| note.set(event_target_value(&ev))/>
                 </label>
                 <button type="button" class="primary" data-test="confirm-dispatch" on:click=send>
-                    {move || lang.t(Msg::Dispatch)}
+                    {lang.text(Msg::Dispatch)}
                 </button>
             </div>
         })}

@@ -17,7 +17,7 @@ use linli_domain::events::EventKind;
 #[component]
 pub fn DrillBadge() -> impl IntoView {
     let lang = use_language();
-    view! { <span class="drill-badge" data-test="drill-badge">{move || lang.t(Msg::Drill)}</span> }
+    view! { <span class="drill-badge" data-test="drill-badge">{lang.text(Msg::Drill)}</span> }
 }
 
 /// What each scenario's button says.
@@ -52,7 +52,7 @@ pub fn StartDrillButtons(home: String) -> impl IntoView {
     };
     view! {
         <details class="drill-start" data-test="drill-start">
-            <summary>{move || lang.t(Msg::StartDrill)}</summary>
+            <summary>{lang.text(Msg::StartDrill)}</summary>
             <div class="drill-scenarios">
                 {DrillScenario::ALL.iter().map(|scenario| {
                     let scenario = *scenario;
@@ -66,7 +66,7 @@ pub fn StartDrillButtons(home: String) -> impl IntoView {
                 }).collect_view()}
             </div>
             {move || answer().map(|a| match a {
-                Ok(()) => view! { <p class="ok" data-test="drill-started">{move || lang.t(Msg::DrillStarted)}</p> }.into_any(),
+                Ok(()) => view! { <p class="ok" data-test="drill-started">{lang.text(Msg::DrillStarted)}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             })}
         </details>
@@ -91,7 +91,7 @@ pub fn EndDrillButton(alert: i64) -> impl IntoView {
         failed.map(|e| refusal_message(lang.0.get(), &e))
     };
     view! {
-        <button data-test="end-drill" on:click=move |_| { end.dispatch(()); }>{move || lang.t(Msg::EndDrill)}</button>
+        <button data-test="end-drill" on:click=move |_| { end.dispatch(()); }>{lang.text(Msg::EndDrill)}</button>
         {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
     }
     .into_any()

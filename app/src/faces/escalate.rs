@@ -63,17 +63,17 @@ pub fn EscalateForm(
     };
     view! {
         <form class="escalate-form" data-test="escalate-form" on:submit=submit>
-            <p class="hint">{move || lang.t(Msg::EscalateToCase)}</p>
+            <p class="hint">{lang.text(Msg::EscalateToCase)}</p>
             {move || (draft() == Some(false)).then(|| view! {
-                <p class="error" data-test="escalate-no-draft">{move || lang.t(Msg::DraftUnavailable)}</p>
+                <p class="error" data-test="escalate-no-draft">{lang.text(Msg::DraftUnavailable)}</p>
             })}
             {move || (draft() == Some(true)).then(|| view! {
-                <label>{move || lang.t(Msg::Title)}
+                <label>{lang.text(Msg::Title)}
                     <input type="text" data-test="escalate-title" maxlength=CASE_TITLE_CHARS required
                         prop:value=move || title.get()
                         on:input=move |ev| title.set(event_target_value(&ev))/>
                 </label>
-                <label>{move || lang.t(Msg::Description)}
+                <label>{lang.text(Msg::Description)}
                     <textarea data-test="escalate-description" rows="3" maxlength=CASE_TEXT_CHARS
                         prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
@@ -81,20 +81,20 @@ pub fn EscalateForm(
                 <PartiesPicker responsible=responsible cooperating=cooperating test="escalate"/>
             })}
             {commander.then(|| view! {
-                <label>{move || lang.t(Msg::SendWho)}
+                <label>{lang.text(Msg::SendWho)}
                     <input type="text" data-test="escalate-dispatch"
                         on:input=move |ev| send_to.set(event_target_value(&ev))/>
                 </label>
             })}
-            <label>{move || lang.t(Msg::Note)}
+            <label>{lang.text(Msg::Note)}
                 <textarea data-test="escalate-note" rows="2" maxlength=NOTE_CHARS
                     on:input=move |ev| note.set(event_target_value(&ev))></textarea>
             </label>
             <button type="submit" class="primary" data-test="confirm-escalate"
                 disabled=move || draft().is_none()>
-                {move || lang.t(Msg::Escalate)}
+                {lang.text(Msg::Escalate)}
             </button>
-            <button type="button" class="link" on:click=move |_| open.set(false)>{move || lang.t(Msg::Cancel)}</button>
+            <button type="button" class="link" on:click=move |_| open.set(false)>{lang.text(Msg::Cancel)}</button>
         </form>
     }
 }

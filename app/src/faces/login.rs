@@ -75,15 +75,15 @@ pub fn Login() -> impl IntoView {
     view! {
         <main class="login theme-light">
             <form class="card" on:submit=submit>
-                <h1>{move || lang.t(Msg::AppName)} " · " {move || lang.t(Msg::Subdistrict)}</h1>
+                <h1>{lang.text(Msg::AppName)} " · " {lang.text(Msg::Subdistrict)}</h1>
                 <label>
-                    {move || lang.t(Msg::Username)}
+                    {lang.text(Msg::Username)}
                     <input name="username" autocomplete="username" required
                         prop:value=move || username.get()
                         on:input=move |ev| username.set(event_target_value(&ev))/>
                 </label>
                 <label>
-                    {move || lang.t(Msg::Password)}
+                    {lang.text(Msg::Password)}
                     <input name="password" type="password" autocomplete="current-password" required
                         prop:value=move || password.get()
                         on:input=move |ev| password.set(event_target_value(&ev))/>
@@ -95,7 +95,7 @@ pub fn Login() -> impl IntoView {
                     {move || lang.t(if busy.get() { Msg::SigningIn } else { Msg::SignIn })}
                 </button>
                 <button type="button" class="link" on:click=move |_| lang.switch()>
-                    {move || lang.t(Msg::LanguageSwitch)}
+                    {lang.text(Msg::LanguageSwitch)}
                 </button>
             </form>
         </main>

@@ -251,7 +251,7 @@ pub fn FeaturePanel(
     };
     view! {
         <aside class="feature-panel" data-test="feature-panel">
-            <button class="close" title=move || lang.t(Msg::Close) on:click=move |_| on_close()>"×"</button>
+            <button class="close" title=lang.text(Msg::Close) on:click=move |_| on_close()>"×"</button>
             <p class="kind">{move || lang.t(kind)}</p>
             <h2 data-test="feature-title">{title}</h2>
             <dl>
@@ -333,7 +333,7 @@ pub fn LayerPanel(base_shown: RwSignal<BaseShown>, shown: RwSignal<Shown>) -> im
     };
     view! {
         <details class="layer-panel" data-test="layers">
-            <summary>{move || lang.t(Msg::Layers)}</summary>
+            <summary>{lang.text(Msg::Layers)}</summary>
             {toggle(Msg::Grids, "layer-grids", |b, _| b.grids, |b, _, on| b.grids = on)}
             {toggle(Msg::Roads, "layer-roads", |b, _| b.roads, |b, _, on| b.roads = on)}
             {toggle(Msg::Buildings, "layer-buildings", |b, _| b.buildings, |b, _, on| b.buildings = on)}

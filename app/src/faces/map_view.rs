@@ -599,7 +599,7 @@ fn Map(theme: Theme) -> impl IntoView {
     view! {
         <div class="map" node_ref=container>
             <canvas id="map" node_ref=canvas_ref tabindex="0" role="img"
-                aria-label=move || lang.t(Msg::MapLabel)
+                aria-label=lang.text(Msg::MapLabel)
                 on:pointerdown=on_pointer_down
                 on:pointermove=on_pointer_move
                 on:pointerup=on_pointer_up
@@ -611,13 +611,13 @@ fn Map(theme: Theme) -> impl IntoView {
                 on:keydown=on_key></canvas>
             <LayerPanel base_shown=base_shown shown=shown/>
             <div class="map-controls">
-                <button data-test="zoom-in" title=move || lang.t(Msg::ZoomIn) on:click=move |_| zoom_by(2.0)>"+"</button>
-                <button data-test="zoom-out" title=move || lang.t(Msg::ZoomOut) on:click=move |_| zoom_by(0.5)>"−"</button>
-                <button data-test="fit" title=move || lang.t(Msg::FitDistrict) on:click=move |_| fit()>"⤢"</button>
+                <button data-test="zoom-in" title=lang.text(Msg::ZoomIn) on:click=move |_| zoom_by(2.0)>"+"</button>
+                <button data-test="zoom-out" title=lang.text(Msg::ZoomOut) on:click=move |_| zoom_by(0.5)>"−"</button>
+                <button data-test="fit" title=lang.text(Msg::FitDistrict) on:click=move |_| fit()>"⤢"</button>
                 {here.map(|here| view! {
                     <button data-test="follow-me" class:on=move || here.follow.get()
                         aria-pressed=move || here.follow.get().to_string()
-                        title=move || lang.t(Msg::FollowMe)
+                        title=lang.text(Msg::FollowMe)
                         on:click=move |_| here.follow.update(|f| *f = !*f)>"◎"</button>
                 })}
             </div>

@@ -42,7 +42,7 @@ pub fn Landing() -> impl IntoView {
         SessionState::SignedIn(info) => location.navigate(info.role.home_face().path(), true),
     });
     let lang = use_language();
-    view! { <p class="centred">{move || lang.t(Msg::Loading)}</p> }
+    view! { <p class="centred">{lang.text(Msg::Loading)}</p> }
 }
 
 #[component]
@@ -50,8 +50,8 @@ pub fn NotFound() -> impl IntoView {
     let lang = use_language();
     view! {
         <main class="centred">
-            <h1>{move || lang.t(Msg::NotFound)}</h1>
-            <a href="/">{move || lang.t(Msg::BackHome)}</a>
+            <h1>{lang.text(Msg::NotFound)}</h1>
+            <a href="/">{lang.text(Msg::BackHome)}</a>
         </main>
     }
 }
@@ -114,26 +114,26 @@ pub fn Header(face: Face) -> impl IntoView {
                     {role_name(info.role)}
                 </span>
                 <button class="link" data-test="sign-out" on:click=move |_| session.sign_out()>
-                    {move || lang.t(Msg::SignOut)}
+                    {lang.text(Msg::SignOut)}
                 </button>
             }
         })
     };
     let sign_in_link = move || {
         (session.user().is_none()).then(|| {
-            view! { <a class="link" href="/login">{move || lang.t(Msg::StaffSignIn)}</a> }
+            view! { <a class="link" href="/login">{lang.text(Msg::StaffSignIn)}</a> }
         })
     };
     view! {
         <header class="bar">
-            <span class="brand">{move || lang.t(Msg::AppName)}</span>
-            <span class="place">{move || lang.t(Msg::Subdistrict)}</span>
+            <span class="brand">{lang.text(Msg::AppName)}</span>
+            <span class="place">{lang.text(Msg::Subdistrict)}</span>
             <span class="face-name" data-test="face">{face_name}</span>
             <span class="spacer"></span>
             {user}
             {sign_in_link}
             <button class="link" data-test="language" on:click=move |_| lang.switch()>
-                {move || lang.t(Msg::LanguageSwitch)}
+                {lang.text(Msg::LanguageSwitch)}
             </button>
         </header>
     }

@@ -21,7 +21,7 @@ pub fn NavigateButton(position: [f64; 2], label: String) -> impl IntoView {
     };
     view! {
         <button class="navigate" data-test="navigate" on:click=move |_| here.go_to(position, label.clone())>
-            {move || lang.t(Msg::Navigate)}
+            {lang.text(Msg::Navigate)}
         </button>
     }
     .into_any()
@@ -58,13 +58,13 @@ pub fn NavigationBar() -> impl IntoView {
             view! {
                 <div class="navigation" data-test="navigation" role="status"
                     data-metres=move || metres().map(|m| format!("{m:.0}")).unwrap_or_default()>
-                    <span class="to">{move || lang.t(Msg::GoingTo)}" "<strong>{to.label}</strong></span>
+                    <span class="to">{lang.text(Msg::GoingTo)}" "<strong>{to.label}</strong></span>
                     <span class="how-far" data-test="navigation-distance">{how_far}</span>
                     <a class="button" data-test="navigation-app" href=geo_uri(position)>
-                        {move || lang.t(Msg::OpenInMapsApp)}
+                        {lang.text(Msg::OpenInMapsApp)}
                     </a>
                     <button data-test="navigation-stop" on:click=move |_| here.destination.set(None)>
-                        {move || lang.t(Msg::StopGuiding)}
+                        {lang.text(Msg::StopGuiding)}
                     </button>
                 </div>
             }

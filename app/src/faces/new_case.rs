@@ -171,38 +171,38 @@ pub fn NewCaseForm(
     };
     view! {
         <form class="new-case" data-test="new-case" on:submit=submit>
-            <button type="button" class="close" title=move || lang.t(Msg::Close) on:click=move |_| on_close()>"×"</button>
-            <h2>{move || lang.t(Msg::NewCase)}</h2>
+            <button type="button" class="close" title=lang.text(Msg::Close) on:click=move |_| on_close()>"×"</button>
+            <h2>{lang.text(Msg::NewCase)}</h2>
             <p class="spot" data-test="new-case-community">
                 {community.map_or_else(|| lang.t(Msg::NoCommunityHere).to_string(), |(_, name)| name)}
                 {building.map(|(_, name)| format!(" · {name}"))}
             </p>
-            <label>{move || lang.t(Msg::Title)}
+            <label>{lang.text(Msg::Title)}
                 <input type="text" data-test="new-case-title" maxlength=CASE_TITLE_CHARS required node_ref=title_input
                     on:input=move |ev| title.set(event_target_value(&ev))/>
             </label>
-            <label>{move || lang.t(Msg::Category)}
+            <label>{lang.text(Msg::Category)}
                 {choice("new-case-category", CaseCategory::ALL, category, CaseCategory::as_str, names::category)}
             </label>
-            <label>{move || lang.t(Msg::Priority)}
+            <label>{lang.text(Msg::Priority)}
                 {choice("new-case-priority", CasePriority::ALL, priority, CasePriority::as_str, names::priority)}
             </label>
-            <label>{move || lang.t(Msg::Source)}
+            <label>{lang.text(Msg::Source)}
                 {choice("new-case-source", CaseSource::ALL, source, CaseSource::as_str, names::source)}
             </label>
-            <label>{move || lang.t(Msg::Responsible)}
+            <label>{lang.text(Msg::Responsible)}
                 <select data-test="new-case-responsible"
                     on:change=move |ev| responsible.set(Party::parse(&event_target_value(&ev)))>
                     {parties}
                 </select>
             </label>
-            <label>{move || lang.t(Msg::Description)}
+            <label>{lang.text(Msg::Description)}
                 <textarea data-test="new-case-description" rows="3" maxlength=CASE_TEXT_CHARS
                     on:input=move |ev| description.set(event_target_value(&ev))></textarea>
             </label>
             <div class="sticky-actions">
                 <button type="submit" class="primary" data-test="new-case-submit" disabled=move || send.pending().get()>
-                    {move || lang.t(Msg::Report)}
+                    {lang.text(Msg::Report)}
                 </button>
                 {move || error.get().map(|e| view! { <p class="error" role="alert" data-test="new-case-error">{e}</p> })}
             </div>

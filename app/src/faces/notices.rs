@@ -86,18 +86,18 @@ pub fn NoticeBoard() -> impl IntoView {
     };
     view! {
         <section class="list-panel notice-board" data-test="notice-board">
-            <header><h2>{move || lang.t(Msg::Notices)}</h2></header>
+            <header><h2>{lang.text(Msg::Notices)}</h2></header>
             {is_commander.then(|| view! {
                 <form class="notice-form" on:submit=move |ev| { ev.prevent_default(); submit(); }>
-                    <label>{move || lang.t(Msg::NoticeTitle)}
+                    <label>{lang.text(Msg::NoticeTitle)}
                         <input data-test="notice-title" maxlength=NOTICE_TITLE_CHARS required prop:value=title
                             on:input=move |ev| title.set(event_target_value(&ev))/>
                     </label>
-                    <label>{move || lang.t(Msg::NoticeText)}
+                    <label>{lang.text(Msg::NoticeText)}
                         <textarea data-test="notice-body" maxlength=NOTICE_BODY_CHARS rows="3" prop:value=body
                             on:input=move |ev| body.set(event_target_value(&ev))></textarea>
                     </label>
-                    <label>{move || lang.t(Msg::ShownFor)}
+                    <label>{lang.text(Msg::ShownFor)}
                         <select data-test="notice-until" on:change=move |ev| {
                             if let Ok(h) = event_target_value(&ev).parse() { hours.set(h) }
                         }>
@@ -108,7 +108,7 @@ pub fn NoticeBoard() -> impl IntoView {
                             }).collect_view()}
                         </select>
                     </label>
-                    <button type="submit" class="primary" data-test="notice-publish">{move || lang.t(Msg::Publish)}</button>
+                    <button type="submit" class="primary" data-test="notice-publish">{lang.text(Msg::Publish)}</button>
                 </form>
             })}
             {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -123,13 +123,13 @@ pub fn NoticeBoard() -> impl IntoView {
                         }</span>
                         {is_commander.then(|| view! {
                             <button data-test="notice-withdraw" on:click=move |_| { withdraw.dispatch(notice.id); }>
-                                {move || lang.t(Msg::Withdraw)}
+                                {lang.text(Msg::Withdraw)}
                             </button>
                         })}
                     </li>
                 </For>
             </ul>
-            {move || notices().is_empty().then(|| view! { <p class="empty">{move || lang.t(Msg::NoNotices)}</p> })}
+            {move || notices().is_empty().then(|| view! { <p class="empty">{lang.text(Msg::NoNotices)}</p> })}
         </section>
     }
 }

@@ -21,10 +21,10 @@ pub fn PartiesPicker(
         cooperating.update(|c| c.retain(|p| Some(*p) != chosen));
     };
     view! {
-        <label>{move || lang.t(Msg::Responsible)}
+        <label>{lang.text(Msg::Responsible)}
             <select data-test=format!("{test}-responsible") on:change=choose>
                 <option value="" selected=move || responsible.get().is_none()>
-                    {move || lang.t(Msg::NotAssigned)}
+                    {lang.text(Msg::NotAssigned)}
                 </option>
                 {Party::ALL.iter().map(|p| {
                     let p = *p;
@@ -37,7 +37,7 @@ pub fn PartiesPicker(
             </select>
         </label>
         <fieldset class="cooperating">
-            <legend>{move || lang.t(Msg::Cooperating)}</legend>
+            <legend>{lang.text(Msg::Cooperating)}</legend>
             {Party::ALL.iter().map(|p| {
                 let p = *p;
                 view! {

@@ -43,12 +43,12 @@ fn PartnerDesk() -> impl IntoView {
             <Header face=Face::Partner/>
             <div class="partner-body">
                 <section class="list-panel partner-cases" data-test="partner-cases">
-                    <p class="hint">{move || lang.t(Msg::PartnerHint)}</p>
+                    <p class="hint">{lang.text(Msg::PartnerHint)}</p>
                     {move || match cases() {
                         None => ().into_any(),
                         Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
                         Some(Ok(list)) if list.is_empty() => view! {
-                            <p class="muted">{move || lang.t(Msg::NoCases)}</p>
+                            <p class="muted">{lang.text(Msg::NoCases)}</p>
                         }.into_any(),
                         Some(Ok(list)) => view! {
                             <ul>

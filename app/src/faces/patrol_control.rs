@@ -257,21 +257,21 @@ pub fn PatrolControl() -> impl IntoView {
         <div class="patrol-control" data-test="patrol-control">
             {move || match my_run.get() {
                 None => view! {
-                    <label>{move || lang.t(Msg::Route)}
+                    <label>{lang.text(Msg::Route)}
                         <select data-test="patrol-route" on:change=move |ev| chosen.set(Some(event_target_value(&ev)))>
                             {routes.get().into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
                         </select>
                     </label>
-                    <button class="primary" data-test="patrol-start" on:click=start>{move || lang.t(Msg::StartPatrol)}</button>
+                    <button class="primary" data-test="patrol-start" on:click=start>{lang.text(Msg::StartPatrol)}</button>
                 }.into_any(),
                 Some(run) => view! {
                     <p class="sharing" data-test="patrol-sharing">
-                        {move || lang.t(Msg::SharingPosition)}" · "{move || lang.t(Msg::Coverage)}" "
+                        {lang.text(Msg::SharingPosition)}" · "{lang.text(Msg::Coverage)}" "
                         {run.covered.len()}" / "{run.checkpoints}
                     </p>
                     <div class="patrol-actions">
-                        <button class="primary" data-test="patrol-report-here" on:click=report_here>{move || lang.t(Msg::ReportHere)}</button>
-                        <button data-test="patrol-end" on:click=end>{move || lang.t(Msg::EndPatrol)}</button>
+                        <button class="primary" data-test="patrol-report-here" on:click=report_here>{lang.text(Msg::ReportHere)}</button>
+                        <button data-test="patrol-end" on:click=end>{lang.text(Msg::EndPatrol)}</button>
                     </div>
                 }.into_any(),
             }}
@@ -349,10 +349,10 @@ fn MissedQuestion(
     view! {
         <div class="missed-question" role="alertdialog" data-test="patrol-missed-question">
             <p class="warning">
-                <strong>{move || lang.t(Msg::MissedCheckpoints)}" "{count}</strong>
+                <strong>{lang.text(Msg::MissedCheckpoints)}" "{count}</strong>
                 "：" <span data-test="patrol-missed-names">{names}</span>
             </p>
-            <p>{move || lang.t(Msg::WhyMissed)}</p>
+            <p>{lang.text(Msg::WhyMissed)}</p>
             <div class="chips">
                 {COMMON_REASONS.iter().map(|reason| {
                     let reason = *reason;
@@ -369,11 +369,11 @@ fn MissedQuestion(
                 }).collect_view()}
             </div>
             <input type="text" data-test="patrol-missed-reason" maxlength=MISSED_REASON_CHARS
-                placeholder=move || lang.t(Msg::MissedReason)
+                placeholder=lang.text(Msg::MissedReason)
                 on:input=move |ev| { words.set(event_target_value(&ev)); error.set(None); }/>
             <div class="patrol-actions">
-                <button class="primary" data-test="patrol-end-confirm" on:click=confirm>{move || lang.t(Msg::EndAnyway)}</button>
-                <button data-test="patrol-keep-walking" on:click=move |_| on_keep_walking()>{move || lang.t(Msg::KeepWalking)}</button>
+                <button class="primary" data-test="patrol-end-confirm" on:click=confirm>{lang.text(Msg::EndAnyway)}</button>
+                <button data-test="patrol-keep-walking" on:click=move |_| on_keep_walking()>{lang.text(Msg::KeepWalking)}</button>
             </div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </div>

@@ -51,15 +51,15 @@ fn PatrolRow(run: PatrolRun, route: String, live: Live) -> impl IntoView {
                 <span class="id">{move || lang.t(state)}</span>
                 <span class="meta">{route}</span>
                 <span class="meta">
-                    {move || lang.t(Msg::Coverage)}" "{run.covered.len()}" / "{run.checkpoints}
+                    {lang.text(Msg::Coverage)}" "{run.covered.len()}" / "{run.checkpoints}
                     {run.last_seen.map(|at| format!(" · {}", china_clock(at)))}
                 </span>
                 {progress.map(|p| view! {
-                    <span class="meta" data-test="patrol-progress">{move || lang.t(Msg::RouteProgress)}" "{p}"%"</span>
+                    <span class="meta" data-test="patrol-progress">{lang.text(Msg::RouteProgress)}" "{p}"%"</span>
                 })}
                 {missed.map(|(names, reason)| view! {
                     <span class="meta missed" data-test="patrol-missed">
-                        {move || lang.t(Msg::MissedCheckpoints)}"："{names}" · "
+                        {lang.text(Msg::MissedCheckpoints)}"："{names}" · "
                         {move || reason.clone().unwrap_or_else(|| lang.t(Msg::NoReasonGiven).to_string())}
                     </span>
                 })}
@@ -100,14 +100,14 @@ pub fn PatrolList(#[prop(optional)] control: bool) -> impl IntoView {
     });
     view! {
         <section class="list-panel" data-test="patrol-list">
-            <header><h2>{move || lang.t(Msg::Patrols)}</h2></header>
+            <header><h2>{lang.text(Msg::Patrols)}</h2></header>
             {control.then(|| view! { <PatrolControl/> })}
             <ul class="item-list">
                 <For each=move || runs.get() key=|(r, _)| (r.id, r.positions, r.ended_at, r.silent) let:item>
                     <PatrolRow run=item.0 route=item.1 live=live/>
                 </For>
             </ul>
-            {move || runs.with(Vec::is_empty).then(|| view! { <p class="empty">{move || lang.t(Msg::NoPatrols)}</p> })}
+            {move || runs.with(Vec::is_empty).then(|| view! { <p class="empty">{lang.text(Msg::NoPatrols)}</p> })}
         </section>
     }
     .into_any()

@@ -146,8 +146,8 @@ pub fn AddPhoto(
             <ul class="photo-strip">
                 {move || waiting.get().into_iter().map(|data_url| view! {
                     <li data-test="queued-photo" class="queued">
-                        <img src=data_url width="160" alt=move || lang.t(Msg::PhotoQueued)/>
-                        <span>{move || lang.t(Msg::PhotoQueued)}</span>
+                        <img src=data_url width="160" alt=lang.text(Msg::PhotoQueued)/>
+                        <span>{lang.text(Msg::PhotoQueued)}</span>
                     </li>
                 }).collect_view()}
             </ul>

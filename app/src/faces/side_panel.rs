@@ -67,17 +67,17 @@ pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
         <aside class="side-panel" data-test="side-panel">
             {move || (waiting() > 0).then(|| view! {
                 <p class="outbox-waiting" data-test="outbox-waiting" role="status">
-                    {move || lang.t(Msg::WaitingToSend)}" "{waiting}
+                    {lang.text(Msg::WaitingToSend)}" "{waiting}
                 </p>
             })}
             {move || (!conflicts().is_empty()).then(|| view! {
                 <div class="outbox-conflicts" data-test="outbox-conflicts" role="alert">
-                    <p>{move || lang.t(Msg::ConflictsTitle)}</p>
+                    <p>{lang.text(Msg::ConflictsTitle)}</p>
                     <ul>
                         {conflicts().into_iter().map(|c| view! { <li><strong>{c.label}</strong>" · "{c.message}</li> }).collect_view()}
                     </ul>
                     <button on:click=move |_| if let Some(o) = outbox { o.dismiss_conflicts() }>
-                        {move || lang.t(Msg::Dismiss)}
+                        {lang.text(Msg::Dismiss)}
                     </button>
                 </div>
             })}
@@ -90,7 +90,7 @@ pub fn SidePanel(#[prop(optional)] field: bool) -> impl IntoView {
                     <button role="tab" data-test="tab-notices" class:chosen=move || tab.get() == Tab::Notices
                         aria-selected=move || (tab.get() == Tab::Notices).to_string()
                         on:click=move |_| tab.set(Tab::Notices)>
-                        {move || lang.t(Msg::Notices)}
+                        {lang.text(Msg::Notices)}
                     </button>
                 })}
             </nav>
