@@ -21,12 +21,13 @@ tools-test:
 
 ## The browser app, into dist/: the staff app (index.html), then the public status page
 ## as its own smaller app (public.html, into dist/public/; after, since a build empties
-## its dist folder); each asset also gzipped beside it for the server.
+## its dist folder); each asset also gzipped beside it for the server, by zopfli (the
+## same gzip format as `gzip -9`, 4-5 % fewer bytes, ~6 s for the staff Wasm).
 app: tools
 	cargo fetch --locked
 	trunk build --release
 	trunk build public.html --release --dist dist/public --public-url /public/
-	gzip -9 -k -f dist/*.wasm dist/*.js dist/*.css dist/public/*.wasm dist/public/*.js dist/public/*.css
+	zopfli --gzip dist/*.wasm dist/*.js dist/*.css dist/public/*.wasm dist/public/*.js dist/public/*.css
 
 run: app
 	cargo build --release --locked -p linli-server

@@ -4,7 +4,8 @@
 # what is missing or of the wrong version). Needs network access to the package
 # registries only (crates.io, Debian, npm; `make test`'s Schemathesis comes from PyPI).
 #
-#   scripts/setup-tools.sh build   # what `make run` needs: wasm target, trunk, wasm-bindgen, wasm-opt
+#   scripts/setup-tools.sh build   # what `make run` needs: wasm target, trunk, wasm-bindgen, wasm-opt,
+#                                  # zopfli
 #   scripts/setup-tools.sh test    # plus Chromium, chromedriver, a CJK font, Mosquitto,
 #                                  # curl and Python's venv (for Schemathesis)
 #   scripts/setup-tools.sh bench   # plus Leaflet, the peer measured side by side
@@ -60,6 +61,9 @@ npm_tools() {
 if [ ! -x "$tools/node_modules/.bin/wasm-opt" ] || ! npm_has binaryen "$BINARYEN_VERSION"; then
   npm_tools "wasm-opt (binaryen@$BINARYEN_VERSION)"
 fi
+
+# --- zopfli: `make app` gzips each asset with it for the server to send as is ----------
+command -v zopfli >/dev/null || apt_install zopfli
 
 [ "$mode" = test ] || [ "$mode" = bench ] || exit 0
 
