@@ -49,7 +49,7 @@ async fn every_endpoint_answers_each_role_as_it_may() {
     let commander = app.signed_in("demo-commander").await;
     // A community with its own patrol route, and everything in it the rows act on.
     let route = community_route(&commander, &app).await;
-    let community = route["community"].as_str().unwrap().to_string();
+    let community = route_community(&route);
     let other = if community == "xingfuli" {
         "wulimiao"
     } else {
@@ -108,7 +108,7 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         .await
         .unwrap();
     let assigned = assigned["id"].as_i64().unwrap();
-    let checkpoint = route["checkpoints"][0]["position"].clone();
+    let checkpoint = route.checkpoints[0].position;
     let notice: Value = commander
         .post(app.url("/api/v1/notices"))
         .json(&json!({"title": "停水通知", "body": "周三 9:00–12:00 停水"}))
@@ -332,7 +332,7 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         row(
             "POST",
             format!("{unit}/run"),
-            Some(json!({"route": route["id"]})),
+            Some(json!({"route": route.id})),
             [401, 403, 201, 403, SKIP, 403],
         ),
         row(
@@ -756,7 +756,7 @@ async fn patrols_of_another_community_are_neither_listed_nor_moved() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
     let route = community_route(&commander, &app).await;
-    let community = route["community"].as_str().unwrap().to_string();
+    let community = route_community(&route);
     let other = if community == "xingfuli" {
         "wulimiao"
     } else {
@@ -765,19 +765,15 @@ async fn patrols_of_another_community_are_neither_listed_nor_moved() {
     let own = app.signed_in(&format!("demo-grid-{community}")).await;
     let theirs = app.signed_in(&format!("demo-grid-{other}")).await;
     // A district-wide route (no community): everyone's.
-    let routes: Value = get_json(&commander, app.url("/api/v1/patrols/routes")).await;
-    let mut wide = routes["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["properties"]["id"] == route["id"])
-        .unwrap()
-        .clone();
-    wide["id"] = json!("route-district");
-    wide["properties"]["id"] = json!("route-district");
-    wide["properties"]["community"] = Value::Null;
-    let wide: linli_domain::place::Feature<linli_domain::patrol::RouteProperties> =
-        serde_json::from_value(wide).unwrap();
+    let routes: RouteLayer = get_json(&commander, app.url("/api/v1/patrols/routes")).await;
+    let mut wide = routes
+        .features
+        .into_iter()
+        .find(|r| r.properties.id == route.id)
+        .unwrap();
+    wide.id = "route-district".into();
+    wide.properties.id = "route-district".into();
+    wide.properties.community = None;
     let change = linli_server::store::Change::new(
         linli_server::store::Actor::System("test"),
         linli_server::clock::now_ms(),
@@ -808,21 +804,17 @@ async fn patrols_of_another_community_are_neither_listed_nor_moved() {
             "another community's route: {seen:?}"
         );
         assert!(seen.iter().any(|(id, _)| id == "route-district"));
-        assert!(!seen
-            .iter()
-            .any(|(id, _)| id == route["id"].as_str().unwrap()));
+        assert!(!seen.iter().any(|(id, _)| *id == route.id));
     }
     let all = ids(&get_json(&commander, app.url("/api/v1/patrols/routes")).await);
-    assert!(all
-        .iter()
-        .any(|(id, _)| id == route["id"].as_str().unwrap()));
+    assert!(all.iter().any(|(id, _)| *id == route.id));
 
     let unit = |name: &str, what: &str| app.url(&format!("/api/v1/patrols/units/{name}/{what}"));
-    let checkpoint = route["checkpoints"][0]["position"].clone();
+    let checkpoint = route.checkpoints[0].position;
     // The other grid worker may not set a unit out on this community's route …
     let started = theirs
         .post(unit("team-x", "run"))
-        .json(&json!({"route": route["id"]}))
+        .json(&json!({"route": route.id}))
         .send()
         .await
         .unwrap();
@@ -830,7 +822,7 @@ async fn patrols_of_another_community_are_neither_listed_nor_moved() {
     // … nor move or end a unit of this community that is out on it.
     let started = own
         .post(unit("team-a", "run"))
-        .json(&json!({"route": route["id"]}))
+        .json(&json!({"route": route.id}))
         .send()
         .await
         .unwrap();

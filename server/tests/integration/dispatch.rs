@@ -45,13 +45,13 @@ async fn the_nearest_free_unit_is_sent_and_says_how_far_it_got() {
     let commander = app.signed_in("demo-commander").await;
     // A community with a route of its own, its grid worker, and another community.
     let route = community_route(&commander, &app).await;
-    let community = route["community"].as_str().unwrap().to_string();
+    let community = route_community(&route);
     let elsewhere = if community == "xingfuli" {
         "wulimiao"
     } else {
         "xingfuli"
     };
-    let route = route["id"].as_str().unwrap().to_string();
+    let route = route.id;
     let worker = app.signed_in(&format!("demo-grid-{community}")).await;
     let (alert, _) = raise_gas_alert(&app, &community).await;
     let at: Value = get_json(&commander, app.url(&format!("/api/v1/alerts/{alert}"))).await;

@@ -165,12 +165,12 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
     // A run ended offline ends when "end" was pressed, not when it synced, and never
     // before the last position it sent.
     let route = crate::support::community_route(&commander, &app).await;
-    let community = route["community"].as_str().unwrap();
+    let community = crate::support::route_community(&route);
     let walker = app.signed_in(&format!("demo-grid-{community}")).await;
     let unit = |what: &str| app.url(&format!("/api/v1/patrols/units/team-9/{what}"));
     walker
         .post(unit("run"))
-        .json(&json!({"route": route["id"]}))
+        .json(&json!({"route": route.id}))
         .send()
         .await
         .unwrap();
@@ -178,7 +178,7 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
     let seen_at = now_ms() - 500;
     walker
         .post(unit("position"))
-        .json(&json!({"position": route["checkpoints"][0]["position"], "at": rfc3339(seen_at)}))
+        .json(&json!({"position": route.checkpoints[0].position, "at": rfc3339(seen_at)}))
         .send()
         .await
         .unwrap();
@@ -198,7 +198,7 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
     );
     walker
         .post(unit("run"))
-        .json(&json!({"route": route["id"]}))
+        .json(&json!({"route": route.id}))
         .send()
         .await
         .unwrap();

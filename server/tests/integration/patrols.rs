@@ -6,6 +6,9 @@
 //! refused and change nothing.
 
 use crate::support::*;
+use linli_domain::api::{EventRecord, Snapshot};
+use linli_domain::cases::{Case, CaseSource, CaseSummary};
+use linli_domain::events::EventKind;
 use linli_server::clock::{now_ms, rfc3339};
 use serde_json::{json, Value};
 
@@ -14,9 +17,9 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
     let route = community_route(&commander, &app).await;
-    let route_id = route["id"].as_str().unwrap();
-    let community = route["community"].as_str().unwrap();
-    let checkpoints = route["checkpoints"].as_array().unwrap().clone();
+    let route_id = route.id.as_str();
+    let community = route_community(&route);
+    let checkpoints = route.checkpoints.clone();
     assert!(checkpoints.len() >= 2);
     let grid = app.signed_in(&format!("demo-grid-{community}")).await;
     let other = if community == "xingfuli" {
@@ -32,7 +35,7 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
     };
 
     // Not out yet: positions are refused.
-    let first = checkpoints[0]["position"].clone();
+    let first = checkpoints[0].position;
     assert_error(
         post(&grid, "position", json!({"position": first}))
             .await
@@ -86,9 +89,13 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
         .await
         .unwrap();
     assert_eq!(started.status(), 201);
-    let run: Value = started.json().await.unwrap();
-    assert_eq!(run["covered"], json!([]));
-    assert_eq!(run["checkpoints"], checkpoints.len());
+    let run: PatrolRun = started.json().await.unwrap();
+    assert!(run.covered.is_empty());
+    assert_eq!(run.checkpoints, checkpoints.len());
+    assert_eq!(
+        (run.unit.as_str(), run.route.as_str()),
+        ("team-1", route_id)
+    );
     assert_error(
         post(&grid, "run", json!({"route": route_id}))
             .await
@@ -125,11 +132,11 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
     }
 
     // The walk: every checkpoint but the last, with a detour 300 m north in between.
-    let walk: Vec<Value> = checkpoints[..checkpoints.len() - 1]
+    let walk: Vec<[f64; 2]> = checkpoints[..checkpoints.len() - 1]
         .iter()
-        .map(|c| c["position"].clone())
+        .map(|c| c.position)
         .collect();
-    let mut last: Value = Value::Null;
+    let mut last = run;
     let mut progress = Vec::new();
     for (i, position) in walk.iter().enumerate() {
         last = post(&grid, "position", json!({"position": position}))
@@ -138,31 +145,23 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
             .json()
             .await
             .unwrap();
-        assert_eq!(last["off_route"], false, "at checkpoint {i}");
-        progress.push(last["progress"].as_f64().unwrap());
+        assert!(!last.off_route, "at checkpoint {i}");
+        progress.push(last.progress.unwrap());
         if i == 0 {
-            let detour = [
-                position[0].as_f64().unwrap(),
-                position[1].as_f64().unwrap() + 0.0027,
-            ];
-            let away: Value = post(&grid, "position", json!({"position": detour}))
+            let detour = [position[0], position[1] + 0.0027];
+            let away: PatrolRun = post(&grid, "position", json!({"position": detour}))
                 .await
                 .unwrap()
                 .json()
                 .await
                 .unwrap();
-            assert_eq!(away["off_route"], true);
+            assert!(away.off_route);
         }
     }
-    let covered: Vec<&str> = last["covered"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["checkpoint"].as_str().unwrap())
-        .collect();
+    let covered: Vec<&str> = last.covered.iter().map(|c| c.checkpoint.as_str()).collect();
     let expected: Vec<&str> = checkpoints[..checkpoints.len() - 1]
         .iter()
-        .map(|c| c["id"].as_str().unwrap())
+        .map(|c| c.id.as_str())
         .collect();
     assert_eq!(covered, expected, "each checkpoint passed, once, in order");
     // Checkpoint after checkpoint, further along the route.
@@ -171,23 +170,31 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
             && progress.iter().all(|p| (0.0..=1.0).contains(p)),
         "{progress:?}"
     );
-    assert_eq!(last["positions"], walk.len() + 1);
-    assert_eq!(last["off_route_positions"], 1);
+    assert_eq!(last.positions as usize, walk.len() + 1);
+    assert_eq!(last.off_route_positions, 1);
+    // Every time is the server's, in order.
+    assert!(last.covered.windows(2).all(|c| c[0].at <= c[1].at));
+    assert!(last.started_at <= last.covered[0].at);
+    assert!(last
+        .last_seen
+        .is_some_and(|seen| seen >= last.covered[0].at));
 
-    let units: Vec<Value> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
-    let ours = units.iter().find(|u| u["unit"] == "team-1").unwrap();
-    assert_eq!(ours["silent"], false);
-    assert!(ours["ended_at"].is_null());
-    let theirs: Vec<Value> = get_json(&other, app.url("/api/v1/patrols/units")).await;
+    let units: Vec<PatrolRun> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
+    let ours = units.iter().find(|u| u.unit == "team-1").unwrap();
+    assert!(!ours.silent);
+    assert!(ours.ended_at.is_none());
+    let theirs: Vec<PatrolRun> = get_json(&other, app.url("/api/v1/patrols/units")).await;
     assert!(
-        theirs.iter().all(|u| u["unit"] != "team-1"),
+        theirs.iter().all(|u| u.unit != "team-1"),
         "another community's patrol"
     );
 
-    let events: Vec<Value> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    let events: Vec<EventRecord> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    let of_team_1 = |e: &&EventRecord| e.data["unit"] == "team-1";
     let positions = events
         .iter()
-        .filter(|e| e["kind"] == "patrol.position" && e["data"]["unit"] == "team-1")
+        .filter(|e| e.kind == EventKind::PatrolPosition)
+        .filter(of_team_1)
         .count();
     assert_eq!(
         positions,
@@ -198,24 +205,23 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
     let newest = events
         .iter()
         .rev()
-        .find(|e| e["kind"] == "patrol.position")
+        .find(|e| e.kind == EventKind::PatrolPosition)
         .unwrap();
-    assert_eq!(newest["data"], *ours);
+    assert_eq!(
+        serde_json::from_value::<PatrolRun>(newest.data.clone()).unwrap(),
+        *ours
+    );
     assert!(events
         .iter()
-        .any(|e| e["kind"] == "patrol.run" && e["data"]["unit"] == "team-1"));
-    let snapshot: Value = get_json(&grid, app.url("/api/v1/snapshot")).await;
-    let in_snapshot = snapshot["units"].as_array().unwrap();
+        .filter(of_team_1)
+        .any(|e| e.kind == EventKind::PatrolRun));
+    let snapshot: Snapshot = get_json(&grid, app.url("/api/v1/snapshot")).await;
     assert_eq!(
-        in_snapshot.iter().filter(|u| u["unit"] == "team-1").count(),
+        snapshot.units.iter().filter(|u| u.unit == "team-1").count(),
         1
     );
-    let theirs: Value = get_json(&other, app.url("/api/v1/snapshot")).await;
-    assert!(theirs["units"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|u| u["unit"] != "team-1"));
+    let theirs: Snapshot = get_json(&other, app.url("/api/v1/snapshot")).await;
+    assert!(theirs.units.iter().all(|u| u.unit != "team-1"));
 
     // Ending with a checkpoint missed: bad reasons are refused and the run stays out.
     let end = || grid.delete(unit_url("run"));
@@ -254,12 +260,12 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
     ] {
         assert_error(request.send().await.unwrap(), status, code).await;
     }
-    let units: Vec<Value> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
-    let ours = units.iter().find(|u| u["unit"] == "team-1").unwrap();
-    assert!(ours["ended_at"].is_null(), "still out after refused ends");
-    assert_eq!(ours["missed"], json!([]), "nothing missed while out");
+    let units: Vec<PatrolRun> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
+    let ours = units.iter().find(|u| u.unit == "team-1").unwrap();
+    assert!(ours.ended_at.is_none(), "still out after refused ends");
+    assert!(ours.missed.is_empty(), "nothing missed while out");
 
-    let ended: Value = end()
+    let ended: PatrolRun = end()
         .json(&json!({"missed_reason": "  道路施工，无法通行 "}))
         .send()
         .await
@@ -267,15 +273,12 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
         .json()
         .await
         .unwrap();
-    assert!(ended["ended_at"].is_string());
-    assert_eq!(
-        ended["covered"].as_array().unwrap().len(),
-        checkpoints.len() - 1
-    );
-    assert_eq!(ended["missed"], json!([checkpoints.last().unwrap()]));
-    assert_eq!(ended["missed_reason"], "道路施工，无法通行");
-    let units: Vec<Value> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
-    let ours = units.iter().find(|u| u["unit"] == "team-1").unwrap();
+    assert!(ended.ended_at.is_some_and(|end| end >= ended.started_at));
+    assert_eq!(ended.covered.len(), checkpoints.len() - 1);
+    assert_eq!(ended.missed, [checkpoints.last().unwrap().clone()]);
+    assert_eq!(ended.missed_reason.as_deref(), Some("道路施工，无法通行"));
+    let units: Vec<PatrolRun> = get_json(&commander, app.url("/api/v1/patrols/units")).await;
+    let ours = units.iter().find(|u| u.unit == "team-1").unwrap();
     assert_eq!(
         *ours, ended,
         "the command screen sees what was missed and why"
@@ -288,67 +291,66 @@ async fn a_unit_walks_a_route_and_the_server_tracks_its_coverage() {
 async fn a_unit_unheard_for_five_minutes_is_silent_and_a_late_position_does_not_move_it_back() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
-    let routes: Value = get_json(&commander, app.url("/api/v1/patrols/routes")).await;
-    let route = &routes["features"][0]["properties"];
-    let checkpoints = route["checkpoints"].as_array().unwrap();
+    let routes: RouteLayer = get_json(&commander, app.url("/api/v1/patrols/routes")).await;
+    let route = &routes.features[0].properties;
+    let checkpoints = &route.checkpoints;
     let unit_url = |what: &str| app.url(&format!("/api/v1/patrols/units/team-2/{what}"));
     let post = |what: &str, body: Value| commander.post(unit_url(what)).json(&body).send();
-    let unit = |units: Vec<Value>| units.into_iter().find(|u| u["unit"] == "team-2").unwrap();
+    let unit = |units: Vec<PatrolRun>| units.into_iter().find(|u| u.unit == "team-2").unwrap();
     assert_eq!(
-        post("run", json!({"route": route["id"]}))
+        post("run", json!({"route": route.id}))
             .await
             .unwrap()
             .status(),
         201
     );
     let units = get_json(&commander, app.url("/api/v1/patrols/units")).await;
-    assert_eq!(unit(units)["silent"], false, "just set out");
+    assert!(!unit(units).silent, "just set out");
 
     // Its newest position is six minutes old: silent.
     let six_minutes_ago = rfc3339(now_ms() - 6 * 60_000);
     let moved = post(
         "position",
-        json!({"position": checkpoints[1]["position"], "at": six_minutes_ago}),
+        json!({"position": checkpoints[1].position, "at": six_minutes_ago}),
     )
     .await
     .unwrap();
     assert_eq!(moved.status(), 200);
     let units = get_json(&commander, app.url("/api/v1/patrols/units")).await;
     let silent = unit(units);
-    assert_eq!(silent["silent"], true);
-    assert_eq!(silent["position"], checkpoints[1]["position"]);
+    assert!(silent.silent);
+    assert_eq!(silent.position, Some(checkpoints[1].position));
 
     // A position older still (sent late from a tablet that was offline) covers its
     // checkpoint, in time order, but the unit stays where it was last seen.
     let ten_minutes_ago = rfc3339(now_ms() - 10 * 60_000);
-    let late: Value = post(
+    let late: PatrolRun = post(
         "position",
-        json!({"position": checkpoints[0]["position"], "at": ten_minutes_ago}),
+        json!({"position": checkpoints[0].position, "at": ten_minutes_ago}),
     )
     .await
     .unwrap()
     .json()
     .await
     .unwrap();
-    assert_eq!(late["position"], checkpoints[1]["position"]);
-    assert_eq!(late["last_seen"], silent["last_seen"]);
-    assert_eq!(late["positions"], 2);
-    let covered: Vec<&Value> = late["covered"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| &c["checkpoint"])
-        .collect();
-    assert_eq!(covered, [&checkpoints[0]["id"], &checkpoints[1]["id"]]);
+    assert_eq!(late.position, Some(checkpoints[1].position));
+    assert_eq!(late.last_seen, silent.last_seen);
+    assert_eq!(late.positions, 2);
+    let covered: Vec<&str> = late.covered.iter().map(|c| c.checkpoint.as_str()).collect();
+    assert_eq!(covered, [&checkpoints[0].id, &checkpoints[1].id]);
+    assert!(
+        late.covered[0].at < late.covered[1].at,
+        "in time order: the late position was the earlier"
+    );
 
     // A fresh position: heard again.
-    let fresh: Value = post("position", json!({"position": checkpoints[1]["position"]}))
+    let fresh: PatrolRun = post("position", json!({"position": checkpoints[1].position}))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(fresh["silent"], false);
+    assert!(!fresh.silent);
 }
 
 #[tokio::test]
@@ -356,7 +358,7 @@ async fn a_problem_found_on_a_run_is_a_case_of_that_run() {
     let app = spawn_app().await;
     let commander = app.signed_in("demo-commander").await;
     let route = community_route(&commander, &app).await;
-    let community = route["community"].as_str().unwrap().to_string();
+    let community = route_community(&route);
     let grid = app.signed_in(&format!("demo-grid-{community}")).await;
     let other_community = if community == "xingfuli" {
         "wulimiao"
@@ -364,22 +366,22 @@ async fn a_problem_found_on_a_run_is_a_case_of_that_run() {
         "xingfuli"
     };
     let other = app.signed_in(&format!("demo-grid-{other_community}")).await;
-    let run: Value = grid
+    let run: PatrolRun = grid
         .post(app.url("/api/v1/patrols/units/team-3/run"))
-        .json(&json!({"route": route["id"]}))
+        .json(&json!({"route": route.id}))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let run_id = run["id"].as_i64().unwrap();
-    let spot = route["checkpoints"][0]["position"].clone();
+    let run_id = run.id;
+    let spot = route.checkpoints[0].position;
     let report = |community: &str, source: &str, run: Value| {
         json!({"title": "共享单车堵住骑手停车点", "category": "street-order", "source": source,
                "community": community, "position": spot, "patrol_run": run})
     };
-    let cases_before: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    let cases_before: Vec<CaseSummary> = get_json(&commander, app.url("/api/v1/cases")).await;
 
     // A run that is not there, a source that says otherwise, another community's run,
     // a run id that is not a number: refused, and no case is opened.
@@ -417,7 +419,7 @@ async fn a_problem_found_on_a_run_is_a_case_of_that_run() {
             .unwrap();
         assert_error(response, status, code).await;
     }
-    let cases_after: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    let cases_after: Vec<CaseSummary> = get_json(&commander, app.url("/api/v1/cases")).await;
     assert_eq!(
         cases_after.len(),
         cases_before.len(),
@@ -431,11 +433,15 @@ async fn a_problem_found_on_a_run_is_a_case_of_that_run() {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    let case: Value = response.json().await.unwrap();
-    assert_eq!(case["source"], "patrol");
-    assert_eq!(case["patrol_run"], run_id);
-    assert_eq!(case["position"], spot);
-    let listed: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
-    let listed = listed.iter().find(|c| c["id"] == case["id"]).unwrap();
-    assert_eq!(listed["patrol_run"], run_id, "the list keeps the link");
+    let case: Case = response.json().await.unwrap();
+    assert_eq!(case.summary.source, CaseSource::Patrol);
+    assert_eq!(case.summary.handling.patrol_run, Some(run_id));
+    assert_eq!(case.summary.position, spot);
+    let listed: Vec<CaseSummary> = get_json(&commander, app.url("/api/v1/cases")).await;
+    let listed = listed.iter().find(|c| c.id == case.summary.id).unwrap();
+    assert_eq!(
+        listed.handling.patrol_run,
+        Some(run_id),
+        "the list keeps the link"
+    );
 }

@@ -4,6 +4,7 @@
 
 use linli_domain::alerts::Alert;
 use linli_domain::cases::{Case, CaseCategory, CasePriority, CaseSource, NewCase};
+pub use linli_domain::patrol::{PatrolRun, RouteLayer, RouteProperties};
 use linli_domain::place::Position;
 use linli_domain::{CommunityId, Role, Username};
 use linli_server::auth::password;
@@ -237,15 +238,19 @@ pub async fn new_device(
 }
 
 /// The properties of a demo patrol route that belongs to a community.
-pub async fn community_route(client: &reqwest::Client, app: &TestApp) -> Value {
-    let routes: Value = get_json(client, app.url("/api/v1/patrols/routes")).await;
-    routes["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["properties"].clone())
-        .find(|r| r["community"].is_string())
+pub async fn community_route(client: &reqwest::Client, app: &TestApp) -> RouteProperties {
+    let routes: RouteLayer = get_json(client, app.url("/api/v1/patrols/routes")).await;
+    routes
+        .features
+        .into_iter()
+        .map(|r| r.properties)
+        .find(|r| r.community.is_some())
         .expect("a community's route")
+}
+
+/// A demo route's community.
+pub fn route_community(route: &RouteProperties) -> String {
+    route.community.clone().expect("a community's route")
 }
 
 /// A new gas detector in `community` reports a 45 % LEL leak: the alert the rules
