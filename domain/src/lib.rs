@@ -56,6 +56,17 @@ macro_rules! named_enum {
                 Self::ALL.iter().copied().find(|v| v.as_str() == value)
             }
         }
+
+        // For readers that take a type from its text (the server's database rows).
+        impl TryFrom<String> for $name {
+            type Error = crate::UnknownName;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value).ok_or(crate::UnknownName {
+                    kind: stringify!($name),
+                    value,
+                })
+            }
+        }
     };
 }
 
@@ -75,6 +86,14 @@ pub mod notify;
 pub mod patrol;
 pub mod place;
 pub mod time;
+
+/// A text that names none of a named enum's variants.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}`")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub value: String,
+}
 
 pub use access::{Face, Role};
 pub use api::{ErrorBody, ErrorDetail, SessionInfo, SignIn};

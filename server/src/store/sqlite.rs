@@ -33,7 +33,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
 };
-use sqlx::Row as _;
+use sqlx::{FromRow as _, Row as _};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -394,50 +394,79 @@ const CASE_COLUMNS: &str =
      (SELECT r.id FROM cases AS r WHERE r.id = cases.recurs AND r.community = cases.community) \
      AS recurs";
 
+/// A row of `cases` as [`CASE_COLUMNS`] selects it.
+#[derive(sqlx::FromRow)]
+struct CaseRow {
+    id: i64,
+    title: String,
+    #[sqlx(try_from = "String")]
+    category: CaseCategory,
+    #[sqlx(try_from = "String")]
+    stage: CaseStage,
+    #[sqlx(try_from = "String")]
+    priority: CasePriority,
+    #[sqlx(try_from = "String")]
+    source: CaseSource,
+    #[sqlx(try_from = "String")]
+    community: CommunityId,
+    grid: Option<String>,
+    lon: f64,
+    lat: f64,
+    building: Option<String>,
+    opened_ms: Millis,
+    updated_ms: Millis,
+    closed_ms: Option<Millis>,
+    outcome: Option<String>,
+    due_ms: Option<Millis>,
+    responsible: Option<String>,
+    cooperating: sqlx::types::Json<Vec<Party>>,
+    alert_id: Option<i64>,
+    patrol_run: Option<i64>,
+    drill: bool,
+    reopened: i64,
+    parties_done: sqlx::types::Json<Vec<Party>>,
+    recurs: Option<i64>,
+}
+
+/// A case as the API shows it: its due time (stored, or from its category and
+/// priority) and whether it is overdue now.
 fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
-    let category = named(&row.try_get::<String, _>("category")?, CaseCategory::parse)?;
-    let priority = named(&row.try_get::<String, _>("priority")?, CasePriority::parse)?;
-    let stage = named(&row.try_get::<String, _>("stage")?, CaseStage::parse)?;
-    let opened: Millis = row.try_get("opened_ms")?;
+    let row = CaseRow::from_row(row)?;
     let due = row
-        .try_get::<Option<i64>, _>("due_ms")?
-        .unwrap_or(opened + due_hours(category, priority) * 3_600_000);
+        .due_ms
+        .unwrap_or(row.opened_ms + due_hours(row.category, row.priority) * 3_600_000);
     let handling = CaseHandling {
         due_at: Some(Timestamp::from_millis(due)),
-        overdue: is_overdue(stage, due, crate::clock::now_ms()),
+        overdue: is_overdue(row.stage, due, crate::clock::now_ms()),
         responsible: row
-            .try_get::<Option<String>, _>("responsible")?
+            .responsible
             .map(|p| named(&p, Party::parse))
             .transpose()?,
-        cooperating: serde_json::from_str(&row.try_get::<String, _>("cooperating")?)
-            .map_err(corrupt)?,
-        alert_id: row.try_get("alert_id")?,
-        patrol_run: row.try_get("patrol_run")?,
-        drill: row.try_get("drill")?,
-        reopened: row.try_get::<i64, _>("reopened")? as u32,
-        recurs: row.try_get("recurs")?,
-        parties_done: serde_json::from_str(&row.try_get::<String, _>("parties_done")?)
-            .map_err(corrupt)?,
+        cooperating: row.cooperating.0,
+        alert_id: row.alert_id,
+        patrol_run: row.patrol_run,
+        drill: row.drill,
+        reopened: u32::try_from(row.reopened).map_err(corrupt)?,
+        recurs: row.recurs,
+        parties_done: row.parties_done.0,
     };
     Ok(CaseSummary {
         handling,
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        category,
-        stage,
-        priority,
-        source: named(&row.try_get::<String, _>("source")?, CaseSource::parse)?,
-        community: CommunityId::parse(row.try_get::<String, _>("community")?).map_err(corrupt)?,
-        grid: row.try_get("grid")?,
-        position: [row.try_get("lon")?, row.try_get("lat")?],
-        building: row.try_get("building")?,
-        opened_at: Timestamp::from_millis(opened),
-        updated_at: Timestamp::from_millis(row.try_get("updated_ms")?),
-        closed_at: row
-            .try_get::<Option<i64>, _>("closed_ms")?
-            .map(Timestamp::from_millis),
+        id: row.id,
+        title: row.title,
+        category: row.category,
+        stage: row.stage,
+        priority: row.priority,
+        source: row.source,
+        community: row.community,
+        grid: row.grid,
+        position: [row.lon, row.lat],
+        building: row.building,
+        opened_at: Timestamp::from_millis(row.opened_ms),
+        updated_at: Timestamp::from_millis(row.updated_ms),
+        closed_at: row.closed_ms.map(Timestamp::from_millis),
         outcome: row
-            .try_get::<Option<String>, _>("outcome")?
+            .outcome
             .map(|o| named(&o, CaseOutcome::parse))
             .transpose()?,
     })

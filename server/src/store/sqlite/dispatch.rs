@@ -11,25 +11,47 @@ use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
 use linli_domain::Timestamp;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::Row as _;
+use sqlx::{FromRow as _, Row as _};
 
 const COLUMNS: &str = "id, assignee, alert_id, case_id, community, title, lon, lat, note, \
                        state, sent_by, sent_ms, updated_ms";
 
+/// A row of `dispatches` as [`COLUMNS`] selects it.
+#[derive(sqlx::FromRow)]
+struct DispatchRow {
+    id: i64,
+    assignee: String,
+    alert_id: Option<i64>,
+    case_id: Option<i64>,
+    #[sqlx(try_from = "String")]
+    community: CommunityId,
+    title: String,
+    lon: f64,
+    lat: f64,
+    note: String,
+    #[sqlx(try_from = "String")]
+    state: DispatchState,
+    sent_by: String,
+    sent_ms: i64,
+    updated_ms: i64,
+}
+
+/// A task without its steps (`events`, read apart).
 fn dispatch_from_row(row: &SqliteRow) -> StoreResult<Dispatch> {
+    let row = DispatchRow::from_row(row)?;
     Ok(Dispatch {
-        id: row.try_get("id")?,
-        assignee: row.try_get("assignee")?,
-        alert_id: row.try_get("alert_id")?,
-        case_id: row.try_get("case_id")?,
-        community: CommunityId::parse(row.try_get::<String, _>("community")?).map_err(corrupt)?,
-        title: row.try_get("title")?,
-        position: [row.try_get("lon")?, row.try_get("lat")?],
-        note: row.try_get("note")?,
-        state: named(&row.try_get::<String, _>("state")?, DispatchState::parse)?,
-        sent_by: row.try_get("sent_by")?,
-        sent_at: Timestamp::from_millis(row.try_get("sent_ms")?),
-        updated_at: Timestamp::from_millis(row.try_get("updated_ms")?),
+        id: row.id,
+        assignee: row.assignee,
+        alert_id: row.alert_id,
+        case_id: row.case_id,
+        community: row.community,
+        title: row.title,
+        position: [row.lon, row.lat],
+        note: row.note,
+        state: row.state,
+        sent_by: row.sent_by,
+        sent_at: Timestamp::from_millis(row.sent_ms),
+        updated_at: Timestamp::from_millis(row.updated_ms),
         events: Vec::new(),
     })
 }

@@ -8,22 +8,31 @@ use linli_domain::events::EventKind;
 use linli_domain::Timestamp;
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row as _;
+use sqlx::FromRow as _;
 
 const COLUMNS: &str = "id, title, body, published_ms, until_ms";
 /// In force at `?` (bound twice): published, not withdrawn, not past its end.
 const IN_FORCE: &str =
     "withdrawn_ms IS NULL AND published_ms <= ? AND (until_ms IS NULL OR until_ms > ?)";
 
+/// A row of `notices` as [`COLUMNS`] selects it.
+#[derive(sqlx::FromRow)]
+struct NoticeRow {
+    id: i64,
+    title: String,
+    body: String,
+    published_ms: Millis,
+    until_ms: Option<Millis>,
+}
+
 fn notice_from_row(row: &SqliteRow) -> StoreResult<Notice> {
+    let row = NoticeRow::from_row(row)?;
     Ok(Notice {
-        id: row.try_get("id")?,
-        title: row.try_get("title")?,
-        body: row.try_get("body")?,
-        published_at: Timestamp::from_millis(row.try_get("published_ms")?),
-        until: row
-            .try_get::<Option<Millis>, _>("until_ms")?
-            .map(Timestamp::from_millis),
+        id: row.id,
+        title: row.title,
+        body: row.body,
+        published_at: Timestamp::from_millis(row.published_ms),
+        until: row.until_ms.map(Timestamp::from_millis),
     })
 }
 

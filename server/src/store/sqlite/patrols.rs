@@ -16,54 +16,67 @@ use linli_domain::place::Position;
 use linli_domain::CommunityId;
 use linli_domain::Timestamp;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::Row as _;
+use sqlx::types::Json;
+use sqlx::{FromRow as _, Row as _};
 
 const RUN_COLUMNS: &str = "r.id, r.unit, r.route, p.community, r.started_ms, r.ended_ms, \
      r.covered, p.checkpoints, p.path, r.positions, r.off_route_positions, r.lon, r.lat, r.last_ms, \
      r.off_route, r.missed_reason";
 
+/// A run joined with its route, as [`RUN_COLUMNS`] selects it.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: i64,
+    unit: String,
+    route: String,
+    community: Option<String>,
+    started_ms: Millis,
+    ended_ms: Option<Millis>,
+    covered: Json<Vec<Covered>>,
+    checkpoints: Json<Vec<Checkpoint>>,
+    path: Json<Vec<Position>>,
+    positions: i64,
+    off_route_positions: i64,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    last_ms: Option<Millis>,
+    off_route: bool,
+    missed_reason: Option<String>,
+}
+
+/// A run as the API shows it: its progress, silence and missed checkpoints worked out
+/// from the row.
 fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
-    let checkpoints: Vec<Checkpoint> =
-        serde_json::from_str(&row.try_get::<String, _>("checkpoints")?).map_err(corrupt)?;
-    let path: Vec<Position> =
-        serde_json::from_str(&row.try_get::<String, _>("path")?).map_err(corrupt)?;
-    let ended: Option<Millis> = row.try_get("ended_ms")?;
-    let started: Millis = row.try_get("started_ms")?;
-    let last: Option<Millis> = row.try_get("last_ms")?;
-    let position = match (
-        row.try_get::<Option<f64>, _>("lon")?,
-        row.try_get::<Option<f64>, _>("lat")?,
-    ) {
-        (Some(lon), Some(lat)) => Some([lon, lat]),
-        _ => None,
-    };
-    let covered: Vec<Covered> =
-        serde_json::from_str(&row.try_get::<String, _>("covered")?).map_err(corrupt)?;
-    let missed = match ended {
+    let row = RunRow::from_row(row)?;
+    let (checkpoints, covered) = (row.checkpoints.0, row.covered.0);
+    let position = row.lon.zip(row.lat).map(|(lon, lat)| [lon, lat]);
+    let missed = match row.ended_ms {
         Some(_) => not_covered(&checkpoints, &covered)
             .into_iter()
             .cloned()
             .collect(),
         None => Vec::new(),
     };
+    let count = |n: i64| u32::try_from(n).map_err(corrupt);
     Ok(PatrolRun {
-        id: row.try_get("id")?,
-        unit: row.try_get("unit")?,
-        route: row.try_get("route")?,
-        community: row.try_get("community")?,
-        started_at: Timestamp::from_millis(started),
-        ended_at: ended.map(Timestamp::from_millis),
+        id: row.id,
+        unit: row.unit,
+        route: row.route,
+        community: row.community,
+        started_at: Timestamp::from_millis(row.started_ms),
+        ended_at: row.ended_ms.map(Timestamp::from_millis),
         covered,
         checkpoints: checkpoints.len(),
-        positions: row.try_get::<i64, _>("positions")? as u32,
-        off_route_positions: row.try_get::<i64, _>("off_route_positions")? as u32,
+        positions: count(row.positions)?,
+        off_route_positions: count(row.off_route_positions)?,
         position,
-        last_seen: last.map(Timestamp::from_millis),
-        off_route: row.try_get("off_route")?,
-        progress: position.and_then(|p| progress_along(&path, p)),
-        silent: ended.is_none() && now_ms() - last.unwrap_or(started) > SILENT_AFTER_MS,
+        last_seen: row.last_ms.map(Timestamp::from_millis),
+        off_route: row.off_route,
+        progress: position.and_then(|p| progress_along(&row.path.0, p)),
+        silent: row.ended_ms.is_none()
+            && now_ms() - row.last_ms.unwrap_or(row.started_ms) > SILENT_AFTER_MS,
         missed,
-        missed_reason: row.try_get("missed_reason")?,
+        missed_reason: row.missed_reason,
     })
 }
 

@@ -26,7 +26,7 @@ use linli_domain::care::ThresholdOverrides;
 use linli_domain::CommunityId;
 use serde_json::json;
 use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Row as _, Sqlite};
+use sqlx::{FromRow as _, QueryBuilder, Row as _, Sqlite};
 
 /// Rows per insert statement: 5 values each, well under SQLite's 32,766 variables.
 const ROWS_PER_INSERT: usize = 2_000;
@@ -39,12 +39,22 @@ fn device_prefix(kind: SensorKind) -> &'static str {
     }
 }
 
+/// A row of `alerts`: the alert as last written (JSON), and its times as numbers.
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    data: sqlx::types::Json<Alert>,
+    raised_ms: Millis,
+    updated_ms: Millis,
+    resolved_ms: Option<Millis>,
+}
+
 fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<StoredAlert> {
+    let row = AlertRow::from_row(row)?;
     Ok(StoredAlert {
-        alert: serde_json::from_str(&row.try_get::<String, _>("data")?).map_err(corrupt)?,
-        raised_ms: row.try_get("raised_ms")?,
-        updated_ms: row.try_get("updated_ms")?,
-        resolved_ms: row.try_get("resolved_ms")?,
+        alert: row.data.0,
+        raised_ms: row.raised_ms,
+        updated_ms: row.updated_ms,
+        resolved_ms: row.resolved_ms,
     })
 }
 
