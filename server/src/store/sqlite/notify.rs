@@ -14,7 +14,7 @@ use linli_domain::CommunityId;
 use linli_domain::Timestamp;
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row as _;
+use sqlx::{FromRow as _, Row as _};
 
 /// Who the notifier acts as in the event log.
 pub const NOTIFIER: Actor = Actor::System("notifier");
@@ -52,20 +52,32 @@ fn person_from_column(row: &SqliteRow) -> StoreResult<Option<OnDuty>> {
         .map_err(corrupt)
 }
 
+/// A row of `notify_chains`.
+#[derive(sqlx::FromRow)]
+struct ChainRow {
+    alert_id: i64,
+    home: String,
+    #[sqlx(try_from = "String")]
+    kind: AlertKind,
+    started_ms: Millis,
+    round: i64,
+    level: i64,
+    next_ms: Option<Millis>,
+    ended: Option<String>,
+}
+
 fn chain_from_row(row: &SqliteRow) -> StoreResult<Chain> {
-    let kind: String = row.try_get("kind")?;
+    let row = ChainRow::from_row(row)?;
+    let count = |n: i64| u32::try_from(n).map_err(corrupt);
     Ok(Chain {
-        alert_id: row.try_get("alert_id")?,
-        home: row.try_get("home")?,
-        kind: AlertKind::parse(&kind).ok_or_else(|| corrupt(&kind))?,
-        started_ms: row.try_get("started_ms")?,
-        round: row.try_get::<i64, _>("round")? as u32,
-        level: row.try_get::<i64, _>("level")? as u32,
-        next_ms: row.try_get("next_ms")?,
-        answered: matches!(
-            row.try_get::<Option<String>, _>("ended")?.as_deref(),
-            Some("acknowledged" | "resolved")
-        ),
+        alert_id: row.alert_id,
+        home: row.home,
+        kind: row.kind,
+        started_ms: row.started_ms,
+        round: count(row.round)?,
+        level: count(row.level)?,
+        next_ms: row.next_ms,
+        answered: matches!(row.ended.as_deref(), Some("acknowledged" | "resolved")),
     })
 }
 
