@@ -14,6 +14,7 @@ use linli_domain::CommunityId;
 use linli_domain::Timestamp;
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
+use sqlx::types::Json;
 use sqlx::{FromRow as _, Row as _};
 
 /// Who the notifier acts as in the event log.
@@ -27,21 +28,55 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
 
 const CHANNEL_COLUMNS: &str = "id, name, kind, url, secret, communities, min_severity, created_ms";
 
-fn channel_from_row(row: &SqliteRow, prefix: &str) -> StoreResult<StoredChannel> {
-    let column = |name: &str| format!("{prefix}{name}");
-    let kind: String = row.try_get(column("kind").as_str())?;
-    let severity: String = row.try_get(column("min_severity").as_str())?;
-    let communities: String = row.try_get(column("communities").as_str())?;
-    Ok(StoredChannel {
-        id: row.try_get(column("id").as_str())?,
-        name: row.try_get(column("name").as_str())?,
-        kind: ChannelKind::parse(&kind).ok_or_else(|| corrupt(&kind))?,
-        url: row.try_get(column("url").as_str())?,
-        secret: row.try_get(column("secret").as_str())?,
-        communities: serde_json::from_str(&communities).map_err(corrupt)?,
-        min_severity: Severity::parse(&severity).ok_or_else(|| corrupt(&severity))?,
-        created_ms: row.try_get(column("created_ms").as_str())?,
-    })
+/// A row of `notify_channels` as [`CHANNEL_COLUMNS`] selects it.
+#[derive(sqlx::FromRow)]
+struct ChannelRow {
+    id: i64,
+    name: String,
+    #[sqlx(try_from = "String")]
+    kind: ChannelKind,
+    url: String,
+    secret: Option<String>,
+    communities: Json<Vec<CommunityId>>,
+    #[sqlx(try_from = "String")]
+    min_severity: Severity,
+    created_ms: Millis,
+}
+
+impl From<ChannelRow> for StoredChannel {
+    fn from(row: ChannelRow) -> StoredChannel {
+        StoredChannel {
+            id: row.id,
+            name: row.name,
+            kind: row.kind,
+            url: row.url,
+            secret: row.secret,
+            communities: row.communities.0,
+            min_severity: row.min_severity,
+            created_ms: row.created_ms,
+        }
+    }
+}
+
+fn channel_from_row(row: &SqliteRow) -> StoreResult<StoredChannel> {
+    Ok(ChannelRow::from_row(row)?.into())
+}
+
+/// A delivery waiting in `notify_outbox` with its channel, as
+/// [`SqliteStore::outbox_due_sql`] selects it (the channel's columns unprefixed, the
+/// delivery's id as `o_id`).
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    o_id: i64,
+    alert_id: i64,
+    round: i64,
+    level: i64,
+    level_title: String,
+    person: Option<Json<OnDuty>>,
+    message: Json<serde_json::Value>,
+    attempts: i64,
+    #[sqlx(flatten)]
+    channel: ChannelRow,
 }
 
 fn person_from_column(row: &SqliteRow) -> StoreResult<Option<OnDuty>> {
@@ -100,7 +135,7 @@ impl SqliteStore {
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| channel_from_row(row, "")).collect()
+        rows.iter().map(channel_from_row).collect()
     }
 
     pub(super) async fn add_channel_sql(
@@ -158,7 +193,7 @@ impl SqliteStore {
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("there is no channel {id}")))?;
-        let channel = channel_from_row(&row, "")?;
+        let channel = channel_from_row(&row)?;
         sqlx::query("UPDATE notify_channels SET deleted_ms = ? WHERE id = ?")
             .bind(change.at)
             .bind(id)
@@ -480,14 +515,14 @@ impl SqliteStore {
         now: Millis,
         limit: u32,
     ) -> StoreResult<Vec<PendingDelivery>> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<DueRow> = sqlx::query_as(&format!(
             "SELECT o.id AS o_id, o.alert_id, o.round, o.level, o.level_title, o.person, o.message, o.attempts, \
              {} FROM notify_outbox o JOIN notify_channels c ON c.id = o.channel_id \
              WHERE o.state = 'pending' AND o.next_try_ms <= ? AND c.deleted_ms IS NULL \
              ORDER BY o.next_try_ms, o.id LIMIT ?",
             CHANNEL_COLUMNS
                 .split(", ")
-                .map(|c| format!("c.{c} AS c_{c}"))
+                .map(|c| format!("c.{c}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
@@ -495,23 +530,23 @@ impl SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let count = |n: i64| u32::try_from(n).map_err(corrupt);
+        rows.into_iter()
             .map(|row| {
-                let channel = channel_from_row(row, "c_")?;
-                let message: String = row.try_get("message")?;
+                let channel = StoredChannel::from(row.channel);
                 Ok(PendingDelivery {
-                    id: row.try_get("o_id")?,
+                    id: row.o_id,
                     new: NewDelivery {
-                        alert_id: row.try_get("alert_id")?,
-                        round: row.try_get::<i64, _>("round")? as u32,
-                        level: row.try_get::<i64, _>("level")? as u32,
-                        level_title: row.try_get("level_title")?,
+                        alert_id: row.alert_id,
+                        round: count(row.round)?,
+                        level: count(row.level)?,
+                        level_title: row.level_title,
                         channel_id: channel.id,
-                        person: person_from_column(row)?,
-                        message: serde_json::from_str(&message).map_err(corrupt)?,
+                        person: row.person.map(|p| p.0),
+                        message: row.message.0,
                     },
                     channel,
-                    attempts: row.try_get::<i64, _>("attempts")? as u32,
+                    attempts: count(row.attempts)?,
                 })
             })
             .collect()
