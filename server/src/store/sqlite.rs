@@ -394,6 +394,49 @@ const CASE_COLUMNS: &str =
      (SELECT r.id FROM cases AS r WHERE r.id = cases.recurs AND r.community = cases.community) \
      AS recurs";
 
+/// A row of the event log.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    at_ms: Millis,
+    actor: String,
+    #[sqlx(try_from = "String")]
+    kind: EventKind,
+    data: sqlx::types::Json<serde_json::Value>,
+}
+
+/// A row of `homes` (a unit or floor out of range is clamped, as the import allows).
+#[derive(sqlx::FromRow)]
+struct HomeRow {
+    id: String,
+    building: String,
+    #[sqlx(try_from = "String")]
+    community: CommunityId,
+    grid: Option<String>,
+    unit: i64,
+    floor: i64,
+    room: String,
+    resident: String,
+    age_band: String,
+    living_alone: bool,
+    care_level: String,
+    phone: Option<String>,
+    contact: Option<String>,
+    lon: f64,
+    lat: f64,
+}
+
+/// A row of `sensors`.
+#[derive(sqlx::FromRow)]
+struct SensorRow {
+    id: String,
+    home: String,
+    kind: String,
+    health: String,
+    battery_pct: Option<i64>,
+    last_seen_ms: Option<Millis>,
+}
+
 /// A row of `cases` as [`CASE_COLUMNS`] selects it.
 #[derive(sqlx::FromRow)]
 struct CaseRow {
@@ -838,24 +881,23 @@ impl Store for SqliteStore {
     }
 
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRecord>> {
-        sqlx::query(
+        let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT id, at_ms, actor, kind, data FROM events WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|row| {
-            Ok(EventRecord {
-                id: row.try_get("id")?,
-                at: Timestamp::from_millis(row.try_get("at_ms")?),
-                actor: row.try_get("actor")?,
-                kind: named(&row.try_get::<String, _>("kind")?, EventKind::parse)?,
-                data: serde_json::from_str(&row.try_get::<String, _>("data")?).map_err(corrupt)?,
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| EventRecord {
+                id: row.id,
+                at: Timestamp::from_millis(row.at_ms),
+                actor: row.actor,
+                kind: row.kind,
+                data: row.data.0,
             })
-        })
-        .collect()
+            .collect())
     }
 
     async fn save_features_reporting(
@@ -1016,53 +1058,41 @@ impl Store for SqliteStore {
             query.push(")");
         }
         query.push(" ORDER BY id");
-        let rows = query.build().fetch_all(&self.pool).await?;
+        let rows: Vec<HomeRow> = query.build_query_as().fetch_all(&self.pool).await?;
         let mut sensors: std::collections::HashMap<String, Vec<Sensor>> =
             std::collections::HashMap::new();
-        for row in sqlx::query(
+        let sensor_rows: Vec<SensorRow> = sqlx::query_as(
             "SELECT id, home, kind, health, battery_pct, last_seen_ms FROM sensors ORDER BY id",
         )
         .fetch_all(&self.pool)
-        .await?
-        {
-            sensors
-                .entry(row.try_get("home")?)
-                .or_default()
-                .push(Sensor {
-                    id: row.try_get("id")?,
-                    kind: named(&row.try_get::<String, _>("kind")?, SensorKind::parse)?,
-                    health: named(&row.try_get::<String, _>("health")?, Health::parse)?,
-                    battery_pct: row
-                        .try_get::<Option<i64>, _>("battery_pct")?
-                        .map(|b| b.clamp(0, 100) as u8),
-                    last_seen: row
-                        .try_get::<Option<i64>, _>("last_seen_ms")?
-                        .map(Timestamp::from_millis),
-                });
+        .await?;
+        for row in sensor_rows {
+            sensors.entry(row.home).or_default().push(Sensor {
+                id: row.id,
+                kind: named(&row.kind, SensorKind::parse)?,
+                health: named(&row.health, Health::parse)?,
+                battery_pct: row.battery_pct.map(|b| b.clamp(0, 100) as u8),
+                last_seen: row.last_seen_ms.map(Timestamp::from_millis),
+            });
         }
-        rows.iter()
+        rows.into_iter()
             .map(|row| {
-                let id: String = row.try_get("id")?;
                 Ok(Home {
-                    sensors: sensors.remove(&id).unwrap_or_default(),
-                    id,
-                    building: row.try_get("building")?,
-                    community: CommunityId::parse(row.try_get::<String, _>("community")?)
-                        .map_err(corrupt)?,
-                    grid: row.try_get("grid")?,
-                    unit: row.try_get::<i64, _>("unit")?.clamp(0, i64::from(u16::MAX)) as u16,
-                    floor: row
-                        .try_get::<i64, _>("floor")?
-                        .clamp(i64::from(i16::MIN), i64::from(i16::MAX))
-                        as i16,
-                    room: row.try_get("room")?,
-                    resident: row.try_get("resident")?,
-                    age_band: row.try_get("age_band")?,
-                    living_alone: row.try_get("living_alone")?,
-                    care_level: named(&row.try_get::<String, _>("care_level")?, parse_care_level)?,
-                    phone: row.try_get("phone")?,
-                    contact: row.try_get("contact")?,
-                    position: [row.try_get("lon")?, row.try_get("lat")?],
+                    sensors: sensors.remove(&row.id).unwrap_or_default(),
+                    id: row.id,
+                    building: row.building,
+                    community: row.community,
+                    grid: row.grid,
+                    unit: row.unit.clamp(0, i64::from(u16::MAX)) as u16,
+                    floor: row.floor.clamp(i64::from(i16::MIN), i64::from(i16::MAX)) as i16,
+                    room: row.room,
+                    resident: row.resident,
+                    age_band: row.age_band,
+                    living_alone: row.living_alone,
+                    care_level: named(&row.care_level, parse_care_level)?,
+                    phone: row.phone,
+                    contact: row.contact,
+                    position: [row.lon, row.lat],
                 })
             })
             .collect()

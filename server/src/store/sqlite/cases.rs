@@ -4,7 +4,7 @@
 //! steps are allowed is decided by `linli_domain::cases` (`CaseStage::after`), and
 //! which earlier cases a report repeats by `linli_domain::cases::related`.
 
-use super::{append_event, case_from_row, corrupt, insert_case, named, SqliteStore, CASE_COLUMNS};
+use super::{append_event, case_from_row, corrupt, insert_case, SqliteStore, CASE_COLUMNS};
 use crate::clock::Millis;
 use crate::store::{step_refused, Change, NewPhoto, StoreError, StoreResult};
 use linli_domain::cases::{
@@ -14,6 +14,7 @@ use linli_domain::cases::{
 use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
 use linli_domain::Timestamp;
+use sqlx::sqlite::SqliteConnection;
 
 /// Earlier cases at the spot of a report of `case` made at `at`: the open ones it may
 /// repeat, and the newest solved one it shows to have come back. Only cases of the
@@ -67,8 +68,6 @@ async fn related_cases(
     }
     Ok((duplicates, recurs))
 }
-use sqlx::sqlite::SqliteConnection;
-use sqlx::Row as _;
 
 async fn record_step(
     conn: &mut SqliteConnection,
@@ -134,6 +133,29 @@ async fn summary(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Cas
         .transpose()
 }
 
+/// A row of `case_events`: one step of a case's timeline.
+#[derive(sqlx::FromRow)]
+struct CaseEventRow {
+    at_ms: Millis,
+    actor: String,
+    step: sqlx::types::Json<CaseStep>,
+    #[sqlx(try_from = "String")]
+    stage: CaseStage,
+}
+
+/// A row of `case_photos` (its image is read apart).
+#[derive(sqlx::FromRow)]
+struct CasePhotoRow {
+    id: i64,
+    at_ms: Millis,
+    actor: String,
+    #[sqlx(try_from = "String")]
+    kind: PhotoKind,
+    note: String,
+    width: u32,
+    height: u32,
+}
+
 async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Case>> {
     let Some(summary) = summary(conn, id).await? else {
         return Ok(None);
@@ -142,22 +164,20 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    let timeline = sqlx::query(
+    let timeline = sqlx::query_as::<_, CaseEventRow>(
         "SELECT at_ms, actor, step, stage FROM case_events WHERE case_id = ? ORDER BY at_ms, id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?
-    .iter()
-    .map(|row| {
-        Ok(CaseEvent {
-            at: Timestamp::from_millis(row.try_get("at_ms")?),
-            by: row.try_get("actor")?,
-            step: serde_json::from_str(&row.try_get::<String, _>("step")?).map_err(corrupt)?,
-            stage: named(&row.try_get::<String, _>("stage")?, CaseStage::parse)?,
-        })
+    .into_iter()
+    .map(|row| CaseEvent {
+        at: Timestamp::from_millis(row.at_ms),
+        by: row.actor,
+        step: row.step.0,
+        stage: row.stage,
     })
-    .collect::<StoreResult<Vec<_>>>()?;
+    .collect();
     let possible_duplicates = if summary.stage == CaseStage::Reported {
         related_cases(conn, &summary, summary.opened_at.millis())
             .await?
@@ -165,26 +185,24 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
     } else {
         Vec::new()
     };
-    let photos = sqlx::query(
+    let photos = sqlx::query_as::<_, CasePhotoRow>(
         "SELECT id, at_ms, actor, kind, note, width, height FROM case_photos \
          WHERE case_id = ? ORDER BY id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?
-    .iter()
-    .map(|row| {
-        Ok(CasePhoto {
-            id: row.try_get("id")?,
-            at: Timestamp::from_millis(row.try_get("at_ms")?),
-            by: row.try_get("actor")?,
-            kind: named(&row.try_get::<String, _>("kind")?, PhotoKind::parse)?,
-            note: row.try_get("note")?,
-            width: row.try_get("width")?,
-            height: row.try_get("height")?,
-        })
+    .into_iter()
+    .map(|row| CasePhoto {
+        id: row.id,
+        at: Timestamp::from_millis(row.at_ms),
+        by: row.actor,
+        kind: row.kind,
+        note: row.note,
+        width: row.width,
+        height: row.height,
     })
-    .collect::<StoreResult<Vec<_>>>()?;
+    .collect();
     Ok(Some(Case {
         next_stages: summary.stage.next_stages().to_vec(),
         summary,

@@ -2,7 +2,7 @@
 //! each change with its `dispatch.created` or `dispatch.updated` event (the task as it
 //! then stands, which the live stream sends).
 
-use super::{and_community_in, append_event, corrupt, named, Constraints, SqliteStore};
+use super::{and_community_in, append_event, corrupt, Constraints, SqliteStore};
 use crate::store::{Change, DispatchFilter, NewDispatchRecord, StoreError, StoreResult};
 use linli_domain::dispatch::{
     Dispatch, DispatchAction, DispatchEvent, DispatchState, DispatchStep,
@@ -11,7 +11,7 @@ use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
 use linli_domain::Timestamp;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{FromRow as _, Row as _};
+use sqlx::FromRow as _;
 
 const COLUMNS: &str = "id, assignee, alert_id, case_id, community, title, lon, lat, note, \
                        state, sent_by, sent_ms, updated_ms";
@@ -90,23 +90,32 @@ async fn recorded(
     Ok(dispatch)
 }
 
+/// A row of `dispatch_events`: one step of a task.
+#[derive(sqlx::FromRow)]
+struct DispatchEventRow {
+    at_ms: i64,
+    actor: String,
+    #[sqlx(try_from = "String")]
+    action: DispatchAction,
+    note: String,
+}
+
 async fn events(conn: &mut SqliteConnection, id: i64) -> StoreResult<Vec<DispatchEvent>> {
-    sqlx::query(
+    let rows: Vec<DispatchEventRow> = sqlx::query_as(
         "SELECT at_ms, actor, action, note FROM dispatch_events WHERE dispatch_id = ? ORDER BY id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(DispatchEvent {
-            at: Timestamp::from_millis(row.try_get("at_ms")?),
-            by: row.try_get("actor")?,
-            action: named(&row.try_get::<String, _>("action")?, DispatchAction::parse)?,
-            note: row.try_get("note")?,
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| DispatchEvent {
+            at: Timestamp::from_millis(row.at_ms),
+            by: row.actor,
+            action: row.action,
+            note: row.note,
         })
-    })
-    .collect()
+        .collect())
 }
 
 impl SqliteStore {

@@ -62,6 +62,26 @@ fn channel_from_row(row: &SqliteRow) -> StoreResult<StoredChannel> {
     Ok(ChannelRow::from_row(row)?.into())
 }
 
+/// A delivery as [`SqliteStore::deliveries_sql`] lists it: the outbox's row with its
+/// channel's name and kind.
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: i64,
+    alert_id: i64,
+    level: i64,
+    level_title: String,
+    person: Option<Json<OnDuty>>,
+    #[sqlx(try_from = "String")]
+    state: DeliveryState,
+    attempts: i64,
+    decided_ms: Millis,
+    sent_ms: Option<Millis>,
+    error: Option<String>,
+    name: String,
+    #[sqlx(try_from = "String")]
+    kind: ChannelKind,
+}
+
 /// A delivery waiting in `notify_outbox` with its channel, as
 /// [`SqliteStore::outbox_due_sql`] selects it (the channel's columns unprefixed, the
 /// delivery's id as `o_id`).
@@ -77,14 +97,6 @@ struct DueRow {
     attempts: i64,
     #[sqlx(flatten)]
     channel: ChannelRow,
-}
-
-fn person_from_column(row: &SqliteRow) -> StoreResult<Option<OnDuty>> {
-    let person: Option<String> = row.try_get("person")?;
-    person
-        .map(|p| serde_json::from_str(&p))
-        .transpose()
-        .map_err(corrupt)
 }
 
 /// A row of `notify_chains`.
@@ -562,7 +574,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn deliveries_sql(&self, alert_id: i64) -> StoreResult<Vec<Delivery>> {
-        let rows = sqlx::query(
+        let rows: Vec<DeliveryRow> = sqlx::query_as(
             "SELECT o.id, o.alert_id, o.level, o.level_title, o.person, o.state, o.attempts, \
              o.decided_ms, o.sent_ms, o.error, c.name, c.kind FROM notify_outbox o \
              JOIN notify_channels c ON c.id = o.channel_id WHERE o.alert_id = ? ORDER BY o.id",
@@ -570,26 +582,22 @@ impl SqliteStore {
         .bind(alert_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let count = |n: i64| u32::try_from(n).map_err(corrupt);
+        rows.into_iter()
             .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                let state: String = row.try_get("state")?;
-                let person = person_from_column(row)?;
                 Ok(Delivery {
-                    id: row.try_get("id")?,
-                    alert_id: row.try_get("alert_id")?,
-                    level: row.try_get::<i64, _>("level")? as u32,
-                    title: row.try_get("level_title")?,
-                    person: person.map(|p| p.name),
-                    channel: row.try_get("name")?,
-                    kind: ChannelKind::parse(&kind).ok_or_else(|| corrupt(&kind))?,
-                    state: DeliveryState::parse(&state).ok_or_else(|| corrupt(&state))?,
-                    attempts: row.try_get::<i64, _>("attempts")? as u32,
-                    decided_at: Timestamp::from_millis(row.try_get("decided_ms")?),
-                    sent_at: row
-                        .try_get::<Option<Millis>, _>("sent_ms")?
-                        .map(Timestamp::from_millis),
-                    error: row.try_get("error")?,
+                    id: row.id,
+                    alert_id: row.alert_id,
+                    level: count(row.level)?,
+                    title: row.level_title,
+                    person: row.person.map(|p| p.0.name),
+                    channel: row.name,
+                    kind: row.kind,
+                    state: row.state,
+                    attempts: count(row.attempts)?,
+                    decided_at: Timestamp::from_millis(row.decided_ms),
+                    sent_at: row.sent_ms.map(Timestamp::from_millis),
+                    error: row.error,
                 })
             })
             .collect()
