@@ -394,6 +394,35 @@ const CASE_COLUMNS: &str =
      (SELECT r.id FROM cases AS r WHERE r.id = cases.recurs AND r.community = cases.community) \
      AS recurs";
 
+/// A row of `communities`.
+#[derive(sqlx::FromRow)]
+struct CommunityRow {
+    #[sqlx(try_from = "String")]
+    id: CommunityId,
+    name: String,
+    name_en: String,
+    geometry: sqlx::types::Json<Geometry>,
+}
+
+/// A row of `features`: one feature of a base layer.
+#[derive(sqlx::FromRow)]
+struct FeatureRow {
+    id: String,
+    properties: sqlx::types::Json<Properties>,
+    geometry: sqlx::types::Json<Geometry>,
+}
+
+/// A row of `patrol_routes`.
+#[derive(sqlx::FromRow)]
+struct RouteRow {
+    id: String,
+    name: String,
+    community: Option<String>,
+    schedule: String,
+    path: sqlx::types::Json<Vec<linli_domain::place::Position>>,
+    checkpoints: sqlx::types::Json<Vec<Checkpoint>>,
+}
+
 /// A row of the event log.
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -864,20 +893,19 @@ impl Store for SqliteStore {
     }
 
     async fn communities(&self) -> StoreResult<Vec<Community>> {
-        sqlx::query("SELECT id, name, name_en, geometry FROM communities ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
+        let rows: Vec<CommunityRow> =
+            sqlx::query_as("SELECT id, name, name_en, geometry FROM communities ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
             .into_iter()
-            .map(|row| {
-                Ok(Community {
-                    id: CommunityId::parse(row.try_get::<String, _>("id")?).map_err(corrupt)?,
-                    name: row.try_get("name")?,
-                    name_en: row.try_get("name_en")?,
-                    geometry: serde_json::from_str(&row.try_get::<String, _>("geometry")?)
-                        .map_err(corrupt)?,
-                })
+            .map(|row| Community {
+                id: row.id,
+                name: row.name,
+                name_en: row.name_en,
+                geometry: row.geometry.0,
             })
-            .collect()
+            .collect())
     }
 
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRecord>> {
@@ -949,21 +977,20 @@ impl Store for SqliteStore {
     }
 
     async fn features(&self, layer: LayerName) -> StoreResult<Vec<Feature<Properties>>> {
-        sqlx::query("SELECT id, properties, geometry FROM features WHERE layer = ? ORDER BY id")
-            .bind(layer.as_str())
-            .fetch_all(&self.pool)
-            .await?
+        let rows: Vec<FeatureRow> = sqlx::query_as(
+            "SELECT id, properties, geometry FROM features WHERE layer = ? ORDER BY id",
+        )
+        .bind(layer.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
             .into_iter()
-            .map(|row| {
-                Ok(Feature {
-                    id: row.try_get("id")?,
-                    properties: serde_json::from_str(&row.try_get::<String, _>("properties")?)
-                        .map_err(corrupt)?,
-                    geometry: serde_json::from_str(&row.try_get::<String, _>("geometry")?)
-                        .map_err(corrupt)?,
-                })
+            .map(|row| Feature {
+                id: row.id,
+                properties: row.properties.0,
+                geometry: row.geometry.0,
             })
-            .collect()
+            .collect())
     }
 
     async fn layer_version(&self, layer: LayerName) -> StoreResult<i64> {
@@ -1138,27 +1165,25 @@ impl Store for SqliteStore {
     }
 
     async fn routes(&self) -> StoreResult<Vec<Feature<RouteProperties>>> {
-        sqlx::query("SELECT id, name, community, schedule, path, checkpoints FROM patrol_routes ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
+        let rows: Vec<RouteRow> = sqlx::query_as(
+            "SELECT id, name, community, schedule, path, checkpoints FROM patrol_routes ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
             .into_iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
-                let checkpoints: Vec<Checkpoint> =
-                    serde_json::from_str(&row.try_get::<String, _>("checkpoints")?).map_err(corrupt)?;
-                Ok(Feature {
-                    geometry: Geometry::LineString(serde_json::from_str(&row.try_get::<String, _>("path")?).map_err(corrupt)?),
-                    properties: RouteProperties {
-                        id: id.clone(),
-                        name: row.try_get("name")?,
-                        community: row.try_get("community")?,
-                        schedule: row.try_get("schedule")?,
-                        checkpoints,
-                    },
-                    id,
-                })
+            .map(|row| Feature {
+                geometry: Geometry::LineString(row.path.0),
+                properties: RouteProperties {
+                    id: row.id.clone(),
+                    name: row.name,
+                    community: row.community,
+                    schedule: row.schedule,
+                    checkpoints: row.checkpoints.0,
+                },
+                id: row.id,
             })
-            .collect()
+            .collect())
     }
 
     async fn insert_case(&self, change: &Change, case: &CaseSummary) -> StoreResult<CaseSummary> {
