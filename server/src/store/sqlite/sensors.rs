@@ -26,6 +26,7 @@ use linli_domain::care::ThresholdOverrides;
 use linli_domain::CommunityId;
 use serde_json::json;
 use sqlx::sqlite::SqliteConnection;
+use sqlx::types::Json;
 use sqlx::{FromRow as _, QueryBuilder, Row as _, Sqlite};
 
 /// Rows per insert statement: 5 values each, well under SQLite's 32,766 variables.
@@ -37,6 +38,18 @@ fn device_prefix(kind: SensorKind) -> &'static str {
         SensorKind::Gas => "gd-",
         SensorKind::Smoke => "sd-",
     }
+}
+
+/// A row of `readings` (the metric as its code; `seq` absent for a device that
+/// numbers nothing).
+#[derive(sqlx::FromRow)]
+struct ReadingRow {
+    id: i64,
+    device: String,
+    seq: Option<i64>,
+    at_ms: Millis,
+    metric: i64,
+    value: f64,
 }
 
 /// A row of `alerts`: the alert as last written (JSON), and its times as numbers.
@@ -424,40 +437,35 @@ impl SqliteStore {
         if let Some(device) = device {
             return Ok(Some(Credential::Device(device)));
         }
-        let gateway = sqlx::query(
+        let gateway: Option<(String, Json<Vec<CommunityId>>)> = sqlx::query_as(
             "SELECT id, communities FROM gateways WHERE token_hash = ? AND revoked_ms IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        gateway
-            .map(|row| {
-                Ok(Credential::Gateway {
-                    id: row.try_get("id")?,
-                    communities: serde_json::from_str(&row.try_get::<String, _>("communities")?)
-                        .map_err(corrupt)?,
-                })
-            })
-            .transpose()
+        Ok(gateway.map(|(id, communities)| Credential::Gateway {
+            id,
+            communities: communities.0,
+        }))
     }
 
     pub(super) async fn devices_sql(&self) -> StoreResult<Vec<DeviceRecord>> {
-        sqlx::query(
+        let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
             "SELECT s.id, s.home, s.kind, t.revoked_ms IS NOT NULL AS revoked \
              FROM sensors s LEFT JOIN device_tokens t ON t.device = s.id ORDER BY s.id",
         )
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(DeviceRecord {
-                id: row.try_get("id")?,
-                home: row.try_get("home")?,
-                kind: named(&row.try_get::<String, _>("kind")?, SensorKind::parse)?,
-                revoked: row.try_get("revoked")?,
+        .await?;
+        rows.into_iter()
+            .map(|(id, home, kind, revoked)| {
+                Ok(DeviceRecord {
+                    id,
+                    home,
+                    kind: named(&kind, SensorKind::parse)?,
+                    revoked,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     pub(super) async fn known_devices_sql(&self, ids: &[String]) -> StoreResult<Vec<String>> {
@@ -474,21 +482,19 @@ impl SqliteStore {
     }
 
     pub(super) async fn gateways_sql(&self) -> StoreResult<Vec<GatewayRecord>> {
-        sqlx::query(
+        let rows: Vec<(String, Json<Vec<CommunityId>>, bool)> = sqlx::query_as(
             "SELECT id, communities, revoked_ms IS NOT NULL AS revoked FROM gateways ORDER BY id",
         )
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(GatewayRecord {
-                id: row.try_get("id")?,
-                communities: serde_json::from_str(&row.try_get::<String, _>("communities")?)
-                    .map_err(corrupt)?,
-                revoked: row.try_get("revoked")?,
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, communities, revoked)| GatewayRecord {
+                id,
+                communities: communities.0,
+                revoked,
             })
-        })
-        .collect()
+            .collect())
     }
 
     pub(super) async fn commit_readings_sql(
@@ -518,33 +524,32 @@ impl SqliteStore {
         after: i64,
         limit: u32,
     ) -> StoreResult<Vec<(i64, Reading)>> {
-        sqlx::query(
+        let rows: Vec<ReadingRow> = sqlx::query_as(
             "SELECT id, device, seq, at_ms, metric, value FROM readings WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| {
-            let code: i64 = row.try_get("metric")?;
-            let metric = Metric::from_code(code)
-                .ok_or_else(|| corrupt(format!("unknown metric code {code}")))?;
-            Ok((
-                row.try_get("id")?,
-                Reading {
-                    device: row.try_get("device")?,
-                    identity: match row.try_get::<Option<i64>, _>("seq")? {
-                        Some(seq) => Identity::Seq(seq as u64),
-                        None => Identity::MetricAt,
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let metric = Metric::from_code(row.metric)
+                    .ok_or_else(|| corrupt(format!("unknown metric code {}", row.metric)))?;
+                Ok((
+                    row.id,
+                    Reading {
+                        device: row.device,
+                        identity: match row.seq {
+                            Some(seq) => Identity::Seq(seq as u64),
+                            None => Identity::MetricAt,
+                        },
+                        at: row.at_ms,
+                        metric,
+                        value: row.value,
                     },
-                    at: row.try_get("at_ms")?,
-                    metric,
-                    value: row.try_get("value")?,
-                },
-            ))
-        })
-        .collect()
+                ))
+            })
+            .collect()
     }
 
     pub(super) async fn rule_state_sql(&self) -> StoreResult<Option<(i64, String)>> {
