@@ -518,7 +518,7 @@ fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
         alert_id: row.alert_id,
         patrol_run: row.patrol_run,
         drill: row.drill,
-        reopened: u32::try_from(row.reopened).map_err(corrupt)?,
+        reopened: count(row.reopened)?,
         recurs: row.recurs,
         parties_done: row.parties_done.0,
     };
@@ -546,6 +546,12 @@ fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
 
 fn corrupt(err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(anyhow::anyhow!("unreadable row: {err}"))
+}
+
+/// A stored count (SQLite's integers are signed) as the API's unsigned one; a negative
+/// or huge one is a corrupt row.
+fn count(n: i64) -> StoreResult<u32> {
+    u32::try_from(n).map_err(|_| corrupt(format!("count {n} out of range")))
 }
 
 /// Whether `err` is the database refusing a write for breaking a constraint of `kind`.

@@ -1,7 +1,7 @@
 //! The SQL of notifications: channels, duty rosters, escalation chains and the outbox
 //! (see `crate::notify`).
 
-use super::{append_event, SqliteStore};
+use super::{append_event, count, SqliteStore};
 use crate::clock::Millis;
 use crate::store::{
     Actor, Chain, Change, NewDelivery, NotifyWrite, PendingDelivery, StoreError, StoreResult,
@@ -115,7 +115,6 @@ struct ChainRow {
 
 fn chain_from_row(row: &SqliteRow) -> StoreResult<Chain> {
     let row = ChainRow::from_row(row)?;
-    let count = |n: i64| u32::try_from(n).map_err(corrupt);
     Ok(Chain {
         alert_id: row.alert_id,
         home: row.home,
@@ -542,7 +541,6 @@ impl SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let count = |n: i64| u32::try_from(n).map_err(corrupt);
         rows.into_iter()
             .map(|row| {
                 let channel = StoredChannel::from(row.channel);
@@ -582,7 +580,6 @@ impl SqliteStore {
         .bind(alert_id)
         .fetch_all(&self.pool)
         .await?;
-        let count = |n: i64| u32::try_from(n).map_err(corrupt);
         rows.into_iter()
             .map(|row| {
                 Ok(Delivery {

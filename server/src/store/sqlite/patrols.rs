@@ -4,7 +4,7 @@
 //! Whether the caller may touch the run (the route's community against the caller's)
 //! is checked inside the same transaction, on the route as stored.
 
-use super::{append_event, corrupt, SqliteStore};
+use super::{append_event, corrupt, count, SqliteStore};
 use crate::clock::{now_ms, Millis};
 use crate::store::{Change, StoreError, StoreResult};
 use linli_domain::events::EventKind;
@@ -57,7 +57,6 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
             .collect(),
         None => Vec::new(),
     };
-    let count = |n: i64| u32::try_from(n).map_err(corrupt);
     Ok(PatrolRun {
         id: row.id,
         unit: row.unit,
