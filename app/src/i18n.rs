@@ -1213,27 +1213,16 @@ mod tests {
     fn times_are_shown_in_china_time_as_each_language_writes_them() {
         let at = |text: &str| Timestamp::parse(text).unwrap();
         assert_eq!(china_clock(at("2026-11-27T18:13:00.000Z")), "02:13");
-        assert_eq!(
-            date_time(Lang::Zh, at("2026-11-27T02:05:00.000Z")),
-            "11月27日 10:05"
-        );
-        assert_eq!(
-            date_time(Lang::En, at("2026-11-27T02:05:00Z")),
-            "27 Nov 10:05"
-        );
-        // Past midnight in China: the next day, the next month, the next year.
-        assert_eq!(
-            date_time(Lang::Zh, at("2026-11-30T16:30:00.000Z")),
-            "12月1日 00:30"
-        );
-        assert_eq!(
-            date_time(Lang::En, at("2026-12-31T20:00:00Z")),
-            "1 Jan 04:00"
-        );
-        assert_eq!(
-            date_time(Lang::En, at("2028-02-28T17:00:00Z")),
-            "29 Feb 01:00"
-        );
+        for (lang, time, shown) in [
+            (Lang::Zh, "2026-11-27T02:05:00.000Z", "11月27日 10:05"),
+            (Lang::En, "2026-11-27T02:05:00Z", "27 Nov 10:05"),
+            // Past midnight in China: the next day, the next month, the next year.
+            (Lang::Zh, "2026-11-30T16:30:00.000Z", "12月1日 00:30"),
+            (Lang::En, "2026-12-31T20:00:00Z", "1 Jan 04:00"),
+            (Lang::En, "2028-02-28T17:00:00Z", "29 Feb 01:00"),
+        ] {
+            assert_eq!(date_time(lang, at(time)), shown, "{time}");
+        }
         // Other offsets are turned into China time too.
         assert_eq!(china_clock(at("2026-11-27T10:05:30+08:00")), "10:05");
         assert_eq!(china_clock(at("2026-11-27T01:05:00-01:00")), "10:05");
