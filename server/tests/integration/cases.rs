@@ -4,7 +4,12 @@
 //! show each step.
 
 use crate::support::*;
-use linli_domain::cases::{CaseCategory, NewCase};
+use linli_domain::api::EventRecord;
+use linli_domain::cases::{
+    Case, CaseCategory, CaseOutcome, CasePriority, CaseStage, CaseStep, NewCase, Party,
+};
+use linli_domain::events::EventKind;
+use linli_domain::ErrorBody;
 use serde_json::{json, Value};
 
 fn new_case() -> Value {
@@ -24,21 +29,23 @@ async fn a_case_goes_through_the_loop_and_comes_back() {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    let case: Value = response.json().await.unwrap();
-    let id = case["id"].as_i64().unwrap();
-    assert_eq!(case["stage"], "reported");
-    assert_eq!(case["priority"], "normal");
-    assert_eq!(case["overdue"], false);
-    assert_eq!(case["next_stages"], json!(["identified"]));
-    assert_eq!(case["timeline"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        case["timeline"][0]["step"]["action"], "report",
+    let case: Case = response.json().await.unwrap();
+    let id = case.summary.id;
+    assert_eq!(case.summary.stage, CaseStage::Reported);
+    assert_eq!(case.summary.priority, CasePriority::Normal);
+    assert!(!case.summary.handling.overdue);
+    assert_eq!(case.next_stages, [CaseStage::Identified]);
+    assert_eq!(case.timeline.len(), 1);
+    assert!(
+        matches!(case.timeline[0].step, CaseStep::Report { .. }),
         "the report opens the timeline"
     );
     // Due three days after it was opened (environment, normal priority).
-    let opened = linli_server::store::parse_rfc3339(case["opened_at"].as_str().unwrap()).unwrap();
-    let due = linli_server::store::parse_rfc3339(case["due_at"].as_str().unwrap()).unwrap();
-    assert_eq!(due - opened, 72 * 3_600_000);
+    let due = case.summary.handling.due_at.expect("a due time");
+    assert_eq!(
+        due.millis() - case.summary.opened_at.millis(),
+        72 * 3_600_000
+    );
 
     let step = |body: Value| {
         grid.post(app.url(&format!("/api/v1/cases/{id}/events")))
@@ -51,13 +58,10 @@ async fn a_case_goes_through_the_loop_and_comes_back() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 409);
-    let body: Value = refused.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "not_allowed", "{body}");
-    assert_eq!(body["error"]["allowed"], json!(["identified"]), "{body}");
-    assert!(body["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("it can move to: identified"));
+    let body: ErrorBody = refused.json().await.unwrap();
+    assert_eq!(body.error.code, "not_allowed", "{body:?}");
+    assert_eq!(body.error.allowed, ["identified"], "{body:?}");
+    assert!(body.error.message.contains("it can move to: identified"));
     let refused = step(json!({"action": "close", "outcome": "solved"}))
         .await
         .unwrap();
@@ -73,13 +77,9 @@ async fn a_case_goes_through_the_loop_and_comes_back() {
     ] {
         assert_error(step(bad.clone()).await.unwrap(), 422, "unprocessable").await;
     }
-    let unchanged: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{id}"))).await;
-    assert_eq!(unchanged["stage"], "reported");
-    assert_eq!(
-        unchanged["timeline"].as_array().unwrap().len(),
-        1,
-        "nothing of the refused steps"
-    );
+    let unchanged: Case = get_json(&grid, app.url(&format!("/api/v1/cases/{id}"))).await;
+    assert_eq!(unchanged.summary.stage, CaseStage::Reported);
+    assert_eq!(unchanged.timeline.len(), 1, "nothing of the refused steps");
 
     for body in [
         json!({"action": "advance", "to": "identified", "note": "核实：约40平方米"}),
@@ -92,32 +92,39 @@ async fn a_case_goes_through_the_loop_and_comes_back() {
         let response = step(body.clone()).await.unwrap();
         assert_eq!(response.status(), 200, "{body}");
     }
-    let closed: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{id}"))).await;
-    assert_eq!(closed["stage"], "closed");
-    assert_eq!(closed["outcome"], "solved-with-follow-up");
-    assert_eq!(closed["responsible"], "community-committee");
-    assert_eq!(closed["cooperating"], json!(["property-management"]));
-    assert!(closed["closed_at"].is_string());
-    let stages: Vec<&str> = closed["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["stage"].as_str().unwrap())
-        .collect();
+    let closed: Case = get_json(&grid, app.url(&format!("/api/v1/cases/{id}"))).await;
+    let summary = &closed.summary;
+    assert_eq!(summary.stage, CaseStage::Closed);
+    assert_eq!(summary.outcome, Some(CaseOutcome::SolvedWithFollowUp));
+    assert_eq!(
+        summary.handling.responsible,
+        Some(Party::CommunityCommittee)
+    );
+    assert_eq!(summary.handling.cooperating, [Party::PropertyManagement]);
+    assert!(summary.closed_at.is_some_and(|at| at >= summary.opened_at));
+    let stages: Vec<CaseStage> = closed.timeline.iter().map(|e| e.stage).collect();
+    use CaseStage::*;
     assert_eq!(
         stages,
         [
-            "reported",
-            "identified",
-            "identified",
-            "negotiating",
-            "joint-handling",
-            "consolidating",
-            "closed"
+            Reported,
+            Identified,
+            Identified,
+            Negotiating,
+            JointHandling,
+            Consolidating,
+            Closed
         ]
     );
-    assert_eq!(closed["timeline"][1]["by"], "user:demo-grid-wulimiao");
-    assert_eq!(closed["timeline"][1]["step"]["note"], "核实：约40平方米");
+    assert!(
+        closed.timeline.windows(2).all(|e| e[0].at <= e[1].at),
+        "the timeline in time order"
+    );
+    assert_eq!(closed.timeline[1].by, "user:demo-grid-wulimiao");
+    assert!(matches!(
+        &closed.timeline[1].step,
+        CaseStep::Advance { note, .. } if note == "核实：约40平方米"
+    ));
 
     // The plots are back: the case reopens and counts it.
     let closed_again = step(json!({"action": "advance", "to": "identified"}))
@@ -128,22 +135,23 @@ async fn a_case_goes_through_the_loop_and_comes_back() {
         .await
         .unwrap();
     assert_error(not_closed, 409, "conflict").await;
-    let reopened: Value = step(json!({"action": "reopen", "note": "又有人种菜"}))
+    let reopened: Case = step(json!({"action": "reopen", "note": "又有人种菜"}))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(reopened["stage"], "identified");
-    assert_eq!(reopened["reopened"], 1);
-    assert!(reopened["outcome"].is_null() && reopened["closed_at"].is_null());
+    let summary = &reopened.summary;
+    assert_eq!(summary.stage, CaseStage::Identified);
+    assert_eq!(summary.handling.reopened, 1);
+    assert!(summary.outcome.is_none() && summary.closed_at.is_none());
 
     // Each change is in the event log the stream follows.
     let commander = app.signed_in("demo-commander").await;
-    let events: Vec<Value> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    let events: Vec<EventRecord> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
     let updates = events
         .iter()
-        .filter(|e| e["kind"] == "case.updated" && e["data"]["id"] == id)
+        .filter(|e| e.kind == EventKind::CaseUpdated && e.data["id"] == id)
         .count();
     assert_eq!(updates, 7);
 }
