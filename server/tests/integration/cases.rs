@@ -4,9 +4,10 @@
 //! show each step.
 
 use crate::support::*;
+use linli_domain::alerts::{Alert, AlertOutcome, AlertState, EscalationDraft};
 use linli_domain::api::EventRecord;
 use linli_domain::cases::{
-    Case, CaseCategory, CaseOutcome, CasePriority, CaseStage, CaseStep, NewCase, Party,
+    Case, CaseCategory, CaseOutcome, CasePriority, CaseStage, CaseStep, CaseSummary, NewCase, Party,
 };
 use linli_domain::events::EventKind;
 use linli_domain::ErrorBody;
@@ -199,16 +200,16 @@ async fn only_the_right_people_open_and_change_cases_and_bad_cases_are_refused()
     assert_error(create(&other, new_case()).await.unwrap(), 403, "forbidden").await;
     let viewer = app.signed_in("demo-viewer").await;
     assert_error(create(&viewer, new_case()).await.unwrap(), 403, "forbidden").await;
-    let before: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    let before: Vec<CaseSummary> = get_json(&commander, app.url("/api/v1/cases")).await;
 
-    let case: Value = create(&grid, new_case())
+    let case: Case = create(&grid, new_case())
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let id = case["id"].as_i64().unwrap();
-    let after: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    let id = case.summary.id;
+    let after: Vec<CaseSummary> = get_json(&commander, app.url("/api/v1/cases")).await;
     assert_eq!(
         after.len(),
         before.len() + 1,
@@ -319,7 +320,7 @@ async fn a_report_at_the_spot_of_an_open_case_is_offered_for_merging_and_a_solve
         let response = step(second_id, body.clone()).await.unwrap();
         assert_eq!(response.status(), status, "{body}");
     }
-    let merged: Value = step(
+    let merged: Case = step(
         second_id,
         json!({"action": "close", "outcome": "duplicate", "duplicate_of": first_id}),
     )
@@ -328,20 +329,12 @@ async fn a_report_at_the_spot_of_an_open_case_is_offered_for_merging_and_a_solve
     .json()
     .await
     .unwrap();
-    assert_eq!(merged["outcome"], "duplicate");
-    let original: Value = get_json(grid, app.url(&format!("/api/v1/cases/{first_id}"))).await;
-    let last = original["timeline"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    assert_eq!(merged.summary.outcome, Some(CaseOutcome::Duplicate));
+    let original: Case = get_json(grid, app.url(&format!("/api/v1/cases/{first_id}"))).await;
+    let last = original.timeline.last().unwrap();
     assert!(
-        last["step"]["note"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("case {second_id}")),
-        "{last}"
+        matches!(&last.step, CaseStep::Note { note } if note.contains(&format!("case {second_id}"))),
+        "{last:?}"
     );
 
     // The first case is solved; a new report there is a recurrence.
@@ -366,7 +359,7 @@ async fn closing_the_case_an_alert_was_escalated_into_resolves_the_alert() {
     let app = spawn_app().await;
     let (alert_id, _) = raise_gas_alert(&app, "wulimiao").await;
     let grid = app.signed_in("demo-grid-wulimiao").await;
-    let escalated: Value = grid
+    let escalated: Alert = grid
         .post(app.url(&format!("/api/v1/alerts/{alert_id}/escalate")))
         .json(&json!({"note": "上门查看"}))
         .send()
@@ -375,11 +368,11 @@ async fn closing_the_case_an_alert_was_escalated_into_resolves_the_alert() {
         .json()
         .await
         .unwrap();
-    let case_id = escalated["case_id"].as_i64().unwrap();
-    let case: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
-    assert_eq!(case["alert_id"], alert_id);
-    assert_eq!(case["category"], "facility-safety");
-    assert_eq!(case["priority"], "urgent");
+    let case_id = escalated.case_id.expect("the case it opened");
+    let case: Case = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
+    assert_eq!(case.summary.handling.alert_id, Some(alert_id));
+    assert_eq!(case.summary.category, CaseCategory::FacilitySafety);
+    assert_eq!(case.summary.priority, CasePriority::Urgent);
     for body in [
         json!({"action": "advance", "to": "identified"}),
         json!({"action": "advance", "to": "joint-handling", "note": "燃气公司关阀"}),
@@ -393,13 +386,13 @@ async fn closing_the_case_an_alert_was_escalated_into_resolves_the_alert() {
             .unwrap();
         assert_eq!(response.status(), 200, "{body}");
     }
-    let resolved: Value = get_json(&grid, app.url(&format!("/api/v1/alerts/{alert_id}"))).await;
-    assert_eq!(resolved["state"], "resolved");
-    assert_eq!(resolved["resolved"]["outcome"], "handled");
-    assert_eq!(resolved["resolved"]["by"], "user:demo-grid-wulimiao");
-    assert!(resolved["resolved"]["note"]
-        .as_str()
-        .unwrap()
+    let resolved: Alert = get_json(&grid, app.url(&format!("/api/v1/alerts/{alert_id}"))).await;
+    assert_eq!(resolved.state, AlertState::Resolved);
+    let resolution = resolved.resolved.expect("how it was resolved");
+    assert_eq!(resolution.outcome, AlertOutcome::Handled);
+    assert_eq!(resolution.by, "user:demo-grid-wulimiao");
+    assert!(resolution
+        .note
         .contains(&format!("case {case_id} closed (solved)")));
 }
 
@@ -410,22 +403,23 @@ async fn an_alert_escalates_into_a_case_in_chinese_with_the_parties_the_form_cho
     let grid = app.signed_in("demo-grid-wulimiao").await;
 
     // The draft the form shows: what and where in Chinese, the gas utility responsible.
-    let draft: Value = get_json(&grid, app.url(&format!("/api/v1/alerts/{id}/escalation"))).await;
-    let title = draft["title"].as_str().unwrap();
+    let draft: EscalationDraft =
+        get_json(&grid, app.url(&format!("/api/v1/alerts/{id}/escalation"))).await;
+    let title = draft.title.as_str();
     assert!(title.starts_with("燃气泄漏 · "), "{title}");
     assert!(!title.contains(home.as_str()), "no internal id: {title}");
     assert!(title.contains("单元"), "unit and room: {title}");
-    let description = draft["description"].as_str().unwrap();
+    let description = draft.description.as_str();
     assert!(description.contains("45% LEL"), "{description}");
     assert!(
         description.contains(&format!("告警 #{id}")),
         "{description}"
     );
-    assert_eq!(draft["responsible"], "utilities");
-    assert_eq!(draft["priority"], "urgent");
+    assert_eq!(draft.responsible, Some(Party::Utilities));
+    assert_eq!(draft.priority, CasePriority::Urgent);
     assert_eq!(
-        draft["cooperating"],
-        json!(["property-management", "community-committee"])
+        draft.cooperating,
+        [Party::PropertyManagement, Party::CommunityCommittee]
     );
     // Another community's alert, and a viewer's escalation, are refused.
     let other = app.signed_in("demo-grid-xingfuli").await;
@@ -475,30 +469,30 @@ async fn an_alert_escalates_into_a_case_in_chinese_with_the_parties_the_form_cho
         "forbidden",
     )
     .await;
-    let alert: Value = get_json(&grid, app.url(&format!("/api/v1/alerts/{id}"))).await;
-    assert_eq!(alert["escalated"], Value::Null, "nothing half-applied");
+    let alert: Alert = get_json(&grid, app.url(&format!("/api/v1/alerts/{id}"))).await;
+    assert!(alert.escalated.is_none(), "nothing half-applied");
 
     // The form as the grid worker left it: police responsible, the title kept.
-    let escalated: Value = escalate(json!({"note": "住户不在家", "responsible": "police"}))
+    let escalated: Alert = escalate(json!({"note": "住户不在家", "responsible": "police"}))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(escalated["escalated"]["by"], "user:demo-grid-wulimiao");
-    assert_eq!(escalated["escalated"]["responsible"], "police");
-    let case_id = escalated["case_id"].as_i64().unwrap();
-    let case: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
-    assert_eq!(case["title"], draft["title"]);
-    assert_eq!(case["description"], draft["description"]);
-    assert_eq!(case["responsible"], "police");
-    assert_eq!(
-        case["cooperating"],
-        json!(["property-management", "community-committee"])
-    );
-    assert_eq!(case["alert_id"], id);
-    assert_eq!(case["timeline"][0]["step"]["action"], "report");
-    assert_eq!(case["timeline"][0]["step"]["note"], "住户不在家");
+    let escalation = escalated.escalated.expect("escalated");
+    assert_eq!(escalation.by, "user:demo-grid-wulimiao");
+    assert_eq!(escalation.responsible, Some(Party::Police));
+    let case_id = escalated.case_id.expect("the case it opened");
+    let case: Case = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
+    assert_eq!(case.summary.title, draft.title);
+    assert_eq!(case.description, draft.description);
+    assert_eq!(case.summary.handling.responsible, Some(Party::Police));
+    assert_eq!(case.summary.handling.cooperating, draft.cooperating);
+    assert_eq!(case.summary.handling.alert_id, Some(id));
+    assert!(matches!(
+        &case.timeline[0].step,
+        CaseStep::Report { note } if note == "住户不在家"
+    ));
     // One case per alert.
     assert_error(escalate(json!({})).await.unwrap(), 409, "conflict").await;
 }
