@@ -4,7 +4,8 @@
 //! missed check-in alert that a recorded check-in clears.
 
 use crate::support::*;
-use linli_domain::care::CheckIn;
+use linli_domain::alerts::{Alert, AlertKind, AlertOutcome, AlertState, Severity};
+use linli_domain::care::{CheckIn, Home};
 use linli_server::clock::{now_ms, rfc3339};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -12,13 +13,12 @@ use std::time::{Duration, Instant};
 /// A demo home of `community`.
 async fn home_in(app: &TestApp, community: &str) -> String {
     let commander = app.signed_in("demo-commander").await;
-    let homes: Vec<Value> = get_json(&commander, app.url("/api/v1/homes")).await;
+    let homes: Vec<Home> = get_json(&commander, app.url("/api/v1/homes")).await;
     homes
-        .iter()
-        .find(|h| h["community"] == community)
-        .and_then(|h| h["id"].as_str())
+        .into_iter()
+        .find(|h| h.community.as_str() == community)
         .expect("a demo home")
-        .to_string()
+        .id
 }
 
 async fn put(client: &reqwest::Client, url: String, body: &str) -> reqwest::Response {
@@ -139,14 +139,14 @@ async fn thresholds_are_changed_by_the_right_people_and_only_to_sensible_values(
 }
 
 /// Waits for the home's open alert of `kind`, or its absence (`open` false).
-async fn wait_for_alert(app: &TestApp, home: &str, kind: &str, open: bool) -> Option<Value> {
+async fn wait_for_alert(app: &TestApp, home: &str, kind: AlertKind, open: bool) -> Option<Alert> {
     let commander = app.signed_in("demo-commander").await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let alerts: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+        let alerts: Vec<Alert> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
         let found = alerts
             .into_iter()
-            .find(|a| a["home"] == home && a["kind"] == kind);
+            .find(|a| a.home == home && a.kind == kind);
         if found.is_some() == open || Instant::now() > deadline {
             return found;
         }
@@ -168,10 +168,10 @@ async fn a_home_without_its_morning_check_in_is_raised_and_a_check_in_clears_it(
     )
     .await;
     assert_eq!(response.status(), 200);
-    let alert = wait_for_alert(&app, &home, "missed-check-in", true)
+    let alert = wait_for_alert(&app, &home, AlertKind::MissedCheckIn, true)
         .await
         .expect("a missed check-in alert");
-    assert_eq!(alert["severity"], "warning");
+    assert_eq!(alert.severity, Severity::Warning);
 
     let url = app.url(&format!("/api/v1/homes/{home}/check-ins"));
     let post = |who: &reqwest::Client, body: Value| who.post(url.clone()).json(&body).send();
@@ -218,7 +218,7 @@ async fn a_home_without_its_morning_check_in_is_raised_and_a_check_in_clears_it(
         .unwrap();
     assert_error(nowhere, 404, "not_found").await;
     assert!(
-        wait_for_alert(&app, &home, "missed-check-in", true)
+        wait_for_alert(&app, &home, AlertKind::MissedCheckIn, true)
             .await
             .is_some(),
         "refused check-ins change nothing"
@@ -238,19 +238,19 @@ async fn a_home_without_its_morning_check_in_is_raised_and_a_check_in_clears_it(
         recorded.at
     );
     assert!(
-        wait_for_alert(&app, &home, "missed-check-in", false)
+        wait_for_alert(&app, &home, AlertKind::MissedCheckIn, false)
             .await
             .is_none(),
         "the check-in cleared the alert"
     );
-    let resolved: Value =
-        get_json(&grid, app.url(&format!("/api/v1/alerts/{}", alert["id"]))).await;
-    assert_eq!(resolved["state"], "resolved");
-    assert_eq!(resolved["resolved"]["outcome"], "cleared");
-    assert_eq!(resolved["resolved"]["by"], "system:rules");
+    let resolved: Alert = get_json(&grid, app.url(&format!("/api/v1/alerts/{}", alert.id))).await;
+    assert_eq!(resolved.state, AlertState::Resolved);
+    let resolution = resolved.resolved.expect("how it was resolved");
+    assert_eq!(resolution.outcome, AlertOutcome::Cleared);
+    assert_eq!(resolution.by, "system:rules");
     // Once checked in today, the rules do not raise it again.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    assert!(wait_for_alert(&app, &home, "missed-check-in", false)
+    assert!(wait_for_alert(&app, &home, AlertKind::MissedCheckIn, false)
         .await
         .is_none());
 }
