@@ -7,6 +7,12 @@
 //! the `drill-ended` outcome themselves.
 
 use crate::support::*;
+use linli_domain::alerts::{Alert, AlertKind, AlertOutcome, AlertState, Severity};
+use linli_domain::api::{EventRecord, PublicStatus};
+use linli_domain::care::Home;
+use linli_domain::cases::{Case, CaseOutcome, CaseStage, CaseSummary};
+use linli_domain::drill::Drill;
+use linli_domain::events::EventKind;
 use serde_json::{json, Value};
 
 async fn activity(app: &TestApp, who: &reqwest::Client) -> (Value, Value) {
@@ -23,8 +29,8 @@ async fn a_drill_is_answered_like_a_real_alert_but_counted_nowhere_and_ends_with
     let commander = app.signed_in("demo-commander").await;
     let grid = app.signed_in("demo-grid-wulimiao").await;
     let viewer = app.signed_in("demo-viewer").await;
-    let homes: Vec<Value> = get_json(&grid, app.url("/api/v1/homes")).await;
-    let home = homes[0]["id"].as_str().unwrap().to_string();
+    let homes: Vec<Home> = get_json(&grid, app.url("/api/v1/homes")).await;
+    let home = homes[0].id.clone();
     let figures_before = activity(&app, &commander).await;
     let drills = app.url("/api/v1/drills");
     let start = |who: &reqwest::Client, body: Value| who.post(&drills).json(&body).send();
@@ -65,7 +71,7 @@ async fn a_drill_is_answered_like_a_real_alert_but_counted_nowhere_and_ends_with
     ] {
         assert_error(start(who, body).await.unwrap(), status, code).await;
     }
-    let listed: Vec<Value> = get_json(&commander, drills.clone()).await;
+    let listed: Vec<Drill> = get_json(&commander, drills.clone()).await;
     assert!(
         listed.is_empty(),
         "refused drills start nothing: {listed:?}"
@@ -76,13 +82,13 @@ async fn a_drill_is_answered_like_a_real_alert_but_counted_nowhere_and_ends_with
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    let drill: Value = response.json().await.unwrap();
-    let id = drill["id"].as_i64().unwrap();
-    assert_eq!(drill["alert"]["id"], id);
-    assert_eq!(drill["alert"]["kind"], "no-water-use");
-    assert_eq!(drill["alert"]["severity"], "warning");
-    assert_eq!(drill["alert"]["drill"], true);
-    assert_eq!(drill["running"], true);
+    let drill: Drill = response.json().await.unwrap();
+    let id = drill.id;
+    assert_eq!(drill.alert.id, id);
+    assert_eq!(drill.alert.kind, AlertKind::NoWaterUse);
+    assert_eq!(drill.alert.severity, Severity::Warning);
+    assert!(drill.alert.drill);
+    assert!(drill.running);
     assert_error(
         start(&commander, json!({"home": home, "scenario": "no-water"}))
             .await
@@ -92,33 +98,34 @@ async fn a_drill_is_answered_like_a_real_alert_but_counted_nowhere_and_ends_with
     )
     .await;
     // The grid worker sees it among their alerts, and in their snapshot.
-    let open: Vec<Value> = get_json(&grid, app.url("/api/v1/alerts?state=open")).await;
-    assert!(open.iter().any(|a| a["id"] == id && a["drill"] == true));
-    let events: Vec<Value> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
-    assert!(events.iter().any(|e| e["kind"] == "alert.raised"
-        && e["data"]["id"] == id
-        && e["data"]["drill"] == true));
+    let open: Vec<Alert> = get_json(&grid, app.url("/api/v1/alerts?state=open")).await;
+    assert!(open.iter().any(|a| a.id == id && a.drill));
+    let events: Vec<EventRecord> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    assert!(events.iter().any(|e| e.kind == EventKind::AlertRaised
+        && e.data["id"] == id
+        && e.data["drill"] == true));
 
     // A real leak at another home raises its own alert, and a drill of gas beside it
     // at the same home does not take its place.
     let (real, real_home) = raise_gas_alert(&app, "wulimiao").await;
-    let gas_drill: Value = start(&commander, json!({"home": real_home, "scenario": "gas"}))
+    let gas_drill: Drill = start(&commander, json!({"home": real_home, "scenario": "gas"}))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_ne!(gas_drill["id"], real);
-    let open: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
-    let at_real_home: Vec<(&Value, &Value)> = open
+    assert_ne!(gas_drill.id, real);
+    let open: Vec<Alert> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+    let mut at_real_home: Vec<(i64, bool)> = open
         .iter()
-        .filter(|a| a["home"] == real_home.as_str() && a["kind"] == "gas")
-        .map(|a| (&a["id"], &a["drill"]))
+        .filter(|a| a.home == real_home && a.kind == AlertKind::Gas)
+        .map(|a| (a.id, a.drill))
         .collect();
+    at_real_home.sort_unstable();
     assert_eq!(
-        at_real_home.len(),
-        2,
-        "the real alert and the drill's: {at_real_home:?}"
+        at_real_home,
+        [(real, false), (gas_drill.id, true)],
+        "the real alert and the drill's"
     );
 
     // Answered like a real one: acknowledged, escalated into a case.
@@ -141,10 +148,12 @@ async fn a_drill_is_answered_like_a_real_alert_but_counted_nowhere_and_ends_with
         .await
         .unwrap();
     assert_eq!(escalated.status(), 200);
-    let escalated: Value = escalated.json().await.unwrap();
-    let case_id = escalated["case_id"].as_i64().unwrap();
-    let case: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
-    assert_eq!(case["drill"], true);
+    let escalated: Alert = escalated.json().await.unwrap();
+    let case_id = escalated.case_id.expect("the case it opened");
+    let case: CaseSummary = get_json::<Case>(&grid, app.url(&format!("/api/v1/cases/{case_id}")))
+        .await
+        .summary;
+    assert!(case.handling.drill);
     let close_by_hand = grid
         .post(app.url(&format!("/api/v1/cases/{case_id}/events")))
         .json(&json!({"action": "close", "outcome": "drill-ended"}))
@@ -159,23 +168,18 @@ async fn a_drill_is_answered_like_a_real_alert_but_counted_nowhere_and_ends_with
         figures_before.0.as_u64().map(|n| json!(n + 1)).unwrap(),
         "the real leak counts, neither drill does"
     );
-    let cases: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    let cases: Vec<CaseSummary> = get_json(&commander, app.url("/api/v1/cases")).await;
     let real_open = cases
         .iter()
-        .filter(|c| c["stage"] != "closed" && c["drill"] != true)
+        .filter(|c| c.stage != CaseStage::Closed && !c.handling.drill)
         .count();
-    let public: Value = reqwest::get(app.url("/api/v1/public/status"))
+    let public: PublicStatus = reqwest::get(app.url("/api/v1/public/status"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let public_open: u64 = public["communities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["open_cases"].as_u64().unwrap())
-        .sum();
+    let public_open: u32 = public.communities.iter().map(|c| c.open_cases).sum();
     assert_eq!(public_open as usize, real_open);
     let requests: Vec<Value> = reqwest::get(app.url("/open311/v2/requests.json"))
         .await
@@ -194,31 +198,38 @@ async fn a_drill_is_answered_like_a_real_alert_but_counted_nowhere_and_ends_with
     assert_error(end(&grid, id).await.unwrap(), 403, "forbidden").await;
     assert_error(end(&commander, real).await.unwrap(), 404, "not_found").await;
     assert_error(end(&commander, 999_999).await.unwrap(), 404, "not_found").await;
-    let ended: Value = end(&commander, id).await.unwrap().json().await.unwrap();
-    assert_eq!(ended["running"], false);
-    assert_eq!(ended["alert"]["state"], "resolved");
-    assert_eq!(ended["alert"]["resolved"]["outcome"], "drill-ended");
-    let case: Value = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
-    assert_eq!(case["stage"], "closed");
-    assert_eq!(case["outcome"], "drill-ended");
+    let ended: Drill = end(&commander, id).await.unwrap().json().await.unwrap();
+    let drill_ended = |drill: &Drill| {
+        drill
+            .alert
+            .resolved
+            .as_ref()
+            .is_some_and(|r| r.outcome == AlertOutcome::DrillEnded)
+    };
+    assert!(!ended.running);
+    assert_eq!(ended.alert.state, AlertState::Resolved);
+    assert!(drill_ended(&ended));
+    let case: Case = get_json(&grid, app.url(&format!("/api/v1/cases/{case_id}"))).await;
+    assert_eq!(case.summary.stage, CaseStage::Closed);
+    assert_eq!(case.summary.outcome, Some(CaseOutcome::DrillEnded));
     let again = end(&commander, id).await.unwrap();
     assert_eq!(again.status(), 200, "ending again changes nothing");
-    let again: Value = again.json().await.unwrap();
-    assert_eq!(again["alert"]["resolved"], ended["alert"]["resolved"]);
+    let again: Drill = again.json().await.unwrap();
+    assert_eq!(again.alert.resolved, ended.alert.resolved);
 
     // A critical drill ends too, and the real leak is still there.
-    let ended: Value = end(&commander, gas_drill["id"].as_i64().unwrap())
+    let ended: Drill = end(&commander, gas_drill.id)
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(ended["alert"]["resolved"]["outcome"], "drill-ended");
-    let real_alert: Value = get_json(&commander, app.url(&format!("/api/v1/alerts/{real}"))).await;
-    assert_eq!(real_alert["state"], "open");
-    let listed: Vec<Value> = get_json(&commander, drills.clone()).await;
+    assert!(drill_ended(&ended));
+    let real_alert: Alert = get_json(&commander, app.url(&format!("/api/v1/alerts/{real}"))).await;
+    assert_eq!(real_alert.state, AlertState::Open);
+    let listed: Vec<Drill> = get_json(&commander, drills.clone()).await;
     assert_eq!(listed.len(), 2);
-    assert!(listed.iter().all(|d| d["running"] == false));
-    let theirs: Vec<Value> = get_json(&app.signed_in("demo-grid-xingfuli").await, drills).await;
+    assert!(listed.iter().all(|d| !d.running));
+    let theirs: Vec<Drill> = get_json(&app.signed_in("demo-grid-xingfuli").await, drills).await;
     assert!(theirs.is_empty(), "another community's drills");
 }
