@@ -3,8 +3,10 @@
 //! operations endpoints and the OpenAPI document.
 
 use crate::support::{assert_error, get_json, spawn_app, spawn_app_with, TestApp};
+use linli_domain::api::{Notice, PublicStatus};
 use linli_domain::Role;
 use linli_server::auth::rate_limit::Policy;
+use linli_server::clock::now_ms;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -1453,33 +1455,35 @@ async fn the_public_figures_are_worked_out_once_and_revalidated_by_etag() {
         .await
         .unwrap();
     assert_eq!(published.status(), 201);
-    let notice: Value = published.json().await.unwrap();
+    let notice: Notice = published.json().await.unwrap();
+    assert!(notice.until.is_none() && notice.published_at.millis() <= now_ms());
     let shown = public
         .get(app.url("/api/v1/public/status"))
         .send()
         .await
         .unwrap();
     assert_ne!(shown.headers()["etag"], etag.as_str());
-    let shown: Value = shown.json().await.unwrap();
-    assert_eq!(shown["notices"], json!([notice]));
+    let text = shown.text().await.unwrap();
     assert!(
-        !shown["notices"].to_string().contains("demo-commander"),
+        !text.contains("demo-commander"),
         "who published it stays inside the office"
     );
+    let shown: PublicStatus = serde_json::from_str(&text).unwrap();
+    assert_eq!(shown.notices, std::slice::from_ref(&notice));
     let withdrawn = commander
-        .delete(app.url(&format!("/api/v1/notices/{}", notice["id"])))
+        .delete(app.url(&format!("/api/v1/notices/{}", notice.id)))
         .send()
         .await
         .unwrap();
     assert_eq!(withdrawn.status(), 200);
     let again = commander
-        .delete(app.url(&format!("/api/v1/notices/{}", notice["id"])))
+        .delete(app.url(&format!("/api/v1/notices/{}", notice.id)))
         .send()
         .await
         .unwrap();
     assert_eq!(again.status(), 404, "withdrawn already");
-    let shown: Value = get_json(&public, app.url("/api/v1/public/status")).await;
-    assert_eq!(shown["notices"], json!([]));
+    let shown: PublicStatus = get_json(&public, app.url("/api/v1/public/status")).await;
+    assert!(shown.notices.is_empty());
     // Bad input changes nothing.
     for bad in [
         json!({"title": ""}),
@@ -1500,7 +1504,7 @@ async fn the_public_figures_are_worked_out_once_and_revalidated_by_etag() {
             response.status()
         );
     }
-    let listed: Vec<Value> = get_json(&commander, app.url("/api/v1/notices")).await;
+    let listed: Vec<Notice> = get_json(&commander, app.url("/api/v1/notices")).await;
     assert!(listed.is_empty(), "{listed:?}");
 }
 
