@@ -7,6 +7,11 @@
 //! out on a run) only the callers named in the row are asked.
 
 use crate::support::*;
+use linli_domain::alerts::Alert;
+use linli_domain::api::{Activity, SessionInfo, Snapshot};
+use linli_domain::care::Home;
+use linli_domain::cases::{Case, CaseSummary, Party};
+use linli_domain::Role;
 use serde_json::{json, Value};
 
 /// The callers, in the order of each row's expected statuses.
@@ -479,52 +484,69 @@ async fn every_endpoint_answers_each_role_as_it_may() {
 
     // A partner lists only the cases its organisation handles, and knows its own.
     let partner = &callers[5];
-    let cases: Vec<Value> = get_json(partner, app.url("/api/v1/cases")).await;
-    assert_eq!(
-        cases
-            .iter()
-            .map(|c| c["id"].as_i64().unwrap())
-            .collect::<Vec<_>>(),
-        vec![assigned]
-    );
-    let done: Value = get_json(partner, app.url(&format!("/api/v1/cases/{assigned}"))).await;
-    assert_eq!(done["parties_done"], json!(["utilities"]));
-    let session: Value = get_json(partner, app.url("/api/v1/session")).await;
-    assert_eq!(session["role"], "partner");
-    assert_eq!(session["org"], "utilities");
+    let cases: Vec<CaseSummary> = get_json(partner, app.url("/api/v1/cases")).await;
+    assert_eq!(cases.iter().map(|c| c.id).collect::<Vec<_>>(), [assigned]);
+    let done: Case = get_json(partner, app.url(&format!("/api/v1/cases/{assigned}"))).await;
+    assert_eq!(done.summary.handling.parties_done, [Party::Utilities]);
+    let session: SessionInfo = get_json(partner, app.url("/api/v1/session")).await;
+    assert_eq!(session.role, Role::Partner);
+    assert_eq!(session.org, Some(Party::Utilities));
 
     // What a grid worker reads is limited to their communities.
     let theirs = &callers[3];
-    let homes: Vec<Value> = get_json(theirs, app.url("/api/v1/homes")).await;
-    assert!(!homes.is_empty() && homes.iter().all(|h| h["community"] == other));
-    let snapshot: Value = get_json(theirs, app.url("/api/v1/snapshot")).await;
-    for list in ["homes", "alerts", "cases"] {
-        assert!(
-            snapshot[list]
-                .as_array()
-                .unwrap()
+    let homes: Vec<Home> = get_json(theirs, app.url("/api/v1/homes")).await;
+    assert!(!homes.is_empty() && homes.iter().all(|h| h.community.as_str() == other));
+    let snapshot: Snapshot = get_json(theirs, app.url("/api/v1/snapshot")).await;
+    let communities: [(&str, Vec<&str>); 3] = [
+        (
+            "homes",
+            snapshot
+                .homes
                 .iter()
-                .all(|item| item["community"] == other),
+                .map(|h| h.community.as_str())
+                .collect(),
+        ),
+        (
+            "alerts",
+            snapshot
+                .alerts
+                .iter()
+                .map(|a| a.community.as_str())
+                .collect(),
+        ),
+        (
+            "cases",
+            snapshot
+                .cases
+                .iter()
+                .map(|c| c.community.as_str())
+                .collect(),
+        ),
+    ];
+    for (list, of) in communities {
+        assert!(
+            of.iter().all(|c| *c == other),
             "{list} of another community in a grid worker's snapshot"
         );
     }
     // Routes: their communities' and the district-wide ones (no community).
-    let routes: Value = get_json(theirs, app.url("/api/v1/patrols/routes")).await;
-    for routes in [&routes, &snapshot["routes"]] {
+    let routes: RouteLayer = get_json(theirs, app.url("/api/v1/patrols/routes")).await;
+    for routes in [&routes, &snapshot.routes] {
         assert!(
-            routes["features"].as_array().unwrap().iter().all(|r| {
-                let c = &r["properties"]["community"];
-                c.is_null() || c == other
-            }),
+            routes.features.iter().all(|r| r
+                .properties
+                .community
+                .as_ref()
+                .is_none_or(|c| c == other)),
             "another community's route for a grid worker"
         );
     }
-    let cases: Vec<Value> = get_json(theirs, app.url("/api/v1/cases")).await;
-    assert!(cases.iter().all(|c| c["community"] == other));
-    let alerts: Vec<Value> = get_json(theirs, app.url("/api/v1/alerts")).await;
-    assert!(alerts.iter().all(|a| a["community"] == other));
+    let cases: Vec<CaseSummary> = get_json(theirs, app.url("/api/v1/cases")).await;
+    assert!(cases.iter().all(|c| c.community.as_str() == other));
+    let alerts: Vec<Alert> = get_json(theirs, app.url("/api/v1/alerts")).await;
+    assert!(alerts.iter().all(|a| a.community.as_str() == other));
     // The gas alert counts in the district's and its community's figures, not another's.
-    let raised = |stats: Value| stats["alerts_last_7_days"].as_u64().unwrap();
+    let raised = |stats: Activity| stats.alerts_last_7_days;
     let mine = raised(get_json(&callers[2], app.url("/api/v1/stats")).await);
     let district = raised(get_json(&commander, app.url("/api/v1/stats")).await);
     let elsewhere = raised(get_json(theirs, app.url("/api/v1/stats")).await);
@@ -532,12 +554,9 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         mine >= 1 && district >= mine + elsewhere,
         "{mine} {district} {elsewhere}"
     );
-    let stats: Value = get_json(&commander, app.url("/api/v1/stats")).await;
-    assert_eq!(stats["alerts_per_hour"].as_array().unwrap().len(), 24);
-    assert!(
-        stats["alerts_per_hour"][23].as_u64().unwrap() >= 1,
-        "the gas alert, this hour"
-    );
+    let stats: Activity = get_json(&commander, app.url("/api/v1/stats")).await;
+    assert_eq!(stats.alerts_per_hour.len(), 24);
+    assert!(stats.alerts_per_hour[23] >= 1, "the gas alert, this hour");
 }
 
 /// Opens a case of `category` in `community` at `position`, as `client`: the case.
