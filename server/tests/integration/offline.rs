@@ -6,26 +6,23 @@
 //! change, so that its history keeps its order; an unreadable one is refused.
 
 use crate::support::{
-    assert_error, case_report, create_case, get_json, raise_gas_alert, spawn_app,
+    assert_error, case_report, create_case, get_json, raise_gas_alert, spawn_app, PatrolRun,
 };
-use linli_domain::cases::CaseCategory;
+use linli_domain::alerts::{Alert, AlertState};
+use linli_domain::cases::{Case, CaseCategory, CaseStep};
+use linli_domain::dispatch::{Dispatch, DispatchAction};
 use linli_server::clock::{now_ms, rfc3339};
-use linli_server::store::parse_rfc3339;
 use serde_json::{json, Value};
 
 const PRESSED_AT: &str = "Linli-Pressed-At";
-
-fn at(value: &Value) -> i64 {
-    parse_rfc3339(value.as_str().unwrap()).unwrap_or_else(|| panic!("not a time: {value}"))
-}
 
 #[tokio::test]
 async fn an_acknowledgement_made_offline_keeps_the_time_it_was_pressed() {
     let app = spawn_app().await;
     let worker = app.signed_in("demo-grid-wulimiao").await;
     let (id, _) = raise_gas_alert(&app, "wulimiao").await;
-    let alert: Value = get_json(&worker, app.url(&format!("/api/v1/alerts/{id}"))).await;
-    let raised = at(&alert["raised_at"]);
+    let alert: Alert = get_json(&worker, app.url(&format!("/api/v1/alerts/{id}"))).await;
+    let raised = alert.raised_at.millis();
     let ack = |pressed: String| {
         worker
             .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
@@ -36,15 +33,18 @@ async fn an_acknowledgement_made_offline_keeps_the_time_it_was_pressed() {
     for bad in ["yesterday", "2026-13-01T00:00:00Z", "1733040000000", ""] {
         assert_error(ack(bad.into()).await.unwrap(), 400, "bad_request").await;
     }
-    let still: Value = get_json(&worker, app.url(&format!("/api/v1/alerts/{id}"))).await;
-    assert_eq!(still["state"], "open");
+    let still: Alert = get_json(&worker, app.url(&format!("/api/v1/alerts/{id}"))).await;
+    assert_eq!(still.state, AlertState::Open);
 
     // Pressed 2 seconds after the alarm, sent 3 seconds later.
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let pressed = raised + 2_000;
-    let acknowledged: Value = ack(rfc3339(pressed)).await.unwrap().json().await.unwrap();
-    assert_eq!(acknowledged["state"], "acknowledged", "{acknowledged}");
-    assert_eq!(at(&acknowledged["acknowledged"]["at"]), pressed);
+    let acknowledged: Alert = ack(rfc3339(pressed)).await.unwrap().json().await.unwrap();
+    assert_eq!(acknowledged.state, AlertState::Acknowledged);
+    assert_eq!(
+        acknowledged.acknowledged.map(|stamp| stamp.at.millis()),
+        Some(pressed)
+    );
     assert!(now_ms() - pressed >= 1_000, "sent later than pressed");
 }
 
@@ -55,7 +55,7 @@ async fn a_time_in_the_future_counts_as_now_and_one_before_the_last_change_after
     let (id, _) = raise_gas_alert(&app, "wulimiao").await;
     // A tablet whose clock runs an hour fast.
     let before = now_ms();
-    let acknowledged: Value = commander
+    let acknowledged: Alert = commander
         .post(app.url(&format!("/api/v1/alerts/{id}/ack")))
         .header(PRESSED_AT, rfc3339(now_ms() + 3_600_000))
         .send()
@@ -64,8 +64,8 @@ async fn a_time_in_the_future_counts_as_now_and_one_before_the_last_change_after
         .json()
         .await
         .unwrap();
-    let stamped = at(&acknowledged["acknowledged"]["at"]);
-    assert!(stamped >= before && stamped <= now_ms(), "{acknowledged}");
+    let stamped = acknowledged.acknowledged.expect("acknowledged").at.millis();
+    assert!(stamped >= before && stamped <= now_ms(), "{stamped}");
 
     // A case: a note written offline an hour ago arrives after a step taken since; it
     // goes after that step on the timeline.
@@ -80,14 +80,14 @@ async fn a_time_in_the_future_counts_as_now_and_one_before_the_last_change_after
         }
         request.send()
     };
-    let advanced: Value = step(json!({"action": "advance", "to": "identified"}), None)
+    let advanced: Case = step(json!({"action": "advance", "to": "identified"}), None)
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let advanced_at = at(&advanced["timeline"][1]["at"]);
-    let noted: Value = step(
+    let advanced_at = advanced.timeline[1].at;
+    let noted: Case = step(
         json!({"action": "note", "note": "三楼楼道，已拍照"}),
         Some(now_ms() - 3_600_000),
     )
@@ -96,18 +96,17 @@ async fn a_time_in_the_future_counts_as_now_and_one_before_the_last_change_after
     .json()
     .await
     .unwrap();
-    let timeline = noted["timeline"].as_array().unwrap();
-    assert_eq!(timeline.len(), 3, "{noted}");
-    assert_eq!(timeline[2]["step"]["action"], "note");
+    let timeline = &noted.timeline;
+    assert_eq!(timeline.len(), 3, "{timeline:?}");
+    assert!(matches!(timeline[2].step, CaseStep::Note { .. }));
     assert_eq!(
-        at(&timeline[2]["at"]),
-        advanced_at,
+        timeline[2].at, advanced_at,
         "no earlier than the step before it"
     );
 
     // A case opened offline two hours ago is due from then.
     let opened_offline = now_ms() - 2 * 3_600_000;
-    let late: Value = commander
+    let late: Case = commander
         .post(app.url("/api/v1/cases"))
         .header(PRESSED_AT, rfc3339(opened_offline))
         .json(
@@ -120,8 +119,8 @@ async fn a_time_in_the_future_counts_as_now_and_one_before_the_last_change_after
         .json()
         .await
         .unwrap();
-    assert_eq!(at(&late["opened_at"]), opened_offline, "{late}");
-    assert_eq!(at(&late["timeline"][0]["at"]), opened_offline);
+    assert_eq!(late.summary.opened_at.millis(), opened_offline);
+    assert_eq!(late.timeline[0].at.millis(), opened_offline);
 }
 
 #[tokio::test]
@@ -130,7 +129,7 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
     let commander = app.signed_in("demo-commander").await;
     let worker = app.signed_in("demo-grid-wulimiao").await;
     let (alert, _) = raise_gas_alert(&app, "wulimiao").await;
-    let task: Value = commander
+    let task: Dispatch = commander
         .post(app.url("/api/v1/dispatches"))
         .json(&json!({"assignee": "demo-grid-wulimiao", "alert_id": alert}))
         .send()
@@ -139,12 +138,12 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
         .json()
         .await
         .unwrap();
-    let sent = at(&task["sent_at"]);
+    let sent = task.sent_at.millis();
     // Accepted a second after it was sent, without a network; synced two seconds later.
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let pressed = sent + 1_000;
-    let accepted: Value = worker
-        .post(app.url(&format!("/api/v1/dispatches/{}/events", task["id"])))
+    let accepted: Dispatch = worker
+        .post(app.url(&format!("/api/v1/dispatches/{}/events", task.id)))
         .header(PRESSED_AT, rfc3339(pressed))
         .json(&json!({"action": "accept"}))
         .send()
@@ -153,14 +152,9 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
         .json()
         .await
         .unwrap();
-    let last = accepted["events"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(last["action"], "accept", "{accepted}");
-    assert_eq!(at(&last["at"]), pressed);
+    let last = accepted.events.last().unwrap();
+    assert_eq!(last.action, DispatchAction::Accept, "{accepted:?}");
+    assert_eq!(last.at.millis(), pressed);
 
     // A run ended offline ends when "end" was pressed, not when it synced, and never
     // before the last position it sent.
@@ -182,7 +176,7 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
         .send()
         .await
         .unwrap();
-    let ended: Value = walker
+    let ended: PatrolRun = walker
         .delete(unit("run"))
         .header(PRESSED_AT, rfc3339(seen_at - 60_000))
         .send()
@@ -192,9 +186,9 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
         .await
         .unwrap();
     assert_eq!(
-        at(&ended["ended_at"]),
-        seen_at,
-        "not before its last position: {ended}"
+        ended.ended_at.map(|at| at.millis()),
+        Some(seen_at),
+        "not before its last position"
     );
     walker
         .post(unit("run"))
@@ -204,7 +198,7 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let pressed = now_ms() - 1_500;
-    let ended: Value = walker
+    let ended: PatrolRun = walker
         .delete(unit("run"))
         .header(PRESSED_AT, rfc3339(pressed))
         .send()
@@ -213,5 +207,5 @@ async fn a_task_step_and_a_patrol_ended_offline_keep_the_time_they_were_pressed(
         .json()
         .await
         .unwrap();
-    assert_eq!(at(&ended["ended_at"]), pressed, "{ended}");
+    assert_eq!(ended.ended_at.map(|at| at.millis()), Some(pressed));
 }
