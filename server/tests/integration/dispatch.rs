@@ -4,6 +4,10 @@
 //! case; every bad request is refused and changes nothing, and only the one sent acts.
 
 use crate::support::*;
+use linli_domain::alerts::Alert;
+use linli_domain::api::EventRecord;
+use linli_domain::dispatch::{Candidate, Dispatch, DispatchAction, DispatchState};
+use linli_domain::events::EventKind;
 use serde_json::{json, Value};
 
 /// Sets `unit` out on `route` as `client` and reports it at `position`.
@@ -54,11 +58,8 @@ async fn the_nearest_free_unit_is_sent_and_says_how_far_it_got() {
     let route = route.id;
     let worker = app.signed_in(&format!("demo-grid-{community}")).await;
     let (alert, _) = raise_gas_alert(&app, &community).await;
-    let at: Value = get_json(&commander, app.url(&format!("/api/v1/alerts/{alert}"))).await;
-    let spot = [
-        at["position"][0].as_f64().unwrap(),
-        at["position"][1].as_f64().unwrap(),
-    ];
+    let at: Alert = get_json(&commander, app.url(&format!("/api/v1/alerts/{alert}"))).await;
+    let spot = at.position;
     out_at(
         &worker,
         &app,
@@ -76,17 +77,14 @@ async fn the_nearest_free_unit_is_sent_and_says_how_far_it_got() {
     )
     .await;
 
-    let candidates: Vec<Value> = get_json(
+    let candidates: Vec<Candidate> = get_json(
         &commander,
         app.url(&format!("/api/v1/dispatches/candidates?alert_id={alert}")),
     )
     .await;
-    let order: Vec<&str> = candidates
-        .iter()
-        .map(|c| c["assignee"].as_str().unwrap())
-        .collect();
+    let order: Vec<&str> = candidates.iter().map(|c| c.assignee.as_str()).collect();
     assert_eq!(order, ["unit:team-near", "unit:team-far"]);
-    let near = candidates[0]["distance_m"].as_f64().unwrap();
+    let near = candidates[0].distance_m.expect("a distance");
     assert!((30.0..70.0).contains(&near), "{near} m");
 
     // Bad requests: nothing is sent.
@@ -155,7 +153,7 @@ async fn the_nearest_free_unit_is_sent_and_says_how_far_it_got() {
     )
     .await;
     assert_error(refused, 403, "forbidden").await;
-    let none: Vec<Value> = get_json(&commander, app.url("/api/v1/dispatches")).await;
+    let none: Vec<Dispatch> = get_json(&commander, app.url("/api/v1/dispatches")).await;
     assert!(none.is_empty(), "{none:?}");
 
     let sent = post(
@@ -166,30 +164,31 @@ async fn the_nearest_free_unit_is_sent_and_says_how_far_it_got() {
     )
     .await;
     assert_eq!(sent.status(), 201);
-    let task: Value = sent.json().await.unwrap();
-    let id = task["id"].as_i64().unwrap();
-    assert_eq!(task["state"], "sent");
-    assert_eq!(task["community"], community.as_str());
-    assert!(
-        task["title"].as_str().unwrap().starts_with("燃气泄漏 · "),
-        "{task}"
+    let task: Dispatch = sent.json().await.unwrap();
+    let id = task.id;
+    assert_eq!(task.state, DispatchState::Sent);
+    assert_eq!(task.community.as_str(), community.as_str());
+    assert!(task.title.starts_with("燃气泄漏 · "), "{task:?}");
+    assert_eq!(task.sent_by, "user:demo-commander");
+    assert_eq!(
+        (task.alert_id, task.note.as_str()),
+        (Some(alert), "先关总阀")
     );
-    assert_eq!(task["sent_by"], "user:demo-commander");
     // It is busy now: the other unit is offered first.
-    let candidates: Vec<Value> = get_json(
+    let candidates: Vec<Candidate> = get_json(
         &commander,
         app.url(&format!("/api/v1/dispatches/candidates?alert_id={alert}")),
     )
     .await;
-    assert_eq!(candidates[0]["assignee"], "unit:team-far");
-    assert_eq!(candidates[1]["busy"], true);
+    assert_eq!(candidates[0].assignee, "unit:team-far");
+    assert!(candidates[1].busy);
 
     // Seen by the community's grid worker, not by another's; acted on only by the
     // unit's community.
-    let listed: Vec<Value> = get_json(&worker, app.url("/api/v1/dispatches")).await;
+    let listed: Vec<Dispatch> = get_json(&worker, app.url("/api/v1/dispatches")).await;
     assert_eq!(listed.len(), 1);
     let other = app.signed_in(&format!("demo-grid-{elsewhere}")).await;
-    let theirs: Vec<Value> = get_json(&other, app.url("/api/v1/dispatches")).await;
+    let theirs: Vec<Dispatch> = get_json(&other, app.url("/api/v1/dispatches")).await;
     assert!(theirs.is_empty());
     let step_path = format!("/api/v1/dispatches/{id}/events");
     assert_error(
@@ -239,36 +238,35 @@ async fn the_nearest_free_unit_is_sent_and_says_how_far_it_got() {
     let over = post(&worker, &app, &step_path, json!({"action": "decline"})).await;
     let message = assert_error(over, 409, "conflict").await;
     assert!(message.contains("it is over"), "{message}");
-    let done: Vec<Value> = get_json(&commander, app.url("/api/v1/dispatches?open=false")).await;
-    assert_eq!(done[0]["state"], "done");
-    let steps: Vec<&str> = done[0]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(steps, ["accept", "arrive", "done"]);
-    assert_eq!(
-        done[0]["events"][0]["by"],
-        format!("user:demo-grid-{community}")
+    let done: Vec<Dispatch> = get_json(&commander, app.url("/api/v1/dispatches?open=false")).await;
+    assert_eq!(done[0].state, DispatchState::Done);
+    let steps: Vec<DispatchAction> = done[0].events.iter().map(|e| e.action).collect();
+    use DispatchAction::*;
+    assert_eq!(steps, [Accept, Arrive, Done]);
+    assert_eq!(done[0].events[0].by, format!("user:demo-grid-{community}"));
+    assert!(
+        done[0].events.windows(2).all(|e| e[0].at <= e[1].at)
+            && done[0].sent_at <= done[0].events[0].at,
+        "steps in time order"
     );
-    let open: Vec<Value> = get_json(&commander, app.url("/api/v1/dispatches")).await;
+    let open: Vec<Dispatch> = get_json(&commander, app.url("/api/v1/dispatches")).await;
     assert!(open.is_empty(), "done is not open");
 
     // The log has each change, with the task as it then stood.
-    let events: Vec<Value> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
-    let kinds: Vec<&str> = events
+    let events: Vec<EventRecord> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    let kinds: Vec<EventKind> = events
         .iter()
-        .filter(|e| e["data"]["id"] == id && e["kind"].as_str().unwrap().starts_with("dispatch."))
-        .map(|e| e["kind"].as_str().unwrap())
+        .filter(|e| e.data["id"] == id && e.kind.as_str().starts_with("dispatch."))
+        .map(|e| e.kind)
         .collect();
+    use EventKind::{DispatchCreated, DispatchUpdated};
     assert_eq!(
         kinds,
         [
-            "dispatch.created",
-            "dispatch.updated",
-            "dispatch.updated",
-            "dispatch.updated"
+            DispatchCreated,
+            DispatchUpdated,
+            DispatchUpdated,
+            DispatchUpdated
         ]
     );
 }
