@@ -4,7 +4,8 @@
 //! JPEG without the upload's EXIF; every bad upload is refused and stores nothing.
 
 use crate::support::*;
-use linli_domain::cases::CaseCategory;
+use linli_domain::alerts::Alert;
+use linli_domain::cases::{Case, CaseCategory, CaseSummary, Party, PhotoKind};
 use serde_json::{json, Value};
 
 /// A JPEG as a phone writes it: with an EXIF segment holding a GPS marker.
@@ -43,7 +44,7 @@ async fn upload(
         .unwrap()
 }
 
-async fn case_of(client: &reqwest::Client, app: &TestApp, id: i64) -> Value {
+async fn case_of(client: &reqwest::Client, app: &TestApp, id: i64) -> Case {
     get_json(client, app.url(&format!("/api/v1/cases/{id}"))).await
 }
 
@@ -52,7 +53,7 @@ async fn the_gas_utility_works_its_case_and_nothing_else() {
     let app = spawn_app().await;
     let (alert, _) = raise_gas_alert(&app, "wulimiao").await;
     let commander = app.signed_in("demo-commander").await;
-    let escalated: Value = commander
+    let escalated: Alert = commander
         .post(app.url(&format!("/api/v1/alerts/{alert}/escalate")))
         .json(&json!({}))
         .send()
@@ -61,14 +62,14 @@ async fn the_gas_utility_works_its_case_and_nothing_else() {
         .json()
         .await
         .unwrap();
-    let case = escalated["case_id"].as_i64().unwrap();
+    let case = escalated.case_id.expect("the case it opened");
     let partner = app.signed_in("demo-partner-utilities").await;
 
     // Only its case; nothing of homes, alerts, the map's data, the stream or the log.
-    let cases: Vec<Value> = get_json(&partner, app.url("/api/v1/cases")).await;
+    let cases: Vec<CaseSummary> = get_json(&partner, app.url("/api/v1/cases")).await;
     assert_eq!(cases.len(), 1);
-    assert_eq!(cases[0]["id"], case);
-    assert_eq!(cases[0]["responsible"], "utilities");
+    assert_eq!(cases[0].id, case);
+    assert_eq!(cases[0].handling.responsible, Some(Party::Utilities));
     for path in [
         "/api/v1/homes".to_string(),
         "/api/v1/alerts".into(),
@@ -136,16 +137,13 @@ async fn the_gas_utility_works_its_case_and_nothing_else() {
     )
     .await;
     assert_eq!(response.status(), 201);
-    let with_photo: Value = response.json().await.unwrap();
-    let photo = &with_photo["photos"][0];
-    assert_eq!(photo["kind"], "after");
-    assert_eq!(photo["note"], "已关阀");
-    assert_eq!(photo["by"], "user:demo-partner-utilities");
-    assert_eq!(
-        (photo["width"].as_u64(), photo["height"].as_u64()),
-        (Some(640), Some(480))
-    );
-    let photo = photo["id"].as_i64().unwrap();
+    let with_photo: Case = response.json().await.unwrap();
+    let photo = &with_photo.photos[0];
+    assert_eq!(photo.kind, PhotoKind::After);
+    assert_eq!(photo.note, "已关阀");
+    assert_eq!(photo.by, "user:demo-partner-utilities");
+    assert_eq!((photo.width, photo.height), (640, 480));
+    let photo = photo.id;
     for (size, side) in [("", 640), ("?size=thumb", 320)] {
         let response = partner
             .get(app.url(&format!("/api/v1/cases/{case}/photos/{photo}{size}")))
@@ -187,7 +185,7 @@ async fn the_gas_utility_works_its_case_and_nothing_else() {
         .unwrap();
     assert_eq!(done.status(), 200);
     let seen = case_of(&commander, &app, case).await;
-    assert_eq!(seen["parties_done"], json!(["utilities"]));
+    assert_eq!(seen.summary.handling.parties_done, [Party::Utilities]);
     let again = partner
         .post(app.url(&format!("/api/v1/cases/{case}/events")))
         .json(&json!({"action": "part-done", "party": "utilities"}))
@@ -222,13 +220,12 @@ async fn the_gas_utility_works_its_case_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(reassigned.status(), 200);
-    let after: Value = reassigned.json().await.unwrap();
-    assert_eq!(
-        after["parties_done"],
-        json!([]),
+    let after: Case = reassigned.json().await.unwrap();
+    assert!(
+        after.summary.handling.parties_done.is_empty(),
         "the utility's mark went with it"
     );
-    let cases: Vec<Value> = get_json(&partner, app.url("/api/v1/cases")).await;
+    let cases: Vec<CaseSummary> = get_json(&partner, app.url("/api/v1/cases")).await;
     assert!(cases.is_empty());
     for response in [
         partner
@@ -332,7 +329,7 @@ async fn a_bad_upload_is_refused_and_stores_nothing() {
         let message = assert_error(response, status, code).await;
         assert!(!message.is_empty(), "{query} {content_type}");
     }
-    assert_eq!(case_of(&grid, &app, case).await["photos"], json!([]));
+    assert!(case_of(&grid, &app, case).await.photos.is_empty());
     // Not a viewer's, not another community's, not of a case that does not exist.
     let viewer = app.signed_in("demo-viewer").await;
     assert_error(
@@ -380,11 +377,5 @@ async fn a_bad_upload_is_refused_and_stores_nothing() {
         "conflict",
     )
     .await;
-    assert_eq!(
-        case_of(&grid, &app, case).await["photos"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(case_of(&grid, &app, case).await.photos.len(), 1);
 }
