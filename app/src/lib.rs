@@ -41,8 +41,7 @@ pub fn App() -> impl IntoView {
     i18n::provide_language();
     session::provide_session();
     let location = route::provide_location();
-    let path = Memo::new(move |_| location.path());
-    move || match path.get().as_str() {
+    move || match location.path().as_str() {
         "/" => view! { <faces::Landing/> }.into_any(),
         "/login" => view! { <faces::login::Login/> }.into_any(),
         "/command" => view! { <faces::command::Command/> }.into_any(),

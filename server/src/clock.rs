@@ -19,7 +19,7 @@ pub fn rfc3339(ms: Millis) -> String {
 }
 
 /// China Standard Time, UTC+8, the street office's clock.
-const CHINA_OFFSET_MS: Millis = 8 * 3600 * 1000;
+const CHINA_OFFSET_MS: Millis = linli_domain::time::CHINA_OFFSET_MINUTES * 60_000;
 
 /// The first moment of the month containing `now`, China time, in UTC milliseconds.
 pub fn month_start(now: Millis) -> Millis {
@@ -67,21 +67,16 @@ pub fn week_minute(now: Millis) -> u32 {
 
 /// `HH:MM` China time, for messages.
 pub fn china_clock(now: Millis) -> String {
-    let minute = week_minute(now) % (24 * 60);
-    format!("{:02}:{:02}", minute / 60, minute % 60)
+    let t = Timestamp::from_millis(now).in_china();
+    format!("{:02}:{:02}", t.hour, t.minute)
 }
 
 /// `2026年11月26日 15:15` China time, for case descriptions.
 pub fn china_date_time(now: Millis) -> String {
-    let local =
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(now + CHINA_OFFSET_MS) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let t = Timestamp::from_millis(now).in_china();
     format!(
-        "{}年{}月{}日 {}",
-        local.year(),
-        u8::from(local.month()),
-        local.day(),
-        china_clock(now)
+        "{}年{}月{}日 {:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute
     )
 }
 
