@@ -209,16 +209,19 @@ async fn the_public_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Res
         view = changed_view(&browser, view).await?;
     }
     let colour = json!([217, 210, 197]);
-    assert_eq!(pixel_at(&browser, at).await?, colour);
-    let layers = browser.find("[data-test=layers] summary").await?;
-    browser.click(&layers).await?;
-    let toggle = browser.find("[data-test=layer-buildings]").await?;
     let pixel_is = |wanted: bool| {
         format!(
             "const p = {}; return (JSON.stringify(p) === '{colour}') === {wanted} ? p : null",
             pixel_script(at)
         )
     };
+    // The zoomed view's tiles are drawn over a few frames: wait for the building.
+    browser
+        .wait_for("the building close up", &pixel_is(true), WAIT)
+        .await?;
+    let layers = browser.find("[data-test=layers] summary").await?;
+    browser.click(&layers).await?;
+    let toggle = browser.find("[data-test=layer-buildings]").await?;
     browser.click(&toggle).await?;
     browser
         .wait_for("the buildings to go", &pixel_is(false), WAIT)
