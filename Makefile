@@ -1,6 +1,7 @@
 # Linli entry points. See README.md; the commands are part of ../shared/docs/CONTRACT.md.
 #   make run    build everything and start the demo on http://127.0.0.1:8080
-#   make test   lint, build, and run every test (unit, API, CLI, browser, Schemathesis)
+#   make test   lint, build, and run every test (unit, API, CLI, browser, Schemathesis;
+#               the server's store and API suite on SQLite and on PostgreSQL)
 #   make bench  the measurements of ../shared/docs/TARGETS.md that exist so far
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -13,7 +14,7 @@ WORKLOAD ?= ../shared/bench/gen_district.py
 .PHONY: run test bench tools tools-test app lint
 
 ## Pinned tools (idempotent): wasm target, trunk, wasm-bindgen-cli, wasm-opt; for
-## tests also Chromium, chromedriver and a CJK font.
+## tests also Chromium, chromedriver, a CJK font, Mosquitto and PostgreSQL.
 tools:
 	scripts/setup-tools.sh build
 tools-test:
@@ -42,6 +43,8 @@ lint: tools
 test: tools-test lint app
 	cargo build --locked -p linli-server
 	cargo test --workspace --locked
+	# The server's store and API suite again on PostgreSQL (a private server it starts).
+	LINLI_TEST_DATABASE=postgres cargo test --locked -p linli-server --test integration
 	SCHEMATHESIS_SECONDS=45 tests/schemathesis/run.sh target/debug/linli
 
 bench: app

@@ -7,7 +7,7 @@
 #   scripts/setup-tools.sh build   # what `make run` needs: wasm target, trunk, wasm-bindgen, wasm-opt,
 #                                  # zopfli
 #   scripts/setup-tools.sh test    # plus Chromium, chromedriver, a CJK font, Mosquitto,
-#                                  # curl and Python's venv (for Schemathesis)
+#                                  # PostgreSQL, curl and Python's venv (for Schemathesis)
 #   scripts/setup-tools.sh bench   # plus Leaflet, the peer measured side by side
 set -euo pipefail
 
@@ -74,6 +74,10 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 fc-list : family 2>/dev/null | grep -i "noto sans cjk" >/dev/null || missing+=(fonts-noto-cjk)
 # The MQTT tests start their own broker on a free port: they need the program only.
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
+# The server's suite runs again on a private PostgreSQL (scripts/private-postgres.sh):
+# it needs the programs (initdb, postgres, psql), not a running server.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
+command -v psql >/dev/null || missing+=(postgresql-client)
 # The TLS test makes the broker's certificate with it.
 command -v openssl >/dev/null || missing+=(openssl)
 command -v curl >/dev/null || missing+=(curl)

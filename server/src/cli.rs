@@ -149,7 +149,8 @@ struct ImportArgs {
 
 #[derive(Debug, Args)]
 struct DatabaseArgs {
-    /// Where the data lives: sqlite://PATH (created if missing).
+    /// Where the data lives: sqlite://PATH (created if missing) or
+    /// postgres://USER@HOST/DATABASE (the database must exist; PostgreSQL 15 or later).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/linli.db")]
     database_url: DatabaseUrl,
 }

@@ -12,7 +12,9 @@
 //!   request; the client is about 390 lines with nothing else to learn. A fair trade
 //!   either way; switching is an option if the tests come to need much more of the
 //!   protocol (frames, windows, alerts).
-//! - [`Broker`] runs a private Mosquitto on a free port.
+//! - [`Broker`] runs a private Mosquitto on a free port, [`Postgres`] a private
+//!   PostgreSQL; [`TestDatabase`] is the database a test runs on (SQLite, or
+//!   PostgreSQL with `LINLI_TEST_DATABASE=postgres`).
 //! - [`Receiver`] stands in for the robots and gateways notifications go to.
 //! - [`eventually`] waits for what a server does on its own (rules, notifier, stream).
 //!
@@ -20,9 +22,11 @@
 //! fail the test with the command that builds them, never skip.
 
 mod broker;
+mod postgres;
 mod receiver;
 
 pub use broker::Broker;
+pub use postgres::{Postgres, TestDatabase};
 pub use receiver::{Received, Receiver};
 
 use anyhow::{anyhow, bail, Context as _, Result};

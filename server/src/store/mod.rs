@@ -1,12 +1,12 @@
 //! The [`Store`] trait: the only way the rest of the server reaches data.
 //!
 //! Handlers and the command line see this trait and its plain record types, never SQL.
-//! Implementations live in submodules (`sqlite` now; a PostgreSQL one can follow
-//! without touching handlers). Every method that changes data takes a [`Change`] (who
-//! and when) and writes one event-log row per change in the same transaction, so the
-//! log is complete and ordered: its id is what browsers will resume from.
+//! Its one implementation, [`sql::SqlStore`], runs on SQLite or PostgreSQL. Every
+//! method that changes data takes a [`Change`] (who and when) and writes one event-log
+//! row per change in the same transaction, so the log is complete and ordered: its id
+//! is what browsers resume from.
 
-pub mod sqlite;
+pub mod sql;
 
 use crate::clock::Millis;
 use crate::reading::Reading;
@@ -799,12 +799,7 @@ pub fn parse_rfc3339(value: &str) -> Option<Millis> {
 
 /// Opens the store a database URL names, creating and migrating it as needed.
 pub async fn open(url: &DatabaseUrl) -> anyhow::Result<DynStore> {
-    match url {
-        DatabaseUrl::Sqlite(url) => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
-        DatabaseUrl::Postgres(_) => anyhow::bail!(
-            "PostgreSQL is not supported yet in this version of Linli; use a sqlite:// URL"
-        ),
-    }
+    Ok(Arc::new(sql::SqlStore::open(url).await?))
 }
 
 /// A database URL, checked for a scheme Linli knows.

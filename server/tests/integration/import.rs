@@ -6,7 +6,7 @@
 use linli_domain::care::{CareLevel, Health, Home, SensorKind};
 use linli_domain::events::EventKind;
 use linli_domain::place::{Feature, Geometry, LayerName, Properties};
-use linli_server::store::sqlite::SqliteStore;
+use linli_server::store::sql::SqlStore;
 use linli_server::store::{Community, Store};
 use std::process::Output;
 
@@ -29,17 +29,19 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A temporary database; the folder goes away with the value.
+/// A database of the test's own (see `TestDatabase`).
 struct Db {
     url: String,
-    _dir: tempfile::TempDir,
+    _database: linli_tests::TestDatabase,
 }
 
 impl Db {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("linli.db").display());
-        Self { url, _dir: dir }
+    async fn new() -> Self {
+        let database = linli_tests::TestDatabase::new().await;
+        Self {
+            url: database.url.clone(),
+            _database: database,
+        }
     }
 
     /// `linli import LAYER FILE [extra…] --database-url …`.
@@ -65,8 +67,8 @@ impl Db {
         stdout(&out)
     }
 
-    async fn store(&self) -> SqliteStore {
-        SqliteStore::open(&self.url).await.unwrap()
+    async fn store(&self) -> SqlStore {
+        SqlStore::open(&self.url.parse().unwrap()).await.unwrap()
     }
 
     async fn features(&self, layer: LayerName) -> Vec<Feature<Properties>> {
@@ -82,8 +84,8 @@ impl Db {
     }
 
     /// A database with the communities and buildings homes are checked against.
-    fn with_base_map() -> Self {
-        let db = Self::new();
+    async fn with_base_map() -> Self {
+        let db = Self::new().await;
         db.import_ok("communities", "communities.geojson", &[]);
         db.import_ok("buildings", "buildings.geojson", &[]);
         db.import_ok("buildings", "buildings.osm.geojson", &[]);
@@ -134,7 +136,7 @@ fn find<'a>(features: &'a [Feature<Properties>], id: &str) -> &'a Feature<Proper
 
 #[tokio::test]
 async fn an_osmium_export_of_buildings_and_roads_imports_with_ids_tags_and_courtyard() {
-    let db = Db::new();
+    let db = Db::new().await;
     let printed = db.import_ok("buildings", "buildings.osm.geojson", &[]);
     assert!(
         printed.starts_with("imported 12 buildings from ")
@@ -186,7 +188,7 @@ async fn an_osmium_export_of_buildings_and_roads_imports_with_ids_tags_and_court
 
 #[tokio::test]
 async fn importing_again_replaces_features_with_the_same_id() {
-    let db = Db::new();
+    let db = Db::new().await;
     db.import_ok("buildings", "buildings.osm.geojson", &[]);
     let before = db.features(LayerName::Buildings).await;
     let printed = db.import_ok("buildings", "buildings-renamed.osm.geojson", &[]);
@@ -214,7 +216,7 @@ async fn importing_again_replaces_features_with_the_same_id() {
 
 #[tokio::test]
 async fn replace_empties_the_layer_first_and_only_that_layer() {
-    let db = Db::new();
+    let db = Db::new().await;
     db.import_ok("buildings", "buildings.osm.geojson", &[]);
     db.import_ok("roads", "roads.osm.geojson", &[]);
     let version = db
@@ -252,7 +254,7 @@ async fn replace_empties_the_layer_first_and_only_that_layer() {
 
 #[tokio::test]
 async fn grids_import_with_their_community() {
-    let db = Db::new();
+    let db = Db::new().await;
     db.import_ok("grids", "grids.geojson", &[]);
     let grids = db.features(LayerName::Grids).await;
     assert_eq!(ids(&grids), vec!["xingfuli-1", "xingfuli-2"]);
@@ -261,7 +263,7 @@ async fn grids_import_with_their_community() {
 
 #[tokio::test]
 async fn every_bad_file_is_refused_naming_the_feature_and_nothing_changes() {
-    let db = Db::new();
+    let db = Db::new().await;
     db.import_ok("communities", "communities.geojson", &[]);
     db.import_ok("grids", "grids.geojson", &[]);
     db.import_ok("buildings", "buildings.osm.geojson", &[]);
@@ -386,7 +388,7 @@ async fn every_bad_file_is_refused_naming_the_feature_and_nothing_changes() {
 
 #[tokio::test]
 async fn communities_import_and_replace_is_refused_while_a_user_is_bound_to_a_dropped_one() {
-    let db = Db::new();
+    let db = Db::new().await;
     let printed = db.import_ok("communities", "communities.geojson", &[]);
     assert!(
         printed.starts_with("imported 3 communities from "),
@@ -486,9 +488,9 @@ async fn communities_import_and_replace_is_refused_while_a_user_is_bound_to_a_dr
     );
 }
 
-#[test]
-fn an_unknown_layer_or_a_missing_file_is_refused() {
-    let db = Db::new();
+#[tokio::test]
+async fn an_unknown_layer_or_a_missing_file_is_refused() {
+    let db = Db::new().await;
     let out = linli(
         &[
             "import",
@@ -535,7 +537,7 @@ fn sensor_ids(home: &Home) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_spreadsheets_csv_of_homes_imports_with_sensors_quoting_and_building_centres() {
-    let db = Db::with_base_map();
+    let db = Db::with_base_map().await;
     let printed = db.import_ok("homes", "homes.csv", &[]);
     assert!(
         printed.starts_with("imported 4 homes from ")
@@ -606,7 +608,7 @@ async fn a_spreadsheets_csv_of_homes_imports_with_sensors_quoting_and_building_c
 
 #[tokio::test]
 async fn importing_homes_again_replaces_those_with_the_same_id_and_their_sensors() {
-    let db = Db::with_base_map();
+    let db = Db::with_base_map().await;
     db.import_ok("homes", "homes.csv", &[]);
     let before = db.homes().await;
     let printed = db.import_ok("homes", "homes-update.csv", &[]);
@@ -639,7 +641,7 @@ async fn importing_homes_again_replaces_those_with_the_same_id_and_their_sensors
 
 #[tokio::test]
 async fn replace_removes_every_home_and_sensor_first() {
-    let db = Db::with_base_map();
+    let db = Db::with_base_map().await;
     db.import_ok("homes", "homes.csv", &[]);
     db.import_ok("homes", "homes-update.csv", &[]);
 
@@ -677,7 +679,7 @@ async fn replace_removes_every_home_and_sensor_first() {
 
 #[tokio::test]
 async fn every_bad_homes_file_is_refused_naming_the_row_and_nothing_changes() {
-    let db = Db::with_base_map();
+    let db = Db::with_base_map().await;
     db.import_ok("homes", "homes.csv", &[]);
     let before = db.snapshot().await;
     assert_eq!(before.homes.len(), 4);
@@ -791,7 +793,7 @@ async fn every_bad_homes_file_is_refused_naming_the_row_and_nothing_changes() {
 
 #[tokio::test]
 async fn homes_need_the_buildings_and_communities_stored_first() {
-    let db = Db::new();
+    let db = Db::new().await;
     let out = db.import("homes", "homes.csv", &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);

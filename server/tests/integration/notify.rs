@@ -123,7 +123,7 @@ async fn put_roster(
 
 /// Makes the chains' waits run out now: what the clock would do after 5 minutes.
 async fn time_passes(app: &TestApp) {
-    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let pool = app.sql().await;
     sqlx::query("UPDATE notify_chains SET next_ms = 0 WHERE next_ms IS NOT NULL")
         .execute(&pool)
         .await
@@ -580,7 +580,7 @@ async fn warnings_wait_for_the_morning_digest_while_a_gas_alarm_pages_at_once() 
         1,
         "the warnings wait for the morning"
     );
-    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let pool = app.sql().await;
     let waiting: Vec<(i64, i64)> =
         sqlx::query_as("SELECT alert_id, due_ms FROM notify_digest WHERE sent_with IS NULL")
             .fetch_all(&pool)
@@ -702,7 +702,7 @@ async fn a_flapping_detector_pages_once_then_waits_for_the_storms_digest_but_gas
         1,
         "the repeats page nobody within the window"
     );
-    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let pool = app.sql().await;
     let waiting: Vec<(i64, String)> = sqlx::query_as(
         "SELECT alert_id, why FROM notify_digest WHERE sent_with IS NULL ORDER BY alert_id",
     )
@@ -805,12 +805,12 @@ async fn a_warning_the_rules_cleared_pages_again_when_it_comes_back() {
     // The casing closes: the rules clear the warning, and its chain ends.
     ingest(&app, &token, &device, 2, "tamper", 0.0).await;
     alert_becomes(&commander, &app, id, "resolved", 1).await;
-    let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    let pool = app.sql().await;
     // The notifier follows the event log: it ends the chain a moment later.
     let chain: (Option<i64>, Option<String>, i64) =
         eventually("the chain ended", WAIT, async || {
             let chain: (Option<i64>, Option<String>, i64) = sqlx::query_as(
-                "SELECT next_ms, ended, round FROM notify_chains WHERE alert_id = ?",
+                "SELECT next_ms, ended, round FROM notify_chains WHERE alert_id = $1",
             )
             .bind(id)
             .fetch_one(&pool)

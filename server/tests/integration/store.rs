@@ -1,19 +1,29 @@
-//! The SQLite store through the `Store` trait, on a temporary database file: the
-//! event log is append-only and complete, and a refused change leaves nothing behind.
+//! The store through the `Store` trait, on a database of its own (SQLite, or
+//! PostgreSQL with `LINLI_TEST_DATABASE=postgres`): the event log is append-only and
+//! complete, and a refused change leaves nothing behind. The migration tests are
+//! SQLite's: they build a database as an older Linli left it.
 
 use linli_domain::care::{CareLevel, Health, Home, Sensor, SensorKind};
 use linli_domain::place::{Geometry, LayerName};
 use linli_domain::{CommunityId, Role, Username};
-use linli_server::store::sqlite::SqliteStore;
+use linli_server::store::sql::SqlStore;
 use linli_server::store::{Actor, Change, Community, HomesImported, NewUser, Store, StoreError};
+use linli_tests::TestDatabase;
 
-async fn open() -> (SqliteStore, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("nested/folder/linli.db").display()
-    );
-    (SqliteStore::open(&url).await.unwrap(), url, dir)
+async fn open() -> (SqlStore, String, TestDatabase) {
+    let database = TestDatabase::new().await;
+    let url = database.url.clone();
+    (
+        SqlStore::open(&url.parse().unwrap()).await.unwrap(),
+        url,
+        database,
+    )
+}
+
+/// The database at `url` behind the store's back.
+async fn sql(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.unwrap()
 }
 
 fn change() -> Change {
@@ -48,13 +58,23 @@ fn worker(name: &str, communities: &[&str]) -> NewUser {
 }
 
 #[tokio::test]
+async fn a_new_sqlite_file_is_made_with_its_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nested/folder/linli.db");
+    let url = format!("sqlite://{}", file.display());
+    let store = SqlStore::open(&url.parse().unwrap()).await.unwrap();
+    store.ping().await.unwrap();
+    assert!(file.exists());
+}
+
+#[tokio::test]
 async fn the_database_refuses_to_rewrite_or_delete_the_event_log() {
     let (store, url, _dir) = open().await;
     store
         .save_communities(&change(), &[community("xingfuli")])
         .await
         .unwrap();
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let pool = sql(&url).await;
     let update = sqlx::query("UPDATE events SET actor = 'user:mallory'")
         .execute(&pool)
         .await;
@@ -419,7 +439,7 @@ async fn accounts_communities_and_sessions_survive_the_partners_migration() {
     )
     .await;
 
-    let store = SqliteStore::open(&url).await.unwrap();
+    let store = SqlStore::open(&url.parse().unwrap()).await.unwrap();
     let user = store
         .session_user("t", 2)
         .await
@@ -484,7 +504,7 @@ async fn messages_and_chains_survive_the_rounds_migration() {
         ],
     )
     .await;
-    let store = SqliteStore::open(&url).await.unwrap();
+    let store = SqlStore::open(&url.parse().unwrap()).await.unwrap();
     let chains = store.chains(&[41]).await.unwrap();
     assert_eq!(
         (chains[0].round, chains[0].answered),
@@ -494,9 +514,9 @@ async fn messages_and_chains_survive_the_rounds_migration() {
     let deliveries = store.deliveries(41).await.unwrap();
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].title, "网格员");
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let pool = sql(&url).await;
     let again = "INSERT INTO notify_outbox (alert_id, round, level, level_title, channel_id, message, \
-                 state, next_try_ms, decided_ms) VALUES (41, ?, 1, '网格员', 3, '{}', 'pending', 2000, 2000)";
+                 state, next_try_ms, decided_ms) VALUES (41, $1, 1, '网格员', 3, '{}', 'pending', 2000, 2000)";
     assert!(
         sqlx::query(again).bind(1).execute(&pool).await.is_err(),
         "round 1 has its message"
@@ -530,7 +550,7 @@ async fn every_case_starts_with_its_report_after_the_reports_migration() {
         ],
     )
     .await;
-    let store = SqliteStore::open(&url).await.unwrap();
+    let store = SqlStore::open(&url.parse().unwrap()).await.unwrap();
     let steps = |case: linli_domain::cases::Case| {
         case.timeline
             .iter()

@@ -1,5 +1,5 @@
 //! Test harness for the server's tests: the real [`Application`] on port 0 with a
-//! temporary SQLite database and a reqwest client with a cookie jar, and [`run_linli`]
+//! database of its own (SQLite, or PostgreSQL with `LINLI_TEST_DATABASE=postgres`) and a reqwest client with a cookie jar, and [`run_linli`]
 //! for running the `linli` binary itself.
 
 use linli_domain::alerts::Alert;
@@ -12,7 +12,7 @@ use linli_server::auth::rate_limit::Policy;
 use linli_server::clock::now_ms;
 use linli_server::startup::{Application, Settings};
 use linli_server::store::{Actor, Change, DynStore, NewUser};
-pub use linli_tests::{eventually, Broker};
+pub use linli_tests::{eventually, Broker, TestDatabase};
 use std::time::Duration;
 
 /// How long a test waits for what the server does on its own time (the rules, the
@@ -24,7 +24,7 @@ pub struct TestApp {
     pub base: String,
     pub store: DynStore,
     pub database_url: String,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -99,8 +99,8 @@ async fn spawn_app_full(
     simulate: bool,
     limits: linli_server::listen::Limits,
 ) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("linli.db").display());
+    let database = TestDatabase::new().await;
+    let database_url = database.url.clone();
     let app = Application::build(Settings {
         addr: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.parse().unwrap(),
@@ -126,12 +126,19 @@ async fn spawn_app_full(
         base,
         store,
         database_url,
-        _dir: dir,
+        _database: database,
         stop: Some(stop),
     }
 }
 
 impl TestApp {
+    /// The app's database, for a test that reads or changes it behind the server's
+    /// back (SQLite or PostgreSQL alike: the queries use `$N` parameters).
+    pub async fn sql(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.database_url).await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -4,7 +4,8 @@
 //! steps are allowed is decided by `linli_domain::cases` (`CaseStage::after`), and
 //! which earlier cases a report repeats by `linli_domain::cases::related`.
 
-use super::{append_event, case_from_row, corrupt, insert_case, SqliteStore, CASE_COLUMNS};
+use super::any::JsonText;
+use super::{append_event, case_from_row, corrupt, count, insert_case, SqlStore, CASE_COLUMNS};
 use crate::clock::Millis;
 use crate::store::{step_refused, Change, NewPhoto, StoreError, StoreResult};
 use linli_domain::cases::{
@@ -14,7 +15,7 @@ use linli_domain::cases::{
 use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
 use linli_domain::Timestamp;
-use sqlx::sqlite::SqliteConnection;
+use sqlx::AnyConnection;
 
 /// Earlier cases at the spot of a report of `case` made at `at`: the open ones it may
 /// repeat, and the newest solved one it shows to have come back. Only cases of the
@@ -22,7 +23,7 @@ use sqlx::sqlite::SqliteConnection;
 /// (a grid worker sees their own communities only), and merges only within its
 /// community (across a border the case is `transferred`).
 async fn related_cases(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     case: &CaseSummary,
     at: Millis,
 ) -> StoreResult<(Vec<i64>, Option<i64>)> {
@@ -30,8 +31,8 @@ async fn related_cases(
     let lat_margin = SAME_SPOT_METRES * 1.5 / 111_000.0;
     let lon_margin = lat_margin / case.position[1].to_radians().cos().max(0.1);
     let rows = sqlx::query(&format!(
-        "SELECT {CASE_COLUMNS} FROM cases WHERE category = ? AND community = ? AND id != ? \
-         AND opened_ms <= ? AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? ORDER BY id"
+        "SELECT {CASE_COLUMNS} FROM cases WHERE category = $1 AND community = $2 AND id != $3 \
+         AND opened_ms <= $4 AND lat BETWEEN $5 AND $6 AND lon BETWEEN $7 AND $8 ORDER BY id"
     ))
     .bind(case.category.as_str())
     .bind(case.community.as_str())
@@ -70,14 +71,14 @@ async fn related_cases(
 }
 
 async fn record_step(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     case: i64,
     step: &CaseStep,
     stage: CaseStage,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO case_events (case_id, at_ms, actor, step, stage) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO case_events (case_id, at_ms, actor, step, stage) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(case)
     .bind(change.at)
@@ -92,14 +93,14 @@ async fn record_step(
 /// Inserts a new case with its description and the first entry of its timeline (the
 /// report, with `note`), inside the caller's transaction.
 pub(super) async fn open_case(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     summary: &CaseSummary,
     description: &str,
     note: &str,
 ) -> StoreResult<CaseSummary> {
     let stored = insert_case(conn, change, summary).await?;
-    sqlx::query("UPDATE cases SET description = ? WHERE id = ?")
+    sqlx::query("UPDATE cases SET description = $1 WHERE id = $2")
         .bind(description)
         .bind(stored.id)
         .execute(&mut *conn)
@@ -110,7 +111,7 @@ pub(super) async fn open_case(
 
 /// The first entry of a case's timeline: its report, at the time it was opened.
 pub(super) async fn record_report(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     case: &CaseSummary,
     note: &str,
@@ -123,8 +124,8 @@ pub(super) async fn record_report(
     record_step(conn, &opened, case.id, &report, CaseStage::Reported).await
 }
 
-async fn summary(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<CaseSummary>> {
-    sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?"))
+async fn summary(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<CaseSummary>> {
+    sqlx::query(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
@@ -138,7 +139,7 @@ async fn summary(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Cas
 struct CaseEventRow {
     at_ms: Millis,
     actor: String,
-    step: sqlx::types::Json<CaseStep>,
+    step: JsonText<CaseStep>,
     #[sqlx(try_from = "String")]
     stage: CaseStage,
 }
@@ -152,20 +153,20 @@ struct CasePhotoRow {
     #[sqlx(try_from = "String")]
     kind: PhotoKind,
     note: String,
-    width: u32,
-    height: u32,
+    width: i64,
+    height: i64,
 }
 
-async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Case>> {
+async fn full_case(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Case>> {
     let Some(summary) = summary(conn, id).await? else {
         return Ok(None);
     };
-    let description: String = sqlx::query_scalar("SELECT description FROM cases WHERE id = ?")
+    let description: String = sqlx::query_scalar("SELECT description FROM cases WHERE id = $1")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
     let timeline = sqlx::query_as::<_, CaseEventRow>(
-        "SELECT at_ms, actor, step, stage FROM case_events WHERE case_id = ? ORDER BY at_ms, id",
+        "SELECT at_ms, actor, step, stage FROM case_events WHERE case_id = $1 ORDER BY at_ms, id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -187,22 +188,24 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
     };
     let photos = sqlx::query_as::<_, CasePhotoRow>(
         "SELECT id, at_ms, actor, kind, note, width, height FROM case_photos \
-         WHERE case_id = ? ORDER BY id",
+         WHERE case_id = $1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|row| CasePhoto {
-        id: row.id,
-        at: Timestamp::from_millis(row.at_ms),
-        by: row.actor,
-        kind: row.kind,
-        note: row.note,
-        width: row.width,
-        height: row.height,
+    .map(|row| {
+        Ok(CasePhoto {
+            id: row.id,
+            at: Timestamp::from_millis(row.at_ms),
+            by: row.actor,
+            kind: row.kind,
+            note: row.note,
+            width: count(row.width)?,
+            height: count(row.height)?,
+        })
     })
-    .collect();
+    .collect::<StoreResult<Vec<_>>>()?;
     Ok(Some(Case {
         next_stages: summary.stage.next_stages().to_vec(),
         summary,
@@ -215,7 +218,7 @@ async fn full_case(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<C
 
 /// The case `id` as a change left it, with its `case.updated` event (the summary,
 /// which the live stream sends), inside the change's transaction.
-async fn changed_case(conn: &mut SqliteConnection, change: &Change, id: i64) -> StoreResult<Case> {
+async fn changed_case(conn: &mut AnyConnection, change: &Change, id: i64) -> StoreResult<Case> {
     let case = full_case(conn, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("there is no case {id}")))?;
@@ -232,7 +235,7 @@ async fn changed_case(conn: &mut SqliteConnection, change: &Change, id: i64) -> 
 /// The case `id` for a change by `for_party` (a partner's, when given): `NotFound`,
 /// or `Forbidden` when that party does not handle it now.
 async fn case_for_change(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     for_party: Option<Party>,
 ) -> StoreResult<CaseSummary> {
@@ -251,7 +254,7 @@ async fn case_for_change(
 /// Records on `original` that case `case` was closed as its duplicate: another open
 /// case of the same community.
 async fn merge_into(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     case: &CaseSummary,
     outcome: CaseOutcome,
@@ -285,7 +288,7 @@ async fn merge_into(
         note: format!("#{id} 重复上报，已合并 · case {id} reported the same, merged here"),
     };
     record_step(conn, change, original, &note, target.stage).await?;
-    sqlx::query("UPDATE cases SET updated_ms = ? WHERE id = ?")
+    sqlx::query("UPDATE cases SET updated_ms = $1 WHERE id = $2")
         .bind(change.at)
         .bind(original)
         .execute(&mut *conn)
@@ -300,7 +303,7 @@ async fn merge_into(
     Ok(())
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn create_case_sql(
         &self,
         change: &Change,
@@ -357,23 +360,22 @@ impl SqliteStore {
                 "case {id} is closed; reopen it first"
             )));
         }
-        let photo_id = sqlx::query(
+        let photo_id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO case_photos (case_id, at_ms, actor, kind, note, width, height, image, thumb) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(id)
         .bind(change.at)
         .bind(change.actor.label())
         .bind(photo.kind.as_str())
         .bind(&photo.note)
-        .bind(photo.width)
-        .bind(photo.height)
+        .bind(i64::from(photo.width))
+        .bind(i64::from(photo.height))
         .bind(&photo.image)
         .bind(&photo.thumb)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
-        sqlx::query("UPDATE cases SET updated_ms = ? WHERE id = ?")
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE cases SET updated_ms = $1 WHERE id = $2")
             .bind(change.at)
             .bind(id)
             .execute(&mut *tx)
@@ -399,7 +401,7 @@ impl SqliteStore {
     ) -> StoreResult<Option<Vec<u8>>> {
         let column = if thumb { "thumb" } else { "image" };
         Ok(sqlx::query_scalar(&format!(
-            "SELECT {column} FROM case_photos WHERE case_id = ? AND id = ?"
+            "SELECT {column} FROM case_photos WHERE case_id = $1 AND id = $2"
         ))
         .bind(case)
         .bind(photo)
@@ -463,14 +465,14 @@ impl SqliteStore {
         }
         let update = match step {
             CaseStep::Close { outcome, .. } => sqlx::query(
-                "UPDATE cases SET stage = ?, outcome = ?, closed_ms = ?, updated_ms = ? WHERE id = ?",
+                "UPDATE cases SET stage = $1, outcome = $2, closed_ms = $3, updated_ms = $4 WHERE id = $5",
             )
             .bind(stage.as_str())
             .bind(outcome.as_str())
             .bind(change.at),
             CaseStep::Reopen { .. } => sqlx::query(
-                "UPDATE cases SET stage = ?, outcome = NULL, closed_ms = NULL, \
-                 reopened = reopened + 1, parties_done = ?, updated_ms = ? WHERE id = ?",
+                "UPDATE cases SET stage = $1, outcome = NULL, closed_ms = NULL, \
+                 reopened = reopened + 1, parties_done = $2, updated_ms = $3 WHERE id = $4",
             )
             .bind(stage.as_str())
             .bind(&done),
@@ -479,19 +481,19 @@ impl SqliteStore {
                 cooperating,
                 ..
             } => sqlx::query(
-                "UPDATE cases SET responsible = ?, cooperating = ?, parties_done = ?, \
-                 updated_ms = ? WHERE id = ?",
+                "UPDATE cases SET responsible = $1, cooperating = $2, parties_done = $3, \
+                 updated_ms = $4 WHERE id = $5",
             )
             .bind(responsible.as_str())
             .bind(serde_json::to_string(cooperating).map_err(corrupt)?)
             .bind(&done),
             CaseStep::PartDone { .. } => {
-                sqlx::query("UPDATE cases SET parties_done = ?, updated_ms = ? WHERE id = ?")
+                sqlx::query("UPDATE cases SET parties_done = $1, updated_ms = $2 WHERE id = $3")
                     .bind(&done)
             }
             // (A report is refused by `after` above.)
             CaseStep::Advance { .. } | CaseStep::Note { .. } | CaseStep::Report { .. } => {
-                sqlx::query("UPDATE cases SET stage = ?, updated_ms = ? WHERE id = ?")
+                sqlx::query("UPDATE cases SET stage = $1, updated_ms = $2 WHERE id = $3")
                     .bind(stage.as_str())
             }
         };

@@ -1,19 +1,19 @@
 //! The SQL of public notices: publish, withdraw, and those in force.
 
-use super::{append_event, SqliteStore};
+use super::{append_event, SqlStore};
 use crate::clock::Millis;
 use crate::store::{Change, NewNotice, StoreError, StoreResult};
 use linli_domain::api::Notice;
 use linli_domain::events::EventKind;
 use linli_domain::Timestamp;
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::FromRow as _;
 
 const COLUMNS: &str = "id, title, body, published_ms, until_ms";
-/// In force at `?` (bound twice): published, not withdrawn, not past its end.
+/// In force at `$1`: published, not withdrawn, not past its end.
 const IN_FORCE: &str =
-    "withdrawn_ms IS NULL AND published_ms <= ? AND (until_ms IS NULL OR until_ms > ?)";
+    "withdrawn_ms IS NULL AND published_ms <= $1 AND (until_ms IS NULL OR until_ms > $1)";
 
 /// A row of `notices` as [`COLUMNS`] selects it.
 #[derive(sqlx::FromRow)]
@@ -25,7 +25,7 @@ struct NoticeRow {
     until_ms: Option<Millis>,
 }
 
-fn notice_from_row(row: &SqliteRow) -> StoreResult<Notice> {
+fn notice_from_row(row: &AnyRow) -> StoreResult<Notice> {
     let row = NoticeRow::from_row(row)?;
     Ok(Notice {
         id: row.id,
@@ -36,24 +36,23 @@ fn notice_from_row(row: &SqliteRow) -> StoreResult<Notice> {
     })
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn publish_notice_sql(
         &self,
         change: &Change,
         new: &NewNotice,
     ) -> StoreResult<Notice> {
         let mut tx = self.write().await?;
-        let id = sqlx::query(
-            "INSERT INTO notices (title, body, published_ms, published_by, until_ms) VALUES (?, ?, ?, ?, ?)",
+        let id = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO notices (title, body, published_ms, published_by, until_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&new.title)
         .bind(&new.body)
         .bind(change.at)
         .bind(change.actor.label())
         .bind(new.until)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         let notice = Notice {
             id,
             title: new.title.clone(),
@@ -73,16 +72,15 @@ impl SqliteStore {
     ) -> StoreResult<Notice> {
         let mut tx = self.write().await?;
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM notices WHERE id = ? AND {IN_FORCE}"
+            "SELECT {COLUMNS} FROM notices WHERE {IN_FORCE} AND id = $2"
         ))
+        .bind(change.at)
         .bind(id)
-        .bind(change.at)
-        .bind(change.at)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("no notice {id} is in force")))?;
         let notice = notice_from_row(&row)?;
-        sqlx::query("UPDATE notices SET withdrawn_ms = ? WHERE id = ?")
+        sqlx::query("UPDATE notices SET withdrawn_ms = $1 WHERE id = $2")
             .bind(change.at)
             .bind(id)
             .execute(&mut *tx)
@@ -102,7 +100,6 @@ impl SqliteStore {
         sqlx::query(&format!(
             "SELECT {COLUMNS} FROM notices WHERE {IN_FORCE} ORDER BY published_ms DESC, id DESC"
         ))
-        .bind(now)
         .bind(now)
         .fetch_all(&self.pool)
         .await?

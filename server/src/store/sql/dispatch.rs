@@ -2,7 +2,7 @@
 //! each change with its `dispatch.created` or `dispatch.updated` event (the task as it
 //! then stands, which the live stream sends).
 
-use super::{and_community_in, append_event, corrupt, Constraints, SqliteStore};
+use super::{and_community_in, append_event, corrupt, Constraints, SqlStore};
 use crate::store::{Change, DispatchFilter, NewDispatchRecord, StoreError, StoreResult};
 use linli_domain::dispatch::{
     Dispatch, DispatchAction, DispatchEvent, DispatchState, DispatchStep,
@@ -10,7 +10,8 @@ use linli_domain::dispatch::{
 use linli_domain::events::EventKind;
 use linli_domain::CommunityId;
 use linli_domain::Timestamp;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::FromRow as _;
 
 const COLUMNS: &str = "id, assignee, alert_id, case_id, community, title, lon, lat, note, \
@@ -37,7 +38,7 @@ struct DispatchRow {
 }
 
 /// A task without its steps (`events`, read apart).
-fn dispatch_from_row(row: &SqliteRow) -> StoreResult<Dispatch> {
+fn dispatch_from_row(row: &AnyRow) -> StoreResult<Dispatch> {
     let row = DispatchRow::from_row(row)?;
     Ok(Dispatch {
         id: row.id,
@@ -57,8 +58,8 @@ fn dispatch_from_row(row: &SqliteRow) -> StoreResult<Dispatch> {
 }
 
 /// The task `id` with its steps.
-async fn full(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Dispatch>> {
-    let Some(row) = sqlx::query(&format!("SELECT {COLUMNS} FROM dispatches WHERE id = ?"))
+async fn full(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<Dispatch>> {
+    let Some(row) = sqlx::query(&format!("SELECT {COLUMNS} FROM dispatches WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
@@ -72,7 +73,7 @@ async fn full(conn: &mut SqliteConnection, id: i64) -> StoreResult<Option<Dispat
 
 /// The task `id` as a change left it, with its event (`kind`) carrying it.
 async fn recorded(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     id: i64,
     kind: EventKind,
@@ -100,9 +101,9 @@ struct DispatchEventRow {
     note: String,
 }
 
-async fn events(conn: &mut SqliteConnection, id: i64) -> StoreResult<Vec<DispatchEvent>> {
+async fn events(conn: &mut AnyConnection, id: i64) -> StoreResult<Vec<DispatchEvent>> {
     let rows: Vec<DispatchEventRow> = sqlx::query_as(
-        "SELECT at_ms, actor, action, note FROM dispatch_events WHERE dispatch_id = ? ORDER BY id",
+        "SELECT at_ms, actor, action, note FROM dispatch_events WHERE dispatch_id = $1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -118,16 +119,16 @@ async fn events(conn: &mut SqliteConnection, id: i64) -> StoreResult<Vec<Dispatc
         .collect())
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn create_dispatch_sql(
         &self,
         change: &Change,
         new: &NewDispatchRecord,
     ) -> StoreResult<Dispatch> {
         let mut tx = self.write().await?;
-        let id = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO dispatches (assignee, alert_id, case_id, community, title, lon, lat, note, \
-             state, sent_by, sent_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent', ?, ?, ?)",
+             state, sent_by, sent_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sent', $9, $10, $11) RETURNING id",
         )
         .bind(&new.assignee)
         .bind(new.alert_id)
@@ -140,10 +141,9 @@ impl SqliteStore {
         .bind(change.actor.label())
         .bind(change.at)
         .bind(change.at)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
-        .or_invalid(|| "the alert or case to go to does not exist".into())?
-        .last_insert_rowid();
+        .or_invalid(|| "the alert or case to go to does not exist".into())?;
         let dispatch = recorded(&mut tx, change, id, EventKind::DispatchCreated).await?;
         tx.commit().await?;
         Ok(dispatch)
@@ -154,7 +154,7 @@ impl SqliteStore {
         filter: &DispatchFilter,
     ) -> StoreResult<Vec<Dispatch>> {
         let mut query =
-            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM dispatches WHERE 1 = 1"));
+            super::SqlBuilder::new(format!("SELECT {COLUMNS} FROM dispatches WHERE 1 = 1"));
         if let Some(ids) = &filter.communities {
             if ids.is_empty() {
                 return Ok(Vec::new());
@@ -168,7 +168,7 @@ impl SqliteStore {
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(filter.limit));
         let mut conn = self.pool.acquire().await?;
-        let rows = query.build().fetch_all(&mut *conn).await?;
+        let rows = query.build()?.fetch_all(&mut *conn).await?;
         let mut list = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut dispatch = dispatch_from_row(row)?;
@@ -200,14 +200,14 @@ impl SqliteStore {
         // Done offline before a later change arrived: after it, so the task's history
         // keeps its order.
         let change = &change.not_before(current.updated_at.millis());
-        sqlx::query("UPDATE dispatches SET state = ?, updated_ms = ? WHERE id = ?")
+        sqlx::query("UPDATE dispatches SET state = $1, updated_ms = $2 WHERE id = $3")
             .bind(next.as_str())
             .bind(change.at)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO dispatch_events (dispatch_id, at_ms, actor, action, note) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO dispatch_events (dispatch_id, at_ms, actor, action, note) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id)
         .bind(change.at)

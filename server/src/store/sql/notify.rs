@@ -1,7 +1,8 @@
 //! The SQL of notifications: channels, duty rosters, escalation chains and the outbox
 //! (see `crate::notify`).
 
-use super::{append_event, count, SqliteStore};
+use super::any::JsonText;
+use super::{append_event, count, SqlStore};
 use crate::clock::Millis;
 use crate::store::{
     Actor, Chain, Change, NewDelivery, NotifyWrite, PendingDelivery, StoreError, StoreResult,
@@ -13,8 +14,7 @@ use linli_domain::notify::{ChannelKind, ChannelRequest, Delivery, DeliveryState,
 use linli_domain::CommunityId;
 use linli_domain::Timestamp;
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::types::Json;
+use sqlx::any::AnyRow;
 use sqlx::{FromRow as _, Row as _};
 
 /// Who the notifier acts as in the event log.
@@ -37,7 +37,7 @@ struct ChannelRow {
     kind: ChannelKind,
     url: String,
     secret: Option<String>,
-    communities: Json<Vec<CommunityId>>,
+    communities: JsonText<Vec<CommunityId>>,
     #[sqlx(try_from = "String")]
     min_severity: Severity,
     created_ms: Millis,
@@ -58,11 +58,11 @@ impl From<ChannelRow> for StoredChannel {
     }
 }
 
-fn channel_from_row(row: &SqliteRow) -> StoreResult<StoredChannel> {
+fn channel_from_row(row: &AnyRow) -> StoreResult<StoredChannel> {
     Ok(ChannelRow::from_row(row)?.into())
 }
 
-/// A delivery as [`SqliteStore::deliveries_sql`] lists it: the outbox's row with its
+/// A delivery as [`SqlStore::deliveries_sql`] lists it: the outbox's row with its
 /// channel's name and kind.
 #[derive(sqlx::FromRow)]
 struct DeliveryRow {
@@ -70,7 +70,7 @@ struct DeliveryRow {
     alert_id: i64,
     level: i64,
     level_title: String,
-    person: Option<Json<OnDuty>>,
+    person: Option<JsonText<OnDuty>>,
     #[sqlx(try_from = "String")]
     state: DeliveryState,
     attempts: i64,
@@ -83,7 +83,7 @@ struct DeliveryRow {
 }
 
 /// A delivery waiting in `notify_outbox` with its channel, as
-/// [`SqliteStore::outbox_due_sql`] selects it (the channel's columns unprefixed, the
+/// [`SqlStore::outbox_due_sql`] selects it (the channel's columns unprefixed, the
 /// delivery's id as `o_id`).
 #[derive(sqlx::FromRow)]
 struct DueRow {
@@ -92,8 +92,8 @@ struct DueRow {
     round: i64,
     level: i64,
     level_title: String,
-    person: Option<Json<OnDuty>>,
-    message: Json<serde_json::Value>,
+    person: Option<JsonText<OnDuty>>,
+    message: JsonText<serde_json::Value>,
     attempts: i64,
     #[sqlx(flatten)]
     channel: ChannelRow,
@@ -113,7 +113,7 @@ struct ChainRow {
     ended: Option<String>,
 }
 
-fn chain_from_row(row: &SqliteRow) -> StoreResult<Chain> {
+fn chain_from_row(row: &AnyRow) -> StoreResult<Chain> {
     let row = ChainRow::from_row(row)?;
     Ok(Chain {
         alert_id: row.alert_id,
@@ -139,7 +139,7 @@ fn channel_event(channel: &StoredChannel) -> serde_json::Value {
     })
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn channels_sql(&self) -> StoreResult<Vec<StoredChannel>> {
         let rows = sqlx::query(&format!(
             "SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE deleted_ms IS NULL ORDER BY id"
@@ -156,9 +156,9 @@ impl SqliteStore {
     ) -> StoreResult<StoredChannel> {
         let mut tx = self.write().await?;
         let communities = serde_json::to_string(&request.communities).map_err(corrupt)?;
-        let id = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO notify_channels (name, kind, url, secret, communities, min_severity, created_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&request.name)
         .bind(request.kind.as_str())
@@ -167,9 +167,8 @@ impl SqliteStore {
         .bind(&communities)
         .bind(request.min_severity.as_str())
         .bind(change.at)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         let channel = StoredChannel {
             id,
             name: request.name.clone(),
@@ -198,21 +197,21 @@ impl SqliteStore {
     ) -> StoreResult<StoredChannel> {
         let mut tx = self.write().await?;
         let row = sqlx::query(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE id = ? AND deleted_ms IS NULL"
+            "SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE id = $1 AND deleted_ms IS NULL"
         ))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("there is no channel {id}")))?;
         let channel = channel_from_row(&row)?;
-        sqlx::query("UPDATE notify_channels SET deleted_ms = ? WHERE id = ?")
+        sqlx::query("UPDATE notify_channels SET deleted_ms = $1 WHERE id = $2")
             .bind(change.at)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "UPDATE notify_outbox SET state = 'failed', error = 'the channel was deleted' \
-             WHERE channel_id = ? AND state = 'pending'",
+             WHERE channel_id = $1 AND state = 'pending'",
         )
         .bind(id)
         .execute(&mut *tx)
@@ -229,7 +228,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn roster_sql(&self, community: &CommunityId) -> StoreResult<Option<Roster>> {
-        let row = sqlx::query("SELECT roster FROM duty_rosters WHERE community = ?")
+        let row = sqlx::query("SELECT roster FROM duty_rosters WHERE community = $1")
             .bind(community.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -247,7 +246,7 @@ impl SqliteStore {
         roster: &Roster,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
+        let known = sqlx::query("SELECT 1 FROM communities WHERE id = $1")
             .bind(community.as_str())
             .fetch_optional(&mut *tx)
             .await?;
@@ -257,7 +256,7 @@ impl SqliteStore {
             )));
         }
         sqlx::query(
-            "INSERT INTO duty_rosters (community, roster, updated_ms) VALUES (?, ?, ?) \
+            "INSERT INTO duty_rosters (community, roster, updated_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (community) DO UPDATE SET roster = excluded.roster, updated_ms = excluded.updated_ms",
         )
         .bind(community.as_str())
@@ -278,7 +277,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn notify_cursor_sql(&self) -> StoreResult<Option<i64>> {
-        let row = sqlx::query("SELECT event_id FROM notify_cursor WHERE only = 1")
+        let row = sqlx::query("SELECT event_id FROM notify_cursor WHERE \"only\" = 1")
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|row| row.try_get("event_id")).transpose()?)
@@ -297,7 +296,7 @@ impl SqliteStore {
                 NotifyWrite::Chain(chain) => {
                     sqlx::query(
                         "INSERT INTO notify_chains (alert_id, home, kind, started_ms, round, level, next_ms, ended) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (alert_id) DO UPDATE SET \
                          started_ms = excluded.started_ms, round = excluded.round, \
                          level = excluded.level, next_ms = excluded.next_ms, ended = excluded.ended",
                     )
@@ -314,8 +313,8 @@ impl SqliteStore {
                 }
                 NotifyWrite::EndChain { alert_id, why } => {
                     sqlx::query(
-                        "UPDATE notify_chains SET next_ms = NULL, ended = ? \
-                         WHERE alert_id = ? AND (next_ms IS NOT NULL OR ended = 'last-level')",
+                        "UPDATE notify_chains SET next_ms = NULL, ended = $1 \
+                         WHERE alert_id = $2 AND (next_ms IS NOT NULL OR ended = 'last-level')",
                     )
                     .bind(why)
                     .bind(alert_id)
@@ -323,8 +322,8 @@ impl SqliteStore {
                     .await?;
                     // A digest anchored on this alert carries others too: it goes.
                     sqlx::query(
-                        "UPDATE notify_outbox SET state = 'cancelled', error = ? \
-                         WHERE alert_id = ? AND state = 'pending' AND level < ?",
+                        "UPDATE notify_outbox SET state = 'cancelled', error = $1 \
+                         WHERE alert_id = $2 AND state = 'pending' AND level < $3",
                     )
                     .bind(format!("not sent: {why} first"))
                     .bind(alert_id)
@@ -335,7 +334,7 @@ impl SqliteStore {
                 NotifyWrite::Enqueue(new) => {
                     sqlx::query(
                         "INSERT INTO notify_outbox (alert_id, round, level, level_title, channel_id, person, \
-                         message, state, next_try_ms, decided_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+                         message, state, next_try_ms, decided_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) \
                          ON CONFLICT (alert_id, round, level, channel_id) DO NOTHING",
                     )
                     .bind(new.alert_id)
@@ -364,7 +363,7 @@ impl SqliteStore {
                 } => {
                     sqlx::query(
                         "INSERT INTO notify_digest (alert_id, community, why, due_ms) \
-                         VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING",
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (alert_id) DO NOTHING",
                     )
                     .bind(alert_id)
                     .bind(community.as_str())
@@ -376,8 +375,8 @@ impl SqliteStore {
                 NotifyWrite::Digested { alert_ids, anchor } => {
                     for alert_id in alert_ids {
                         sqlx::query(
-                            "UPDATE notify_digest SET sent_with = ? \
-                             WHERE alert_id = ? AND sent_with IS NULL",
+                            "UPDATE notify_digest SET sent_with = $1 \
+                             WHERE alert_id = $2 AND sent_with IS NULL",
                         )
                         .bind(anchor)
                         .bind(alert_id)
@@ -388,8 +387,8 @@ impl SqliteStore {
                 NotifyWrite::Sent { id, event } => {
                     // Taken by its receiver, even if cancelled meanwhile: it was sent.
                     let changed = sqlx::query(
-                        "UPDATE notify_outbox SET state = 'sent', sent_ms = ?, attempts = attempts + 1, \
-                         error = NULL WHERE id = ? AND state IN ('pending', 'cancelled')",
+                        "UPDATE notify_outbox SET state = 'sent', sent_ms = $1, attempts = attempts + 1, \
+                         error = NULL WHERE id = $2 AND state IN ('pending', 'cancelled')",
                     )
                     .bind(at)
                     .bind(id)
@@ -406,8 +405,8 @@ impl SqliteStore {
                     error,
                 } => {
                     sqlx::query(
-                        "UPDATE notify_outbox SET attempts = attempts + 1, next_try_ms = ?, error = ? \
-                         WHERE id = ? AND state = 'pending'",
+                        "UPDATE notify_outbox SET attempts = attempts + 1, next_try_ms = $1, error = $2 \
+                         WHERE id = $3 AND state = 'pending'",
                     )
                     .bind(next_try_ms)
                     .bind(&error)
@@ -424,8 +423,8 @@ impl SqliteStore {
                     event,
                 } => {
                     let changed = sqlx::query(
-                        "UPDATE notify_outbox SET state = 'failed', attempts = attempts + 1, error = ? \
-                         WHERE id = ? AND state = 'pending'",
+                        "UPDATE notify_outbox SET state = 'failed', attempts = attempts + 1, error = $1 \
+                         WHERE id = $2 AND state = 'pending'",
                     )
                     .bind(&error)
                     .bind(id)
@@ -436,9 +435,9 @@ impl SqliteStore {
                         append_event(&mut tx, &change, EventKind::AlertNotifyFailed, event).await?;
                         // Nobody of this level heard of it: the next level now.
                         sqlx::query(
-                            "UPDATE notify_chains SET next_ms = ? WHERE alert_id = ? AND round = ? \
-                             AND level = ? AND next_ms IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \
-                             notify_outbox WHERE alert_id = ? AND round = ? AND level = ? \
+                            "UPDATE notify_chains SET next_ms = $1 WHERE alert_id = $2 AND round = $3 \
+                             AND level = $4 AND next_ms IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \
+                             notify_outbox WHERE alert_id = $5 AND round = $6 AND level = $7 \
                              AND state IN ('pending', 'sent'))",
                         )
                         .bind(at)
@@ -456,8 +455,8 @@ impl SqliteStore {
         }
         if let Some(cursor) = cursor {
             sqlx::query(
-                "INSERT INTO notify_cursor (only, event_id) VALUES (1, ?) \
-                 ON CONFLICT (only) DO UPDATE SET event_id = excluded.event_id",
+                "INSERT INTO notify_cursor (\"only\", event_id) VALUES (1, $1) \
+                 ON CONFLICT (\"only\") DO UPDATE SET event_id = excluded.event_id",
             )
             .bind(cursor)
             .execute(&mut *tx)
@@ -471,19 +470,17 @@ impl SqliteStore {
         if alert_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = serde_json::to_string(alert_ids).map_err(corrupt)?;
-        let rows = sqlx::query(
-            "SELECT * FROM notify_chains WHERE alert_id IN (SELECT value FROM json_each(?))",
-        )
-        .bind(list)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = super::SqlBuilder::new("SELECT * FROM notify_chains WHERE alert_id IN ")
+            .push_list(alert_ids.iter().copied())
+            .build()?
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(chain_from_row).collect()
     }
 
     pub(super) async fn chains_due_sql(&self, now: Millis) -> StoreResult<Vec<Chain>> {
         let rows = sqlx::query(
-            "SELECT * FROM notify_chains WHERE next_ms IS NOT NULL AND next_ms <= ? ORDER BY next_ms LIMIT 500",
+            "SELECT * FROM notify_chains WHERE next_ms IS NOT NULL AND next_ms <= $1 ORDER BY next_ms LIMIT 500",
         )
         .bind(now)
         .fetch_all(&self.pool)
@@ -494,7 +491,7 @@ impl SqliteStore {
     pub(super) async fn digest_due_sql(&self, now: Millis) -> StoreResult<Vec<(i64, CommunityId)>> {
         let rows: Vec<(i64, String)> = sqlx::query_as(
             "SELECT alert_id, community FROM notify_digest \
-             WHERE sent_with IS NULL AND due_ms <= ? ORDER BY alert_id LIMIT 500",
+             WHERE sent_with IS NULL AND due_ms <= $1 ORDER BY alert_id LIMIT 500",
         )
         .bind(now)
         .fetch_all(&self.pool)
@@ -511,7 +508,7 @@ impl SqliteStore {
         since: Millis,
     ) -> StoreResult<bool> {
         let row = sqlx::query(
-            "SELECT 1 FROM notify_chains WHERE home = ? AND kind = ? AND started_ms >= ? LIMIT 1",
+            "SELECT 1 FROM notify_chains WHERE home = $1 AND kind = $2 AND started_ms >= $3 LIMIT 1",
         )
         .bind(home)
         .bind(kind.as_str())
@@ -529,8 +526,8 @@ impl SqliteStore {
         let rows: Vec<DueRow> = sqlx::query_as(&format!(
             "SELECT o.id AS o_id, o.alert_id, o.round, o.level, o.level_title, o.person, o.message, o.attempts, \
              {} FROM notify_outbox o JOIN notify_channels c ON c.id = o.channel_id \
-             WHERE o.state = 'pending' AND o.next_try_ms <= ? AND c.deleted_ms IS NULL \
-             ORDER BY o.next_try_ms, o.id LIMIT ?",
+             WHERE o.state = 'pending' AND o.next_try_ms <= $1 AND c.deleted_ms IS NULL \
+             ORDER BY o.next_try_ms, o.id LIMIT $2",
             CHANNEL_COLUMNS
                 .split(", ")
                 .map(|c| format!("c.{c}"))
@@ -563,7 +560,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn home_place_sql(&self, home: &str) -> StoreResult<Option<(i64, String)>> {
-        let row = sqlx::query("SELECT unit, room FROM homes WHERE id = ?")
+        let row = sqlx::query("SELECT unit, room FROM homes WHERE id = $1")
             .bind(home)
             .fetch_optional(&self.pool)
             .await?;
@@ -575,7 +572,7 @@ impl SqliteStore {
         let rows: Vec<DeliveryRow> = sqlx::query_as(
             "SELECT o.id, o.alert_id, o.level, o.level_title, o.person, o.state, o.attempts, \
              o.decided_ms, o.sent_ms, o.error, c.name, c.kind FROM notify_outbox o \
-             JOIN notify_channels c ON c.id = o.channel_id WHERE o.alert_id = ? ORDER BY o.id",
+             JOIN notify_channels c ON c.id = o.channel_id WHERE o.alert_id = $1 ORDER BY o.id",
         )
         .bind(alert_id)
         .fetch_all(&self.pool)

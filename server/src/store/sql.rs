@@ -1,7 +1,12 @@
-//! [`SqliteStore`]: the embedded default store, SQLite in WAL mode through sqlx.
+//! [`SqlStore`]: the store on SQLite (the embedded default, in WAL mode) or PostgreSQL,
+//! through sqlx's `Any` driver: one set of queries for both.
 //!
-//! The only module with SQLite SQL in it. Migrations in `migrations/sqlite/` are
-//! embedded in the binary and run when the store opens.
+//! The queries are written in the SQL both databases read: `$1, $2, …` parameters,
+//! `RETURNING`, `ON CONFLICT`, JSON documents as text and yes/no columns read through
+//! [`any::Flag`]. What does differ is said here, in [`Backend`]: how a write
+//! transaction takes the write lock, which errors mean "cannot write now", and each
+//! database's migrations (`migrations/sqlite/`, `migrations/postgres/`, embedded in the
+//! binary and run when the store opens).
 
 use super::{
     AlertFilter, CaseFilter, Chain, Change, Committed, Community, Credential, DeviceRecord,
@@ -11,6 +16,7 @@ use super::{
 };
 use crate::clock::Millis;
 use crate::reading::Reading;
+use any::{Flag, JsonText, SqlBuilder};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use linli_domain::alerts::Alert;
@@ -29,14 +35,13 @@ use linli_domain::place::{Feature, LayerName, Properties};
 use linli_domain::Timestamp;
 use linli_domain::{CommunityId, Role, Username};
 use serde_json::json;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
-use sqlx::{FromRow as _, Row as _};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyConnection, AnyPool, ConnectOptions as _, Executor as _, FromRow as _, Row as _};
 use std::str::FromStr as _;
 use std::time::Duration;
 
+mod any;
 mod cases;
 mod dispatch;
 mod notices;
@@ -44,81 +49,154 @@ mod notify;
 mod patrols;
 mod sensors;
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
 }
+
+/// Which database a [`SqlStore`] is on: what differs between the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL advisory lock every write transaction takes (see [`SqlStore::write`]).
+const POSTGRES_WRITE_LOCK: i64 = 0x4c69_6e6c_6901;
 
 /// SQLite's primary result codes that mean "cannot write now" rather than a bug:
 /// SQLITE_BUSY, SQLITE_IOERR, SQLITE_FULL (`sqlite3.h`).
 const SQLITE_UNAVAILABLE: [i64; 3] = [5, 10, 13];
 
-/// When a write last failed for want of the disk (see `SqliteStore::open`).
-static LAST_WRITE_FAILURE: std::sync::Mutex<Option<std::time::Instant>> =
-    std::sync::Mutex::new(None);
-
 /// SQLITE_BUSY: another connection (or program) held the write lock past the busy
 /// timeout.
 const SQLITE_BUSY: i64 = 5;
 
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        let primary_code = match &err {
-            sqlx::Error::Database(e) => e
-                .code()
-                .and_then(|code| code.parse::<i64>().ok())
-                .map(|code| code & 0xff),
+/// PostgreSQL's error classes and codes that mean "cannot write now" (Appendix A of
+/// its manual): a connection lost (08), out of disk or connections (53), the server
+/// shutting down or starting (57P01–57P03), a standby that cannot write (25006), a
+/// deadlock or serialization failure (40001, 40P01: the change may be tried again).
+const POSTGRES_UNAVAILABLE: [&str; 8] = [
+    "08", "53", "57P01", "57P02", "57P03", "25006", "40001", "40P01",
+];
+
+/// When a write last failed for want of the disk (see `SqlStore::open`).
+static LAST_WRITE_FAILURE: std::sync::Mutex<Option<std::time::Instant>> =
+    std::sync::Mutex::new(None);
+
+/// Why the database cannot write now, when that is what `err` says rather than a bug.
+fn unavailable_because(err: &sqlx::Error) -> Option<&'static str> {
+    let database = match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => {
+            return Some("it cannot be reached or is out of space")
+        }
+        sqlx::Error::Database(database) => database,
+        _ => return None,
+    };
+    if database
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        let primary = database.code()?.parse::<i64>().ok()? & 0xff;
+        return match primary {
+            SQLITE_BUSY => Some("it is busy with other writes"),
+            code if SQLITE_UNAVAILABLE.contains(&code) => Some("is its disk full?"),
             _ => None,
         };
-        let unavailable = matches!(err, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
-            || primary_code.is_some_and(|code| SQLITE_UNAVAILABLE.contains(&code));
-        if unavailable {
-            tracing::error!("the database cannot write: {err}");
-            *LAST_WRITE_FAILURE.lock().unwrap_or_else(|p| p.into_inner()) =
-                Some(std::time::Instant::now());
-            let why = if primary_code == Some(SQLITE_BUSY) {
-                "it is busy with other writes"
-            } else {
-                "is its disk full?"
-            };
-            StoreError::Unavailable(format!(
-                "the database cannot store this now ({why}); nothing was changed, try again"
-            ))
-        } else {
-            StoreError::Backend(err.into())
-        }
+    }
+    let postgres = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    POSTGRES_UNAVAILABLE
+        .iter()
+        .any(|code| postgres.code().starts_with(code))
+        .then_some("it cannot be reached, is out of space or is shutting down")
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        let Some(why) = unavailable_because(&err) else {
+            return StoreError::Backend(err.into());
+        };
+        tracing::error!("the database cannot write: {err}");
+        *LAST_WRITE_FAILURE.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::time::Instant::now());
+        StoreError::Unavailable(format!(
+            "the database cannot store this now ({why}); nothing was changed, try again"
+        ))
     }
 }
 
-impl SqliteStore {
-    /// A write transaction. It takes the write lock at once (`BEGIN IMMEDIATE`),
-    /// waiting for it up to the busy timeout: a deferred `BEGIN` that first reads
-    /// fails at its first write (SQLITE_BUSY_SNAPSHOT, no waiting) when another
-    /// connection, or `linli device add` beside a running server, wrote in between.
-    async fn write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+impl SqlStore {
+    /// A write transaction, holding the database's one write lock from its start, so
+    /// that writes happen one after the other (and event ids are committed in order,
+    /// which readers resuming from an id rely on). SQLite: `BEGIN IMMEDIATE`, waiting
+    /// up to the busy timeout (a deferred `BEGIN` that first reads fails at its first
+    /// write, with no waiting, when another connection wrote in between). PostgreSQL:
+    /// a transaction-scoped advisory lock, held by one transaction of every server on
+    /// the database at a time.
+    async fn write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
+                    .bind(POSTGRES_WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
-    /// Opens (creating the file and its folder if needed) and migrates the database at
-    /// a `sqlite://PATH` URL.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("`{url}` is not a valid SQLite URL"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // With WAL, NORMAL survives a crash of the process (not of the OS) without
-            // losing committed transactions, at a fraction of FULL's fsyncs.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let file = options.get_filename().to_path_buf();
-        if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).with_context(|| {
-                format!("cannot create the database folder {}", folder.display())
-            })?;
-        }
-        let pool = SqlitePoolOptions::new()
+    /// Opens and migrates the database at `url`: `sqlite://PATH` (creating the file
+    /// and its folder if needed) or `postgres://…` (the database must exist).
+    pub async fn open(url: &super::DatabaseUrl) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, options, name) = match url {
+            super::DatabaseUrl::Sqlite(url) => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .with_context(|| format!("`{url}` is not a valid SQLite URL"))?
+                    .create_if_missing(true);
+                let file = options.get_filename().to_path_buf();
+                if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(folder).with_context(|| {
+                        format!("cannot create the database folder {}", folder.display())
+                    })?;
+                }
+                let any = AnyConnectOptions::from_url(&options.to_url_lossy())?;
+                (
+                    Backend::Sqlite,
+                    any,
+                    format!("the SQLite database {}", file.display()),
+                )
+            }
+            super::DatabaseUrl::Postgres(url) => {
+                let any = AnyConnectOptions::from_str(url)
+                    .with_context(|| format!("`{url}` is not a valid PostgreSQL URL"))?;
+                (
+                    Backend::Postgres,
+                    any,
+                    "the PostgreSQL database".to_string(),
+                )
+            }
+        };
+        let pool = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // With WAL, NORMAL survives a crash of the process (not of the
+                        // OS) without losing committed transactions, at a fraction of
+                        // FULL's fsyncs.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
             // A write the database could not finish (a full disk) can leave a
             // connection inside its transaction, holding the write lock for good:
             // connections opened before such a failure are closed, not reused.
@@ -134,41 +212,39 @@ impl SqliteStore {
             })
             .connect_with(options)
             .await
-            .with_context(|| format!("cannot open the SQLite database {}", file.display()))?;
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .with_context(|| format!("cannot migrate the SQLite database {}", file.display()))?;
-        Ok(Self { pool })
+            .with_context(|| format!("cannot open {name}"))?;
+        let migrated = match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
+        };
+        migrated.with_context(|| format!("cannot migrate {name}"))?;
+        Ok(Self { pool, backend })
     }
 }
 
 /// Appends one row to the event log inside the caller's transaction.
 async fn append_event(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     kind: EventKind,
     data: serde_json::Value,
 ) -> StoreResult<i64> {
-    let id = sqlx::query("INSERT INTO events (at_ms, actor, kind, data) VALUES (?, ?, ?, ?)")
-        .bind(change.at)
-        .bind(change.actor.label())
-        .bind(kind.as_str())
-        .bind(data.to_string())
-        .execute(&mut *conn)
-        .await?
-        .last_insert_rowid();
+    let id = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO events (at_ms, actor, kind, data) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(change.at)
+    .bind(change.actor.label())
+    .bind(kind.as_str())
+    .bind(data.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(id)
 }
 
 /// Records that `layer` changed with the event `event_id`.
-async fn bump_layer(
-    conn: &mut SqliteConnection,
-    layer: LayerName,
-    event_id: i64,
-) -> StoreResult<()> {
+async fn bump_layer(conn: &mut AnyConnection, layer: LayerName, event_id: i64) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO layer_versions (layer, version) VALUES (?, ?) \
+        "INSERT INTO layer_versions (layer, version) VALUES ($1, $2) \
          ON CONFLICT (layer) DO UPDATE SET version = excluded.version",
     )
     .bind(layer.as_str())
@@ -180,14 +256,14 @@ async fn bump_layer(
 
 /// Adds or replaces one community inside the caller's transaction, with its event.
 async fn upsert_community(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     c: &Community,
 ) -> StoreResult<()> {
     let geometry = serde_json::to_string(&c.geometry)
         .map_err(|e| StoreError::Invalid(format!("community `{}`: {e}", c.id)))?;
     sqlx::query(
-        "INSERT INTO communities (id, name, name_en, geometry) VALUES (?, ?, ?, ?) \
+        "INSERT INTO communities (id, name, name_en, geometry) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
          name_en = excluded.name_en, geometry = excluded.geometry",
     )
@@ -208,12 +284,12 @@ async fn upsert_community(
 }
 
 /// Deletes a home and its sensors inside the caller's transaction; whether it existed.
-async fn delete_home(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool> {
-    sqlx::query("DELETE FROM sensors WHERE home = ?")
+async fn delete_home(conn: &mut AnyConnection, id: &str) -> StoreResult<bool> {
+    sqlx::query("DELETE FROM sensors WHERE home = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    let deleted = sqlx::query("DELETE FROM homes WHERE id = ?")
+    let deleted = sqlx::query("DELETE FROM homes WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -222,8 +298,8 @@ async fn delete_home(conn: &mut SqliteConnection, id: &str) -> StoreResult<bool>
 
 /// Inserts a home with its sensors inside the caller's transaction. `Invalid` when its
 /// community does not exist, `Conflict` when one of its sensors belongs to another home.
-async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()> {
-    let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
+async fn insert_home(conn: &mut AnyConnection, home: &Home) -> StoreResult<()> {
+    let known = sqlx::query("SELECT 1 FROM communities WHERE id = $1")
         .bind(home.community.as_str())
         .fetch_optional(&mut *conn)
         .await?;
@@ -235,7 +311,7 @@ async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()
     }
     sqlx::query(
         "INSERT INTO homes (id, building, community, grid, unit, floor, room, resident, age_band, \
-         living_alone, care_level, phone, contact, lon, lat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         living_alone, care_level, phone, contact, lon, lat) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&home.id)
     .bind(&home.building)
@@ -256,51 +332,47 @@ async fn insert_home(conn: &mut SqliteConnection, home: &Home) -> StoreResult<()
     .await
     .or_conflict(|| format!("home `{}` is twice in the same change", home.id))?;
     for sensor in &home.sensors {
-        let last_seen = sensor.last_seen.map(Timestamp::millis);
-        let inserted = sqlx::query(
-            "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        // Asked before inserting, not after a refused insert: PostgreSQL reads nothing
+        // more in a transaction once a statement of it failed.
+        let owner: Option<String> = sqlx::query_scalar("SELECT home FROM sensors WHERE id = $1")
+            .bind(&sensor.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(owner) = owner {
+            let owner = match owner == home.id {
+                true => "this home already".to_string(),
+                false => format!("home `{owner}`"),
+            };
+            return Err(StoreError::Conflict(format!(
+                "home `{}`: sensor `{}` belongs to {owner}",
+                home.id, sensor.id
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&sensor.id)
         .bind(&home.id)
         .bind(sensor.kind.as_str())
         .bind(sensor.health.as_str())
         .bind(sensor.battery_pct.map(i64::from))
-        .bind(last_seen)
+        .bind(sensor.last_seen.map(Timestamp::millis))
         .execute(&mut *conn)
-        .await;
-        match inserted {
-            Err(e) if violates(&e, sqlx::error::ErrorKind::UniqueViolation) => {
-                let owner: Option<String> =
-                    sqlx::query_scalar("SELECT home FROM sensors WHERE id = ?")
-                        .bind(&sensor.id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                let owner = match owner {
-                    Some(owner) if owner == home.id => "this home already".to_string(),
-                    Some(owner) => format!("home `{owner}`"),
-                    None => "another home".to_string(),
-                };
-                return Err(StoreError::Conflict(format!(
-                    "home `{}`: sensor `{}` belongs to {owner}",
-                    home.id, sensor.id
-                )));
-            }
-            other => other?,
-        };
+        .await?;
     }
     Ok(())
 }
 
 /// Inserts a case with its `case.created` event inside the caller's transaction.
 async fn insert_case(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     case: &CaseSummary,
 ) -> StoreResult<CaseSummary> {
-    let id = sqlx::query(
+    let id = sqlx::query_scalar::<_, i64>(
         "INSERT INTO cases (title, category, stage, priority, source, community, grid, lon, lat, building, \
          opened_ms, updated_ms, closed_ms, outcome, due_ms, responsible, cooperating, alert_id, recurs, \
-         patrol_run, drill) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         patrol_run, drill) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id",
     )
     .bind(&case.title)
     .bind(case.category.as_str())
@@ -323,10 +395,9 @@ async fn insert_case(
     .bind(case.handling.recurs)
     .bind(case.handling.patrol_run)
     .bind(case.handling.drill)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
-    .or_invalid(|| format!("there is no community `{}`", case.community))?
-    .last_insert_rowid();
+    .or_invalid(|| format!("there is no community `{}`", case.community))?;
     let mut stored = CaseSummary { id, ..case.clone() };
     stored.handling.due_at = Some(Timestamp::from_millis(due_ms(case)?));
     append_event(
@@ -340,13 +411,10 @@ async fn insert_case(
 }
 
 /// Adds ` AND community IN (…)` for `ids` (not empty) to a query.
-fn and_community_in<'q>(query: &mut sqlx::QueryBuilder<'q, sqlx::Sqlite>, ids: &'q [CommunityId]) {
-    query.push(" AND community IN (");
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(id.as_str());
-    }
-    query.push(")");
+fn and_community_in<'q>(query: &mut SqlBuilder<'q>, ids: &'q [CommunityId]) {
+    query
+        .push(" AND community IN ")
+        .push_list(ids.iter().map(CommunityId::as_str));
 }
 
 fn parse_role(value: &str) -> StoreResult<Role> {
@@ -401,15 +469,15 @@ struct CommunityRow {
     id: CommunityId,
     name: String,
     name_en: String,
-    geometry: sqlx::types::Json<Geometry>,
+    geometry: JsonText<Geometry>,
 }
 
 /// A row of `features`: one feature of a base layer.
 #[derive(sqlx::FromRow)]
 struct FeatureRow {
     id: String,
-    properties: sqlx::types::Json<Properties>,
-    geometry: sqlx::types::Json<Geometry>,
+    properties: JsonText<Properties>,
+    geometry: JsonText<Geometry>,
 }
 
 /// A row of `patrol_routes`.
@@ -419,8 +487,8 @@ struct RouteRow {
     name: String,
     community: Option<String>,
     schedule: String,
-    path: sqlx::types::Json<Vec<linli_domain::place::Position>>,
-    checkpoints: sqlx::types::Json<Vec<Checkpoint>>,
+    path: JsonText<Vec<linli_domain::place::Position>>,
+    checkpoints: JsonText<Vec<Checkpoint>>,
 }
 
 /// A row of the event log.
@@ -431,7 +499,7 @@ struct EventRow {
     actor: String,
     #[sqlx(try_from = "String")]
     kind: EventKind,
-    data: sqlx::types::Json<serde_json::Value>,
+    data: JsonText<serde_json::Value>,
 }
 
 /// A row of `homes` (a unit or floor out of range is clamped, as the import allows).
@@ -447,6 +515,7 @@ struct HomeRow {
     room: String,
     resident: String,
     age_band: String,
+    #[sqlx(try_from = "Flag")]
     living_alone: bool,
     care_level: String,
     phone: Option<String>,
@@ -491,18 +560,19 @@ struct CaseRow {
     outcome: Option<String>,
     due_ms: Option<Millis>,
     responsible: Option<String>,
-    cooperating: sqlx::types::Json<Vec<Party>>,
+    cooperating: JsonText<Vec<Party>>,
     alert_id: Option<i64>,
     patrol_run: Option<i64>,
+    #[sqlx(try_from = "Flag")]
     drill: bool,
     reopened: i64,
-    parties_done: sqlx::types::Json<Vec<Party>>,
+    parties_done: JsonText<Vec<Party>>,
     recurs: Option<i64>,
 }
 
 /// A case as the API shows it: its due time (stored, or from its category and
 /// priority) and whether it is overdue now.
-fn case_from_row(row: &SqliteRow) -> StoreResult<CaseSummary> {
+fn case_from_row(row: &AnyRow) -> StoreResult<CaseSummary> {
     let row = CaseRow::from_row(row)?;
     let due = row
         .due_ms
@@ -586,13 +656,13 @@ impl<T> Constraints<T> for Result<T, sqlx::Error> {
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// Completes a `users` row (id, username, password_hash, role) with its communities.
-    async fn user_record(&self, row: Option<SqliteRow>) -> StoreResult<Option<UserRecord>> {
+    async fn user_record(&self, row: Option<AnyRow>) -> StoreResult<Option<UserRecord>> {
         let Some(row) = row else { return Ok(None) };
         let id: i64 = row.try_get("id")?;
         let communities = sqlx::query_scalar::<_, String>(
-            "SELECT community_id FROM user_communities WHERE user_id = ? ORDER BY community_id",
+            "SELECT community_id FROM user_communities WHERE user_id = $1 ORDER BY community_id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -616,8 +686,8 @@ impl SqliteStore {
 }
 
 /// Ends every session of a user; how many there were.
-async fn end_sessions(tx: &mut sqlx::SqliteConnection, user_id: i64) -> StoreResult<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+async fn end_sessions(tx: &mut sqlx::AnyConnection, user_id: i64) -> StoreResult<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *tx)
         .await?
@@ -627,7 +697,7 @@ async fn end_sessions(tx: &mut sqlx::SqliteConnection, user_id: i64) -> StoreRes
 use sensors::Revocable;
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -635,21 +705,20 @@ impl Store for SqliteStore {
 
     async fn create_user(&self, change: &Change, user: NewUser) -> StoreResult<UserRecord> {
         let mut tx = self.write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO users (username, password_hash, role, org, created_ms) VALUES (?, ?, ?, ?, ?)",
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO users (username, password_hash, role, org, created_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(user.username.as_str())
         .bind(&user.password_hash)
         .bind(user.role.as_str())
         .bind(user.org.map(Party::as_str))
         .bind(change.at)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await;
-        let id = inserted
-            .or_conflict(|| format!("a user named `{}` exists already", user.username))?
-            .last_insert_rowid();
+        let id =
+            inserted.or_conflict(|| format!("a user named `{}` exists already", user.username))?;
         for community in &user.communities {
-            let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
+            let known = sqlx::query("SELECT 1 FROM communities WHERE id = $1")
                 .bind(community.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -658,7 +727,7 @@ impl Store for SqliteStore {
                     "there is no community `{community}`"
                 )));
             }
-            sqlx::query("INSERT INTO user_communities (user_id, community_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO user_communities (user_id, community_id) VALUES ($1, $2)")
                 .bind(id)
                 .bind(community.as_str())
                 .execute(&mut *tx)
@@ -686,7 +755,7 @@ impl Store for SqliteStore {
 
     async fn user_by_name(&self, username: &Username) -> StoreResult<Option<UserRecord>> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, role, org, disabled_ms FROM users WHERE username = ?",
+            "SELECT id, username, password_hash, role, org, disabled_ms FROM users WHERE username = $1",
         )
         .bind(username.as_str())
         .fetch_optional(&self.pool)
@@ -703,12 +772,12 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         // Expired sessions are swept whenever a new one starts.
-        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
+        sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1")
             .bind(change.at)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4)",
         )
         .bind(token_hash)
         .bind(user_id)
@@ -731,7 +800,7 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.password_hash, u.role, u.org, u.disabled_ms FROM sessions s \
              JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = ? AND s.expires_ms > ? AND u.disabled_ms IS NULL",
+             WHERE s.token_hash = $1 AND s.expires_ms > $2 AND u.disabled_ms IS NULL",
         )
         .bind(token_hash)
         .bind(now)
@@ -748,7 +817,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE users SET password_hash = ? WHERE username = ? RETURNING id",
+            "UPDATE users SET password_hash = $1 WHERE username = $2 RETURNING id",
         )
         .bind(password_hash)
         .bind(username.as_str())
@@ -776,7 +845,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let row: Option<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT id, disabled_ms FROM users WHERE username = ?")
+            sqlx::query_as("SELECT id, disabled_ms FROM users WHERE username = $1")
                 .bind(username.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -785,7 +854,7 @@ impl Store for SqliteStore {
         if was.is_some() == disabled {
             return Ok(());
         }
-        sqlx::query("UPDATE users SET disabled_ms = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET disabled_ms = $1 WHERE id = $2")
             .bind(disabled.then_some(change.at))
             .bind(id)
             .execute(&mut *tx)
@@ -814,7 +883,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, change: &Change, token_hash: &str) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let user: Option<i64> =
-            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = ? RETURNING user_id")
+            sqlx::query_scalar("DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id")
                 .bind(token_hash)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -862,7 +931,7 @@ impl Store for SqliteStore {
         for id in &dropped {
             let users: Vec<String> = sqlx::query_scalar(
                 "SELECT u.username FROM user_communities uc JOIN users u ON u.id = uc.user_id \
-                 WHERE uc.community_id = ? ORDER BY u.username",
+                 WHERE uc.community_id = $1 ORDER BY u.username",
             )
             .bind(id)
             .fetch_all(&mut *tx)
@@ -878,7 +947,7 @@ impl Store for SqliteStore {
             }
         }
         for id in &dropped {
-            sqlx::query("DELETE FROM communities WHERE id = ?")
+            sqlx::query("DELETE FROM communities WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -916,7 +985,7 @@ impl Store for SqliteStore {
 
     async fn events_after(&self, after: i64, limit: u32) -> StoreResult<Vec<EventRecord>> {
         let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT id, at_ms, actor, kind, data FROM events WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, at_ms, actor, kind, data FROM events WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(i64::from(limit))
@@ -949,7 +1018,7 @@ impl Store for SqliteStore {
         }
         let mut tx = self.write().await?;
         if replace_layer {
-            sqlx::query("DELETE FROM features WHERE layer = ?")
+            sqlx::query("DELETE FROM features WHERE layer = $1")
                 .bind(layer.as_str())
                 .execute(&mut *tx)
                 .await?;
@@ -957,7 +1026,7 @@ impl Store for SqliteStore {
         for (written, feature) in features.iter().enumerate() {
             let community = feature.properties.get("community").and_then(|v| v.as_str());
             sqlx::query(
-                "INSERT INTO features (layer, id, community, properties, geometry) VALUES (?, ?, ?, ?, ?) \
+                "INSERT INTO features (layer, id, community, properties, geometry) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (layer, id) DO UPDATE SET community = excluded.community, \
                  properties = excluded.properties, geometry = excluded.geometry",
             )
@@ -984,7 +1053,7 @@ impl Store for SqliteStore {
 
     async fn features(&self, layer: LayerName) -> StoreResult<Vec<Feature<Properties>>> {
         let rows: Vec<FeatureRow> = sqlx::query_as(
-            "SELECT id, properties, geometry FROM features WHERE layer = ? ORDER BY id",
+            "SELECT id, properties, geometry FROM features WHERE layer = $1 ORDER BY id",
         )
         .bind(layer.as_str())
         .fetch_all(&self.pool)
@@ -1001,7 +1070,7 @@ impl Store for SqliteStore {
 
     async fn layer_version(&self, layer: LayerName) -> StoreResult<i64> {
         let version: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM layer_versions WHERE layer = ?")
+            sqlx::query_scalar("SELECT version FROM layer_versions WHERE layer = $1")
                 .bind(layer.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -1075,23 +1144,18 @@ impl Store for SqliteStore {
     }
 
     async fn homes(&self, communities: Option<&[CommunityId]>) -> StoreResult<Vec<Home>> {
-        let mut query = sqlx::QueryBuilder::new(
+        let mut query = SqlBuilder::new(
             "SELECT id, building, community, grid, unit, floor, room, resident, age_band, living_alone, \
-             care_level, phone, contact, lon, lat FROM homes",
+             care_level, phone, contact, lon, lat FROM homes WHERE 1 = 1",
         );
         if let Some(ids) = communities {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            query.push(" WHERE community IN (");
-            let mut list = query.separated(", ");
-            for id in ids {
-                list.push_bind(id.as_str());
-            }
-            query.push(")");
+            and_community_in(&mut query, ids);
         }
         query.push(" ORDER BY id");
-        let rows: Vec<HomeRow> = query.build_query_as().fetch_all(&self.pool).await?;
+        let rows: Vec<HomeRow> = query.build_query_as()?.fetch_all(&self.pool).await?;
         let mut sensors: std::collections::HashMap<String, Vec<Sensor>> =
             std::collections::HashMap::new();
         let sensor_rows: Vec<SensorRow> = sqlx::query_as(
@@ -1146,7 +1210,7 @@ impl Store for SqliteStore {
             };
             let p = &route.properties;
             sqlx::query(
-                "INSERT INTO patrol_routes (id, name, community, schedule, path, checkpoints) VALUES (?, ?, ?, ?, ?, ?) \
+                "INSERT INTO patrol_routes (id, name, community, schedule, path, checkpoints) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, community = excluded.community, \
                  schedule = excluded.schedule, path = excluded.path, checkpoints = excluded.checkpoints",
             )
@@ -1389,8 +1453,7 @@ impl Store for SqliteStore {
     }
 
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>> {
-        let mut query =
-            sqlx::QueryBuilder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
+        let mut query = SqlBuilder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
         if let Some(ids) = &filter.communities {
             if ids.is_empty() {
                 return Ok(Vec::new());
@@ -1409,16 +1472,18 @@ impl Store for SqliteStore {
             query.push(" AND category = ").push_bind(category.as_str());
         }
         if let Some(party) = filter.party {
+            // `cooperating` is a JSON list of party names (plain words, never escaped):
+            // the quoted name inside it is the party, in both databases' SQL.
             query
                 .push(" AND (responsible = ")
                 .push_bind(party.as_str())
-                .push(" OR EXISTS (SELECT 1 FROM json_each(cases.cooperating) WHERE value = ")
-                .push_bind(party.as_str())
-                .push("))");
+                .push(" OR cooperating LIKE ")
+                .push_bind(format!("%\"{}\"%", party.as_str()))
+                .push(")");
         }
         query.push(" ORDER BY opened_ms DESC, id DESC");
         let cases = query
-            .build()
+            .build()?
             .fetch_all(&self.pool)
             .await?
             .iter()

@@ -4,7 +4,8 @@
 //! Whether the caller may touch the run (the route's community against the caller's)
 //! is checked inside the same transaction, on the route as stored.
 
-use super::{append_event, corrupt, count, SqliteStore};
+use super::any::{Flag, JsonText};
+use super::{append_event, corrupt, count, SqlStore};
 use crate::clock::{now_ms, Millis};
 use crate::store::{Change, StoreError, StoreResult};
 use linli_domain::events::EventKind;
@@ -15,8 +16,8 @@ use linli_domain::patrol::{
 use linli_domain::place::Position;
 use linli_domain::CommunityId;
 use linli_domain::Timestamp;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::types::Json;
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::{FromRow as _, Row as _};
 
 const RUN_COLUMNS: &str = "r.id, r.unit, r.route, p.community, r.started_ms, r.ended_ms, \
@@ -32,21 +33,22 @@ struct RunRow {
     community: Option<String>,
     started_ms: Millis,
     ended_ms: Option<Millis>,
-    covered: Json<Vec<Covered>>,
-    checkpoints: Json<Vec<Checkpoint>>,
-    path: Json<Vec<Position>>,
+    covered: JsonText<Vec<Covered>>,
+    checkpoints: JsonText<Vec<Checkpoint>>,
+    path: JsonText<Vec<Position>>,
     positions: i64,
     off_route_positions: i64,
     lon: Option<f64>,
     lat: Option<f64>,
     last_ms: Option<Millis>,
+    #[sqlx(try_from = "Flag")]
     off_route: bool,
     missed_reason: Option<String>,
 }
 
 /// A run as the API shows it: its progress, silence and missed checkpoints worked out
 /// from the row.
-fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
+fn run_from_row(row: &AnyRow) -> StoreResult<PatrolRun> {
     let row = RunRow::from_row(row)?;
     let (checkpoints, covered) = (row.checkpoints.0, row.covered.0);
     let position = row.lon.zip(row.lat).map(|(lon, lat)| [lon, lat]);
@@ -79,10 +81,10 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<PatrolRun> {
     })
 }
 
-async fn open_run(conn: &mut SqliteConnection, unit: &str) -> StoreResult<Option<PatrolRun>> {
+async fn open_run(conn: &mut AnyConnection, unit: &str) -> StoreResult<Option<PatrolRun>> {
     sqlx::query(&format!(
         "SELECT {RUN_COLUMNS} FROM patrol_runs r JOIN patrol_routes p ON p.id = r.route \
-         WHERE r.unit = ? AND r.ended_ms IS NULL"
+         WHERE r.unit = $1 AND r.ended_ms IS NULL"
     ))
     .bind(unit)
     .fetch_optional(&mut *conn)
@@ -92,9 +94,9 @@ async fn open_run(conn: &mut SqliteConnection, unit: &str) -> StoreResult<Option
     .transpose()
 }
 
-async fn run_by_id(conn: &mut SqliteConnection, id: i64) -> StoreResult<PatrolRun> {
+async fn run_by_id(conn: &mut AnyConnection, id: i64) -> StoreResult<PatrolRun> {
     let row = sqlx::query(&format!(
-        "SELECT {RUN_COLUMNS} FROM patrol_runs r JOIN patrol_routes p ON p.id = r.route WHERE r.id = ?"
+        "SELECT {RUN_COLUMNS} FROM patrol_runs r JOIN patrol_routes p ON p.id = r.route WHERE r.id = $1"
     ))
     .bind(id)
     .fetch_one(&mut *conn)
@@ -103,11 +105,7 @@ async fn run_by_id(conn: &mut SqliteConnection, id: i64) -> StoreResult<PatrolRu
 }
 
 /// A run as it now stands, after it started or ended, with its `patrol.run` event.
-async fn run_changed(
-    conn: &mut SqliteConnection,
-    change: &Change,
-    id: i64,
-) -> StoreResult<PatrolRun> {
+async fn run_changed(conn: &mut AnyConnection, change: &Change, id: i64) -> StoreResult<PatrolRun> {
     let run = run_by_id(conn, id).await?;
     append_event(
         conn,
@@ -134,7 +132,7 @@ fn check_scope(scope: Option<&[CommunityId]>, community: Option<&str>) -> StoreR
 
 /// The unit's run under way, when `scope` may touch it.
 async fn open_run_in_scope(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     unit: &str,
     scope: Option<&[CommunityId]>,
 ) -> StoreResult<PatrolRun> {
@@ -149,7 +147,7 @@ fn no_run(unit: &str) -> StoreError {
     ))
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn start_run_sql(
         &self,
         change: &Change,
@@ -159,7 +157,7 @@ impl SqliteStore {
     ) -> StoreResult<PatrolRun> {
         let mut tx = self.write().await?;
         let community: Option<Option<String>> =
-            sqlx::query_scalar("SELECT community FROM patrol_routes WHERE id = ?")
+            sqlx::query_scalar("SELECT community FROM patrol_routes WHERE id = $1")
                 .bind(route)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -174,16 +172,15 @@ impl SqliteStore {
                 "unit `{unit}` is already out on a run; end it first"
             )));
         }
-        let id = sqlx::query(
-            "INSERT INTO patrol_runs (unit, route, started_ms, started_by) VALUES (?, ?, ?, ?)",
+        let id = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO patrol_runs (unit, route, started_ms, started_by) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(unit)
         .bind(route)
         .bind(change.at)
         .bind(change.actor.label())
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         let run = run_changed(&mut tx, change, id).await?;
         tx.commit().await?;
         Ok(run)
@@ -204,7 +201,7 @@ impl SqliteStore {
                 .map_or(0, Timestamp::millis)
                 .max(run.started_at.millis()),
         );
-        sqlx::query("UPDATE patrol_runs SET ended_ms = ?, missed_reason = ? WHERE id = ?")
+        sqlx::query("UPDATE patrol_runs SET ended_ms = $1, missed_reason = $2 WHERE id = $3")
             .bind(ended.at)
             .bind(missed_reason)
             .bind(run.id)
@@ -217,13 +214,13 @@ impl SqliteStore {
 
     /// Refuses a case's `patrol_run` that names no run, or one `scope` may not see.
     pub(super) async fn check_patrol_run(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
         scope: Option<&[CommunityId]>,
     ) -> StoreResult<()> {
         let community: Option<Option<String>> = sqlx::query_scalar(
             "SELECT p.community FROM patrol_runs r JOIN patrol_routes p ON p.id = r.route \
-             WHERE r.id = ?",
+             WHERE r.id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -244,7 +241,7 @@ impl SqliteStore {
     ) -> StoreResult<PatrolRun> {
         let mut tx = self.write().await?;
         let run = open_run_in_scope(&mut tx, unit, scope).await?;
-        let row = sqlx::query("SELECT path, checkpoints FROM patrol_routes WHERE id = ?")
+        let row = sqlx::query("SELECT path, checkpoints FROM patrol_routes WHERE id = $1")
             .bind(&run.route)
             .fetch_one(&mut *tx)
             .await?;
@@ -269,9 +266,9 @@ impl SqliteStore {
             _ => (position, at, off_route),
         };
         sqlx::query(
-            "UPDATE patrol_runs SET covered = ?, positions = positions + 1, \
-             off_route_positions = off_route_positions + ?, lon = ?, lat = ?, last_ms = ?, \
-             off_route = ? WHERE id = ?",
+            "UPDATE patrol_runs SET covered = $1, positions = positions + 1, \
+             off_route_positions = off_route_positions + $2, lon = $3, lat = $4, last_ms = $5, \
+             off_route = $6 WHERE id = $7",
         )
         .bind(serde_json::to_string(&covered).map_err(corrupt)?)
         .bind(i64::from(off_route))

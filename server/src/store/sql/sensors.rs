@@ -4,7 +4,7 @@
 //! `commit_readings` is the ingest path's one transaction: the new readings appended
 //! by multi-row inserts, with the alerts, cases and events the engine decided on.
 
-use super::{and_community_in, append_event, corrupt, named, Constraints, SqliteStore};
+use super::{and_community_in, append_event, corrupt, named, Constraints, SqlStore};
 use linli_domain::events::{EventKind, SensorStatus};
 use linli_domain::Timestamp;
 
@@ -14,6 +14,8 @@ pub(super) enum Revocable {
     Device,
     Gateway,
 }
+use super::any::SqlBuilder;
+use super::any::{Flag, JsonText};
 use crate::clock::Millis;
 use crate::reading::{Identity, Metric, Reading};
 use crate::store::{
@@ -25,9 +27,8 @@ use linli_domain::care::SensorKind;
 use linli_domain::care::ThresholdOverrides;
 use linli_domain::CommunityId;
 use serde_json::json;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::types::Json;
-use sqlx::{FromRow as _, QueryBuilder, Row as _, Sqlite};
+use sqlx::AnyConnection;
+use sqlx::{FromRow as _, Row as _};
 
 /// Rows per insert statement: 5 values each, well under SQLite's 32,766 variables.
 const ROWS_PER_INSERT: usize = 2_000;
@@ -55,13 +56,13 @@ struct ReadingRow {
 /// A row of `alerts`: the alert as last written (JSON), and its times as numbers.
 #[derive(sqlx::FromRow)]
 struct AlertRow {
-    data: sqlx::types::Json<Alert>,
+    data: JsonText<Alert>,
     raised_ms: Millis,
     updated_ms: Millis,
     resolved_ms: Option<Millis>,
 }
 
-fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<StoredAlert> {
+fn alert_from_row(row: &sqlx::any::AnyRow) -> StoreResult<StoredAlert> {
     let row = AlertRow::from_row(row)?;
     Ok(StoredAlert {
         alert: row.data.0,
@@ -74,29 +75,30 @@ fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> StoreResult<StoredAlert> {
 /// Appends readings (the engine told repeats apart already, so there is no unique
 /// index to keep up to date: an index over every reading would cost a random page
 /// write per reading).
-async fn insert_readings(conn: &mut SqliteConnection, readings: &[Reading]) -> StoreResult<()> {
+async fn insert_readings(conn: &mut AnyConnection, readings: &[Reading]) -> StoreResult<()> {
     for chunk in readings.chunks(ROWS_PER_INSERT) {
-        let mut query: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO readings (device, seq, at_ms, metric, value) ");
-        query.push_values(chunk, |mut row, r| {
+        let mut query =
+            SqlBuilder::new("INSERT INTO readings (device, seq, at_ms, metric, value) VALUES ");
+        for (i, r) in chunk.iter().enumerate() {
             let seq = match r.identity {
                 Identity::Seq(seq) => Some(seq as i64),
                 Identity::MetricAt => None,
             };
-            row.push_bind(&r.device)
-                .push_bind(seq)
-                .push_bind(r.at)
-                .push_bind(r.metric.code())
-                .push_bind(r.value);
-        });
-        query.build().execute(&mut *conn).await?;
+            query.push(if i == 0 { "(" } else { ", (" });
+            query.push_bind(r.device.as_str()).push(", ");
+            query.push_bind(seq).push(", ");
+            query.push_bind(r.at).push(", ");
+            query.push_bind(r.metric.code()).push(", ");
+            query.push_bind(r.value).push(")");
+        }
+        query.build()?.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
 /// Writes one engine decision inside the caller's transaction.
 async fn apply_write(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     at: Millis,
     write: EngineWrite,
     committed: &mut Committed,
@@ -170,7 +172,7 @@ async fn apply_write(
 /// An alert raised or changed by the engine (with its event, when it has one); with
 /// `open_case`, the case it escalates into is opened first and linked both ways.
 async fn write_alert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     mut alert: StoredAlert,
     event: Option<EventKind>,
@@ -188,7 +190,7 @@ async fn write_alert(
     let data = serde_json::to_string(a).map_err(corrupt)?;
     sqlx::query(
         "INSERT INTO alerts (id, home, community, kind, severity, state, raised_ms, updated_ms, resolved_ms, data, drill) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO UPDATE SET \
          state = excluded.state, severity = excluded.severity, updated_ms = excluded.updated_ms, \
          resolved_ms = excluded.resolved_ms, data = excluded.data",
     )
@@ -222,14 +224,14 @@ async fn write_alert(
 /// The district's thresholds (`home` none) or a home's, changed from what applies
 /// above them.
 async fn write_thresholds(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     home: Option<&str>,
     overrides: &ThresholdOverrides,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO threshold_overrides (home, overrides, updated_ms, updated_by) \
-         VALUES (?, ?, ?, ?) ON CONFLICT (home) DO UPDATE SET \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (home) DO UPDATE SET \
          overrides = excluded.overrides, updated_ms = excluded.updated_ms, \
          updated_by = excluded.updated_by",
     )
@@ -244,14 +246,14 @@ async fn write_thresholds(
 
 /// Somebody saw the elder at `checked_at`.
 async fn write_check_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     change: &Change,
     home: &str,
     checked_at: Millis,
     note: &str,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO check_ins (home, at_ms, by_actor, note, recorded_ms) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO check_ins (home, at_ms, by_actor, note, recorded_ms) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(home)
     .bind(checked_at)
@@ -265,14 +267,14 @@ async fn write_check_in(
 
 /// A sensor's health, battery or last contact as the rules now see it.
 async fn write_sensor_status(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     at: Millis,
     status: SensorStatus,
     last_seen: Option<Millis>,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE sensors SET health = ?, battery_pct = COALESCE(?, battery_pct), \
-         last_seen_ms = COALESCE(?, last_seen_ms) WHERE id = ?",
+        "UPDATE sensors SET health = $1, battery_pct = COALESCE($2, battery_pct), \
+         last_seen_ms = COALESCE($3, last_seen_ms) WHERE id = $4",
     )
     .bind(status.health.as_str())
     .bind(status.battery_pct.map(i64::from))
@@ -286,7 +288,7 @@ async fn write_sensor_status(
     Ok(())
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn add_device_sql(
         &self,
         change: &Change,
@@ -295,7 +297,7 @@ impl SqliteStore {
         token_hash: &str,
     ) -> StoreResult<String> {
         let mut tx = self.write().await?;
-        let exists = sqlx::query("SELECT 1 FROM homes WHERE id = ?")
+        let exists = sqlx::query("SELECT 1 FROM homes WHERE id = $1")
             .bind(home)
             .fetch_optional(&mut *tx)
             .await?;
@@ -304,8 +306,8 @@ impl SqliteStore {
         }
         let prefix = device_prefix(kind);
         let numbers: Vec<String> = sqlx::query_scalar(
-            "SELECT substr(id, 4) FROM sensors WHERE id LIKE ? || '%' \
-             UNION SELECT substr(device, 4) FROM device_tokens WHERE device LIKE ? || '%'",
+            "SELECT substr(id, 4) FROM sensors WHERE id LIKE $1 || '%' \
+             UNION SELECT substr(device, 4) FROM device_tokens WHERE device LIKE $2 || '%'",
         )
         .bind(prefix)
         .bind(prefix)
@@ -319,19 +321,21 @@ impl SqliteStore {
             + 1;
         let id = format!("{prefix}{next:06}");
         sqlx::query(
-            "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES (?, ?, ?, 'ok', NULL, NULL)",
+            "INSERT INTO sensors (id, home, kind, health, battery_pct, last_seen_ms) VALUES ($1, $2, $3, 'ok', NULL, NULL)",
         )
         .bind(&id)
         .bind(home)
         .bind(kind.as_str())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO device_tokens (device, token_hash, created_ms) VALUES (?, ?, ?)")
-            .bind(&id)
-            .bind(token_hash)
-            .bind(change.at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO device_tokens (device, token_hash, created_ms) VALUES ($1, $2, $3)",
+        )
+        .bind(&id)
+        .bind(token_hash)
+        .bind(change.at)
+        .execute(&mut *tx)
+        .await?;
         append_event(
             &mut tx,
             change,
@@ -361,7 +365,7 @@ impl SqliteStore {
         };
         let mut tx = self.write().await?;
         let revoked: Option<Option<i64>> =
-            sqlx::query_scalar(&format!("SELECT revoked_ms FROM {table} WHERE {key} = ?"))
+            sqlx::query_scalar(&format!("SELECT revoked_ms FROM {table} WHERE {key} = $1"))
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -375,7 +379,7 @@ impl SqliteStore {
             Some(None) => {}
         }
         sqlx::query(&format!(
-            "UPDATE {table} SET revoked_ms = ? WHERE {key} = ? AND revoked_ms IS NULL"
+            "UPDATE {table} SET revoked_ms = $1 WHERE {key} = $2 AND revoked_ms IS NULL"
         ))
         .bind(change.at)
         .bind(id)
@@ -395,7 +399,7 @@ impl SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         for community in communities {
-            let known = sqlx::query("SELECT 1 FROM communities WHERE id = ?")
+            let known = sqlx::query("SELECT 1 FROM communities WHERE id = $1")
                 .bind(community.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -407,7 +411,7 @@ impl SqliteStore {
         }
         let list = serde_json::to_string(communities).map_err(corrupt)?;
         let inserted = sqlx::query(
-            "INSERT INTO gateways (id, token_hash, communities, created_ms) VALUES (?, ?, ?, ?)",
+            "INSERT INTO gateways (id, token_hash, communities, created_ms) VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
         .bind(token_hash)
@@ -429,7 +433,7 @@ impl SqliteStore {
 
     pub(super) async fn credential_sql(&self, token_hash: &str) -> StoreResult<Option<Credential>> {
         let device: Option<String> = sqlx::query_scalar(
-            "SELECT device FROM device_tokens WHERE token_hash = ? AND revoked_ms IS NULL",
+            "SELECT device FROM device_tokens WHERE token_hash = $1 AND revoked_ms IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -437,8 +441,8 @@ impl SqliteStore {
         if let Some(device) = device {
             return Ok(Some(Credential::Device(device)));
         }
-        let gateway: Option<(String, Json<Vec<CommunityId>>)> = sqlx::query_as(
-            "SELECT id, communities FROM gateways WHERE token_hash = ? AND revoked_ms IS NULL",
+        let gateway: Option<(String, JsonText<Vec<CommunityId>>)> = sqlx::query_as(
+            "SELECT id, communities FROM gateways WHERE token_hash = $1 AND revoked_ms IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -450,7 +454,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn devices_sql(&self) -> StoreResult<Vec<DeviceRecord>> {
-        let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+        let rows: Vec<(String, String, String, Flag)> = sqlx::query_as(
             "SELECT s.id, s.home, s.kind, t.revoked_ms IS NOT NULL AS revoked \
              FROM sensors s LEFT JOIN device_tokens t ON t.device = s.id ORDER BY s.id",
         )
@@ -462,7 +466,7 @@ impl SqliteStore {
                     id,
                     home,
                     kind: named(&kind, SensorKind::parse)?,
-                    revoked,
+                    revoked: revoked.0,
                 })
             })
             .collect()
@@ -472,17 +476,13 @@ impl SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT id FROM sensors WHERE id IN (");
-        let mut list = query.separated(", ");
-        for id in ids {
-            list.push_bind(id);
-        }
-        list.push_unseparated(")");
-        Ok(query.build_query_scalar().fetch_all(&self.pool).await?)
+        let mut query = SqlBuilder::new("SELECT id FROM sensors WHERE id IN ");
+        query.push_list(ids.iter().map(String::as_str));
+        Ok(query.build_query_scalar()?.fetch_all(&self.pool).await?)
     }
 
     pub(super) async fn gateways_sql(&self) -> StoreResult<Vec<GatewayRecord>> {
-        let rows: Vec<(String, Json<Vec<CommunityId>>, bool)> = sqlx::query_as(
+        let rows: Vec<(String, JsonText<Vec<CommunityId>>, Flag)> = sqlx::query_as(
             "SELECT id, communities, revoked_ms IS NOT NULL AS revoked FROM gateways ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -492,7 +492,7 @@ impl SqliteStore {
             .map(|(id, communities, revoked)| GatewayRecord {
                 id,
                 communities: communities.0,
-                revoked,
+                revoked: revoked.0,
             })
             .collect())
     }
@@ -525,7 +525,7 @@ impl SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<(i64, Reading)>> {
         let rows: Vec<ReadingRow> = sqlx::query_as(
-            "SELECT id, device, seq, at_ms, metric, value FROM readings WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, device, seq, at_ms, metric, value FROM readings WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(i64::from(limit))
@@ -569,7 +569,7 @@ impl SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO rule_state (id, reading_id, saved_ms, homes) VALUES (1, ?, ?, ?) \
+            "INSERT INTO rule_state (id, reading_id, saved_ms, homes) VALUES (1, $1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET reading_id = excluded.reading_id, \
              saved_ms = excluded.saved_ms, homes = excluded.homes",
         )
@@ -580,7 +580,7 @@ impl SqliteStore {
         .await?;
         for seen in sensors {
             sqlx::query(
-                "UPDATE sensors SET battery_pct = COALESCE(?, battery_pct), last_seen_ms = ? WHERE id = ?",
+                "UPDATE sensors SET battery_pct = COALESCE($1, battery_pct), last_seen_ms = $2 WHERE id = $3",
             )
             .bind(seen.battery_pct.map(i64::from))
             .bind(seen.last_seen)
@@ -614,7 +614,7 @@ impl SqliteStore {
         &self,
         since: Millis,
     ) -> StoreResult<Vec<(String, Millis)>> {
-        sqlx::query("SELECT home, at_ms FROM check_ins WHERE at_ms >= ? ORDER BY at_ms")
+        sqlx::query("SELECT home, at_ms FROM check_ins WHERE at_ms >= $1 ORDER BY at_ms")
             .bind(since)
             .fetch_all(&self.pool)
             .await?
@@ -629,7 +629,7 @@ impl SqliteStore {
     ) -> StoreResult<Vec<StoredAlert>> {
         sqlx::query(
             "SELECT raised_ms, updated_ms, resolved_ms, data FROM alerts \
-             WHERE state != 'resolved' OR resolved_ms >= ? ORDER BY id",
+             WHERE state != 'resolved' OR resolved_ms >= $1 ORDER BY id",
         )
         .bind(resolved_since)
         .fetch_all(&self.pool)
@@ -647,7 +647,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn alerts_sql(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut query = SqlBuilder::new(
             "SELECT raised_ms, updated_ms, resolved_ms, data FROM alerts WHERE 1 = 1",
         );
         if let Some(ids) = &filter.communities {
@@ -669,7 +669,7 @@ impl SqliteStore {
             .push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(filter.limit));
         query
-            .build()
+            .build()?
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -678,7 +678,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn alert_sql(&self, id: i64) -> StoreResult<Option<Alert>> {
-        sqlx::query("SELECT raised_ms, updated_ms, resolved_ms, data FROM alerts WHERE id = ?")
+        sqlx::query("SELECT raised_ms, updated_ms, resolved_ms, data FROM alerts WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
