@@ -43,6 +43,7 @@ use std::time::Duration;
 
 mod any;
 mod cases;
+pub mod copy;
 mod dispatch;
 mod notices;
 mod notify;

@@ -1,6 +1,6 @@
 //! The server's integration tests, one binary (linking the server once instead of once per
 //! file): each module is one capability, run against the real server on port 0 with a
-//! temporary SQLite database (see [`support`]), a real Mosquitto where MQTT is tested,
+//! database of its own, SQLite or PostgreSQL (see [`support`]), a real Mosquitto where MQTT is tested,
 //! and the `linli` binary itself for the command line.
 //!
 //! Run one capability with `cargo test -p linli-server --test integration cases::`.
@@ -12,6 +12,7 @@ mod api;
 mod care;
 mod cases;
 mod cli;
+mod copy;
 mod dispatch;
 mod drills;
 mod export;
