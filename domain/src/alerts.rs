@@ -219,7 +219,7 @@ pub enum AlertAction {
 }
 
 /// Why an action is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum Refusal {
     #[error("the alert is already resolved")]
     AlreadyResolved,

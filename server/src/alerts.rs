@@ -44,7 +44,7 @@ pub struct HomePlace {
 }
 
 /// A person's action on an alert, as the API receives it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Request {
     Acknowledge,
     Resolve {
@@ -59,7 +59,7 @@ pub enum Request {
 }
 
 /// Why a person's action was not applied.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ActError {
     #[error("there is no alert {0}")]
     NotFound(i64),

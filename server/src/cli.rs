@@ -350,6 +350,11 @@ struct ServeArgs {
     /// notifications point there (to the listening address when left out).
     #[arg(long, env = "LINLI_PUBLIC_URL", value_parser = public_url)]
     public_url: Option<reqwest::Url>,
+    /// With PostgreSQL, several servers may share one database: where the others reach
+    /// this one, e.g. http://10.0.0.5:8080 (to the listening address when left out;
+    /// 127.0.0.1 for 0.0.0.0). The one that runs the rules is reached there.
+    #[arg(long, env = "LINLI_CLUSTER_URL", value_parser = public_url)]
+    cluster_url: Option<reqwest::Url>,
     /// Connections open at once; more are closed as they come.
     #[arg(long, env = "LINLI_MAX_CONNECTIONS", default_value_t = 8192,
           value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
@@ -813,6 +818,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..Default::default()
         },
         public_url: args.public_url.map(|url| url.to_string()),
+        cluster_url: args
+            .cluster_url
+            .map(|url| url.as_str().trim_end_matches('/').to_string()),
     };
     let app = Application::build(settings).await?;
     let base = format!("http://{}", app.local_addr());

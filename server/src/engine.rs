@@ -49,7 +49,7 @@ const UNKNOWN_LOOKUP: usize = 100;
 const REPLAY_PAGE: u32 = 20_000;
 
 /// Who sent readings, which decides the devices they may be for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     /// A device token: its own readings only.
     Device(String),
@@ -68,7 +68,9 @@ pub fn gateway_covers(communities: &[CommunityId], community: Option<&CommunityI
 
 /// What became of a batch: readings stored, repeats skipped, and the records refused
 /// (by their index in the batch given to [`EngineHandle::ingest`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Accepted {
     pub accepted: usize,
     pub duplicates: usize,
@@ -101,13 +103,13 @@ impl Accepted {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum IngestError {
     #[error("the readings could not be stored; send them again")]
     Unavailable,
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum EngineActError {
     #[error("{0}")]
     Act(#[from] ActError),
@@ -169,7 +171,7 @@ enum Command {
 }
 
 /// What a commander does with a drill (see `linli_domain::drill`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum DrillStep {
     /// Raise the alert of `kind` at `home`, marked as a drill.
     Start { home: String, kind: AlertKind },
@@ -178,7 +180,7 @@ pub enum DrillStep {
 }
 
 /// A change of the thresholds at one level, as someone asks for it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ThresholdChange {
     /// The home, or `None` for the district.
     pub home: Option<String>,
@@ -196,7 +198,7 @@ pub struct ThresholdChange {
 }
 
 /// Thresholds as they apply, and what the office changed of them at that level.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ThresholdsView {
     /// The home, or none for the district.
     pub home: Option<String>,
@@ -333,6 +335,195 @@ impl EngineHandle {
     }
 }
 
+/// An engine command as one server sends it to another (`crate::cluster`): what it
+/// asks, without where the answer goes.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub enum Call {
+    Ingest {
+        source: Source,
+        readings: Vec<Reading>,
+    },
+    Act {
+        alert: i64,
+        request: Request,
+        by: Actor,
+        at: Millis,
+        scope: Option<Vec<CommunityId>>,
+    },
+    Thresholds {
+        home: Option<String>,
+        scope: Option<Vec<CommunityId>>,
+    },
+    SetThresholds {
+        change: ThresholdChange,
+    },
+    CheckIn {
+        home: String,
+        at: Millis,
+        note: String,
+        by: Actor,
+        scope: Option<Vec<CommunityId>>,
+    },
+    Drill {
+        step: DrillStep,
+        by: Actor,
+        at: Millis,
+    },
+}
+
+/// The engine's answer to a [`Call`].
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub enum Answer {
+    Ingest(Result<Accepted, IngestError>),
+    Act(Result<Alert, EngineActError>),
+    Thresholds(Result<ThresholdsView, EngineActError>),
+    CheckIn(Result<(), EngineActError>),
+    Drill(Result<Option<Alert>, EngineActError>),
+}
+
+/// Where a command's answer goes.
+pub enum Reply {
+    Ingest(oneshot::Sender<Result<Accepted, IngestError>>),
+    Act(oneshot::Sender<Result<Alert, EngineActError>>),
+    Thresholds(oneshot::Sender<Result<ThresholdsView, EngineActError>>),
+    CheckIn(oneshot::Sender<Result<(), EngineActError>>),
+    Drill(oneshot::Sender<Result<Option<Alert>, EngineActError>>),
+}
+
+impl Reply {
+    /// Hands `answer` on; an answer of another kind counts as no answer.
+    pub fn send(self, answer: Answer) {
+        let _ = match (self, answer) {
+            (Reply::Ingest(reply), Answer::Ingest(answer)) => reply.send(answer).ok(),
+            (Reply::Act(reply), Answer::Act(answer)) => reply.send(answer).ok(),
+            (Reply::Thresholds(reply), Answer::Thresholds(answer)) => reply.send(answer).ok(),
+            (Reply::CheckIn(reply), Answer::CheckIn(answer)) => reply.send(answer).ok(),
+            (Reply::Drill(reply), Answer::Drill(answer)) => reply.send(answer).ok(),
+            (reply, _) => {
+                reply.unavailable();
+                None
+            }
+        };
+    }
+
+    /// Answers that the engine could not be reached: nothing was done.
+    pub fn unavailable(self) {
+        let _ = match self {
+            Reply::Ingest(reply) => reply.send(Err(IngestError::Unavailable)).ok(),
+            Reply::Act(reply) => reply.send(Err(EngineActError::Unavailable)).ok(),
+            Reply::Thresholds(reply) => reply.send(Err(EngineActError::Unavailable)).ok(),
+            Reply::CheckIn(reply) => reply.send(Err(EngineActError::Unavailable)).ok(),
+            Reply::Drill(reply) => reply.send(Err(EngineActError::Unavailable)).ok(),
+        };
+    }
+}
+
+impl Command {
+    fn split(self) -> (Call, Reply) {
+        match self {
+            Command::Ingest {
+                source,
+                readings,
+                reply,
+            } => (Call::Ingest { source, readings }, Reply::Ingest(reply)),
+            Command::Act {
+                alert,
+                request,
+                by,
+                at,
+                scope,
+                reply,
+            } => (
+                Call::Act {
+                    alert,
+                    request,
+                    by,
+                    at,
+                    scope,
+                },
+                Reply::Act(reply),
+            ),
+            Command::Thresholds { home, scope, reply } => {
+                (Call::Thresholds { home, scope }, Reply::Thresholds(reply))
+            }
+            Command::SetThresholds { change, reply } => {
+                (Call::SetThresholds { change }, Reply::Thresholds(reply))
+            }
+            Command::CheckIn {
+                home,
+                at,
+                note,
+                by,
+                scope,
+                reply,
+            } => (
+                Call::CheckIn {
+                    home,
+                    at,
+                    note,
+                    by,
+                    scope,
+                },
+                Reply::CheckIn(reply),
+            ),
+            Command::Drill {
+                step,
+                by,
+                at,
+                reply,
+            } => (Call::Drill { step, by, at }, Reply::Drill(reply)),
+        }
+    }
+}
+
+impl EngineHandle {
+    /// A handle, and the commands sent through it for whichever takes them: the engine
+    /// ([`start`]) on the server that runs the rules, a forwarder on the others.
+    pub fn channel() -> (EngineHandle, Commands) {
+        let (commands, receiver) = mpsc::channel(1024);
+        (EngineHandle { commands }, Commands(receiver))
+    }
+
+    /// Runs a call another server forwarded on this one's engine.
+    pub async fn call(&self, call: Call) -> Answer {
+        match call {
+            Call::Ingest { source, readings } => {
+                Answer::Ingest(self.ingest(source, readings).await)
+            }
+            Call::Act {
+                alert,
+                request,
+                by,
+                at,
+                scope,
+            } => Answer::Act(self.act(alert, request, by, at, scope).await),
+            Call::Thresholds { home, scope } => {
+                Answer::Thresholds(self.thresholds(home, scope).await)
+            }
+            Call::SetThresholds { change } => Answer::Thresholds(self.set_thresholds(change).await),
+            Call::CheckIn {
+                home,
+                at,
+                note,
+                by,
+                scope,
+            } => Answer::CheckIn(self.check_in(home, at, note, by, scope).await),
+            Call::Drill { step, by, at } => Answer::Drill(self.drill(step, by, at).await),
+        }
+    }
+}
+
+/// The commands sent through an [`EngineHandle`], not yet taken.
+pub struct Commands(mpsc::Receiver<Command>);
+
+impl Commands {
+    /// The next command as a call and where its answer goes; `None` once every handle
+    /// is gone.
+    pub async fn next(&mut self) -> Option<(Call, Reply)> {
+        self.0.recv().await.map(Command::split)
+    }
+}
+
 struct Device {
     home: String,
     revoked: bool,
@@ -379,7 +570,8 @@ pub async fn start(
     live: Arc<Live>,
     thresholds: Thresholds,
     clock: fn() -> Millis,
-) -> Result<EngineHandle, StoreError> {
+    commands: Commands,
+) -> Result<(), StoreError> {
     let now = clock();
     let mut engine = Engine {
         store,
@@ -401,9 +593,8 @@ pub async fn start(
         stale: false,
     };
     engine.load().await?;
-    let (commands, receiver) = mpsc::channel(1024);
-    tokio::spawn(engine.run(receiver));
-    Ok(EngineHandle { commands })
+    tokio::spawn(engine.run(commands.0));
+    Ok(())
 }
 
 impl Engine {

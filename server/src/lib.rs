@@ -45,6 +45,7 @@ pub mod alerts;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod demo;
 pub mod dynsec;
 pub mod engine;

@@ -6,7 +6,7 @@
 use crate::clock::Millis;
 
 /// What a reading measures, and which values make sense for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Metric {
     /// Water meter index, litres.
     WaterTotalL,
@@ -97,7 +97,7 @@ impl Metric {
 }
 
 /// What makes a reading the same reading when it arrives twice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Identity {
     /// The device's own counter (JSON readings).
     Seq(u64),
@@ -106,7 +106,7 @@ pub enum Identity {
 }
 
 /// One checked reading.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reading {
     pub device: String,
     pub identity: Identity,

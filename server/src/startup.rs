@@ -41,6 +41,10 @@ pub struct Settings {
     /// Where users reach the app (for the links in notifications), e.g.
     /// `https://linli.example.gov.cn`; the listening address when `None`.
     pub public_url: Option<String>,
+    /// Where the other servers on the same PostgreSQL database reach this one, e.g.
+    /// `http://10.0.0.5:8080`; `http://` and the listening address when `None` (with
+    /// 127.0.0.1 for an unspecified address).
+    pub cluster_url: Option<String>,
 }
 
 pub struct Application {
@@ -82,14 +86,7 @@ impl Application {
         let live = crate::live::Live::start(store.clone())
             .await
             .context("cannot read the event log")?;
-        let engine = crate::engine::start(
-            store.clone(),
-            live.clone(),
-            crate::rules::Thresholds::default(),
-            now_ms,
-        )
-        .await
-        .context("cannot load the rules' state")?;
+        let (engine, commands) = crate::engine::EngineHandle::channel();
         let metrics = Arc::new(Metrics::default());
         let mqtt = settings
             .mqtt
@@ -103,7 +100,25 @@ impl Application {
             url
         });
         let places = Arc::new(crate::places::PlaceNames::default());
-        crate::notify::start(store.clone(), live.clone(), places.clone(), public_url);
+        let cluster_url = settings.cluster_url.clone().unwrap_or_else(|| {
+            let mut addr = listener.local_addr().unwrap_or(settings.addr);
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{addr}")
+        });
+        let cluster = crate::cluster::start(
+            &settings.database_url,
+            cluster_url,
+            commands,
+            crate::cluster::Singletons {
+                store: store.clone(),
+                live: live.clone(),
+                places: places.clone(),
+                public_url,
+            },
+        )
+        .await?;
         let engine_for_simulator = engine.clone();
         let (stopping, shutdown) = listen::shutdown_signal();
         let state = AppState {
@@ -122,6 +137,7 @@ impl Application {
             public: Arc::default(),
             secure_cookies: settings.secure_cookies,
             places,
+            cluster,
         };
         if settings.simulate {
             start_simulator(&store, engine_for_simulator).await?;

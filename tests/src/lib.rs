@@ -106,7 +106,10 @@ pub fn dist_dir() -> Result<PathBuf> {
 pub struct LinliServer {
     pub base_url: String,
     child: Child,
-    _data: tempfile::TempDir,
+    /// Its database's URL.
+    database: String,
+    /// The folder of its SQLite database, when the server made one.
+    _data: Option<tempfile::TempDir>,
     demo: bool,
     flags: Vec<String>,
     /// Shell commands run before `linli` replaces the shell (e.g. `trap '' XFSZ`).
@@ -125,11 +128,35 @@ impl LinliServer {
         Self::serve(data, true, flags, None).await
     }
 
+    /// A server on a database it shares (several servers on one PostgreSQL database
+    /// form a cluster), without the app: the demo loaded when `demo`.
+    pub async fn start_on(database: &str, demo: bool, flags: &[&str]) -> Result<Self> {
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        let (child, base_url) = Self::launch(database, demo, &flags, None, "127.0.0.1:0").await?;
+        Ok(Self {
+            base_url,
+            child,
+            database: database.to_string(),
+            _data: None,
+            demo,
+            flags,
+            shell: None,
+        })
+    }
+
     /// The demo server started through `sh -c '<shell>; exec linli …'`, so that the
     /// shell can set what `linli` inherits (an ignored signal, a limit).
     pub async fn start_demo_after(shell: &str) -> Result<Self> {
         let data = tempfile::tempdir()?;
         Self::serve(data, true, &[], Some(shell.to_string())).await
+    }
+
+    /// Kills the server with SIGKILL, as a machine lost or a process killed by the
+    /// kernel would end: no chance to finish anything.
+    pub async fn kill(&mut self) -> Result<()> {
+        self.child.start_kill()?;
+        self.child.wait().await?;
+        Ok(())
     }
 
     /// The server's process id.
@@ -139,7 +166,7 @@ impl LinliServer {
 
     /// The server's database URL (other `linli` processes may use it alongside).
     pub fn database_url(&self) -> String {
-        Self::database(&self._data)
+        self.database.clone()
     }
 
     /// Runs `linli` with `args` against this server's database; its standard output.
@@ -147,7 +174,7 @@ impl LinliServer {
         let out = Command::new(linli_binary()?)
             .args(args)
             .arg("--database-url")
-            .arg(Self::database(&self._data))
+            .arg(&self.database)
             .output()
             .await?;
         anyhow::ensure!(
@@ -167,7 +194,7 @@ impl LinliServer {
                 .args(["import", layer])
                 .arg(file)
                 .arg("--database-url")
-                .arg(Self::database(&data))
+                .arg(Self::sqlite(&data))
                 .stdout(Stdio::null())
                 .status()
                 .await?;
@@ -180,7 +207,7 @@ impl LinliServer {
         Self::serve(data, false, &[], None).await
     }
 
-    fn database(data: &tempfile::TempDir) -> String {
+    fn sqlite(data: &tempfile::TempDir) -> String {
         format!("sqlite://{}", data.path().join("linli.db").display())
     }
 
@@ -191,12 +218,14 @@ impl LinliServer {
         shell: Option<String>,
     ) -> Result<Self> {
         let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        let database = Self::sqlite(&data);
         let (child, base_url) =
-            Self::launch(&data, demo, &flags, shell.as_deref(), "127.0.0.1:0").await?;
+            Self::launch(&database, demo, &flags, shell.as_deref(), "127.0.0.1:0").await?;
         Ok(Self {
             base_url,
             child,
-            _data: data,
+            database,
+            _data: Some(data),
             demo,
             flags,
             shell,
@@ -206,15 +235,14 @@ impl LinliServer {
     /// Kills the server with SIGKILL (no chance to finish anything) and starts it
     /// again on the same address and database.
     pub async fn kill_and_restart(&mut self) -> Result<()> {
-        self.child.start_kill()?;
-        self.child.wait().await?;
+        self.kill().await?;
         let addr = self
             .base_url
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .to_string();
         let (child, base_url) = Self::launch(
-            &self._data,
+            &self.database,
             self.demo,
             &self.flags,
             self.shell.as_deref(),
@@ -227,7 +255,7 @@ impl LinliServer {
     }
 
     async fn launch(
-        data: &tempfile::TempDir,
+        database: &str,
         demo: bool,
         flags: &[String],
         shell: Option<&str>,
@@ -244,13 +272,15 @@ impl LinliServer {
             }
             None => Command::new(linli_binary()?),
         };
-        let mut child = command
+        command
             .arg("serve")
             .args(demo.then_some("--demo"))
             .args(flags)
-            .args(["--addr", addr, "--database-url", &Self::database(data)])
-            .arg("--static-dir")
-            .arg(dist_dir()?)
+            .args(["--addr", addr, "--database-url", database]);
+        if !flags.iter().any(|f| f == "--no-static") {
+            command.arg("--static-dir").arg(dist_dir()?);
+        }
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -27,6 +27,17 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The token of an `Authorization: Bearer …` header, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 /// The session token in a request's `Cookie` headers, if any.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
     headers

@@ -52,16 +52,6 @@ impl Credentials {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-}
-
 fn encoding(headers: &HeaderMap) -> ApiResult<Encoding> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -123,7 +113,7 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let token = bearer(&headers).ok_or_else(|| {
+    let token = crate::auth::token::bearer(&headers).ok_or_else(|| {
         AppError::Unauthorized("send `Authorization: Bearer <device or gateway token>`".into())
     })?;
     let source = match state.credentials.resolve(&state.store, token).await? {

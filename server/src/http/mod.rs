@@ -14,6 +14,7 @@ pub mod events;
 pub mod extract;
 pub mod homes;
 pub mod ingest;
+pub mod internal;
 pub mod layers;
 pub mod notices;
 pub mod notify;
@@ -36,7 +37,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 use linli_domain::Face;
 use std::path::PathBuf;
@@ -84,6 +85,8 @@ pub struct AppState {
     pub mqtt: Option<Arc<crate::mqtt::MqttStatus>>,
     /// Community and building names, for what alerts' cases and messages say.
     pub places: Arc<crate::places::PlaceNames>,
+    /// Whether this server runs the rules or forwards to the one that does.
+    pub cluster: crate::cluster::Cluster,
 }
 
 /// The routes of `/api/v1`, each under its access level, and their OpenAPI document.
@@ -315,6 +318,10 @@ pub fn router(
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route(
+            "/internal/v1/engine",
+            post(internal::engine).layer(DefaultBodyLimit::max(internal::INTERNAL_BODY_LIMIT)),
+        )
         .route("/open311/v2/services.json", get(open311::services))
         .route("/open311/v2/requests.json", get(open311::requests))
         .nest("/api/v1", api)

@@ -1,5 +1,6 @@
 //! Operations endpoints outside the versioned API: `/healthz` (the process answers),
-//! `/readyz` (its database answers, and its MQTT broker when it has one), `/metrics` (Prometheus text).
+//! `/readyz` (its database answers, and its MQTT broker when it has one; and whether it
+//! runs the rules: `role` single, leader or follower), `/metrics` (Prometheus text).
 
 use super::AppState;
 use crate::error::AppError;
@@ -23,9 +24,12 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
             "not subscribed to the MQTT broker (yet)".into(),
         ));
     }
-    Ok(axum::Json(
-        json!({"status": "ready", "mqtt_subscribed": mqtt}),
-    ))
+    Ok(axum::Json(json!({
+        "status": "ready",
+        "mqtt_subscribed": mqtt,
+        "role": state.cluster.role(),
+        "instance": state.cluster.instance(),
+    })))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -36,7 +36,7 @@ impl std::fmt::Display for Unreadable {
 }
 
 /// A record of a batch refused on its own: its index (0-based) and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Refused {
     pub index: usize,
     pub reason: String,

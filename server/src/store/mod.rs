@@ -54,14 +54,19 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Who makes a change, as the event log records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who makes a change, as the event log records it (and as it travels between
+/// servers: its label).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(into = "String")]
 pub enum Actor {
     /// A signed-in user.
     User(Username),
     /// A part of the system acting on its own: `demo`, `cli`, later `rules`, `ingest`.
     System(&'static str),
 }
+
+/// The parts of the system that act on their own.
+const SYSTEM_PARTS: [&str; 5] = ["cli", "demo", "import", "notifier", "rules"];
 
 impl Actor {
     /// The form stored in the log: `user:<name>` or `system:<part>`.
@@ -70,6 +75,35 @@ impl Actor {
             Actor::User(name) => format!("user:{name}"),
             Actor::System(part) => format!("system:{part}"),
         }
+    }
+}
+
+impl From<Actor> for String {
+    fn from(actor: Actor) -> String {
+        actor.label()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Actor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Actor::try_from(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<String> for Actor {
+    type Error = String;
+
+    fn try_from(label: String) -> Result<Self, String> {
+        if let Some(name) = label.strip_prefix("user:") {
+            return Username::parse(name)
+                .map(Actor::User)
+                .map_err(|e| e.to_string());
+        }
+        label
+            .strip_prefix("system:")
+            .and_then(|part| SYSTEM_PARTS.into_iter().find(|p| *p == part))
+            .map(Actor::System)
+            .ok_or_else(|| format!("`{label}` is not an actor"))
     }
 }
 
@@ -90,6 +124,17 @@ impl Change {
     pub fn not_before(&self, earliest: Millis) -> Change {
         Change::new(self.actor.clone(), self.at.max(earliest))
     }
+}
+
+/// The server that runs the rules, as the others reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leader {
+    /// A name for the server, for logs and `/readyz`.
+    pub instance: String,
+    /// Its base URL, e.g. `http://10.0.0.5:8080`.
+    pub address: String,
+    /// What a forwarded call carries to be taken (`Authorization: Bearer …`).
+    pub secret: String,
 }
 
 /// A user account as stored.
@@ -439,6 +484,11 @@ pub struct SensorSeen {
 pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Records that server `instance` runs the rules now, reached by the others at
+    /// `address` with `secret` (see `crate::cluster`).
+    async fn claim_leadership(&self, leader: &Leader, at: Millis) -> StoreResult<()>;
+    /// The server that runs the rules, as it last recorded itself.
+    async fn leader(&self) -> StoreResult<Option<Leader>>;
 
     /// Creates an account; `Conflict` if the name is taken, `Invalid` if a community
     /// does not exist.

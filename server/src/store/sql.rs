@@ -10,9 +10,9 @@
 
 use super::{
     AlertFilter, CaseFilter, Chain, Change, Committed, Community, Credential, DeviceRecord,
-    DispatchFilter, EngineWrite, GatewayRecord, HomesImported, NewDispatchRecord, NewNotice,
-    NewPhoto, NewUser, NotifyWrite, PendingDelivery, SensorSeen, Store, StoreError, StoreResult,
-    StoredAlert, StoredChannel, UserRecord,
+    DispatchFilter, EngineWrite, GatewayRecord, HomesImported, Leader, NewDispatchRecord,
+    NewNotice, NewPhoto, NewUser, NotifyWrite, PendingDelivery, SensorSeen, Store, StoreError,
+    StoreResult, StoredAlert, StoredChannel, UserRecord,
 };
 use crate::clock::Millis;
 use crate::reading::Reading;
@@ -702,6 +702,34 @@ impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn claim_leadership(&self, leader: &Leader, at: Millis) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO cluster_leader (\"only\", instance, address, secret, since_ms) \
+             VALUES (1, $1, $2, $3, $4) ON CONFLICT (\"only\") DO UPDATE SET \
+             instance = excluded.instance, address = excluded.address, \
+             secret = excluded.secret, since_ms = excluded.since_ms",
+        )
+        .bind(&leader.instance)
+        .bind(&leader.address)
+        .bind(&leader.secret)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn leader(&self) -> StoreResult<Option<Leader>> {
+        let row: Option<(String, String, String)> =
+            sqlx::query_as("SELECT instance, address, secret FROM cluster_leader")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(instance, address, secret)| Leader {
+            instance,
+            address,
+            secret,
+        }))
     }
 
     async fn create_user(&self, change: &Change, user: NewUser) -> StoreResult<UserRecord> {

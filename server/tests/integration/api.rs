@@ -1000,6 +1000,7 @@ async fn the_demo_loads_once_however_often_the_server_starts() {
         trusted_proxies: Vec::new(),
         limits: Default::default(),
         public_url: None,
+        cluster_url: None,
     })
     .await
     .unwrap();

@@ -12,6 +12,7 @@ mod api;
 mod care;
 mod cases;
 mod cli;
+mod cluster;
 mod copy;
 mod dispatch;
 mod drills;

@@ -113,6 +113,7 @@ async fn spawn_app_full(
         trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
         limits,
         public_url: None,
+        cluster_url: None,
     })
     .await
     .expect("the application builds");
