@@ -3,6 +3,7 @@
 #   make test   lint, build, and run every test (unit, API, CLI, browser, Schemathesis;
 #               the server's store and API suite on SQLite and on PostgreSQL)
 #   make bench  the measurements of ../shared/docs/TARGETS.md that exist so far
+#   make cluster  two servers on a private PostgreSQL behind nginx, with the demo
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
@@ -11,7 +12,7 @@ export TRUNK_SKIP_VERSION_CHECK := true
 # The browser workload of TARGETS.md (deterministic: same arguments, same bytes).
 WORKLOAD ?= ../shared/bench/gen_district.py
 
-.PHONY: run test bench tools tools-test app lint
+.PHONY: run test bench cluster tools tools-test app lint
 
 ## Pinned tools (idempotent): wasm target, trunk, wasm-bindgen-cli, wasm-opt; for
 ## tests also Chromium, chromedriver, a CJK font, Mosquitto and PostgreSQL.
@@ -33,6 +34,11 @@ app: tools
 run: app
 	cargo build --release --locked -p linli-server
 	./target/release/linli serve --demo --simulate
+
+## Two servers on a private PostgreSQL behind nginx, with the demo (scripts/cluster.sh).
+cluster: app
+	cargo build --release --locked -p linli-server
+	scripts/cluster.sh
 
 lint: tools
 	python3 scripts/import-cycles.py app/src server/src domain/src tests/src

@@ -290,34 +290,49 @@ async fn forward(
     }
 }
 
-/// One call to the leader; the leader's address is read again after a failure.
+/// One call to the leader. Its address is read again after a failure, and the call
+/// made once more when another server leads now (the one known may just have died).
 async fn send(
     client: &reqwest::Client,
     store: &DynStore,
-    known: &tokio::sync::Mutex<Option<Leader>>,
+    cache: &tokio::sync::Mutex<Option<Leader>>,
     call: &crate::engine::Call,
 ) -> anyhow::Result<Answer> {
-    let leader = {
-        let mut known = known.lock().await;
-        if known.is_none() {
-            *known = store.leader().await?;
-        }
-        known.clone().context("no server has run the rules yet")?
+    let mut leader = match cache.lock().await.clone() {
+        Some(leader) => leader,
+        None => current_leader(store).await?,
     };
-    let sent = async {
-        let response = client
-            .post(format!("{}/internal/v1/engine", leader.address))
-            .bearer_auth(&leader.secret)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::to_vec(call)?)
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok::<_, anyhow::Error>(serde_json::from_slice(&response.bytes().await?)?)
+    let mut answer = post(client, &leader, call).await;
+    if answer.is_err() {
+        let now = current_leader(store).await?;
+        if now != leader {
+            leader = now;
+            answer = post(client, &leader, call).await;
+        }
     }
-    .await;
-    if sent.is_err() {
-        *known.lock().await = None;
-    }
-    sent
+    *cache.lock().await = answer.is_ok().then_some(leader);
+    answer
+}
+
+async fn current_leader(store: &DynStore) -> anyhow::Result<Leader> {
+    store
+        .leader()
+        .await?
+        .context("no server has run the rules yet")
+}
+
+async fn post(
+    client: &reqwest::Client,
+    leader: &Leader,
+    call: &crate::engine::Call,
+) -> anyhow::Result<Answer> {
+    let response = client
+        .post(format!("{}/internal/v1/engine", leader.address))
+        .bearer_auth(&leader.secret)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(call)?)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(serde_json::from_slice(&response.bytes().await?)?)
 }

@@ -11,7 +11,8 @@
 //! - Frame times while panning and zooming the 100,000-building workload whose
 //!   directory is the first argument, beside Leaflet (see [`frames`]).
 //! - Server: ingest over HTTP and MQTT, reading-to-alert latency at an SSE client under
-//!   load, fan-out to 2,000 SSE clients and the server's memory (see [`live`]).
+//!   load, fan-out to 2,000 SSE clients and the server's memory, on SQLite and on
+//!   PostgreSQL with a second server and a failover (see [`live`]).
 //! - Alarm to message: a gas reading to the notifier's message at a webhook receiver
 //!   (see [`notify`]); `LINLI_BENCH=notify` measures only this.
 //! - The server at full size: memory with 20,000 homes and 60,000 sensors, and the
@@ -19,7 +20,8 @@
 //! - Residents do not slow the staff: the commander's snapshot while 100 residents load
 //!   `/public` in a process of their own (see [`readers`]); `LINLI_BENCH=readers` only
 //!   this.
-//!   `LINLI_BENCH=server` measures only the server; `LINLI_BENCH=scale` only this, and
+//!   `LINLI_BENCH=server` measures only the server, `LINLI_BENCH=live` only its
+//!   ingest, latency, fan-out and failover on both databases; `LINLI_BENCH=scale` only this, and
 //!   `LINLI_BENCH=busy` only the command screen under alerts, `LINLI_BENCH=frames` only
 //!   the frame times on the workload, `LINLI_BENCH=sizes` only each face's bytes,
 //!   `LINLI_BENCH=load` only the demo's load to a complete map.
@@ -171,6 +173,10 @@ async fn main() -> Result<()> {
             return readers::crowd(base, seconds).await;
         }
         "readers" => return readers::measure().await,
+        "live" => {
+            live::measure(live::On::Sqlite).await?;
+            return live::measure(live::On::Postgres).await;
+        }
         "scale" => return scale::measure().await,
         "busy" => return busy::measure().await,
         "notify" => return notify::measure().await,
@@ -182,7 +188,8 @@ async fn main() -> Result<()> {
         }
         _ => {}
     }
-    live::measure().await?;
+    live::measure(live::On::Sqlite).await?;
+    live::measure(live::On::Postgres).await?;
     notify::measure().await?;
     scale::measure().await?;
     readers::measure().await?;
