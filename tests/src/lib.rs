@@ -1,7 +1,8 @@
 //! The end-to-end test harness: real processes, no stand-ins.
 //!
-//! - [`LinliServer`] runs the real `linli serve` binary on a free port with its own
-//!   temporary SQLite database, and the built app from `dist/`.
+//! - [`LinliServer`] runs the real `linli serve` binary on a free port with a database
+//!   of its own (a temporary SQLite file, or with `LINLI_TEST_DATABASE=postgres` a
+//!   database on a private PostgreSQL), and the built app from `dist/`.
 //! - [`Browser`] starts Debian's `chromedriver` and drives headless Chromium through
 //!   the W3C WebDriver protocol (a small client over reqwest: sessions, navigation,
 //!   scripts, elements, screenshots, and three of chromedriver's own commands: the
@@ -108,8 +109,8 @@ pub struct LinliServer {
     child: Child,
     /// Its database's URL.
     database: String,
-    /// The folder of its SQLite database, when the server made one.
-    _data: Option<tempfile::TempDir>,
+    /// Its database, when the server has one of its own.
+    _database: Option<TestDatabase>,
     demo: bool,
     flags: Vec<String>,
     /// Shell commands run before `linli` replaces the shell (e.g. `trap '' XFSZ`).
@@ -124,8 +125,7 @@ impl LinliServer {
 
     /// The demo server with more `linli serve` flags (e.g. `--mqtt-url`).
     pub async fn start_demo_with(flags: &[&str]) -> Result<Self> {
-        let data = tempfile::tempdir()?;
-        Self::serve(data, true, flags, None).await
+        Self::serve(TestDatabase::new().await, true, flags, None).await
     }
 
     /// A server on a database it shares (several servers on one PostgreSQL database
@@ -137,7 +137,7 @@ impl LinliServer {
             base_url,
             child,
             database: database.to_string(),
-            _data: None,
+            _database: None,
             demo,
             flags,
             shell: None,
@@ -147,8 +147,13 @@ impl LinliServer {
     /// The demo server started through `sh -c '<shell>; exec linli …'`, so that the
     /// shell can set what `linli` inherits (an ignored signal, a limit).
     pub async fn start_demo_after(shell: &str) -> Result<Self> {
-        let data = tempfile::tempdir()?;
-        Self::serve(data, true, &[], Some(shell.to_string())).await
+        Self::serve(
+            TestDatabase::new().await,
+            true,
+            &[],
+            Some(shell.to_string()),
+        )
+        .await
     }
 
     /// Kills the server with SIGKILL, as a machine lost or a process killed by the
@@ -188,13 +193,13 @@ impl LinliServer {
     /// Starts a server whose fresh database holds only `imports`, each a layer
     /// (`buildings`, `roads`, …) and a GeoJSON file loaded with `linli import` first.
     pub async fn start_imported(imports: &[(&str, &Path)]) -> Result<Self> {
-        let data = tempfile::tempdir()?;
+        let database = TestDatabase::new().await;
         for (layer, file) in imports {
             let status = Command::new(linli_binary()?)
                 .args(["import", layer])
                 .arg(file)
                 .arg("--database-url")
-                .arg(Self::sqlite(&data))
+                .arg(&database.url)
                 .stdout(Stdio::null())
                 .status()
                 .await?;
@@ -204,28 +209,26 @@ impl LinliServer {
                 file.display()
             );
         }
-        Self::serve(data, false, &[], None).await
+        Self::serve(database, false, &[], None).await
     }
 
-    fn sqlite(data: &tempfile::TempDir) -> String {
-        format!("sqlite://{}", data.path().join("linli.db").display())
-    }
-
+    /// A server on a database of its own: SQLite, or PostgreSQL with
+    /// `LINLI_TEST_DATABASE=postgres` (see [`TestDatabase`]).
     async fn serve(
-        data: tempfile::TempDir,
+        own: TestDatabase,
         demo: bool,
         flags: &[&str],
         shell: Option<String>,
     ) -> Result<Self> {
         let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
-        let database = Self::sqlite(&data);
+        let database = own.url.clone();
         let (child, base_url) =
             Self::launch(&database, demo, &flags, shell.as_deref(), "127.0.0.1:0").await?;
         Ok(Self {
             base_url,
             child,
             database,
-            _data: Some(data),
+            _database: Some(own),
             demo,
             flags,
             shell,

@@ -36,8 +36,11 @@ use linli_domain::Timestamp;
 use linli_domain::{CommunityId, Role, Username};
 use serde_json::json;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyConnection, AnyPool, ConnectOptions as _, Executor as _, FromRow as _, Row as _};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{
+    AnyConnection, AnyPool, ConnectOptions as _, Connection as _, Executor as _, FromRow as _,
+    Row as _,
+};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -163,12 +166,19 @@ impl SqlStore {
                         format!("cannot create the database folder {}", folder.display())
                     })?;
                 }
-                let any = AnyConnectOptions::from_url(&options.to_url_lossy())?;
-                (
-                    Backend::Sqlite,
-                    any,
-                    format!("the SQLite database {}", file.display()),
+                // WAL is a property of the file: set once here, with the file made.
+                // Setting it on every connection needs a lock that cannot wait, and
+                // fails while another connection writes.
+                let name = format!("the SQLite database {}", file.display());
+                sqlx::SqliteConnection::connect_with(
+                    &options.clone().journal_mode(SqliteJournalMode::Wal),
                 )
+                .await
+                .with_context(|| format!("cannot open {name}"))?
+                .close()
+                .await?;
+                let any = AnyConnectOptions::from_url(&options.to_url_lossy())?;
+                (Backend::Sqlite, any, name)
             }
             super::DatabaseUrl::Postgres(url) => {
                 let any = AnyConnectOptions::from_str(url)
@@ -188,12 +198,9 @@ impl SqlStore {
                     if backend == Backend::Sqlite {
                         // With WAL, NORMAL survives a crash of the process (not of the
                         // OS) without losing committed transactions, at a fraction of
-                        // FULL's fsyncs.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                        )
-                        .await?;
+                        // FULL's fsyncs. (sqlx sets foreign keys on and a busy timeout
+                        // of 5 s by itself.)
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
                     }
                     Ok(())
                 })
@@ -1174,6 +1181,7 @@ impl Store for SqlStore {
 
     async fn homes(&self, communities: Option<&[CommunityId]>) -> StoreResult<Vec<Home>> {
         let mut query = SqlBuilder::new(
+            self.backend,
             "SELECT id, building, community, grid, unit, floor, room, resident, age_band, living_alone, \
              care_level, phone, contact, lon, lat FROM homes WHERE 1 = 1",
         );
@@ -1482,7 +1490,10 @@ impl Store for SqlStore {
     }
 
     async fn cases(&self, filter: &CaseFilter) -> StoreResult<Vec<CaseSummary>> {
-        let mut query = SqlBuilder::new(format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"));
+        let mut query = SqlBuilder::new(
+            self.backend,
+            format!("SELECT {CASE_COLUMNS} FROM cases WHERE 1 = 1"),
+        );
         if let Some(ids) = &filter.communities {
             if ids.is_empty() {
                 return Ok(Vec::new());

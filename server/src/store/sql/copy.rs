@@ -275,8 +275,10 @@ impl SqlStore {
             let per_insert = (30_000 / columns.len()).max(1);
             let (rows, checksum) = read_table(&mut source, table, key, &columns, async |page| {
                 for chunk in page.chunks(per_insert) {
-                    let mut insert =
-                        SqlBuilder::new(format!("INSERT INTO {table} ({names}) VALUES "));
+                    let mut insert = SqlBuilder::new(
+                        target.backend,
+                        format!("INSERT INTO {table} ({names}) VALUES "),
+                    );
                     for (i, row) in chunk.iter().enumerate() {
                         insert.push(if i == 0 { "(" } else { ", (" });
                         for (j, value) in row.iter().enumerate() {

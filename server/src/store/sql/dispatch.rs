@@ -153,8 +153,10 @@ impl SqlStore {
         &self,
         filter: &DispatchFilter,
     ) -> StoreResult<Vec<Dispatch>> {
-        let mut query =
-            super::SqlBuilder::new(format!("SELECT {COLUMNS} FROM dispatches WHERE 1 = 1"));
+        let mut query = super::SqlBuilder::new(
+            self.backend,
+            format!("SELECT {COLUMNS} FROM dispatches WHERE 1 = 1"),
+        );
         if let Some(ids) = &filter.communities {
             if ids.is_empty() {
                 return Ok(Vec::new());

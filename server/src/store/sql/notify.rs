@@ -470,11 +470,14 @@ impl SqlStore {
         if alert_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = super::SqlBuilder::new("SELECT * FROM notify_chains WHERE alert_id IN ")
-            .push_list(alert_ids.iter().copied())
-            .build()?
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = super::SqlBuilder::new(
+            self.backend,
+            "SELECT * FROM notify_chains WHERE alert_id IN ",
+        )
+        .push_list(alert_ids.iter().copied())
+        .build()?
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(chain_from_row).collect()
     }
 

@@ -75,10 +75,16 @@ fn alert_from_row(row: &sqlx::any::AnyRow) -> StoreResult<StoredAlert> {
 /// Appends readings (the engine told repeats apart already, so there is no unique
 /// index to keep up to date: an index over every reading would cost a random page
 /// write per reading).
-async fn insert_readings(conn: &mut AnyConnection, readings: &[Reading]) -> StoreResult<()> {
+async fn insert_readings(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    readings: &[Reading],
+) -> StoreResult<()> {
     for chunk in readings.chunks(ROWS_PER_INSERT) {
-        let mut query =
-            SqlBuilder::new("INSERT INTO readings (device, seq, at_ms, metric, value) VALUES ");
+        let mut query = SqlBuilder::new(
+            backend,
+            "INSERT INTO readings (device, seq, at_ms, metric, value) VALUES ",
+        );
         for (i, r) in chunk.iter().enumerate() {
             let seq = match r.identity {
                 Identity::Seq(seq) => Some(seq as i64),
@@ -476,7 +482,7 @@ impl SqlStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = SqlBuilder::new("SELECT id FROM sensors WHERE id IN ");
+        let mut query = SqlBuilder::new(self.backend, "SELECT id FROM sensors WHERE id IN ");
         query.push_list(ids.iter().map(String::as_str));
         Ok(query.build_query_scalar()?.fetch_all(&self.pool).await?)
     }
@@ -504,7 +510,7 @@ impl SqlStore {
         writes: Vec<EngineWrite>,
     ) -> StoreResult<Committed> {
         let mut tx = self.write().await?;
-        insert_readings(&mut tx, readings).await?;
+        insert_readings(&mut tx, self.backend, readings).await?;
         let last_reading_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM readings")
             .fetch_one(&mut *tx)
             .await?;
@@ -648,6 +654,7 @@ impl SqlStore {
 
     pub(super) async fn alerts_sql(&self, filter: &AlertFilter) -> StoreResult<Vec<Alert>> {
         let mut query = SqlBuilder::new(
+            self.backend,
             "SELECT raised_ms, updated_ms, resolved_ms, data FROM alerts WHERE 1 = 1",
         );
         if let Some(ids) = &filter.communities {
