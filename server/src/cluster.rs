@@ -283,7 +283,7 @@ async fn forward(
                 Ok(answer) => reply.send(answer),
                 Err(err) => {
                     tracing::warn!("cannot reach the server that runs the rules: {err:#}");
-                    reply.unavailable();
+                    reply.send(call.unavailable());
                 }
             }
         });

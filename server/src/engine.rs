@@ -1,8 +1,9 @@
 //! The rules engine: one task that owns what the rules remember of every home and the
 //! [`AlertBook`], and the only writer of readings and alerts.
 //!
-//! Everything that changes them arrives as a [`Command`] on one channel: readings (from
-//! the HTTP endpoint, MQTT or the built-in simulator) and people's actions on alerts.
+//! Everything that changes them arrives as a [`Call`] on one channel: readings (from
+//! the HTTP endpoint, MQTT or the built-in simulator) and people's actions on alerts,
+//! from this server or forwarded by another (`crate::cluster`); each gets an [`Answer`].
 //! Waiting readings are taken together and committed in one transaction (group commit)
 //! with every alert they cause: a reading is acknowledged only once it and its
 //! consequences are durable, and after a crash nothing is half there. A timer runs the
@@ -129,47 +130,6 @@ pub enum EngineActError {
     Unavailable,
 }
 
-enum Command {
-    Ingest {
-        source: Source,
-        readings: Vec<Reading>,
-        reply: oneshot::Sender<Result<Accepted, IngestError>>,
-    },
-    Act {
-        alert: i64,
-        request: Request,
-        by: Actor,
-        at: Millis,
-        /// The caller's communities, when limited to some.
-        scope: Option<Vec<CommunityId>>,
-        reply: oneshot::Sender<Result<Alert, EngineActError>>,
-    },
-    /// The thresholds of the district (`home` is `None`) or of a home.
-    Thresholds {
-        home: Option<String>,
-        scope: Option<Vec<CommunityId>>,
-        reply: oneshot::Sender<Result<ThresholdsView, EngineActError>>,
-    },
-    SetThresholds {
-        change: ThresholdChange,
-        reply: oneshot::Sender<Result<ThresholdsView, EngineActError>>,
-    },
-    CheckIn {
-        home: String,
-        at: Millis,
-        note: String,
-        by: Actor,
-        scope: Option<Vec<CommunityId>>,
-        reply: oneshot::Sender<Result<(), EngineActError>>,
-    },
-    Drill {
-        step: DrillStep,
-        by: Actor,
-        at: Millis,
-        reply: oneshot::Sender<Result<Option<Alert>, EngineActError>>,
-    },
-}
-
 /// What a commander does with a drill (see `linli_domain::drill`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum DrillStep {
@@ -212,35 +172,36 @@ pub struct ThresholdsView {
 }
 
 /// Readings waiting for the group commit, with where to send the answer.
-type Waiting = (
-    Source,
-    Vec<Reading>,
-    oneshot::Sender<Result<Accepted, IngestError>>,
-);
+type Waiting = (Source, Vec<Reading>, Reply);
 
 /// A handle to the engine, cheap to clone.
 #[derive(Clone)]
 pub struct EngineHandle {
-    commands: mpsc::Sender<Command>,
+    commands: mpsc::Sender<(Call, Reply)>,
 }
 
 impl EngineHandle {
+    /// Sends `call` and waits for the engine's answer (that it is unavailable when the
+    /// engine is gone or gave none).
+    pub async fn ask(&self, call: Call) -> Answer {
+        let unavailable = call.unavailable();
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send((call, Reply(reply))).await.is_err() {
+            return unavailable;
+        }
+        answer.await.unwrap_or(unavailable)
+    }
+
     /// Sends readings and waits until they are durable (or refused).
     pub async fn ingest(
         &self,
         source: Source,
         readings: Vec<Reading>,
     ) -> Result<Accepted, IngestError> {
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Ingest {
-            source,
-            readings,
-            reply,
-        };
-        if self.commands.send(command).await.is_err() {
-            return Err(IngestError::Unavailable);
+        match self.ask(Call::Ingest { source, readings }).await {
+            Answer::Ingest(answer) => answer,
+            _ => Err(IngestError::Unavailable),
         }
-        answer.await.unwrap_or(Err(IngestError::Unavailable))
     }
 
     /// A person acts on an alert, at `at` (when it was done on the device; the
@@ -253,27 +214,17 @@ impl EngineHandle {
         at: Millis,
         scope: Option<Vec<CommunityId>>,
     ) -> Result<Alert, EngineActError> {
-        self.ask(|reply| Command::Act {
+        let call = Call::Act {
             alert,
             request,
             by,
             at,
             scope,
-            reply,
-        })
-        .await
-    }
-
-    /// Sends `command` (made with the reply channel) and waits for the answer.
-    async fn ask<T>(
-        &self,
-        command: impl FnOnce(oneshot::Sender<Result<T, EngineActError>>) -> Command,
-    ) -> Result<T, EngineActError> {
-        let (reply, answer) = oneshot::channel();
-        if self.commands.send(command(reply)).await.is_err() {
-            return Err(EngineActError::Unavailable);
+        };
+        match self.ask(call).await {
+            Answer::Act(answer) => answer,
+            _ => Err(EngineActError::Unavailable),
         }
-        answer.await.unwrap_or(Err(EngineActError::Unavailable))
     }
 
     /// The thresholds of the district (`home` is `None`) or of a home.
@@ -282,8 +233,10 @@ impl EngineHandle {
         home: Option<String>,
         scope: Option<Vec<CommunityId>>,
     ) -> Result<ThresholdsView, EngineActError> {
-        self.ask(|reply| Command::Thresholds { home, scope, reply })
-            .await
+        match self.ask(Call::Thresholds { home, scope }).await {
+            Answer::Thresholds(answer) => answer,
+            _ => Err(EngineActError::Unavailable),
+        }
     }
 
     /// Replaces what the office changed of the thresholds at one level: refused when
@@ -293,8 +246,10 @@ impl EngineHandle {
         &self,
         change: ThresholdChange,
     ) -> Result<ThresholdsView, EngineActError> {
-        self.ask(|reply| Command::SetThresholds { change, reply })
-            .await
+        match self.ask(Call::SetThresholds { change }).await {
+            Answer::Thresholds(answer) => answer,
+            _ => Err(EngineActError::Unavailable),
+        }
     }
 
     /// Starts a drill (its new alert) or ends one (its alert, if a person had not
@@ -305,13 +260,10 @@ impl EngineHandle {
         by: Actor,
         at: Millis,
     ) -> Result<Option<Alert>, EngineActError> {
-        self.ask(|reply| Command::Drill {
-            step,
-            by,
-            at,
-            reply,
-        })
-        .await
+        match self.ask(Call::Drill { step, by, at }).await {
+            Answer::Drill(answer) => answer,
+            _ => Err(EngineActError::Unavailable),
+        }
     }
 
     /// Records a home's morning check-in made at `at`.
@@ -323,15 +275,17 @@ impl EngineHandle {
         by: Actor,
         scope: Option<Vec<CommunityId>>,
     ) -> Result<(), EngineActError> {
-        self.ask(|reply| Command::CheckIn {
+        let call = Call::CheckIn {
             home,
             at,
             note,
             by,
             scope,
-            reply,
-        })
-        .await
+        };
+        match self.ask(call).await {
+            Answer::CheckIn(answer) => answer,
+            _ => Err(EngineActError::Unavailable),
+        }
     }
 }
 
@@ -381,146 +335,46 @@ pub enum Answer {
     Drill(Result<Option<Alert>, EngineActError>),
 }
 
-/// Where a command's answer goes.
-pub enum Reply {
-    Ingest(oneshot::Sender<Result<Accepted, IngestError>>),
-    Act(oneshot::Sender<Result<Alert, EngineActError>>),
-    Thresholds(oneshot::Sender<Result<ThresholdsView, EngineActError>>),
-    CheckIn(oneshot::Sender<Result<(), EngineActError>>),
-    Drill(oneshot::Sender<Result<Option<Alert>, EngineActError>>),
-}
-
-impl Reply {
-    /// Hands `answer` on; an answer of another kind counts as no answer.
-    pub fn send(self, answer: Answer) {
-        let _ = match (self, answer) {
-            (Reply::Ingest(reply), Answer::Ingest(answer)) => reply.send(answer).ok(),
-            (Reply::Act(reply), Answer::Act(answer)) => reply.send(answer).ok(),
-            (Reply::Thresholds(reply), Answer::Thresholds(answer)) => reply.send(answer).ok(),
-            (Reply::CheckIn(reply), Answer::CheckIn(answer)) => reply.send(answer).ok(),
-            (Reply::Drill(reply), Answer::Drill(answer)) => reply.send(answer).ok(),
-            (reply, _) => {
-                reply.unavailable();
-                None
-            }
-        };
-    }
-
-    /// Answers that the engine could not be reached: nothing was done.
-    pub fn unavailable(self) {
-        let _ = match self {
-            Reply::Ingest(reply) => reply.send(Err(IngestError::Unavailable)).ok(),
-            Reply::Act(reply) => reply.send(Err(EngineActError::Unavailable)).ok(),
-            Reply::Thresholds(reply) => reply.send(Err(EngineActError::Unavailable)).ok(),
-            Reply::CheckIn(reply) => reply.send(Err(EngineActError::Unavailable)).ok(),
-            Reply::Drill(reply) => reply.send(Err(EngineActError::Unavailable)).ok(),
-        };
-    }
-}
-
-impl Command {
-    fn split(self) -> (Call, Reply) {
+impl Call {
+    /// The answer that says the engine could not be reached: nothing was done.
+    pub fn unavailable(&self) -> Answer {
         match self {
-            Command::Ingest {
-                source,
-                readings,
-                reply,
-            } => (Call::Ingest { source, readings }, Reply::Ingest(reply)),
-            Command::Act {
-                alert,
-                request,
-                by,
-                at,
-                scope,
-                reply,
-            } => (
-                Call::Act {
-                    alert,
-                    request,
-                    by,
-                    at,
-                    scope,
-                },
-                Reply::Act(reply),
-            ),
-            Command::Thresholds { home, scope, reply } => {
-                (Call::Thresholds { home, scope }, Reply::Thresholds(reply))
+            Call::Ingest { .. } => Answer::Ingest(Err(IngestError::Unavailable)),
+            Call::Act { .. } => Answer::Act(Err(EngineActError::Unavailable)),
+            Call::Thresholds { .. } | Call::SetThresholds { .. } => {
+                Answer::Thresholds(Err(EngineActError::Unavailable))
             }
-            Command::SetThresholds { change, reply } => {
-                (Call::SetThresholds { change }, Reply::Thresholds(reply))
-            }
-            Command::CheckIn {
-                home,
-                at,
-                note,
-                by,
-                scope,
-                reply,
-            } => (
-                Call::CheckIn {
-                    home,
-                    at,
-                    note,
-                    by,
-                    scope,
-                },
-                Reply::CheckIn(reply),
-            ),
-            Command::Drill {
-                step,
-                by,
-                at,
-                reply,
-            } => (Call::Drill { step, by, at }, Reply::Drill(reply)),
+            Call::CheckIn { .. } => Answer::CheckIn(Err(EngineActError::Unavailable)),
+            Call::Drill { .. } => Answer::Drill(Err(EngineActError::Unavailable)),
         }
     }
 }
 
+/// Where a call's answer goes.
+pub struct Reply(oneshot::Sender<Answer>);
+
+impl Reply {
+    pub fn send(self, answer: Answer) {
+        let _ = self.0.send(answer);
+    }
+}
+
 impl EngineHandle {
-    /// A handle, and the commands sent through it for whichever takes them: the engine
+    /// A handle, and the calls sent through it for whichever takes them: the engine
     /// ([`start`]) on the server that runs the rules, a forwarder on the others.
     pub fn channel() -> (EngineHandle, Commands) {
         let (commands, receiver) = mpsc::channel(1024);
         (EngineHandle { commands }, Commands(receiver))
     }
-
-    /// Runs a call another server forwarded on this one's engine.
-    pub async fn call(&self, call: Call) -> Answer {
-        match call {
-            Call::Ingest { source, readings } => {
-                Answer::Ingest(self.ingest(source, readings).await)
-            }
-            Call::Act {
-                alert,
-                request,
-                by,
-                at,
-                scope,
-            } => Answer::Act(self.act(alert, request, by, at, scope).await),
-            Call::Thresholds { home, scope } => {
-                Answer::Thresholds(self.thresholds(home, scope).await)
-            }
-            Call::SetThresholds { change } => Answer::Thresholds(self.set_thresholds(change).await),
-            Call::CheckIn {
-                home,
-                at,
-                note,
-                by,
-                scope,
-            } => Answer::CheckIn(self.check_in(home, at, note, by, scope).await),
-            Call::Drill { step, by, at } => Answer::Drill(self.drill(step, by, at).await),
-        }
-    }
 }
 
-/// The commands sent through an [`EngineHandle`], not yet taken.
-pub struct Commands(mpsc::Receiver<Command>);
+/// The calls sent through an [`EngineHandle`], not yet taken.
+pub struct Commands(mpsc::Receiver<(Call, Reply)>);
 
 impl Commands {
-    /// The next command as a call and where its answer goes; `None` once every handle
-    /// is gone.
+    /// The next call and where its answer goes; `None` once every handle is gone.
     pub async fn next(&mut self) -> Option<(Call, Reply)> {
-        self.0.recv().await.map(Command::split)
+        self.0.recv().await
     }
 }
 
@@ -810,7 +664,7 @@ impl Engine {
         }
     }
 
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    async fn run(mut self, mut commands: mpsc::Receiver<(Call, Reply)>) {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -822,7 +676,7 @@ impl Engine {
                     while readings < GROUP_MAX_READINGS {
                         match commands.try_recv() {
                             Ok(command) => {
-                                if let Command::Ingest { readings: r, .. } = &command {
+                                if let (Call::Ingest { readings: r, .. }, _) = &command {
                                     readings += r.len();
                                 }
                                 group.push(command);
@@ -838,58 +692,41 @@ impl Engine {
         self.checkpoint().await;
     }
 
-    async fn handle(&mut self, group: Vec<Command>) {
+    async fn handle(&mut self, group: Vec<(Call, Reply)>) {
         let mut batches = Vec::new();
-        for command in group {
-            match command {
-                Command::Ingest {
-                    source,
-                    readings,
-                    reply,
-                } => batches.push((source, readings, reply)),
-                Command::Act {
+        for (call, reply) in group {
+            let answer = match call {
+                Call::Ingest { source, readings } => {
+                    batches.push((source, readings, reply));
+                    continue;
+                }
+                Call::Act {
                     alert,
                     request,
                     by,
                     at,
                     scope,
-                    reply,
-                } => {
-                    let result = self.act(alert, request, by, at, scope).await;
-                    let _ = reply.send(result);
-                }
-                Command::Thresholds { home, scope, reply } => {
+                } => Answer::Act(self.act(alert, request, by, at, scope).await),
+                Call::Thresholds { home, scope } => {
                     let result = match &home {
                         Some(h) => self.home_in_scope(h, &scope).map(|_| ()),
                         None => Ok(()),
                     };
-                    let _ = reply.send(result.map(|()| self.thresholds_view(home)));
+                    Answer::Thresholds(result.map(|()| self.thresholds_view(home)))
                 }
-                Command::SetThresholds { change, reply } => {
-                    let result = self.set_thresholds(change).await;
-                    let _ = reply.send(result);
+                Call::SetThresholds { change } => {
+                    Answer::Thresholds(self.set_thresholds(change).await)
                 }
-                Command::CheckIn {
+                Call::CheckIn {
                     home,
                     at,
                     note,
                     by,
                     scope,
-                    reply,
-                } => {
-                    let result = self.check_in(home, at, note, by, scope).await;
-                    let _ = reply.send(result);
-                }
-                Command::Drill {
-                    step,
-                    by,
-                    at,
-                    reply,
-                } => {
-                    let result = self.drill(step, by, at).await;
-                    let _ = reply.send(result);
-                }
-            }
+                } => Answer::CheckIn(self.check_in(home, at, note, by, scope).await),
+                Call::Drill { step, by, at } => Answer::Drill(self.drill(step, by, at).await),
+            };
+            reply.send(answer);
         }
         if !batches.is_empty() {
             self.ingest(batches).await;
@@ -1000,7 +837,7 @@ impl Engine {
             self.recover().await;
             if self.stale {
                 for (_, _, reply) in batches {
-                    let _ = reply.send(Err(IngestError::Unavailable));
+                    reply.send(Answer::Ingest(Err(IngestError::Unavailable)));
                 }
                 return;
             }
@@ -1012,7 +849,7 @@ impl Engine {
             // A repeat is answered after the group's commit too: what it repeats may
             // be in this very group.
             if answer.accepted + answer.duplicates == 0 {
-                let _ = reply.send(Ok(answer));
+                reply.send(Answer::Ingest(Ok(answer)));
                 continue;
             }
             all.extend(new);
@@ -1027,14 +864,14 @@ impl Engine {
             Ok(committed) => {
                 self.last_reading_id = self.last_reading_id.max(committed.last_reading_id);
                 for (answer, reply) in waiting {
-                    let _ = reply.send(Ok(answer));
+                    reply.send(Answer::Ingest(Ok(answer)));
                 }
                 self.committed(&committed.cases);
             }
             Err(e) => {
                 tracing::error!("cannot store readings: {e}");
                 for (_, reply) in waiting {
-                    let _ = reply.send(Err(IngestError::Unavailable));
+                    reply.send(Answer::Ingest(Err(IngestError::Unavailable)));
                 }
                 self.recover().await;
             }

@@ -26,5 +26,5 @@ pub async fn engine(
     }
     let call: crate::engine::Call = serde_json::from_slice(&body)
         .map_err(|e| AppError::BadRequest(format!("not an engine call: {e}")))?;
-    Ok(axum::Json(state.engine.call(call).await))
+    Ok(axum::Json(state.engine.ask(call).await))
 }

@@ -177,6 +177,7 @@ async fn main() -> Result<()> {
             live::measure(live::On::Sqlite).await?;
             return live::measure(live::On::Postgres).await;
         }
+        "live-postgres" => return live::measure(live::On::Postgres).await,
         "scale" => return scale::measure().await,
         "busy" => return busy::measure().await,
         "notify" => return notify::measure().await,
