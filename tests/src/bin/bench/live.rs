@@ -247,13 +247,11 @@ pub async fn measure(on: On) -> Result<()> {
     // Latency: a reading's alert event at an SSE client, under 10,000 readings/s. On
     // PostgreSQL through a second server: the probes sent to it and forwarded to the
     // leader, the alert streamed from it.
-    let device = probe_device(&server).await?;
     let second = match &database {
         Some(database) => Some(LinliServer::start_on(database, false, &["--no-static"]).await?),
         None => None,
     };
     let prober = second.as_ref().unwrap_or(&server);
-    let seen = open_streams(prober, 1, &device.0).await?;
     let background = {
         let database = server.database_url();
         let base = base.clone();
@@ -277,6 +275,11 @@ pub async fn measure(on: On) -> Result<()> {
         })
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // The probe's detector is fitted once the load generator has read the devices it
+    // plays: its own readings of it (gas 0, its own counter) would clear the probe's
+    // alert and take the probe's counter as theirs, leaving probes without an event.
+    let device = probe_device(&server).await?;
+    let seen = open_streams(prober, 1, &device.0).await?;
     let mut seq = 0;
     let mut latencies = Vec::new();
     for i in 0..PROBES {
