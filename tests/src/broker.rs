@@ -12,14 +12,6 @@ pub struct Broker {
     ca_file: Option<std::path::PathBuf>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn mosquitto_program() -> &'static str {
     if std::path::Path::new("/usr/sbin/mosquitto").exists() {
         "/usr/sbin/mosquitto"
@@ -51,7 +43,7 @@ impl Broker {
     /// A broker set up by `linli mqtt broker-config` (the `linli` binary given): only
     /// Linli and the devices and gateways registered with `--mqtt-url` may connect.
     pub fn start_with_accounts(linli: &std::path::Path) -> Broker {
-        let port = free_port();
+        let port = crate::free_port().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let out = std::process::Command::new(linli)
             .args([
@@ -191,7 +183,7 @@ impl Broker {
         settings: impl FnOnce(&std::path::Path) -> String,
         ca_file: Option<std::path::PathBuf>,
     ) -> Broker {
-        let port = free_port();
+        let port = crate::free_port().unwrap();
         std::fs::write(
             dir.path().join("mosquitto.conf"),
             format!(

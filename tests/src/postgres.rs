@@ -30,11 +30,7 @@ impl Postgres {
             .tempdir()
             .unwrap()
             .keep();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::free_port().unwrap();
         let mut command = Command::new("bash");
         command
             .arg(SCRIPT)

@@ -7,9 +7,7 @@ fn linli(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
     crate::support::run_linli(args, env, stdin)
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::support::stderr;
 
 fn db(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("linli.db").display())

@@ -2,18 +2,10 @@
 //! checked, a full target refused unless told. Runs on a private PostgreSQL whichever
 //! database the rest of the suite uses.
 
-use crate::support::{acknowledge, raise_gas_alert, run_linli, spawn_app};
+use crate::support::{acknowledge, raise_gas_alert, run_linli, spawn_app, stderr, stdout};
 use linli_server::store::sql::{copy::TABLES, SqlStore};
 use linli_server::store::Store as _;
 use linli_tests::Postgres;
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// Each table's line of the copy's output: (table, rows, checksum).
 fn tables(out: &str) -> Vec<(String, u64, String)> {

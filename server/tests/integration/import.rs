@@ -21,13 +21,7 @@ fn fixture(name: &str) -> String {
     )
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::support::{stderr, stdout};
 
 /// A database of the test's own (see `TestDatabase`).
 struct Db {

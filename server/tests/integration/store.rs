@@ -20,12 +20,6 @@ async fn open() -> (SqlStore, String, TestDatabase) {
     )
 }
 
-/// The database at `url` behind the store's back.
-async fn sql(url: &str) -> sqlx::AnyPool {
-    sqlx::any::install_default_drivers();
-    sqlx::AnyPool::connect(url).await.unwrap()
-}
-
 fn change() -> Change {
     Change::new(Actor::System("test"), 1_000)
 }
@@ -74,7 +68,7 @@ async fn the_database_refuses_to_rewrite_or_delete_the_event_log() {
         .save_communities(&change(), &[community("xingfuli")])
         .await
         .unwrap();
-    let pool = sql(&url).await;
+    let pool = crate::support::sql_pool(&url).await;
     let update = sqlx::query("UPDATE events SET actor = 'user:mallory'")
         .execute(&pool)
         .await;
@@ -514,7 +508,7 @@ async fn messages_and_chains_survive_the_rounds_migration() {
     let deliveries = store.deliveries(41).await.unwrap();
     assert_eq!(deliveries.len(), 1);
     assert_eq!(deliveries[0].title, "网格员");
-    let pool = sql(&url).await;
+    let pool = crate::support::sql_pool(&url).await;
     let again = "INSERT INTO notify_outbox (alert_id, round, level, level_title, channel_id, message, \
                  state, next_try_ms, decided_ms) VALUES (41, $1, 1, '网格员', 3, '{}', 'pending', 2000, 2000)";
     assert!(

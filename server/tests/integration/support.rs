@@ -136,8 +136,7 @@ impl TestApp {
     /// The app's database, for a test that reads or changes it behind the server's
     /// back (SQLite or PostgreSQL alike: the queries use `$N` parameters).
     pub async fn sql(&self) -> sqlx::AnyPool {
-        sqlx::any::install_default_drivers();
-        sqlx::AnyPool::connect(&self.database_url).await.unwrap()
+        sql_pool(&self.database_url).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -352,6 +351,23 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert!(!message.is_empty());
     assert_eq!(body.as_object().unwrap().len(), 1, "only `error` in {body}");
     message
+}
+
+/// A pool on the database at `url` (SQLite or PostgreSQL), for reading or changing it
+/// behind the store's back.
+pub async fn sql_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.unwrap()
+}
+
+/// What a run of the `linli` binary printed on standard output.
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a run of the `linli` binary printed on standard error.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Runs the `linli` binary with `args`, the environment's database and address settings

@@ -81,9 +81,9 @@ enum Value {
 
 impl Value {
     fn read(row: &AnyRow, i: usize, kind: Kind) -> sqlx::Result<Value> {
-        let source_is_bool = row.try_get_raw(i)?.type_info().kind() == AnyTypeInfoKind::Bool;
         Ok(match kind {
-            Kind::Integer if source_is_bool => {
+            // A PostgreSQL yes/no going to SQLite's 0/1.
+            Kind::Integer if row.try_get_raw(i)?.type_info().kind() == AnyTypeInfoKind::Bool => {
                 Value::Integer(row.try_get::<Option<bool>, _>(i)?.map(i64::from))
             }
             Kind::Integer => Value::Integer(row.try_get(i)?),
