@@ -32,6 +32,8 @@ use std::time::Duration;
 /// How often a server that is not the leader tries to become it, and the leader
 /// checks that its lock's connection is alive.
 pub const CAMPAIGN: Duration = Duration::from_secs(1);
+/// How long the leader's lock connection may take to answer before the leader stops.
+const LOCK_ANSWER: Duration = Duration::from_secs(5);
 /// How long a forwarded command may take at the leader.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
 /// The advisory lock whose holder is the leader ("Linli", then 2).
@@ -209,8 +211,10 @@ async fn try_lead(lock: &mut PgConnection) -> anyhow::Result<bool> {
         .await?)
 }
 
-/// Becomes the leader: records where the others reach it, starts the engine and the
-/// notifier, and watches the lock's connection for as long as the process lives.
+/// Becomes the leader: records where the others reach it (under a new term, which
+/// fences this server's writes: see `SqlStore::write`), starts the engine and the
+/// notifier, and for as long as the process lives watches that it still leads: that
+/// its lock's connection is alive and that no other server has claimed the term.
 async fn lead(
     cluster: &Cluster,
     singletons: &Singletons,
@@ -218,17 +222,32 @@ async fn lead(
     commands: Commands,
     mut lock: PgConnection,
 ) -> anyhow::Result<()> {
-    singletons.store.claim_leadership(leader, now_ms()).await?;
+    let term = singletons.store.claim_leadership(leader, now_ms()).await?;
     cluster.set(Role::Leader, Some(leader.secret.clone()));
     singletons.start(commands).await?;
-    tracing::info!(address = %leader.address, "this server runs the rules");
+    tracing::info!(address = %leader.address, term, "this server runs the rules");
+    let (store, instance) = (singletons.store.clone(), leader.instance.clone());
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(CAMPAIGN).await;
-            if let Err(err) = sqlx::query("SELECT 1").execute(&mut lock).await {
-                fail(&format!(
+            // Unreadable now is no news: the lock's connection answers for that.
+            if let Ok(Ok(Some(now))) = tokio::time::timeout(CAMPAIGN, store.leader()).await {
+                if now.instance != instance {
+                    fail(&format!("{} has taken the leadership", now.instance))
+                }
+            }
+            // A connection cut without a word (no reset from the other end) can leave a
+            // query waiting for minutes: not answering in time is as good as lost.
+            let alive =
+                tokio::time::timeout(LOCK_ANSWER, sqlx::query("SELECT 1").execute(&mut lock));
+            match alive.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => fail(&format!(
                     "lost the connection that holds the leadership ({err})"
-                ))
+                )),
+                Err(_) => fail(&format!(
+                    "the connection that holds the leadership did not answer in {LOCK_ANSWER:?}"
+                )),
             }
         }
     });

@@ -5,7 +5,7 @@
 //! serves until Ctrl-C or SIGTERM, finishing requests in flight.
 
 use crate::auth::address::TrustedProxies;
-use crate::auth::rate_limit::{Policy, SignInLimiter};
+use crate::auth::rate_limit::Policy;
 use crate::clock::now_ms;
 use crate::http::{self, AppState};
 use crate::listen::{self, Limits};
@@ -129,7 +129,7 @@ impl Application {
             credentials: Arc::default(),
             mqtt,
             store: store.clone(),
-            limiter: Arc::new(SignInLimiter::new(settings.sign_in_policy)),
+            sign_in_policy: settings.sign_in_policy,
             hashing: Arc::default(),
             proxies: Arc::new(TrustedProxies(settings.trusted_proxies)),
             metrics: metrics.clone(),

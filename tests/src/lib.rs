@@ -164,6 +164,12 @@ impl LinliServer {
         Ok(())
     }
 
+    /// The exit code of the server if it stops by itself within `limit`.
+    pub async fn exited_within(&mut self, limit: Duration) -> Option<Option<i32>> {
+        let status = tokio::time::timeout(limit, self.child.wait()).await.ok()?;
+        Some(status.ok()?.code())
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()

@@ -29,7 +29,7 @@ pub mod stats;
 pub mod stream;
 
 use crate::auth::access::{enforce, Access};
-use crate::auth::rate_limit::SignInLimiter;
+use crate::auth::rate_limit::Policy;
 use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::store::DynStore;
@@ -59,7 +59,8 @@ pub const API_BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: DynStore,
-    pub limiter: Arc<SignInLimiter>,
+    /// The limits on failed sign-ins (counted in the store, for every server).
+    pub sign_in_policy: Policy,
     /// Password hashes running at once.
     pub hashing: Arc<crate::auth::password::Hashing>,
     /// Whose `X-Forwarded-For` names the client.

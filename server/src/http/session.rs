@@ -3,6 +3,7 @@
 use super::extract::ApiJson;
 use super::AppState;
 use crate::auth::access::{caller_from_headers, Caller};
+use crate::auth::rate_limit::Attempt;
 use crate::auth::{password, token};
 use crate::clock::now_ms;
 use crate::error::{ApiResult, AppError};
@@ -12,7 +13,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use linli_domain::{ErrorBody, SessionInfo, SignIn, Username};
 use std::net::SocketAddr;
-use std::time::Instant;
 
 /// Longer passwords are refused before hashing, so a huge one cannot tie up a core.
 const MAX_PASSWORD_BYTES: usize = 1024;
@@ -51,8 +51,12 @@ pub async fn sign_in(
     // What is logged and counted of a username: never more than a name can be.
     let claimed: String = body.username.chars().take(Username::MAX_LEN).collect();
     let address = state.proxies.client(peer.ip(), &headers);
-    let attempt = match state.limiter.begin(&claimed, address, Instant::now()) {
-        Ok(attempt) => attempt,
+    let attempt = Attempt::new(&claimed, address);
+    let attempt_id = match (state.store)
+        .begin_sign_in(&attempt, &state.sign_in_policy, now_ms())
+        .await?
+    {
+        Ok(id) => id,
         Err(wait) => {
             state.metrics.count("linli_sign_ins_total", "rate_limited");
             return Err(AppError::RateLimited {
@@ -84,7 +88,7 @@ pub async fn sign_in(
     let verified = match checked {
         Ok(verified) => verified,
         Err(password::Busy) => {
-            state.limiter.withdraw(attempt);
+            state.store.withdraw_sign_in(attempt_id).await?;
             state.metrics.count("linli_sign_ins_total", "busy");
             return Err(AppError::Busy(
                 "too many sign-ins at once; try again in a second".into(),
@@ -98,7 +102,7 @@ pub async fn sign_in(
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
     };
 
-    state.limiter.succeeded(attempt);
+    state.store.sign_in_succeeded(attempt_id, &attempt).await?;
     if user.disabled {
         return Err(AppError::Forbidden(
             "this account is disabled; the street office can enable it again".into(),

@@ -8,6 +8,7 @@
 
 pub mod sql;
 
+use crate::auth::rate_limit::{Attempt, Policy};
 use crate::clock::Millis;
 use crate::reading::Reading;
 use async_trait::async_trait;
@@ -485,10 +486,28 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// Records that server `instance` runs the rules now, reached by the others at
-    /// `address` with `secret` (see `crate::cluster`).
-    async fn claim_leadership(&self, leader: &Leader, at: Millis) -> StoreResult<()>;
+    /// `address` with `secret` (see `crate::cluster`), under a new term: from then on
+    /// this store's writes are refused (`Unavailable`) once another server claims it.
+    async fn claim_leadership(&self, leader: &Leader, at: Millis) -> StoreResult<i64>;
     /// The server that runs the rules, as it last recorded itself.
     async fn leader(&self) -> StoreResult<Option<Leader>>;
+
+    /// Counts a sign-in attempt as a failure before its password is checked (see
+    /// `crate::auth::rate_limit`), forgetting failures older than the policy's window:
+    /// the attempt's id, or how long the account or address must wait (nothing
+    /// recorded then).
+    async fn begin_sign_in(
+        &self,
+        attempt: &Attempt,
+        policy: &Policy,
+        now: Millis,
+    ) -> StoreResult<Result<i64, std::time::Duration>>;
+    /// Takes back an attempt whose password was never checked (the server was busy).
+    async fn withdraw_sign_in(&self, id: i64) -> StoreResult<()>;
+    /// The password was right: the attempt was no failure, and the account's failures
+    /// (from every address) and the account's at this address stop counting; the
+    /// address keeps counting its own.
+    async fn sign_in_succeeded(&self, id: i64, attempt: &Attempt) -> StoreResult<()>;
 
     /// Creates an account; `Conflict` if the name is taken, `Invalid` if a community
     /// does not exist.

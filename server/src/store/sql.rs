@@ -14,6 +14,7 @@ use super::{
     NewNotice, NewPhoto, NewUser, NotifyWrite, PendingDelivery, SensorSeen, Store, StoreError,
     StoreResult, StoredAlert, StoredChannel, UserRecord,
 };
+use crate::auth::rate_limit::{Attempt, Policy};
 use crate::clock::Millis;
 use crate::reading::Reading;
 use any::{Flag, JsonText, SqlBuilder};
@@ -52,10 +53,14 @@ mod notices;
 mod notify;
 mod patrols;
 mod sensors;
+mod sign_in;
 
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// The leadership's term this server claimed, once it leads: every write checks
+    /// that no other server has claimed it since (see [`SqlStore::write`]).
+    term: std::sync::OnceLock<i64>,
 }
 
 /// Which database a [`SqlStore`] is on: what differs between the two.
@@ -137,15 +142,39 @@ impl SqlStore {
     /// write, with no waiting, when another connection wrote in between). PostgreSQL:
     /// a transaction-scoped advisory lock, held by one transaction of every server on
     /// the database at a time.
-    async fn write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+    ///
+    /// Fencing: on a server that claimed the leadership, the lock's holder then checks
+    /// that the term is still its own. A leader that lost its lock without knowing it
+    /// (the lock's connection cut, the process alive) is refused from the moment the
+    /// next leader's claim committed: the claim takes the same lock, so no write of
+    /// the old leader can slip in after it.
+    async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
                     .bind(POSTGRES_WRITE_LOCK)
                     .execute(&mut *tx)
                     .await?;
+                if let Some(own) = self.term.get() {
+                    // A statement of its own: its snapshot is taken after the lock.
+                    let term: Option<i64> = sqlx::query_scalar("SELECT term FROM cluster_leader")
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if term != Some(*own) {
+                        tracing::error!(
+                            own,
+                            now = ?term,
+                            "another server has taken the leadership: this one may not write"
+                        );
+                        return Err(StoreError::Unavailable(
+                            "this server no longer runs the rules; nothing was changed, \
+                             try again"
+                                .to_string(),
+                        ));
+                    }
+                }
                 Ok(tx)
             }
         }
@@ -226,7 +255,11 @@ impl SqlStore {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
         };
         migrated.with_context(|| format!("cannot migrate {name}"))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            term: std::sync::OnceLock::new(),
+        })
     }
 }
 
@@ -711,20 +744,47 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn claim_leadership(&self, leader: &Leader, at: Millis) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO cluster_leader (\"only\", instance, address, secret, since_ms) \
-             VALUES (1, $1, $2, $3, $4) ON CONFLICT (\"only\") DO UPDATE SET \
+    async fn claim_leadership(&self, leader: &Leader, at: Millis) -> StoreResult<i64> {
+        // Under the write lock, so that every write after it sees the new term.
+        let mut tx = self.write().await?;
+        let term: i64 = sqlx::query_scalar(
+            "INSERT INTO cluster_leader (\"only\", instance, address, secret, since_ms, term) \
+             VALUES (1, $1, $2, $3, $4, 1) ON CONFLICT (\"only\") DO UPDATE SET \
              instance = excluded.instance, address = excluded.address, \
-             secret = excluded.secret, since_ms = excluded.since_ms",
+             secret = excluded.secret, since_ms = excluded.since_ms, \
+             term = cluster_leader.term + 1 \
+             RETURNING term",
         )
         .bind(&leader.instance)
         .bind(&leader.address)
         .bind(&leader.secret)
         .bind(at)
-        .execute(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        if self.term.set(term).is_err() {
+            return Err(StoreError::Backend(anyhow::anyhow!(
+                "this server claimed the leadership twice"
+            )));
+        }
+        Ok(term)
+    }
+
+    async fn begin_sign_in(
+        &self,
+        attempt: &Attempt,
+        policy: &Policy,
+        now: Millis,
+    ) -> StoreResult<Result<i64, Duration>> {
+        self.begin_sign_in_sql(attempt, policy, now).await
+    }
+
+    async fn withdraw_sign_in(&self, id: i64) -> StoreResult<()> {
+        self.end_sign_in_sql(id, None).await
+    }
+
+    async fn sign_in_succeeded(&self, id: i64, attempt: &Attempt) -> StoreResult<()> {
+        self.end_sign_in_sql(id, Some(attempt)).await
     }
 
     async fn leader(&self) -> StoreResult<Option<Leader>> {

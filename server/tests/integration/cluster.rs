@@ -332,3 +332,114 @@ async fn five_leaders_killed_lose_no_acknowledged_reading_alert_or_streamed_even
     assert_eq!(streamed, expected);
     println!("without a leader: {without_leader:?}; acknowledged: {acknowledged:?}");
 }
+
+/// A user for the fencing test: what a write of one server or the other creates.
+fn new_user(name: &str) -> linli_server::store::NewUser {
+    linli_server::store::NewUser {
+        username: linli_domain::Username::parse(name).unwrap(),
+        password_hash: "not a hash".into(),
+        role: linli_domain::Role::Viewer,
+        communities: Vec::new(),
+        org: None,
+    }
+}
+
+/// Fencing: a leader that lost the leadership without knowing it (its lock's
+/// connection cut, its process alive) may not write beside the new leader. The
+/// database refuses it from the moment the new leader's claim committed.
+#[tokio::test]
+async fn a_leader_that_another_server_replaced_is_refused_every_write() {
+    let database = Postgres::shared().database().await;
+    let url = database.parse().unwrap();
+    let (old, new) = (
+        SqlStore::open(&url).await.unwrap(),
+        SqlStore::open(&url).await.unwrap(),
+    );
+    let leader = |name: &str| linli_server::store::Leader {
+        instance: name.into(),
+        address: format!("http://{name}"),
+        secret: "s".into(),
+    };
+    let change = Change::new(Actor::System("cli"), linli_server::clock::now_ms());
+    let first = old.claim_leadership(&leader("old"), 1).await.unwrap();
+    old.create_user(&change, new_user("before")).await.unwrap();
+    let second = new.claim_leadership(&leader("new"), 2).await.unwrap();
+    assert_eq!(second, first + 1);
+    let refused = old.create_user(&change, new_user("after")).await;
+    assert!(
+        matches!(
+            refused,
+            Err(linli_server::store::StoreError::Unavailable(_))
+        ),
+        "{refused:?}"
+    );
+    new.create_user(&change, new_user("by-new")).await.unwrap();
+    let name = |n: &str| linli_domain::Username::parse(n).unwrap();
+    assert!(new.user_by_name(&name("before")).await.unwrap().is_some());
+    assert!(new.user_by_name(&name("after")).await.unwrap().is_none());
+    assert_eq!(new.leader().await.unwrap().unwrap().instance, "new");
+}
+
+/// The same, with the real servers: the leader's lock connection is ended by the
+/// database (as a network cut or an administrator would), the follower takes over,
+/// and the old leader stops by itself (its supervisor starts it again, as a follower).
+#[tokio::test]
+async fn a_leader_whose_lock_connection_is_cut_stops_and_the_other_leads() {
+    let database = Postgres::shared().database().await;
+    let mut first = LinliServer::start_on(&database, true, &["--no-static"])
+        .await
+        .unwrap();
+    let second = LinliServer::start_on(&database, false, &["--no-static"])
+        .await
+        .unwrap();
+    assert_eq!(role(&first).await.as_deref(), Some("leader"));
+    let pool = sqlx::PgPool::connect(&database).await.unwrap();
+    // The leadership lock is the advisory lock 0x4c69_6e6c_6902 on this database,
+    // held by a session of the leader.
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks \
+         WHERE locktype = 'advisory' AND classid = 19561 AND objid = 1852598530 AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(ended, [true], "one session held the leadership");
+    eventually(
+        "the other server leads",
+        Duration::from_secs(10),
+        async || (role(&second).await.as_deref() == Some("leader")).then_some(()),
+    )
+    .await;
+    let code = first.exited_within(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(Some(70)), "the old leader stops");
+}
+
+/// A guesser behind a load balancer gets no more tries than from one server: the
+/// failures are counted in the database.
+#[tokio::test]
+async fn failed_sign_ins_count_on_every_server() {
+    let database = Postgres::shared().database().await;
+    let servers = [
+        LinliServer::start_on(&database, true, &["--no-static"])
+            .await
+            .unwrap(),
+        LinliServer::start_on(&database, false, &["--no-static"])
+            .await
+            .unwrap(),
+    ];
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let status = reqwest::Client::new()
+            .post(servers[i % 2].url("/api/v1/session"))
+            .json(&json!({"username": "demo-commander", "password": "wrong"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        statuses.push(status);
+    }
+    // Five failures of one account from one address, then locked, on both servers.
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+}

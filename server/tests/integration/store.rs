@@ -580,3 +580,135 @@ async fn every_case_starts_with_its_report_after_the_reports_migration() {
         ]
     );
 }
+
+mod sign_in_limits {
+    //! The sign-in limits' counts, kept in the database (`crate::auth::rate_limit`):
+    //! what one store counted, another store on the same database (another server,
+    //! or this one after a restart) sees.
+
+    use super::open;
+    use linli_server::auth::rate_limit::{Attempt, Policy};
+    use linli_server::store::sql::SqlStore;
+    use linli_server::store::Store as _;
+    use std::time::Duration;
+
+    const POLICY: Policy = Policy {
+        window: Duration::from_secs(60),
+        per_pair: 3,
+        per_address: 5,
+        per_account: 3,
+        account_spacing: Duration::from_secs(4),
+    };
+
+    fn attempt(account: &str, address: &str) -> Attempt {
+        Attempt::new(account, address.parse().unwrap())
+    }
+
+    async fn fail(store: &SqlStore, account: &str, address: &str, at: i64) {
+        let begun = store
+            .begin_sign_in(&attempt(account, address), &POLICY, at)
+            .await
+            .unwrap();
+        begun.expect("may try");
+    }
+
+    async fn wait(store: &SqlStore, account: &str, address: &str, at: i64) -> Option<Duration> {
+        (store.begin_sign_in(&attempt(account, address), &POLICY, at))
+            .await
+            .unwrap()
+            .err()
+    }
+
+    #[tokio::test]
+    async fn an_account_is_locked_at_one_address_and_only_slowed_elsewhere_on_every_server() {
+        let (one, url, _database) = open().await;
+        let other = SqlStore::open(&url.parse().unwrap()).await.unwrap();
+        let t0 = 1_000_000;
+        fail(&one, "wang", "10.0.0.1", t0).await;
+        fail(&other, "wang", "10.0.0.1", t0 + 1_000).await;
+        fail(&one, "wang", "10.0.0.1", t0 + 2_000).await;
+        // From the guesser's address, on either server: locked until the first failure
+        // leaves the window; case does not dodge it.
+        let locked = Some(Duration::from_secs(50));
+        assert_eq!(wait(&other, "WANG", "10.0.0.1", t0 + 10_000).await, locked);
+        assert_eq!(wait(&one, "wang", "10.0.0.1", t0 + 10_000).await, locked);
+        // From elsewhere: a few seconds after the last attempt at most.
+        let slowed = wait(&other, "wang", "10.0.0.2", t0 + 3_000).await;
+        assert_eq!(slowed, Some(Duration::from_secs(3)));
+        let owner = attempt("wang", "10.0.0.2");
+        let id = one
+            .begin_sign_in(&owner, &POLICY, t0 + 6_000)
+            .await
+            .unwrap();
+        one.sign_in_succeeded(id.expect("the owner gets through"), &owner)
+            .await
+            .unwrap();
+        // The owner's success forgave the account (no more slowing, from anywhere) but
+        // not the guesser, whose address stays locked out of it.
+        assert_eq!(wait(&other, "wang", "10.0.0.3", t0 + 7_000).await, None);
+        let still = wait(&other, "wang", "10.0.0.1", t0 + 7_000).await;
+        assert_eq!(still, Some(Duration::from_secs(53)));
+    }
+
+    #[tokio::test]
+    async fn an_address_is_locked_across_accounts_and_ipv6_counts_per_64() {
+        let (store, _url, _database) = open().await;
+        for i in 0..5 {
+            let address = format!("2001:db8:1:2:{i}:{i}:{i}:{i}");
+            fail(&store, &format!("user{i}"), &address, 0).await;
+        }
+        assert!(wait(&store, "someone", "2001:db8:1:2::9", 0)
+            .await
+            .is_some());
+        assert!(wait(&store, "someone", "2001:db8:1:3::1", 0)
+            .await
+            .is_none());
+        // Failures leave the window: past it, the address may try again.
+        assert!(wait(&store, "someone", "2001:db8:1:2::9", 60_000)
+            .await
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn concurrent_attempts_on_two_servers_are_counted_before_their_check() {
+        let (one, url, _database) = open().await;
+        let other = SqlStore::open(&url.parse().unwrap()).await.unwrap();
+        let servers = [std::sync::Arc::new(one), std::sync::Arc::new(other)];
+        let mut tries = tokio::task::JoinSet::new();
+        for i in 0..30 {
+            let store = servers[i % 2].clone();
+            tries.spawn(async move {
+                store
+                    .begin_sign_in(&attempt("li", "10.0.0.1"), &POLICY, 0)
+                    .await
+            });
+        }
+        let mut admitted = 0;
+        for begun in tries.join_all().await {
+            admitted += usize::from(begun.unwrap().is_ok());
+        }
+        assert_eq!(admitted, 3);
+    }
+
+    #[tokio::test]
+    async fn a_success_forgives_the_account_not_the_address_and_a_withdrawal_counts_nothing() {
+        let (store, _url, _database) = open().await;
+        let li = attempt("li", "10.0.0.1");
+        for _ in 0..10 {
+            let busy = store.begin_sign_in(&li, &POLICY, 0).await.unwrap().unwrap();
+            store.withdraw_sign_in(busy).await.unwrap();
+        }
+        fail(&store, "li", "10.0.0.1", 0).await;
+        fail(&store, "li", "10.0.0.1", 0).await;
+        let right = store.begin_sign_in(&li, &POLICY, 0).await.unwrap().unwrap();
+        store.sign_in_succeeded(right, &li).await.unwrap();
+        fail(&store, "li", "10.0.0.1", 0).await;
+        fail(&store, "li", "10.0.0.1", 0).await;
+        assert!(
+            wait(&store, "li", "10.0.0.1", 0).await.is_none(),
+            "count restarted"
+        );
+        // The address kept its failures: 2 + 2 + 1 now.
+        assert!(wait(&store, "other", "10.0.0.1", 0).await.is_some());
+    }
+}
