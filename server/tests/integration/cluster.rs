@@ -177,20 +177,76 @@ async fn follow_stream(servers: Vec<String>, stop: tokio::sync::watch::Receiver<
     ids
 }
 
+/// A detector that publishes one reading every 100 ms over MQTT (QoS 1), the 20th and
+/// later saying there is gas, until `stop`: how many it published. The broker
+/// acknowledges each to the device; Linli acknowledges it to the broker only once it
+/// is stored, so a server killed before that leaves it with the broker, which gives it
+/// again when that server's session (its client id) comes back.
+async fn publish_over_mqtt(
+    broker: String,
+    device: String,
+    leaks_from: u64,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> (String, u64) {
+    let url: linli_server::mqtt::MqttUrl = broker.parse().unwrap();
+    let (client, mut events) = rumqttc::AsyncClient::new(url.options(&device), 100);
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = acknowledged.clone();
+    tokio::spawn(async move {
+        while let Ok(event) = events.poll().await {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)) = event {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    let mut seq = 0;
+    while !*stopped.borrow() {
+        seq += 1;
+        let gas = if seq >= leaks_from { 45.0 } else { 0.0 };
+        let payload = json!({"readings": [reading(&device, seq, "gas_lel_pct", gas)]});
+        let topic = format!("linli/sensors/{device}/up");
+        let qos = rumqttc::QoS::AtLeastOnce;
+        client
+            .publish(topic, qos, false, payload.to_string())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The broker's acknowledgements of the last ones (a plain loop: an async closure
+    // here would make this future not `Send`).
+    let waited = Instant::now();
+    while acknowledged.load(std::sync::atomic::Ordering::SeqCst) < seq {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "the broker acknowledges"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (device, seq)
+}
+
 #[tokio::test]
 async fn five_leaders_killed_lose_no_acknowledged_reading_alert_or_streamed_event() {
     let database = Postgres::shared().database().await;
-    let mut servers = [
-        LinliServer::start_on(&database, true, &["--no-static"])
+    let broker = linli_tests::Broker::start();
+    let serve = async |demo: bool, client_id: &str| {
+        let mqtt = [
+            "--mqtt-url",
+            &broker.url(),
+            "--mqtt-shared",
+            "--mqtt-client-id",
+            client_id,
+        ];
+        let flags = [&["--no-static"][..], &mqtt[..]].concat();
+        LinliServer::start_on(&database, demo, &flags)
             .await
-            .unwrap(),
-        LinliServer::start_on(&database, false, &["--no-static"])
-            .await
-            .unwrap(),
-    ];
+            .unwrap()
+    };
+    let mut servers = [serve(true, "linli-a").await, serve(false, "linli-b").await];
     let store = SqlStore::open(&database.parse().unwrap()).await.unwrap();
-    // Five homes, each with a gas detector that will leak once, during the kills.
-    let homes: Vec<String> = store.homes(None).await.unwrap()[..5]
+    // Eight homes, each with a gas detector that will leak once, during the kills:
+    // five send over HTTP, three over MQTT.
+    let homes: Vec<String> = store.homes(None).await.unwrap()[..8]
         .iter()
         .map(|h| h.id.clone())
         .collect();
@@ -209,9 +265,16 @@ async fn five_leaders_killed_lose_no_acknowledged_reading_alert_or_streamed_even
             .unwrap();
         detectors.push((device, token));
     }
+    let over_mqtt = detectors.split_off(5);
     let urls: Vec<String> = servers.iter().map(|s| s.url("")).collect();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let stream = tokio::spawn(follow_stream(urls.clone(), stopped.clone()));
+    let mut publishers = Vec::new();
+    for (n, (device, _)) in over_mqtt.into_iter().enumerate() {
+        let leaks_from = 25 + 10 * n as u64;
+        let publishing = publish_over_mqtt(broker.url(), device, leaks_from, stopped.clone());
+        publishers.push(tokio::spawn(publishing));
+    }
 
     // Each detector sends a reading every 100 ms to one server or the other, the same
     // reading again (to the other) until one answers 202, as a device does; the 20th
@@ -279,25 +342,30 @@ async fn five_leaders_killed_lose_no_acknowledged_reading_alert_or_streamed_even
         acknowledged.push(sender.await.unwrap());
     }
     let streamed = stream.await.unwrap();
+    let mut published = Vec::new();
+    for publisher in publishers {
+        published.push(publisher.await.unwrap());
+    }
 
     // Every reading was acknowledged in the end (sent again until it was), and each is
     // stored exactly once.
-    let mut stored = std::collections::HashMap::<String, Vec<u64>>::new();
-    let mut after = 0;
-    loop {
-        let page = store.readings_after(after, 10_000).await.unwrap();
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
-        for (_, r) in page {
-            if let linli_server::reading::Identity::Seq(seq) = r.identity {
-                stored.entry(r.device).or_default().push(seq);
-            }
-        }
-    }
-    for (device, count) in &acknowledged {
-        let mut seqs = stored[device].clone();
-        seqs.sort_unstable();
-        assert_eq!(seqs, (1..=*count).collect::<Vec<_>>(), "{device}");
+    // Over MQTT, the last ones may still be on their way from the broker.
+    let everything_stored = async || {
+        let stored = stored_sequences(&store).await;
+        let all = acknowledged.iter().chain(&published);
+        let complete = all
+            .clone()
+            .all(|(device, count)| stored.get(device).map(Vec::len).unwrap_or(0) as u64 >= *count);
+        complete.then_some(stored)
+    };
+    let stored = eventually(
+        "every reading stored",
+        Duration::from_secs(30),
+        everything_stored,
+    )
+    .await;
+    for (device, count) in acknowledged.iter().chain(&published) {
+        assert_eq!(stored[device], (1..=*count).collect::<Vec<_>>(), "{device}");
     }
     // Every leak is one alert.
     let alerts = store
@@ -330,7 +398,30 @@ async fn five_leaders_killed_lose_no_acknowledged_reading_alert_or_streamed_even
         .filter(|id| (first..=last).contains(id))
         .collect();
     assert_eq!(streamed, expected);
-    println!("without a leader: {without_leader:?}; acknowledged: {acknowledged:?}");
+    println!(
+        "without a leader: {without_leader:?}; acknowledged over HTTP: {acknowledged:?}; \
+         published over MQTT: {published:?}"
+    );
+}
+
+/// The sequence numbers of every stored reading, by device, in order.
+async fn stored_sequences(store: &SqlStore) -> std::collections::HashMap<String, Vec<u64>> {
+    let mut stored = std::collections::HashMap::<String, Vec<u64>>::new();
+    let mut after = 0;
+    loop {
+        let page = store.readings_after(after, 10_000).await.unwrap();
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        for (_, r) in page {
+            if let linli_server::reading::Identity::Seq(seq) = r.identity {
+                stored.entry(r.device).or_default().push(seq);
+            }
+        }
+    }
+    for seqs in stored.values_mut() {
+        seqs.sort_unstable();
+    }
+    stored
 }
 
 /// A user for the fencing test: what a write of one server or the other creates.
