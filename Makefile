@@ -50,9 +50,10 @@ test: tools-test lint app
 	cargo build --locked -p linli-server
 	cargo test --workspace --locked
 	# The server's store and API suite again on PostgreSQL (a private server it starts),
-	# and the browser journeys that write most (alerts, dispatch, case panels).
+	# and the browser journeys that write most (alerts, dispatch, case panels,
+	# notifications, kills during ingest).
 	LINLI_TEST_DATABASE=postgres cargo test --locked -p linli-server --test integration
-	LINLI_TEST_DATABASE=postgres cargo test --locked -p linli-tests --test e2e -- alerts:: dispatch:: panels::
+	LINLI_TEST_DATABASE=postgres cargo test --locked -p linli-tests --test e2e -- alerts:: dispatch:: panels:: notify:: reliability::
 	SCHEMATHESIS_SECONDS=45 tests/schemathesis/run.sh target/debug/linli
 
 bench: app

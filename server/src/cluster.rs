@@ -8,6 +8,9 @@
 //! dies, its connection closes, the lock is free, and the next server to try (each
 //! tries every [`CAMPAIGN`]) takes it and starts the engine, which loads the last
 //! checkpoint and replays the readings committed after it, as after any restart.
+//! A leader that lost its lock without dying (its connection cut) is fenced off by the
+//! database: each claim counts up a term, and a leader's writes check that the term is
+//! still its own (`SqlStore::write`); it stops itself within seconds.
 //!
 //! The others forward each engine command (readings, people's actions on alerts,
 //! thresholds, check-ins, drills) to the leader as JSON (`POST /internal/v1/engine`,
@@ -36,8 +39,6 @@ pub const CAMPAIGN: Duration = Duration::from_secs(1);
 const LOCK_ANSWER: Duration = Duration::from_secs(5);
 /// How long a forwarded command may take at the leader.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
-/// The advisory lock whose holder is the leader ("Linli", then 2).
-const LEADER_LOCK: i64 = 0x4c69_6e6c_6902;
 
 /// What this server is in its cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -206,7 +207,7 @@ fn fail(why: &str) -> ! {
 
 async fn try_lead(lock: &mut PgConnection) -> anyhow::Result<bool> {
     Ok(sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(LEADER_LOCK)
+        .bind(crate::store::sql::POSTGRES_LEADER_LOCK)
         .fetch_one(lock)
         .await?)
 }
@@ -226,15 +227,13 @@ async fn lead(
     cluster.set(Role::Leader, Some(leader.secret.clone()));
     singletons.start(commands).await?;
     tracing::info!(address = %leader.address, term, "this server runs the rules");
-    let (store, instance) = (singletons.store.clone(), leader.instance.clone());
+    let store = singletons.store.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(CAMPAIGN).await;
             // Unreadable now is no news: the lock's connection answers for that.
-            if let Ok(Ok(Some(now))) = tokio::time::timeout(CAMPAIGN, store.leader()).await {
-                if now.instance != instance {
-                    fail(&format!("{} has taken the leadership", now.instance))
-                }
+            if let Ok(Ok(false)) = tokio::time::timeout(CAMPAIGN, store.still_leads()).await {
+                fail("another server has taken the leadership")
             }
             // A connection cut without a word (no reset from the other end) can leave a
             // query waiting for minutes: not answering in time is as good as lost.

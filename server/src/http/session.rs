@@ -88,7 +88,10 @@ pub async fn sign_in(
     let verified = match checked {
         Ok(verified) => verified,
         Err(password::Busy) => {
-            state.store.withdraw_sign_in(attempt_id).await?;
+            if let Err(err) = state.store.withdraw_sign_in(attempt_id).await {
+                // It stays counted as a failure: the safer side.
+                tracing::warn!("cannot take back a sign-in attempt: {err}");
+            }
             state.metrics.count("linli_sign_ins_total", "busy");
             return Err(AppError::Busy(
                 "too many sign-ins at once; try again in a second".into(),
@@ -102,7 +105,10 @@ pub async fn sign_in(
         return Err(AppError::Unauthorized(WRONG_CREDENTIALS.into()));
     };
 
-    state.store.sign_in_succeeded(attempt_id, &attempt).await?;
+    if let Err(err) = state.store.sign_in_succeeded(attempt_id, &attempt).await {
+        // The owner is let in; their attempt stays counted as a failure.
+        tracing::warn!("cannot forgive the failed sign-ins of {claimed}: {err}");
+    }
     if user.disabled {
         return Err(AppError::Forbidden(
             "this account is disabled; the street office can enable it again".into(),

@@ -659,6 +659,12 @@ impl Notifier {
             self.record_unrecorded().await;
             let now = crate::clock::now_ms();
             self.sending.lock().expect("sending lock").ended.clear();
+            // A message cannot be fenced like a write: a leader that another server
+            // replaced (it stops within seconds) sends nothing more meanwhile.
+            if !self.store.still_leads().await.unwrap_or(false) {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
             match self.store.outbox_due(now, 200).await {
                 Ok(due) => {
                     let unrecorded = self.unrecorded.lock().expect("unrecorded lock");

@@ -491,6 +491,10 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_leadership(&self, leader: &Leader, at: Millis) -> StoreResult<i64>;
     /// The server that runs the rules, as it last recorded itself.
     async fn leader(&self) -> StoreResult<Option<Leader>>;
+    /// Whether no other server has claimed the leadership since this one did (always
+    /// true on a server that never claimed it): what the leader checks before it does
+    /// what the database cannot fence, such as sending a message.
+    async fn still_leads(&self) -> StoreResult<bool>;
 
     /// Counts a sign-in attempt as a failure before its password is checked (see
     /// `crate::auth::rate_limit`), forgetting failures older than the policy's window:

@@ -70,8 +70,14 @@ pub enum Backend {
     Postgres,
 }
 
-/// The PostgreSQL advisory lock every write transaction takes (see [`SqlStore::write`]).
+/// PostgreSQL's advisory locks, "Linli" then a number: the one every write
+/// transaction takes (see [`SqlStore::write`]); the one whose holder leads the servers
+/// on the database (a session lock, `crate::cluster`); the one that orders sign-in
+/// counts (see [`SqlStore::lock_sign_ins`]), apart from the writes so that a flood of
+/// sign-ins does not queue up with readings.
 const POSTGRES_WRITE_LOCK: i64 = 0x4c69_6e6c_6901;
+pub const POSTGRES_LEADER_LOCK: i64 = 0x4c69_6e6c_6902;
+const POSTGRES_SIGN_IN_LOCK: i64 = 0x4c69_6e6c_6903;
 
 /// SQLite's primary result codes that mean "cannot write now" rather than a bug:
 /// SQLITE_BUSY, SQLITE_IOERR, SQLITE_FULL (`sqlite3.h`).
@@ -178,6 +184,34 @@ impl SqlStore {
                 Ok(tx)
             }
         }
+    }
+
+    /// A transaction for the sign-in counts (`sign_in.rs`): SQLite's one write lock;
+    /// on PostgreSQL a lock of their own, not fenced (any server may count sign-ins).
+    async fn lock_sign_ins(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
+                    .bind(POSTGRES_SIGN_IN_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Whether this server still leads, as far as the database knows: always, unless
+    /// it claimed the leadership and another server has claimed it since.
+    async fn still_leads_sql(&self) -> StoreResult<bool> {
+        let Some(own) = self.term.get() else {
+            return Ok(true);
+        };
+        let term: Option<i64> = sqlx::query_scalar("SELECT term FROM cluster_leader")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(term == Some(*own))
     }
 
     /// Opens and migrates the database at `url`: `sqlite://PATH` (creating the file
@@ -785,6 +819,10 @@ impl Store for SqlStore {
 
     async fn sign_in_succeeded(&self, id: i64, attempt: &Attempt) -> StoreResult<()> {
         self.end_sign_in_sql(id, Some(attempt)).await
+    }
+
+    async fn still_leads(&self) -> StoreResult<bool> {
+        self.still_leads_sql().await
     }
 
     async fn leader(&self) -> StoreResult<Option<Leader>> {

@@ -534,3 +534,32 @@ async fn failed_sign_ins_count_on_every_server() {
     // Five failures of one account from one address, then locked, on both servers.
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
 }
+
+/// `linli store copy` into a database a server runs on is refused: that server would
+/// go on writing into the copy, its leadership's term overwritten.
+#[tokio::test]
+async fn a_copy_into_a_database_that_a_server_runs_on_is_refused() {
+    let database = Postgres::shared().database().await;
+    let mut server = LinliServer::start_on(&database, true, &["--no-static"])
+        .await
+        .unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let source_url = format!("sqlite://{}", folder.path().join("office.db").display());
+    let source = SqlStore::open(&source_url.parse().unwrap()).await.unwrap();
+    let target = SqlStore::open(&database.parse().unwrap()).await.unwrap();
+    let refused = source.copy_to(&target, true, |_| {}).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("a Linli server is running"),
+        "{refused:#}"
+    );
+    // Nothing was removed: the demo's homes are still there.
+    assert!(!target.homes(None).await.unwrap().is_empty());
+    // Once the server is gone (its session, and lock, end with its connection), the
+    // copy goes ahead.
+    server.kill().await.unwrap();
+    eventually("the copy goes ahead", Duration::from_secs(10), async || {
+        source.copy_to(&target, true, |_| {}).await.ok()
+    })
+    .await;
+    assert!(target.homes(None).await.unwrap().is_empty());
+}

@@ -251,6 +251,19 @@ impl SqlStore {
             }
         };
         let mut into = target.write().await?;
+        if target.backend == Backend::Postgres {
+            // A server leading on the target would go on writing into the copy (and its
+            // term, copied over, would fence it off or, older, let an old leader in).
+            let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                .bind(super::POSTGRES_LEADER_LOCK)
+                .fetch_one(&mut *into)
+                .await?;
+            anyhow::ensure!(
+                free,
+                "a Linli server is running on the target database; stop every server \
+                 on it before copying into it"
+            );
+        }
         let mut filled = Vec::new();
         for (table, _) in TABLES {
             let any: Option<i64> = sqlx::query_scalar(&format!("SELECT 1 FROM {table} LIMIT 1"))

@@ -1,6 +1,6 @@
 //! The SQL of sign-in limits (`crate::auth::rate_limit`): the failures of the last
-//! window, kept for every server on the database, counted in one write transaction
-//! with the attempt they decide on.
+//! window, kept for every server on the database, counted in one transaction with the
+//! attempt they decide on (under a lock of their own on PostgreSQL, not the writes').
 
 use super::{SqlBuilder, SqlStore};
 use crate::auth::rate_limit::{Attempt, Policy, Recent};
@@ -51,6 +51,27 @@ impl SqlStore {
         Ok(query.build_query_scalar()?.fetch_all(conn).await?)
     }
 
+    /// The failures that count for `attempt` since the window's start.
+    async fn recent(
+        &self,
+        conn: &mut AnyConnection,
+        attempt: &Attempt,
+        policy: &Policy,
+        since: Millis,
+    ) -> StoreResult<Recent> {
+        let pair = self.newest(conn, Count::Pair, attempt, since, policy.per_pair);
+        let pair = pair.await?;
+        let address = self.newest(conn, Count::Address, attempt, since, policy.per_address);
+        let address = address.await?;
+        let account = self.newest(conn, Count::Account, attempt, since, policy.per_account);
+        let account = account.await?;
+        Ok(Recent {
+            pair,
+            address,
+            account,
+        })
+    }
+
     pub(super) async fn begin_sign_in_sql(
         &self,
         attempt: &Attempt,
@@ -58,21 +79,27 @@ impl SqlStore {
         now: Millis,
     ) -> StoreResult<Result<i64, Duration>> {
         let since = policy.since(now);
-        let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM sign_in_failures WHERE at_ms <= $1")
-            .bind(since)
-            .execute(&mut *tx)
-            .await?;
-        let recent = Recent {
-            pair: (self.newest(&mut tx, Count::Pair, attempt, since, policy.per_pair)).await?,
-            address: (self.newest(&mut tx, Count::Address, attempt, since, policy.per_address))
-                .await?,
-            account: (self.newest(&mut tx, Count::Account, attempt, since, policy.per_account))
-                .await?,
-        };
-        if let Some(wait) = policy.wait(&recent, now) {
+        // A refused attempt costs three reads and takes no lock, so that a flood of
+        // them queues behind nothing.
+        let mut conn = self.pool.acquire().await?;
+        if let Some(wait) = policy.wait(&self.recent(&mut conn, attempt, policy, since).await?, now)
+        {
             return Ok(Err(wait));
         }
+        drop(conn);
+        // Counted again under the lock: concurrent attempts see each other's rows.
+        let mut tx = self.lock_sign_ins().await?;
+        if let Some(wait) = policy.wait(&self.recent(&mut tx, attempt, policy, since).await?, now) {
+            return Ok(Err(wait));
+        }
+        // What left the window is forgotten, a bounded number at a time.
+        sqlx::query(
+            "DELETE FROM sign_in_failures WHERE id IN \
+             (SELECT id FROM sign_in_failures WHERE at_ms <= $1 LIMIT 1000)",
+        )
+        .bind(since)
+        .execute(&mut *tx)
+        .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sign_in_failures (account, address, at_ms) VALUES ($1, $2, $3) \
              RETURNING id",
@@ -91,7 +118,7 @@ impl SqlStore {
         id: i64,
         succeeded: Option<&Attempt>,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.lock_sign_ins().await?;
         sqlx::query("DELETE FROM sign_in_failures WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -178,7 +178,10 @@ async fn main() -> Result<()> {
             return live::measure(live::On::Postgres).await;
         }
         "live-postgres" => return live::measure(live::On::Postgres).await,
-        "scale" => return scale::measure().await,
+        "scale" => {
+            scale::measure(live::On::Sqlite).await?;
+            return scale::measure(live::On::Postgres).await;
+        }
         "busy" => return busy::measure().await,
         "notify" => return notify::measure().await,
         "sizes" => return transfer_sizes(),
@@ -192,7 +195,8 @@ async fn main() -> Result<()> {
     live::measure(live::On::Sqlite).await?;
     live::measure(live::On::Postgres).await?;
     notify::measure().await?;
-    scale::measure().await?;
+    scale::measure(live::On::Sqlite).await?;
+    scale::measure(live::On::Postgres).await?;
     readers::measure().await?;
     if only == "server" {
         return Ok(());

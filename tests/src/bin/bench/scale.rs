@@ -2,10 +2,11 @@
 //! imported (`linli import homes`) into the demo district, the server restarted so it
 //! loads them, then its memory at rest and after a commander's snapshot, and the
 //! cached public status under a crowd of readers (TARGETS.md: RSS ≤ 150 MB,
-//! ≥ 30,000 requests/s).
+//! ≥ 30,000 requests/s); on SQLite and on PostgreSQL.
 
+use crate::live::On;
 use anyhow::{Context as _, Result};
-use linli_tests::LinliServer;
+use linli_tests::{LinliServer, Postgres};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -77,8 +78,18 @@ async fn crowd(server: &LinliServer, if_none_match: Option<&str>) -> Result<f64>
     Ok(served.load(Ordering::Relaxed) as f64 / CROWD_SECONDS as f64)
 }
 
-pub async fn measure() -> Result<()> {
-    let mut server = LinliServer::start_demo().await?;
+pub async fn measure(on: On) -> Result<()> {
+    let postgres = (on == On::Postgres).then(|| Postgres::start(&[]));
+    let mut server = match &postgres {
+        None => {
+            println!("at district size, on SQLite:");
+            LinliServer::start_demo_with(&["--no-static"]).await?
+        }
+        Some(postgres) => {
+            println!("at district size, on PostgreSQL (a private one):");
+            LinliServer::start_on(&postgres.database().await, true, &["--no-static"]).await?
+        }
+    };
     let templates = server.homes("demo-commander").await?;
     let file = tempfile::NamedTempFile::new()?;
     std::fs::write(file.path(), homes_csv(&templates)?)?;
