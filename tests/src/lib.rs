@@ -180,6 +180,12 @@ impl LinliServer {
         self.database.clone()
     }
 
+    /// A pool on the server's database, SQLite or PostgreSQL, beside the server.
+    pub async fn sql(&self) -> Result<sqlx::AnyPool> {
+        sqlx::any::install_default_drivers();
+        Ok(sqlx::AnyPool::connect(&self.database).await?)
+    }
+
     /// Runs `linli` with `args` against this server's database; its standard output.
     pub async fn linli(&self, args: &[&str]) -> Result<String> {
         let out = Command::new(linli_binary()?)

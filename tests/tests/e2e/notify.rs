@@ -83,9 +83,8 @@ async fn alert_once(
 
 /// Makes every running chain's wait run out now: what the clock does after 5 minutes.
 async fn time_passes(server: &LinliServer) -> anyhow::Result<()> {
-    let pool = sqlx::SqlitePool::connect(&server.database_url()).await?;
     sqlx::query("UPDATE notify_chains SET next_ms = 0 WHERE next_ms IS NOT NULL")
-        .execute(&pool)
+        .execute(&server.sql().await?)
         .await?;
     Ok(())
 }

@@ -182,9 +182,9 @@ async fn kill_9_during_sustained_ingest_loses_and_doubles_nothing() -> Result<()
         sent.len()
     );
 
-    // The database itself: each reading sent is there, once.
-    let path = server.database_url();
-    let db = sqlx::SqlitePool::connect(&format!("{path}?mode=ro")).await?;
+    // The database itself (SQLite, or PostgreSQL with LINLI_TEST_DATABASE=postgres):
+    // each reading sent is there, once.
+    let db = server.sql().await?;
     let rows = sqlx::query(
         "SELECT device, seq, COUNT(*) AS n FROM readings WHERE metric = 0 GROUP BY device, seq",
     )
