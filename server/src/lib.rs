@@ -13,8 +13,10 @@
 //! - [`store`]: the [`store::Store`] trait, the only way handlers reach data, with its
 //!   SQLite implementation and migrations. Every change writes an event-log row in the
 //!   same transaction.
-//! - [`auth`]: passwords (Argon2id), session tokens, the sign-in rate limiter and the
-//!   access levels every route declares.
+//! - [`auth`]: passwords (Argon2id), session tokens and the access levels every route
+//!   declares.
+//! - [`sign_in_limits`]: how many failed sign-ins an account and an address may have
+//!   (the counts are kept by the store, for every server).
 //! - [`http`]: the routes, one module per resource, the generated OpenAPI document, and
 //!   the static app with its single-page fallback.
 //! - [`error`]: [`error::AppError`], the one error type of the HTTP layer, turned into
@@ -63,6 +65,7 @@ pub mod photos;
 pub mod places;
 pub mod reading;
 pub mod rules;
+pub mod sign_in_limits;
 pub mod simulate;
 pub mod startup;
 pub mod store;

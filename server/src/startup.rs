@@ -5,11 +5,11 @@
 //! serves until Ctrl-C or SIGTERM, finishing requests in flight.
 
 use crate::auth::address::TrustedProxies;
-use crate::auth::rate_limit::Policy;
 use crate::clock::now_ms;
 use crate::http::{self, AppState};
 use crate::listen::{self, Limits};
 use crate::metrics::Metrics;
+use crate::sign_in_limits::Policy;
 use crate::store::{self, DatabaseUrl, DynStore};
 use anyhow::Context as _;
 use axum::Router;

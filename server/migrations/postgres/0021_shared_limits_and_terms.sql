@@ -8,7 +8,7 @@ ALTER TABLE cluster_leader ADD COLUMN term BIGINT NOT NULL DEFAULT 0;
 
 -- Failed sign-ins (and attempts whose password is being checked), so that a guesser
 -- gets the same number of tries whichever server answers, and a restart forgets none
--- (`crate::auth::rate_limit`). The right password forgives its account's failures
+-- (`crate::sign_in_limits`). The right password forgives its account's failures
 -- (`account_forgiven`, from every address) and the account's at its own address
 -- (`pair_forgiven`); the address keeps counting them.
 CREATE TABLE sign_in_failures (

@@ -2,7 +2,6 @@
 //!
 //! - [`password`]: Argon2id hashing and verification.
 //! - [`token`]: session tokens and the session cookie.
-//! - [`rate_limit`]: sign-in attempts limited per account and per address.
 //! - [`address`]: the client's address, through trusted proxies.
 //! - [`access`]: the access level every route declares and the one middleware that
 //!   enforces it, putting the [`access::Caller`] into the request.
@@ -10,5 +9,4 @@
 pub mod access;
 pub mod address;
 pub mod password;
-pub mod rate_limit;
 pub mod token;

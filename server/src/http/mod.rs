@@ -29,9 +29,9 @@ pub mod stats;
 pub mod stream;
 
 use crate::auth::access::{enforce, Access};
-use crate::auth::rate_limit::Policy;
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::sign_in_limits::Policy;
 use crate::store::DynStore;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};

@@ -3,10 +3,10 @@
 use super::extract::ApiJson;
 use super::AppState;
 use crate::auth::access::{caller_from_headers, Caller};
-use crate::auth::rate_limit::Attempt;
 use crate::auth::{password, token};
 use crate::clock::now_ms;
 use crate::error::{ApiResult, AppError};
+use crate::sign_in_limits::Attempt;
 use crate::store::{Actor, Change};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -8,9 +8,9 @@
 
 pub mod sql;
 
-use crate::auth::rate_limit::{Attempt, Policy};
 use crate::clock::Millis;
 use crate::reading::Reading;
+use crate::sign_in_limits::{Attempt, Policy};
 use async_trait::async_trait;
 use linli_domain::alerts::{Alert, AlertState};
 use linli_domain::api::{EventRecord, Notice};
@@ -497,7 +497,7 @@ pub trait Store: Send + Sync + 'static {
     async fn still_leads(&self) -> StoreResult<bool>;
 
     /// Counts a sign-in attempt as a failure before its password is checked (see
-    /// `crate::auth::rate_limit`), forgetting failures older than the policy's window:
+    /// `crate::sign_in_limits`), forgetting failures older than the policy's window:
     /// the attempt's id, or how long the account or address must wait (nothing
     /// recorded then).
     async fn begin_sign_in(

@@ -14,9 +14,9 @@ use super::{
     NewNotice, NewPhoto, NewUser, NotifyWrite, PendingDelivery, SensorSeen, Store, StoreError,
     StoreResult, StoredAlert, StoredChannel, UserRecord,
 };
-use crate::auth::rate_limit::{Attempt, Policy};
 use crate::clock::Millis;
 use crate::reading::Reading;
+use crate::sign_in_limits::{Attempt, Policy};
 use any::{Flag, JsonText, SqlBuilder};
 use anyhow::Context as _;
 use async_trait::async_trait;

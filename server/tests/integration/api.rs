@@ -5,8 +5,8 @@
 use crate::support::{assert_error, get_json, spawn_app, spawn_app_with, TestApp};
 use linli_domain::api::{Notice, PublicStatus};
 use linli_domain::Role;
-use linli_server::auth::rate_limit::Policy;
 use linli_server::clock::now_ms;
+use linli_server::sign_in_limits::Policy;
 use serde_json::{json, Value};
 use std::time::Duration;
 

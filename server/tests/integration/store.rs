@@ -582,12 +582,12 @@ async fn every_case_starts_with_its_report_after_the_reports_migration() {
 }
 
 mod sign_in_limits {
-    //! The sign-in limits' counts, kept in the database (`crate::auth::rate_limit`):
+    //! The sign-in limits' counts, kept in the database (`crate::sign_in_limits`):
     //! what one store counted, another store on the same database (another server,
     //! or this one after a restart) sees.
 
     use super::open;
-    use linli_server::auth::rate_limit::{Attempt, Policy};
+    use linli_server::sign_in_limits::{Attempt, Policy};
     use linli_server::store::sql::SqlStore;
     use linli_server::store::Store as _;
     use std::time::Duration;

@@ -1,10 +1,10 @@
-//! The SQL of sign-in limits (`crate::auth::rate_limit`): the failures of the last
+//! The SQL of sign-in limits (`crate::sign_in_limits`): the failures of the last
 //! window, kept for every server on the database, counted in one transaction with the
 //! attempt they decide on (under a lock of their own on PostgreSQL, not the writes').
 
 use super::{SqlBuilder, SqlStore};
-use crate::auth::rate_limit::{Attempt, Policy, Recent};
 use crate::clock::Millis;
+use crate::sign_in_limits::{Attempt, Policy, Recent};
 use crate::store::StoreResult;
 use sqlx::AnyConnection;
 use std::time::Duration;
