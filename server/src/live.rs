@@ -13,6 +13,7 @@ use crate::store::DynStore;
 use linli_domain::api::EventRecord;
 use linli_domain::events::EventKind;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
@@ -63,6 +64,9 @@ struct Kept {
 
 pub struct Live {
     store: DynStore,
+    /// The id of the last notice published or withdrawn that the log showed (notices
+    /// are not streamed, but the public page's cache must know of them).
+    last_notice: AtomicI64,
     sender: broadcast::Sender<Arc<LiveEvent>>,
     kept: Mutex<Kept>,
     wake: Notify,
@@ -89,6 +93,7 @@ impl Live {
         let (sender, _) = broadcast::channel(1_024);
         let live = Arc::new(Live {
             store,
+            last_notice: AtomicI64::new(0),
             sender,
             kept: Mutex::new(Kept {
                 events: VecDeque::new(),
@@ -104,6 +109,11 @@ impl Live {
     /// New events were committed: read them now rather than at the next second.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// The id of the last notice change seen in the log (0 before any).
+    pub fn last_notice_change(&self) -> i64 {
+        self.last_notice.load(Ordering::SeqCst)
     }
 
     /// The id of the newest event handed out.
@@ -184,6 +194,12 @@ impl Live {
                 let mut kept = self.kept.lock().expect("live lock");
                 for record in page {
                     kept.last_id = record.id;
+                    if matches!(
+                        record.kind,
+                        EventKind::NoticePublished | EventKind::NoticeWithdrawn
+                    ) {
+                        self.last_notice.store(record.id, Ordering::SeqCst);
+                    }
                     if let Some(event) = LiveEvent::from_record(record) {
                         let event = Arc::new(event);
                         if kept.events.len() == KEPT {

@@ -40,13 +40,17 @@ pub struct PublicCache {
 
 struct Cached {
     made: Instant,
+    /// The last notice change in the event log when it was made: a notice published or
+    /// withdrawn through any server makes it stale at once.
+    notices_at: i64,
     body: Bytes,
     etag: HeaderValue,
 }
 
 impl PublicCache {
-    /// Drops the figures, so the next reader gets them worked out afresh (after a
-    /// change the public must see at once, such as a notice).
+    /// Drops the figures, so the next reader gets them worked out afresh: on the
+    /// server that published or withdrew a notice, at once (every server, this one
+    /// too, also sees the change in the event log, see [`Cached::notices_at`]).
     pub async fn forget(&self) {
         *self.latest.lock().await = None;
     }
@@ -168,6 +172,8 @@ pub fn figures(now: Millis, records: Records<'_>) -> PublicStatus {
 
 async fn work_out(state: &AppState) -> ApiResult<Cached> {
     let now = now_ms();
+    // Read first: a change seen while this works makes these figures stale already.
+    let notices_at = state.live.last_notice_change();
     // Drills are practice: never on the public page.
     let mut cases = state.store.cases(&CaseFilter::default()).await?;
     cases.retain(|c| !c.handling.drill);
@@ -203,6 +209,7 @@ async fn work_out(state: &AppState) -> ApiResult<Cached> {
     let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12]);
     Ok(Cached {
         made: Instant::now(),
+        notices_at,
         etag: HeaderValue::from_str(&format!("\"{tag}\"")).map_err(anyhow::Error::from)?,
         body,
     })
@@ -217,9 +224,10 @@ async fn work_out(state: &AppState) -> ApiResult<Cached> {
 pub async fn status(State(state): State<AppState>, request: HeaderMap) -> ApiResult<Response> {
     // One reader works the figures out; the others wait for them.
     let mut latest = state.public.latest.lock().await;
+    let notices_at = state.live.last_notice_change();
     if latest
         .as_ref()
-        .is_none_or(|c| c.made.elapsed() >= FRESH_FOR)
+        .is_none_or(|c| c.made.elapsed() >= FRESH_FOR || c.notices_at != notices_at)
     {
         *latest = Some(work_out(&state).await?);
     }

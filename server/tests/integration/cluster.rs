@@ -563,3 +563,56 @@ async fn a_copy_into_a_database_that_a_server_runs_on_is_refused() {
     .await;
     assert!(target.homes(None).await.unwrap().is_empty());
 }
+
+/// A notice published through one server is on every server's public page at once,
+/// not after its cached figures (30 s) run out.
+#[tokio::test]
+async fn a_notice_published_on_one_server_is_public_on_every_server_at_once() {
+    let database = Postgres::shared().database().await;
+    let first = LinliServer::start_on(&database, true, &["--no-static"])
+        .await
+        .unwrap();
+    let second = LinliServer::start_on(&database, false, &["--no-static"])
+        .await
+        .unwrap();
+    let notices = async |server: &LinliServer| {
+        let status: linli_domain::api::PublicStatus =
+            reqwest::get(server.url("/api/v1/public/status"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        status.notices
+    };
+    // The second server's figures are worked out and cached before the notice.
+    assert!(notices(&second).await.is_empty());
+    let commander = first.signed_in("demo-commander").await.unwrap();
+    let notice = linli_domain::api::NoticeRequest {
+        title: "停水通知".into(),
+        body: "周三 9:00–12:00 停水".into(),
+        until: None,
+    };
+    let published = commander
+        .post(first.url("/api/v1/notices"))
+        .json(&notice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status(), 201);
+    let shown = Instant::now();
+    eventually(
+        "the notice on the other server",
+        Duration::from_secs(5),
+        async || {
+            let titles: Vec<String> = notices(&second)
+                .await
+                .into_iter()
+                .map(|n| n.title)
+                .collect();
+            (titles == ["停水通知"]).then_some(())
+        },
+    )
+    .await;
+    println!("public on the other server after {:?}", shown.elapsed());
+}
