@@ -8,10 +8,10 @@
 
 use crate::support::*;
 use linli_domain::alerts::Alert;
-use linli_domain::api::{Activity, SessionInfo, Snapshot};
+use linli_domain::api::{Activity, Notice, NoticeRequest, SessionInfo, Snapshot};
 use linli_domain::care::Home;
-use linli_domain::cases::{Case, CaseSummary, Party};
-use linli_domain::Role;
+use linli_domain::cases::{Case, CaseCategory, CaseSource, CaseSummary, NewCase, Party};
+use linli_domain::{CommunityId, Role};
 use serde_json::{json, Value};
 
 /// The callers, in the order of each row's expected statuses.
@@ -71,59 +71,50 @@ async fn every_endpoint_answers_each_role_as_it_may() {
         .unwrap();
     assert_eq!(ingest.status(), 202);
     let alert = open_alert_of(&commander, &app, &home).await.id;
-    let case: Value = commander
-        .post(app.url("/api/v1/cases"))
-        .json(
-            &json!({"title": "楼道堆物", "category": "environment", "source": "hotline",
-                      "community": community, "position": [117.305, 31.845]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let case = case["id"].as_i64().unwrap();
+    let hotline = |title: &str, category, community: &str| NewCase {
+        source: CaseSource::Hotline,
+        community: CommunityId::parse(community).unwrap(),
+        ..case_report(title, category, [117.305, 31.845])
+    };
+    let case = create_case(
+        &commander,
+        &app,
+        &hotline("楼道堆物", CaseCategory::Environment, &community),
+    )
+    .await
+    .summary
+    .id;
     // Another community's open case, which the rows name as a second object.
-    let elsewhere: Value = commander
-        .post(app.url("/api/v1/cases"))
-        .json(
-            &json!({"title": "占道经营", "category": "environment", "source": "hotline",
-                      "community": other, "position": [117.305, 31.845]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let elsewhere = elsewhere["id"].as_i64().unwrap();
+    let elsewhere = create_case(
+        &commander,
+        &app,
+        &hotline("占道经营", CaseCategory::Environment, other),
+    )
+    .await
+    .summary
+    .id;
     // A case the gas utility handles: the partner's one.
-    let assigned: Value = commander
-        .post(app.url("/api/v1/cases"))
-        .json(
-            &json!({"title": "燃气管道漏气", "category": "facility-safety", "source": "hotline",
-                      "community": community, "position": [117.305, 31.845],
-                      "responsible": "property-management", "cooperating": ["utilities"]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let assigned = assigned["id"].as_i64().unwrap();
+    let assigned = NewCase {
+        responsible: Some(Party::PropertyManagement),
+        cooperating: vec![Party::Utilities],
+        ..hotline("燃气管道漏气", CaseCategory::FacilitySafety, &community)
+    };
+    let assigned = create_case(&commander, &app, &assigned).await.summary.id;
     let checkpoint = route.checkpoints[0].position;
-    let notice: Value = commander
+    let notice: Notice = commander
         .post(app.url("/api/v1/notices"))
-        .json(&json!({"title": "停水通知", "body": "周三 9:00–12:00 停水"}))
+        .json(&NoticeRequest {
+            title: "停水通知".into(),
+            body: "周三 9:00–12:00 停水".into(),
+            until: None,
+        })
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let notice = notice["id"].as_i64().unwrap();
+    let notice = notice.id;
 
     let callers = [
         reqwest::Client::builder()
