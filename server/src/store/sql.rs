@@ -155,46 +155,39 @@ impl SqlStore {
     /// next leader's claim committed: the claim takes the same lock, so no write of
     /// the old leader can slip in after it.
     async fn write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
-                    .bind(POSTGRES_WRITE_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(own) = self.term.get() {
-                    // A statement of its own: its snapshot is taken after the lock.
-                    let term: Option<i64> = sqlx::query_scalar("SELECT term FROM cluster_leader")
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if term != Some(*own) {
-                        tracing::error!(
-                            own,
-                            now = ?term,
-                            "another server has taken the leadership: this one may not write"
-                        );
-                        return Err(StoreError::Unavailable(
-                            "this server no longer runs the rules; nothing was changed, \
-                             try again"
-                                .to_string(),
-                        ));
-                    }
-                }
-                Ok(tx)
+        let mut tx = self.begin_under(POSTGRES_WRITE_LOCK).await?;
+        if let Some(own) = self.term.get() {
+            // A statement of its own: its snapshot is taken after the lock.
+            let term = leadership_term(&mut tx).await?;
+            if term != Some(*own) {
+                tracing::error!(
+                    own,
+                    now = ?term,
+                    "another server has taken the leadership: this one may not write"
+                );
+                return Err(StoreError::Unavailable(
+                    "this server no longer runs the rules; nothing was changed, try again"
+                        .to_string(),
+                ));
             }
         }
+        Ok(tx)
     }
 
     /// A transaction for the sign-in counts (`sign_in.rs`): SQLite's one write lock;
     /// on PostgreSQL a lock of their own, not fenced (any server may count sign-ins).
     async fn lock_sign_ins(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        self.begin_under(POSTGRES_SIGN_IN_LOCK).await
+    }
+
+    /// A transaction holding SQLite's write lock, or PostgreSQL's advisory lock `lock`.
+    async fn begin_under(&self, lock: i64) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
         match self.backend {
             Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
-                    .bind(POSTGRES_SIGN_IN_LOCK)
+                    .bind(lock)
                     .execute(&mut *tx)
                     .await?;
                 Ok(tx)
@@ -208,10 +201,8 @@ impl SqlStore {
         let Some(own) = self.term.get() else {
             return Ok(true);
         };
-        let term: Option<i64> = sqlx::query_scalar("SELECT term FROM cluster_leader")
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(term == Some(*own))
+        let mut conn = self.pool.acquire().await?;
+        Ok(leadership_term(&mut conn).await? == Some(*own))
     }
 
     /// Opens and migrates the database at `url`: `sqlite://PATH` (creating the file
@@ -295,6 +286,13 @@ impl SqlStore {
             term: std::sync::OnceLock::new(),
         })
     }
+}
+
+/// The leadership's term as the database has it (none before a server first led).
+async fn leadership_term(conn: &mut AnyConnection) -> StoreResult<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT term FROM cluster_leader")
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Appends one row to the event log inside the caller's transaction.
