@@ -12,6 +12,13 @@ use linli_tests::{LinliServer, Postgres};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+/// A server on `database` (the demo loaded when `demo`), without the app.
+async fn serve(database: &str, demo: bool) -> LinliServer {
+    LinliServer::start_on(database, demo, &["--no-static"])
+        .await
+        .unwrap()
+}
+
 /// What `/readyz` says a server is: `leader` or `follower`.
 async fn role(server: &LinliServer) -> Option<String> {
     let ready: Value = reqwest::get(server.url("/readyz"))
@@ -39,13 +46,9 @@ async fn send(server: &LinliServer, token: &str, batch: Value) -> u16 {
 #[tokio::test]
 async fn the_servers_on_one_database_share_the_rules_and_a_survivor_takes_them_over() {
     let database = Postgres::shared().database().await;
-    let mut first = LinliServer::start_on(&database, true, &["--no-static"])
-        .await
-        .unwrap();
+    let mut first = serve(&database, true).await;
     assert_eq!(role(&first).await.as_deref(), Some("leader"));
-    let second = LinliServer::start_on(&database, true, &["--no-static"])
-        .await
-        .unwrap();
+    let second = serve(&database, true).await;
     assert_eq!(role(&second).await.as_deref(), Some("follower"));
 
     // A gas detector on a demo home, and its token.
@@ -106,9 +109,7 @@ async fn the_servers_on_one_database_share_the_rules_and_a_survivor_takes_them_o
     assert_eq!(open_gas_alerts().await, 1);
 
     // A new server joins as a follower of the survivor, and forwards to it.
-    let third = LinliServer::start_on(&database, false, &["--no-static"])
-        .await
-        .unwrap();
+    let third = serve(&database, false).await;
     assert_eq!(role(&third).await.as_deref(), Some("follower"));
     assert_eq!(send(&third, &token, leak(3)).await, 202);
     let readings = store.readings_after(0, 100).await.unwrap();
@@ -477,12 +478,8 @@ async fn a_leader_that_another_server_replaced_is_refused_every_write() {
 #[tokio::test]
 async fn a_leader_whose_lock_connection_is_cut_stops_and_the_other_leads() {
     let database = Postgres::shared().database().await;
-    let mut first = LinliServer::start_on(&database, true, &["--no-static"])
-        .await
-        .unwrap();
-    let second = LinliServer::start_on(&database, false, &["--no-static"])
-        .await
-        .unwrap();
+    let mut first = serve(&database, true).await;
+    let second = serve(&database, false).await;
     assert_eq!(role(&first).await.as_deref(), Some("leader"));
     let pool = sqlx::PgPool::connect(&database).await.unwrap();
     // The leadership lock is the advisory lock 0x4c69_6e6c_6902 on this database,
@@ -511,14 +508,7 @@ async fn a_leader_whose_lock_connection_is_cut_stops_and_the_other_leads() {
 #[tokio::test]
 async fn failed_sign_ins_count_on_every_server() {
     let database = Postgres::shared().database().await;
-    let servers = [
-        LinliServer::start_on(&database, true, &["--no-static"])
-            .await
-            .unwrap(),
-        LinliServer::start_on(&database, false, &["--no-static"])
-            .await
-            .unwrap(),
-    ];
+    let servers = [serve(&database, true).await, serve(&database, false).await];
     let mut statuses = Vec::new();
     for i in 0..8 {
         let status = reqwest::Client::new()
@@ -540,9 +530,7 @@ async fn failed_sign_ins_count_on_every_server() {
 #[tokio::test]
 async fn a_copy_into_a_database_that_a_server_runs_on_is_refused() {
     let database = Postgres::shared().database().await;
-    let mut server = LinliServer::start_on(&database, true, &["--no-static"])
-        .await
-        .unwrap();
+    let mut server = serve(&database, true).await;
     let folder = tempfile::tempdir().unwrap();
     let source_url = format!("sqlite://{}", folder.path().join("office.db").display());
     let source = SqlStore::open(&source_url.parse().unwrap()).await.unwrap();
@@ -569,12 +557,8 @@ async fn a_copy_into_a_database_that_a_server_runs_on_is_refused() {
 #[tokio::test]
 async fn a_notice_published_on_one_server_is_public_on_every_server_at_once() {
     let database = Postgres::shared().database().await;
-    let first = LinliServer::start_on(&database, true, &["--no-static"])
-        .await
-        .unwrap();
-    let second = LinliServer::start_on(&database, false, &["--no-static"])
-        .await
-        .unwrap();
+    let first = serve(&database, true).await;
+    let second = serve(&database, false).await;
     let notices = async |server: &LinliServer| {
         let status: linli_domain::api::PublicStatus =
             reqwest::get(server.url("/api/v1/public/status"))
