@@ -7,11 +7,14 @@
 use crate::support::{
     acknowledge, assert_error, eventually, get_json, new_device, reading, spawn_app, TestApp, WAIT,
 };
-use linli_domain::care::SensorKind;
-use linli_domain::events::EventKind;
-use linli_domain::CommunityId;
+use linli_domain::alerts::{Alert, AlertKind, AlertState, Severity};
+use linli_domain::care::{Health, SensorKind};
+use linli_domain::cases::{CaseCategory, CasePriority, CaseSource, CaseSummary};
+use linli_domain::events::{EventKind, SensorStatus};
+use linli_domain::{CommunityId, ErrorBody};
 use linli_server::auth::token::{new_token, token_hash};
 use linli_server::clock::{now_ms, rfc3339};
+use linli_server::engine::Accepted;
 use linli_server::store::{Actor, Change, Community};
 use serde_json::{json, Value};
 
@@ -30,33 +33,36 @@ async fn stored_readings(app: &TestApp) -> usize {
 }
 
 /// The `refused` list of an answer: (index, reason) each.
-fn refused(body: &Value) -> Vec<(u64, String)> {
-    body["refused"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no `refused` in {body}"))
+fn refused(body: &Accepted) -> Vec<(usize, String)> {
+    body.refused
         .iter()
-        .map(|r| {
-            (
-                r["index"].as_u64().unwrap(),
-                r["reason"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|r| (r.index, r.reason.clone()))
         .collect()
 }
 
 /// Posts a batch and reads a `202` answer.
-async fn post_accepted(app: &TestApp, token: &str, body: &Value) -> Value {
+async fn post_accepted(app: &TestApp, token: &str, body: &Value) -> Accepted {
     let response = post(app, token, body).await;
     assert_eq!(response.status(), 202, "for {body}");
     response.json().await.unwrap()
 }
 
+/// Reads a `422` answer: the error, and the same counts and list as a `202`.
+async fn nothing_accepted(response: reqwest::Response) -> (ErrorBody, Accepted) {
+    assert_eq!(response.status(), 422);
+    let text = response.text().await.unwrap();
+    (
+        serde_json::from_str(&text).unwrap(),
+        serde_json::from_str(&text).unwrap(),
+    )
+}
+
 /// Open alerts of `kind` at `home`, as the commander sees them.
-async fn open_alerts(app: &TestApp, home: &str, kind: &str) -> Vec<Value> {
+async fn open_alerts(app: &TestApp, home: &str, kind: AlertKind) -> Vec<Alert> {
     let commander = app.signed_in("demo-commander").await;
-    let open: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+    let open: Vec<Alert> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
     open.into_iter()
-        .filter(|a| a["home"] == home && a["kind"] == kind)
+        .filter(|a| a.home == home && a.kind == kind)
         .collect()
 }
 
@@ -89,10 +95,7 @@ async fn ingest_needs_a_token_for_the_devices_it_sends() {
     // the other refused by index.
     let theirs = json!({"readings": [reading(&gas, 2, "heartbeat", 1.0), reading(&water, 1, "heartbeat", 1.0)]});
     let body = post_accepted(&app, &gas_token, &theirs).await;
-    assert_eq!(
-        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
-        (Some(1), Some(0))
-    );
+    assert_eq!((body.accepted, body.duplicates), (1, 0));
     let list = refused(&body);
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].0, 1);
@@ -102,16 +105,11 @@ async fn ingest_needs_a_token_for_the_devices_it_sends() {
     );
     // Only the other device's: nothing taken, 422 with the same list.
     let only_theirs = json!({"readings": [reading(&water, 1, "heartbeat", 1.0)]});
-    let response = post(&app, &gas_token, &only_theirs).await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "unprocessable");
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains(&water),
-        "{body}"
-    );
+    let (error, body) = nothing_accepted(post(&app, &gas_token, &only_theirs).await).await;
+    assert_eq!(error.error.code, "unprocessable");
+    assert!(error.error.message.contains(&water), "{error:?}");
     assert_eq!(refused(&body).len(), 1);
-    assert_eq!(body["accepted"], 0);
+    assert_eq!(body.accepted, 0);
 
     // A gateway for 五里庙 only, sending for a device there, elsewhere, and unknown.
     let gateway_token = new_token();
@@ -125,20 +123,15 @@ async fn ingest_needs_a_token_for_the_devices_it_sends() {
         .await
         .unwrap();
     let body = post_accepted(&app, &gateway_token, &batch).await;
-    assert_eq!(body["accepted"], 1);
+    assert_eq!(body.accepted, 1);
     let body = post_accepted(&app, &gateway_token, &theirs).await;
-    assert_eq!(
-        (body["accepted"].as_u64(), body["duplicates"].as_u64()),
-        (Some(0), Some(1))
-    );
+    assert_eq!((body.accepted, body.duplicates), (0, 1));
     assert_eq!(refused(&body)[0].0, 1);
     let unknown = json!({"readings": [reading("wm-999999", 1, "heartbeat", 1.0)]});
-    let response = post(&app, &gateway_token, &unknown).await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
+    let (_, body) = nothing_accepted(post(&app, &gateway_token, &unknown).await).await;
     assert!(
         refused(&body)[0].1.contains("no device `wm-999999`"),
-        "{body}"
+        "{body:?}"
     );
 
     // Neither JSON nor SenML; a body above the limit.
@@ -202,10 +195,15 @@ async fn a_batch_is_stored_once_and_a_bad_record_alone_is_refused() {
         reading(&water, 3, "battery_pct", 80.0),
     ]});
     let body = post_accepted(&app, &token, &batch).await;
-    assert_eq!(body, json!({"accepted": 3, "duplicates": 1, "refused": []}));
+    let counted = |accepted, duplicates| Accepted {
+        accepted,
+        duplicates,
+        refused: Vec::new(),
+    };
+    assert_eq!(body, counted(3, 1));
     // Sent again (a device that did not hear the answer): nothing new.
     let body = post_accepted(&app, &token, &batch).await;
-    assert_eq!(body, json!({"accepted": 0, "duplicates": 4, "refused": []}));
+    assert_eq!(body, counted(0, 4));
     assert_eq!(stored_readings(&app).await, 3);
 
     // SenML, identified by (device, metric, time).
@@ -224,10 +222,16 @@ async fn a_batch_is_stored_once_and_a_bad_record_alone_is_refused() {
             .await
             .unwrap()
     };
-    let body: Value = send_senml().await.json().await.unwrap();
-    assert_eq!(body, json!({"accepted": 2, "duplicates": 0, "refused": []}));
-    let body: Value = send_senml().await.json().await.unwrap();
-    assert_eq!(body, json!({"accepted": 0, "duplicates": 2, "refused": []}));
+    let body: Accepted = send_senml().await.json().await.unwrap();
+    assert_eq!(
+        (body.accepted, body.duplicates, body.refused.len()),
+        (2, 0, 0)
+    );
+    let body: Accepted = send_senml().await.json().await.unwrap();
+    assert_eq!(
+        (body.accepted, body.duplicates, body.refused.len()),
+        (0, 2, 0)
+    );
 
     // Bad records, each between two good readings: refused by index, the good ones
     // stored.
@@ -259,9 +263,9 @@ async fn a_batch_is_stored_once_and_a_bad_record_alone_is_refused() {
         let body = json!({"readings": [reading(&water, seq, "heartbeat", 1.0), bad, reading(&water, seq + 1, "heartbeat", 1.0)]});
         seq += 2;
         let answer = post_accepted(&app, &token, &body).await;
-        assert_eq!(answer["accepted"], 2, "{answer}");
+        assert_eq!(answer.accepted, 2, "{answer:?}");
         let list = refused(&answer);
-        assert_eq!(list.len(), 1, "{answer}");
+        assert_eq!(list.len(), 1, "{answer:?}");
         assert_eq!(list[0].0, 1);
         assert!(
             list[0].1.contains(expected),
@@ -284,8 +288,7 @@ async fn a_batch_is_stored_once_and_a_bad_record_alone_is_refused() {
         &json!({"readings": [reading(&water, 99, "volts", 1.0), reading(&water, 100, "battery_pct", 150.0)]}),
     )
     .await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
+    let (_, body) = nothing_accepted(response).await;
     assert_eq!(
         refused(&body).iter().map(|r| r.0).collect::<Vec<_>>(),
         [0, 1]
@@ -299,7 +302,9 @@ async fn a_batch_is_stored_once_and_a_bad_record_alone_is_refused() {
         .map(|s| reading(&water, s, "heartbeat", 1.0))
         .collect();
     assert_eq!(
-        post_accepted(&app, &token, &json!({"readings": many})).await["accepted"],
+        post_accepted(&app, &token, &json!({"readings": many}))
+            .await
+            .accepted,
         600
     );
     let behind = json!({"device": water, "seq": 7, "ts": rfc3339(now_ms() - 60_000),
@@ -310,7 +315,7 @@ async fn a_batch_is_stored_once_and_a_bad_record_alone_is_refused() {
         &json!({"readings": [reading(&water, 1_600, "heartbeat", 1.0), behind]}),
     )
     .await;
-    assert_eq!(body["accepted"], 1);
+    assert_eq!(body.accepted, 1);
     let list = refused(&body);
     assert_eq!(list[0].0, 1);
     assert!(list[0].1.contains("already sent 1600"), "{list:?}");
@@ -336,10 +341,10 @@ async fn one_forged_reading_cannot_blind_a_gas_detector() {
         &json!({"readings": [reading(&gas, 4_712, "gas_lel_pct", 90.0)]}),
     )
     .await;
-    assert_eq!(body["accepted"], 1, "{body}");
-    let alerts = open_alerts(&app, &home, "gas").await;
+    assert_eq!(body.accepted, 1, "{body:?}");
+    let alerts = open_alerts(&app, &home, AlertKind::Gas).await;
     assert_eq!(alerts.len(), 1, "the leak raised its alarm");
-    assert_eq!(alerts[0]["severity"], "critical");
+    assert_eq!(alerts[0].severity, Severity::Critical);
 }
 
 /// A gateway batch with broken records around a gas alarm: the alarm is stored and
@@ -369,12 +374,12 @@ async fn a_gas_alarm_beside_bad_records_is_stored_and_raised() {
         ]}),
     )
     .await;
-    assert_eq!(body["accepted"], 1, "{body}");
+    assert_eq!(body.accepted, 1, "{body:?}");
     assert_eq!(
         refused(&body).iter().map(|r| r.0).collect::<Vec<_>>(),
         [0, 1, 3]
     );
-    assert_eq!(open_alerts(&app, &home, "gas").await.len(), 1);
+    assert_eq!(open_alerts(&app, &home, AlertKind::Gas).await.len(), 1);
 }
 
 /// Reads a stream until `count` events arrived: (id, event, data) each.
@@ -437,19 +442,22 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
         .iter()
         .find(|e| e.1 == "sensor.status")
         .expect("sensor.status");
-    assert_eq!(status.2["device"], gas.as_str());
-    assert_eq!(status.2["health"], "alarm");
-    let alert = &raised.2;
-    assert_eq!(alert["home"], home.as_str());
-    assert_eq!(alert["kind"], "gas");
-    assert_eq!(alert["severity"], "critical");
-    assert_eq!(alert["state"], "open");
-    let id = alert["id"].as_i64().unwrap();
+    let status: SensorStatus = serde_json::from_value(status.2.clone()).unwrap();
+    assert_eq!(
+        (status.device.as_str(), status.health),
+        (gas.as_str(), Health::Alarm)
+    );
+    let alert: Alert = serde_json::from_value(raised.2.clone()).unwrap();
+    assert_eq!(alert.home, home);
+    assert_eq!(alert.kind, AlertKind::Gas);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert_eq!(alert.state, AlertState::Open);
+    let id = alert.id;
 
-    let open: Vec<Value> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
+    let open: Vec<Alert> = get_json(&commander, app.url("/api/v1/alerts?state=open")).await;
     assert_eq!(open.len(), 1);
-    assert_eq!(open[0]["id"], id);
-    assert_eq!(open[0]["occurrences"], 2, "one alert for both readings");
+    assert_eq!(open[0].id, id);
+    assert_eq!(open[0].occurrences, 2, "one alert for both readings");
 
     let act = |who: &reqwest::Client, what: &str, body: Value| {
         who.post(app.url(&format!("/api/v1/alerts/{id}/{what}")))
@@ -483,14 +491,14 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
     .await;
 
     let worker = app.signed_in("demo-grid-wulimiao").await;
-    let acked: Value = act(&worker, "ack", json!({}))
+    let acked: Alert = act(&worker, "ack", json!({}))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(acked["state"], "acknowledged");
-    assert_eq!(acked["acknowledged"]["by"], "user:demo-grid-wulimiao");
+    assert_eq!(acked.state, AlertState::Acknowledged);
+    assert_eq!(acked.acknowledged.unwrap().by, "user:demo-grid-wulimiao");
     assert_error(
         act(&worker, "ack", json!({})).await.unwrap(),
         409,
@@ -498,7 +506,7 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
     )
     .await;
 
-    let escalated: Value = act(
+    let escalated: Alert = act(
         &commander,
         "escalate",
         json!({"note": "gas utility called"}),
@@ -508,15 +516,20 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
     .json()
     .await
     .unwrap();
-    let case_id = escalated["case_id"].as_i64().expect("a linked case");
-    let cases: Vec<Value> = get_json(&commander, app.url("/api/v1/cases")).await;
+    let case_id = escalated.case_id.expect("a linked case");
+    let cases: Vec<CaseSummary> = get_json(&commander, app.url("/api/v1/cases")).await;
     let case = cases
         .iter()
-        .find(|c| c["id"] == case_id)
+        .find(|c| c.id == case_id)
         .expect("the case is listed");
-    assert_eq!(case["category"], "facility-safety");
-    assert_eq!(case["source"], "sensor-alert");
-    assert_eq!(case["priority"], "urgent");
+    assert_eq!(
+        (case.category, case.source, case.priority),
+        (
+            CaseCategory::FacilitySafety,
+            CaseSource::SensorAlert,
+            CasePriority::Urgent
+        )
+    );
     assert_error(
         act(&commander, "escalate", json!({})).await.unwrap(),
         409,
@@ -538,7 +551,7 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
         )
         .await;
     }
-    let resolved: Value = act(
+    let resolved: Alert = act(
         &worker,
         "resolve",
         json!({"outcome": "handled", "note": "valve shut"}),
@@ -548,9 +561,9 @@ async fn a_gas_reading_raises_one_critical_alert_that_people_take_through_its_li
     .json()
     .await
     .unwrap();
-    assert_eq!(resolved["state"], "resolved");
-    assert_eq!(resolved["resolved"]["note"], "valve shut");
-    assert_eq!(resolved["case_id"], case_id);
+    assert_eq!(resolved.state, AlertState::Resolved);
+    assert_eq!(resolved.resolved.unwrap().note, "valve shut");
+    assert_eq!(resolved.case_id, Some(case_id));
     assert_error(
         act(&worker, "resolve", json!({"outcome": "safe"}))
             .await
@@ -828,7 +841,7 @@ async fn devices_added_back_to_back_report_at_once() {
             &json!({"readings": [reading(&device, 1, "heartbeat", 1.0)]}),
         )
         .await;
-        assert_eq!(body["accepted"], 1, "device {n}: {body}");
+        assert_eq!(body.accepted, 1, "device {n}: {body:?}");
     }
     let gateway_token = new_token();
     app.store
@@ -844,7 +857,6 @@ async fn devices_added_back_to_back_report_at_once() {
         .map(|i| reading(&format!("zz-{i:06}"), 1, "heartbeat", 1.0))
         .collect();
     let response = post(&app, &gateway_token, &json!({"readings": made_up})).await;
-    assert_eq!(response.status(), 422);
-    let body: Value = response.json().await.unwrap();
+    let (_, body) = nothing_accepted(response).await;
     assert_eq!(refused(&body).len(), 500);
 }
