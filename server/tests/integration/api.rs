@@ -3,7 +3,8 @@
 //! operations endpoints and the OpenAPI document.
 
 use crate::support::{assert_error, get_json, spawn_app, spawn_app_with, TestApp};
-use linli_domain::api::{Notice, PublicStatus};
+use linli_domain::api::{EventRecord, Notice, PublicStatus, SessionInfo};
+use linli_domain::events::EventKind;
 use linli_domain::Role;
 use linli_server::clock::now_ms;
 use linli_server::sign_in_limits::Policy;
@@ -44,15 +45,8 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_says_who_signed_in() {
         json!({"username": "demo-grid-xingfuli", "role": "grid-worker", "communities": ["xingfuli"]})
     );
 
-    let me: Value = client
-        .get(app.url("/api/v1/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["username"], "demo-grid-xingfuli");
+    let me: SessionInfo = get_json(&client, app.url("/api/v1/session")).await;
+    assert_eq!(me.username.as_str(), "demo-grid-xingfuli");
 }
 
 #[tokio::test]
@@ -387,49 +381,44 @@ async fn the_event_log_records_every_change_with_increasing_ids_and_its_author()
     app.add_user("wang-lan", "long-password", Role::GridWorker, &["xingfuli"])
         .await;
     let commander = app.signed_in("demo-commander").await;
-    let events: Vec<Value> = commander
-        .get(app.url("/api/v1/events?limit=1000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    let events: Vec<EventRecord> = get_json(&commander, app.url("/api/v1/events?limit=1000")).await;
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
-    let kinds = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
-    assert_eq!(kinds("community.saved"), 7);
+    assert!(
+        events.windows(2).all(|w| w[0].at <= w[1].at),
+        "times in order"
+    );
+    let kinds = |kind: EventKind| events.iter().filter(|e| e.kind == kind).count();
+    assert_eq!(kinds(EventKind::CommunitySaved), 7);
     assert_eq!(
-        kinds("layer.saved"),
+        kinds(EventKind::LayerSaved),
         3,
         "grids, roads and buildings, one event each"
     );
-    assert_eq!(kinds("user.created"), 11, "10 demo accounts and wang-lan");
+    assert_eq!(
+        kinds(EventKind::UserCreated),
+        11,
+        "10 demo accounts and wang-lan"
+    );
     let created = events
         .iter()
-        .find(|e| e["data"]["username"] == "wang-lan")
+        .find(|e| e.data["username"] == "wang-lan")
         .unwrap();
-    assert_eq!(created["actor"], "system:test");
-    assert_eq!(created["data"]["communities"], json!(["xingfuli"]));
+    assert_eq!(created.actor, "system:test");
+    assert_eq!(created.data["communities"], json!(["xingfuli"]));
     let signed_in = events.last().unwrap();
-    assert_eq!(signed_in["kind"], "session.opened");
-    assert_eq!(signed_in["actor"], "user:demo-commander");
-    assert!(signed_in["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(signed_in.kind, EventKind::SessionOpened);
+    assert_eq!(signed_in.actor, "user:demo-commander");
 
     // Paging: `after` gives exactly the later events.
     let after = ids[ids.len() - 3];
-    let page: Vec<Value> = commander
-        .get(app.url(&format!("/api/v1/events?after={after}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Vec<EventRecord> = get_json(
+        &commander,
+        app.url(&format!("/api/v1/events?after={after}")),
+    )
+    .await;
     assert_eq!(
-        page.iter()
-            .map(|e| e["id"].as_i64().unwrap())
-            .collect::<Vec<_>>(),
+        page.iter().map(|e| e.id).collect::<Vec<_>>(),
         ids[ids.len() - 2..]
     );
 }
