@@ -6,7 +6,7 @@ use linli_domain::api::{Notice, NoticeRequest, PublicStatus, Snapshot};
 use linli_domain::place::{FeatureCollection, LayerName};
 use linli_domain::Timestamp;
 
-/// Shapes of a layer decoded in one task (see [`layer`]).
+/// Shapes of a layer decoded in one task (see [`decode_layer`]).
 const DECODE_PER_TASK: usize = 10_000;
 
 /// A layer whose properties are still JSON text (see `map::layers::RawProperties`).
@@ -50,10 +50,15 @@ async fn read_answer(response: Response) -> Result<Answer, ApiError> {
     if response.ok() {
         response.text().await.map(Answer).map_err(network)
     } else {
-        Err(ApiError::Refused {
-            status: response.status(),
-            body: response.json::<ErrorBody>().await.ok(),
-        })
+        Err(refusal(response).await)
+    }
+}
+
+/// A refusal's status and error body.
+async fn refusal(response: Response) -> ApiError {
+    ApiError::Refused {
+        status: response.status(),
+        body: response.json::<ErrorBody>().await.ok(),
     }
 }
 
@@ -138,21 +143,37 @@ pub async fn sign_out() -> Result<(), ApiError> {
 }
 
 /// `GET /api/v1/layers/{layer}?format=compact`: the layer in its compact binary form
-/// (a quarter of the GeoJSON's bytes, and no decimal numbers to parse); the browser
-/// revalidates it by ETag.
-pub async fn layer(layer: LayerName) -> Result<RawLayer, ApiError> {
+/// (a quarter of the GeoJSON's bytes, and no decimal numbers to parse), as the browser
+/// holds it (it can go to the layer worker without passing through the Wasm's memory);
+/// the browser revalidates it by ETag.
+pub async fn layer_bytes(layer: LayerName) -> Result<js_sys::ArrayBuffer, ApiError> {
     let response = Request::get(&format!("/api/v1/layers/{}?format=compact", layer.as_str()))
         .send()
         .await
         .map_err(network)?;
     if !response.ok() {
-        return read(response).await;
+        return Err(refusal(response).await);
     }
-    let bytes = response.binary().await.map_err(network)?;
+    let failed = |e: wasm_bindgen::JsValue| ApiError::Network(format!("{e:?}"));
+    let raw = web_sys::Response::from(response);
+    let bytes = wasm_bindgen_futures::JsFuture::from(raw.array_buffer().map_err(failed)?)
+        .await
+        .map_err(failed)?;
+    Ok(wasm_bindgen::JsCast::unchecked_into(bytes))
+}
+
+/// The layer, fetched and decoded ([`decode_layer`]).
+pub async fn layer(layer: LayerName) -> Result<RawLayer, ApiError> {
+    let bytes = layer_bytes(layer).await?;
+    decode_layer(&js_sys::Uint8Array::new(&bytes).to_vec()).await
+}
+
+/// Decodes a compact layer on the page's thread, a slice of the shapes per task with
+/// the browser let in between (a layer of 100,000 buildings would otherwise keep input
+/// waiting); then the properties.
+pub async fn decode_layer(bytes: &[u8]) -> Result<RawLayer, ApiError> {
     let bad = |e: linli_domain::compact::DecodeError| ApiError::Network(e.to_string());
-    // A slice of the shapes per task, the browser let in between (a layer of 100,000
-    // buildings would otherwise keep input waiting); then the properties.
-    let mut decoding = linli_domain::compact::Decoding::start(&bytes).map_err(bad)?;
+    let mut decoding = linli_domain::compact::Decoding::start(bytes).map_err(bad)?;
     while !crate::timing::measured("linli: layer decoded", || decoding.shapes(DECODE_PER_TASK))
         .map_err(bad)?
     {

@@ -1,10 +1,12 @@
 //! The base map's layers (communities, roads, grids, buildings) fetched from the server,
-//! decoded and projected, for both pages that show a map: the staff faces'
-//! (`faces::map_view`) and the public page (`crate::public`).
+//! decoded and projected (a large layer in the layer worker: [`crate::layer_worker`]),
+//! for both pages that show a map: the staff faces' (`faces::map_view`) and the public
+//! page (`crate::public`).
 
 use crate::api::{self, ApiError};
 use crate::map::index::Indexed;
 use crate::map::layers::{self, Area, MapData};
+use crate::map::packed::{self, Packed};
 use linli_domain::place::LayerName;
 
 /// Every base layer, asked for at once; the small communities layer first, since it
@@ -62,11 +64,29 @@ impl Loaded {
     }
 }
 
-/// Fetches, decodes (in slices: [`api::layer`]) and projects `layer` (in tasks of its
-/// own). `None` when `gone` says, between slices, that the map that asked is gone
-/// (the user moved on): nothing is left to show.
+/// Layers of at least this many bytes (compact) are decoded and projected in the layer
+/// worker ([`crate::layer_worker`]); smaller ones here. The demo district's largest is
+/// about 40 KB; a district of 100,000 buildings, about 4 MB.
+const OFF_THE_PAGE_FROM: u32 = 256 * 1024;
+
+/// Features unpacked from the worker's answer in one task.
+const UNPACK_PER_TASK: usize = 10_000;
+
+/// Fetches `layer`, decodes and projects it (a large layer in the layer worker, else
+/// here, in slices). `None` when `gone` says, between slices, that the map that asked
+/// is gone (the user moved on): nothing is left to show.
 pub async fn load(layer: LayerName, gone: impl Fn() -> bool) -> Result<Option<Loaded>, ApiError> {
-    let features = api::layer(layer).await?;
+    let bytes = api::layer_bytes(layer).await?;
+    if gone() {
+        return Ok(None);
+    }
+    if bytes.byte_length() >= OFF_THE_PAGE_FROM {
+        match crate::layer_worker::project(layer, &bytes).await {
+            Ok(packed) => return unpack_in_slices(layer, &packed, gone).await,
+            Err(why) => leptos::logging::warn!("{} decoded on the page: {why}", layer.as_str()),
+        }
+    }
+    let features = api::decode_layer(&js_sys::Uint8Array::new(&bytes).to_vec()).await?;
     crate::timing::yield_to_browser().await;
     if gone() {
         return Ok(None);
@@ -85,4 +105,41 @@ pub async fn load(layer: LayerName, gone: impl Fn() -> bool) -> Result<Option<Lo
         }
     };
     Ok((!gone()).then_some(loaded))
+}
+
+/// The worker's answer copied out into features, a slice per task.
+async fn unpack_in_slices(
+    layer: LayerName,
+    bytes: &[u8],
+    gone: impl Fn() -> bool,
+) -> Result<Option<Loaded>, ApiError> {
+    async fn unpack<T: Packed>(
+        bytes: &[u8],
+        gone: impl Fn() -> bool,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let bad = |e: packed::UnpackError| ApiError::Network(e.to_string());
+        let mut unpacking = packed::Unpacking::start(bytes).map_err(bad)?;
+        while !crate::timing::measured("linli: layer unpacked", || unpacking.next(UNPACK_PER_TASK))
+            .map_err(bad)?
+        {
+            crate::timing::yield_to_browser().await;
+            if gone() {
+                return Ok(None);
+            }
+        }
+        unpacking.finish().map(Some).map_err(bad)
+    }
+    Ok(if layer == LayerName::Roads {
+        unpack(bytes, gone).await?.map(|lines| Loaded {
+            layer,
+            areas: Vec::new(),
+            roads: Some(Indexed::new(lines)),
+        })
+    } else {
+        unpack(bytes, gone).await?.map(|areas| Loaded {
+            layer,
+            areas,
+            roads: None,
+        })
+    })
 }

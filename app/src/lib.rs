@@ -8,6 +8,8 @@
 //! - [`map`]: the canvas map engine, and [`base_layers`] that it draws, from the server. Projection, viewport and layers are pure Rust and
 //!   tested natively; `map::canvas` is the only module that touches the 2D context.
 //! - [`api`]: typed calls to the server's `/api/v1`.
+//! - [`layer_worker`]: large layers decoded and projected in a Web Worker of our own
+//!   (`src/bin/linli-layers.rs`).
 //! - [`live`]: the staff faces' snapshot kept current by the server's event stream.
 //! - [`outbox`]: changes made offline, kept and sent when the network returns.
 //! - [`paced`]: lists that make their new rows a few at a time under a storm of events.
@@ -23,6 +25,7 @@ pub mod dom;
 pub mod faces;
 pub mod here;
 pub mod i18n;
+pub mod layer_worker;
 pub mod live;
 pub mod map;
 pub mod outbox;

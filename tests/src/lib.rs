@@ -205,6 +205,12 @@ impl LinliServer {
     /// Starts a server whose fresh database holds only `imports`, each a layer
     /// (`buildings`, `roads`, …) and a GeoJSON file loaded with `linli import` first.
     pub async fn start_imported(imports: &[(&str, &Path)]) -> Result<Self> {
+        Self::start_imported_with(imports, &[]).await
+    }
+
+    /// As [`LinliServer::start_imported`], started with `flags` (e.g. `--static-dir`
+    /// for another build of the app).
+    pub async fn start_imported_with(imports: &[(&str, &Path)], flags: &[&str]) -> Result<Self> {
         let database = TestDatabase::new().await;
         for (layer, file) in imports {
             let status = Command::new(linli_binary()?)
@@ -221,7 +227,7 @@ impl LinliServer {
                 file.display()
             );
         }
-        Self::serve(database, false, &[], None).await
+        Self::serve(database, false, flags, None).await
     }
 
     /// A server on a database of its own: SQLite, or PostgreSQL with
@@ -292,7 +298,10 @@ impl LinliServer {
             .args(demo.then_some("--demo"))
             .args(flags)
             .args(["--addr", addr, "--database-url", database]);
-        if !flags.iter().any(|f| f == "--no-static") {
+        if !flags
+            .iter()
+            .any(|f| f == "--no-static" || f == "--static-dir")
+        {
             command.arg("--static-dir").arg(dist_dir()?);
         }
         let mut child = command

@@ -17,6 +17,11 @@ use linli_domain::Timestamp;
 pub struct RawProperties(Box<str>);
 
 impl RawProperties {
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// All properties, parsed.
     pub fn parse(&self) -> Properties {
         serde_json::from_str(&self.0).unwrap_or_default()
@@ -29,6 +34,12 @@ impl RawProperties {
 
     fn glimpse(&self) -> Glimpse<'_> {
         serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<String> for RawProperties {
+    fn from(json: String) -> Self {
+        RawProperties(json.into())
     }
 }
 

@@ -32,6 +32,7 @@ pub mod index;
 pub mod layers;
 pub mod markers;
 pub mod overlays;
+pub mod packed;
 pub mod projection;
 pub mod theme;
 pub mod tiles;

@@ -1680,3 +1680,132 @@ async fn journey_1_a_quiet_meter_practised_through_a_drill_is_answered_from_the_
     assert_eq!(ended["resolved"]["outcome"], "drill-ended", "{ended}");
     Ok(())
 }
+
+/// A district of `columns` × `rows` buildings of about 20 m, 40 m apart, south-west
+/// corner at [`LARGE_ORIGIN`], each named `楼 {column}-{row}`.
+fn large_district(columns: usize, rows: usize) -> Value {
+    let step = 0.0004;
+    let side = 0.0002;
+    let features: Vec<Value> = (0..columns)
+        .flat_map(|c| (0..rows).map(move |r| (c, r)))
+        .map(|(c, r)| {
+            let (x, y) = (
+                LARGE_ORIGIN[0] + c as f64 * step,
+                LARGE_ORIGIN[1] + r as f64 * step,
+            );
+            json!({
+                "type": "Feature",
+                "id": format!("b-{c}-{r}"),
+                "geometry": {"type": "Polygon", "coordinates": [[
+                    [x, y], [x + side, y], [x + side, y + side], [x, y + side], [x, y],
+                ]]},
+                "properties": {"name": format!("楼 {c}-{r}"), "floors": 6},
+            })
+        })
+        .collect();
+    json!({"type": "FeatureCollection", "features": features})
+}
+
+const LARGE_ORIGIN: [f64; 2] = [117.2, 31.8];
+
+/// A district too large to decode on the page: its buildings go to the layer worker
+/// (`app/src/layer_worker.rs`), which decodes and projects them off the page's thread,
+/// and the page only unpacks its answer (the trace names the unpacking). Should the
+/// worker fail to start, the page decodes the layer itself. The map shows every
+/// building, and one opens when clicked.
+#[tokio::test]
+async fn a_large_district_is_decoded_in_the_layer_worker_and_its_buildings_open(
+) -> anyhow::Result<()> {
+    // About 300 KB compact (the worker takes layers from 256 KB).
+    let (columns, rows) = (80, 80);
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("buildings.geojson");
+    std::fs::write(&file, serde_json::to_vec(&large_district(columns, rows))?)?;
+    // The app as built, and a copy without the worker's files (a worker that cannot
+    // start).
+    let without_worker = dir.path().join("dist");
+    copy_dir(&linli_tests::dist_dir()?, &without_worker, &|name| {
+        !name.starts_with("linli-layers")
+    })?;
+    let broken = LinliServer::start_imported_with(
+        &[("buildings", &file)],
+        &["--static-dir", without_worker.to_str().unwrap()],
+    )
+    .await?;
+    let server = LinliServer::start_imported(&[("buildings", &file)]).await?;
+    let compact = reqwest::get(server.url("/api/v1/layers/buildings?format=compact"))
+        .await?
+        .bytes()
+        .await?;
+    assert!(
+        compact.len() > 256 * 1024,
+        "{} bytes: too small to go to the worker",
+        compact.len()
+    );
+
+    // Whether the page unpacked a worker's answer while the map loaded (had the
+    // worker failed, the page decodes the layer itself and unpacks nothing). A browser
+    // of its own for each: the trace follows the first page a browser opens.
+    let load_map = |server: &LinliServer| {
+        let url = server.url("/public");
+        async move {
+            let browser = Browser::start_traced(1600, 1000, "zh-CN").await?;
+            browser.goto(&url).await?;
+            browser
+                .wait_for(
+                    "every building on the map",
+                    &format!(
+                        "const c = document.querySelector('canvas#map'); \
+                         return c && Number(c.getAttribute('data-buildings')) === {} \
+                             && !document.querySelector('.map-status')",
+                        columns * rows
+                    ),
+                    WAIT,
+                )
+                .await?;
+            let events = browser.trace_events().await?;
+            let unpacked = events.iter().any(|e| e["name"] == "linli: layer unpacked");
+            anyhow::Ok((unpacked, browser))
+        }
+    };
+    assert!(
+        !load_map(&broken).await?.0,
+        "no worker, yet an answer from it"
+    );
+    let (unpacked, browser) = load_map(&server).await?;
+    assert!(unpacked, "the worker decoded the buildings");
+
+    // A building in the middle, close up: its panel.
+    let (c, r) = (columns / 2, rows / 2);
+    let middle = [
+        LARGE_ORIGIN[0] + c as f64 * 0.0004 + 0.0001,
+        LARGE_ORIGIN[1] + r as f64 * 0.0004 + 0.0001,
+    ];
+    zoom_to(&browser, middle, 4).await?;
+    let at = spot_on_page(&browser, middle).await?;
+    browser.click_at((at.0.round(), at.1.round())).await?;
+    let title = browser.find("[data-test=feature-title]").await?;
+    assert_eq!(browser.text(&title).await?, format!("楼 {c}-{r}"));
+    browser.screenshot("large-district-building").await?;
+    Ok(())
+}
+
+/// Copies the files of `from` whose names `keep` takes into `to`, folders and all.
+fn copy_dir(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    keep: &dyn Fn(&str) -> bool,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let (source, target) = (entry.path(), to.join(&name));
+        if entry.file_type()?.is_dir() {
+            copy_dir(&source, &target, keep)?;
+        } else if keep(&name.to_string_lossy()) {
+            std::fs::copy(&source, &target)?;
+        }
+    }
+    Ok(())
+}

@@ -54,21 +54,39 @@ fn gzip_size(bytes: &[u8]) -> Result<usize> {
 /// and `/partner`) and the public page's own build, each against its budget.
 fn transfer_sizes() -> Result<()> {
     let dist = dist_dir()?;
+    let worker = |name: &str| name.starts_with(LAYER_WORKER);
     face_bytes(
         "staff faces (/login, /command, /field, /partner; dist/)",
         &dist,
         500,
+        |name| !worker(name),
     )?;
     face_bytes(
         "public page (/public, residents' phones; dist/public/)",
         &dist.join("public"),
         150,
+        |_| true,
+    )?;
+    face_bytes(
+        "layer worker (either page, only for a layer over 256 KB; dist/)",
+        &dist,
+        150,
+        worker,
     )
 }
 
-/// The Wasm, JS and CSS files of one build in `dir`: raw, `gzip -9`, and as sent (the
-/// `.gz` beside each, which the server sends to any browser that takes gzip).
-fn face_bytes(face: &str, dir: &std::path::Path, budget_kb: usize) -> Result<()> {
+/// The layer worker's files in `dist/` (`app/src/layer_worker.rs`).
+const LAYER_WORKER: &str = "linli-layers";
+
+/// The Wasm, JS and CSS files of one build in `dir` whose names `include` takes: raw,
+/// `gzip -9`, and as sent (the `.gz` beside each, which the server sends to any
+/// browser that takes gzip).
+fn face_bytes(
+    face: &str,
+    dir: &std::path::Path,
+    budget_kb: usize,
+    include: impl Fn(&str) -> bool,
+) -> Result<()> {
     let mut total = (0, 0, 0);
     println!("transfer size, {face}:");
     for entry in std::fs::read_dir(dir)? {
@@ -78,7 +96,11 @@ fn face_bytes(face: &str, dir: &std::path::Path, budget_kb: usize) -> Result<()>
             .and_then(|e| e.to_str())
             .unwrap_or_default()
             .to_string();
-        if !["wasm", "js", "css"].contains(&kind.as_str()) {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if !["wasm", "js", "css"].contains(&kind.as_str()) || !include(name) {
             continue;
         }
         let bytes = std::fs::read(&path)?;
