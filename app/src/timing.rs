@@ -6,18 +6,34 @@
 //! [`yield_to_browser`] splits long work into tasks, so that input waits less.
 
 /// Runs `work`, recorded as the user timing measure `name`.
-pub fn measured<T>(name: &str, work: impl FnOnce() -> T) -> T {
-    let Some(performance) = web_sys::window().and_then(|w| w.performance()) else {
-        return work();
-    };
-    let started = performance.mark(name).is_ok();
-    let out = work();
-    if started {
-        let _ = performance.measure_with_start_mark(name, name);
-        performance.clear_marks_with_mark_name(name);
-        performance.clear_measures_with_measure_name(name);
+pub fn measured<T>(name: &'static str, work: impl FnOnce() -> T) -> T {
+    let _measure = Measure::start(name);
+    work()
+}
+
+/// A measure that ends when dropped: for work with early returns or borrows that a
+/// closure for [`measured`] would not allow.
+#[must_use]
+pub struct Measure(&'static str);
+
+impl Measure {
+    pub fn start(name: &'static str) -> Measure {
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = performance.mark(name);
+        }
+        Measure(name)
     }
-    out
+}
+
+impl Drop for Measure {
+    fn drop(&mut self) {
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            if performance.measure_with_start_mark(self.0, self.0).is_ok() {
+                performance.clear_marks_with_mark_name(self.0);
+                performance.clear_measures_with_measure_name(self.0);
+            }
+        }
+    }
 }
 
 /// Lets the browser run what waits (input, a frame) before the caller goes on: the

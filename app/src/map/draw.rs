@@ -30,6 +30,20 @@ impl Shapes {
         self.ends.is_empty()
     }
 
+    /// The shapes in runs of at most `per` each, in order (a long path drawn in parts,
+    /// a frame's time at most each).
+    pub fn chunks(&self, per: usize) -> impl Iterator<Item = Shapes> + '_ {
+        self.ends.chunks(per.max(1)).scan(0, |start, ends| {
+            let end = *ends.last()?;
+            let part = Shapes {
+                points: self.points[*start..end].to_vec(),
+                ends: ends.iter().map(|e| e - *start).collect(),
+            };
+            *start = end;
+            Some(part)
+        })
+    }
+
     /// The shapes in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = &[Screen]> + '_ {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
@@ -102,5 +116,20 @@ mod tests {
         let back: Vec<Vec<Screen>> = shapes.iter().map(<[Screen]>::to_vec).collect();
         assert_eq!(back, [vec![p(1.0), p(2.0)], vec![p(3.0)]]);
         assert!(Shapes::default().is_empty());
+    }
+
+    #[test]
+    fn shapes_in_runs_keep_every_shape_once_in_order() {
+        let p = |x: f64| Screen { x, y: x };
+        let shapes: Shapes = (0..7).map(|i| vec![p(i as f64); 1 + i % 3]).collect();
+        let runs: Vec<Shapes> = shapes.chunks(3).collect();
+        assert_eq!(runs.iter().map(Shapes::len).collect::<Vec<_>>(), [3, 3, 1]);
+        let rejoined: Vec<Vec<Screen>> = runs
+            .iter()
+            .flat_map(|r| r.iter().map(<[Screen]>::to_vec).collect::<Vec<_>>())
+            .collect();
+        let all: Vec<Vec<Screen>> = shapes.iter().map(<[Screen]>::to_vec).collect();
+        assert_eq!(rejoined, all);
+        assert_eq!(Shapes::default().chunks(3).count(), 0);
     }
 }

@@ -87,7 +87,9 @@ impl Painter {
             .draw_base(&ctx, v, pixel_ratio, background, |view| {
                 layers::draw_all(frame.data, view, frame.palette, base)
             });
-        canvas::replay(&ctx, &overlays::draw(frame));
+        crate::timing::measured("linli: overlays drawn", || {
+            canvas::replay(&ctx, &overlays::draw(frame))
+        });
 
         let (hooks, d, o) = (&mut self.hooks, frame.data, frame.operations);
         hooks.set(canvas, "data-homes", o.homes.len());
