@@ -6,7 +6,7 @@
 use crate::api::{self, ApiError};
 use crate::map::index::Indexed;
 use crate::map::layers::{self, Area, MapData};
-use crate::map::packed::{self, Packed};
+use crate::map::packed::{self, Packed, UnpackError};
 use linli_domain::place::LayerName;
 
 /// Every base layer, asked for at once; the small communities layer first, since it
@@ -65,9 +65,10 @@ impl Loaded {
 }
 
 /// Layers of at least this many bytes (compact) are decoded and projected in the layer
-/// worker ([`crate::layer_worker`]); smaller ones here. The demo district's largest is
-/// about 40 KB; a district of 100,000 buildings, about 4 MB.
-const OFF_THE_PAGE_FROM: u32 = 256 * 1024;
+/// worker ([`crate::layer_worker`]); smaller ones here, where starting the worker would
+/// cost them more than it saves. The demo district's buildings are 469 KB (2,700
+/// buildings with many properties).
+pub const OFF_THE_PAGE_FROM: u32 = 1024 * 1024;
 
 /// Features unpacked from the worker's answer in one task.
 const UNPACK_PER_TASK: usize = 10_000;
@@ -81,8 +82,16 @@ pub async fn load(layer: LayerName, gone: impl Fn() -> bool) -> Result<Option<Lo
         return Ok(None);
     }
     if bytes.byte_length() >= OFF_THE_PAGE_FROM {
-        match crate::layer_worker::project(layer, &bytes).await {
-            Ok(packed) => return unpack_in_slices(layer, &packed, gone).await,
+        // Whatever goes wrong there (no worker, or an answer that does not unpack, as
+        // from a worker of an older build still cached), the page decodes instead.
+        let from_worker = match crate::layer_worker::project(layer, &bytes).await {
+            Ok(packed) => unpack_in_slices(layer, &packed, &gone)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(why) => Err(why),
+        };
+        match from_worker {
+            Ok(loaded) => return Ok(loaded),
             Err(why) => leptos::logging::warn!("{} decoded on the page: {why}", layer.as_str()),
         }
     }
@@ -112,22 +121,24 @@ async fn unpack_in_slices(
     layer: LayerName,
     bytes: &[u8],
     gone: impl Fn() -> bool,
-) -> Result<Option<Loaded>, ApiError> {
+) -> Result<Option<Loaded>, UnpackError> {
     async fn unpack<T: Packed>(
         bytes: &[u8],
         gone: impl Fn() -> bool,
-    ) -> Result<Option<Vec<T>>, ApiError> {
-        let bad = |e: packed::UnpackError| ApiError::Network(e.to_string());
-        let mut unpacking = packed::Unpacking::start(bytes).map_err(bad)?;
-        while !crate::timing::measured("linli: layer unpacked", || unpacking.next(UNPACK_PER_TASK))
-            .map_err(bad)?
+    ) -> Result<Option<Vec<T>>, UnpackError> {
+        let mut unpacking = packed::Unpacking::start(bytes)?;
+        while !crate::timing::measured("linli: layer unpacked", || unpacking.next(UNPACK_PER_TASK))?
         {
             crate::timing::yield_to_browser().await;
             if gone() {
                 return Ok(None);
             }
         }
-        unpacking.finish().map(Some).map_err(bad)
+        // The map may have gone during the last slice, or while the worker worked.
+        if gone() {
+            return Ok(None);
+        }
+        unpacking.finish().map(Some)
     }
     Ok(if layer == LayerName::Roads {
         unpack(bytes, gone).await?.map(|lines| Loaded {

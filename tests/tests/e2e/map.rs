@@ -1682,7 +1682,7 @@ async fn journey_1_a_quiet_meter_practised_through_a_drill_is_answered_from_the_
 }
 
 /// A district of `columns` × `rows` buildings of about 20 m, 40 m apart, south-west
-/// corner at [`LARGE_ORIGIN`], each named `楼 {column}-{row}`.
+/// corner at [`LARGE_ORIGIN`], each named by [`large_name`].
 fn large_district(columns: usize, rows: usize) -> Value {
     let step = 0.0004;
     let side = 0.0002;
@@ -1699,7 +1699,7 @@ fn large_district(columns: usize, rows: usize) -> Value {
                 "geometry": {"type": "Polygon", "coordinates": [[
                     [x, y], [x + side, y], [x + side, y + side], [x, y + side], [x, y],
                 ]]},
-                "properties": {"name": format!("楼 {c}-{r}"), "floors": 6},
+                "properties": {"name": large_name(c, r)},
             })
         })
         .collect();
@@ -1707,6 +1707,12 @@ fn large_district(columns: usize, rows: usize) -> Value {
 }
 
 const LARGE_ORIGIN: [f64; 2] = [117.2, 31.8];
+
+/// A long name (the map's layer keeps few properties, names among them), so that a
+/// district of a few thousand buildings is large enough for the layer worker.
+fn large_name(column: usize, row: usize) -> String {
+    format!("同安街道示范路 {column} 号院 {row} 栋（物业服务中心登记 {column:04}-{row:04}）")
+}
 
 /// A district too large to decode on the page: its buildings go to the layer worker
 /// (`app/src/layer_worker.rs`), which decodes and projects them off the page's thread,
@@ -1716,8 +1722,8 @@ const LARGE_ORIGIN: [f64; 2] = [117.2, 31.8];
 #[tokio::test]
 async fn a_large_district_is_decoded_in_the_layer_worker_and_its_buildings_open(
 ) -> anyhow::Result<()> {
-    // About 300 KB compact (the worker takes layers from 256 KB).
-    let (columns, rows) = (80, 80);
+    // About 1.2 MB compact (the worker takes layers from 1 MB).
+    let (columns, rows) = (100, 100);
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("buildings.geojson");
     std::fs::write(&file, serde_json::to_vec(&large_district(columns, rows))?)?;
@@ -1738,7 +1744,7 @@ async fn a_large_district_is_decoded_in_the_layer_worker_and_its_buildings_open(
         .bytes()
         .await?;
     assert!(
-        compact.len() > 256 * 1024,
+        compact.len() > 1024 * 1024,
         "{} bytes: too small to go to the worker",
         compact.len()
     );
@@ -1785,7 +1791,7 @@ async fn a_large_district_is_decoded_in_the_layer_worker_and_its_buildings_open(
     let at = spot_on_page(&browser, middle).await?;
     browser.click_at((at.0.round(), at.1.round())).await?;
     let title = browser.find("[data-test=feature-title]").await?;
-    assert_eq!(browser.text(&title).await?, format!("楼 {c}-{r}"));
+    assert_eq!(browser.text(&title).await?, large_name(c, r));
     browser.screenshot("large-district-building").await?;
     Ok(())
 }

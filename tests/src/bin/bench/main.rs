@@ -68,7 +68,7 @@ fn transfer_sizes() -> Result<()> {
         |_| true,
     )?;
     face_bytes(
-        "layer worker (either page, only for a layer over 256 KB; dist/)",
+        "layer worker (either page, only for a layer over 1 MB; dist/)",
         &dist,
         150,
         worker,
