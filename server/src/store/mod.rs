@@ -887,6 +887,13 @@ impl std::str::FromStr for DatabaseUrl {
 
     fn from_str(url: &str) -> Result<Self, Self::Err> {
         if url.starts_with("sqlite:") {
+            // In memory, each pooled connection would be a database of its own, and
+            // nothing would outlive the process: no place for the office's records.
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                return Err(format!(
+                    "`{url}` is an in-memory SQLite database, which keeps nothing: use sqlite://PATH (e.g. sqlite://data/linli.db)"
+                ));
+            }
             Ok(DatabaseUrl::Sqlite(url.to_string()))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DatabaseUrl::Postgres(url.to_string()))

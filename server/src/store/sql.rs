@@ -231,7 +231,12 @@ impl SqlStore {
                 .with_context(|| format!("cannot open {name}"))?
                 .close()
                 .await?;
-                let any = AnyConnectOptions::from_url(&options.to_url_lossy())?;
+                // The options made a URL again for the `Any` driver: from the absolute
+                // path, since a relative one can read as a host and port (`db:file`),
+                // which sqlx's URL panics on.
+                let absolute = std::path::absolute(&file)
+                    .with_context(|| format!("no absolute path for {}", file.display()))?;
+                let any = AnyConnectOptions::from_url(&options.filename(absolute).to_url_lossy())?;
                 (Backend::Sqlite, any, name)
             }
             super::DatabaseUrl::Postgres(url) => {

@@ -279,3 +279,39 @@ fn mqtt_passwords_are_never_repeated_and_linli_is_no_gateway() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_in_memory_database_is_refused_and_any_sqlite_path_opens_without_a_panic() {
+    // In memory, nothing would be kept (and each pooled connection would be a
+    // database of its own): refused with the form that works.
+    for url in ["sqlite::memory:", "sqlite://linli.db?mode=memory"] {
+        let out = linli(&["serve", "--no-static", "--database-url", url], &[], "");
+        assert!(!out.status.success(), "{url}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("in-memory") && err.contains("sqlite://PATH") && !err.contains("panicked"),
+            "{url}: {err}"
+        );
+    }
+    // A relative path that reads like a host and port (`db:file`) once made into a URL
+    // again: sqlx panicked on it ("generated un-parseable URL"). It is a file name.
+    let dir = tempfile::tempdir().unwrap();
+    let layer = dir.path().join("buildings.geojson");
+    std::fs::write(
+        &layer,
+        r#"{"type": "FeatureCollection", "features": [{"type": "Feature", "id": "b1",
+            "properties": {"name": "1栋"}, "geometry": {"type": "Polygon",
+            "coordinates": [[[117.3, 31.8], [117.301, 31.8], [117.301, 31.801], [117.3, 31.8]]]}}]}"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linli"))
+        .args(["import", "buildings"])
+        .arg(&layer)
+        .args(["--database-url", "sqlite://db:file"])
+        .env_remove("DATABASE_URL")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.path().join("db:file").is_file());
+}

@@ -199,9 +199,11 @@ async fn the_public_map_pans_zooms_and_opens_a_clicked_building() -> anyhow::Res
     // The buildings' toggle takes them off the map, and puts them back: the pixel over
     // the building, close up, goes from the building's colour and comes back.
     let fit = browser.find("[data-test=fit]").await?;
+    let before_fit = current_view(&browser).await?;
     browser.click(&fit).await?;
     // (The English table beside the map is wider: the map, and its fitted view, changed.)
-    let mut view = current_view(&browser).await?;
+    // The view as the next frame shows it: read at once, it could still be the old one.
+    let mut view = changed_view(&browser, before_fit).await?;
     let at = on_page(view, canvas_rect(&browser).await?, building);
     let at = (at.0.round(), at.1.round());
     for _ in 0..3 {
