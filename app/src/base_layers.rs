@@ -50,6 +50,22 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    fn areas(layer: LayerName, areas: Vec<Area>) -> Loaded {
+        Loaded {
+            layer,
+            areas,
+            roads: None,
+        }
+    }
+
+    fn roads(layer: LayerName, lines: Vec<layers::Line>) -> Loaded {
+        Loaded {
+            layer,
+            areas: Vec::new(),
+            roads: Some(Indexed::new(lines)),
+        }
+    }
+
     /// Puts the layer into `data`, replacing what it held of that layer.
     pub fn put(self, data: &mut MapData) {
         match (self.layer, self.roads) {
@@ -68,7 +84,7 @@ impl Loaded {
 /// worker ([`crate::layer_worker`]); smaller ones here, where starting the worker would
 /// cost them more than it saves. The demo district's buildings are 469 KB (2,700
 /// buildings with many properties).
-pub const OFF_THE_PAGE_FROM: u32 = 1024 * 1024;
+const OFF_THE_PAGE_FROM: u32 = 1024 * 1024;
 
 /// Features unpacked from the worker's answer in one task.
 const UNPACK_PER_TASK: usize = 10_000;
@@ -101,17 +117,9 @@ pub async fn load(layer: LayerName, gone: impl Fn() -> bool) -> Result<Option<Lo
         return Ok(None);
     }
     let loaded = if layer == LayerName::Roads {
-        Loaded {
-            layer,
-            areas: Vec::new(),
-            roads: Some(Indexed::new(layers::project_lines(features))),
-        }
+        Loaded::roads(layer, layers::project_lines(features))
     } else {
-        Loaded {
-            layer,
-            areas: project_in_slices(features).await,
-            roads: None,
-        }
+        Loaded::areas(layer, project_in_slices(features).await)
     };
     Ok((!gone()).then_some(loaded))
 }
@@ -127,30 +135,26 @@ async fn unpack_in_slices(
         gone: impl Fn() -> bool,
     ) -> Result<Option<Vec<T>>, UnpackError> {
         let mut unpacking = packed::Unpacking::start(bytes)?;
-        while !crate::timing::measured("linli: layer unpacked", || unpacking.next(UNPACK_PER_TASK))?
-        {
-            crate::timing::yield_to_browser().await;
+        loop {
+            // Before each slice: the map may have gone while the worker worked, or
+            // between slices (nothing else runs during one).
             if gone() {
                 return Ok(None);
             }
+            if crate::timing::measured("linli: layer unpacked", || unpacking.next(UNPACK_PER_TASK))?
+            {
+                return unpacking.finish().map(Some);
+            }
+            crate::timing::yield_to_browser().await;
         }
-        // The map may have gone during the last slice, or while the worker worked.
-        if gone() {
-            return Ok(None);
-        }
-        unpacking.finish().map(Some)
     }
     Ok(if layer == LayerName::Roads {
-        unpack(bytes, gone).await?.map(|lines| Loaded {
-            layer,
-            areas: Vec::new(),
-            roads: Some(Indexed::new(lines)),
-        })
+        unpack(bytes, gone)
+            .await?
+            .map(|lines| Loaded::roads(layer, lines))
     } else {
-        unpack(bytes, gone).await?.map(|areas| Loaded {
-            layer,
-            areas,
-            roads: None,
-        })
+        unpack(bytes, gone)
+            .await?
+            .map(|areas| Loaded::areas(layer, areas))
     })
 }

@@ -27,7 +27,7 @@ use wasm_bindgen::JsCast;
 const LOADER: &str = "/linli-layers_loader.js";
 
 /// What the worker does with one layer: decode it, project it and pack the features.
-pub fn decode_and_project(layer: LayerName, bytes: &[u8]) -> Result<Vec<u8>, String> {
+fn decode_and_project(layer: LayerName, bytes: &[u8]) -> Result<Vec<u8>, String> {
     let features = linli_domain::compact::decode_as::<Box<serde_json::value::RawValue>>(bytes)
         .map_err(|e| e.to_string())?;
     Ok(if layer == LayerName::Roads {
