@@ -294,6 +294,8 @@ struct PublicMap {
     data_version: Cell<u64>,
     loading: Cell<Loading>,
     areas: RefCell<Vec<AreaStatus>>,
+    /// Bumped whenever the areas change: the still overlays' picture depends on them.
+    areas_version: Cell<u64>,
     size: Cell<(f64, f64)>,
     viewport: Cell<Option<Viewport>>,
     /// The last view fitted to the whole district: while the map still shows it, a
@@ -334,6 +336,7 @@ impl PublicMap {
             data_version: Cell::new(0),
             loading: Cell::new(Loading::Busy(crate::base_layers::ALL.len())),
             areas: RefCell::new(Vec::new()),
+            areas_version: Cell::new(0),
             size: Cell::new((0.0, 0.0)),
             viewport: Cell::new(None),
             last_fit: Cell::new(None),
@@ -456,6 +459,7 @@ impl PublicMap {
 
     fn show_areas(self: &Rc<Self>, areas: Vec<AreaStatus>) {
         *self.areas.borrow_mut() = areas;
+        self.areas_version.set(self.areas_version.get() + 1);
         self.redraw();
     }
 
@@ -489,6 +493,7 @@ impl PublicMap {
             palette: &Theme::Light.palette(),
             chinese: self.words.lang.get() == Lang::Zh,
             operations: &Operations::default(),
+            operations_version: self.areas_version.get(),
             shown: Shown::default(),
             pulse: frame::pulse_now(),
             public_areas: &areas,

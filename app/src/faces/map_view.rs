@@ -101,8 +101,10 @@ fn Map(theme: Theme) -> impl IntoView {
     let creating = RwSignal::new(None::<Spot>);
     let here = crate::here::use_here();
     let may_report = use_session().user().is_some_and(|u| u.role != Role::Viewer);
-    // Bumped whenever a layer arrives: the base tiles depend on it.
+    // Bumped whenever a layer arrives: the base tiles depend on it. And whenever the
+    // operations change: the still overlays' picture depends on them.
     let data_version = StoredValue::new(0_u64);
+    let ops_version = StoredValue::new(0_u64);
 
     // Every layer is asked for at once; each is drawn as soon as it arrives (the
     // small communities layer first fits the view). The map is complete when the
@@ -154,6 +156,7 @@ fn Map(theme: Theme) -> impl IntoView {
                         "linli: map markers rebuilt",
                         || Operations::from_snapshot(s).focused(live.map_focus.get()),
                     ));
+                    ops_version.update_value(|n| *n += 1);
                     if !counted.get_value() {
                         counted.set_value(true);
                         arrived("the snapshot", Ok(()));
@@ -293,6 +296,7 @@ fn Map(theme: Theme) -> impl IntoView {
                     palette: &palette,
                     chinese: lang.0.get_untracked() == Lang::Zh,
                     operations: o,
+                    operations_version: ops_version.get_value(),
                     shown: shown.get_untracked(),
                     pulse: frame::pulse_now(),
                     public_areas: &[],

@@ -1,5 +1,6 @@
-//! Replays draw commands on a Canvas 2D context, and keeps the base map's tiles as
-//! bitmaps between frames ([`TileCache`]): the only code that draws.
+//! Replays draw commands on a Canvas 2D context, and keeps pictures between frames:
+//! the base map's tiles ([`TileCache`]) and the still overlays over them
+//! ([`StillCache`]). The only code that draws.
 
 use super::draw::DrawCommand;
 use super::projection::Screen;
@@ -11,11 +12,43 @@ use web_sys::{CanvasRenderingContext2d, CanvasWindingRule, HtmlCanvasElement};
 
 /// Sizes the canvas backing store for the device pixel ratio (sharp on high-DPI
 /// screens) and returns its 2D context, scaled so that commands use CSS pixels.
+/// The context is opaque (every frame starts with the background) and meant for the
+/// canvas on the page.
 pub fn prepare(
     canvas: &HtmlCanvasElement,
     width: f64,
     height: f64,
     pixel_ratio: f64,
+) -> Option<CanvasRenderingContext2d> {
+    ON_THE_PAGE.with(|options| context(canvas, width, height, pixel_ratio, options))
+}
+
+/// Like [`prepare`], for a picture off the page: opaque, or transparent where
+/// nothing is drawn.
+fn prepare_picture(
+    canvas: &HtmlCanvasElement,
+    viewport: &Viewport,
+    pixel_ratio: f64,
+    opaque: bool,
+) -> Option<CanvasRenderingContext2d> {
+    let options = if opaque { &OPAQUE } else { &TRANSPARENT };
+    options.with(|options| {
+        context(
+            canvas,
+            viewport.width,
+            viewport.height,
+            pixel_ratio,
+            options,
+        )
+    })
+}
+
+fn context(
+    canvas: &HtmlCanvasElement,
+    width: f64,
+    height: f64,
+    pixel_ratio: f64,
+    options: &js_sys::Object,
 ) -> Option<CanvasRenderingContext2d> {
     let (w, h) = (
         (width * pixel_ratio).round() as u32,
@@ -25,8 +58,8 @@ pub fn prepare(
         canvas.set_width(w);
         canvas.set_height(h);
     }
-    let ctx = CONTEXT_OPTIONS
-        .with(|options| canvas.get_context_with_context_options("2d", options))
+    let ctx = canvas
+        .get_context_with_context_options("2d", options)
         .ok()
         .flatten()?
         .dyn_into::<CanvasRenderingContext2d>()
@@ -43,12 +76,22 @@ thread_local! {
     /// commit. `make bench` (busy screen, 2026-12-01) found that commit took 14.6 ms a
     /// frame, more than the drawing (6 ms); desynchronized, 0.8 ms. Browsers that
     /// ignore the hint draw as before.
-    static CONTEXT_OPTIONS: js_sys::Object = {
+    static ON_THE_PAGE: js_sys::Object = {
         let options = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&options, &"alpha".into(), &false.into());
         let _ = js_sys::Reflect::set(&options, &"desynchronized".into(), &true.into());
         options
     };
+    /// A picture off the page (a tile): opaque, and not
+    /// desynchronized, which made copying from it two to three times slower (Chromium
+    /// without a GPU, 2026-12-03).
+    static OPAQUE: js_sys::Object = {
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"alpha".into(), &false.into());
+        options
+    };
+    /// A picture to be laid over another: transparent where nothing is drawn.
+    static TRANSPARENT: js_sys::Object = js_sys::Object::new();
 }
 
 fn trace(ctx: &CanvasRenderingContext2d, points: &[Screen], close: bool) {
@@ -74,6 +117,10 @@ pub fn clear(ctx: &CanvasRenderingContext2d, width: f64, height: f64, colour: &s
 pub fn replay(ctx: &CanvasRenderingContext2d, commands: &[DrawCommand]) {
     ctx.set_line_join("round");
     ctx.set_line_cap("round");
+    ctx.set_text_align("center");
+    ctx.set_text_baseline("middle");
+    // The font is parsed each time it is set: set it when the size changes.
+    let mut font_px = None;
     for command in commands {
         match command {
             DrawCommand::Polygons {
@@ -138,11 +185,13 @@ pub fn replay(ctx: &CanvasRenderingContext2d, commands: &[DrawCommand]) {
                 colour,
                 halo,
             } => {
-                ctx.set_font(&format!(
-                    "600 {size_px:.0}px system-ui, 'Noto Sans CJK SC', 'Noto Sans SC', sans-serif"
-                ));
-                ctx.set_text_align("center");
-                ctx.set_text_baseline("middle");
+                let px = size_px.round();
+                if font_px != Some(px) {
+                    font_px = Some(px);
+                    ctx.set_font(&format!(
+                        "600 {px:.0}px system-ui, 'Noto Sans CJK SC', 'Noto Sans SC', sans-serif"
+                    ));
+                }
                 ctx.set_line_width(4.0);
                 ctx.set_stroke_style_str(halo);
                 let _ = ctx.stroke_text(text, at.x, at.y);
@@ -202,19 +251,24 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// A canvas that is not on the page.
+fn offscreen() -> Option<HtmlCanvasElement> {
+    web_sys::window()?
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .dyn_into::<HtmlCanvasElement>()
+        .ok()
+}
+
 /// A new canvas of `viewport`'s size, filled with `background`.
 fn blank(
     viewport: &Viewport,
     pixel_ratio: f64,
     background: &str,
 ) -> Option<(HtmlCanvasElement, CanvasRenderingContext2d)> {
-    let canvas = web_sys::window()?
-        .document()?
-        .create_element("canvas")
-        .ok()?
-        .dyn_into::<HtmlCanvasElement>()
-        .ok()?;
-    let ctx = prepare(&canvas, viewport.width, viewport.height, pixel_ratio)?;
+    let canvas = offscreen()?;
+    let ctx = prepare_picture(&canvas, viewport, pixel_ratio, true)?;
     clear(&ctx, viewport.width, viewport.height, background);
     Some((canvas, ctx))
 }
@@ -358,20 +412,7 @@ impl TileCache {
         if uncovered {
             if let Some((canvas, shown)) = &self.snapshot {
                 let _copying = crate::timing::Measure::start("linli: picture shown");
-                let at = viewport.to_screen(shown.to_world(Screen { x: 0.0, y: 0.0 }));
-                let scale = shown.resolution / viewport.resolution;
-                let _ = ctx
-                    .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-                        canvas,
-                        0.0,
-                        0.0,
-                        f64::from(canvas.width()),
-                        f64::from(canvas.height()),
-                        at.x,
-                        at.y,
-                        shown.width * scale,
-                        shown.height * scale,
-                    );
+                lay(ctx, canvas, shown, viewport, None);
             }
         }
         for key in stand_ins.iter().chain(needed.iter().rev()) {
@@ -414,4 +455,106 @@ impl TileCache {
             !drop
         });
     }
+}
+
+/// Lays `picture`, a canvas that shows `shown`, on `ctx`, which shows `viewport`:
+/// where its world lies, scaled when the resolutions differ. With `pixel_ratio`, the
+/// picture's corner is put on a whole device pixel, so that a picture of the same
+/// resolution is copied pixel for pixel rather than blurred between them.
+fn lay(
+    ctx: &CanvasRenderingContext2d,
+    picture: &HtmlCanvasElement,
+    shown: &Viewport,
+    viewport: &Viewport,
+    pixel_ratio: Option<f64>,
+) {
+    let mut at = viewport.to_screen(shown.to_world(Screen { x: 0.0, y: 0.0 }));
+    if let Some(ratio) = pixel_ratio {
+        at.x = (at.x * ratio).round() / ratio;
+        at.y = (at.y * ratio).round() / ratio;
+    }
+    let scale = shown.resolution / viewport.resolution;
+    let _ = ctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+        picture,
+        0.0,
+        0.0,
+        f64::from(picture.width()),
+        f64::from(picture.height()),
+        at.x,
+        at.y,
+        shown.width * scale,
+        shown.height * scale,
+    );
+}
+
+/// Room drawn around the view in the still overlays' picture, CSS pixels: a drag
+/// that stays within it moves the picture instead of drawing it again. (At 1600×1000
+/// and a pixel ratio of 1 the picture is 11 MB; at 2, four times that.)
+const MARGIN_PX: f64 = 192.0;
+
+/// `viewport` with [`MARGIN_PX`] more on every side.
+fn with_margin(viewport: &Viewport) -> Viewport {
+    viewport.with_size(
+        viewport.width + 2.0 * MARGIN_PX,
+        viewport.height + 2.0 * MARGIN_PX,
+    )
+}
+
+/// The overlays that hold still between their changes (homes, cases, routes, units,
+/// community names), kept as one transparent picture a margin larger than the view.
+/// A frame that only moves the view (a drag, an alert's ring pulsing) lays the picture
+/// where it belongs instead of drawing every marker again; it is drawn afresh when
+/// what it shows changes (a batch of events, at most ten times a second), when the
+/// view zooms, and when a drag leaves its margin. `make bench` (busy command screen,
+/// 2026-12-02): drawing the overlays every frame took 1.95 ms of the frame's 2.5 ms of
+/// drawing, up to 10.9 ms.
+#[derive(Default)]
+pub struct StillCache {
+    /// The picture, the view it shows (the margin included) and what it shows.
+    picture: Option<(HtmlCanvasElement, Viewport, u64)>,
+}
+
+impl StillCache {
+    /// Lays the still overlays for `viewport` on `ctx`, first drawing them with
+    /// `draw_list` (the draw list for a viewport) when the picture does not cover the
+    /// view or `content` (a stamp of everything they show) has changed.
+    pub fn draw(
+        &mut self,
+        ctx: &CanvasRenderingContext2d,
+        viewport: &Viewport,
+        pixel_ratio: f64,
+        content: u64,
+        draw_list: impl FnOnce(&Viewport) -> Vec<DrawCommand>,
+    ) {
+        let current = matches!(&self.picture,
+            Some((_, shown, stamp)) if *stamp == content && covers(shown, viewport));
+        if !current {
+            let _drawing = crate::timing::Measure::start("linli: still overlays drawn");
+            let larger = with_margin(viewport);
+            let canvas = match self.picture.take() {
+                Some((canvas, ..)) => Some(canvas),
+                None => offscreen(),
+            };
+            let Some(canvas) = canvas else { return };
+            let Some(picture) = prepare_picture(&canvas, &larger, pixel_ratio, false) else {
+                return;
+            };
+            picture.clear_rect(0.0, 0.0, larger.width, larger.height);
+            replay(&picture, &draw_list(&larger));
+            self.picture = Some((canvas, larger, content));
+        }
+        if let Some((canvas, shown, _)) = &self.picture {
+            lay(ctx, canvas, shown, viewport, Some(pixel_ratio));
+        }
+    }
+}
+
+/// Whether a picture of `shown` holds all of `viewport` at its very resolution.
+fn covers(shown: &Viewport, viewport: &Viewport) -> bool {
+    let (outer, inner) = (shown.visible(), viewport.visible());
+    shown.resolution == viewport.resolution
+        && outer.min.x <= inner.min.x
+        && outer.min.y <= inner.min.y
+        && inner.max.x <= outer.max.x
+        && inner.max.y <= outer.max.y
 }

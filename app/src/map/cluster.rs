@@ -1,5 +1,9 @@
-//! Screen-space clustering: points closer than a cell on screen merge into one marker
-//! that counts them and takes the worst severity among them.
+//! Screen-space clustering: points in the same cell on screen merge into one marker
+//! that counts them and takes the worst severity among them. The cells are fixed to
+//! the world ([`Grid`]), not to the screen's corner, so a cluster holds still while the
+//! map is dragged, and a picture larger than the view (the still overlays' bitmap,
+//! [`super::canvas::StillCache`]) holds the very clusters that the view's own hit test
+//! finds.
 
 use super::projection::Screen;
 use std::collections::HashMap;
@@ -17,16 +21,39 @@ pub struct Cluster {
     pub example: usize,
 }
 
-/// Groups `points` (position and severity) by square cells of `cell_px` pixels.
-/// Output order follows the first point of each cell, so it is stable frame to frame.
-pub fn cluster(points: impl IntoIterator<Item = (Screen, u8)>, cell_px: f64) -> Vec<Cluster> {
+/// Square cells of `cell_px` screen pixels, one of whose corners is at `anchor` (the
+/// screen position of a fixed world point): the same cells wherever the view is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    pub anchor: Screen,
+    pub cell_px: f64,
+}
+
+impl Grid {
+    /// The cell that holds `p`.
+    pub fn cell(&self, p: Screen) -> (i64, i64) {
+        (
+            ((p.x - self.anchor.x) / self.cell_px).floor() as i64,
+            ((p.y - self.anchor.y) / self.cell_px).floor() as i64,
+        )
+    }
+
+    /// Whether `p`'s cell reaches into the box from `min` to `max`.
+    pub fn cell_meets(&self, p: Screen, min: Screen, max: Screen) -> bool {
+        let (i, j) = self.cell(p);
+        let left = self.anchor.x + i as f64 * self.cell_px;
+        let top = self.anchor.y + j as f64 * self.cell_px;
+        left <= max.x && left + self.cell_px >= min.x && top <= max.y && top + self.cell_px >= min.y
+    }
+}
+
+/// Groups `points` (position and severity) by the cells of `grid`. Output order
+/// follows the first point of each cell, so it is stable frame to frame.
+pub fn cluster(points: impl IntoIterator<Item = (Screen, u8)>, grid: Grid) -> Vec<Cluster> {
     let mut cells: HashMap<(i64, i64), usize> = HashMap::new();
     let mut out: Vec<(Cluster, f64, f64)> = Vec::new();
     for (i, (p, severity)) in points.into_iter().enumerate() {
-        let key = (
-            (p.x / cell_px).floor() as i64,
-            (p.y / cell_px).floor() as i64,
-        );
+        let key = grid.cell(p);
         match cells.get(&key) {
             Some(&slot) => {
                 let (c, sx, sy) = &mut out[slot];
@@ -72,6 +99,13 @@ mod tests {
         Screen { x, y }
     }
 
+    fn grid(cell_px: f64) -> Grid {
+        Grid {
+            anchor: at(0.0, 0.0),
+            cell_px,
+        }
+    }
+
     #[test]
     fn near_points_merge_and_keep_their_worst() {
         let clusters = cluster(
@@ -81,7 +115,7 @@ mod tests {
                 (at(50.0, 5.0), 1),
                 (at(5.0, 5.0), 2),
             ],
-            20.0,
+            grid(20.0),
         );
         assert_eq!(clusters.len(), 2);
         assert_eq!(clusters[0].count, 3);
@@ -109,8 +143,26 @@ mod tests {
                 )
             })
             .collect();
-        let clusters = cluster(points.iter().copied(), 40.0);
+        let clusters = cluster(points.iter().copied(), grid(40.0));
         assert_eq!(clusters.iter().map(|c| c.count).sum::<usize>(), 1000);
         assert!(clusters.len() <= (800 / 40 + 1) * (600 / 40 + 1));
+    }
+
+    #[test]
+    fn the_cells_move_with_their_anchor() {
+        let points = [(at(5.0, 5.0), 0), (at(15.0, 5.0), 1)];
+        // Cells from 0: both in one. Moved by half a cell: the cells' edge falls
+        // between them.
+        assert_eq!(cluster(points, grid(20.0)).len(), 1);
+        let moved = Grid {
+            anchor: at(10.0, 0.0),
+            cell_px: 20.0,
+        };
+        assert_eq!(cluster(points, moved).len(), 2);
+        // A cell meets a box when any of it is inside, even if its point is not.
+        let g = grid(20.0);
+        assert!(g.cell_meets(at(5.0, 5.0), at(19.0, 19.0), at(100.0, 100.0)));
+        assert!(!g.cell_meets(at(5.0, 5.0), at(21.0, 0.0), at(100.0, 100.0)));
+        assert!(g.cell_meets(at(-5.0, 5.0), at(-1.0, 0.0), at(100.0, 100.0)));
     }
 }

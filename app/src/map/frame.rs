@@ -1,12 +1,12 @@
 //! One frame of the map on its canvas ([`Painter::paint`]): the base map from tiles,
-//! the overlays in their order, and the canvas attributes that the browser tests and
+//! the still overlays from their picture, the moving ones drawn afresh, and the canvas attributes that the browser tests and
 //! `make bench` read. Both pages that show a map use it: the staff faces' Leptos
 //! component (`faces::map_view`) and the public page's plain one (`crate::public`).
 
-use super::canvas::{self, TileCache};
+use super::canvas::{self, StillCache, TileCache};
 use super::layers::{self, BaseShown};
 use super::markers::{self, Placed};
-use super::overlays::{self, Frame};
+use super::overlays::{Frame, MOVING};
 use linli_domain::alerts::{Alert, AlertState};
 use wasm_bindgen::JsCast as _;
 use web_sys::HtmlCanvasElement;
@@ -55,10 +55,12 @@ pub struct Painted {
     pub pulsing: bool,
 }
 
-/// What stays from frame to frame: the base map's tiles, and what was last drawn.
+/// What stays from frame to frame: the base map's tiles, the still overlays' picture,
+/// and what was last drawn.
 #[derive(Default)]
 pub struct Painter {
     tiles: TileCache,
+    still: StillCache,
     /// The view and content that last stood complete.
     completed: Option<(super::viewport::Viewport, u64)>,
     hooks: TestHooks,
@@ -88,7 +90,11 @@ impl Painter {
                 layers::draw_all(frame.data, view, frame.palette, base)
             });
         crate::timing::measured("linli: overlays drawn", || {
-            canvas::replay(&ctx, &overlays::draw(frame))
+            let still = content_stamp((content, frame.still_inputs()));
+            self.still.draw(&ctx, v, pixel_ratio, still, |larger| {
+                frame.draw_still(larger)
+            });
+            canvas::replay(&ctx, &frame.draw(&MOVING));
         });
 
         let (hooks, d, o) = (&mut self.hooks, frame.data, frame.operations);

@@ -7,7 +7,7 @@
 //! [`markers`] computes what stands where on screen; drawing and hit testing both use
 //! it, so what a tap finds is exactly what is drawn.
 
-use super::cluster::cluster;
+use super::cluster::{cluster, Grid};
 use super::draw::{DrawCommand, Stroke};
 use super::projection::{project, Screen, World};
 use super::viewport::{Bounds, Viewport};
@@ -22,6 +22,7 @@ use linli_domain::place::Geometry;
 pub const CLUSTER_ABOVE_RESOLUTION: f64 = 1.2;
 const CLUSTER_CELL_PX: f64 = 56.0;
 const HOME_RADIUS_PX: f64 = 5.0;
+const HOME_RIM_PX: f64 = 1.5;
 const CASE_RADIUS_PX: f64 = 11.0;
 const UNIT_RADIUS_PX: f64 = 10.0;
 const COVERED_COLOUR: &str = "#3fb37f";
@@ -197,7 +198,7 @@ impl Operations {
 }
 
 /// Which operational layers are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shown {
     pub homes: bool,
     pub cases: bool,
@@ -356,9 +357,29 @@ fn place(
     single: fn(usize) -> MarkerKind,
     group: fn(usize, u8) -> MarkerKind,
 ) -> Vec<Marker> {
+    // Cells fixed to the world: a cluster comes out the same for this view and for a
+    // larger picture around it, as long as all of its cell's points are taken, so a
+    // point counts when any of its cell is near the screen.
+    let grid = Grid {
+        anchor: v.to_screen(World { x: 0.0, y: 0.0 }),
+        cell_px: CLUSTER_CELL_PX,
+    };
+    let (near_min, near_max) = (
+        Screen { x: -20.0, y: -20.0 },
+        Screen {
+            x: v.width + 20.0,
+            y: v.height + 20.0,
+        },
+    );
     let visible: Vec<(usize, Screen, u8)> = points
         .enumerate()
-        .filter(|(_, (p, _))| on_screen(*p, v, 20.0))
+        .filter(|(_, (p, _))| {
+            if clustered {
+                grid.cell_meets(*p, near_min, near_max)
+            } else {
+                on_screen(*p, v, 20.0)
+            }
+        })
         .map(|(i, (p, s))| (i, p, s))
         .collect();
     if !clustered {
@@ -371,7 +392,7 @@ fn place(
             })
             .collect();
     }
-    cluster(visible.iter().map(|(_, p, s)| (*p, *s)), CLUSTER_CELL_PX)
+    cluster(visible.iter().map(|(_, p, s)| (*p, *s)), grid)
         .into_iter()
         .map(|c| {
             if c.count == 1 {
@@ -443,15 +464,33 @@ pub fn draw(ops: &Operations, v: &Viewport, shown: Shown, halo: &'static str) ->
                 });
                 out.push(label(m.at, "巡", 11.0));
             }
-            MarkerKind::Home(i) => out.push(DrawCommand::Circles {
-                centres: vec![m.at],
-                radius: m.radius,
-                fill: Some(health_colour(health_severity(ops.homes[i].item.health()))),
-                stroke: Some(Stroke {
-                    colour: halo,
-                    width: 1.5,
-                }),
-            }),
+            MarkerKind::Home(i) => {
+                let fill = Some(health_colour(health_severity(ops.homes[i].item.health())));
+                // Homes follow each other, mostly of one colour: one path for a run.
+                match out.last_mut() {
+                    Some(DrawCommand::Circles {
+                        centres,
+                        radius,
+                        fill: last_fill,
+                        stroke: Some(Stroke { colour, width }),
+                    }) if *radius == m.radius
+                        && *last_fill == fill
+                        && *colour == halo
+                        && *width == HOME_RIM_PX =>
+                    {
+                        centres.push(m.at);
+                    }
+                    _ => out.push(DrawCommand::Circles {
+                        centres: vec![m.at],
+                        radius: m.radius,
+                        fill,
+                        stroke: Some(Stroke {
+                            colour: halo,
+                            width: HOME_RIM_PX,
+                        }),
+                    }),
+                }
+            }
             MarkerKind::Case(i) => {
                 let case = &ops.cases[i].item;
                 out.push(DrawCommand::Circles {
@@ -829,6 +868,66 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_picture_larger_than_the_view_holds_the_markers_of_the_view_and_of_it_dragged() {
+        // 400 homes over about 1.5 km, clustered at this zoom.
+        let snapshot = Snapshot {
+            homes: (0..400)
+                .map(|i| {
+                    let mut h = home(&format!("h{i}"), 117.30, Health::Ok);
+                    h.position = [
+                        117.30 + f64::from(i * 37 % 400) * 0.00004,
+                        31.84 + f64::from(i * 91 % 400) * 0.00004,
+                    ];
+                    if i % 7 == 0 {
+                        h.sensors[0].health = Health::Offline;
+                    }
+                    h
+                })
+                .collect(),
+            last_event_id: 1,
+            alerts: vec![],
+            cases: vec![],
+            routes: FeatureCollection { features: vec![] },
+            units: vec![],
+            dispatches: vec![],
+        };
+        let ops = Operations::from_snapshot(&snapshot);
+        let v = Viewport {
+            centre: project([117.307, 31.847].into()),
+            resolution: 2.0,
+            width: 600.0,
+            height: 400.0,
+        };
+        let larger = v.with_size(v.width + 300.0, v.height + 300.0);
+        let in_larger = markers(&ops, &larger, Shown::default());
+        let dragged = Viewport {
+            centre: World {
+                x: v.centre.x + 37.3 * v.resolution,
+                y: v.centre.y - 12.9 * v.resolution,
+            },
+            ..v
+        };
+        for view in [v, dragged] {
+            let own = markers(&ops, &view, Shown::default());
+            assert!(
+                own.iter()
+                    .any(|m| matches!(m.kind, MarkerKind::HomeCluster { .. })),
+                "{own:?}"
+            );
+            for m in own {
+                let at = larger.to_screen(view.to_world(m.at));
+                let same = in_larger.iter().any(|l| {
+                    l.kind == m.kind
+                        && l.radius == m.radius
+                        && (l.at.x - at.x).abs() < 1e-6
+                        && (l.at.y - at.y).abs() < 1e-6
+                });
+                assert!(same, "{m:?} of the view is not in the larger picture");
+            }
+        }
     }
 
     fn patrol(ended: bool) -> Operations {

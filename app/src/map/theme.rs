@@ -8,7 +8,7 @@ pub enum Theme {
 }
 
 /// The colours a theme uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Palette {
     pub background: &'static str,
     /// Community fills, cycled; translucent so what lies below still shows.

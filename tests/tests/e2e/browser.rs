@@ -14,6 +14,8 @@ const MAP_PIXELS: &str = r#"
     const canvas = document.querySelector('canvas#map');
     if (!canvas || canvas.getAttribute('data-communities') !== '7') return null;
     if (Number(canvas.getAttribute('data-buildings')) < 2700 || document.querySelector('.map-status')) return null;
+    // Whole: the first picture of a blank map is painted over a few frames.
+    if (!canvas.hasAttribute('data-drawn-ms')) return null;
     const { width, height } = canvas;
     const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
     const corner = [data[0], data[1], data[2]];
