@@ -535,8 +535,13 @@ impl StillCache {
                 Some((canvas, ..)) => Some(canvas),
                 None => offscreen(),
             };
-            let Some(canvas) = canvas else { return };
-            let Some(picture) = prepare_picture(&canvas, &larger, pixel_ratio, false) else {
+            let made = canvas.and_then(|canvas| {
+                let picture = prepare_picture(&canvas, &larger, pixel_ratio, false)?;
+                Some((canvas, picture))
+            });
+            // No picture to be had: draw the overlays on the view itself.
+            let Some((canvas, picture)) = made else {
+                replay(ctx, &draw_list(viewport));
                 return;
             };
             picture.clear_rect(0.0, 0.0, larger.width, larger.height);

@@ -1,6 +1,6 @@
 //! One frame of the map on its canvas ([`Painter::paint`]): the base map from tiles,
-//! the still overlays from their picture, the moving ones drawn afresh, and the canvas attributes that the browser tests and
-//! `make bench` read. Both pages that show a map use it: the staff faces' Leptos
+//! the still overlays from their picture, the moving ones drawn afresh, and the
+//! canvas attributes that the browser tests and `make bench` read. Both pages that show a map use it: the staff faces' Leptos
 //! component (`faces::map_view`) and the public page's plain one (`crate::public`).
 
 use super::canvas::{self, StillCache, TileCache};

@@ -21,6 +21,9 @@ use linli_domain::place::Geometry;
 /// Above this many metres per pixel, homes and cases are clustered.
 pub const CLUSTER_ABOVE_RESOLUTION: f64 = 1.2;
 const CLUSTER_CELL_PX: f64 = 56.0;
+/// Homes and cases this far off the screen still get their markers (a marker's edge
+/// shows).
+const NEAR_SCREEN_PX: f64 = 20.0;
 const HOME_RADIUS_PX: f64 = 5.0;
 const HOME_RIM_PX: f64 = 1.5;
 const CASE_RADIUS_PX: f64 = 11.0;
@@ -365,10 +368,13 @@ fn place(
         cell_px: CLUSTER_CELL_PX,
     };
     let (near_min, near_max) = (
-        Screen { x: -20.0, y: -20.0 },
         Screen {
-            x: v.width + 20.0,
-            y: v.height + 20.0,
+            x: -NEAR_SCREEN_PX,
+            y: -NEAR_SCREEN_PX,
+        },
+        Screen {
+            x: v.width + NEAR_SCREEN_PX,
+            y: v.height + NEAR_SCREEN_PX,
         },
     );
     let visible: Vec<(usize, Screen, u8)> = points
@@ -377,7 +383,7 @@ fn place(
             if clustered {
                 grid.cell_meets(*p, near_min, near_max)
             } else {
-                on_screen(*p, v, 20.0)
+                on_screen(*p, v, NEAR_SCREEN_PX)
             }
         })
         .map(|(i, (p, s))| (i, p, s))
