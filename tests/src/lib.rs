@@ -395,12 +395,23 @@ impl LinliServer {
 
     /// Has the gas detector `device` report 45 % LEL over HTTP (its first reading).
     pub async fn report_gas_leak(&self, device: &str, token: &str) -> Result<()> {
+        self.report_gas(device, token, 1, 45.0).await
+    }
+
+    /// Has the gas detector `device` report `lel_pct` over HTTP as its reading `seq`.
+    pub async fn report_gas(
+        &self,
+        device: &str,
+        token: &str,
+        seq: u64,
+        lel_pct: f64,
+    ) -> Result<()> {
         reqwest::Client::new()
             .post(self.url("/api/v1/ingest"))
             .bearer_auth(token)
             .json(
-                &json!({"readings": [{"device": device, "seq": 1, "ts": now_rfc3339(),
-                                        "metric": "gas_lel_pct", "value": 45.0}]}),
+                &json!({"readings": [{"device": device, "seq": seq, "ts": now_rfc3339(),
+                                        "metric": "gas_lel_pct", "value": lel_pct}]}),
             )
             .send()
             .await?

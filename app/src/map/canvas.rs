@@ -2,6 +2,7 @@
 //! the base map's tiles ([`TileCache`]) and the still overlays over them
 //! ([`StillCache`]). The only code that draws.
 
+use super::damage::{self, Piece};
 use super::draw::DrawCommand;
 use super::projection::Screen;
 use super::tiles::{self, TileKey, TILE_MARGIN_PX, TILE_PX};
@@ -503,16 +504,28 @@ fn with_margin(viewport: &Viewport) -> Viewport {
 /// The overlays that hold still between their changes (homes, cases, routes, units,
 /// community names), kept as one transparent picture a margin larger than the view.
 /// A frame that only moves the view (a drag, an alert's ring pulsing) lays the picture
-/// where it belongs instead of drawing every marker again; it is drawn afresh when
-/// what it shows changes (a batch of events, at most ten times a second), when the
-/// view zooms, and when a drag leaves its margin. `make bench` (busy command screen,
-/// 2026-12-02): drawing the overlays every frame took 1.95 ms of the frame's 2.5 ms of
-/// drawing, up to 10.9 ms.
+/// where it belongs instead of drawing every marker again. When what it shows changes
+/// (a batch of events, at most ten times a second), only the parts that changed are
+/// drawn again ([`super::damage`]); when the view zooms or a drag leaves its margin,
+/// all of it. `make bench` (busy command screen, 2026-12-02): drawing the overlays
+/// every frame took 1.95 ms of the frame's 2.5 ms of drawing, up to 10.9 ms.
 #[derive(Default)]
 pub struct StillCache {
-    /// The picture, the view it shows (the margin included) and what it shows.
-    picture: Option<(HtmlCanvasElement, Viewport, u64)>,
+    picture: Option<StillPicture>,
 }
+
+struct StillPicture {
+    canvas: HtmlCanvasElement,
+    /// The view it shows, the margin included.
+    shown: Viewport,
+    pixel_ratio: f64,
+    /// A stamp of what it shows, and the pieces of its draw list.
+    content: u64,
+    pieces: Vec<Piece>,
+}
+
+/// Beyond this share of the picture changed, it is drawn again whole.
+const MOST_CHANGED: f64 = 0.25;
 
 impl StillCache {
     /// Lays the still overlays for `viewport` on `ctx`, first drawing them with
@@ -524,33 +537,99 @@ impl StillCache {
         viewport: &Viewport,
         pixel_ratio: f64,
         content: u64,
-        draw_list: impl FnOnce(&Viewport) -> Vec<DrawCommand>,
+        mut draw_list: impl FnMut(&Viewport) -> Vec<DrawCommand>,
     ) {
-        let current = matches!(&self.picture,
-            Some((_, shown, stamp)) if *stamp == content && covers(shown, viewport));
+        let usable = |p: &StillPicture| p.pixel_ratio == pixel_ratio && covers(&p.shown, viewport);
+        let current = match self.picture.as_mut() {
+            Some(picture) if usable(picture) && picture.content == content => true,
+            Some(picture) if usable(picture) => {
+                let _drawing = crate::timing::Measure::start("linli: still overlays changed");
+                let commands = draw_list(&picture.shown);
+                picture.redraw_changes(commands, content)
+            }
+            _ => false,
+        };
         if !current {
             let _drawing = crate::timing::Measure::start("linli: still overlays drawn");
             let larger = with_margin(viewport);
-            let canvas = match self.picture.take() {
-                Some((canvas, ..)) => Some(canvas),
-                None => offscreen(),
-            };
-            let made = canvas.and_then(|canvas| {
-                let picture = prepare_picture(&canvas, &larger, pixel_ratio, false)?;
-                Some((canvas, picture))
-            });
-            // No picture to be had: draw the overlays on the view itself.
-            let Some((canvas, picture)) = made else {
-                replay(ctx, &draw_list(viewport));
-                return;
-            };
-            picture.clear_rect(0.0, 0.0, larger.width, larger.height);
-            replay(&picture, &draw_list(&larger));
-            self.picture = Some((canvas, larger, content));
+            let commands = draw_list(&larger);
+            let canvas = self.picture.take().map(|p| p.canvas).or_else(offscreen);
+            self.picture =
+                canvas.and_then(|c| StillPicture::draw(c, larger, pixel_ratio, content, &commands));
         }
-        if let Some((canvas, shown, _)) = &self.picture {
-            lay(ctx, canvas, shown, viewport, Some(pixel_ratio));
+        match &self.picture {
+            Some(p) => lay(ctx, &p.canvas, &p.shown, viewport, Some(pixel_ratio)),
+            // No picture to be had: the overlays are drawn on the view itself.
+            None => replay(ctx, &draw_list(viewport)),
         }
+    }
+}
+
+impl StillPicture {
+    /// A picture of `commands` on `canvas`, which shows `shown`.
+    fn draw(
+        canvas: HtmlCanvasElement,
+        shown: Viewport,
+        pixel_ratio: f64,
+        content: u64,
+        commands: &[DrawCommand],
+    ) -> Option<StillPicture> {
+        let ctx = prepare_picture(&canvas, &shown, pixel_ratio, false)?;
+        ctx.clear_rect(0.0, 0.0, shown.width, shown.height);
+        replay(&ctx, commands);
+        Some(StillPicture {
+            canvas,
+            shown,
+            pixel_ratio,
+            content,
+            pieces: damage::pieces(commands),
+        })
+    }
+
+    /// Draws again the parts of the picture where `commands`, its new draw list,
+    /// differ from the last. False when that would be most of it (or the pieces came
+    /// in another order): the picture is to be drawn whole.
+    fn redraw_changes(&mut self, commands: Vec<DrawCommand>, content: u64) -> bool {
+        let pieces = damage::pieces(&commands);
+        let Some(areas) = damage::changed(&self.pieces, &pieces) else {
+            return false;
+        };
+        let (width, height) = (self.shown.width, self.shown.height);
+        if areas.iter().map(damage::Area::size).sum::<f64>() > MOST_CHANGED * width * height {
+            return false;
+        }
+        let Some(ctx) = prepare_picture(&self.canvas, &self.shown, self.pixel_ratio, false) else {
+            return false;
+        };
+        if !areas.is_empty() {
+            // Clipped to whole device pixels, so that the edges of the areas blend
+            // nothing: what is drawn there is what a whole picture would hold.
+            let ratio = self.pixel_ratio;
+            let outward = |a: &damage::Area| {
+                let (left, top) = (
+                    (a.min.x * ratio).floor() / ratio,
+                    (a.min.y * ratio).floor() / ratio,
+                );
+                let (right, bottom) = (
+                    (a.max.x * ratio).ceil() / ratio,
+                    (a.max.y * ratio).ceil() / ratio,
+                );
+                (left, top, right - left, bottom - top)
+            };
+            ctx.save();
+            ctx.begin_path();
+            for area in &areas {
+                let (x, y, w, h) = outward(area);
+                ctx.rect(x, y, w, h);
+            }
+            ctx.clip();
+            ctx.clear_rect(0.0, 0.0, width, height);
+            replay(&ctx, &damage::within(&commands, &areas));
+            ctx.restore();
+        }
+        self.content = content;
+        self.pieces = pieces;
+        true
     }
 }
 

@@ -289,7 +289,8 @@ fn on_screen(p: Screen, v: &Viewport, margin: f64) -> bool {
     p.x >= -margin && p.y >= -margin && p.x <= v.width + margin && p.y <= v.height + margin
 }
 
-/// The markers on screen, bottom to top: checkpoints, homes, cases, patrol units.
+/// The markers on screen, bottom to top: checkpoints, homes, cases, patrol units (homes
+/// and cases each in order of severity, the worst on top).
 pub fn markers(ops: &Operations, v: &Viewport, shown: Shown) -> Vec<Marker> {
     let mut out = Vec::new();
     if shown.routes {
@@ -388,35 +389,39 @@ fn place(
         })
         .map(|(i, (p, s))| (i, p, s))
         .collect();
-    if !clustered {
-        return visible
+    // Worse on top: an alarm is never hidden under a home that is fine, and homes of
+    // one colour follow each other (one path each, see [`draw`]).
+    let mut placed: Vec<(u8, Marker)> = if clustered {
+        cluster(visible.iter().map(|(_, p, s)| (*p, *s)), grid)
             .into_iter()
-            .map(|(i, at, _)| Marker {
-                at,
-                radius,
-                kind: single(i),
+            .map(|c| {
+                let marker = if c.count == 1 {
+                    Marker {
+                        at: c.at,
+                        radius,
+                        kind: single(visible[c.example].0),
+                    }
+                } else {
+                    Marker {
+                        at: c.at,
+                        radius: (radius + 2.5 * (c.count as f64).log2()).min(26.0),
+                        kind: group(c.count, c.worst),
+                    }
+                };
+                (c.worst, marker)
             })
-            .collect();
-    }
-    cluster(visible.iter().map(|(_, p, s)| (*p, *s)), grid)
-        .into_iter()
-        .map(|c| {
-            if c.count == 1 {
-                Marker {
-                    at: c.at,
-                    radius,
-                    kind: single(visible[c.example].0),
-                }
-            } else {
-                let radius = (radius + 2.5 * (c.count as f64).log2()).min(26.0);
-                Marker {
-                    at: c.at,
-                    radius,
-                    kind: group(c.count, c.worst),
-                }
-            }
-        })
-        .collect()
+            .collect()
+    } else {
+        visible
+            .into_iter()
+            .map(|(i, at, severity)| {
+                let kind = single(i);
+                (severity, Marker { at, radius, kind })
+            })
+            .collect()
+    };
+    placed.sort_by_key(|(severity, _)| *severity);
+    placed.into_iter().map(|(_, marker)| marker).collect()
 }
 
 /// Routes and markers as draw commands.
@@ -472,7 +477,7 @@ pub fn draw(ops: &Operations, v: &Viewport, shown: Shown, halo: &'static str) ->
             }
             MarkerKind::Home(i) => {
                 let fill = Some(health_colour(health_severity(ops.homes[i].item.health())));
-                // Homes follow each other, mostly of one colour: one path for a run.
+                // Homes come in order of colour (see `place`): one path for each.
                 match out.last_mut() {
                     Some(DrawCommand::Circles {
                         centres,
@@ -873,6 +878,46 @@ mod tests {
                 tap
             ),
             None
+        );
+    }
+
+    #[test]
+    fn the_worse_of_two_homes_on_one_spot_lies_on_top_and_one_colour_is_one_path() {
+        let mut ops = ops();
+        ops.homes = ["ok1", "alarm", "ok2"]
+            .iter()
+            .map(|id| {
+                let health = if *id == "alarm" {
+                    Health::Alarm
+                } else {
+                    Health::Ok
+                };
+                let h = home(id, 117.3000, health);
+                Placed {
+                    at: project(h.position.into()),
+                    item: h,
+                }
+            })
+            .collect();
+        let v = view(117.3000, 0.5);
+        let circles: Vec<(Option<&str>, usize)> = draw(&ops, &v, Shown::default(), "#000")
+            .iter()
+            .filter_map(|c| match c {
+                DrawCommand::Circles { centres, fill, .. } if *fill != Some("#ffffff") => {
+                    Some((*fill, centres.len()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            circles[..2],
+            [(Some(health_colour(0)), 2), (Some(health_colour(3)), 1)],
+            "{circles:?}"
+        );
+        let spot = v.to_screen(ops.homes[0].at);
+        assert_eq!(
+            marker_at(&ops, &v, Shown::default(), spot).map(|m| m.kind),
+            Some(MarkerKind::Home(1))
         );
     }
 

@@ -25,6 +25,7 @@
 
 pub mod canvas;
 pub mod cluster;
+pub mod damage;
 pub mod draw;
 pub mod frame;
 pub mod gesture;

@@ -91,6 +91,30 @@ fn pixel_script(at: (f64, f64)) -> String {
     )
 }
 
+/// Waits until the canvas shows `rgb` (within a few levels: a marker's anti-aliased
+/// edge may reach the pixel) where the world point `world` is in the view it shows now
+/// (a banner or panel may have moved the map on the page meanwhile); the pixel then.
+async fn wait_for_colour(
+    browser: &Browser,
+    what: &str,
+    world: (f64, f64),
+    rgb: [i64; 3],
+) -> anyhow::Result<Value> {
+    let script = format!(
+        "const c = document.querySelector('canvas#map'); const r = c.getBoundingClientRect(); \
+         const [x, y, resolution] = c.getAttribute('data-view').split(',').map(Number); \
+         const k = window.devicePixelRatio; \
+         const px = Math.round((r.width / 2 + ({wx} - x) / resolution) * k); \
+         const py = Math.round((r.height / 2 - ({wy} - y) / resolution) * k); \
+         const p = Array.from(c.getContext('2d').getImageData(px, py, 1, 1).data).slice(0, 3); \
+         const want = {rgb:?}; \
+         return p.every((v, i) => Math.abs(v - want[i]) <= 4) ? p : null",
+        wx = world.0,
+        wy = world.1,
+    );
+    browser.wait_for(what, &script, WAIT).await
+}
+
 fn mercator(lon: f64, lat: f64) -> (f64, f64) {
     let x = EARTH_RADIUS_M * lon.to_radians();
     let y = EARTH_RADIUS_M
@@ -429,6 +453,9 @@ async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_the
         .expect("most homes are fine");
     let position = home["position"].as_array().unwrap();
     let world = mercator(position[0].as_f64().unwrap(), position[1].as_f64().unwrap());
+    // A gas detector fitted there, silent so far: the home stays green.
+    let home_id = home["id"].as_str().unwrap();
+    let (detector, token) = server.add_device(home_id, "gas").await?;
 
     let browser = Browser::start(1280, 800, "zh-CN").await?;
     browser.goto(&server.url("/login?next=/field")).await?;
@@ -457,16 +484,15 @@ async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_the
     }
     // Where the home is now (the wheel turned on whole pixels, so it drifted a little).
     let at = on_page(view, canvas, world);
-    let pixel = pixel_at(&browser, at).await?;
-    // Within a few levels: the marker's anti-aliased edge reaches the centre pixel.
-    let green = [63, 179, 127];
-    let near = pixel
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(green)
-        .all(|(p, g)| (p.as_i64().unwrap() - g).abs() <= 4);
-    assert!(near, "a green home marker where the home is, found {pixel}");
+    const GREEN: [i64; 3] = [63, 179, 127];
+    const RED: [i64; 3] = [255, 77, 79];
+    wait_for_colour(
+        &browser,
+        "a green home marker where the home is",
+        world,
+        GREEN,
+    )
+    .await?;
     browser.click_at(at).await?;
     let title = browser.find("[data-test=feature-title]").await?;
     assert_eq!(
@@ -494,6 +520,28 @@ async fn staff_see_elder_homes_coloured_by_health_and_the_public_never_loads_the
         .find(|e| e["kind"] == "home.check_in" && e["data"]["home"] == home["id"])
         .expect("the check-in is in the event log");
     assert_eq!(checked["actor"], "user:demo-grid-xingfuli");
+
+    // Gas in the home: its marker turns red where it stands. The worker resolves the
+    // alert from the list beside the map, the air clears, and the marker is green
+    // again (the map's still picture is drawn again there, not whole).
+    server.report_gas(&detector, &token, 1, 45.0).await?;
+    wait_for_colour(&browser, "the home's marker to turn red", world, RED).await?;
+    let row = "[data-alert-id]";
+    browser
+        .click(&browser.find(&format!("{row} [data-test=resolve]")).await?)
+        .await?;
+    browser
+        .choose(&format!("{row} [data-test=outcome]"), "handled")
+        .await?;
+    browser
+        .click(
+            &browser
+                .find(&format!("{row} [data-test=confirm-resolve]"))
+                .await?,
+        )
+        .await?;
+    server.report_gas(&detector, &token, 2, 0.0).await?;
+    wait_for_colour(&browser, "the home's marker to turn green", world, GREEN).await?;
 
     // The public page draws the map without ever asking for homes or the snapshot.
     let public = Browser::start(412, 915, "zh-CN").await?;
