@@ -1,10 +1,11 @@
 //! Replays draw commands on a Canvas 2D context, and keeps pictures between frames:
-//! the base map's tiles ([`TileCache`]) and the still overlays over them
-//! ([`StillCache`]). The only code that draws.
+//! the base map's tiles ([`TileCache`]), the base map at the view's resolution while
+//! it pans ([`BasePicture`]), and the still overlays over it ([`StillCache`]). The
+//! only code that draws.
 
 use super::damage::{self, Piece};
 use super::draw::DrawCommand;
-use super::projection::Screen;
+use super::projection::{Screen, World};
 use super::tiles::{self, TileKey, TILE_MARGIN_PX, TILE_PX};
 use super::viewport::Viewport;
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -378,20 +379,16 @@ impl TileCache {
         // Missing tiles, nearest the middle first, until the budget is spent; at
         // least one per frame unless the snapshot already shows this very view. None
         // while the first picture is being painted: that takes the frame's time.
-        let mut drawn = 0;
-        for key in &needed {
-            if painting || present(self, key) {
-                continue;
-            }
-            if (drawn > 0 || snapshot_is_view) && now_ms() - started > TILE_BUDGET_MS {
-                break;
-            }
-            let tile_view = key.viewport();
-            if let Some(canvas) = paint(&tile_view, pixel_ratio, background, &draw_list(&tile_view))
-            {
-                self.tiles.insert(*key, (canvas, self.frame));
-            }
-            drawn += 1;
+        if !painting {
+            let one_at_least = !snapshot_is_view;
+            self.draw_missing(
+                &needed,
+                one_at_least,
+                started,
+                pixel_ratio,
+                background,
+                &mut draw_list,
+            );
         }
         let missing: Vec<&TileKey> = needed.iter().filter(|k| !present(self, k)).collect();
         let mut stand_ins = BTreeSet::new();
@@ -434,6 +431,56 @@ impl TileCache {
         }
     }
 
+    /// Draws the tiles of `needed` not drawn yet, in order, until [`TILE_BUDGET_MS`]
+    /// since `started` is spent (after one tile at least, if `one_at_least`).
+    fn draw_missing(
+        &mut self,
+        needed: &[TileKey],
+        one_at_least: bool,
+        started: f64,
+        pixel_ratio: f64,
+        background: &str,
+        draw_list: &mut impl FnMut(&Viewport) -> Vec<DrawCommand>,
+    ) {
+        let mut drawn = 0;
+        for key in needed {
+            if self.tiles.contains_key(key) {
+                continue;
+            }
+            if (drawn > 0 || !one_at_least) && now_ms() - started > TILE_BUDGET_MS {
+                break;
+            }
+            let tile_view = key.viewport();
+            if let Some(canvas) = paint(&tile_view, pixel_ratio, background, &draw_list(&tile_view))
+            {
+                self.tiles.insert(*key, (canvas, self.frame));
+            }
+            drawn += 1;
+        }
+    }
+
+    /// Draws missing tiles of `viewport` for a frame's budget (one at least), and
+    /// answers whether all of them are drawn now.
+    fn fill(
+        &mut self,
+        viewport: &Viewport,
+        pixel_ratio: f64,
+        background: &str,
+        draw_list: &mut impl FnMut(&Viewport) -> Vec<DrawCommand>,
+    ) -> bool {
+        let needed = tiles::covering(viewport);
+        self.draw_missing(&needed, true, now_ms(), pixel_ratio, background, draw_list);
+        let mut all = true;
+        for key in &needed {
+            match self.tiles.get_mut(key) {
+                // In use: kept when others are let go.
+                Some((_, used)) => *used = self.frame,
+                None => all = false,
+            }
+        }
+        all
+    }
+
     /// The nearest drawn tile of a level above that covers `key`.
     fn stand_in(&self, key: &TileKey) -> Option<TileKey> {
         std::iter::successors(key.parent(), TileKey::parent)
@@ -458,6 +505,296 @@ impl TileCache {
     }
 }
 
+/// The base map at the view's own resolution, a margin larger than the view, kept
+/// while the view pans at one resolution. Tiles are drawn at their level's resolution,
+/// and scaling them to the view's is a cost per frame that Chromium without a GPU pays
+/// in software on the page's main thread (a micro-page, 2026-12-03: 7.3 ms to lay a
+/// screen of scaled tiles, 0.5 ms to copy a picture pixel for pixel).
+///
+/// The picture wraps around: the map is an endless plane of device pixels, and the
+/// canvas holds a window of it, each pixel at its position modulo the canvas's size.
+/// When the view pans towards the window's edge, the window moves along by drawing
+/// only the strips that come into it, from the tiles, over the strips that left it;
+/// nothing is copied. The view is laid from at most four parts of the canvas. A zoom,
+/// new data, or a tile still missing leaves the frame to the tiles.
+#[derive(Default)]
+pub struct BasePicture {
+    picture: Option<Wrapped>,
+    /// The view of the frame before.
+    last: Option<Viewport>,
+    /// The view has panned since it last zoomed.
+    panned: bool,
+    /// Tiles of the picture's window are still to be drawn: draw another frame.
+    pub waiting: bool,
+}
+
+/// A picture that wraps around; positions on the plane in whole device pixels.
+struct Wrapped {
+    canvas: HtmlCanvasElement,
+    /// The world point at the plane's (0, 0), and the plane's resolution.
+    origin: World,
+    resolution: f64,
+    pixel_ratio: f64,
+    /// What it shows (the tiles' content stamp).
+    content: u64,
+    /// The canvas's size, device pixels.
+    size: (i64, i64),
+    /// The top left corner of the window it holds, on the plane.
+    window: (i64, i64),
+}
+
+/// A rectangle on the plane or on a canvas, device pixels: left, top, width, height.
+type PixelRect = (i64, i64, i64, i64);
+
+impl Wrapped {
+    /// Where the top left corner of `viewport` lies on the plane, to the nearest
+    /// device pixel.
+    fn corner_of(&self, viewport: &Viewport) -> (i64, i64) {
+        let corner = viewport.to_world(Screen { x: 0.0, y: 0.0 });
+        let k = self.pixel_ratio / self.resolution;
+        (
+            ((corner.x - self.origin.x) * k).round() as i64,
+            ((self.origin.y - corner.y) * k).round() as i64,
+        )
+    }
+
+    /// Whether the window holds the plane's rectangle `rect`.
+    fn holds(&self, (x, y, w, h): PixelRect) -> bool {
+        let (left, top) = self.window;
+        left <= x && top <= y && x + w <= left + self.size.0 && y + h <= top + self.size.1
+    }
+
+    /// Draws the plane's rectangle `rect` on the canvas from `tiles` (all drawn).
+    fn draw_from_tiles(
+        &self,
+        rect: PixelRect,
+        tiles: &mut TileCache,
+        background: &str,
+        draw_list: &mut impl FnMut(&Viewport) -> Vec<DrawCommand>,
+    ) {
+        let Some(ctx) = self
+            .canvas
+            .get_context_with_context_options("2d", &OPAQUE.with(Clone::clone))
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        let k = self.pixel_ratio;
+        for ((cx, cy, cw, ch), (ox, oy)) in parts(rect, self.size) {
+            // The part as a view of its own, drawn with its corner at the part's.
+            let (px, py) = ((rect.0 + ox) as f64 / k, (rect.1 + oy) as f64 / k);
+            let (width, height) = (cw as f64 / k, ch as f64 / k);
+            let part = Viewport {
+                centre: World {
+                    x: self.origin.x + (px + width / 2.0) * self.resolution,
+                    y: self.origin.y - (py + height / 2.0) * self.resolution,
+                },
+                resolution: self.resolution,
+                width,
+                height,
+            };
+            let _ = ctx.set_transform(k, 0.0, 0.0, k, cx as f64, cy as f64);
+            ctx.save();
+            ctx.begin_path();
+            ctx.rect(0.0, 0.0, width, height);
+            ctx.clip();
+            tiles.draw_base(&ctx, &part, k, background, &mut *draw_list);
+            ctx.restore();
+        }
+    }
+
+    /// Lays the plane's rectangle at `corner` of the view's size on `ctx`.
+    fn lay(&self, ctx: &CanvasRenderingContext2d, corner: (i64, i64), viewport: &Viewport) {
+        let k = self.pixel_ratio;
+        let size = (
+            (viewport.width * k).round() as i64,
+            (viewport.height * k).round() as i64,
+        );
+        for ((cx, cy, cw, ch), (ox, oy)) in parts((corner.0, corner.1, size.0, size.1), self.size) {
+            let px = |v: i64| v as f64;
+            let _ = ctx
+                .draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+                    &self.canvas,
+                    px(cx),
+                    px(cy),
+                    px(cw),
+                    px(ch),
+                    px(ox) / k,
+                    px(oy) / k,
+                    px(cw) / k,
+                    px(ch) / k,
+                );
+        }
+    }
+}
+
+/// The plane's rectangle `rect` (no larger than `size`) on a canvas of `size` that
+/// wraps around: (the part of the canvas, where that part starts within `rect`).
+fn parts((x, y, w, h): PixelRect, size: (i64, i64)) -> Vec<(PixelRect, (i64, i64))> {
+    let split = |start: i64, length: i64, size: i64| {
+        let at = start.rem_euclid(size);
+        let first = length.min(size - at);
+        let mut out = vec![(at, first, 0)];
+        if first < length {
+            out.push((0, length - first, first));
+        }
+        out
+    };
+    let mut out = Vec::with_capacity(4);
+    for (cx, cw, ox) in split(x, w, size.0) {
+        for &(cy, ch, oy) in &split(y, h, size.1) {
+            out.push(((cx, cy, cw, ch), (ox, oy)));
+        }
+    }
+    out
+}
+
+/// The plane's rectangles in `new` and not in `old` (windows of one size): the strips
+/// a moved window must draw.
+fn strips(old: PixelRect, new: PixelRect) -> Vec<PixelRect> {
+    let ((ox, oy, w, h), (nx, ny, ..)) = (old, new);
+    if (nx - ox).abs() >= w || (ny - oy).abs() >= h {
+        return vec![new];
+    }
+    let mut out = Vec::new();
+    match nx.cmp(&ox) {
+        std::cmp::Ordering::Less => out.push((nx, ny, ox - nx, h)),
+        std::cmp::Ordering::Greater => out.push((ox + w, ny, nx - ox, h)),
+        std::cmp::Ordering::Equal => {}
+    }
+    match ny.cmp(&oy) {
+        std::cmp::Ordering::Less => out.push((nx, ny, w, oy - ny)),
+        std::cmp::Ordering::Greater => out.push((nx, oy + h, w, ny - oy)),
+        std::cmp::Ordering::Equal => {}
+    }
+    out
+}
+
+/// How far the view may move from the middle of the picture's window before the
+/// window moves along, CSS pixels: it then draws strips about this wide.
+const TRAVEL_PX: f64 = MARGIN_PX * 0.75;
+
+impl BasePicture {
+    /// Lays the base map for `viewport` on `ctx` from the picture of what `tiles`
+    /// show, first making the picture or moving its window when the view pans. False,
+    /// with nothing drawn, when the frame is to be drawn from `tiles` (they are given a
+    /// frame's budget to fill in the window first when that is all it waits for).
+    pub fn draw(
+        &mut self,
+        ctx: &CanvasRenderingContext2d,
+        viewport: &Viewport,
+        pixel_ratio: f64,
+        tiles: &mut TileCache,
+        background: &str,
+        mut draw_list: impl FnMut(&Viewport) -> Vec<DrawCommand>,
+    ) -> bool {
+        let last = self.last.replace(*viewport);
+        let panning = last.is_some_and(|l| {
+            l.resolution == viewport.resolution
+                && (l.width, l.height) == (viewport.width, viewport.height)
+        });
+        let larger = with_margin(viewport);
+        let size = (
+            (larger.width * pixel_ratio).round() as i64,
+            (larger.height * pixel_ratio).round() as i64,
+        );
+        let stale = |p: &Wrapped| {
+            p.content != tiles.content
+                || p.resolution != viewport.resolution
+                || p.pixel_ratio != pixel_ratio
+                || p.size != size
+        };
+        if !panning || self.picture.as_ref().is_some_and(stale) {
+            self.picture = None;
+        }
+        // Made only once the view pans: a map that stands still (loading, say) is
+        // drawn once and needs no picture.
+        self.panned = panning && (self.panned || last.is_some_and(|l| l.centre != viewport.centre));
+        self.waiting = false;
+        if !self.panned {
+            return false;
+        }
+        let view_size = (
+            (viewport.width * pixel_ratio).round() as i64,
+            (viewport.height * pixel_ratio).round() as i64,
+        );
+        let margin = (MARGIN_PX * pixel_ratio).round() as i64;
+        let travel = (TRAVEL_PX * pixel_ratio).round() as i64;
+        let wanted_window =
+            |corner: (i64, i64)| (corner.0 - margin, corner.1 - margin, size.0, size.1);
+        let settled = self.picture.as_ref().is_some_and(|p| {
+            let (x, y) = p.corner_of(viewport);
+            p.holds((
+                x - margin + travel,
+                y - margin + travel,
+                view_size.0 + 2 * (margin - travel),
+                view_size.1 + 2 * (margin - travel),
+            ))
+        });
+        if !settled {
+            let _moving = crate::timing::Measure::start("linli: base picture moved");
+            // The tiles of the whole window, all drawn, before any of them is used.
+            self.waiting = !tiles.fill(&larger, pixel_ratio, background, &mut draw_list);
+            if self.waiting {
+                return self.picture.as_ref().is_some_and(|p| {
+                    let (x, y) = p.corner_of(viewport);
+                    p.holds((x, y, view_size.0, view_size.1)) && {
+                        p.lay(ctx, (x, y), viewport);
+                        true
+                    }
+                });
+            }
+            if self.picture.is_none() {
+                let Some(canvas) = offscreen() else {
+                    return false;
+                };
+                if prepare_picture(&canvas, &larger, pixel_ratio, true).is_none() {
+                    return false;
+                }
+                let origin = larger.to_world(Screen { x: 0.0, y: 0.0 });
+                self.picture = Some(Wrapped {
+                    canvas,
+                    origin,
+                    resolution: viewport.resolution,
+                    pixel_ratio,
+                    content: tiles.content,
+                    size,
+                    // Nothing held yet: a window far away.
+                    window: (i64::MIN / 4, i64::MIN / 4),
+                });
+            }
+            let Some(p) = self.picture.as_mut() else {
+                return false;
+            };
+            let new = wanted_window(p.corner_of(viewport));
+            let old = (p.window.0, p.window.1, size.0, size.1);
+            for strip in strips(old, new) {
+                p.draw_from_tiles(strip, tiles, background, &mut draw_list);
+            }
+            p.window = (new.0, new.1);
+        }
+        match &self.picture {
+            Some(p) => {
+                p.lay(ctx, p.corner_of(viewport), viewport);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Where the top left corner of a picture of `shown` lies on the screen of
+/// `viewport`, on the nearest whole device pixel.
+fn corner_on(shown: &Viewport, viewport: &Viewport, pixel_ratio: f64) -> Screen {
+    let corner = viewport.to_screen(shown.to_world(Screen { x: 0.0, y: 0.0 }));
+    Screen {
+        x: (corner.x * pixel_ratio).round() / pixel_ratio,
+        y: (corner.y * pixel_ratio).round() / pixel_ratio,
+    }
+}
+
 /// Lays `picture`, a canvas that shows `shown`, on `ctx`, which shows `viewport`:
 /// where its world lies, scaled when the resolutions differ. With `pixel_ratio`, the
 /// picture's corner is put on a whole device pixel, so that a picture of the same
@@ -469,11 +806,10 @@ fn lay(
     viewport: &Viewport,
     pixel_ratio: Option<f64>,
 ) {
-    let mut at = viewport.to_screen(shown.to_world(Screen { x: 0.0, y: 0.0 }));
-    if let Some(ratio) = pixel_ratio {
-        at.x = (at.x * ratio).round() / ratio;
-        at.y = (at.y * ratio).round() / ratio;
-    }
+    let at = match pixel_ratio {
+        Some(ratio) => corner_on(shown, viewport, ratio),
+        None => viewport.to_screen(shown.to_world(Screen { x: 0.0, y: 0.0 })),
+    };
     let scale = shown.resolution / viewport.resolution;
     let _ = ctx.draw_image_with_html_canvas_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
         picture,
@@ -641,4 +977,50 @@ fn covers(shown: &Viewport, viewport: &Viewport) -> bool {
         && outer.min.y <= inner.min.y
         && inner.max.x <= outer.max.x
         && inner.max.y <= outer.max.y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rectangle_of_the_plane_lies_on_a_wrapping_canvas_in_up_to_four_parts() {
+        let size = (100, 50);
+        // Within the canvas: one part.
+        assert_eq!(
+            parts((210, 60, 30, 20), size),
+            vec![((10, 10, 30, 20), (0, 0))]
+        );
+        // Across both edges, from below the plane's zero too: four parts that tile
+        // the rectangle and the canvas once each.
+        let four = parts((-20, 40, 100, 50), size);
+        assert_eq!(
+            four,
+            vec![
+                ((80, 40, 20, 10), (0, 0)),
+                ((80, 0, 20, 40), (0, 10)),
+                ((0, 40, 80, 10), (20, 0)),
+                ((0, 0, 80, 40), (20, 10)),
+            ]
+        );
+        let area: i64 = four.iter().map(|((_, _, w, h), _)| w * h).sum();
+        assert_eq!(area, 100 * 50);
+    }
+
+    #[test]
+    fn a_moved_window_draws_only_what_came_into_it() {
+        let old = (0, 0, 100, 50);
+        assert_eq!(strips(old, old), vec![]);
+        // Right by 10 and up by 5: a column on the right, a row on top.
+        assert_eq!(
+            strips(old, (10, -5, 100, 50)),
+            vec![(100, -5, 10, 50), (10, -5, 100, 5)]
+        );
+        assert_eq!(
+            strips(old, (-3, 7, 100, 50)),
+            vec![(-3, 7, 3, 50), (-3, 50, 100, 7)]
+        );
+        // Further than its size: all of it.
+        assert_eq!(strips(old, (100, 0, 100, 50)), vec![(100, 0, 100, 50)]);
+    }
 }

@@ -1,12 +1,14 @@
-//! One frame of the map on its canvas ([`Painter::paint`]): the base map from tiles,
-//! the still overlays from their picture, the moving ones drawn afresh, and the
-//! canvas attributes that the browser tests and `make bench` read. Both pages that show a map use it: the staff faces' Leptos
+//! One frame of the map on its canvas ([`Painter::paint`]): the base map from tiles
+//! (or from its picture while the view pans), the still overlays from their picture,
+//! the moving ones drawn afresh, and the canvas attributes that the browser tests and
+//! `make bench` read. Both pages that show a map use it: the staff faces' Leptos
 //! component (`faces::map_view`) and the public page's plain one (`crate::public`).
 
-use super::canvas::{self, StillCache, TileCache};
+use super::canvas::{self, BaseDrawn, BasePicture, StillCache, TileCache};
 use super::layers::{self, BaseShown};
 use super::markers::{self, Placed};
 use super::overlays::{Frame, MOVING};
+use super::viewport::Viewport;
 use linli_domain::alerts::{Alert, AlertState};
 use wasm_bindgen::JsCast as _;
 use web_sys::HtmlCanvasElement;
@@ -55,14 +57,15 @@ pub struct Painted {
     pub pulsing: bool,
 }
 
-/// What stays from frame to frame: the base map's tiles, the still overlays' picture,
-/// and what was last drawn.
+/// What stays from frame to frame: the base map's tiles and its picture while the
+/// view pans, the still overlays' picture, and what was last drawn.
 #[derive(Default)]
 pub struct Painter {
     tiles: TileCache,
+    base: BasePicture,
     still: StillCache,
     /// The view and content that last stood complete.
-    completed: Option<(super::viewport::Viewport, u64)>,
+    completed: Option<(Viewport, u64)>,
     hooks: TestHooks,
 }
 
@@ -81,14 +84,22 @@ impl Painter {
         let pixel_ratio = web_sys::window()?.device_pixel_ratio();
         let ctx = canvas::prepare(canvas, v.width, v.height, pixel_ratio)?;
         let background = frame.palette.background;
-        canvas::clear(&ctx, v.width, v.height, background);
         let content = content_stamp((data_version, base, pixel_ratio.to_bits()));
         self.tiles.show(content);
-        let base_drawn = self
-            .tiles
-            .draw_base(&ctx, v, pixel_ratio, background, |view| {
-                layers::draw_all(frame.data, view, frame.palette, base)
-            });
+        let draw_list = |view: &Viewport| layers::draw_all(frame.data, view, frame.palette, base);
+        let from_picture =
+            self.base
+                .draw(&ctx, v, pixel_ratio, &mut self.tiles, background, draw_list);
+        let base_drawn = if from_picture {
+            BaseDrawn {
+                complete: true,
+                more: false,
+            }
+        } else {
+            canvas::clear(&ctx, v.width, v.height, background);
+            self.tiles
+                .draw_base(&ctx, v, pixel_ratio, background, draw_list)
+        };
         crate::timing::measured("linli: overlays drawn", || {
             let still = content_stamp((content, frame.still_inputs()));
             self.still.draw(&ctx, v, pixel_ratio, still, |larger| {
@@ -98,6 +109,11 @@ impl Painter {
         });
 
         let (hooks, d, o) = (&mut self.hooks, frame.data, frame.operations);
+        hooks.set(
+            canvas,
+            "data-base",
+            if from_picture { "picture" } else { "tiles" },
+        );
         hooks.set(canvas, "data-homes", o.homes.len());
         hooks.set(canvas, "data-alerts", o.alerts.len());
         hooks.set(canvas, "data-cases", o.cases.len());
@@ -129,7 +145,7 @@ impl Painter {
         }
         let open = |a: &Placed<Alert>| a.item.state == AlertState::Open;
         Some(Painted {
-            more: base_drawn.more,
+            more: base_drawn.more || self.base.waiting,
             pulsing: o.alerts.iter().any(open),
         })
     }

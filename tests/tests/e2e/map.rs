@@ -362,6 +362,30 @@ async fn pans_zooms_and_opens_a_building(
         "{before:?} → {dragged:?}"
     );
     assert!(close(dragged.resolution, before.resolution, 1e-9));
+    // Dragged on, further than the base map's picture reaches: the picture follows
+    // (it draws the strips that come into it), and the building is still drawn where
+    // the maths says, in its colour.
+    for (from, to) in [
+        ((900.0, 600.0), (500.0, 400.0)),
+        ((500.0, 400.0), (800.0, 300.0)),
+    ] {
+        browser.drag(from, to, 300).await?;
+    }
+    browser
+        .wait_for(
+            "the base map laid from its picture",
+            "return document.querySelector('canvas#map').getAttribute('data-base') === 'picture'",
+            WAIT,
+        )
+        .await?;
+    wait_for_colour(
+        browser,
+        "the building after the drags",
+        target,
+        building_colour.map(i64::from),
+    )
+    .await?;
+    browser.screenshot(&format!("{name}-dragged")).await?;
 
     // Keys on the focused map: an arrow pans, `0` fits the district again.
     let before = current_view(browser).await?;
