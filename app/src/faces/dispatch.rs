@@ -29,13 +29,18 @@ pub fn TaskList() -> impl IntoView {
     };
     let user = use_session().user();
     let tasks = Memo::new(move |_| {
-        let mut list: Vec<Dispatch> = live
+        let list: Vec<Dispatch> = live
             .snapshot
             .with(|s| s.as_ref().map(|s| s.dispatches.clone()).unwrap_or_default());
-        if let Some(user) = &user {
-            list.sort_by_key(|t| !may_act(user, t));
+        match &user {
+            // The user's own tasks first, each part in its order.
+            Some(user) => {
+                let (mine, others): (Vec<Dispatch>, Vec<Dispatch>) =
+                    list.into_iter().partition(|t| may_act(user, t));
+                mine.into_iter().chain(others).collect()
+            }
+            None => list,
         }
-        list
     });
     view! {
         <section class="list-panel" data-test="task-panel">

@@ -9,6 +9,10 @@ use super::projection::{Screen, World};
 use super::tiles::{self, TileKey, TILE_MARGIN_PX, TILE_PX};
 use super::viewport::Viewport;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// What draws a layer's commands for a viewport. Taken as a trait object, so that the
+/// long functions that use it are compiled once (the app's download counts).
+pub type DrawList<'a> = dyn FnMut(&Viewport) -> Vec<DrawCommand> + 'a;
 use wasm_bindgen::JsCast as _;
 use web_sys::{CanvasRenderingContext2d, CanvasWindingRule, HtmlCanvasElement};
 
@@ -334,7 +338,7 @@ impl TileCache {
         viewport: &Viewport,
         pixel_ratio: f64,
         background: &str,
-        mut draw_list: impl FnMut(&Viewport) -> Vec<DrawCommand>,
+        draw_list: &mut DrawList,
     ) -> BaseDrawn {
         self.frame += 1;
         let needed = tiles::covering(viewport);
@@ -387,7 +391,7 @@ impl TileCache {
                 started,
                 pixel_ratio,
                 background,
-                &mut draw_list,
+                draw_list,
             );
         }
         let missing: Vec<&TileKey> = needed.iter().filter(|k| !present(self, k)).collect();
@@ -440,7 +444,7 @@ impl TileCache {
         started: f64,
         pixel_ratio: f64,
         background: &str,
-        draw_list: &mut impl FnMut(&Viewport) -> Vec<DrawCommand>,
+        draw_list: &mut DrawList,
     ) {
         let mut drawn = 0;
         for key in needed {
@@ -466,7 +470,7 @@ impl TileCache {
         viewport: &Viewport,
         pixel_ratio: f64,
         background: &str,
-        draw_list: &mut impl FnMut(&Viewport) -> Vec<DrawCommand>,
+        draw_list: &mut DrawList,
     ) -> bool {
         let needed = tiles::covering(viewport);
         self.draw_missing(&needed, true, now_ms(), pixel_ratio, background, draw_list);
@@ -570,7 +574,7 @@ impl Wrapped {
         rect: PixelRect,
         tiles: &mut TileCache,
         background: &str,
-        draw_list: &mut impl FnMut(&Viewport) -> Vec<DrawCommand>,
+        draw_list: &mut DrawList,
     ) {
         let Some(ctx) = self
             .canvas
@@ -600,7 +604,7 @@ impl Wrapped {
             ctx.begin_path();
             ctx.rect(0.0, 0.0, width, height);
             ctx.clip();
-            tiles.draw_base(&ctx, &part, k, background, &mut *draw_list);
+            tiles.draw_base(&ctx, &part, k, background, draw_list);
             ctx.restore();
         }
     }
@@ -688,7 +692,7 @@ impl BasePicture {
         pixel_ratio: f64,
         tiles: &mut TileCache,
         background: &str,
-        mut draw_list: impl FnMut(&Viewport) -> Vec<DrawCommand>,
+        draw_list: &mut DrawList,
     ) -> bool {
         let last = self.last.replace(*viewport);
         let panning = last.is_some_and(|l| {
@@ -736,7 +740,7 @@ impl BasePicture {
         if !settled {
             let _moving = crate::timing::Measure::start("linli: base picture moved");
             // The tiles of the whole window, all drawn, before any of them is used.
-            self.waiting = !tiles.fill(&larger, pixel_ratio, background, &mut draw_list);
+            self.waiting = !tiles.fill(&larger, pixel_ratio, background, draw_list);
             if self.waiting {
                 return self.picture.as_ref().is_some_and(|p| {
                     let (x, y) = p.corner_of(viewport);
@@ -771,7 +775,7 @@ impl BasePicture {
             let new = wanted_window(p.corner_of(viewport));
             let old = (p.window.0, p.window.1, size.0, size.1);
             for strip in strips(old, new) {
-                p.draw_from_tiles(strip, tiles, background, &mut draw_list);
+                p.draw_from_tiles(strip, tiles, background, draw_list);
             }
             p.window = (new.0, new.1);
         }
@@ -873,7 +877,7 @@ impl StillCache {
         viewport: &Viewport,
         pixel_ratio: f64,
         content: u64,
-        mut draw_list: impl FnMut(&Viewport) -> Vec<DrawCommand>,
+        draw_list: &mut DrawList,
     ) {
         let usable = |p: &StillPicture| p.pixel_ratio == pixel_ratio && covers(&p.shown, viewport);
         let current = match self.picture.as_mut() {

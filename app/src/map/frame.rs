@@ -86,10 +86,16 @@ impl Painter {
         let background = frame.palette.background;
         let content = content_stamp((data_version, base, pixel_ratio.to_bits()));
         self.tiles.show(content);
-        let draw_list = |view: &Viewport| layers::draw_all(frame.data, view, frame.palette, base);
-        let from_picture =
-            self.base
-                .draw(&ctx, v, pixel_ratio, &mut self.tiles, background, draw_list);
+        let mut draw_list =
+            |view: &Viewport| layers::draw_all(frame.data, view, frame.palette, base);
+        let from_picture = self.base.draw(
+            &ctx,
+            v,
+            pixel_ratio,
+            &mut self.tiles,
+            background,
+            &mut draw_list,
+        );
         let base_drawn = if from_picture {
             BaseDrawn {
                 complete: true,
@@ -98,11 +104,11 @@ impl Painter {
         } else {
             canvas::clear(&ctx, v.width, v.height, background);
             self.tiles
-                .draw_base(&ctx, v, pixel_ratio, background, draw_list)
+                .draw_base(&ctx, v, pixel_ratio, background, &mut draw_list)
         };
         crate::timing::measured("linli: overlays drawn", || {
             let still = content_stamp((content, frame.still_inputs()));
-            self.still.draw(&ctx, v, pixel_ratio, still, |larger| {
+            self.still.draw(&ctx, v, pixel_ratio, still, &mut |larger| {
                 frame.draw_still(larger)
             });
             canvas::replay(&ctx, &frame.draw(&MOVING));

@@ -391,7 +391,7 @@ fn place(
         .collect();
     // Worse on top: an alarm is never hidden under a home that is fine, and homes of
     // one colour follow each other (one path each, see [`draw`]).
-    let mut placed: Vec<(u8, Marker)> = if clustered {
+    let placed: Vec<(u8, Marker)> = if clustered {
         cluster(visible.iter().map(|(_, p, s)| (*p, *s)), grid)
             .into_iter()
             .map(|c| {
@@ -420,8 +420,19 @@ fn place(
             })
             .collect()
     };
-    placed.sort_by_key(|(severity, _)| *severity);
-    placed.into_iter().map(|(_, marker)| marker).collect()
+    let worst = placed
+        .iter()
+        .map(|(severity, _)| *severity)
+        .max()
+        .unwrap_or(0);
+    (0..=worst)
+        .flat_map(|level| {
+            placed
+                .iter()
+                .filter(move |(severity, _)| *severity == level)
+                .map(|(_, marker)| *marker)
+        })
+        .collect()
 }
 
 /// Routes and markers as draw commands.
@@ -683,12 +694,15 @@ fn ring_style(severity: Severity) -> (&'static str, f64, f64) {
 /// Rings around homes with alerts, worst on top. Open alerts pulse (`pulse` runs from 0
 /// to 1 over [`PULSE_MS`]); acknowledged ones hold still.
 pub fn alert_rings(ops: &Operations, v: &Viewport, pulse: f64) -> Vec<DrawCommand> {
-    let mut alerts: Vec<&Placed<Alert>> = ops
+    let on_view: Vec<&Placed<Alert>> = ops
         .alerts
         .iter()
         .filter(|a| on_screen(v.to_screen(a.at), v, 40.0))
         .collect();
-    alerts.sort_by_key(|a| a.item.severity);
+    // Severities from the least (`Severity::ALL` is in order): the worst drawn last.
+    let alerts = Severity::ALL
+        .iter()
+        .flat_map(|&severity| on_view.iter().filter(move |a| a.item.severity == severity));
     let mut out = Vec::new();
     for a in alerts {
         let at = v.to_screen(a.at);
