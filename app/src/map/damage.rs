@@ -120,6 +120,11 @@ fn half_width(stroke: Option<&Stroke>) -> f64 {
     stroke.map_or(0.0, |s| s.width / 2.0)
 }
 
+/// How far a circle's paint reaches from its centre.
+fn circle_reach(radius: f64, stroke: Option<&Stroke>) -> f64 {
+    radius + half_width(stroke) + SMOOTHING_PX
+}
+
 /// How far a label's paint reaches from its centre. Text is measured only by the
 /// browser: this is a bound, a full em per character (CJK is that wide, Latin
 /// narrower) and its halo (`canvas::replay` strokes it 4 px wide).
@@ -149,7 +154,7 @@ fn for_each_piece(command: &DrawCommand, mut each: impl FnMut(Piece)) {
             fill.hash(&mut h);
             hash_stroke(&mut h, stroke.as_ref());
             let style = h.finish();
-            let reach = radius + half_width(stroke.as_ref()) + SMOOTHING_PX;
+            let reach = circle_reach(*radius, stroke.as_ref());
             for c in centres {
                 let mut h = hasher();
                 style.hash(&mut h);
@@ -280,7 +285,7 @@ pub fn within(commands: &[DrawCommand], areas: &[Area]) -> Vec<DrawCommand> {
                 fill,
                 stroke,
             } => {
-                let reach = radius + half_width(stroke.as_ref()) + SMOOTHING_PX;
+                let reach = circle_reach(*radius, stroke.as_ref());
                 let kept: Vec<Screen> = centres
                     .iter()
                     .filter(|c| meets(&Area::around(**c, reach, reach)))
