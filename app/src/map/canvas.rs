@@ -942,25 +942,25 @@ impl StillPicture {
             return false;
         };
         if !areas.is_empty() {
-            // Clipped to whole device pixels, so that the edges of the areas blend
-            // nothing: what is drawn there is what a whole picture would hold.
+            // Out to whole device pixels, so that the clip's edges blend nothing: what
+            // is drawn there is what a whole picture would hold. The same areas choose
+            // what is drawn again, so nothing the clip clears is left out.
             let ratio = self.pixel_ratio;
-            let outward = |a: &damage::Area| {
-                let (left, top) = (
-                    (a.min.x * ratio).floor() / ratio,
-                    (a.min.y * ratio).floor() / ratio,
-                );
-                let (right, bottom) = (
-                    (a.max.x * ratio).ceil() / ratio,
-                    (a.max.y * ratio).ceil() / ratio,
-                );
-                (left, top, right - left, bottom - top)
+            let outward = |a: &damage::Area| damage::Area {
+                min: Screen {
+                    x: (a.min.x * ratio).floor() / ratio,
+                    y: (a.min.y * ratio).floor() / ratio,
+                },
+                max: Screen {
+                    x: (a.max.x * ratio).ceil() / ratio,
+                    y: (a.max.y * ratio).ceil() / ratio,
+                },
             };
+            let areas: Vec<damage::Area> = areas.iter().map(outward).collect();
             ctx.save();
             ctx.begin_path();
-            for area in &areas {
-                let (x, y, w, h) = outward(area);
-                ctx.rect(x, y, w, h);
+            for a in &areas {
+                ctx.rect(a.min.x, a.min.y, a.max.x - a.min.x, a.max.y - a.min.y);
             }
             ctx.clip();
             ctx.clear_rect(0.0, 0.0, width, height);
