@@ -703,16 +703,23 @@ async fn a_flapping_detector_pages_once_then_waits_for_the_storms_digest_but_gas
         "the repeats page nobody within the window"
     );
     let pool = app.sql().await;
-    let waiting: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT alert_id, why FROM notify_digest WHERE sent_with IS NULL ORDER BY alert_id",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    assert_eq!(
-        waiting,
-        vec![(tampers[1], "storm".into()), (tampers[2], "storm".into())]
-    );
+    // The notifier writes each repeat's digest row on its own time: wait for both.
+    let wanted: Vec<(i64, String)> =
+        vec![(tampers[1], "storm".into()), (tampers[2], "storm".into())];
+    let mut waiting: Vec<(i64, String)> = Vec::new();
+    for _ in 0..100 {
+        waiting = sqlx::query_as(
+            "SELECT alert_id, why FROM notify_digest WHERE sent_with IS NULL ORDER BY alert_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        if waiting.len() >= wanted.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(waiting, wanted);
 
     // A gas leak at the same home is critical: it pages at once, storm or not, and
     // again when it comes back.
