@@ -612,10 +612,7 @@ impl Wrapped {
     /// Lays the plane's rectangle at `corner` of the view's size on `ctx`.
     fn lay(&self, ctx: &CanvasRenderingContext2d, corner: (i64, i64), viewport: &Viewport) {
         let k = self.pixel_ratio;
-        let size = (
-            (viewport.width * k).round() as i64,
-            (viewport.height * k).round() as i64,
-        );
+        let size = device_size(viewport, k);
         for ((cx, cy, cw, ch), (ox, oy)) in parts((corner.0, corner.1, size.0, size.1), self.size) {
             let px = |v: i64| v as f64;
             let _ = ctx
@@ -632,6 +629,14 @@ impl Wrapped {
                 );
         }
     }
+}
+
+/// The size of `viewport` in whole device pixels.
+fn device_size(viewport: &Viewport, pixel_ratio: f64) -> (i64, i64) {
+    (
+        (viewport.width * pixel_ratio).round() as i64,
+        (viewport.height * pixel_ratio).round() as i64,
+    )
 }
 
 /// The plane's rectangle `rect` (no larger than `size`) on a canvas of `size` that
@@ -700,10 +705,7 @@ impl BasePicture {
                 && (l.width, l.height) == (viewport.width, viewport.height)
         });
         let larger = with_margin(viewport);
-        let size = (
-            (larger.width * pixel_ratio).round() as i64,
-            (larger.height * pixel_ratio).round() as i64,
-        );
+        let size = device_size(&larger, pixel_ratio);
         let stale = |p: &Wrapped| {
             p.content != tiles.content
                 || p.resolution != viewport.resolution
@@ -720,10 +722,7 @@ impl BasePicture {
         if !self.panned {
             return false;
         }
-        let view_size = (
-            (viewport.width * pixel_ratio).round() as i64,
-            (viewport.height * pixel_ratio).round() as i64,
-        );
+        let view_size = device_size(viewport, pixel_ratio);
         let margin = (MARGIN_PX * pixel_ratio).round() as i64;
         let travel = (TRAVEL_PX * pixel_ratio).round() as i64;
         let wanted_window =
